@@ -1,0 +1,1 @@
+"""bss2emu: an emulator of BrainScaleS-2 neuromorphic systems."""

@@ -1,0 +1,1 @@
+"""The emulated hardware components as plain classes (no Ray): ``Chip``, ``Fpga``, ``Ppu``."""

@@ -1,0 +1,137 @@
+"""DAC values → physical neuron parameters, with per-circuit fixed-pattern mismatch.
+
+Every analog circuit of a real chip maps its CapMem value to a physical quantity a little
+differently; that is why BSS-2 needs calibration. Here each circuit gets a gain (and, for
+voltages, an offset) drawn once from ``SeedSequence([serial, ...])``, so a chip's mismatch
+is a fixed property of its serial number. ``ideal=True`` switches mismatch off.
+
+Units: mV, µs, pF, µS, nA (pF·mV/µs = nA, µS·mV = nA).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..protocol import coordinates as C
+from ..protocol.hardware import NEURON_PARAMETER_INDEX as IDX
+from ..protocol.hardware import NEURON_PARAMETERS, NeuronConfig
+
+MV_PER_DAC = 1200.0 / C.DAC_MAX
+# relative spread (1 sigma) of each analog parameter's gain, and voltage offsets in mV
+GAIN_SPREAD = 0.08
+CAPACITANCE_SPREAD = 0.03
+VOLTAGE_OFFSET_SPREAD_MV = 15.0
+_MISMATCH_SALT = 0xB552
+
+
+class Mismatch(NamedTuple):
+    """Per-circuit deviations: ``gain[neuron, parameter]`` and ``offset_mv[neuron, parameter]``."""
+
+    gain: np.ndarray
+    offset_mv: np.ndarray
+
+
+def chip_mismatch(serial: int, ideal: bool = False) -> Mismatch:
+    """The fixed-pattern mismatch of the chip with this serial number."""
+    n, p = C.NEURONS_PER_CHIP, len(NEURON_PARAMETERS)
+    if ideal:
+        return Mismatch(np.ones((n, p)), np.zeros((n, p)))
+    rng = np.random.default_rng(np.random.SeedSequence([_MISMATCH_SALT, int(serial)]))
+    gain = np.exp(rng.normal(0.0, GAIN_SPREAD, size=(n, p)))
+    gain[:, IDX["capacitance"]] = np.exp(rng.normal(0.0, CAPACITANCE_SPREAD, size=n))
+    offset = rng.normal(0.0, VOLTAGE_OFFSET_SPREAD_MV, size=(n, p))
+    return Mismatch(gain, offset)
+
+
+class NeuronPhysics(NamedTuple):
+    """Physical per-circuit parameters (arrays of 512), as the kernel integrates them."""
+
+    e_l: np.ndarray  # mV
+    v_reset: np.ndarray  # mV
+    v_th: np.ndarray  # mV
+    v_t: np.ndarray  # mV, exponential threshold
+    e_exc: np.ndarray  # mV
+    e_inh: np.ndarray  # mV
+    g_l: np.ndarray  # µS
+    delta_t: np.ndarray  # mV (0: exponential term off)
+    a: np.ndarray  # µS (0: off)
+    b: np.ndarray  # nA
+    tau_w: np.ndarray  # µs
+    tau_exc: np.ndarray  # µs
+    tau_inh: np.ndarray  # µs
+    gain_exc: np.ndarray  # nA (CUBA) or µS (COBA) per weight LSB
+    gain_inh: np.ndarray
+    i_const: np.ndarray  # nA
+    c_m: np.ndarray  # pF
+    tau_ref_ns: np.ndarray  # int64 ns, digital (no mismatch)
+    coba_exc: np.ndarray  # bool
+    coba_inh: np.ndarray  # bool
+    fire: np.ndarray  # bool
+
+
+def _inverse_tau(value: np.ndarray, scale_us: float) -> np.ndarray:
+    """Time constant from a bias current: tau = scale / value, infinite at value 0."""
+    with np.errstate(divide="ignore"):
+        return np.where(value > 0, scale_us / np.maximum(value, 1e-300), np.inf)
+
+
+def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
+    """Apply the DAC → physical maps and the chip's mismatch to a neuron configuration."""
+    v = config.values.astype(np.float64)
+    g, off = mismatch.gain, mismatch.offset_mv
+
+    def volt(name):
+        i = IDX[name]
+        return v[:, i] * MV_PER_DAC + off[:, i]  # voltage cells mismatch by an offset
+
+    def lin(name, per_lsb):
+        i = IDX[name]
+        return v[:, i] * per_lsb * g[:, i]
+
+    def flag(name):
+        return config.values[:, IDX[name]] != 0
+
+    exp_on = flag("enable_exponential")
+    adapt_on = flag("enable_adaptation")
+    coba_e, coba_i = flag("coba_exc"), flag("coba_inh")
+    sign_a = np.where(flag("invert_a"), -1.0, 1.0)
+    sign_b = np.where(flag("invert_b"), -1.0, 1.0)
+    # synaptic gain: CUBA 0.3 pA, COBA 6 pS per weight LSB and per bias LSB
+    gain_e = lin("i_bias_syn_exc_gm", 1.0) * np.where(coba_e, 6e-6, 3e-4)
+    gain_i = lin("i_bias_syn_inh_gm", 1.0) * np.where(coba_i, 6e-6, 3e-4)
+    ref_cycles = config.values[:, IDX["refractory_count"]] << config.values[:, IDX["refractory_clock"]]
+    return NeuronPhysics(
+        e_l=volt("v_leak"),
+        v_reset=volt("v_reset"),
+        v_th=volt("v_threshold"),
+        v_t=volt("v_exp"),
+        e_exc=volt("e_rev_exc"),
+        e_inh=volt("e_rev_inh"),
+        g_l=lin("i_bias_leak", 0.0045),
+        delta_t=np.where(exp_on, lin("i_bias_exp", 0.05), 0.0),
+        a=np.where(adapt_on, sign_a * lin("i_bias_adapt_a", 1e-4), 0.0),
+        b=np.where(adapt_on, sign_b * lin("i_bias_adapt_b", 0.01), 0.0),
+        tau_w=_inverse_tau(lin("i_bias_adapt_tau", 1.0), 2000.0),
+        tau_exc=_inverse_tau(lin("i_bias_syn_exc_tau", 1.0), 300.0),
+        tau_inh=_inverse_tau(lin("i_bias_syn_inh_tau", 1.0), 300.0),
+        gain_exc=gain_e,
+        gain_inh=gain_i,
+        i_const=lin("i_const", 0.05),
+        c_m=2.3 * (v[:, IDX["capacitance"]] + 1.0) / 64.0 * g[:, IDX["capacitance"]],
+        tau_ref_ns=(ref_cycles * 4).astype(np.int64),  # 250 MHz base clock: 4 ns per cycle
+        coba_exc=coba_e,
+        coba_inh=coba_i,
+        fire=flag("enable_fire"),
+    )
+
+
+def stp_utilisation(util_hw) -> np.ndarray:
+    """4-bit STP utilisation → U in (0, 1]: U = (value + 1) / 16."""
+    return (np.asarray(util_hw, dtype=np.float64) + 1.0) / 16.0
+
+
+def stp_tau_us(recovery_hw) -> np.ndarray:
+    """4-bit STP recovery → time constant in µs: 2 µs · 2**(value/2) (2 … 362 µs)."""
+    return 2.0 * 2.0 ** (np.asarray(recovery_hw, dtype=np.float64) / 2.0)

@@ -1,0 +1,243 @@
+"""``Chip``: the emulated analog core of one HICANN-X — a plain class, no Ray.
+
+It holds a ``ChipConfig``, the chip's mismatch (from its serial number), the dynamic state
+(membranes, adaptation, synaptic inputs, STP, background generators, correlation sensors)
+and integrates windows with one numba call each (``kernels.integrate_window``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import ChipError, ConfigError
+from ..protocol import coordinates as C
+from ..protocol import schemas
+from ..protocol.hardware import ChipConfig
+from ..units import DEFAULT_DT_NS, NS_PER_TICK
+from . import kernels as K
+from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
+
+
+class WindowOutput(NamedTuple):
+    """What one window produced, as Arrow record batches."""
+
+    spikes: pa.RecordBatch
+    madc: pa.RecordBatch
+    cadc: pa.RecordBatch
+
+
+def _step_coefficients(phys, h_us: float) -> np.ndarray:
+    """Per-neuron integration coefficients for a step of ``h_us`` (see kernels docstring)."""
+    coef = np.zeros((K.N_COEF, C.NEURONS_PER_CHIP))
+    c_m = phys.c_m
+    tau_m = np.where(phys.g_l > 0, c_m / np.maximum(phys.g_l, 1e-300), np.inf)
+    em = np.exp(-h_us / tau_m)
+    lscale = np.where(phys.g_l > 0, (1.0 - em) / np.maximum(phys.g_l, 1e-300), h_us / c_m)
+
+    def syn(tau_s):
+        es = np.exp(-h_us / tau_s)
+        rate_diff = 1.0 / tau_s - 1.0 / tau_m
+        near = np.abs(rate_diff) < 1e-9
+        kern = np.where(near, h_us * em / c_m, (em - es) / (c_m * np.where(near, 1.0, rate_diff)))
+        avg = np.where(np.isinf(tau_s), 1.0, tau_s * (1.0 - es) / h_us)
+        return es, kern, avg
+
+    es_e, k_e, avg_e = syn(phys.tau_exc)
+    es_i, k_i, avg_i = syn(phys.tau_inh)
+    coef[K.K_EL], coef[K.K_VRESET], coef[K.K_VTH], coef[K.K_VT] = (
+        phys.e_l, phys.v_reset, phys.v_th, phys.v_t)
+    coef[K.K_EEXC], coef[K.K_EINH], coef[K.K_GL], coef[K.K_DT] = (
+        phys.e_exc, phys.e_inh, phys.g_l, phys.delta_t)
+    coef[K.K_A], coef[K.K_B] = phys.a, phys.b
+    coef[K.K_EW] = np.exp(-h_us / phys.tau_w)
+    coef[K.K_EM], coef[K.K_LSCALE] = em, lscale
+    coef[K.K_ES_E], coef[K.K_ES_I], coef[K.K_KE], coef[K.K_KI] = es_e, es_i, k_e, k_i
+    coef[K.K_AVG_E], coef[K.K_AVG_I] = avg_e, avg_i
+    coef[K.K_TAU_E_NS], coef[K.K_TAU_I_NS] = phys.tau_exc * 1e3, phys.tau_inh * 1e3
+    coef[K.K_GAIN_E], coef[K.K_GAIN_I] = phys.gain_exc, phys.gain_inh
+    coef[K.K_ICONST], coef[K.K_C], coef[K.K_H_OVER_C] = phys.i_const, c_m, h_us / c_m
+    return coef
+
+
+class Chip:
+    """One emulated chip.
+
+    >>> chip = Chip(ChipConfig(), serial=7, ideal=True)
+    >>> out = chip.run_window(0, 100, *Chip.no_events())
+    >>> out.spikes.num_rows, chip.time_ns
+    (0, 10000)
+    """
+
+    def __init__(self, config: ChipConfig, serial: int = 0, ideal: bool = False,
+                 dt_ns: int = DEFAULT_DT_NS, chip_id: int = 0, seed: int = 0) -> None:
+        if int(dt_ns) != dt_ns or not 1 <= dt_ns <= 10_000:
+            raise ConfigError(f"integration step dt_ns={dt_ns!r} is invalid: use an integer 1..10000 ns")
+        self.serial, self.ideal, self.dt_ns, self.chip_id = int(serial), bool(ideal), int(dt_ns), int(chip_id)
+        self.mismatch = chip_mismatch(self.serial, self.ideal)
+        self.config = config.copy()
+        self.config.check()
+        self.step = 0
+        self._rebuild_neurons()
+        self._rebuild_synapses()
+        self._reset_state(seed)
+
+    # --- configuration --------------------------------------------------------------
+    def _rebuild_neurons(self) -> None:
+        self.physics = neuron_physics(self.config.neurons, self.mismatch)
+        self.coef = _step_coefficients(self.physics, self.dt_ns * 1e-3)
+        flags = np.zeros((5, C.NEURONS_PER_CHIP), dtype=np.int64)
+        flags[K.F_COBA_E] = self.physics.coba_exc
+        flags[K.F_COBA_I] = self.physics.coba_inh
+        flags[K.F_FIRE] = self.physics.fire
+        flags[K.F_TAU_REF_NS] = self.physics.tau_ref_ns
+        flags[K.F_LABEL] = self.config.neurons.address_out
+        self.flags = flags
+
+    def _rebuild_synapses(self) -> None:
+        d = self.config.drivers
+        self.drv = np.stack([d.enable, d.row_select_mask, d.stp_enable, d.stp_mode, d.stp_voltage_set]).astype(np.int64)
+        self.stp_u_param = stp_utilisation(d.stp_utilisation)
+        self.stp_tau_ns = stp_tau_us(d.stp_recovery) * 1e3
+        self.set_scale = d.stp_set_scale.astype(np.float64)
+        bgc = self.config.background
+        self.bg = np.stack([bgc.enable, bgc.mode, bgc.period, bgc.rate, bgc.label, bgc.label_mask,
+                            bgc.start_ticks * NS_PER_TICK,
+                            np.minimum(bgc.stop_ticks, np.iinfo(np.int64).max // 16) * NS_PER_TICK]).astype(np.int64)
+
+    def _reset_state(self, seed: int) -> None:
+        n = C.NEURONS_PER_CHIP
+        self.nstate = np.zeros((4, n))
+        self.nstate[K.S_V] = self.physics.e_l
+        self.ref_end = np.full(n, -1, dtype=np.int64)
+        self.spike_count = np.zeros(n, dtype=np.int64)
+        shape_d = (C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE)
+        self.stp_last = np.full(shape_d, -1, dtype=np.int64)
+        self.stp_r = np.ones(shape_d)
+        self.stp_u = np.zeros(shape_d)
+        bgc = self.config.background
+        # first emission on the first 4 ns cycle at or after the start time
+        self.bg_next_ns = (-(-bgc.start_ticks * NS_PER_TICK // 4) * 4).astype(np.int64)
+        self.bg_rng = bgc.seed.astype(np.int64).copy()
+        shape_s = (C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
+        self.t_pre = np.full(shape_s, -1, dtype=np.int64)
+        self.t_post = np.full(n, -1, dtype=np.int64)
+        self.causal = np.zeros(shape_s)
+        self.acausal = np.zeros(shape_s)
+
+    def set_neuron_values(self, name: str, neurons, values) -> None:
+        """Write one neuron parameter (hardware value) for the given circuits."""
+        col = self.config.neurons.column(name)
+        col[np.asarray(neurons, dtype=np.int64)] = values
+        self.config.check()
+        self._rebuild_neurons()
+
+    def set_weights(self, hemisphere: int, rows, columns, weights) -> None:
+        """Write 6-bit weights at ``(rows, columns)`` of one hemisphere's synapse array."""
+        w = np.asarray(weights)
+        if np.any((w < 0) | (w > C.WEIGHT_MAX)):
+            bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
+            raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
+        self.config.synapses.weights[int(hemisphere), rows, columns] = w
+
+    # --- observables (what the PPU and CADC see) ------------------------------------
+    def membrane_codes(self) -> np.ndarray:
+        """8-bit CADC codes of all 512 membranes now."""
+        return np.clip(np.rint(self.nstate[K.S_V] / K.ADC_FULL_SCALE_MV * 255), 0, 255).astype(np.uint8)
+
+    def correlation_codes(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """8-bit (causal, acausal) correlation readouts ``[hemisphere, row, column]``."""
+        lsb = self.config.readout.corr_lsb
+        out = tuple(np.clip(np.rint(x / lsb), 0, 255).astype(np.uint8) for x in (self.causal, self.acausal))
+        if reset:
+            self.causal[:] = 0.0
+            self.acausal[:] = 0.0
+        return out
+
+    @property
+    def time_ns(self) -> int:
+        return self.step * self.dt_ns
+
+    # --- state for checkpoints ------------------------------------------------------
+    _STATE = ("step", "nstate", "ref_end", "spike_count", "stp_last", "stp_r", "stp_u", "bg_next_ns",
+              "bg_rng", "t_pre", "t_post", "causal", "acausal")
+
+    def get_state(self) -> dict:
+        """A deep copy of everything that evolves, configuration included."""
+        st = {k: np.copy(getattr(self, k)) for k in self._STATE}
+        st["config"] = self.config.copy()
+        return st
+
+    def set_state(self, state: dict) -> None:
+        self.config = state["config"].copy()
+        self._rebuild_neurons()
+        self._rebuild_synapses()
+        for k in self._STATE:
+            v = state[k]
+            setattr(self, k, int(v) if k == "step" else np.copy(v))
+
+    # --- execution ------------------------------------------------------------------
+    @staticmethod
+    def no_events() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e
+
+    def run_window(self, k0: int, n_steps: int, ev_t_ns: np.ndarray, ev_input: np.ndarray,
+                   ev_label: np.ndarray) -> WindowOutput:
+        """Integrate ``n_steps`` steps from step ``k0`` (which must be where the chip is).
+
+        Input events: times in ns (sorted), crossbar inputs, 16-bit labels."""
+        if k0 != self.step:
+            raise ChipError(f"chip {self.chip_id} is at step {self.step}, asked to run from step {k0}")
+        h = self.dt_ns
+        ev_t_ns = np.asarray(ev_t_ns, dtype=np.int64)
+        if len(ev_t_ns) and (ev_t_ns[0] < k0 * h or ev_t_ns[-1] >= (k0 + n_steps) * h):
+            raise ChipError(f"chip {self.chip_id}: input events outside the window's steps {k0}..{k0 + n_steps}")
+        ro = self.config.readout
+        madc_every = max(1, int(ro.madc_every_steps))
+        n_madc_max = n_steps // madc_every + 1 if ro.madc_neuron >= 0 else 0
+        n_cadc_max = (n_steps * h) // ro.cadc_period_ns + 2 if ro.cadc_period_ns > 0 else 0
+        madc_t = np.empty(n_madc_max, np.int64)
+        madc_v = np.empty(n_madc_max, np.int64)
+        cadc_t = np.empty(n_cadc_max, np.int64)
+        cadc_v = np.empty((n_cadc_max, C.NEURONS_PER_CHIP), np.int64)
+        min_cap = len(ev_t_ns) + 8 * (h // 4 + 1) + C.NEURONS_PER_CHIP
+        spikes, k, done = [], k0, 0
+        n_madc = n_cadc = 0
+        ev_in = np.asarray(ev_input, dtype=np.int64)
+        ev_lab = np.asarray(ev_label, dtype=np.int64)
+        while done < n_steps:
+            cap = 4 * min_cap + 4096
+            out_t, out_l, out_n = (np.empty(cap, np.int64) for _ in range(3))
+            lo = np.searchsorted(ev_t_ns, k * h)
+            steps, n_out, nm, nc = K.integrate_window(
+                k, n_steps - done, h, self.coef, self.flags, self.nstate, self.ref_end, self.spike_count,
+                self.config.synapses.weights, self.config.synapses.addresses, self.config.synapses.row_modes,
+                self.drv, self.stp_u_param, self.stp_tau_ns, self.set_scale,
+                self.stp_last, self.stp_r, self.stp_u,
+                self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,
+                self.bg, self.bg_next_ns, self.bg_rng,
+                ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
+                ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre, self.t_post, self.causal, self.acausal,
+                ro.madc_neuron, madc_every, madc_t[n_madc:], madc_v[n_madc:],
+                ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
+                out_t, out_l, out_n,
+            )
+            spikes.append((out_t[:n_out], out_l[:n_out], out_n[:n_out]))
+            n_madc += nm
+            n_cadc += nc
+            done += steps
+            k += steps
+            self.step = k
+        t = np.concatenate([s[0] for s in spikes])
+        ticks = t // NS_PER_TICK
+        spikes_b = schemas.encode_spikes(ticks, self.chip_id, np.concatenate([s[2] for s in spikes]),
+                                         np.concatenate([s[1] for s in spikes]))
+        madc_b = schemas.encode_samples(schemas.MADC, madc_t[:n_madc] // NS_PER_TICK, self.chip_id,
+                                        ro.madc_neuron, madc_v[:n_madc])
+        ct = np.repeat(cadc_t[:n_cadc] // NS_PER_TICK, C.NEURONS_PER_CHIP)
+        cn = np.tile(np.arange(C.NEURONS_PER_CHIP), n_cadc)
+        cadc_b = schemas.encode_samples(schemas.CADC, ct, self.chip_id, cn, cadc_v[:n_cadc].ravel())
+        return WindowOutput(spikes_b, madc_b, cadc_b)

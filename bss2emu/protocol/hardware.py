@@ -1,0 +1,252 @@
+"""Hardware containers: the full configuration of one emulated chip as numpy arrays.
+
+This is what routing produces and what ``chip_actor.Chip`` loads — the emulated
+counterpart of a HICANN-X configuration (neuron CapMem/digital config, synapse array,
+synapse drivers with STP, crossbar, background generators, readout). All values are
+integer hardware values (``_hw``); ``check()`` verifies every range.
+
+Neuron parameters are declared once, in ``NEURON_PARAMETERS``: name, maximum, default and
+the ideal DAC → physical map used by ``chip_actor.analog``. Hardware has 8 voltage and 16
+current CapMem cells per neuron; the emulated model uses those listed here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import ConfigError
+from . import coordinates as C
+
+
+class NeuronParameter(NamedTuple):
+    """One per-neuron configuration value: its range, default and physical meaning."""
+
+    name: str
+    maximum: int
+    default: int
+    unit: str  # physical unit of the (ideal) mapped value
+    doc: str
+
+
+# kind is implied by the maximum: DAC cells go to 1022, digital fields have their bit width.
+NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
+    NeuronParameter("v_leak", C.DAC_MAX, 500, "mV", "leak (resting) potential E_L; 1.174 mV/LSB"),
+    NeuronParameter("v_reset", C.DAC_MAX, 450, "mV", "reset potential; 1.174 mV/LSB"),
+    NeuronParameter("v_threshold", C.DAC_MAX, 600, "mV", "spike threshold (comparator); 1.174 mV/LSB"),
+    NeuronParameter("v_exp", C.DAC_MAX, 650, "mV", "exponential-term threshold V_T; 1.174 mV/LSB"),
+    NeuronParameter("e_rev_exc", C.DAC_MAX, 900, "mV", "excitatory reversal potential (conductance mode)"),
+    NeuronParameter("e_rev_inh", C.DAC_MAX, 200, "mV", "inhibitory reversal potential (conductance mode)"),
+    NeuronParameter("i_bias_leak", C.DAC_MAX, 50, "uS", "leak conductance g_L; 4.5 nS/LSB"),
+    NeuronParameter("i_bias_exp", C.DAC_MAX, 40, "mV", "exponential slope Delta_T; 0.05 mV/LSB"),
+    NeuronParameter("i_bias_adapt_a", C.DAC_MAX, 0, "uS", "subthreshold adaptation a; 0.1 nS/LSB"),
+    NeuronParameter("i_bias_adapt_b", C.DAC_MAX, 0, "nA", "spike-triggered adaptation b; 10 pA/LSB"),
+    NeuronParameter("i_bias_adapt_tau", C.DAC_MAX, 20, "us", "adaptation time constant tau_w = 2000 µs / value"),
+    NeuronParameter("i_bias_syn_exc_tau", C.DAC_MAX, 60, "us", "excitatory synaptic tau = 300 µs / value"),
+    NeuronParameter("i_bias_syn_inh_tau", C.DAC_MAX, 60, "us", "inhibitory synaptic tau = 300 µs / value"),
+    NeuronParameter("i_bias_syn_exc_gm", C.DAC_MAX, 500, "nA", "excitatory gain: 0.3 pA (CUBA) or 6 pS (COBA) per weight LSB per value"),
+    NeuronParameter("i_bias_syn_inh_gm", C.DAC_MAX, 500, "nA", "inhibitory gain: 0.3 pA (CUBA) or 6 pS (COBA) per weight LSB per value"),
+    NeuronParameter("i_const", C.DAC_MAX, 0, "nA", "constant input current; 50 pA/LSB"),
+    NeuronParameter("capacitance", C.CAPACITANCE_MAX, 63, "pF", "membrane capacitance 2.3 pF*(value+1)/64"),
+    NeuronParameter("refractory_count", C.REFRACTORY_COUNT_MAX, 125, "us", "refractory counter cycles"),
+    NeuronParameter("refractory_clock", C.REFRACTORY_CLOCK_MAX, 2, "us", "refractory clock = 250 MHz / 2**value"),
+    NeuronParameter("enable_exponential", 1, 0, "", "switch on the exponential (AdEx) term"),
+    NeuronParameter("enable_adaptation", 1, 0, "", "switch on adaptation (a, b, tau_w)"),
+    NeuronParameter("invert_a", 1, 0, "", "use -a (hardware sign switch)"),
+    NeuronParameter("invert_b", 1, 0, "", "use -b (hardware sign switch)"),
+    NeuronParameter("coba_exc", 1, 0, "", "excitatory input conductance-based instead of current-based"),
+    NeuronParameter("coba_inh", 1, 0, "", "inhibitory input conductance-based instead of current-based"),
+    NeuronParameter("enable_fire", 1, 1, "", "emit spikes (threshold comparator and event output on)"),
+)
+NEURON_PARAMETER_NAMES = tuple(p.name for p in NEURON_PARAMETERS)
+NEURON_PARAMETER_INDEX = {p.name: i for i, p in enumerate(NEURON_PARAMETERS)}
+_NEURON_MAX = np.array([p.maximum for p in NEURON_PARAMETERS], dtype=np.int64)
+
+ROW_DISABLED, ROW_EXCITATORY, ROW_INHIBITORY = 0, 1, 2
+STP_DEPRESSION, STP_FACILITATION = 0, 1
+BG_REGULAR, BG_POISSON = 0, 1
+
+
+def _filled(shape, value=0, dtype=np.int64):
+    return field(default_factory=lambda: np.full(shape, value, dtype=dtype))
+
+
+@dataclass
+class NeuronConfig:
+    """Per-circuit configuration: ``values[neuron, parameter]`` in hardware units, and the
+    16-bit label each neuron sends on its event output."""
+
+    values: np.ndarray = field(
+        default_factory=lambda: np.tile(
+            np.array([p.default for p in NEURON_PARAMETERS], dtype=np.int64), (C.NEURONS_PER_CHIP, 1)
+        )
+    )
+    address_out: np.ndarray = field(
+        default_factory=lambda: np.full(C.NEURONS_PER_CHIP, C.LABEL_NO_TARGET_BIT, dtype=np.int64)
+    )
+
+    def column(self, name: str) -> np.ndarray:
+        """View of one parameter for all 512 circuits (writable)."""
+        try:
+            return self.values[:, NEURON_PARAMETER_INDEX[name]]
+        except KeyError:
+            raise ConfigError(
+                f"unknown neuron parameter {name!r}: known are {', '.join(NEURON_PARAMETER_NAMES)}"
+            ) from None
+
+
+@dataclass
+class SynapseArrays:
+    """Both hemispheres' synapse arrays: 6-bit weights and 6-bit addresses per synapse, and
+    each row's mode (disabled / excitatory / inhibitory) which sets the weight's sign."""
+
+    weights: np.ndarray = _filled((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE))
+    addresses: np.ndarray = _filled((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE))
+    row_modes: np.ndarray = _filled((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE), ROW_DISABLED)
+
+
+@dataclass
+class DriverConfig:
+    """Synapse drivers ``[hemisphere, driver]``: row-select compare mask and STP settings.
+
+    A driver takes an event from its PADI bus when the label's 5 row-select bits equal its
+    index on the bus in every bit not set in ``row_select_mask``."""
+
+    enable: np.ndarray = _filled((C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), 1)
+    row_select_mask: np.ndarray = _filled((C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE))
+    stp_enable: np.ndarray = _filled((C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE))
+    stp_mode: np.ndarray = _filled((C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), STP_DEPRESSION)
+    stp_utilisation: np.ndarray = _filled((C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), 7)
+    stp_recovery: np.ndarray = _filled((C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE), 8)
+    stp_voltage_set: np.ndarray = _filled((C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE))
+    # [hemisphere, set]: CapMem value scaling the STP-modulated efficacy, 511 ≙ 1.0
+    stp_set_scale: np.ndarray = _filled((C.HEMISPHERES, 2), 511)
+
+
+@dataclass
+class CrossbarConfig:
+    """Crossbar nodes ``[input, output]``: an event with label L passes a node when the node
+    is enabled and ``L & mask == target``."""
+
+    enable: np.ndarray = _filled((C.CROSSBAR_INPUTS, C.CROSSBAR_OUTPUTS))
+    mask: np.ndarray = _filled((C.CROSSBAR_INPUTS, C.CROSSBAR_OUTPUTS))
+    target: np.ndarray = _filled((C.CROSSBAR_INPUTS, C.CROSSBAR_OUTPUTS))
+
+
+@dataclass
+class BackgroundConfig:
+    """The 8 background generators: regular or binned Poisson.
+
+    Every ``period`` cycles of the 250 MHz clock a generator emits (regular) or emits with
+    probability ``rate/256`` (Poisson). The label's bits in ``label_mask`` are replaced by
+    random bits, so one generator can drive 2**k sources."""
+
+    enable: np.ndarray = _filled(C.BACKGROUND_GENERATORS)
+    mode: np.ndarray = _filled(C.BACKGROUND_GENERATORS, BG_REGULAR)
+    period: np.ndarray = _filled(C.BACKGROUND_GENERATORS, 1000)
+    rate: np.ndarray = _filled(C.BACKGROUND_GENERATORS, 128)
+    seed: np.ndarray = _filled(C.BACKGROUND_GENERATORS, 1)
+    label: np.ndarray = _filled(C.BACKGROUND_GENERATORS)
+    label_mask: np.ndarray = _filled(C.BACKGROUND_GENERATORS)
+    start_ticks: np.ndarray = _filled(C.BACKGROUND_GENERATORS)
+    stop_ticks: np.ndarray = _filled(C.BACKGROUND_GENERATORS, np.iinfo(np.int64).max)
+
+
+@dataclass
+class ReadoutConfig:
+    """MADC (one neuron, 10 bit) and CADC (all neurons, 8 bit) settings.
+
+    Both digitise 0..1200 mV. The MADC samples every ``madc_every_steps`` integration steps;
+    the CADC samples membranes every ``cadc_period_ns`` (0: only on request). Correlation
+    sensors accumulate ``exp(-Δt/tau_corr)`` per pre/post pair and read as 8 bit through the
+    CADC with ``corr_lsb`` per count."""
+
+    madc_neuron: int = -1
+    madc_every_steps: int = 1
+    cadc_period_ns: int = 0
+    tau_corr_us: float = 5.0
+    corr_lsb: float = 0.05
+    enable_correlation: bool = False
+
+
+_RANGES: dict[str, tuple[str, int, int]] = {
+    # attribute path -> (description, min, max)
+    "synapses.weights": ("synapse weight", 0, C.WEIGHT_MAX),
+    "synapses.addresses": ("synapse address", 0, C.ADDRESS_MAX),
+    "synapses.row_modes": ("synapse row mode", 0, 2),
+    "drivers.enable": ("driver enable", 0, 1),
+    "drivers.row_select_mask": ("driver row-select mask", 0, 31),
+    "drivers.stp_enable": ("driver STP enable", 0, 1),
+    "drivers.stp_mode": ("driver STP mode", 0, 1),
+    "drivers.stp_utilisation": ("driver STP utilisation", 0, C.STP_PARAMETER_MAX),
+    "drivers.stp_recovery": ("driver STP recovery", 0, C.STP_PARAMETER_MAX),
+    "drivers.stp_voltage_set": ("driver STP voltage set", 0, 1),
+    "drivers.stp_set_scale": ("STP voltage-set scale", 0, C.DAC_MAX),
+    "crossbar.enable": ("crossbar enable", 0, 1),
+    "crossbar.mask": ("crossbar mask", 0, C.LABEL_MAX),
+    "crossbar.target": ("crossbar target", 0, C.LABEL_MAX),
+    "background.enable": ("background enable", 0, 1),
+    "background.mode": ("background mode", 0, 1),
+    "background.period": ("background period (cycles)", 1, 0xFFFF),
+    "background.rate": ("background rate", 0, 0xFF),
+    "background.seed": ("background seed", 1, 0xFFFFFFFF),
+    "background.label": ("background label", 0, C.LABEL_MAX),
+    "background.label_mask": ("background label mask", 0, C.LABEL_MAX),
+    "neurons.address_out": ("neuron output label", 0, C.LABEL_MAX),
+}
+
+
+@dataclass
+class ChipConfig:
+    """Everything one emulated chip needs to run, in hardware values."""
+
+    neurons: NeuronConfig = field(default_factory=NeuronConfig)
+    synapses: SynapseArrays = field(default_factory=SynapseArrays)
+    drivers: DriverConfig = field(default_factory=DriverConfig)
+    crossbar: CrossbarConfig = field(default_factory=CrossbarConfig)
+    background: BackgroundConfig = field(default_factory=BackgroundConfig)
+    readout: ReadoutConfig = field(default_factory=ReadoutConfig)
+
+    def copy(self) -> "ChipConfig":
+        """Deep copy (arrays included)."""
+        return ChipConfig(
+            **{f.name: _copy_part(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        )
+
+    def check(self) -> None:
+        """Raise ``ConfigError`` naming the first value outside its hardware range."""
+        vals = self.neurons.values
+        bad = np.argwhere((vals < 0) | (vals > _NEURON_MAX[None, :]))
+        if len(bad):
+            n, p = bad[0]
+            par = NEURON_PARAMETERS[p]
+            raise ConfigError(
+                f"neuron circuit {n}: {par.name}={vals[n, p]} is out of range 0..{par.maximum}; "
+                f"set a value within the hardware range"
+            )
+        for path, (what, lo, hi) in _RANGES.items():
+            part, attr = path.split(".")
+            arr = np.asarray(getattr(getattr(self, part), attr))
+            bad = np.argwhere((arr < lo) | (arr > hi))
+            if len(bad):
+                idx = tuple(int(i) for i in bad[0])
+                raise ConfigError(
+                    f"{what} at {path}{list(idx)} = {arr[idx]} is out of range {lo}..{hi}"
+                )
+        mn = self.readout.madc_neuron
+        if not -1 <= mn < C.NEURONS_PER_CHIP:
+            raise ConfigError(f"MADC neuron {mn} is out of range: use -1 (off) or 0..511")
+
+
+def _copy_part(part):
+    return dataclasses.replace(
+        part,
+        **{
+            f.name: np.array(getattr(part, f.name), copy=True)
+            for f in dataclasses.fields(part)
+            if isinstance(getattr(part, f.name), np.ndarray)
+        },
+    )

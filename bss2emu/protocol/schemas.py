@@ -1,0 +1,74 @@
+"""Arrow schemas of every result table, with encode/decode helpers.
+
+Times are FPGA ticks (125 MHz, 8 ns, ``time_ticks``) of hardware time. ``neuron`` is the
+neuron circuit on the chip (0..511) or -1 for an event that no neuron sent (background
+generator, loop-back input). Front ends add ``population``/``index`` columns.
+
+>>> b = encode_spikes(np.array([8, 16]), chip=0, neuron=np.array([3, 4]), label=np.array([7, 9]))
+>>> b.num_rows, b.schema.names
+(2, ['time_ticks', 'chip', 'neuron', 'label'])
+>>> decode_spikes(pa.Table.from_batches([b]))["neuron"].tolist()
+[3, 4]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+SPIKES = pa.schema(
+    [
+        ("time_ticks", pa.int64()),
+        ("chip", pa.int32()),
+        ("neuron", pa.int32()),
+        ("label", pa.int32()),
+    ],
+    metadata={"time_unit": "FPGA ticks, 125 MHz (8 ns) hardware time"},
+)
+MADC = pa.schema(
+    [("time_ticks", pa.int64()), ("chip", pa.int32()), ("neuron", pa.int32()), ("value", pa.uint16())],
+    metadata={"value": "10-bit MADC code over 0..1200 mV", "time_unit": "FPGA ticks"},
+)
+CADC = pa.schema(
+    [("time_ticks", pa.int64()), ("chip", pa.int32()), ("neuron", pa.int32()), ("value", pa.uint8())],
+    metadata={"value": "8-bit CADC code over 0..1200 mV", "time_unit": "FPGA ticks"},
+)
+PPU_RECORDS = pa.schema(
+    [
+        ("time_ticks", pa.int64()),
+        ("chip", pa.int32()),
+        ("kernel", pa.string()),
+        ("key", pa.string()),
+        ("value", pa.float64()),
+    ],
+    metadata={"time_unit": "FPGA ticks"},
+)
+SCHEMAS: dict[str, pa.Schema] = {"spikes": SPIKES, "madc": MADC, "cadc": CADC, "ppu": PPU_RECORDS}
+
+
+def _batch(schema: pa.Schema, columns: dict) -> pa.RecordBatch:
+    n = max((np.size(v) for v in columns.values() if np.ndim(v)), default=0)
+    arrays = [
+        pa.array(np.broadcast_to(np.asarray(columns[f.name]), (n,)), type=f.type) for f in schema
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def encode_spikes(time_ticks, chip, neuron, label) -> pa.RecordBatch:
+    """Spike events → a ``SPIKES`` record batch (``chip`` may be a scalar)."""
+    return _batch(SPIKES, dict(time_ticks=time_ticks, chip=chip, neuron=neuron, label=label))
+
+
+def encode_samples(schema: pa.Schema, time_ticks, chip, neuron, value) -> pa.RecordBatch:
+    """MADC or CADC samples → a record batch of ``schema``."""
+    return _batch(schema, dict(time_ticks=time_ticks, chip=chip, neuron=neuron, value=value))
+
+
+def decode_spikes(table: pa.Table) -> dict[str, np.ndarray]:
+    """A spikes table → numpy columns (zero-copy where Arrow allows)."""
+    return {name: table.column(name).to_numpy() for name in table.schema.names}
+
+
+def empty_table(name: str) -> pa.Table:
+    """An empty table of the named result schema."""
+    return SCHEMAS[name].empty_table()
