@@ -1,1 +1,18 @@
-"""bss2emu: an emulator of BrainScaleS-2 neuromorphic systems."""
+"""bss2emu: an emulator of BrainScaleS-2 neuromorphic systems.
+
+>>> import bss2emu
+>>> exp = bss2emu.Experiment(runtime_us=10, populations=[{"name": "p", "size": 4}])
+>>> bss2emu.run(exp).spikes.num_rows
+0
+"""
+
+from .cluster import run
+from .errors import BssError, ChipError, ChipUnavailableError, ClusterError, ConfigError, PlasticityError, RoutingError
+from .protocol.experiment import Experiment, load_experiment
+from .protocol.results import Results
+
+__version__ = "0.1.0"
+__all__ = [
+    "run", "Experiment", "load_experiment", "Results", "BssError", "ConfigError", "RoutingError",
+    "ChipError", "ChipUnavailableError", "ClusterError", "PlasticityError",
+]

@@ -16,6 +16,7 @@ from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
 from ..protocol import schemas
 from ..protocol.hardware import ChipConfig
+from ..protocol.playback import NeuronParameterWrite
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
@@ -141,6 +142,19 @@ class Chip:
             bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
             raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
         self.config.synapses.weights[int(hemisphere), rows, columns] = w
+
+    def apply_writes(self, writes) -> None:
+        """Apply playback/PPU writes (``protocol.playback`` records) in order."""
+        rebuild = False
+        for w in writes:
+            if isinstance(w, NeuronParameterWrite):
+                self.config.neurons.column(w.parameter)[w.neurons] = w.value
+                rebuild = True
+            else:
+                self.set_weights(w.hemisphere, w.row, w.column, w.values)
+        if rebuild:
+            self.config.check()
+            self._rebuild_neurons()
 
     # --- observables (what the PPU and CADC see) ------------------------------------
     def membrane_codes(self) -> np.ndarray:

@@ -1,0 +1,412 @@
+"""The experiment description: network graph + stimulus + recording + plasticity + runtime.
+
+Pydantic models with ``extra="forbid"`` and the hardware ranges as field bounds; the same
+models validate YAML/JSON experiment files (``load_experiment``) and export a JSON Schema
+(``Experiment.model_json_schema()``). Every validation failure is a ``ConfigError`` that
+names the field, the value, the limit and the fix. Units are hardware units: times in
+hardware µs (1 µs ≙ 1 ms biological), neuron parameters as DAC/digital values, weights 0..63.
+
+>>> exp = Experiment(name="demo", runtime_us=50, populations=[{"name": "p", "size": 2}],
+...                  sources=[{"kind": "spike_array", "name": "s", "size": 1, "spike_times_us": [[5.0]]}],
+...                  projections=[{"pre": "s", "post": "p", "weight": 63}])
+>>> exp.projections[0].label
+'s→p'
+>>> Experiment(name="bad", runtime_us=50, populations=[{"name": "p", "size": 2, "params": {"v_leak": 2000}}])
+Traceback (most recent call last):
+...
+bss2emu.protocol.experiment.InvalidExperimentError: invalid experiment: populations[0].params.v_leak = 2000: Input should be less than or equal to 1022; use a smaller value
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ImportString,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from ..errors import ConfigError
+from . import coordinates as C
+from .hardware import NEURON_PARAMETERS
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+( [^\s]+)*$")]
+TimeUs = Annotated[float, Field(ge=0.0, le=1e7, allow_inf_nan=False)]
+
+
+class InvalidExperimentError(ConfigError):
+    """Validation failed; ``items`` lists ``(location, message)`` for every problem."""
+
+    def __init__(self, what: str, items: list[tuple[tuple, str]]) -> None:
+        self.what, self.items = what, items
+        super().__init__(f"invalid {what}: " + "; ".join(f"{_fmt_loc(l)}{m}" for l, m in items))
+
+    def __reduce__(self):
+        return (type(self), (self.what, self.items))
+
+
+def _fmt_loc(loc: tuple) -> str:
+    s = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    return f"{s} " if s else ""
+
+
+def _is_union_tag(part) -> bool:
+    # pydantic names the branch of a union it tried ("constrained-int", "list[int]", ...)
+    return isinstance(part, str) and ("-" in part or "[" in part or part in ("int", "float", "str", "none"))
+
+
+def _explain(err: ValidationError, what: str) -> InvalidExperimentError:
+    items: dict[tuple, str] = {}
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not _is_union_tag(p))
+        ctx = e.get("ctx") or {}
+        inner = ctx.get("error")
+        if isinstance(inner, InvalidExperimentError):
+            for l2, msg in inner.items:
+                items.setdefault(loc + l2, msg)
+            continue
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            text = f"is missing; add it"
+        elif e["type"] == "extra_forbidden":
+            text = f"is not a known field; remove it or check its spelling (see `bss2emu schema`)"
+        else:
+            value = e.get("input")
+            shown = "" if isinstance(value, (dict, list)) and len(repr(value)) > 60 else f"= {value!r}: "
+            if "ge" in ctx and "le" in ctx:
+                limit = f" (range {ctx['ge']}..{ctx['le']}); use a value in range"
+            elif "le" in ctx or "lt" in ctx:
+                limit = f"; use a smaller value"
+            elif "ge" in ctx or "gt" in ctx:
+                limit = f"; use a larger value"
+            else:
+                limit = ""
+            text = f"{shown if e['type'] != 'value_error' else ''}{msg}{limit}"
+        # a union reports every branch: keep the most specific message per location
+        if loc not in items or ("ge" in ctx or "le" in ctx):
+            items[loc] = text
+    return InvalidExperimentError(what, list(items.items()))
+
+
+class _Model(BaseModel):
+    """Base: forbid unknown fields and turn pydantic's errors into ``ConfigError``."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise _explain(err, type(self).__name__.lower()) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kw: Any):  # type: ignore[override]
+        try:
+            return super().model_validate(obj, **kw)
+        except ValidationError as err:
+            raise _explain(err, cls.__name__.lower()) from None
+
+
+def _neuron_field(p):
+    value = Annotated[int, Field(ge=0, le=p.maximum)]
+    return (Union[value, list[value], None], Field(None, description=f"{p.doc} [0..{p.maximum}]"))
+
+
+NeuronParams = create_model(
+    "NeuronParams",
+    __base__=_Model,
+    **{p.name: _neuron_field(p) for p in NEURON_PARAMETERS},
+)
+NeuronParams.__doc__ = (
+    "Hardware parameters of a population's neuron circuits: one value for all, or a list "
+    "with one per neuron. Unset fields keep the hardware defaults."
+)
+
+
+class Population(_Model):
+    """A group of AdEx neuron circuits on the chip."""
+
+    name: Name
+    size: int = Field(ge=1, le=C.NEURONS_PER_CHIP * 1024)
+    params: NeuronParams = Field(default_factory=NeuronParams)  # type: ignore[valid-type]
+    record_spikes: bool = True
+
+    @model_validator(mode="after")
+    def _lists_match_size(self):
+        for key, val in self.params.model_dump(exclude_none=True).items():
+            if isinstance(val, list) and len(val) != self.size:
+                raise ValueError(
+                    f"population {self.name!r}: params.{key} has {len(val)} values for {self.size} "
+                    f"neurons; give one value or exactly {self.size}")
+        return self
+
+
+class SpikeArraySource(_Model):
+    """External spike times played back by the FPGA, one list per source neuron (µs)."""
+
+    kind: Literal["spike_array"] = "spike_array"
+    name: Name
+    size: int = Field(ge=1, le=8192)
+    spike_times_us: list[list[TimeUs]]
+
+    @model_validator(mode="after")
+    def _one_list_per_neuron(self):
+        if len(self.spike_times_us) != self.size:
+            raise ValueError(f"source {self.name!r}: spike_times_us has {len(self.spike_times_us)} "
+                             f"lists for size {self.size}; give one list per neuron")
+        return self
+
+
+class PoissonSource(_Model):
+    """External Poisson spike trains generated on the host and played back by the FPGA."""
+
+    kind: Literal["poisson"] = "poisson"
+    name: Name
+    size: int = Field(ge=1, le=8192)
+    rate_khz: float = Field(gt=0.0, le=1000.0, description="rate per neuron, kHz hardware (≙ Hz bio)")
+    start_us: TimeUs = 0.0
+    stop_us: TimeUs | None = None
+
+
+class BackgroundSource(_Model):
+    """One on-chip background generator; ``size`` labels (a power of two ≤ 64) via the
+    label randomisation mask. ``period`` in 250 MHz cycles; Poisson emits with p=rate/256."""
+
+    kind: Literal["background"] = "background"
+    name: Name
+    size: Literal[1, 2, 4, 8, 16, 32, 64] = 1
+    mode: Literal["regular", "poisson"] = "poisson"
+    period: int = Field(ge=1, le=0xFFFF)
+    rate: int = Field(128, ge=0, le=0xFF)
+    seed: int | None = Field(None, ge=1, le=0xFFFFFFFF)
+    start_us: TimeUs = 0.0
+    stop_us: TimeUs | None = None
+
+
+Source = Annotated[Union[SpikeArraySource, PoissonSource, BackgroundSource], Field(discriminator="kind")]
+
+
+class AllToAll(_Model):
+    kind: Literal["all_to_all"] = "all_to_all"
+    allow_self_connections: bool = True
+
+
+class OneToOne(_Model):
+    kind: Literal["one_to_one"] = "one_to_one"
+
+
+class FixedProbability(_Model):
+    kind: Literal["fixed_probability"] = "fixed_probability"
+    p: float = Field(ge=0.0, le=1.0)
+    allow_self_connections: bool = True
+
+
+class FixedNumberPre(_Model):
+    """Each post neuron gets ``n`` distinct pre neurons, drawn at random."""
+
+    kind: Literal["fixed_number_pre"] = "fixed_number_pre"
+    n: int = Field(ge=0)
+    allow_self_connections: bool = True
+
+
+class FromList(_Model):
+    """Explicit ``[pre, post]`` or ``[pre, post, weight]`` connections."""
+
+    kind: Literal["from_list"] = "from_list"
+    connections: list[Annotated[list[int], Field(min_length=2, max_length=3)]]
+
+
+Connector = Annotated[
+    Union[AllToAll, OneToOne, FixedProbability, FixedNumberPre, FromList], Field(discriminator="kind")
+]
+
+
+class ShortTermPlasticity(_Model):
+    """Tsodyks–Markram STP of the synapse drivers this projection's sources use."""
+
+    mode: Literal["depression", "facilitation"] = "depression"
+    utilisation: int = Field(7, ge=0, le=C.STP_PARAMETER_MAX, description="U = (value+1)/16")
+    recovery: int = Field(8, ge=0, le=C.STP_PARAMETER_MAX, description="tau = 2 µs · 2**(value/2)")
+    voltage_set: int = Field(0, ge=0, le=1)
+
+
+class Projection(_Model):
+    """Synaptic connections from a source or population onto a population."""
+
+    name: Name | None = None
+    pre: Name
+    post: Name
+    connector: Connector = Field(default_factory=AllToAll)
+    weight: int = Field(ge=0, le=C.WEIGHT_MAX, description="6-bit hardware weight")
+    receptor: Literal["excitatory", "inhibitory"] = "excitatory"
+    stp: ShortTermPlasticity | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.pre}→{self.post}"
+
+
+class MadcRecording(_Model):
+    """Record one neuron's membrane with the 10-bit MADC at every ``every_steps`` step."""
+
+    population: Name
+    index: int = Field(0, ge=0)
+    every_steps: int = Field(1, ge=1, le=1000)
+
+
+class CadcRecording(_Model):
+    """Sample all membranes with the 8-bit CADC every ``period_us``."""
+
+    period_us: float = Field(gt=0.0, le=1e6)
+
+
+class Recordings(_Model):
+    madc: MadcRecording | None = None
+    cadc: CadcRecording | None = None
+    correlation: bool = Field(False, description="run the causal/acausal correlation sensors")
+    tau_corr_us: float = Field(5.0, gt=0.0, le=1000.0)
+
+
+class PlasticityRule(_Model):
+    """A user kernel run by the PPU every ``period_us``: ``kernel(ctx)`` where ``ctx`` is a
+    ``bss2emu.chip_actor.ppu.PpuContext``; ``params`` are passed as ``ctx.params``."""
+
+    name: Name
+    kernel: ImportString
+    period_us: float = Field(gt=0.0, le=1e7)
+    start_us: TimeUs | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class NeuronWrite(_Model):
+    """At ``time_us`` set a neuron parameter of (some of) a population's circuits."""
+
+    kind: Literal["neuron"] = "neuron"
+    time_us: TimeUs
+    population: Name
+    parameter: str
+    value: int = Field(ge=0, le=C.DAC_MAX)
+    indices: list[Annotated[int, Field(ge=0)]] | None = None
+
+
+class WeightWrite(_Model):
+    """At ``time_us`` set every weight of a projection."""
+
+    kind: Literal["weight"] = "weight"
+    time_us: TimeUs
+    projection: Name
+    weight: int = Field(ge=0, le=C.WEIGHT_MAX)
+
+
+TimedWrite = Annotated[Union[NeuronWrite, WeightWrite], Field(discriminator="kind")]
+
+
+class ChipSpec(_Model):
+    """Which emulated chip: its serial number seeds its fixed-pattern mismatch."""
+
+    serial: int = Field(0, ge=0, le=2**31 - 1)
+    ideal: bool = Field(False, description="no fixed-pattern mismatch")
+
+
+class Experiment(_Model):
+    """A complete single-chip experiment."""
+
+    name: Name = "experiment"
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    runtime_us: float = Field(gt=0.0, le=1e7)
+    dt_ns: int = Field(100, ge=1, le=10_000, description="integration step, ns hardware")
+    chip: ChipSpec = Field(default_factory=ChipSpec)
+    populations: list[Population] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    projections: list[Projection] = Field(default_factory=list)
+    recordings: Recordings = Field(default_factory=Recordings)
+    plasticity: list[PlasticityRule] = Field(default_factory=list)
+    writes: list[TimedWrite] = Field(default_factory=list)
+
+    @field_validator("populations", "sources", "plasticity")
+    @classmethod
+    def _unique_names(cls, items):
+        seen = set()
+        for it in items:
+            if it.name in seen:
+                raise ValueError(f"name {it.name!r} is used twice; give every entry its own name")
+            seen.add(it.name)
+        return items
+
+    @model_validator(mode="after")
+    def _references_exist(self):
+        pops = {p.name: p for p in self.populations}
+        srcs = {s.name: s for s in self.sources}
+        clash = set(pops) & set(srcs)
+        if clash:
+            raise ValueError(f"{sorted(clash)} name both a population and a source; rename one")
+        labels = set()
+        for pr in self.projections:
+            if pr.pre not in pops and pr.pre not in srcs:
+                raise ValueError(f"projection {pr.label!r}: unknown pre {pr.pre!r}; known are "
+                                 f"{sorted(pops) + sorted(srcs)}")
+            if pr.post not in pops:
+                raise ValueError(f"projection {pr.label!r}: unknown post population {pr.post!r}; "
+                                 f"known are {sorted(pops)}")
+            if pr.label in labels:
+                raise ValueError(f"projection name {pr.label!r} is used twice; give each a name")
+            labels.add(pr.label)
+        madc = self.recordings.madc
+        if madc is not None:
+            if madc.population not in pops:
+                raise ValueError(f"recordings.madc: unknown population {madc.population!r}; known are {sorted(pops)}")
+            if madc.index >= pops[madc.population].size:
+                raise ValueError(f"recordings.madc: index {madc.index} is out of range for population "
+                                 f"{madc.population!r} of size {pops[madc.population].size}")
+        names = {p.name for p in NEURON_PARAMETERS}
+        for w in self.writes:
+            if isinstance(w, NeuronWrite):
+                if w.population not in pops:
+                    raise ValueError(f"write at {w.time_us} µs: unknown population {w.population!r}")
+                if w.parameter not in names:
+                    raise ValueError(f"write at {w.time_us} µs: unknown neuron parameter {w.parameter!r}; "
+                                     f"known are {sorted(names)}")
+            elif w.projection not in labels:
+                raise ValueError(f"write at {w.time_us} µs: unknown projection {w.projection!r}; "
+                                 f"known are {sorted(labels)}")
+        return self
+
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise ConfigError(f"unknown population {name!r}; known are {[p.name for p in self.populations]}")
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate a YAML or JSON experiment file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read experiment file {str(path)!r}: {err.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"experiment file {str(path)!r} is not valid YAML/JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"experiment file {str(path)!r} must hold a mapping at the top level, "
+                          f"found {type(data).__name__}")
+    try:
+        return Experiment.model_validate(data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def experiment_schema() -> dict:
+    """JSON Schema of experiment files."""
+    return Experiment.model_json_schema()

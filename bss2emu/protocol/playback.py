@@ -1,0 +1,57 @@
+"""The playback program: what the FPGA does with time — timed spike input and timed writes.
+
+Times are FPGA ticks (8 ns). Spike input is a pair of sorted arrays; writes are small
+records applied at the start of the integration step that contains their time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class NeuronParameterWrite:
+    """Set ``parameter`` of ``neurons`` (circuits) to ``value`` at ``time_ticks``."""
+
+    time_ticks: int
+    parameter: str
+    neurons: np.ndarray
+    value: int
+
+
+@dataclass(frozen=True)
+class WeightWrite:
+    """Set the weights at ``(hemisphere, row, column)`` to ``values`` at ``time_ticks``."""
+
+    time_ticks: int
+    hemisphere: np.ndarray
+    row: np.ndarray
+    column: np.ndarray
+    values: np.ndarray
+
+
+Write = NeuronParameterWrite | WeightWrite
+
+
+@dataclass
+class PlaybackProgram:
+    """Spike input (sorted by time, then label) and timed writes for one chip."""
+
+    spike_ticks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    spike_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    writes: list[Write] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        t = np.asarray(self.spike_ticks, dtype=np.int64)
+        lab = np.asarray(self.spike_labels, dtype=np.int64)
+        if t.shape != lab.shape:
+            raise ConfigError(f"playback program: {len(t)} spike times but {len(lab)} labels; give one label per spike")
+        if len(t) and t.min() < 0:
+            raise ConfigError(f"playback program: spike time {t.min()} ticks is negative; times start at 0")
+        order = np.lexsort((lab, t))
+        self.spike_ticks, self.spike_labels = t[order], lab[order]
+        self.writes = sorted(self.writes, key=lambda w: w.time_ticks)

@@ -1,0 +1,1 @@
+"""Partition, place and route: pure functions from an ``Experiment`` to hardware configs."""
