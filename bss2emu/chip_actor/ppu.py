@@ -67,7 +67,7 @@ class PpuContext:
         v = np.asarray(values)
         if not np.issubdtype(v.dtype, np.integer) or ((v < 0) | (v > C.WEIGHT_MAX)).any():
             bad = v[~((v >= 0) & (v <= C.WEIGHT_MAX) & (v == np.round(v)))]
-            shown = bad.flat[0] if bad.size else v.dtype
+            shown = bad.flat[0].item() if bad.size else v.dtype
             raise PlasticityError(
                 f"PPU kernel {self._kernel.name!r} wrote weight {shown!r}: weights are integers "
                 f"0..{C.WEIGHT_MAX}; use np.clip(np.rint(w), 0, 63).astype(int)")

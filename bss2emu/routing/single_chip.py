@@ -195,19 +195,21 @@ class _Router:
         # background sources first: they need an aligned block of addresses on one driver
         for g, src in enumerate(bg_sources):
             units = [(src.name, i) for i in range(src.size)]
-            d, addr0 = self._place_block(units, targets, stp_of.get(src.name, (None, None))[1], rows_of,
-                                         block=src.size)
-            base = C.make_label(d % 4, d // 4, addr0) if d >= 0 else C.LABEL_NO_TARGET_BIT
-            labels[src.name][:] = base + np.arange(src.size) if d >= 0 else NO_LABEL
-            background[src.name] = (g, base, src.size - 1)
+            labs = self._place_block(units, targets, stp_of.get(src.name, (None, None))[1], rows_of,
+                                     block=src.size)
+            if labs is None:
+                background[src.name] = (g, C.LABEL_NO_TARGET_BIT, 0)
+                continue
+            labels[src.name][:] = labs
+            background[src.name] = (g, int(labs[0]), int(labs[-1] ^ labs[0]))
         for item in (*exp.populations, *exp.sources):
             if isinstance(item, E.BackgroundSource):
                 continue
             for i in range(item.size):
                 if (item.name, i) not in targets:
                     continue
-                d, addr = self._place_block([(item.name, i)], targets, stp_of[item.name][1], rows_of, block=1)
-                labels[item.name][i] = C.make_label(d % 4, d // 4, addr)
+                labels[item.name][i] = self._place_block([(item.name, i)], targets, stp_of[item.name][1],
+                                                         rows_of, block=1)[0]
         connections = {}
         for pr in exp.projections:
             pre, post, w = self.conns[pr.label]
@@ -224,41 +226,36 @@ class _Router:
         return RoutedChip(self.placement, labels, connections, self.d.row_modes, self.d.addresses,
                           driver_stp, background, stats)
 
-    def _place_block(self, units, targets, stp, rows_of, block: int) -> tuple[int, int]:
-        """First-fit a block of units onto one driver; returns (driver, first address)."""
+    def _place_block(self, units, targets, stp, rows_of, block: int) -> np.ndarray | None:
+        """First-fit a block of ``block`` units (a power of two) onto drivers; returns the
+        units' labels, or None if none of them has targets.
+
+        A block of 2**k units spreads over 2**k2 drivers (consecutive row selects on one PADI
+        bus) with 2**(k-k2) addresses each, so that a label randomisation mask over the low
+        address and row-select bits reaches exactly these units; fewer drivers are tried first."""
         unit_targets = [targets.get(u, []) for u in units]
         if not any(unit_targets):
-            return -1, 0
+            return None
         key = _stp_key(stp)
-        for d in range(C.DRIVERS_PER_HEMISPHERE):
-            if self.d.stp.get(d, key) != key:
+        k = block.bit_length() - 1
+        for k2 in range(0, min(k, C.LABEL_ROW_SELECT_BITS) + 1):
+            n_drv, n_addr = 1 << k2, 1 << (k - k2)
+            if n_addr > C.ADDRESS_MAX + 1:
                 continue
-            addr0 = -(-int(self.d.n_addr[d]) // block) * block  # aligned for the label mask
-            if addr0 + block > C.ADDRESS_MAX + 1:
-                continue
-            placed, ok = [], True
-            for k, tl in enumerate(unit_targets):
-                spec = [(rec, circ // C.COLUMNS_PER_HEMISPHERE, circ % C.COLUMNS_PER_HEMISPHERE)
-                        for _, rec, _, circ in tl]
-                rows = self.d.try_place(d, addr0 + k, spec) if spec else []
-                if rows is None:
-                    ok = False
-                    break
-                placed.append((tl, rows))
-            if not ok:
-                for tl, rows in placed:  # roll back the units placed so far
-                    for (_, _, _, circ), r in zip(tl, rows):
-                        h, c = circ // C.COLUMNS_PER_HEMISPHERE, circ % C.COLUMNS_PER_HEMISPHERE
-                        self.d.occupied[h, r, c] = False
-                        self.d.addresses[h, r, c] = 0
-                self._recompute_modes()
-                continue
-            for tl, rows in placed:
-                for (label, _, sel, _), r in zip(tl, rows):
-                    rows_of[label][sel] = r
-            self.d.n_addr[d] = addr0 + block
-            self.d.stp[d] = key
-            return d, addr0
+            for j0 in range(0, C.DRIVERS_PER_PADI_BUS, n_drv):
+                for bus in range(C.PADI_BUSES_PER_HEMISPHERE):
+                    drivers = [C.driver_of(bus, j0 + i) for i in range(n_drv)]
+                    if any(self.d.stp.get(d, key) != key for d in drivers):
+                        continue
+                    addr0 = max(-(-int(self.d.n_addr[d]) // n_addr) * n_addr for d in drivers)
+                    if addr0 + n_addr > C.ADDRESS_MAX + 1:
+                        continue
+                    if self._try_block(drivers, addr0, n_addr, unit_targets, rows_of):
+                        for d in drivers:
+                            self.d.n_addr[d] = addr0 + n_addr
+                            self.d.stp[d] = key
+                        u = np.arange(block)
+                        return C.make_label(bus, j0, addr0) + ((u // n_addr) << C.LABEL_ROW_SELECT_SHIFT) + u % n_addr
         name = units[0][0]
         posts = sorted({pl for tl in unit_targets for pl, *_ in tl})
         raise RoutingError(
@@ -266,6 +263,26 @@ class _Router:
             f"all {C.DRIVERS_PER_HEMISPHERE} drivers (2 rows, 64 addresses each) are full or conflict in "
             f"the target columns; reduce the number of presynaptic neurons or the fan-in, or spread the "
             f"post population over more chips")
+
+    def _try_block(self, drivers, addr0, n_addr, unit_targets, rows_of) -> bool:
+        placed = []
+        for u, tl in enumerate(unit_targets):
+            spec = [(rec, circ // C.COLUMNS_PER_HEMISPHERE, circ % C.COLUMNS_PER_HEMISPHERE)
+                    for _, rec, _, circ in tl]
+            rows = self.d.try_place(drivers[u // n_addr], addr0 + u % n_addr, spec) if spec else []
+            if rows is None:
+                for tl2, rows2 in placed:  # roll back the units placed so far
+                    for (_, _, _, circ), r in zip(tl2, rows2):
+                        h, c = circ // C.COLUMNS_PER_HEMISPHERE, circ % C.COLUMNS_PER_HEMISPHERE
+                        self.d.occupied[h, r, c] = False
+                        self.d.addresses[h, r, c] = 0
+                self._recompute_modes()
+                return False
+            placed.append((tl, rows))
+        for tl, rows in placed:
+            for (label, _, sel, _), r in zip(tl, rows):
+                rows_of[label][sel] = r
+        return True
 
     def _recompute_modes(self) -> None:
         used = self.d.occupied.any(axis=2)

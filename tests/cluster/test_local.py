@@ -1,0 +1,128 @@
+"""The in-process backend end to end: determinism, timed writes, PPU kernels, results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import bss2emu
+from bss2emu.errors import ConfigError, PlasticityError
+
+NET = {
+    "name": "small net", "seed": 11, "runtime_us": 300,
+    "populations": [{"name": "exc", "size": 40, "params": {"i_const": 300}},
+                    {"name": "inh", "size": 10, "params": {"i_const": 300}}],
+    "sources": [{"kind": "poisson", "name": "drive", "size": 20, "rate_khz": 40},
+                {"kind": "background", "name": "bg", "size": 16, "period": 200, "rate": 100}],
+    "projections": [
+        {"pre": "drive", "post": "exc", "weight": 40, "connector": {"kind": "fixed_probability", "p": 0.3}},
+        {"pre": "bg", "post": "inh", "weight": 30, "connector": {"kind": "fixed_probability", "p": 0.3}},
+        {"pre": "exc", "post": "inh", "weight": 20, "connector": {"kind": "fixed_number_pre", "n": 5},
+         "stp": {"mode": "depression", "utilisation": 8, "recovery": 6}},
+        {"pre": "inh", "post": "exc", "weight": 30, "receptor": "inhibitory",
+         "connector": {"kind": "fixed_probability", "p": 0.2}},
+    ],
+    "recordings": {"madc": {"population": "exc", "index": 3}, "cadc": {"period_us": 50}},
+}
+
+
+def test_same_seed_gives_identical_results_and_other_seed_differs():
+    a, b = bss2emu.run(NET), bss2emu.run(NET)
+    assert a.spikes.num_rows > 50
+    for name in ("spikes", "madc", "cadc"):
+        assert a.tables[name].equals(b.tables[name])
+    c = bss2emu.run({**NET, "seed": 12})
+    assert not a.spikes.equals(c.spikes)
+
+
+def test_results_carry_population_and_index_and_write_parquet(tmp_path):
+    res = bss2emu.run(NET)
+    df = res.to_pandas()
+    assert set(df.population) <= {"exc", "inh"}
+    assert df[df.population == "exc"]["index"].max() < 40
+    assert (np.diff(df.time_ticks) >= 0).all()
+    assert np.allclose(df.time_us, df.time_ticks / 125)
+    files = res.write_parquet(tmp_path / "out")
+    assert {f.name for f in files} == {"spikes.parquet", "madc.parquet", "cadc.parquet", "ppu.parquet", "metadata.json"}
+    back = bss2emu.Results.read_parquet(tmp_path / "out")
+    assert back.spikes.equals(pq.read_table(tmp_path / "out" / "spikes.parquet"))
+    assert back.spikes.num_rows == res.spikes.num_rows
+    assert back.metadata["seed"] == 11
+    trains = res.spike_times_us("exc")
+    assert len(trains) == 40 and sum(map(len, trains)) == (df.population == "exc").sum()
+
+
+def test_timed_write_switches_a_neuron_on_at_its_time():
+    exp = {"runtime_us": 100, "chip": {"ideal": True},
+           "populations": [{"name": "n", "size": 2, "params": {"i_const": 0}}],
+           "writes": [{"kind": "neuron", "time_us": 40.0, "population": "n", "parameter": "i_const",
+                       "value": 900, "indices": [1]}]}
+    df = bss2emu.run(exp).to_pandas()
+    assert (df["index"] == 1).all() and len(df) > 2
+    assert df.time_us.min() > 40.0
+    # the same current from t=0 fires its first spike exactly 40 µs earlier
+    ref = bss2emu.run({"runtime_us": 100, "chip": {"ideal": True},
+                       "populations": [{"name": "n", "size": 2, "params": {"i_const": [0, 900]}}]}).to_pandas()
+    assert df.time_us.min() - ref.time_us.min() == pytest.approx(40.0, abs=0.01)
+
+
+def test_weight_write_silences_a_projection():
+    exp = {"runtime_us": 200, "chip": {"ideal": True},
+           "populations": [{"name": "n", "size": 1, "params": {"i_const": 400}}],
+           "sources": [{"kind": "spike_array", "name": "s", "size": 12,
+                        "spike_times_us": [list(np.arange(5.0, 200.0, 5.0))] * 12}],
+           "projections": [{"pre": "s", "post": "n", "weight": 63}],
+           "writes": [{"kind": "weight", "time_us": 100.0, "projection": "s→n", "weight": 0}]}
+    df = bss2emu.run(exp).to_pandas()
+    assert (df.time_us < 100).sum() > 3
+    assert (df.time_us > 110).sum() == 0
+
+
+def count_and_depress(ctx):
+    """A homeostatic rule: record the spike count, weaken the drive when it fires."""
+    circ = ctx.placement["n"]
+    n_spikes = int(ctx.spike_counts[circ].sum())
+    ctx.record("spikes", n_spikes)
+    h, r, c = ctx.synapses["s→n"]
+    w = ctx.weights()[h, r, c]
+    ctx.set_weights(h, r, c, np.clip(w - 8 * n_spikes, 0, 63).astype(int))
+
+
+def bad_kernel(ctx):
+    ctx.set_weights([0], [0], [0], [70])
+
+
+PPU_EXP = {
+    "runtime_us": 300, "chip": {"ideal": True},
+    "populations": [{"name": "n", "size": 1, "params": {"i_const": 450}}],
+    "sources": [{"kind": "spike_array", "name": "s", "size": 8,
+                 "spike_times_us": [list(np.arange(2.0, 300.0, 2.0))] * 8}],
+    "projections": [{"pre": "s", "post": "n", "weight": 63}],
+    "plasticity": [{"name": "homeostasis", "kernel": f"{__name__}:count_and_depress", "period_us": 50}],
+}
+
+
+def test_ppu_kernel_reads_observables_and_its_writes_take_effect():
+    res = bss2emu.run(PPU_EXP)
+    rec = res.to_pandas("ppu")
+    assert list(rec.time_ticks) == [50 * 125 * k for k in range(1, 6)]
+    assert rec.value.iloc[0] > 0  # it fired while the drive was strong
+    assert rec.value.iloc[-1] == 0  # and the rule switched the drive off
+    df = res.to_pandas()
+    assert rec.value.sum() == (df.time_us < 250).sum()
+
+
+def test_ppu_kernel_writing_out_of_range_names_kernel_value_and_limit():
+    exp = {**PPU_EXP, "plasticity": [{"name": "bad", "kernel": f"{__name__}:bad_kernel", "period_us": 50}]}
+    with pytest.raises(PlasticityError, match=r"PPU kernel 'bad' wrote weight 70: weights are integers 0..63"):
+        bss2emu.run(exp)
+
+
+def test_run_rejects_unknown_things():
+    with pytest.raises(ConfigError, match="unknown option"):
+        bss2emu.run(NET, placment="local")
+    with pytest.raises(ConfigError, match="cannot run 'int'"):
+        bss2emu.run(3)
+    with pytest.raises(ConfigError, match="cannot read experiment file"):
+        bss2emu.run("/nonexistent/exp.yaml")

@@ -1,0 +1,121 @@
+"""Placement and routing on one chip: what lands where, and every resource limit's error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bss2emu
+from bss2emu.errors import RoutingError
+from bss2emu.protocol import coordinates as C
+from bss2emu.routing import single_chip as R
+
+
+def exp(**kw):
+    kw.setdefault("runtime_us", 10)
+    return bss2emu.Experiment(**kw)
+
+
+def src(name, size=1):
+    return {"kind": "spike_array", "name": name, "size": size, "spike_times_us": [[1.0]] * size}
+
+
+def test_placement_is_consecutive_and_connections_land_on_matching_synapses():
+    e = exp(populations=[{"name": "a", "size": 300}, {"name": "b", "size": 20}],
+            sources=[src("s", 3)],
+            projections=[{"pre": "s", "post": "b", "weight": 17, "connector": {"kind": "all_to_all"}},
+                         {"pre": "a", "post": "b", "weight": 5, "receptor": "inhibitory",
+                          "connector": {"kind": "fixed_probability", "p": 0.1}}])
+    routed = R.route(e)
+    assert routed.placement["a"].tolist() == list(range(300))
+    assert routed.placement["b"].tolist() == list(range(300, 320))
+    cfg = R.configure(e, routed)
+    for label, con in routed.connections.items():
+        pre_name = label.split("→")[0]
+        labels = routed.labels[pre_name][con.pre]
+        assert (cfg.synapses.addresses[con.hemisphere, con.row, con.column] == labels & 63).all()
+        assert (cfg.synapses.weights[con.hemisphere, con.row, con.column] == con.weight).all()
+        assert (cfg.synapses.row_modes[con.hemisphere, con.row] == con.receptor).all()
+        # the driver of the row is the one the label selects
+        drivers = con.row // 2
+        assert (drivers == ((labels >> 6) & 31) * 4 + ((labels >> 11) & 3)).all()
+    # no synapse is used twice
+    keys = np.concatenate([c.hemisphere * 65536 + c.row * 256 + c.column for c in routed.connections.values()])
+    assert len(np.unique(keys)) == len(keys)
+    # labels are unique among units that have targets
+    all_labels = np.concatenate([v[v >= 0] for v in routed.labels.values()])
+    assert len(np.unique(all_labels)) == len(all_labels)
+
+
+def test_routing_is_cached_on_topology_only():
+    base = dict(populations=[{"name": "p", "size": 4}], sources=[src("s")],
+                projections=[{"pre": "s", "post": "p", "weight": 10}])
+    r1 = R.route(exp(**base))
+    changed = dict(base, sources=[{**src("s"), "spike_times_us": [[2.0, 3.0]]}],
+                   projections=[{"pre": "s", "post": "p", "weight": 40}],
+                   populations=[{"name": "p", "size": 4, "params": {"v_leak": 300}}])
+    assert R.route(exp(**changed)) is r1  # new stimulus, weight, parameters: no re-route
+    grown = dict(base, populations=[{"name": "p", "size": 5}])
+    assert R.route(exp(**grown)) is not r1
+
+
+def test_too_many_neurons():
+    with pytest.raises(RoutingError, match=r"513 neuron circuits .*'a'=500, 'b'=13.* a chip has 512"):
+        R.route(exp(populations=[{"name": "a", "size": 500}, {"name": "b", "size": 13}]))
+
+
+def test_too_many_presynaptic_sources_for_a_column():
+    e = exp(populations=[{"name": "p", "size": 2}], sources=[src("s", 300)],
+            projections=[{"pre": "s", "post": "p", "weight": 1}])
+    with pytest.raises(RoutingError, match=r"population 'p' neuron 0 receives input from 300 .* 256 synapse rows"):
+        R.route(e)
+
+
+def test_too_many_background_generators():
+    bgs = [{"kind": "background", "name": f"bg{i}", "period": 100} for i in range(9)]
+    with pytest.raises(RoutingError, match=r"9 background sources .* 8 background generators"):
+        R.route(exp(populations=[{"name": "p", "size": 1}], sources=bgs))
+
+
+def test_conflicting_stp_on_one_source():
+    e = exp(populations=[{"name": "p", "size": 1}, {"name": "q", "size": 1}], sources=[src("s")],
+            projections=[{"pre": "s", "post": "p", "weight": 1, "stp": {"utilisation": 3}},
+                         {"pre": "s", "post": "q", "weight": 1}])
+    with pytest.raises(RoutingError, match=r"'s→p' and 's→q' leave 's' with different short-term plasticity"):
+        R.route(e)
+
+
+def test_drivers_run_out():
+    """129 sources that must not share a driver (each its own STP setting) need 129 drivers."""
+    combos = [(u, r, m) for m in ("depression", "facilitation") for u in range(16) for r in range(16)][:129]
+    sources = [src(f"s{i}") for i in range(129)]
+    projs = [{"pre": f"s{i}", "post": "p", "weight": 1, "stp": {"utilisation": u, "recovery": r, "mode": m}}
+             for i, (u, r, m) in enumerate(combos)]
+    e = exp(populations=[{"name": "p", "size": 1}], sources=sources, projections=projs)
+    with pytest.raises(RoutingError, match=r"source 's128' unit 0 finds no free synapse driver .* 128 drivers"):
+        R.route(e)
+    R.route(exp(populations=[{"name": "p", "size": 1}], sources=sources[:128], projections=projs[:128]))
+
+
+def test_dense_input_fills_two_rows_per_driver():
+    """256 sources all-to-all onto a hemisphere use every row exactly once."""
+    e = exp(populations=[{"name": "p", "size": 256}], sources=[src("s", 256)],
+            projections=[{"pre": "s", "post": "p", "weight": 1}])
+    routed = R.route(e)
+    assert routed.stats["rows_used"] == C.ROWS_PER_HEMISPHERE
+    assert routed.stats["synapses_used"] == 256 * 256
+
+
+def test_connectors_give_exact_counts():
+    e = exp(populations=[{"name": "p", "size": 50}, {"name": "q", "size": 40}],
+            projections=[{"pre": "p", "post": "q", "weight": 1, "connector": {"kind": "fixed_number_pre", "n": 7}},
+                         {"pre": "p", "post": "p", "weight": 1, "name": "rec",
+                          "connector": {"kind": "all_to_all", "allow_self_connections": False}},
+                         {"pre": "q", "post": "q", "weight": 1, "connector": {"kind": "one_to_one"}}])
+    routed = R.route(e)
+    c = routed.connections["p→q"]
+    assert (np.bincount(c.post, minlength=40) == 7).all()
+    assert all(len(set(c.pre[c.post == j])) == 7 for j in range(40))
+    rec = routed.connections["rec"]
+    assert len(rec.pre) == 50 * 49 and not (rec.pre == rec.post).any()
+    assert routed.connections["q→q"].pre.tolist() == list(range(40))
