@@ -222,7 +222,7 @@ class FromList(_Model):
     """Explicit ``[pre, post]`` or ``[pre, post, weight]`` connections."""
 
     kind: Literal["from_list"] = "from_list"
-    connections: list[Annotated[list[int], Field(min_length=2, max_length=3)]]
+    connections: list[Annotated[list[Annotated[int, Field(ge=0, le=2**20)]], Field(min_length=2, max_length=3)]]
 
 
 Connector = Annotated[
@@ -403,8 +403,8 @@ def load_experiment(path: str | Path) -> Experiment:
                           f"found {type(data).__name__}")
     try:
         return Experiment.model_validate(data)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+    except InvalidExperimentError as err:
+        raise InvalidExperimentError(f"experiment file {str(path)!r}", err.items) from None
 
 
 def experiment_schema() -> dict:

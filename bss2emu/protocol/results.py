@@ -66,20 +66,25 @@ class Results:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         staged: list[tuple[str, Path]] = []
+        umask = os.umask(0)
+        os.umask(umask)
         try:
             for name, table in self.tables.items():
                 fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
                 os.close(fd)
-                pq.write_table(table, tmp)
                 staged.append((tmp, out / f"{name}.parquet"))
+                pq.write_table(table, tmp)
             fd, tmp = tempfile.mkstemp(prefix=".metadata.", suffix=".tmp", dir=out)
+            staged.append((tmp, out / "metadata.json"))
             with os.fdopen(fd, "w") as fh:
                 json.dump(self.metadata, fh, indent=2, default=str)
-            staged.append((tmp, out / "metadata.json"))
+            for tmp, _ in staged:
+                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
         except BaseException:
             for tmp, _ in staged:
                 Path(tmp).unlink(missing_ok=True)
             raise
+        # every file is complete before the first rename: a reader sees old or new files, never partial ones
         for tmp, final in staged:
             os.replace(tmp, final)
         return [final for _, final in staged]

@@ -1,0 +1,242 @@
+"""The ``bss2emu`` command line: run, validate and describe experiment files.
+
+    bss2emu run EXPERIMENT.yaml --out DIR [--progress | --no-progress] [--seed N]
+    bss2emu validate EXPERIMENT.yaml
+    bss2emu schema [--out FILE]
+    bss2emu --version
+
+``run`` writes one Parquet file per result table (``spikes.parquet``, ``madc.parquet``,
+``cadc.parquet``, ``ppu.parquet``) and ``metadata.json`` into DIR, atomically, and prints a
+summary. Rates are in kHz hardware, which is Hz biological (the chip runs 1000× faster).
+
+Exit status: 0 success; 2 bad input or bad usage (any ``bss2emu.BssError``: a missing,
+malformed or invalid file, a network that does not fit the chip, ...), reported on stderr
+without a traceback; 130 interrupted by Ctrl-C (nothing partial is written).
+
+The CLI uses the public ``bss2emu`` API, as a user would (DESIGN.md §2).
+
+>>> main(["--version"])
+bss2emu 0.1.0
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import bss2emu
+
+from .errors import BssError, ConfigError
+from .protocol.experiment import Experiment, InvalidExperimentError, _fmt_loc, experiment_schema
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2  # argparse's status for bad usage too
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell convention
+PROGRESS_MIN_STEPS = 2000  # in auto mode, runs longer than this show a progress bar
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def load(path: str | Path, seed: int | None = None) -> Experiment:
+    """Load and validate an experiment file, optionally with its seed replaced."""
+    exp = bss2emu.load_experiment(path)
+    if seed is None:
+        return exp
+    # model_copy does not validate: re-validate so an out-of-range seed is reported as such
+    try:
+        return Experiment.model_validate(exp.model_copy(update={"seed": seed}).model_dump())
+    except InvalidExperimentError as err:
+        raise ConfigError(f"--seed {seed}: {err}") from None
+
+
+def describe_error(err: BssError) -> str:
+    """The message of a bss2emu error; an invalid experiment gets one line per problem."""
+    invalid = err if isinstance(err, InvalidExperimentError) else err.__context__
+    if not isinstance(invalid, InvalidExperimentError):
+        return str(err)
+    # load_experiment re-raises as "<path>: invalid experiment: ..." and keeps the original
+    # (with its items) only as __context__; show the path prefix, then the items.
+    text = str(err)
+    head = text[: text.index(str(invalid))] if str(invalid) in text else ""
+    n = len(invalid.items)
+    lines = [f"{head}invalid {invalid.what} ({n} problem{'s' if n != 1 else ''}):"]
+    lines += [f"  {_fmt_loc(loc)}{msg}" for loc, msg in invalid.items]
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """A ``progress(step_done, steps_total)`` callback that draws a tqdm bar on ``stream``.
+
+    ``enabled``: True always draws, False never, None draws when the run is longer than
+    ``PROGRESS_MIN_STEPS`` steps and ``stream`` is a terminal. The bar is created on the first
+    call, when the total is known."""
+
+    def __init__(self, enabled: bool | None, stream: TextIO) -> None:
+        self.enabled, self.stream = enabled, stream
+        self.bar = None
+        self.decided = False
+
+    def __call__(self, step_done: int, steps_total: int) -> None:
+        if not self.decided:
+            self.decided = True
+            show = self.enabled
+            if show is None:
+                show = steps_total > PROGRESS_MIN_STEPS and self.stream.isatty()
+            if show:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=steps_total, unit="step", desc="emulating", file=self.stream,
+                                dynamic_ncols=True, leave=False)
+        if self.bar is not None:
+            self.bar.update(step_done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def summary(exp: Experiment, res: bss2emu.Results, wall_s: float) -> str:
+    """A plain-text summary of a run: spikes and rates per population, rows per table."""
+    counts_table = res.spikes.group_by("population").aggregate([("time_ticks", "count")])
+    counts = dict(zip(counts_table["population"].to_pylist(), counts_table["time_ticks_count"].to_pylist()))
+    runtime_us = exp.runtime_us
+    windows = res.metadata.get("windows", "?")
+    lines = [
+        f"experiment {exp.name!r}: {runtime_us:g} µs hardware ({runtime_us:g} ms biological), "
+        f"seed {exp.seed}, {windows} window{'s' if windows != 1 else ''}, wall time {wall_s:.2f} s",
+    ]
+    if exp.populations:
+        rows = [("population", "neurons", "spikes", "rate kHz hw = Hz bio")]
+        for pop in exp.populations:
+            if pop.record_spikes:
+                n = counts.get(pop.name, 0)
+                # spikes per neuron per µs hardware, ×1000 → kHz hardware (≙ Hz biological)
+                rate = f"{n / (pop.size * runtime_us) * 1e3:.3f}"
+                rows.append((pop.name, str(pop.size), str(n), rate))
+            else:
+                rows.append((pop.name, str(pop.size), "-", "not recorded"))
+        lines += ["", *_columns(rows)]
+    rows = [("table", "rows")] + [(name, str(t.num_rows)) for name, t in res.tables.items()]
+    lines += ["", *_columns(rows)]
+    return "\n".join(lines)
+
+
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-align the first column, right-align the others."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in rows]
+
+
+# --- subcommands ---------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    exp = load(args.experiment, seed=args.seed)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():  # check before spending the run's time
+        raise ConfigError(f"--out {str(out)!r} is a file; give a directory for the result tables")
+    progress = ProgressBar(args.progress, sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        res = bss2emu.run(exp, progress=progress)
+    finally:
+        progress.close()
+    wall_s = time.perf_counter() - t0
+    try:
+        written = res.write_parquet(out)
+    except OSError as err:
+        raise ConfigError(f"cannot write results to {str(out)!r}: {err.strerror or err}; "
+                          f"choose a writable --out directory") from None
+    print(summary(exp, res, wall_s))
+    print(f"\nwrote {', '.join(p.name for p in written)} to {out}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .routing.single_chip import route  # routing is what a run would do first
+
+    exp = load(args.experiment)
+    stats = route(exp).stats
+    neurons = sum(p.size for p in exp.populations)
+    print(f"ok: {exp.name} ({_n(len(exp.populations), 'population')} with {_n(neurons, 'neuron')}, "
+          f"{_n(len(exp.sources), 'source')}, {_n(len(exp.projections), 'projection')} on "
+          f"{_n(stats.get('synapses_used', 0), 'synapse')} and {_n(stats.get('drivers_used', 0), 'driver')}, "
+          f"runtime {exp.runtime_us:g} µs)")
+    return EXIT_OK
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(experiment_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot write the schema to {args.out!r}: {err.strerror or err}") from None
+    print(f"wrote the experiment JSON Schema to {args.out}")
+    return EXIT_OK
+
+
+# --- entry point ---------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bss2emu",
+        description="Emulate BrainScaleS-2 experiments described in YAML/JSON files.",
+        epilog="Exit status: 0 ok, 2 invalid input, 130 interrupted.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {bss2emu.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run an experiment and write its results as Parquet",
+                       description="Run an experiment file; write <table>.parquet and metadata.json to --out.")
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment file (.yaml, .yml or .json)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="directory for the result files")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"show a progress bar on stderr (default: for runs over {PROGRESS_MIN_STEPS} steps "
+                        f"when stderr is a terminal)")
+    p.add_argument("--seed", type=int, metavar="N", help="override the experiment's seed")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check an experiment file and that it fits the chip",
+                       description="Validate an experiment file and route it onto the chip.")
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment file (.yaml, .yml or .json)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of experiment files",
+                       description="Print (or write) the JSON Schema of experiment files.")
+    p.add_argument("--out", "-o", metavar="FILE", help="write the schema to FILE instead of stdout")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse has printed already
+        return EXIT_OK if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    try:
+        return args.func(args)
+    except BssError as err:
+        print(f"bss2emu: error: {describe_error(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("bss2emu: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
