@@ -80,9 +80,12 @@ def run_local(exp: E.Experiment, progress: Progress | None = None, max_window_st
         if ppu.kernels:
             chip.apply_writes(ppu.run_due(t0, chip, synapses, routed.placement))
         end = min(total, chip.step + max_window_steps)
-        for nxt in (fpga.next_write_ns(), ppu.next_due_ns()):
-            if nxt is not None:
-                end = min(end, max(chip.step + 1, -(-nxt // h) if nxt % h else nxt // h))
+        nxt = fpga.next_write_ns()  # a write applies at the start of the step containing it
+        if nxt is not None:
+            end = min(end, max(chip.step + 1, nxt // h))
+        nxt = ppu.next_due_ns()  # a kernel runs at the first step start at or after its time
+        if nxt is not None:
+            end = min(end, max(chip.step + 1, -(-nxt // h)))
         fpga.record(chip.run_window(chip.step, end - chip.step, *fpga.events_for_window(t0, end * h)))
         windows += 1
         if progress is not None:
