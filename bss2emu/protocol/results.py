@@ -49,6 +49,13 @@ class Results:
             raise ConfigError(f"no result table {name!r}; tables are {sorted(self.tables)}")
         return self.tables[name].to_pandas()
 
+    def madc_mv(self):
+        """The MADC trace as a DataFrame with ``time_us`` and ``v_mv`` (floats)."""
+        df = self.madc.to_pandas()
+        df["time_us"] = df["time_ticks"].to_numpy() / 125.0
+        df["v_mv"] = df["value"].to_numpy().astype(float) * 1200.0 / 1023.0
+        return df
+
     def spike_times_us(self, population: str) -> list:
         """Spike times (hardware µs) per neuron of ``population``, as a list of arrays."""
         import numpy as np

@@ -323,8 +323,12 @@ def configure(exp: E.Experiment, routed: RoutedChip) -> ChipConfig:
     syn = cfg.synapses
     syn.row_modes[:] = routed.row_modes
     syn.addresses[:] = routed.addresses
-    for con in routed.connections.values():
-        syn.weights[con.hemisphere, con.row, con.column] = con.weight
+    for pr in exp.projections:
+        con = routed.connections[pr.label]
+        # the cached topology keeps per-connection weights only where they are topology
+        # (from_list rows with a weight, part of the cache key); otherwise this experiment's weight
+        listed = isinstance(pr.connector, E.FromList) and any(len(r) == 3 for r in pr.connector.connections)
+        syn.weights[con.hemisphere, con.row, con.column] = con.weight if listed else pr.weight
     dr = cfg.drivers
     for d, stp in routed.driver_stp.items():
         if stp is not None:

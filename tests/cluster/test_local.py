@@ -126,3 +126,12 @@ def test_run_rejects_unknown_things():
         bss2emu.run(3)
     with pytest.raises(ConfigError, match="cannot read experiment file"):
         bss2emu.run("/nonexistent/exp.yaml")
+
+
+def test_madc_trace_in_millivolts():
+    res = bss2emu.run({"runtime_us": 5, "chip": {"ideal": True},
+                       "populations": [{"name": "n", "size": 1, "params": {"v_leak": 900}}],
+                       "recordings": {"madc": {"population": "n"}}})
+    df = res.madc_mv()
+    assert len(df) == 50 and df.v_mv.iloc[0] == pytest.approx(round(900 * 1200 / 1022 / 1200 * 1023) * 1200 / 1023)
+    assert df.time_us.iloc[1] == pytest.approx(0.096)  # 0.1 µs steps, time-stamped in 8 ns ticks

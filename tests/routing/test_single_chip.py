@@ -119,3 +119,14 @@ def test_connectors_give_exact_counts():
     rec = routed.connections["rec"]
     assert len(rec.pre) == 50 * 49 and not (rec.pre == rec.post).any()
     assert routed.connections["q→q"].pre.tolist() == list(range(40))
+
+
+def test_a_cached_topology_takes_the_new_experiments_weights():
+    base = dict(populations=[{"name": "p", "size": 1}], sources=[src("s")])
+    w = []
+    for weight in (63, 0, 30):
+        e = exp(**base, projections=[{"pre": "s", "post": "p", "weight": weight}])
+        routed = R.route(e)
+        con = routed.connections["s→p"]
+        w.append(int(R.configure(e, routed).synapses.weights[con.hemisphere, con.row, con.column][0]))
+    assert w == [63, 0, 30]
