@@ -160,10 +160,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .routing.single_chip import route  # routing is what a run would do first
+    from .routing.mapping import map_experiment  # mapping is what a run would do first
 
     exp = load(args.experiment)
-    stats = route(exp).stats
+    chips = map_experiment(exp).stats["chips"]
+    stats = {k: sum(c[k] for c in chips) for k in ("synapses_used", "drivers_used")}
     neurons = sum(p.size for p in exp.populations)
     print(f"ok: {exp.name} ({_n(len(exp.populations), 'population')} with {_n(neurons, 'neuron')}, "
           f"{_n(len(exp.sources), 'source')}, {_n(len(exp.projections), 'projection')} on "

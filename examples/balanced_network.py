@@ -117,7 +117,7 @@ def main(runtime_us: float = 1000.0, out_dir: str = ".") -> dict:
     ax_p.set_xlim(0, runtime_us)
     png = save_figure(fig, out_dir, "balanced_network.png")
 
-    routing = res.metadata.get("routing", {})
+    routing = res.metadata["mapping"]["chips"][0]
     print(f"balanced network: {N_EXC} excitatory + {N_INH} inhibitory neurons, "
           f"{runtime_us:g} µs hardware (= {runtime_us:g} ms biological)")
     print(f"routing: {routing.get('synapses_used', '?')} synapses on {routing.get('rows_used', '?')} of 512 rows, "
@@ -127,7 +127,7 @@ def main(runtime_us: float = 1000.0, out_dir: str = ".") -> dict:
         [(name, len(trains[name]), s["spikes"], s["rate_hz"], s["cv_isi"], f"{100 * s['active_fraction']:.0f} %")
          for name, s in stats.items()],
     )
-    print(f"wall time: {wall_run:.2f} s for the run (routing {res.metadata.get('route_s', float('nan')):.2f} s; "
+    print(f"wall time: {wall_run:.2f} s for the run (routing {res.metadata['map_s']:.2f} s; "
           f"the very first run also compiles the numba kernels)")
     print(f"wrote {png}")
     return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ..errors import ChipError
 from ..protocol import coordinates as C
 from ..protocol import schemas
 from ..protocol.playback import PlaybackProgram, Write
@@ -25,15 +26,36 @@ class Fpga:
         self.chip_id = chip_id
         self._t_ns = program.spike_ticks * NS_PER_TICK
         self._write_pos = 0
+        self._net_t = np.zeros(0, np.int64)
+        self._net_label = np.zeros(0, np.int64)
         self._batches: dict[str, list[pa.RecordBatch]] = {"spikes": [], "madc": [], "cadc": []}
 
+    def inject(self, t_ns: np.ndarray, labels: np.ndarray) -> None:
+        """Queue events that arrived over the network (or a delayed loop-back) for the chip."""
+        if len(t_ns):
+            t = np.concatenate([self._net_t, np.asarray(t_ns, np.int64)])
+            lab = np.concatenate([self._net_label, np.asarray(labels, np.int64)])
+            order = np.lexsort((lab, t))
+            self._net_t, self._net_label = t[order], lab[order]
+
     def events_for_window(self, t0_ns: int, t1_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Input events with ``t0_ns <= t < t1_ns``; each enters the crossbar on the FPGA
-        input that serves its label's PADI bus."""
+        """Input events with ``t0_ns <= t < t1_ns`` — playback and network arrivals merged in
+        the order (time, label); each enters the crossbar on the FPGA input that serves its
+        label's PADI bus."""
         lo, hi = np.searchsorted(self._t_ns, [t0_ns, t1_ns])
-        labels = self.program.spike_labels[lo:hi]
+        t, labels = self._t_ns[lo:hi], self.program.spike_labels[lo:hi]
+        if len(self._net_t):
+            n_lo, n_hi = np.searchsorted(self._net_t, [t0_ns, t1_ns])
+            if n_lo:
+                raise ChipError(f"chip {self.chip_id}: {n_lo} network event(s) arrived in the past "
+                                f"(first at {self._net_t[0]} ns, window starts at {t0_ns} ns)")
+            t = np.concatenate([t, self._net_t[:n_hi]])
+            labels = np.concatenate([labels, self._net_label[:n_hi]])
+            self._net_t, self._net_label = self._net_t[n_hi:], self._net_label[n_hi:]
+            order = np.lexsort((labels, t))
+            t, labels = t[order], labels[order]
         inputs = C.CROSSBAR_INPUT_FPGA + ((labels >> C.LABEL_BUS_SHIFT) & 3)
-        return self._t_ns[lo:hi], inputs, labels
+        return t, inputs, labels
 
     def next_write_ns(self) -> int | None:
         """Time (ns) of the next pending write, or None."""
@@ -64,8 +86,10 @@ class Fpga:
 
     # checkpoints (used by the cluster's fault tolerance)
     def get_state(self) -> dict:
-        return {"write_pos": self._write_pos, "batches": {k: list(v) for k, v in self._batches.items()}}
+        return {"write_pos": self._write_pos, "batches": {k: list(v) for k, v in self._batches.items()},
+                "net": (self._net_t.copy(), self._net_label.copy())}
 
     def set_state(self, state: dict) -> None:
         self._write_pos = state["write_pos"]
+        self._net_t, self._net_label = (a.copy() for a in state["net"])
         self._batches = {k: list(v) for k, v in state["batches"].items()}

@@ -34,33 +34,53 @@ class PpuKernel:
     params: dict = field(default_factory=dict)
 
 
+@dataclass
+class ChipSnapshot:
+    """The observables a PPU reads, taken from a chip at one instant (so the PPU can run in
+    another process than its chip)."""
+
+    spike_count: np.ndarray
+    membranes: np.ndarray  # 8-bit CADC codes
+    causal: np.ndarray  # 8-bit codes [hemisphere, row, column]
+    acausal: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def of(cls, chip: Chip) -> "ChipSnapshot":
+        causal, acausal = chip.correlation_codes(reset=False)
+        return cls(chip.spike_count.copy(), chip.membrane_codes(), causal, acausal,
+                   chip.config.synapses.weights.copy())
+
+
 class PpuContext:
     """What a kernel sees: observables to read, controllables to write."""
 
-    def __init__(self, kernel: PpuKernel, chip: Chip, time_ns: int, spike_counts: np.ndarray,
+    def __init__(self, kernel: PpuKernel, snapshot: ChipSnapshot, time_ns: int, spike_counts: np.ndarray,
                  synapses: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
                  placement: dict[str, np.ndarray]) -> None:
-        self._kernel, self._chip = kernel, chip
+        self._kernel, self._snap = kernel, snapshot
         self.time_us = time_ns / 1e3
         self.params = kernel.params
         self.spike_counts = spike_counts  #: spikes per circuit since this kernel's last run
-        self.synapses = synapses  #: projection -> (hemisphere, row, column) of its synapses
-        self.placement = placement  #: population -> neuron circuits
+        self.synapses = synapses  #: projection -> (hemisphere, row, column) of its synapses here
+        self.placement = placement  #: population -> neuron circuits here
         self.writes: list[Write] = []
         self.records: list[tuple[str, float]] = []
+        self.reset_correlation = False
         self._t_ticks = time_ns // NS_PER_TICK
 
     def membranes(self) -> np.ndarray:
         """8-bit CADC codes of all 512 membranes."""
-        return self._chip.membrane_codes()
+        return self._snap.membranes
 
     def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) sensor codes ``[hemisphere, row, column]``; reset after read."""
-        return self._chip.correlation_codes(reset)
+        self.reset_correlation |= reset
+        return self._snap.causal, self._snap.acausal
 
     def weights(self) -> np.ndarray:
         """Copy of all weights ``[hemisphere, row, column]``."""
-        return self._chip.config.synapses.weights.copy()
+        return self._snap.weights.copy()
 
     def set_weights(self, hemisphere, row, column, values) -> None:
         """Write 6-bit weights (integers 0..63) at the given synapses."""
@@ -101,16 +121,18 @@ class Ppu:
     def next_due_ns(self) -> int | None:
         return min(self.next_ns) if self.kernels else None
 
-    def run_due(self, t_ns: int, chip: Chip, synapses, placement) -> list[Write]:
-        """Run every kernel due at or before ``t_ns``; return their writes."""
+    def run_due(self, t_ns: int, snapshot: ChipSnapshot, synapses, placement) -> tuple[list[Write], bool]:
+        """Run every kernel due at or before ``t_ns``; return their writes and whether the
+        correlation sensors are to be reset."""
         writes: list[Write] = []
+        reset = False
         for i, k in enumerate(self.kernels):
             if self.next_ns[i] > t_ns:
                 continue
             last = self._last_counts[i]
-            counts = chip.spike_count - (last if last is not None else 0)
-            self._last_counts[i] = chip.spike_count.copy()
-            ctx = PpuContext(k, chip, t_ns, counts, synapses, placement)
+            counts = snapshot.spike_count - (last if last is not None else 0)
+            self._last_counts[i] = snapshot.spike_count.copy()
+            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement)
             try:
                 k.function(ctx)
             except PlasticityError:
@@ -119,9 +141,14 @@ class Ppu:
                 raise PlasticityError(f"PPU kernel {k.name!r} failed at {t_ns / 1e3:.3f} µs: "
                                       f"{type(err).__name__}: {err}") from err
             writes.extend(ctx.writes)
+            reset |= ctx.reset_correlation
             self.records.extend((t_ns // NS_PER_TICK, self.chip_id, k.name, key, val) for key, val in ctx.records)
             self.next_ns[i] += k.period_ns
-        return writes
+        return writes, reset
+
+    def due(self, t_ns: int) -> bool:
+        """Is any kernel due at or before ``t_ns``?"""
+        return any(n <= t_ns for n in self.next_ns)
 
     def get_state(self) -> dict:
         return {"next_ns": list(self.next_ns), "last": [None if c is None else c.copy() for c in self._last_counts],

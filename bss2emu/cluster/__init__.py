@@ -1,14 +1,20 @@
-"""Execution backends. Only this package imports Ray; ``local`` runs in-process."""
+"""Execution: the coordinator and its backends. Only this package imports Ray, and only
+when a Ray placement is asked for; ``local`` runs everything in this process."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ConfigError
 from ..protocol.experiment import Experiment, load_experiment
 from ..protocol.results import Results
-from .local import Progress, run_local
+from ..protocol.system import SystemSpec, as_system
+from .backends import PLACEMENTS
+from .coordinator import Coordinator
+
+Progress = Callable[[int, int], None]
+_OPTIONS = {"max_window_steps", "checkpoint_every", "partitioner", "chips_per_host"}
 
 
 def as_experiment(experiment: Experiment | dict | str | Path) -> Experiment:
@@ -22,8 +28,16 @@ def as_experiment(experiment: Experiment | dict | str | Path) -> Experiment:
     raise ConfigError(f"cannot run {type(experiment).__name__!r}: pass an Experiment, a dict or a file path")
 
 
-def run(experiment: Experiment | dict | str | Path, *, progress: Progress | None = None, **options: Any) -> Results:
+def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str | dict | None = None,
+        chips: int | None = None, placement: str = "local", address: str | None = None,
+        progress: Progress | None = None, **options: Any) -> Results:
     """Run an experiment and return its ``Results``.
+
+    ``system`` is a shipped setup name (``"cube-4"``, ``"jboa-16"``, …), a YAML file, a
+    ``SystemSpec``; or give ``chips=N`` for an N-chip aggregator system (default: 1 chip).
+    ``placement`` is ``local`` (in-process), ``per-chip``, ``packed`` or ``per-component``
+    (Ray; started embedded unless ``address`` names a cluster). Results are identical in
+    every placement.
 
     >>> import bss2emu
     >>> res = bss2emu.run({"runtime_us": 20, "chip": {"ideal": True},
@@ -32,7 +46,14 @@ def run(experiment: Experiment | dict | str | Path, *, progress: Progress | None
     (True, ['population', 'index', 'time_us'])
     """
     exp = as_experiment(experiment)
-    unknown = set(options) - {"max_window_steps"}
+    unknown = set(options) - _OPTIONS
     if unknown:
-        raise ConfigError(f"run(): unknown option(s) {sorted(unknown)}; known: max_window_steps")
-    return run_local(exp, progress=progress, **options)
+        raise ConfigError(f"run(): unknown option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
+    if placement not in PLACEMENTS:
+        raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
+    spec = as_system(system, chips)
+    if placement == "local":
+        return Coordinator(exp, spec, placement, address, **options).run(progress)
+    from .ray_backend import run_on_ray
+
+    return run_on_ray(exp, spec, placement, address, progress=progress, **options)

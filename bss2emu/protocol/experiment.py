@@ -97,6 +97,23 @@ def _explain(err: ValidationError, what: str) -> InvalidExperimentError:
     return InvalidExperimentError(what, list(items.items()))
 
 
+def _non_string_key(obj: Any, loc: tuple):
+    """The location and key of the first non-string mapping key in nested data, or None."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                return loc, k
+            found = _non_string_key(v, loc + (k,))
+            if found is not None:
+                return found
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found = _non_string_key(v, loc + (i,))
+            if found is not None:
+                return found
+    return None
+
+
 class _Model(BaseModel):
     """Base: forbid unknown fields and turn pydantic's errors into ``ConfigError``."""
 
@@ -110,6 +127,10 @@ class _Model(BaseModel):
 
     @classmethod
     def model_validate(cls, obj: Any, **kw: Any):  # type: ignore[override]
+        bad = _non_string_key(obj, ())
+        if bad is not None:
+            raise InvalidExperimentError(cls.__name__.lower(), [(bad[0], f"key {bad[1]!r} is not a field name; "
+                                                                          f"field names are strings")])
         try:
             return super().model_validate(obj, **kw)
         except ValidationError as err:
@@ -249,6 +270,10 @@ class Projection(_Model):
     weight: int = Field(ge=0, le=C.WEIGHT_MAX, description="6-bit hardware weight")
     receptor: Literal["excitatory", "inhibitory"] = "excitatory"
     stp: ShortTermPlasticity | None = None
+    delay_us: float | None = Field(
+        None, ge=0.0, le=1000.0,
+        description="axonal delay, µs hardware; realised by the FPGA, so at least one route latency "
+                    "(None: direct on-chip, the network's latency across chips)")
 
     @property
     def label(self) -> str:

@@ -1,7 +1,8 @@
-"""Input data for a routed experiment: the FPGA playback program (spike input, timed writes).
+"""Input data for a mapped experiment: each chip's FPGA playback program.
 
-Kept apart from routing: a new stimulus or new writes build a new program on the cached
-topology. Poisson trains are keyed to (seed, source, neuron), never to processes.
+Kept apart from mapping: a new stimulus or new writes build new programs on the cached
+topology. Poisson trains are keyed to (seed, source, neuron), never to processes or chips,
+so a source that reaches several chips plays the same train on each.
 """
 
 from __future__ import annotations
@@ -14,51 +15,64 @@ from ..protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETERS
 from ..protocol.playback import NeuronParameterWrite, PlaybackProgram, WeightWrite
 from ..units import us_to_ticks
 from .connectivity import keyed_rng
-from .single_chip import RoutedChip
+from .mapping import SystemMapping
 
 
 def poisson_times_us(rate_khz: float, start_us: float, stop_us: float, rng: np.random.Generator) -> np.ndarray:
     """A homogeneous Poisson train on [start, stop) in µs (rate in kHz = events per ms)."""
     span = max(stop_us - start_us, 0.0)
-    rate_per_us = rate_khz * 1e-3
-    n = rng.poisson(rate_per_us * span)
+    n = rng.poisson(rate_khz * 1e-3 * span)
     return np.sort(rng.uniform(start_us, stop_us, size=n)) if n else np.zeros(0)
 
 
-def build_playback(exp: E.Experiment, routed: RoutedChip) -> PlaybackProgram:
-    """Spike input from the experiment's external sources and its timed writes."""
+def source_trains_us(exp: E.Experiment, src: E.SpikeArraySource | E.PoissonSource) -> list[np.ndarray]:
+    """Spike times (µs) of every neuron of an external source, within the runtime."""
+    if isinstance(src, E.SpikeArraySource):
+        trains = [np.sort(np.asarray(t, dtype=np.float64)) for t in src.spike_times_us]
+    else:
+        stop = exp.runtime_us if src.stop_us is None else min(src.stop_us, exp.runtime_us)
+        trains = [poisson_times_us(src.rate_khz, src.start_us, stop, keyed_rng(exp.seed, "poisson", src.name, i))
+                  for i in range(src.size)]
+    return [t[t < exp.runtime_us] for t in trains]
+
+
+def _check_neuron_write(w: E.NeuronWrite, size: int) -> np.ndarray:
+    idx = np.arange(size) if w.indices is None else np.asarray(w.indices, np.int64)
+    if len(idx) and idx.max() >= size:
+        raise ConfigError(f"write at {w.time_us} µs: index {idx.max()} is out of range for population "
+                          f"{w.population!r} of size {size}")
+    limit = NEURON_PARAMETERS[NEURON_PARAMETER_INDEX[w.parameter]].maximum
+    if w.value > limit:
+        raise ConfigError(f"write at {w.time_us} µs: {w.parameter}={w.value} is out of range 0..{limit}")
+    return idx
+
+
+def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int) -> PlaybackProgram:
+    """Spike input from the external sources that reach ``chip``, and its timed writes."""
+    rt = mapping.chips[chip]
     ticks, labels = [], []
-    for src in exp.sources:
-        lab = routed.labels[src.name]
-        if isinstance(src, E.SpikeArraySource):
-            trains = [np.asarray(t, dtype=np.float64) for t in src.spike_times_us]
-        elif isinstance(src, E.PoissonSource):
-            stop = exp.runtime_us if src.stop_us is None else min(src.stop_us, exp.runtime_us)
-            trains = [poisson_times_us(src.rate_khz, src.start_us, stop, keyed_rng(exp.seed, "poisson", src.name, i))
-                      for i in range(src.size)]
-        else:
-            continue  # background sources run on the chip
-        for i, times in enumerate(trains):
-            if lab[i] < 0 or len(times) == 0:
-                continue  # a unit without targets sends nothing anywhere
-            times = times[times < exp.runtime_us]
-            ticks.append(us_to_ticks(times))
-            labels.append(np.full(len(times), lab[i], dtype=np.int64))
+    trains = {}
+    for key, label in rt.labels.items():
+        if key[0] != "src":
+            continue
+        _, name, i, delay = key
+        if name not in trains:
+            trains[name] = source_trains_us(exp, next(s for s in exp.sources if s.name == name))
+        t = us_to_ticks(trains[name][i]) + delay
+        ticks.append(t)
+        labels.append(np.full(len(t), label, np.int64))
     writes = []
+    sizes = {p.name: p.size for p in exp.populations}
     for w in exp.writes:
         t = int(us_to_ticks(w.time_us))
         if isinstance(w, E.NeuronWrite):
-            circ = routed.placement[w.population]
-            idx = np.arange(len(circ)) if w.indices is None else np.asarray(w.indices)
-            if len(idx) and idx.max() >= len(circ):
-                raise ConfigError(f"write at {w.time_us} µs: index {idx.max()} is out of range for population "
-                                  f"{w.population!r} of size {len(circ)}")
-            limit = NEURON_PARAMETERS[NEURON_PARAMETER_INDEX[w.parameter]].maximum
-            if w.value > limit:
-                raise ConfigError(f"write at {w.time_us} µs: {w.parameter}={w.value} is out of range 0..{limit}")
-            writes.append(NeuronParameterWrite(t, w.parameter, circ[idx], w.value))
+            idx = _check_neuron_write(w, sizes[w.population])
+            local = np.isin(rt.populations[w.population], idx)
+            if local.any():
+                writes.append(NeuronParameterWrite(t, w.parameter, rt.circuits[w.population][local], w.value))
         else:
-            con = routed.connections[w.projection]
-            writes.append(WeightWrite(t, con.hemisphere, con.row, con.column, np.full(len(con.row), w.weight)))
+            h, r, c = mapping.synapses_of(w.projection, chip)
+            if len(h):
+                writes.append(WeightWrite(t, h, r, c, np.full(len(h), w.weight)))
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
     return PlaybackProgram(cat(ticks), cat(labels), writes)

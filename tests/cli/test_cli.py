@@ -175,7 +175,7 @@ def test_validate_reports_each_problem_on_its_own_line(tmp_path, capsys):
 
 def test_validate_routes_the_network(tmp_path, capsys):
     many = {**SMALL, "sources": [{"kind": "background", "name": f"bg{i}", "period": 100} for i in range(9)],
-            "projections": []}
+            "projections": [{"pre": f"bg{i}", "post": "target", "weight": 1} for i in range(9)]}
     assert main(["validate", str(write_yaml(tmp_path / "bg.yaml", many))]) == 2
     assert "background generators" in capsys.readouterr().err
 

@@ -44,7 +44,7 @@ def test_results_carry_population_and_index_and_write_parquet(tmp_path):
     assert (np.diff(df.time_ticks) >= 0).all()
     assert np.allclose(df.time_us, df.time_ticks / 125)
     files = res.write_parquet(tmp_path / "out")
-    assert {f.name for f in files} == {"spikes.parquet", "madc.parquet", "cadc.parquet", "ppu.parquet", "metadata.json"}
+    assert {f.name for f in files} == {"spikes.parquet", "madc.parquet", "cadc.parquet", "ppu.parquet", "links.parquet", "metadata.json"}
     back = bss2emu.Results.read_parquet(tmp_path / "out")
     assert back.spikes.equals(pq.read_table(tmp_path / "out" / "spikes.parquet"))
     assert back.spikes.num_rows == res.spikes.num_rows

@@ -8,7 +8,7 @@ import pytest
 import bss2emu
 from bss2emu.errors import RoutingError
 from bss2emu.protocol import coordinates as C
-from bss2emu.routing import single_chip as R
+from bss2emu.routing import mapping as R
 
 
 def exp(**kw):
@@ -26,55 +26,62 @@ def test_placement_is_consecutive_and_connections_land_on_matching_synapses():
             projections=[{"pre": "s", "post": "b", "weight": 17, "connector": {"kind": "all_to_all"}},
                          {"pre": "a", "post": "b", "weight": 5, "receptor": "inhibitory",
                           "connector": {"kind": "fixed_probability", "p": 0.1}}])
-    routed = R.route(e)
-    assert routed.placement["a"].tolist() == list(range(300))
-    assert routed.placement["b"].tolist() == list(range(300, 320))
-    cfg = R.configure(e, routed)
-    for label, con in routed.connections.items():
-        pre_name = label.split("→")[0]
-        labels = routed.labels[pre_name][con.pre]
-        assert (cfg.synapses.addresses[con.hemisphere, con.row, con.column] == labels & 63).all()
-        assert (cfg.synapses.weights[con.hemisphere, con.row, con.column] == con.weight).all()
-        assert (cfg.synapses.row_modes[con.hemisphere, con.row] == con.receptor).all()
+    m = R.map_experiment(e)
+    rt = m.chips[0]
+    assert rt.circuits["a"].tolist() == list(range(300))
+    assert rt.circuits["b"].tolist() == list(range(300, 320))
+    cfg = R.configure_chip(e, m, 0)
+    for pr in e.projections:
+        pre, post, w = m.conns[pr.label]
+        chip, h, row, col = m.synapse[pr.label]
+        kind = "src" if pr.pre == "s" else "pop"
+        labels = np.array([rt.labels[(kind, pr.pre, i, 0) if kind == "src" else (kind, pr.pre, i)] for i in pre])
+        assert (chip == 0).all()
+        assert (cfg.synapses.addresses[h, row, col] == labels & 63).all()
+        assert (cfg.synapses.weights[h, row, col] == pr.weight).all()
+        receptor = 1 if pr.receptor == "excitatory" else 2
+        assert (cfg.synapses.row_modes[h, row] == receptor).all()
         # the driver of the row is the one the label selects
-        drivers = con.row // 2
-        assert (drivers == ((labels >> 6) & 31) * 4 + ((labels >> 11) & 3)).all()
+        assert (row // 2 == ((labels >> 6) & 31) * 4 + ((labels >> 11) & 3)).all()
     # no synapse is used twice
-    keys = np.concatenate([c.hemisphere * 65536 + c.row * 256 + c.column for c in routed.connections.values()])
+    keys = np.concatenate([h * 65536 + r * 256 + c for _, h, r, c in m.synapse.values()])
     assert len(np.unique(keys)) == len(keys)
-    # labels are unique among units that have targets
-    all_labels = np.concatenate([v[v >= 0] for v in routed.labels.values()])
-    assert len(np.unique(all_labels)) == len(all_labels)
+    # labels are unique among units
+    all_labels = list(rt.labels.values())
+    assert len(set(all_labels)) == len(all_labels)
 
 
 def test_routing_is_cached_on_topology_only():
     base = dict(populations=[{"name": "p", "size": 4}], sources=[src("s")],
                 projections=[{"pre": "s", "post": "p", "weight": 10}])
-    r1 = R.route(exp(**base))
+    r1 = R.map_experiment(exp(**base))
     changed = dict(base, sources=[{**src("s"), "spike_times_us": [[2.0, 3.0]]}],
                    projections=[{"pre": "s", "post": "p", "weight": 40}],
                    populations=[{"name": "p", "size": 4, "params": {"v_leak": 300}}])
-    assert R.route(exp(**changed)) is r1  # new stimulus, weight, parameters: no re-route
+    assert R.map_experiment(exp(**changed)) is r1  # new stimulus, weight, parameters: no re-map
     grown = dict(base, populations=[{"name": "p", "size": 5}])
-    assert R.route(exp(**grown)) is not r1
+    assert R.map_experiment(exp(**grown)) is not r1
 
 
 def test_too_many_neurons():
-    with pytest.raises(RoutingError, match=r"513 neuron circuits .*'a'=500, 'b'=13.* a chip has 512"):
-        R.route(exp(populations=[{"name": "a", "size": 500}, {"name": "b", "size": 13}]))
+    with pytest.raises(RoutingError, match=r"513 neuron circuits \('a'=500, 'b'=13\); 1 chip\(s\) have 512 .* use more chips \(chips=2\)"):
+        R.map_experiment(exp(populations=[{"name": "a", "size": 500}, {"name": "b", "size": 13}]))
 
 
 def test_too_many_presynaptic_sources_for_a_column():
     e = exp(populations=[{"name": "p", "size": 2}], sources=[src("s", 300)],
             projections=[{"pre": "s", "post": "p", "weight": 1}])
     with pytest.raises(RoutingError, match=r"population 'p' neuron 0 receives input from 300 .* 256 synapse rows"):
-        R.route(e)
+        R.map_experiment(e)
 
 
 def test_too_many_background_generators():
     bgs = [{"kind": "background", "name": f"bg{i}", "period": 100} for i in range(9)]
-    with pytest.raises(RoutingError, match=r"9 background sources .* 8 background generators"):
-        R.route(exp(populations=[{"name": "p", "size": 1}], sources=bgs))
+    with pytest.raises(RoutingError, match=r"9 background sources .* reach chip 0; a chip has 8 background generators"):
+        R.map_experiment(exp(populations=[{"name": "p", "size": 1}], sources=bgs,
+                             projections=[{"pre": f"bg{i}", "post": "p", "weight": 1} for i in range(9)]))
+    # generators without targets cost nothing
+    R.map_experiment(exp(populations=[{"name": "p", "size": 1}], sources=bgs))
 
 
 def test_conflicting_stp_on_one_source():
@@ -82,7 +89,7 @@ def test_conflicting_stp_on_one_source():
             projections=[{"pre": "s", "post": "p", "weight": 1, "stp": {"utilisation": 3}},
                          {"pre": "s", "post": "q", "weight": 1}])
     with pytest.raises(RoutingError, match=r"'s→p' and 's→q' leave 's' with different short-term plasticity"):
-        R.route(e)
+        R.map_experiment(e)
 
 
 def test_drivers_run_out():
@@ -93,17 +100,17 @@ def test_drivers_run_out():
              for i, (u, r, m) in enumerate(combos)]
     e = exp(populations=[{"name": "p", "size": 1}], sources=sources, projections=projs)
     with pytest.raises(RoutingError, match=r"source 's128' unit 0 finds no free synapse driver .* 128 drivers"):
-        R.route(e)
-    R.route(exp(populations=[{"name": "p", "size": 1}], sources=sources[:128], projections=projs[:128]))
+        R.map_experiment(e)
+    R.map_experiment(exp(populations=[{"name": "p", "size": 1}], sources=sources[:128], projections=projs[:128]))
 
 
 def test_dense_input_fills_two_rows_per_driver():
     """256 sources all-to-all onto a hemisphere use every row exactly once."""
     e = exp(populations=[{"name": "p", "size": 256}], sources=[src("s", 256)],
             projections=[{"pre": "s", "post": "p", "weight": 1}])
-    routed = R.route(e)
-    assert routed.stats["rows_used"] == C.ROWS_PER_HEMISPHERE
-    assert routed.stats["synapses_used"] == 256 * 256
+    stats = R.map_experiment(e).stats["chips"][0]
+    assert stats["rows_used"] == C.ROWS_PER_HEMISPHERE
+    assert stats["synapses_used"] == 256 * 256
 
 
 def test_connectors_give_exact_counts():
@@ -112,13 +119,13 @@ def test_connectors_give_exact_counts():
                          {"pre": "p", "post": "p", "weight": 1, "name": "rec",
                           "connector": {"kind": "all_to_all", "allow_self_connections": False}},
                          {"pre": "q", "post": "q", "weight": 1, "connector": {"kind": "one_to_one"}}])
-    routed = R.route(e)
-    c = routed.connections["p→q"]
-    assert (np.bincount(c.post, minlength=40) == 7).all()
-    assert all(len(set(c.pre[c.post == j])) == 7 for j in range(40))
-    rec = routed.connections["rec"]
-    assert len(rec.pre) == 50 * 49 and not (rec.pre == rec.post).any()
-    assert routed.connections["q→q"].pre.tolist() == list(range(40))
+    m = R.map_experiment(e)
+    pre, post, _ = m.conns["p→q"]
+    assert (np.bincount(post, minlength=40) == 7).all()
+    assert all(len(set(pre[post == j])) == 7 for j in range(40))
+    pre, post, _ = m.conns["rec"]
+    assert len(pre) == 50 * 49 and not (pre == post).any()
+    assert m.conns["q→q"][0].tolist() == list(range(40))
 
 
 def test_a_cached_topology_takes_the_new_experiments_weights():
@@ -126,7 +133,7 @@ def test_a_cached_topology_takes_the_new_experiments_weights():
     w = []
     for weight in (63, 0, 30):
         e = exp(**base, projections=[{"pre": "s", "post": "p", "weight": weight}])
-        routed = R.route(e)
-        con = routed.connections["s→p"]
-        w.append(int(R.configure(e, routed).synapses.weights[con.hemisphere, con.row, con.column][0]))
+        m = R.map_experiment(e)
+        _, h, r, c = m.synapse["s→p"]
+        w.append(int(R.configure_chip(e, m, 0).synapses.weights[h, r, c][0]))
     assert w == [63, 0, 30]

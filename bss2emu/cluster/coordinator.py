@@ -1,0 +1,201 @@
+"""``Coordinator``: map the experiment, start the hosts, run conservative windows, gather.
+
+Chips integrate independently for a window no longer than the smallest delay among the
+FPGA routes in use (NEST's min-delay idea): an event sent in one window arrives in a later
+one. Window boundaries also fall on every timed write and PPU kernel time, so those take
+effect exactly when the program says. After each window the coordinator routes the chips'
+spikes through the interconnect model and hands the arrivals to the destination hosts with
+the next window (one call per host per window).
+
+Every ``checkpoint_every`` windows it keeps the hosts' and the network's state; when a host
+dies it is recreated, every host is rolled back to the checkpoint and the lost windows are
+replayed — deterministic integration makes the result identical to a run without the fault.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import ChipUnavailableError, ConfigError
+from ..protocol import experiment as E
+from ..protocol import schemas
+from ..protocol.results import Results
+from ..protocol.system import SystemSpec
+from ..routing.interconnect import Interconnect
+from ..routing.mapping import SystemMapping, configure_chip, map_experiment
+from ..routing.stimulus import build_playback
+from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
+from .backends import Backend, make_backend
+from .host import ChipSetup
+
+Progress = Callable[[int, int], None]
+
+
+def ppu_kernels(exp: E.Experiment) -> list:
+    """The experiment's plasticity rules as timed PPU kernels."""
+    from ..chip_actor.ppu import PpuKernel
+
+    return [
+        PpuKernel(r.name, r.kernel, int(round(r.period_us * 1e3)),
+                  int(round((r.start_us if r.start_us is not None else r.period_us) * 1e3)), dict(r.params))
+        for r in exp.plasticity
+    ]
+
+
+def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
+    """One setup per chip that has anything to do (neurons or presynaptic units)."""
+    out = []
+    kernels = ppu_kernels(exp)
+    for rt in mapping.chips:
+        if not rt.labels and not any(len(v) for v in rt.populations.values()):
+            continue
+        entry = mapping.system.chips[rt.chip]
+        out.append(ChipSetup(
+            chip_id=rt.chip, serial=entry.serial if len(mapping.system.chips) > 1 else exp.chip.serial,
+            ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
+            config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip),
+            kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
+            placement=dict(rt.circuits)))
+    return out
+
+
+def cut_steps(exp: E.Experiment, total: int) -> np.ndarray:
+    """Steps at which a window must start: every write's step and every PPU due step."""
+    h = exp.dt_ns
+    cuts = [int(us_to_ticks(w.time_us)) * NS_PER_TICK // h for w in exp.writes]
+    for k in ppu_kernels(exp):
+        t = np.arange(k.start_ns, total * h, k.period_ns)
+        cuts.extend((-(-t // h)).tolist())
+    c = np.unique(np.asarray(cuts, np.int64))
+    return c[(c > 0) & (c < total)]
+
+
+def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> pa.Table:
+    """Add ``population``, ``index`` and ``time_us``; keep recorded populations only."""
+    n_chips = len(mapping.system.chips)
+    pop_of = np.full((n_chips, 512), -1, np.int64)
+    idx_of = np.full((n_chips, 512), -1, np.int64)
+    names = []
+    for pop in exp.populations:
+        if pop.record_spikes:
+            chip, circ = mapping.partition.chip[pop.name], mapping.partition.circuit[pop.name]
+            pop_of[chip, circ], idx_of[chip, circ] = len(names), np.arange(pop.size)
+            names.append(pop.name)
+    chip = spikes["chip"].to_numpy()
+    neuron = spikes["neuron"].to_numpy()
+    keep = neuron >= 0
+    keep[keep] = pop_of[chip[keep], neuron[keep]] >= 0
+    t = spikes.filter(pa.array(keep))
+    c, nr = t["chip"].to_numpy(), t["neuron"].to_numpy()
+    pops = pa.DictionaryArray.from_arrays(pa.array(pop_of[c, nr], pa.int32()), pa.array(names, pa.string()))
+    t = t.append_column("population", pops).append_column("index", pa.array(idx_of[c, nr], pa.int32()))
+    t = t.append_column("time_us", pa.array(ticks_to_us(t["time_ticks"].to_numpy())))
+    return t.sort_by([("time_ticks", "ascending"), ("chip", "ascending"), ("neuron", "ascending")])
+
+
+class Coordinator:
+    """Runs one experiment on one system with one placement of its chips."""
+
+    def __init__(self, exp: E.Experiment, system: SystemSpec | str | None = None, placement: str = "local",
+                 address: str | None = None, max_window_steps: int = 2000, checkpoint_every: int = 0,
+                 partitioner: str = "metis", chips_per_host: int | None = None) -> None:
+        self.exp = exp
+        t0 = time.perf_counter()
+        self.mapping = map_experiment(exp, system, partitioner=partitioner)
+        self.map_s = time.perf_counter() - t0
+        self.placement = placement
+        self.backend: Backend = make_backend(placement, address=address, chips_per_host=chips_per_host)
+        self.max_window_steps = int(max_window_steps)
+        if self.max_window_steps < 1:
+            raise ConfigError(f"max_window_steps={max_window_steps} must be >= 1")
+        self.checkpoint_every = int(checkpoint_every)
+        self.total = int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns))
+        self.step = 0
+        self.windows = 0
+        self.recoveries = 0
+        self.wall_exchange_s = 0.0
+
+    def window_steps(self) -> int:
+        w = self.mapping.window_ns
+        if w is None:
+            return self.max_window_steps
+        if w < self.exp.dt_ns:
+            raise ConfigError(f"the shortest FPGA route delay is {w} ns, less than the integration step dt_ns="
+                              f"{self.exp.dt_ns}: use a smaller dt_ns or longer delays")
+        return min(self.max_window_steps, w // self.exp.dt_ns)
+
+    def progress(self) -> tuple[int, int]:
+        return self.step, self.total
+
+    def run(self, progress: Progress | None = None) -> Results:
+        wall0 = time.perf_counter()
+        setups = chip_setups(self.exp, self.mapping)
+        t_setup = time.perf_counter() - wall0
+        self.backend.start(setups)
+        net = Interconnect(self.mapping.system, self.mapping.routes)
+        cuts = cut_steps(self.exp, self.total)
+        w_steps = self.window_steps()
+        arrivals: dict[int, tuple] = {}
+        checkpoint = None
+        try:
+            while self.step < self.total:
+                if self.checkpoint_every and self.windows % self.checkpoint_every == 0 and (
+                        checkpoint is None or checkpoint[0] != self.step):
+                    checkpoint = (self.step, self.windows, self.backend.get_states(), net.get_state(), arrivals)
+                end = min(self.step + w_steps, self.total)
+                i = np.searchsorted(cuts, self.step, side="right")
+                if i < len(cuts):
+                    end = min(end, int(cuts[i]))
+                try:
+                    spikes = self.backend.step(self.step, end - self.step, arrivals)
+                except ChipUnavailableError:
+                    if checkpoint is None:
+                        raise
+                    self.recoveries += 1
+                    self.step, self.windows, states, net_state, arrivals = checkpoint
+                    self.backend.restart_failed()
+                    self.backend.set_states(states)
+                    net.set_state(net_state)
+                    continue
+                t_x = time.perf_counter()
+                arrivals = net.forward(spikes)
+                self.wall_exchange_s += time.perf_counter() - t_x
+                self.step = end
+                self.windows += 1
+                if progress is not None:
+                    progress(self.step, self.total)
+            tables = self.backend.tables()
+        finally:
+            self.backend.shutdown()
+        return self._results(tables, net, wall0, t_setup)
+
+    def _results(self, per_chip: dict[int, dict], net: Interconnect, wall0: float, t_setup: float) -> Results:
+        def cat(name):
+            ts = [per_chip[c][name] for c in sorted(per_chip) if per_chip[c][name].num_rows]
+            return pa.concat_tables(ts) if ts else schemas.empty_table(name)
+
+        tables = {"spikes": annotate_spikes(cat("spikes"), self.exp, self.mapping), "madc": cat("madc"),
+                  "cadc": cat("cadc")}
+        recs = [r for c in sorted(per_chip) for r in per_chip[c]["ppu_records"]]
+        tables["ppu"] = pa.table({k: [r[i] for r in recs] for i, k in enumerate(schemas.PPU_RECORDS.names)},
+                                 schema=schemas.PPU_RECORDS)
+        tables["links"] = net.stats()
+        m = self.mapping
+        meta = {
+            "experiment": self.exp.name, "seed": self.exp.seed, "runtime_us": self.exp.runtime_us,
+            "dt_ns": self.exp.dt_ns, "system": m.system.name, "chips": len(m.system.chips),
+            "chips_used": len(per_chip), "placement": self.placement, "windows": self.windows,
+            "window_us": self.window_steps() * self.exp.dt_ns / 1e3, "steps": self.total,
+            "recoveries": self.recoveries, "mapping": m.stats, "map_s": self.map_s, "setup_s": t_setup,
+            "exchange_s": self.wall_exchange_s, "wall_s": time.perf_counter() - wall0,
+            "populations": {p.name: p.size for p in self.exp.populations},
+            "inter_chip_events": int(net.sent.sum() if len(net.sent) else 0),
+            "dropped_events": int(net.dropped.sum() if len(net.dropped) else 0),
+            "time_unit": f"FPGA ticks ({NS_PER_TICK} ns)",
+            **self.backend.info(),
+        }
+        return Results(tables, meta)

@@ -1,0 +1,122 @@
+"""Synapse-driver, row and address allocation on one chip (first fit).
+
+Every presynaptic unit that has targets on a chip gets one synapse driver index ``d`` (the
+same in both hemispheres) and a 6-bit address on it; its 16-bit label is
+``make_label(d % 4, d // 4, address)``. Each of its connections takes a synapse in one of
+the driver's two rows whose mode matches the receptor, in the post neuron's column. Units
+that share a driver share its short-term-plasticity setting. A block of 2**k units (one
+background generator with a label mask) spreads over 2**k2 drivers with consecutive row
+selects and 2**(k-k2) addresses each, fewer drivers first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..protocol import coordinates as C
+from ..protocol.hardware import ROW_DISABLED
+
+# a unit's targets: list of (receptor, circuits) — one entry per projection
+UnitTargets = list[tuple[int, np.ndarray]]
+
+
+class DriverAllocator:
+    """Occupancy of one chip's drivers, rows and synapses."""
+
+    def __init__(self) -> None:
+        shape = (C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
+        self.occupied = np.zeros(shape, bool)
+        self.addresses = np.zeros(shape, np.int64)
+        self.row_modes = np.zeros((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE), np.int64)
+        self.n_addr = np.zeros(C.DRIVERS_PER_HEMISPHERE, np.int64)
+        self.stp: dict[int, str] = {}
+
+    def _try_unit(self, d: int, address: int, targets: UnitTargets):
+        """Rows for each target's connections on driver d, or None (nothing changed)."""
+        if not targets:
+            return []
+        rec = np.concatenate([np.full(len(circ), r, np.int64) for r, circ in targets])
+        circ = np.concatenate([c for _, c in targets]).astype(np.int64)
+        rows = np.empty(len(circ), np.int64)
+        if not _place_unit(self.occupied, self.addresses, self.row_modes, d, address, rec,
+                           circ // C.COLUMNS_PER_HEMISPHERE, circ % C.COLUMNS_PER_HEMISPHERE, rows):
+            return None
+        return np.split(rows, np.cumsum([len(c) for _, c in targets])[:-1])
+
+    def place_block(self, units: list[UnitTargets], stp_key: str):
+        """Place ``len(units)`` units (a power of two) as one label block.
+
+        Returns ``(labels, rows)`` — a label per unit and, per unit and target, the rows of
+        its connections — or None if no drivers can take them."""
+        block = len(units)
+        k = block.bit_length() - 1
+        for k2 in range(0, min(k, C.LABEL_ROW_SELECT_BITS) + 1):
+            n_drv, n_addr = 1 << k2, 1 << (k - k2)
+            if n_addr > C.ADDRESS_MAX + 1:
+                continue
+            for j0 in range(0, C.DRIVERS_PER_PADI_BUS, n_drv):
+                for bus in range(C.PADI_BUSES_PER_HEMISPHERE):
+                    drivers = [C.driver_of(bus, j0 + i) for i in range(n_drv)]
+                    if any(self.stp.get(d, stp_key) != stp_key for d in drivers):
+                        continue
+                    addr0 = max(-(-int(self.n_addr[d]) // n_addr) * n_addr for d in drivers)
+                    if addr0 + n_addr > C.ADDRESS_MAX + 1:
+                        continue
+                    rows = self._try_block(drivers, addr0, n_addr, units)
+                    if rows is None:
+                        continue
+                    for d in drivers:
+                        self.n_addr[d] = addr0 + n_addr
+                        self.stp[d] = stp_key
+                    u = np.arange(block)
+                    labels = C.make_label(bus, j0, addr0) + ((u // n_addr) << C.LABEL_ROW_SELECT_SHIFT) + u % n_addr
+                    return labels, rows
+        return None
+
+    def _try_block(self, drivers, addr0, n_addr, units):
+        modes_before = self.row_modes.copy()
+        placed = []
+        for u, targets in enumerate(units):
+            rows = self._try_unit(drivers[u // n_addr], addr0 + u % n_addr, targets)
+            if rows is None:
+                for tg, rws in placed:  # roll back the units placed so far
+                    for (_, circ), r in zip(tg, rws):
+                        h, c = circ // C.COLUMNS_PER_HEMISPHERE, circ % C.COLUMNS_PER_HEMISPHERE
+                        self.occupied[h, r, c] = False
+                        self.addresses[h, r, c] = 0
+                self.row_modes[:] = modes_before
+                return None
+            placed.append((targets, rows))
+        return [rows for _, rows in placed]
+
+    def stats(self) -> dict[str, int]:
+        return {"drivers_used": len(self.stp), "rows_used": int((self.row_modes != 0).sum()),
+                "synapses_used": int(self.occupied.sum())}
+
+
+@njit(cache=True)
+def _place_unit(occupied, addresses, row_modes, d, address, receptor, hemi, col, rows_out):
+    """Give each connection a free synapse of matching row mode in driver d's two rows, in
+    order (a second connection to the same column takes the other row). On failure undo
+    everything and return False."""
+    n = len(col)
+    old_modes = row_modes[:, 2 * d:2 * d + 2].copy()
+    for j in range(n):
+        h, c, rec = hemi[j], col[j], receptor[j]
+        rows_out[j] = -1
+        for r in range(2 * d, 2 * d + 2):
+            m = row_modes[h, r]
+            if (m == 0 or m == rec) and not occupied[h, r, c]:
+                occupied[h, r, c] = True
+                addresses[h, r, c] = address
+                row_modes[h, r] = rec
+                rows_out[j] = r
+                break
+        if rows_out[j] < 0:
+            for i in range(j):
+                occupied[hemi[i], rows_out[i], col[i]] = False
+                addresses[hemi[i], rows_out[i], col[i]] = 0
+            row_modes[:, 2 * d:2 * d + 2] = old_modes
+            return False
+    return True

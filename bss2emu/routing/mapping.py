@@ -1,0 +1,324 @@
+"""Map an experiment onto a system: partition → place → route → per-chip configurations.
+
+* **partition** (``partition.py``): populations over chips, METIS for several chips;
+* **place**: each chip's neurons on consecutive circuits (0-255 top, 256-511 bottom);
+* **route**: on each chip every presynaptic *unit* with targets there gets a driver, an
+  address and so a label (``drivers.py``). Units are: a local neuron sending directly
+  (``pop``), a neuron's events arriving through the FPGA — from another chip, or looped
+  back for a delay — with a total delay (``net``), an external source neuron (``src``),
+  and a background-generator label (``bg``, replicated on every chip it reaches);
+* **FPGA routing tables**: (source chip, label) → (destination chip, label, delay).
+
+A connection's delay is realised by the FPGA: never shorter than the route's latency (one
+hop to loop back on the same chip), which is an error that names the minimum. Without a
+delay, on-chip connections are direct and cross-chip ones take the route's latency.
+
+Mapping depends on topology only and is cached: a new stimulus, new weights or new neuron
+parameters never re-map ("compile once, run many").
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import RoutingError
+from ..protocol import coordinates as C
+from ..protocol import experiment as E
+from ..protocol.hardware import (
+    BG_POISSON, BG_REGULAR, ROW_EXCITATORY, ROW_INHIBITORY, STP_DEPRESSION, STP_FACILITATION, ChipConfig,
+)
+from ..protocol.system import SystemSpec, as_system
+from ..units import NS_PER_TICK, us_to_ticks
+from . import partition as P
+from .connectivity import expand, keyed_rng
+from .drivers import DriverAllocator
+
+
+@dataclass
+class ChipRouting:
+    """The topology of one chip: its neurons, units, labels and synapses."""
+
+    chip: int
+    populations: dict[str, np.ndarray]  # pop -> global indices of its neurons on this chip
+    circuits: dict[str, np.ndarray]  # pop -> their circuits (aligned with populations)
+    labels: dict[tuple, int]  # unit key -> label
+    neuron_labels: np.ndarray  # circuit -> output label
+    row_modes: np.ndarray
+    addresses: np.ndarray
+    driver_stp: dict[int, str]
+    background: dict[str, tuple[int, int, int]]  # source -> (generator, base label, mask)
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SystemMapping:
+    """An experiment mapped onto a system."""
+
+    system: SystemSpec
+    partition: P.Partition
+    conns: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # projection -> (pre, post, weight)
+    synapse: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]  # -> (chip, hemi, row, col)
+    chips: list[ChipRouting]
+    # FPGA routing: rows (src chip, src label, dst chip, dst label, delay ns, latency ns), sorted
+    routes: np.ndarray
+    window_ns: int | None  # smallest delay among routes in use (None: no FPGA routes)
+    stats: dict = field(default_factory=dict)
+
+    def synapses_of(self, projection: str, chip: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(hemisphere, row, column) of a projection's synapses on one chip."""
+        c, h, r, col = self.synapse[projection]
+        sel = c == chip
+        return h[sel], r[sel], col[sel]
+
+
+def stp_key(stp: E.ShortTermPlasticity | None) -> str:
+    return "none" if stp is None else stp.model_dump_json()
+
+
+def topology_key(exp: E.Experiment, system: SystemSpec) -> str:
+    """What mapping depends on: sizes, connectivity, receptors, STP, delays, seed, system."""
+    return json.dumps({
+        "seed": exp.seed, "system": system.model_dump(mode="json"),
+        "pops": [(p.name, p.size) for p in exp.populations],
+        "srcs": [(s.name, s.size, s.kind) for s in exp.sources],
+        "proj": [(p.label, p.pre, p.post, p.receptor, p.connector.model_dump(), stp_key(p.stp), p.delay_us)
+                 for p in exp.projections],
+    }, sort_keys=True)
+
+
+class _Mapper:
+    def __init__(self, exp: E.Experiment, system: SystemSpec, partitioner: str) -> None:
+        self.exp, self.system = exp, system
+        self.n = len(system.chips)
+        self.conns = {pr.label: expand(exp, pr) for pr in exp.projections}
+        if partitioner == "naive":
+            self.part = P.naive_partition(exp, self.n)
+        else:
+            self.part = P.metis_partition(exp, self.n, self.conns)
+        self.kinds = {s.name: s for s in exp.sources}
+
+    def _delay_ticks(self, pr: E.Projection, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per connection: (delay ticks or -1 for direct, route latency ticks)."""
+        hop = int(us_to_ticks(self.system.link.hop_latency_us))
+        lat = np.where(a == b, hop, self.system.hops[a, b] * hop).astype(np.int64)
+        if pr.delay_us is None:
+            return np.where(a == b, -1, lat), lat
+        want = int(us_to_ticks(pr.delay_us))
+        short = want < lat
+        if short.any():
+            worst = int(lat[short].max())
+            raise RoutingError(
+                f"projection {pr.label!r} asks for delay {pr.delay_us} µs, but its connections need at least "
+                f"{worst / 125:.3f} µs (FPGA route latency{' across chips' if (a != b)[short].any() else ', loop-back on one chip'}): "
+                f"use delay_us >= {worst / 125:.3f} or delay_us: null for the shortest path")
+        return np.full(len(a), want, np.int64), lat
+
+    def map(self) -> SystemMapping:
+        exp, part = self.exp, self.part
+        per_chip_targets: list[OrderedDict] = [OrderedDict() for _ in range(self.n)]
+        stp_of_source: dict[str, tuple[str, E.ShortTermPlasticity | None]] = {}
+        net_routes: dict[tuple, tuple[int, int]] = {}  # (src chip, pop, i, dst chip, delay) -> latency
+        synapse_rows: dict[str, np.ndarray] = {}
+        for pr in exp.projections:
+            prev = stp_of_source.setdefault(pr.pre, (pr.label, pr.stp))
+            if stp_key(prev[1]) != stp_key(pr.stp):
+                raise RoutingError(
+                    f"projections {prev[0]!r} and {pr.label!r} leave {pr.pre!r} with different short-term "
+                    f"plasticity settings; all synapses of one source share its synapse driver's STP: "
+                    f"give both projections the same stp, or split {pr.pre!r} into two sources")
+            pre, post, _ = self.conns[pr.label]
+            b = part.chip[pr.post][post]
+            circ = part.circuit[pr.post][post]
+            rec = ROW_EXCITATORY if pr.receptor == "excitatory" else ROW_INHIBITORY
+            synapse_rows[pr.label] = np.full(len(pre), -1, np.int64)
+            src = self.kinds.get(pr.pre)
+            if src is None:  # a population
+                a = part.chip[pr.pre][pre]
+                delay, lat = self._delay_ticks(pr, a, b)
+                keys = [("pop", pr.pre, i) if d < 0 else ("net", pr.pre, i, d) for i, d in zip(pre.tolist(), delay.tolist())]
+                for ai, bi, i, d, la in zip(a.tolist(), b.tolist(), pre.tolist(), delay.tolist(), lat.tolist()):
+                    if d >= 0:
+                        net_routes[(ai, pr.pre, i, bi, d)] = la
+            elif isinstance(src, E.BackgroundSource):
+                if pr.delay_us is not None:
+                    raise RoutingError(f"projection {pr.label!r}: background source {pr.pre!r} is an on-chip "
+                                       f"generator, its events cannot be delayed: remove delay_us")
+                keys = [("bg", pr.pre, i) for i in pre.tolist()]
+            else:
+                d = 0 if pr.delay_us is None else int(us_to_ticks(pr.delay_us))
+                keys = [("src", pr.pre, i, d) for i in pre.tolist()]
+            # group connections by (chip, unit)
+            order = {}
+            for j, (bi, key) in enumerate(zip(b.tolist(), keys)):
+                order.setdefault((bi, key), []).append(j)
+            for (bi, key), js in order.items():
+                js = np.asarray(js, np.int64)
+                per_chip_targets[bi].setdefault(key, []).append((pr.label, rec, js, circ[js]))
+        chips = [self._route_chip(c, per_chip_targets[c], stp_of_source, synapse_rows) for c in range(self.n)]
+        synapse = {}
+        for pr in exp.projections:
+            pre, post, _ = self.conns[pr.label]
+            circ = part.circuit[pr.post][post]
+            synapse[pr.label] = (part.chip[pr.post][post], circ // C.COLUMNS_PER_HEMISPHERE,
+                                 synapse_rows[pr.label], circ % C.COLUMNS_PER_HEMISPHERE)
+        rows = []
+        for (a, pop, i, b, d), lat in net_routes.items():
+            circ_a = part.circuit[pop][i]
+            rows.append((a, int(chips[a].neuron_labels[circ_a]), b, chips[b].labels[("net", pop, i, d)],
+                         d * NS_PER_TICK, lat * NS_PER_TICK))
+        routes = np.array(sorted(rows), np.int64).reshape(-1, 6)
+        window = int(routes[:, 4].min()) if len(routes) else None
+        stats = {"partition": P.traffic(exp, part, self.conns),
+                 "naive_partition": P.traffic(exp, P.naive_partition(exp, self.n), self.conns) if self.n > 1 else None,
+                 "fpga_routes": len(routes), "chips": [c.stats for c in chips]}
+        return SystemMapping(self.system, part, self.conns, synapse, chips, routes, window, stats)
+
+    def _route_chip(self, chip: int, targets: OrderedDict, stp_of_source, synapse_rows) -> ChipRouting:
+        exp, part = self.exp, self.part
+        pops = {p.name: np.nonzero(part.chip[p.name] == chip)[0] for p in exp.populations}
+        circuits = {name: part.circuit[name][idx] for name, idx in pops.items()}
+        self._check_fan_in(chip, targets, pops, circuits)
+        alloc = DriverAllocator()
+        labels: dict[tuple, int] = {}
+        background = {}
+        bg_sources = [s for s in exp.sources if isinstance(s, E.BackgroundSource)
+                      and any(k[0] == "bg" and k[1] == s.name for k in targets)]
+        if len(bg_sources) > C.BACKGROUND_GENERATORS:
+            raise RoutingError(
+                f"{len(bg_sources)} background sources ({', '.join(s.name for s in bg_sources)}) reach chip {chip}; "
+                f"a chip has {C.BACKGROUND_GENERATORS} background generators: merge sources (size up to 64) or "
+                f"use external Poisson sources (kind: poisson)")
+
+        def place(keys, stp):
+            units = [[(rec, circ) for _, rec, _, circ in targets.get(k, [])] for k in keys]
+            got = alloc.place_block(units, stp_key(stp))
+            if got is None:
+                projs = sorted({t[0] for k in keys for t in targets.get(k, [])})
+                raise RoutingError(
+                    f"source {keys[0][1]!r} unit {keys[0][2]} finds no free synapse driver on chip {chip} for "
+                    f"projection(s) {projs}: all {C.DRIVERS_PER_HEMISPHERE} drivers (2 rows, 64 addresses each) "
+                    f"are full or conflict in the target columns; reduce the number of presynaptic neurons or "
+                    f"the fan-in, or spread the post population over more chips")
+            labs, rows = got
+            for k, lab, unit_rows in zip(keys, labs.tolist(), rows):
+                labels[k] = lab
+                for (label, _, js, _), r in zip(targets.get(k, []), unit_rows):
+                    synapse_rows[label][js] = r
+            return labs
+
+        for g, src in enumerate(bg_sources):
+            labs = place([("bg", src.name, i) for i in range(src.size)], stp_of_source.get(src.name, (0, None))[1])
+            background[src.name] = (g, int(labs[0]), int(labs[-1] ^ labs[0]))
+        for key in targets:
+            if key[0] != "bg":
+                place([key], stp_of_source[key[1]][1])
+        neuron_labels = np.full(C.NEURONS_PER_CHIP, 0, np.int64)
+        neuron_labels[:] = C.LABEL_NO_TARGET_BIT | (np.arange(C.NEURONS_PER_CHIP) & 0x1FFF)
+        for name, idx in pops.items():
+            for i, circ in zip(idx.tolist(), circuits[name].tolist()):
+                if ("pop", name, i) in labels:
+                    neuron_labels[circ] = labels[("pop", name, i)]
+        stats = {**alloc.stats(), "neurons_used": int(sum(len(v) for v in pops.values()))}
+        return ChipRouting(chip, pops, circuits, labels, neuron_labels, alloc.row_modes, alloc.addresses,
+                           dict(alloc.stp), background, stats)
+
+    def _check_fan_in(self, chip, targets, pops, circuits) -> None:
+        """Every post neuron column has 256 rows: more distinct units cannot fit."""
+        count = np.zeros(C.NEURONS_PER_CHIP, np.int64)
+        for key, tl in targets.items():
+            circs = np.unique(np.concatenate([circ for *_, circ in tl]))
+            count[circs] += 1
+        worst = int(np.argmax(count))
+        if count[worst] > C.ROWS_PER_HEMISPHERE:
+            name = next(n for n, cs in circuits.items() if worst in cs)
+            idx = int(pops[name][np.nonzero(circuits[name] == worst)[0][0]])
+            raise RoutingError(
+                f"population {name!r} neuron {idx} receives input from {count[worst]} presynaptic "
+                f"neurons; a neuron's column has {C.ROWS_PER_HEMISPHERE} synapse rows: reduce its "
+                f"fan-in (e.g. fixed_number_pre n<=256) or spread the sources over more chips")
+
+
+_CACHE: OrderedDict[str, SystemMapping] = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def map_experiment(exp: E.Experiment, system: SystemSpec | str | None = None,
+                   partitioner: str = "metis") -> SystemMapping:
+    """Map ``exp`` onto ``system`` (default: one chip), reusing a cached mapping when only
+    stimulus, weights or parameters changed."""
+    spec = as_system(system)
+    if partitioner not in ("metis", "naive"):
+        raise RoutingError(f"unknown partitioner {partitioner!r}: use 'metis' or 'naive'")
+    key = topology_key(exp, spec) + partitioner
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    mapping = _Mapper(exp, spec, partitioner).map()
+    _CACHE[key] = mapping
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return mapping
+
+
+def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> ChipConfig:
+    """Hardware values for one chip of a mapped experiment: a complete ``ChipConfig``."""
+    rt = mapping.chips[chip]
+    cfg = ChipConfig()
+    for pop in exp.populations:
+        idx, circ = rt.populations[pop.name], rt.circuits[pop.name]
+        for name, val in pop.params.model_dump(exclude_none=True).items():
+            cfg.neurons.column(name)[circ] = np.asarray(val)[idx] if isinstance(val, list) else val
+    cfg.neurons.address_out[:] = rt.neuron_labels
+    syn = cfg.synapses
+    syn.row_modes[:] = rt.row_modes
+    syn.addresses[:] = rt.addresses
+    for pr in exp.projections:
+        c, h, r, col = mapping.synapse[pr.label]
+        sel = c == chip
+        # per-connection weights are topology only for from_list rows that carry one (part of
+        # the cache key); otherwise this experiment's weight applies
+        listed = isinstance(pr.connector, E.FromList) and any(len(x) == 3 for x in pr.connector.connections)
+        syn.weights[h[sel], r[sel], col[sel]] = mapping.conns[pr.label][2][sel] if listed else pr.weight
+    dr = cfg.drivers
+    for d, key in rt.driver_stp.items():
+        if key != "none":
+            stp = E.ShortTermPlasticity.model_validate_json(key)
+            dr.stp_enable[:, d] = 1
+            dr.stp_mode[:, d] = STP_DEPRESSION if stp.mode == "depression" else STP_FACILITATION
+            dr.stp_utilisation[:, d] = stp.utilisation
+            dr.stp_recovery[:, d] = stp.recovery
+            dr.stp_voltage_set[:, d] = stp.voltage_set
+    xb = cfg.crossbar
+    for o in range(C.HEMISPHERES * C.PADI_BUSES_PER_HEMISPHERE):  # PADI bus by the label's bus bits
+        xb.enable[:, o] = 1
+        xb.mask[:, o] = (3 << C.LABEL_BUS_SHIFT) | C.LABEL_NO_TARGET_BIT
+        xb.target[:, o] = (o % C.PADI_BUSES_PER_HEMISPHERE) << C.LABEL_BUS_SHIFT
+    for i in range(C.NEURON_EVENT_OUTPUTS):  # every neuron event output to the FPGA
+        xb.enable[i, C.CROSSBAR_OUTPUT_FPGA + i // 2] = 1
+    bg = cfg.background
+    for src in exp.sources:
+        if not isinstance(src, E.BackgroundSource) or src.name not in rt.background:
+            continue
+        g, base, mask = rt.background[src.name]
+        bg.enable[g] = 1
+        bg.mode[g] = BG_POISSON if src.mode == "poisson" else BG_REGULAR
+        bg.period[g], bg.rate[g] = src.period, src.rate
+        seed = src.seed if src.seed is not None else int(keyed_rng(exp.seed, "background", src.name).integers(1, 2**32))
+        bg.seed[g] = seed if chip == 0 else int(keyed_rng(seed, "chip", chip).integers(1, 2**32))
+        bg.label[g], bg.label_mask[g] = base, mask
+        bg.start_ticks[g] = us_to_ticks(src.start_us)
+        bg.stop_ticks[g] = us_to_ticks(src.stop_us) if src.stop_us is not None else np.iinfo(np.int64).max // 16
+    rec = exp.recordings
+    if rec.madc is not None and mapping.partition.chip[rec.madc.population][rec.madc.index] == chip:
+        cfg.readout.madc_neuron = int(mapping.partition.circuit[rec.madc.population][rec.madc.index])
+        cfg.readout.madc_every_steps = rec.madc.every_steps
+    if rec.cadc is not None:
+        cfg.readout.cadc_period_ns = max(int(round(rec.cadc.period_us * 1e3)), exp.dt_ns)
+    cfg.readout.enable_correlation = rec.correlation or bool(exp.plasticity)
+    cfg.readout.tau_corr_us = rec.tau_corr_us
+    cfg.check()
+    return cfg

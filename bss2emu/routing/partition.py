@@ -1,0 +1,155 @@
+"""Partition populations over the chips of a system.
+
+Neurons are grouped into blocks (pieces of one population of at most ``BLOCK`` neurons);
+METIS (pymetis) splits the block graph — vertex weight = neurons, edge weight = synapses
+between the blocks — into one part per chip, minimising the synapses that cross chips.
+A chip holds at most 512 neurons; METIS' balance is checked and repaired by moving blocks
+off an over-full chip. ``naive_partition`` fills chips in declaration order, for
+comparison: ``traffic`` counts the synapses (and, given rates, events) that cross chips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import RoutingError
+from ..protocol import coordinates as C
+from ..protocol import experiment as E
+
+BLOCK = 32
+FILL = 0.9  # target fill of a chip's 512 circuits when partitioning
+
+
+@dataclass
+class Partition:
+    """Where every neuron lives: ``chip[pop][i]`` and ``circuit[pop][i]``."""
+
+    chip: dict[str, np.ndarray]
+    circuit: dict[str, np.ndarray]
+    n_chips: int
+
+    def chip_load(self) -> np.ndarray:
+        """Neurons per chip."""
+        load = np.zeros(self.n_chips, np.int64)
+        for c in self.chip.values():
+            np.add.at(load, c, 1)
+        return load
+
+
+def _blocks(exp: E.Experiment, block: int) -> list[tuple[str, int, int]]:
+    out = []
+    for p in exp.populations:
+        for s in range(0, p.size, block):
+            out.append((p.name, s, min(s + block, p.size)))
+    return out
+
+
+def _check_capacity(exp: E.Experiment, n_chips: int) -> None:
+    need = sum(p.size for p in exp.populations)
+    if need > n_chips * C.NEURONS_PER_CHIP:
+        sizes = ", ".join(f"{p.name!r}={p.size}" for p in exp.populations)
+        raise RoutingError(
+            f"populations need {need} neuron circuits ({sizes}); {n_chips} chip(s) have "
+            f"{n_chips * C.NEURONS_PER_CHIP} ({C.NEURONS_PER_CHIP} each): reduce the population sizes or "
+            f"use more chips (chips={-(-need // C.NEURONS_PER_CHIP)})")
+
+
+def _assign_circuits(exp: E.Experiment, chip_of: dict[str, np.ndarray], n_chips: int) -> Partition:
+    nxt = np.zeros(n_chips, np.int64)
+    circuit = {}
+    for p in exp.populations:
+        c = chip_of[p.name]
+        circ = np.empty(p.size, np.int64)
+        for i in range(p.size):  # consecutive circuits per chip, in declaration order
+            circ[i] = nxt[c[i]]
+            nxt[c[i]] += 1
+        circuit[p.name] = circ
+    return Partition(chip_of, circuit, n_chips)
+
+
+def naive_partition(exp: E.Experiment, n_chips: int) -> Partition:
+    """Fill chip 0, then chip 1, … in population declaration order."""
+    _check_capacity(exp, n_chips)
+    chip_of, k = {}, 0
+    for p in exp.populations:
+        chip_of[p.name] = (k + np.arange(p.size)) // C.NEURONS_PER_CHIP
+        k += p.size
+    return _assign_circuits(exp, chip_of, n_chips)
+
+
+def metis_partition(exp: E.Experiment, n_chips: int, conns: dict, block: int = BLOCK) -> Partition:
+    """Minimise synapses across chips with METIS, respecting 512 neurons per chip."""
+    _check_capacity(exp, n_chips)
+    total = sum(p.size for p in exp.populations)
+    # use as few chips as hold the network with headroom for METIS' balance; spreading a
+    # network wider than it needs only adds inter-chip traffic
+    n_parts = min(n_chips, max(1, -(-total // int(FILL * C.NEURONS_PER_CHIP))))
+    if n_parts == 1:
+        return naive_partition(exp, n_chips)
+    import pymetis
+
+    blocks = _blocks(exp, block)
+    index = {}
+    for b, (name, s, e) in enumerate(blocks):
+        index.setdefault(name, np.zeros(next(p.size for p in exp.populations if p.name == name), np.int64))
+        index[name][s:e] = b
+    n_b = len(blocks)
+    w = {}
+    for pr in exp.projections:
+        if pr.pre not in index:
+            continue  # external sources are played back on every chip: no inter-chip traffic
+        pre, post, _ = conns[pr.label]
+        bp, bq = index[pr.pre][pre], index[pr.post][post]
+        keep = bp != bq
+        pairs, counts = np.unique(np.stack([np.minimum(bp, bq), np.maximum(bp, bq)])[:, keep], axis=1,
+                                  return_counts=True)
+        for (a, b), n in zip(pairs.T.tolist(), counts.tolist()):
+            w[(a, b)] = w.get((a, b), 0) + n
+    adj: list[list[tuple[int, int]]] = [[] for _ in range(n_b)]
+    for (a, b), n in w.items():
+        adj[a].append((b, n))
+        adj[b].append((a, n))
+    xadj, adjncy, ew = [0], [], []
+    for lst in adj:
+        for v, n in sorted(lst):
+            adjncy.append(v)
+            ew.append(n)
+        xadj.append(len(adjncy))
+    vw = [e - s for _, s, e in blocks]
+    slack = C.NEURONS_PER_CHIP * n_parts / total - 1.0  # METIS' allowed imbalance, in 1/1000
+    opts = pymetis.Options(seed=1, ufactor=int(min(300, max(1, slack * 900))))
+    _, part = pymetis.part_graph(n_parts, xadj=xadj, adjncy=adjncy, vweights=vw,
+                                 eweights=ew if ew else None, options=opts)
+    part = np.asarray(part, np.int64)
+    # repair: move the lightest-connected blocks off chips above 512 neurons
+    load = np.bincount(part, weights=vw, minlength=n_chips).astype(np.int64)
+    for b in np.argsort(vw)[::-1]:
+        if load[part[b]] <= C.NEURONS_PER_CHIP:
+            continue
+        free = np.nonzero(load + vw[b] <= C.NEURONS_PER_CHIP)[0]
+        if len(free):
+            load[part[b]] -= vw[b]
+            part[b] = free[np.argmin(load[free])]
+            load[part[b]] += vw[b]
+    if load.max() > C.NEURONS_PER_CHIP:  # blocks do not pack: fall back to the naive fill
+        return naive_partition(exp, n_chips)
+    chip_of = {p.name: part[index[p.name]] for p in exp.populations}
+    return _assign_circuits(exp, chip_of, n_chips)
+
+
+def traffic(exp: E.Experiment, part: Partition, conns: dict) -> dict[str, int]:
+    """What crosses chips: synapses, and routes — distinct (pre neuron, destination chip)
+    pairs, i.e. the inter-chip events one spike of every neuron causes."""
+    cross = total = 0
+    routes = set()
+    for pr in exp.projections:
+        pre, post, _ = conns[pr.label]
+        total += len(pre)
+        if pr.pre in part.chip:
+            src, dst = part.chip[pr.pre][pre], part.chip[pr.post][post]
+            far = src != dst
+            cross += int(far.sum())
+            routes.update(zip([pr.pre] * int(far.sum()), pre[far].tolist(), dst[far].tolist()))
+    return {"synapses": total, "inter_chip_synapses": cross, "inter_chip_routes": len(routes)}
