@@ -11,6 +11,7 @@ import contextlib
 import logging
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ray.exceptions import ActorDiedError, RayActorError, RayError, RayTaskError
 
 from ..errors import BssError, ChipUnavailableError, ClusterError, ConfigError
@@ -71,10 +72,19 @@ class RayBackend(Backend):
         else:
             per = self.chips_per_host or max(1, -(-len(setups) // max(1, int(ray.available_resources().get("CPU", 1)))))
         self.groups = [setups[i:i + per] for i in range(0, len(setups), per)]
-        self.hosts = [_HostActor.remote(g) for g in self.groups]
+        self.nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
+        self.hosts = [self._new_host(i) for i in range(len(self.groups))]
         self._owner = {s.chip_id: i for i, g in enumerate(self.groups) for s in g}
         with ray_errors([s.chip_id for s in setups]):
             ray.get([h.ping.remote() for h in self.hosts])
+
+    def _new_host(self, i: int):
+        """Host actor i, pinned round-robin to the cluster's nodes (a no-op on one node)."""
+        if len(self.nodes) > 1:
+            node = self.nodes[i % len(self.nodes)]
+            return _HostActor.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False)).remote(self.groups[i])
+        return _HostActor.remote(self.groups[i])
 
     def _gather(self, refs: list, what: str) -> list:
         out = []
@@ -115,12 +125,20 @@ class RayBackend(Backend):
             try:
                 ray.get(h.ping.remote(), timeout=30)
             except (RayError, TimeoutError):
-                self.hosts[i] = (type(h)(self.groups[i]) if self.placement == "per-component"
-                                 else _HostActor.remote(self.groups[i]))
+                if self.placement == "per-component":
+                    h.kill()
+                    self.hosts[i] = type(h)(self.groups[i])
+                else:
+                    self.hosts[i] = self._new_host(i)
 
     def actor_handles(self) -> list:
-        """The host actors (for tests that kill one)."""
-        return list(self.hosts)
+        """The actors that hold chips (for tests that kill one)."""
+        return [h.chip_actor if self.placement == "per-component" else h for h in self.hosts]
+
+    def host_nodes(self) -> list[str]:
+        """The node each host actor runs on."""
+        return ray.get([h.__ray_call__.remote(lambda _self: ray.get_runtime_context().get_node_id())
+                        for h in self.actor_handles()])
 
     def shutdown(self) -> None:
         for h in self.hosts:

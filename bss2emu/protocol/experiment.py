@@ -160,6 +160,7 @@ class Population(_Model):
     size: int = Field(ge=1, le=C.NEURONS_PER_CHIP * 1024)
     params: NeuronParams = Field(default_factory=NeuronParams)  # type: ignore[valid-type]
     record_spikes: bool = True
+    chip: int | None = Field(None, ge=0, le=4095, description="pin the population to this chip (multi-chip)")
 
     @model_validator(mode="after")
     def _lists_match_size(self):

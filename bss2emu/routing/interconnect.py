@@ -27,27 +27,31 @@ LINK_SCHEMA = pa.schema([("link", pa.string()), ("sent", pa.int64()), ("delivere
 
 
 @njit(cache=True)
-def _traverse(t_send, path_links, n_hops, hop_ns, service_ns, depth, free_ns, sent, delivered, dropped, maxq):
+def _traverse(t_send, latency, path_links, n_hops, hop_ns, service_ns, depth, free_ns, sent, delivered,
+              dropped, maxq):
     n = len(t_send)
     arrive = np.empty(n, np.float64)
     for e in range(n):
         t = t_send[e]
+        wait = 0.0
         ok = True
         for k in range(n_hops[e]):
             link = path_links[e, k]
             sent[link] += 1
             start = t if t > free_ns[link] else free_ns[link]
-            waiting = int((start - t) / service_ns + 1e-9)
-            if waiting >= depth:
+            ahead = int((start - t) / service_ns + 1e-9)  # one in service, the rest waiting
+            if ahead > depth:
                 dropped[link] += 1
                 ok = False
                 break
-            if waiting > maxq[link]:
-                maxq[link] = waiting
+            if ahead > maxq[link]:
+                maxq[link] = ahead
             free_ns[link] = start + service_ns
             delivered[link] += 1
+            wait += start - t
             t = start + hop_ns
-        arrive[e] = t if ok else -1.0
+        # the route's latency (in whole ticks, as mapping computed it) plus time spent queueing
+        arrive[e] = t_send[e] + latency[e] + wait if ok else -1.0
     return arrive
 
 
@@ -73,7 +77,6 @@ class Interconnect:
         self.hop_ns = system.link.hop_latency_us * 1e3
         self.service_ns = 1e3 / system.link.events_per_us
         self.depth = system.link.queue_depth
-        self.in_flight_late = 0
 
     def forward(self, spikes: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Spikes per source chip ``(time_ticks, label)`` → arrivals per destination chip
@@ -109,7 +112,8 @@ class Interconnect:
             if p and sel.any():
                 path_links[sel, :len(p)] = p
                 n_hops[sel] = len(p)
-        arrive = _traverse(ev[:, 0].astype(np.float64), path_links, n_hops, self.hop_ns, self.service_ns,
+        arrive = _traverse(ev[:, 0].astype(np.float64), ev[:, 1 + R_LATENCY_NS].astype(np.float64),
+                           path_links, n_hops, self.hop_ns, self.service_ns,
                            self.depth, self.free_ns, self.sent, self.delivered, self.dropped, self.max_queue)
         loop = n_hops == 0
         arrive[loop] = ev[loop, 0] + ev[loop, 1 + R_LATENCY_NS]

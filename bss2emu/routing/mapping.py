@@ -83,7 +83,7 @@ def topology_key(exp: E.Experiment, system: SystemSpec) -> str:
     """What mapping depends on: sizes, connectivity, receptors, STP, delays, seed, system."""
     return json.dumps({
         "seed": exp.seed, "system": system.model_dump(mode="json"),
-        "pops": [(p.name, p.size) for p in exp.populations],
+        "pops": [(p.name, p.size, p.chip) for p in exp.populations],
         "srcs": [(s.name, s.size, s.kind) for s in exp.sources],
         "proj": [(p.label, p.pre, p.post, p.receptor, p.connector.model_dump(), stp_key(p.stp), p.delay_us)
                  for p in exp.projections],
@@ -98,13 +98,13 @@ class _Mapper:
         if partitioner == "naive":
             self.part = P.naive_partition(exp, self.n)
         else:
-            self.part = P.metis_partition(exp, self.n, self.conns)
+            self.part = P.metis_partition(exp, self.n, self.conns, spread=partitioner == "metis-spread")
         self.kinds = {s.name: s for s in exp.sources}
 
     def _delay_ticks(self, pr: E.Projection, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per connection: (delay ticks or -1 for direct, route latency ticks)."""
-        hop = int(us_to_ticks(self.system.link.hop_latency_us))
-        lat = np.where(a == b, hop, self.system.hops[a, b] * hop).astype(np.int64)
+        hops = np.where(a == b, 1, self.system.hops[a, b])  # a loop-back costs one hop
+        lat = us_to_ticks(hops * self.system.link.hop_latency_us)
         if pr.delay_us is None:
             return np.where(a == b, -1, lat), lat
         want = int(us_to_ticks(pr.delay_us))
@@ -242,6 +242,7 @@ class _Mapper:
                 f"fan-in (e.g. fixed_number_pre n<=256) or spread the sources over more chips")
 
 
+PARTITIONERS = ("metis", "metis-spread", "naive")
 _CACHE: OrderedDict[str, SystemMapping] = OrderedDict()
 _CACHE_SIZE = 8
 
@@ -251,8 +252,8 @@ def map_experiment(exp: E.Experiment, system: SystemSpec | str | None = None,
     """Map ``exp`` onto ``system`` (default: one chip), reusing a cached mapping when only
     stimulus, weights or parameters changed."""
     spec = as_system(system)
-    if partitioner not in ("metis", "naive"):
-        raise RoutingError(f"unknown partitioner {partitioner!r}: use 'metis' or 'naive'")
+    if partitioner not in PARTITIONERS:
+        raise RoutingError(f"unknown partitioner {partitioner!r}: use one of {', '.join(PARTITIONERS)}")
     key = topology_key(exp, spec) + partitioner
     if key in _CACHE:
         _CACHE.move_to_end(key)

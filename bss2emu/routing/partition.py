@@ -79,13 +79,46 @@ def naive_partition(exp: E.Experiment, n_chips: int) -> Partition:
     return _assign_circuits(exp, chip_of, n_chips)
 
 
-def metis_partition(exp: E.Experiment, n_chips: int, conns: dict, block: int = BLOCK) -> Partition:
-    """Minimise synapses across chips with METIS, respecting 512 neurons per chip."""
+def pinned_partition(exp: E.Experiment, n_chips: int) -> Partition:
+    """Populations with ``chip`` set go there; the others fill the remaining capacity in order."""
     _check_capacity(exp, n_chips)
+    load = np.zeros(n_chips, np.int64)
+    chip_of = {}
+    for p in exp.populations:
+        if p.chip is not None:
+            if p.chip >= n_chips:
+                raise RoutingError(f"population {p.name!r} is pinned to chip {p.chip}, but the system has chips "
+                                   f"0..{n_chips - 1}: pin it to an existing chip or use a larger system")
+            chip_of[p.name] = np.full(p.size, p.chip, np.int64)
+            load[p.chip] += p.size
+    over = np.nonzero(load > C.NEURONS_PER_CHIP)[0]
+    if len(over):
+        names = [p.name for p in exp.populations if p.chip == over[0]]
+        raise RoutingError(f"populations {names} pinned to chip {over[0]} need {load[over[0]]} neuron circuits; "
+                           f"a chip has {C.NEURONS_PER_CHIP}: pin some of them to another chip")
+    for p in exp.populations:
+        if p.chip is None:
+            c = np.empty(p.size, np.int64)
+            for i in range(p.size):
+                free = np.nonzero(load < C.NEURONS_PER_CHIP)[0]
+                c[i] = free[0]
+                load[free[0]] += 1
+            chip_of[p.name] = c
+    return _assign_circuits(exp, chip_of, n_chips)
+
+
+def metis_partition(exp: E.Experiment, n_chips: int, conns: dict, block: int = BLOCK,
+                    spread: bool = False) -> Partition:
+    """Minimise synapses across chips with METIS, respecting 512 neurons per chip.
+
+    By default as few chips as hold the network (90 % full) are used — spreading wider only
+    adds inter-chip traffic; ``spread=True`` uses every chip (for scaling studies)."""
+    _check_capacity(exp, n_chips)
+    if any(p.chip is not None for p in exp.populations):
+        return pinned_partition(exp, n_chips)
     total = sum(p.size for p in exp.populations)
-    # use as few chips as hold the network with headroom for METIS' balance; spreading a
-    # network wider than it needs only adds inter-chip traffic
-    n_parts = min(n_chips, max(1, -(-total // int(FILL * C.NEURONS_PER_CHIP))))
+    n_parts = n_chips if spread else min(n_chips, max(1, -(-total // int(FILL * C.NEURONS_PER_CHIP))))
+    n_parts = min(n_parts, max(1, total // block))
     if n_parts == 1:
         return naive_partition(exp, n_chips)
     import pymetis
@@ -120,7 +153,7 @@ def metis_partition(exp: E.Experiment, n_chips: int, conns: dict, block: int = B
     vw = [e - s for _, s, e in blocks]
     slack = C.NEURONS_PER_CHIP * n_parts / total - 1.0  # METIS' allowed imbalance, in 1/1000
     opts = pymetis.Options(seed=1, ufactor=int(min(300, max(1, slack * 900))))
-    _, part = pymetis.part_graph(n_parts, xadj=xadj, adjncy=adjncy, vweights=vw,
+    _, part = pymetis.part_graph(n_parts, pymetis.CSRAdjacency(xadj, adjncy), vweights=vw,
                                  eweights=ew if ew else None, options=opts)
     part = np.asarray(part, np.int64)
     # repair: move the lightest-connected blocks off chips above 512 neurons

@@ -1,0 +1,137 @@
+"""Multi-chip execution: delay/latency semantics, link overload, partitioning, and the same
+spikes in every placement — in-process, Ray actors, two Ray nodes — and after a crash."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bss2emu
+from bss2emu.errors import RoutingError
+from bss2emu.protocol.system import SystemSpec, named_system
+from bss2emu.routing.interconnect import Interconnect
+from bss2emu.routing.mapping import map_experiment
+
+CHAIN = {
+    "name": "chain over 4 chips", "seed": 3, "runtime_us": 60, "chip": {"ideal": True},
+    "populations": [{"name": f"g{k}", "size": 20, "chip": k % 4} for k in range(8)],
+    "sources": [{"kind": "spike_array", "name": "kick", "size": 20, "spike_times_us": [[5.0, 5.2]] * 20},
+                {"kind": "background", "name": "bg", "size": 8, "period": 250, "rate": 60}],
+    "projections": [{"pre": "kick", "post": "g0", "weight": 63},
+                    {"pre": "bg", "post": "g5", "weight": 30, "connector": {"kind": "fixed_probability", "p": 0.3}}]
+    + [{"pre": f"g{k}", "post": f"g{k + 1}", "weight": 63, "connector": {"kind": "fixed_number_pre", "n": 16},
+        "stp": {"mode": "facilitation", "utilisation": 14, "recovery": 4}} for k in range(7)],
+    "recordings": {"madc": {"population": "g3", "index": 0}, "cadc": {"period_us": 10}},
+}
+
+
+def pair(delay_us=None, b_chip=1, weight=63):
+    """One neuron on chip 0 that fires early, projecting onto one neuron on chip b_chip."""
+    return {"runtime_us": 30, "chip": {"ideal": True},
+            "populations": [{"name": "a", "size": 1, "chip": 0, "params": {"i_const": 1022}},
+                            {"name": "b", "size": 1, "chip": b_chip}],
+            "projections": [{"pre": "a", "post": "b", "weight": weight, "delay_us": delay_us}],
+            "recordings": {"madc": {"population": "b"}}}
+
+
+def onset_us(res) -> float:
+    """First MADC sample where b's membrane has risen (µs)."""
+    m = res.madc_mv()
+    rise = np.nonzero(m.v_mv.to_numpy() > m.v_mv.iloc[0] + 0.5)[0]
+    return float(m.time_us.iloc[rise[0]])
+
+
+@pytest.mark.parametrize("delay_us,b_chip,system,expected_delay_us", [
+    (None, 1, "cube-4", 0.648),  # same aggregator: 2 hops of 0.325 µs, in 8 ns ticks
+    (None, 15, "jboa-16", 1.3),    # across the backplane: 4 hops
+    (3.0, 1, "cube-4", 3.0),     # an FPGA delay longer than the route
+    (2.0, 0, "cube-4", 2.0),     # same chip, looped back through the FPGA
+])
+def test_events_arrive_exactly_when_the_model_says(delay_us, b_chip, system, expected_delay_us):
+    res = bss2emu.run(pair(delay_us, b_chip), system=system)
+    t_spike = res.to_pandas().query("population == 'a'").time_us.iloc[0]
+    # the event lands in the step containing its arrival time and moves the membrane from
+    # the next step on: onset within two 0.1 µs steps (+ one 8 ns tick of time-stamping)
+    lag = onset_us(res) - (t_spike + expected_delay_us)
+    assert 0.0 <= lag <= 0.2 + 0.008, lag
+    if b_chip != 0:
+        assert res.metadata["window_us"] <= expected_delay_us
+
+
+def test_a_delay_below_the_route_latency_names_the_minimum():
+    with pytest.raises(RoutingError, match=r"delay 0.5 µs, but its connections need at least 0.648 µs .* "
+                                           r"use delay_us >= 0.648"):
+        map_experiment(bss2emu.Experiment.model_validate(pair(0.5, 1)), "cube-4")
+
+
+def test_interconnect_unloaded_latency_and_overload_drops_are_counted():
+    system = SystemSpec(name="tiny", chips=[{"id": 0, "serial": 1}, {"id": 1, "serial": 2}],
+                        link={"hop_latency_us": 0.5, "bandwidth_gbit_s": 0.64, "queue_depth": 4})
+    # 0.64 Gbit/s at 64 bit per event: 10 events per µs, one per 100 ns
+    routes = np.array([[0, 100 + i, 1, 200 + i, 1000, 1000] for i in range(50)], np.int64)
+    net = Interconnect(system, routes)
+    out = net.forward({0: (np.array([125]), np.array([100]))})  # one event at 1 µs
+    assert out[1][0].tolist() == [1000 + 1000] and out[1][1].tolist() == [200]
+    # 50 events at once: the first link serves one per 100 ns and holds 4 waiting
+    burst = net.forward({0: (np.full(50, 1250), 100 + np.arange(50))})
+    stats = net.stats().to_pandas()
+    first = stats.iloc[0]
+    assert first.dropped == 45 and first.delivered == 6 and first.sent == 51
+    assert (stats.sent == stats.delivered + stats.dropped).all()
+    t = np.sort(burst[1][0])
+    assert len(t) == 5 and np.allclose(np.diff(t), 100)
+
+
+def test_metis_beats_the_naive_split_on_clustered_networks():
+    pops = [{"name": f"c{k}", "size": 200} for k in range(4)]
+    # two pairs of strongly coupled clusters, declared so that the naive fill splits both pairs
+    order = ["c0", "c2", "c1", "c3"]
+    pops = [next(p for p in pops if p["name"] == n) for n in order]
+    projs = [{"pre": a, "post": b, "weight": 1, "connector": {"kind": "fixed_number_pre", "n": 20}}
+             for a, b in (("c0", "c1"), ("c1", "c0"), ("c2", "c3"), ("c3", "c2"))]
+    exp = bss2emu.Experiment(runtime_us=1, populations=pops, projections=projs)
+    stats = map_experiment(exp, "cube-4").stats
+    assert stats["partition"]["inter_chip_synapses"] < stats["naive_partition"]["inter_chip_synapses"]
+
+
+def test_local_multichip_run_crosses_chips():
+    res = bss2emu.run(CHAIN, system="cube-4")
+    df = res.to_pandas()
+    assert set(df.chip) == {0, 1, 2, 3}
+    assert res.metadata["inter_chip_events"] > 0 and res.metadata["window_us"] == pytest.approx(0.6)
+    first = df.groupby("population", observed=True).time_us.min()
+    assert [first[f"g{k}"] for k in range(8)] == sorted(first[f"g{k}"] for k in range(8))
+
+
+@pytest.mark.parametrize("placement", ["per-chip", "packed", "per-component"])
+def test_every_placement_gives_identical_results(ray_cluster, placement):
+    ref = bss2emu.run(CHAIN, system="cube-4")
+    res = bss2emu.run(CHAIN, system="cube-4", placement=placement)
+    for name in ("spikes", "madc", "cadc", "links"):
+        assert res.tables[name].equals(ref.tables[name]), name
+    assert res.metadata["placement"] == placement
+
+
+def test_hosts_run_on_both_nodes_with_identical_results(ray_cluster):
+    import ray
+
+    from bss2emu.cluster.coordinator import Coordinator
+
+    assert len([n for n in ray.nodes() if n["Alive"]]) == 2
+    exp = bss2emu.Experiment.model_validate(CHAIN)
+    coord = Coordinator(exp, named_system("cube-4"), "per-chip")
+    coord.backend.start(__import__("bss2emu.cluster.coordinator", fromlist=["x"]).chip_setups(exp, coord.mapping))
+    nodes = coord.backend.host_nodes()
+    coord.backend.shutdown()
+    assert len(set(nodes)) == 2
+
+
+def test_a_killed_chip_actor_is_recovered_from_a_checkpoint(ray_cluster):
+    from bss2emu.cluster.ray_backend import run_on_ray
+
+    ref = bss2emu.run(CHAIN, system="cube-4")
+    exp = bss2emu.Experiment.model_validate(CHAIN)
+    res = run_on_ray(exp, named_system("cube-4"), "per-chip", None, kill_host_after=37, checkpoint_every=10)
+    assert res.metadata["recoveries"] == 1
+    for name in ("spikes", "madc", "cadc", "links"):
+        assert res.tables[name].equals(ref.tables[name]), name
