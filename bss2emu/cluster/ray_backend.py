@@ -26,7 +26,8 @@ def ensure_ray(address: str | None = None) -> None:
     if ray.is_initialized():
         return
     try:
-        ray.init(address=address, ignore_reinit_error=True, include_dashboard=False,
+        # "local" starts our own instance even if another process runs one on this machine
+        ray.init(address=address or "local", ignore_reinit_error=True, include_dashboard=False,
                  logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise ClusterError(f"cannot {'join Ray at ' + repr(address) if address else 'start Ray'}: {err}; "
