@@ -7,6 +7,7 @@ and integrates windows with one numba call each (``kernels.integrate_window``).
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +67,10 @@ def _step_coefficients(phys, h_us: float) -> np.ndarray:
 class Chip:
     """One emulated chip.
 
+    Its synapse arrays (``config.synapses``: weights, addresses, row modes) are read-only
+    once loaded, because the kernel works from a table derived from them: change weights
+    with ``set_weights``/``apply_writes``, the rest with a new ``Chip`` or ``set_state``.
+
     >>> chip = Chip(ChipConfig(), serial=7, ideal=True)
     >>> out = chip.run_window(0, 100, *Chip.no_events())
     >>> out.spikes.num_rows, chip.time_ns
@@ -100,6 +105,15 @@ class Chip:
     def _rebuild_synapses(self) -> None:
         d = self.config.drivers
         self.drv = np.stack([d.enable, d.row_select_mask, d.stp_enable, d.stp_mode, d.stp_voltage_set]).astype(np.int64)
+        self.drv_table = K.driver_table(self.drv)
+        syn = self.config.synapses
+        for name in ("weights", "addresses", "row_modes"):
+            arr = np.ascontiguousarray(getattr(syn, name), dtype=np.int64)
+            # the kernel's synapse table is derived from these: writing them directly would be
+            # silently ignored, so they are read-only (weights change through set_weights)
+            arr.flags.writeable = False
+            setattr(syn, name, arr)
+        self.synapse_table = K.synapse_table(syn.weights, syn.addresses, syn.row_modes)
         self.stp_u_param = stp_utilisation(d.stp_utilisation)
         self.stp_tau_ns = stp_tau_us(d.stp_recovery) * 1e3
         self.set_scale = d.stp_set_scale.astype(np.float64)
@@ -114,6 +128,8 @@ class Chip:
         self.nstate[K.S_V] = self.physics.e_l
         self.ref_end = np.full(n, -1, dtype=np.int64)
         self.spike_count = np.zeros(n, dtype=np.int64)
+        #: synaptic events so far: events that reached a synapse with a non-zero weight
+        self.synaptic_events = 0
         shape_d = (C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE)
         self.stp_last = np.full(shape_d, -1, dtype=np.int64)
         self.stp_r = np.ones(shape_d)
@@ -135,13 +151,23 @@ class Chip:
         self.config.check()
         self._rebuild_neurons()
 
-    def set_weights(self, hemisphere: int, rows, columns, weights) -> None:
-        """Write 6-bit weights at ``(rows, columns)`` of one hemisphere's synapse array."""
+    def set_weights(self, hemisphere, rows, columns, weights) -> None:
+        """Write 6-bit weights at ``(hemisphere, rows, columns)`` (scalars or arrays that
+        broadcast, as in ``protocol.playback.WeightWrite``)."""
         w = np.asarray(weights)
         if np.any((w < 0) | (w > C.WEIGHT_MAX)):
             bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
             raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
-        self.config.synapses.weights[int(hemisphere), rows, columns] = w
+        arr = self.config.synapses.weights
+        shape = arr.shape
+        idx = tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))
+        arr.flags.writeable = True
+        try:
+            arr[idx] = w  # numpy checks the indices
+        finally:
+            arr.flags.writeable = False
+        h, r, c = (np.ravel(i % n) for i, n in zip(np.broadcast_arrays(*idx), shape))
+        K.set_entry_weights(*self.synapse_table, h, r, c, arr[h, r, c])
 
     def apply_writes(self, writes) -> None:
         """Apply playback/PPU writes (``protocol.playback`` records) in order."""
@@ -175,8 +201,8 @@ class Chip:
         return self.step * self.dt_ns
 
     # --- state for checkpoints ------------------------------------------------------
-    _STATE = ("step", "nstate", "ref_end", "spike_count", "stp_last", "stp_r", "stp_u", "bg_next_ns",
-              "bg_rng", "t_pre", "t_post", "causal", "acausal")
+    _STATE = ("step", "synaptic_events", "nstate", "ref_end", "spike_count", "stp_last", "stp_r", "stp_u",
+              "bg_next_ns", "bg_rng", "t_pre", "t_post", "causal", "acausal")
 
     def get_state(self) -> dict:
         """A deep copy of everything that evolves, configuration included."""
@@ -190,7 +216,7 @@ class Chip:
         self._rebuild_synapses()
         for k in self._STATE:
             v = state[k]
-            setattr(self, k, int(v) if k == "step" else np.copy(v))
+            setattr(self, k, int(v) if k in ("step", "synaptic_events") else np.copy(v))
 
     # --- execution ------------------------------------------------------------------
     @staticmethod
@@ -209,6 +235,8 @@ class Chip:
         ev_t_ns = np.asarray(ev_t_ns, dtype=np.int64)
         if len(ev_t_ns) and (ev_t_ns[0] < k0 * h or ev_t_ns[-1] >= (k0 + n_steps) * h):
             raise ChipError(f"chip {self.chip_id}: input events outside the window's steps {k0}..{k0 + n_steps}")
+        if len(ev_t_ns) > 1 and (np.diff(ev_t_ns) < 0).any():
+            raise ChipError(f"chip {self.chip_id}: input event times are not sorted; sort them (stably) by time")
         ro = self.config.readout
         madc_every = max(1, int(ro.madc_every_steps))
         n_madc_max = n_steps // madc_every + 1 if ro.madc_neuron >= 0 else 0
@@ -222,14 +250,20 @@ class Chip:
         n_madc = n_cadc = 0
         ev_in = np.asarray(ev_input, dtype=np.int64)
         ev_lab = np.asarray(ev_label, dtype=np.int64)
+        if not len(ev_in) == len(ev_lab) == len(ev_t_ns):
+            raise ChipError(f"chip {self.chip_id}: {len(ev_t_ns)} event times, {len(ev_in)} inputs and "
+                            f"{len(ev_lab)} labels; give one input and one label per event")
+        if len(ev_in) and (ev_in.min() < 0 or ev_in.max() >= C.CROSSBAR_INPUTS):
+            bad = ev_in[(ev_in < 0) | (ev_in >= C.CROSSBAR_INPUTS)][0]
+            raise ChipError(f"chip {self.chip_id}: event on crossbar input {bad}; inputs are "
+                            f"0..{C.CROSSBAR_INPUTS - 1}")
         while done < n_steps:
             cap = 4 * min_cap + 4096
             out_t, out_l, out_n = (np.empty(cap, np.int64) for _ in range(3))
             lo = np.searchsorted(ev_t_ns, k * h)
-            steps, n_out, nm, nc = K.integrate_window(
+            steps, n_out, nm, nc, n_syn = K.integrate_window(
                 k, n_steps - done, h, self.coef, self.flags, self.nstate, self.ref_end, self.spike_count,
-                self.config.synapses.weights, self.config.synapses.addresses, self.config.synapses.row_modes,
-                self.drv, self.stp_u_param, self.stp_tau_ns, self.set_scale,
+                *self.synapse_table[:3], *self.drv_table, self.drv, self.stp_u_param, self.stp_tau_ns, self.set_scale,
                 self.stp_last, self.stp_r, self.stp_u,
                 self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,
                 self.bg, self.bg_next_ns, self.bg_rng,
@@ -242,16 +276,33 @@ class Chip:
             spikes.append((out_t[:n_out], out_l[:n_out], out_n[:n_out]))
             n_madc += nm
             n_cadc += nc
+            self.synaptic_events += n_syn
             done += steps
             k += steps
             self.step = k
-        t = np.concatenate([s[0] for s in spikes])
-        ticks = t // NS_PER_TICK
-        spikes_b = schemas.encode_spikes(ticks, self.chip_id, np.concatenate([s[2] for s in spikes]),
-                                         np.concatenate([s[1] for s in spikes]))
-        madc_b = schemas.encode_samples(schemas.MADC, madc_t[:n_madc] // NS_PER_TICK, self.chip_id,
-                                        ro.madc_neuron, madc_v[:n_madc])
-        ct = np.repeat(cadc_t[:n_cadc] // NS_PER_TICK, C.NEURONS_PER_CHIP)
-        cn = np.tile(np.arange(C.NEURONS_PER_CHIP), n_cadc)
-        cadc_b = schemas.encode_samples(schemas.CADC, ct, self.chip_id, cn, cadc_v[:n_cadc].ravel())
+        # short windows often record nothing: skip the Arrow encoding then
+        if any(len(s[0]) for s in spikes):
+            t = np.concatenate([s[0] for s in spikes])
+            spikes_b = schemas.encode_spikes(t // NS_PER_TICK, self.chip_id, np.concatenate([s[2] for s in spikes]),
+                                             np.concatenate([s[1] for s in spikes]))
+        else:
+            spikes_b = _empty_batch("spikes")
+        if n_madc:
+            madc_b = schemas.encode_samples(schemas.MADC, madc_t[:n_madc] // NS_PER_TICK, self.chip_id,
+                                            ro.madc_neuron, madc_v[:n_madc])
+        else:
+            madc_b = _empty_batch("madc")
+        if n_cadc:
+            ct = np.repeat(cadc_t[:n_cadc] // NS_PER_TICK, C.NEURONS_PER_CHIP)
+            cn = np.tile(np.arange(C.NEURONS_PER_CHIP), n_cadc)
+            cadc_b = schemas.encode_samples(schemas.CADC, ct, self.chip_id, cn, cadc_v[:n_cadc].ravel())
+        else:
+            cadc_b = _empty_batch("cadc")
         return WindowOutput(spikes_b, madc_b, cadc_b)
+
+
+@functools.cache
+def _empty_batch(name: str) -> pa.RecordBatch:
+    """A zero-row record batch of a result schema (immutable, so shared)."""
+    schema = schemas.SCHEMAS[name]
+    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)

@@ -25,6 +25,18 @@ the sign. Tsodyks–Markram STP per driver with utilisation U and time constant 
 
     depression:   R⁻ₙ = 1 - (1 - R⁺ₙ₋₁) e^(-Δ/τ),  efficacy Uₙ·R⁻ₙ,  R⁺ₙ = R⁻ₙ (1 - U)
     facilitation: u⁻ₙ = u⁺ₙ₋₁ e^(-Δ/τ),  u⁺ₙ = u⁻ₙ + U (1 - u⁻ₙ),  efficacy u⁺ₙ
+
+How it is computed (none of this changes a result, bit for bit, nor depends on the
+window cut): the neuron update runs formula by formula over all neurons, along the
+contiguous per-parameter rows ``coef[K, :]`` and ``nstate[S, :]``, so the compiler uses
+SIMD; libm's ``exp`` is called only for neurons with the exponential term and not
+refractory, and the conductance-based update runs only for neurons that use it. Every
+floating-point expression keeps its order of operations (no ``fastmath``: no
+reassociation, no fused multiply-add), so each neuron's arithmetic is the scalar one.
+Delivery looks up the drivers an event selects (``driver_table``) and the synapses with
+the event's address in those drivers' rows (``synapse_table``, weights included, in the
+order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
+step's events are put in order by insertion sort, or by merge sort when there are many.
 """
 
 from __future__ import annotations
@@ -51,8 +63,15 @@ B_ENABLE, B_MODE, B_PERIOD, B_RATE, B_LABEL, B_MASK, B_START_NS, B_STOP_NS = ran
 ADC_FULL_SCALE_MV = 1200.0
 EXP_ARG_MAX = 30.0  # keeps exp() finite; the threshold is crossed long before
 
+# layout of the lookup tables (HICANN-X sizes, see protocol.coordinates)
+_HEMISPHERES, _COLUMNS, _ROWS, _DRIVERS, _BUSES, _ROW_SELECTS, _ADDRESSES = 2, 256, 256, 128, 4, 32, 64
+SORT_INSERTION_MAX = 48  # a step with more events than this is sorted by merge sort
+# the compiler's options for every kernel: no bounds checks, IEEE results for x/0 instead of
+# Python exceptions (no valid configuration divides by zero), and never fastmath.
+_JIT = dict(cache=True, boundscheck=False, error_model="numpy")
 
-@njit(cache=True)
+
+@njit(**_JIT)
 def xorshift32(x):
     """One step of Marsaglia's 32-bit xorshift; state and result in [1, 2**32)."""
     x ^= (x << 13) & 0xFFFFFFFF
@@ -61,7 +80,7 @@ def xorshift32(x):
     return x
 
 
-@njit(cache=True)
+@njit(**_JIT)
 def adc_code(v_mv, bits):
     """Digitise a membrane voltage over 0..1200 mV into an unsigned ``bits``-bit code."""
     top = (1 << bits) - 1
@@ -73,152 +92,117 @@ def adc_code(v_mv, bits):
     return int(c)
 
 
-@njit(cache=True)
-def stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u):
-    """Efficacy of an event at driver ``(h, d)`` at ``t_ns``; updates the driver's state."""
-    if drv[D_STP, h, d] == 0:
-        return 1.0
-    big_u = stp_u_param[h, d]
-    last = stp_last[h, d]
-    decay = 0.0 if last < 0 else np.exp(-(t_ns - last) / stp_tau_ns[h, d])
-    stp_last[h, d] = t_ns
-    if drv[D_STP_MODE, h, d] == 0:  # depression
-        r_before = 1.0 - (1.0 - stp_r[h, d]) * decay
-        eff = big_u * r_before
-        stp_r[h, d] = r_before * (1.0 - big_u)
-    else:  # facilitation
-        u_before = stp_u[h, d] * decay
-        eff = u_before + big_u * (1.0 - u_before)
-        stp_u[h, d] = eff
-    return eff * set_scale[h, drv[D_SET, h, d]] / 511.0
+# a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
+ENTRY_ROW_SHIFT, ENTRY_WEIGHT_SHIFT, ENTRY_MODE_SHIFT = 8, 16, 22
 
 
-@njit(cache=True)
-def deliver(t_ns, t_end_ns, inp, label, neuron, coef, flags, nstate,
-            weights, addresses, row_modes, drv, stp_u_param, stp_tau_ns, set_scale,
-            stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
-            corr_on, tau_corr_ns, t_pre, t_post, causal, acausal):
-    """Route one event through crossbar, drivers and synapses; return True if it reached
-    an FPGA output (and so is recorded)."""
-    if neuron >= 0 and corr_on:
-        hn = neuron // 256
-        cn = neuron % 256
-        for r in range(256):
-            tp = t_pre[hn, r, cn]
-            if tp >= 0:
-                causal[hn, r, cn] += np.exp(-(t_ns - tp) / tau_corr_ns)
-        t_post[neuron] = t_ns
-    to_fpga = False
-    addr = label & 63
-    rowsel = (label >> 6) & 31
-    for o in range(12):
-        if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
-            continue
-        if o >= 8:
-            to_fpga = True
-            continue
-        h = o // 4
-        bus = o % 4
-        for j in range(32):
-            d = j * 4 + bus
-            if drv[D_ENABLE, h, d] == 0 or ((rowsel ^ j) & ~drv[D_RSMASK, h, d] & 31) != 0:
+@njit(**_JIT)
+def synapse_table(weights, addresses, row_modes):
+    """The synapses of enabled rows by (hemisphere, driver, address), in CSR form.
+
+    Returns ``(ptr, entry, n_weighted, position)``: the synapses of key
+    ``(h * 128 + d) * 64 + address`` are ``entry[ptr[key]:ptr[key + 1]]`` (int32, see
+    ``ENTRY_*_SHIFT``), row ``2d`` before ``2d + 1``, columns ascending — the order delivery
+    adds them in; ``n_weighted[key]`` of them have a non-zero weight. ``position[h, r, c]``
+    is the index of synapse ``(h, r, c)`` in ``entry`` (-1: its row is disabled), for
+    ``set_entry_weights``. Weights live in the entries so delivery reads one compact array."""
+    n_keys = _HEMISPHERES * _DRIVERS * _ADDRESSES
+    ptr = np.zeros(n_keys + 1, np.int64)
+    for h in range(_HEMISPHERES):
+        for r in range(_ROWS):
+            if row_modes[h, r] == 0:
                 continue
-            eff = stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale,
-                               stp_last, stp_r, stp_u)
-            for r in range(2 * d, 2 * d + 2):
-                mode = row_modes[h, r]
-                if mode == 0:
-                    continue
-                for c in range(256):
-                    if addresses[h, r, c] != addr:
-                        continue
-                    n = h * 256 + c
-                    wgt = weights[h, r, c]
-                    if wgt > 0:
-                        if mode == 1:
-                            nstate[S_IE, n] += wgt * eff * coef[K_GAIN_E, n] * np.exp(
-                                -(t_end_ns - t_ns) / coef[K_TAU_E_NS, n])
-                        else:
-                            nstate[S_II, n] += wgt * eff * coef[K_GAIN_I, n] * np.exp(
-                                -(t_end_ns - t_ns) / coef[K_TAU_I_NS, n])
-                    if corr_on:
-                        tq = t_post[n]
-                        if tq >= 0:
-                            acausal[h, r, c] += np.exp(-(t_ns - tq) / tau_corr_ns)
-                        t_pre[h, r, c] = t_ns
-    return to_fpga
+            base = (h * _DRIVERS + r // 2) * _ADDRESSES + 1
+            for c in range(_COLUMNS):
+                ptr[base + addresses[h, r, c]] += 1
+    for k in range(n_keys):
+        ptr[k + 1] += ptr[k]
+    fill = ptr[:-1].copy()
+    entry = np.empty(ptr[n_keys], np.int32)
+    n_weighted = np.zeros(n_keys, np.int64)
+    position = np.full((_HEMISPHERES, _ROWS, _COLUMNS), -1, np.int64)
+    for h in range(_HEMISPHERES):
+        for r in range(_ROWS):
+            mode = row_modes[h, r]
+            if mode == 0:
+                continue
+            base = (h * _DRIVERS + r // 2) * _ADDRESSES
+            for c in range(_COLUMNS):
+                k = base + addresses[h, r, c]
+                entry[fill[k]] = ((mode << ENTRY_MODE_SHIFT) | (weights[h, r, c] << ENTRY_WEIGHT_SHIFT)
+                                  | (r << ENTRY_ROW_SHIFT) | c)
+                position[h, r, c] = fill[k]
+                fill[k] += 1
+                if weights[h, r, c] > 0:
+                    n_weighted[k] += 1
+    return ptr, entry, n_weighted, position
 
 
-@njit(cache=True)
-def neuron_step(n, t_ns, h_ns, coef, flags, nstate, ref_end):
-    """Advance neuron ``n`` by one step from ``t_ns``; return the spike time (ns) or -1."""
-    v = nstate[S_V, n]
-    w = nstate[S_W, n]
-    ie = nstate[S_IE, n]
-    ii = nstate[S_II, n]
-    e_l = coef[K_EL, n]
-    spike_t = -1
-    if t_ns < ref_end[n]:
-        v_new = coef[K_VRESET, n]
-    else:
-        i_dc = coef[K_ICONST, n] - w
-        dt_mv = coef[K_DT, n]
-        if dt_mv > 0.0:
-            arg = (v - coef[K_VT, n]) / dt_mv
-            if arg > EXP_ARG_MAX:
-                arg = EXP_ARG_MAX
-            i_dc += coef[K_GL, n] * dt_mv * np.exp(arg)
-        coba_e = flags[F_COBA_E, n] != 0
-        coba_i = flags[F_COBA_I, n] != 0
-        if not coba_e and not coba_i:
-            v_new = (e_l + (v - e_l) * coef[K_EM, n] + i_dc * coef[K_LSCALE, n]
-                     + ie * coef[K_KE, n] - ii * coef[K_KI, n])
-        else:
-            g_tot = coef[K_GL, n]
-            drive = coef[K_GL, n] * e_l + i_dc
-            if coba_e:
-                ge = ie * coef[K_AVG_E, n]
-                g_tot += ge
-                drive += ge * coef[K_EEXC, n]
-            else:
-                drive += ie * coef[K_AVG_E, n]
-            if coba_i:
-                gi = ii * coef[K_AVG_I, n]
-                g_tot += gi
-                drive += gi * coef[K_EINH, n]
-            else:
-                drive -= ii * coef[K_AVG_I, n]
-            if g_tot > 0.0:
-                v_inf = drive / g_tot
-                v_new = v_inf + (v - v_inf) * np.exp(-g_tot * coef[K_H_OVER_C, n])
-            else:
-                v_new = v + drive * coef[K_H_OVER_C, n]
-        if flags[F_FIRE, n] != 0 and v_new >= coef[K_VTH, n]:
-            frac = 0.0
-            if v < coef[K_VTH, n]:
-                frac = (coef[K_VTH, n] - v) / (v_new - v)
-            spike_t = t_ns + int(frac * h_ns)
-            if spike_t >= t_ns + h_ns:
-                spike_t = t_ns + h_ns - 1
-            v_new = coef[K_VRESET, n]
-            ref_end[n] = spike_t + flags[F_TAU_REF_NS, n]
-    # adaptation, held at the step's starting voltage (exact exponential relaxation)
-    a = coef[K_A, n]
-    w_inf = a * (v - e_l)
-    w = w_inf + (w - w_inf) * coef[K_EW, n]
-    if spike_t >= 0:
-        w += coef[K_B, n]
-    nstate[S_V, n] = v_new
-    nstate[S_W, n] = w
-    nstate[S_IE, n] = ie * coef[K_ES_E, n]
-    nstate[S_II, n] = ii * coef[K_ES_I, n]
-    return spike_t
+@njit(**_JIT)
+def set_entry_weights(ptr, entry, n_weighted, position, hemisphere, row, column, weight):
+    """Write weights (6 bit) into the ``synapse_table`` ``(ptr, entry, n_weighted,
+    position)``; ``hemisphere``, ``row``, ``column``, ``weight`` are equally long 1-d
+    arrays."""
+    keep = ~np.int32(63 << ENTRY_WEIGHT_SHIFT)
+    for i in range(weight.shape[0]):
+        p = position[hemisphere[i], row[i], column[i]]
+        if p < 0:
+            continue
+        was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
+        if (was > 0) != (weight[i] > 0):
+            k = np.searchsorted(ptr, p, side="right") - 1
+            n_weighted[k] += 1 if weight[i] > 0 else -1
+        entry[p] = (entry[p] & keep) | np.int32(weight[i] << ENTRY_WEIGHT_SHIFT)
 
 
-@njit(cache=True)
+@njit(**_JIT)
+def driver_table(drv):
+    """The enabled drivers an event on PADI bus ``bus`` with row select ``j`` reaches, in CSR
+    form: key ``(h * 4 + bus) * 32 + j``; drivers ``d = 4 i + bus`` with i ascending whose
+    row select ``i`` equals ``j`` in every bit not set in the driver's compare mask."""
+    n_keys = _HEMISPHERES * _BUSES * _ROW_SELECTS
+    ptr = np.zeros(n_keys + 1, np.int64)
+    out = np.empty(n_keys * _ROW_SELECTS, np.int64)
+    n = 0
+    for h in range(_HEMISPHERES):
+        for bus in range(_BUSES):
+            for j in range(_ROW_SELECTS):
+                for i in range(_ROW_SELECTS):
+                    d = i * _BUSES + bus
+                    if drv[D_ENABLE, h, d] != 0 and ((j ^ i) & ~drv[D_RSMASK, h, d] & 31) == 0:
+                        out[n] = d
+                        n += 1
+                ptr[(h * _BUSES + bus) * _ROW_SELECTS + j + 1] = n
+    return ptr, out[:n].copy()
+
+
+@njit(**_JIT)
+def neuron_lists(coef, flags):
+    """Indices of the neurons with the exponential term on, and of those with a
+    conductance-based input."""
+    n_neurons = coef.shape[1]
+    exp_on = np.empty(n_neurons, np.int64)
+    coba = np.empty(n_neurons, np.int64)
+    ne = 0
+    nc = 0
+    for n in range(n_neurons):
+        if coef[K_DT, n] > 0.0:
+            exp_on[ne] = n
+            ne += 1
+        if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
+            coba[nc] = n
+            nc += 1
+    return exp_on[:ne].copy(), coba[:nc].copy()
+
+
+# ``integrate_window`` is one function on purpose: numba reference-counts every array a
+# call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
+# ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
+# written out here, in the order of the module docstring.
+@njit(**_JIT)
 def integrate_window(
     k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
-    weights, addresses, row_modes, drv, stp_u_param, stp_tau_ns, set_scale,
+    syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
@@ -230,9 +214,11 @@ def integrate_window(
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
     ``ev_*`` are the window's input events sorted by time (ns), on crossbar inputs
-    ``ev_in``. Records go into the preallocated ``madc_*``, ``cadc_*`` and ``out_*``
-    buffers. Stops early, at a step boundary, when ``out_*`` could overflow. Returns
-    ``(steps_done, n_out, n_madc, n_cadc)``."""
+    ``ev_in``. ``syn_*`` is ``synapse_table`` (weights included) and ``drv_*`` is
+    ``driver_table`` of the chip's configuration. Records go into the preallocated
+    ``madc_*``, ``cadc_*`` and ``out_*`` buffers. Stops early, at a step boundary, when
+    ``out_*`` could overflow. Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``;
+    ``n_syn`` counts synaptic events: an event reaching a synapse of non-zero weight."""
     n_neurons = nstate.shape[1]
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
@@ -243,17 +229,31 @@ def integrate_window(
     sb_label = np.empty(buf_cap, np.int64)
     sb_neuron = np.empty(buf_cap, np.int64)
     sb_key = np.empty(buf_cap, np.int64)
+    order = np.empty(buf_cap, np.int64)
+    # per-window neuron data (cheap; coef and flags may change between windows)
+    exp_on, coba = neuron_lists(coef, flags)
+    gl_dt = np.empty(n_neurons)  # the exponential term's prefactor g_L Δ_T
+    for n in range(n_neurons):
+        gl_dt[n] = coef[K_GL, n] * coef[K_DT, n]
+    i_dc = np.empty(n_neurons)
+    arg = np.empty(n_neurons)
+    v_new = np.empty(n_neurons)
+    any_bg = False
+    for g in range(8):
+        if bg[B_ENABLE, g] != 0:
+            any_bg = True
     ei = 0
     n_out = 0
     n_madc = 0
     n_cadc = 0
+    n_syn = np.zeros(1, np.int64)  # in memory: as a local it slowed the whole loop by 7 %
     for s in range(n_steps):
         if n_out + buf_cap > cap_out:
-            return s, n_out, n_madc, n_cadc
+            return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
         t1 = t0 + h_ns
-        # readouts see the state at the start of the step
+        # --- readouts see the state at the start of the step ---------------------------
         if madc_neuron >= 0 and k % madc_every == 0:
             madc_t[n_madc] = t0
             madc_v[n_madc] = adc_code(nstate[S_V, madc_neuron], 10)
@@ -264,7 +264,7 @@ def integrate_window(
                 cadc_v[n_cadc, n] = adc_code(nstate[S_V, n], 8)
             n_cadc += 1
         m = 0
-        # external events of this step
+        # --- external events of this step ------------------------------------------------
         while ei < n_ev and ev_t[ei] < t1:
             sb_t[m] = ev_t[ei]
             sb_in[m] = ev_in[ei]
@@ -273,32 +273,99 @@ def integrate_window(
             sb_key[m] = ev_label[ei]
             m += 1
             ei += 1
-        # background generators
-        for g in range(8):
-            if bg[B_ENABLE, g] == 0:
-                continue
-            while bg_next_ns[g] < t1 and bg_next_ns[g] < bg[B_STOP_NS, g]:
-                tg = bg_next_ns[g]
-                bg_next_ns[g] += 4 * bg[B_PERIOD, g]
-                emit = True
-                if bg[B_MODE, g] == 1:
-                    bg_rng[g] = xorshift32(bg_rng[g])
-                    emit = (bg_rng[g] & 0xFF) < bg[B_RATE, g]
-                if emit:
-                    lab = bg[B_LABEL, g]
-                    if bg[B_MASK, g] != 0:
+        # --- background generators -------------------------------------------------------
+        if any_bg:
+            for g in range(8):
+                if bg[B_ENABLE, g] == 0:
+                    continue
+                while bg_next_ns[g] < t1 and bg_next_ns[g] < bg[B_STOP_NS, g]:
+                    tg = bg_next_ns[g]
+                    bg_next_ns[g] += 4 * bg[B_PERIOD, g]
+                    emit = True
+                    if bg[B_MODE, g] == 1:
                         bg_rng[g] = xorshift32(bg_rng[g])
-                        lab = (lab & ~bg[B_MASK, g]) | (bg_rng[g] & bg[B_MASK, g])
-                    sb_t[m] = tg
-                    sb_in[m] = 12 + g
-                    sb_label[m] = lab & 0xFFFF
-                    sb_neuron[m] = -1
-                    sb_key[m] = 65536 + g
-                    m += 1
-        # neurons
+                        emit = (bg_rng[g] & 0xFF) < bg[B_RATE, g]
+                    if emit:
+                        lab = bg[B_LABEL, g]
+                        if bg[B_MASK, g] != 0:
+                            bg_rng[g] = xorshift32(bg_rng[g])
+                            lab = (lab & ~bg[B_MASK, g]) | (bg_rng[g] & bg[B_MASK, g])
+                        sb_t[m] = tg
+                        sb_in[m] = 12 + g
+                        sb_label[m] = lab & 0xFFFF
+                        sb_neuron[m] = -1
+                        sb_key[m] = 65536 + g
+                        m += 1
+        # --- neurons, formula by formula over all of them (SIMD) ------------------------
+        # constant input minus adaptation, plus the exponential term where it is on
         for n in range(n_neurons):
-            ts = neuron_step(n, t0, h_ns, coef, flags, nstate, ref_end)
-            if ts >= 0:
+            i_dc[n] = coef[K_ICONST, n] - nstate[S_W, n]
+            a = (nstate[S_V, n] - coef[K_VT, n]) / coef[K_DT, n]  # used where Δ_T > 0 only
+            if a > EXP_ARG_MAX:
+                a = EXP_ARG_MAX
+            arg[n] = a
+        for q in range(exp_on.shape[0]):  # libm's exp, one call per neuron: no SIMD here
+            n = exp_on[q]
+            if t0 >= ref_end[n]:
+                i_dc[n] += gl_dt[n] * np.exp(arg[n])
+        # membrane with current-based inputs (exact convolution) for all; the neurons with
+        # a conductance-based input overwrite theirs (effective leak from step averages)
+        for n in range(n_neurons):
+            e_l = coef[K_EL, n]
+            v_new[n] = (e_l + (nstate[S_V, n] - e_l) * coef[K_EM, n] + i_dc[n] * coef[K_LSCALE, n]
+                        + nstate[S_IE, n] * coef[K_KE, n] - nstate[S_II, n] * coef[K_KI, n])
+        for q in range(coba.shape[0]):
+            n = coba[q]
+            if t0 < ref_end[n]:
+                continue  # held at reset below
+            v = nstate[S_V, n]
+            ie = nstate[S_IE, n]
+            ii = nstate[S_II, n]
+            g_tot = coef[K_GL, n]
+            drive = coef[K_GL, n] * coef[K_EL, n] + i_dc[n]
+            if flags[F_COBA_E, n] != 0:
+                ge = ie * coef[K_AVG_E, n]
+                g_tot += ge
+                drive += ge * coef[K_EEXC, n]
+            else:
+                drive += ie * coef[K_AVG_E, n]
+            if flags[F_COBA_I, n] != 0:
+                gi = ii * coef[K_AVG_I, n]
+                g_tot += gi
+                drive += gi * coef[K_EINH, n]
+            else:
+                drive -= ii * coef[K_AVG_I, n]
+            if g_tot > 0.0:
+                v_inf = drive / g_tot
+                v_new[n] = v_inf + (v - v_inf) * np.exp(-g_tot * coef[K_H_OVER_C, n])
+            else:
+                v_new[n] = v + drive * coef[K_H_OVER_C, n]
+        # adaptation, held at the step's starting voltage (exact exponential relaxation),
+        # and the synaptic inputs' decay
+        for n in range(n_neurons):
+            w_inf = coef[K_A, n] * (nstate[S_V, n] - coef[K_EL, n])
+            nstate[S_W, n] = w_inf + (nstate[S_W, n] - w_inf) * coef[K_EW, n]
+        for n in range(n_neurons):
+            nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
+            nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
+        # threshold (spike time interpolated in the step), reset, refractoriness
+        for n in range(n_neurons):
+            if t0 < ref_end[n]:
+                nstate[S_V, n] = coef[K_VRESET, n]
+                continue
+            v = nstate[S_V, n]
+            vn = v_new[n]
+            v_th = coef[K_VTH, n]
+            if flags[F_FIRE, n] != 0 and vn >= v_th:
+                frac = 0.0
+                if v < v_th:
+                    frac = (v_th - v) / (vn - v)
+                ts = t0 + int(frac * h_ns)
+                if ts >= t1:
+                    ts = t1 - 1
+                vn = coef[K_VRESET, n]
+                ref_end[n] = ts + flags[F_TAU_REF_NS, n]
+                nstate[S_W, n] += coef[K_B, n]
                 spike_count[n] += 1
                 sb_t[m] = ts
                 sb_in[m] = n // 64
@@ -306,21 +373,88 @@ def integrate_window(
                 sb_neuron[m] = n
                 sb_key[m] = 2 * 65536 + n
                 m += 1
+            nstate[S_V, n] = vn
         if m == 0:
             continue
-        # total order: time, then source key
+        # --- total order of the step's events: time, then source key (stable sort) -------
         for i in range(m):
             sb_key[i] = (sb_t[i] - t0) * 262144 + sb_key[i]
-        order = np.argsort(sb_key[:m], kind="mergesort")
-        for i in order:
-            lab = sb_label[i]
-            nn = sb_neuron[i]
-            if deliver(sb_t[i], t1, sb_in[i], lab, nn, coef, flags, nstate,
-                       weights, addresses, row_modes, drv, stp_u_param, stp_tau_ns, set_scale,
-                       stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
-                       corr_on, tau_corr_ns, t_pre, t_post, causal, acausal):
-                out_t[n_out] = sb_t[i]
-                out_label[n_out] = lab
-                out_neuron[n_out] = nn
+        if m > SORT_INSERTION_MAX:
+            order[:m] = np.argsort(sb_key[:m], kind="mergesort")
+        else:
+            for i in range(m):
+                key = sb_key[i]
+                j = i - 1
+                while j >= 0 and sb_key[order[j]] > key:
+                    order[j + 1] = order[j]
+                    j -= 1
+                order[j + 1] = i
+        # --- delivery at the step's end ----------------------------------------------------
+        for q in range(m):
+            i = order[q]
+            t_ns = sb_t[i]
+            inp = sb_in[i]
+            label = sb_label[i]
+            neuron = sb_neuron[i]
+            if neuron >= 0 and corr_on:  # causal sensors of the sender's column
+                hn = neuron // 256
+                cn = neuron % 256
+                for r in range(256):
+                    tp = t_pre[hn, r, cn]
+                    if tp >= 0:
+                        causal[hn, r, cn] += np.exp(-(t_ns - tp) / tau_corr_ns)
+                t_post[neuron] = t_ns
+            to_fpga = False
+            addr = label & 63
+            rowsel = (label >> 6) & 31
+            for o in range(12):  # crossbar
+                if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
+                    continue
+                if o >= 8:
+                    to_fpga = True
+                    continue
+                h = o // 4
+                dk = (h * _BUSES + o % 4) * _ROW_SELECTS + rowsel
+                for dq in range(drv_ptr[dk], drv_ptr[dk + 1]):  # drivers on the PADI bus
+                    d = drv_list[dq]
+                    eff = 1.0
+                    if drv[D_STP, h, d] != 0:  # short-term plasticity
+                        big_u = stp_u_param[h, d]
+                        last = stp_last[h, d]
+                        decay = 0.0 if last < 0 else np.exp(-(t_ns - last) / stp_tau_ns[h, d])
+                        stp_last[h, d] = t_ns
+                        if drv[D_STP_MODE, h, d] == 0:  # depression
+                            r_before = 1.0 - (1.0 - stp_r[h, d]) * decay
+                            eff = big_u * r_before
+                            stp_r[h, d] = r_before * (1.0 - big_u)
+                        else:  # facilitation
+                            u_before = stp_u[h, d] * decay
+                            eff = u_before + big_u * (1.0 - u_before)
+                            stp_u[h, d] = eff
+                        eff = eff * set_scale[h, drv[D_SET, h, d]] / 511.0
+                    sk = (h * _DRIVERS + d) * _ADDRESSES + addr
+                    n_syn[0] += syn_weighted[sk]
+                    for e in range(syn_ptr[sk], syn_ptr[sk + 1]):  # synapses with the address
+                        ent = np.int64(syn_entry[e])
+                        wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
+                        c = ent & 255
+                        n = h * 256 + c
+                        if wgt > 0:
+                            if (ent >> ENTRY_MODE_SHIFT) == 1:
+                                nstate[S_IE, n] += wgt * eff * coef[K_GAIN_E, n] * np.exp(
+                                    -(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                            else:
+                                nstate[S_II, n] += wgt * eff * coef[K_GAIN_I, n] * np.exp(
+                                    -(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                        if corr_on:  # acausal sensor and the synapse's last pre time
+                            r = (ent >> ENTRY_ROW_SHIFT) & 255
+                            tq = t_post[n]
+                            if tq >= 0:
+                                acausal[h, r, c] += np.exp(-(t_ns - tq) / tau_corr_ns)
+                            t_pre[h, r, c] = t_ns
+            if to_fpga:
+                out_t[n_out] = t_ns
+                out_label[n_out] = label
+                out_neuron[n_out] = neuron
                 n_out += 1
-    return n_steps, n_out, n_madc, n_cadc
+    return n_steps, n_out, n_madc, n_cadc, n_syn[0]

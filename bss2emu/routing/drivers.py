@@ -31,6 +31,8 @@ class DriverAllocator:
         self.row_modes = np.zeros((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE), np.int64)
         self.n_addr = np.zeros(C.DRIVERS_PER_HEMISPHERE, np.int64)
         self.stp: dict[int, str] = {}
+        self._stp_ids: dict[str, int] = {}
+        self._drv_stp: np.ndarray | None = None  # stp id per driver, kept in step with self.stp
 
     def _try_unit(self, d: int, address: int, targets: UnitTargets):
         """Rows for each target's connections on driver d, or None (nothing changed)."""
@@ -50,6 +52,8 @@ class DriverAllocator:
         Returns ``(labels, rows)`` — a label per unit and, per unit and target, the rows of
         its connections — or None if no drivers can take them."""
         block = len(units)
+        if block == 1:
+            return self._place_single(units[0], stp_key)
         k = block.bit_length() - 1
         for k2 in range(0, min(k, C.LABEL_ROW_SELECT_BITS) + 1):
             n_drv, n_addr = 1 << k2, 1 << (k - k2)
@@ -69,10 +73,35 @@ class DriverAllocator:
                     for d in drivers:
                         self.n_addr[d] = addr0 + n_addr
                         self.stp[d] = stp_key
+                    self._drv_stp = None
                     u = np.arange(block)
                     labels = C.make_label(bus, j0, addr0) + ((u // n_addr) << C.LABEL_ROW_SELECT_SHIFT) + u % n_addr
                     return labels, rows
         return None
+
+    def _place_single(self, targets: UnitTargets, stp_key: str):
+        """First fit of one unit over drivers 0..127, the whole search in one numba call."""
+        ids = self._stp_ids.setdefault(stp_key, len(self._stp_ids))
+        drv_stp = np.array([self._stp_ids.setdefault(self.stp[d], len(self._stp_ids)) if d in self.stp else -1
+                            for d in range(C.DRIVERS_PER_HEMISPHERE)], np.int64) \
+            if self._drv_stp is None else self._drv_stp
+        if targets:
+            rec = np.concatenate([np.full(len(circ), r, np.int64) for r, circ in targets])
+            circ = np.concatenate([c for _, c in targets]).astype(np.int64)
+        else:
+            rec = circ = np.zeros(0, np.int64)
+        rows = np.empty(len(circ), np.int64)
+        d = _first_fit(self.occupied, self.addresses, self.row_modes, self.n_addr, drv_stp, ids, rec,
+                       circ // C.COLUMNS_PER_HEMISPHERE, circ % C.COLUMNS_PER_HEMISPHERE, rows)
+        if d < 0:
+            return None
+        address = int(self.n_addr[d])
+        self.n_addr[d] += 1
+        self.stp[d] = stp_key
+        drv_stp[d] = ids
+        self._drv_stp = drv_stp
+        label = C.make_label(d % C.PADI_BUSES_PER_HEMISPHERE, d // C.PADI_BUSES_PER_HEMISPHERE, address)
+        return np.array([label]), [np.split(rows, np.cumsum([len(c) for _, c in targets])[:-1]) if targets else []]
 
     def _try_block(self, drivers, addr0, n_addr, units):
         modes_before = self.row_modes.copy()
@@ -120,3 +149,14 @@ def _place_unit(occupied, addresses, row_modes, d, address, receptor, hemi, col,
             row_modes[:, 2 * d:2 * d + 2] = old_modes
             return False
     return True
+
+
+@njit(cache=True)
+def _first_fit(occupied, addresses, row_modes, n_addr, drv_stp, stp_id, receptor, hemi, col, rows_out):
+    """The first driver (0..127) with a free address and matching STP that takes the unit."""
+    for d in range(n_addr.shape[0]):
+        if n_addr[d] > 63 or (drv_stp[d] != -1 and drv_stp[d] != stp_id):
+            continue
+        if _place_unit(occupied, addresses, row_modes, d, n_addr[d], receptor, hemi, col, rows_out):
+            return d
+    return -1
