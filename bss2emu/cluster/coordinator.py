@@ -193,8 +193,9 @@ class Coordinator:
             "recoveries": self.recoveries, "mapping": m.stats, "map_s": self.map_s, "setup_s": t_setup,
             "exchange_s": self.wall_exchange_s, "wall_s": time.perf_counter() - wall0,
             "populations": {p.name: p.size for p in self.exp.populations},
-            "inter_chip_events": int(net.sent.sum() if len(net.sent) else 0),
-            "dropped_events": int(net.dropped.sum() if len(net.dropped) else 0),
+            "inter_chip_events": net.events_sent,  # one per spike and destination chip
+            "dropped_events": net.events_dropped,
+            "link_hops": int(net.sent.sum()),
             "time_unit": f"FPGA ticks ({NS_PER_TICK} ns)",
             **self.backend.info(),
         }

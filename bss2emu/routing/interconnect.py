@@ -77,6 +77,8 @@ class Interconnect:
         self.hop_ns = system.link.hop_latency_us * 1e3
         self.service_ns = 1e3 / system.link.events_per_us
         self.depth = system.link.queue_depth
+        self.events_sent = 0  # events that entered the network (one per spike and destination chip)
+        self.events_dropped = 0
 
     def forward(self, spikes: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Spikes per source chip ``(time_ticks, label)`` → arrivals per destination chip
@@ -115,6 +117,8 @@ class Interconnect:
         arrive = _traverse(ev[:, 0].astype(np.float64), ev[:, 1 + R_LATENCY_NS].astype(np.float64),
                            path_links, n_hops, self.hop_ns, self.service_ns,
                            self.depth, self.free_ns, self.sent, self.delivered, self.dropped, self.max_queue)
+        self.events_sent += int((n_hops > 0).sum())
+        self.events_dropped += int(((n_hops > 0) & (arrive < 0)).sum())
         loop = n_hops == 0
         arrive[loop] = ev[loop, 0] + ev[loop, 1 + R_LATENCY_NS]
         ok = arrive >= 0
@@ -128,8 +132,9 @@ class Interconnect:
                          "dropped": self.dropped, "max_queue": self.max_queue}, schema=LINK_SCHEMA)
 
     def get_state(self) -> dict:
-        return {k: getattr(self, k).copy() for k in ("free_ns", "sent", "delivered", "dropped", "max_queue")}
+        st = {k: getattr(self, k).copy() for k in ("free_ns", "sent", "delivered", "dropped", "max_queue")}
+        return {**st, "events_sent": self.events_sent, "events_dropped": self.events_dropped}
 
     def set_state(self, state: dict) -> None:
         for k, v in state.items():
-            setattr(self, k, v.copy())
+            setattr(self, k, v.copy() if isinstance(v, np.ndarray) else v)

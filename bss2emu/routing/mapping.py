@@ -172,7 +172,7 @@ class _Mapper:
                          d * NS_PER_TICK, lat * NS_PER_TICK))
         routes = np.array(sorted(rows), np.int64).reshape(-1, 6)
         window = int(routes[:, 4].min()) if len(routes) else None
-        stats = {"partition": P.traffic(exp, part, self.conns),
+        stats = {"partition": {**P.traffic(exp, part, self.conns), "method": part.method},
                  "naive_partition": P.traffic(exp, P.naive_partition(exp, self.n), self.conns) if self.n > 1 else None,
                  "fpga_routes": len(routes), "chips": [c.stats for c in chips]}
         return SystemMapping(self.system, part, self.conns, synapse, chips, routes, window, stats)

@@ -29,6 +29,7 @@ class Partition:
     chip: dict[str, np.ndarray]
     circuit: dict[str, np.ndarray]
     n_chips: int
+    method: str = "naive"
 
     def chip_load(self) -> np.ndarray:
         """Neurons per chip."""
@@ -115,7 +116,9 @@ def metis_partition(exp: E.Experiment, n_chips: int, conns: dict, block: int = B
     adds inter-chip traffic; ``spread=True`` uses every chip (for scaling studies)."""
     _check_capacity(exp, n_chips)
     if any(p.chip is not None for p in exp.populations):
-        return pinned_partition(exp, n_chips)
+        out = pinned_partition(exp, n_chips)
+        out.method = "pinned"
+        return out
     total = sum(p.size for p in exp.populations)
     n_parts = n_chips if spread else min(n_chips, max(1, -(-total // int(FILL * C.NEURONS_PER_CHIP))))
     n_parts = min(n_parts, max(1, total // block))
@@ -167,9 +170,13 @@ def metis_partition(exp: E.Experiment, n_chips: int, conns: dict, block: int = B
             part[b] = free[np.argmin(load[free])]
             load[part[b]] += vw[b]
     if load.max() > C.NEURONS_PER_CHIP:  # blocks do not pack: fall back to the naive fill
-        return naive_partition(exp, n_chips)
+        part = naive_partition(exp, n_chips)
+        part.method = "naive (METIS could not balance the blocks into 512 circuits per chip)"
+        return part
     chip_of = {p.name: part[index[p.name]] for p in exp.populations}
-    return _assign_circuits(exp, chip_of, n_chips)
+    out = _assign_circuits(exp, chip_of, n_chips)
+    out.method = f"metis ({n_parts} parts)"
+    return out
 
 
 def traffic(exp: E.Experiment, part: Partition, conns: dict) -> dict[str, int]:
