@@ -1,17 +1,32 @@
-"""The ``bss2emu`` command line: run, validate and describe experiment files.
+"""The ``bss2emu`` command line: run, validate and describe experiment files; sweeps and
+the scaling study.
 
     bss2emu run EXPERIMENT.yaml --out DIR [--progress | --no-progress] [--seed N]
+                [--chips N | --system NAME|FILE] [--placement P] [--address ADDR]
     bss2emu validate EXPERIMENT.yaml
     bss2emu schema [--out FILE]
+    bss2emu sweep EXPERIMENT.yaml --grid KEY=V1,V2 [--grid KEY=… | --grid GRID.yaml] --out DIR
+                [--address ADDR] [--max-parallel N] [--chips N | --system S] [--placement P]
+    bss2emu scale --out DIR [--chips 1 2 4 8] [--placements local per-chip packed]
+                [--runtime-us 100] [--neurons-per-chip 400] [--address ADDR]
     bss2emu --version
 
 ``run`` writes one Parquet file per result table (``spikes.parquet``, ``madc.parquet``,
-``cadc.parquet``, ``ppu.parquet``) and ``metadata.json`` into DIR, atomically, and prints a
-summary. Rates are in kHz hardware, which is Hz biological (the chip runs 1000× faster).
+``cadc.parquet``, ``ppu.parquet``, ``links.parquet``) and ``metadata.json`` into DIR,
+atomically, and prints a summary. Rates are in kHz hardware, which is Hz biological (the
+chip runs 1000× faster). ``--chips N`` runs on an N-chip system, ``--system`` on a shipped
+setup or a system file; ``--placement`` puts the chips in Ray actors (``per-chip``,
+``packed``, ``per-component``), on an embedded Ray or the cluster at ``--address``.
 
-Exit status: 0 success; 2 bad input or bad usage (any ``bss2emu.BssError``: a missing,
-malformed or invalid file, a network that does not fit the chip, ...), reported on stderr
-without a traceback; 130 interrupted by Ctrl-C (nothing partial is written).
+``sweep`` runs every combination of the grid as Ray tasks and writes each member's results
+to DIR/<member-id>/ and an index to DIR/sweep.json and DIR/sweep.parquet
+(``bss2emu.cluster.sweep``). ``scale`` runs the weak-scaling study of the reference network
+and writes DIR/scaling.csv, scaling.parquet and scaling.png (``bss2emu.cluster.scaling``).
+
+Exit status: 0 success; 1 every member of a sweep failed; 2 bad input or bad usage (any
+``bss2emu.BssError``: a missing, malformed or invalid file, a network that does not fit the
+chip, ...), reported on stderr without a traceback; 130 interrupted by Ctrl-C (nothing
+partial is written).
 
 The CLI uses the public ``bss2emu`` API, as a user would (DESIGN.md §2).
 
@@ -36,6 +51,7 @@ from .errors import BssError, ConfigError
 from .protocol.experiment import Experiment, InvalidExperimentError, _fmt_loc, experiment_schema
 
 EXIT_OK = 0
+EXIT_ALL_FAILED = 1  # a sweep in which no member succeeded
 EXIT_BAD_INPUT = 2  # argparse's status for bad usage too
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell convention
 PROGRESS_MIN_STEPS = 2000  # in auto mode, runs longer than this show a progress bar
@@ -125,6 +141,13 @@ def summary(exp: Experiment, res: bss2emu.Results, wall_s: float) -> str:
         lines += ["", *_columns(rows)]
     rows = [("table", "rows")] + [(name, str(t.num_rows)) for name, t in res.tables.items()]
     lines += ["", *_columns(rows)]
+    meta = res.metadata
+    if "chips_used" in meta:  # where it ran, and what crossed between chips
+        hosts = f", {_n(meta['hosts'], 'host')}" if "hosts" in meta else ""
+        window_us = min(meta.get("window_us", runtime_us), runtime_us)
+        lines += ["", f"chips: {meta['chips_used']} used of {meta.get('chips', '?')} (system {meta.get('system')!r}, "
+                      f"placement {meta.get('placement')}{hosts}); {_n(windows, 'window')} of {window_us:g} µs; "
+                      f"inter-chip events {meta.get('inter_chip_events', 0)}, dropped {meta.get('dropped_events', 0)}"]
     return "\n".join(lines)
 
 
@@ -142,10 +165,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():  # check before spending the run's time
         raise ConfigError(f"--out {str(out)!r} is a file; give a directory for the result tables")
+    if args.address is not None and args.placement in (None, "local"):
+        raise ConfigError(f"--address {args.address} needs a Ray placement: add --placement per-chip, packed or "
+                          f"per-component (local runs in this process)")
     progress = ProgressBar(args.progress, sys.stderr)
     t0 = time.perf_counter()
     try:
-        res = bss2emu.run(exp, progress=progress)
+        res = bss2emu.run(exp, progress=progress, **_system_options(args))
     finally:
         progress.close()
     wall_s = time.perf_counter() - t0
@@ -190,13 +216,71 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _system_options(args: argparse.Namespace) -> dict:
+    """``bss2emu.run`` options from --chips, --system, --placement, --address, --partitioner."""
+    options = {"system": args.system, "chips": args.chips, "placement": args.placement, "address": args.address}
+    if args.partitioner is not None:
+        options["partitioner"] = args.partitioner
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .cluster.sweep import parse_grid, sweep
+
+    exp = load(args.experiment)
+    grid = parse_grid(args.grid)
+    options = _system_options(args)
+    report = sweep(exp, grid, args.out, max_parallel=args.max_parallel,
+                   progress=args.progress, **options)
+    rows = [("member", "status", "wall s", "spikes")]
+    rows += [(m.id, m.status, f"{m.wall_s:.2f}" if m.wall_s is not None else "-",
+              str(m.spikes) if m.spikes is not None else "-") for m in report.members]
+    print("\n".join(_columns(rows)))
+    print()
+    print(report.summary())
+    print(f"index: {Path(args.out) / 'sweep.json'}, {Path(args.out) / 'sweep.parquet'}")
+    if report.members and not report.ok:
+        print(f"bss2emu: error: all {_n(len(report.members), 'member')} of the sweep failed", file=sys.stderr)
+        return EXIT_ALL_FAILED
+    return EXIT_OK
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    from .cluster.scaling import scaling_study
+
+    out = Path(args.out)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    report = scaling_study(args.chips, args.placements, neurons_per_chip=args.neurons_per_chip,
+                           runtime_us=args.runtime_us, out_dir=out, seed=args.seed, address=args.address,
+                           progress=show)
+    print(f"weak scaling of the reference network: {args.neurons_per_chip} neurons per chip, "
+          f"{args.runtime_us:g} µs hardware ({args.runtime_us / 1e3:g} s biological), seed {args.seed}")
+    print(report.format())
+    print(f"\nwrote {', '.join(p.name for p in report.files)} to {out}")
+    return EXIT_OK
+
+
+def _add_system_arguments(p: argparse.ArgumentParser) -> None:
+    from .cluster.backends import PLACEMENTS
+    from .routing.mapping import PARTITIONERS
+
+    p.add_argument("--chips", type=int, metavar="N", help="run on an N-chip system (default: 1 chip)")
+    p.add_argument("--system", metavar="NAME|FILE",
+                   help="a shipped system setup (cube-4, jboa-16, ring-8, …) or a system YAML file")
+    p.add_argument("--placement", choices=PLACEMENTS, metavar="P",
+                   help=f"where the chips run: {', '.join(PLACEMENTS)} (default: local)")
+    p.add_argument("--partitioner", choices=PARTITIONERS, metavar="NAME",
+                   help=f"how populations are split over chips: {', '.join(PARTITIONERS)} (default: metis)")
+    p.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR (default: embedded Ray)")
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bss2emu",
         description="Emulate BrainScaleS-2 experiments described in YAML/JSON files.",
-        epilog="Exit status: 0 ok, 2 invalid input, 130 interrupted.")
+        epilog="Exit status: 0 ok, 1 every member of a sweep failed, 2 invalid input, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {bss2emu.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -208,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"show a progress bar on stderr (default: for runs over {PROGRESS_MIN_STEPS} steps "
                         f"when stderr is a terminal)")
     p.add_argument("--seed", type=int, metavar="N", help="override the experiment's seed")
+    _add_system_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("validate", help="check an experiment file and that it fits the chip",
@@ -219,6 +304,43 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print (or write) the JSON Schema of experiment files.")
     p.add_argument("--out", "-o", metavar="FILE", help="write the schema to FILE instead of stdout")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("sweep", help="run a grid of parameter values as parallel Ray tasks",
+                       description="Run every combination of the grid over an experiment file, in parallel on "
+                                   "Ray; write each member's results to DIR/<member-id>/ and an index to "
+                                   "DIR/sweep.json and DIR/sweep.parquet. A failing member is recorded, the "
+                                   "others are kept.",
+                       epilog="Exit status: 0 at least one member ran, 1 all members failed, 2 invalid input.")
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment file (.yaml, .yml or .json)")
+    p.add_argument("--grid", "-g", action="append", required=True, metavar="KEY=V1,V2|FILE",
+                   help="a dotted experiment field and its values, e.g. seed=1,2,3 or projections.0.weight=20,40 "
+                        "(repeat for more keys), or a YAML file mapping keys to value lists")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="directory for the members' results")
+    p.add_argument("--max-parallel", type=int, metavar="N", help="at most N members at once (default: Ray's CPUs)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar on stderr (default: when stderr is a terminal)")
+    _add_system_arguments(p)
+    p.set_defaults(func=cmd_sweep)
+
+    from .cluster.backends import PLACEMENTS
+
+    p = sub.add_parser("scale", help="weak-scaling study of the reference network over chips and placements",
+                       description="Run the clustered reference network (DESIGN.md §6) with --neurons-per-chip "
+                                   "neurons per chip on each chip count and placement; print the table and "
+                                   "write DIR/scaling.csv, scaling.parquet and scaling.png.")
+    p.add_argument("--chips", type=int, nargs="+", default=[1, 2, 4, 8], metavar="N",
+                   help="chip counts (default: 1 2 4 8)")
+    p.add_argument("--placements", nargs="+", choices=PLACEMENTS, default=["local", "per-chip", "packed"],
+                   metavar="P", help=f"placements among {', '.join(PLACEMENTS)} (default: local per-chip packed)")
+    p.add_argument("--runtime-us", type=float, default=100.0, metavar="T",
+                   help="hardware µs per run (default 100 = 0.1 s biological)")
+    p.add_argument("--neurons-per-chip", type=int, default=400, metavar="N", help="default 400 (of 512)")
+    p.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the network and its input")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="directory for the table and the plot")
+    p.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR (default: embedded Ray)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar over the runs on stderr (default: when stderr is a terminal)")
+    p.set_defaults(func=cmd_scale)
     return parser
 
 

@@ -25,9 +25,8 @@ def ray_cluster():
     import ray
     from ray.cluster_utils import Cluster
 
-    if ray.is_initialized():
-        yield None
-        return
+    if ray.is_initialized():  # something started a single-node Ray first: replace it
+        ray.shutdown()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
     cluster.add_node(num_cpus=2)
     ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False)

@@ -32,22 +32,29 @@ With ``partitioner="metis-spread"`` METIS cuts the ring into one arc per chip: t
 inputs stay on chip and the border inputs of the clusters at an arc's ends cross chips — the
 inter-chip traffic of the study. With one cluster only (N ≤ 200) all 100 inputs are local.
 Connections are drawn with numpy from ``seed`` and passed as ``from_list`` connectors, so a
-seed gives the same network on every chip count's members and every placement.
+seed gives the same network in every placement. Routed, a chip of 400 neurons uses about 123
+of its 128 synapse drivers: denser or wider connectivity needs fewer neurons per chip.
 
 What is measured (one row per chip count × placement)
 -----------------------------------------------------
-* ``wall_s``: the whole run (mapping cached by a first untimed mapping, actors started, windows,
-  results); ``wall_per_bio_s`` = ``wall_s`` / (runtime in biological seconds);
-* ``loop_s``: the window loop alone; ``windows`` and ``window_us`` (the conservative window);
-* ``integration_s``: the hosts' stepping time of a ``local`` run of the same network (chips
-  stepped one after another in this process: the emulator proper). For a Ray placement the
-  chips of different hosts integrate in parallel, so its estimate is
-  ``integration_s / min(hosts, CPUs)``;
-* ``overhead_ms_per_window`` = (``loop_s`` − integration estimate) / ``windows``: what the
-  placement adds per window (Ray round trips, serialisation, interconnect routing,
-  bookkeeping); ``exchange_ms_per_window``: the interconnect-routing part of it;
-* ``inter_chip_events`` (sent onto the network), ``link_util_max``: events per µs on the
-  busiest link over the link's capacity (``SystemSpec.link.events_per_us``), ``dropped_events``.
+Every chip count runs with the window of the shortest inter-chip route (0.6 µs hardware on
+the default aggregator systems), one chip too, so that all rows exchange equally often.
+The first window is left out of the per-window figures: it loads the numba kernels in
+freshly started actor processes.
+
+* ``wall_s``: the whole run after mapping (chip setup, actors started, windows, results);
+* ``wall_per_bio_s``: the window loop's wall time per biological second (the steady state;
+  start-up does not grow with the runtime): mean window time × windows / (runtime / 1000);
+* ``integration_s``: the host stepping time of the ``local`` run of the same network (chips
+  stepped one after another in this process: the emulator proper), for all windows;
+* ``overhead_ms_per_window`` = mean window time − integration per window / ``parallel``,
+  where ``parallel`` is 1 for ``local`` and min(hosts, Ray CPUs) for Ray placements (hosts
+  integrate in parallel as far as there are cores): what the placement adds per window —
+  Ray round trips and serialisation, interconnect routing, the coordinator's bookkeeping;
+  ``exchange_ms_per_window`` is the interconnect-routing part (``metadata["exchange_s"]``);
+* ``inter_chip_events`` (events sent onto the network), ``link_util_max``: events per µs on
+  the busiest link over its capacity (``SystemSpec.link.events_per_us``), ``dropped_events``;
+* ``same_as_local``: the spikes are identical to the ``local`` run's (DESIGN.md §4).
 
 >>> exp = reference_network(chips=2, neurons_per_chip=100, runtime_us=10.0)
 >>> [(p["name"], p["size"]) for p in exp["populations"]]
@@ -70,7 +77,9 @@ import pyarrow as pa
 from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..protocol.experiment import Experiment
+from ..protocol.results import Results
 from ..protocol.system import system_with_chips
+from ..units import NS_PER_TICK, us_to_ticks
 from .backends import PLACEMENTS, Backend
 from .coordinator import Coordinator
 
@@ -94,8 +103,8 @@ NEURON_PARAMS = {  # as benchmarks/single_chip.py: τ_m 10.2 µs, τ_syn 5 µs, 
 
 DEFAULT_PLACEMENTS = ("local", "per-chip", "packed")
 COLUMNS = ("chips", "placement", "neurons", "chips_used", "hosts", "windows", "window_us", "wall_s",
-           "wall_per_bio_s", "loop_s", "integration_s", "overhead_ms_per_window", "exchange_ms_per_window",
-           "spikes", "rate_hz_bio", "inter_chip_events", "link_util_max", "dropped_events")
+           "wall_per_bio_s", "integration_s", "overhead_ms_per_window", "exchange_ms_per_window",
+           "spikes", "rate_hz_bio", "inter_chip_events", "link_util_max", "dropped_events", "same_as_local")
 
 
 # --- the network -------------------------------------------------------------------------
@@ -166,3 +175,251 @@ def reference_network(chips: int, neurons_per_chip: int = 400, runtime_us: float
         "sources": [{"kind": "poisson", "name": "drive", "size": DRIVE_UNITS * k, "rate_khz": RATE_EXT_KHZ}],
         "projections": projections,
     }
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+class _TimedBackend:
+    """Wraps a backend and times what the coordinator waits for: each window's host step,
+    and the window loop from the first step to the gathering of the tables. Everything else
+    goes to the wrapped backend."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.step_starts: list[float] = []
+        self.step_s: list[float] = []
+        self.loop_end: float | None = None
+
+    def step(self, k0, n_steps, arrivals):
+        t0 = time.perf_counter()
+        self.step_starts.append(t0)
+        try:
+            return self.inner.step(k0, n_steps, arrivals)
+        finally:
+            self.step_s.append(time.perf_counter() - t0)
+
+    def tables(self):
+        self.loop_end = time.perf_counter()  # the coordinator gathers right after the last window
+        return self.inner.tables()
+
+    def __getattr__(self, name: str):
+        if name == "inner":  # not set yet (e.g. while copying): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def steady(self) -> tuple[int, float, float]:
+        """(windows, loop seconds, host-step seconds) without the first window, which loads
+        the numba kernels in fresh processes (all windows when there is only one)."""
+        first = 1 if len(self.step_starts) > 1 else 0
+        if not self.step_starts or self.loop_end is None:
+            return 0, 0.0, 0.0
+        return (len(self.step_starts) - first, self.loop_end - self.step_starts[first],
+                float(sum(self.step_s[first:])))
+
+
+def _cpus(placement: str) -> int:
+    """CPUs the hosts of a placement can run on: Ray's cluster CPUs, or this machine's."""
+    if placement != "local":
+        import ray  # started by the backend by now
+
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return os.cpu_count() or 1
+
+
+def common_window_steps(exp: Experiment, chips: int) -> int:
+    """Integration steps per window of the shortest inter-chip route (two hops, within one
+    aggregator): used for every chip count, so that one chip exchanges as often as many."""
+    spec = system_with_chips(max(2, chips))
+    return max(1, int(us_to_ticks(2 * spec.link.hop_latency_us)) * NS_PER_TICK // exp.dt_ns)
+
+
+def measure_run(exp: Experiment, chips: int, placement: str, *, address: str | None = None,
+                partitioner: str = "metis-spread", **options) -> tuple[dict, Results]:
+    """Run ``exp`` once on ``chips`` chips in ``placement``; return its measurements (see the
+    module docstring) and results. Besides ``COLUMNS`` the row has ``steady_windows``,
+    ``steady_loop_s`` and ``steady_step_s``: the window loop and the host steps without the
+    first window."""
+    spec = system_with_chips(chips)
+    coord = Coordinator(exp, spec, placement, address if placement != "local" else None,
+                        partitioner=partitioner, **options)
+    timed = _TimedBackend(coord.backend)
+    coord.backend = timed
+    t0 = time.perf_counter()
+    res = coord.run()
+    wall_s = time.perf_counter() - t0
+    meta = res.metadata
+    sent = res.tables["links"]["sent"].to_numpy()
+    neurons = sum(p.size for p in exp.populations)
+    windows = int(meta["windows"])
+    steady_windows, steady_loop_s, steady_step_s = timed.steady()
+    bio_s = exp.runtime_us / 1e3  # 1 µs hardware ≙ 1 ms biological
+    row = {
+        "chips": chips, "placement": placement, "neurons": neurons, "chips_used": int(meta["chips_used"]),
+        "hosts": int(meta.get("hosts", 1)), "windows": windows, "window_us": float(meta["window_us"]),
+        "wall_s": wall_s, "wall_per_bio_s": steady_loop_s / max(1, steady_windows) * windows / bio_s,
+        "exchange_ms_per_window": meta["exchange_s"] / max(1, windows) * 1e3,
+        "spikes": res.spikes.num_rows, "rate_hz_bio": res.spikes.num_rows / neurons / bio_s,
+        "inter_chip_events": int(meta["inter_chip_events"]),
+        "link_util_max": float(sent.max() / exp.runtime_us / spec.link.events_per_us) if len(sent) else 0.0,
+        "dropped_events": int(meta["dropped_events"]),
+        "steady_windows": steady_windows, "steady_loop_s": steady_loop_s, "steady_step_s": steady_step_s,
+    }
+    return row, res
+
+
+# --- the study ---------------------------------------------------------------------------
+
+@dataclass
+class ScalingReport:
+    """The rows of a scaling study (``COLUMNS``) and the files written."""
+
+    rows: list[dict]
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist([{k: r[k] for k in COLUMNS} for r in self.rows])
+
+    def format(self) -> str:
+        """The table as aligned text."""
+        head = ("chips", "placement", "neurons", "hosts", "windows", "wall s", "wall/bio s", "integr. s",
+                "overhead ms/win", "exch. ms/win", "rate Hz", "inter-chip ev.", "link util.", "drops", "= local")
+        body = [(str(r["chips"]), r["placement"], str(r["neurons"]), str(r["hosts"]), str(r["windows"]),
+                 f"{r['wall_s']:.2f}", f"{r['wall_per_bio_s']:.2f}", f"{r['integration_s']:.3f}",
+                 f"{r['overhead_ms_per_window']:.3f}", f"{r['exchange_ms_per_window']:.3f}",
+                 f"{r['rate_hz_bio']:.1f}", str(r["inter_chip_events"]), f"{r['link_util_max']:.2%}",
+                 str(r["dropped_events"]), "yes" if r["same_as_local"] else "NO") for r in self.rows]
+        rows = [head, *body]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        return "\n".join("  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                         .rstrip() for r in rows)
+
+
+def _check(chips: Sequence[int], placements: Sequence[str], runtime_us: float) -> None:
+    if not placements:
+        raise ConfigError("no placements: give at least one, e.g. local")
+    bad = [p for p in placements if p not in PLACEMENTS]
+    if bad:
+        raise ConfigError(f"unknown placement(s) {bad}: use {', '.join(PLACEMENTS)}")
+    if not chips or any(int(c) != c or c < 1 for c in chips):
+        raise ConfigError(f"chips={list(chips)}: give one or more chip counts >= 1, e.g. 1 2 4 8")
+    if not runtime_us > 0:
+        raise ConfigError(f"runtime_us={runtime_us}: use a positive runtime (µs hardware)")
+
+
+def scaling_study(chips: Sequence[int] = (1, 2, 4, 8), placements: Sequence[str] = DEFAULT_PLACEMENTS, *,
+                  neurons_per_chip: int = 400, runtime_us: float = 100.0, out_dir: str | Path | None = None,
+                  seed: int = 1, address: str | None = None, partitioner: str = "metis-spread",
+                  common_window: bool = True, progress: bool = False,
+                  log: Callable[[str], None] | None = None, **options) -> ScalingReport:
+    """Run the reference network on every chip count (weak scaling: ``neurons_per_chip`` per
+    chip) in every placement; write ``scaling.csv``, ``scaling.parquet`` and ``scaling.png``
+    into ``out_dir`` if given, and return the rows.
+
+    ``common_window``: every chip count uses the window of the shortest inter-chip route
+    (``common_window_steps``), also one chip, which alone would run in a few long windows;
+    ``options`` go to the coordinator (``max_window_steps`` overrides the common window).
+    The ``local`` run of each chip count is always made — it measures the integration time
+    the other placements' overhead is computed from — and is listed if ``local`` is asked for.
+    Ray placements start an embedded Ray (or join ``address``) before the first timed run."""
+    _check(chips, placements, runtime_us)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise ConfigError(f"out_dir {str(out)!r} is a file; give a directory for the scaling table and plot")
+    order = ["local", *dict.fromkeys(p for p in placements if p != "local")]
+    chip_counts = list(dict.fromkeys(int(c) for c in chips))
+    if any(p != "local" for p in order):
+        from .ray_backend import ensure_ray
+
+        ensure_ray(address)  # not inside the first timed run
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(chip_counts) * len(order), unit="run", desc="scaling", leave=False)
+    rows = []
+    try:
+        for n_chips in chip_counts:
+            exp = Experiment.model_validate(reference_network(n_chips, neurons_per_chip, runtime_us, seed))
+            opts = dict(options)
+            if common_window:
+                opts.setdefault("max_window_steps", common_window_steps(exp, n_chips))
+            per_window_s = 0.0
+            for placement in order:
+                if bar is not None:
+                    bar.set_postfix_str(f"{n_chips} chips, {placement}")
+                row, res = measure_run(exp, n_chips, placement, address=address, partitioner=partitioner, **opts)
+                if placement == "local":  # the integration time per window, chips one after another
+                    per_window_s = row["steady_step_s"] / max(1, row["steady_windows"])
+                    local_spikes = res.spikes
+                    parallel = 1
+                else:  # hosts integrate in parallel, as far as there are CPUs
+                    parallel = min(row["hosts"], _cpus(placement))
+                row["integration_s"] = per_window_s * row["windows"]
+                row["same_as_local"] = bool(res.spikes.equals(local_spikes))  # placements must agree
+                loop_per_window_s = row["steady_loop_s"] / max(1, row["steady_windows"])
+                row["overhead_ms_per_window"] = (loop_per_window_s - per_window_s / parallel) * 1e3
+                if placement in placements:
+                    rows.append(row)
+                    if log is not None:
+                        log(f"{n_chips} chip(s), {placement}: {row['wall_s']:.2f} s")
+                if bar is not None:
+                    bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    report = ScalingReport(rows)
+    if out is not None:
+        report.files = write_report(report, out)
+    return report
+
+
+def write_report(report: ScalingReport, out: Path) -> list[Path]:
+    """``scaling.csv``, ``scaling.parquet`` and ``scaling.png`` in ``out``, each written
+    under a temporary name and renamed when complete."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    out.mkdir(parents=True, exist_ok=True)
+    table = report.table
+    written = []
+    for name, write in (("scaling.csv", lambda p: pcsv.write_csv(table, p)),
+                        ("scaling.parquet", lambda p: pq.write_table(table, p)),
+                        ("scaling.png", lambda p: plot(report, p))):
+        tmp = out / f".{name}.tmp"
+        try:
+            write(tmp)
+            os.replace(tmp, out / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        written.append(out / name)
+    return written
+
+
+def plot(report: ScalingReport, path: str | Path) -> None:
+    """Wall time per biological second (window loop) and overhead per window against chips."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    for placement in dict.fromkeys(r["placement"] for r in report.rows):
+        rs = [r for r in report.rows if r["placement"] == placement]
+        x = [r["chips"] for r in rs]
+        ax1.plot(x, [r["wall_per_bio_s"] for r in rs], "o-", label=placement)
+        ax2.plot(x, [r["overhead_ms_per_window"] for r in rs], "o-", label=placement)
+    chips = sorted({r["chips"] for r in report.rows})
+    npc = report.rows[0]["neurons"] // max(1, report.rows[0]["chips"]) if report.rows else 0
+    for ax, ylabel in ((ax1, "wall time per biological second (s)"), (ax2, "overhead per window (ms)")):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(chips, [str(c) for c in chips])
+        ax.set_xlabel(f"chips ({npc} neurons each)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, alpha=0.3)
+        ax.legend(title="placement")
+    ax1.set_title("weak scaling: the reference network")
+    ax2.set_title("per-window cost beyond integration")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, format="png")
+    plt.close(fig)

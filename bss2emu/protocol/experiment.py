@@ -337,7 +337,8 @@ TimedWrite = Annotated[Union[NeuronWrite, WeightWrite], Field(discriminator="kin
 
 
 class ChipSpec(_Model):
-    """Which emulated chip: its serial number seeds its fixed-pattern mismatch."""
+    """Which emulated chip: its serial number seeds its fixed-pattern mismatch (on a multi-chip
+    system the system description's serials apply; ``ideal`` applies to every chip)."""
 
     serial: int = Field(0, ge=0, le=2**31 - 1)
     ideal: bool = Field(False, description="no fixed-pattern mismatch")
