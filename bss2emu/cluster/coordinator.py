@@ -189,7 +189,7 @@ class Coordinator:
             "experiment": self.exp.name, "seed": self.exp.seed, "runtime_us": self.exp.runtime_us,
             "dt_ns": self.exp.dt_ns, "system": m.system.name, "chips": len(m.system.chips),
             "chips_used": len(per_chip), "placement": self.placement, "windows": self.windows,
-            "window_us": self.window_steps() * self.exp.dt_ns / 1e3, "steps": self.total,
+            "window_us": min(self.window_steps(), self.total) * self.exp.dt_ns / 1e3, "steps": self.total,
             "recoveries": self.recoveries, "mapping": m.stats, "map_s": self.map_s, "setup_s": t_setup,
             "exchange_s": self.wall_exchange_s, "wall_s": time.perf_counter() - wall0,
             "populations": {p.name: p.size for p in self.exp.populations},
