@@ -1,0 +1,69 @@
+"""``setup``, ``run``, ``reset``, ``end`` and the state queries of the bss2emu backend."""
+
+from __future__ import annotations
+
+from pyNN import common
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+from pyNN.recording import get_io
+
+from ..errors import ConfigError
+from ..protocol.system import as_system
+from ..routing.mapping import PARTITIONERS
+from . import simulator
+from .exceptions import InvalidParameterValueError
+
+MAX_DELAY_MS = 1000.0
+"""The FPGA delays events by up to 1000 µs hardware (``Projection.delay_us``)."""
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None, system=None, placement="local",
+          address=None, seed=0, ideal=True, serial=0, partitioner="metis", **extra_params):
+    """Start a new network on emulated BrainScaleS-2 chips.
+
+    ``timestep`` (ms biological = µs hardware) is the integration step; ``min_delay``
+    ('auto': one step) is the delay of direct on-chip connections. ``chips``/``system``
+    choose the emulated system (``system`` a shipped name like ``"cube-4"``, a YAML file
+    or a SystemSpec), ``placement`` and ``address`` where it runs (see ``bss2emu.run``).
+    ``ideal=True`` emulates chips without fixed-pattern mismatch, which the ideal
+    parameter translation assumes; ``serial`` picks a single chip's mismatch."""
+    max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
+    for name in extra_params:
+        if name not in ("rank", "num_processes", "spike_precision", "verbosity"):
+            raise ConfigError(f"setup(): unknown argument {name!r} for bss2emu.pynn")
+    common.setup(timestep, min_delay, max_delay=max_delay)
+    dt_ns = timestep * 1e3
+    if abs(dt_ns - round(dt_ns)) > 1e-6 or not 1 <= round(dt_ns) <= 10_000:
+        raise InvalidParameterValueError(f"timestep={timestep} ms must be a whole number of ns hardware "
+                                         f"(0.001 … 10 ms)")
+    if partitioner not in PARTITIONERS:
+        raise ConfigError(f"setup(): unknown partitioner {partitioner!r}: use one of {', '.join(PARTITIONERS)}")
+    spec = as_system(system, chips)
+    state = simulator.state
+    state.clear()
+    state.dt = float(timestep)
+    state.min_delay = float(timestep) if min_delay == "auto" else float(min_delay)
+    state.max_delay = MAX_DELAY_MS if max_delay == "auto" else float(max_delay)
+    if state.max_delay > MAX_DELAY_MS:
+        raise InvalidParameterValueError(f"max_delay={max_delay} ms: the FPGA delays events by at most "
+                                         f"{MAX_DELAY_MS:g} ms")
+    state.hop_latency_us = spec.link.hop_latency_us
+    state.config = simulator.RunConfig(chips=chips, system=system, placement=placement, address=address,
+                                       seed=int(seed), ideal=bool(ideal), serial=int(serial),
+                                       partitioner=partitioner)
+    return 0
+
+
+def end(compatible_output=True):
+    """Write the files asked for with ``record(..., to_file=...)`` and forget the network."""
+    state = simulator.state
+    for population, variables, filename in state.write_on_end:
+        population.write_data(get_io(filename), variables)
+    state.write_on_end = []
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+reset = common.build_reset(simulator)
+initialize = common.initialize
+get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \
+    common.build_state_queries(simulator)

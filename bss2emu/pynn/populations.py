@@ -1,0 +1,213 @@
+"""``Population``, ``PopulationView`` and ``Assembly`` of the bss2emu backend.
+
+A population keeps its parameters as numpy arrays in PyNN's names and units (its native
+parameters); ``set`` checks at once that the hardware can realise the new values (with the
+ideal translation) and keeps the old ones when not. Nothing touches the emulator before
+``run()``. ``population.annotate(chip=k)`` pins a population to chip ``k`` of a multi-chip
+system (otherwise METIS places it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common
+from pyNN.parameters import ParameterSpace, simplify
+from pyNN.standardmodels import StandardCellType
+
+from ..protocol import coordinates as C
+from ..protocol.hardware import NEURON_PARAMETERS
+from . import simulator
+from . import standardmodels as models
+from . import translation
+from .exceptions import InvalidModelError, InvalidParameterValueError
+from .recording import Recorder
+
+_HW_MAX = {p.name: p.maximum for p in NEURON_PARAMETERS}
+NEURON_TYPES = (models.IF_curr_exp, models.IF_cond_exp, models.EIF_cond_exp_isfa_ista)
+SOURCE_TYPES = (models.SpikeSourceArray, models.SpikeSourcePoisson, models.SpikeSourcePoissonOnChip)
+CELL_TYPES = NEURON_TYPES + SOURCE_TYPES + (models.HXNeuron,)
+
+
+def model_name(celltype) -> str:
+    """The standard model a cell type implements (``IF_curr_exp``, …)."""
+    for cls in CELL_TYPES:
+        if isinstance(celltype, cls):
+            return cls.__name__
+    raise InvalidModelError(f"{type(celltype).__module__}.{type(celltype).__name__} is not a bss2emu cell type: use "
+                            f"one of bss2emu.pynn's ({', '.join(c.__name__ for c in CELL_TYPES)})")
+
+
+def check_parameters(celltype, params: dict[str, np.ndarray], label: str) -> None:
+    """Raise ``InvalidParameterValueError`` if the hardware cannot realise ``params``."""
+    name = model_name(celltype)
+    where = f"{name} population {label!r}"
+    try:
+        if isinstance(celltype, NEURON_TYPES):
+            translation.bio_to_hw(name, params)
+        elif isinstance(celltype, models.HXNeuron):
+            for key, val in params.items():
+                v = np.asarray(val, float)
+                bad = (v < 0) | (v > _HW_MAX[key]) | (v != np.rint(v))
+                if bad.any():
+                    raise translation.TranslationError(key, f"{key}={v[bad][0]:g} is not a hardware value: use an "
+                                                            f"integer 0 … {_HW_MAX[key]}")
+        elif isinstance(celltype, models.SpikeSourceArray):
+            for times in params["spike_times"]:
+                t = np.asarray(times.value if hasattr(times, "value") else times, float)
+                if t.size and (t.min() < 0 or not np.all(np.isfinite(t))):
+                    raise translation.TranslationError("spike_times", f"spike time {t.min():g} ms is negative or not "
+                                                                      f"finite; spike times are ≥ 0 ms")
+        elif isinstance(celltype, (models.SpikeSourcePoisson, models.SpikeSourcePoissonOnChip)):
+            rate = np.asarray(params["rate"], float)
+            if (rate < 0).any() or not np.isfinite(rate).all():
+                raise translation.TranslationError("rate", f"rate={rate.min():g} Hz must be ≥ 0")
+            if isinstance(celltype, models.SpikeSourcePoissonOnChip):
+                check_on_chip_source(params, len(rate), label)
+    except translation.TranslationError as err:
+        raise InvalidParameterValueError(f"{where}: {err}") from None
+
+
+def check_on_chip_source(params, size: int, label: str) -> None:
+    if size not in (1, 2, 4, 8, 16, 32, 64):
+        raise translation.TranslationError(
+            "size", f"an on-chip Poisson source drives 1, 2, 4, … 64 neurons (a background generator's label mask), "
+                    f"not {size}: use size {min(64, 1 << max(size - 1, 0).bit_length())} or SpikeSourcePoisson")
+    for key in ("rate", "start", "duration", "seed"):
+        v = np.asarray(params[key], float)
+        if v.size > 1 and not np.all(v == v.flat[0]):
+            raise translation.TranslationError(key, f"{key} differs between the neurons of one background "
+                                                    f"generator; give one value")
+    rate = float(np.asarray(params["rate"], float).flat[0])
+    if rate > 0:
+        period, r8 = translation.background_settings(rate, size)
+        realised = r8 / 256.0 / (period * 4e-3) / size * 1e3
+        if abs(realised - rate) > 0.05 * rate:
+            raise translation.TranslationError("rate", f"rate={rate:g} Hz is outside what a background generator "
+                                                       f"realises for {size} neurons (closest {realised:.3g} Hz)")
+    seed = float(np.asarray(params["seed"], float).flat[0])
+    if not (0 <= seed <= 0xFFFFFFFF and seed == int(seed)):
+        raise translation.TranslationError("seed", f"seed={seed:g} must be an integer 0 … 2**32-1 (0: from setup)")
+
+
+def targets_of(cells) -> list[tuple["Population", np.ndarray]]:
+    """(population, indices) pairs of a Population, view, Assembly or list of IDs."""
+    if isinstance(cells, common.Assembly):
+        return [t for p in cells.populations for t in targets_of(p)]
+    if isinstance(cells, common.PopulationView):
+        return [(cells.grandparent, np.asarray(cells.index_in_grandparent(np.arange(cells.size)), np.int64))]
+    if isinstance(cells, common.Population):
+        return [(cells, np.arange(cells.size))]
+    out: dict[int, tuple] = {}
+    for cell in cells:
+        pop = cell.parent
+        out.setdefault(id(pop), (pop, []))[1].append(int(pop.id_to_index(cell)))
+    return [(p, np.asarray(ix, np.int64)) for p, ix in out.values()]
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class PopulationView(common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    def _get_parameters(self, *names):
+        ps = self.parent._get_native_parameters(*_native_names(self.celltype, names))
+        ps.evaluate(simplify=False)
+        ps = ParameterSpace({k: simplify(np.asarray(v)[self.mask]) for k, v in ps.items()}, shape=(self.size,))
+        return self.celltype.reverse_translate(ps) if isinstance(self.celltype, StandardCellType) else ps
+
+    def _get_native_parameters(self, *names):
+        ps = self.parent._get_native_parameters(*names)
+        ps.evaluate(simplify=False)
+        return ParameterSpace({k: simplify(np.asarray(v)[self.mask]) for k, v in ps.items()}, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        parameter_space.evaluate(simplify=False)
+        values = {}
+        for name, value in parameter_space.items():
+            full = self.grandparent._parameters[name].copy()
+            full[self.index_in_grandparent(np.arange(self.size))] = value
+            values[name] = full
+        self.grandparent._update_parameters(values)
+
+    def _set_initial_value_array(self, variable, initial_values):
+        self.grandparent._initial_values[variable] = initial_values
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+def _native_names(celltype, names):
+    if isinstance(celltype, StandardCellType):
+        return celltype.get_native_names(*names) if names else celltype.get_native_names()
+    return names or celltype.get_parameter_names()
+
+
+class Population(common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _create_cells(self):
+        model_name(self.celltype)  # only this backend's types
+        state = simulator.state
+        self.all_cells = np.array([simulator.ID(i) for i in range(state.id_counter, state.id_counter + self.size)],
+                                  dtype=simulator.ID)
+        self._mask_local = np.ones(self.size, bool)
+        ps = self.celltype.native_parameters if isinstance(self.celltype, StandardCellType) \
+            else self.celltype.parameter_space
+        ps.shape = (self.size,)
+        ps.evaluate(simplify=False)
+        self._parameters = {k: np.array(v) for k, v in ps.items()}
+        check_parameters(self.celltype, self._parameters, self.label)
+        self._initial_values = {}
+        for cell in self.all_cells:
+            cell.parent = self
+        state.id_counter += self.size
+        state.populations.append(self)
+        if self.size > C.NEURONS_PER_CHIP * 1024:
+            raise InvalidParameterValueError(f"population {self.label!r} has {self.size} neurons; at most "
+                                             f"{C.NEURONS_PER_CHIP * 1024} are supported")
+
+    def _update_parameters(self, values: dict[str, np.ndarray]) -> None:
+        """Set native parameter arrays, keeping the old ones if the hardware can't realise them."""
+        new = {**self._parameters, **{k: np.asarray(v) for k, v in values.items()}}
+        check_parameters(self.celltype, new, self.label)
+        self._parameters = new
+
+    def _set_initial_value_array(self, variable, initial_values):
+        self._initial_values[variable] = initial_values
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    def _get_parameters(self, *names):
+        ps = self._get_native_parameters(*_native_names(self.celltype, names))
+        return self.celltype.reverse_translate(ps) if isinstance(self.celltype, StandardCellType) else ps
+
+    def _get_native_parameters(self, *names):
+        return ParameterSpace({n: simplify(self._parameters[n]) for n in names}, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        parameter_space.evaluate(simplify=False)
+        self._update_parameters({k: v for k, v in parameter_space.items()})
+
+    def realised_parameters(self) -> dict[str, np.ndarray]:
+        """The parameters (PyNN names and units, one value per neuron) that an ideal chip
+        realises for this population's current values: what quantisation leaves of them."""
+        from .experiment import connection_groups, translate
+
+        name = model_name(self.celltype)
+        if name not in translation.TABLES:
+            raise InvalidModelError(f"{name} has no biological translation; its values are hardware values")
+        tr = translate(self, connection_groups(simulator.state.projections))
+        return translation.hw_to_bio(name, tr, self._parameters["cm"])
+
+    @property
+    def chip(self) -> int | None:
+        """The chip this population is pinned to (``annotate(chip=k)``), or None."""
+        c = self.annotations.get("chip")
+        return None if c is None else int(c)

@@ -1,0 +1,230 @@
+"""``Projection``: connections as arrays, realised on the chip at ``run()``.
+
+PyNN's connectors call ``_convergent_connect`` once per post neuron; the connections are
+kept as index and parameter arrays (weights and delays in PyNN units). At run they become
+``from_list`` projections of the experiment, one per pair of (pre, post) populations and
+distinct delay. Checked here, where the user made the connection:
+
+* delays: a connection on one chip is direct (delay = ``min_delay``, the next step) or
+  goes through the FPGA loop-back, which takes at least one network hop (0.325 ms
+  biological); between chips every delay is at least the route latency (checked at run);
+* short-term plasticity lives in the presynaptic neuron's synapse driver: every projection
+  from one population must ask for the same STP (or none);
+* weights: the post population's hardware translation must realise them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common, connectors
+from pyNN.space import Space
+
+from . import simulator
+from . import standardmodels as models
+from .exceptions import ConnectionError, InvalidModelError
+
+SUPPORTED_CONNECTORS = (
+    connectors.AllToAllConnector, connectors.OneToOneConnector, connectors.FixedProbabilityConnector,
+    connectors.FixedNumberPreConnector, connectors.FixedNumberPostConnector, connectors.FixedTotalNumberConnector,
+    connectors.FromListConnector, connectors.ArrayConnector, connectors.DistanceDependentProbabilityConnector,
+    connectors.IndexBasedProbabilityConnector, connectors.CloneConnector,
+)
+STP_PARAMETERS = ("U", "tau_rec", "tau_facil")
+
+
+class Connection(common.Connection):
+    """One connection, as the arrays of its projection hold it."""
+
+    def __init__(self, projection, i: int) -> None:
+        self.projection, self.i = projection, i
+
+    def __getattr__(self, name):
+        if name == "presynaptic_index":
+            return int(self.projection._pre[self.i])
+        if name == "postsynaptic_index":
+            return int(self.projection._post[self.i])
+        try:
+            return float(self.projection._values[name][self.i])
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_tuple(self, *names):
+        return tuple(getattr(self, n) for n in names)
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = models.StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector, synapse_type=None,
+                 source=None, receptor_type=None, space=Space(), label=None):
+        if synapse_type is not None and not isinstance(synapse_type, (models.StaticSynapse,
+                                                                     models.TsodyksMarkramSynapse)):
+            raise InvalidModelError(f"synapse type {type(synapse_type).__name__} is not available on bss2emu: use "
+                                    f"bss2emu.pynn.StaticSynapse or TsodyksMarkramSynapse")
+        if not isinstance(connector, SUPPORTED_CONNECTORS):
+            raise ConnectionError(f"{type(connector).__name__} is not supported by bss2emu; supported connectors: "
+                                  f"{', '.join(c.__name__ for c in SUPPORTED_CONNECTORS)}")
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population, connector,
+                                   synapse_type, source, receptor_type, space, label)
+        self._chunks: list[tuple] = []
+        self._pre = self._post = np.zeros(0, np.int64)
+        self._values: dict[str, np.ndarray] = {}
+        connector.connect(self)
+        self._consolidate()
+        state = simulator.state
+        self.label = self.label or f"projection{len(state.projections)}"
+        state.projections.append(self)
+        try:
+            self._check()
+        except Exception:
+            state.projections.remove(self)
+            raise
+
+    # --- building ---------------------------------------------------------------------
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index, location_selector=None,
+                            **connection_parameters):
+        if location_selector is not None:
+            raise ConnectionError("bss2emu neurons have one compartment: location_selector is not supported")
+        pre = np.asarray(presynaptic_indices, np.int64).ravel()
+        vals = {k: np.broadcast_to(np.asarray(v, float), pre.shape).copy() for k, v in connection_parameters.items()
+                if k in self.synapse_type.get_native_names() or k in ("weight", "delay")}
+        self._chunks.append((pre, np.full(len(pre), int(postsynaptic_index), np.int64), vals))
+
+    def _consolidate(self) -> None:
+        if not self._chunks:
+            return
+        chunks, self._chunks = self._chunks, []
+        if len(self._pre):
+            chunks.insert(0, (self._pre, self._post, self._values))
+        self._pre = np.concatenate([c[0] for c in chunks])
+        self._post = np.concatenate([c[1] for c in chunks])
+        names = set().union(*(c[2] for c in chunks))
+        self._values = {n: np.concatenate([c[2][n] for c in chunks]) for n in names}
+
+    def _check(self) -> None:
+        """Check delays, STP sharing and weights against the hardware (raises ConnectionError)."""
+        from .experiment import check_projection
+
+        check_projection(self)
+
+    # --- PyNN hooks ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._pre)
+
+    def __getitem__(self, i):
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"projection {self.label!r} has {len(self)} connections")
+        return Connection(self, i % len(self))
+
+    @property
+    def connections(self):
+        return (Connection(self, i) for i in range(len(self)))
+
+    def _set_attributes(self, parameter_space):
+        parameter_space.evaluate()
+        old = {k: v.copy() for k, v in self._values.items()}
+        for name, value in parameter_space.items():
+            value = np.asarray(value, float)
+            self._values[name] = (np.full(len(self), float(value)) if value.ndim == 0
+                                  else value[self._pre, self._post].astype(float))
+        try:
+            self._check()
+        except Exception:
+            self._values = old
+            raise
+
+    def _get_attributes_as_list(self, names):
+        cols = [self._pre if n == "presynaptic_index" else self._post if n == "postsynaptic_index"
+                else self._values[n] for n in names]
+        return [tuple(row) for row in zip(*(c.tolist() for c in cols))]
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        out = []
+        for name in names:
+            name = name[:-1] if name.endswith("s") and name[:-1] in self._values else name
+            v = self._values[name]
+            arr = np.full(self.shape, np.nan)
+            if multiple_synapses in ("last", "first"):
+                order = slice(None) if multiple_synapses == "last" else slice(None, None, -1)
+                arr[self._pre[order], self._post[order]] = v[order]
+            else:
+                ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
+                init = {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses]
+                acc = np.full(self.shape, init)
+                ufunc.at(acc, (self._pre, self._post), v)
+                has = np.zeros(self.shape, bool)
+                has[self._pre, self._post] = True
+                arr[has] = acc[has]
+            out.append(arr)
+        return out
+
+    def hardware_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per connection: the 6-bit weight code and the weight (PyNN units, signed as given)
+        that code realises on an ideal chip. Duplicate connections share one synapse."""
+        from .experiment import connection_groups, translate
+
+        groups = connection_groups(simulator.state.projections)
+        codes = np.zeros(len(self), np.int64)
+        realised = np.zeros(len(self))
+        for g in (g for g in groups if g["projection"] is self):
+            tr = translate(g["post"], groups)
+            lsb = tr.weight_lsb.get(self.receptor_type, 1.0)
+            code = np.clip(np.rint(g["weight"] / lsb), 0, 63)
+            pre_groups, post_groups = self.endpoints()
+            for pre_pop, pre_pos, pre_ix in pre_groups:
+                for post_pop, post_pos, post_ix in post_groups:
+                    if pre_pop is not g["pre"] or post_pop is not g["post"]:
+                        continue
+                    pos = np.intersect1d(pre_pos, post_pos)
+                    a = np.empty(len(self), np.int64)
+                    b = np.empty(len(self), np.int64)
+                    a[pre_pos], b[post_pos] = pre_ix, post_ix
+                    key = a[pos] * post_pop.size + b[pos]
+                    gkey = g["pre_ix"] * post_pop.size + g["post_ix"]
+                    at = np.searchsorted(gkey, key)
+                    ok = (at < len(gkey)) & (gkey[np.minimum(at, len(gkey) - 1)] == key) & \
+                        (np.round(self._values["delay"][pos], 6) == g["delay"])
+                    codes[pos[ok]] = code[at[ok]]
+                    realised[pos[ok]] = code[at[ok]] * lsb * np.sign(self._values["weight"][pos[ok]])
+        return codes, realised
+
+    # --- views for the builder ------------------------------------------------------------
+    def stp(self) -> tuple | None:
+        """(U, tau_rec, tau_facil) of a TsodyksMarkramSynapse projection, None if static."""
+        if not isinstance(self.synapse_type, models.TsodyksMarkramSynapse):
+            return None
+        values = []
+        for name in STP_PARAMETERS:
+            v = self._values.get(name)
+            if v is None:
+                v = np.atleast_1d(self.synapse_type.parameter_space[name].evaluate(simplify=True))
+            if len(v) and not np.all(v == v[0]):
+                raise ConnectionError(f"projection {self.label!r}: {name} differs between connections; short-term "
+                                      f"plasticity is a setting of the presynaptic neuron's synapse driver: give "
+                                      f"one value")
+            values.append(float(v[0]) if len(v) else float(self.synapse_type.default_parameters[name]))
+        return tuple(values)
+
+    def endpoints(self) -> tuple[list, list]:
+        """Per connection: (population, index) of pre and post, as two lists of
+        ``(population, indices into self arrays, population indices)`` groups."""
+        return _resolve(self.pre, self._pre), _resolve(self.post, self._post)
+
+
+def _resolve(cells, idx: np.ndarray) -> list[tuple]:
+    """Split indices into ``cells`` (Population, view or Assembly) by population:
+    ``[(population, positions in idx, indices in that population), ...]``."""
+    if isinstance(cells, common.Assembly):
+        out, start = [], 0
+        for member in cells.populations:
+            sel = np.nonzero((idx >= start) & (idx < start + member.size))[0]
+            for pop, pos, ix in _resolve(member, idx[sel] - start):
+                out.append((pop, sel[pos], ix))
+            start += member.size
+        return out
+    if isinstance(cells, common.PopulationView):
+        return [(cells.grandparent, np.arange(len(idx)),
+                 np.asarray(cells.index_in_grandparent(idx), np.int64).reshape(-1))]
+    return [(cells, np.arange(len(idx)), idx)]

@@ -1,0 +1,80 @@
+"""``Recorder``: what the emulated chip can record, read back from the last run's results.
+
+Spikes of every neuron are recorded by the FPGA. The membrane ``v`` is digitised by the
+MADC (10 bit, every step, one neuron per experiment) when a single neuron records ``v``,
+and by the CADC (8 bit, all neurons, at most 1.85 MSample/s: a sampling interval of at
+least 0.6 ms biological) when several do. Times are biological ms (= hardware µs),
+voltages biological mV (hardware mV for ``HXNeuron``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import quantities as pq
+from pyNN import recording
+
+from . import simulator
+from .exceptions import RecordingError
+from .standardmodels import NO_READOUT
+
+CADC_MIN_INTERVAL_MS = 0.6
+"""CADC: ≤ 1.85 MSample/s per channel → ≥ 0.54 µs hardware between samples, rounded up."""
+
+
+class Recorder(recording.Recorder):
+    _simulator = simulator
+
+    def record(self, variables, ids, sampling_interval=None, locations=None):
+        celltype = self.population.celltype
+        for var in self._localize_variables(variables, locations):
+            if var.name not in celltype.hardware_recordable and (
+                    var.name in celltype.recordable or var.name in NO_READOUT):
+                reason = NO_READOUT.get(var.name, "its events never leave the chip (on-chip background generator)")
+                raise RecordingError(var.name, celltype, reason)
+        if sampling_interval is not None:
+            dt = self._simulator.state.dt
+            k = sampling_interval / dt
+            if abs(k - round(k)) > 1e-6 or round(k) < 1:
+                raise ValueError(f"sampling_interval={sampling_interval} ms must be a multiple of the time step "
+                                 f"{dt} ms")
+        super().record(variables, ids, sampling_interval, locations)
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if variable.name != "spikes" and sampling_interval is not None:
+            self.sampling_interval = float(sampling_interval)
+
+    # --- data of the last run, cut to [recording start, now] ----------------------------
+    def _start_ms(self) -> float:
+        return float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
+
+    def _data(self) -> dict:
+        return getattr(self.population, "_data", None) or {}
+
+    def _get_spiketimes(self, ids, clear=False):
+        trains = self._data().get("spikes")
+        t0, t1 = self._start_ms(), self._simulator.state.t
+        out = {}
+        for cell in ids:
+            i = self.population.id_to_index(cell)
+            t = np.zeros(0) if trains is None else trains[i]
+            out[int(cell)] = t[(t >= t0) & (t <= t1 + 1e-9)]
+        return out
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        signal = self._data().get(variable.name)
+        if signal is None or not len(ids):
+            return np.zeros((0, len(ids))), None
+        times, values, index = signal  # sample times (ms), (samples, neurons), population index → column
+        keep = (times >= self._start_ms() - 1e-9) & (times <= self._simulator.state.t + 1e-9)
+        cols = [index[self.population.id_to_index(cell)] for cell in ids]
+        return values[keep][:, cols], None
+
+    def _local_count(self, variable, filter_ids=None):
+        trains = self._get_spiketimes(sorted(self.filter_recorded(variable, filter_ids)))
+        return {cell: len(t) for cell, t in trains.items()}
+
+    def _clear_simulator(self):
+        pass  # the next get_data starts at the new recording start time
+
+    def _reset(self):
+        pass

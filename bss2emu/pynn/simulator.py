@@ -1,0 +1,89 @@
+"""The backend's global state: the network being described and the last run's results.
+
+Execution is deferred (grenade's way): populations, projections, recordings and current
+sources only record what the user asked for; ``run_until`` builds a ``bss2emu.Experiment``
+from all of it (``experiment.build``) and runs it with ``bss2emu.run``. A run continued
+after ``run()`` replays the segment from t = 0 with the changes made between the calls as
+timed writes — runs are deterministic, so the replayed part is identical — and the mapping
+is reused from the cache whenever the topology is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyNN import common
+
+name = "bss2emu"
+
+
+class ID(int, common.IDMixin):
+    """A neuron's global id (an int that knows its population)."""
+
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+@dataclass
+class RunConfig:
+    """Where and how ``run`` executes (``setup``'s keyword arguments)."""
+
+    chips: int | None = None
+    system: object = None
+    placement: str = "local"
+    address: str | None = None
+    seed: int = 0
+    ideal: bool = True
+    serial: int = 0
+    partitioner: str = "metis"
+
+
+class State(common.control.BaseState):
+    """Everything ``setup`` resets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self.min_delay = 0.1
+        self.max_delay = 1000.0
+        self.segment_counter = -1
+        self.config = RunConfig()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget the network (``setup``/``end``)."""
+        self.recorders = set()
+        self.populations: list = []
+        self.projections: list = []
+        self.current_sources: list = []
+        self.id_counter = 0
+        self.segment_counter = -1
+        self.results = None
+        self.last_experiment = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to t = 0 and a new segment; the network stays."""
+        self.running = False
+        self.t = 0.0
+        self.t_start = 0.0
+        self.segment_counter += 1
+        self.epochs: list = []  # (t_ms, snapshot) of each run() call in this segment
+        self.results = None
+        self.recorded_until = 0.0
+
+    def run_until(self, tstop: float) -> None:
+        from .experiment import run_segment
+
+        run_segment(self, float(tstop))
+        self.t = float(tstop)
+        self.running = True
+
+    def run(self, simtime: float) -> None:
+        self.run_until(self.t + simtime)
+
+
+state = State()

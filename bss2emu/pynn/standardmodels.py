@@ -1,0 +1,213 @@
+"""Cell, synapse and current-source types of the bss2emu backend.
+
+Standard cell types keep PyNN's names and units as their native parameters (the
+translation table of each is the identity); the biological → hardware translation of all
+of a population's values happens at ``run()`` in ``translation.bio_to_hw``, because the
+hardware realisation of one parameter depends on others (the capacitance each neuron gets
+depends on its currents and incoming weights). ``HXNeuron`` takes hardware values directly.
+
+``hardware_recordable`` lists what the emulated chip can record for a type: spikes, and the
+membrane ``v`` (MADC for one neuron, CADC for many); the synaptic conductances and the
+adaptation current ``w`` have no readout.
+"""
+
+from __future__ import annotations
+
+from pyNN import errors
+from pyNN.models import BaseCellType
+from pyNN.standardmodels import (
+    StandardCellType, StandardCurrentSource, build_translations, cells, electrodes, synapses,
+)
+
+from ..protocol.hardware import NEURON_PARAMETERS
+from .simulator import state
+
+NO_READOUT = {
+    "gsyn_exc": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
+    "gsyn_inh": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
+    "isyn_exc": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
+    "isyn_inh": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
+    "w": "the adaptation current has no readout in the emulator (MADC and CADC digitise the membrane only)",
+}
+
+
+def _identity(cls) -> dict:
+    return build_translations(*((name, name) for name in cls.default_parameters))
+
+
+class IF_curr_exp(cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = _identity(cells.IF_curr_exp)
+    hardware_recordable = ("spikes", "v")
+
+
+class IF_cond_exp(cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = _identity(cells.IF_cond_exp)
+    hardware_recordable = ("spikes", "v")
+
+
+class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    translations = _identity(cells.EIF_cond_exp_isfa_ista)
+    hardware_recordable = ("spikes", "v")
+
+
+class SpikeSourceArray(cells.SpikeSourceArray):
+    """Spike times played back by the FPGA (one ``Sequence`` of ms per neuron)."""
+
+    translations = _identity(cells.SpikeSourceArray)
+    hardware_recordable = ("spikes",)
+
+
+class SpikeSourcePoisson(cells.SpikeSourcePoisson):
+    """Poisson spike trains generated on the host and played back by the FPGA."""
+
+    translations = _identity(cells.SpikeSourcePoisson)
+    hardware_recordable = ("spikes",)
+
+
+class SpikeSourcePoissonOnChip(StandardCellType):
+    """Poisson spikes from one of the chip's 8 background generators (binned Poisson at the
+    250 MHz clock; ``size`` must be a power of two ≤ 64: the generator spreads its events
+    over that many labels, so the neurons are not independent Poisson processes — only
+    one fires per bin). ``seed`` 0 derives the generator seed from ``setup(seed=...)``.
+
+    Its spikes never leave the chip, so they cannot be recorded."""
+
+    default_parameters = {"rate": 1.0, "start": 0.0, "duration": 1e10, "seed": 0}
+    recordable = ["spikes"]
+    hardware_recordable = ()
+    injectable = False
+    receptor_types = ()
+    units = {"rate": "Hz", "start": "ms", "duration": "ms", "seed": "dimensionless"}
+    translations = build_translations(("rate", "rate"), ("start", "start"), ("duration", "duration"),
+                                      ("seed", "seed"))
+
+
+class HXNeuron(BaseCellType):
+    """A BSS-2 neuron circuit in hardware units: every parameter is its 10-bit CapMem or
+    digital value (see ``bss2emu.protocol.hardware.NEURON_PARAMETERS``). Weights onto it
+    are 6-bit codes 0…63; ``v`` is recorded in hardware mV (0…1200), times in ms
+    biological (= µs hardware)."""
+
+    default_parameters = {p.name: p.default for p in NEURON_PARAMETERS}
+    units = {"v": "mV", **{p.name: "dimensionless" for p in NEURON_PARAMETERS}}
+    recordable = ["spikes", "v"]
+    hardware_recordable = ("spikes", "v")
+    receptor_types = ("excitatory", "inhibitory")
+    conductance_based = True  # weights are non-negative codes for both receptors
+    default_initial_values = {"v": 0.0}
+
+
+def _unavailable(name: str, hint: str):
+    def __init__(self, *args, **kwargs):
+        raise errors.NoModelAvailableError(f"{name} is not available on BrainScaleS-2 (bss2emu): {hint}")
+
+    return type(name, (), {"__init__": __init__, "__doc__": f"Not available on BrainScaleS-2: {hint}"})
+
+
+_ALPHA = "the hardware's synaptic inputs decay exponentially; use the _exp variant"
+for _name, _hint in {
+    "IF_curr_alpha": _ALPHA + " (IF_curr_exp)", "IF_cond_alpha": _ALPHA + " (IF_cond_exp)",
+    "EIF_cond_alpha_isfa_ista": _ALPHA + " (EIF_cond_exp_isfa_ista)",
+    "IF_curr_delta": "synaptic inputs have a time constant of at least 0.3 ms; use IF_curr_exp with a short tau_syn_E",
+    "HH_cond_exp": "the circuits are AdEx neurons without sodium/potassium channels; use EIF_cond_exp_isfa_ista",
+    "Izhikevich": "the circuits are AdEx neurons; use EIF_cond_exp_isfa_ista",
+    "IF_cond_exp_gsfa_grr": "there is no relative-refractory conductance; use EIF_cond_exp_isfa_ista (adaptation)",
+    "IF_facets_hardware1": "that is the FACETS wafer model; use IF_cond_exp or HXNeuron",
+    "GIF_cond_exp": "there are no spike-triggered currents besides adaptation; use EIF_cond_exp_isfa_ista",
+    "SpikeSourceGamma": "use SpikeSourceArray with gamma-distributed times generated in Python",
+    "SpikeSourceInhGamma": "use SpikeSourceArray with times generated in Python",
+    "SpikeSourcePoissonRefractory": "use SpikeSourceArray with times generated in Python",
+    "ACSource": "the constant current changes only at timed writes; use StepCurrentSource with the sine sampled",
+    "NoisyCurrentSource": "use StepCurrentSource with the noise sampled at the steps you need",
+    "STDPMechanism": "plasticity runs as PPU kernels (bss2emu Experiment.plasticity), not as PyNN STDP",
+    "SimpleStochasticSynapse": "synaptic transmission is deterministic on the chip",
+    "StochasticTsodyksMarkramSynapse": "synaptic transmission is deterministic; use TsodyksMarkramSynapse",
+    "MultiQuantalSynapse": "synaptic transmission is deterministic; use TsodyksMarkramSynapse",
+    "ElectricalSynapse": "neuron circuits connect only through spikes (or as multi-compartment neurons)",
+}.items():
+    globals()[_name] = _unavailable(_name, _hint)
+UNAVAILABLE = tuple(_n for _n in globals() if getattr(globals()[_n], "__doc__", "") and
+                    str(globals()[_n].__doc__).startswith("Not available on BrainScaleS-2"))
+
+
+# --- synapses --------------------------------------------------------------------------
+class _MinDelay:
+    def _get_minimum_delay(self):
+        return state.dt if state.min_delay == "auto" else state.min_delay
+
+
+class StaticSynapse(_MinDelay, synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"))
+
+
+class TsodyksMarkramSynapse(_MinDelay, synapses.TsodyksMarkramSynapse):
+    """Tsodyks–Markram short-term plasticity, realised by the presynaptic neuron's synapse
+    driver: U in steps of 1/16, τ = 2 µs·2**(k/2) (2…362 ms), depression (``tau_facil=0``)
+    or facilitation (``tau_rec=0``). All projections from one presynaptic population share
+    its drivers and so must ask for the same STP."""
+
+    translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"),
+                                      ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"))
+
+
+# --- current sources -------------------------------------------------------------------
+class _CurrentSource(StandardCurrentSource):
+    """Current into neurons as timed writes of their constant-current DAC (``i_const``)."""
+
+    def __init__(self, **parameters):
+        object.__setattr__(self, "_targets", [])
+        object.__setattr__(self, "_native", {})
+        super().__init__(**parameters)
+        self.set_parameters(**parameters)
+        state.current_sources.append(self)
+
+    def inject_into(self, cells):
+        from .populations import targets_of
+
+        if hasattr(cells, "celltype") and not cells.celltype.injectable:
+            raise TypeError("Can't inject current into a spike source.")
+        self._targets.extend(targets_of(cells))
+
+    def set_native_parameters(self, parameters):
+        parameters.evaluate(simplify=True)
+        self._native.update({k: v for k, v in parameters.items()})
+
+    def get_native_parameters(self):
+        from pyNN.parameters import ParameterSpace
+
+        return ParameterSpace(dict(self._native), shape=(1,))
+
+    def _get_data(self):
+        raise NotImplementedError("recording the injected current is not supported by bss2emu")
+
+
+class DCSource(_CurrentSource, electrodes.DCSource):
+    __doc__ = electrodes.DCSource.__doc__
+    translations = build_translations(("amplitude", "amplitude"), ("start", "start"), ("stop", "stop"))
+
+    def steps(self) -> list[tuple[float, float]]:
+        """(time ms, amplitude nA) from which the current holds."""
+        p = self._native
+        return [(float(p["start"]), float(p["amplitude"])), (float(p["stop"]), 0.0)]
+
+
+class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
+    __doc__ = electrodes.StepCurrentSource.__doc__
+    translations = build_translations(("amplitudes", "amplitudes"), ("times", "times"))
+
+    def steps(self) -> list[tuple[float, float]]:
+        t = [float(x) for x in self._native["times"].value]
+        a = [float(x) for x in self._native["amplitudes"].value]
+        if len(t) != len(a):
+            raise errors.InvalidParameterValueError(
+                f"StepCurrentSource has {len(t)} times and {len(a)} amplitudes: give one amplitude per time")
+        return list(zip(t, a))
+
+
+__all__ = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray", "SpikeSourcePoisson",
+           "SpikeSourcePoissonOnChip", "HXNeuron", "StaticSynapse", "TsodyksMarkramSynapse", "DCSource",
+           "StepCurrentSource", *UNAVAILABLE]

@@ -1,0 +1,64 @@
+"""PyNN scripts written for NEST, run unchanged by the tests against ``pyNN.nest`` and
+``bss2emu.pynn`` (each takes the backend module ``sim``).
+
+They set ``min_delay=0.1`` explicitly: with ``min_delay='auto'`` pyNN.nest shifts a
+SpikeSourceArray's spikes by the network's minimum delay (its parrot-neuron correction
+uses NEST's min_delay, which 'auto' makes the smallest connection delay).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INPUT_TIMES = [20.0, 25.0, 30.0, 35.0, 40.0, 60.0, 61.0, 62.0, 63.0, 64.0, 65.0, 100.0, 130.0, 131.0, 132.0, 133.0]
+STEP = {"IF_curr_exp": 1.2, "IF_cond_exp": 1.2, "EIF_cond_exp_isfa_ista": 0.6}  # nA, 50 … 150 ms
+WEIGHT = {"IF_curr_exp": 2.0, "IF_cond_exp": 0.035, "EIF_cond_exp_isfa_ista": 0.03}  # nA / µS
+
+
+def single_neuron(sim, model: str, stimulus: str, params: dict | None = None, weight: float | None = None,
+                  runtime: float = 200.0) -> dict:
+    """One neuron driven by a current step (``stimulus='step'``) or by input spikes."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pop = sim.Population(1, getattr(sim, model)(**(params or {})), label="neuron")
+    pop.record(["spikes", "v"])
+    prj = None
+    if stimulus == "step":
+        sim.DCSource(amplitude=STEP[model], start=50.0, stop=150.0).inject_into(pop)
+    else:
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=INPUT_TIMES), label="input")
+        prj = sim.Projection(src, pop, sim.AllToAllConnector(),
+                             sim.StaticSynapse(weight=WEIGHT[model] if weight is None else weight, delay=1.0),
+                             receptor_type="excitatory")
+    sim.run(runtime)
+    seg = pop.get_data().segments[-1]
+    out = {"spikes": seg.spiketrains[0].rescale("ms").magnitude.copy(),
+           "v": seg.analogsignals[0].rescale("mV").magnitude[:, 0].copy()}
+    if hasattr(pop, "realised_parameters"):  # bss2emu: what the quantised hardware values mean
+        out["realised"] = {k: float(v[0]) for k, v in pop.realised_parameters().items()}
+        out["realised_weight"] = None if prj is None else float(prj.hardware_weights()[1][0])
+    sim.end()
+    return out
+
+
+def small_network(sim, runtime: float = 1000.0, seed: int = 42) -> dict:
+    """80 excitatory + 20 inhibitory IF_cond_exp neurons, sparse random recurrent
+    connections and Poisson drive; returns the mean firing rates (Hz)."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    rng = sim.NumpyRNG(seed=seed)
+    cell = sim.IF_cond_exp(tau_m=20.0, cm=0.2, v_rest=-60.0, v_thresh=-50.0, v_reset=-60.0, tau_refrac=5.0,
+                           tau_syn_E=5.0, tau_syn_I=10.0, e_rev_E=0.0, e_rev_I=-80.0)
+    exc = sim.Population(80, cell, label="exc")
+    inh = sim.Population(20, cell, label="inh")
+    noise = sim.Population(40, sim.SpikeSourcePoisson(rate=20.0), label="noise")
+    conn = sim.FixedProbabilityConnector(0.1, rng=rng)
+    drive = sim.FixedProbabilityConnector(0.25, rng=rng)
+    for post in (exc, inh):
+        sim.Projection(noise, post, drive, sim.StaticSynapse(weight=0.008, delay=1.0), receptor_type="excitatory")
+        sim.Projection(exc, post, conn, sim.StaticSynapse(weight=0.002, delay=1.0), receptor_type="excitatory")
+        sim.Projection(inh, post, conn, sim.StaticSynapse(weight=0.01, delay=1.0), receptor_type="inhibitory")
+    exc.record("spikes")
+    inh.record("spikes")
+    sim.run(runtime)
+    rates = {p.label: float(np.mean(list(p.get_spike_counts().values()))) / (runtime / 1000.0) for p in (exc, inh)}
+    sim.end()
+    return rates

@@ -1,0 +1,155 @@
+"""Every error a PyNN user hits is PyNN's own class (and, where it is a hardware limit,
+also a ``bss2emu.BssError``) with a message that names the value, the limit and the fix."""
+
+from __future__ import annotations
+
+import pytest
+from pyNN import errors
+
+import bss2emu
+from bss2emu.pynn import exceptions
+
+
+def test_unknown_parameter(sim):
+    with pytest.raises(errors.NonExistentParameterError, match="tau_mem"):
+        sim.IF_curr_exp(tau_mem=10.0)
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    with pytest.raises(errors.NonExistentParameterError):
+        pop.set(v_threshold=-40.0)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"v_thresh": 40.0}, r"v_thresh=40 mV is outside the hardware range -100 … 20\.0 mV"),
+    ({"tau_syn_E": 0.05}, r"tau_syn_E=0\.05 ms is outside the hardware range 0\.294 … 300 ms"),
+    ({"tau_refrac": 500.0}, r"tau_refrac=500 ms is outside the hardware range 0 … 130\.56 ms"),
+    ({"i_offset": -0.5}, r"negative.*raise v_rest instead"),
+    ({"i_offset": 200.0}, r"exceeds the hardware maximum .* nA"),
+    ({"tau_m": 5000.0}, r"tau_m=5000 ms is outside the hardware range"),
+])
+def test_out_of_range_values(sim, params, match):
+    with pytest.raises(errors.InvalidParameterValueError, match=match) as info:
+        sim.Population(1, sim.IF_curr_exp(**params), label="n")
+    assert isinstance(info.value, bss2emu.ConfigError)
+
+
+def test_out_of_range_set_keeps_the_old_value(sim):
+    pop = sim.Population(2, sim.IF_cond_exp(), label="n")
+    with pytest.raises(errors.InvalidParameterValueError, match="e_rev_E=50 mV"):
+        pop.set(e_rev_E=50.0)
+    assert pop.get("e_rev_E") == 0.0
+
+
+def test_hx_neuron_values_are_hardware_values(sim):
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"v_leak=2000 is not a hardware value: use an integer 0 … 1022"):
+        sim.Population(1, sim.HXNeuron(v_leak=2000), label="hx")
+    hx = sim.Population(1, sim.HXNeuron(), label="hx")
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]), label="s")
+    with pytest.raises(errors.InvalidParameterValueError, match="6-bit hardware weight"):
+        sim.Projection(src, hx, sim.AllToAllConnector(), sim.StaticSynapse(weight=70))
+
+
+def test_weight_too_large(sim):
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]), label="s")
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"excitatory weight 100 nA .* exceeds the hardware maximum"):
+        sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=100.0))
+    assert not sim.simulator.state.projections
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("IF_curr_alpha", "IF_curr_exp"), ("HH_cond_exp", "AdEx"), ("Izhikevich", "EIF_cond_exp_isfa_ista"),
+    ("SpikeSourceGamma", "SpikeSourceArray"), ("ACSource", "StepCurrentSource"),
+])
+def test_unsupported_models(sim, name, hint):
+    with pytest.raises(errors.NoModelAvailableError, match=f"{name} is not available on BrainScaleS-2.*{hint}"):
+        getattr(sim, name)()
+
+
+def test_foreign_cell_and_synapse_types(sim):
+    import pyNN.mock
+
+    pyNN.mock.setup()
+    with pytest.raises(errors.InvalidModelError, match="not a bss2emu cell type"):
+        sim.Population(1, pyNN.mock.IF_curr_exp(), label="n")
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    with pytest.raises(errors.InvalidModelError, match="StaticSynapse or TsodyksMarkramSynapse"):
+        sim.Projection(pop, pop, sim.AllToAllConnector(), pyNN.mock.StaticSynapse(weight=0.1))
+
+
+def test_unsupported_connector(sim):
+    pop = sim.Population(4, sim.IF_curr_exp(), label="n")
+    with pytest.raises(errors.ConnectionError, match="SmallWorldConnector is not supported by bss2emu"):
+        sim.Projection(pop, pop, sim.SmallWorldConnector(0.1, 0.1), sim.StaticSynapse(weight=0.1))
+
+
+def test_impossible_delays(sim):
+    a = sim.Population(2, sim.IF_curr_exp(), label="a")
+    with pytest.raises(errors.ConnectionError, match=r"delay 0\.2 ms cannot be realised.*delay >= 0\.325") as info:
+        sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.2))
+    assert isinstance(info.value, bss2emu.RoutingError)
+    with pytest.raises(errors.ConnectionError, match=r"out of range \[0\.1, 1000\]"):
+        sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=2000.0))
+    bg = sim.Population(1, sim.SpikeSourcePoissonOnChip(rate=10.0), label="bg")
+    with pytest.raises(errors.ConnectionError, match="cannot be delayed"):
+        sim.Projection(bg, a, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=2.0))
+    sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.5))  # loop-back: fine
+
+
+def test_cross_chip_delay_below_route_latency(sim):
+    sim.setup(timestep=0.1, system="cube-4")
+    a = sim.Population(2, sim.IF_curr_exp(), label="a")
+    b = sim.Population(2, sim.IF_curr_exp(), label="b")
+    a.annotate(chip=0)
+    b.annotate(chip=3)
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.4))
+    with pytest.raises(errors.ConnectionError,
+                       match=r"at least 0\.648 µs .*across chips.*µs hardware = ms biological"):
+        sim.run(5.0)
+
+
+def test_stp_conflicts_and_ranges(sim):
+    a = sim.Population(2, sim.IF_curr_exp(), label="a")
+    b = sim.Population(2, sim.IF_curr_exp(), label="b")
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(U=0.3, tau_rec=80.0, weight=0.2))
+    with pytest.raises(errors.ConnectionError, match=r"leave population 'a' .* different short-term plasticity.*"
+                                                      r"synapse driver"):
+        sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.2))
+    with pytest.raises(errors.InvalidParameterValueError, match="either depression .* or facilitation"):
+        sim.Projection(b, a, sim.AllToAllConnector(),
+                       sim.TsodyksMarkramSynapse(U=0.3, tau_rec=80.0, tau_facil=50.0, weight=0.2))
+    with pytest.raises(errors.InvalidParameterValueError, match=r"tau_rec=2000 ms is outside the hardware range"):
+        sim.Projection(b, a, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(tau_rec=2000.0, weight=0.2))
+
+
+@pytest.mark.parametrize("variable", ["gsyn_exc", "w"])
+def test_no_readout(sim, variable):
+    pop = sim.Population(1, sim.EIF_cond_exp_isfa_ista(), label="n")
+    with pytest.raises(errors.RecordingError, match=f"Cannot record {variable} .* no readout") as info:
+        pop.record(variable)
+    assert isinstance(info.value, bss2emu.BssError)
+
+
+def test_on_chip_source_spikes_cannot_be_recorded(sim):
+    bg = sim.Population(4, sim.SpikeSourcePoissonOnChip(rate=10.0), label="bg")
+    with pytest.raises(errors.RecordingError, match="never leave the chip"):
+        bg.record("spikes")
+    with pytest.raises(errors.InvalidParameterValueError, match="1, 2, 4, … 64 neurons"):
+        sim.Population(5, sim.SpikeSourcePoissonOnChip(rate=10.0), label="bg5")
+
+
+def test_membrane_of_many_neurons_needs_the_cadc_rate(sim):
+    pop = sim.Population(3, sim.IF_curr_exp(), label="n")
+    pop.record("v")
+    with pytest.raises(errors.InvalidParameterValueError, match=r"only one neuron's membrane can use the MADC.*"
+                                                                 r"sampling_interval=0\.6"):
+        sim.run(10.0)
+
+
+def test_routing_limits_become_pynn_errors(sim):
+    src = sim.Population(300, sim.SpikeSourceArray(spike_times=[1.0]), label="many")
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01))
+    with pytest.raises(exceptions.ConnectionError, match="256 synapse rows"):
+        sim.run(5.0)

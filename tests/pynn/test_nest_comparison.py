@@ -1,0 +1,102 @@
+"""The same PyNN scripts (``scripts.py``) on pyNN.nest and on bss2emu.pynn (ideal chip).
+
+Tolerances and why:
+
+* **Spike times**, nominal parameters: ``|Δt_k| ≤ 0.3 ms + 3 % · (t_k − stimulus onset)``
+  and the same number of spikes. Two sources of difference accumulate spike by spike:
+  (1) DAC quantisation — each voltage to ±½ LSB = ±0.06 mV biological (≈ 0.4 % of a
+  15 mV distance to threshold), leak, currents and synaptic gains to ≤ 0.3 % — which near
+  threshold, where the membrane creeps, changes an interval by up to ≈ 1 %; (2) the
+  emulator's fixed grid: refractoriness ends on the next step boundary, and input events
+  act at the end of the step they fall in (their PSP loses that step's charge, dt/τ_syn =
+  2 % for τ_syn = 5 ms), while NEST's models here are grid-exact or precise: ≤ 1–2 steps
+  (0.1–0.2 ms) per interval, ≈ 1–2 % of the 5–20 ms intervals. Measured worst case
+  (ratio |Δt|/tolerance): IF_curr_exp 0.25 (step) / 0.56 (spikes), IF_cond_exp 0.12 /
+  ≈0.5, EIF_cond_exp_isfa_ista 0.18 / 0.85. Inputs are chosen so that no threshold
+  crossing lies within these few percent of threshold (a 2 % weaker PSP then drops a spike).
+* **Realised parameters** (``Population.realised_parameters()``: what the quantised DAC
+  values mean) given to NEST remove (1): for a current step the emulator then agrees to
+  within one step per spike (``|Δt_k| ≤ 0.1 ms · (k + 1) + 0.01``; measured ≤ 0.1 · k); for
+  EIF_cond_exp_isfa_ista five steps (measured 0.43 ms for its one spike): the emulator
+  holds the exponential term constant over a step, which delays the upswing.
+* **Membrane**, subthreshold: ``|Δv| ≤ 0.3 mV`` over the whole trace: MADC resolution
+  0.117 mV biological, leak-potential quantisation ±0.06 mV, steady-state current error
+  ≤ 0.3 % of 12 mV, PSP 2 % of ≤ 2 mV (measured 0.13 mV).
+* **Network rates**: within 10 % (measured +2 … +4 %): the networks share their
+  connectivity (PyNN's RNG draws it for both) but not their Poisson input, the rate
+  estimate of ~5000 spikes has ≈ 2–3 % noise, and the emulator's PSPs are ≈ 1 % smaller
+  on average with quantised weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scripts
+
+MODELS = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista"]
+
+
+def _onset(stimulus: str) -> float:
+    return 50.0 if stimulus == "step" else scripts.INPUT_TIMES[0]
+
+
+@pytest.mark.parametrize("stimulus", ["step", "spikes"])
+@pytest.mark.parametrize("model", MODELS)
+def test_single_neuron_spike_times_match_nest(nest_sim, model, stimulus):
+    import bss2emu.pynn as bss
+
+    ref = scripts.single_neuron(nest_sim, model, stimulus)
+    got = scripts.single_neuron(bss, model, stimulus)
+    assert len(ref["spikes"]) >= 1
+    assert len(got["spikes"]) == len(ref["spikes"]), (ref["spikes"], got["spikes"])
+    tol = 0.3 + 0.03 * (ref["spikes"] - _onset(stimulus))
+    assert np.all(np.abs(got["spikes"] - ref["spikes"]) <= tol), (ref["spikes"], got["spikes"])
+    assert got["v"].shape == ref["v"].shape  # same samples: 0, dt, …, runtime
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_realised_parameters_match_nest_to_a_step(nest_sim, model):
+    import bss2emu.pynn as bss
+
+    got = scripts.single_neuron(bss, model, "step")
+    ref = scripts.single_neuron(nest_sim, model, "step", params=got["realised"])
+    assert len(got["spikes"]) == len(ref["spikes"]) >= 1
+    k = np.arange(len(ref["spikes"]))
+    steps = 5 if model.startswith("EIF") else 1  # the exponential term is held over each step
+    assert np.all(np.abs(got["spikes"] - ref["spikes"]) <= 0.1 * steps * (k + 1) + 0.01), (ref["spikes"], got["spikes"])
+
+
+@pytest.mark.parametrize("model", ["IF_curr_exp", "IF_cond_exp"])
+def test_subthreshold_membrane_matches_nest(nest_sim, model):
+    import bss2emu.pynn as bss
+
+    def script(sim):
+        sim.setup(timestep=0.1, min_delay=0.1)
+        pop = sim.Population(1, getattr(sim, model)(), label="neuron")
+        pop.record("v")
+        sim.DCSource(amplitude=0.6, start=20.0, stop=60.0).inject_into(pop)
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=[80.0]), label="input")
+        w = 0.5 if model == "IF_curr_exp" else 0.01
+        sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=w, delay=1.0))
+        sim.run(120.0)
+        v = pop.get_data().segments[0].analogsignals[0]
+        sim.end()
+        return v
+
+    ref, got = script(nest_sim), script(bss)
+    assert got.units == ref.units and got.shape == ref.shape
+    assert float(got.t_start) == float(ref.t_start) and float(got.sampling_period) == float(ref.sampling_period)
+    diff = np.abs(got.magnitude - ref.magnitude)
+    assert diff.max() <= 0.3, float(diff.max())
+    assert ref.magnitude.max() > -56.0  # the step moved the membrane by ~10 mV
+
+
+def test_network_rates_match_nest(nest_sim):
+    import bss2emu.pynn as bss
+
+    ref = scripts.small_network(nest_sim)
+    got = scripts.small_network(bss)
+    for name in ("exc", "inh"):
+        assert ref[name] > 5.0
+        assert abs(got[name] - ref[name]) <= 0.10 * ref[name], (name, ref, got)
