@@ -19,6 +19,7 @@ parameters never re-map ("compile once, run many").
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -79,13 +80,21 @@ def stp_key(stp: E.ShortTermPlasticity | None) -> str:
     return "none" if stp is None else stp.model_dump_json()
 
 
+def _connector_key(con) -> object:
+    """A connector's topology: for explicit lists only (pre, post) — weights are values."""
+    if isinstance(con, E.FromList):
+        pairs = np.array([c[:2] for c in con.connections], np.int64).tobytes()
+        return {"kind": "from_list", "pairs": hashlib.sha1(pairs).hexdigest()}
+    return con.model_dump()
+
+
 def topology_key(exp: E.Experiment, system: SystemSpec) -> str:
     """What mapping depends on: sizes, connectivity, receptors, STP, delays, seed, system."""
     return json.dumps({
         "seed": exp.seed, "system": system.model_dump(mode="json"),
         "pops": [(p.name, p.size, p.chip) for p in exp.populations],
         "srcs": [(s.name, s.size, s.kind) for s in exp.sources],
-        "proj": [(p.label, p.pre, p.post, p.receptor, p.connector.model_dump(), stp_key(p.stp), p.delay_us)
+        "proj": [(p.label, p.pre, p.post, p.receptor, _connector_key(p.connector), stp_key(p.stp), p.delay_us)
                  for p in exp.projections],
     }, sort_keys=True)
 
@@ -280,10 +289,12 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> Chip
     for pr in exp.projections:
         c, h, r, col = mapping.synapse[pr.label]
         sel = c == chip
-        # per-connection weights are topology only for from_list rows that carry one (part of
-        # the cache key); otherwise this experiment's weight applies
-        listed = isinstance(pr.connector, E.FromList) and any(len(x) == 3 for x in pr.connector.connections)
-        syn.weights[h[sel], r[sel], col[sel]] = mapping.conns[pr.label][2][sel] if listed else pr.weight
+        # weights are values, not topology: always this experiment's (from_list rows may carry one)
+        if isinstance(pr.connector, E.FromList):
+            w = np.array([x[2] if len(x) == 3 else pr.weight for x in pr.connector.connections], np.int64)
+            syn.weights[h[sel], r[sel], col[sel]] = w[sel]
+        else:
+            syn.weights[h[sel], r[sel], col[sel]] = pr.weight
     dr = cfg.drivers
     for d, key in rt.driver_stp.items():
         if key != "none":

@@ -137,3 +137,16 @@ def test_a_cached_topology_takes_the_new_experiments_weights():
         _, h, r, c = m.synapse["s→p"]
         w.append(int(R.configure_chip(e, m, 0).synapses.weights[h, r, c][0]))
     assert w == [63, 0, 30]
+
+
+def test_from_list_weights_are_values_not_topology():
+    base = dict(populations=[{"name": "p", "size": 2}], sources=[src("s", 2)])
+    got = []
+    for w in ((5, 6), (60, 1)):
+        e = exp(**base, projections=[{"pre": "s", "post": "p", "weight": 1, "connector": {
+            "kind": "from_list", "connections": [[0, 0, w[0]], [1, 1, w[1]]]}}])
+        m = R.map_experiment(e)
+        _, h, r, c = m.synapse["s→p"]
+        got.append((m, R.configure_chip(e, m, 0).synapses.weights[h, r, c].tolist()))
+    assert got[0][0] is got[1][0]  # same pairs: no re-map
+    assert got[0][1] == [5, 6] and got[1][1] == [60, 1]
