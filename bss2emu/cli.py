@@ -341,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar over the runs on stderr (default: when stderr is a terminal)")
     p.set_defaults(func=cmd_scale)
+    from .calib.cli import add_parser as add_calibrate_parser
+
+    add_calibrate_parser(sub)  # bss2emu calibrate …
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Tests of bss2emu.calib (a package so that its conftest and helpers get unique module names)."""

@@ -1,0 +1,78 @@
+"""The calibration store: round trip, keyed by chip serial and targets, atomic, cache hits
+that do not measure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bss2emu.calib import CalibrationStore, CalibrationTargets, calibrate, characterise
+from bss2emu.calib import calibration as calibrate_module
+from bss2emu.calib.result import ENV_DIR
+
+SERIAL = 1
+
+
+def _same(a, b):
+    assert a.serial == b.serial and a.ideal == b.ideal and a.targets == b.targets
+    for part in ("dac", "achieved", "gains"):
+        x, y = getattr(a, part), getattr(b, part)
+        assert set(x) == set(y)
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k])
+    assert a.measured == b.measured and a.unreachable == b.unreachable
+
+
+def test_round_trip(calibrated, tmp_path):
+    store = CalibrationStore(tmp_path)
+    path = store.save(calibrated)
+    assert path == tmp_path / str(SERIAL) / f"{calibrated.targets.key()}.npz"
+    _same(store.load(SERIAL, False, calibrated.targets), calibrated)
+    assert list(tmp_path.rglob("*.tmp")) == []  # nothing half-written left behind
+
+
+def test_keyed_by_serial_and_targets(calibrated, tmp_path):
+    store = CalibrationStore(tmp_path)
+    store.save(calibrated)
+    assert store.load(SERIAL + 1, False, calibrated.targets) is None
+    assert store.load(SERIAL, True, calibrated.targets) is None
+    assert store.load(SERIAL, False, calibrated.targets.replace(tau_m_us=11.0)) is None
+    assert store.results(SERIAL) == [store.result_path(SERIAL, False, calibrated.targets)]
+
+
+def test_cache_hit_does_not_measure(calibrated, calib_store, monkeypatch):
+    def no_bench(*args, **kwargs):
+        raise AssertionError("a cache hit must not measure")
+
+    monkeypatch.setattr(calibrate_module, "Bench", no_bench)
+    _same(calibrate(serial=SERIAL, store=calib_store), calibrated)
+    # new targets on a characterised chip: only the final measurements, on a bench
+    with pytest.raises(AssertionError, match="must not measure"):
+        calibrate(CalibrationTargets(tau_m_us=13.0), serial=SERIAL, store=calib_store)
+    # ... unless not refined: then the stored characterisation alone decides
+    r = calibrate(CalibrationTargets(tau_m_us=13.0), serial=SERIAL, store=calib_store, refine=False)
+    assert abs(np.median(r.achieved["tau_m_us"]) - 13.0) < 0.2
+    assert characterise(SERIAL, store=calib_store).has("tau_m_us")
+
+
+def test_stale_or_broken_files_are_ignored(calibrated, tmp_path):
+    store = CalibrationStore(tmp_path)
+    path = store.save(calibrated)
+    path.write_bytes(b"not a calibration")
+    assert store.load(SERIAL, False, calibrated.targets) is None
+
+
+def test_directory_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_DIR, str(tmp_path / "from-env"))
+    assert CalibrationStore().directory == tmp_path / "from-env"
+    r = calibrate(serial=0, ideal=True, store=True)
+    assert CalibrationStore().load(0, True, r.targets) is not None
+    assert (tmp_path / "from-env" / "ideal").is_dir()
+
+
+def test_unwritable_store_is_a_config_error(calibrated, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(Exception, match="cannot write calibration") as info:
+        CalibrationStore(blocker).save(calibrated)
+    assert info.type.__name__ == "ConfigError"
