@@ -336,8 +336,9 @@ def integrate_window(
             else:
                 drive -= ii * coef[K_AVG_I, n]
             if g_tot > 0.0:
-                v_inf = drive / g_tot
-                v_new[n] = v_inf + (v - v_inf) * np.exp(-g_tot * coef[K_H_OVER_C, n])
+                # relaxation towards drive/g_tot written without forming drive/g_tot, which
+                # loses all precision when g_tot is tiny (a decayed conductance, no leak)
+                v_new[n] = v + (drive - g_tot * v) * (-np.expm1(-g_tot * coef[K_H_OVER_C, n])) / g_tot
             else:
                 v_new[n] = v + drive * coef[K_H_OVER_C, n]
         # adaptation, held at the step's starting voltage (exact exponential relaxation),
