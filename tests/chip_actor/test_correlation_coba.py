@@ -87,3 +87,27 @@ def test_conductance_input_scales_with_driving_force_current_input_does_not():
     drive_near, drive_far = e_rev - 700 * 1200 / 1022, e_rev - 300 * 1200 / 1022
     assert near / far == pytest.approx(drive_near / drive_far, rel=0.05)
     assert psp_peak(False, 700) == pytest.approx(psp_peak(False, 300), rel=1e-9)
+
+
+def test_conductance_input_without_leak_stays_finite_as_it_decays():
+    """Regression: v_inf = drive/g lost all precision for a decayed conductance (~1e-40 µS)
+    without leak and threw the membrane to 0 mV."""
+    cfg = ChipConfig()
+    cfg.crossbar.enable[8, 0] = 1
+    cfg.crossbar.mask[8, 0] = 3 << 11
+    cfg.synapses.row_modes[0, 0] = ROW_EXCITATORY
+    cfg.synapses.row_modes[0, 1] = 2
+    cfg.synapses.weights[0, 0, 2] = 10
+    cfg.synapses.weights[0, 1, 2] = 10
+    cfg.neurons.column("i_bias_leak")[:] = 0
+    cfg.neurons.column("v_threshold")[:] = 1022
+    cfg.neurons.column("coba_exc")[:] = 1
+    cfg.neurons.column("i_bias_syn_inh_tau")[:] = 10  # 30 µs: the current outlives the conductance
+    chip = Chip(cfg, ideal=True)
+    chip.run_window(0, 10, np.array([500]), np.array([8]), np.array([make_label(0, 0, 0)]))
+    v = []
+    for k in range(10, 6010, 500):
+        chip.run_window(k, 500, *Chip.no_events())
+        v.append(chip.nstate[K.S_V, 2])
+    assert chip.nstate[K.S_IE, 2] < 1e-30  # the conductance has decayed away
+    assert np.all(np.abs(np.diff(v)) < 5.0) and 500 < v[-1] < 700  # settles, is not thrown to 0
