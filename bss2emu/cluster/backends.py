@@ -66,6 +66,10 @@ class LocalBackend(Backend):
     def restart_failed(self) -> None:
         self.host = ChipHost(self.setups)
 
+    def info(self) -> dict:
+        st = self.host.stats()
+        return {"host_busy_s": [st["busy_s"]], "host_cpu_s": [st["cpu_s"]], "host_memory_mb": [st["memory_mb"]]}
+
 
 def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None) -> Backend:
     if placement == "local":

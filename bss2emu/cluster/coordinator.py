@@ -143,16 +143,16 @@ class Coordinator:
         checkpoint = None
         try:
             while self.step < self.total:
-                if self.checkpoint_every and self.windows % self.checkpoint_every == 0 and (
-                        checkpoint is None or checkpoint[0] != self.step):
-                    checkpoint = (self.step, self.windows, self.backend.get_states(), net.get_state(), arrivals)
                 end = min(self.step + w_steps, self.total)
                 i = np.searchsorted(cuts, self.step, side="right")
                 if i < len(cuts):
                     end = min(end, int(cuts[i]))
                 try:
+                    if self.checkpoint_every and self.windows % self.checkpoint_every == 0 and (
+                            checkpoint is None or checkpoint[0] != self.step):
+                        checkpoint = (self.step, self.windows, self.backend.get_states(), net.get_state(), arrivals)
                     spikes = self.backend.step(self.step, end - self.step, arrivals)
-                except ChipUnavailableError:
+                except ChipUnavailableError:  # a host died: back to the last checkpoint, replay
                     if checkpoint is None:
                         raise
                     self.recoveries += 1

@@ -46,11 +46,26 @@ PPU_RECORDS = pa.schema(
 SCHEMAS: dict[str, pa.Schema] = {"spikes": SPIKES, "madc": MADC, "cadc": CADC, "ppu": PPU_RECORDS}
 
 
+_NUMPY_TYPES = {id(s): [np.dtype(f.type.to_pandas_dtype()) for f in s] for s in (SPIKES, MADC, CADC)}
+
+
 def _batch(schema: pa.Schema, columns: dict) -> pa.RecordBatch:
-    n = max((np.size(v) for v in columns.values() if np.ndim(v)), default=0)
-    arrays = [
-        pa.array(np.broadcast_to(np.asarray(columns[f.name]), (n,)), type=f.type) for f in schema
-    ]
+    """Numpy columns (a scalar fills its column) → a record batch of ``schema``.
+
+    On the per-window path (~10 µs for a few rows): each column is cast at most once, to its
+    field's numpy dtype, and handed to Arrow without a copy; broadcasting a scalar or letting
+    Arrow convert dtypes cost ~5x more."""
+    values = [np.asarray(columns[name]) for name in schema.names]
+    n = max((v.shape[0] for v in values if v.ndim), default=0)
+    arrays = []
+    for f, v, dt in zip(schema, values, _NUMPY_TYPES[id(schema)]):
+        if v.ndim == 0:
+            v = np.full(n, v, dt)
+        elif v.dtype != dt or not v.flags.c_contiguous:
+            v = np.ascontiguousarray(v, dt)
+        if v.shape != (n,):
+            raise ValueError(f"column {f.name!r} has shape {v.shape}, the batch has {n} rows")
+        arrays.append(pa.array(v))  # the dtype is the field's type: zero-copy
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
