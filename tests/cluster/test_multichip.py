@@ -135,3 +135,20 @@ def test_a_killed_chip_actor_is_recovered_from_a_checkpoint(ray_cluster):
     assert res.metadata["recoveries"] == 1
     for name in ("spikes", "madc", "cadc", "links"):
         assert res.tables[name].equals(ref.tables[name]), name
+
+
+def test_compiled_graph_step_path_on_one_node_is_identical_and_recovers():
+    """On one node the Ray placements step through a Compiled Graph; the session's two-node
+    cluster uses plain actor calls, so this runs in a process with its own embedded Ray."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("compiled_graph_check.py")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    for placement in ("per-chip", "packed"):
+        assert found[placement] == {"step_path": "compiled-graph", "same": True}, found
+    assert found["recovery"]["recoveries"] == 1 and found["recovery"]["same"], found
