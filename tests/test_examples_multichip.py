@@ -6,12 +6,9 @@ Like ``test_examples.py``: each example is imported from ``examples/`` by path a
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import bss2emu
 
@@ -19,22 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-@pytest.fixture(scope="module")
-def example():
-    """``example(name)`` → the imported module ``examples/<name>.py``."""
-    sys.path.insert(0, str(EXAMPLES))  # the examples import their helper ``_common``
-    loaded = {}
-
-    def load(name: str):
-        if name not in loaded:
-            spec = importlib.util.spec_from_file_location(f"bss2emu_example_{name}", EXAMPLES / f"{name}.py")
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            loaded[name] = module
-        return loaded[name]
-
-    yield load
-    sys.path.remove(str(EXAMPLES))
 
 
 def _png_written(result: dict, tmp_path: Path, filename: str) -> None:

@@ -76,18 +76,18 @@ def _explain(err: ValidationError, what: str) -> InvalidExperimentError:
             continue
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
-            text = f"is missing; add it"
+            text = "is missing; add it"
         elif e["type"] == "extra_forbidden":
-            text = f"is not a known field; remove it or check its spelling (see `bss2emu schema`)"
+            text = "is not a known field; remove it or check its spelling (see `bss2emu schema`)"
         else:
             value = e.get("input")
             shown = "" if isinstance(value, (dict, list)) and len(repr(value)) > 60 else f"= {value!r}: "
             if "ge" in ctx and "le" in ctx:
                 limit = f" (range {ctx['ge']}..{ctx['le']}); use a value in range"
             elif "le" in ctx or "lt" in ctx:
-                limit = f"; use a smaller value"
+                limit = "; use a smaller value"
             elif "ge" in ctx or "gt" in ctx:
-                limit = f"; use a larger value"
+                limit = "; use a larger value"
             else:
                 limit = ""
             text = f"{shown if e['type'] != 'value_error' else ''}{msg}{limit}"

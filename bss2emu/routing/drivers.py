@@ -15,7 +15,6 @@ import numpy as np
 from numba import njit
 
 from ..protocol import coordinates as C
-from ..protocol.hardware import ROW_DISABLED
 
 # a unit's targets: list of (receptor, circuits) — one entry per projection
 UnitTargets = list[tuple[int, np.ndarray]]
