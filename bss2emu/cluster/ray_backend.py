@@ -55,6 +55,9 @@ def compiled_graph_wanted() -> bool:
     return os.environ.get("BSS2EMU_RAY_COMPILED_GRAPH", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
+STEP_TIMEOUT_S = 600.0  # one window of one host, at most
+
+
 def ensure_ray(address: str | None = None) -> None:
     """Join ``address``, or start an embedded Ray instance on this machine if none runs."""
     if ray.is_initialized():
@@ -209,7 +212,9 @@ class RayBackend(Backend):
             self._compile()  # after a restart: new hosts, new graph
         if self._cdag is not None:
             try:
-                parts = [ray.get(ref) for ref in self._cdag.execute(k0, n_steps, *packed)]
+                # Ray's default 10 s is too short for a first window on a cold numba cache or
+                # a loaded machine; a real hang still surfaces, after STEP_TIMEOUT_S
+                parts = [ray.get(ref, timeout=STEP_TIMEOUT_S) for ref in self._cdag.execute(k0, n_steps, *packed)]
             except RayTaskError as err:  # raised by a host's step: the graph stays usable
                 with ray_errors([s.chip_id for s in self.groups[0]]):
                     raise err

@@ -8,23 +8,29 @@ from pathlib import Path
 
 import ray
 
-sys.path.insert(0, str(Path(__file__).parent))
-ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
 
-import bss2emu  # noqa: E402
-from bss2emu.cluster.ray_backend import run_on_ray  # noqa: E402
-from bss2emu.protocol.system import named_system  # noqa: E402
-from test_multichip import CHAIN  # noqa: E402
+def main() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
 
-TABLES = ("spikes", "madc", "cadc", "links")
-ref = bss2emu.run(CHAIN, system="cube-4")
-out = {}
-for placement in ("per-chip", "packed"):
-    res = bss2emu.run(CHAIN, system="cube-4", placement=placement)
-    out[placement] = {"step_path": res.metadata["step_path"],
-                      "same": all(res.tables[n].equals(ref.tables[n]) for n in TABLES)}
-res = run_on_ray(bss2emu.Experiment.model_validate(CHAIN), named_system("cube-4"), "per-chip", None,
-                 kill_host_after=37, checkpoint_every=10)
-out["recovery"] = {"recoveries": res.metadata["recoveries"], "step_path": res.metadata["step_path"],
-                   "same": all(res.tables[n].equals(ref.tables[n]) for n in TABLES)}
-print(json.dumps(out))
+    import bss2emu
+    from bss2emu.cluster.ray_backend import run_on_ray
+    from bss2emu.protocol.system import named_system
+    from test_multichip import CHAIN
+
+    TABLES = ("spikes", "madc", "cadc", "links")
+    ref = bss2emu.run(CHAIN, system="cube-4")
+    out = {}
+    for placement in ("per-chip", "packed"):
+        res = bss2emu.run(CHAIN, system="cube-4", placement=placement)
+        out[placement] = {"step_path": res.metadata["step_path"],
+                          "same": all(res.tables[n].equals(ref.tables[n]) for n in TABLES)}
+    res = run_on_ray(bss2emu.Experiment.model_validate(CHAIN), named_system("cube-4"), "per-chip", None,
+                     kill_host_after=37, checkpoint_every=10)
+    out["recovery"] = {"recoveries": res.metadata["recoveries"], "step_path": res.metadata["step_path"],
+                       "same": all(res.tables[n].equals(ref.tables[n]) for n in TABLES)}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":  # pytest imports this file for doctests: run only as a script
+    main()
