@@ -58,3 +58,16 @@ def example():
 
     yield load
     sys.path.remove(str(EXAMPLES))
+
+
+@pytest.fixture
+def png_written():
+    """``png_written(result, tmp_path, filename)``: an example wrote a real PNG where asked."""
+
+    def check(result: dict, tmp_path: Path, filename: str) -> None:
+        png = Path(result["png"])
+        assert png == tmp_path / filename
+        assert png.stat().st_size > 10_000
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    return check

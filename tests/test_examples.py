@@ -20,18 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-
-
-def _png_written(result: dict, tmp_path: Path, filename: str) -> None:
-    png = Path(result["png"])
-    assert png == tmp_path / filename
-    assert png.stat().st_size > 10_000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_single_neuron(example, tmp_path):
+def test_single_neuron(example, tmp_path, png_written):
     r = example("single_neuron").main(runtime_us=250.0, out_dir=tmp_path)
-    _png_written(r, tmp_path, "single_neuron.png")
+    png_written(r, tmp_path, "single_neuron.png")
     on, off = r["step_us"]
     spikes = np.asarray(r["spike_times_us"])
     assert r["n_spikes_in_step"] >= 3
@@ -40,10 +31,10 @@ def test_single_neuron(example, tmp_path):
     assert r["epsp_mv"] > 5.0 and r["ipsp_mv"] > 5.0
 
 
-def test_adex_firing_patterns(example, tmp_path):
+def test_adex_firing_patterns(example, tmp_path, png_written):
     mod = example("adex_firing_patterns")
     r = mod.main(runtime_us=400.0, out_dir=tmp_path)
-    _png_written(r, tmp_path, "adex_firing_patterns.png")
+    png_written(r, tmp_path, "adex_firing_patterns.png")
     p = r["patterns"]
     assert {name: s["classified_as"] for name, s in p.items()} == {name: name for name in mod.PATTERNS}
     isi = {name: np.diff(s["spike_times_us"]) for name, s in p.items()}
@@ -63,9 +54,9 @@ def test_adex_firing_patterns(example, tmp_path):
     assert len(spikes) >= 3 and spikes[-1] < mod.STEP_ON_US + 60.0
 
 
-def test_stp(example, tmp_path):
+def test_stp(example, tmp_path, png_written):
     r = example("stp").main(runtime_us=300.0, out_dir=tmp_path)
-    _png_written(r, tmp_path, "stp.png")
+    png_written(r, tmp_path, "stp.png")
     lsb = 1200.0 / 1023  # one MADC step
     dep = np.asarray(r["depressing"]["amplitudes_mv"])
     fac = np.asarray(r["facilitating"]["amplitudes_mv"])
@@ -78,10 +69,10 @@ def test_stp(example, tmp_path):
         assert np.max(np.abs(a - m)) < 3.0
 
 
-def test_synfire_chain(example, tmp_path):
+def test_synfire_chain(example, tmp_path, png_written):
     mod = example("synfire_chain")
     r = mod.main(runtime_us=80.0, out_dir=tmp_path)
-    _png_written(r, tmp_path, "synfire_chain.png")
+    png_written(r, tmp_path, "synfire_chain.png")
     assert r["wave_reaches_last_group"]
     assert min(r["spikes_full_pulse"]) >= 0.75 * mod.GROUP_SIZE
     latency = np.asarray(r["latency_us"])
@@ -90,9 +81,9 @@ def test_synfire_chain(example, tmp_path):
     assert sum(r["spikes_weak_pulse"][2:]) == 0, "the weak pulse dies out"
 
 
-def test_balanced_network(example, tmp_path):
+def test_balanced_network(example, tmp_path, png_written):
     r = example("balanced_network").main(runtime_us=300.0, out_dir=tmp_path)
-    _png_written(r, tmp_path, "balanced_network.png")
+    png_written(r, tmp_path, "balanced_network.png")
     for name in ("exc", "inh"):
         s = r["populations"][name]
         assert 2.0 < s["rate_hz"] < 50.0, (name, s)

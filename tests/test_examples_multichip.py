@@ -16,25 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-
-
-def _png_written(result: dict, tmp_path: Path, filename: str) -> None:
-    png = Path(result["png"])
-    assert png == tmp_path / filename
-    assert png.stat().st_size > 10_000
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def _links_consistent(links: list[tuple]) -> None:
     assert links, "inter-chip traffic uses links"
     for name, sent, delivered, dropped, _ in links:
         assert dropped == sent - delivered, name
 
 
-def test_synfire_multichip(example, tmp_path, capsys):
+def test_synfire_multichip(example, tmp_path, capsys, png_written):
     mod = example("synfire_multichip")
     r = mod.main(runtime_us=40.0, out_dir=tmp_path)
-    _png_written(r, tmp_path, "synfire_multichip.png")
+    png_written(r, tmp_path, "synfire_multichip.png")
     assert "reaches group 7" in capsys.readouterr().out
     assert r["wave_reaches_last_group"]
     assert min(r["fired"]) >= 0.75 * mod.GROUP_SIZE, "every group answers"
@@ -52,10 +43,10 @@ def test_synfire_multichip(example, tmp_path, capsys):
     _links_consistent(r["links"])
 
 
-def test_balanced_multichip(example, tmp_path):
+def test_balanced_multichip(example, tmp_path, png_written):
     mod = example("balanced_multichip")
     r = mod.main(runtime_us=300.0, out_dir=tmp_path)
-    _png_written(r, tmp_path, "balanced_multichip.png")
+    png_written(r, tmp_path, "balanced_multichip.png")
     assert r["n_neurons"] == 2048
     for name in ("exc", "inh"):
         s = r["populations"][name]
