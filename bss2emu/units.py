@@ -48,3 +48,22 @@ def bio_ms_to_hw_us(t_ms):
 def hw_us_to_bio_ms(t_us):
     """Hardware microseconds → biological milliseconds."""
     return np.asarray(t_us, dtype=np.float64) * (ACCELERATION / 1000.0)
+
+
+# --- the biological ↔ hardware voltage map of the front ends (PyNN, calibration) -------------
+V_OFFSET_MV = 1000.0
+"""Hardware membrane voltage (mV, on the chip's 0–1200 mV scale) of 0 mV biological."""
+
+V_SCALE = 10.0
+"""Hardware mV per biological mV."""
+
+
+def bio_mv_to_hw_mv(v_bio_mv):
+    """Biological membrane voltage (mV) → hardware voltage (mV): ``1000 + 10·v``
+    (−65 mV → 350 mV, −50 mV → 500 mV)."""
+    return V_OFFSET_MV + V_SCALE * np.asarray(v_bio_mv, dtype=np.float64)
+
+
+def hw_mv_to_bio_mv(v_hw_mv):
+    """Hardware voltage (mV) → biological membrane voltage (mV)."""
+    return (np.asarray(v_hw_mv, dtype=np.float64) - V_OFFSET_MV) / V_SCALE

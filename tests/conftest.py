@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,10 @@ import pytest
 from bss2emu.protocol.hardware import ChipConfig
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# calibrations measured by the tests go to a store of this session, never the user's cache
+# (set at import so that example subprocesses and Ray workers inherit it)
+os.environ.setdefault("BSS2EMU_CALIB_DIR", tempfile.mkdtemp(prefix="bss2emu-calib-"))
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETERS
 from . import measure as M
@@ -204,14 +205,62 @@ def calibrate(targets: CalibrationTargets | None = None, serial: int = 0, ideal:
             log(f"chip {'ideal' if ideal else serial}: calibration from {st.result_path(serial, ideal, targets)}")
             return hit
     t0 = time.perf_counter()
+    full = at_full_capacitance(targets)  # validated before anything is measured
     ch = characterise(serial, ideal, st, force, log)
     bench = None if ideal or not refine else Bench(serial, ideal=False)
-    result = _choose(ch, targets, bench, log)
+    result = _at_capacitance(_choose(ch, full, bench, log), targets)
     result.meta = {"wall_s": time.perf_counter() - t0, "refined": bench is not None,
                    "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if st is not None:
         path = st.save(result)
         log(f"chip {'ideal' if ideal else serial}: calibration stored in {path}")
+    return result
+
+
+def _capacitance_ratio(targets: CalibrationTargets) -> np.ndarray:
+    """Each circuit's capacitance relative to the largest, (setting + 1)/64 (exact: the
+    mismatch of a circuit's capacitance is one factor for all settings)."""
+    return (np.rint(targets["capacitance"]) + 1.0) / (CAPACITANCE_HW + 1.0)
+
+
+def at_full_capacitance(targets: CalibrationTargets) -> CalibrationTargets:
+    """The targets at capacitance 63 that reach ``targets`` at their capacitance: τ_m
+    becomes τ_m/r and the synaptic slopes r times smaller (r = (setting+1)/64); voltages,
+    τ_syn, τ_w and the deflections i_offset, a/g_L, b/g_L do not depend on it."""
+    r = _capacitance_ratio(targets)
+    if (r == 1.0).all():
+        return targets
+    tau = targets["tau_m_us"] / r
+    if (tau > 60.0).any():
+        i = int(np.flatnonzero(tau > 60.0)[0])
+        raise ConfigError(f"calibration target tau_m_us={targets['tau_m_us'][i]:g} at capacitance "
+                          f"{targets['capacitance'][i]:g} (circuit {i}) needs a leak conductance below the calibrated "
+                          f"range (tau_m at most {60.0 * r[i]:.3g} us at this capacitance): use a larger capacitance")
+    psp = {}
+    for w in ("exc", "inh"):
+        tau_syn = targets[f"tau_syn_{w}_us"]
+        psp[f"psp_{w}_mv"] = (targets[f"psp_{w}_mv"] * r * psp_shape_us(tau, tau_syn)
+                              / psp_shape_us(targets["tau_m_us"], tau_syn))
+    return targets.replace(tau_m_us=tau, capacitance=CAPACITANCE_HW, **psp)
+
+
+def _at_capacitance(result: CalibrationResult, targets: CalibrationTargets) -> CalibrationResult:
+    """A result for the full-capacitance targets, told at the targets' capacitance."""
+    r = _capacitance_ratio(targets)
+    if (r == 1.0).all():
+        return result
+    result.dac["capacitance"] = np.rint(targets["capacitance"]).astype(np.int64)
+    result.achieved["tau_m_us"] = result.achieved["tau_m_us"] * r
+    for name in ("syn_exc_mv_per_us", "syn_inh_mv_per_us", "coba_exc_per_us", "coba_inh_per_us",
+                 "i_const_mv_per_us", "i_const_offset_mv_per_us"):
+        result.gains[name] = result.gains[name] / r
+    for w in ("exc", "inh"):
+        coba = result.dac[f"coba_{w}"] == 1
+        drive = np.abs(result.achieved[f"e_rev_{w}_mv"] - result.achieved["v_leak_mv"])
+        slope = np.where(coba, result.gains[f"coba_{w}_per_us"], result.gains[f"syn_{w}_mv_per_us"])
+        result.achieved[f"psp_{w}_mv"] = (REFERENCE_WEIGHT * slope * np.where(coba, drive, 1.0)
+                                          * psp_shape_us(result.achieved["tau_m_us"], result.achieved[f"tau_syn_{w}_us"]))
+    result.targets = targets
     return result
 
 
@@ -304,6 +353,7 @@ def _choose(ch: Characterisation, t: CalibrationTargets, bench: Bench | None, lo
     dac["i_const"] = ch.dac_for("i_const_mv_per_us", t["i_offset_mv"] / tau_m_t)
     check_reach("i_offset_mv", "i_const_mv_per_us", t["i_offset_mv"] / tau_m_t, t["i_offset_mv"] > 0)
     gains["i_const_mv_per_us"] = ch.predict("i_const_mv_per_us", 1) - ch.predict("i_const_mv_per_us", 0)
+    gains["i_const_offset_mv_per_us"] = ch.predict("i_const_mv_per_us", 0)
     achieved["i_offset_mv"] = ch.predict("i_const_mv_per_us", dac["i_const"]) * achieved["tau_m_us"]
     exp_on = t["delta_t_mv"] > 0
     if exp_on.any():

@@ -34,7 +34,7 @@ from .models import Characterisation, model_fingerprint
 from .targets import TARGET_NAMES, CalibrationTargets
 
 N = C.NEURONS_PER_CHIP
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 ENV_DIR = "BSS2EMU_CALIB_DIR"
 
 # (target, quantity the result reports for it, unit) — what `spread()` tabulates
@@ -54,9 +54,9 @@ class CalibrationResult:
     the circuit reaches (float[512]); ``gains``: per-circuit slopes at the chosen DAC values
     (``syn_exc_mv_per_us``, ``syn_inh_mv_per_us`` per weight LSB, current-based;
     ``coba_exc_per_us``, ``coba_inh_per_us`` per weight LSB, conductance-based;
-    ``i_const_mv_per_us`` per i_const LSB); ``measured``: names of the achieved values that
-    were measured at the final setting (the others come from the transfer models);
-    ``unreachable[target]``: the circuits (in use) whose range does not include the target —
+    ``i_const_mv_per_us`` per i_const LSB and ``i_const_offset_mv_per_us`` at i_const 0);
+    ``measured``: names of the achieved values that were measured at the final setting (the
+    others come from the transfer models); ``unreachable[target]``: the circuits (in use) whose range does not include the target —
     they get the nearest value they can reach."""
 
     serial: int

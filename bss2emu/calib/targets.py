@@ -3,6 +3,11 @@
 Each target is one value for all 512 circuits or one per circuit. Voltages are on the
 chip's 0–1200 mV scale; times are hardware µs (1 µs hardware ≙ 1 ms biological).
 
+The membrane capacitance setting (``capacitance``, default 63, the largest) is a choice,
+not a target: the other targets hold at it. A smaller capacitance makes the same bias
+currents move the membrane faster — more synaptic gain and constant current — at the cost
+of a coarser leak (``tau_m``) setting.
+
 Currents are given by the membrane deflection they cause at rest, which does not depend
 on a circuit's capacitance: ``i_offset_mv = I/g_L``, ``b_mv = b/g_L`` (the jump of the
 adaptation current in mV), ``a_ratio = a/g_L``. Synaptic strength is the PSP height of one
@@ -59,6 +64,8 @@ TARGET_FIELDS: tuple[TargetField, ...] = (
     TargetField("a_ratio", 0.0, 0.0, 10.0, "subthreshold adaptation a/g_L"),
     TargetField("b_mv", 0.0, 0.0, 500.0, "spike-triggered adaptation b/g_L, mV"),
     TargetField("tau_w_us", 100.0, 2.0, 1000.0, "adaptation time constant, µs"),
+    TargetField("capacitance", 63.0, 0.0, 63.0, "membrane capacitance setting 0…63 at which the targets hold "
+                                                "(smaller: stronger synaptic and current inputs, coarser tau_m)"),
 )
 TARGET_NAMES = tuple(f.name for f in TARGET_FIELDS)
 _FIELD = {f.name: f for f in TARGET_FIELDS}
@@ -110,6 +117,19 @@ class CalibrationTargets:
     def replace(self, **values) -> "CalibrationTargets":
         """A copy with some targets changed."""
         return CalibrationTargets(**(self.as_dict() | values))
+
+    def updated(self, circuits, values: Mapping) -> "CalibrationTargets":
+        """A copy with ``values`` (name → one value per circuit in ``circuits``) set on
+        ``circuits``; the other circuits keep theirs."""
+        circ = np.atleast_1d(np.asarray(circuits, dtype=np.int64))
+        if len(circ) > N or (len(circ) and (circ.min() < 0 or circ.max() >= N)) or len(np.unique(circ)) != len(circ):
+            raise ConfigError(f"circuits must be distinct values 0..{N - 1}, one per neuron ({len(circ)} given)")
+        full = self.as_dict()
+        for name, v in values.items():
+            arr = self[name].copy()
+            arr[circ] = v
+            full[name] = arr
+        return CalibrationTargets(**full)
 
     def key(self) -> str:
         """A digest of all targets: equal targets, equal key (the store's file name)."""

@@ -1,7 +1,6 @@
 """Translation of PyNN's biological parameters and weights into hardware values.
 
-The map (``BioMap``, defaults ``V_OFFSET_MV = 1000``, ``V_SCALE = 10``; the same as
-``bss2emu.pynn.translation``'s ideal-chip map)::
+The map (``BioMap``, defaults ``units.V_OFFSET_MV = 1000``, ``units.V_SCALE = 10``)::
 
     voltage   v_hw [mV]  = 1000 + 10 · v_bio [mV]     (-65 mV → 350 mV, -50 → 500, 0 → 1000;
                                                        -95 … +15 mV bio is the calibrated range)
@@ -36,36 +35,51 @@ and ``v_spike`` the spike threshold.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
+
+from .. import units
 
 from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..units import ACCELERATION
 from .calibration import StoreArg, calibrate
+from .models import RATE, ideal_characterisation, invert, model_value
 from .result import CalibrationResult
 from .targets import REFERENCE_WEIGHT, TARGET_FIELDS, CalibrationTargets, psp_shape_us
 
 N = C.NEURONS_PER_CHIP
-V_OFFSET_MV = 1000.0
-V_SCALE = 10.0
+V_OFFSET_MV = units.V_OFFSET_MV
+V_SCALE = units.V_SCALE
 # PyNN's parameters this module understands (units) and the PyNN defaults of IF_curr_exp /
 # EIF_cond_exp_isfa_ista where a cell type does not have them
 BIO_PARAMETERS: dict[str, str] = {
     "v_rest": "mV", "v_reset": "mV", "v_thresh": "mV", "v_spike": "mV", "cm": "nF", "tau_m": "ms",
     "tau_syn_E": "ms", "tau_syn_I": "ms", "tau_refrac": "ms", "i_offset": "nA", "e_rev_E": "mV", "e_rev_I": "mV",
     "delta_T": "mV", "a": "nS", "b": "nA", "tau_w": "ms", "max_weight_E": "nA or uS", "max_weight_I": "nA or uS",
+    "max_current": "nA",
 }
 BIO_DEFAULTS: dict[str, float] = {
     "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -50.0, "cm": 1.0, "tau_m": 20.0, "tau_syn_E": 5.0,
     "tau_syn_I": 5.0, "tau_refrac": 0.1, "i_offset": 0.0, "a": 0.0, "b": 0.0, "tau_w": 144.0, "v_spike": -40.0,
 }
 _TIME_FACTOR = 1000.0 / ACCELERATION  # hardware µs per biological ms
+_FIELD = {f.name: f for f in TARGET_FIELDS}
+
+
+class TranslationError(ConfigError):
+    """A biological value has no calibrated hardware counterpart; ``parameter`` names it."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        self.parameter = parameter
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
 class BioMap:
-    """Biological ↔ hardware voltages: ``v_hw_mv = v_offset_mv + v_scale · v_bio_mv``.
+    """Biological ↔ hardware voltages: ``v_hw_mv = v_offset_mv + v_scale · v_bio_mv``
+    (defaults: ``units.V_OFFSET_MV``, ``units.V_SCALE``).
 
     >>> BioMap().v_hw(-65.0), BioMap().v_bio(500.0)
     (350.0, -50.0)
@@ -102,80 +116,249 @@ def _params(params: dict, n: int | None) -> tuple[dict[str, np.ndarray], int]:
     return {k: np.broadcast_to(a, (n,)).astype(np.float64) for k, a in arrays.items()}, n
 
 
-def bio_targets(params: dict, circuits=None, bio_map: BioMap = BIO_MAP,
-                base: CalibrationTargets | None = None) -> CalibrationTargets:
-    """Calibration targets (all 512 circuits) for neurons with PyNN ``params`` placed on
-    ``circuits`` (default 0..n-1); other circuits keep ``base`` (default targets)."""
-    circ = None if circuits is None else np.atleast_1d(np.asarray(circuits, dtype=np.int64))
-    p, n = _params(params, None if circ is None else len(circ))
-    circ = np.arange(n) if circ is None else circ
-    if len(circ) > N or (len(circ) and (circ.min() < 0 or circ.max() >= N)) or len(np.unique(circ)) != len(circ):
-        raise ConfigError(f"circuits must be distinct values 0..{N - 1}, one per neuron ({n} neurons)")
+class _Linear(NamedTuple):
+    """A target as an affine function of one PyNN parameter: ``target = k·value + c``."""
 
+    parameter: str
+    value: np.ndarray
+    k: np.ndarray
+    c: np.ndarray | float = 0.0
+
+    def target(self) -> np.ndarray:
+        return self.k * self.value + self.c
+
+    def bio(self, target) -> np.ndarray:
+        return (np.asarray(target, dtype=np.float64) - self.c) / self.k
+
+
+def _linear_targets(p: dict[str, np.ndarray], n: int, bio_map: BioMap) -> dict[str, _Linear]:
+    """Each target the parameters ``p`` set, as an affine function of its PyNN parameter."""
     def get(name):
         return p[name] if name in p else np.full(n, BIO_DEFAULTS[name])
 
     cm, tau_m = get("cm"), get("tau_m")
-    if (cm <= 0).any() or (tau_m <= 0).any():
-        raise ConfigError("cm and tau_m must be positive")
-    s = bio_map.v_scale
-    tg: dict[str, np.ndarray] = {
-        "v_leak_mv": bio_map.v_hw(get("v_rest")), "v_reset_mv": bio_map.v_hw(get("v_reset")),
-        "tau_m_us": tau_m * _TIME_FACTOR, "tau_syn_exc_us": get("tau_syn_E") * _TIME_FACTOR,
-        "tau_syn_inh_us": get("tau_syn_I") * _TIME_FACTOR, "tau_ref_us": get("tau_refrac") * _TIME_FACTOR,
-        "i_offset_mv": s * get("i_offset") * tau_m / cm,
+    for name, v in (("cm", cm), ("tau_m", tau_m)):
+        if (v <= 0).any() or not np.isfinite(v).all():
+            raise TranslationError(name, f"{name}={v[(v <= 0) | ~np.isfinite(v)][0]:g} {BIO_PARAMETERS[name]} must be "
+                                         f"positive and finite")
+    s, off, t = bio_map.v_scale, bio_map.v_offset_mv, _TIME_FACTOR
+
+    def volt(name):
+        return _Linear(name, get(name), np.full(n, s), off)
+
+    tg: dict[str, _Linear] = {
+        "v_leak_mv": volt("v_rest"), "v_reset_mv": volt("v_reset"),
+        "tau_m_us": _Linear("tau_m", tau_m, np.full(n, t)),
+        "tau_syn_exc_us": _Linear("tau_syn_E", get("tau_syn_E"), np.full(n, t)),
+        "tau_syn_inh_us": _Linear("tau_syn_I", get("tau_syn_I"), np.full(n, t)),
+        "tau_ref_us": _Linear("tau_refrac", get("tau_refrac"), np.full(n, t)),
+        "i_offset_mv": _Linear("i_offset", get("i_offset"), s * tau_m / cm),
     }
     if "delta_T" in p:  # exponential integrate-and-fire: v_thresh is V_T, v_spike the comparator
-        tg["delta_t_mv"] = s * p["delta_T"]
-        tg["v_exp_mv"] = bio_map.v_hw(get("v_thresh"))
-        tg["v_threshold_mv"] = bio_map.v_hw(get("v_spike"))
+        tg["delta_t_mv"] = _Linear("delta_T", p["delta_T"], np.full(n, s))
+        tg["v_exp_mv"] = volt("v_thresh")
+        tg["v_threshold_mv"] = volt("v_spike")
     else:
-        tg["v_threshold_mv"] = bio_map.v_hw(get("v_thresh"))
+        tg["v_threshold_mv"] = volt("v_thresh")
     if "a" in p or "b" in p:
-        tg["a_ratio"] = get("a") * 1e-3 * tau_m / cm  # nS → µS; g_L = cm/τ_m (µS)
-        tg["b_mv"] = s * get("b") * tau_m / cm
-        tg["tau_w_us"] = get("tau_w") * _TIME_FACTOR
+        tg["a_ratio"] = _Linear("a", get("a"), 1e-3 * tau_m / cm)  # nS → µS; g_L = cm/τ_m (µS)
+        tg["b_mv"] = _Linear("b", get("b"), s * tau_m / cm)
+        tg["tau_w_us"] = _Linear("tau_w", get("tau_w"), np.full(n, t))
     for syn, rev in (("exc", "e_rev_E"), ("inh", "e_rev_I")):
         if rev in p:
-            tg[f"coba_{syn}"] = np.ones(n)
-            tg[f"e_rev_{syn}_mv"] = bio_map.v_hw(p[rev])
+            tg[f"coba_{syn}"] = _Linear(rev, np.ones(n), np.ones(n))
+            tg[f"e_rev_{syn}_mv"] = volt(rev)
     # synaptic gain: the largest weight onto a neuron becomes weight 63
     for syn, key in (("exc", "max_weight_E"), ("inh", "max_weight_I")):
         if key not in p:
             continue
-        w = np.abs(p[key])
-        per_event = w / cm  # mV/ms (current) or 1/ms (conductance) in biological units
-        shape = REFERENCE_WEIGHT * psp_shape_us(tg["tau_m_us"], tg[f"tau_syn_{syn}_us"])
+        shape = psp_shape_us(tg["tau_m_us"].target(), tg[f"tau_syn_{syn}_us"].target())
+        # per event: w/cm, mV/ms (current) or 1/ms (conductance) biological; at weight 63
         if f"coba_{syn}" in tg:
-            drive = np.abs(tg[f"e_rev_{syn}_mv"] - tg["v_leak_mv"])
-            psp = per_event / REFERENCE_WEIGHT * shape * drive
+            k = shape / cm * np.abs(tg[f"e_rev_{syn}_mv"].target() - tg["v_leak_mv"].target())
         else:
-            psp = s * per_event / REFERENCE_WEIGHT * shape
-        tg[f"psp_{syn}_mv"] = psp
-    base = base or CalibrationTargets()
-    full = base.as_dict()
-    for name, values in tg.items():
-        arr = full[name].copy()
-        arr[circ] = values
-        full[name] = arr
-    try:
-        return CalibrationTargets(**full)
-    except ConfigError as err:
-        raise ConfigError(f"{err} — from the biological parameters (voltage map v_hw = "
-                          f"{bio_map.v_offset_mv:g} mV + {bio_map.v_scale:g}·v_bio, 1 ms → 1 µs)") from None
+            k = s * shape / cm
+        tg[f"psp_{syn}_mv"] = _Linear(key, np.abs(p[key]), k)
+    return tg
 
 
-def _explain(result: CalibrationResult, circ: np.ndarray) -> None:
-    """Raise if a neuron's target is out of its circuit's reach."""
+def _range_text(lin: _Linear, f, i: int, unit: str) -> str:
+    lo, hi = sorted(float(np.broadcast_to(lin.bio(x), lin.value.shape)[i]) for x in (f.low, f.high))
+    return f"{max(lo, 0.0) if f.low == 0 else lo:.4g} … {hi:.4g} {unit}"
+
+
+_SCALED = ("i_offset_mv", "a_ratio", "b_mv", "psp_exc_mv", "psp_inh_mv")  # ranges that depend on cm, τ
+
+
+def _check_ranges(tg: dict[str, _Linear]) -> None:
+    """Raise ``TranslationError`` naming the PyNN parameter whose target leaves the calibrated range."""
+    for name, lin in tg.items():
+        f = _FIELD[name]
+        x = lin.target()
+        bad = ~((x >= f.low - 1e-9) & (x <= f.high + 1e-9))
+        if not bad.any():
+            continue
+        i = int(np.flatnonzero(bad)[0])
+        depends = " for this neuron's cm and tau_m" if name in _SCALED else ""
+        if lin.parameter.startswith("max_weight"):
+            syn = "exc" if lin.parameter.endswith("E") else "inh"
+            unit = "uS" if f"coba_{syn}" in tg else "nA"
+            raise TranslationError("weight", f"the largest {syn}itatory weight onto a neuron, {lin.value[i]:g} {unit}, "
+                                             f"is outside the calibrated range {_range_text(lin, f, i, unit)}{depends} "
+                                             f"(a weight-63 PSP of at most {f.high:g} mV hardware): use smaller "
+                                             f"weights, or a larger cm".replace("inhitatory", "inhibitory"))
+        unit = BIO_PARAMETERS[lin.parameter]
+        fix = ("the constant current cannot be negative: raise v_rest instead" if name == "i_offset_mv" and x[i] < 0
+               else "use a value in that range")
+        raise TranslationError(lin.parameter, f"{lin.parameter}={lin.value[i]:g} {unit} is outside the calibrated "
+                                              f"range {_range_text(lin, f, i, unit)}{depends} (hardware {f.doc}: "
+                                              f"{f.low:g} … {f.high:g}): {fix}")
+
+
+def check_bio(params: dict, bio_map: BioMap = BIO_MAP) -> None:
+    """Raise ``TranslationError`` (naming the PyNN parameter, its value and the calibrated
+    range) if any neuron's ``params`` cannot be calibrated.
+
+    >>> check_bio({"v_rest": -120.0})
+    Traceback (most recent call last):
+    ...
+    bss2emu.calib.translate.TranslationError: v_rest=-120 mV is outside the calibrated range -95 … 15 mV \
+(hardware leak (resting) potential, mV: 50 … 1150): use a value in that range
+    """
+    p, n = _params(params, None)
+    _check_ranges(_linear_targets(p, n, bio_map))
+
+
+HEADROOM = (0.6, 0.95)
+"""Capacitance choice: a neuron's inputs should need at most the first fraction of the
+nominal largest synaptic gain, constant current and adaptation strength (the rest is left
+for the circuits' mismatch, ~10 % per gain), and may need up to the second when ``tau_m``
+leaves no other choice."""
+
+
+def choose_capacitance(values: dict[str, np.ndarray], max_current_mv: np.ndarray | None = None) -> np.ndarray:
+    """Per neuron the largest capacitance setting (0…63) at which its targets ``values``
+    (target name → per neuron) leave ``HEADROOM`` of every gain, and ``tau_m`` stays
+    calibrated (-1 where none does); ``max_current_mv``: the largest constant current as
+    a deflection I/g_L."""
+    ch = ideal_characterisation()
+    tau = values["tau_m_us"]
+    need = []  # (quantity, slope it needs at full capacitance ÷ r)
+    for w in ("exc", "inh"):
+        if f"psp_{w}_mv" not in values:
+            continue
+        shape = REFERENCE_WEIGHT * psp_shape_us(tau, values[f"tau_syn_{w}_us"])
+        if f"coba_{w}" in values:
+            drive = np.maximum(np.abs(values[f"e_rev_{w}_mv"] - values["v_leak_mv"]), 1e-9)
+            need.append((f"coba_{w}_per_us", values[f"psp_{w}_mv"] / (shape * drive)))
+        else:
+            need.append((f"syn_{w}_mv_per_us", values[f"psp_{w}_mv"] / shape))
+    current = values["i_offset_mv"] if max_current_mv is None else np.maximum(values["i_offset_mv"], max_current_mv)
+    need.append(("i_const_mv_per_us", current / tau))
+    if "b_mv" in values:
+        need += [("b_mv_per_us", values["b_mv"] / tau), ("a_per_us", values["a_ratio"] / tau)]
+
+    def largest(headroom: float) -> np.ndarray:
+        r = np.ones(len(tau))
+        for quantity, slope in need:
+            top = headroom * float(np.min(ch.predict(quantity, C.DAC_MAX)))
+            with np.errstate(divide="ignore"):
+                r = np.minimum(r, np.where(slope > 0, top / slope, 1.0))
+        return np.clip(np.floor(r * 64.0 - 1.0 + 1e-9), -1, C.CAPACITANCE_MAX)
+
+    smallest = np.ceil(tau / _FIELD["tau_m_us"].high * 64.0 - 1.0 - 1e-9)  # τ_m/r must stay ≤ 60 µs
+    top = np.maximum(largest(HEADROOM[0]), smallest)
+    # among the settings that qualify, the one whose leak setting realises tau_m best (nominally)
+    caps = np.arange(C.CAPACITANCE_MAX + 1)[:, None]
+    full = tau[None, :] * (C.CAPACITANCE_MAX + 1.0) / (caps + 1.0)
+    a, b = (np.full(full.shape, part["tau_m_us"][0]) for part in (ch.a, ch.b))
+    realised = model_value(RATE, a, b, invert(RATE, a, b, full, 1, C.DAC_MAX))
+    err = np.abs(realised - full) / full - 1e-6 * caps  # ties: the larger capacitance
+    err = np.where((caps >= smallest[None, :]) & (caps <= top[None, :]), err, np.inf)
+    cap = np.argmin(err, axis=0)
+    return np.where(largest(HEADROOM[1]) < smallest, -1, cap).astype(np.int64)
+
+
+def bio_capacitance(params: dict, bio_map: BioMap = BIO_MAP) -> np.ndarray:
+    """The capacitance setting ``bio_targets`` chooses for neurons with PyNN ``params``
+    (take the smallest over several parameter sets to keep one for all of them)."""
+    p, n = _params(params, None)
+    tg = _linear_targets(p, n, bio_map)
+    _check_ranges(tg)
+    return _capacitance(tg, p, n)
+
+
+def _capacitance(tg: dict[str, _Linear], p: dict[str, np.ndarray], n: int) -> np.ndarray:
+    values = {name: lin.target() for name, lin in tg.items()}
+    max_current = None if "max_current" not in p else tg["i_offset_mv"].k * p["max_current"]
+    cap = choose_capacitance(values, max_current)
+    if (cap < 0).any():
+        i = int(np.flatnonzero(cap < 0)[0])
+        names = [lin.parameter for name, lin in tg.items() if name.startswith("psp")] or ["i_offset"]
+        raise TranslationError(names[0], f"no membrane capacitance realises tau_m={tg['tau_m_us'].value[i]:g} ms "
+                                         f"with inputs this strong (the largest weights, currents and adaptation "
+                                         f"onto a neuron with cm={p.get('cm', np.full(n, 1.0))[i]:g} nF): use smaller "
+                                         f"weights or currents, a larger cm, or a shorter tau_m")
+    return cap
+
+
+def bio_targets(params: dict, circuits=None, bio_map: BioMap = BIO_MAP,
+                base: CalibrationTargets | None = None, capacitance=None) -> CalibrationTargets:
+    """Calibration targets (all 512 circuits) for neurons with PyNN ``params`` placed on
+    ``circuits`` (default 0..n-1); other circuits keep ``base`` (default targets). Each
+    neuron gets the largest capacitance setting that leaves its inputs room
+    (``choose_capacitance``; ``max_current``, nA: a larger current than ``i_offset`` to
+    allow for, e.g. from current sources); ``capacitance`` (one or per neuron) overrides it."""
+    circ = None if circuits is None else np.atleast_1d(np.asarray(circuits, dtype=np.int64))
+    p, n = _params(params, None if circ is None else len(circ))
+    circ = np.arange(n) if circ is None else circ
+    tg = _linear_targets(p, n, bio_map)
+    _check_ranges(tg)
+    values = {name: lin.target() for name, lin in tg.items()}
+    cap = _capacitance(tg, p, n) if capacitance is None else np.broadcast_to(capacitance, (n,))
+    values["capacitance"] = np.asarray(cap, dtype=np.float64)
+    return (base or CalibrationTargets()).updated(circ, values)
+
+
+def achieved_bio(result: CalibrationResult, params: dict, circuits=None,
+                 bio_map: BioMap = BIO_MAP) -> dict[str, np.ndarray]:
+    """The PyNN parameters the calibrated chip realises (what ``result.achieved`` reports,
+    in PyNN's names and units) for neurons with ``params`` on ``circuits``."""
+    circ = None if circuits is None else np.atleast_1d(np.asarray(circuits, dtype=np.int64))
+    p, n = _params(params, None if circ is None else len(circ))
+    circ = np.arange(n) if circ is None else circ
+    out = {}
+    for name, lin in _linear_targets(p, n, bio_map).items():
+        if name in result.achieved and not name.startswith("coba"):
+            out[lin.parameter] = lin.bio(result.achieved[name][circ])
+    return out
+
+
+def explain_unreachable(result: CalibrationResult, circuits, params: dict | None = None,
+                        bio_map: BioMap = BIO_MAP) -> None:
+    """Raise ``TranslationError`` if a target of a neuron on ``circuits`` is out of its
+    circuit's reach. With ``params`` (the neurons' PyNN parameters) only the targets they
+    set count, and the error names the parameter at fault."""
+    circ = np.atleast_1d(np.asarray(circuits, dtype=np.int64))
+    lin = {}
+    if params is not None:
+        p, n = _params(params, len(circ))
+        lin = _linear_targets(p, n, bio_map)
     for name, bad in result.unreachable.items():
         hit = np.intersect1d(np.asarray(bad, dtype=np.int64), circ)
-        if len(hit):
-            f = next(f for f in TARGET_FIELDS if f.name == name)
-            raise ConfigError(
-                f"{f.doc}: target {result.targets[name][hit[0]]:g} cannot be reached on circuit {hit[0]} of chip "
-                f"{'ideal' if result.ideal else result.serial} ({len(hit)} circuits affected); move the parameter "
-                f"towards the defaults (see bss2emu.calib.translate for the ranges), or for synaptic gains use "
-                f"smaller weights or a longer tau_syn/tau_m")
+        if not len(hit) or (params is not None and name not in lin):
+            continue
+        f = _FIELD[name]
+        chip = "ideal" if result.ideal else result.serial
+        what = f"{f.doc}: target {result.targets[name][hit[0]]:g}"
+        if name in lin:
+            i = int(np.flatnonzero(circ == hit[0])[0])
+            what = f"{lin[name].parameter}={lin[name].value[i]:g} {BIO_PARAMETERS[lin[name].parameter]} ({what})"
+        raise TranslationError(
+            lin[name].parameter if name in lin else name,
+            f"{what} cannot be reached on circuit {hit[0]} of chip {chip} (circuits affected: {len(hit)}): move the "
+            f"parameter towards the defaults (see bss2emu.calib.translate for the ranges), or for synaptic gains "
+            f"use smaller weights or a longer tau_syn/tau_m")
 
 
 def calibrate_bio(params: dict, serial: int = 0, ideal: bool = False, circuits=None, bio_map: BioMap = BIO_MAP,
@@ -183,12 +366,12 @@ def calibrate_bio(params: dict, serial: int = 0, ideal: bool = False, circuits=N
     """Calibrate chip ``serial`` for neurons with PyNN ``params`` on ``circuits``.
 
     An ideal chip is translated through its exact nominal maps (no measurement, no store).
-    ``strict``: raise ``ConfigError`` when a neuron's target is out of its circuit's reach."""
+    ``strict``: raise ``TranslationError`` when a neuron's target is out of its circuit's reach."""
     targets = bio_targets(params, circuits, bio_map)
     result = calibrate(targets, serial=serial, ideal=ideal, store=False if ideal else store)
     if strict:
         n = _params(params, None if circuits is None else len(np.atleast_1d(circuits)))[1]
-        _explain(result, np.arange(n) if circuits is None else np.atleast_1d(np.asarray(circuits, dtype=np.int64)))
+        explain_unreachable(result, np.arange(n) if circuits is None else circuits, params, bio_map)
     return result
 
 

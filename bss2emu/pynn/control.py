@@ -24,8 +24,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     ('auto': one step) is the delay of direct on-chip connections. ``chips``/``system``
     choose the emulated system (``system`` a shipped name like ``"cube-4"``, a YAML file
     or a SystemSpec), ``placement`` and ``address`` where it runs (see ``bss2emu.run``).
-    ``ideal=True`` emulates chips without fixed-pattern mismatch, which the ideal
-    parameter translation assumes; ``serial`` picks a single chip's mismatch."""
+    Parameters are translated by calibrating each chip for the neurons placed on it, at
+    ``run()``. ``ideal=True`` (the default) emulates chips without fixed-pattern mismatch,
+    translated through their nominal maps; ``ideal=False`` gives every chip its own
+    mismatch (its serial number: ``serial`` for a single chip, the system's serials
+    otherwise), which the calibration measures — once per chip and set of targets, then
+    it is read from the calibration store (``$BSS2EMU_CALIB_DIR``), as on BSS-2."""
     max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
     for name in extra_params:
         if name not in ("rank", "num_processes", "spike_precision", "verbosity"):

@@ -21,12 +21,16 @@ import numpy as np
 import bss2emu
 
 from ..errors import RoutingError
+from ..protocol import coordinates as C
 from ..protocol import experiment as E
+from ..protocol.system import as_system
 from ..routing.connectivity import keyed_rng
+from ..routing.mapping import map_experiment
+from ..units import V_SCALE
 from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidParameterValueError
-from .populations import model_name
+from .populations import is_hardware, model_name
 from .results import store_results
 
 CHUNK_MS = 1000.0  # Poisson trains are drawn per chunk, so a longer run keeps the earlier spikes
@@ -115,7 +119,7 @@ def check_projection(prj) -> None:
                 f"setting of the presynaptic neuron's synapse driver, shared by all its synapses; give both the "
                 f"same synapse_type parameters or split {shared[0].label!r} into two populations")
     for post in {id(g["post"]): g["post"] for g in groups}.values():
-        translate(post, connection_groups(state.projections), prj.label)
+        check_neurons(post, connection_groups(state.projections), prj.label)
 
 
 def _stp_text(stp) -> str:
@@ -123,34 +127,116 @@ def _stp_text(stp) -> str:
 
 
 # --- neurons --------------------------------------------------------------------------
-def incoming_weights(pop, groups) -> dict[str, np.ndarray]:
-    out: dict[str, list] = {}
+def max_weights(pop, groups) -> dict[str, np.ndarray]:
+    """Receptor → the largest |weight| onto each neuron of ``pop`` (neurons without input
+    get the population's largest, so that their synaptic gain stays in range)."""
+    out: dict[str, np.ndarray] = {}
     for g in groups:
-        if g["post"] is pop:
-            out.setdefault(g["projection"].receptor_type, []).append(g["weight"])
-    return {r: np.concatenate(ws) for r, ws in out.items()}
+        if g["post"] is pop and len(g["weight"]):
+            w = out.setdefault(g["projection"].receptor_type, np.zeros(pop.size))
+            np.maximum.at(w, g["post_ix"], np.abs(g["weight"]))
+    for rec, w in list(out.items()):
+        if w.max() <= 0:
+            del out[rec]
+        else:
+            w[w <= 0] = w.max()
+    return out
 
 
-def translate(pop, groups, label=None, params=None, max_current=None) -> T.NeuronTranslation:
-    """Hardware values of a neuron population (HXNeuron: its values as they are)."""
+def check_neurons(pop, groups, label=None, params=None) -> None:
+    """Raise PyNN's errors if ``pop``'s parameters or the weights onto it (``groups``) are
+    out of the hardware's calibrated ranges (before placement: ranges only)."""
     params = pop._parameters if params is None else params
-    if isinstance(pop.celltype, models.HXNeuron):
-        weights = incoming_weights(pop, groups)
-        for rec, w in weights.items():
-            if len(w) and (w.max() > 63 or np.any(w != np.rint(w))):
-                bad = w[(w > 63) | (w != np.rint(w))][0]
+    if is_hardware(pop.celltype):
+        for g in groups:
+            w = g["weight"]
+            if g["post"] is pop and len(w) and (w.max() > C.WEIGHT_MAX or np.any(w != np.rint(w))):
+                bad = w[(w > C.WEIGHT_MAX) | (w != np.rint(w))][0]
                 raise InvalidParameterValueError(
-                    f"projection {label or ''!r} onto HXNeuron population {pop.label!r}: weight {bad:g} is not a "
-                    f"6-bit hardware weight; use integers 0 … 63 (summed over duplicate connections)")
-        dac = {k: np.asarray(v).astype(np.int64) for k, v in params.items()}
-        lsb = {r: 1.0 for r in ("excitatory", "inhibitory")}
-        return T.NeuronTranslation(dac, np.full(pop.size, np.nan), lsb, {r: 63 for r in lsb}, {r: 0.0 for r in lsb})
+                    f"projection {label or g['projection'].label!r} onto {model_name(pop.celltype)} population "
+                    f"{pop.label!r}: weight {bad:g} is not a 6-bit hardware weight; use integers 0 … 63 (summed "
+                    f"over duplicate connections)")
+        return
+    maxw = max_weights(pop, groups)
+    keys = {"excitatory": "max_weight_E", "inhibitory": "max_weight_I"}
     try:
-        return T.bio_to_hw(model_name(pop.celltype), params, max_current_na=max_current,
-                           weights=incoming_weights(pop, groups))
+        T.check_bio({**params, **{keys[r]: w for r, w in maxw.items()}})
     except T.TranslationError as err:
         what = f"projection {label!r} onto " if label and err.parameter == "weight" else ""
         raise InvalidParameterValueError(f"{what}{model_name(pop.celltype)} population {pop.label!r}: {err}") from None
+
+
+def chip_serial(spec, chip: int, serial: int) -> int:
+    """The serial number of a system's chip (a single-chip system: ``setup(serial=...)``)."""
+    return spec.chips[chip].serial if len(spec.chips) > 1 else serial
+
+
+def _neuron_params(state, pop, params, groups) -> dict[str, np.ndarray]:
+    """What calibrating ``pop`` needs: its parameters, and for biological types the largest
+    weight onto each neuron per receptor and the largest current it will get."""
+    out = {key: np.broadcast_to(np.asarray(v, float), (pop.size,)) for key, v in params.items()}
+    if is_hardware(pop.celltype):
+        return out
+    keys = {"excitatory": "max_weight_E", "inhibitory": "max_weight_I"}
+    out.update({keys[r]: w for r, w in max_weights(pop, groups).items()})
+    schedule = current_schedule(state, pop)
+    if schedule:
+        out["max_current"] = out["i_offset"] + np.max([c for _, c in schedule], axis=0)
+    return out
+
+
+def translate_network(state, mapping, names, epochs_params, epochs_groups) -> dict[int, list]:
+    """Per neuron population, per epoch: its ``NeuronTranslation`` — calibration of every chip
+    for the neurons placed on it (``translation.calibrate_chip``). A neuron keeps one
+    capacitance setting for the whole segment (the smallest any epoch needs)."""
+    pops = state.populations
+    neurons = [(k, pop, name) for k, (pop, name) in enumerate(zip(pops, names))
+               if not _is_source(pop) and not isinstance(pop.celltype, models.HXNeuron)]
+    wanted = [{id(pop): _neuron_params(state, pop, params_of[k], groups) for k, pop, _ in neurons}
+              for params_of, groups in zip(epochs_params, epochs_groups)]
+    capacitance = {}
+    for _, pop, _ in neurons:
+        if not is_hardware(pop.celltype):
+            try:
+                capacitance[id(pop)] = np.min([T.bio_capacitance(w[id(pop)]) for w in wanted], axis=0)
+            except T.TranslationError as err:
+                raise InvalidParameterValueError(f"{model_name(pop.celltype)} population {pop.label!r}: {err}") from None
+    out: dict[int, list] = {id(p): [] for p in pops if not _is_source(p)}
+    for e, params_of in enumerate(epochs_params):
+        for pop in pops:
+            if isinstance(pop.celltype, models.HXNeuron):
+                dac = {key: np.asarray(v).astype(np.int64) for key, v in params_of[pops.index(pop)].items()}
+                out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(pop.size) for r in ("excitatory",
+                                                                                             "inhibitory")}))
+        per_chip: dict[int, list] = {}
+        for k, pop, name in neurons:
+            p = wanted[e][id(pop)]
+            chip, circ = mapping.partition.chip[name], mapping.partition.circuit[name]
+            cap = capacitance.get(id(pop))
+            for c in np.unique(chip):
+                ix = np.flatnonzero(chip == c)
+                params = {key: v[ix] for key, v in p.items() if not key.startswith("max_")}
+                placed = T.Placed(ix, circ[ix], params, hardware=is_hardware(pop.celltype),
+                                  max_weight={r: p[key][ix] for r, key in (("excitatory", "max_weight_E"),
+                                                                          ("inhibitory", "max_weight_I")) if key in p},
+                                  label=f"{model_name(pop.celltype)} population {pop.label!r}",
+                                  capacitance=None if cap is None else cap[ix])
+                per_chip.setdefault(int(c), []).append((pop, placed))
+        parts: dict[int, tuple[list, list]] = {}
+        for c, entries in sorted(per_chip.items()):
+            try:
+                result = T.calibrate_chip([pl for _, pl in entries], chip_serial(mapping.system, c, state.config.serial),
+                                          state.config.ideal)
+            except T.TranslationError as err:
+                raise InvalidParameterValueError(str(err)) from None
+            for pop, pl in entries:
+                tr = T.neuron_translation(result, pl, pop.size, bool(getattr(pop.celltype, "conductance_based", False)),
+                                          cm=pl.params.get("cm"))
+                parts.setdefault(id(pop), ([], []))[0].append(tr)
+                parts[id(pop)][1].append(pl.index)
+        for key, (trs, index) in parts.items():
+            out[key].append(T.merge(trs, index))
+    return out
 
 
 def current_schedule(state, pop) -> list[tuple[float, np.ndarray]]:
@@ -162,9 +248,10 @@ def current_schedule(state, pop) -> list[tuple[float, np.ndarray]]:
                 steps.append((src, idx))
     if not steps:
         return []
-    if isinstance(pop.celltype, models.HXNeuron):
-        raise InvalidParameterValueError(f"current source into HXNeuron population {pop.label!r}: set its i_const "
-                                         f"(hardware value) instead")
+    if is_hardware(pop.celltype):
+        raise InvalidParameterValueError(f"current source into {model_name(pop.celltype)} population {pop.label!r}: "
+                                         f"current sources take nA; use a standard cell type, or HXNeuron's i_const "
+                                         f"(hardware value)")
     times = sorted({t for src, _ in steps for t, _ in src.steps()} | {0.0})
     out = []
     for t in times:
@@ -264,87 +351,147 @@ def _group_values(indices: np.ndarray, values: np.ndarray):
         yield int(v), indices[values == v]
 
 
-def build(state, tstop: float) -> tuple[E.Experiment, dict]:
-    """The experiment of the current segment from 0 to ``tstop`` (+ one step for the last
-    sample) and what is needed to read its results back."""
-    epochs = state.epochs
-    end_ms = tstop + state.dt
+def _neuron_times(epochs, schedule, end_ms) -> list[float]:
+    """When a population's hardware values may change: epoch starts and current steps."""
+    return sorted({t for _, t, _, _ in _intervals(epochs, end_ms)} | {t for t, _ in schedule if t < end_ms})
+
+
+def _neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms):
+    """The population (first values) and its writes at every later change."""
+    writes, population, prev = [], None, None
+    for t in _neuron_times(epochs, schedule, end_ms):
+        e = max(i for i, (t0, _) in enumerate(epochs) if t0 <= t + 1e-12)
+        tr = per_epoch[e]
+        dac = dict(tr.dac)
+        if schedule:
+            inj = [c for ts, c in schedule if ts <= t + 1e-12][-1]
+            current = epochs[e][1]["params"][k]["i_offset"] + inj
+            dac["i_const"] = tr.i_const(current)
+            over = dac["i_const"] > T.DAC
+            if over.any():
+                i = int(np.flatnonzero(over)[0])
+                top = (T.DAC * tr.current_gain[i] + tr.current_offset[i]) * tr.cm[i] / V_SCALE
+                raise InvalidParameterValueError(
+                    f"population {pop.label!r}: the current into neuron {i} at {t:g} ms, {current[i]:g} nA (i_offset "
+                    f"plus current sources), exceeds the hardware's constant-current range of {top:.3g} nA for its "
+                    f"cm={tr.cm[i]:g} nF: use a smaller current or a larger cm")
+        if prev is None:
+            params = {key: (int(v[0]) if np.all(v == v[0]) else v.tolist()) for key, v in dac.items()}
+            population = E.Population(name=name, size=pop.size, params=params, chip=pop.chip)
+        else:
+            for key, v in dac.items():
+                changed = np.nonzero(v != prev[key])[0]
+                for value, idx in _group_values(changed, v[changed]):
+                    writes.append(E.NeuronWrite(time_us=t * T.US_PER_MS, population=name, parameter=key,
+                                                value=value, indices=idx.tolist()))
+        prev = dac
+    return population, writes
+
+
+def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dict]:
+    """The segment's experiment without hardware values (what mapping needs: sizes,
+    connections, delays, STP, sources, recordings) and what filling them in needs."""
     pops = state.populations
     names = safe_names(pops, "population")
     name_of = {id(p): n for p, n in zip(pops, names)}
-    populations, sources, writes, trains = [], [], [], {}
+    populations, sources, trains = [], [], {}
     groups_of_epoch = []
     for _, _, _, snap in _intervals(epochs, end_ms):
         for prj, w in zip(state.projections, snap["weights"]):
             prj._values["weight"] = w
         groups_of_epoch.append(connection_groups(state.projections))
-    translations: dict[int, list] = {}
     for k, (pop, name) in enumerate(zip(pops, names)):
         if _is_source(pop):
             src, trains[id(pop)] = _source(state, k, pop, name, epochs, end_ms)
             sources.append(src)
-            continue
-        schedule = current_schedule(state, pop)
-        extra = np.max([c for _, c in schedule], axis=0) if schedule else 0.0
-        per_epoch = []
-        for (e, t0, t1, snap), groups in zip(_intervals(epochs, end_ms), groups_of_epoch):
-            params = snap["params"][k]
-            cur = params["i_offset"] + extra if "i_offset" in params else None
-            per_epoch.append(translate(pop, groups, params=params, max_current=cur))
-        translations[id(pop)] = per_epoch
-        # the DAC values at every change: epoch boundaries and current steps
-        times = sorted({t for _, t, _, _ in _intervals(epochs, end_ms)} | {t for t, _ in schedule if t < end_ms})
-        prev = None
-        for t in times:
-            e = max(i for i, (t0, _) in enumerate(epochs) if t0 <= t + 1e-12)
-            dac = dict(per_epoch[e].dac)
-            if schedule:
-                inj = [c for ts, c in schedule if ts <= t + 1e-12][-1]
-                dac["i_const"] = per_epoch[e].i_const(epochs[e][1]["params"][k]["i_offset"] + inj)
-                if (dac["i_const"] > T.DAC).any():
-                    raise InvalidParameterValueError(f"population {pop.label!r}: the injected current at {t:g} ms "
-                                                     f"exceeds the hardware's constant-current range")
-            if prev is None:
-                params = {key: (int(v[0]) if np.all(v == v[0]) else v.tolist()) for key, v in dac.items()}
-                populations.append(E.Population(name=name, size=pop.size, params=params, chip=pop.chip))
-            else:
-                for key, v in dac.items():
-                    changed = np.nonzero(v != prev[key])[0]
-                    for value, idx in _group_values(changed, v[changed]):
-                        writes.append(E.NeuronWrite(time_us=t * T.US_PER_MS, population=name, parameter=key,
-                                                    value=value, indices=idx.tolist()))
-            prev = dac
-    projections, weights = _projections(state, name_of, groups_of_epoch, translations, epochs, end_ms)
-    writes += weights
+        else:
+            populations.append(E.Population(name=name, size=pop.size, chip=pop.chip))
+    projections = []
+    for j, g in enumerate(groups_of_epoch[0]):
+        prj = g["projection"]
+        stp = prj.stp()
+        projections.append(E.Projection(
+            name=f"{safe_names([prj], 'projection')[0][:52]}#{j}", pre=name_of[id(g["pre"])],
+            post=name_of[id(g["post"])], weight=0,
+            connector={"kind": "from_list", "connections": np.stack([g["pre_ix"], g["post_ix"]], axis=1).tolist()},
+            receptor=prj.receptor_type, stp=None if stp is None else T.stp_to_hw(*stp),
+            delay_us=delay_us(state, g["pre"], g["delay"], prj.label)))
     recordings, readout = _recordings(state, name_of)
     exp = E.Experiment(
         name="pynn", seed=state.config.seed, runtime_us=end_ms * T.US_PER_MS, dt_ns=int(round(state.dt * 1e3)),
         chip={"serial": state.config.serial, "ideal": state.config.ideal}, populations=populations,
-        sources=sources, projections=projections, recordings=recordings,
-        writes=sorted(writes, key=lambda w: w.time_us))
-    return exp, {"names": name_of, "trains": trains, "readout": readout, "translations": translations}
+        sources=sources, projections=projections, recordings=recordings)
+    return exp, {"names": names, "name_of": name_of, "trains": trains, "readout": readout,
+                 "groups": groups_of_epoch}
 
 
-def _projections(state, name_of, groups_of_epoch, translations, epochs, end_ms):
-    """The experiment's projections (first epoch's weights) and later weight writes."""
+def place(state, exp: E.Experiment):
+    """The mapping of ``exp`` onto the system of ``setup`` (cached on topology)."""
+    cfg = state.config
+    try:
+        return map_experiment(exp, as_system(cfg.system, cfg.chips), cfg.partitioner)
+    except RoutingError as err:
+        raise ConnectionError(f"the network does not fit the hardware: {err} (µs hardware = ms biological; "
+                              f"delay_us is the PyNN delay, 'delay_us: null' min_delay)") from None
+
+
+def build(state, tstop: float) -> tuple[E.Experiment, dict]:
+    """The experiment of the current segment from 0 to ``tstop`` (+ one step for the last
+    sample) and what is needed to read its results back: map the topology, calibrate every
+    chip for the neurons placed on it, then fill in hardware values, weights and writes."""
+    epochs = state.epochs
+    end_ms = tstop + state.dt
+    exp, info = topology_experiment(state, epochs, end_ms)
+    mapping = place(state, exp)
+    params_of_epoch = [snap["params"] for _, _, _, snap in _intervals(epochs, end_ms)]
+    translations = translate_network(state, mapping, info["names"], params_of_epoch, info["groups"])
+    populations, writes = [], []
+    for k, (pop, name) in enumerate(zip(state.populations, info["names"])):
+        if _is_source(pop):
+            continue
+        schedule = current_schedule(state, pop)
+        population, more = _neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms)
+        populations.append(population)
+        writes += more
+    projections, weights = _projections(state, exp.projections, info["groups"], translations, epochs)
+    exp = exp.model_copy(update={"populations": populations, "projections": projections,
+                                 "writes": sorted(writes + weights, key=lambda w: w.time_us)})
+    return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
+                 "translations": translations}
+
+
+def current_translations(state) -> dict[int, T.NeuronTranslation]:
+    """Per neuron population: its translation for the network as it is now (placement and
+    calibration without running — what ``realised_parameters`` and ``hardware_weights`` show)."""
+    epochs = [(0.0, snapshot(state))]
+    exp, info = topology_experiment(state, epochs, state.dt)
+    mapping = place(state, exp)
+    out = translate_network(state, mapping, info["names"], [epochs[0][1]["params"]], info["groups"])
+    return {key: trs[0] for key, trs in out.items()}
+
+
+def _projections(state, topo, groups_of_epoch, translations, epochs):
+    """The experiment's projections (first epoch's weight codes) and later weight writes."""
     out, writes = [], []
-    for j, g in enumerate(groups_of_epoch[0]):
+    for j, (pr, g) in enumerate(zip(topo, groups_of_epoch[0])):
         prj, post = g["projection"], g["post"]
-        name = f"{safe_names([prj], 'projection')[0][:52]}#{j}"
         codes = []
         for e, groups in enumerate(groups_of_epoch):
-            tr = translations[id(post)][e]
-            lsb = tr.weight_lsb.get(prj.receptor_type, 1.0)
-            codes.append(np.clip(np.rint(groups[j]["weight"] / lsb), 0, 63).astype(np.int64))
+            code = translations[id(post)][e].weight_codes(groups[j]["weight"], g["post_ix"], prj.receptor_type)
+            if (code > C.WEIGHT_MAX).any():
+                i = int(np.flatnonzero(code > C.WEIGHT_MAX)[0])
+                raise InvalidParameterValueError(
+                    f"projection {prj.label!r}: weight {groups[j]['weight'][i]:g} onto neuron {g['post_ix'][i]} of "
+                    f"{post.label!r} needs weight code {code[i]}, above {C.WEIGHT_MAX}: its chip's calibration does "
+                    f"not reach it; use smaller weights")
+            codes.append(code)
         c0 = codes[0]
         uniform = len(c0) == 0 or np.all(c0 == c0[0])
-        conn = np.stack([g["pre_ix"], g["post_ix"]] + ([] if uniform else [c0]), axis=1).tolist()
-        stp = prj.stp()
-        out.append(E.Projection(
-            name=name, pre=name_of[id(g["pre"])], post=name_of[id(post)],
-            weight=int(c0[0]) if uniform and len(c0) else 0,
-            connector={"kind": "from_list", "connections": conn}, receptor=prj.receptor_type,
-            stp=None if stp is None else T.stp_to_hw(*stp), delay_us=delay_us(state, g["pre"], g["delay"], prj.label)))
+        update = {"weight": int(c0[0]) if uniform and len(c0) else 0}
+        if not uniform:
+            conn = np.stack([g["pre_ix"], g["post_ix"], c0], axis=1).tolist()
+            update["connector"] = E.FromList.model_construct(kind="from_list", connections=conn)
+        out.append(pr.model_copy(update=update))
         for e in range(1, len(codes)):
             if np.array_equal(codes[e], codes[e - 1]):
                 continue
@@ -352,7 +499,7 @@ def _projections(state, name_of, groups_of_epoch, translations, epochs, end_ms):
                 raise ConnectionError(f"projection {prj.label!r}: its weights changed during the run and differ "
                                       f"between connections; the chip can rewrite one weight per projection at a "
                                       f"time: call sim.reset() before changing them, or give all the same weight")
-            writes.append(E.WeightWrite(time_us=epochs[e][0] * T.US_PER_MS, projection=name, weight=int(codes[e][0])))
+            writes.append(E.WeightWrite(time_us=epochs[e][0] * T.US_PER_MS, projection=pr.name, weight=int(codes[e][0])))
     return out, writes
 
 
@@ -416,8 +563,7 @@ def run_segment(state, tstop: float) -> None:
     try:
         res = bss2emu.run(exp, system=cfg.system, chips=cfg.chips, placement=cfg.placement, address=cfg.address,
                           partitioner=cfg.partitioner)
-    except RoutingError as err:
-        raise ConnectionError(f"the network does not fit the hardware: {err} (µs hardware = ms biological; "
-                              f"delay_us is the PyNN delay, 'delay_us: null' min_delay)") from None
+    except RoutingError as err:  # what mapping does not check: routes on the system
+        raise ConnectionError(f"the network does not fit the hardware: {err}") from None
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)

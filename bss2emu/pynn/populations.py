@@ -1,8 +1,8 @@
 """``Population``, ``PopulationView`` and ``Assembly`` of the bss2emu backend.
 
 A population keeps its parameters as numpy arrays in PyNN's names and units (its native
-parameters); ``set`` checks at once that the hardware can realise the new values (with the
-ideal translation) and keeps the old ones when not. Nothing touches the emulator before
+parameters); ``set`` checks at once that the new values are in the calibrated ranges and
+keeps the old ones when not (placement and calibration follow at ``run()``). Nothing touches the emulator before
 ``run()``. ``population.annotate(chip=k)`` pins a population to chip ``k`` of a multi-chip
 system (otherwise METIS places it).
 """
@@ -14,6 +14,7 @@ from pyNN import common
 from pyNN.parameters import ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
+from ..calib.targets import TARGET_FIELDS
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETERS
 from . import simulator
@@ -25,7 +26,14 @@ from .recording import Recorder
 _HW_MAX = {p.name: p.maximum for p in NEURON_PARAMETERS}
 NEURON_TYPES = (models.IF_curr_exp, models.IF_cond_exp, models.EIF_cond_exp_isfa_ista)
 SOURCE_TYPES = (models.SpikeSourceArray, models.SpikeSourcePoisson, models.SpikeSourcePoissonOnChip)
-CELL_TYPES = NEURON_TYPES + SOURCE_TYPES + (models.HXNeuron,)
+HARDWARE_TYPES = (models.HXNeuron, models.CalibHXNeuronCuba, models.CalibHXNeuronCoba)
+CELL_TYPES = NEURON_TYPES + SOURCE_TYPES + HARDWARE_TYPES
+_TARGET_RANGE = {f.name: f for f in TARGET_FIELDS}
+
+
+def is_hardware(celltype) -> bool:
+    """True for cell types in hardware units (weights are 6-bit codes, ``v`` hardware mV)."""
+    return isinstance(celltype, HARDWARE_TYPES)
 
 
 def model_name(celltype) -> str:
@@ -43,7 +51,16 @@ def check_parameters(celltype, params: dict[str, np.ndarray], label: str) -> Non
     where = f"{name} population {label!r}"
     try:
         if isinstance(celltype, NEURON_TYPES):
-            translation.bio_to_hw(name, params)
+            translation.check_bio(params)
+        elif isinstance(celltype, (models.CalibHXNeuronCuba, models.CalibHXNeuronCoba)):
+            for key, val in params.items():
+                f = _TARGET_RANGE[translation.HW_TARGETS[key]]
+                v = np.atleast_1d(np.asarray(val, float))
+                bad = ~((v >= f.low) & (v <= f.high))
+                if bad.any():
+                    unit = celltype.units[key]
+                    raise translation.TranslationError(key, f"{key}={v[bad][0]:g} {unit} is outside the calibrated "
+                                                            f"range {f.low:g} … {f.high:g} {unit} ({f.doc})")
         elif isinstance(celltype, models.HXNeuron):
             for key, val in params.items():
                 v = np.asarray(val, float)
@@ -196,15 +213,16 @@ class Population(common.Population):
         self._update_parameters({k: v for k, v in parameter_space.items()})
 
     def realised_parameters(self) -> dict[str, np.ndarray]:
-        """The parameters (PyNN names and units, one value per neuron) that an ideal chip
-        realises for this population's current values: what quantisation leaves of them."""
-        from .experiment import connection_groups, translate
+        """The parameters (PyNN names and units, one value per neuron) that the calibrated
+        circuits realise for this population's current values: what the calibration reached
+        (measured or from its measured transfer models), with DAC quantisation and residual
+        mismatch. Places and calibrates the network as it is now (cached)."""
+        from .experiment import current_translations
 
-        name = model_name(self.celltype)
-        if name not in translation.TABLES:
-            raise InvalidModelError(f"{name} has no biological translation; its values are hardware values")
-        tr = translate(self, connection_groups(simulator.state.projections))
-        return translation.hw_to_bio(name, tr, self._parameters["cm"])
+        if not isinstance(self.celltype, NEURON_TYPES):
+            raise InvalidModelError(f"{model_name(self.celltype)} has no biological translation; its values are "
+                                    f"hardware values")
+        return current_translations(simulator.state)[id(self)].achieved
 
     @property
     def chip(self) -> int | None:

@@ -162,16 +162,19 @@ class Projection(common.Projection):
 
     def hardware_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Per connection: the 6-bit weight code and the weight (PyNN units, signed as given)
-        that code realises on an ideal chip. Duplicate connections share one synapse."""
-        from .experiment import connection_groups, translate
+        that code realises on the calibrated chip (placement and calibration of the network as
+        it is now; cached, so this is cheap after a run). Duplicate connections share one
+        synapse; a weight below half a code LSB is lost (code 0)."""
+        from .experiment import connection_groups, current_translations
 
         groups = connection_groups(simulator.state.projections)
+        translations = current_translations(simulator.state)
         codes = np.zeros(len(self), np.int64)
         realised = np.zeros(len(self))
         for g in (g for g in groups if g["projection"] is self):
-            tr = translate(g["post"], groups)
-            lsb = tr.weight_lsb.get(self.receptor_type, 1.0)
-            code = np.clip(np.rint(g["weight"] / lsb), 0, 63)
+            tr = translations[id(g["post"])]
+            lsb = tr.weight_lsb[self.receptor_type][g["post_ix"]]
+            code = np.clip(tr.weight_codes(g["weight"], g["post_ix"], self.receptor_type), 0, 63)
             pre_groups, post_groups = self.endpoints()
             for pre_pop, pre_pos, pre_ix in pre_groups:
                 for post_pop, post_pos, post_ix in post_groups:
@@ -187,7 +190,7 @@ class Projection(common.Projection):
                     ok = (at < len(gkey)) & (gkey[np.minimum(at, len(gkey) - 1)] == key) & \
                         (np.round(self._values["delay"][pos], 6) == g["delay"])
                     codes[pos[ok]] = code[at[ok]]
-                    realised[pos[ok]] = code[at[ok]] * lsb * np.sign(self._values["weight"][pos[ok]])
+                    realised[pos[ok]] = code[at[ok]] * lsb[at[ok]] * np.sign(self._values["weight"][pos[ok]])
         return codes, realised
 
     # --- views for the builder ------------------------------------------------------------

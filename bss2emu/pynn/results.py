@@ -3,7 +3,7 @@
 Spikes come from the ``spikes`` table (hardware µs → ms), sources' spikes are the trains
 that were played back. The membrane comes from the MADC (10-bit codes over 0…1200 mV) or
 the CADC (8-bit codes); hardware mV become biological mV by the inverse voltage map
-(``HXNeuron``: hardware mV as they are). The CADC's rows name chip and circuit, so the
+(hardware-unit types: hardware mV as they are). The CADC's rows name chip and circuit, so the
 placement of each population is read from the (cached) mapping of the experiment.
 """
 
@@ -13,16 +13,16 @@ import numpy as np
 
 from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
-from ..units import TICKS_PER_US
-from . import standardmodels as models
+from ..units import TICKS_PER_US, hw_mv_to_bio_mv
 from . import translation as T
+from .populations import is_hardware
 
 MADC_MV_PER_CODE = 1200.0 / 1023.0
 CADC_MV_PER_CODE = 1200.0 / 255.0
 
 
 def _to_bio(pop, v_hw_mv: np.ndarray) -> np.ndarray:
-    return v_hw_mv if isinstance(pop.celltype, models.HXNeuron) else T.voltage_to_bio(v_hw_mv)
+    return v_hw_mv if is_hardware(pop.celltype) else hw_mv_to_bio_mv(v_hw_mv)
 
 
 def store_results(state, exp, res, info, tstop: float) -> None:

@@ -1,10 +1,10 @@
 """Cell, synapse and current-source types of the bss2emu backend.
 
 Standard cell types keep PyNN's names and units as their native parameters (the
-translation table of each is the identity); the biological → hardware translation of all
-of a population's values happens at ``run()`` in ``translation.bio_to_hw``, because the
-hardware realisation of one parameter depends on others (the capacitance each neuron gets
-depends on its currents and incoming weights). ``HXNeuron`` takes hardware values directly.
+translation table of each is the identity); the translation of a population's values to
+hardware values happens at ``run()``, after placement, by calibrating the circuits the
+neurons were placed on (``translation``). ``CalibHXNeuronCuba``/``CalibHXNeuronCoba`` take
+calibration targets in hardware units; ``HXNeuron`` takes DAC values directly.
 
 ``hardware_recordable`` lists what the emulated chip can record for a type: spikes, and the
 membrane ``v`` (MADC for one neuron, CADC for many); the synaptic conductances and the
@@ -98,6 +98,39 @@ class HXNeuron(BaseCellType):
     receptor_types = ("excitatory", "inhibitory")
     conductance_based = True  # weights are non-negative codes for both receptors
     default_initial_values = {"v": 0.0}
+
+
+class _CalibHXNeuron(BaseCellType):
+    hardware_recordable = ("spikes", "v")
+    recordable = ["spikes", "v"]
+    receptor_types = ("excitatory", "inhibitory")
+    conductance_based = True  # weights are non-negative codes for both receptors
+    default_initial_values = {"v": 600.0}
+    hardware_units = True
+
+
+class CalibHXNeuronCuba(_CalibHXNeuron):
+    """A calibrated BSS-2 neuron with current-based synaptic inputs, in hardware units
+    (like pynn.brainscales2's ``CalibHXNeuronCuba``): voltages in mV on the chip's 0–1200 mV
+    scale, times in µs hardware (= ms biological), the synaptic strength as the PSP height
+    (mV) of one weight-63 event at rest; ``cm`` is the membrane capacitance setting 0…63
+    (smaller: stronger inputs reachable, coarser ``tau_m``; ``tau_m`` ≤ 60 µs·(cm+1)/64).
+    Every circuit is calibrated to these targets (``bss2emu.calib``) after placement;
+    weights onto it are 6-bit codes 0…63, ``v`` is recorded in hardware mV."""
+
+    default_parameters = {"v_rest": 600.0, "v_reset": 500.0, "v_thresh": 700.0, "tau_m": 10.0, "tau_syn_E": 5.0,
+                          "tau_syn_I": 5.0, "tau_refrac": 2.0, "psp_E": 10.0, "psp_I": 10.0, "cm": 63.0}
+    units = {"v": "mV", "v_rest": "mV", "v_reset": "mV", "v_thresh": "mV", "tau_m": "us", "tau_syn_E": "us",
+             "tau_syn_I": "us", "tau_refrac": "us", "psp_E": "mV", "psp_I": "mV", "cm": "dimensionless"}
+
+
+class CalibHXNeuronCoba(_CalibHXNeuron):
+    """``CalibHXNeuronCuba`` with conductance-based synaptic inputs: reversal potentials
+    ``e_rev_E``/``e_rev_I`` in hardware mV; ``psp_E``/``psp_I`` are then the PSP heights of
+    a weight-63 event at rest (the small-PSP limit)."""
+
+    default_parameters = {**CalibHXNeuronCuba.default_parameters, "e_rev_E": 1000.0, "e_rev_I": 300.0}
+    units = {**CalibHXNeuronCuba.units, "e_rev_E": "mV", "e_rev_I": "mV"}
 
 
 def _unavailable(name: str, hint: str):
@@ -209,5 +242,5 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
 
 
 __all__ = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray", "SpikeSourcePoisson",
-           "SpikeSourcePoissonOnChip", "HXNeuron", "StaticSynapse", "TsodyksMarkramSynapse", "DCSource",
+           "SpikeSourcePoissonOnChip", "HXNeuron", "CalibHXNeuronCuba", "CalibHXNeuronCoba", "StaticSynapse", "TsodyksMarkramSynapse", "DCSource",
            "StepCurrentSource", *UNAVAILABLE]

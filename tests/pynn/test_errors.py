@@ -19,12 +19,12 @@ def test_unknown_parameter(sim):
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"v_thresh": 40.0}, r"v_thresh=40 mV is outside the hardware range -100 … 20\.0 mV"),
-    ({"tau_syn_E": 0.05}, r"tau_syn_E=0\.05 ms is outside the hardware range 0\.294 … 300 ms"),
-    ({"tau_refrac": 500.0}, r"tau_refrac=500 ms is outside the hardware range 0 … 130\.56 ms"),
-    ({"i_offset": -0.5}, r"negative.*raise v_rest instead"),
-    ({"i_offset": 200.0}, r"exceeds the hardware maximum .* nA"),
-    ({"tau_m": 5000.0}, r"tau_m=5000 ms is outside the hardware range"),
+    ({"v_thresh": 40.0}, r"v_thresh=40 mV is outside the calibrated range -95 … 15 mV"),
+    ({"tau_syn_E": 0.05}, r"tau_syn_E=0\.05 ms is outside the calibrated range 0\.5 … 30 ms"),
+    ({"tau_refrac": 500.0}, r"tau_refrac=500 ms is outside the calibrated range 0 … 130 ms"),
+    ({"i_offset": -0.5}, r"i_offset=-0\.5 nA is outside .*cannot be negative: raise v_rest instead"),
+    ({"i_offset": 200.0}, r"i_offset=200 nA is outside the calibrated range 0 … 5 nA for this neuron's cm and tau_m"),
+    ({"tau_m": 5000.0}, r"tau_m=5000 ms is outside the calibrated range 0\.5 … 60 ms"),
 ])
 def test_out_of_range_values(sim, params, match):
     with pytest.raises(errors.InvalidParameterValueError, match=match) as info:
@@ -53,7 +53,8 @@ def test_weight_too_large(sim):
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]), label="s")
     pop = sim.Population(1, sim.IF_curr_exp(), label="n")
     with pytest.raises(errors.InvalidParameterValueError,
-                       match=r"excitatory weight 100 nA .* exceeds the hardware maximum"):
+                       match=r"projection .* largest excitatory weight onto a neuron, 100 nA, is outside the "
+                             r"calibrated range 0 … [0-9.]+ nA for this neuron's cm and tau_m"):
         sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=100.0))
     assert not sim.simulator.state.projections
 

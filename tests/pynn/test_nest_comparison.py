@@ -1,4 +1,5 @@
-"""The same PyNN scripts (``scripts.py``) on pyNN.nest and on bss2emu.pynn (ideal chip).
+"""The same PyNN scripts (``scripts.py``) on pyNN.nest and on bss2emu.pynn (ideal chip,
+translated by calibration: ``bss2emu.calib``'s nominal maps).
 
 Tolerances and why:
 
@@ -64,7 +65,10 @@ def test_realised_parameters_match_nest_to_a_step(nest_sim, model):
     assert len(got["spikes"]) == len(ref["spikes"]) >= 1
     k = np.arange(len(ref["spikes"]))
     steps = 5 if model.startswith("EIF") else 1  # the exponential term is held over each step
-    assert np.all(np.abs(got["spikes"] - ref["spikes"]) <= 0.1 * steps * (k + 1) + 0.01), (ref["spikes"], got["spikes"])
+    # + the step current's own quantisation (one i_const LSB, ≤ 0.5 % of the current at the
+    # chosen capacitance), which realised_parameters does not include: ≤ 0.5 % of the time since onset
+    tol = 0.1 * steps * (k + 1) + 0.01 + 0.005 * (ref["spikes"] - 50.0)
+    assert np.all(np.abs(got["spikes"] - ref["spikes"]) <= tol), (ref["spikes"], got["spikes"])
 
 
 @pytest.mark.parametrize("model", ["IF_curr_exp", "IF_cond_exp"])
