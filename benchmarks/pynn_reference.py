@@ -32,11 +32,11 @@ Neuron parameters are the benchmark's hardware values (``single_chip.NEURON_PARA
 biological units, through the backend's documented maps (``v_hw = 1000 mV + 10·v_bio``;
 1 ms ≙ 1 µs; with ``cm = 0.23 nF`` the chip's 2.3 pF gives ``k_c = 10``: ``g_hw = 10·g_bio``,
 ``I_hw = 100·I_bio``). The PyNN model's synapses are conductance-based where the
-benchmark's are current-based: reversal potentials at the ends of the hardware range
-(+20 mV, −100 mV) and each weight chosen so that at ``V_MATCH_MV`` (−33 mV, just below
+benchmark's are current-based: reversal potentials near the ends of the calibrated range
+(+10 mV, −90 mV) and each weight chosen so that at ``V_MATCH_MV`` (−33 mV, just below
 V_T) its synaptic current equals the benchmark's (code × 500 × 0.3 pA on the hardware).
-The firing rate is therefore comparable, not equal: 13.7 Hz against the benchmark's
-14.6 Hz (1 s, seed 1; 11.8 and 18.8 Hz at 55 and 65 Hz drive).
+The firing rate is therefore comparable, not equal (the benchmark: 14.6 Hz); the script
+prints it.
 
 What is measured
 ----------------
@@ -96,7 +96,7 @@ CELL = {  # single_chip.NEURON_PARAMS in biological units (see the module docstr
     "v_thresh": -31.3, "delta_T": 0.2,  # V_T 687 mV, Δ_T 2 mV hardware
     "a": 0.2, "b": 0.001, "tau_w": 100.0,  # 2 nS, 0.1 nA, 100 µs hardware
     "tau_syn_E": 5.0, "tau_syn_I": 5.0, "tau_refrac": 2.0, "i_offset": 0.0,
-    "e_rev_E": 20.0, "e_rev_I": -100.0,  # the ends of the hardware's range
+    "e_rev_E": 10.0, "e_rev_I": -90.0,  # inside the calibrated range (-95 … 15 mV)
 }
 V_MATCH_MV = -33.0  # where a conductance's current equals the benchmark's current-based synapse
 NA_PER_CODE_BIO = 500 * 0.3e-3 / 100.0  # hardware 0.15 nA per weight code (gain 500) → biological nA
