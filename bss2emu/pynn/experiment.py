@@ -39,12 +39,19 @@ CHUNK_MS = 1000.0  # Poisson trains are drawn per chunk, so a longer run keeps t
 # --- connections: grouped by (pre population, post population, delay) ----------------------
 def connection_groups(projections) -> list[dict]:
     """Each projection's connections split by pre/post population and delay, duplicates
-    (same pre, post) merged by adding their weights."""
+    (same pre, post) merged by adding their weights (cached per projection until its
+    connections, weights or delays change)."""
     groups = []
     for prj in projections:
         prj._consolidate()
-        pre_groups, post_groups = prj.endpoints()
         w, d = prj._values["weight"], prj._values["delay"]
+        digest = hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in (prj._pre, prj._post, w, d))).digest()
+        cached = prj.__dict__.get("_groups_cache")
+        if cached is not None and cached[0] == digest:
+            groups += cached[1]
+            continue
+        start = len(groups)
+        pre_groups, post_groups = prj.endpoints()
         for pre_pop, pre_pos, pre_ix in pre_groups:
             for post_pop, post_pos, post_ix in post_groups:
                 pos = np.intersect1d(pre_pos, post_pos)
@@ -61,6 +68,7 @@ def connection_groups(projections) -> list[dict]:
                     groups.append({"projection": prj, "pre": pre_pop, "post": post_pop, "delay": float(delay),
                                    "pre_ix": uniq // post_pop.size, "post_ix": uniq % post_pop.size,
                                    "weight": np.bincount(inv, weights=np.abs(w[sel]), minlength=len(uniq))})
+        prj._groups_cache = (digest, groups[start:])
     return groups
 
 
@@ -111,15 +119,17 @@ def check_projection(prj) -> None:
     for other in state.projections:
         if other is prj:
             continue
-        shared = [p for p in (g["pre"] for g in connection_groups([other])) if id(p) in pres]
+        shared = [pop for pop, _, _ in other.endpoints()[0] if id(pop) in pres]
         if shared and other.stp() != stp:
             raise ConnectionError(
                 f"projections {other.label!r} and {prj.label!r} both leave population {shared[0].label!r} but ask "
                 f"for different short-term plasticity ({_stp_text(other.stp())} vs {_stp_text(stp)}): STP is a "
                 f"setting of the presynaptic neuron's synapse driver, shared by all its synapses; give both the "
                 f"same synapse_type parameters or split {shared[0].label!r} into two populations")
-    for post in {id(g["post"]): g["post"] for g in groups}.values():
-        check_neurons(post, connection_groups(state.projections), prj.label)
+    posts = {id(g["post"]): g["post"] for g in groups}
+    onto = [p for p in state.projections if p is prj or any(id(pop) in posts for pop, _, _ in p.endpoints()[1])]
+    for post in posts.values():
+        check_neurons(post, connection_groups(onto), prj.label)
 
 
 def _stp_text(stp) -> str:
