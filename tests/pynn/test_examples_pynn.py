@@ -1,41 +1,15 @@
 """The PyNN examples run (short) and show what they claim; each is imported from
-``examples/`` by path and its ``main(runtime_ms=..., out_dir=...)`` called."""
+``examples/`` by path (the ``example`` fixture) and its ``main(...)`` called."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
-import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture(scope="module")
-def example():
-    sys.path.insert(0, str(EXAMPLES))  # the examples import their helper ``_common``
-
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(f"bss2emu_example_{name}", EXAMPLES / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    yield load
-    sys.path.remove(str(EXAMPLES))
-
-
-def _png(path: str, out: Path, name: str) -> None:
-    p = Path(path)
-    assert p == out / name and p.stat().st_size > 10_000 and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_pynn_single_neuron(example, tmp_path):
+def test_pynn_single_neuron(example, tmp_path, png_written):
     mod = example("pynn_single_neuron")
     r = mod.main(runtime_ms=150.0, out_dir=tmp_path)
-    _png(r["png"], tmp_path, "pynn_single_neuron.png")
+    png_written(r, tmp_path, "pynn_single_neuron.png")
     on, off = r["step_ms"]
     assert r["spikes"] and all(on < t < off + 1.0 for t in r["spikes"]), "spikes only under the current step"
     assert 1.0 < r["psp_mv"] < 8.0
@@ -44,13 +18,14 @@ def test_pynn_single_neuron(example, tmp_path):
     assert abs(r["realised"]["tau_m"] - 20.0) < 0.1
 
 
-def test_pynn_synfire_over_four_chips(example, tmp_path):
+def test_pynn_synfire_over_four_chips(example, tmp_path, png_written):
     mod = example("pynn_synfire")
     r = mod.main(runtime_ms=30.0, out_dir=tmp_path)
-    _png(r["png"], tmp_path, "pynn_synfire.png")
+    png_written(r, tmp_path, "pynn_synfire.png")
     assert r["wave_reaches_last_group"] and min(r["fired"]) == mod.GROUP_SIZE
     hops = np.diff(r["latency_ms"])
     assert np.all(hops > mod.DELAY_MS), "each hop takes its delay plus the rise time"
     assert hops[mod.DELAYED_HOP] > np.delete(hops, mod.DELAYED_HOP).max() + 2.5, "the 4 ms hop is longer"
     assert r["chips_used"] == 4
     assert r["inter_chip_events"] == sum(r["spikes"][:-1]) and r["dropped_events"] == 0
+
