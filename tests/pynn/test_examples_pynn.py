@@ -29,3 +29,29 @@ def test_pynn_synfire_over_four_chips(example, tmp_path, png_written):
     assert r["chips_used"] == 4
     assert r["inter_chip_events"] == sum(r["spikes"][:-1]) and r["dropped_events"] == 0
 
+
+def test_pynn_adex_patterns(example, tmp_path, png_written):
+    mod = example("pynn_adex_patterns")
+    r = mod.main(runtime_ms=400.0, out_dir=tmp_path)  # three bursts of the bursting neuron
+    png_written(r, tmp_path, "pynn_adex_patterns.png")
+    p = r["patterns"]
+    assert set(p) == set(mod.PATTERNS)
+    isi = {name: np.diff(s["spike_times_ms"]) for name, s in p.items()}
+    # tonic: many spikes, regular (the first ISI is 7 % shorter than the last: little adaptation)
+    assert p["tonic"]["n_spikes"] > 20 and p["tonic"]["isi_cv"] < 0.05 and p["tonic"]["adaptation_index"] < 1.15
+    # adapting: every ISI at least as long as the one before, the last > 3× the first
+    assert p["adapting"]["adaptation_index"] > 3.0 and np.all(np.diff(isi["adapting"]) > -0.2)
+    # initial burst: two short ISIs, then (after one longer ISI) regular firing at a much lower rate
+    first, rest = isi["initial_burst"][:2], isi["initial_burst"][3:]
+    assert first.max() < 0.2 * rest.min() and rest.std() / rest.mean() < 0.05
+    # regular bursting: ISIs short within bursts or long between them, nothing in between
+    b = isi["bursting"]
+    assert np.all((b < 10.0) | (b > 100.0)) and np.sum(b > 100.0) >= 2 and np.sum(b < 10.0) >= 2
+    # delayed accelerating: the first spike comes late and the neuron speeds up
+    assert p["delayed_accelerating"]["first_spike_ms"] > mod.STEP_ON_MS + 25.0
+    assert p["delayed_accelerating"]["adaptation_index"] < 0.8
+    # transient: spiking at the step's onset only
+    transient = np.asarray(p["transient"]["spike_times_ms"])
+    assert len(transient) >= 1 and transient.max() < mod.STEP_ON_MS + 50.0
+    # irregular: ISIs vary widely
+    assert p["irregular"]["isi_cv"] > 0.3
