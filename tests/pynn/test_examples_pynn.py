@@ -76,3 +76,22 @@ def test_pynn_dynamic_range(example, tmp_path, png_written):
         # the slope is the ideal LIF neuron's within a few % (0.97 today: the emulator loses
         # the charge of an input's arrival step, 0.1 ms / tau_syn; see the example's docstring)
         assert 0.95 < o["slope_mv_per_na"] / r["ideal_mv_per_na"] < 1.03
+
+
+def test_pynn_stp(example, tmp_path, png_written):
+    mod = example("pynn_stp")
+    r = mod.main(out_dir=tmp_path)
+    png_written(r, tmp_path, "pynn_stp.png")
+    dep, fac, static = r["depressing"], r["facilitating"], r["static"]
+    assert dep["ratios"][1] < 1.0 and fac["ratios"][1] > 1.0
+    assert dep["ratios"][-2] < 0.3 and fac["ratios"][-2] > 2.5, "steady state after 10 spikes at 50 Hz"
+    assert dep["ratios"][-2] < dep["ratios"][-1] < 1.0, "the recovery spike has partly recovered"
+    # measured vs the Tsodyks–Markram recursion, every spike: the largest deviation over
+    # 20–50 Hz and 50–400 ms recovery was 0.016 (the readout's 0.12 mV steps and the PSP's
+    # shape on the chip, delivered at the end of its 0.1 ms step, against the analytic shape
+    # of the fit; the same fit on pyNN.nest's trace is exact to 0.001): allow twice that
+    for name in ("depressing", "facilitating"):
+        assert np.max(np.abs(np.subtract(r[name]["ratios"], r[name]["predicted_ratios"]))) < 0.03, name
+    # efficacy of the first spike = U (weight is the PSC at full efficacy); static stays flat
+    assert abs(dep["measured_first_efficacy"] - 0.5) < 0.01 and abs(fac["measured_first_efficacy"] - 0.25) < 0.01
+    assert np.ptp(static["ratios"]) < 0.01
