@@ -1,7 +1,8 @@
-"""Helpers shared by the examples: command line, MADC trace in mV, figures, tables.
+"""Helpers shared by the examples: command line, MADC trace in mV, PyNN traces, figures, tables.
 
 Not an example itself. Every example is ``python examples/NAME.py [--runtime-us X] [--out DIR]``
-and has ``main(runtime_us=..., out_dir=...) -> dict`` that ``tests/test_examples.py`` calls.
+(the PyNN ones take biological ms, ``--runtime-ms`` or their own short option) and has
+``main(..., out_dir=...) -> dict`` that ``tests/test_examples*.py`` and ``tests/pynn`` call.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ def madc_trace_mv(results: Results) -> tuple[np.ndarray, np.ndarray]:
     t_us = ticks_to_us(table["time_ticks"].to_numpy())
     v_mv = table["value"].to_numpy().astype(np.float64) * (MADC_FULL_SCALE_MV / MADC_TOP_CODE)
     return t_us, v_mv
+
+
+def pynn_recording(population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The current segment of a one-neuron PyNN population that records ``v`` (and maybe
+    spikes), from its neo Block: ``(t_ms, v_mv, spike_times_ms)``, biological units."""
+    segment = population.get_data().segments[-1]
+    v = segment.analogsignals[0]
+    spikes = segment.spiketrains[0].rescale("ms").magnitude if segment.spiketrains else np.zeros(0)
+    return v.times.rescale("ms").magnitude, v.rescale("mV").magnitude[:, 0], np.asarray(spikes, float)
 
 
 def new_figure(width_in: float, height_in: float) -> Figure:
@@ -66,12 +76,26 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
 
 
-def command_line(main: Callable[..., dict], doc: str | None, runtime_us: float) -> dict:
-    """Parse ``--runtime-us`` and ``--out`` and call ``main``."""
+OPTION_HELP = {
+    "runtime_us": "emulated duration in hardware µs (≙ ms biological)",
+    "runtime_ms": "emulated duration in biological ms (≙ µs hardware)",
+}
+"""Help texts of the options several examples share."""
+
+
+def command_line(main: Callable[..., dict], doc: str | None, **options: object) -> dict:
+    """Parse ``--out`` and one ``--NAME`` per keyword option and call ``main`` with them.
+
+    Each option is ``name=default`` (help from ``OPTION_HELP``) or ``name=(default, help)``;
+    the default's type is the option's type: ``command_line(main, __doc__, runtime_us=500.0)``
+    gives ``--runtime-us 500`` → ``main(runtime_us=500.0, out_dir=".")``."""
     first = (doc or "").strip().splitlines()
     parser = argparse.ArgumentParser(description=first[0] if first else None)
-    parser.add_argument("--runtime-us", type=float, default=runtime_us,
-                        help=f"emulated duration in hardware µs (≙ ms biological; default {runtime_us:g})")
+    for name, spec in options.items():
+        default, text = spec if isinstance(spec, tuple) else (spec, OPTION_HELP[name])
+        parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default,
+                            help=f"{text}; default {default:g}")
     parser.add_argument("--out", default=".", help="directory for the PNG (default: current directory)")
-    args = parser.parse_args()
-    return main(runtime_us=args.runtime_us, out_dir=args.out)
+    args = vars(parser.parse_args())
+    out_dir = args.pop("out")
+    return main(**args, out_dir=out_dir)

@@ -15,12 +15,10 @@ membrane back from the 10-bit MADC in biological mV. The neuron gets
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 import bss2emu.pynn as sim
-from _common import new_figure, print_table, save_figure
+from _common import command_line, new_figure, print_table, pynn_recording, save_figure
 
 CELL = {"tau_m": 20.0, "cm": 1.0, "v_rest": -65.0, "v_reset": -70.0, "v_thresh": -50.0, "tau_refrac": 2.0,
         "tau_syn_E": 5.0, "tau_syn_I": 10.0, "e_rev_E": 0.0, "e_rev_I": -80.0}
@@ -48,14 +46,10 @@ def main(runtime_ms: float = 250.0, out_dir: str = ".") -> dict:
     sim.DCSource(amplitude=STEP_NA, start=on, stop=off).inject_into(neuron)
     neuron.record(["spikes", "v"])
     sim.run(runtime_ms)
-    seg = neuron.get_data().segments[0]
-    v = seg.analogsignals[0]
-    spikes = seg.spiketrains[0].rescale("ms").magnitude
+    t, vm, spikes = pynn_recording(neuron)
     realised = {k: float(x[0]) for k, x in neuron.realised_parameters().items()}
     sim.end()
 
-    t = v.times.rescale("ms").magnitude
-    vm = v.rescale("mV").magnitude[:, 0]
     first_exc = s["exc_ms"][0] + 1.0
     window = (t >= first_exc) & (t < s["exc_ms"][1] + 1.0)  # until the next input arrives
     psp = float(vm[window].max() - vm[t < first_exc].mean())
@@ -78,8 +72,4 @@ def main(runtime_ms: float = 250.0, out_dir: str = ".") -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--runtime-ms", type=float, default=250.0, help="biological ms (≙ hardware µs)")
-    parser.add_argument("--out", default=".", help="directory for the PNG")
-    args = parser.parse_args()
-    main(runtime_ms=args.runtime_ms, out_dir=args.out)
+    command_line(main, __doc__, runtime_ms=250.0)

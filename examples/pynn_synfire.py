@@ -13,12 +13,10 @@ allows", i.e. the route latency itself.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 import bss2emu.pynn as sim
-from _common import new_figure, print_table, save_figure
+from _common import command_line, new_figure, print_table, save_figure
 
 SYSTEM = "cube-4"
 CHIPS = 4
@@ -77,8 +75,4 @@ def main(runtime_ms: float = 60.0, out_dir: str = ".", seed: int = 1) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--runtime-ms", type=float, default=60.0, help="biological ms (≙ hardware µs)")
-    parser.add_argument("--out", default=".", help="directory for the PNG")
-    args = parser.parse_args()
-    main(runtime_ms=args.runtime_ms, out_dir=args.out)
+    command_line(main, __doc__, runtime_ms=60.0)

@@ -1,41 +1,15 @@
 """The PyNN examples run (short) and show what they claim; each is imported from
-``examples/`` by path and its ``main(runtime_ms=..., out_dir=...)`` called."""
+``examples/`` by path (the ``example`` fixture) and its ``main(...)`` called."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
-import pytest
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture(scope="module")
-def example():
-    sys.path.insert(0, str(EXAMPLES))  # the examples import their helper ``_common``
-
-    def load(name: str):
-        spec = importlib.util.spec_from_file_location(f"bss2emu_example_{name}", EXAMPLES / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    yield load
-    sys.path.remove(str(EXAMPLES))
-
-
-def _png(path: str, out: Path, name: str) -> None:
-    p = Path(path)
-    assert p == out / name and p.stat().st_size > 10_000 and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_pynn_single_neuron(example, tmp_path):
+def test_pynn_single_neuron(example, tmp_path, png_written):
     mod = example("pynn_single_neuron")
     r = mod.main(runtime_ms=150.0, out_dir=tmp_path)
-    _png(r["png"], tmp_path, "pynn_single_neuron.png")
+    png_written(r, tmp_path, "pynn_single_neuron.png")
     on, off = r["step_ms"]
     assert r["spikes"] and all(on < t < off + 1.0 for t in r["spikes"]), "spikes only under the current step"
     assert 1.0 < r["psp_mv"] < 8.0
@@ -44,13 +18,80 @@ def test_pynn_single_neuron(example, tmp_path):
     assert abs(r["realised"]["tau_m"] - 20.0) < 0.1
 
 
-def test_pynn_synfire_over_four_chips(example, tmp_path):
+def test_pynn_synfire_over_four_chips(example, tmp_path, png_written):
     mod = example("pynn_synfire")
     r = mod.main(runtime_ms=30.0, out_dir=tmp_path)
-    _png(r["png"], tmp_path, "pynn_synfire.png")
+    png_written(r, tmp_path, "pynn_synfire.png")
     assert r["wave_reaches_last_group"] and min(r["fired"]) == mod.GROUP_SIZE
     hops = np.diff(r["latency_ms"])
     assert np.all(hops > mod.DELAY_MS), "each hop takes its delay plus the rise time"
     assert hops[mod.DELAYED_HOP] > np.delete(hops, mod.DELAYED_HOP).max() + 2.5, "the 4 ms hop is longer"
     assert r["chips_used"] == 4
     assert r["inter_chip_events"] == sum(r["spikes"][:-1]) and r["dropped_events"] == 0
+
+
+def test_pynn_adex_patterns(example, tmp_path, png_written):
+    mod = example("pynn_adex_patterns")
+    r = mod.main(runtime_ms=400.0, out_dir=tmp_path)  # three bursts of the bursting neuron
+    png_written(r, tmp_path, "pynn_adex_patterns.png")
+    p = r["patterns"]
+    assert set(p) == set(mod.PATTERNS)
+    isi = {name: np.diff(s["spike_times_ms"]) for name, s in p.items()}
+    # tonic: many spikes, regular (the first ISI is 7 % shorter than the last: little adaptation)
+    assert p["tonic"]["n_spikes"] > 20 and p["tonic"]["isi_cv"] < 0.05 and p["tonic"]["adaptation_index"] < 1.15
+    # adapting: every ISI at least as long as the one before, the last > 3× the first
+    assert p["adapting"]["adaptation_index"] > 3.0 and np.all(np.diff(isi["adapting"]) > -0.2)
+    # initial burst: two short ISIs, then (after one longer ISI) regular firing at a much lower rate
+    first, rest = isi["initial_burst"][:2], isi["initial_burst"][3:]
+    assert first.max() < 0.2 * rest.min() and rest.std() / rest.mean() < 0.05
+    # regular bursting: ISIs short within bursts or long between them, nothing in between
+    b = isi["bursting"]
+    assert np.all((b < 10.0) | (b > 100.0)) and np.sum(b > 100.0) >= 2 and np.sum(b < 10.0) >= 2
+    # delayed accelerating: the first spike comes late and the neuron speeds up
+    assert p["delayed_accelerating"]["first_spike_ms"] > mod.STEP_ON_MS + 25.0
+    assert p["delayed_accelerating"]["adaptation_index"] < 0.8
+    # transient: spiking at the step's onset only
+    transient = np.asarray(p["transient"]["spike_times_ms"])
+    assert len(transient) >= 1 and transient.max() < mod.STEP_ON_MS + 50.0
+    # irregular: ISIs vary widely
+    assert p["irregular"]["isi_cv"] > 0.3
+
+
+def test_pynn_dynamic_range(example, tmp_path, png_written):
+    mod = example("pynn_dynamic_range")
+    r = mod.main(coarse_steps=8, out_dir=tmp_path)
+    png_written(r, tmp_path, "pynn_dynamic_range.png")
+    w, fine = np.asarray(r["weights_na"]), np.asarray(r["fine"])
+    one_code_na = mod.W_MAX_NA / 63.0
+    for receptor in mod.RECEPTORS:
+        h, o = np.asarray(r[receptor]["heights_mv"]), r[receptor]
+        # monotonic: a height never falls by more than the readout's resolution, and spans > 20 mV
+        assert np.all(np.diff(h) >= -r["readout_mv"] - 1e-9) and h[-1] > 20.0
+        assert np.all(np.diff(h[~fine]) > 0), "every coarse step is a full code step or more"
+        assert o["r_squared"] > 0.99
+        # quantised: weights below half a code give no PSP; the staircase's step is one code
+        assert np.all(h[w < 0.5 * one_code_na] == 0.0) and np.all(h[fine & (w > 0.5 * one_code_na)] > 0.0)
+        assert abs(o["weight_step_na"] / one_code_na - 1.0) < 0.1
+        assert len(np.unique(np.rint(h[fine] / r["readout_mv"]))) <= 2 * fine.sum() // 4 + 1
+        # the slope is the ideal LIF neuron's within a few % (0.97 today: the emulator loses
+        # the charge of an input's arrival step, 0.1 ms / tau_syn; see the example's docstring)
+        assert 0.95 < o["slope_mv_per_na"] / r["ideal_mv_per_na"] < 1.03
+
+
+def test_pynn_stp(example, tmp_path, png_written):
+    mod = example("pynn_stp")
+    r = mod.main(out_dir=tmp_path)
+    png_written(r, tmp_path, "pynn_stp.png")
+    dep, fac, static = r["depressing"], r["facilitating"], r["static"]
+    assert dep["ratios"][1] < 1.0 and fac["ratios"][1] > 1.0
+    assert dep["ratios"][-2] < 0.3 and fac["ratios"][-2] > 2.5, "steady state after 10 spikes at 50 Hz"
+    assert dep["ratios"][-2] < dep["ratios"][-1] < 1.0, "the recovery spike has partly recovered"
+    # measured vs the Tsodyks–Markram recursion, every spike: the largest deviation over
+    # 20–50 Hz and 50–400 ms recovery was 0.016 (the readout's 0.12 mV steps and the PSP's
+    # shape on the chip, delivered at the end of its 0.1 ms step, against the analytic shape
+    # of the fit; the same fit on pyNN.nest's trace is exact to 0.001): allow twice that
+    for name in ("depressing", "facilitating"):
+        assert np.max(np.abs(np.subtract(r[name]["ratios"], r[name]["predicted_ratios"]))) < 0.03, name
+    # efficacy of the first spike = U (weight is the PSC at full efficacy); static stays flat
+    assert abs(dep["measured_first_efficacy"] - 0.5) < 0.01 and abs(fac["measured_first_efficacy"] - 0.25) < 0.01
+    assert np.ptp(static["ratios"]) < 0.01
