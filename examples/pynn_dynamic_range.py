@@ -22,11 +22,11 @@ What the figure and the table show:
   code, about ``W_MAX_NA`` / 63 — and a weight below half a step gives no PSP at all. The
   table gives the step measured from the staircase; the membrane readout itself (10-bit
   MADC) resolves about a third of it;
-* **the range**: ``W_MAX_NA`` (≈ 25 mV) stays where the backend realises ``tau_m`` exactly
-  for ``cm`` = 0.25 nF. It accepts weights up to 13.4 nA for this ``cm`` (more raises
-  ``InvalidParameterValueError`` naming that limit), but with the ideal-chip translation
-  of today, weights above ≈ 2.5 nA make it choose a smaller hardware capacitance on which
-  ``tau_m`` comes out up to 20 % off.
+* **the range**: the largest weight onto a neuron sets its calibrated synaptic gain (it
+  becomes code 63); a strong one makes the calibration choose a smaller membrane
+  capacitance setting, whose coarser leak setting still holds ``tau_m`` to a few percent.
+  Beyond what any capacitance realises with this ``tau_m`` the backend raises
+  ``InvalidParameterValueError`` naming the limit (here about 0.6 nA onto 0.25 nF).
 
     python examples/pynn_dynamic_range.py [--coarse-steps 16] [--out DIR]
 """
@@ -38,9 +38,11 @@ import numpy as np
 import bss2emu.pynn as sim
 from _common import command_line, new_figure, print_table, pynn_recording, save_figure
 
-CELL = {"tau_m": 10.0, "cm": 0.25, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": 10.0, "tau_refrac": 0.1,
-        "tau_syn_E": 5.0, "tau_syn_I": 5.0}
-W_MAX_NA = 2.5
+# long time constants: the largest PSP the hardware's synaptic gain gives grows with them,
+# so the 6-bit steps (1/63 of it) stand above the readout's 0.12 mV
+CELL = {"tau_m": 20.0, "cm": 0.25, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": 10.0, "tau_refrac": 0.1,
+        "tau_syn_E": 15.0, "tau_syn_I": 15.0}
+W_MAX_NA = 0.5
 FINE_STEPS = 24  # quarter steps of W_MAX_NA / 63 (six weight codes), between the codes' boundaries
 SPACING_MS = 80.0
 FIRST_MS = 20.0

@@ -42,7 +42,7 @@ from _common import command_line, new_figure, print_table, pynn_recording, save_
 
 CELL = {"tau_m": 10.0, "cm": 0.25, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -20.0, "tau_refrac": 0.1,
         "tau_syn_E": 2.0, "tau_syn_I": 2.0}
-WEIGHT_NA = 2.0
+WEIGHT_NA = 0.5
 DELAY_MS = 1.0
 FIRST_MS = 20.0
 N_SPIKES = 10
@@ -84,17 +84,20 @@ def psp_shape(s_ms: np.ndarray, tau_m: float, tau_syn: float) -> np.ndarray:
     return np.where(s_ms > 0, shape, 0.0)
 
 
-def psp_heights(t: np.ndarray, v: np.ndarray, arrivals_ms: np.ndarray) -> tuple[np.ndarray, float]:
-    """Least-squares heights (mV) of PSPs starting at ``arrivals_ms`` that, on a constant
-    rest, sum to the trace; and the fit's RMS residual (mV)."""
-    columns = [np.ones_like(t)] + [psp_shape(t - a, CELL["tau_m"], CELL["tau_syn_E"]) for a in arrivals_ms]
+def psp_heights(t: np.ndarray, v: np.ndarray, arrivals_ms: np.ndarray, taus: tuple[float, float]) \
+        -> tuple[np.ndarray, float]:
+    """Least-squares heights (mV) of PSPs with time constants ``taus`` (τ_m, τ_syn: what
+    the calibrated chip realises) starting at ``arrivals_ms`` that, on a constant rest, sum
+    to the trace; and the fit's RMS residual (mV)."""
+    columns = [np.ones_like(t)] + [psp_shape(t - a, *taus) for a in arrivals_ms]
     basis = np.column_stack(columns)
     coef, *_ = np.linalg.lstsq(basis, v, rcond=None)
     return coef[1:], float(np.sqrt(np.mean((basis @ coef - v) ** 2)))
 
 
-def run_train(name: str, train_ms: np.ndarray, runtime_ms: float) -> tuple[np.ndarray, np.ndarray]:
-    """One neuron receiving ``train_ms`` through synapse type ``name``: ``(t_ms, v_mv)``."""
+def run_train(name: str, train_ms: np.ndarray, runtime_ms: float) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """One neuron receiving ``train_ms`` through synapse type ``name``: ``(t_ms, v_mv)`` and
+    the realised (τ_m, τ_syn) — a strong weight costs the neuron some τ_m precision."""
     sim.setup(timestep=0.1, min_delay=0.1)
     neuron = sim.Population(1, sim.IF_curr_exp(**CELL), label="neuron")
     neuron.initialize(v=CELL["v_rest"])
@@ -109,8 +112,9 @@ def run_train(name: str, train_ms: np.ndarray, runtime_ms: float) -> tuple[np.nd
     neuron.record("v")
     sim.run(runtime_ms)
     t, v, _ = pynn_recording(neuron)
+    real = neuron.realised_parameters()
     sim.end()
-    return t, v
+    return t, v, (float(real["tau_m"][0]), float(real["tau_syn_E"][0]))
 
 
 def main(rate_hz: float = 50.0, recovery_ms: float = 150.0, out_dir: str = ".") -> dict:
@@ -121,8 +125,8 @@ def main(rate_hz: float = 50.0, recovery_ms: float = 150.0, out_dir: str = ".") 
     out: dict[str, dict] = {}
     traces = {}
     for name, stp in STP.items():
-        t, v = run_train(name, train, runtime_ms)
-        heights, rms = psp_heights(t, v, arrivals)
+        t, v, taus = run_train(name, train, runtime_ms)
+        heights, rms = psp_heights(t, v, arrivals, taus)
         traces[name] = (t, v)
         predicted = np.ones(len(train)) if stp is None else tsodyks_markram(train, *stp)
         out[name] = {"heights_mv": heights.tolist(), "ratios": (heights / heights[0]).tolist(),

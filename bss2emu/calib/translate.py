@@ -161,8 +161,10 @@ def _linear_targets(p: dict[str, np.ndarray], n: int, bio_map: BioMap) -> dict[s
     else:
         tg["v_threshold_mv"] = volt("v_thresh")
     if "a" in p or "b" in p:
-        tg["a_ratio"] = _Linear("a", get("a"), 1e-3 * tau_m / cm)  # nS → µS; g_L = cm/τ_m (µS)
-        tg["b_mv"] = _Linear("b", get("b"), s * tau_m / cm)
+        # magnitudes: a negative a or b is the circuit's sign switch (``signs``); nS → µS; g_L = cm/τ_m
+        sign_a, sign_b = np.where(get("a") < 0, -1.0, 1.0), np.where(get("b") < 0, -1.0, 1.0)
+        tg["a_ratio"] = _Linear("a", get("a"), sign_a * 1e-3 * tau_m / cm)
+        tg["b_mv"] = _Linear("b", get("b"), sign_b * s * tau_m / cm)
         tg["tau_w_us"] = _Linear("tau_w", get("tau_w"), np.full(n, t))
     for syn, rev in (("exc", "e_rev_E"), ("inh", "e_rev_I")):
         if rev in p:
@@ -213,6 +215,16 @@ def _check_ranges(tg: dict[str, _Linear]) -> None:
         raise TranslationError(lin.parameter, f"{lin.parameter}={lin.value[i]:g} {unit} is outside the calibrated "
                                               f"range {_range_text(lin, f, i, unit)}{depends} (hardware {f.doc}: "
                                               f"{f.low:g} … {f.high:g}): {fix}")
+
+
+def signs(params: dict, n: int) -> dict[str, np.ndarray]:
+    """The digital sign switches of the adaptation terms (``invert_a``, ``invert_b``) for
+    neurons with PyNN ``params``: a negative ``a`` or ``b`` is its magnitude, inverted."""
+    out = {}
+    for name, flag in (("a", "invert_a"), ("b", "invert_b")):
+        if name in params:
+            out[flag] = np.broadcast_to(np.asarray(params[name], dtype=np.float64) < 0, (n,)).astype(np.int64)
+    return out
 
 
 def check_bio(params: dict, bio_map: BioMap = BIO_MAP) -> None:
@@ -390,7 +402,7 @@ def bio_to_hw(params: dict, serial: int = 0, ideal: bool = False, circuits=None,
     result = calibrate_bio(params, serial, ideal, circuits, bio_map, store)
     n = _params(params, None if circuits is None else len(np.atleast_1d(circuits)))[1]
     circ = np.arange(n) if circuits is None else np.atleast_1d(np.asarray(circuits, dtype=np.int64))
-    return result.neuron_values(circ)
+    return result.neuron_values(circ) | signs(params, n)
 
 
 def weight_lsb(calibration: CalibrationResult, post_circuits, cm_nf=1.0, receptor: str = "excitatory",

@@ -30,7 +30,7 @@ import numpy as np
 from ..calib import CalibrationTargets, calibrate
 from ..calib.translate import (
     BIO_PARAMETERS, TranslationError, achieved_bio, bio_capacitance, bio_targets, check_bio, explain_unreachable,
-    weight_lsb,
+    signs, weight_lsb,
 )
 from ..errors import ConfigError
 from ..protocol import coordinates as C
@@ -153,7 +153,7 @@ class NeuronTranslation:
 def neuron_translation(result, pl: Placed, size: int, conductance: bool, cm=None) -> NeuronTranslation:
     """The hardware values of one population's neurons on one chip, from its chip's calibration
     (neurons of the population elsewhere stay zero: merge with ``merge``)."""
-    vals = result.neuron_values(pl.circuits)
+    vals = result.neuron_values(pl.circuits) | ({} if pl.hardware else signs(pl.params, len(pl.index)))
     dac = {k: _scatter(size, pl.index, v, np.int64) for k, v in vals.items()}
     if pl.hardware:
         lsb = {r: np.ones(size) for r in ("excitatory", "inhibitory")}
