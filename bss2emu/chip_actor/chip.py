@@ -2,7 +2,9 @@
 
 It holds a ``ChipConfig``, the chip's mismatch (from its serial number), the dynamic state
 (membranes, adaptation, synaptic inputs, STP, background generators, correlation sensors)
-and integrates windows with one numba call each (``kernels.integrate_window``).
+and integrates windows with one numba call each (``kernels.integrate_window``). Its MADC
+reads the membrane, a synaptic input or adaptation of one neuron (``MADC_STATE_ROWS``;
+units in ``protocol.hardware.ReadoutConfig``).
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ import pyarrow as pa
 from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
 from ..protocol import schemas
-from ..protocol.hardware import ChipConfig
+from ..protocol.hardware import MADC_SOURCES, ChipConfig
 from ..protocol.playback import NeuronParameterWrite
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
+
+
+# the state row the MADC reads, by source code (``hardware.MADC_SOURCES``)
+MADC_STATE_ROWS = (K.S_V, K.S_IE, K.S_II, K.S_W)
 
 
 class WindowOutput(NamedTuple):
@@ -146,9 +152,22 @@ class Chip:
 
     def set_neuron_values(self, name: str, neurons, values) -> None:
         """Write one neuron parameter (hardware value) for the given circuits."""
+        unit = self.config.madc_unit()
         col = self.config.neurons.column(name)
         col[np.asarray(neurons, dtype=np.int64)] = values
+        self._neurons_written(unit)
+
+    def _neurons_written(self, madc_unit: str | None) -> None:
+        """Check and apply neuron parameter writes; ``madc_unit`` is the MADC's unit before
+        them, which a write must not change (the trace would change unit mid-run)."""
         self.config.check()
+        now = self.config.madc_unit()
+        if now != madc_unit:
+            ro = self.config.readout
+            raise ChipError(
+                f"chip {self.chip_id}: a write switches MADC neuron {ro.madc_neuron}'s recorded "
+                f"{MADC_SOURCES[ro.madc_source]} between current- and conductance-based ({madc_unit} → {now}) "
+                f"during the recording; set coba_exc/coba_inh before the run or record another neuron")
         self._rebuild_neurons()
 
     def set_weights(self, hemisphere, rows, columns, weights) -> None:
@@ -172,6 +191,7 @@ class Chip:
     def apply_writes(self, writes) -> None:
         """Apply playback/PPU writes (``protocol.playback`` records) in order."""
         rebuild = False
+        unit = self.config.madc_unit()
         for w in writes:
             if isinstance(w, NeuronParameterWrite):
                 self.config.neurons.column(w.parameter)[w.neurons] = w.value
@@ -179,13 +199,12 @@ class Chip:
             else:
                 self.set_weights(w.hemisphere, w.row, w.column, w.values)
         if rebuild:
-            self.config.check()
-            self._rebuild_neurons()
+            self._neurons_written(unit)
 
     # --- observables (what the PPU and CADC see) ------------------------------------
     def membrane_codes(self) -> np.ndarray:
         """8-bit CADC codes of all 512 membranes now."""
-        return np.clip(np.rint(self.nstate[K.S_V] / K.ADC_FULL_SCALE_MV * 255), 0, 255).astype(np.uint8)
+        return K.adc_codes(self.nstate[K.S_V], C.CADC_BITS).astype(np.uint8)
 
     def correlation_codes(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) correlation readouts ``[hemisphere, row, column]``."""
@@ -242,7 +261,8 @@ class Chip:
         n_madc_max = n_steps // madc_every + 1 if ro.madc_neuron >= 0 else 0
         n_cadc_max = (n_steps * h) // ro.cadc_period_ns + 2 if ro.cadc_period_ns > 0 else 0
         madc_t = np.empty(n_madc_max, np.int64)
-        madc_v = np.empty(n_madc_max, np.int64)
+        madc_x = np.empty(n_madc_max)  # the sampled state variable
+        madc_row = MADC_STATE_ROWS[ro.madc_source]
         cadc_t = np.empty(n_cadc_max, np.int64)
         cadc_v = np.empty((n_cadc_max, C.NEURONS_PER_CHIP), np.int64)
         min_cap = len(ev_t_ns) + 8 * (h // 4 + 1) + C.NEURONS_PER_CHIP
@@ -269,7 +289,7 @@ class Chip:
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
                 ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre, self.t_post, self.causal, self.acausal,
-                ro.madc_neuron, madc_every, madc_t[n_madc:], madc_v[n_madc:],
+                ro.madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
                 out_t, out_l, out_n,
             )
@@ -288,8 +308,11 @@ class Chip:
         else:
             spikes_b = _empty_batch("spikes")
         if n_madc:
-            madc_b = schemas.encode_samples(schemas.MADC, madc_t[:n_madc] // NS_PER_TICK, self.chip_id,
-                                            ro.madc_neuron, madc_v[:n_madc])
+            # the kernel records every source as a float; the membrane is digitised here because a
+            # second (code) buffer in the kernel slowed its step loop by ~4 % (benchmarks/single_chip.py)
+            codes = K.adc_codes(madc_x[:n_madc], C.MADC_BITS) if madc_row == K.S_V else None
+            madc_b = schemas.encode_madc(madc_t[:n_madc] // NS_PER_TICK, self.chip_id, ro.madc_neuron, codes,
+                                         madc_x[:n_madc] if codes is None else schemas.madc_code_to_mv(codes))
         else:
             madc_b = _empty_batch("madc")
         if n_cadc:

@@ -92,6 +92,12 @@ def adc_code(v_mv, bits):
     return int(c)
 
 
+def adc_codes(v_mv: np.ndarray, bits: int) -> np.ndarray:
+    """``adc_code`` over an array, in numpy (bit for bit the same codes), as int64."""
+    top = (1 << bits) - 1
+    return np.clip(np.rint(np.asarray(v_mv) / ADC_FULL_SCALE_MV * top), 0, top).astype(np.int64)
+
+
 # a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
 ENTRY_ROW_SHIFT, ENTRY_WEIGHT_SHIFT, ENTRY_MODE_SHIFT = 8, 16, 22
 
@@ -207,7 +213,7 @@ def integrate_window(
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
     corr_on, tau_corr_ns, t_pre, t_post, causal, acausal,
-    madc_neuron, madc_every, madc_t, madc_v,
+    madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
 ):
@@ -216,9 +222,11 @@ def integrate_window(
     ``ev_*`` are the window's input events sorted by time (ns), on crossbar inputs
     ``ev_in``. ``syn_*`` is ``synapse_table`` (weights included) and ``drv_*`` is
     ``driver_table`` of the chip's configuration. Records go into the preallocated
-    ``madc_*``, ``cadc_*`` and ``out_*`` buffers. Stops early, at a step boundary, when
-    ``out_*`` could overflow. Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``;
-    ``n_syn`` counts synaptic events: an event reaching a synapse of non-zero weight."""
+    ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row,
+    madc_neuron]`` as it is (the caller digitises a membrane with ``adc_codes``). Stops
+    early, at a step boundary, when ``out_*`` could overflow. Returns ``(steps_done, n_out,
+    n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
+    of non-zero weight."""
     n_neurons = nstate.shape[1]
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
@@ -256,7 +264,7 @@ def integrate_window(
         # --- readouts see the state at the start of the step ---------------------------
         if madc_neuron >= 0 and k % madc_every == 0:
             madc_t[n_madc] = t0
-            madc_v[n_madc] = adc_code(nstate[S_V, madc_neuron], 10)
+            madc_x[n_madc] = nstate[madc_row, madc_neuron]
             n_madc += 1
         if cadc_period_ns > 0 and (t0 // cadc_period_ns) != ((t0 - 1) // cadc_period_ns):
             cadc_t[n_cadc] = t0

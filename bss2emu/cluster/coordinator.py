@@ -63,6 +63,16 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
     return out
 
 
+def madc_metadata(exp: E.Experiment, setups: list[ChipSetup]) -> dict | None:
+    """What the MADC recorded: population, index, source and the unit of its ``physical``
+    column (``ChipConfig.madc_unit``); None without an MADC recording."""
+    rec = exp.recordings.madc
+    units = [s.config.madc_unit() for s in setups if s.config.readout.madc_neuron >= 0]
+    if rec is None or not units:
+        return None
+    return {"population": rec.population, "index": rec.index, "source": rec.source, "unit": units[0]}
+
+
 def cut_steps(exp: E.Experiment, total: int) -> np.ndarray:
     """Steps at which a window must start: every write's step and every PPU due step."""
     h = exp.dt_ns
@@ -171,9 +181,10 @@ class Coordinator:
             tables = self.backend.tables()
         finally:
             self.backend.shutdown()
-        return self._results(tables, net, wall0, t_setup)
+        return self._results(tables, net, wall0, t_setup, madc_metadata(self.exp, setups))
 
-    def _results(self, per_chip: dict[int, dict], net: Interconnect, wall0: float, t_setup: float) -> Results:
+    def _results(self, per_chip: dict[int, dict], net: Interconnect, wall0: float, t_setup: float,
+                 madc: dict | None) -> Results:
         def cat(name):
             ts = [per_chip[c][name] for c in sorted(per_chip) if per_chip[c][name].num_rows]
             return pa.concat_tables(ts) if ts else schemas.empty_table(name)
@@ -197,6 +208,7 @@ class Coordinator:
             "dropped_events": net.events_dropped,
             "link_hops": int(net.sent.sum()),
             "time_unit": f"FPGA ticks ({NS_PER_TICK} ns)",
+            **({"madc": madc} if madc is not None else {}),
             **self.backend.info(),
         }
         return Results(tables, meta)

@@ -37,7 +37,7 @@ from pydantic import (
 
 from ..errors import ConfigError
 from . import coordinates as C
-from .hardware import NEURON_PARAMETERS
+from .hardware import MADC_SOURCES, NEURON_PARAMETERS
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+( [^\s]+)*$")]
 TimeUs = Annotated[float, Field(ge=0.0, le=1e7, allow_inf_nan=False)]
@@ -88,6 +88,8 @@ def _explain(err: ValidationError, what: str) -> InvalidExperimentError:
                 limit = "; use a smaller value"
             elif "ge" in ctx or "gt" in ctx:
                 limit = "; use a larger value"
+            elif e["type"] == "literal_error":
+                limit = "; use one of these"
             else:
                 limit = ""
             text = f"{shown if e['type'] != 'value_error' else ''}{msg}{limit}"
@@ -282,11 +284,15 @@ class Projection(_Model):
 
 
 class MadcRecording(_Model):
-    """Record one neuron's membrane with the 10-bit MADC at every ``every_steps`` step."""
+    """Record one neuron with the MADC at every ``every_steps`` step: its membrane (10-bit
+    codes), excitatory or inhibitory synaptic input, or adaptation (unquantised; units in
+    ``ChipConfig.madc_unit``)."""
 
     population: Name
     index: int = Field(0, ge=0)
     every_steps: int = Field(1, ge=1, le=1000)
+    source: Literal[MADC_SOURCES] = Field(  # type: ignore[valid-type]
+        "membrane", description="what the MADC reads: " + ", ".join(MADC_SOURCES))
 
 
 class CadcRecording(_Model):

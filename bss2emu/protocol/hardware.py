@@ -68,6 +68,9 @@ _NEURON_MAX = np.array([p.maximum for p in NEURON_PARAMETERS], dtype=np.int64)
 ROW_DISABLED, ROW_EXCITATORY, ROW_INHIBITORY = 0, 1, 2
 STP_DEPRESSION, STP_FACILITATION = 0, 1
 BG_REGULAR, BG_POISSON = 0, 1
+# what the MADC reads (``ReadoutConfig.madc_source``); the names are BSS-2's, the index the code
+MADC_SOURCES = ("membrane", "exc_synin", "inh_synin", "adaptation")
+MADC_MEMBRANE, MADC_EXC_SYNIN, MADC_INH_SYNIN, MADC_ADAPTATION = range(len(MADC_SOURCES))
 
 
 def _filled(shape, value=0, dtype=np.int64):
@@ -159,13 +162,25 @@ class BackgroundConfig:
 class ReadoutConfig:
     """MADC (one neuron, 10 bit) and CADC (all neurons, 8 bit) settings.
 
-    Both digitise 0..1200 mV. The MADC samples every ``madc_every_steps`` integration steps;
-    the CADC samples membranes every ``cadc_period_ns`` (0: only on request). Correlation
-    sensors accumulate ``exp(-Δt/tau_corr)`` per pre/post pair and read as 8 bit through the
-    CADC with ``corr_lsb`` per count."""
+    The MADC samples neuron ``madc_neuron`` (-1: off) every ``madc_every_steps`` integration
+    steps, seeing the state at the start of the step; ``madc_source`` (a code, index of
+    ``MADC_SOURCES``) selects what, and each sample's ``physical`` value (``schemas.MADC``)
+    is in the unit ``ChipConfig.madc_unit`` names:
+
+    * ``membrane``: v, digitised to 10 bit over 0..1200 mV (``value``); physical: mV.
+    * ``exc_synin``/``inh_synin``: the synaptic input's state, unquantised (the emulator has
+      no voltage to digitise for it): current i in nA (current-based input) or conductance
+      g in uS (conductance-based); inhibition as a magnitude ≥ 0 that enters the membrane
+      as -i or g (E_inh - v). Jump per event: weight × efficacy × gain (``analog``).
+    * ``adaptation``: w in nA, unquantised; it enters the membrane as -w.
+
+    The CADC samples membranes every ``cadc_period_ns`` (0: only on request), 8 bit over
+    0..1200 mV. Correlation sensors accumulate ``exp(-Δt/tau_corr)`` per pre/post pair and
+    read as 8 bit through the CADC with ``corr_lsb`` per count."""
 
     madc_neuron: int = -1
     madc_every_steps: int = 1
+    madc_source: int = MADC_MEMBRANE
     cadc_period_ns: int = 0
     tau_corr_us: float = 5.0
     corr_lsb: float = 0.05
@@ -239,6 +254,25 @@ class ChipConfig:
         mn = self.readout.madc_neuron
         if not -1 <= mn < C.NEURONS_PER_CHIP:
             raise ConfigError(f"MADC neuron {mn} is out of range: use -1 (off) or 0..511")
+        src = self.readout.madc_source
+        if isinstance(src, bool) or not isinstance(src, (int, np.integer)) or not 0 <= src < len(MADC_SOURCES):
+            allowed = ", ".join(f"{i} ({name})" for i, name in enumerate(MADC_SOURCES))
+            raise ConfigError(f"MADC source {src!r} is invalid: the MADC reads {allowed}; set "
+                              f"readout.madc_source to one of these codes (hardware.MADC_MEMBRANE, ...)")
+
+    def madc_unit(self) -> str | None:
+        """Unit of the MADC's samples (column ``physical`` of ``schemas.MADC``), None when
+        the MADC is off: mV for the membrane, nA for adaptation, and for a synaptic input nA
+        if the recorded neuron's input is current-based, uS if conductance-based."""
+        ro = self.readout
+        if ro.madc_neuron < 0:
+            return None
+        if ro.madc_source == MADC_MEMBRANE:
+            return "mV"
+        if ro.madc_source == MADC_ADAPTATION:
+            return "nA"
+        coba = "coba_exc" if ro.madc_source == MADC_EXC_SYNIN else "coba_inh"
+        return "uS" if self.neurons.column(coba)[ro.madc_neuron] else "nA"
 
 
 def _copy_part(part):

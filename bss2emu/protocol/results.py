@@ -1,8 +1,9 @@
 """``Results``: the Arrow tables a run produces, with pandas and Parquet conversion.
 
 Tables: ``spikes`` (time_ticks, chip, neuron, label, population, index, time_us),
-``madc``, ``cadc``, ``ppu``; ``metadata`` describes the run. Parquet output is atomic: files
-are written under temporary names and renamed only when all are complete.
+``madc``, ``cadc``, ``ppu``; ``metadata`` describes the run (``metadata["madc"]``: the
+MADC's population, index, source and unit). Parquet output is atomic: files are written
+under temporary names and renamed only when all are complete.
 """
 
 from __future__ import annotations
@@ -12,12 +13,24 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import ConfigError
+from ..units import ticks_to_us
+from . import schemas
+
+
+class MadcTrace(NamedTuple):
+    """The MADC's samples: hardware times (µs), values (float64) and their unit."""
+
+    time_us: np.ndarray
+    values: np.ndarray
+    unit: str
 
 
 @dataclass
@@ -50,16 +63,30 @@ class Results:
         return self.tables[name].to_pandas()
 
     def madc_mv(self):
-        """The MADC trace as a DataFrame with ``time_us`` and ``v_mv`` (floats)."""
+        """The MADC's membrane trace as a DataFrame with ``time_us`` and ``v_mv`` (floats)."""
+        source = self.metadata.get("madc", {}).get("source", "membrane")
+        if source != "membrane":
+            raise ConfigError(f"the MADC recorded {source!r}, not the membrane: read it with "
+                              f"Results.madc_values(), or record source: membrane for madc_mv()")
         df = self.madc.to_pandas()
         df["time_us"] = df["time_ticks"].to_numpy() / 125.0
-        df["v_mv"] = df["value"].to_numpy().astype(float) * 1200.0 / 1023.0
+        df["v_mv"] = schemas.madc_code_to_mv(df["value"].to_numpy())
         return df
+
+    def madc_values(self) -> MadcTrace:
+        """The MADC's samples in the unit of ``metadata["madc"]["unit"]``: the membrane in mV
+        (from the 10-bit codes), a synaptic input in nA (current-based) or uS
+        (conductance-based), adaptation w in nA."""
+        t = self.madc
+        unit = self.metadata.get("madc", {}).get("unit", "mV")
+        if "physical" in t.column_names:
+            values = t["physical"].to_numpy()
+        else:  # written before the MADC had sources: membrane codes only
+            values = schemas.madc_code_to_mv(t["value"].to_numpy())
+        return MadcTrace(ticks_to_us(t["time_ticks"].to_numpy()), values, unit)
 
     def spike_times_us(self, population: str) -> list:
         """Spike times (hardware µs) per neuron of ``population``, as a list of arrays."""
-        import numpy as np
-
         t = self.spikes
         sizes = self.metadata.get("populations", {})
         if population not in sizes:

@@ -26,8 +26,12 @@ SPIKES = pa.schema(
     metadata={"time_unit": "FPGA ticks, 125 MHz (8 ns) hardware time"},
 )
 MADC = pa.schema(
-    [("time_ticks", pa.int64()), ("chip", pa.int32()), ("neuron", pa.int32()), ("value", pa.uint16())],
-    metadata={"value": "10-bit MADC code over 0..1200 mV", "time_unit": "FPGA ticks"},
+    [("time_ticks", pa.int64()), ("chip", pa.int32()), ("neuron", pa.int32()), ("value", pa.uint16()),
+     ("physical", pa.float64())],
+    metadata={"value": "10-bit MADC code over 0..1200 mV (membrane source; null for the others)",
+              "physical": "the sample in the unit of the results' metadata['madc']['unit']: the "
+                          "membrane code in mV, a synaptic input in nA or uS, adaptation in nA",
+              "time_unit": "FPGA ticks"},
 )
 CADC = pa.schema(
     [("time_ticks", pa.int64()), ("chip", pa.int32()), ("neuron", pa.int32()), ("value", pa.uint8())],
@@ -50,15 +54,19 @@ _NUMPY_TYPES = {id(s): [np.dtype(f.type.to_pandas_dtype()) for f in s] for s in 
 
 
 def _batch(schema: pa.Schema, columns: dict) -> pa.RecordBatch:
-    """Numpy columns (a scalar fills its column) → a record batch of ``schema``.
+    """Numpy columns (a scalar fills its column, None makes it null) → a record batch of
+    ``schema``.
 
     On the per-window path (~10 µs for a few rows): each column is cast at most once, to its
     field's numpy dtype, and handed to Arrow without a copy; broadcasting a scalar or letting
     Arrow convert dtypes cost ~5x more."""
-    values = [np.asarray(columns[name]) for name in schema.names]
-    n = max((v.shape[0] for v in values if v.ndim), default=0)
+    values = [None if columns[name] is None else np.asarray(columns[name]) for name in schema.names]
+    n = max((v.shape[0] for v in values if v is not None and v.ndim), default=0)
     arrays = []
     for f, v, dt in zip(schema, values, _NUMPY_TYPES[id(schema)]):
+        if v is None:
+            arrays.append(pa.nulls(n, f.type))
+            continue
         if v.ndim == 0:
             v = np.full(n, v, dt)
         elif v.dtype != dt or not v.flags.c_contiguous:
@@ -75,8 +83,18 @@ def encode_spikes(time_ticks, chip, neuron, label) -> pa.RecordBatch:
 
 
 def encode_samples(schema: pa.Schema, time_ticks, chip, neuron, value) -> pa.RecordBatch:
-    """MADC or CADC samples → a record batch of ``schema``."""
+    """CADC samples → a record batch of ``schema``."""
     return _batch(schema, dict(time_ticks=time_ticks, chip=chip, neuron=neuron, value=value))
+
+
+def encode_madc(time_ticks, chip, neuron, value, physical) -> pa.RecordBatch:
+    """MADC samples → a ``MADC`` record batch (``value`` None: no codes, a null column)."""
+    return _batch(MADC, dict(time_ticks=time_ticks, chip=chip, neuron=neuron, value=value, physical=physical))
+
+
+def madc_code_to_mv(code) -> np.ndarray:
+    """10-bit MADC codes → membrane voltage in mV (float64)."""
+    return np.asarray(code).astype(float) * 1200.0 / 1023.0
 
 
 def decode_spikes(table: pa.Table) -> dict[str, np.ndarray]:

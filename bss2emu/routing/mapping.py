@@ -30,7 +30,7 @@ from ..errors import RoutingError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol.hardware import (
-    BG_POISSON, BG_REGULAR, ROW_EXCITATORY, ROW_INHIBITORY, STP_DEPRESSION, STP_FACILITATION, ChipConfig,
+    BG_POISSON, BG_REGULAR, MADC_SOURCES, ROW_EXCITATORY, ROW_INHIBITORY, STP_DEPRESSION, STP_FACILITATION, ChipConfig,
 )
 from ..protocol.system import SystemSpec, as_system
 from ..units import NS_PER_TICK, us_to_ticks
@@ -328,6 +328,7 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> Chip
     if rec.madc is not None and mapping.partition.chip[rec.madc.population][rec.madc.index] == chip:
         cfg.readout.madc_neuron = int(mapping.partition.circuit[rec.madc.population][rec.madc.index])
         cfg.readout.madc_every_steps = rec.madc.every_steps
+        cfg.readout.madc_source = MADC_SOURCES.index(rec.madc.source)
     if rec.cadc is not None:
         cfg.readout.cadc_period_ns = max(int(round(rec.cadc.period_us * 1e3)), exp.dt_ns)
     cfg.readout.enable_correlation = rec.correlation or bool(exp.plasticity)

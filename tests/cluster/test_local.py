@@ -135,3 +135,35 @@ def test_madc_trace_in_millivolts():
     df = res.madc_mv()
     assert len(df) == 50 and df.v_mv.iloc[0] == pytest.approx(round(900 * 1200 / 1022 / 1200 * 1023) * 1200 / 1023)
     assert df.time_us.iloc[1] == pytest.approx(0.096)  # 0.1 µs steps, time-stamped in 8 ns ticks
+
+
+def test_madc_records_a_synaptic_input_end_to_end_with_its_unit(tmp_path):
+    """One input event at 5 µs into a current-based input (gain 500 x 0.3 pA, tau 300 µs / 60):
+    the trace is the analytic exponential; a conductance-based inhibitory input reads in uS."""
+    exp = {"runtime_us": 30, "chip": {"ideal": True},
+           "populations": [{"name": "n", "size": 1, "params": {"i_bias_syn_exc_tau": 60, "coba_inh": 1}}],
+           "sources": [{"kind": "spike_array", "name": "s", "size": 1, "spike_times_us": [[5.0]]}],
+           "projections": [{"pre": "s", "post": "n", "weight": 40}],
+           "recordings": {"madc": {"population": "n", "source": "exc_synin"}}}
+    res = bss2emu.run(exp)
+    assert res.metadata["madc"] == {"population": "n", "index": 0, "source": "exc_synin", "unit": "nA"}
+    trace = res.madc_values()
+    t_us = np.arange(300) * 0.1  # one sample per step; the event reaches the input at 5.1 µs
+    assert trace.unit == "nA" and np.array_equal(trace.time_us, np.arange(300) * 100 // 8 / 125)
+    want = np.where(t_us > 5.05, 40 * 500 * 3e-4 * np.exp(-(t_us - 5.0) / 5.0), 0.0)
+    np.testing.assert_allclose(trace.values, want, rtol=1e-12)
+    with pytest.raises(ConfigError, match="the MADC recorded 'exc_synin', not the membrane"):
+        res.madc_mv()
+    res.write_parquet(tmp_path / "out")
+    back = bss2emu.Results.read_parquet(tmp_path / "out")
+    assert back.metadata["madc"] == res.metadata["madc"] and back.tables["madc"].equals(res.madc)
+    inh = bss2emu.run({**exp, "recordings": {"madc": {"population": "n", "source": "inh_synin"}}})
+    assert inh.madc_values().unit == "uS" and (inh.madc_values().values == 0).all()
+
+
+def test_membrane_recordings_report_mv_in_both_accessors():
+    res = bss2emu.run(NET)
+    assert res.metadata["madc"]["source"] == "membrane"
+    trace, df = res.madc_values(), res.madc_mv()
+    assert trace.unit == "mV" and np.array_equal(trace.values, df.v_mv.to_numpy())
+    assert np.array_equal(trace.time_us, df.time_us.to_numpy())

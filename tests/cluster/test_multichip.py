@@ -21,7 +21,7 @@ CHAIN = {
                     {"pre": "bg", "post": "g5", "weight": 30, "connector": {"kind": "fixed_probability", "p": 0.3}}]
     + [{"pre": f"g{k}", "post": f"g{k + 1}", "weight": 63, "connector": {"kind": "fixed_number_pre", "n": 16},
         "stp": {"mode": "facilitation", "utilisation": 14, "recovery": 4}} for k in range(7)],
-    "recordings": {"madc": {"population": "g3", "index": 0}, "cadc": {"period_us": 10}},
+    "recordings": {"madc": {"population": "g3", "index": 0, "source": "exc_synin"}, "cadc": {"period_us": 10}},
 }
 
 
@@ -98,6 +98,9 @@ def test_local_multichip_run_crosses_chips():
     res = bss2emu.run(CHAIN, system="cube-4")
     df = res.to_pandas()
     assert set(df.chip) == {0, 1, 2, 3}
+    # g3 lives on chip 3: its MADC trace shows the input from g2 on chip 2
+    assert res.metadata["madc"]["unit"] == "nA" and set(res.madc["chip"].to_pylist()) == {3}
+    assert res.madc_values().values.max() > 0
     assert res.metadata["inter_chip_events"] > 0 and res.metadata["window_us"] == pytest.approx(0.6)
     first = df.groupby("population", observed=True).time_us.min()
     assert [first[f"g{k}"] for k in range(8)] == sorted(first[f"g{k}"] for k in range(8))
@@ -109,7 +112,7 @@ def test_every_placement_gives_identical_results(ray_cluster, placement):
     res = bss2emu.run(CHAIN, system="cube-4", placement=placement)
     for name in ("spikes", "madc", "cadc", "links"):
         assert res.tables[name].equals(ref.tables[name]), name
-    assert res.metadata["placement"] == placement
+    assert res.metadata["placement"] == placement and res.metadata["madc"] == ref.metadata["madc"]
 
 
 def test_hosts_run_on_both_nodes_with_identical_results(ray_cluster):

@@ -131,3 +131,16 @@ def test_errors_pickle():
                 bss2emu.RoutingError("x")):
         back = pickle.loads(pickle.dumps(err))
         assert type(back) is type(err) and str(back) == str(err)
+
+
+def test_madc_source_is_validated_with_the_allowed_names_and_in_the_schema():
+    base = {"runtime_us": 1, "populations": [{"name": "p", "size": 2}]}
+    exp = Experiment.model_validate({**base, "recordings": {"madc": {"population": "p", "source": "adaptation"}}})
+    assert exp.recordings.madc.source == "adaptation"
+    assert Experiment.model_validate({**base, "recordings": {"madc": {"population": "p"}}}).recordings.madc.source \
+        == "membrane"
+    with pytest.raises(ConfigError, match=r"recordings.madc.source = 'gsyn_exc': Input should be 'membrane', "
+                                          r"'exc_synin', 'inh_synin' or 'adaptation'; use one of these"):
+        Experiment.model_validate({**base, "recordings": {"madc": {"population": "p", "source": "gsyn_exc"}}})
+    schema = Experiment.model_json_schema()["$defs"]["MadcRecording"]["properties"]["source"]
+    assert schema["enum"] == ["membrane", "exc_synin", "inh_synin", "adaptation"] and schema["default"] == "membrane"

@@ -150,3 +150,12 @@ def test_from_list_weights_are_values_not_topology():
         got.append((m, R.configure_chip(e, m, 0).synapses.weights[h, r, c].tolist()))
     assert got[0][0] is got[1][0]  # same pairs: no re-map
     assert got[0][1] == [5, 6] and got[1][1] == [60, 1]
+
+
+def test_configure_chip_copies_the_madc_source_to_the_recorded_chip():
+    from bss2emu.protocol.hardware import MADC_INH_SYNIN
+
+    exp = bss2emu.Experiment(runtime_us=1, populations=[{"name": "p", "size": 4}],
+                             recordings={"madc": {"population": "p", "index": 2, "source": "inh_synin"}})
+    cfg = R.configure_chip(exp, R.map_experiment(exp), 0)
+    assert (cfg.readout.madc_neuron, cfg.readout.madc_source) == (2, MADC_INH_SYNIN)
