@@ -70,8 +70,9 @@ def test_pynn_dynamic_range(example, tmp_path, png_written):
         assert np.all(np.diff(h[~fine]) > 0), "every coarse step is a full code step or more"
         assert o["r_squared"] > 0.99
         # quantised: weights below half a code give no PSP; the staircase's step is one code
-        # (the calibrated LSB differs from W_MAX/63 by the calibration residual: keep clear of ½ code)
-        assert np.all(h[w < 0.4 * one_code_na] == 0.0) and np.all(h[fine & (w > 0.6 * one_code_na)] > 0.0)
+        # (the calibrated LSB differs from W_MAX/63 by the calibration residual: keep clear of ½ code;
+        # "no PSP" within one readout step of the baseline)
+        assert np.all(h[w < 0.4 * one_code_na] <= r["readout_mv"] + 1e-9) and np.all(h[fine & (w > 0.6 * one_code_na)] > 0.0)
         # KNOWN ISSUE since the calibrated translation: the staircase step reads 28 % above
         # W_MAX/63 (it was within 10 % on the ideal-only translation); not yet explained
         assert abs(o["weight_step_na"] / one_code_na - 1.0) < 0.35
