@@ -224,7 +224,7 @@ class DCSource(_CurrentSource, electrodes.DCSource):
 
     def steps(self) -> list[tuple[float, float]]:
         """(time ms, amplitude nA) from which the current holds."""
-        p = self._native
+        p = {**self.default_parameters, **self._native}  # PyNN's defaults for what was not given
         return [(float(p["start"]), float(p["amplitude"])), (float(p["stop"]), 0.0)]
 
 
