@@ -256,12 +256,18 @@ def _at_capacitance(result: CalibrationResult, targets: CalibrationTargets) -> C
         result.gains[name] = result.gains[name] / r
     for w in ("exc", "inh"):
         coba = result.dac[f"coba_{w}"] == 1
-        drive = np.abs(result.achieved[f"e_rev_{w}_mv"] - result.achieved["v_leak_mv"])
         slope = np.where(coba, result.gains[f"coba_{w}_per_us"], result.gains[f"syn_{w}_mv_per_us"])
-        result.achieved[f"psp_{w}_mv"] = (REFERENCE_WEIGHT * slope * np.where(coba, drive, 1.0)
-                                          * psp_shape_us(result.achieved["tau_m_us"], result.achieved[f"tau_syn_{w}_us"]))
+        result.achieved[f"psp_{w}_mv"] = _psp_height(result.achieved, w, slope, coba)
     result.targets = targets
     return result
+
+
+def _psp_height(achieved: dict[str, np.ndarray], w: str, slope, coba) -> np.ndarray:
+    """PSP height (mV) of one weight-63 event on input ``w`` at rest, for the achieved time
+    constants and a slope per weight LSB (mV/µs, or 1/µs times the drive if ``coba``)."""
+    drive = np.abs(achieved[f"e_rev_{w}_mv"] - achieved["v_leak_mv"])
+    shape = psp_shape_us(achieved["tau_m_us"], achieved[f"tau_syn_{w}_us"])
+    return REFERENCE_WEIGHT * shape * slope * np.where(coba, drive, 1.0)
 
 
 def _choose(ch: Characterisation, t: CalibrationTargets, bench: Bench | None, log: Log) -> CalibrationResult:
@@ -342,9 +348,7 @@ def _choose(ch: Characterisation, t: CalibrationTargets, bench: Bench | None, lo
         dac[param] = gm
         gains[cuba_q] = np.where(coba, ch.predict(cuba_q, gm), slope)
         gains[coba_q] = np.where(coba, slope, ch.predict(coba_q, gm))
-        drive = np.abs(achieved[f"e_rev_{w}_mv"] - achieved["v_leak_mv"])
-        achieved[f"psp_{w}_mv"] = (REFERENCE_WEIGHT * psp_shape_us(achieved["tau_m_us"], achieved[f"tau_syn_{w}_us"])
-                                   * slope * np.where(coba, drive, 1.0))
+        achieved[f"psp_{w}_mv"] = _psp_height(achieved, w, slope, coba)
     if bench is not None:
         log("refined synaptic gains")
 

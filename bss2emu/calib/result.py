@@ -56,8 +56,8 @@ class CalibrationResult:
     ``coba_exc_per_us``, ``coba_inh_per_us`` per weight LSB, conductance-based;
     ``i_const_mv_per_us`` per i_const LSB and ``i_const_offset_mv_per_us`` at i_const 0);
     ``measured``: names of the achieved values that were measured at the final setting (the
-    others come from the transfer models); ``unreachable[target]``: the circuits (in use) whose range does not include the target —
-    they get the nearest value they can reach."""
+    others come from the transfer models); ``unreachable[target]``: the circuits (in use)
+    whose range does not include the target — they get the nearest value they can reach."""
 
     serial: int
     ideal: bool

@@ -55,7 +55,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
             continue
         entry = mapping.system.chips[rt.chip]
         out.append(ChipSetup(
-            chip_id=rt.chip, serial=entry.serial if len(mapping.system.chips) > 1 else exp.chip.serial,
+            chip_id=rt.chip, serial=mapping.system.serial_of(rt.chip, exp.chip.serial),
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
             config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip),
             kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},

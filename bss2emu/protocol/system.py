@@ -147,6 +147,11 @@ class SystemSpec(_Model):
                 out[c, d] = dist[f"fpga{d}"]
         return out
 
+    def serial_of(self, chip: int, single: int) -> int:
+        """The serial number of ``chip``; a single-chip system's chip has ``single`` (the
+        experiment's own ``chip.serial``)."""
+        return self.chips[chip].serial if len(self.chips) > 1 else single
+
     def latency_us(self, src: int, dst: int) -> float:
         """Hardware latency of one event from chip src to chip dst."""
         return len(self.path(src, dst)) * self.link.hop_latency_us

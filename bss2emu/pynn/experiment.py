@@ -153,10 +153,9 @@ def max_weights(pop, groups) -> dict[str, np.ndarray]:
     return out
 
 
-def check_neurons(pop, groups, label=None, params=None) -> None:
+def check_neurons(pop, groups, label=None) -> None:
     """Raise PyNN's errors if ``pop``'s parameters or the weights onto it (``groups``) are
     out of the hardware's calibrated ranges (before placement: ranges only)."""
-    params = pop._parameters if params is None else params
     if is_hardware(pop.celltype):
         for g in groups:
             w = g["weight"]
@@ -167,32 +166,24 @@ def check_neurons(pop, groups, label=None, params=None) -> None:
                     f"{pop.label!r}: weight {bad:g} is not a 6-bit hardware weight; use integers 0 … 63 (summed "
                     f"over duplicate connections)")
         return
-    maxw = max_weights(pop, groups)
-    keys = {"excitatory": "max_weight_E", "inhibitory": "max_weight_I"}
     try:
-        T.check_bio({**params, **{keys[r]: w for r, w in maxw.items()}})
+        T.check_bio(T.with_max_weights(pop._parameters, max_weights(pop, groups)))
     except T.TranslationError as err:
         what = f"projection {label!r} onto " if label and err.parameter == "weight" else ""
         raise InvalidParameterValueError(f"{what}{model_name(pop.celltype)} population {pop.label!r}: {err}") from None
 
 
-def chip_serial(spec, chip: int, serial: int) -> int:
-    """The serial number of a system's chip (a single-chip system: ``setup(serial=...)``)."""
-    return spec.chips[chip].serial if len(spec.chips) > 1 else serial
-
-
-def _neuron_params(state, pop, params, groups) -> dict[str, np.ndarray]:
-    """What calibrating ``pop`` needs: its parameters, and for biological types the largest
-    weight onto each neuron per receptor and the largest current it will get."""
+def _neuron_params(state, pop, params, groups) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """What calibrating ``pop`` needs: its parameters (for biological types with the largest
+    current each neuron will get, ``max_current``) and per receptor the largest weight onto
+    each neuron."""
     out = {key: np.broadcast_to(np.asarray(v, float), (pop.size,)) for key, v in params.items()}
     if is_hardware(pop.celltype):
-        return out
-    keys = {"excitatory": "max_weight_E", "inhibitory": "max_weight_I"}
-    out.update({keys[r]: w for r, w in max_weights(pop, groups).items()})
+        return out, {}
     schedule = current_schedule(state, pop)
     if schedule:
         out["max_current"] = out["i_offset"] + np.max([c for _, c in schedule], axis=0)
-    return out
+    return out, max_weights(pop, groups)
 
 
 def translate_network(state, mapping, names, epochs_params, epochs_groups) -> dict[int, list]:
@@ -208,35 +199,34 @@ def translate_network(state, mapping, names, epochs_params, epochs_groups) -> di
     for _, pop, _ in neurons:
         if not is_hardware(pop.celltype):
             try:
-                capacitance[id(pop)] = np.min([T.bio_capacitance(w[id(pop)]) for w in wanted], axis=0)
+                capacitance[id(pop)] = np.min([T.bio_capacitance(T.with_max_weights(*w[id(pop)]))
+                                               for w in wanted], axis=0)
             except T.TranslationError as err:
-                raise InvalidParameterValueError(f"{model_name(pop.celltype)} population {pop.label!r}: {err}") from None
+                raise InvalidParameterValueError(
+                    f"{model_name(pop.celltype)} population {pop.label!r}: {err}") from None
     out: dict[int, list] = {id(p): [] for p in pops if not _is_source(p)}
     for e, params_of in enumerate(epochs_params):
-        for pop in pops:
+        for k, pop in enumerate(pops):
             if isinstance(pop.celltype, models.HXNeuron):
-                dac = {key: np.asarray(v).astype(np.int64) for key, v in params_of[pops.index(pop)].items()}
-                out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(pop.size) for r in ("excitatory",
-                                                                                             "inhibitory")}))
+                dac = {key: np.asarray(v).astype(np.int64) for key, v in params_of[k].items()}
+                out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(pop.size) for r in T.MAX_WEIGHT}))
         per_chip: dict[int, list] = {}
         for k, pop, name in neurons:
-            p = wanted[e][id(pop)]
+            params, maxw = wanted[e][id(pop)]
             chip, circ = mapping.partition.chip[name], mapping.partition.circuit[name]
             cap = capacitance.get(id(pop))
             for c in np.unique(chip):
                 ix = np.flatnonzero(chip == c)
-                params = {key: v[ix] for key, v in p.items() if not key.startswith("max_")}
-                placed = T.Placed(ix, circ[ix], params, hardware=is_hardware(pop.celltype),
-                                  max_weight={r: p[key][ix] for r, key in (("excitatory", "max_weight_E"),
-                                                                          ("inhibitory", "max_weight_I")) if key in p},
+                placed = T.Placed(ix, circ[ix], {key: v[ix] for key, v in params.items()},
+                                  hardware=is_hardware(pop.celltype), max_weight={r: w[ix] for r, w in maxw.items()},
                                   label=f"{model_name(pop.celltype)} population {pop.label!r}",
                                   capacitance=None if cap is None else cap[ix])
                 per_chip.setdefault(int(c), []).append((pop, placed))
         parts: dict[int, tuple[list, list]] = {}
         for c, entries in sorted(per_chip.items()):
             try:
-                result = T.calibrate_chip([pl for _, pl in entries], chip_serial(mapping.system, c, state.config.serial),
-                                          state.config.ideal)
+                result = T.calibrate_chip([pl for _, pl in entries],
+                                          mapping.system.serial_of(c, state.config.serial), state.config.ideal)
             except T.TranslationError as err:
                 raise InvalidParameterValueError(str(err)) from None
             for pop, pl in entries:
@@ -463,7 +453,7 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
         population, more = _neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms)
         populations.append(population)
         writes += more
-    projections, weights = _projections(state, exp.projections, info["groups"], translations, epochs)
+    projections, weights = _projections(exp.projections, info["groups"], translations, epochs)
     exp = exp.model_copy(update={"populations": populations, "projections": projections,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
@@ -480,7 +470,7 @@ def current_translations(state) -> dict[int, T.NeuronTranslation]:
     return {key: trs[0] for key, trs in out.items()}
 
 
-def _projections(state, topo, groups_of_epoch, translations, epochs):
+def _projections(topo, groups_of_epoch, translations, epochs):
     """The experiment's projections (first epoch's weight codes) and later weight writes."""
     out, writes = [], []
     for j, (pr, g) in enumerate(zip(topo, groups_of_epoch[0])):
@@ -509,7 +499,8 @@ def _projections(state, topo, groups_of_epoch, translations, epochs):
                 raise ConnectionError(f"projection {prj.label!r}: its weights changed during the run and differ "
                                       f"between connections; the chip can rewrite one weight per projection at a "
                                       f"time: call sim.reset() before changing them, or give all the same weight")
-            writes.append(E.WeightWrite(time_us=epochs[e][0] * T.US_PER_MS, projection=pr.name, weight=int(codes[e][0])))
+            writes.append(E.WeightWrite(time_us=epochs[e][0] * T.US_PER_MS, projection=pr.name,
+                                        weight=int(codes[e][0])))
     return out, writes
 
 

@@ -2,7 +2,8 @@
 
 A population keeps its parameters as numpy arrays in PyNN's names and units (its native
 parameters); ``set`` checks at once that the new values are in the calibrated ranges and
-keeps the old ones when not (placement and calibration follow at ``run()``). Nothing touches the emulator before
+keeps the old ones when not (placement and calibration follow at ``run()``). Nothing
+touches the emulator before
 ``run()``. ``population.annotate(chip=k)`` pins a population to chip ``k`` of a multi-chip
 system (otherwise METIS places it).
 """

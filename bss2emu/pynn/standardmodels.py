@@ -242,5 +242,6 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
 
 
 __all__ = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray", "SpikeSourcePoisson",
-           "SpikeSourcePoissonOnChip", "HXNeuron", "CalibHXNeuronCuba", "CalibHXNeuronCoba", "StaticSynapse", "TsodyksMarkramSynapse", "DCSource",
+           "SpikeSourcePoissonOnChip", "HXNeuron", "CalibHXNeuronCuba", "CalibHXNeuronCoba", "StaticSynapse",
+           "TsodyksMarkramSynapse", "DCSource",
            "StepCurrentSource", *UNAVAILABLE]

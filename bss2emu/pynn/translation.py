@@ -46,6 +46,8 @@ CODE_SLACK = 0.03
 """A weight up to 3 % above code 63's value (calibration residual) is realised as 63."""
 
 # calibrated hardware-unit cell types: PyNN parameter → calibration target (hardware mV, µs)
+MAX_WEIGHT = {"excitatory": "max_weight_E", "inhibitory": "max_weight_I"}
+"""Receptor → the calibration's parameter for the largest weight onto a neuron."""
 HW_TARGETS = {
     "v_rest": "v_leak_mv", "v_reset": "v_reset_mv", "v_thresh": "v_threshold_mv", "tau_m": "tau_m_us",
     "tau_syn_E": "tau_syn_exc_us", "tau_syn_I": "tau_syn_inh_us", "tau_refrac": "tau_ref_us",
@@ -72,11 +74,13 @@ class Placed:
     capacitance: np.ndarray | None = None
 
     def bio_params(self) -> dict[str, np.ndarray]:
-        out = dict(self.params)
-        for rec, key in (("excitatory", "max_weight_E"), ("inhibitory", "max_weight_I")):
-            if rec in self.max_weight:
-                out[key] = self.max_weight[rec]
-        return out
+        return with_max_weights(self.params, self.max_weight)
+
+
+def with_max_weights(params: dict[str, np.ndarray], max_weight: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """PyNN parameters plus the largest weight onto each neuron per receptor, as ``calib``
+    takes them (``max_weight_E``/``max_weight_I``)."""
+    return params | {MAX_WEIGHT[rec]: w for rec, w in max_weight.items()}
 
 
 def hardware_targets(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
