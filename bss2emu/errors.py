@@ -41,3 +41,9 @@ class ChipUnavailableError(ClusterError):
 
     def __reduce__(self):  # keep pickling faithful to the constructor's arguments
         return (type(self), (self.chip, self.reason))
+
+
+class QuantisationWarning(UserWarning):
+    """A value the hardware realises only approximately, beyond the documented tolerance
+    (a DAC or 4-bit step): the message names the object, the value asked for and the one
+    realised, and how to come closer."""

@@ -71,6 +71,11 @@ class NeuronPhysics(NamedTuple):
     fire: np.ndarray  # bool
 
 
+def capacitance_pf(setting) -> np.ndarray:
+    """The nominal membrane capacitance (pF) of a capacitance setting 0…63: 2.3 pF·(setting+1)/64."""
+    return 2.3 * (np.asarray(setting, dtype=np.float64) + 1.0) / 64.0
+
+
 def _inverse_tau(value: np.ndarray, scale_us: float) -> np.ndarray:
     """Time constant from a bias current: tau = scale / value, infinite at value 0."""
     with np.errstate(divide="ignore"):
@@ -119,7 +124,7 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
         gain_exc=gain_e,
         gain_inh=gain_i,
         i_const=lin("i_const", 0.05),
-        c_m=2.3 * (v[:, IDX["capacitance"]] + 1.0) / 64.0 * g[:, IDX["capacitance"]],
+        c_m=capacitance_pf(v[:, IDX["capacitance"]]) * g[:, IDX["capacitance"]],
         tau_ref_ns=(ref_cycles * 4).astype(np.int64),  # 250 MHz base clock: 4 ns per cycle
         coba_exc=coba_e,
         coba_inh=coba_i,

@@ -20,7 +20,7 @@ import numpy as np
 
 import bss2emu
 
-from ..errors import RoutingError
+from ..errors import QuantisationWarning, RoutingError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol.system import as_system
@@ -453,11 +453,40 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
         population, more = _neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms)
         populations.append(population)
         writes += more
+    warn_tau_m(state, translations, params_of_epoch)
     projections, weights = _projections(exp.projections, info["groups"], translations, epochs)
     exp = exp.model_copy(update={"populations": populations, "projections": projections,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
-                 "translations": translations}
+                 "translations": translations, "epoch_starts": [t for t, _ in epochs]}
+
+
+TAU_M_TOLERANCE = 0.02
+"""Realised ``tau_m`` further than this (relative) from the asked-for value warns."""
+
+
+def warn_tau_m(state, translations, params_of_epoch) -> None:
+    """Warn (``QuantisationWarning``) per population whose realised ``tau_m`` deviates more
+    than ``TAU_M_TOLERANCE``: the leak conductance's DAC step (4.5 nS at full bias) is
+    coarse at small capacitance settings, where a few DAC values span the whole range."""
+    for k, pop in enumerate(state.populations):
+        trs = translations.get(id(pop), [])
+        for tr, params in zip(trs, params_of_epoch):
+            if "tau_m" not in tr.achieved or "tau_m" not in params[k]:
+                continue
+            want = np.broadcast_to(np.asarray(params[k]["tau_m"], float), (pop.size,))
+            dev = np.abs(tr.achieved["tau_m"] / want - 1.0)
+            i = int(np.argmax(dev))
+            if dev[i] > TAU_M_TOLERANCE:
+                warnings.warn(
+                    f"population {pop.label!r}: tau_m={want[i]:g} ms is realised as {tr.achieved['tau_m'][i]:.4g} ms "
+                    f"(neuron {i}, {100 * dev[i]:.1f} % off; {int(np.sum(dev > TAU_M_TOLERANCE))} of {pop.size} "
+                    f"neurons beyond {100 * TAU_M_TOLERANCE:g} %): the leak's DAC step is coarse at this neuron's "
+                    f"capacitance setting {int(tr.dac['capacitance'][i])} of 63, chosen for the weight and current "
+                    f"headroom; a larger cm or smaller weights/currents allow a finer tau_m; "
+                    f"pop.realised_parameters() shows every neuron's", QuantisationWarning,
+                    stacklevel=user_stacklevel())
+                break
 
 
 def current_translations(state) -> dict[int, T.NeuronTranslation]:
@@ -505,35 +534,71 @@ def _projections(topo, groups_of_epoch, translations, epochs):
 
 
 def _recordings(state, name_of):
-    """MADC for one neuron recording v, CADC for several (with their sampling intervals)."""
-    from pyNN.recording import Variable
+    """The readouts of what the populations record (see ``recording``): the MADC takes one
+    analog variable of one neuron — ``gsyn_exc``/``gsyn_inh``/``w`` (or a hardware type's
+    ``exc_synin``/``inh_synin``/``adaptation``), else ``v`` when a single neuron records it —
+    and the CADC the membranes of all other neurons that record ``v``. Returns the
+    ``Recordings`` and a list of readouts ``(kind, population, index, variable)``."""
+    from .recording import CADC_MIN_INTERVAL_MS, MADC_SOURCE
 
-    v = Variable(name="v", location=None, label=None)
-    recorded = [(p, sorted(p.recorder.recorded.get(v, ()))) for p in state.populations]
-    recorded = [(p, ids) for p, ids in recorded if ids]
-    n = sum(len(ids) for _, ids in recorded)
-    if n == 0:
-        return E.Recordings(), None
-    intervals = {p.recorder.sampling_interval for p, _ in recorded}
-    if len(intervals) > 1:
-        raise InvalidParameterValueError(f"v is recorded with sampling intervals {sorted(intervals)} ms: the CADC "
-                                         f"samples all neurons together; use one sampling_interval")
-    interval = intervals.pop()
-    steps = int(round(interval / state.dt))
-    if n == 1:
-        pop, ids = recorded[0]
-        index = int(pop.id_to_index(ids[0]))
-        return E.Recordings(madc={"population": name_of[id(pop)], "index": index, "every_steps": steps}), \
-            ("madc", pop, index, interval)
-    from .recording import CADC_MIN_INTERVAL_MS
-
-    if interval < CADC_MIN_INTERVAL_MS - 1e-9:
+    analog = [(p, var.name, sorted(ids)) for p in state.populations for var, ids in p.recorder.recorded.items()
+              if var.name != "spikes" and ids]
+    others = [(p, name, ids) for p, name, ids in analog if name != "v"]
+    v = [(p, ids) for p, name, ids in analog if name == "v"]
+    if sum(len(ids) for _, _, ids in others) > 1:
+        what = ", ".join(f"{name} of {len(ids)} neuron{'s' * (len(ids) > 1)} of {p.label!r}" for p, name, ids in others)
         raise InvalidParameterValueError(
-            f"v is recorded from {n} neurons: only one neuron's membrane can use the MADC (every step); several are "
-            f"sampled by the CADC, at most 1.85 MSample/s: "
-            f"record(..., sampling_interval={CADC_MIN_INTERVAL_MS:g} or more) "
-            f"(a multiple of the {state.dt} ms time step), or record v of a single neuron")
-    return E.Recordings(cadc={"period_us": interval * T.US_PER_MS}), ("cadc", None, None, interval)
+            f"{what} are recorded: the MADC digitises one analog signal (membrane, synaptic input or adaptation) "
+            f"of one neuron per run, and the CADC reads membranes only; record one of them per run (sim.reset() "
+            f"between runs), or v of many neurons")
+    madc = None
+    if others:
+        pop, name, ids = others[0]
+        madc = (pop, name, int(pop.id_to_index(ids[0])))
+    elif sum(len(ids) for _, ids in v) == 1:
+        (pop, ids), v = v[0], []
+        madc = (pop, "v", int(pop.id_to_index(ids[0])))
+    fields, readouts = {}, []
+    if madc is not None:
+        pop, name, index = madc
+        fields["madc"] = {"population": name_of[id(pop)], "index": index, "source": MADC_SOURCE[name],
+                          "every_steps": int(round(pop.recorder.sampling_interval / state.dt))}
+        readouts.append(("madc", pop, index, name))
+    if v:
+        n = sum(len(ids) for _, ids in v)
+        intervals = {p.recorder.sampling_interval for p, _ in v}
+        if len(intervals) > 1:
+            raise InvalidParameterValueError(f"v is recorded with sampling intervals {sorted(intervals)} ms: the CADC "
+                                             f"samples all neurons together; use one sampling_interval")
+        interval = intervals.pop()
+        if interval < CADC_MIN_INTERVAL_MS - 1e-9:
+            why = (f"v is recorded from {n} neurons: only one neuron's membrane can use the MADC (every step)"
+                   if madc is None else f"the MADC records {madc[1]}, so v (of {n} neuron{'s' * (n > 1)}) comes "
+                                        f"from the CADC")
+            raise InvalidParameterValueError(
+                f"{why}; the CADC samples membranes at most 1.85 MSample/s: "
+                f"record(..., sampling_interval={CADC_MIN_INTERVAL_MS:g} or more) (a multiple of the {state.dt} ms "
+                f"time step), or record v of a single neuron and nothing else analog")
+        fields["cadc"] = {"period_us": interval * T.US_PER_MS}
+        readouts.append(("cadc", None, None, "v"))
+    return E.Recordings(**fields), readouts
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the user's line: the first frame
+    outside bss2emu and pyNN (whose ``run`` calls the backend)."""
+    import inspect
+    from pathlib import Path
+
+    import pyNN
+
+    inside = (str(Path(__file__).parents[1]), str(Path(pyNN.__file__).parent))
+    level = 1
+    for frame in inspect.stack(context=0)[1:]:
+        level += 1
+        if not frame.filename.startswith(inside):
+            return level - 1
+    return level
 
 
 def run_segment(state, tstop: float) -> None:
@@ -553,7 +618,7 @@ def run_segment(state, tstop: float) -> None:
             v0 = np.asarray(init.evaluate() if hasattr(init, "evaluate") else init, float)
             if np.any(np.abs(v0 - pop._parameters["v_rest"]) > 1.0):
                 warnings.warn(f"population {pop.label!r}: initial v differs from v_rest; the hardware membrane "
-                              f"starts at the leak potential (v_rest)", stacklevel=3)
+                              f"starts at the leak potential (v_rest)", stacklevel=user_stacklevel())
     last = snapshot(state)
     try:
         exp, info = build(state, tstop)

@@ -213,6 +213,13 @@ class Population(common.Population):
         parameter_space.evaluate(simplify=False)
         self._update_parameters({k: v for k, v in parameter_space.items()})
 
+    def find_units(self, variable):
+        """PyNN's units, or the chip's for a hardware-unit type's synaptic input (nA or uS,
+        by its input mode) as the last run recorded it."""
+        recorded = getattr(self, "_data", None) or {}
+        name = getattr(variable, "name", variable)
+        return recorded.get("units", {}).get(name) or super().find_units(variable)
+
     def realised_parameters(self) -> dict[str, np.ndarray]:
         """The parameters (PyNN names and units, one value per neuron) that the calibrated
         circuits realise for this population's current values: what the calibration reached

@@ -1,10 +1,19 @@
 """``Recorder``: what the emulated chip can record, read back from the last run's results.
 
-Spikes of every neuron are recorded by the FPGA. The membrane ``v`` is digitised by the
-MADC (10 bit, every step, one neuron per experiment) when a single neuron records ``v``,
-and by the CADC (8 bit, all neurons, at most 1.85 MSample/s: a sampling interval of at
-least 0.6 ms biological) when several do. Times are biological ms (= hardware µs),
-voltages biological mV (hardware mV for ``HXNeuron``).
+Spikes of every neuron are recorded by the FPGA. The MADC reads one analog signal of one
+neuron per run, at every step (or every ``sampling_interval``): its membrane (10 bit), its
+excitatory or inhibitory synaptic input or its adaptation current (``MADC_SOURCE``). The
+CADC samples the membranes of all neurons (8 bit, at most 1.85 MSample/s: a sampling
+interval of at least 0.6 ms biological). So: ``v`` of a single neuron comes from the MADC,
+``v`` of several from the CADC; ``gsyn_exc``, ``gsyn_inh`` or ``w`` of one neuron from the
+MADC (``v`` recorded besides then comes from the CADC).
+
+Times are biological ms (= hardware µs), voltages biological mV (hardware mV for the
+hardware-unit types). The chip's synaptic input and adaptation become biological units
+through the neuron's capacitance: g = g_hw·cm/C_hw (µS), w = w_hw·cm/(10·C_hw) (nA), with
+C_hw = 2.3 pF·(setting+1)/64 the nominal capacitance the neuron was given — exact on an
+ideal chip; on a mismatched chip the circuit's capacitance deviates (3 % spread), and so
+does the reading.
 """
 
 from __future__ import annotations
@@ -15,10 +24,12 @@ from pyNN import recording
 
 from . import simulator
 from .exceptions import RecordingError
-from .standardmodels import NO_READOUT
 
 CADC_MIN_INTERVAL_MS = 0.6
 """CADC: ≤ 1.85 MSample/s per channel → ≥ 0.54 µs hardware between samples, rounded up."""
+MADC_SOURCE = {"v": "membrane", "gsyn_exc": "exc_synin", "gsyn_inh": "inh_synin", "w": "adaptation",
+               "exc_synin": "exc_synin", "inh_synin": "inh_synin", "adaptation": "adaptation"}
+"""PyNN variable → what the MADC reads (``protocol.hardware.MADC_SOURCES``)."""
 
 
 class Recorder(recording.Recorder):
@@ -27,10 +38,9 @@ class Recorder(recording.Recorder):
     def record(self, variables, ids, sampling_interval=None, locations=None):
         celltype = self.population.celltype
         for var in self._localize_variables(variables, locations):
-            if var.name not in celltype.hardware_recordable and (
-                    var.name in celltype.recordable or var.name in NO_READOUT):
-                reason = NO_READOUT.get(var.name, "its events never leave the chip (on-chip background generator)")
-                raise RecordingError(var.name, celltype, reason)
+            if var.name not in celltype.hardware_recordable and var.name in celltype.recordable:
+                raise RecordingError(var.name, celltype, "its events never leave the chip (on-chip background "
+                                                         "generator)")
         if sampling_interval is not None:
             dt = self._simulator.state.dt
             k = sampling_interval / dt

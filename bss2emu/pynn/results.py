@@ -1,9 +1,11 @@
-"""Results of a run → each population's spike trains and membrane traces (biological units).
+"""Results of a run → each population's spike trains and analog traces (biological units).
 
 Spikes come from the ``spikes`` table (hardware µs → ms), sources' spikes are the trains
 that were played back. The membrane comes from the MADC (10-bit codes over 0…1200 mV) or
 the CADC (8-bit codes); hardware mV become biological mV by the inverse voltage map
-(hardware-unit types: hardware mV as they are). The CADC's rows name chip and circuit, so the
+(hardware-unit types: hardware mV as they are). A synaptic input or the adaptation current
+comes from the MADC in the chip's units and becomes biological through the neuron's
+capacitance (``to_bio``). The CADC's rows name chip and circuit, so the
 placement of each population is read from the (cached) mapping of the experiment.
 """
 
@@ -11,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..chip_actor.analog import capacitance_pf
 from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
-from ..units import TICKS_PER_US, hw_mv_to_bio_mv
+from ..units import TICKS_PER_US, V_SCALE, hw_mv_to_bio_mv
 from . import translation as T
 from .populations import is_hardware
 
-MADC_MV_PER_CODE = 1200.0 / 1023.0
 CADC_MV_PER_CODE = 1200.0 / 255.0
 
 
@@ -26,8 +28,9 @@ def _to_bio(pop, v_hw_mv: np.ndarray) -> np.ndarray:
 
 
 def store_results(state, exp, res, info, tstop: float) -> None:
-    """Give every population its ``_data``: ``spikes`` (list of ms arrays per neuron) and
-    ``v`` as (sample times ms, values [samples, columns], population index → column)."""
+    """Give every population its ``_data``: ``spikes`` (list of ms arrays per neuron), each
+    recorded analog variable as (sample times ms, values [samples, columns], population
+    index → column), and ``units`` of the variables whose unit is the chip's."""
     names = info["names"]
     for pop in state.populations:
         data = {}
@@ -37,16 +40,44 @@ def store_results(state, exp, res, info, tstop: float) -> None:
         else:
             data["spikes"] = [t / T.US_PER_MS for t in res.spike_times_us(names[id(pop)])]
         pop._data = data
-    readout = info["readout"]
-    if readout is None:
-        return
-    kind, pop, index, interval = readout
-    if kind == "madc":
-        table = res.madc
-        t_ms = table["time_ticks"].to_numpy() / TICKS_PER_US / T.US_PER_MS
-        v = table["value"].to_numpy().astype(float) * MADC_MV_PER_CODE
-        pop._data["v"] = (t_ms, _to_bio(pop, v)[:, None], {index: 0})
-        return
+    for kind, pop, index, variable in info["readout"]:
+        if kind == "madc":
+            trace = res.madc_values()
+            t_ms = trace.time_us / T.US_PER_MS
+            if variable == "v":
+                values = _to_bio(pop, trace.values)
+            else:
+                values = to_bio(pop, variable, index, t_ms, trace.values, info)
+                pop._data.setdefault("units", {})[variable] = _unit(pop, variable, trace.unit)
+            pop._data[variable] = (t_ms, values[:, None], {index: 0})
+        else:
+            _store_cadc(state, exp, res, info)
+
+
+def _unit(pop, variable: str, chip_unit: str) -> str:
+    """The unit of a recorded synaptic input or adaptation: PyNN's for standard types, the
+    chip's (nA or uS, by the circuit's input mode) for hardware types."""
+    return chip_unit if is_hardware(pop.celltype) else pop.celltype.units[variable]
+
+
+def to_bio(pop, variable: str, index: int, t_ms: np.ndarray, values: np.ndarray, info) -> np.ndarray:
+    """A synaptic input (µS) or adaptation current (nA) of neuron ``index`` read by the MADC
+    in hardware units → biological units, epoch by epoch: g = g_hw·cm/C_hw,
+    w = w_hw·cm/(10·C_hw) with C_hw the nominal capacitance of the neuron's setting."""
+    if is_hardware(pop.celltype):
+        return values
+    out = np.array(values, float)
+    starts = info["epoch_starts"]
+    epoch = np.searchsorted(np.asarray(starts), t_ms, side="right") - 1
+    for e, tr in enumerate(info["translations"][id(pop)]):
+        c_hw = capacitance_pf(tr.dac["capacitance"][index])
+        scale = tr.cm[index] / c_hw / (V_SCALE if variable == "w" else 1.0)
+        out[epoch == e] *= scale
+    return out
+
+
+def _store_cadc(state, exp, res, info) -> None:
+    names = info["names"]
     cfg = state.config
     mapping = map_experiment(exp, as_system(cfg.system, cfg.chips), partitioner=cfg.partitioner)
     table = res.cadc

@@ -6,9 +6,12 @@ hardware values happens at ``run()``, after placement, by calibrating the circui
 neurons were placed on (``translation``). ``CalibHXNeuronCuba``/``CalibHXNeuronCoba`` take
 calibration targets in hardware units; ``HXNeuron`` takes DAC values directly.
 
-``hardware_recordable`` lists what the emulated chip can record for a type: spikes, and the
-membrane ``v`` (MADC for one neuron, CADC for many); the synaptic conductances and the
-adaptation current ``w`` have no readout.
+``hardware_recordable`` lists what the emulated chip can record for a type: spikes of every
+neuron; the membrane ``v`` (MADC for one neuron, CADC for many); the synaptic conductances
+``gsyn_exc``/``gsyn_inh`` and the adaptation current ``w`` of one neuron (MADC; see
+``recording``). Hardware-unit types record the synaptic inputs and adaptation under
+pynn.brainscales2's names ``exc_synin``, ``inh_synin``, ``adaptation``, in the chip's
+physical units (nA or µS per synaptic input, nA).
 """
 
 from __future__ import annotations
@@ -21,14 +24,6 @@ from pyNN.standardmodels import (
 
 from ..protocol.hardware import NEURON_PARAMETERS
 from .simulator import state
-
-NO_READOUT = {
-    "gsyn_exc": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
-    "gsyn_inh": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
-    "isyn_exc": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
-    "isyn_inh": "the synaptic input has no readout in the emulator (MADC and CADC digitise the membrane only)",
-    "w": "the adaptation current has no readout in the emulator (MADC and CADC digitise the membrane only)",
-}
 
 
 def _identity(cls) -> dict:
@@ -44,13 +39,13 @@ class IF_curr_exp(cells.IF_curr_exp):
 class IF_cond_exp(cells.IF_cond_exp):
     __doc__ = cells.IF_cond_exp.__doc__
     translations = _identity(cells.IF_cond_exp)
-    hardware_recordable = ("spikes", "v")
+    hardware_recordable = ("spikes", "v", "gsyn_exc", "gsyn_inh")
 
 
 class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
     __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
     translations = _identity(cells.EIF_cond_exp_isfa_ista)
-    hardware_recordable = ("spikes", "v")
+    hardware_recordable = ("spikes", "v", "w", "gsyn_exc", "gsyn_inh")
 
 
 class SpikeSourceArray(cells.SpikeSourceArray):
@@ -89,20 +84,22 @@ class HXNeuron(BaseCellType):
     """A BSS-2 neuron circuit in hardware units: every parameter is its 10-bit CapMem or
     digital value (see ``bss2emu.protocol.hardware.NEURON_PARAMETERS``). Weights onto it
     are 6-bit codes 0…63; ``v`` is recorded in hardware mV (0…1200), times in ms
-    biological (= µs hardware)."""
+    biological (= µs hardware); ``exc_synin``/``inh_synin`` in nA (current-based) or µS
+    (``coba_exc``/``coba_inh`` set), ``adaptation`` in nA."""
 
     default_parameters = {p.name: p.default for p in NEURON_PARAMETERS}
-    units = {"v": "mV", **{p.name: "dimensionless" for p in NEURON_PARAMETERS}}
-    recordable = ["spikes", "v"]
-    hardware_recordable = ("spikes", "v")
+    units = {"v": "mV", "exc_synin": "nA", "inh_synin": "nA", "adaptation": "nA",
+             **{p.name: "dimensionless" for p in NEURON_PARAMETERS}}
+    recordable = ["spikes", "v", "exc_synin", "inh_synin", "adaptation"]
+    hardware_recordable = ("spikes", "v", "exc_synin", "inh_synin", "adaptation")
     receptor_types = ("excitatory", "inhibitory")
     conductance_based = True  # weights are non-negative codes for both receptors
     default_initial_values = {"v": 0.0}
 
 
 class _CalibHXNeuron(BaseCellType):
-    hardware_recordable = ("spikes", "v")
-    recordable = ["spikes", "v"]
+    hardware_recordable = ("spikes", "v", "exc_synin", "inh_synin")
+    recordable = ["spikes", "v", "exc_synin", "inh_synin"]
     receptor_types = ("excitatory", "inhibitory")
     conductance_based = True  # weights are non-negative codes for both receptors
     default_initial_values = {"v": 600.0}
@@ -120,7 +117,8 @@ class CalibHXNeuronCuba(_CalibHXNeuron):
 
     default_parameters = {"v_rest": 600.0, "v_reset": 500.0, "v_thresh": 700.0, "tau_m": 10.0, "tau_syn_E": 5.0,
                           "tau_syn_I": 5.0, "tau_refrac": 2.0, "psp_E": 10.0, "psp_I": 10.0, "cm": 63.0}
-    units = {"v": "mV", "v_rest": "mV", "v_reset": "mV", "v_thresh": "mV", "tau_m": "us", "tau_syn_E": "us",
+    units = {"v": "mV", "exc_synin": "nA", "inh_synin": "nA", "v_rest": "mV", "v_reset": "mV", "v_thresh": "mV",
+             "tau_m": "us", "tau_syn_E": "us",
              "tau_syn_I": "us", "tau_refrac": "us", "psp_E": "mV", "psp_I": "mV", "cm": "dimensionless"}
 
 
@@ -130,7 +128,7 @@ class CalibHXNeuronCoba(_CalibHXNeuron):
     a weight-63 event at rest (the small-PSP limit)."""
 
     default_parameters = {**CalibHXNeuronCuba.default_parameters, "e_rev_E": 1000.0, "e_rev_I": 300.0}
-    units = {**CalibHXNeuronCuba.units, "e_rev_E": "mV", "e_rev_I": "mV"}
+    units = {**CalibHXNeuronCuba.units, "exc_synin": "uS", "inh_synin": "uS", "e_rev_E": "mV", "e_rev_I": "mV"}
 
 
 def _unavailable(name: str, hint: str):

@@ -40,6 +40,30 @@ def single_neuron(sim, model: str, stimulus: str, params: dict | None = None, we
     return out
 
 
+EXC_TIMES, INH_TIMES = [10.0, 30.0, 32.0, 34.0], [20.0, 50.0, 51.0]  # ms; arrive 1 ms later
+
+
+def synaptic_and_adaptation_trace(sim, model: str, variable: str) -> dict:
+    """One neuron with excitatory and inhibitory input spikes (below threshold) and, from 60
+    to 160 ms, a current step that makes it fire; records ``variable`` (``gsyn_exc``,
+    ``gsyn_inh`` or ``w``) and spikes."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pop = sim.Population(1, getattr(sim, model)(), label="neuron")
+    pop.record([variable, "spikes"])
+    for times, weight, receptor in ((EXC_TIMES, 0.01, "excitatory"), (INH_TIMES, 0.02, "inhibitory")):
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=times), label=receptor)
+        sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=weight, delay=1.0),
+                       receptor_type=receptor)
+    sim.DCSource(amplitude=0.8, start=60.0, stop=160.0).inject_into(pop)
+    sim.run(200.0)
+    seg = pop.get_data().segments[0]
+    signal = seg.analogsignals[0]
+    out = {"name": signal.name, "units": signal.units.dimensionality.string, "t": signal.times.rescale("ms").magnitude,
+           "x": signal.magnitude[:, 0].copy(), "spikes": seg.spiketrains[0].rescale("ms").magnitude.copy()}
+    sim.end()
+    return out
+
+
 def small_network(sim, runtime: float = 1000.0, seed: int = 42) -> dict:
     """80 excitatory + 20 inhibitory IF_cond_exp neurons, sparse random recurrent
     connections and Poisson drive; returns the mean firing rates (Hz)."""

@@ -3,6 +3,9 @@ also a ``bss2emu.BssError``) with a message that names the value, the limit and 
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import pytest
 from pyNN import errors
 
@@ -124,14 +127,6 @@ def test_stp_conflicts_and_ranges(sim):
         sim.Projection(b, a, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(tau_rec=2000.0, weight=0.2))
 
 
-@pytest.mark.parametrize("variable", ["gsyn_exc", "w"])
-def test_no_readout(sim, variable):
-    pop = sim.Population(1, sim.EIF_cond_exp_isfa_ista(), label="n")
-    with pytest.raises(errors.RecordingError, match=f"Cannot record {variable} .* no readout") as info:
-        pop.record(variable)
-    assert isinstance(info.value, bss2emu.BssError)
-
-
 def test_on_chip_source_spikes_cannot_be_recorded(sim):
     bg = sim.Population(4, sim.SpikeSourcePoissonOnChip(rate=10.0), label="bg")
     with pytest.raises(errors.RecordingError, match="never leave the chip"):
@@ -154,3 +149,24 @@ def test_routing_limits_become_pynn_errors(sim):
     sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01))
     with pytest.raises(exceptions.ConnectionError, match="256 synapse rows"):
         sim.run(5.0)
+
+
+def test_coarse_tau_m_warns_with_the_realised_value(sim):
+    """At a small capacitance setting (cm 0.05 nF with a 0.5 nA weight → setting 3) the
+    leak's DAC step realises tau_m=3 ms as 2.90 ms: a QuantisationWarning says so, pointing
+    at the user's run() line; the default cm 1 nF realises it within 2 % (no warning)."""
+    pop = sim.Population(2, sim.IF_curr_exp(cm=0.05, tau_m=3.0), label="fast")
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]), label="src")
+    sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5))
+    with pytest.warns(bss2emu.QuantisationWarning, match=r"'fast': tau_m=3 ms is realised as 2\.9\d* ms .* "
+                                                         r"capacitance setting 3 of 63") as record:
+        sim.run(2.0)
+    assert record[0].filename == __file__
+    realised = pop.realised_parameters()["tau_m"]
+    assert np.all(np.abs(realised / 3.0 - 1) > 0.02)
+    sim.end()
+    sim.setup(timestep=0.1)
+    pop = sim.Population(2, sim.IF_curr_exp(tau_m=3.0), label="slow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bss2emu.QuantisationWarning)
+        sim.run(2.0)
