@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/pynn_reference.py                    # local, 1000 ms, one stimulus change
     python benchmarks/pynn_reference.py --placement per-chip --duration 200 --repeat 3
     python benchmarks/pynn_reference.py --projections assemblies
+    BSS2EMU_CALIB_DIR=$(mktemp -d) python benchmarks/pynn_reference.py --mismatch   # calibration measured
 
 The network
 -----------
@@ -125,12 +126,13 @@ def _kind(population: str) -> str:
 
 
 def build_network(lists: dict[tuple[str, str], np.ndarray], placement: str, projections: str,
-                  seed: int) -> tuple:
+                  seed: int, ideal: bool = True) -> tuple:
     """The PyNN network: (all neurons as an Assembly, the drive population). ``projections``:
     ``pairs`` — one projection per (pre, post) population pair, as the benchmark's experiment
     has them (72); ``assemblies`` — three, from the assemblies of all excitatory, all
-    inhibitory neurons and the drive onto the assembly of all neurons."""
-    sim.setup(timestep=DT_MS, system=SYSTEM, placement=placement, seed=seed)
+    inhibitory neurons and the drive onto the assembly of all neurons. ``ideal=False``: the
+    chips have their serials' mismatch, calibrated by measurement (or read from the store)."""
+    sim.setup(timestep=DT_MS, system=SYSTEM, placement=placement, seed=seed, ideal=ideal)
     pops = {}
     for c in range(CHIPS):
         for kind, size in (("exc", N_EXC_PER_CHIP), ("inh", N_INH_PER_CHIP)):
@@ -252,6 +254,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--projections", default="pairs", choices=["pairs", "assemblies"],
                     help="one projection per population pair (72), or three between assemblies")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mismatch", action="store_true",
+                    help="chips with their serials' fixed-pattern mismatch (default: ideal chips); the first run "
+                         "measures each chip's calibration unless $BSS2EMU_CALIB_DIR already holds it")
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be >= 1 (the second run is the point)")
@@ -264,14 +269,14 @@ def main(argv: list[str] | None = None) -> dict:
     lists = connection_lists(args.seed)
     lists_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    neurons, drive = build_network(lists, args.placement, args.projections, args.seed)
+    neurons, drive = build_network(lists, args.placement, args.projections, args.seed, ideal=not args.mismatch)
     pynn_s = time.perf_counter() - t0
     n_drive = sum(len(ab) for (pre, _), ab in lists.items() if pre == "drive")
     n_rec = sum(len(ab) for ab in lists.values()) - n_drive
     print(f"network: {neurons.size} EIF_cond_exp_isfa_ista ({CHIPS} x {N_EXC_PER_CHIP} exc + {N_INH_PER_CHIP} inh, "
           f"pinned per chip) on {SYSTEM}, {n_rec} recurrent + {n_drive} drive connections, "
           f"{drive.size} SpikeSourcePoisson at {RATE_HZ:g} Hz; {args.duration:g} ms biological per run, "
-          f"dt {DT_MS} ms; placement {args.placement}, "
+          f"dt {DT_MS} ms; placement {args.placement}, {'mismatched' if args.mismatch else 'ideal'} chips, "
           f"{len(sim.simulator.state.projections)} projections ({args.projections})")
     print(f"build: {lists_s + pynn_s:.2f} s = connection lists {lists_s:.2f} s (numpy, "
           f"multi_chip.reference_network) + PyNN construction {pynn_s:.2f} s (setup, populations, projections)")
