@@ -35,13 +35,13 @@ def madc_trace_mv(results: Results) -> tuple[np.ndarray, np.ndarray]:
     return t_us, v_mv
 
 
-def pynn_recording(population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The current segment of a one-neuron PyNN population that records ``v`` (and maybe
-    spikes), from its neo Block: ``(t_ms, v_mv, spike_times_ms)``, biological units."""
+def pynn_recording(population, variable: str = "v", unit: str = "mV") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The current segment of a one-neuron PyNN population that records ``variable`` (and
+    maybe spikes), from its neo Block: ``(t_ms, values in unit, spike_times_ms)``."""
     segment = population.get_data().segments[-1]
-    v = segment.analogsignals[0]
+    (signal,) = [s for s in segment.analogsignals if s.name == variable]
     spikes = segment.spiketrains[0].rescale("ms").magnitude if segment.spiketrains else np.zeros(0)
-    return v.times.rescale("ms").magnitude, v.rescale("mV").magnitude[:, 0], np.asarray(spikes, float)
+    return signal.times.rescale("ms").magnitude, signal.rescale(unit).magnitude[:, 0], np.asarray(spikes, float)
 
 
 def new_figure(width_in: float, height_in: float) -> Figure:

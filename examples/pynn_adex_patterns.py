@@ -13,7 +13,11 @@ visibly τ_w, a bias current ∝ 1/τ_w with 10-bit resolution (300 ms becomes 2
 
 Each pattern is its own short run (``setup`` … ``end``): one neuron recording ``v`` is
 digitised by the MADC at every 0.1 ms step, while several neurons would share the CADC at
-a sampling interval of 0.6 ms or more. The membrane is initialised at ``v_rest`` (PyNN's
+a sampling interval of 0.6 ms or more. The MADC reads one signal per run, so a second run
+of the same neuron records its adaptation current ``w``; the emulation is deterministic
+(no noise, no random input here), so both runs spike at the same times, and together they
+give the trajectory in the (v, w) phase plane that Naud et al. use to explain the
+patterns (``pynn_adex_phase.png``). The membrane is initialised at ``v_rest`` (PyNN's
 default initial ``v`` is -70.6 mV; the hardware membrane starts at its leak potential).
 
 The table gives per pattern the spike count, the first and last inter-spike interval (ISI),
@@ -55,16 +59,17 @@ def cell_parameters(pattern: str) -> tuple[dict[str, float], float]:
     return cell, i_pa / 1000.0
 
 
-def run_pattern(pattern: str, runtime_ms: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One neuron with ``pattern``'s parameters under its current step: ``(t_ms, v_mv, spikes_ms)``."""
+def run_pattern(pattern: str, runtime_ms: float, variable: str = "v") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One neuron with ``pattern``'s parameters under its current step: ``(t_ms, x, spikes_ms)``
+    with ``x`` the membrane ``v`` (mV) or the adaptation current ``w`` (pA)."""
     cell, step_na = cell_parameters(pattern)
     sim.setup(timestep=0.1, min_delay=0.1)
     neuron = sim.Population(1, sim.EIF_cond_exp_isfa_ista(**cell), label=pattern)
     neuron.initialize(v=cell["v_rest"])
     sim.DCSource(amplitude=step_na, start=STEP_ON_MS, stop=runtime_ms).inject_into(neuron)
-    neuron.record(["spikes", "v"])
+    neuron.record(["spikes", variable])
     sim.run(runtime_ms)
-    recording = pynn_recording(neuron)
+    recording = pynn_recording(neuron, variable, "mV" if variable == "v" else "pA")
     sim.end()
     return recording
 
@@ -81,14 +86,25 @@ def isi_summary(spikes_ms: np.ndarray) -> dict[str, float]:
 
 
 def main(runtime_ms: float = 500.0, out_dir: str = ".") -> dict:
-    """Run every pattern, plot ``pynn_adex_patterns.png``, return spikes and ISI figures per pattern."""
+    """Run every pattern (once recording v, once w), plot ``pynn_adex_patterns.png`` (v
+    against time) and ``pynn_adex_phase.png`` (the (v, w) trajectories); return spikes, ISI
+    figures and w per pattern."""
     fig = new_figure(11.0, 9.0)
     axes = fig.subplots(4, 2, sharex=True).ravel()
+    phase = new_figure(11.0, 9.0)
+    phase_axes = phase.subplots(4, 2).ravel()
     out: dict[str, dict] = {}
-    for ax, pattern in zip(axes, PATTERNS):
+    for ax, pax, pattern in zip(axes, phase_axes, PATTERNS):
         t, v, spikes = run_pattern(pattern, runtime_ms)
+        _, w, spikes_w = run_pattern(pattern, runtime_ms, "w")
         summary = isi_summary(spikes)
-        out[pattern] = {**summary, "spike_times_ms": spikes.tolist()}
+        out[pattern] = {**summary, "spike_times_ms": spikes.tolist(), "w_spike_times_ms": spikes_w.tolist(),
+                        "t_ms": t, "v_mv": v, "w_pa": w}
+        reset = np.flatnonzero(np.diff(v) < -5.0) + 1  # break the line at each reset
+        pax.plot(np.insert(v, reset, np.nan), np.insert(w, reset, np.nan), lw=0.6, color="tab:purple")
+        pax.plot(v[0], w[0], "o", ms=3, color="k")
+        pax.set_title(pattern.replace("_", " "), fontsize=9, loc="left")
+        pax.set_ylabel("w (pA)")
         ax.axvspan(STEP_ON_MS, runtime_ms, color="tab:orange", alpha=0.08)
         ax.plot(t, v, lw=0.7, color="tab:blue")
         n = summary["n_spikes"]
@@ -96,13 +112,17 @@ def main(runtime_ms: float = 500.0, out_dir: str = ".") -> dict:
         ax.set_ylabel("v (mV)")
     for ax in axes[-2:]:
         ax.set_xlabel(f"time (ms, biological); current step from {STEP_ON_MS:g} ms (shaded)")
+    for ax in phase_axes[-2:]:
+        ax.set_xlabel("v (mV); at each spike the trajectory restarts at v_reset, b higher")
     fig.suptitle("AdEx firing patterns (Naud et al. 2008) through PyNN on an emulated BrainScaleS-2 chip")
+    phase.suptitle("AdEx (v, w) trajectories from rest (dot): v and w recorded by the MADC in two runs")
     png = save_figure(fig, out_dir, "pynn_adex_patterns.png")
+    phase_png = save_figure(phase, out_dir, "pynn_adex_phase.png")
     print_table(["pattern", "spikes", "first spike (ms)", "first ISI (ms)", "last ISI (ms)",
                  "last/first ISI", "ISI CV"],
                 [[p, s["n_spikes"], s["first_spike_ms"], s["first_isi_ms"], s["last_isi_ms"], s["adaptation_index"],
                   s["isi_cv"]] for p, s in out.items()])
-    return {"png": str(png), "patterns": out}
+    return {"png": str(png), "phase_png": str(phase_png), "patterns": out}
 
 
 if __name__ == "__main__":

@@ -55,6 +55,18 @@ def test_pynn_adex_patterns(example, tmp_path, png_written):
     assert len(transient) >= 1 and transient.max() < mod.STEP_ON_MS + 50.0
     # irregular: ISIs vary widely
     assert p["irregular"]["isi_cv"] > 0.3
+    # the w run repeats the v run exactly (deterministic emulation), and w rises by b at each spike
+    png_written({"png": r["phase_png"]}, tmp_path, "pynn_adex_phase.png")
+    for name, s in p.items():
+        assert s["w_spike_times_ms"] == s["spike_times_ms"], name
+        cell, _ = mod.cell_parameters(name)
+        t, w = s["t_ms"], s["w_pa"]
+        # at rest w = a (v - E_L) ≈ 0: |a| ≤ 11 nS times the leak's quantisation (≤ 0.06 mV)
+        assert np.all(np.abs(w[t < mod.STEP_ON_MS]) < 1.0), name
+        for spike in s["spike_times_ms"][:3]:
+            k = int(np.searchsorted(t, spike))
+            jump = w[k + 1] - w[k - 1]  # 0.2 ms: drift through a (v - E_L) and τ_w is < 1 pA
+            assert abs(jump - 1000.0 * cell["b"]) < 0.03 * 1000.0 * cell["b"] + 1.0, (name, jump)
 
 
 def test_pynn_dynamic_range(example, tmp_path, png_written):
