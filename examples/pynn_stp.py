@@ -45,7 +45,11 @@ from _common import command_line, new_figure, print_table, pynn_recording, save_
 
 CELL = {"tau_m": 10.0, "cm": 0.25, "v_rest": -65.0, "v_reset": -65.0, "v_thresh": -20.0, "tau_refrac": 0.1,
         "tau_syn_E": 2.0, "tau_syn_I": 2.0}
-WEIGHT_NA = 0.5
+# the PSP heights are read to a fraction of the MADC's 0.12 mV step, so the smallest PSP of
+# the example (the first facilitating one, U·static) should be many steps: 0.8 nA gives 4 mV
+# static, 1 mV for U = 0.25; with tau_m = 10 ms on cm = 0.25 nF the capacitance choice
+# realises up to about 1.15 nA (the PyNN backend says so above it)
+WEIGHT_NA = 0.8
 DELAY_MS = 1.0
 FIRST_MS = 20.0
 N_SPIKES = 10
