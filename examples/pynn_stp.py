@@ -15,8 +15,9 @@ depression or facilitation — hence ``tau_rec=0`` for the facilitating synapse,
 ``pyNN.nest`` rejects (NEST's ``tsodyks_synapse`` wants ``tau_rec > 0``; its depression
 also has a state that decays with ``tau_syn``, so its ratios differ from the recursion
 below by up to 0.01 here). The driver has 4-bit settings, U = k/16 (k = 1 … 16) and
-τ = 2 ms · 2**(k/2) (k = 0 … 15); the values above lie on that grid, so the prediction
-uses exactly what the chip realises (other values are rounded to the grid, silently).
+τ = 2 ms · 2**(k/2) (k = 0 … 15); the values above lie on that grid. Other values are
+rounded to it (a ``QuantisationWarning`` says so when by more than 5 %); the prediction
+uses what the driver realises, ``Projection.realised_parameters()``.
 
 The PSPs of a current-based neuron below threshold add linearly, so the trace is a sum of
 copies of one PSP shape (the exponential synaptic current filtered by the membrane, from
@@ -107,10 +108,12 @@ def psp_heights(t: np.ndarray, v: np.ndarray, arrivals_ms: np.ndarray, taus: tup
     return heights, float(np.sqrt(np.mean((basis @ heights - (v - v_rest)) ** 2)))
 
 
-def run_train(name: str, train_ms: np.ndarray, runtime_ms: float) -> tuple[np.ndarray, np.ndarray, dict]:
-    """One neuron receiving ``train_ms`` through synapse type ``name``: ``(t_ms, v_mv)`` and
+def run_train(name: str, train_ms: np.ndarray, runtime_ms: float) \
+        -> tuple[np.ndarray, np.ndarray, dict, tuple | None]:
+    """One neuron receiving ``train_ms`` through synapse type ``name``: ``(t_ms, v_mv)``,
     the neuron's realised parameters (``realised_parameters``, one value each) — a strong
-    weight costs the neuron some τ_m precision."""
+    weight costs the neuron some τ_m precision — and the realised (U, tau_rec, tau_facil)
+    of the synapse driver (None: static)."""
     sim.setup(timestep=0.1, min_delay=0.1)
     neuron = sim.Population(1, sim.IF_curr_exp(**CELL), label="neuron")
     neuron.initialize(v=CELL["v_rest"])
@@ -121,13 +124,15 @@ def run_train(name: str, train_ms: np.ndarray, runtime_ms: float) -> tuple[np.nd
         U, tau_rec, tau_facil = STP[name]
         synapse = sim.TsodyksMarkramSynapse(weight=WEIGHT_NA, delay=DELAY_MS, U=U, tau_rec=tau_rec,
                                             tau_facil=tau_facil)
-    sim.Projection(source, neuron, sim.AllToAllConnector(), synapse, receptor_type="excitatory", label=name)
+    prj = sim.Projection(source, neuron, sim.AllToAllConnector(), synapse, receptor_type="excitatory", label=name)
     neuron.record("v")
     sim.run(runtime_ms)
     t, v, _ = pynn_recording(neuron)
     real = neuron.realised_parameters()
+    stp = prj.realised_parameters()
     sim.end()
-    return t, v, {k: float(x[0]) for k, x in real.items()}
+    return (t, v, {k: float(x[0]) for k, x in real.items()},
+            None if STP[name] is None else tuple(float(stp[k][0]) for k in ("U", "tau_rec", "tau_facil")))
 
 
 def main(rate_hz: float = 50.0, recovery_ms: float = 150.0, out_dir: str = ".") -> dict:
@@ -137,8 +142,8 @@ def main(rate_hz: float = 50.0, recovery_ms: float = 150.0, out_dir: str = ".") 
     runtime_ms = float(arrivals[-1] + 5 * CELL["tau_m"])
     out: dict[str, dict] = {}
     traces = {}
-    for name, stp in STP.items():
-        t, v, real = run_train(name, train, runtime_ms)
+    for name in STP:
+        t, v, real, stp = run_train(name, train, runtime_ms)
         heights, rms = psp_heights(t, v, arrivals, (real["tau_m"], real["tau_syn_E"]), real["v_rest"])
         traces[name] = (t, v)
         predicted = np.ones(len(train)) if stp is None else tsodyks_markram(train, *stp)

@@ -9,18 +9,27 @@ distinct delay. Checked here, where the user made the connection:
   goes through the FPGA loop-back, which takes at least one network hop (0.325 ms
   biological); between chips every delay is at least the route latency (checked at run);
 * short-term plasticity lives in the presynaptic neuron's synapse driver: every projection
-  from one population must ask for the same STP (or none);
+  from one population must ask for the same STP (or none); its 4-bit settings round U and
+  τ (``QuantisationWarning`` when by more than 5 %; ``realised_parameters()`` gives what
+  the driver does);
 * weights: the post population's hardware translation must realise them.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+from pathlib import Path
+
 import numpy as np
+import pyNN
 from pyNN import common, connectors
 from pyNN.space import Space
 
 from . import simulator
 from . import standardmodels as models
+from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError
 
 SUPPORTED_CONNECTORS = (
@@ -104,10 +113,30 @@ class Projection(common.Projection):
         self._values = {n: np.concatenate([c[2][n] for c in chunks]) for n in names}
 
     def _check(self) -> None:
-        """Check delays, STP sharing and weights against the hardware (raises ConnectionError)."""
+        """Check delays, STP sharing and weights against the hardware (raises ConnectionError),
+        and warn when the synapse driver rounds the STP asked for noticeably."""
         from .experiment import check_projection
 
         check_projection(self)
+        self._warn_stp_rounding()
+
+    def _warn_stp_rounding(self) -> None:
+        """A ``QuantisationWarning`` when a realised STP parameter is more than
+        ``STP_DEVIATION`` off the one asked for (once per new set of values)."""
+        asked = self._stp_asked()
+        if asked is None or self.__dict__.get("_stp_warned") == asked:
+            return
+        self._stp_warned = asked
+        stp = self.stp()
+        realised = T.stp_from_hw(T.stp_to_hw(*stp))
+        off = [f"{name} {got / want - 1:+.0%}" for name, want, got in zip(STP_PARAMETERS, stp, realised)
+               if want > 0 and abs(got / want - 1) > T.STP_DEVIATION]
+        if off:
+            warnings.warn(T.QuantisationWarning(
+                f"projection {self.label!r}: TsodyksMarkramSynapse {stp_text(asked)} is realised as "
+                f"{stp_text(realised)} ({', '.join(off)}): the synapse driver has 4-bit settings, U = k/16 "
+                f"(k = 1 … 16) and τ = 2 ms · 2**(k/2) (k = 0 … 15). Values on that grid are realised exactly; "
+                f"Projection.realised_parameters() gives the realised ones"), stacklevel=_user_stacklevel())
 
     # --- PyNN hooks ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -193,9 +222,31 @@ class Projection(common.Projection):
                     realised[pos[ok]] = code[at[ok]] * lsb[at[ok]] * np.sign(self._values["weight"][pos[ok]])
         return codes, realised
 
+    def realised_parameters(self) -> dict[str, np.ndarray]:
+        """The synapse parameters the chip realises, PyNN names and units, one value per
+        connection (in connection order, as ``get(..., format="list")``) — the counterpart
+        of ``Population.realised_parameters()``:
+
+        * ``weight``: code × the calibrated LSB of the postsynaptic neuron, signed as given
+          (``hardware_weights()``; places and calibrates the network as it is now, cached);
+        * for a ``TsodyksMarkramSynapse``, ``U``, ``tau_rec`` and ``tau_facil`` as the
+          presynaptic neuron's synapse driver realises them on its 4-bit grid (U = k/16,
+          τ = 2 ms · 2**(k/2)); the time constant of the mode not used is 0 (no depression,
+          or no facilitation)."""
+        out = {"weight": self.hardware_weights()[1]}
+        stp = self.stp()
+        if stp is not None:
+            for name, value in zip(STP_PARAMETERS, T.stp_from_hw(T.stp_to_hw(*stp))):
+                out[name] = np.full(len(self), value)
+        return out
+
     # --- views for the builder ------------------------------------------------------------
     def stp(self) -> tuple | None:
         """(U, tau_rec, tau_facil) of a TsodyksMarkramSynapse projection, None if static."""
+        return self._stp_asked()
+
+    def _stp_asked(self) -> tuple | None:
+        """(U, tau_rec, tau_facil) as the user gave them (one value per projection), None if static."""
         if not isinstance(self.synapse_type, models.TsodyksMarkramSynapse):
             return None
         values = []
@@ -214,6 +265,21 @@ class Projection(common.Projection):
         """Per connection: (population, index) of pre and post, as two lists of
         ``(population, indices into self arrays, population indices)`` groups."""
         return _resolve(self.pre, self._pre), _resolve(self.post, self._post)
+
+
+def stp_text(stp) -> str:
+    """(U, tau_rec, tau_facil) as PyNN arguments; "static" for None."""
+    return "static" if stp is None else "U={:g}, tau_rec={:g} ms, tau_facil={:g} ms".format(*stp)
+
+
+def _user_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel (for its caller) that names the user's line: the first
+    frame outside bss2emu and pyNN."""
+    inside = tuple(str(p) + os.sep for p in (Path(__file__).parents[1], Path(pyNN.__file__).parent))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _resolve(cells, idx: np.ndarray) -> list[tuple]:

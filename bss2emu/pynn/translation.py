@@ -36,14 +36,22 @@ from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..units import ACCELERATION, V_SCALE
 
-__all__ = ["TranslationError", "NeuronTranslation", "Placed", "calibrate_chip", "neuron_translation", "check_bio",
-           "BIO_PARAMETERS", "bio_capacitance", "stp_to_hw", "background_settings", "US_PER_MS", "DAC"]
+__all__ = ["TranslationError", "QuantisationWarning", "NeuronTranslation", "Placed", "calibrate_chip",
+           "neuron_translation", "check_bio", "BIO_PARAMETERS", "bio_capacitance", "stp_to_hw", "stp_from_hw",
+           "background_settings", "US_PER_MS", "DAC", "STP_DEVIATION"]
 
 US_PER_MS = 1000.0 / ACCELERATION
 """Hardware µs per biological ms (1.0: the 1000× acceleration)."""
 DAC = C.DAC_MAX
 CODE_SLACK = 0.03
 """A weight up to 3 % above code 63's value (calibration residual) is realised as 63."""
+STP_DEVIATION = 0.05
+"""A realised STP parameter farther than this (relative) from the one asked for is warned about."""
+
+
+class QuantisationWarning(UserWarning):
+    """A parameter is realised on the hardware's grid noticeably away from the value asked for
+    (the message names the object, both values and how to get exactly what the chip does)."""
 
 # calibrated hardware-unit cell types: PyNN parameter → calibration target (hardware mV, µs)
 MAX_WEIGHT = {"excitatory": "max_weight_E", "inhibitory": "max_weight_I"}
@@ -193,10 +201,12 @@ def _scatter(size: int, index: np.ndarray, values, dtype) -> np.ndarray:
 
 
 def stp_to_hw(U: float, tau_rec: float, tau_facil: float) -> dict:
-    """Tsodyks–Markram parameters (ms) → the synapse driver's 4-bit STP settings.
+    """Tsodyks–Markram parameters (ms) → the synapse driver's 4-bit STP settings (each
+    rounded to the nearest grid point; ``stp_from_hw`` gives what they realise).
 
     U = (utilisation + 1)/16; τ = 2 µs · 2**(recovery/2). Depression when ``tau_facil`` is
-    0, facilitation when ``tau_rec`` is 0: a driver does one of the two."""
+    0, facilitation when ``tau_rec`` is 0: a driver does one of the two. (The PyNN
+    ``Projection`` passes a time constant up to the time step as 0.)"""
     if not 0.0 < U <= 1.0:
         raise TranslationError("U", f"U={U:g} is outside the hardware range 1/16 … 1 (4 bit: U = (value+1)/16)")
     if tau_facil > 0 and tau_rec > 0:
@@ -212,6 +222,18 @@ def stp_to_hw(U: float, tau_rec: float, tau_facil: float) -> dict:
     recovery = int(np.clip(np.rint(2 * np.log2(tau * US_PER_MS / 2.0)), 0, C.STP_PARAMETER_MAX))
     utilisation = int(np.clip(np.rint(16 * U - 1), 0, C.STP_PARAMETER_MAX))
     return {"mode": mode, "utilisation": utilisation, "recovery": recovery}
+
+
+def stp_from_hw(settings: dict) -> tuple[float, float, float]:
+    """(U, tau_rec, tau_facil) (ms) that a synapse driver's STP settings (``stp_to_hw``)
+    realise; the time constant of the mode not used is 0.
+
+    >>> stp_from_hw(stp_to_hw(0.3, 100.0, 0.0))  # U on 1/16 steps, τ on steps of √2
+    (0.3125, 90.50966799187809, 0.0)
+    """
+    U = (settings["utilisation"] + 1) / 16.0
+    tau = 2.0 * 2.0 ** (settings["recovery"] / 2.0) / US_PER_MS
+    return (U, 0.0, tau) if settings["mode"] == "facilitation" else (U, tau, 0.0)
 
 
 def background_settings(rate_hz: float, size: int) -> tuple[int, int]:
