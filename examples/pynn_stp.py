@@ -11,10 +11,11 @@ one of three synapse types — each its own short run with one neuron, so the MA
 * ``facilitating``: ``TsodyksMarkramSynapse(U=0.25, tau_rec=0, tau_facil=128)``.
 
 On BrainScaleS-2, STP lives in the presynaptic synapse driver, which does either
-depression or facilitation — hence ``tau_rec=0`` for the facilitating synapse, which
-``pyNN.nest`` rejects (NEST's ``tsodyks_synapse`` wants ``tau_rec > 0``; its depression
-also has a state that decays with ``tau_syn``, so its ratios differ from the recursion
-below by up to 0.01 here). The driver has 4-bit settings, U = k/16 (k = 1 … 16) and
+depression or facilitation — hence ``tau_rec=0`` for the facilitating synapse.
+``pyNN.nest`` rejects that (NEST's ``tsodyks_synapse`` wants ``tau_rec > 0``; its
+depression also has a state that decays with ``tau_syn``, so its ratios differ from the
+recursion below by up to 0.01 here); a script for both gives a ``tau_rec`` up to the time
+step, which both take as no depression. The driver has 4-bit settings, U = k/16 (k = 1 … 16) and
 τ = 2 ms · 2**(k/2) (k = 0 … 15); the values above lie on that grid. Other values are
 rounded to it (a ``QuantisationWarning`` says so when by more than 5 %); the prediction
 uses what the driver realises, ``Projection.realised_parameters()``.

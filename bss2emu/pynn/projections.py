@@ -9,9 +9,10 @@ distinct delay. Checked here, where the user made the connection:
   goes through the FPGA loop-back, which takes at least one network hop (0.325 ms
   biological); between chips every delay is at least the route latency (checked at run);
 * short-term plasticity lives in the presynaptic neuron's synapse driver: every projection
-  from one population must ask for the same STP (or none); its 4-bit settings round U and
-  τ (``QuantisationWarning`` when by more than 5 %; ``realised_parameters()`` gives what
-  the driver does);
+  from one population must ask for the same STP (or none); a driver does depression or
+  facilitation, not both (a time constant up to the time step counts as none, as in
+  NEST); its 4-bit settings round U and τ (``QuantisationWarning`` when by more than 5 %;
+  ``realised_parameters()`` gives what the driver does);
 * weights: the post population's hardware translation must realise them.
 """
 
@@ -30,7 +31,7 @@ from pyNN.space import Space
 from . import simulator
 from . import standardmodels as models
 from . import translation as T
-from .exceptions import ConnectionError, InvalidModelError
+from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
 
 SUPPORTED_CONNECTORS = (
     connectors.AllToAllConnector, connectors.OneToOneConnector, connectors.FixedProbabilityConnector,
@@ -242,8 +243,31 @@ class Projection(common.Projection):
 
     # --- views for the builder ------------------------------------------------------------
     def stp(self) -> tuple | None:
-        """(U, tau_rec, tau_facil) of a TsodyksMarkramSynapse projection, None if static."""
-        return self._stp_asked()
+        """(U, tau_rec, tau_facil) of a TsodyksMarkramSynapse projection as its synapse driver
+        takes them, None if static. A time constant up to the time step counts as 0: no
+        depression (``tau_rec``) or no facilitation (``tau_facil``). That is what it means
+        in NEST, whose ``tsodyks_synapse`` needs ``tau_rec > 0``: a script that asks for
+        facilitation alone with a tiny ``tau_rec`` runs on both. Raises
+        ``InvalidParameterValueError`` for both depression and facilitation, or neither."""
+        asked = self._stp_asked()
+        if asked is None:
+            return None
+        U, tau_rec, tau_facil = asked
+        dt = simulator.state.dt
+        rec, facil = (0.0 if tau <= dt * (1 + 1e-9) else tau for tau in (tau_rec, tau_facil))
+        what = f"projection {self.label!r}: TsodyksMarkramSynapse {stp_text(asked)}"
+        none = f"a time constant up to the time step, {dt:g} ms, counts as 0"
+        if rec > 0 and facil > 0:
+            raise InvalidParameterValueError(
+                f"{what} asks for depression and facilitation at once; a BrainScaleS-2 synapse driver does either "
+                f"depression (tau_facil=0) or facilitation (tau_rec=0) for all synapses of its presynaptic neuron: "
+                f"set one of them to 0 ({none}; tau_rec={dt:g} also runs on pyNN.nest, which needs tau_rec > 0)")
+        if rec == 0 and facil == 0:
+            raise InvalidParameterValueError(
+                f"{what} has neither depression nor facilitation ({none}): every spike would act with efficacy "
+                f"U={U:g}; use a StaticSynapse with U times the weight, or give tau_rec (depression) or tau_facil "
+                f"(facilitation) of 2 … 362 ms")
+        return U, rec, facil
 
     def _stp_asked(self) -> tuple | None:
         """(U, tau_rec, tau_facil) as the user gave them (one value per projection), None if static."""
