@@ -13,7 +13,11 @@ distinct delay. Checked here, where the user made the connection:
   facilitation, not both (a time constant up to the time step counts as none, as in
   NEST); its 4-bit settings round U and τ (``QuantisationWarning`` when by more than 5 %;
   ``realised_parameters()`` gives what the driver does);
-* weights: the post population's hardware translation must realise them.
+* weights: the post population's hardware translation must realise them, and their sign
+  must be PyNN's — negative for current-based inhibition, positive otherwise (the check
+  PyNN's standard connectors make, here for every connector and ``set``): a weight of the
+  other sign would act on the other receptor in NEST, which takes the receptor from the
+  sign, while a BrainScaleS-2 synapse row has one sign for all its synapses.
 """
 
 from __future__ import annotations
@@ -118,8 +122,40 @@ class Projection(common.Projection):
         and warn when the synapse driver rounds the STP asked for noticeably."""
         from .experiment import check_projection
 
+        self._check_signs()
         check_projection(self)
         self._warn_stp_rounding()
+
+    def _check_signs(self) -> None:
+        """Raise ConnectionError for a weight whose sign is not PyNN's for its receptor:
+        negative onto a current-based inhibitory receptor, positive (or 0) otherwise.
+        pyNN's own check (``standardmodels.check_weights``) runs only in its standard
+        connectors; ``FromListConnector`` and ``set`` pass any sign, and NEST's neurons then
+        pick the receptor by the sign — the connection acts on the other receptor, with its
+        time constant (and reversal potential). One projection is one receptor here."""
+        w = self._values.get("weight")
+        if w is None or not len(w):
+            return
+        for post, pos, _ in self.endpoints()[1]:
+            conductance = bool(getattr(post.celltype, "conductance_based", True))
+            inhibitory = self.receptor_type == "inhibitory"
+            sign = -1.0 if inhibitory and not conductance else 1.0
+            bad = pos[w[pos] * sign < 0]
+            if not len(bad):
+                continue
+            i = int(bad[0])
+            kind = "conductance-based" if conductance else "current-based"
+            other = "excitatory" if inhibitory else "inhibitory"
+            rule = ("current-based inhibitory weights negative" if sign < 0
+                    else f"{kind} {self.receptor_type} weights positive")
+            raise ConnectionError(
+                f"projection {self.label!r}: weight {w[i]:+g} of connection {self._pre[i]}→{self._post[i]} onto the "
+                f"{self.receptor_type} receptor of {type(post.celltype).__name__} population {post.label!r} "
+                f"({kind}) has the wrong sign ({len(bad)} connection{'s' if len(bad) > 1 else ''}): PyNN gives "
+                f"{rule}, as its standard connectors check. pyNN.nest passes this one on unchecked and NEST makes it "
+                f"{other} (it takes the receptor from the sign); a BrainScaleS-2 synapse row has one sign for all "
+                f"its synapses, and one projection is one receptor: give {-w[i]:+g}, or put the connection into a "
+                f"projection with receptor_type={other!r}")
 
     def _warn_stp_rounding(self) -> None:
         """A ``QuantisationWarning`` when a realised STP parameter is more than
