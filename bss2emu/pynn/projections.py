@@ -36,6 +36,7 @@ from . import simulator
 from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
+from .populations import is_hardware
 
 SUPPORTED_CONNECTORS = (
     connectors.AllToAllConnector, connectors.OneToOneConnector, connectors.FixedProbabilityConnector,
@@ -132,7 +133,8 @@ class Projection(common.Projection):
         pyNN's own check (``standardmodels.check_weights``) runs only in its standard
         connectors; ``FromListConnector`` and ``set`` pass any sign, and NEST's neurons then
         pick the receptor by the sign — the connection acts on the other receptor, with its
-        time constant (and reversal potential). One projection is one receptor here."""
+        time constant (and reversal potential). One projection is one receptor here.
+        Hardware-unit neurons take codes ≥ 0 for both receptors."""
         w = self._values.get("weight")
         if w is None or not len(w):
             return
@@ -144,6 +146,12 @@ class Projection(common.Projection):
             if not len(bad):
                 continue
             i = int(bad[0])
+            if is_hardware(post.celltype):
+                raise ConnectionError(
+                    f"projection {self.label!r}: weight {w[i]:g} of connection {self._pre[i]}→{self._post[i]} onto "
+                    f"{type(post.celltype).__name__} population {post.label!r} is negative: weights onto hardware-unit "
+                    f"neurons are 6-bit codes 0 … 63 for both receptors and receptor_type gives the sign: give "
+                    f"{-w[i]:g}")
             kind = "conductance-based" if conductance else "current-based"
             other = "excitatory" if inhibitory else "inhibitory"
             rule = ("current-based inhibitory weights negative" if sign < 0
