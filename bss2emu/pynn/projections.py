@@ -22,16 +22,13 @@ distinct delay. Checked here, where the user made the connection:
 
 from __future__ import annotations
 
-import os
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
-import pyNN
 from pyNN import common, connectors
 from pyNN.space import Space
 
+from ..errors import QuantisationWarning
 from . import simulator
 from . import standardmodels as models
 from . import translation as T
@@ -168,6 +165,8 @@ class Projection(common.Projection):
     def _warn_stp_rounding(self) -> None:
         """A ``QuantisationWarning`` when a realised STP parameter is more than
         ``STP_DEVIATION`` off the one asked for (once per new set of values)."""
+        from .experiment import user_stacklevel
+
         asked = self._stp_asked()
         if asked is None or self.__dict__.get("_stp_warned") == asked:
             return
@@ -177,11 +176,11 @@ class Projection(common.Projection):
         off = [f"{name} {got / want - 1:+.0%}" for name, want, got in zip(STP_PARAMETERS, stp, realised)
                if want > 0 and abs(got / want - 1) > T.STP_DEVIATION]
         if off:
-            warnings.warn(T.QuantisationWarning(
+            warnings.warn(QuantisationWarning(
                 f"projection {self.label!r}: TsodyksMarkramSynapse {stp_text(asked)} is realised as "
                 f"{stp_text(realised)} ({', '.join(off)}): the synapse driver has 4-bit settings, U = k/16 "
                 f"(k = 1 … 16) and τ = 2 ms · 2**(k/2) (k = 0 … 15). Values on that grid are realised exactly; "
-                f"Projection.realised_parameters() gives the realised ones"), stacklevel=_user_stacklevel())
+                f"Projection.realised_parameters() gives the realised ones"), stacklevel=user_stacklevel())
 
     # --- PyNN hooks ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -338,16 +337,6 @@ class Projection(common.Projection):
 def stp_text(stp) -> str:
     """(U, tau_rec, tau_facil) as PyNN arguments; "static" for None."""
     return "static" if stp is None else "U={:g}, tau_rec={:g} ms, tau_facil={:g} ms".format(*stp)
-
-
-def _user_stacklevel() -> int:
-    """``warnings.warn``'s stacklevel (for its caller) that names the user's line: the first
-    frame outside bss2emu and pyNN."""
-    inside = tuple(str(p) + os.sep for p in (Path(__file__).parents[1], Path(pyNN.__file__).parent))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _resolve(cells, idx: np.ndarray) -> list[tuple]:

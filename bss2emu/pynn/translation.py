@@ -36,9 +36,9 @@ from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..units import ACCELERATION, V_SCALE
 
-__all__ = ["TranslationError", "QuantisationWarning", "NeuronTranslation", "Placed", "calibrate_chip",
-           "neuron_translation", "check_bio", "BIO_PARAMETERS", "bio_capacitance", "stp_to_hw", "stp_from_hw",
-           "background_settings", "US_PER_MS", "DAC", "STP_DEVIATION"]
+__all__ = ["TranslationError", "NeuronTranslation", "Placed", "calibrate_chip", "neuron_translation", "check_bio",
+           "BIO_PARAMETERS", "bio_capacitance", "stp_to_hw", "stp_from_hw", "background_settings", "US_PER_MS", "DAC",
+           "STP_DEVIATION"]
 
 US_PER_MS = 1000.0 / ACCELERATION
 """Hardware µs per biological ms (1.0: the 1000× acceleration)."""
@@ -47,11 +47,6 @@ CODE_SLACK = 0.03
 """A weight up to 3 % above code 63's value (calibration residual) is realised as 63."""
 STP_DEVIATION = 0.05
 """A realised STP parameter farther than this (relative) from the one asked for is warned about."""
-
-
-class QuantisationWarning(UserWarning):
-    """A parameter is realised on the hardware's grid noticeably away from the value asked for
-    (the message names the object, both values and how to get exactly what the chip does)."""
 
 # calibrated hardware-unit cell types: PyNN parameter → calibration target (hardware mV, µs)
 MAX_WEIGHT = {"excitatory": "max_weight_E", "inhibitory": "max_weight_I"}

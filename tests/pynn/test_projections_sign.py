@@ -105,6 +105,7 @@ def test_set_with_a_wrong_sign_is_refused_and_undone(sim):
 def test_hardware_unit_weights_are_codes_whatever_the_receptor(sim):
     a = sim.Population(2, sim.HXNeuron(), label="a")
     sim.Projection(a, a, sim.FromListConnector([(0, 1, 20, 0.1)]), receptor_type="inhibitory")
-    with pytest.raises(pynn_errors.ConnectionError, match=r"weight -20 .* HXNeuron population 'a' is negative: .* 6-bit "
-                                                         r"codes 0 … 63 for both receptors .*: give 20"):
+    with pytest.raises(pynn_errors.ConnectionError,
+                       match=r"weight -20 .* HXNeuron population 'a' is negative: .* 6-bit codes 0 … 63 for both "
+                             r"receptors .*: give 20"):
         sim.Projection(a, a, sim.FromListConnector([(1, 0, -20, 0.1)]), receptor_type="inhibitory")

@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
+from bss2emu import QuantisationWarning
 from bss2emu.pynn import exceptions as errors
-from bss2emu.pynn import translation as T
 from bss2emu.pynn.simulator import state
 
 
@@ -20,7 +20,7 @@ def _pair(sim):
 
 def test_rounding_by_more_than_5_percent_warns_with_both_values(sim):
     a, b = _pair(sim)
-    with pytest.warns(T.QuantisationWarning, match=r"projection 'ab': TsodyksMarkramSynapse U=0\.1, tau_rec=100 ms, "
+    with pytest.warns(QuantisationWarning, match=r"projection 'ab': TsodyksMarkramSynapse U=0\.1, tau_rec=100 ms, "
                                                    r"tau_facil=0 ms is realised as U=0\.125, tau_rec=90\.5\d* ms.*"
                                                    r"\(U \+25%, tau_rec -9%\).*realised_parameters\(\)") as record:
         sim.Projection(a, b, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(U=0.1, tau_rec=100.0, weight=0.2),
@@ -31,7 +31,7 @@ def test_rounding_by_more_than_5_percent_warns_with_both_values(sim):
 def test_values_on_the_grid_or_within_5_percent_are_silent(sim):
     a, b = _pair(sim)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", T.QuantisationWarning)
+        warnings.simplefilter("error", QuantisationWarning)
         prj = sim.Projection(a, b, sim.AllToAllConnector(),
                              sim.TsodyksMarkramSynapse(U=0.3, tau_rec=128.0 * 1.04, weight=0.2))  # 4 %, 4 %
         prj.set(weight=0.3)
@@ -42,14 +42,14 @@ def test_values_on_the_grid_or_within_5_percent_are_silent(sim):
 def test_a_new_value_warns_again(sim):
     a, b = _pair(sim)
     prj = sim.Projection(a, b, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(U=0.5, tau_rec=128.0, weight=0.2))
-    with pytest.warns(T.QuantisationWarning, match="tau_rec=100 ms.*realised as.*tau_rec=90"):
+    with pytest.warns(QuantisationWarning, match="tau_rec=100 ms.*realised as.*tau_rec=90"):
         prj.set(tau_rec=100.0)
 
 
 def test_realised_parameters(sim):
     a, b = _pair(sim)
     static = sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.2), label="static")
-    with pytest.warns(T.QuantisationWarning):
+    with pytest.warns(QuantisationWarning):
         dep = sim.Projection(b, a, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(U=0.3, tau_rec=100.0,
                                                                                      weight=0.2))
     assert set(static.realised_parameters()) == {"weight"}
@@ -67,7 +67,7 @@ def test_the_chip_follows_the_realised_values(sim, example):
     train = mod.spike_train(50.0, 100.0)
     neuron = sim.Population(1, sim.IF_curr_exp(**mod.CELL), label="neuron")
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=train.tolist()), label="train")
-    with pytest.warns(T.QuantisationWarning):
+    with pytest.warns(QuantisationWarning):
         prj = sim.Projection(source, neuron, sim.AllToAllConnector(),
                              sim.TsodyksMarkramSynapse(U=0.4, tau_rec=75.0, weight=mod.WEIGHT_NA, delay=mod.DELAY_MS))
     neuron.record("v")
