@@ -62,7 +62,7 @@ def test_realised_parameters(sim):
 
 def test_the_chip_follows_the_realised_values(sim, example):
     """Off-grid U and tau_rec: the PSP train follows the Tsodyks–Markram recursion of the
-    realised values (within the STP example's tolerance), not that of the values asked for."""
+    realised values, not that of the values asked for."""
     mod = example("pynn_stp")
     train = mod.spike_train(50.0, 100.0)
     neuron = sim.Population(1, sim.IF_curr_exp(**mod.CELL), label="neuron")
@@ -81,7 +81,9 @@ def test_the_chip_follows_the_realised_values(sim, example):
     realised = mod.tsodyks_markram(train, real["U"][0], real["tau_rec"][0], real["tau_facil"][0])
     asked = mod.tsodyks_markram(train, 0.4, 75.0, 0.0)
     measured = heights / heights[0]
-    assert np.max(np.abs(measured - realised / realised[0])) < 0.008
+    # measured 0.004 (0.009 with events acting from their time inside a step): the MADC's
+    # 0.12 mV on a first PSP of 1.5 mV; the recursion of the values asked for is 0.066 away
+    assert np.max(np.abs(measured - realised / realised[0])) < 0.02
     assert np.max(np.abs(measured - asked / asked[0])) > 0.05
     assert state.last_experiment.projections[0].stp.utilisation == 5  # U = 6/16
 
