@@ -123,17 +123,13 @@ def check_projection(prj) -> None:
         if shared and other.stp() != stp:
             raise ConnectionError(
                 f"projections {other.label!r} and {prj.label!r} both leave population {shared[0].label!r} but ask "
-                f"for different short-term plasticity ({_stp_text(other.stp())} vs {_stp_text(stp)}): STP is a "
+                f"for different short-term plasticity ({T.stp_text(other.stp())} vs {T.stp_text(stp)}): STP is a "
                 f"setting of the presynaptic neuron's synapse driver, shared by all its synapses; give both the "
                 f"same synapse_type parameters or split {shared[0].label!r} into two populations")
     posts = {id(g["post"]): g["post"] for g in groups}
     onto = [p for p in state.projections if p is prj or any(id(pop) in posts for pop, _, _ in p.endpoints()[1])]
     for post in posts.values():
         check_neurons(post, connection_groups(onto), prj.label)
-
-
-def _stp_text(stp) -> str:
-    return "static" if stp is None else "U={:g}, tau_rec={:g} ms, tau_facil={:g} ms".format(*stp)
 
 
 # --- neurons --------------------------------------------------------------------------

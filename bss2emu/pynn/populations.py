@@ -163,6 +163,17 @@ def _native_names(celltype, names):
     return names or celltype.get_parameter_names()
 
 
+def _per_neuron(value, size: int) -> np.ndarray:
+    """A parameter as one value per neuron (PyNN's evaluated arrays are 0-d for one neuron
+    whose value is a sequence, e.g. ``spike_times``)."""
+    a = np.array(value)
+    if a.ndim == 0 and size == 1:
+        out = np.empty(1, a.dtype)
+        out[0] = a.item() if a.dtype != object else a[()]
+        return out
+    return a
+
+
 class Population(common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
@@ -179,7 +190,7 @@ class Population(common.Population):
             else self.celltype.parameter_space
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
-        self._parameters = {k: np.array(v) for k, v in ps.items()}
+        self._parameters = {k: _per_neuron(v, self.size) for k, v in ps.items()}
         check_parameters(self.celltype, self._parameters, self.label)
         self._initial_values = {}
         for cell in self.all_cells:
@@ -192,7 +203,7 @@ class Population(common.Population):
 
     def _update_parameters(self, values: dict[str, np.ndarray]) -> None:
         """Set native parameter arrays, keeping the old ones if the hardware can't realise them."""
-        new = {**self._parameters, **{k: np.asarray(v) for k, v in values.items()}}
+        new = {**self._parameters, **{k: _per_neuron(v, self.size) for k, v in values.items()}}
         check_parameters(self.celltype, new, self.label)
         self._parameters = new
 

@@ -177,8 +177,8 @@ class Projection(common.Projection):
                if want > 0 and abs(got / want - 1) > T.STP_DEVIATION]
         if off:
             warnings.warn(QuantisationWarning(
-                f"projection {self.label!r}: TsodyksMarkramSynapse {stp_text(asked)} is realised as "
-                f"{stp_text(realised)} ({', '.join(off)}): the synapse driver has 4-bit settings, U = k/16 "
+                f"projection {self.label!r}: TsodyksMarkramSynapse {T.stp_text(asked)} is realised as "
+                f"{T.stp_text(realised)} ({', '.join(off)}): the synapse driver has 4-bit settings, U = k/16 "
                 f"(k = 1 … 16) and τ = 2 ms · 2**(k/2) (k = 0 … 15). Values on that grid are realised exactly; "
                 f"Projection.realised_parameters() gives the realised ones"), stacklevel=user_stacklevel())
 
@@ -298,7 +298,7 @@ class Projection(common.Projection):
         U, tau_rec, tau_facil = asked
         dt = simulator.state.dt
         rec, facil = (0.0 if tau <= dt * (1 + 1e-9) else tau for tau in (tau_rec, tau_facil))
-        what = f"projection {self.label!r}: TsodyksMarkramSynapse {stp_text(asked)}"
+        what = f"projection {self.label!r}: TsodyksMarkramSynapse {T.stp_text(asked)}"
         none = f"a time constant up to the time step, {dt:g} ms, counts as 0"
         if rec > 0 and facil > 0:
             raise InvalidParameterValueError(
@@ -332,11 +332,6 @@ class Projection(common.Projection):
         """Per connection: (population, index) of pre and post, as two lists of
         ``(population, indices into self arrays, population indices)`` groups."""
         return _resolve(self.pre, self._pre), _resolve(self.post, self._post)
-
-
-def stp_text(stp) -> str:
-    """(U, tau_rec, tau_facil) as PyNN arguments; "static" for None."""
-    return "static" if stp is None else "U={:g}, tau_rec={:g} ms, tau_facil={:g} ms".format(*stp)
 
 
 def _resolve(cells, idx: np.ndarray) -> list[tuple]:

@@ -231,6 +231,11 @@ def stp_from_hw(settings: dict) -> tuple[float, float, float]:
     return (U, 0.0, tau) if settings["mode"] == "facilitation" else (U, tau, 0.0)
 
 
+def stp_text(stp) -> str:
+    """(U, tau_rec, tau_facil) as PyNN arguments; "static" for None."""
+    return "static" if stp is None else "U={:g}, tau_rec={:g} ms, tau_facil={:g} ms".format(*stp)
+
+
 def background_settings(rate_hz: float, size: int) -> tuple[int, int]:
     """(period in 250 MHz cycles, 8-bit rate) of a background generator whose ``size``
     labels each fire at ``rate_hz`` (biological): the smallest emission probability —

@@ -248,3 +248,14 @@ def test_hardware_weights_and_realised_parameters(sim):
     real = pop.realised_parameters()
     for name, want in (("tau_m", 20.0), ("v_thresh", -50.0), ("v_rest", -65.0), ("tau_syn_E", 5.0)):
         assert np.allclose(real[name], want, rtol=0.005, atol=0.06), (name, real[name])
+
+
+def test_spike_source_array_of_one_neuron_as_nested_list(sim):
+    """``spike_times=[[...]]`` for one source (as NEST scripts write it) plays its spikes."""
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[20.0, 30.0]]), label="one")
+    two = sim.Population(2, sim.SpikeSourceArray(spike_times=[[5.0], [7.0, 9.0]]), label="two")
+    src.record("spikes")
+    two.record("spikes")
+    sim.run(40.0)
+    trains = [st.magnitude.tolist() for p in (src, two) for st in p.get_data().segments[0].spiketrains]
+    assert trains == [[20.0, 30.0], [5.0], [7.0, 9.0]]
