@@ -49,8 +49,9 @@ from numba import njit
     K_EL, K_VRESET, K_VTH, K_VT, K_EEXC, K_EINH, K_GL, K_DT, K_A, K_B,
     K_EW, K_EM, K_LSCALE, K_ES_E, K_ES_I, K_KE, K_KI, K_AVG_E, K_AVG_I,
     K_TAU_E_NS, K_TAU_I_NS, K_GAIN_E, K_GAIN_I, K_ICONST, K_C, K_H_OVER_C,
-) = range(26)
-N_COEF = 26
+    K_RDIFF_E_NS, K_RDIFF_I_NS, K_PSP_E, K_PSP_I,
+) = range(30)
+N_COEF = 30
 # rows of ``flags[ROW, neuron]``
 F_COBA_E, F_COBA_I, F_FIRE, F_TAU_REF_NS, F_LABEL = range(5)
 # rows of ``nstate[ROW, neuron]``
@@ -96,6 +97,29 @@ def adc_codes(v_mv: np.ndarray, bits: int) -> np.ndarray:
     """``adc_code`` over an array, in numpy (bit for bit the same codes), as int64."""
     top = (1 << bits) - 1
     return np.clip(np.rint(np.asarray(v_mv) / ADC_FULL_SCALE_MV * top), 0, top).astype(np.int64)
+
+
+@njit(inline="always", **_JIT)
+def psp_response(x_ns, es, tau_s_ns, rate_diff_ns, scale):
+    """The membrane's response to an event, in mV per nA (per µS: dimensionless):
+    its value ``x_ns`` after the onset of a unit synaptic input that decays with ``τ_s``::
+
+        R(x) = 1/C ∫_0^x e^{-(x - y)/τ_m} e^{-y/τ_s} dy = (e^{-x/τ_m} - e^{-x/τ_s}) / (C r)
+             = e^{-x/τ_s} expm1(x r) / (C r),    r = 1/τ_s - 1/τ_m
+
+    given ``es = e^{-x/τ_s}``, ``tau_s_ns``, ``rate_diff_ns = r`` (1/ns) and ``scale =
+    1e-3/(C r)`` (``1e-3/C`` where ``r = 0``; C in pF, 1e-3 from ns to µs). The last form
+    has no cancellation: it tends to ``x e^{-x/τ_s}/C`` as ``r → 0`` (τ_m = τ_s) and stays
+    finite for ``τ_m = ∞`` (no leak) and ``τ_s = ∞``. Only where ``expm1(x r)`` could
+    overflow (``x r > 700``, so ``e^{-x/τ_s} < 1e-304``, far beyond any valid step and τ_s)
+    is ``e^{-x/τ_m}/(C r)`` used. Inlined into the kernel: as a call it cost 4 ms of the
+    reference network's 45 (``benchmarks/single_chip.py``)."""
+    d = x_ns * rate_diff_ns
+    if d == 0.0:
+        return es * x_ns * scale
+    if d > 700.0:
+        return np.exp(-x_ns * (1.0 / tau_s_ns - rate_diff_ns)) * scale
+    return es * np.expm1(d) * scale
 
 
 # a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
