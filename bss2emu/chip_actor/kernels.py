@@ -15,13 +15,29 @@ conductance-based inputs the conductances' step averages form an effective leak.
 times are interpolated linearly within the step and time-stamped in integer ns.
 
 Events (external, background, recurrent) carry integer-ns times. All events whose time
-falls into step ``k`` are merged in the total order (time, source) and delivered at the
-step's end, each decayed by ``exp(-(t_end - t_event)/τ_s)``; so results do not depend on
-how a run is cut into windows. An event passes the crossbar (mask/target per node), reaches
-PADI buses, selects synapse drivers by its 5 row-select bits (with each driver's compare
-mask), is modulated by the driver's short-term plasticity, and reaches every synapse of the
-driver's two rows whose 6-bit address equals the label's low 6 bits; the row's mode gives
-the sign. Tsodyks–Markram STP per driver with utilisation U and time constant τ::
+falls into step ``k`` are merged in the total order (time, source) and delivered in that
+order at the step's end ``t_1``, after the step's neuron update. An event at ``t_e`` that
+reaches a synapse with amplitude ``I0 = weight · efficacy · gain`` (nA, or µS when
+conductance-based) adds ``I0 e^{-(t_1 - t_e)/τ_s}`` to the synaptic input and, unless the
+neuron is refractory in the step (held at reset), the membrane's response to that input
+over ``[t_e, t_1]`` (``psp_response``), with ``τ_m = C/g_L`` and ``s = t_1 - t_e``::
+
+    R(s) = 1/C ∫_0^s e^{-(s - y)/τ_m} e^{-y/τ_s} dy
+    current-based:      v ← v ± I0 R(s)          (+ excitatory, - inhibitory)
+    conductance-based:  v ← E_rev + (v - E_rev) e^{-I0 R(s)}
+
+So a current-based PSP is exact at every step boundary wherever in the step its event
+falls (a delivery without ``R`` would lose about ``s/τ_s`` of its area). The conductance-
+based response is first order, like that input's step update: it takes the driving force at
+the step's end (after the update and the step's earlier deliveries) and the leak alone for
+``τ_m``; in that exponential form it is exact for an isolated event without leak and never
+carries ``v`` past ``E_rev``. A threshold crossing that a response causes is seen by the
+next step's threshold test. Nothing of this depends on how a run is cut into windows.
+
+An event passes the crossbar (mask/target per node), reaches PADI buses, selects synapse
+drivers by its 5 row-select bits (with each driver's compare mask), is modulated by the
+driver's short-term plasticity, and reaches every synapse of the driver's two rows whose
+6-bit address equals the label's low 6 bits; the row's mode gives the sign. Tsodyks–Markram STP per driver with utilisation U and time constant τ::
 
     depression:   R⁻ₙ = 1 - (1 - R⁺ₙ₋₁) e^(-Δ/τ),  efficacy Uₙ·R⁻ₙ,  R⁺ₙ = R⁻ₙ (1 - U)
     facilitation: u⁻ₙ = u⁺ₙ₋₁ e^(-Δ/τ),  u⁺ₙ = u⁻ₙ + U (1 - u⁻ₙ),  efficacy u⁺ₙ
@@ -101,8 +117,8 @@ def adc_codes(v_mv: np.ndarray, bits: int) -> np.ndarray:
 
 @njit(inline="always", **_JIT)
 def psp_response(x_ns, es, tau_s_ns, rate_diff_ns, scale):
-    """The membrane's response to an event, in mV per nA (per µS: dimensionless):
-    its value ``x_ns`` after the onset of a unit synaptic input that decays with ``τ_s``::
+    """``R(x)`` of the module docstring in mV per nA (per µS: dimensionless): the membrane's
+    response ``x_ns`` after the onset of a unit synaptic input that decays with ``τ_s``::
 
         R(x) = 1/C ∫_0^x e^{-(x - y)/τ_m} e^{-y/τ_s} dy = (e^{-x/τ_m} - e^{-x/τ_s}) / (C r)
              = e^{-x/τ_s} expm1(x r) / (C r),    r = 1/τ_s - 1/τ_m
@@ -473,12 +489,32 @@ def integrate_window(
                         c = ent & 255
                         n = h * 256 + c
                         if wgt > 0:
+                            # the input, decayed to the step's end, and (not while refractory)
+                            # the membrane's response to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                nstate[S_IE, n] += wgt * eff * coef[K_GAIN_E, n] * np.exp(
-                                    -(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                i0 = wgt * eff * coef[K_GAIN_E, n]
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                nstate[S_IE, n] += i0 * es
+                                if t0 >= ref_end[n]:
+                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
+                                                          coef[K_PSP_E, n])
+                                    if flags[F_COBA_E, n] == 0:
+                                        nstate[S_V, n] += x
+                                    else:
+                                        v = nstate[S_V, n]
+                                        nstate[S_V, n] = v - (coef[K_EEXC, n] - v) * np.expm1(-x)
                             else:
-                                nstate[S_II, n] += wgt * eff * coef[K_GAIN_I, n] * np.exp(
-                                    -(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                i0 = wgt * eff * coef[K_GAIN_I, n]
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                nstate[S_II, n] += i0 * es
+                                if t0 >= ref_end[n]:
+                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
+                                                          coef[K_PSP_I, n])
+                                    if flags[F_COBA_I, n] == 0:
+                                        nstate[S_V, n] -= x
+                                    else:
+                                        v = nstate[S_V, n]
+                                        nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
                         if corr_on:  # acausal sensor and the synapse's last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
                             tq = t_post[n]
