@@ -31,8 +31,8 @@ falls (a delivery without ``R`` would lose about ``s/τ_s`` of its area). The co
 based response is first order, like that input's step update: it takes the driving force at
 the step's end (after the update and the step's earlier deliveries) and the leak alone for
 ``τ_m``; in that exponential form it is exact for an isolated event without leak and never
-carries ``v`` past ``E_rev``. A threshold crossing that a response causes is seen by the
-next step's threshold test. Nothing of this depends on how a run is cut into windows.
+carries ``v`` past ``E_rev``. A membrane that a response carries over the threshold fires at
+the next step's start. Nothing of this depends on how a run is cut into windows.
 
 An event passes the crossbar (mask/target per node), reaches PADI buses, selects synapse
 drivers by its 5 row-select bits (with each driver's compare mask), is modulated by the
@@ -397,7 +397,9 @@ def integrate_window(
         for n in range(n_neurons):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
-        # threshold (spike time interpolated in the step), reset, refractoriness
+        # threshold (spike time interpolated in the step), reset, refractoriness; a membrane
+        # already at threshold at the step's start (carried there by an event's response at
+        # the last step's end) fires at the start, even if it falls back during the step
         for n in range(n_neurons):
             if t0 < ref_end[n]:
                 nstate[S_V, n] = coef[K_VRESET, n]
@@ -405,7 +407,7 @@ def integrate_window(
             v = nstate[S_V, n]
             vn = v_new[n]
             v_th = coef[K_VTH, n]
-            if flags[F_FIRE, n] != 0 and vn >= v_th:
+            if flags[F_FIRE, n] != 0 and (vn >= v_th or v >= v_th):
                 frac = 0.0
                 if v < v_th:
                     frac = (v_th - v) / (vn - v)

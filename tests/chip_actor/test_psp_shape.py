@@ -149,3 +149,23 @@ def test_conductance_based_psp_follows_the_ode(receptor, tau_s_us, offset_ns):
     assert abs(u.sum() - want.sum()) / abs(want.sum()) < 1e-3
     assert np.abs(u - want).max() / peak < 1e-3
 
+
+@pytest.mark.parametrize("drive_off", [False, True], ids=["still-driven", "drive-switched-off"])
+def test_a_crossing_by_a_delivered_response_fires_at_the_next_step_start(drive_off):
+    """A neuron resting just below threshold on a constant current is carried over it by an
+    event's response at the end of the event's step; it fires at the next step's start, also
+    when its membrane falls back during that step (its current switched off there)."""
+    cfg = madc_config(MADC_MEMBRANE, i_const=528)  # rests 0.09 mV below threshold
+    chip = Chip(cfg, ideal=True)
+    c = chip.coef[:, 0]
+    chip.nstate[K.S_V, 0] = c[K.K_EL] + c[K.K_ICONST] / c[K.K_GL]
+    assert 0 < c[K.K_VTH] - chip.nstate[K.S_V, 0] < 0.1
+    chip.run_window(0, K_EVENT, *Chip.no_events())
+    t1 = (K_EVENT + 1) * H_NS
+    chip.run_window(K_EVENT, 1, np.array([K_EVENT * H_NS]), np.array([8]), np.array([LABEL[MADC_EXC_SYNIN]]))
+    assert chip.nstate[K.S_V, 0] > c[K.K_VTH] and chip.spike_count[0] == 0
+    if drive_off:
+        chip.set_neuron_values("i_const", [0], 0)
+    chip.run_window(K_EVENT + 1, 1, *Chip.no_events())
+    assert chip.spike_count[0] == 1
+    assert chip.ref_end[0] - chip.flags[K.F_TAU_REF_NS, 0] == t1
