@@ -128,8 +128,8 @@ def psp_response(x_ns, es, tau_s_ns, rate_diff_ns, scale):
     has no cancellation: it tends to ``x e^{-x/τ_s}/C`` as ``r → 0`` (τ_m = τ_s) and stays
     finite for ``τ_m = ∞`` (no leak) and ``τ_s = ∞``. Only where ``expm1(x r)`` could
     overflow (``x r > 700``, so ``e^{-x/τ_s} < 1e-304``, far beyond any valid step and τ_s)
-    is ``e^{-x/τ_m}/(C r)`` used. Inlined into the kernel: as a call it cost 4 ms of the
-    reference network's 45 (``benchmarks/single_chip.py``)."""
+    is ``e^{-x/τ_m}/(C r)`` used. Inlined (numba IR) into the kernel's delivery loop, which
+    calls it per synapse."""
     d = x_ns * rate_diff_ns
     if d == 0.0:
         return es * x_ns * scale
