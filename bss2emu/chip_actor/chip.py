@@ -67,6 +67,15 @@ def _step_coefficients(phys, h_us: float) -> np.ndarray:
     coef[K.K_TAU_E_NS], coef[K.K_TAU_I_NS] = phys.tau_exc * 1e3, phys.tau_inh * 1e3
     coef[K.K_GAIN_E], coef[K.K_GAIN_I] = phys.gain_exc, phys.gain_inh
     coef[K.K_ICONST], coef[K.K_C], coef[K.K_H_OVER_C] = phys.i_const, c_m, h_us / c_m
+    # the membrane's response to an event inside a step (kernels.psp_response): the rate
+    # differences r = 1/τ_s - 1/τ_m in 1/ns (1/∞ = 0: no leak, no synaptic decay) and the
+    # scales 1e-3/(C r) in mV per nA (1e-3/C in mV per nA·ns where r = 0)
+    rate_m_ns = 1.0 / (tau_m * 1e3)
+    for row_r, row_psp, tau_s in ((K.K_RDIFF_E_NS, K.K_PSP_E, phys.tau_exc),
+                                  (K.K_RDIFF_I_NS, K.K_PSP_I, phys.tau_inh)):
+        r = 1.0 / (tau_s * 1e3) - rate_m_ns
+        coef[row_r] = r
+        coef[row_psp] = 1e-3 / (c_m * np.where(r == 0.0, 1.0, r))
     return coef
 
 

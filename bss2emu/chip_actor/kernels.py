@@ -15,13 +15,29 @@ conductance-based inputs the conductances' step averages form an effective leak.
 times are interpolated linearly within the step and time-stamped in integer ns.
 
 Events (external, background, recurrent) carry integer-ns times. All events whose time
-falls into step ``k`` are merged in the total order (time, source) and delivered at the
-step's end, each decayed by ``exp(-(t_end - t_event)/τ_s)``; so results do not depend on
-how a run is cut into windows. An event passes the crossbar (mask/target per node), reaches
-PADI buses, selects synapse drivers by its 5 row-select bits (with each driver's compare
-mask), is modulated by the driver's short-term plasticity, and reaches every synapse of the
-driver's two rows whose 6-bit address equals the label's low 6 bits; the row's mode gives
-the sign. Tsodyks–Markram STP per driver with utilisation U and time constant τ::
+falls into step ``k`` are merged in the total order (time, source) and delivered in that
+order at the step's end ``t_1``, after the step's neuron update. An event at ``t_e`` that
+reaches a synapse with amplitude ``I0 = weight · efficacy · gain`` (nA, or µS when
+conductance-based) adds ``I0 e^{-(t_1 - t_e)/τ_s}`` to the synaptic input and, unless the
+neuron is refractory in the step (held at reset), the membrane's response to that input
+over ``[t_e, t_1]`` (``psp_response``), with ``τ_m = C/g_L`` and ``s = t_1 - t_e``::
+
+    R(s) = 1/C ∫_0^s e^{-(s - y)/τ_m} e^{-y/τ_s} dy
+    current-based:      v ← v ± I0 R(s)          (+ excitatory, - inhibitory)
+    conductance-based:  v ← E_rev + (v - E_rev) e^{-I0 R(s)}
+
+So a current-based PSP is exact at every step boundary wherever in the step its event
+falls (a delivery without ``R`` would lose about ``s/τ_s`` of its area). The conductance-
+based response is first order, like that input's step update: it takes the driving force at
+the step's end (after the update and the step's earlier deliveries) and the leak alone for
+``τ_m``; in that exponential form it is exact for an isolated event without leak and never
+carries ``v`` past ``E_rev``. A membrane that a response carries over the threshold fires at
+the next step's start. Nothing of this depends on how a run is cut into windows.
+
+An event passes the crossbar (mask/target per node), reaches PADI buses, selects synapse
+drivers by its 5 row-select bits (with each driver's compare mask), is modulated by the
+driver's short-term plasticity, and reaches every synapse of the driver's two rows whose
+6-bit address equals the label's low 6 bits; the row's mode gives the sign. Tsodyks–Markram STP per driver with utilisation U and time constant τ::
 
     depression:   R⁻ₙ = 1 - (1 - R⁺ₙ₋₁) e^(-Δ/τ),  efficacy Uₙ·R⁻ₙ,  R⁺ₙ = R⁻ₙ (1 - U)
     facilitation: u⁻ₙ = u⁺ₙ₋₁ e^(-Δ/τ),  u⁺ₙ = u⁻ₙ + U (1 - u⁻ₙ),  efficacy u⁺ₙ
@@ -49,8 +65,9 @@ from numba import njit
     K_EL, K_VRESET, K_VTH, K_VT, K_EEXC, K_EINH, K_GL, K_DT, K_A, K_B,
     K_EW, K_EM, K_LSCALE, K_ES_E, K_ES_I, K_KE, K_KI, K_AVG_E, K_AVG_I,
     K_TAU_E_NS, K_TAU_I_NS, K_GAIN_E, K_GAIN_I, K_ICONST, K_C, K_H_OVER_C,
-) = range(26)
-N_COEF = 26
+    K_RDIFF_E_NS, K_RDIFF_I_NS, K_PSP_E, K_PSP_I,
+) = range(30)
+N_COEF = 30
 # rows of ``flags[ROW, neuron]``
 F_COBA_E, F_COBA_I, F_FIRE, F_TAU_REF_NS, F_LABEL = range(5)
 # rows of ``nstate[ROW, neuron]``
@@ -96,6 +113,29 @@ def adc_codes(v_mv: np.ndarray, bits: int) -> np.ndarray:
     """``adc_code`` over an array, in numpy (bit for bit the same codes), as int64."""
     top = (1 << bits) - 1
     return np.clip(np.rint(np.asarray(v_mv) / ADC_FULL_SCALE_MV * top), 0, top).astype(np.int64)
+
+
+@njit(inline="always", **_JIT)
+def psp_response(x_ns, es, tau_s_ns, rate_diff_ns, scale):
+    """``R(x)`` of the module docstring in mV per nA (per µS: dimensionless): the membrane's
+    response ``x_ns`` after the onset of a unit synaptic input that decays with ``τ_s``::
+
+        R(x) = 1/C ∫_0^x e^{-(x - y)/τ_m} e^{-y/τ_s} dy = (e^{-x/τ_m} - e^{-x/τ_s}) / (C r)
+             = e^{-x/τ_s} expm1(x r) / (C r),    r = 1/τ_s - 1/τ_m
+
+    given ``es = e^{-x/τ_s}``, ``tau_s_ns``, ``rate_diff_ns = r`` (1/ns) and ``scale =
+    1e-3/(C r)`` (``1e-3/C`` where ``r = 0``; C in pF, 1e-3 from ns to µs). The last form
+    has no cancellation: it tends to ``x e^{-x/τ_s}/C`` as ``r → 0`` (τ_m = τ_s) and stays
+    finite for ``τ_m = ∞`` (no leak) and ``τ_s = ∞``. Only where ``expm1(x r)`` could
+    overflow (``x r > 700``, so ``e^{-x/τ_s} < 1e-304``, far beyond any valid step and τ_s)
+    is ``e^{-x/τ_m}/(C r)`` used. Inlined (numba IR) into the kernel's delivery loop, which
+    calls it per synapse."""
+    d = x_ns * rate_diff_ns
+    if d == 0.0:
+        return es * x_ns * scale
+    if d > 700.0:
+        return np.exp(-x_ns * (1.0 / tau_s_ns - rate_diff_ns)) * scale
+    return es * np.expm1(d) * scale
 
 
 # a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
@@ -357,7 +397,9 @@ def integrate_window(
         for n in range(n_neurons):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
-        # threshold (spike time interpolated in the step), reset, refractoriness
+        # threshold (spike time interpolated in the step), reset, refractoriness; a membrane
+        # already at threshold at the step's start (carried there by an event's response at
+        # the last step's end) fires at the start, even if it falls back during the step
         for n in range(n_neurons):
             if t0 < ref_end[n]:
                 nstate[S_V, n] = coef[K_VRESET, n]
@@ -365,7 +407,7 @@ def integrate_window(
             v = nstate[S_V, n]
             vn = v_new[n]
             v_th = coef[K_VTH, n]
-            if flags[F_FIRE, n] != 0 and vn >= v_th:
+            if flags[F_FIRE, n] != 0 and (vn >= v_th or v >= v_th):
                 frac = 0.0
                 if v < v_th:
                     frac = (v_th - v) / (vn - v)
@@ -449,12 +491,32 @@ def integrate_window(
                         c = ent & 255
                         n = h * 256 + c
                         if wgt > 0:
+                            # the input, decayed to the step's end, and (not while refractory)
+                            # the membrane's response to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                nstate[S_IE, n] += wgt * eff * coef[K_GAIN_E, n] * np.exp(
-                                    -(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                i0 = wgt * eff * coef[K_GAIN_E, n]
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                nstate[S_IE, n] += i0 * es
+                                if t0 >= ref_end[n]:
+                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
+                                                          coef[K_PSP_E, n])
+                                    if flags[F_COBA_E, n] == 0:
+                                        nstate[S_V, n] += x
+                                    else:
+                                        v = nstate[S_V, n]
+                                        nstate[S_V, n] = v - (coef[K_EEXC, n] - v) * np.expm1(-x)
                             else:
-                                nstate[S_II, n] += wgt * eff * coef[K_GAIN_I, n] * np.exp(
-                                    -(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                i0 = wgt * eff * coef[K_GAIN_I, n]
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                nstate[S_II, n] += i0 * es
+                                if t0 >= ref_end[n]:
+                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
+                                                          coef[K_PSP_I, n])
+                                    if flags[F_COBA_I, n] == 0:
+                                        nstate[S_V, n] -= x
+                                    else:
+                                        v = nstate[S_V, n]
+                                        nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
                         if corr_on:  # acausal sensor and the synapse's last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
                             tq = t_post[n]
