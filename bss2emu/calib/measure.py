@@ -61,7 +61,7 @@ TAU_SYN_REPEATS = CADC_PERIOD_NS // BENCH_DT_NS  # 7: one trace per step of the 
 
 def event_time_us(step: int) -> float:
     """An input time 1 ns before the end of bench step ``step`` (counted from now): the
-    emulator delivers a step's events at its end, so no charge is lost before delivery."""
+    PSP's onset then lies on the step grid of the readouts' sample times (to 1 ns)."""
     return ((step + 1) * BENCH_DT_NS - 1) / 1e3
 
 

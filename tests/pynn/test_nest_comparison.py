@@ -8,12 +8,12 @@ Tolerances and why:
   (1) DAC quantisation — each voltage to ±½ LSB = ±0.06 mV biological (≈ 0.4 % of a
   15 mV distance to threshold), leak, currents and synaptic gains to ≤ 0.3 % — which near
   threshold, where the membrane creeps, changes an interval by up to ≈ 1 %; (2) the
-  emulator's fixed grid: refractoriness ends on the next step boundary, and input events
-  act at the end of the step they fall in (their PSP loses that step's charge, dt/τ_syn =
-  2 % for τ_syn = 5 ms), while NEST's models here are grid-exact or precise: ≤ 1–2 steps
+  emulator's fixed grid: refractoriness ends on the next step boundary, a conductance
+  and the exponential term are held over a step (current-based PSPs are exact, also for
+  events inside a step), while NEST's models here are grid-exact or precise: ≤ 1–2 steps
   (0.1–0.2 ms) per interval, ≈ 1–2 % of the 5–20 ms intervals. Measured worst case
-  (ratio |Δt|/tolerance): IF_curr_exp 0.25 (step) / 0.56 (spikes), IF_cond_exp 0.12 /
-  ≈0.5, EIF_cond_exp_isfa_ista 0.18 / 0.85. Inputs are chosen so that no threshold
+  (ratio |Δt|/tolerance): IF_curr_exp 0.25 (step) / 0.28 (spikes), IF_cond_exp 0.12 /
+  0.13, EIF_cond_exp_isfa_ista 0.18 / 0.27. Inputs are chosen so that no threshold
   crossing lies within these few percent of threshold (a 2 % weaker PSP then drops a spike).
 * **Realised parameters** (``Population.realised_parameters()``: what the quantised DAC
   values mean) given to NEST remove (1): for a current step the emulator then agrees to
@@ -22,7 +22,7 @@ Tolerances and why:
   holds the exponential term constant over a step, which delays the upswing.
 * **Membrane**, subthreshold: ``|Δv| ≤ 0.3 mV`` over the whole trace: MADC resolution
   0.117 mV biological, leak-potential quantisation ±0.06 mV, steady-state current error
-  ≤ 0.3 % of 12 mV, PSP 2 % of ≤ 2 mV (measured 0.13 mV).
+  ≤ 0.3 % of 12 mV, the conductance step's error (measured 0.08 mV).
 * **Synaptic conductances and adaptation** (MADC, converted through the neuron's
   capacitance): ``|Δg| ≤ 1 %`` of the largest conductance and ``|Δw| ≤ 1 %`` of the largest
   w, except at the sample of an event's arrival (NEST's record at the arrival time includes
@@ -30,10 +30,10 @@ Tolerances and why:
   within 1 ms of a spike of either simulator (spike times differ as above, w jumps by b).
   Measured: g 0.08 %, w 0.5 % (weight and τ_syn quantisation; w follows the membrane
   through ``a``).
-* **Network rates**: within 10 % (measured +2 … +4 %): the networks share their
-  connectivity (PyNN's RNG draws it for both) but not their Poisson input, the rate
-  estimate of ~5000 spikes has ≈ 2–3 % noise, and the emulator's PSPs are ≈ 1 % smaller
-  on average with quantised weights.
+* **Network rates**: within 10 % (measured +4 … +6 %): the networks share their
+  connectivity (PyNN's RNG draws it for both) but not their Poisson input (the rate
+  estimate of ~5000 spikes has ≈ 2–3 % noise), and weights and time constants are
+  quantised.
 """
 
 from __future__ import annotations
