@@ -498,11 +498,16 @@ def current_translations(state) -> dict[int, T.NeuronTranslation]:
 def _projections(topo, groups_of_epoch, translations, epochs):
     """The experiment's projections (first epoch's weight codes) and later weight writes."""
     out, writes = [], []
+    lost: dict[int, list] = {}  # projection → [projection, connections lost, of, largest lost weight]
     for j, (pr, g) in enumerate(zip(topo, groups_of_epoch[0])):
         prj, post = g["projection"], g["post"]
         codes = []
         for e, groups in enumerate(groups_of_epoch):
             code = translations[id(post)][e].weight_codes(groups[j]["weight"], g["post_ix"], prj.receptor_type)
+            gone = (code == 0) & (groups[j]["weight"] != 0)
+            entry = lost.setdefault(id(prj), [prj, 0, 0, 0.0])
+            entry[1:] = [max(entry[1], int(gone.sum())), max(entry[2], len(code)),
+                         max([entry[3], *np.abs(groups[j]["weight"][gone])])]
             if (code > C.WEIGHT_MAX).any():
                 i = int(np.flatnonzero(code > C.WEIGHT_MAX)[0])
                 raise InvalidParameterValueError(
@@ -526,6 +531,13 @@ def _projections(topo, groups_of_epoch, translations, epochs):
                                       f"time: call sim.reset() before changing them, or give all the same weight")
             writes.append(E.WeightWrite(time_us=epochs[e][0] * T.US_PER_MS, projection=pr.name,
                                         weight=int(codes[e][0])))
+    for prj, n, of, largest in lost.values():
+        if n:
+            warnings.warn(f"projection {prj.label!r}: {n} of {of} connections have weights below half a weight-code "
+                          f"step (up to {largest:g}) and are lost (code 0): the largest weight onto a neuron becomes "
+                          f"code 63, so a step is 1/63 of it; keep the weights onto a neuron (per receptor) within a "
+                          f"range of about 1:60; prj.hardware_weights() shows every code",
+                          QuantisationWarning, stacklevel=user_stacklevel())
     return out, writes
 
 

@@ -170,3 +170,16 @@ def test_coarse_tau_m_warns_with_the_realised_value(sim):
     with warnings.catch_warnings():
         warnings.simplefilter("error", bss2emu.QuantisationWarning)
         sim.run(2.0)
+
+
+def test_weights_lost_to_quantisation_are_reported(sim):
+    """0.5 nA onto a neuron makes code 63 (LSB ≈ 0.0079 nA); 0.001 and 0.002 nA round to
+    code 0: the connections vanish, and a QuantisationWarning says how many, per projection."""
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0]), label="src")
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    prj = sim.Projection(src, pop, sim.FromListConnector([(0, 0, 0.5, 1.0), (1, 0, 0.001, 1.0), (2, 0, 0.002, 1.0)],
+                                                         column_names=["weight", "delay"]), label="mixed")
+    with pytest.warns(bss2emu.QuantisationWarning,
+                      match=r"'mixed': 2 of 3 connections .* \(up to 0\.002\) and are lost"):
+        sim.run(2.0)
+    assert prj.hardware_weights()[0].tolist() == [63, 0, 0]
