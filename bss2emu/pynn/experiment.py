@@ -40,7 +40,8 @@ CHUNK_MS = 1000.0  # Poisson trains are drawn per chunk, so a longer run keeps t
 def connection_groups(projections) -> list[dict]:
     """Each projection's connections split by pre/post population and delay, duplicates
     (same pre, post) merged by adding their weights (cached per projection until its
-    connections, weights or delays change)."""
+    connections, weights or delays change; ``topology_experiment`` keeps a group's
+    experiment projection in it under ``"experiment"``)."""
     groups = []
     for prj in projections:
         prj._consolidate()
@@ -406,12 +407,17 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
     for j, g in enumerate(groups_of_epoch[0]):
         prj = g["projection"]
         stp = prj.stp()
-        projections.append(E.Projection(
-            name=f"{safe_names([prj], 'projection')[0][:52]}#{j}", pre=name_of[id(g["pre"])],
-            post=name_of[id(g["post"])], weight=0,
-            connector={"kind": "from_list", "connections": np.stack([g["pre_ix"], g["post_ix"]], axis=1).tolist()},
-            receptor=prj.receptor_type, stp=None if stp is None else T.stp_to_hw(*stp),
-            delay_us=delay_us(state, g["pre"], g["delay"], prj.label)))
+        key = (f"{safe_names([prj], 'projection')[0][:52]}#{j}", name_of[id(g["pre"])], name_of[id(g["post"])],
+               prj.receptor_type, None if stp is None else T.stp_to_hw(*stp),
+               delay_us(state, g["pre"], g["delay"], prj.label))
+        memo = g.get("experiment")  # the group's connections are unchanged while it is cached
+        if memo is None or memo[0] != key:
+            name, pre, post, receptor, stp_hw, delay = key
+            connections = np.stack([g["pre_ix"], g["post_ix"]], axis=1).tolist()
+            memo = g["experiment"] = (key, E.Projection(
+                name=name, pre=pre, post=post, weight=0, connector={"kind": "from_list", "connections": connections},
+                receptor=receptor, stp=stp_hw, delay_us=delay))
+        projections.append(memo[1])
     recordings, readout = _recordings(state, name_of)
     exp = E.Experiment(
         name="pynn", seed=state.config.seed, runtime_us=end_ms * T.US_PER_MS, dt_ns=int(round(state.dt * 1e3)),

@@ -80,11 +80,26 @@ def stp_key(stp: E.ShortTermPlasticity | None) -> str:
     return "none" if stp is None else stp.model_dump_json()
 
 
+_LIST_KEYS: OrderedDict[int, tuple] = OrderedDict()  # id → (connector, key): front ends reuse connectors
+_LIST_KEYS_SIZE = 4096
+
+
 def _connector_key(con) -> object:
-    """A connector's topology: for explicit lists only (pre, post) — weights are values."""
+    """A connector's topology: for explicit lists only (pre, post) — weights are values.
+    A list's digest is kept for the connector object (the PyNN backend passes the same
+    objects run after run while the connections stay)."""
     if isinstance(con, E.FromList):
-        pairs = np.array([c[:2] for c in con.connections], np.int64).tobytes()
-        return {"kind": "from_list", "pairs": hashlib.sha1(pairs).hexdigest()}
+        c = con.connections
+        probe = (len(c), list(c[0][:2]) if c else None, list(c[-1][:2]) if c else None)  # edited in place?
+        hit = _LIST_KEYS.get(id(con))
+        if hit is not None and hit[0] is con and hit[2] == probe:
+            return hit[1]
+        pairs = np.array([x[:2] for x in c], np.int64).tobytes()
+        key = {"kind": "from_list", "pairs": hashlib.sha1(pairs).hexdigest()}
+        _LIST_KEYS[id(con)] = (con, key, probe)
+        if len(_LIST_KEYS) > _LIST_KEYS_SIZE:
+            _LIST_KEYS.popitem(last=False)
+        return key
     return con.model_dump()
 
 

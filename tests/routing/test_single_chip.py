@@ -63,6 +63,24 @@ def test_routing_is_cached_on_topology_only():
     assert R.map_experiment(exp(**grown)) is not r1
 
 
+def test_a_connection_list_edited_in_place_is_mapped_again():
+    """The digest of a from_list connector is kept per connector object; editing its list in
+    place (first, last pair or length) must not reuse the old mapping."""
+    e = exp(populations=[{"name": "p", "size": 4}], sources=[src("s", 2)],
+            projections=[{"pre": "s", "post": "p", "weight": 10,
+                          "connector": {"kind": "from_list", "connections": [[0, 0], [1, 1]]}}])
+    m1 = R.map_experiment(e)
+    assert R.map_experiment(e) is m1
+    con = e.projections[0].connector
+    for edit in (lambda c: c.append([1, 3]), lambda c: c.__setitem__(-1, [0, 2]), lambda c: c.__setitem__(0, [1, 0])):
+        before = R.map_experiment(e)
+        edit(con.connections)
+        after = R.map_experiment(e)
+        assert after is not before
+        post = after.conns[e.projections[0].label][1]
+        assert post.tolist() == [c[1] for c in con.connections]
+
+
 def test_too_many_neurons():
     with pytest.raises(RoutingError, match=r"513 neuron circuits \('a'=500, 'b'=13\); 1 chip\(s\) have 512 .* use more chips \(chips=2\)"):
         R.map_experiment(exp(populations=[{"name": "a", "size": 500}, {"name": "b", "size": 13}]))
