@@ -139,7 +139,8 @@ class Chip:
 
     def _reset_state(self, seed: int) -> None:
         n = C.NEURONS_PER_CHIP
-        self.nstate = np.zeros((4, n))
+        self.nstate = np.zeros((K.N_STATE, n))
+        self.nstate[K.S_EPREV] = -1.0
         self.nstate[K.S_V] = self.physics.e_l
         self.ref_end = np.full(n, -1, dtype=np.int64)
         self.spike_count = np.zeros(n, dtype=np.int64)

@@ -9,7 +9,11 @@ Neuron model (AdEx, per circuit; units mV, µs, pF, µS, nA)::
     conductance-based input:  I_syn = g_exc (E_exc - v) + g_inh (E_inh - v),  τ_s dg/dt = -g
 
 Integration uses a fixed step ``h``. Linear parts are integrated exactly (exponential
-integration); the exponential term and ``w`` are held constant over a step. With current-
+integration). ``w`` relaxes exactly towards ``a (v - E_L)`` at the step's starting voltage,
+and enters the membrane as the mean of its values at the step's start and end; the
+exponential term enters as its value extrapolated to the step's middle from this and the
+last step's start (Adams–Bashforth 2; held at the start value in the first step after a
+reset, and where ``h`` > 0.69 τ_m, see ``AB2_MIN_DECAY``): both second order. With current-
 based inputs the synaptic current's exact convolution with the membrane is used; with
 conductance-based inputs the conductances' step averages form an effective leak. Spike
 times are interpolated linearly within the step and time-stamped in integer ns.
@@ -71,7 +75,9 @@ N_COEF = 30
 # rows of ``flags[ROW, neuron]``
 F_COBA_E, F_COBA_I, F_FIRE, F_TAU_REF_NS, F_LABEL = range(5)
 # rows of ``nstate[ROW, neuron]``
-S_V, S_W, S_IE, S_II = range(4)
+S_V, S_W, S_IE, S_II, S_EPREV = range(5)
+N_STATE = 5
+"""``S_EPREV``: the exponential term at the last step's start (nA), -1 after a reset."""
 # rows of ``drv[ROW, hemisphere, driver]``
 D_ENABLE, D_RSMASK, D_STP, D_STP_MODE, D_SET = range(5)
 # rows of ``bg[ROW, generator]``
@@ -79,6 +85,10 @@ B_ENABLE, B_MODE, B_PERIOD, B_RATE, B_LABEL, B_MASK, B_START_NS, B_STOP_NS = ran
 
 ADC_FULL_SCALE_MV = 1200.0
 EXP_ARG_MAX = 30.0  # keeps exp() finite; the threshold is crossed long before
+AB2_MIN_DECAY = 0.5
+"""The exponential term is extrapolated (second order) only where a step is shorter than
+0.69 τ_m (membrane decay per step e^(-h/τ_m) above this): for faster membranes the
+explicit extrapolation would destabilise resting points near the spike onset."""
 
 # layout of the lookup tables (HICANN-X sizes, see protocol.coordinates)
 _HEMISPHERES, _COLUMNS, _ROWS, _DRIVERS, _BUSES, _ROW_SELECTS, _ADDRESSES = 2, 256, 256, 128, 4, 32, 64
@@ -346,8 +356,15 @@ def integrate_window(
                         m += 1
         # --- neurons, formula by formula over all of them (SIMD) ------------------------
         # constant input minus adaptation, plus the exponential term where it is on
+        # (second order: w as the mean of its values at the step's start and end — the end
+        # depends on the start voltage only — and the exponential term extrapolated to the
+        # step's middle from this and the last step's start, Adams–Bashforth 2, unless the
+        # membrane was reset in between)
         for n in range(n_neurons):
-            i_dc[n] = coef[K_ICONST, n] - nstate[S_W, n]
+            w_inf = coef[K_A, n] * (nstate[S_V, n] - coef[K_EL, n])
+            w_end = w_inf + (nstate[S_W, n] - w_inf) * coef[K_EW, n]
+            i_dc[n] = coef[K_ICONST, n] - 0.5 * (nstate[S_W, n] + w_end)
+            nstate[S_W, n] = w_end
             a = (nstate[S_V, n] - coef[K_VT, n]) / coef[K_DT, n]  # used where Δ_T > 0 only
             if a > EXP_ARG_MAX:
                 a = EXP_ARG_MAX
@@ -355,7 +372,16 @@ def integrate_window(
         for q in range(exp_on.shape[0]):  # libm's exp, one call per neuron: no SIMD here
             n = exp_on[q]
             if t0 >= ref_end[n]:
-                i_dc[n] += gl_dt[n] * np.exp(arg[n])
+                e = gl_dt[n] * np.exp(arg[n])
+                e_prev = nstate[S_EPREV, n]
+                nstate[S_EPREV, n] = e
+                if e_prev >= 0.0 and coef[K_EM, n] > AB2_MIN_DECAY:
+                    e = e + 0.5 * (e - e_prev)
+                    if e < 0.0:
+                        e = 0.0
+                i_dc[n] += e
+            else:
+                nstate[S_EPREV, n] = -1.0
         # membrane with current-based inputs (exact convolution) for all; the neurons with
         # a conductance-based input overwrite theirs (effective leak from step averages)
         for n in range(n_neurons):
@@ -389,11 +415,8 @@ def integrate_window(
                 v_new[n] = v + (drive - g_tot * v) * (-np.expm1(-g_tot * coef[K_H_OVER_C, n])) / g_tot
             else:
                 v_new[n] = v + drive * coef[K_H_OVER_C, n]
-        # adaptation, held at the step's starting voltage (exact exponential relaxation),
-        # and the synaptic inputs' decay
-        for n in range(n_neurons):
-            w_inf = coef[K_A, n] * (nstate[S_V, n] - coef[K_EL, n])
-            nstate[S_W, n] = w_inf + (nstate[S_W, n] - w_inf) * coef[K_EW, n]
+        # the synaptic inputs' decay (w was updated above: exact exponential relaxation
+        # towards a (v - E_L) at the step's starting voltage)
         for n in range(n_neurons):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
@@ -417,6 +440,7 @@ def integrate_window(
                 vn = coef[K_VRESET, n]
                 ref_end[n] = ts + flags[F_TAU_REF_NS, n]
                 nstate[S_W, n] += coef[K_B, n]
+                nstate[S_EPREV, n] = -1.0
                 spike_count[n] += 1
                 sb_t[m] = ts
                 sb_in[m] = n // 64
