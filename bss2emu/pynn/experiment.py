@@ -170,28 +170,29 @@ def check_neurons(pop, groups, label=None) -> None:
         raise InvalidParameterValueError(f"{what}{model_name(pop.celltype)} population {pop.label!r}: {err}") from None
 
 
-def _neuron_params(state, pop, params, groups) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _neuron_params(pop, params, schedule, groups) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """What calibrating ``pop`` needs: its parameters (for biological types with the largest
-    current each neuron will get, ``max_current``) and per receptor the largest weight onto
-    each neuron."""
+    current each neuron will get from ``schedule``, ``max_current``) and per receptor the
+    largest weight onto each neuron."""
     out = {key: np.broadcast_to(np.asarray(v, float), (pop.size,)) for key, v in params.items()}
     if is_hardware(pop.celltype):
         return out, {}
-    schedule = current_schedule(state, pop)
     if schedule:
         out["max_current"] = out["i_offset"] + np.max([c for _, c in schedule], axis=0)
     return out, max_weights(pop, groups)
 
 
-def translate_network(state, mapping, names, epochs_params, epochs_groups) -> dict[int, list]:
-    """Per neuron population, per epoch: its ``NeuronTranslation`` — calibration of every chip
-    for the neurons placed on it (``translation.calibrate_chip``). A neuron keeps one
-    capacitance setting for the whole segment (the smallest any epoch needs)."""
+def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, list]:
+    """Per neuron population, per epoch (``snaps``: the epochs' snapshots): its
+    ``NeuronTranslation`` — calibration of every chip for the neurons placed on it
+    (``translation.calibrate_chip``). A neuron keeps one capacitance setting for the whole
+    segment (the smallest any epoch needs)."""
     pops = state.populations
+    epochs_params = [snap["params"] for snap in snaps]
     neurons = [(k, pop, name) for k, (pop, name) in enumerate(zip(pops, names))
                if not _is_source(pop) and not isinstance(pop.celltype, models.HXNeuron)]
-    wanted = [{id(pop): _neuron_params(state, pop, params_of[k], groups) for k, pop, _ in neurons}
-              for params_of, groups in zip(epochs_params, epochs_groups)]
+    wanted = [{id(pop): _neuron_params(pop, snap["params"][k], snap["currents"][k], groups) for k, pop, _ in neurons}
+              for snap, groups in zip(snaps, epochs_groups)]
     capacitance = {}
     for _, pop, _ in neurons:
         if not is_hardware(pop.celltype):
@@ -237,7 +238,8 @@ def translate_network(state, mapping, names, epochs_params, epochs_groups) -> di
 
 
 def current_schedule(state, pop) -> list[tuple[float, np.ndarray]]:
-    """(time ms, injected current nA per neuron) at every change of the current sources."""
+    """(time ms, injected current nA per neuron) at every change of the current sources as
+    they are now ([] without any)."""
     steps = []
     for src in state.current_sources:
         for target, idx in src._targets:
@@ -265,9 +267,26 @@ def current_schedule(state, pop) -> list[tuple[float, np.ndarray]]:
 
 # --- epochs -------------------------------------------------------------------------------
 def snapshot(state) -> dict:
-    """The data of the network now: parameters, weights, current sources."""
+    """The data of the network now: parameters, weights, current sources (per population
+    its ``current_schedule``)."""
     return {"params": [{k: np.array(v, copy=True) for k, v in p._parameters.items()} for p in state.populations],
-            "weights": [p._values["weight"].copy() for p in state.projections]}
+            "weights": [p._values["weight"].copy() for p in state.projections],
+            "currents": [[] if _is_source(p) else current_schedule(state, p) for p in state.populations]}
+
+
+def segment_schedule(epochs, k: int, end_ms: float) -> list[tuple[float, np.ndarray]]:
+    """Population ``k``'s injected current over the segment: in each epoch the current
+    sources as they were set for it (a later change does not reach back into earlier runs)."""
+    if not any(snap["currents"][k] for _, snap in epochs):
+        return []
+    out = []
+    for _, t0, t1, snap in _intervals(epochs, end_ms):
+        sched = snap["currents"][k]
+        size = len(next(iter(snap["params"][k].values())))
+        at_start = [c for ts, c in sched if ts <= t0 + 1e-12]
+        out.append((t0, at_start[-1] if at_start else np.zeros(size)))
+        out += [(ts, c) for ts, c in sched if t0 + 1e-12 < ts < t1]
+    return out
 
 
 def topology(state) -> str:
@@ -363,6 +382,13 @@ def _neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms):
         if schedule:
             inj = [c for ts, c in schedule if ts <= t + 1e-12][-1]
             current = epochs[e][1]["params"][k]["i_offset"] + inj
+            if (current < -1e-12).any():
+                i = int(np.flatnonzero(current < -1e-12)[0])
+                raise InvalidParameterValueError(
+                    f"population {pop.label!r}: the current into neuron {i} at {t:g} ms, {current[i]:g} nA (i_offset "
+                    f"plus current sources), is negative: the chip's constant-current source only adds charge; a "
+                    f"steady hyperpolarising current is a lower v_rest (by I*tau_m/cm), a transient one inhibitory "
+                    f"input")
             dac["i_const"] = tr.i_const(current)
             over = dac["i_const"] > T.DAC
             if over.any():
@@ -445,17 +471,17 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
     end_ms = tstop + state.dt
     exp, info = topology_experiment(state, epochs, end_ms)
     mapping = place(state, exp)
-    params_of_epoch = [snap["params"] for _, _, _, snap in _intervals(epochs, end_ms)]
-    translations = translate_network(state, mapping, info["names"], params_of_epoch, info["groups"])
+    snaps = [snap for _, _, _, snap in _intervals(epochs, end_ms)]
+    translations = translate_network(state, mapping, info["names"], snaps, info["groups"])
     populations, writes = [], []
     for k, (pop, name) in enumerate(zip(state.populations, info["names"])):
         if _is_source(pop):
             continue
-        schedule = current_schedule(state, pop)
+        schedule = segment_schedule(epochs, k, end_ms)
         population, more = _neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms)
         populations.append(population)
         writes += more
-    warn_tau_m(state, translations, params_of_epoch)
+    warn_tau_m(state, translations, [snap["params"] for snap in snaps])
     projections, weights = _projections(exp.projections, info["groups"], translations, epochs)
     exp = exp.model_copy(update={"populations": populations, "projections": projections,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
@@ -497,7 +523,7 @@ def current_translations(state) -> dict[int, T.NeuronTranslation]:
     epochs = [(0.0, snapshot(state))]
     exp, info = topology_experiment(state, epochs, state.dt)
     mapping = place(state, exp)
-    out = translate_network(state, mapping, info["names"], [epochs[0][1]["params"]], info["groups"])
+    out = translate_network(state, mapping, info["names"], [epochs[0][1]], info["groups"])
     return {key: trs[0] for key, trs in out.items()}
 
 

@@ -259,3 +259,21 @@ def test_spike_source_array_of_one_neuron_as_nested_list(sim):
     sim.run(40.0)
     trains = [st.magnitude.tolist() for p in (src, two) for st in p.get_data().segments[0].spiketrains]
     assert trains == [[20.0, 30.0], [5.0], [7.0, 9.0]]
+
+
+def test_a_current_source_changed_between_runs_acts_from_then_on(sim):
+    """As on NEST: ``dc.amplitude = …`` between two ``run`` calls changes the current from
+    the second run on; the first run keeps what it had (no spikes without current)."""
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    pop.record("spikes")
+    dc = sim.DCSource(amplitude=0.0, start=0.0, stop=1e9)
+    dc.inject_into(pop)
+    sim.run(100.0)
+    dc.amplitude = 1.2
+    sim.run(100.0)
+    spikes = pop.get_data().segments[0].spiketrains[0].magnitude
+    assert len(spikes) >= 4 and spikes.min() > 100.0
+    # 1.2 nA onto 1 nF, tau_m 20 ms, -65 → -50 mV: 20 ln(24/9) = 19.62 ms from rest at 100 ms,
+    # then + tau_refrac 0.1 ms per interval (released on the 0.1 ms grid: ≤ 0.1 ms more)
+    assert spikes[0] == pytest.approx(100.0 + 19.616, abs=0.1)
+    assert np.all(np.abs(np.diff(spikes) - 19.716) <= 0.15)

@@ -183,3 +183,11 @@ def test_weights_lost_to_quantisation_are_reported(sim):
                       match=r"'mixed': 2 of 3 connections .* \(up to 0\.002\) and are lost"):
         sim.run(2.0)
     assert prj.hardware_weights()[0].tolist() == [63, 0, 0]
+
+
+def test_negative_injected_current_is_explained(sim):
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    sim.DCSource(amplitude=-0.5, start=5.0, stop=8.0).inject_into(pop)
+    with pytest.raises(errors.InvalidParameterValueError, match=r"'n': the current into neuron 0 at 5 ms, -0\.5 nA .* "
+                                                                 r"is negative: .* lower v_rest"):
+        sim.run(10.0)
