@@ -78,9 +78,12 @@ def _is_source(pop) -> bool:
                                      models.SpikeSourcePoissonOnChip))
 
 
-def delay_us(state, pre, delay_ms: float, label: str) -> float | None:
-    """The experiment's ``delay_us`` of a connection: None (direct) at the minimum delay
-    between neurons; the FPGA-realised delay otherwise (at least one network hop)."""
+def delay_us(state, pre, delay_ms: float, label: str, warn: bool = False) -> float | None:
+    """The experiment's ``delay_us`` of a connection. From a source: any delay (the FPGA
+    plays the spikes back later). Between neurons: from one network hop on, the FPGA
+    realises the delay exactly; a shorter one is a direct connection (None: within the time
+    step on one chip, the route latency between chips). A delay between the two is realised
+    by whichever is closer; ``warn``: say so (``QuantisationWarning``)."""
     min_delay = state.dt if state.min_delay == "auto" else state.min_delay
     if delay_ms < min_delay - 1e-9 or delay_ms > state.max_delay + 1e-9:
         raise ConnectionError(f"projection {label!r}: delay {delay_ms:g} ms is out of range [{min_delay:g}, "
@@ -92,15 +95,17 @@ def delay_us(state, pre, delay_ms: float, label: str) -> float | None:
         return None
     if _is_source(pre):
         return delay_ms * T.US_PER_MS  # played back later by the FPGA: any delay
-    if abs(delay_ms - min_delay) < 0.5 * state.dt:
-        return None
     hop = state.hop_latency_us / T.US_PER_MS
-    if delay_ms < hop - 1e-9:
-        raise ConnectionError(
-            f"projection {label!r}: delay {delay_ms:g} ms cannot be realised: on one chip a connection is direct "
-            f"(delay = min_delay = {min_delay:g} ms) or goes through the FPGA, which takes at least one network hop "
-            f"({hop:g} ms; between chips the route latency): use delay={min_delay:g} or delay >= {hop:g}")
-    return delay_ms * T.US_PER_MS
+    if delay_ms >= hop - 1e-9:
+        return delay_ms * T.US_PER_MS
+    direct = delay_ms - state.dt <= hop - delay_ms
+    if warn and delay_ms > 1.5 * state.dt:
+        realised = f"at most one time step ({state.dt:g} ms)" if direct else f"{hop:g} ms (one network hop)"
+        warnings.warn(f"projection {label!r}: a delay of {delay_ms:g} ms between neurons is realised as {realised}: "
+                      f"on one chip a connection is direct (within the time step) or goes through the FPGA, which "
+                      f"takes at least one network hop ({hop:g} ms; between chips the route latency); use delay >= "
+                      f"{hop:g} ms for an exact delay", QuantisationWarning, stacklevel=user_stacklevel())
+    return None if direct else hop * T.US_PER_MS
 
 
 def check_projection(prj) -> None:
@@ -109,7 +114,7 @@ def check_projection(prj) -> None:
 
     groups = connection_groups([prj])
     for g in groups:
-        delay_us(state, g["pre"], g["delay"], prj.label)
+        delay_us(state, g["pre"], g["delay"], prj.label, warn=True)
     stp = prj.stp()
     if stp is not None:
         try:

@@ -9,6 +9,7 @@ import pytest
 import quantities as pq
 from neo.io import PickleIO
 
+import bss2emu
 from bss2emu.pynn.simulator import state
 from bss2emu.routing import mapping
 
@@ -277,3 +278,37 @@ def test_a_current_source_changed_between_runs_acts_from_then_on(sim):
     # then + tau_refrac 0.1 ms per interval (released on the 0.1 ms grid: ≤ 0.1 ms more)
     assert spikes[0] == pytest.approx(100.0 + 19.616, abs=0.1)
     assert np.all(np.abs(np.diff(spikes) - 19.716) <= 0.15)
+
+
+def _psp_latency(sim, delay, min_delay):
+    sim.setup(timestep=0.1, min_delay=min_delay)
+    pre = sim.Population(1, sim.IF_curr_exp(i_offset=1.0), label="pre")
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=1.0), label="post")
+    pre.record("spikes")
+    post.record("v")
+    sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0, delay=delay))
+    sim.run(40.0)
+    seg = post.get_data().segments[0]
+    spike = pre.get_data().segments[0].spiketrains[0].magnitude[0]
+    v = seg.analogsignals[0]
+    rise = v.times.magnitude[np.argmax(v.magnitude[:, 0] > v.magnitude[0, 0] + 0.05)]
+    sim.end()
+    return rise - spike
+
+
+def test_delays_between_neurons_are_realised_also_at_min_delay(sim):
+    """A delay of min_delay = 1 ms between neurons is 1 ms (it was taken for 'direct', ~0):
+    the PSP starts as much later as for the same delay with min_delay 0.1, and 1 ms later
+    than with the direct minimum (0.1 ms)."""
+    sim.end()
+    at_min = _psp_latency(sim, 1.0, 1.0)
+    assert at_min == pytest.approx(_psp_latency(sim, 1.0, 0.1), abs=1e-9)
+    assert at_min - _psp_latency(sim, 0.1, 0.1) == pytest.approx(1.0, abs=0.1)
+    sim.setup(timestep=0.1)
+
+
+def test_a_delay_between_direct_and_one_hop_warns(sim):
+    pre = sim.Population(1, sim.IF_curr_exp(), label="pre")
+    post = sim.Population(1, sim.IF_curr_exp(), label="post")
+    with pytest.warns(bss2emu.QuantisationWarning, match=r"delay of 0\.25 ms between neurons is realised as 0\.325 ms"):
+        sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0, delay=0.25))
