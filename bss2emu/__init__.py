@@ -8,14 +8,15 @@
 
 from .cluster import run
 from .errors import (
-    BssError, ChipError, ChipUnavailableError, ClusterError, ConfigError, PlasticityError, QuantisationWarning,
-    RoutingError,
+    BssError, ChipError, ChipUnavailableError, ClusterError, ConfigError, EventLossWarning, PlasticityError,
+    QuantisationWarning, RoutingError,
 )
 from .protocol.experiment import Experiment, load_experiment
 from .protocol.results import Results
 
 __version__ = "0.1.0"
 __all__ = [
-    "run", "Experiment", "load_experiment", "Results", "BssError", "ConfigError", "RoutingError", "QuantisationWarning",
+    "run", "Experiment", "load_experiment", "Results", "BssError", "ConfigError", "RoutingError",
+    "QuantisationWarning", "EventLossWarning",
     "ChipError", "ChipUnavailableError", "ClusterError", "PlasticityError",
 ]

@@ -6,6 +6,10 @@ Every message names the object, the value given, the limit, and the fix
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
+from pathlib import Path
+
 
 class BssError(Exception):
     """Root of every error raised by bss2emu."""
@@ -47,3 +51,21 @@ class QuantisationWarning(UserWarning):
     """A value the hardware realises only approximately, beyond the documented tolerance
     (a DAC or 4-bit step): the message names the object, the value asked for and the one
     realised, and how to come closer."""
+
+
+class EventLossWarning(UserWarning):
+    """Spike events were dropped on the inter-chip network (a link's queue overflowed);
+    the results count them (``metadata["dropped_events"]``, the ``links`` table)."""
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` that points at the user's line: the first
+    frame outside bss2emu and pyNN (whose ``run`` calls the PyNN backend)."""
+    spec = importlib.util.find_spec("pyNN")
+    inside = (str(Path(__file__).parent),) + ((str(Path(spec.origin).parent),) if spec and spec.origin else ())
+    level = 1
+    for frame in inspect.stack(context=0)[1:]:
+        level += 1
+        if not frame.filename.startswith(inside):
+            return level - 1
+    return level

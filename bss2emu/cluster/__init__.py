@@ -3,10 +3,11 @@ when a Ray placement is asked for; ``local`` runs everything in this process."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ConfigError
+from ..errors import ConfigError, EventLossWarning, user_stacklevel
 from ..protocol.experiment import Experiment, load_experiment
 from ..protocol.results import Results
 from ..protocol.system import SystemSpec, as_system
@@ -53,7 +54,22 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
         raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
     spec = as_system(system, chips)
     if placement == "local":
-        return Coordinator(exp, spec, placement, address, **options).run(progress)
-    from .ray_backend import run_on_ray
+        res = Coordinator(exp, spec, placement, address, **options).run(progress)
+    else:
+        from .ray_backend import run_on_ray
 
-    return run_on_ray(exp, spec, placement, address, progress=progress, **options)
+        res = run_on_ray(exp, spec, placement, address, progress=progress, **options)
+    warn_dropped(res, spec)
+    return res
+
+
+def warn_dropped(res: Results, spec: SystemSpec) -> None:
+    """An ``EventLossWarning`` when the inter-chip network dropped events."""
+    dropped, sent = res.metadata.get("dropped_events", 0), res.metadata.get("inter_chip_events", 0)
+    if dropped:
+        warnings.warn(f"{dropped} of {sent} inter-chip spike events were dropped: a link's queue "
+                      f"({spec.link.queue_depth} events) overflowed — synchronous bursts, or more than a link's "
+                      f"{spec.link.events_per_us:g} events/us; results.tables['links'] shows where. Place the "
+                      f"populations that exchange most spikes on one chip, desynchronise the bursts, or give the "
+                      f"system's link a deeper queue_depth or a higher bandwidth_gbit_s", EventLossWarning,
+                      stacklevel=user_stacklevel())

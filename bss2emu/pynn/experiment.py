@@ -20,7 +20,7 @@ import numpy as np
 
 import bss2emu
 
-from ..errors import QuantisationWarning, RoutingError
+from ..errors import QuantisationWarning, RoutingError, user_stacklevel
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol.system import as_system
@@ -627,23 +627,6 @@ def _recordings(state, name_of):
         fields["cadc"] = {"period_us": interval * T.US_PER_MS}
         readouts.append(("cadc", None, None, "v"))
     return E.Recordings(**fields), readouts
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning point at the user's line: the first frame
-    outside bss2emu and pyNN (whose ``run`` calls the backend)."""
-    import inspect
-    from pathlib import Path
-
-    import pyNN
-
-    inside = (str(Path(__file__).parents[1]), str(Path(pyNN.__file__).parent))
-    level = 1
-    for frame in inspect.stack(context=0)[1:]:
-        level += 1
-        if not frame.filename.startswith(inside):
-            return level - 1
-    return level
 
 
 def run_segment(state, tstop: float) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from pyNN import common, connectors
 from pyNN.space import Space
 
-from ..errors import QuantisationWarning
+from ..errors import QuantisationWarning, user_stacklevel
 from . import simulator
 from . import standardmodels as models
 from . import translation as T
@@ -165,7 +165,6 @@ class Projection(common.Projection):
     def _warn_stp_rounding(self) -> None:
         """A ``QuantisationWarning`` when a realised STP parameter is more than
         ``STP_DEVIATION`` off the one asked for (once per new set of values)."""
-        from .experiment import user_stacklevel
 
         asked = self._stp_asked()
         if asked is None or self.__dict__.get("_stp_warned") == asked:

@@ -82,6 +82,23 @@ def test_interconnect_unloaded_latency_and_overload_drops_are_counted():
     assert len(t) == 5 and np.allclose(np.diff(t), 100)
 
 
+def test_dropped_events_warn_with_their_count():
+    """A synchronous burst of 50 spikes onto a link that holds 4 waiting events: the run
+    says how many events were lost (EventLossWarning), as many as its results count."""
+    system = SystemSpec(name="tiny", chips=[{"id": 0, "serial": 1}, {"id": 1, "serial": 2}],
+                        link={"hop_latency_us": 0.5, "bandwidth_gbit_s": 0.64, "queue_depth": 4})
+    exp = {"runtime_us": 10, "chip": {"ideal": True},  # all 50 fire at 7.4 µs
+           "populations": [{"name": "a", "size": 50, "chip": 0, "params": {"i_const": 1022}},
+                           {"name": "b", "size": 1, "chip": 1}],
+           "projections": [{"pre": "a", "post": "b", "weight": 1}]}
+    with pytest.warns(bss2emu.EventLossWarning, match=r"(\d+) of (\d+) inter-chip spike events were dropped: "
+                                                      r"a link's queue \(4 events\)") as record:
+        res = bss2emu.run(exp, system=system)
+    dropped = res.metadata["dropped_events"]
+    assert dropped > 0 and str(record[0].message).startswith(f"{dropped} of {res.metadata['inter_chip_events']} ")
+    assert record[0].filename == __file__
+
+
 def test_metis_beats_the_naive_split_on_clustered_networks():
     pops = [{"name": f"c{k}", "size": 200} for k in range(4)]
     # two pairs of strongly coupled clusters, declared so that the naive fill splits both pairs
