@@ -223,7 +223,8 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
                 placed = T.Placed(ix, circ[ix], {key: v[ix] for key, v in params.items()},
                                   hardware=is_hardware(pop.celltype), max_weight={r: w[ix] for r, w in maxw.items()},
                                   label=f"{model_name(pop.celltype)} population {pop.label!r}",
-                                  capacitance=None if cap is None else cap[ix])
+                                  capacitance=None if cap is None else cap[ix],
+                                  conductance=bool(getattr(pop.celltype, "conductance_based", False)))
                 per_chip.setdefault(int(c), []).append((pop, placed))
         parts: dict[int, tuple[list, list]] = {}
         for c, entries in sorted(per_chip.items()):

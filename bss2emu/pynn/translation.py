@@ -75,6 +75,7 @@ class Placed:
     max_weight: dict[str, np.ndarray] = field(default_factory=dict)
     label: str = "neurons"
     capacitance: np.ndarray | None = None
+    conductance: bool = False
 
     def bio_params(self) -> dict[str, np.ndarray]:
         return with_max_weights(self.params, self.max_weight)
@@ -107,10 +108,48 @@ def calibrate_chip(placed: list[Placed], serial: int, ideal: bool):
             else:
                 targets = bio_targets(pl.bio_params(), pl.circuits, base=targets, capacitance=pl.capacitance)
     result = calibrate(targets, serial=serial, ideal=ideal, store=not ideal)
+    for _ in range(GAIN_RETRIES):  # a coarse gain DAC may land below the largest weight's need
+        short = _short_gains(result, placed)
+        if not short:
+            break
+        try:
+            for circuits, name, factor in short:
+                targets = targets.updated(circuits, {name: targets[name][circuits] * factor})
+            result = calibrate(targets, serial=serial, ideal=ideal, store=not ideal)
+        except ConfigError:  # beyond the gain's range: the weight check names it
+            break
     for pl in placed:
         with _named(pl):
             explain_unreachable(result, pl.circuits, None if pl.hardware else pl.bio_params())
     return result
+
+
+GAIN_RETRIES = 4
+"""Times ``calibrate_chip`` raises the synaptic-gain target of circuits whose largest weight
+would need a code above 63: at small weights the gain DAC is a few LSB, and its nearest
+setting can realise up to a third less than asked."""
+_PSP_TARGET = {"excitatory": "psp_exc_mv", "inhibitory": "psp_inh_mv"}
+
+
+def _short_gains(result, placed: list[Placed]) -> list[tuple[np.ndarray, str, np.ndarray]]:
+    """(circuits, PSP target, factor) where the calibrated weight LSB makes the largest
+    weight onto a neuron need a code above 63 (+ ``CODE_SLACK``): raise those targets by
+    the missing factor and one more DAC step's worth (a step of the DAC setting found)."""
+    out = []
+    for pl in placed:
+        if pl.hardware:
+            continue
+        cm = np.broadcast_to(np.asarray(pl.params.get("cm", 1.0), float), (len(pl.index),))
+        conductance = pl.conductance
+        for receptor, wmax in pl.max_weight.items():
+            lsb = weight_lsb(result, pl.circuits, cm, receptor, conductance)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                need = np.where(lsb > 0, wmax / lsb / C.WEIGHT_MAX, 0.0)
+            bad = need > 1.0 + CODE_SLACK
+            if bad.any():
+                dac = result.dac[f"i_bias_syn_{'exc' if receptor == 'excitatory' else 'inh'}_gm"][pl.circuits[bad]]
+                out.append((pl.circuits[bad], _PSP_TARGET[receptor], need[bad] * (1.0 + 0.5 / np.maximum(dac, 1))))
+    return out
 
 
 @contextmanager
