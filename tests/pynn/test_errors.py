@@ -13,6 +13,28 @@ import bss2emu
 from bss2emu.pynn import exceptions
 
 
+def test_other_simulators_setup_arguments_are_ignored_with_a_warning(sim):
+    """PyNN's convention: setup's extra_params are simulator-specific and a backend ignores
+    what it does not use (pyNN.nest passes them on silently); bss2emu says which it ignored."""
+    with pytest.warns(UserWarning, match=r"debug=True, quit_on_end=False, threads=2 ignored by bss2emu.pynn") as rec:
+        assert sim.setup(timestep=0.1, debug=True, quit_on_end=False, threads=2) == 0
+    assert rec[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim.setup(timestep=0.1, max_delay=10.0, rank=0, num_processes=1)  # PyNN's own: no warning
+    with pytest.raises(Exception, match="dt is not a valid argument"):  # PyNN's check, as on every backend
+        sim.setup(dt=0.1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"partitioner": "best"}, "unknown partitioner 'best'"), ({"placement": "moon"}, "unknown placement 'moon'"),
+    ({"seed": "x"}, r"seed='x' must be an integer"), ({"timestep": 1e-5}, "whole number of ns"),
+])
+def test_bad_values_of_bss2emu_setup_arguments(sim, kwargs, match):
+    with pytest.raises(bss2emu.ConfigError, match=match):
+        sim.setup(**kwargs)
+
+
 def test_unknown_parameter(sim):
     with pytest.raises(errors.NonExistentParameterError, match="tau_mem"):
         sim.IF_curr_exp(tau_mem=10.0)
