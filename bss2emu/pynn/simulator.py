@@ -74,6 +74,9 @@ class State(common.control.BaseState):
         self.epochs: list = []  # (t_ms, snapshot) of each run() call in this segment
         self.results = None
         self.recorded_until = 0.0
+        for population in self.populations:  # drawn again, as pyNN.nest does at reset()
+            for variable, value in population.initial_values.items():
+                population._set_initial_value_array(variable, value)
 
     def run_until(self, tstop: float) -> None:
         from .experiment import run_segment
