@@ -69,3 +69,24 @@ def test_reset_draws_random_initial_values_again_as_nest_does(sim):
     reference = NumpyRNG(seed=3).next(8, "uniform", {"low": -66.0, "high": -64.0})
     np.testing.assert_array_equal(first, reference[:4])
     np.testing.assert_array_equal(pop._initial_values["v"], reference[4:])
+
+
+def test_native_rng_is_numpy_backed_and_seeded_from_setup(sim):
+    """``sim.NativeRNG`` exists as on pyNN.nest (random_numbers.py) and is a PyNN NativeRNG;
+    unseeded it follows setup(seed=...), seeded it draws what NumpyRNG draws."""
+    import pyNN.random
+
+    sim.setup(timestep=0.1, seed=11)
+    first, second = sim.NativeRNG(), sim.NativeRNG()
+    assert isinstance(first, pyNN.random.NativeRNG) and isinstance(first, NumpyRNG)
+    a, b = first.next(4), second.next(4)
+    assert not np.array_equal(a, b)
+    sim.setup(timestep=0.1, seed=11)
+    np.testing.assert_array_equal(sim.NativeRNG().next(4), a)
+    np.testing.assert_array_equal(sim.NativeRNG(seed=5).next(3), NumpyRNG(seed=5).next(3))
+    src = sim.Population(10, sim.SpikeSourcePoisson(rate=10.0), label="src")
+    pop = sim.Population(10, sim.IF_cond_exp(), label="pop")
+    rng = sim.NativeRNG(seed=87354762)
+    prj = sim.Projection(src, pop, sim.FixedProbabilityConnector(0.7, rng=rng),
+                         sim.StaticSynapse(weight=RandomDistribution("normal", mu=0.01, sigma=0.001, rng=rng)))
+    assert 40 < len(prj) < 100
