@@ -34,3 +34,11 @@ class RecordingError(pynn_errors.RecordingError, BssError):
 
 class InvalidModelError(pynn_errors.InvalidModelError, ConfigError):
     """A cell or synapse type that is not one of this backend's."""
+
+
+class NoModelAvailableError(pynn_errors.NoModelAvailableError, NotImplementedError, BssError):
+    """A PyNN model BrainScaleS-2 has no circuit for (names the closest one that exists).
+
+    Also a ``NotImplementedError``, which PyNN's ``ModelNotAvailable`` raises for a model a
+    backend lacks (pyNN.neuron's ``IF_curr_delta``; scripts guard with it), while pyNN.nest
+    raises ``NoModelAvailableError`` for a model missing from its NEST build."""

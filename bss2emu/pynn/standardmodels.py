@@ -23,6 +23,7 @@ from pyNN.standardmodels import (
 )
 
 from ..protocol.hardware import NEURON_PARAMETERS
+from .exceptions import NoModelAvailableError
 from .simulator import state
 
 
@@ -133,7 +134,7 @@ class CalibHXNeuronCoba(_CalibHXNeuron):
 
 def _unavailable(name: str, hint: str):
     def __init__(self, *args, **kwargs):
-        raise errors.NoModelAvailableError(f"{name} is not available on BrainScaleS-2 (bss2emu): {hint}")
+        raise NoModelAvailableError(f"{name} is not available on BrainScaleS-2 (bss2emu): {hint}")
 
     return type(name, (), {"__init__": __init__, "__doc__": f"Not available on BrainScaleS-2: {hint}"})
 

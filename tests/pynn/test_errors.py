@@ -89,8 +89,10 @@ def test_weight_too_large(sim):
     ("SpikeSourceGamma", "SpikeSourceArray"), ("ACSource", "StepCurrentSource"),
 ])
 def test_unsupported_models(sim, name, hint):
-    with pytest.raises(errors.NoModelAvailableError, match=f"{name} is not available on BrainScaleS-2.*{hint}"):
+    with pytest.raises(errors.NoModelAvailableError, match=f"{name} is not available on BrainScaleS-2.*{hint}") as info:
         getattr(sim, name)()
+    assert isinstance(info.value, NotImplementedError)  # PyNN's ModelNotAvailable; scripts guard with it
+    assert isinstance(info.value, bss2emu.BssError)
 
 
 def test_foreign_cell_and_synapse_types(sim):
