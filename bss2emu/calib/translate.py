@@ -184,20 +184,52 @@ def _linear_targets(p: dict[str, np.ndarray], n: int, bio_map: BioMap) -> dict[s
     return tg
 
 
-def _range_text(lin: _Linear, f, i: int, unit: str) -> str:
-    lo, hi = sorted(float(np.broadcast_to(lin.bio(x), lin.value.shape)[i]) for x in (f.low, f.high))
-    return f"{max(lo, 0.0) if f.low == 0 else lo:.4g} … {hi:.4g} {unit}"
+def _significant(x: np.ndarray, digits: int = 4) -> np.ndarray:
+    """``x`` rounded to ``digits`` significant digits (as ``f"{x:.4g}"`` prints it)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (np.floor(np.log10(np.abs(x))) - (digits - 1))
+        out = np.round(x / scale) * scale
+    return np.where((x == 0) | ~np.isfinite(out), x, out) + 0.0  # + 0.0: no -0
 
 
+def _bio_bounds(lin: _Linear, f) -> tuple[np.ndarray, np.ndarray]:
+    """Per neuron the calibrated range of ``lin``'s PyNN parameter (``f``: its target's
+    field), as the messages state it: to 4 significant digits, both ends inclusive. For
+    ``a`` and ``b`` the target is the magnitude (a sign switch inverts it, ``signs``), so
+    their range is symmetric."""
+    ends = [np.broadcast_to(lin.bio(x), lin.value.shape) for x in (f.low, f.high)]
+    lo, hi = np.minimum(*ends), np.maximum(*ends)
+    if f.name in _SIGNED:
+        hi = np.maximum(np.abs(lo), np.abs(hi))
+        lo = -hi
+    return _significant(lo), _significant(hi)
+
+
+def _range_text(lo: np.ndarray, hi: np.ndarray, i: int, unit: str) -> str:
+    return f"{lo[i]:.4g} … {hi[i]:.4g} {unit}"
+
+
+def clipped_targets(tg: dict[str, _Linear]) -> dict[str, np.ndarray]:
+    """The hardware targets, each within its field's range: a value at the stated end of
+    its calibrated range (rounded to 4 digits, ``_bio_bounds``) may overshoot the exact
+    end by up to 0.05 %, far below what a DAC step resolves."""
+    return {name: np.clip(lin.target(), _FIELD[name].low, _FIELD[name].high) for name, lin in tg.items()}
+
+
+_SIGNED = ("a_ratio", "b_mv")  # targets that are magnitudes, the sign a digital switch
 _SCALED = ("i_offset_mv", "a_ratio", "b_mv", "psp_exc_mv", "psp_inh_mv")  # ranges that depend on cm, τ
 
 
 def _check_ranges(tg: dict[str, _Linear]) -> None:
-    """Raise ``TranslationError`` naming the PyNN parameter whose target leaves the calibrated range."""
+    """Raise ``TranslationError`` naming the PyNN parameter whose value leaves the calibrated
+    range; the range is checked as the message states it (``_bio_bounds``, inclusive)."""
     for name, lin in tg.items():
         f = _FIELD[name]
-        x = lin.target()
-        bad = ~((x >= f.low - 1e-9) & (x <= f.high + 1e-9))
+        lo, hi = _bio_bounds(lin, f)
+        x = lin.value
+        slack = 1e-9 * np.maximum(np.abs(lo), np.abs(hi))  # the rounded ends are not exact binary numbers
+        bad = ~((x >= lo - slack) & (x <= hi + slack))
         if not bad.any():
             continue
         i = int(np.flatnonzero(bad)[0])
@@ -206,14 +238,14 @@ def _check_ranges(tg: dict[str, _Linear]) -> None:
             syn = "exc" if lin.parameter.endswith("E") else "inh"
             unit = "uS" if f"coba_{syn}" in tg else "nA"
             raise TranslationError("weight", f"the largest {syn}itatory weight onto a neuron, {lin.value[i]:g} {unit}, "
-                                             f"is outside the calibrated range {_range_text(lin, f, i, unit)}{depends} "
+                                             f"is outside the calibrated range {_range_text(lo, hi, i, unit)}{depends} "
                                              f"(a weight-63 PSP of at most {f.high:g} mV hardware): use smaller "
                                              f"weights, or a larger cm".replace("inhitatory", "inhibitory"))
         unit = BIO_PARAMETERS[lin.parameter]
         fix = ("the constant current cannot be negative: raise v_rest instead" if name == "i_offset_mv" and x[i] < 0
                else "use a value in that range")
         raise TranslationError(lin.parameter, f"{lin.parameter}={lin.value[i]:g} {unit} is outside the calibrated "
-                                              f"range {_range_text(lin, f, i, unit)}{depends} (hardware {f.doc}: "
+                                              f"range {_range_text(lo, hi, i, unit)}{depends} (hardware {f.doc}: "
                                               f"{f.low:g} … {f.high:g}): {fix}")
 
 
@@ -301,7 +333,7 @@ def bio_capacitance(params: dict, bio_map: BioMap = BIO_MAP) -> np.ndarray:
 
 
 def _capacitance(tg: dict[str, _Linear], p: dict[str, np.ndarray], n: int) -> np.ndarray:
-    values = {name: lin.target() for name, lin in tg.items()}
+    values = clipped_targets(tg)
     max_current = None if "max_current" not in p else tg["i_offset_mv"].k * p["max_current"]
     cap = choose_capacitance(values, max_current)
     if (cap < 0).any():
@@ -326,7 +358,7 @@ def bio_targets(params: dict, circuits=None, bio_map: BioMap = BIO_MAP,
     circ = np.arange(n) if circ is None else circ
     tg = _linear_targets(p, n, bio_map)
     _check_ranges(tg)
-    values = {name: lin.target() for name, lin in tg.items()}
+    values = clipped_targets(tg)
     cap = _capacitance(tg, p, n) if capacitance is None else np.broadcast_to(capacitance, (n,))
     values["capacitance"] = np.asarray(cap, dtype=np.float64)
     return (base or CalibrationTargets()).updated(circ, values)

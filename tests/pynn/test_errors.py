@@ -207,3 +207,32 @@ def test_weights_lost_to_quantisation_are_reported(sim):
                       match=r"'mixed': 2 of 3 connections .* \(up to 0\.002\) and are lost"):
         sim.run(2.0)
     assert prj.hardware_weights()[0].tolist() == [63, 0, 0]
+
+
+@pytest.mark.parametrize("name", ["v_rest", "v_reset", "v_thresh", "v_spike", "tau_m", "tau_syn_E", "tau_syn_I",
+                                  "tau_refrac", "i_offset", "e_rev_E", "e_rev_I", "delta_T", "a", "b", "tau_w"])
+def test_stated_ranges_are_inclusive(sim, name):
+    """Both ends of the range a message states are accepted (EIF_cond_exp_isfa_ista's default
+    cm and tau_m put i_offset's end at 2.99999 nA, stated and accepted as 3 nA); beyond them
+    by a unit of the 4th digit is not."""
+    import re
+
+    def make(value):
+        return sim.Population(1, sim.EIF_cond_exp_isfa_ista(**{name: value}), label="n")
+
+    ends = []
+    for far in (1e-6 if name == "tau_m" else -1e6, 1e6):  # tau_m ≤ 0 has its own message
+        with pytest.raises(errors.InvalidParameterValueError) as info:
+            make(far)
+        ends.append(re.search(r"calibrated range (\S+) … (\S+) ", str(info.value)).groups())
+    assert ends[0] == ends[1]
+    low, high = map(float, ends[0])
+    for end, beyond in ((low, low - 10 ** (np.floor(np.log10(abs(low) or 1)) - 3)),
+                        (high, high + 10 ** (np.floor(np.log10(abs(high))) - 3))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make(end)
+        if name == "i_offset" and end == 0:
+            continue  # negative currents are refused with another hint
+        with pytest.raises(errors.InvalidParameterValueError, match=f"{name}={beyond:g} "):
+            make(beyond)
