@@ -236,3 +236,44 @@ def test_stated_ranges_are_inclusive(sim, name):
             continue  # negative currents are refused with another hint
         with pytest.raises(errors.InvalidParameterValueError, match=f"{name}={beyond:g} "):
             make(beyond)
+
+
+def test_inputs_too_strong_for_tau_m_name_the_parameter_and_its_limit(sim):
+    """Adaptation a=100 nS (PyNN's parameter_changes.py) or a 20 nA DC current fit no
+    capacitance setting at their tau_m: the message names the parameter, its value and the
+    limit at this tau_m and cm, and that limit is accepted."""
+    import re
+
+    cell = sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_thresh=-55.0, tau_refrac=5.0), label="cell")
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"'cell': .*a=100 nS is more than the subthreshold adaptation circuit reaches at "
+                             r"this tau_m and cm=0\.281 nF, at most [\d.]+ nS .*use at most [\d.]+ nS, a larger cm")\
+            as info:
+        cell.set(a=100.0)
+        sim.run(1.0)
+    limit = float(re.search(r"use at most ([\d.]+) nS", str(info.value)).group(1))
+    assert 50.0 < limit < 100.0
+    sim.setup(timestep=0.1)
+    cell = sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_thresh=-55.0, tau_refrac=5.0, a=limit), label="cell")
+    sim.run(1.0)
+
+    sim.setup(timestep=0.1)
+    pop = sim.Population(1, sim.IF_curr_exp(tau_m=10.0), label="n")
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"i_offset plus the injected current .*, 20 nA, is more than the constant-current DAC "
+                             r"reaches at this tau_m and cm=1 nF, at most [\d.]+ nA") as info:
+        pop.inject(sim.DCSource(amplitude=20.0, start=1.0, stop=2.0))
+        sim.run(3.0)
+    limit = float(re.search(r"use at most ([\d.]+) nA", str(info.value)).group(1))
+    sim.setup(timestep=0.1)
+    pop = sim.Population(1, sim.IF_curr_exp(tau_m=10.0), label="n")
+    pop.inject(sim.DCSource(amplitude=limit, start=1.0, stop=2.0))
+    sim.run(3.0)
+
+
+def test_the_delta_synapse_hint_states_the_shortest_tau_syn(sim):
+    with pytest.raises(NotImplementedError, match=r"at least 0\.5 ms; use IF_curr_exp with tau_syn_E=0\.5"):
+        sim.IF_curr_delta()
+    sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5), label="fast")
+    with pytest.raises(errors.InvalidParameterValueError, match=r"calibrated range 0\.5 … 30 ms"):
+        sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.49), label="faster")
