@@ -3,6 +3,7 @@ also a ``bss2emu.BssError``) with a message that names the value, the limit and 
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -215,7 +216,6 @@ def test_stated_ranges_are_inclusive(sim, name):
     """Both ends of the range a message states are accepted (EIF_cond_exp_isfa_ista's default
     cm and tau_m put i_offset's end at 2.99999 nA, stated and accepted as 3 nA); beyond them
     by a unit of the 4th digit is not."""
-    import re
 
     def make(value):
         return sim.Population(1, sim.EIF_cond_exp_isfa_ista(**{name: value}), label="n")
@@ -242,7 +242,6 @@ def test_inputs_too_strong_for_tau_m_name_the_parameter_and_its_limit(sim):
     """Adaptation a=100 nS (PyNN's parameter_changes.py) or a 20 nA DC current fit no
     capacitance setting at their tau_m: the message names the parameter, its value and the
     limit at this tau_m and cm, and that limit is accepted."""
-    import re
 
     cell = sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_thresh=-55.0, tau_refrac=5.0), label="cell")
     with pytest.raises(errors.InvalidParameterValueError,
@@ -277,3 +276,52 @@ def test_the_delta_synapse_hint_states_the_shortest_tau_syn(sim):
     sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5), label="fast")
     with pytest.raises(errors.InvalidParameterValueError, match=r"calibrated range 0\.5 … 30 ms"):
         sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.49), label="faster")
+
+
+def _fan_in(sim):
+    src = sim.Population(300, sim.SpikeSourceArray(spike_times=[1.0]), label="many")
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01), label="in")
+
+
+def _drivers(sim):
+    src = sim.Population(4000, sim.SpikeSourceArray(spike_times=[1.0]), label="src")
+    pop = sim.Population(256, sim.IF_curr_exp(), label="post")
+    sim.Projection(src, pop, sim.FixedNumberPreConnector(200, rng=sim.NumpyRNG(1)), sim.StaticSynapse(weight=0.01),
+                   label="in")
+
+
+def _cross_chip_delay(sim):
+    sim.setup(timestep=0.1, system="cube-4")
+    a, b = (sim.Population(2, sim.IF_curr_exp(), label=name) for name in "ab")
+    a.annotate(chip=0)
+    b.annotate(chip=3)
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.4), label="far")
+
+
+@pytest.mark.parametrize("network, match", [
+    (_fan_in, r"population 'n' neuron 0 receives input from 300 presynaptic neurons; a BrainScaleS-2 neuron has 256 "
+              r"synapse rows.*FixedNumberPreConnector\(n<=256\)"),
+    (_drivers, r"neuron \d+ of population 'src' finds no free synapse driver on chip 0 for projection\(s\) 'in':.*"
+               r"FixedNumberPreConnector.*setup\(chips=...\)"),
+    (_cross_chip_delay, r"projection 'far' asks for delay 0\.4 ms, but its connections need at least 0\.648 ms "
+                        r"\(FPGA route latency across chips\): use delay >= 0\.648 ms"),
+])
+def test_routing_limits_in_pynn_terms(sim, network, match):
+    """A limit the routing hits, worded for a PyNN user: PyNN labels, connectors, delays in
+    ms — not the core API's ``fixed_number_pre``, ``delay_us`` or ``label#k`` names.
+    (``exceptions.connection_error`` is what ``experiment.place`` should raise; the routing
+    error is the ConnectionError's context until it does.)"""
+    import pickle
+
+    network(sim)
+    with pytest.raises(errors.ConnectionError) as info:
+        sim.run(2.0)
+    routing = info.value.__context__
+    assert isinstance(routing, bss2emu.RoutingError)
+    assert pickle.loads(pickle.dumps(routing)).details == routing.details
+    err = exceptions.connection_error(routing)
+    assert isinstance(err, errors.ConnectionError) and isinstance(err, bss2emu.RoutingError)
+    assert re.search(match, str(err)), str(err)
+    for internal in ("fixed_number_pre", "delay_us", "#0", " unit ", "µs"):
+        assert internal not in str(err)
