@@ -184,20 +184,52 @@ def _linear_targets(p: dict[str, np.ndarray], n: int, bio_map: BioMap) -> dict[s
     return tg
 
 
-def _range_text(lin: _Linear, f, i: int, unit: str) -> str:
-    lo, hi = sorted(float(np.broadcast_to(lin.bio(x), lin.value.shape)[i]) for x in (f.low, f.high))
-    return f"{max(lo, 0.0) if f.low == 0 else lo:.4g} … {hi:.4g} {unit}"
+def _significant(x: np.ndarray, digits: int = 4) -> np.ndarray:
+    """``x`` rounded to ``digits`` significant digits (as ``f"{x:.4g}"`` prints it)."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (np.floor(np.log10(np.abs(x))) - (digits - 1))
+        out = np.round(x / scale) * scale
+    return np.where((x == 0) | ~np.isfinite(out), x, out) + 0.0  # + 0.0: no -0
 
 
+def _bio_bounds(lin: _Linear, f) -> tuple[np.ndarray, np.ndarray]:
+    """Per neuron the calibrated range of ``lin``'s PyNN parameter (``f``: its target's
+    field), as the messages state it: to 4 significant digits, both ends inclusive. For
+    ``a`` and ``b`` the target is the magnitude (a sign switch inverts it, ``signs``), so
+    their range is symmetric."""
+    ends = [np.broadcast_to(lin.bio(x), lin.value.shape) for x in (f.low, f.high)]
+    lo, hi = np.minimum(*ends), np.maximum(*ends)
+    if f.name in _SIGNED:
+        hi = np.maximum(np.abs(lo), np.abs(hi))
+        lo = -hi
+    return _significant(lo), _significant(hi)
+
+
+def _range_text(lo: np.ndarray, hi: np.ndarray, i: int, unit: str) -> str:
+    return f"{lo[i]:.4g} … {hi[i]:.4g} {unit}"
+
+
+def clipped_targets(tg: dict[str, _Linear]) -> dict[str, np.ndarray]:
+    """The hardware targets, each within its field's range: a value at the stated end of
+    its calibrated range (rounded to 4 digits, ``_bio_bounds``) may overshoot the exact
+    end by up to 0.05 %, far below what a DAC step resolves."""
+    return {name: np.clip(lin.target(), _FIELD[name].low, _FIELD[name].high) for name, lin in tg.items()}
+
+
+_SIGNED = ("a_ratio", "b_mv")  # targets that are magnitudes, the sign a digital switch
 _SCALED = ("i_offset_mv", "a_ratio", "b_mv", "psp_exc_mv", "psp_inh_mv")  # ranges that depend on cm, τ
 
 
 def _check_ranges(tg: dict[str, _Linear]) -> None:
-    """Raise ``TranslationError`` naming the PyNN parameter whose target leaves the calibrated range."""
+    """Raise ``TranslationError`` naming the PyNN parameter whose value leaves the calibrated
+    range; the range is checked as the message states it (``_bio_bounds``, inclusive)."""
     for name, lin in tg.items():
         f = _FIELD[name]
-        x = lin.target()
-        bad = ~((x >= f.low - 1e-9) & (x <= f.high + 1e-9))
+        lo, hi = _bio_bounds(lin, f)
+        x = lin.value
+        slack = 1e-9 * np.maximum(np.abs(lo), np.abs(hi))  # the rounded ends are not exact binary numbers
+        bad = ~((x >= lo - slack) & (x <= hi + slack))
         if not bad.any():
             continue
         i = int(np.flatnonzero(bad)[0])
@@ -206,14 +238,14 @@ def _check_ranges(tg: dict[str, _Linear]) -> None:
             syn = "exc" if lin.parameter.endswith("E") else "inh"
             unit = "uS" if f"coba_{syn}" in tg else "nA"
             raise TranslationError("weight", f"the largest {syn}itatory weight onto a neuron, {lin.value[i]:g} {unit}, "
-                                             f"is outside the calibrated range {_range_text(lin, f, i, unit)}{depends} "
+                                             f"is outside the calibrated range {_range_text(lo, hi, i, unit)}{depends} "
                                              f"(a weight-63 PSP of at most {f.high:g} mV hardware): use smaller "
                                              f"weights, or a larger cm".replace("inhitatory", "inhibitory"))
         unit = BIO_PARAMETERS[lin.parameter]
         fix = ("the constant current cannot be negative: raise v_rest instead" if name == "i_offset_mv" and x[i] < 0
                else "use a value in that range")
         raise TranslationError(lin.parameter, f"{lin.parameter}={lin.value[i]:g} {unit} is outside the calibrated "
-                                              f"range {_range_text(lin, f, i, unit)}{depends} (hardware {f.doc}: "
+                                              f"range {_range_text(lo, hi, i, unit)}{depends} (hardware {f.doc}: "
                                               f"{f.low:g} … {f.high:g}): {fix}")
 
 
@@ -248,6 +280,40 @@ for the circuits' mismatch, ~10 % per gain), and may need up to the second when 
 leaves no other choice."""
 
 
+def _needs(values: dict[str, np.ndarray], max_current_mv: np.ndarray | None) -> list[tuple[str, str, np.ndarray]]:
+    """What a neuron's inputs ask of the circuits: (characterised quantity, target it
+    realises, slope it needs at full capacitance ÷ r), each slope proportional to its target."""
+    tau = values["tau_m_us"]
+    need = []
+    for w in ("exc", "inh"):
+        if f"psp_{w}_mv" not in values:
+            continue
+        shape = REFERENCE_WEIGHT * psp_shape_us(tau, values[f"tau_syn_{w}_us"])
+        if f"coba_{w}" in values:
+            drive = np.maximum(np.abs(values[f"e_rev_{w}_mv"] - values["v_leak_mv"]), 1e-9)
+            need.append((f"coba_{w}_per_us", f"psp_{w}_mv", values[f"psp_{w}_mv"] / (shape * drive)))
+        else:
+            need.append((f"syn_{w}_mv_per_us", f"psp_{w}_mv", values[f"psp_{w}_mv"] / shape))
+    current = values["i_offset_mv"] if max_current_mv is None else np.maximum(values["i_offset_mv"], max_current_mv)
+    need.append(("i_const_mv_per_us", "i_offset_mv", current / tau))
+    if "b_mv" in values:
+        need += [("b_mv_per_us", "b_mv", values["b_mv"] / tau), ("a_per_us", "a_ratio", values["a_ratio"] / tau)]
+    return need
+
+
+def _room(quantity: str, slope: np.ndarray, headroom: float) -> np.ndarray:
+    """The largest capacitance fraction r (setting + 1)/64 at which ``slope`` stays within
+    ``headroom`` of what the circuit reaches (1 where it needs nothing)."""
+    top = headroom * float(np.min(ideal_characterisation().predict(quantity, C.DAC_MAX)))
+    with np.errstate(divide="ignore"):
+        return np.minimum(1.0, np.where(slope > 0, top / slope, 1.0))
+
+
+def _smallest_capacitance(tau_m_us: np.ndarray) -> np.ndarray:
+    """The smallest capacitance setting at which tau_m stays calibrated (τ_m/r ≤ 60 µs)."""
+    return np.ceil(tau_m_us / _FIELD["tau_m_us"].high * 64.0 - 1.0 - 1e-9)
+
+
 def choose_capacitance(values: dict[str, np.ndarray], max_current_mv: np.ndarray | None = None) -> np.ndarray:
     """Per neuron the largest capacitance setting (0…63) at which its targets ``values``
     (target name → per neuron) leave ``HEADROOM`` of every gain, and ``tau_m`` stays
@@ -255,30 +321,15 @@ def choose_capacitance(values: dict[str, np.ndarray], max_current_mv: np.ndarray
     a deflection I/g_L."""
     ch = ideal_characterisation()
     tau = values["tau_m_us"]
-    need = []  # (quantity, slope it needs at full capacitance ÷ r)
-    for w in ("exc", "inh"):
-        if f"psp_{w}_mv" not in values:
-            continue
-        shape = REFERENCE_WEIGHT * psp_shape_us(tau, values[f"tau_syn_{w}_us"])
-        if f"coba_{w}" in values:
-            drive = np.maximum(np.abs(values[f"e_rev_{w}_mv"] - values["v_leak_mv"]), 1e-9)
-            need.append((f"coba_{w}_per_us", values[f"psp_{w}_mv"] / (shape * drive)))
-        else:
-            need.append((f"syn_{w}_mv_per_us", values[f"psp_{w}_mv"] / shape))
-    current = values["i_offset_mv"] if max_current_mv is None else np.maximum(values["i_offset_mv"], max_current_mv)
-    need.append(("i_const_mv_per_us", current / tau))
-    if "b_mv" in values:
-        need += [("b_mv_per_us", values["b_mv"] / tau), ("a_per_us", values["a_ratio"] / tau)]
+    need = _needs(values, max_current_mv)
 
     def largest(headroom: float) -> np.ndarray:
         r = np.ones(len(tau))
-        for quantity, slope in need:
-            top = headroom * float(np.min(ch.predict(quantity, C.DAC_MAX)))
-            with np.errstate(divide="ignore"):
-                r = np.minimum(r, np.where(slope > 0, top / slope, 1.0))
+        for quantity, _, slope in need:
+            r = np.minimum(r, _room(quantity, slope, headroom))
         return np.clip(np.floor(r * 64.0 - 1.0 + 1e-9), -1, C.CAPACITANCE_MAX)
 
-    smallest = np.ceil(tau / _FIELD["tau_m_us"].high * 64.0 - 1.0 - 1e-9)  # τ_m/r must stay ≤ 60 µs
+    smallest = _smallest_capacitance(tau)
     top = np.maximum(largest(HEADROOM[0]), smallest)
     # among the settings that qualify, the one whose leak setting realises tau_m best (nominally)
     caps = np.arange(C.CAPACITANCE_MAX + 1)[:, None]
@@ -301,17 +352,49 @@ def bio_capacitance(params: dict, bio_map: BioMap = BIO_MAP) -> np.ndarray:
 
 
 def _capacitance(tg: dict[str, _Linear], p: dict[str, np.ndarray], n: int) -> np.ndarray:
-    values = {name: lin.target() for name, lin in tg.items()}
+    values = clipped_targets(tg)
     max_current = None if "max_current" not in p else tg["i_offset_mv"].k * p["max_current"]
     cap = choose_capacitance(values, max_current)
     if (cap < 0).any():
         i = int(np.flatnonzero(cap < 0)[0])
-        names = [lin.parameter for name, lin in tg.items() if name.startswith("psp")] or ["i_offset"]
-        raise TranslationError(names[0], f"no membrane capacitance realises tau_m={tg['tau_m_us'].value[i]:g} ms "
-                                         f"with inputs this strong (the largest weights, currents and adaptation "
-                                         f"onto a neuron with cm={p.get('cm', np.full(n, 1.0))[i]:g} nF): use smaller "
-                                         f"weights or currents, a larger cm, or a shorter tau_m")
+        raise _too_strong(tg, p, i, values, max_current)
     return cap
+
+
+_STRENGTH = {  # target → (what the message calls it, PyNN parameter, what it is, as a noun)
+    "psp_exc_mv": ("the largest excitatory weight onto a neuron", "max_weight_E", "synaptic input's gain"),
+    "psp_inh_mv": ("the largest inhibitory weight onto a neuron", "max_weight_I", "synaptic input's gain"),
+    "i_offset_mv": ("i_offset", "i_offset", "constant-current DAC"),
+    "a_ratio": ("a", "a", "subthreshold adaptation circuit"), "b_mv": ("b", "b", "spike-triggered adaptation circuit"),
+}
+
+
+def _too_strong(tg: dict[str, _Linear], p: dict[str, np.ndarray], i: int, values: dict[str, np.ndarray],
+                max_current: np.ndarray | None) -> TranslationError:
+    """Why neuron ``i`` has no capacitance setting: the input furthest beyond what the
+    circuits reach at the smallest setting its tau_m allows, with its limit there."""
+    tau, cm = tg["tau_m_us"].value[i], p["cm"][i] if "cm" in p else BIO_DEFAULTS["cm"]
+    r_min = (_smallest_capacitance(values["tau_m_us"])[i] + 1.0) / 64.0
+    worst = min(_needs(values, max_current), key=lambda q: float(_room(q[0], q[2], HEADROOM[1])[i]))
+    quantity, target, slope = worst
+    what, parameter, circuit = _STRENGTH[target]
+    value = abs(float(p[parameter][i])) if parameter in p else 0.0
+    if target == "i_offset_mv" and max_current is not None and max_current[i] > values["i_offset_mv"][i]:
+        what = "i_offset plus the injected current (DCSource, StepCurrentSource, …)"
+        value = float(p["max_current"][i])
+    unit = BIO_PARAMETERS[parameter] if not parameter.startswith("max_weight") else (
+        "uS" if f"coba_{target[4:7]}" in tg else "nA")
+    limit = value * float(_room(quantity, slope, HEADROOM[1])[i]) / r_min
+    if limit > 0:  # stated to 3 digits, rounded down: the value stated is accepted
+        scale = 10.0 ** (np.floor(np.log10(limit)) - 2)
+        limit = np.floor(limit / scale * (1 + 1e-12)) * scale
+    name = "weight" if parameter.startswith("max_weight") else parameter
+    what = f"{what}={value:g} {unit}" if what == parameter else f"{what}, {value:g} {unit},"
+    return TranslationError(name, f"no membrane capacitance realises tau_m={tau:g} ms with inputs this strong: "
+                                  f"{what} is more than the {circuit} reaches at this tau_m and cm={cm:g} nF, at "
+                                  f"most {limit:.3g} {unit} (at capacitance setting {int(round(r_min * 64)) - 1} of "
+                                  f"63, the smallest that keeps tau_m calibrated); use at most {limit:.3g} {unit}, "
+                                  f"a larger cm (the limit grows with it), or a shorter tau_m")
 
 
 def bio_targets(params: dict, circuits=None, bio_map: BioMap = BIO_MAP,
@@ -326,7 +409,7 @@ def bio_targets(params: dict, circuits=None, bio_map: BioMap = BIO_MAP,
     circ = np.arange(n) if circ is None else circ
     tg = _linear_targets(p, n, bio_map)
     _check_ranges(tg)
-    values = {name: lin.target() for name, lin in tg.items()}
+    values = clipped_targets(tg)
     cap = _capacitance(tg, p, n) if capacitance is None else np.broadcast_to(capacitance, (n,))
     values["capacitance"] = np.asarray(cap, dtype=np.float64)
     return (base or CalibrationTargets()).updated(circ, values)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
+from ..cluster import PLACEMENTS
 from ..errors import ConfigError
 from ..protocol.system import as_system
 from ..routing.mapping import PARTITIONERS
@@ -29,18 +32,26 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     translated through their nominal maps; ``ideal=False`` gives every chip its own
     mismatch (its serial number: ``serial`` for a single chip, the system's serials
     otherwise), which the calibration measures — once per chip and set of targets, then
-    it is read from the calibration store (``$BSS2EMU_CALIB_DIR``), as on BSS-2."""
-    max_delay = extra_params.pop("max_delay", DEFAULT_MAX_DELAY)
-    for name in extra_params:
-        if name not in ("rank", "num_processes", "spike_precision", "verbosity"):
-            raise ConfigError(f"setup(): unknown argument {name!r} for bss2emu.pynn")
-    common.setup(timestep, min_delay, max_delay=max_delay)
+    it is read from the calibration store (``$BSS2EMU_CALIB_DIR``), as on BSS-2.
+
+    Other keyword arguments are other simulators' (``threads``, ``rng_seed``,
+    ``spike_precision``, ``debug``, …): as with every PyNN backend they are ignored, with a
+    ``UserWarning`` naming them; PyNN's own checks (``dt``, ``mindelay``, …) still apply."""
+    max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    common.setup(timestep, min_delay, **extra_params)
+    _warn_ignored(extra_params)
     dt_ns = timestep * 1e3
     if abs(dt_ns - round(dt_ns)) > 1e-6 or not 1 <= round(dt_ns) <= 10_000:
         raise InvalidParameterValueError(f"timestep={timestep} ms must be a whole number of ns hardware "
                                          f"(0.001 … 10 ms)")
     if partitioner not in PARTITIONERS:
         raise ConfigError(f"setup(): unknown partitioner {partitioner!r}: use one of {', '.join(PARTITIONERS)}")
+    if placement not in PLACEMENTS:
+        raise ConfigError(f"setup(): unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setup(): seed={seed!r} must be an integer") from None
     spec = as_system(system, chips)
     state = simulator.state
     state.clear()
@@ -52,9 +63,23 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
                                          f"{MAX_DELAY_MS:g} ms")
     state.hop_latency_us = spec.link.hop_latency_us
     state.config = simulator.RunConfig(chips=chips, system=system, placement=placement, address=address,
-                                       seed=int(seed), ideal=bool(ideal), serial=int(serial),
+                                       seed=seed, ideal=bool(ideal), serial=int(serial),
                                        partitioner=partitioner)
     return 0
+
+
+_SILENT = ("max_delay", "rank", "num_processes")  # PyNN's own; one process, rank 0
+_HINTS = {"rng_seed": "bss2emu's seed is setup(seed=...)", "grng_seed": "bss2emu's seed is setup(seed=...)",
+          "threads": "parallelism is per chip: setup(chips=..., placement=...)"}
+
+
+def _warn_ignored(extra_params: dict) -> None:
+    """Warn about other simulators' setup arguments (PyNN: backends ignore what they don't use)."""
+    ignored = [name for name in extra_params if name not in _SILENT]
+    if ignored:
+        hints = "".join(f"; {_HINTS[n]}" for n in ignored if n in _HINTS)
+        warnings.warn(f"setup(): {', '.join(f'{n}={extra_params[n]!r}' for n in ignored)} ignored by bss2emu.pynn "
+                      f"(other simulators' arguments{hints})", UserWarning, stacklevel=3)
 
 
 def end(compatible_output=True):

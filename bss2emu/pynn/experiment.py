@@ -29,7 +29,7 @@ from ..routing.mapping import map_experiment
 from ..units import V_SCALE
 from . import standardmodels as models
 from . import translation as T
-from .exceptions import ConnectionError, InvalidParameterValueError
+from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .populations import is_hardware, model_name
 from .results import store_results
 
@@ -465,8 +465,7 @@ def place(state, exp: E.Experiment):
     try:
         return map_experiment(exp, as_system(cfg.system, cfg.chips), cfg.partitioner)
     except RoutingError as err:
-        raise ConnectionError(f"the network does not fit the hardware: {err} (µs hardware = ms biological; "
-                              f"delay_us is the PyNN delay, 'delay_us: null' min_delay)") from None
+        raise connection_error(err) from None
 
 
 def build(state, tstop: float) -> tuple[E.Experiment, dict]:
@@ -631,7 +630,18 @@ def _recordings(state, name_of):
 
 
 def run_segment(state, tstop: float) -> None:
-    """Run the current segment from t = 0 to ``tstop`` (ms) and store the results."""
+    """Run the current segment from t = 0 to ``tstop`` (ms) and store the results. A run
+    that fails (bad values, a network that does not fit) leaves the segment as it was, so
+    corrected values can run next."""
+    before = (list(state.epochs or []), getattr(state, "topology", None))
+    try:
+        _run_segment(state, tstop)
+    except BaseException:
+        state.epochs, state.topology = before
+        raise
+
+
+def _run_segment(state, tstop: float) -> None:
     if state.t == 0 or not state.epochs:
         state.epochs = [(0.0, snapshot(state))]
         state.topology = topology(state)
@@ -640,7 +650,7 @@ def run_segment(state, tstop: float) -> None:
             raise ConnectionError("the network's structure changed since the last run() (populations, connections, "
                                   "delays, STP or on-chip sources): BrainScaleS-2 maps the network once per "
                                   "segment; call sim.reset() before changing it")
-        state.epochs.append((state.t, snapshot(state)))
+        state.epochs = state.epochs + [(state.t, snapshot(state))]
     for pop in state.populations:
         init = pop._initial_values.get("v")
         if init is not None and "v_rest" in pop._parameters:
@@ -659,6 +669,6 @@ def run_segment(state, tstop: float) -> None:
         res = bss2emu.run(exp, system=cfg.system, chips=cfg.chips, placement=cfg.placement, address=cfg.address,
                           partitioner=cfg.partitioner)
     except RoutingError as err:  # what mapping does not check: routes on the system
-        raise ConnectionError(f"the network does not fit the hardware: {err}") from None
+        raise connection_error(err) from None
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from pyNN import common
 from pyNN.parameters import ParameterSpace, simplify
+from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
 from ..calib.targets import TARGET_FIELDS
@@ -151,7 +152,11 @@ class PopulationView(common.PopulationView):
         self.grandparent._update_parameters(values)
 
     def _set_initial_value_array(self, variable, initial_values):
-        self.grandparent._initial_values[variable] = initial_values
+        parent = self.grandparent
+        values = parent._initial_values.get(variable)
+        values = np.full(parent.size, np.nan) if values is None else values.copy()
+        values[self.index_in_grandparent(np.arange(self.size))] = evaluate_initial_values(initial_values, self.size)
+        parent._initial_values[variable] = values
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -161,6 +166,19 @@ def _native_names(celltype, names):
     if isinstance(celltype, StandardCellType):
         return celltype.get_native_names(*names) if names else celltype.get_native_names()
     return names or celltype.get_parameter_names()
+
+
+def evaluate_initial_values(value, size: int) -> np.ndarray:
+    """An initial value (PyNN's ``LazyArray``) as one float per neuron, drawn exactly as
+    pyNN.nest draws it (a parallel-safe ``RandomDistribution`` over the whole population,
+    anything else over the local cells, all of them here) so that a shared RNG stays in step
+    with NEST's. The values are kept though unused: the hardware membrane starts at its
+    leak potential (``run()`` warns when they differ from ``v_rest``)."""
+    if isinstance(value.base_value, RandomDistribution) and value.base_value.rng.parallel_safe:
+        values = value.evaluate()
+    else:
+        values = value._partially_evaluate(np.ones(size, bool), simplify=True)
+    return np.broadcast_to(np.asarray(values, float), (size,)).copy()
 
 
 def _per_neuron(value, size: int) -> np.ndarray:
@@ -208,7 +226,7 @@ class Population(common.Population):
         self._parameters = new
 
     def _set_initial_value_array(self, variable, initial_values):
-        self._initial_values[variable] = initial_values
+        self._initial_values[variable] = evaluate_initial_values(initial_values, self.size)
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)

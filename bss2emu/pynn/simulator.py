@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyNN import common
+import numpy as np
+from pyNN import common, random
 
 name = "bss2emu"
 
@@ -60,6 +61,7 @@ class State(common.control.BaseState):
         self.projections: list = []
         self.current_sources: list = []
         self.id_counter = 0
+        self.native_rngs = 0  # NativeRNGs made since setup (each gets its own stream)
         self.segment_counter = -1
         self.results = None
         self.last_experiment = None
@@ -74,6 +76,9 @@ class State(common.control.BaseState):
         self.epochs: list = []  # (t_ms, snapshot) of each run() call in this segment
         self.results = None
         self.recorded_until = 0.0
+        for population in self.populations:  # drawn again, as pyNN.nest does at reset()
+            for variable, value in population.initial_values.items():
+                population._set_initial_value_array(variable, value)
 
     def run_until(self, tstop: float) -> None:
         from .experiment import run_segment
@@ -87,3 +92,19 @@ class State(common.control.BaseState):
 
 
 state = State()
+
+
+class NativeRNG(random.NativeRNG, random.NumpyRNG):
+    """The backend's own RNG (``sim.NativeRNG``, as ``pyNN.nest.NativeRNG``): bss2emu builds
+    networks on the host with NumPy, so its native RNG is a ``NumpyRNG`` — usable wherever
+    PyNN takes an ``rng`` (connectors, ``RandomDistribution``, ``sample``). Without a
+    ``seed`` it is seeded from ``setup(seed=...)`` and the number of NativeRNGs made since
+    (as NEST's kernel RNG from ``rng_seed``): a script is reproducible run to run; given a
+    seed it draws exactly what ``NumpyRNG(seed)`` draws. Either way its numbers differ from
+    NEST's native ones (PyNN's caveat for native RNGs)."""
+
+    def __init__(self, seed=None, parallel_safe=True):
+        if seed is None:
+            seed = int(np.random.SeedSequence([state.config.seed, state.native_rngs]).generate_state(1)[0])
+        state.native_rngs += 1
+        super().__init__(seed=seed, parallel_safe=parallel_safe)

@@ -22,7 +22,9 @@ from pyNN.standardmodels import (
     StandardCellType, StandardCurrentSource, build_translations, cells, electrodes, synapses,
 )
 
+from ..calib.targets import TARGET_FIELDS
 from ..protocol.hardware import NEURON_PARAMETERS
+from .exceptions import NoModelAvailableError
 from .simulator import state
 
 
@@ -133,16 +135,19 @@ class CalibHXNeuronCoba(_CalibHXNeuron):
 
 def _unavailable(name: str, hint: str):
     def __init__(self, *args, **kwargs):
-        raise errors.NoModelAvailableError(f"{name} is not available on BrainScaleS-2 (bss2emu): {hint}")
+        raise NoModelAvailableError(f"{name} is not available on BrainScaleS-2 (bss2emu): {hint}")
 
     return type(name, (), {"__init__": __init__, "__doc__": f"Not available on BrainScaleS-2: {hint}"})
 
 
+# the shortest calibrated synaptic time constant, µs hardware = ms biological
+_TAU_SYN_MIN_MS = max(f.low for f in TARGET_FIELDS if f.name in ("tau_syn_exc_us", "tau_syn_inh_us"))
 _ALPHA = "the hardware's synaptic inputs decay exponentially; use the _exp variant"
 for _name, _hint in {
     "IF_curr_alpha": _ALPHA + " (IF_curr_exp)", "IF_cond_alpha": _ALPHA + " (IF_cond_exp)",
     "EIF_cond_alpha_isfa_ista": _ALPHA + " (EIF_cond_exp_isfa_ista)",
-    "IF_curr_delta": "synaptic inputs have a time constant of at least 0.3 ms; use IF_curr_exp with a short tau_syn_E",
+    "IF_curr_delta": f"synaptic inputs have a time constant of at least {_TAU_SYN_MIN_MS:g} ms; use IF_curr_exp with "
+                     f"tau_syn_E={_TAU_SYN_MIN_MS:g}",
     "HH_cond_exp": "the circuits are AdEx neurons without sodium/potassium channels; use EIF_cond_exp_isfa_ista",
     "Izhikevich": "the circuits are AdEx neurons; use EIF_cond_exp_isfa_ista",
     "IF_cond_exp_gsfa_grr": "there is no relative-refractory conductance; use EIF_cond_exp_isfa_ista (adaptation)",

@@ -35,6 +35,7 @@ from ..protocol.hardware import (
 from ..protocol.system import SystemSpec, as_system
 from ..units import NS_PER_TICK, us_to_ticks
 from . import partition as P
+from .errors import routing_error
 from .connectivity import expand, keyed_rng
 from .drivers import DriverAllocator
 
@@ -135,10 +136,13 @@ class _Mapper:
         short = want < lat
         if short.any():
             worst = int(lat[short].max())
-            raise RoutingError(
+            across = bool((a != b)[short].any())
+            raise routing_error(
                 f"projection {pr.label!r} asks for delay {pr.delay_us} µs, but its connections need at least "
-                f"{worst / 125:.3f} µs (FPGA route latency{' across chips' if (a != b)[short].any() else ', loop-back on one chip'}): "
-                f"use delay_us >= {worst / 125:.3f} or delay_us: null for the shortest path")
+                f"{worst / 125:.3f} µs (FPGA route latency"
+                f"{' across chips' if across else ', loop-back on one chip'}): "
+                f"use delay_us >= {worst / 125:.3f} or delay_us: null for the shortest path",
+                "delay", projection=pr.label, delay_us=pr.delay_us, needed_us=worst / 125, across_chips=across)
         return np.full(len(a), want, np.int64), lat
 
     def map(self) -> SystemMapping:
@@ -150,10 +154,11 @@ class _Mapper:
         for pr in exp.projections:
             prev = stp_of_source.setdefault(pr.pre, (pr.label, pr.stp))
             if stp_key(prev[1]) != stp_key(pr.stp):
-                raise RoutingError(
+                raise routing_error(
                     f"projections {prev[0]!r} and {pr.label!r} leave {pr.pre!r} with different short-term "
                     f"plasticity settings; all synapses of one source share its synapse driver's STP: "
-                    f"give both projections the same stp, or split {pr.pre!r} into two sources")
+                    f"give both projections the same stp, or split {pr.pre!r} into two sources",
+                    "stp", projections=[prev[0], pr.label], source=pr.pre)
             pre, post, _ = self.conns[pr.label]
             b = part.chip[pr.post][post]
             circ = part.circuit[pr.post][post]
@@ -169,8 +174,9 @@ class _Mapper:
                         net_routes[(ai, pr.pre, i, bi, d)] = la
             elif isinstance(src, E.BackgroundSource):
                 if pr.delay_us is not None:
-                    raise RoutingError(f"projection {pr.label!r}: background source {pr.pre!r} is an on-chip "
-                                       f"generator, its events cannot be delayed: remove delay_us")
+                    raise routing_error(f"projection {pr.label!r}: background source {pr.pre!r} is an on-chip "
+                                        f"generator, its events cannot be delayed: remove delay_us",
+                                        "background_delay", projection=pr.label, source=pr.pre)
                 keys = [("bg", pr.pre, i) for i in pre.tolist()]
             else:
                 d = 0 if pr.delay_us is None else int(us_to_ticks(pr.delay_us))
@@ -212,21 +218,24 @@ class _Mapper:
         bg_sources = [s for s in exp.sources if isinstance(s, E.BackgroundSource)
                       and any(k[0] == "bg" and k[1] == s.name for k in targets)]
         if len(bg_sources) > C.BACKGROUND_GENERATORS:
-            raise RoutingError(
+            raise routing_error(
                 f"{len(bg_sources)} background sources ({', '.join(s.name for s in bg_sources)}) reach chip {chip}; "
                 f"a chip has {C.BACKGROUND_GENERATORS} background generators: merge sources (size up to 64) or "
-                f"use external Poisson sources (kind: poisson)")
+                f"use external Poisson sources (kind: poisson)",
+                "background_count", sources=[s.name for s in bg_sources], chip=chip, limit=C.BACKGROUND_GENERATORS)
 
         def place(keys, stp):
             units = [[(rec, circ) for _, rec, _, circ in targets.get(k, [])] for k in keys]
             got = alloc.place_block(units, stp_key(stp))
             if got is None:
                 projs = sorted({t[0] for k in keys for t in targets.get(k, [])})
-                raise RoutingError(
+                raise routing_error(
                     f"source {keys[0][1]!r} unit {keys[0][2]} finds no free synapse driver on chip {chip} for "
                     f"projection(s) {projs}: all {C.DRIVERS_PER_HEMISPHERE} drivers (2 rows, 64 addresses each) "
                     f"are full or conflict in the target columns; reduce the number of presynaptic neurons or "
-                    f"the fan-in, or spread the post population over more chips")
+                    f"the fan-in, or spread the post population over more chips",
+                    "drivers", source=keys[0][1], unit=int(keys[0][2]), chip=chip, projections=projs,
+                    drivers=C.DRIVERS_PER_HEMISPHERE)
             labs, rows = got
             for k, lab, unit_rows in zip(keys, labs.tolist(), rows):
                 labels[k] = lab
@@ -260,10 +269,12 @@ class _Mapper:
         if count[worst] > C.ROWS_PER_HEMISPHERE:
             name = next(n for n, cs in circuits.items() if worst in cs)
             idx = int(pops[name][np.nonzero(circuits[name] == worst)[0][0]])
-            raise RoutingError(
+            raise routing_error(
                 f"population {name!r} neuron {idx} receives input from {count[worst]} presynaptic "
-                f"neurons; a neuron's column has {C.ROWS_PER_HEMISPHERE} synapse rows: reduce its "
-                f"fan-in (e.g. fixed_number_pre n<=256) or spread the sources over more chips")
+                f"neurons; a neuron's column has {C.ROWS_PER_HEMISPHERE} synapse rows, one per presynaptic neuron, "
+                f"on whichever chip the sources are: reduce its fan-in to at most {C.ROWS_PER_HEMISPHERE} "
+                f"(e.g. fixed_number_pre n<={C.ROWS_PER_HEMISPHERE})",
+                "fan_in", population=name, neuron=idx, fan_in=int(count[worst]), limit=C.ROWS_PER_HEMISPHERE)
 
 
 PARTITIONERS = ("metis", "metis-spread", "naive")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import RoutingError
+from .errors import routing_error
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 
@@ -51,10 +51,11 @@ def _check_capacity(exp: E.Experiment, n_chips: int) -> None:
     need = sum(p.size for p in exp.populations)
     if need > n_chips * C.NEURONS_PER_CHIP:
         sizes = ", ".join(f"{p.name!r}={p.size}" for p in exp.populations)
-        raise RoutingError(
+        raise routing_error(
             f"populations need {need} neuron circuits ({sizes}); {n_chips} chip(s) have "
             f"{n_chips * C.NEURONS_PER_CHIP} ({C.NEURONS_PER_CHIP} each): reduce the population sizes or "
-            f"use more chips (chips={-(-need // C.NEURONS_PER_CHIP)})")
+            f"use more chips (chips={-(-need // C.NEURONS_PER_CHIP)})",
+            "capacity", need=need, chips=n_chips, sizes={p.name: p.size for p in exp.populations})
 
 
 def _assign_circuits(exp: E.Experiment, chip_of: dict[str, np.ndarray], n_chips: int) -> Partition:
@@ -88,15 +89,17 @@ def pinned_partition(exp: E.Experiment, n_chips: int) -> Partition:
     for p in exp.populations:
         if p.chip is not None:
             if p.chip >= n_chips:
-                raise RoutingError(f"population {p.name!r} is pinned to chip {p.chip}, but the system has chips "
-                                   f"0..{n_chips - 1}: pin it to an existing chip or use a larger system")
+                raise routing_error(f"population {p.name!r} is pinned to chip {p.chip}, but the system has chips "
+                                    f"0..{n_chips - 1}: pin it to an existing chip or use a larger system",
+                                    "pinned_chip", population=p.name, chip=p.chip, chips=n_chips)
             chip_of[p.name] = np.full(p.size, p.chip, np.int64)
             load[p.chip] += p.size
     over = np.nonzero(load > C.NEURONS_PER_CHIP)[0]
     if len(over):
         names = [p.name for p in exp.populations if p.chip == over[0]]
-        raise RoutingError(f"populations {names} pinned to chip {over[0]} need {load[over[0]]} neuron circuits; "
-                           f"a chip has {C.NEURONS_PER_CHIP}: pin some of them to another chip")
+        raise routing_error(f"populations {names} pinned to chip {over[0]} need {load[over[0]]} neuron circuits; "
+                            f"a chip has {C.NEURONS_PER_CHIP}: pin some of them to another chip",
+                            "pinned_load", populations=names, chip=int(over[0]), need=int(load[over[0]]))
     for p in exp.populations:
         if p.chip is None:
             c = np.empty(p.size, np.int64)

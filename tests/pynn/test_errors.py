@@ -3,6 +3,7 @@ also a ``bss2emu.BssError``) with a message that names the value, the limit and 
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -11,6 +12,28 @@ from pyNN import errors
 
 import bss2emu
 from bss2emu.pynn import exceptions
+
+
+def test_other_simulators_setup_arguments_are_ignored_with_a_warning(sim):
+    """PyNN's convention: setup's extra_params are simulator-specific and a backend ignores
+    what it does not use (pyNN.nest passes them on silently); bss2emu says which it ignored."""
+    with pytest.warns(UserWarning, match=r"debug=True, quit_on_end=False, threads=2 ignored by bss2emu.pynn") as rec:
+        assert sim.setup(timestep=0.1, debug=True, quit_on_end=False, threads=2) == 0
+    assert rec[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim.setup(timestep=0.1, max_delay=10.0, rank=0, num_processes=1)  # PyNN's own: no warning
+    with pytest.raises(Exception, match="dt is not a valid argument"):  # PyNN's check, as on every backend
+        sim.setup(dt=0.1)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"partitioner": "best"}, "unknown partitioner 'best'"), ({"placement": "moon"}, "unknown placement 'moon'"),
+    ({"seed": "x"}, r"seed='x' must be an integer"), ({"timestep": 1e-5}, "whole number of ns"),
+])
+def test_bad_values_of_bss2emu_setup_arguments(sim, kwargs, match):
+    with pytest.raises(bss2emu.ConfigError, match=match):
+        sim.setup(**kwargs)
 
 
 def test_unknown_parameter(sim):
@@ -67,8 +90,10 @@ def test_weight_too_large(sim):
     ("SpikeSourceGamma", "SpikeSourceArray"), ("ACSource", "StepCurrentSource"),
 ])
 def test_unsupported_models(sim, name, hint):
-    with pytest.raises(errors.NoModelAvailableError, match=f"{name} is not available on BrainScaleS-2.*{hint}"):
+    with pytest.raises(errors.NoModelAvailableError, match=f"{name} is not available on BrainScaleS-2.*{hint}") as info:
         getattr(sim, name)()
+    assert isinstance(info.value, NotImplementedError)  # PyNN's ModelNotAvailable; scripts guard with it
+    assert isinstance(info.value, bss2emu.BssError)
 
 
 def test_foreign_cell_and_synapse_types(sim):
@@ -107,7 +132,7 @@ def test_cross_chip_delay_below_route_latency(sim):
     b.annotate(chip=3)
     sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.4))
     with pytest.raises(errors.ConnectionError,
-                       match=r"at least 0\.648 µs .*across chips.*µs hardware = ms biological"):
+                       match=r"at least 0\.648 ms \(FPGA route latency across chips\): use delay >= 0\.648 ms"):
         sim.run(5.0)
 
 
@@ -189,3 +214,136 @@ def test_negative_injected_current_is_explained(sim):
     with pytest.raises(errors.InvalidParameterValueError, match=r"'n': the current into neuron 0 at 5 ms, -0\.5 nA .* "
                                                                  r"is negative: .* lower v_rest"):
         sim.run(10.0)
+
+
+@pytest.mark.parametrize("name", ["v_rest", "v_reset", "v_thresh", "v_spike", "tau_m", "tau_syn_E", "tau_syn_I",
+                                  "tau_refrac", "i_offset", "e_rev_E", "e_rev_I", "delta_T", "a", "b", "tau_w"])
+def test_stated_ranges_are_inclusive(sim, name):
+    """Both ends of the range a message states are accepted (EIF_cond_exp_isfa_ista's default
+    cm and tau_m put i_offset's end at 2.99999 nA, stated and accepted as 3 nA); beyond them
+    by a unit of the 4th digit is not."""
+
+    def make(value):
+        return sim.Population(1, sim.EIF_cond_exp_isfa_ista(**{name: value}), label="n")
+
+    ends = []
+    for far in (1e-6 if name == "tau_m" else -1e6, 1e6):  # tau_m ≤ 0 has its own message
+        with pytest.raises(errors.InvalidParameterValueError) as info:
+            make(far)
+        ends.append(re.search(r"calibrated range (\S+) … (\S+) ", str(info.value)).groups())
+    assert ends[0] == ends[1]
+    low, high = map(float, ends[0])
+    for end, beyond in ((low, low - 10 ** (np.floor(np.log10(abs(low) or 1)) - 3)),
+                        (high, high + 10 ** (np.floor(np.log10(abs(high))) - 3))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            make(end)
+        if name == "i_offset" and end == 0:
+            continue  # negative currents are refused with another hint
+        with pytest.raises(errors.InvalidParameterValueError, match=f"{name}={beyond:g} "):
+            make(beyond)
+
+
+def test_inputs_too_strong_for_tau_m_name_the_parameter_and_its_limit(sim):
+    """Adaptation a=100 nS (PyNN's parameter_changes.py) or a 20 nA DC current fit no
+    capacitance setting at their tau_m: the message names the parameter, its value and the
+    limit at this tau_m and cm, and that limit is accepted."""
+
+    cell = sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_thresh=-55.0, tau_refrac=5.0), label="cell")
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"'cell': .*a=100 nS is more than the subthreshold adaptation circuit reaches at "
+                             r"this tau_m and cm=0\.281 nF, at most [\d.]+ nS .*use at most [\d.]+ nS, a larger cm")\
+            as info:
+        cell.set(a=100.0)
+        sim.run(1.0)
+    limit = float(re.search(r"use at most ([\d.]+) nS", str(info.value)).group(1))
+    assert 50.0 < limit < 100.0
+    sim.setup(timestep=0.1)
+    cell = sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_thresh=-55.0, tau_refrac=5.0, a=limit), label="cell")
+    sim.run(1.0)
+
+    sim.setup(timestep=0.1)
+    pop = sim.Population(1, sim.IF_curr_exp(tau_m=10.0), label="n")
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"i_offset plus the injected current .*, 20 nA, is more than the constant-current DAC "
+                             r"reaches at this tau_m and cm=1 nF, at most [\d.]+ nA") as info:
+        pop.inject(sim.DCSource(amplitude=20.0, start=1.0, stop=2.0))
+        sim.run(3.0)
+    limit = float(re.search(r"use at most ([\d.]+) nA", str(info.value)).group(1))
+    sim.setup(timestep=0.1)
+    pop = sim.Population(1, sim.IF_curr_exp(tau_m=10.0), label="n")
+    pop.inject(sim.DCSource(amplitude=limit, start=1.0, stop=2.0))
+    sim.run(3.0)
+
+
+def test_the_delta_synapse_hint_states_the_shortest_tau_syn(sim):
+    with pytest.raises(NotImplementedError, match=r"at least 0\.5 ms; use IF_curr_exp with tau_syn_E=0\.5"):
+        sim.IF_curr_delta()
+    sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5), label="fast")
+    with pytest.raises(errors.InvalidParameterValueError, match=r"calibrated range 0\.5 … 30 ms"):
+        sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.49), label="faster")
+
+
+def _fan_in(sim):
+    src = sim.Population(300, sim.SpikeSourceArray(spike_times=[1.0]), label="many")
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01), label="in")
+
+
+def _drivers(sim):
+    src = sim.Population(4000, sim.SpikeSourceArray(spike_times=[1.0]), label="src")
+    pop = sim.Population(256, sim.IF_curr_exp(), label="post")
+    sim.Projection(src, pop, sim.FixedNumberPreConnector(200, rng=sim.NumpyRNG(1)), sim.StaticSynapse(weight=0.01),
+                   label="in")
+
+
+def _cross_chip_delay(sim):
+    sim.setup(timestep=0.1, system="cube-4")
+    a, b = (sim.Population(2, sim.IF_curr_exp(), label=name) for name in "ab")
+    a.annotate(chip=0)
+    b.annotate(chip=3)
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.4), label="far")
+
+
+@pytest.mark.parametrize("network, match", [
+    (_fan_in, r"population 'n' neuron 0 receives input from 300 presynaptic neurons; a BrainScaleS-2 neuron has 256 "
+              r"synapse rows.*FixedNumberPreConnector\(n<=256\)"),
+    (_drivers, r"neuron \d+ of population 'src' finds no free synapse driver on chip 0 for projection\(s\) 'in':.*"
+               r"FixedNumberPreConnector.*setup\(chips=...\)"),
+    (_cross_chip_delay, r"projection 'far' asks for delay 0\.4 ms, but its connections need at least 0\.648 ms "
+                        r"\(FPGA route latency across chips\): use delay >= 0\.648 ms"),
+])
+def test_routing_limits_in_pynn_terms(sim, network, match):
+    """A limit the routing hits, worded for a PyNN user: PyNN labels, connectors, delays in
+    ms — not the core API's ``fixed_number_pre``, ``delay_us`` or ``label#k`` names.
+    (``exceptions.connection_error`` is what ``experiment.place`` should raise; the routing
+    error is the ConnectionError's context until it does.)"""
+    import pickle
+
+    network(sim)
+    with pytest.raises(errors.ConnectionError) as info:
+        sim.run(2.0)
+    routing = info.value.__context__
+    assert isinstance(routing, bss2emu.RoutingError)
+    assert pickle.loads(pickle.dumps(routing)).details == routing.details
+    err = exceptions.connection_error(routing)
+    assert isinstance(err, errors.ConnectionError) and isinstance(err, bss2emu.RoutingError)
+    assert re.search(match, str(err)), str(err)
+    for internal in ("fixed_number_pre", "delay_us", "#0", " unit ", "µs"):
+        assert internal not in str(err)
+
+
+def test_a_failed_run_leaves_nothing_behind(sim):
+    """After run() refuses a value, the corrected value runs — not the refused one
+    (the refused run's parameters were kept as an epoch of the segment)."""
+    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    pop.record("spikes")
+    sim.run(10.0)
+    source = sim.DCSource(amplitude=-0.5, start=10.0, stop=1e9)
+    source.inject_into(pop)
+    with pytest.raises(errors.InvalidParameterValueError, match="is negative"):
+        sim.run(10.0)
+    source.amplitude = 1.2
+    sim.run(50.0)
+    spikes = pop.get_data().segments[0].spiketrains[0].magnitude
+    assert len(spikes) >= 2 and spikes.min() > 10.0 + 19.0  # from 10 ms on, 19.6 ms to threshold
