@@ -49,6 +49,7 @@ FAST = dict(capacitance=0, i_bias_leak=C.DAC_MAX)  # τ_m ≈ 8 ns: the membrane
 LINE_CODES = 40 + 15 * np.arange(13)  # CADC codes 40..220: 186..1033 mV
 THRESHOLD_LEVELS_MV = np.linspace(250.0, 1000.0, 13)
 LONG_REFRACTORY = dict(refractory_count=156, refractory_clock=5)  # 156·32·4 ns ≈ 20 µs
+LONG_REFRACTORY_US = 156 * 32 * 4 / 1e3
 NO_REFRACTORY = dict(refractory_count=0, refractory_clock=0)
 CADC_PERIOD_NS = CADC_MIN_PERIOD_NS
 # Without leak, a conductance-based input must not share the membrane with a current-based
@@ -120,8 +121,14 @@ def measure_reset_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
 def measure_threshold_line(bench: Bench, ch: Characterisation) -> tuple[np.ndarray, np.ndarray]:
     """Transfer line of v_threshold: the membrane parked at known levels (through the leak
     line) spikes iff the threshold lies at or below it."""
-    bench.write(**(QUIET | FAST | NO_REFRACTORY | dict(v_reset=0, enable_fire=1)))
     park = [ch.dac_for("v_leak_mv", p) for p in THRESHOLD_LEVELS_MV]
+    # start at rest on the first level: a membrane left above the threshold by an earlier
+    # measurement would fire once at the first probe's start, and a refractory time left
+    # over (the reset line's: up to 20 µs) would hold it at reset through the first probes;
+    # with firing off, wait both out
+    bench.write(**(QUIET | FAST | NO_REFRACTORY | dict(v_reset=0, v_leak=park[0])))
+    bench.run(LONG_REFRACTORY_US + 1.0)
+    bench.write(enable_fire=1)
     # Parked on the leak DAC grid alone, every level would sit at the same phase of the
     # threshold's DAC grid (same step): a small constant current shifts level k by about
     # k/levels of a step, so the transitions dither and the fit averages them.
