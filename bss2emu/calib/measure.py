@@ -18,9 +18,11 @@ voltages (``measure_*_line``)
 
 τ_m (``measure_tau_m``)
     Leak above threshold, no refractory time: the membrane rises from V_reset towards E_L
-    and spikes at V_th after ``τ_m·ln((E_L-V_reset)/(E_L-V_th))``. The rise starts at the
-    end of the step that held the spike (the refractory release, on the step grid) and ends
-    at the next spike's time stamp; the voltages come from the lines measured before.
+    and spikes at V_th after ``τ_m·ln((E_L-V_reset)/(E_L-V_th))``. Without refractory
+    time the membrane leaves V_reset at the spike itself, so a rise is the time between two
+    spikes: the mean over a train is the span from its first to its last time stamp over
+    the number of rises (the 8 ns tick truncates both ends alike); the voltages come from
+    the lines measured before.
 
 τ_syn (``measure_tau_syn``)
     A fast membrane follows its synaptic current (V - E_L = I/g_L); one strong input event,
@@ -103,7 +105,8 @@ def measure_leak_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
 def measure_reset_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
     """Transfer line of v_reset, read during a 20 µs refractory clamp. Leak (DAC 1000,
     ~1170 mV) far above threshold (DAC 800, ~940 mV), beyond any offset mismatch: the circuit
-    fires again as soon as it is released, so every step starts at V_reset."""
+    fires again as soon as it is released (at the start of the step after its release), so
+    every step but that one starts at V_reset; the lowest sample skips it."""
     bench.write(**(QUIET | FAST | LONG_REFRACTORY | dict(v_leak=1000, v_threshold=800, enable_fire=1)))
 
     def probe_for(k):
@@ -123,9 +126,9 @@ def measure_threshold_line(bench: Bench, ch: Characterisation) -> tuple[np.ndarr
     line) spikes iff the threshold lies at or below it."""
     park = [ch.dac_for("v_leak_mv", p) for p in THRESHOLD_LEVELS_MV]
     # start at rest on the first level: a membrane left above the threshold by an earlier
-    # measurement would fire once at the first probe's start, and a refractory time left
-    # over (the reset line's: up to 20 µs) would hold it at reset through the first probes;
-    # with firing off, wait both out
+    # measurement (the reset line's, released inside its last step, at ~1170 mV) would fire
+    # once at the first probe's start, and a refractory time left over (the reset line's: up
+    # to 20 µs) would hold it at reset through the first probes; with firing off, wait both out
     bench.write(**(QUIET | FAST | NO_REFRACTORY | dict(v_reset=0, v_leak=park[0])))
     bench.run(LONG_REFRACTORY_US + 1.0)
     bench.write(enable_fire=1)
@@ -194,30 +197,27 @@ def measure_tau_m(bench: Bench, ch: Characterisation, leak_bias, min_rises: int 
 
 
 def _rise_times(bench: Bench, min_rises: int, max_us: float) -> np.ndarray:
-    """Mean time (µs) from the end of a spike's step to the next spike, per circuit."""
-    t, step_end, circ = [], [], []
+    """Mean time (µs) from a spike to the next, per circuit."""
+    t, circ = [], []
     elapsed, chunk = 0.0, 20.0
     while True:
         t0 = bench.now_us
         rec = bench.run(chunk)
         t.append(rec.spike_t_us + t0)
-        step_end.append(rec.spike_step_end_us + t0)
         circ.append(rec.spike_circuit)
         elapsed += chunk
         counts = np.bincount(np.concatenate(circ), minlength=N)
         if counts.min() > min_rises or elapsed >= max_us:
             break
         chunk = min(2 * chunk, max_us - elapsed)
-    t, step_end, circ = (np.concatenate(x) for x in (t, step_end, circ))
-    order = np.lexsort((t, circ))
-    t, step_end, circ = t[order], step_end[order], circ[order]
-    same = circ[1:] == circ[:-1]
-    # time stamps truncate to the 8 ns tick: the spike lies on average half a tick later
-    rise = (t[1:] + 0.0035) - step_end[:-1]
-    n = np.bincount(circ[1:][same], minlength=N)
-    total = np.bincount(circ[1:][same], weights=rise[same], minlength=N)
+    t, circ = np.concatenate(t), np.concatenate(circ)
+    first = np.full(N, np.inf)
+    last = np.full(N, -np.inf)
+    np.minimum.at(first, circ, t)
+    np.maximum.at(last, circ, t)
+    n = np.bincount(circ, minlength=N) - 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, total / n, np.nan)
+        return np.where(n > 0, (last - first) / n, np.nan)
 
 
 def measure_tau_syn(bench: Bench, ch: Characterisation, which: str, tau_bias, duration_us: float,
