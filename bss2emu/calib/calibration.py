@@ -16,8 +16,7 @@ Two stages:
 2. ``calibrate`` inverts the models for the targets (nearest DAC value per circuit), then
    measures τ_m, τ_syn and the synaptic gains again at the chosen values and steps towards
    the target while that brings a circuit closer: what a circuit achieves is what was
-   measured at its final setting. The gains aim at the PSP height for the time constants
-   and voltages a circuit achieves, so they make up for those parameters' DAC steps. Voltages are reported from their measured transfer
+   measured at its final setting. Voltages are reported from their measured transfer
    lines (the CADC cannot resolve them better than the lines do), the other quantities
    from their measured models; refractory times are digital and exact.
 
@@ -319,13 +318,11 @@ def _choose(ch: Characterisation, t: CalibrationTargets, bench: Bench | None, lo
     count, clock, achieved["tau_ref_us"] = refractory_setting(t["tau_ref_us"])
     dac["refractory_count"], dac["refractory_clock"] = count, clock
 
-    # synaptic gain: the PSP target at the time constants and voltages each circuit achieves
-    # (measured, or its models' nearest values) → slope per weight LSB, so the gain makes up
-    # for their DAC steps
+    # synaptic gain: the PSP target at the targets' time constants → slope per weight LSB
     for w in ("exc", "inh"):
         coba = dac[f"coba_{w}"] == 1
-        shape_t = REFERENCE_WEIGHT * psp_shape_us(achieved["tau_m_us"], achieved[f"tau_syn_{w}_us"])
-        drive_t = np.abs(achieved[f"e_rev_{w}_mv"] - achieved["v_leak_mv"])
+        shape_t = REFERENCE_WEIGHT * psp_shape_us(t["tau_m_us"], t[f"tau_syn_{w}_us"])
+        drive_t = np.abs(t[f"e_rev_{w}_mv"] - t["v_leak_mv"])
         cuba_q, coba_q = f"syn_{w}_mv_per_us", f"coba_{w}_per_us"
         slope_t = np.where(coba, t[f"psp_{w}_mv"] / (shape_t * np.maximum(drive_t, 1e-9)), t[f"psp_{w}_mv"] / shape_t)
         gm = np.where(coba, ch.dac_for(coba_q, slope_t), ch.dac_for(cuba_q, slope_t))
