@@ -32,7 +32,8 @@ gains (``measure_slope``)
     No leak: the membrane integrates. One event's charge moves it by
     ``rows·weight·S·τ_syn`` (S the slope per weight LSB, current-based) or towards E_rev by
     ``1 - exp(-rows·weight·S_g·τ_syn)`` (conductance-based); a constant current for T
-    moves it by ``S_i·dac·T``. Start and end voltages: the leak line and the CADC.
+    moves it by ``S_i·dac·T``. Start and end voltages: the leak line and the CADC (the
+    synaptic gains as the mean of 4 events from starts a quarter code apart).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ CADC_PERIOD_NS = CADC_MIN_PERIOD_NS
 # to 0 mV. With both inputs conductance-based, v_inf is a mix of reversal potentials.
 COBA_BOTH = dict(coba_exc=1, coba_inh=1)
 TAU_SYN_REPEATS = CADC_PERIOD_NS // BENCH_DT_NS  # 7: one trace per step of the CADC period
+SLOPE_REPEATS = 4
 
 
 def event_time_us(step: int) -> float:
@@ -249,11 +251,14 @@ def measure_tau_syn(bench: Bench, ch: Characterisation, which: str, tau_bias, du
 
 
 def measure_slope(bench: Bench, ch: Characterisation, which: str, gm_bias, tau_bias, tau_syn_us,
-                  coba: bool = False) -> np.ndarray:
+                  coba: bool = False, repeats: int = SLOPE_REPEATS) -> np.ndarray:
     """Synaptic gain per weight LSB at ``gm_bias``: mV/µs (current-based, I/C) or 1/µs
     (conductance-based, g/C), from the charge one event puts on a membrane without leak.
 
-    ``tau_syn_us`` is the measured τ_syn at ``tau_bias`` of every circuit."""
+    ``tau_syn_us`` is the measured τ_syn at ``tau_bias`` of every circuit. The mean of
+    ``repeats`` events, each from a start one leak DAC step (about 1/4 code) higher: the
+    end voltage's CADC quantisation (±2.4 mV, 0.5 % of a conductance-based measurement)
+    dithers and averages."""
     exc = which == "exc"
     start = 200.0 if exc else 1000.0
     gm = np.broadcast_to(np.asarray(gm_bias, dtype=np.float64), (N,))
@@ -268,21 +273,24 @@ def measure_slope(bench: Bench, ch: Characterisation, which: str, gm_bias, tau_b
         e_rev = ch.dac_for(f"e_rev_{which}_mv", 1000.0 if exc else 200.0)
         e = ch.predict(f"e_rev_{which}_mv", e_rev)
     v_leak = ch.dac_for("v_leak_mv", start)
-    v0 = ch.predict("v_leak_mv", v_leak)
     bench.set_stim_weight(weight)
     clear_synaptic_inputs(bench)
     extra = {**COBA_BOTH, f"e_rev_{which}": e_rev} if coba else {}
-    bench.write(**(QUIET | extra | {"capacitance": CAPACITANCE_HW, "i_bias_leak": C.DAC_MAX, "v_leak": v_leak,
-                                    f"i_bias_syn_{which}_gm": gm_bias, f"i_bias_syn_{which}_tau": tau_bias}))
-    bench.run(6.0)  # settle on the leak (τ_m ≈ 0.5 µs)
-    bench.write(i_bias_leak=0)
-    bench.run(14.0 * float(np.nanmax(tau_syn_us)) + 1.0, [event_time_us(0)], [LABEL_EXC if exc else LABEL_INH])
-    v1 = cadc_mv(bench.codes())
+    bench.write(**(QUIET | extra | {"capacitance": CAPACITANCE_HW, f"i_bias_syn_{which}_gm": gm_bias,
+                                    f"i_bias_syn_{which}_tau": tau_bias}))
     charge = STIM_ROWS * weight * tau_syn_us
-    if coba:
+    slopes = []
+    for k in range(repeats):
+        # (the last event's input has decayed for 14 τ_syn: to 1e-6)
+        bench.write(i_bias_leak=C.DAC_MAX, v_leak=v_leak + k)
+        bench.run(6.0)  # settle on the leak (τ_m ≈ 0.5 µs)
+        bench.write(i_bias_leak=0)
+        bench.run(14.0 * float(np.nanmax(tau_syn_us)) + 1.0, [event_time_us(0)], [LABEL_EXC if exc else LABEL_INH])
+        v0 = ch.predict("v_leak_mv", v_leak + k)
+        v1 = cadc_mv(bench.codes())
         with np.errstate(invalid="ignore", divide="ignore"):
-            return -np.log((e - v1) / (e - v0)) / charge
-    return np.abs(v1 - v0) / charge
+            slopes.append(-np.log((e - v1) / (e - v0)) / charge if coba else np.abs(v1 - v0) / charge)
+    return np.mean(slopes, axis=0)
 
 
 def measure_i_const_slope(bench: Bench, ch: Characterisation, dac) -> np.ndarray:
