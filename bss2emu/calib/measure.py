@@ -18,9 +18,11 @@ voltages (``measure_*_line``)
 
 τ_m (``measure_tau_m``)
     Leak above threshold, no refractory time: the membrane rises from V_reset towards E_L
-    and spikes at V_th after ``τ_m·ln((E_L-V_reset)/(E_L-V_th))``. The rise starts at the
-    end of the step that held the spike (the refractory release, on the step grid) and ends
-    at the next spike's time stamp; the voltages come from the lines measured before.
+    and spikes at V_th after ``τ_m·ln((E_L-V_reset)/(E_L-V_th))``. Without refractory
+    time the membrane leaves V_reset at the spike itself, so a rise is the time between two
+    spikes: the mean over a train is the span from its first to its last time stamp over
+    the number of rises (the 8 ns tick truncates both ends alike); the voltages come from
+    the lines measured before.
 
 τ_syn (``measure_tau_syn``)
     A fast membrane follows its synaptic current (V - E_L = I/g_L); one strong input event,
@@ -30,7 +32,8 @@ gains (``measure_slope``)
     No leak: the membrane integrates. One event's charge moves it by
     ``rows·weight·S·τ_syn`` (S the slope per weight LSB, current-based) or towards E_rev by
     ``1 - exp(-rows·weight·S_g·τ_syn)`` (conductance-based); a constant current for T
-    moves it by ``S_i·dac·T``. Start and end voltages: the leak line and the CADC.
+    moves it by ``S_i·dac·T``. Start and end voltages: the leak line and the CADC (the
+    synaptic gains as the mean of 4 events from starts a quarter code apart).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ FAST = dict(capacitance=0, i_bias_leak=C.DAC_MAX)  # τ_m ≈ 8 ns: the membrane
 LINE_CODES = 40 + 15 * np.arange(13)  # CADC codes 40..220: 186..1033 mV
 THRESHOLD_LEVELS_MV = np.linspace(250.0, 1000.0, 13)
 LONG_REFRACTORY = dict(refractory_count=156, refractory_clock=5)  # 156·32·4 ns ≈ 20 µs
+LONG_REFRACTORY_US = 156 * 32 * 4 / 1e3
 NO_REFRACTORY = dict(refractory_count=0, refractory_clock=0)
 CADC_PERIOD_NS = CADC_MIN_PERIOD_NS
 # Without leak, a conductance-based input must not share the membrane with a current-based
@@ -57,6 +61,7 @@ CADC_PERIOD_NS = CADC_MIN_PERIOD_NS
 # to 0 mV. With both inputs conductance-based, v_inf is a mix of reversal potentials.
 COBA_BOTH = dict(coba_exc=1, coba_inh=1)
 TAU_SYN_REPEATS = CADC_PERIOD_NS // BENCH_DT_NS  # 7: one trace per step of the CADC period
+SLOPE_REPEATS = 4
 
 
 def event_time_us(step: int) -> float:
@@ -102,7 +107,8 @@ def measure_leak_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
 def measure_reset_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
     """Transfer line of v_reset, read during a 20 µs refractory clamp. Leak (DAC 1000,
     ~1170 mV) far above threshold (DAC 800, ~940 mV), beyond any offset mismatch: the circuit
-    fires again as soon as it is released, so every step starts at V_reset."""
+    fires again as soon as it is released (at the start of the step after its release), so
+    every step but that one starts at V_reset; the lowest sample skips it."""
     bench.write(**(QUIET | FAST | LONG_REFRACTORY | dict(v_leak=1000, v_threshold=800, enable_fire=1)))
 
     def probe_for(k):
@@ -120,8 +126,14 @@ def measure_reset_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
 def measure_threshold_line(bench: Bench, ch: Characterisation) -> tuple[np.ndarray, np.ndarray]:
     """Transfer line of v_threshold: the membrane parked at known levels (through the leak
     line) spikes iff the threshold lies at or below it."""
-    bench.write(**(QUIET | FAST | NO_REFRACTORY | dict(v_reset=0, enable_fire=1)))
     park = [ch.dac_for("v_leak_mv", p) for p in THRESHOLD_LEVELS_MV]
+    # start at rest on the first level: a membrane left above the threshold by an earlier
+    # measurement (the reset line's, released inside its last step, at ~1170 mV) would fire
+    # once at the first probe's start, and a refractory time left over (the reset line's: up
+    # to 20 µs) would hold it at reset through the first probes; with firing off, wait both out
+    bench.write(**(QUIET | FAST | NO_REFRACTORY | dict(v_reset=0, v_leak=park[0])))
+    bench.run(LONG_REFRACTORY_US + 1.0)
+    bench.write(enable_fire=1)
     # Parked on the leak DAC grid alone, every level would sit at the same phase of the
     # threshold's DAC grid (same step): a small constant current shifts level k by about
     # k/levels of a step, so the transitions dither and the fit averages them.
@@ -187,30 +199,27 @@ def measure_tau_m(bench: Bench, ch: Characterisation, leak_bias, min_rises: int 
 
 
 def _rise_times(bench: Bench, min_rises: int, max_us: float) -> np.ndarray:
-    """Mean time (µs) from the end of a spike's step to the next spike, per circuit."""
-    t, step_end, circ = [], [], []
+    """Mean time (µs) from a spike to the next, per circuit."""
+    t, circ = [], []
     elapsed, chunk = 0.0, 20.0
     while True:
         t0 = bench.now_us
         rec = bench.run(chunk)
         t.append(rec.spike_t_us + t0)
-        step_end.append(rec.spike_step_end_us + t0)
         circ.append(rec.spike_circuit)
         elapsed += chunk
         counts = np.bincount(np.concatenate(circ), minlength=N)
         if counts.min() > min_rises or elapsed >= max_us:
             break
         chunk = min(2 * chunk, max_us - elapsed)
-    t, step_end, circ = (np.concatenate(x) for x in (t, step_end, circ))
-    order = np.lexsort((t, circ))
-    t, step_end, circ = t[order], step_end[order], circ[order]
-    same = circ[1:] == circ[:-1]
-    # time stamps truncate to the 8 ns tick: the spike lies on average half a tick later
-    rise = (t[1:] + 0.0035) - step_end[:-1]
-    n = np.bincount(circ[1:][same], minlength=N)
-    total = np.bincount(circ[1:][same], weights=rise[same], minlength=N)
+    t, circ = np.concatenate(t), np.concatenate(circ)
+    first = np.full(N, np.inf)
+    last = np.full(N, -np.inf)
+    np.minimum.at(first, circ, t)
+    np.maximum.at(last, circ, t)
+    n = np.bincount(circ, minlength=N) - 1
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, total / n, np.nan)
+        return np.where(n > 0, (last - first) / n, np.nan)
 
 
 def measure_tau_syn(bench: Bench, ch: Characterisation, which: str, tau_bias, duration_us: float,
@@ -242,11 +251,14 @@ def measure_tau_syn(bench: Bench, ch: Characterisation, which: str, tau_bias, du
 
 
 def measure_slope(bench: Bench, ch: Characterisation, which: str, gm_bias, tau_bias, tau_syn_us,
-                  coba: bool = False) -> np.ndarray:
+                  coba: bool = False, repeats: int = SLOPE_REPEATS) -> np.ndarray:
     """Synaptic gain per weight LSB at ``gm_bias``: mV/µs (current-based, I/C) or 1/µs
     (conductance-based, g/C), from the charge one event puts on a membrane without leak.
 
-    ``tau_syn_us`` is the measured τ_syn at ``tau_bias`` of every circuit."""
+    ``tau_syn_us`` is the measured τ_syn at ``tau_bias`` of every circuit. The mean of
+    ``repeats`` events, each from a start one leak DAC step (about 1/4 code) higher: the
+    end voltage's CADC quantisation (±2.4 mV, 0.5 % of a conductance-based measurement)
+    dithers and averages."""
     exc = which == "exc"
     start = 200.0 if exc else 1000.0
     gm = np.broadcast_to(np.asarray(gm_bias, dtype=np.float64), (N,))
@@ -261,21 +273,24 @@ def measure_slope(bench: Bench, ch: Characterisation, which: str, gm_bias, tau_b
         e_rev = ch.dac_for(f"e_rev_{which}_mv", 1000.0 if exc else 200.0)
         e = ch.predict(f"e_rev_{which}_mv", e_rev)
     v_leak = ch.dac_for("v_leak_mv", start)
-    v0 = ch.predict("v_leak_mv", v_leak)
     bench.set_stim_weight(weight)
     clear_synaptic_inputs(bench)
     extra = {**COBA_BOTH, f"e_rev_{which}": e_rev} if coba else {}
-    bench.write(**(QUIET | extra | {"capacitance": CAPACITANCE_HW, "i_bias_leak": C.DAC_MAX, "v_leak": v_leak,
-                                    f"i_bias_syn_{which}_gm": gm_bias, f"i_bias_syn_{which}_tau": tau_bias}))
-    bench.run(6.0)  # settle on the leak (τ_m ≈ 0.5 µs)
-    bench.write(i_bias_leak=0)
-    bench.run(14.0 * float(np.nanmax(tau_syn_us)) + 1.0, [event_time_us(0)], [LABEL_EXC if exc else LABEL_INH])
-    v1 = cadc_mv(bench.codes())
+    bench.write(**(QUIET | extra | {"capacitance": CAPACITANCE_HW, f"i_bias_syn_{which}_gm": gm_bias,
+                                    f"i_bias_syn_{which}_tau": tau_bias}))
     charge = STIM_ROWS * weight * tau_syn_us
-    if coba:
+    slopes = []
+    for k in range(repeats):
+        # (the last event's input has decayed for 14 τ_syn: to 1e-6)
+        bench.write(i_bias_leak=C.DAC_MAX, v_leak=v_leak + k)
+        bench.run(6.0)  # settle on the leak (τ_m ≈ 0.5 µs)
+        bench.write(i_bias_leak=0)
+        bench.run(14.0 * float(np.nanmax(tau_syn_us)) + 1.0, [event_time_us(0)], [LABEL_EXC if exc else LABEL_INH])
+        v0 = ch.predict("v_leak_mv", v_leak + k)
+        v1 = cadc_mv(bench.codes())
         with np.errstate(invalid="ignore", divide="ignore"):
-            return -np.log((e - v1) / (e - v0)) / charge
-    return np.abs(v1 - v0) / charge
+            slopes.append(-np.log((e - v1) / (e - v0)) / charge if coba else np.abs(v1 - v0) / charge)
+    return np.mean(slopes, axis=0)
 
 
 def measure_i_const_slope(bench: Bench, ch: Characterisation, dac) -> np.ndarray:

@@ -13,18 +13,30 @@ integration). ``w`` relaxes exactly towards ``a (v - E_L)`` at the step's starti
 and enters the membrane as the mean of its values at the step's start and end; the
 exponential term enters as its value extrapolated to the step's middle from this and the
 last step's start (Adams–Bashforth 2; held at the start value in the first step after a
-reset, and where ``h`` > 0.69 τ_m, see ``AB2_MIN_DECAY``): both second order. With current-
+release, and where ``h`` > 0.69 τ_m, see ``AB2_MIN_DECAY``): both second order. With current-
 based inputs the synaptic current's exact convolution with the membrane is used; with
 conductance-based inputs the conductances' step averages form an effective leak. Spike
-times are interpolated linearly within the step and time-stamped in integer ns.
+times are interpolated linearly within the step and rounded to the nearest ns.
+
+Reset and refractoriness act at their own times, not on the step grid: a neuron that
+spikes at ``t_s`` is held at ``V_reset`` until ``t_r = t_s + τ_ref``; in the step that
+holds ``t_r`` (the spike's own step when ``τ_ref`` is short) it integrates freely over
+``[t_r, t_1]`` from ``V_reset`` (``after_release``: one exponential-Euler step with ``w``
+and the synaptic inputs at their values at ``t_1``), and in every step after that as
+above. The error of that partial step is made once per spike, so whole spike trains stay
+second order in the step (a release on the grid, up to one step late per spike, made them
+first order). A membrane that the partial step carries over the threshold fires at the
+next step's start. The exponential term restarts first order (no extrapolation) after a
+release.
 
 Events (external, background, recurrent) carry integer-ns times. All events whose time
 falls into step ``k`` are merged in the total order (time, source) and delivered in that
 order at the step's end ``t_1``, after the step's neuron update. An event at ``t_e`` that
 reaches a synapse with amplitude ``I0 = weight · efficacy · gain`` (nA, or µS when
 conductance-based) adds ``I0 e^{-(t_1 - t_e)/τ_s}`` to the synaptic input and, unless the
-neuron is refractory in the step (held at reset), the membrane's response to that input
-over ``[t_e, t_1]`` (``psp_response``), with ``τ_m = C/g_L`` and ``s = t_1 - t_e``::
+neuron is refractory at ``t_e`` (``t_e < t_r``, held at reset), the membrane's response to
+that input over ``[t_e, t_1]`` (``psp_response``), with ``τ_m = C/g_L`` and ``s = t_1 -
+t_e``::
 
     R(s) = 1/C ∫_0^s e^{-(s - y)/τ_m} e^{-y/τ_s} dy
     current-based:      v ← v ± I0 R(s)          (+ excitatory, - inhibitory)
@@ -251,6 +263,45 @@ def neuron_lists(coef, flags):
     return exp_on[:ne].copy(), coba[:nc].copy()
 
 
+@njit(**_JIT)
+def after_release(n, v_r, dt_us, coef, flags, nstate):
+    """The membrane (mV) of neuron ``n`` ``dt_us`` after it left ``v_r`` (the end of its
+    refractory time inside a step): one exponential-Euler step of the conductance-based
+    update, with ``w`` and the synaptic inputs held at their values at the step's end
+    (``nstate``: w after the step, b included; inputs decayed to the step's end) and the
+    exponential term at ``v_r``::
+
+        g     = g_L (+ g_exc + g_inh where conductance-based)
+        drive = g_L E_L + I_const - w + g_L Δ_T exp((v_r - V_T)/Δ_T) ± current-based inputs
+                (+ g_exc E_exc + g_inh E_inh)
+        v     = v_r + (drive - g v_r) (1 - e^{-g dt/C}) / g     (v_r + drive dt/C if g = 0)
+
+    Called once per spike and per release, so its first-order error over the part of a
+    step is made once per spike, not per step: whole trains become second order."""
+    g = coef[K_GL, n]
+    drive = coef[K_GL, n] * coef[K_EL, n] + coef[K_ICONST, n] - nstate[S_W, n]
+    if coef[K_DT, n] > 0.0:
+        a = (v_r - coef[K_VT, n]) / coef[K_DT, n]
+        if a > EXP_ARG_MAX:
+            a = EXP_ARG_MAX
+        drive += coef[K_GL, n] * coef[K_DT, n] * np.exp(a)
+    ie = nstate[S_IE, n]
+    ii = nstate[S_II, n]
+    if flags[F_COBA_E, n] != 0:
+        g += ie
+        drive += ie * coef[K_EEXC, n]
+    else:
+        drive += ie
+    if flags[F_COBA_I, n] != 0:
+        g += ii
+        drive += ii * coef[K_EINH, n]
+    else:
+        drive -= ii
+    if g > 0.0:
+        return v_r + (drive - g * v_r) * (-np.expm1(-g * dt_us / coef[K_C, n])) / g
+    return v_r + drive * dt_us / coef[K_C, n]
+
+
 # ``integrate_window`` is one function on purpose: numba reference-counts every array a
 # call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
 # ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
@@ -420,12 +471,19 @@ def integrate_window(
         for n in range(n_neurons):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
-        # threshold (spike time interpolated in the step), reset, refractoriness; a membrane
-        # already at threshold at the step's start (carried there by an event's response at
-        # the last step's end) fires at the start, even if it falls back during the step
+        # threshold (spike time interpolated in the step), reset, refractoriness: the
+        # membrane is free again from ref_end on, also inside a step (after_release; S_EPREV
+        # is -1 then: set at the spike and, for the exponential term, while refractory); a
+        # membrane already at threshold at the step's start (carried there by an event's
+        # response or a release in the last step) fires at the start, even if it falls back
+        # during the step
         for n in range(n_neurons):
             if t0 < ref_end[n]:
-                nstate[S_V, n] = coef[K_VRESET, n]
+                if ref_end[n] < t1:  # released inside this step
+                    nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
+                                                   coef, flags, nstate)
+                else:
+                    nstate[S_V, n] = coef[K_VRESET, n]
                 continue
             v = nstate[S_V, n]
             vn = v_new[n]
@@ -434,13 +492,17 @@ def integrate_window(
                 frac = 0.0
                 if v < v_th:
                     frac = (v_th - v) / (vn - v)
-                ts = t0 + int(frac * h_ns)
+                # to the nearest ns: the reset acts at ts, so a truncation would shorten
+                # every interval by half a ns on average
+                ts = t0 + int(frac * h_ns + 0.5)
                 if ts >= t1:
                     ts = t1 - 1
                 vn = coef[K_VRESET, n]
                 ref_end[n] = ts + flags[F_TAU_REF_NS, n]
                 nstate[S_W, n] += coef[K_B, n]
                 nstate[S_EPREV, n] = -1.0
+                if ref_end[n] < t1:  # refractory time over inside this step
+                    vn = after_release(n, vn, (t1 - ref_end[n]) / 1000.0, coef, flags, nstate)
                 spike_count[n] += 1
                 sb_t[m] = ts
                 sb_in[m] = n // 64
@@ -515,13 +577,14 @@ def integrate_window(
                         c = ent & 255
                         n = h * 256 + c
                         if wgt > 0:
-                            # the input, decayed to the step's end, and (not while refractory)
-                            # the membrane's response to it over [t_ns, t1]
+                            # the input, decayed to the step's end, and (unless the event
+                            # came while the neuron was refractory) the membrane's response
+                            # to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
                                 i0 = wgt * eff * coef[K_GAIN_E, n]
                                 es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
                                 nstate[S_IE, n] += i0 * es
-                                if t0 >= ref_end[n]:
+                                if t_ns >= ref_end[n]:
                                     x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
                                                           coef[K_PSP_E, n])
                                     if flags[F_COBA_E, n] == 0:
@@ -533,7 +596,7 @@ def integrate_window(
                                 i0 = wgt * eff * coef[K_GAIN_I, n]
                                 es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
                                 nstate[S_II, n] += i0 * es
-                                if t0 >= ref_end[n]:
+                                if t_ns >= ref_end[n]:
                                     x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
                                                           coef[K_PSP_I, n])
                                     if flags[F_COBA_I, n] == 0:
