@@ -17,10 +17,9 @@ Wiring (set once, like a calibration's base configuration on hardware):
   columns; their weight is ``stim_weight`` (``set_stim_weight``). So an event labelled
   ``LABEL_EXC`` gives every circuit ``STIM_ROWS × weight`` weight LSBs of excitatory input.
 
-The integration step is 80 ns, a multiple of the 8 ns FPGA tick, so that a spike's time
-stamp tells in which step it happened (the refractory release happens on that grid, as on
-hardware on the refractory clock). Physical parameters do not depend on the step: linear
-parts are integrated exactly.
+The integration step is 80 ns, a multiple of the 8 ns FPGA tick. Physical parameters do not
+depend on the step: linear parts are integrated exactly, and a spike's reset and the end of
+its refractory time act at their own times.
 """
 
 from __future__ import annotations
@@ -69,7 +68,6 @@ class Recording(NamedTuple):
 
     spike_t_us: np.ndarray  # time stamps (8 ns resolution), sorted
     spike_circuit: np.ndarray  # decoded from the spike label
-    spike_step_end_us: np.ndarray  # end of the integration step the spike fell into
     cadc_t_us: np.ndarray  # [samples]
     cadc: np.ndarray  # [samples, 512] 8-bit codes
     madc_t_us: np.ndarray
@@ -165,11 +163,10 @@ class Bench:
         ticks = out.spikes.column("time_ticks").to_numpy()
         t_ns = ticks * NS_PER_TICK
         circuits = out.spikes.column("label").to_numpy() & (C.LABEL_NO_TARGET_BIT - 1)
-        step_end = (t_ns // h + 1) * h
         n_cadc = out.cadc.num_rows // N
         cadc = out.cadc.column("value").to_numpy().astype(np.int64).reshape(n_cadc, N)
         cadc_t = out.cadc.column("time_ticks").to_numpy()[::N] * NS_PER_TICK if n_cadc else np.zeros(0)
         madc_t = out.madc.column("time_ticks").to_numpy() * NS_PER_TICK
         madc = out.madc.column("value").to_numpy().astype(np.int64)
-        return Recording((t_ns - t0) / 1e3, circuits.astype(np.int64), (step_end - t0) / 1e3,
-                         (np.asarray(cadc_t) - t0) / 1e3, cadc, (madc_t - t0) / 1e3, madc)
+        return Recording((t_ns - t0) / 1e3, circuits.astype(np.int64), (np.asarray(cadc_t) - t0) / 1e3, cadc,
+                         (madc_t - t0) / 1e3, madc)

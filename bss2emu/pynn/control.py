@@ -24,8 +24,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     """Start a new network on emulated BrainScaleS-2 chips.
 
     ``timestep`` (ms biological = µs hardware) is the integration step; ``min_delay``
-    ('auto': one step) is the delay of direct on-chip connections. ``chips``/``system``
-    choose the emulated system (``system`` a shipped name like ``"cube-4"``, a YAML file
+    ('auto': one step) the smallest delay a projection may ask for. Between neurons a delay
+    from one network hop (0.325 ms) on is realised exactly by the FPGA; a shorter one is a
+    direct connection (within the step on one chip, the route latency between chips).
+    ``chips``/``system`` choose the emulated system (``system`` a shipped name like ``"cube-4"``, a YAML file
     or a SystemSpec), ``placement`` and ``address`` where it runs (see ``bss2emu.run``).
     Parameters are translated by calibrating each chip for the neurons placed on it, at
     ``run()``. ``ideal=True`` (the default) emulates chips without fixed-pattern mismatch,

@@ -7,20 +7,22 @@ Tolerances and why:
   and the same number of spikes. Two sources of difference accumulate spike by spike:
   (1) DAC quantisation — each voltage to ±½ LSB = ±0.06 mV biological (≈ 0.4 % of a
   15 mV distance to threshold), leak, currents and synaptic gains to ≤ 0.3 % — which near
-  threshold, where the membrane creeps, changes an interval by up to ≈ 1 %; (2) the
-  emulator's fixed grid: refractoriness ends on the next step boundary, a conductance is
-  held over a step and the exponential term is second order in it (current-based PSPs
-  are exact, also for events inside a step), while NEST's models here are grid-exact or precise: ≤ 1–2 steps
-  (0.1–0.2 ms) per interval, ≈ 1–2 % of the 5–20 ms intervals. Measured worst case
-  (ratio |Δt|/tolerance): IF_curr_exp 0.12 (step) / 0.28 (spikes), IF_cond_exp 0.03 /
-  0.13, EIF_cond_exp_isfa_ista 0.02 / 0.15. Inputs are chosen so that no threshold
-  crossing lies within these few percent of threshold (a 2 % weaker PSP then drops a spike).
+  threshold, where the membrane creeps, changes an interval by up to ≈ 1 %; (2) time
+  discretisation: NEST's iaf models end refractoriness on their 0.1 ms grid, the emulator
+  at the exact time (and interpolates spike times); the emulator holds a conductance over
+  a step and integrates the exponential term to second order (current-based PSPs are
+  exact, also for events inside a step): ≤ 1–2 steps (0.1–0.2 ms) per interval, ≈ 1–2 % of
+  the 5–20 ms intervals. Measured worst case (ratio |Δt|/tolerance): IF_curr_exp 0.09
+  (step) / 0.13 (spikes), IF_cond_exp 0.04 / 0.26, EIF_cond_exp_isfa_ista 0.02 / 0.20.
+  Inputs are chosen so that no threshold crossing lies within these few percent of
+  threshold (a 2 % weaker PSP then drops a spike).
 * **Realised parameters** (``Population.realised_parameters()``: what the quantised DAC
   values mean) given to NEST remove (1): for a current step the emulator then agrees to
-  within one step per spike (``|Δt_k| ≤ 0.1 ms · (k + 1) + 0.01``; measured ≤ 0.1 · k); for
-  EIF_cond_exp_isfa_ista two steps (measured 0.14 ms for its one spike; 0.43 ms when the
-  emulator held the exponential term constant over a step): the upswing to the spike is
-  steep on a 0.1 ms grid.
+  within about one step per spike (``|Δt_k| ≤ 0.1 ms · (k + 1) + 0.01``, plus the current's
+  quantisation below; measured ≤ 0.13 ms · (k + 1), IF_cond_exp, where NEST's grid release
+  from refractoriness is the difference); for EIF_cond_exp_isfa_ista two steps (measured
+  0.14 ms for its one spike; 0.43 ms when the emulator held the exponential term constant
+  over a step): the upswing to the spike is steep on a 0.1 ms grid.
 * **Membrane**, subthreshold: ``|Δv| ≤ 0.3 mV`` over the whole trace: MADC resolution
   0.117 mV biological, leak-potential quantisation ±0.06 mV, steady-state current error
   ≤ 0.3 % of 12 mV, the conductance step's error (measured 0.08 mV).
