@@ -172,7 +172,7 @@ def run_meter():
     """Time the backend's ``experiment.build`` and ``bss2emu.run`` inside ``sim.run`` by
     wrapping them (the backend exposes no timings of its own): yields a dict of seconds
     (None for a function that was not called, e.g. renamed by a later backend)."""
-    spent: dict[str, float | None] = {"translate_s": None, "run_s": None}
+    spent: dict[str, float | None] = {"translate_s": None, "run_s": None, "place_s": None}
 
     def timed(fn, key):
         @functools.wraps(fn)
@@ -189,6 +189,8 @@ def run_meter():
         if hasattr(pynn_experiment, "build"):
             stack.enter_context(mock.patch.object(pynn_experiment, "build", timed(pynn_experiment.build,
                                                                                    "translate_s")))
+        if hasattr(pynn_experiment, "place"):  # placement and routing, inside build
+            stack.enter_context(mock.patch.object(pynn_experiment, "place", timed(pynn_experiment.place, "place_s")))
         yield spent
 
 
@@ -201,7 +203,8 @@ def timed_run(neurons, duration_ms: float, rate_hz: float) -> dict:
     md = sim.simulator.state.results.metadata
     spikes = int(sum(neurons.get_spike_counts().values()))
     run_s, translate_s = spent["run_s"], spent["translate_s"]
-    return {"rate_in_hz": rate_hz, "total_s": total, "translate_s": translate_s, "map_s": md["map_s"],
+    return {"rate_in_hz": rate_hz, "total_s": total, "translate_s": translate_s, "place_s": spent["place_s"],
+            "map_s": md["map_s"],
             "emulate_s": None if run_s is None else run_s - md["map_s"], "setup_s": md.get("setup_s"),
             "rest_s": None if run_s is None or translate_s is None else total - run_s - translate_s,
             "spikes": spikes, "rate_hz": spikes / neurons.size / (duration_ms / 1000.0),
@@ -231,6 +234,7 @@ def print_table(runs: list[dict]) -> None:
             ("sim.reset() + drive.set(rate=...) (s)", "reset_s", ".2f"),
             ("sim.run total (s)", "total_s", ".2f"),
             ("  translation: experiment.build (s)", "translate_s", ".2f"),
+            ("    of which placement and routing (s)", "place_s", ".2f"),
             ("  mapping: metadata map_s (s)", "map_s", ".3f"),
             ("  emulation: bss2emu.run - map_s (s)", "emulate_s", ".2f"),
             ("    of which chip setup: setup_s (s)", "setup_s", ".2f"),
