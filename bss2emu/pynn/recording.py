@@ -4,7 +4,8 @@ Spikes of every neuron are recorded by the FPGA. The MADC reads one analog signa
 neuron per run, at every step (or every ``sampling_interval``): its membrane (10 bit), its
 excitatory or inhibitory synaptic input or its adaptation current (``MADC_SOURCE``). The
 CADC samples the membranes of all neurons (8 bit, at most 1.85 MSample/s: a sampling
-interval of at least 0.6 ms biological). So: ``v`` of a single neuron comes from the MADC,
+interval of at least 0.6 ms biological; PyNN's default interval, the time step, becomes
+0.6 ms with a ``QuantisationWarning``). So: ``v`` of a single neuron comes from the MADC,
 ``v`` of several from the CADC; ``gsyn_exc``, ``gsyn_inh`` or ``w`` of one neuron from the
 MADC (``v`` recorded besides then comes from the CADC).
 
@@ -42,6 +43,7 @@ class Recorder(recording.Recorder):
                 raise RecordingError(var.name, celltype, "its events never leave the chip (on-chip background "
                                                          "generator)")
         if sampling_interval is not None:
+            self.explicit_interval = True  # asked for: not raised to the CADC's rate by itself
             dt = self._simulator.state.dt
             k = sampling_interval / dt
             if abs(k - round(k)) > 1e-6 or round(k) < 1:

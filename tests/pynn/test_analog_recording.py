@@ -118,7 +118,7 @@ def test_two_analog_signals_need_two_runs(sim):
 
 def test_membrane_besides_madc_signal_needs_the_cadc_rate(sim):
     pop = sim.Population(1, sim.IF_cond_exp(), label="n")
-    pop.record(["v", "gsyn_inh"])
+    pop.record(["v", "gsyn_inh"], sampling_interval=0.1)
     with pytest.raises(errors.InvalidParameterValueError, match=r"the MADC records gsyn_inh, so v .* from the CADC.*"
                                                                  r"sampling_interval=0\.6"):
         sim.run(5.0)

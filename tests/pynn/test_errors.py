@@ -159,11 +159,26 @@ def test_on_chip_source_spikes_cannot_be_recorded(sim):
 
 
 def test_membrane_of_many_neurons_needs_the_cadc_rate(sim):
+    """Asked for every step, several membranes cannot be: an error names the CADC's rate."""
     pop = sim.Population(3, sim.IF_curr_exp(), label="n")
-    pop.record("v")
+    pop.record("v", sampling_interval=0.1)
     with pytest.raises(errors.InvalidParameterValueError, match=r"only one neuron's membrane can use the MADC.*"
                                                                  r"sampling_interval=0\.6"):
         sim.run(10.0)
+
+
+def test_membranes_at_the_default_interval_come_at_the_cadc_rate(sim):
+    """PyNN's default interval (a NEST script's record('v')) runs: the CADC's fastest
+    interval instead, said by a QuantisationWarning; the signal's sampling period says so."""
+    pop = sim.Population(3, sim.IF_curr_exp(i_offset=0.5), label="n")
+    pop.record("v")
+    with pytest.warns(bss2emu.QuantisationWarning, match=r"v is recorded from 3 neurons: the CADC samples them every "
+                                                          r"0\.6 ms"):
+        sim.run(10.0)
+    v = pop.get_data().segments[0].analogsignals[0]
+    assert float(v.sampling_period.rescale("ms")) == pytest.approx(0.6) and v.shape == (17, 3)
+    assert np.all(np.diff(v.magnitude[:, 0]) >= -0.5)  # charging towards -55 mV
+    assert v.magnitude[-1, 0] > -65.0 + 2.0
 
 
 def test_routing_limits_become_pynn_errors(sim):
