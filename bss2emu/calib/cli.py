@@ -30,12 +30,12 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import BssError, ConfigError
+from ..errors import ConfigError
 from .calibration import calibrate
 from .result import ENV_DIR, CalibrationStore
 from .targets import TARGET_FIELDS, CalibrationTargets
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+EXIT_OK = 0
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -113,20 +113,11 @@ def run_cli(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``bss2emu calibrate`` on its own (for tests and ``python -m``): parse, run, map
-    bss2emu errors to exit status 2 with the message on stderr."""
-    parser = argparse.ArgumentParser(prog="bss2emu")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub)
-    try:
-        args = parser.parse_args(["calibrate", *(argv if argv is not None else sys.argv[1:])])
-    except SystemExit as exc:
-        return EXIT_OK if exc.code is None else exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    try:
-        return args.func(args)
-    except BssError as err:
-        print(f"bss2emu: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    """``bss2emu calibrate`` on its own (for tests and ``python -m``): the command line's
+    ``main`` with the subcommand given (bss2emu errors: exit status 2, message on stderr)."""
+    from ..cli import main as cli_main
+
+    return cli_main(["calibrate", *(argv if argv is not None else sys.argv[1:])])
 
 
 __all__ = ["add_parser", "run_cli", "main"]

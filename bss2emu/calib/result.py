@@ -157,13 +157,10 @@ class CalibrationStore:
 
     def load(self, serial: int, ideal: bool, targets: CalibrationTargets) -> CalibrationResult | None:
         """The stored result for this chip and these targets, or None."""
-        got = _read_npz(self.result_path(serial, ideal, targets))
+        got = _read_chip_file(self.result_path(serial, ideal, targets), serial, ideal)
         if got is None:
             return None
-        arrays, meta = got
-        if meta.get("serial") != int(serial) or meta.get("ideal") != bool(ideal):
-            return None
-        part = _split(arrays)
+        part, meta = got
         stored_targets = CalibrationTargets(**part.get("target", {}))
         if stored_targets != targets:
             return None
@@ -184,13 +181,10 @@ class CalibrationStore:
         return path
 
     def load_characterisation(self, serial: int, ideal: bool) -> Characterisation | None:
-        got = _read_npz(self.characterisation_path(serial, ideal))
+        got = _read_chip_file(self.characterisation_path(serial, ideal), serial, ideal)
         if got is None:
             return None
-        arrays, meta = got
-        if meta.get("serial") != int(serial) or meta.get("ideal") != bool(ideal):
-            return None
-        part = _split(arrays)
+        part, _ = got
         return Characterisation(int(serial), bool(ideal), part.get("a", {}), part.get("b", {}))
 
 
@@ -221,6 +215,18 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
         except OSError:
             pass
         raise
+
+
+def _read_chip_file(path: Path, serial: int, ideal: bool) -> tuple[dict, dict] | None:
+    """A stored file's arrays split by prefix (``_split``) and its metadata, or None when it
+    is missing, unreadable or written for another chip."""
+    got = _read_npz(path)
+    if got is None:
+        return None
+    arrays, meta = got
+    if meta.get("serial") != int(serial) or meta.get("ideal") != bool(ideal):
+        return None
+    return _split(arrays), meta
 
 
 def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict] | None:

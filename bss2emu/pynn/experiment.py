@@ -280,7 +280,7 @@ def snapshot(state) -> dict:
             "currents": [[] if _is_source(p) else current_schedule(state, p) for p in state.populations]}
 
 
-def segment_schedule(epochs, k: int, end_ms: float) -> list[tuple[float, np.ndarray]]:
+def segment_schedule(epochs, k: int, size: int, end_ms: float) -> list[tuple[float, np.ndarray]]:
     """Population ``k``'s injected current over the segment: in each epoch the current
     sources as they were set for it (a later change does not reach back into earlier runs)."""
     if not any(snap["currents"][k] for _, snap in epochs):
@@ -288,7 +288,6 @@ def segment_schedule(epochs, k: int, end_ms: float) -> list[tuple[float, np.ndar
     out = []
     for _, t0, t1, snap in _intervals(epochs, end_ms):
         sched = snap["currents"][k]
-        size = len(next(iter(snap["params"][k].values())))
         at_start = [c for ts, c in sched if ts <= t0 + 1e-12]
         out.append((t0, at_start[-1] if at_start else np.zeros(size)))
         out += [(ts, c) for ts, c in sched if t0 + 1e-12 < ts < t1]
@@ -482,7 +481,7 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
     for k, (pop, name) in enumerate(zip(state.populations, info["names"])):
         if _is_source(pop):
             continue
-        schedule = segment_schedule(epochs, k, end_ms)
+        schedule = segment_schedule(epochs, k, pop.size, end_ms)
         population, more = _neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms)
         populations.append(population)
         writes += more

@@ -187,7 +187,7 @@ def _per_neuron(value, size: int) -> np.ndarray:
     a = np.array(value)
     if a.ndim == 0 and size == 1:
         out = np.empty(1, a.dtype)
-        out[0] = a.item() if a.dtype != object else a[()]
+        out[0] = a[()]
         return out
     return a
 
