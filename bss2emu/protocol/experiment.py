@@ -19,6 +19,7 @@ bss2emu.protocol.experiment.InvalidExperimentError: invalid experiment: populati
 
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -346,6 +347,15 @@ class PlasticityRule(_Model):
     period_us: float = Field(gt=0.0, le=1e7)
     start_us: TimeUs | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("kernel", mode="before")
+    @classmethod
+    def _dotted_path(cls, value: Any):
+        # pydantic's import raises TypeError (not a validation error) on "." or "..x"
+        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?", value):
+            raise ValueError(f"{value!r} is not a Python path; give one like 'my_rules.stdp' "
+                             f"(a module and a function in it)")
+        return value
 
 
 class NeuronWrite(_Model):

@@ -99,13 +99,14 @@ _NoDuplicatesLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_T
 def _parse_yaml(text: str, what: str) -> Any:
     loader = _NoDuplicatesLoader(text)
     try:
-        _check_yaml_nesting(loader, what)
+        aliases = _check_yaml_nesting(loader, what)
         loader.dispose()
         loader = _NoDuplicatesLoader(text)
         root = loader.get_single_node()  # the node graph: aliases are shared nodes, not copies
         if root is None:
             return None
-        _check_graph(root, what)
+        if aliases:  # without aliases the document is a tree no larger than the text
+            _check_graph(root, what)
         return loader.construct_document(root)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -121,19 +122,27 @@ def _parse_yaml(text: str, what: str) -> Any:
         loader.dispose()
 
 
-def _check_yaml_nesting(loader: yaml.Loader, what: str) -> None:
+def _check_yaml_nesting(loader: yaml.Loader, what: str) -> int:
     """Nesting, from the parser's events: libyaml's composer recurses in C and would crash
-    the interpreter on a file of 100,000 "[" before Python could stop it."""
-    level = 0
-    while loader.check_event():
-        event = loader.get_event()
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+    the interpreter on a file of 100,000 "[" before Python could stop it. Returns the
+    number of aliases."""
+    level = aliases = 0
+    opening, closing = (yaml.SequenceStartEvent, yaml.MappingStartEvent), (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    get_event = loader.get_event
+    while True:
+        event = get_event()
+        if event is None or type(event) is yaml.StreamEndEvent:
+            return aliases
+        kind = type(event)
+        if kind in opening:
             level += 1
             if level > MAX_NESTING:
                 raise ConfigError(f"{what}, line {event.start_mark.line + 1}: lists and mappings nest more "
                                   f"than {MAX_NESTING} levels deep; an experiment needs at most 6")
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+        elif kind in closing:
             level -= 1
+        elif kind is yaml.AliasEvent:
+            aliases += 1
 
 
 def _check_graph(root: yaml.Node, what: str) -> None:
