@@ -78,6 +78,10 @@ def run_atheris(runs: int | None, seconds: int | None):
 
     def one_input(data: bytes) -> None:
         check_bytes(data, data[:1] == b"{", outcome)
+        if outcome.inputs % 1000 == 0:  # libFuzzer ends the process itself: report as we go
+            print(f"atheris: {outcome}", flush=True)
+        if outcome.slowest_s >= LIMIT_S:
+            raise RuntimeError(f"an input took {outcome.slowest_s:.1f} s")
         if outcome.unexpected:
             kind, detail = outcome.unexpected[-1]
             raise RuntimeError(f"{kind}: {detail}")  # libFuzzer saves the crashing input
@@ -100,8 +104,8 @@ def run_atheris(runs: int | None, seconds: int | None):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--schema", type=int, default=2000, metavar="N", help="hypothesis inputs (default 2000)")
-    parser.add_argument("--mutate", type=int, default=8000, metavar="N", help="mutated example files (default 8000)")
+    parser.add_argument("--schema", type=int, default=1500, metavar="N", help="hypothesis inputs (default 1500)")
+    parser.add_argument("--mutate", type=int, default=8500, metavar="N", help="mutated example files (default 8500)")
     parser.add_argument("--seed", type=int, default=int(time.time()), help="random seed (default: the time)")
     parser.add_argument("--atheris", action="store_true", help="run the coverage-guided fuzzer instead")
     parser.add_argument("--runs", type=int, help="atheris: inputs to run")

@@ -10,7 +10,8 @@ import zlib
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RoutingError
+from ..protocol import coordinates as C
 from ..protocol import experiment as E
 
 
@@ -41,6 +42,12 @@ def expand(exp: E.Experiment, proj: E.Projection) -> tuple[np.ndarray, np.ndarra
                               f"{n_pre} pre and {n_post} post; use another connector or match the sizes")
         pre = post = np.arange(n_pre)
     elif isinstance(con, E.AllToAll):
+        fan_in = n_pre - (1 if same and not con.allow_self_connections else 0)
+        if fan_in > C.ROWS_PER_HEMISPHERE:  # before the n_pre × n_post arrays (2 TiB for the largest sizes)
+            raise RoutingError(f"projection {proj.label!r}: all_to_all gives every neuron of {proj.post!r} input "
+                               f"from {fan_in} presynaptic neurons; a neuron's column has {C.ROWS_PER_HEMISPHERE} "
+                               f"synapse rows, one per presynaptic neuron: use fixed_number_pre with n <= "
+                               f"{C.ROWS_PER_HEMISPHERE} or a smaller {proj.pre!r}")
         pre, post = (a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij"))
         if same and not con.allow_self_connections:
             keep = pre != post

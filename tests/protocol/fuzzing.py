@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import random
@@ -29,6 +30,8 @@ from bss2emu.errors import ConfigError
 from bss2emu.protocol.experiment import Experiment, experiment_schema
 from bss2emu.protocol.loader import load_mapping_text
 
+_CLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NAMES = ["p", "q", "s", "bg", "exc_input", "neuron", "a b", "x"]  # so that references often resolve
 # kernels are imported by validation: only harmless module paths, never generated text
@@ -147,8 +150,13 @@ def _set(obj, path, value):
     obj[path[-1]] = value
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str):
+    return yaml.load(text, Loader=_CLoader)
+
+
 def _structural(rng: random.Random, text: str) -> str:
-    data = yaml.safe_load(text)
+    data = copy.deepcopy(_parsed(text))
     paths = [p for p in _leaves(data) if p]
     path = rng.choice(paths)
     how = rng.randrange(6)
@@ -180,7 +188,9 @@ def _structural(rng: random.Random, text: str) -> str:
             parent.extend(parent * rng.randrange(1, 20))
     else:  # a sub-tree swapped into another place
         _set(data, path, copy.deepcopy(data.get(rng.choice(list(data)))) if isinstance(data, dict) else None)
-    return yaml.safe_dump(data, allow_unicode=True) if rng.random() < 0.5 else json.dumps(data, allow_nan=True)
+    if rng.random() < 0.5:
+        return yaml.dump(data, Dumper=_CDumper, allow_unicode=True)
+    return json.dumps(data, allow_nan=True)
 
 
 def _yaml_tricks(rng: random.Random, text: str) -> str:

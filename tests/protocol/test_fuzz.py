@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 
 from fuzzing import Outcome, check_bytes, check_data, example_texts, experiment_data, mutate
 
-SCHEMA_INPUTS = 2000
-MUTATED_INPUTS = 8000
+SCHEMA_INPUTS = 1500
+MUTATED_INPUTS = 8500
 LIMIT_S = 5.0
 
 _schema = Outcome()
