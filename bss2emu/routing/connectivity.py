@@ -44,10 +44,10 @@ def expand(exp: E.Experiment, proj: E.Projection) -> tuple[np.ndarray, np.ndarra
     elif isinstance(con, E.AllToAll):
         fan_in = n_pre - (1 if same and not con.allow_self_connections else 0)
         if fan_in > C.ROWS_PER_HEMISPHERE:  # before the n_pre × n_post arrays (2 TiB for the largest sizes)
-            raise RoutingError(f"projection {proj.label!r}: all_to_all gives every neuron of {proj.post!r} input "
-                               f"from {fan_in} presynaptic neurons; a neuron's column has {C.ROWS_PER_HEMISPHERE} "
-                               f"synapse rows, one per presynaptic neuron: use fixed_number_pre with n <= "
-                               f"{C.ROWS_PER_HEMISPHERE} or a smaller {proj.pre!r}")
+            raise RoutingError(f"population {proj.post!r} neuron 0 receives input from {fan_in} presynaptic neurons "
+                               f"(all_to_all projection {proj.label!r}); a neuron's column has "
+                               f"{C.ROWS_PER_HEMISPHERE} synapse rows, one per presynaptic neuron: reduce its fan-in "
+                               f"to at most {C.ROWS_PER_HEMISPHERE} (e.g. fixed_number_pre n<={C.ROWS_PER_HEMISPHERE})")
         pre, post = (a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij"))
         if same and not con.allow_self_connections:
             keep = pre != post
