@@ -10,9 +10,10 @@ import zlib
 
 import numpy as np
 
-from ..errors import ConfigError, RoutingError
+from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
+from .errors import routing_error
 
 
 def keyed_rng(seed: int, *keys: str | int) -> np.random.Generator:
@@ -44,10 +45,12 @@ def expand(exp: E.Experiment, proj: E.Projection) -> tuple[np.ndarray, np.ndarra
     elif isinstance(con, E.AllToAll):
         fan_in = n_pre - (1 if same and not con.allow_self_connections else 0)
         if fan_in > C.ROWS_PER_HEMISPHERE:  # before the n_pre × n_post arrays (2 TiB for the largest sizes)
-            raise RoutingError(f"population {proj.post!r} neuron 0 receives input from {fan_in} presynaptic neurons "
-                               f"(all_to_all projection {proj.label!r}); a neuron's column has "
-                               f"{C.ROWS_PER_HEMISPHERE} synapse rows, one per presynaptic neuron: reduce its fan-in "
-                               f"to at most {C.ROWS_PER_HEMISPHERE} (e.g. fixed_number_pre n<={C.ROWS_PER_HEMISPHERE})")
+            raise routing_error(
+                f"population {proj.post!r} neuron 0 receives input from {fan_in} presynaptic neurons (all_to_all "
+                f"projection {proj.label!r}); a neuron's column has {C.ROWS_PER_HEMISPHERE} synapse rows, one per "
+                f"presynaptic neuron: reduce its fan-in to at most {C.ROWS_PER_HEMISPHERE} (e.g. fixed_number_pre "
+                f"n<={C.ROWS_PER_HEMISPHERE})",
+                "fan_in", population=proj.post, neuron=0, fan_in=fan_in, limit=C.ROWS_PER_HEMISPHERE)
         pre, post = (a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij"))
         if same and not con.allow_self_connections:
             keep = pre != post
