@@ -40,21 +40,26 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def read_experiment_data(path: str | Path) -> dict:
     """The top-level mapping of a YAML or JSON experiment file (``.json``: JSON, else YAML)."""
+    return read_mapping_file(path, "experiment file")
+
+
+def read_mapping_file(path: str | Path, kind: str) -> dict:
+    """The top-level mapping of any YAML/JSON input file (``kind``: "system file", ...)."""
     path = Path(path)
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as err:
-        raise ConfigError(f"cannot read experiment file {str(path)!r}: {err.strerror or err}") from None
+        raise ConfigError(f"cannot read {kind} {str(path)!r}: {err.strerror or err}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(f"experiment file {str(path)!r} is larger than {MAX_FILE_BYTES // 2**20} MiB; "
-                          f"give long spike trains as a Poisson source or split the experiment")
-    return load_mapping_text(raw, str(path), json_syntax=path.suffix.lower() == ".json")
+        raise ConfigError(f"{kind} {str(path)!r} is larger than {MAX_FILE_BYTES // 2**20} MiB; "
+                          f"give long spike trains as a Poisson source or split the file")
+    return load_mapping_text(raw, str(path), json_syntax=path.suffix.lower() == ".json", kind=kind)
 
 
-def load_mapping_text(raw: bytes, name: str, json_syntax: bool = False) -> dict:
+def load_mapping_text(raw: bytes, name: str, json_syntax: bool = False, kind: str = "experiment file") -> dict:
     """Parse ``raw`` (the bytes of file ``name``) into its top-level mapping, within the bounds."""
-    what = f"experiment file {name!r}"
+    what = f"{kind} {name!r}"
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
