@@ -1,7 +1,8 @@
 """Fuzzing the experiment loader and validator in-process: schema-shaped dicts from
 hypothesis and mutations of the shipped example files — over 10,000 inputs per run. Each
 must give an Experiment or a ConfigError (no other exception, so no traceback from
-``bss2emu validate``) within 5 s. ``benchmarks/fuzz_loader.py`` prints the figures and runs
+``bss2emu validate``) within 5 s of CPU time (wall time on this shared 2-core machine
+says more about the other jobs than about the input; both are reported). ``benchmarks/fuzz_loader.py`` prints the figures and runs
 the coverage-guided fuzzer."""
 
 from __future__ import annotations
