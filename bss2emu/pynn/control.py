@@ -12,7 +12,7 @@ from ..cluster import PLACEMENTS
 from ..errors import ConfigError
 from ..protocol.system import as_system
 from ..routing.mapping import PARTITIONERS
-from . import simulator
+from . import lifecycle, simulator
 from .exceptions import InvalidParameterValueError
 
 MAX_DELAY_MS = 1000.0
@@ -41,6 +41,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     ``UserWarning`` naming them; PyNN's own checks (``dt``, ``mindelay``, …) still apply."""
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
     common.setup(timestep, min_delay, **extra_params)
+    lifecycle.started()
     _warn_ignored(extra_params)
     dt_ns = timestep * 1e3
     if abs(dt_ns - round(dt_ns)) > 1e-6 or not 1 <= round(dt_ns) <= 10_000:
@@ -90,6 +91,7 @@ def end(compatible_output=True):
     for population, variables, filename in state.write_on_end:
         population.write_data(get_io(filename), variables)
     state.write_on_end = []
+    lifecycle.ended()
 
 
 run, run_until = common.build_run(simulator)

@@ -82,6 +82,9 @@ class State(common.control.BaseState):
 
     def run_until(self, tstop: float) -> None:
         from .experiment import run_segment
+        from .lifecycle import require_setup
+
+        require_setup("run()")
 
         run_segment(self, float(tstop))
         self.t = float(tstop)
