@@ -45,13 +45,23 @@ class EmulatedSystem:
         self.loaded: tuple[str, str] | None = None  # (owner, topology) configured now
         self.runs = 0
         self._progress: tuple[int, int] | None = None
-        self._cancel = threading.Event()
+        self._run_id: str | None = None
+        self._cancelled: set[str] = set()  # runs asked to stop (also before they started)
 
-    def run(self, exp: Experiment, system: str | None, chips: int | None, owner: str) -> Results:
+    def run(self, exp: Experiment, system: str | None, chips: int | None, owner: str,
+            run_id: str | None = None) -> Results:
         """Run ``exp`` for ``owner``; ``metadata["service_system"]`` says on which system and
-        whether its configuration had to be restored first (and how long that took)."""
-        self._cancel.clear()
+        whether its configuration had to be restored first (and how long that took).
+        ``cancel(run_id)`` stops it at its next window."""
         self._progress = None
+        self._run_id = run_id
+        try:
+            return self._run(exp, system, chips, owner)
+        finally:
+            self._cancelled.discard(run_id)
+            self._run_id = None
+
+    def _run(self, exp: Experiment, system: str | None, chips: int | None, owner: str) -> Results:
         spec = as_system(system, chips)
         t0 = time.perf_counter()
         key = (owner, topology_key(exp, spec))
@@ -69,15 +79,15 @@ class EmulatedSystem:
 
     def _on_progress(self, step: int, total: int) -> None:
         self._progress = (step, total)
-        if self._cancel.is_set():
+        if self._run_id is not None and self._run_id in self._cancelled:
             raise RunCancelled(f"the run on system {self.name!r} was cancelled at step {step} of {total}")
 
     def progress(self) -> tuple[int, int] | None:
         """``(step, total)`` of the run under way, or None before its first window."""
         return self._progress
 
-    def cancel(self) -> None:
-        self._cancel.set()
+    def cancel(self, run_id: str) -> None:
+        self._cancelled.add(run_id)
 
     def release(self) -> None:
         """Forget the configuration (the next unit restores it)."""
@@ -102,10 +112,10 @@ class LocalSystems:
         return len(self.systems)
 
     def run(self, slot: int, exp: Experiment, system: str | None, chips: int | None, owner: str,
-            progress: Progress | None = None) -> Results:
+            progress: Progress | None = None, run_id: str | None = None) -> Results:
         s = self.systems[slot]
         if progress is None:
-            return s.run(exp, system, chips, owner)
+            return s.run(exp, system, chips, owner, run_id)
         done = threading.Event()
 
         def watch():  # report progress every 0.2 s while the run goes on in this thread
@@ -117,13 +127,13 @@ class LocalSystems:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            return s.run(exp, system, chips, owner)
+            return s.run(exp, system, chips, owner, run_id)
         finally:
             done.set()
             watcher.join()
 
-    def cancel(self, slot: int) -> None:
-        self.systems[slot].cancel()
+    def cancel(self, slot: int, run_id: str) -> None:
+        self.systems[slot].cancel(run_id)
 
     def release(self, slot: int) -> None:
         self.systems[slot].release()
@@ -158,7 +168,7 @@ class RaySystems:
             return self.actors[slot]
 
     def run(self, slot: int, exp: Experiment, system: str | None, chips: int | None, owner: str,
-            progress: Progress | None = None) -> Results:
+            progress: Progress | None = None, run_id: str | None = None) -> Results:
         import ray
 
         from .ray_backend import ray_errors
@@ -166,7 +176,7 @@ class RaySystems:
         actor = self._actor(slot)
         try:
             with ray_errors([slot]):
-                ref = actor.run.remote(exp, system, chips, owner)
+                ref = actor.run.remote(exp, system, chips, owner, run_id)
                 while True:
                     done, _ = ray.wait([ref], timeout=0.2)
                     if done:
@@ -186,10 +196,10 @@ class RaySystems:
         """The slot's actor handle (None when released); for fault-injection tests."""
         return self.actors[slot]
 
-    def cancel(self, slot: int) -> None:
+    def cancel(self, slot: int, run_id: str) -> None:
         actor = self.actors[slot]
         if actor is not None:
-            actor.cancel.remote()
+            actor.cancel.remote(run_id)
 
     def release(self, slot: int) -> None:
         import ray

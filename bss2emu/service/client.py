@@ -51,7 +51,7 @@ def _detail(body: bytes) -> str:
 
 
 _ERRORS = {401: AuthenticationError, 404: JobNotFoundError, 409: JobFailedError, 429: QuotaExceededError,
-           403: RequestRejectedError, 413: RequestRejectedError, 422: RequestRejectedError, 400: RequestRejectedError}
+           403: QuotaExceededError, 413: RequestRejectedError, 422: RequestRejectedError, 400: RequestRejectedError}
 
 
 def experiment_json(experiment: Experiment | dict | str | Path) -> dict:
@@ -96,6 +96,10 @@ class Client:
             raise cls(f"{method} {path}: {_detail(err.read())}", status=err.code) from None
         except (urllib.error.URLError, OSError) as err:
             reason = getattr(err, "reason", err)
+            if isinstance(reason, (BrokenPipeError, ConnectionResetError)) and data:
+                raise RequestRejectedError(f"{method} {path}: the service closed the connection while it received "
+                                           f"the request ({len(data)} bytes): larger than it accepts?",
+                                           status=413) from None
             raise ServiceError(f"cannot reach the service at {self.url}: {reason}; is `bss2emu serve` running "
                                f"there?", status=503) from None
 

@@ -91,8 +91,8 @@ class ExperimentService:
     def stop(self, timeout_s: float = 30.0) -> None:
         with self._cv:
             self._stopping = True
-            for slot in self._running.values():
-                self.systems.cancel(slot)
+            for job_id, slot in self._running.items():
+                self.systems.cancel(slot, job_id)
             self._cv.notify_all()
         for t in self._threads:
             t.join(timeout_s)
@@ -132,7 +132,7 @@ class ExperimentService:
                 raise RequestRejectedError(
                     f"plasticity rule {rule.name!r}: kernel {rule.kernel!r} is not in a module this service "
                     f"allows (allowed: {allowed}); the operator allows modules with `bss2emu serve "
-                    f"--allow-kernels PREFIX`", status=403)
+                    f"--allow-kernels PREFIX`")
         _, max_runtime_us, _ = self.limits(user)
         if max_runtime_us is not None and req.experiment.runtime_us > max_runtime_us:
             raise RequestRejectedError(f"experiment {req.experiment.name!r}: runtime_us={req.experiment.runtime_us:g} "
@@ -219,7 +219,7 @@ class ExperimentService:
             self._progress[job_id] = step / total if total else 0.0
 
         try:
-            res = self.systems.run(slot, exp, req.get("system"), req.get("chips"), str(user_id), progress)
+            res = self.systems.run(slot, exp, req.get("system"), req.get("chips"), str(user_id), progress, job_id)
         except RunCancelled:
             self.db.finish(job_id, attempt, "cancelled", "cancelled by its user while it ran")
             return
@@ -291,7 +291,7 @@ class ExperimentService:
                 self.db.cancel_queued(job_id)
                 self._active.pop(job_id, None)
             elif job_id in self._running:
-                self.systems.cancel(self._running[job_id])
+                self.systems.cancel(self._running[job_id], job_id)
         return self.info(self.db.job(job_id) or row)
 
     def delete(self, user: User, job_id: str) -> None:

@@ -29,6 +29,7 @@ from .models import Health, JobInfo, JobRequest, UserInfo
 from .web import JOBS_PAGE, LOGIN_PAGE, raster_svg
 
 COOKIE = "bss2emu_token"
+DRAIN_MAX_BYTES = 64 << 20  # an oversized body is read and dropped up to this size, then the connection closed
 JobId = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$", description="the job's id")
 
 
@@ -47,6 +48,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._drain(receive)
             return await self._refuse(send)
         seen, started = 0, False
 
@@ -68,7 +70,18 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
+                await self._drain(receive)
                 await self._refuse(send)
+
+    async def _drain(self, receive) -> None:
+        """Read what the client still sends (up to a bound) before refusing: closing a socket
+        with unread data resets the connection, and the client would never see the 413."""
+        drained = 0
+        while drained <= DRAIN_MAX_BYTES:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return
+            drained += len(message.get("body", b""))
 
     async def _refuse(self, send):
         await JSONResponse({"detail": f"request body larger than this service accepts ({self.max_bytes} bytes): "
@@ -134,7 +147,7 @@ def create_app(service: ExperimentService, manage: bool = True) -> FastAPI:
         return service.user_info(user)
 
     @app.post("/jobs", response_model=JobInfo, status_code=201, tags=["jobs"],
-              responses={403: {"description": "not allowed (kernel module, budget)"}, 413: {"description": "too large"},
+              responses={403: {"description": "emulated-time budget used up"}, 413: {"description": "too large"},
                          429: {"description": "queue quota reached"}})
     def submit(req: JobRequest, user: User = Depends(user_of)) -> JobInfo:
         """Validate and queue an experiment; answers the new job."""
