@@ -72,6 +72,11 @@ class BackgroundService:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self.sock]},
                                         name="bss2emu-service", daemon=True)
 
+    @property
+    def app(self):
+        """The FastAPI application (its ``openapi()`` is the service's schema)."""
+        return self._server.config.app
+
     def start(self) -> "BackgroundService":
         self._thread.start()
         for _ in range(6000):

@@ -1,7 +1,8 @@
 """The HTTP face of ``ExperimentService`` (FastAPI): jobs under ``/jobs`` and ``/jobs/{id}``,
 the web page at ``/``, a health check at ``/health`` — the only endpoint without a token.
 
-Tokens come as ``Authorization: Bearer <token>``; the web page signs in once with
+A token gate in front of everything checks the token first: ``Authorization: Bearer
+<token>``; the web page signs in once with
 ``/?token=…``, which sets an HttpOnly, SameSite=Strict cookie that is accepted for GET
 requests only (the page only reads). Request bodies larger than ``max_body_bytes`` are
 refused (413) before they are read whole; a submission is validated completely — schema,
@@ -89,6 +90,38 @@ class BodyLimit:
             {"type": "http"}, None, send)
 
 
+class TokenGate:
+    """ASGI middleware: every request but ``/health`` needs a known token before anything else
+    happens — before its body is parsed, its path resolved or its method checked."""
+
+    def __init__(self, app, auth: Authenticator) -> None:
+        self.app, self.auth = app, auth
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] == "/health":
+            return await self.app(scope, receive, send)
+        request = Request(scope)
+        token = None
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            token = value.strip()
+        elif scope["method"] in ("GET", "HEAD"):  # the page: a cookie, or signing in with ?token=
+            token = (request.query_params.get("token") if scope["path"] == "/" else None) or request.cookies.get(COOKIE)
+        try:
+            user = self.auth.user(token) if token is None else await asyncio.to_thread(self.auth.user, token)
+        except AuthenticationError as err:
+            while (await receive()).get("more_body", False):  # read a (size-limited) body before answering
+                pass
+            headers = {"WWW-Authenticate": "Bearer"}
+            if scope["path"] == "/" and scope["method"] == "GET":
+                response = HTMLResponse(LOGIN_PAGE, status_code=401, headers=headers)
+            else:
+                response = JSONResponse({"detail": str(err)}, status_code=401, headers=headers)
+            return await response(scope, receive, send)
+        scope.setdefault("state", {})["user"] = user
+        await self.app(scope, receive, send)
+
+
 def create_app(service: ExperimentService, manage: bool = True) -> FastAPI:
     """The application; with ``manage`` it starts the service when it starts and stops it after."""
 
@@ -103,15 +136,14 @@ def create_app(service: ExperimentService, manage: bool = True) -> FastAPI:
     app = FastAPI(title="bss2emu experiment service", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None,
                   description="Shared emulated BrainScaleS-2 systems: submit experiments, watch jobs, fetch results.")
-    app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)
     auth = Authenticator(service.db)
+    app.add_middleware(TokenGate, auth=auth)
+    app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)  # outermost: limits the gate too
     bearer = HTTPBearer(auto_error=False, description="a token from `bss2emu users add NAME`")
 
     def user_of(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> User:
-        token = creds.credentials if creds is not None else None
-        if token is None and request.method in ("GET", "HEAD"):
-            token = request.cookies.get(COOKIE)
-        return auth.user(token)
+        """The user the token gate found (``bearer`` puts the scheme in the OpenAPI schema)."""
+        return request.state.user
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, err: ServiceError):
@@ -133,12 +165,11 @@ def create_app(service: ExperimentService, manage: bool = True) -> FastAPI:
     def page(request: Request, token: str | None = Query(None, max_length=200),
              creds: HTTPAuthorizationCredentials | None = Depends(bearer)):
         """The jobs page. ``?token=`` signs in (a cookie) and redirects to the page itself."""
-        if token is not None:
+        if token is not None:  # (the gate may have let the request in by its header instead)
             auth.user(token)
             resp = RedirectResponse("/", status_code=303)
             resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
             return resp
-        user_of(request, creds)
         return HTMLResponse(JOBS_PAGE)
 
     @app.get("/me", response_model=UserInfo, tags=["service"])
