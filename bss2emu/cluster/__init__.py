@@ -51,9 +51,11 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
     if service is not None:
         from ..service.client import run_on_service
 
-        if placement != "local" or address is not None or options:
-            raise ConfigError("run(service=…) runs where the service runs: drop placement, address and options")
-        return run_on_service(experiment, service, token, system=system, chips=chips, progress=progress)
+        if placement != "local" or address is not None or set(options) - {"partitioner"}:
+            raise ConfigError("run(service=…) runs where the service runs: drop placement, address and options "
+                              "other than partitioner")
+        return run_on_service(experiment, service, token, system=system, chips=chips, progress=progress,
+                              partitioner=options.get("partitioner", "metis"))
     exp = as_experiment(experiment)
     unknown = set(options) - _OPTIONS
     if unknown:

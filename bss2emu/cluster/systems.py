@@ -49,29 +49,29 @@ class EmulatedSystem:
         self._cancelled: set[str] = set()  # runs asked to stop (also before they started)
 
     def run(self, exp: Experiment, system: str | None, chips: int | None, owner: str,
-            run_id: str | None = None) -> Results:
+            run_id: str | None = None, partitioner: str = "metis") -> Results:
         """Run ``exp`` for ``owner``; ``metadata["service_system"]`` says on which system and
         whether its configuration had to be restored first (and how long that took).
         ``cancel(run_id)`` stops it at its next window."""
         self._progress = None
         self._run_id = run_id
         try:
-            return self._run(exp, system, chips, owner)
+            return self._run(exp, system, chips, owner, partitioner)
         finally:
             self._cancelled.discard(run_id)
             self._run_id = None
 
-    def _run(self, exp: Experiment, system: str | None, chips: int | None, owner: str) -> Results:
+    def _run(self, exp: Experiment, system: str | None, chips: int | None, owner: str, partitioner: str) -> Results:
         spec = as_system(system, chips)
         t0 = time.perf_counter()
-        key = (owner, topology_key(exp, spec))
+        key = (owner, topology_key(exp, spec) + partitioner)
         restored = self.loaded != key
         if restored:  # map the topology (cached per process across units with the same topology)
             self.loaded = None
-            map_experiment(exp, spec)
+            map_experiment(exp, spec, partitioner)
             self.loaded = key
         restore_s = time.perf_counter() - t0
-        res = Coordinator(exp, spec, "local").run(self._on_progress)
+        res = Coordinator(exp, spec, "local", partitioner=partitioner).run(self._on_progress)
         self.runs += 1
         res.metadata["service_system"] = {"name": self.name, "restored": restored, "restore_s": restore_s,
                                           "runs": self.runs}
@@ -112,10 +112,10 @@ class LocalSystems:
         return len(self.systems)
 
     def run(self, slot: int, exp: Experiment, system: str | None, chips: int | None, owner: str,
-            progress: Progress | None = None, run_id: str | None = None) -> Results:
+            progress: Progress | None = None, run_id: str | None = None, partitioner: str = "metis") -> Results:
         s = self.systems[slot]
         if progress is None:
-            return s.run(exp, system, chips, owner, run_id)
+            return s.run(exp, system, chips, owner, run_id, partitioner)
         done = threading.Event()
 
         def watch():  # report progress every 0.2 s while the run goes on in this thread
@@ -127,7 +127,7 @@ class LocalSystems:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            return s.run(exp, system, chips, owner, run_id)
+            return s.run(exp, system, chips, owner, run_id, partitioner)
         finally:
             done.set()
             watcher.join()
@@ -168,7 +168,7 @@ class RaySystems:
             return self.actors[slot]
 
     def run(self, slot: int, exp: Experiment, system: str | None, chips: int | None, owner: str,
-            progress: Progress | None = None, run_id: str | None = None) -> Results:
+            progress: Progress | None = None, run_id: str | None = None, partitioner: str = "metis") -> Results:
         import ray
 
         from .ray_backend import ray_errors
@@ -176,7 +176,7 @@ class RaySystems:
         actor = self._actor(slot)
         try:
             with ray_errors([slot]):
-                ref = actor.run.remote(exp, system, chips, owner, run_id)
+                ref = actor.run.remote(exp, system, chips, owner, run_id, partitioner)
                 while True:
                     done, _ = ray.wait([ref], timeout=0.2)
                     if done:

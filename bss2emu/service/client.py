@@ -114,9 +114,10 @@ class Client:
         return self._json("GET", "/me")
 
     def submit(self, experiment: Experiment | dict | str | Path, *, system: str | None = None,
-               chips: int | None = None) -> "Job":
+               chips: int | None = None, partitioner: str = "metis") -> "Job":
         """Queue an experiment; the service validates it (and that it fits) before it answers."""
-        body = {"experiment": experiment_json(experiment), "system": system, "chips": chips}
+        body = {"experiment": experiment_json(experiment), "system": system, "chips": chips,
+                "partitioner": partitioner}
         info = self._json("POST", "/jobs", body)
         return Job(self, info["id"], info)
 
@@ -212,9 +213,11 @@ class Job:
 
 
 def run_on_service(experiment: Experiment | dict | str | Path, url: str, token: str | None = None, *,
-                   system: Any = None, chips: int | None = None, progress: Progress | None = None) -> Results:
+                   system: Any = None, chips: int | None = None, progress: Progress | None = None,
+                   partitioner: str = "metis") -> Results:
     """What ``bss2emu.run(..., service=URL)`` does: submit, wait, return the results."""
     if system is not None and not isinstance(system, str):
         raise ConfigError("run(service=…): name a shipped system (e.g. system='cube-4') or give chips=N; a "
                           "SystemSpec or file stays on this machine")
-    return Client(url, token).submit(experiment, system=system, chips=chips).result(progress=progress)
+    job = Client(url, token).submit(experiment, system=system, chips=chips, partitioner=partitioner)
+    return job.result(progress=progress)

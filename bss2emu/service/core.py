@@ -144,7 +144,7 @@ class ExperimentService:
                 raise RequestRejectedError(f"system {spec.name!r} has {len(spec.chips)} chips; this service runs "
                                            f"at most {self.config.max_chips} per job: ask for fewer chips")
             exp = Experiment.model_validate(req.experiment.model_dump(mode="json"))
-            map_experiment(exp, spec)  # fits the hardware? (and the mapping is cached for the run)
+            map_experiment(exp, spec, req.partitioner)  # fits the hardware? (the mapping is cached for the run)
         except RequestRejectedError:
             raise
         except BssError as err:
@@ -219,7 +219,8 @@ class ExperimentService:
             self._progress[job_id] = step / total if total else 0.0
 
         try:
-            res = self.systems.run(slot, exp, req.get("system"), req.get("chips"), str(user_id), progress, job_id)
+            res = self.systems.run(slot, exp, req.get("system"), req.get("chips"), str(user_id), progress, job_id,
+                                   partitioner=req.get("partitioner", "metis"))
         except RunCancelled:
             self.db.finish(job_id, attempt, "cancelled", "cancelled by its user while it ran")
             return

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..protocol.experiment import Experiment, PlasticityRule
 from ..protocol.system import SETUPS
+from ..routing.mapping import PARTITIONERS
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 
@@ -45,6 +46,8 @@ class JobRequest(BaseModel):
     system: Literal[tuple(SETUPS)] | None = Field(  # type: ignore[valid-type]
         None, description=f"a shipped setup: {', '.join(SETUPS)}")
     chips: int | None = Field(None, ge=1, le=4096, description="an N-chip system (default 1) if no system is named")
+    partitioner: Literal[PARTITIONERS] = Field(  # type: ignore[valid-type]
+        "metis", description="how populations are spread over chips (as bss2emu.run's partitioner)")
 
 
 class JobInfo(BaseModel):

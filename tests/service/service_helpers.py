@@ -38,11 +38,11 @@ class GatedSystems(LocalSystems):
         self.gate = threading.Event()
         self.waiting = threading.Semaphore(0)
 
-    def run(self, slot, exp, system, chips, owner, progress=None, run_id=None):
+    def run(self, slot, exp, system, chips, owner, progress=None, run_id=None, partitioner="metis"):
         self.waiting.release()
         if not self.gate.wait(60):
             raise TimeoutError("the test never opened the gate")
-        return super().run(slot, exp, system, chips, owner, progress, run_id)
+        return super().run(slot, exp, system, chips, owner, progress, run_id, partitioner)
 
 
 @dataclass
