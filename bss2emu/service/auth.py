@@ -7,7 +7,7 @@ the row's hash, so a repeated request costs one lookup and a hash, and a token t
 replaced or a user that was removed stops working at once.
 
 >>> token, token_id, salt, digest = new_token()
->>> token.startswith("bss2_") and verify_secret(token.split("_")[2], salt, digest)
+>>> token.startswith("bss2_") and verify_secret(token.split("_", 2)[2], salt, digest)
 True
 """
 
@@ -32,6 +32,19 @@ def hash_secret(secret: str, salt: bytes) -> bytes:
 
 def verify_secret(secret: str, salt: bytes, digest: bytes) -> bool:
     return hmac.compare_digest(hash_secret(secret, salt), digest)
+
+
+def add_user(db_path: str, name: str, max_queued: int | None = None, max_runtime_us: float | None = None,
+             budget_us: float | None = None) -> str:
+    """Add a user to the service database at ``db_path`` (made if missing); their token.
+    Quotas left None follow the service's defaults."""
+    token, token_id, salt, digest = new_token()
+    db = Database(db_path)
+    try:
+        db.add_user(name, token_id, salt, digest, max_queued, max_runtime_us, budget_us)
+    finally:
+        db.close()
+    return token
 
 
 def new_token() -> tuple[str, str, bytes, bytes]:

@@ -147,12 +147,11 @@ def _db(args):
 
 
 def cmd_users_add(args) -> int:
-    from .auth import new_token
+    from .auth import add_user
 
     if not args.name or len(args.name) > 64 or not args.name.isprintable() or args.name.strip() != args.name:
         raise ConfigError(f"user name {args.name!r}: give 1-64 printable characters without surrounding spaces")
-    token, token_id, salt, digest = new_token()
-    _db(args).add_user(args.name, token_id, salt, digest, args.max_queued, args.max_runtime_us, args.budget_us)
+    token = add_user(args.db, args.name, args.max_queued, args.max_runtime_us, args.budget_us)
     print(f"added user {args.name!r} to {args.db}; their token is shown only now:\n{token}")
     return 0
 

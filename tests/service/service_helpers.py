@@ -9,9 +9,8 @@ from pathlib import Path
 
 import bss2emu
 from bss2emu.cluster.systems import LocalSystems
-from bss2emu.service.auth import new_token
+from bss2emu.service import auth
 from bss2emu.service.core import ServiceConfig
-from bss2emu.service.db import Database
 from bss2emu.service.serve import BackgroundService
 
 
@@ -23,11 +22,7 @@ def one_neuron(seed: int = 0, runtime_us: float = 100.0, i_const: int = 900, nam
 
 
 def add_user(db_path: Path, name: str, **quotas) -> str:
-    token, token_id, salt, digest = new_token()
-    db = Database(db_path)
-    db.add_user(name, token_id, salt, digest, **quotas)
-    db.close()
-    return token
+    return auth.add_user(str(db_path), name, **quotas)
 
 
 class GatedSystems(LocalSystems):

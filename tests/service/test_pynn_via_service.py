@@ -5,6 +5,7 @@ itself belongs to the PyNN backend; here the service path is put under the same 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import bss2emu
 import bss2emu.pynn as sim
@@ -25,6 +26,7 @@ def pynn_script() -> tuple[list, np.ndarray]:
     return spikes, v
 
 
+@pytest.mark.filterwarnings("ignore::bss2emu.QuantisationWarning")  # v of 3 neurons by the CADC: as meant
 def test_a_pynn_run_through_the_service_reads_back_alike(start_service, monkeypatch):
     local_spikes, local_v = pynn_script()
     assert sum(len(s) for s in local_spikes) > 0

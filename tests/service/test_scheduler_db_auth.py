@@ -133,7 +133,7 @@ def test_tokens_are_stored_hashed_and_replaced_at_once(tmp_path):
     db.add_user("ada", token_id, salt, digest)
     auth = Authenticator(db)
     assert auth.user(token).name == "ada" and auth.user(token).name == "ada"  # second: remembered
-    secret = token.split("_")[2]
+    secret = token.split("_", 2)[2]
     db.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("db.sqlite*"))  # the file (and a log, if any)
     assert secret.encode() not in raw and token_id.encode() in raw
