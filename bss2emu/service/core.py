@@ -222,7 +222,10 @@ class ExperimentService:
             res = self.systems.run(slot, exp, req.get("system"), req.get("chips"), str(user_id), progress, job_id,
                                    partitioner=req.get("partitioner", "metis"))
         except RunCancelled:
-            self.db.finish(job_id, attempt, "cancelled", "cancelled by its user while it ran")
+            if self._stopping:  # the service stops, not the user: the job runs again after the restart
+                self.db.requeue(job_id, attempt, "the service stopped while this job ran; it was queued again")
+            else:
+                self.db.finish(job_id, attempt, "cancelled", "cancelled by its user while it ran")
             return
         except ChipUnavailableError as err:  # the system's worker died mid-job
             with self._cv:

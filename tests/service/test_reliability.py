@@ -158,3 +158,19 @@ def test_a_ray_worker_killed_mid_job(ray_cluster, tmp_path):
         ray.kill(systems.actor(0))
         final = job.wait(120, progress=False)
         assert final["state"] == "failed" and "died" in final["error"] and "attempt 1 of 1" in final["error"]
+
+
+def test_a_graceful_stop_requeues_the_running_job(tmp_path):
+    db = tmp_path / "db.sqlite"
+    token = add_user(db, "ada")
+    exp = one_neuron(seed=3, runtime_us=40_000)
+    with BackgroundService(ServiceConfig(db=db)) as bg:
+        job = bss2emu.Client(bg.url, token).submit(exp)
+        wait_until(lambda: (job.refresh()["state"] == "running" and (job.info["progress"] or 0) > 0.02),
+                   what="the job to be under way")
+    row = bg.service.db.job(job.id)
+    assert row.state == "queued" and "service stopped" in row.error  # not "cancelled by its user"
+    with BackgroundService(ServiceConfig(db=db)) as bg:
+        job = bss2emu.Client(bg.url, token).job(job.id)
+        res = job.result(timeout=120, progress=False)
+        assert job.info["attempts"] == 2 and res.spikes.equals(bss2emu.run(exp).spikes)
