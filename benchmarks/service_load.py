@@ -89,8 +89,8 @@ def user_thread(client: bss2emu.Client, user: int, n: int, runtime_us: float, ou
         errors.append(f"user {user}: {type(err).__name__}: {err}")
 
 
-def fairness(records: list[dict], users: int) -> tuple[int, dict[int, float]]:
-    """Units started while every user had one queued, and each user's share of them."""
+def fairness(records: list[dict], users: int) -> dict[int, int]:
+    """Per user, the units started while every user had one queued."""
     jobs = sorted(records, key=lambda r: r["info"]["started_at"])
     submitted = np.array([r["info"]["submitted_at"] for r in jobs])
     started = np.array([r["info"]["started_at"] for r in jobs])
@@ -101,18 +101,18 @@ def fairness(records: list[dict], users: int) -> tuple[int, dict[int, float]]:
         waiting = (submitted <= t) & (started >= t)  # queued at t (the one starting now included)
         if len(set(owner[waiting].tolist())) == users:
             counts[r["user"]] += 1
-    total = sum(counts.values())
-    return total, {u: (c / total if total else float("nan")) for u, c in counts.items()}
+    return counts
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> dict:
+    """Run the load; print the figures and return them."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=50, help="experiments per user")
     ap.add_argument("--runtime-us", type=float, default=100.0, help="hardware µs per experiment (0.1 s bio)")
     ap.add_argument("--backend", choices=("ray", "local"), default="ray")
     ap.add_argument("--systems", type=int, default=2)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="bss2emu-service-load-"))
     db = Database(tmp / "db.sqlite")
@@ -155,8 +155,9 @@ def main() -> int:
     print(f"service load: {args.users} users x {args.jobs} single-neuron experiments ({args.runtime_us:g} µs "
           f"hardware each), backend {args.backend}, {args.systems} system(s), loopback {url}")
     print(f"  all finished:      {len(done)} of {n} done with their results" + (f"; errors: {errors}" if errors else ""))
+    figures = {"jobs": n, "done": len(done), "errors": errors}
     if not records:
-        return 1
+        return figures
     print(f"  throughput:        {len(records) / (last_result - first_submit):.1f} experiments/s end to end "
           f"({len(records)} in {last_result - first_submit:.2f} s)")
     for name, lat in (("client latency", client_lat), ("service latency", service_lat)):
@@ -166,13 +167,18 @@ def main() -> int:
     restored = sum(bool(r["info"]["restored"]) for r in records)
     print(f"  run time per job:  p50 {1e3 * np.percentile(run_s, 50):.1f} ms; configuration restored for "
           f"{restored} of {len(records)} units (user changed on the system)")
-    units, shares = fairness(records, args.users)
+    counts = fairness(records, args.users)
+    units = sum(counts.values())
+    shares = {u: (c / units if units else float("nan")) for u, c in counts.items()}
     worst = max(abs(s * args.users - 1) for s in shares.values()) if units else float("nan")
     print(f"  fairness:          {units} units started while all {args.users} users were backlogged; shares "
           + " ".join(f"{s:.3f}" for s in shares.values()) + f" (fair {1 / args.users:.3f}); worst deviation "
           f"{100 * worst:.1f} % of fair")
-    return 0 if len(done) == n and not errors else 1
+    figures.update(throughput=len(records) / (last_result - first_submit), counts=counts,
+                   client_p50_s=float(np.percentile(client_lat, 50)), client_p95_s=float(np.percentile(client_lat, 95)))
+    return figures
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    result = main()
+    sys.exit(0 if result["done"] == result["jobs"] and not result["errors"] else 1)

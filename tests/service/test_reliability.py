@@ -158,6 +158,11 @@ def test_a_ray_worker_killed_mid_job(ray_cluster, tmp_path):
         ray.kill(systems.actor(0))
         final = job.wait(120, progress=False)
         assert final["state"] == "failed" and "died" in final["error"] and "attempt 1 of 1" in final["error"]
+        # an idle system ends its actor (frees the worker process); the next job starts a new one
+        assert job.client.submit(one_neuron(seed=13)).result(timeout=120, progress=False).spikes.num_rows > 0
+        assert systems.actor(0) is not None
+        bg.service.config.idle_release_s = 0.2
+        wait_until(lambda: systems.actor(0) is None, timeout_s=30, what="the idle actor to be released")
 
 
 def test_a_graceful_stop_requeues_the_running_job(tmp_path):
