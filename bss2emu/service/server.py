@@ -30,6 +30,10 @@ from .models import Health, JobInfo, JobRequest, UserInfo
 from .web import JOBS_PAGE, LOGIN_PAGE, raster_svg
 
 COOKIE = "bss2emu_token"
+PAGE_HEADERS = {  # the page runs only its own inline script, in no one's frame, and is not cached
+    "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                               "img-src 'self' data:; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 DRAIN_MAX_BYTES = 64 << 20  # an oversized body is read and dropped up to this size, then the connection closed
 JobId = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$", description="the job's id")
 
@@ -170,7 +174,7 @@ def create_app(service: ExperimentService, manage: bool = True) -> FastAPI:
             resp = RedirectResponse("/", status_code=303)
             resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
             return resp
-        return HTMLResponse(JOBS_PAGE)
+        return HTMLResponse(JOBS_PAGE, headers=PAGE_HEADERS)
 
     @app.get("/me", response_model=UserInfo, tags=["service"])
     def me(user: User = Depends(user_of)) -> UserInfo:
@@ -232,6 +236,7 @@ def create_app(service: ExperimentService, manage: bool = True) -> FastAPI:
     def raster(job_id: str = JobId, user: User = Depends(user_of)) -> Response:
         """The spike raster of a finished job, as SVG."""
         row = service.own_job(user, job_id)
-        return Response(raster_svg(service.results(user, job_id), row.name), media_type="image/svg+xml")
+        return Response(raster_svg(service.results(user, job_id), row.name), media_type="image/svg+xml",
+                        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 
     return app

@@ -81,7 +81,7 @@ JOBS_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>bss2emu �
 <h2 id="raster-title"></h2><div id="raster"></div>
 <script>
 "use strict";
-let shown = null;
+let shown = null, last = null;
 function cell(tr, text, cls) { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; tr.appendChild(td); }
 function num(x, d) { return x === null || x === undefined ? "" : x.toFixed(d); }
 async function showRaster(job) {
@@ -97,7 +97,10 @@ async function refresh() {
       "user " + u.name + " — " + u.active_jobs + " active jobs, " + u.used_us + " µs emulated"; }
   const r = await fetch("/jobs", {credentials: "same-origin"});
   if (!r.ok) { document.getElementById("who").textContent = "cannot list jobs: " + r.status; return; }
-  const jobs = await r.json();
+  const text = await r.text();
+  if (text === last) return;  // unchanged: keep the rows (a click on one is not lost)
+  last = text;
+  const jobs = JSON.parse(text);
   const body = document.querySelector("#jobs tbody");
   body.replaceChildren();
   for (const j of jobs) {

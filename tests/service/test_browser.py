@@ -40,17 +40,18 @@ def test_jobs_page_shows_states_positions_and_a_raster(start_service, page):
     page.goto(f"{svc.url}/?token={svc.tokens['ada']}", timeout=30_000)
     assert page.url == svc.url + "/"  # signed in: the token is gone from the address
     page.wait_for_selector("body[data-loaded='2']", timeout=30_000)
-    rows = {r.get_attribute("data-id"): r for r in page.query_selector_all("tr.job")}
-    assert set(rows) == {running.id, queued.id}  # bob's job is not shown
-    cells = lambda job: [c.inner_text() for c in rows[job.id].query_selector_all("td")]  # noqa: E731
+    ids = page.locator("tr.job").evaluate_all("rows => rows.map(r => r.dataset.id)")
+    assert set(ids) == {running.id, queued.id}  # bob's job is not shown
+    # the page rebuilds its rows while a job waits: read each row's cells in one go
+    cells = lambda job: page.locator(f"tr.job[data-id='{job.id}'] td").all_inner_texts()  # noqa: E731
     assert cells(running)[1:3] == ["first", "running"]
     assert cells(queued)[1:4] == ["second", "queued", "0"]  # next: queued before bob's job
 
     gated.gate.set()
     ada.job(queued.id).wait(60, progress=False)
     page.wait_for_selector(f"tr.job[data-id='{queued.id}'][data-state='done']", timeout=30_000)
-    row = page.query_selector(f"tr.job[data-id='{queued.id}']")
-    values = [c.inner_text() for c in row.query_selector_all("td")]
+    row = page.locator(f"tr.job[data-id='{queued.id}']")
+    values = row.locator("td").all_inner_texts()
     info = queued.refresh()
     assert values[2] == "done" and values[3] == "" and values[8] == str(info["spikes"])
     assert float(values[6]) == pytest.approx(info["wait_s"], abs=0.01) and float(values[7]) > 0
