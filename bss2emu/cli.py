@@ -9,6 +9,7 @@ the scaling study.
                 [--address ADDR] [--max-parallel N] [--chips N | --system S] [--placement P]
     bss2emu scale --out DIR [--chips 1 2 4 8] [--placements local per-chip packed]
                 [--runtime-us 100] [--neurons-per-chip 400] [--address ADDR]
+    bss2emu serve | users | submit | jobs | fetch | cancel      (the experiment service, bss2emu.service.cli)
     bss2emu --version
 
 ``run`` writes one Parquet file per result table (``spikes.parquet``, ``madc.parquet``,
@@ -353,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .calib.cli import add_parser as add_calibrate_parser
 
     add_calibrate_parser(sub)  # bss2emu calibrate …
+    from .service.cli import add_parsers as add_service_parsers
+
+    add_service_parsers(sub)  # bss2emu serve | users | submit | jobs | fetch | cancel
     return parser
 
 
