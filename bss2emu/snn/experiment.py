@@ -46,6 +46,7 @@ class Experiment:
         self.system, self.chips, self.placement, self.seed = system, chips, placement, int(seed)
         self._modules: list = []
         self._graph: dict = {}  # module → (input handles, output handle), in registration order
+        self._post: dict = {}  # module → the module its output feeds (the last one registered)
         self._emulator = None
         self.last_run_info: dict = {}
 
@@ -59,6 +60,11 @@ class Experiment:
     def connect(self, module, inputs, output: TensorHandle) -> None:
         """Register ``module`` applied to ``inputs`` (handles), giving ``output``."""
         self._graph[module] = (list(inputs), output)
+        for other, (_, out) in self._graph.items():  # remember which neurons a synapse feeds (kept after run)
+            if any(h is out for h in inputs):
+                self._post[other] = module
+            if any(h is output for h in self._graph[other][0]):
+                self._post[module] = other
 
     def clear(self) -> None:
         """Forget the registered calls (modules stay part of the experiment)."""
@@ -67,10 +73,8 @@ class Experiment:
     # -- weights ----------------------------------------------------------------------------
     def post_of(self, synapse):
         """The neuron module that consumes ``synapse``'s output in the registered network."""
-        out = self._graph.get(synapse, (None, None))[1]
-        for module, (inputs, _) in self._graph.items():
-            if any(h is out for h in inputs):
-                return module
+        if synapse in self._post:
+            return self._post[synapse]
         raise ConfigError(f"{synapse.label}: its output feeds no neuron module; connect it to an snn.LIF/AELIF/LI "
                           f"before run()")
 

@@ -118,24 +118,37 @@ def propagators(tau_mem: float, tau_syn: float, dt: float) -> tuple[float, float
     return a_m, a_s, k
 
 
+def _k(d: torch.Tensor, tau_mem: float, tau_syn: float) -> torch.Tensor:
+    """``k`` of ``propagators`` for step lengths ``d`` (s, a tensor)."""
+    if abs(tau_mem - tau_syn) < 1e-12 * tau_mem:
+        return d / tau_mem * torch.exp(-d / tau_mem)
+    return tau_syn / (tau_syn - tau_mem) * (torch.exp(-d / tau_syn) - torch.exp(-d / tau_mem))
+
+
 def lif_integration(input: torch.Tensor, params: LIFParams | AELIFParams, dt: float,  # noqa: A002
                     hw_data: Optional[tuple[torch.Tensor, torch.Tensor]] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Spikes and membrane ``(batch, time, neurons)`` of LIF (or AdEx) neurons driven by
     ``input`` currents (threshold units, one value per step); ``hw_data = (spikes,
-    membrane)`` from the chip makes those the forward values."""
+    membrane)`` from the chip makes those the forward values.
+
+    Refractoriness as on the chip: a spike's time inside its step is interpolated linearly,
+    the membrane is held at ``reset`` until that time plus ``refractory_time`` and integrates
+    freely from there, also inside a step (a spike of the chip counts from the middle of
+    its step)."""
     batch, steps, n = input.shape
     a_m, a_s, k = propagators(params.tau_mem, params.tau_syn, dt)
     adex = isinstance(params, AELIFParams)
-    ref_steps = int(round(params.refractory_time / dt))
+    ref_steps = float(params.refractory_time) / dt
     z_hw, v_hw = hw_data if hw_data is not None else (None, None)
     v = torch.full((batch, n), float(params.leak), dtype=input.dtype)
     if v_hw is not None:
         v = v_hw[:, 0]
     i = torch.zeros((batch, n), dtype=input.dtype)
     w = torch.zeros((batch, n), dtype=input.dtype)
-    ref = torch.zeros((batch, n), dtype=torch.long)
+    release = torch.zeros((batch, n), dtype=input.dtype)  # steps from now until the membrane is free
     spikes = [torch.zeros((batch, n), dtype=input.dtype) if z_hw is None else z_hw[:, 0]]
     membrane = [v]
+    reset = float(params.reset)
     for t in range(steps - 1):
         i = i + input[:, t]
         if adex:
@@ -147,31 +160,40 @@ def lif_integration(input: torch.Tensor, params: LIFParams | AELIFParams, dt: fl
             w = w + dt / params.tau_adap * (params.subthreshold_adaptation * (v - params.leak) - w)
         else:
             v_free = params.leak + (v - params.leak) * a_m + i * k
+        held = release >= 1.0
+        partial = (release > 0.0) & ~held
+        v_new = v_free
+        if partial.any():  # released inside this step: free from reset over the step's rest
+            f = release.detach()
+            rest = (1.0 - f) * dt
+            v_part = params.leak + (reset - params.leak) * torch.exp(-rest / params.tau_mem) \
+                + i * torch.exp(-f * dt / params.tau_syn) * _k(rest, params.tau_mem, params.tau_syn)
+            v_new = torch.where(partial, v_part, v_new)
+        if held.any():
+            v_new = torch.where(held, torch.full_like(v_new, reset), v_new)
         i = i * a_s
-        if ref_steps > 0:
-            held = ref > 0
-            v_new = torch.where(held, torch.full_like(v_free, float(params.reset)), v_free)
-        else:
-            held = None
-            v_new = v_free
+        refractory = held | partial
         spike = params.activation.apply(v_new - params.threshold, params.alpha)
-        if held is not None:
-            spike = spike * (~held).to(spike.dtype)
+        spike = spike * (~held).to(spike.dtype)
         if z_hw is not None:
             fired = z_hw[:, t + 1] > 0
+            frac = torch.full_like(v, 0.5)
             if v_hw is not None:
                 v_new = HardwareInTheLoop.apply(v_new, v_hw[:, t + 1])
             else:  # no CADC trace: the software membrane, reset where the chip spiked
-                v_new = torch.where(fired, torch.full_like(v_new, float(params.reset)), v_new)
+                v_new = torch.where(fired, torch.full_like(v_new, reset), v_new)
             spike = HardwareInTheLoop.apply(spike, z_hw[:, t + 1])
         else:
             fired = spike.detach() > 0
+            with torch.no_grad():  # where in the step the threshold was crossed
+                start = torch.where(refractory, torch.full_like(v, reset), v)
+                frac = torch.clamp((params.threshold - start) / (v_new - start).clamp(min=1e-9), 0.0, 1.0)
             zd = spike.detach()
-            v_new = (1.0 - zd) * v_new + zd * params.reset
+            v_new = (1.0 - zd) * v_new + zd * reset
         if adex:
             w = w + fired.to(w.dtype) * params.spike_adaptation
-        if ref_steps > 0:
-            ref = torch.where(fired, torch.full_like(ref, ref_steps), torch.clamp(ref - 1, min=0))
+        release = torch.where(fired, torch.clamp(frac + ref_steps - 1.0, min=0.0),
+                              torch.clamp(release - 1.0, min=0.0))
         v = v_new
         spikes.append(spike)
         membrane.append(v)
