@@ -43,14 +43,14 @@ def accuracy(model: Model, data: YinYangDataset) -> float:
 
 
 def train(epochs: int = 2, train_size: int = 500, test_size: int = 200, batch_size: int = 50, mock: bool = False,
-          lr: float = 0.5, seed: int = 0, serial: int = 0, log=print) -> dict:
+          lr: float = 1.0, seed: int = 0, serial: int = 0, hidden: int = 128, log=print) -> dict:
     torch.manual_seed(seed)
     if not mock:
         ann.init_hardware(serial=serial)  # the emulated chip, calibrated
-    model = Model(mock=mock)
+    model = Model(mock=mock, hidden=hidden)
     train_set, test_set = YinYangDataset(train_size, seed=42), YinYangDataset(test_size, seed=41)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, epochs // 3), gamma=0.3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     curve = {"epoch": [], "loss": [], "test_acc": []}
     for epoch in range(epochs):
         t0, total = time.perf_counter(), 0.0

@@ -5,7 +5,7 @@ SuperSpike surrogate gradients through the chip's values. Plots the learning cur
 membranes of one sample, mock against emulation.
 
     python examples/snn_yinyang.py                       # a short run
-    python examples/snn_yinyang.py --epochs 30 --train 5000 --test 1000   # full length
+    python examples/snn_yinyang.py --epochs 6 --train 5000 --test 1000 --batch 25   # full length
 """
 
 from __future__ import annotations
@@ -130,10 +130,11 @@ def main(argv=None) -> dict:
     p.add_argument("--train", type=int, default=200)
     p.add_argument("--test", type=int, default=100)
     p.add_argument("--batch", type=int, default=50)
+    p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--mock", action="store_true", help="train in software only")
     p.add_argument("--out", default="snn_yinyang.png")
     a = p.parse_args(argv)
-    res = train(a.epochs, a.train, a.test, a.batch, a.mock)
+    res = train(a.epochs, a.train, a.test, a.batch, a.mock, lr=a.lr)
     sample = YinYangDataset(1, seed=7).features
     plot(res["curve"], compare_traces(res["model"], sample), a.out)
     print(f"test accuracy {res['test_accuracy']:.3f}; plot in {a.out}")

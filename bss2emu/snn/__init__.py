@@ -21,3 +21,7 @@ __all__ = [
     "NeuronHandle", "ReadoutNeuronHandle", "SynapseHandle", "TensorHandle", "LIFParams", "AELIFParams", "LIParams",
     "SuperSpike", "HardwareInTheLoop", "Instance", "Neuron", "ReadoutNeuron",
 ]
+
+from .nir_io import from_nir, to_nir  # noqa: E402 (needs the modules above)
+
+__all__ += ["to_nir", "from_nir"]

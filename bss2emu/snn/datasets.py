@@ -7,7 +7,7 @@ balanced by drawing the wanted class first and rejecting points until one of it 
 Each sample's features are ``(x, y, 1 - x, 1 - y)``.
 
 >>> ds = YinYangDataset(size=300, seed=1)
->>> ds.features.shape, sorted(set(ds.labels.tolist()))
+>>> tuple(ds.features.shape), sorted(set(ds.labels.tolist()))
 ((300, 4), [0, 1, 2])
 """
 
