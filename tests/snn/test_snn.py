@@ -220,3 +220,51 @@ def test_a_population_larger_than_a_chip_runs_on_two_chips():
     assert outs[1].spikes.shape == (1, 20, 600)
     assert outs[1].spikes[0, :, :].sum(0).min() >= 1  # every neuron, on either chip, fired
     assert (outs[0].membrane_cadc - outs[1].membrane_cadc)[0, :2].abs().max() < HALF_CODE + 0.007
+
+
+@pytest.mark.parametrize("kind", ["LIF", "AELIF"])
+def test_lif_and_adaptive_neurons_spike_alike_in_mock_and_emulation_and_the_madc_agrees(kind):
+    x = torch.zeros(1, 60, 1)
+    x[0, 2:50:2, 0] = 1.0
+    extra = {"spike_adaptation": 0.5, "tau_adap": 30e-6} if kind == "AELIF" else {}
+    counts, madc = [], None
+    for mock in (True, False):
+        exp = snn.Experiment(mock=mock, ideal=True)
+        syn = snn.Synapse(1, 2, experiment=exp)
+        n = getattr(snn, kind)(2, experiment=exp, enable_madc_recording=True, record_neuron_id=1, **extra)
+        with torch.no_grad():
+            syn.weight.fill_(1.0)
+        h = n(syn(snn.NeuronHandle(spikes=x)))
+        snn.run(exp, 60)
+        counts.append(h.spikes.sum().item())
+        madc = h if not mock else madc
+    assert abs(counts[0] - counts[1]) <= 1 and counts[1] > 10
+    # the MADC samples every 0.1 µs; at the CADC's sample times both read the same membrane
+    assert madc.membrane_madc.shape == (1, 600, 1) and madc.madc_dt == pytest.approx(1e-7)
+    assert (madc.membrane_madc[0, ::10, 0] - madc.membrane_cadc[0, :, 1]).abs().max() < 2 * HALF_CODE
+
+
+def test_adaptation_reduces_the_rate():
+    x = torch.zeros(1, 60, 1)
+    x[0, 2:50:2, 0] = 1.0
+    counts = []
+    for b in (0.0, 0.5):
+        exp = snn.Experiment(mock=True)
+        syn = snn.Synapse(1, 1, experiment=exp)
+        n = snn.AELIF(1, experiment=exp, spike_adaptation=b, tau_adap=30e-6)
+        with torch.no_grad():
+            syn.weight.fill_(1.0)
+        h = n(syn(snn.NeuronHandle(spikes=x)))
+        snn.run(exp, 60)
+        counts.append(h.spikes.sum().item())
+    assert counts[1] < 0.8 * counts[0]
+
+
+def test_two_modules_with_madc_recording_is_an_error():
+    exp = snn.Experiment(mock=False, ideal=True)
+    s1, s2 = snn.Synapse(1, 2, experiment=exp), snn.Synapse(2, 2, experiment=exp)
+    l1 = snn.LIF(2, experiment=exp, enable_madc_recording=True)
+    l2 = snn.LIF(2, experiment=exp, enable_madc_recording=True)
+    l2(s2(l1(s1(snn.NeuronHandle(spikes=torch.zeros(1, 5, 1))))))
+    with pytest.raises(ConfigError, match="lif0 and lif1 both enable MADC recording"):
+        snn.run(exp, 5)
