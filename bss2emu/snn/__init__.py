@@ -8,7 +8,7 @@ Requires the ``torch`` extra (``pip install 'bss2emu[torch]'``).
 
 from .experiment import Experiment, run
 from .functional import AELIFParams, HardwareInTheLoop, LIFParams, LIParams, SuperSpike
-from .handle import NeuronHandle, ReadoutNeuronHandle, SynapseHandle, TensorHandle
+from .handle import LIFObservables, LIObservables, NeuronHandle, ReadoutNeuronHandle, SynapseHandle, TensorHandle
 from .modules import AELIF, LI, LIF, HXModule, InputNeuron, SparseSynapse, Synapse
 
 # hxtorch's older names for the same modules
@@ -19,7 +19,7 @@ ReadoutNeuron = LI
 __all__ = [
     "Experiment", "run", "InputNeuron", "Synapse", "SparseSynapse", "LIF", "AELIF", "LI", "HXModule",
     "NeuronHandle", "ReadoutNeuronHandle", "SynapseHandle", "TensorHandle", "LIFParams", "AELIFParams", "LIParams",
-    "SuperSpike", "HardwareInTheLoop", "Instance", "Neuron", "ReadoutNeuron",
+    "SuperSpike", "HardwareInTheLoop", "Instance", "Neuron", "ReadoutNeuron", "LIFObservables", "LIObservables",
 ]
 
 from .nir_io import from_nir, to_nir  # noqa: E402 (needs the modules above)

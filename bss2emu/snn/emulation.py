@@ -227,7 +227,17 @@ class Emulator:
             if cadc_every > 1 or n_samples < runtime:
                 sample_steps = np.arange(n_samples) * cadc_every
                 units = np.stack([np.interp(grid, sample_steps, units[:, i]) for i in range(m.size)], axis=1)
-            hwd.membrane_cadc[b] = torch.from_numpy(units[:runtime]).to(hwd.membrane_cadc.dtype)
+            units = units[:runtime]
+            shift = m.cadc_time_shift  # hxtorch's: > 0 moves later samples to earlier steps
+            if shift:
+                units = np.roll(units, -shift, axis=0)
+                if shift > 0:
+                    units[-shift:] = units[-shift - 1]
+                else:
+                    units[:-shift] = units[-shift]
+            if m.shift_cadc_to_first:
+                units = units - units[0] + m.params.leak
+            hwd.membrane_cadc[b] = torch.from_numpy(units).to(hwd.membrane_cadc.dtype)
         if res.madc.num_rows:
             meta = res.metadata.get("madc", {})
             m = labels.get(meta.get("population"))

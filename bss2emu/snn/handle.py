@@ -56,3 +56,8 @@ class SynapseHandle(TensorHandle):
     """The synaptic input (threshold units per step) a synapse module hands to its neurons."""
 
     _fields = ("graded_spikes",)
+
+
+# hxtorch's newer names for the same handles
+LIFObservables = NeuronHandle
+LIObservables = ReadoutNeuronHandle

@@ -185,11 +185,13 @@ class LIF(_NeuronModule):
                  alpha: float = 50.0, func: Callable = F.lif_integration, enable_spike_recording: bool = True,
                  enable_cadc_recording: bool = True, enable_madc_recording: bool = False,
                  record_neuron_id: Optional[int] = None, trace_offset=None, trace_scale=None,
-                 capacitance: int = DEFAULT_CAPACITANCE, **extra) -> None:
+                 capacitance: int = DEFAULT_CAPACITANCE, cadc_time_shift: int = 0, shift_cadc_to_first: bool = False,
+                 **extra) -> None:
         params = dict(tau_mem=tau_mem, tau_syn=tau_syn, refractory_time=refractory_time, leak=leak, reset=reset,
-                      threshold=threshold, alpha=alpha, **extra)
+                      threshold=threshold, alpha=alpha, **_model_params(type(self).__name__, extra))
         super().__init__(size, experiment, func, params, enable_spike_recording, enable_cadc_recording,
                          enable_madc_recording, record_neuron_id, trace_offset, trace_scale, capacitance)
+        self.cadc_time_shift, self.shift_cadc_to_first = int(cadc_time_shift), bool(shift_cadc_to_first)
 
     def execute(self, inputs, output, hw) -> None:
         current = self._current(inputs)
@@ -224,16 +226,37 @@ class LI(_NeuronModule):
     def __init__(self, size: int, experiment=None, tau_mem: float = 10e-6, tau_syn: float = 10e-6,
                  leak: float = 0.0, func: Callable = F.li_integration, enable_cadc_recording: bool = True,
                  enable_madc_recording: bool = False, record_neuron_id: Optional[int] = None, trace_offset=None,
-                 trace_scale=None, capacitance: int = DEFAULT_CAPACITANCE) -> None:
+                 trace_scale=None, capacitance: int = DEFAULT_CAPACITANCE, cadc_time_shift: int = 0,
+                 shift_cadc_to_first: bool = False, **extra) -> None:
+        _model_params("LI", extra)
         super().__init__(size, experiment, func, dict(tau_mem=tau_mem, tau_syn=tau_syn, leak=leak), False,
                          enable_cadc_recording, enable_madc_recording, record_neuron_id, trace_offset, trace_scale,
                          capacitance)
+        self.cadc_time_shift, self.shift_cadc_to_first = int(cadc_time_shift), bool(shift_cadc_to_first)
 
     def execute(self, inputs, output, hw) -> None:
         current = self._current(inputs)
         v = _callable(self.func)(current, self.params, self.experiment.dt, None if hw is None else hw.membrane_cadc)
         output.put(membrane_cadc=v, current=current, membrane_madc=None if hw is None else hw.membrane_madc)
         output.madc_dt = None if hw is None else hw.madc_dt
+
+
+_MODEL_KEYS = {"exp_slope", "exp_threshold", "subthreshold_adaptation", "spike_adaptation", "tau_adap"}
+# hxtorch arguments about the real system's placement and set-up, which the emulator does itself
+_HXTORCH_ONLY = {"placement_constraint", "neuron_structure", "execution_instance", "interpolation_mode",
+                 "i_synin_gm", "synapse_dac_bias", "method"}
+
+
+def _model_params(kind: str, extra: dict) -> dict:
+    """The model parameters among ``extra``; hxtorch's placement/set-up arguments are refused
+    with the reason, anything else as unknown."""
+    for key in extra:
+        if key in _HXTORCH_ONLY:
+            raise ConfigError(f"{kind}: {key}={extra[key]!r} concerns the real system's placement or set-up; the "
+                              f"emulator places and calibrates itself: remove the argument")
+        if key not in _MODEL_KEYS or kind not in ("AELIF",):
+            raise ConfigError(f"{kind}: unknown argument {key!r}; see help(snn.{kind}) for the parameters")
+    return extra
 
 
 def _positive_size(module, size, what: str = "size") -> int:

@@ -268,3 +268,23 @@ def test_two_modules_with_madc_recording_is_an_error():
     l2(s2(l1(s1(snn.NeuronHandle(spikes=torch.zeros(1, 5, 1))))))
     with pytest.raises(ConfigError, match="lif0 and lif1 both enable MADC recording"):
         snn.run(exp, 5)
+
+
+def test_hxtorch_arguments_and_names():
+    exp = snn.Experiment(mock=False, ideal=True)
+    with pytest.raises(ConfigError, match="LIF: placement_constraint=.*remove the argument"):
+        snn.LIF(2, exp, placement_constraint=[0, 1])
+    with pytest.raises(ConfigError, match="LIF: unknown argument 'tau_adap'"):
+        snn.LIF(2, exp, tau_adap=1e-5)
+    x = torch.zeros(1, 30, 1)
+    x[0, 3, 0] = 1.0
+    traces = []
+    for shift in (0, 2):
+        exp = snn.Experiment(mock=False, ideal=True)
+        syn, lif = snn.Synapse(1, 1, exp), snn.LIF(1, exp, cadc_time_shift=shift)
+        with torch.no_grad():
+            syn.weight.fill_(0.5)
+        h = lif(syn(snn.LIFObservables(spikes=x)))
+        snn.run(exp, 30)
+        traces.append(h.membrane_cadc[0, :, 0])
+    assert torch.equal(traces[1][:-2], traces[0][2:])
