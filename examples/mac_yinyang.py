@@ -1,5 +1,5 @@
 """Yin-Yang (Kriener et al. 2021) as a non-spiking network on the emulated synapse array in
-MAC mode: 4 features as 5-bit inputs → Linear(4, 128) → ConvertingReLU → Linear(128, 3);
+MAC mode: 4 features as 5-bit inputs → Linear(4, 256) → ConvertingReLU → Linear(256, 3);
 trained with straight-through gradients, forward on a mismatched, calibrated chip
 (``mock=False``) or as the ideal quantised arithmetic (``--mock``). Plots the learning curve.
 
@@ -25,7 +25,7 @@ torch.set_num_threads(1)  # small tensors: threads only contend
 
 
 class Model(torch.nn.Module):
-    def __init__(self, mock: bool = False, hidden: int = 128) -> None:
+    def __init__(self, mock: bool = False, hidden: int = 256) -> None:
         super().__init__()
         self.classifier = torch.nn.Sequential(
             ann.nn.Linear(4, hidden, mock=mock),
@@ -43,7 +43,7 @@ def accuracy(model: Model, data: YinYangDataset) -> float:
 
 
 def train(epochs: int = 2, train_size: int = 500, test_size: int = 200, batch_size: int = 50, mock: bool = False,
-          lr: float = 1.0, seed: int = 0, serial: int = 0, hidden: int = 128, log=print) -> dict:
+          lr: float = 0.5, seed: int = 0, serial: int = 0, hidden: int = 256, log=print) -> dict:
     torch.manual_seed(seed)
     if not mock:
         ann.init_hardware(serial=serial)  # the emulated chip, calibrated
