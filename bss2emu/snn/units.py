@@ -12,7 +12,9 @@ Weights: a synaptic weight ``w`` (threshold units of current) becomes the signed
 hardware weight ``round(clamp(w / lsb, -63, 63))`` — ``linear_saturating`` with scale
 ``1/lsb`` — where ``lsb = slope · τ_mem / MV_PER_UNIT`` is the current in threshold units of
 one weight step: ``slope`` is the calibrated initial membrane slope (mV/µs) of one event of
-weight 1 on an ideal chip at the population's τ_mem, τ_syn and ``capacitance``. Negative
+weight 1 on an ideal chip at the population's τ_mem, τ_syn and ``capacitance``, with the PSP
+calibrated to ``PSP_HEADROOM`` of the strongest an ideal circuit gives (so every circuit of a
+mismatched chip reaches it and the weights mean the same on all of them). Negative
 weights go to inhibitory rows. The mock uses the same transform, so both see the same
 quantised weights.
 """
@@ -34,6 +36,7 @@ MV_PER_UNIT = 100.0
 MV_PER_CODE = ADC_FULL_SCALE_MV / 255.0
 DEFAULT_CAPACITANCE = 15  # a small capacitance: one full weight ≈ 2 thresholds at τ 10 µs
 LI_THRESHOLD_MV = 1150.0  # a readout never reaches it
+PSP_HEADROOM = 0.75  # calibrated PSP: this fraction of the ideal circuit's strongest, so mismatched ones reach it
 _RANGE = {f.name: (f.low, f.high) for f in TARGET_FIELDS}
 
 
@@ -52,11 +55,12 @@ class NeuronTargets(NamedTuple):
     a_ratio: float = 0.0
     b_mv: float = 0.0
     tau_w_us: float = 100.0
+    psp_mv: float = 400.0  # one weight-63 event at rest; neuron_targets sets a reachable value
 
     def calibration_targets(self) -> dict[str, float]:
         return {"v_leak_mv": self.v_leak_mv, "v_reset_mv": self.v_reset_mv, "v_threshold_mv": self.v_threshold_mv,
                 "tau_m_us": self.tau_m_us, "tau_syn_exc_us": self.tau_syn_us, "tau_syn_inh_us": self.tau_syn_us,
-                "tau_ref_us": self.tau_ref_us, "psp_exc_mv": 400.0, "psp_inh_mv": 400.0,
+                "tau_ref_us": self.tau_ref_us, "psp_exc_mv": self.psp_mv, "psp_inh_mv": self.psp_mv,
                 "capacitance": float(self.capacitance), "delta_t_mv": self.delta_t_mv, "v_exp_mv": self.v_exp_mv,
                 "a_ratio": self.a_ratio, "b_mv": self.b_mv, "tau_w_us": self.tau_w_us}
 
@@ -103,7 +107,9 @@ def neuron_targets(module_name: str, params, capacitance: int, spiking: bool = T
     if not 0 <= t.capacitance <= 63:
         raise ConfigError(f"{module_name}: capacitance={capacitance!r} is not a 6-bit setting (0..63); "
                           f"use 0..63 (smaller: stronger synapses)")
-    return t
+    # synaptic strength is calibrated too: a PSP every circuit reaches despite its mismatch
+    strongest = float(_nominal(t._replace(psp_mv=400.0)).achieved["psp_exc_mv"][0])
+    return t._replace(psp_mv=round(PSP_HEADROOM * strongest, 3))
 
 
 @functools.lru_cache(maxsize=64)
@@ -116,7 +122,7 @@ def weight_lsb(targets: NeuronTargets) -> float:
     targets, on an ideal chip (the transform's scale is its inverse).
 
     >>> t = NeuronTargets(600, 600, 700, 10.0, 10.0, 1.0, DEFAULT_CAPACITANCE)
-    >>> round(weight_lsb(t) * 63, 2)
+    >>> round(weight_lsb(t._replace(psp_mv=400.0)) * 63, 2)  # unreachable target: the strongest
     3.3
     """
     cal = _nominal(targets)

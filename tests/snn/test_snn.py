@@ -288,3 +288,12 @@ def test_hxtorch_arguments_and_names():
         snn.run(exp, 30)
         traces.append(h.membrane_cadc[0, :, 0])
     assert torch.equal(traces[1][:-2], traces[0][2:])
+
+
+def test_subthreshold_agreement_on_a_calibrated_mismatched_chip(data):
+    # calibrated leak, threshold, time constants and PSP heights: half a CADC code plus the
+    # calibration's residuals (≈ 1 % of the synaptic gain), 0.05 threshold units in all
+    x, w_in, w_out = data
+    hm, _, _ = two_layer(True, w_in * 0.1, w_out, x, ideal=False)
+    he, _, _ = two_layer(False, w_in * 0.1, w_out, x, ideal=False)
+    assert (hm.membrane_cadc - he.membrane_cadc).abs().max() < 0.05
