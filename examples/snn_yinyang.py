@@ -46,8 +46,12 @@ class Model(torch.nn.Module):
         return y.membrane_cadc, h
 
 
-def scores(membrane: torch.Tensor) -> torch.Tensor:
-    return membrane.max(dim=1).values * 4.0
+def scores(membrane: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """The readouts' maxima over time, as a soft maximum: the CADC's 8-bit traces have
+    plateaus (ties), where a hard maximum sends the whole gradient to the plateau's first
+    step — often the resting start; ``temperature`` (threshold units, about two CADC codes)
+    shares it among the near-maximal steps."""
+    return 4.0 * temperature * torch.logsumexp(membrane / temperature, dim=1)
 
 
 def accuracy(model: Model, data: YinYangDataset, batch_size: int) -> float:
