@@ -16,6 +16,9 @@ from ..protocol import experiment as E
 from .errors import routing_error
 
 
+MAX_DRAWN_PAIRS = 2**27  # fixed_probability draws one number per (pre, post) pair: 1 GiB at this size
+
+
 def keyed_rng(seed: int, *keys: str | int) -> np.random.Generator:
     """A generator keyed to global ids (experiment seed + names/indices), never to processes."""
     ints = [k if isinstance(k, int) else zlib.crc32(k.encode()) for k in keys]
@@ -56,6 +59,11 @@ def expand(exp: E.Experiment, proj: E.Projection) -> tuple[np.ndarray, np.ndarra
             keep = pre != post
             pre, post = pre[keep], post[keep]
     elif isinstance(con, E.FixedProbability):
+        if n_pre * n_post > MAX_DRAWN_PAIRS:  # one float64 draw per pair: 8 bytes each
+            raise ConfigError(f"projection {proj.label!r}: fixed_probability over {n_pre} × {n_post} pairs would "
+                              f"draw {n_pre * n_post * 8 / 2**30:.0f} GiB of random numbers (at most "
+                              f"{MAX_DRAWN_PAIRS:,} pairs); use fixed_number_pre, whose n is the fan-in, or "
+                              f"smaller populations")
         mask = rng.random((n_pre, n_post)) < con.p
         if same and not con.allow_self_connections:
             np.fill_diagonal(mask, False)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bss2emu
-from bss2emu.errors import RoutingError
+from bss2emu.errors import ConfigError, RoutingError
 from bss2emu.protocol import coordinates as C
 from bss2emu.routing import mapping as R
 
@@ -177,3 +177,14 @@ def test_configure_chip_copies_the_madc_source_to_the_recorded_chip():
                              recordings={"madc": {"population": "p", "index": 2, "source": "inh_synin"}})
     cfg = R.configure_chip(exp, R.map_experiment(exp), 0)
     assert (cfg.readout.madc_neuron, cfg.readout.madc_source) == (2, MADC_INH_SYNIN)
+
+
+def test_huge_dense_connectors_are_refused_before_allocating():
+    """all_to_all and fixed_probability over the largest populations would allocate TiB
+    (a MemoryError traceback before): both are refused with the limit and the fix."""
+    huge = [{"name": "a", "size": 524288}]
+    with pytest.raises(RoutingError, match=r"receives input from 524288 presynaptic neurons \(all_to_all"):
+        R.map_experiment(exp(populations=huge, projections=[{"pre": "a", "post": "a", "weight": 1}]))
+    with pytest.raises(ConfigError, match=r"fixed_probability over 524288 × 524288 pairs .* use fixed_number_pre"):
+        R.map_experiment(exp(populations=huge, projections=[
+            {"pre": "a", "post": "a", "weight": 1, "connector": {"kind": "fixed_probability", "p": 1e-6}}]))
