@@ -125,6 +125,12 @@ def add_parsers(sub) -> None:
 
 
 def cmd_serve(args) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(f"bss2emu serve needs FastAPI and uvicorn ({err.name} is missing): "
+                          f"pip install 'bss2emu[service]'") from None
     from .core import ServiceConfig
     from .serve import serve
 
