@@ -15,10 +15,11 @@ only its salted hash. The client commands take the service's URL and a token fro
 ``--url``/``--token`` or ``$BSS2EMU_SERVICE``/``$BSS2EMU_TOKEN``.
 
 >>> import io, contextlib, tempfile, os
+>>> from bss2emu.cli import main
 >>> db = os.path.join(tempfile.mkdtemp(), "db.sqlite")
 >>> out = io.StringIO()
 >>> with contextlib.redirect_stdout(out):
-...     status = cli_main(["users", "add", "ada", "--db", db])
+...     status = main(["users", "add", "ada", "--db", db])
 >>> status, out.getvalue().split()[-1].startswith("bss2_")
 (0, True)
 """
@@ -125,6 +126,12 @@ def add_parsers(sub) -> None:
 
 
 def cmd_serve(args) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(f"bss2emu serve needs FastAPI and uvicorn ({err.name} is missing): "
+                          f"pip install 'bss2emu[service]'") from None
     from .core import ServiceConfig
     from .serve import serve
 
@@ -220,10 +227,3 @@ def cmd_cancel(args) -> int:
     state = Client(args.url, args.token).job(args.job_id).cancel()
     print(f"job {args.job_id}: {state}")
     return 0
-
-
-def cli_main(argv: list[str]) -> int:
-    """These commands on their own (as ``bss2emu`` would run them)."""
-    from ..cli import main
-
-    return main(argv)

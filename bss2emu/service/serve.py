@@ -19,6 +19,9 @@ LOOPBACK = "127.0.0.1"
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: a free one)."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port} is out of range 0..65535 (0 picks a free port)")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -26,8 +29,8 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as err:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}; choose another --port "
-                          f"(0 picks a free one)") from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror or err}; choose another --host or "
+                          f"--port (0 picks a free port)") from None
     sock.listen(2048)
     return sock
 

@@ -18,6 +18,7 @@ import time
 import zipfile
 
 from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -36,6 +37,11 @@ PAGE_HEADERS = {  # the page runs only its own inline script, in no one's frame,
     "X-Frame-Options": "DENY", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 DRAIN_MAX_BYTES = 64 << 20  # an oversized body is read and dropped up to this size, then the connection closed
 JobId = Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$", description="the job's id")
+
+
+def _printable(text: str, limit: int = 2000) -> str:
+    """Text that encodes as UTF-8 (lone surrogates escaped), at most ``limit`` characters."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
 class _TooLarge(Exception):
@@ -155,6 +161,14 @@ def create_app(service: ExperimentService, manage: bool = True) -> FastAPI:
         if isinstance(err, AuthenticationError) and request.url.path == "/":
             return HTMLResponse(LOGIN_PAGE, status_code=401, headers=headers)
         return JSONResponse({"detail": str(err)}, status_code=err.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, err: RequestValidationError):
+        # FastAPI's own answer echoes the input, which may hold NaN, infinities or lone
+        # surrogates that JSON cannot carry (a 500): answer where and what, never the input
+        return JSONResponse({"detail": [{"loc": [str(p) for p in e.get("loc", ())], "type": str(e.get("type", "")),
+                                         "msg": _printable(str(e.get("msg", "")))} for e in err.errors()]},
+                            status_code=422)
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> Health:

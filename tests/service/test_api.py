@@ -160,3 +160,13 @@ def test_idle_systems_are_released(start_service):
     b = ada.submit(one_neuron(seed=1))
     b.result(timeout=60)
     assert a.info["restored"] is True and b.refresh()["restored"] is True  # released in between
+
+
+def test_progress_while_waiting(start_service):
+    svc = start_service()
+    seen: list[tuple[int, int]] = []
+    job = svc.client().submit(one_neuron(runtime_us=8000))
+    res = job.result(timeout=60, progress=lambda done, total: seen.append((done, total)))
+    assert res.spikes.num_rows > 0 and seen and all(total == 1000 for _, total in seen)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == 1000  # never backwards, complete at the end

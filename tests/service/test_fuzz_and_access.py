@@ -4,6 +4,7 @@ request without a token, and another user's job answers as if it did not exist."
 
 from __future__ import annotations
 
+import sys
 import urllib.error
 import urllib.request
 
@@ -76,3 +77,27 @@ def test_every_endpoint_refuses_strangers_and_other_users(start_service):
     with pytest.raises(bss2emu.service.JobNotFoundError):
         bob_view.job(job.id)
     assert job.status() == "done" and (svc.service.results_dir / job.id).is_dir()  # bob changed nothing
+
+
+HOSTILE_BODIES = [
+    b"[" * 300_000 + b"]" * 300_000,  # nested deeper than any parser's recursion
+    b'{"experiment": ' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"}",
+    b'{"experiment": {"runtime_us": 1e400}}',  # infinity: not JSON when echoed back
+    b'{"experiment": {"runtime_us": NaN}}',
+    b'{"experiment": {"runtime_us": 10, "name": "\\ud800"}}',  # a lone surrogate
+    b"\xff\xfe\x00",
+    b'{"experiment": {"runtime_us": 10, "plasticity": [{"name": "k", "kernel": "this:s", "period_us": 1}]}}',
+    b'{"experiment": {"runtime_us": 10}, "system": "/etc/passwd"}',  # no server-side files
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES, ids=range(len(HOSTILE_BODIES)))
+def test_hostile_bodies_get_4xx(start_service, body):
+    svc = start_service()
+    req = urllib.request.Request(svc.url + "/jobs", data=body, method="POST", headers={
+        "Authorization": f"Bearer {svc.tokens['ada']}", "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=30)
+    assert 400 <= err.value.code < 500, err.value.read()[:300]
+    assert svc.client().jobs() == []
+    assert "this" not in sys.modules  # a kernel's module is not imported before it is allowed

@@ -42,7 +42,9 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
             continue
         seen.append(line)
         if line.startswith("bss2emu service on "):
-            return proc, line.split()[3]
+            url = line.split()[3]
+            assert url.startswith("http://127.0.0.1:")  # loopback unless told otherwise
+            return proc, url
     proc.kill()
     raise AssertionError(f"the service did not start: {''.join(seen)}")
 

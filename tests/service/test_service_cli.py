@@ -58,3 +58,11 @@ def test_client_needs_url_and_token(monkeypatch, capsys):
     assert main(["jobs", "--url", "http://127.0.0.1:9"]) == 2 and "no token" in capsys.readouterr().err
     with pytest.raises(bss2emu.service.ServiceError, match="cannot reach the service"):
         bss2emu.Client("http://127.0.0.1:9", "bss2_x").jobs()
+
+
+def test_serve_refuses_bad_settings_with_the_fix(tmp_path, capsys):
+    db = str(tmp_path / "db.sqlite")
+    assert main(["serve", "--port", "99999", "--backend", "local", "--db", db]) == 2
+    assert "out of range 0..65535" in capsys.readouterr().err
+    assert main(["serve", "--systems", "0", "--backend", "local", "--db", db]) == 2
+    assert "at least one emulated system" in capsys.readouterr().err
