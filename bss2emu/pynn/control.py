@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from ..protocol.system import as_system
 from ..routing.mapping import PARTITIONERS
 from . import simulator
+from .segments import run_segment
 from .exceptions import InvalidParameterValueError
 
 MAX_DELAY_MS = 1000.0
@@ -57,6 +58,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     spec = as_system(system, chips)
     state = simulator.state
     state.clear()
+    state.execute = run_segment
     state.dt = float(timestep)
     state.min_delay = float(timestep) if min_delay == "auto" else float(min_delay)
     state.max_delay = MAX_DELAY_MS if max_delay == "auto" else float(max_delay)

@@ -23,28 +23,13 @@ from . import simulator
 from . import standardmodels as models
 from . import translation
 from .exceptions import InvalidModelError, InvalidParameterValueError
+from .experiment import current_translations
 from .recording import Recorder
 
+from .standardmodels import NEURON_TYPES, model_name
+
 _HW_MAX = {p.name: p.maximum for p in NEURON_PARAMETERS}
-NEURON_TYPES = (models.IF_curr_exp, models.IF_cond_exp, models.EIF_cond_exp_isfa_ista)
-SOURCE_TYPES = (models.SpikeSourceArray, models.SpikeSourcePoisson, models.SpikeSourcePoissonOnChip)
-HARDWARE_TYPES = (models.HXNeuron, models.CalibHXNeuronCuba, models.CalibHXNeuronCoba)
-CELL_TYPES = NEURON_TYPES + SOURCE_TYPES + HARDWARE_TYPES
 _TARGET_RANGE = {f.name: f for f in TARGET_FIELDS}
-
-
-def is_hardware(celltype) -> bool:
-    """True for cell types in hardware units (weights are 6-bit codes, ``v`` hardware mV)."""
-    return isinstance(celltype, HARDWARE_TYPES)
-
-
-def model_name(celltype) -> str:
-    """The standard model a cell type implements (``IF_curr_exp``, …)."""
-    for cls in CELL_TYPES:
-        if isinstance(celltype, cls):
-            return cls.__name__
-    raise InvalidModelError(f"{type(celltype).__module__}.{type(celltype).__name__} is not a bss2emu cell type: use "
-                            f"one of bss2emu.pynn's ({', '.join(c.__name__ for c in CELL_TYPES)})")
 
 
 def check_parameters(celltype, params: dict[str, np.ndarray], label: str) -> None:
@@ -106,21 +91,6 @@ def check_on_chip_source(params, size: int, label: str) -> None:
     seed = float(np.asarray(params["seed"], float).flat[0])
     if not (0 <= seed <= 0xFFFFFFFF and seed == int(seed)):
         raise translation.TranslationError("seed", f"seed={seed:g} must be an integer 0 … 2**32-1 (0: from setup)")
-
-
-def targets_of(cells) -> list[tuple["Population", np.ndarray]]:
-    """(population, indices) pairs of a Population, view, Assembly or list of IDs."""
-    if isinstance(cells, common.Assembly):
-        return [t for p in cells.populations for t in targets_of(p)]
-    if isinstance(cells, common.PopulationView):
-        return [(cells.grandparent, np.asarray(cells.index_in_grandparent(np.arange(cells.size)), np.int64))]
-    if isinstance(cells, common.Population):
-        return [(cells, np.arange(cells.size))]
-    out: dict[int, tuple] = {}
-    for cell in cells:
-        pop = cell.parent
-        out.setdefault(id(pop), (pop, []))[1].append(int(pop.id_to_index(cell)))
-    return [(p, np.asarray(ix, np.int64)) for p, ix in out.values()]
 
 
 class Assembly(common.Assembly):
@@ -254,8 +224,6 @@ class Population(common.Population):
         circuits realise for this population's current values: what the calibration reached
         (measured or from its measured transfer models), with DAC quantisation and residual
         mismatch. Places and calibrates the network as it is now (cached)."""
-        from .experiment import current_translations
-
         if not isinstance(self.celltype, NEURON_TYPES):
             raise InvalidModelError(f"{model_name(self.celltype)} has no biological translation; its values are "
                                     f"hardware values")

@@ -33,7 +33,9 @@ from . import simulator
 from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
-from .populations import is_hardware
+from .connections import check_projection, connection_groups
+from .experiment import current_translations
+from .standardmodels import is_hardware
 
 SUPPORTED_CONNECTORS = (
     connectors.AllToAllConnector, connectors.OneToOneConnector, connectors.FixedProbabilityConnector,
@@ -118,10 +120,8 @@ class Projection(common.Projection):
     def _check(self) -> None:
         """Check delays, STP sharing and weights against the hardware (raises ConnectionError),
         and warn when the synapse driver rounds the STP asked for noticeably."""
-        from .experiment import check_projection
-
         self._check_signs()
-        check_projection(self)
+        check_projection(simulator.state, self)
         self._warn_stp_rounding()
 
     def _check_signs(self) -> None:
@@ -237,8 +237,6 @@ class Projection(common.Projection):
         that code realises on the calibrated chip (placement and calibration of the network as
         it is now; cached, so this is cheap after a run). Duplicate connections share one
         synapse; a weight below half a code LSB is lost (code 0)."""
-        from .experiment import connection_groups, current_translations
-
         groups = connection_groups(simulator.state.projections)
         translations = current_translations(simulator.state)
         codes = np.zeros(len(self), np.int64)

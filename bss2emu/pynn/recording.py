@@ -26,12 +26,6 @@ from pyNN import recording
 from . import simulator
 from .exceptions import RecordingError
 
-CADC_MIN_INTERVAL_MS = 0.6
-"""CADC: ≤ 1.85 MSample/s per channel → ≥ 0.54 µs hardware between samples, rounded up."""
-MADC_SOURCE = {"v": "membrane", "gsyn_exc": "exc_synin", "gsyn_inh": "inh_synin", "w": "adaptation",
-               "exc_synin": "exc_synin", "inh_synin": "inh_synin", "adaptation": "adaptation"}
-"""PyNN variable → what the MADC reads (``protocol.hardware.MADC_SOURCES``)."""
-
 
 class Recorder(recording.Recorder):
     _simulator = simulator

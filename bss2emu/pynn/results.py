@@ -18,7 +18,7 @@ from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
 from ..units import TICKS_PER_US, V_SCALE, hw_mv_to_bio_mv
 from . import translation as T
-from .populations import is_hardware
+from .standardmodels import is_hardware
 
 CADC_MV_PER_CODE = 1200.0 / 255.0
 

@@ -24,7 +24,8 @@ from pyNN.standardmodels import (
 
 from ..calib.targets import TARGET_FIELDS
 from ..protocol.hardware import NEURON_PARAMETERS
-from .exceptions import NoModelAvailableError
+from .exceptions import InvalidModelError, NoModelAvailableError
+from .selection import targets_of
 from .simulator import state
 
 
@@ -202,8 +203,6 @@ class _CurrentSource(StandardCurrentSource):
         state.current_sources.append(self)
 
     def inject_into(self, cells):
-        from .populations import targets_of
-
         if hasattr(cells, "celltype") and not cells.celltype.injectable:
             raise TypeError("Can't inject current into a spike source.")
         self._targets.extend(targets_of(cells))
@@ -242,6 +241,32 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
             raise errors.InvalidParameterValueError(
                 f"StepCurrentSource has {len(t)} times and {len(a)} amplitudes: give one amplitude per time")
         return list(zip(t, a))
+
+
+# --- what a cell type is to the backend ---------------------------------------------------
+NEURON_TYPES = (IF_curr_exp, IF_cond_exp, EIF_cond_exp_isfa_ista)
+SOURCE_TYPES = (SpikeSourceArray, SpikeSourcePoisson, SpikeSourcePoissonOnChip)
+HARDWARE_TYPES = (HXNeuron, CalibHXNeuronCuba, CalibHXNeuronCoba)
+CELL_TYPES = NEURON_TYPES + SOURCE_TYPES + HARDWARE_TYPES
+
+
+def is_hardware(celltype) -> bool:
+    """True for cell types in hardware units (weights are 6-bit codes, ``v`` hardware mV)."""
+    return isinstance(celltype, HARDWARE_TYPES)
+
+
+def is_source(pop) -> bool:
+    """True for a population of spike sources (played back by the FPGA or generated on chip)."""
+    return isinstance(pop.celltype, SOURCE_TYPES)
+
+
+def model_name(celltype) -> str:
+    """The standard model a cell type implements (``IF_curr_exp``, …)."""
+    for cls in CELL_TYPES:
+        if isinstance(celltype, cls):
+            return cls.__name__
+    raise InvalidModelError(f"{type(celltype).__module__}.{type(celltype).__name__} is not a bss2emu cell type: use "
+                            f"one of bss2emu.pynn's ({', '.join(c.__name__ for c in CELL_TYPES)})")
 
 
 __all__ = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray", "SpikeSourcePoisson",
