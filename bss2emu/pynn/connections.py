@@ -73,10 +73,10 @@ def delay_us(state, pre, delay_ms: float, label: str, warn: bool = False) -> flo
                                   f"events cannot be delayed: use delay={min_delay:g} (min_delay)")
         return None
     if is_source(pre):
-        return delay_ms * T.US_PER_MS  # played back later by the FPGA: any delay
-    hop = state.hop_latency_us / T.US_PER_MS
+        return delay_ms * state.us_per_ms  # played back later by the FPGA: any delay
+    hop = state.hop_latency_us / state.us_per_ms
     if delay_ms >= hop - 1e-9:
-        return delay_ms * T.US_PER_MS
+        return delay_ms * state.us_per_ms
     direct = delay_ms - state.dt <= hop - delay_ms
     if warn and delay_ms > 1.5 * state.dt:
         realised = f"at most one time step ({state.dt:g} ms)" if direct else f"{hop:g} ms (one network hop)"
@@ -84,7 +84,7 @@ def delay_us(state, pre, delay_ms: float, label: str, warn: bool = False) -> flo
                       f"on one chip a connection is direct (within the time step) or goes through the FPGA, which "
                       f"takes at least one network hop ({hop:g} ms; between chips the route latency); use delay >= "
                       f"{hop:g} ms for an exact delay", QuantisationWarning, stacklevel=user_stacklevel())
-    return None if direct else hop * T.US_PER_MS
+    return None if direct else hop * state.us_per_ms
 
 
 def check_projection(state, prj) -> None:

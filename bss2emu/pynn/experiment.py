@@ -50,14 +50,14 @@ def _source(state, k, pop, name, epochs, end_ms):
     if isinstance(pop.celltype, SpikeSourcePoissonOnChip):
         p = epochs[0][1]["params"][k]
         rate = float(p["rate"][0])
-        period, r8 = T.background_settings(rate, pop.size) if rate > 0 else (1000, 0)
+        period, r8 = T.background_settings(rate, pop.size, state.us_per_ms) if rate > 0 else (1000, 0)
         stop = float(p["start"][0] + p["duration"][0])
         return E.BackgroundSource(name=name, size=pop.size, mode="poisson", period=period, rate=r8,
-                                  seed=int(p["seed"][0]) or None, start_us=float(p["start"][0]) * T.US_PER_MS,
-                                  stop_us=None if stop >= 1e7 else stop * T.US_PER_MS), None
+                                  seed=int(p["seed"][0]) or None, start_us=float(p["start"][0]) * state.us_per_ms,
+                                  stop_us=None if stop >= 1e7 else stop * state.us_per_ms), None
     trains = source_trains(state, k, pop, epochs, end_ms)
     return E.SpikeArraySource(name=name, size=pop.size,
-                              spike_times_us=[(t * T.US_PER_MS).tolist() for t in trains]), trains
+                              spike_times_us=[(t * state.us_per_ms).tolist() for t in trains]), trains
 
 
 
@@ -96,7 +96,8 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
         projections.append(memo[1])
     recordings_, readout = recordings(state, name_of)
     exp = E.Experiment(
-        name="pynn", seed=state.config.seed, runtime_us=end_ms * T.US_PER_MS, dt_ns=int(round(state.dt * 1e3)),
+        name="pynn", seed=state.config.seed, runtime_us=end_ms * state.us_per_ms,
+        dt_ns=int(round(state.dt * 1e3 * state.us_per_ms)),
         chip={"serial": state.config.serial, "ideal": state.config.ideal}, populations=populations,
         sources=sources, projections=projections, recordings=recordings_)
     return exp, {"names": names, "name_of": name_of, "trains": trains, "readout": readout,
@@ -127,11 +128,12 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
         if is_source(pop):
             continue
         schedule = segment_schedule(epochs, k, pop.size, end_ms)
-        population, more = neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms)
+        population, more = neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms,
+                                          state.us_per_ms)
         populations.append(population)
         writes += more
     warn_tau_m(state, translations, [snap["params"] for snap in snaps])
-    projections, weights = _projections(exp.projections, info["groups"], translations, epochs)
+    projections, weights = _projections(exp.projections, info["groups"], translations, epochs, state.us_per_ms)
     exp = exp.model_copy(update={"populations": populations, "projections": projections,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
@@ -149,7 +151,7 @@ def current_translations(state) -> dict[int, T.NeuronTranslation]:
     return {key: trs[0] for key, trs in out.items()}
 
 
-def _projections(topo, groups_of_epoch, translations, epochs):
+def _projections(topo, groups_of_epoch, translations, epochs, us_per_ms: float):
     """The experiment's projections (first epoch's weight codes) and later weight writes."""
     out, writes = [], []
     lost: dict[int, list] = {}  # projection → [projection, connections lost, of, largest lost weight]
@@ -183,7 +185,7 @@ def _projections(topo, groups_of_epoch, translations, epochs):
                 raise ConnectionError(f"projection {prj.label!r}: its weights changed during the run and differ "
                                       f"between connections; the chip can rewrite one weight per projection at a "
                                       f"time: call sim.reset() before changing them, or give all the same weight")
-            writes.append(E.WeightWrite(time_us=epochs[e][0] * T.US_PER_MS, projection=pr.name,
+            writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
                                         weight=int(codes[e][0])))
     for prj, n, of, largest in lost.values():
         if n:

@@ -101,8 +101,9 @@ def _neuron_times(epochs, schedule, end_ms) -> list[float]:
     return sorted({t for _, t, _, _ in intervals(epochs, end_ms)} | {t for t, _ in schedule if t < end_ms})
 
 
-def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms):
-    """The population (first values) and its writes at every later change."""
+def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms, us_per_ms: float = T.US_PER_MS):
+    """The population (first values) and its writes at every later change (times in ms of
+    the view, ``us_per_ms`` hardware µs each)."""
     writes, population, prev = [], None, None
     for t in _neuron_times(epochs, schedule, end_ms):
         e = max(i for i, (t0, _) in enumerate(epochs) if t0 <= t + 1e-12)
@@ -134,7 +135,7 @@ def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms):
             for key, v in dac.items():
                 changed = np.nonzero(v != prev[key])[0]
                 for value, idx in _group_values(changed, v[changed]):
-                    writes.append(E.NeuronWrite(time_us=t * T.US_PER_MS, population=name, parameter=key,
+                    writes.append(E.NeuronWrite(time_us=t * us_per_ms, population=name, parameter=key,
                                                 value=value, indices=idx.tolist()))
         prev = dac
     return population, writes

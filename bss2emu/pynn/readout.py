@@ -17,8 +17,10 @@ from ..protocol import experiment as E
 from . import translation as T
 from .exceptions import InvalidParameterValueError
 
-CADC_MIN_INTERVAL_MS = 0.6
+CADC_MIN_INTERVAL_US = 0.6
 """CADC: ≤ 1.85 MSample/s per channel → ≥ 0.54 µs hardware between samples, rounded up."""
+CADC_MIN_INTERVAL_MS = CADC_MIN_INTERVAL_US / T.US_PER_MS
+"""The same in bss2emu.pynn's (biological) ms."""
 MADC_SOURCE = {"v": "membrane", "gsyn_exc": "exc_synin", "gsyn_inh": "inh_synin", "w": "adaptation",
                "exc_synin": "exc_synin", "inh_synin": "inh_synin", "adaptation": "adaptation"}
 """PyNN variable → what the MADC reads (``protocol.hardware.MADC_SOURCES``)."""
@@ -60,25 +62,26 @@ def recordings(state, name_of):
             raise InvalidParameterValueError(f"v is recorded with sampling intervals {sorted(intervals)} ms: the CADC "
                                              f"samples all neurons together; use one sampling_interval")
         interval = intervals.pop()
-        if interval < CADC_MIN_INTERVAL_MS - 1e-9 and not any(getattr(p.recorder, "explicit_interval", False)
+        min_interval = CADC_MIN_INTERVAL_US / state.us_per_ms  # in the view's ms
+        if interval < min_interval * (1 - 1e-9) and not any(getattr(p.recorder, "explicit_interval", False)
                                                               for p, _ in v):
             # PyNN's default interval (the time step): the CADC's fastest instead, said once
-            interval = float(np.ceil(CADC_MIN_INTERVAL_MS / state.dt - 1e-9) * state.dt)
+            interval = float(np.ceil(min_interval / state.dt - 1e-9) * state.dt)
             for p, _ in v:
                 p.recorder.sampling_interval = interval
             warnings.warn(f"v is recorded from {n} neurons: the CADC samples them every {interval:g} ms (at most "
                           f"1.85 MSample/s, 8 bit: 0.47 mV biological), not every time step; record v of a single "
                           f"neuron for the MADC's 10-bit trace at every step, or give record(..., "
                           f"sampling_interval=...) to choose", QuantisationWarning, stacklevel=user_stacklevel())
-        if interval < CADC_MIN_INTERVAL_MS - 1e-9:
+        if interval < min_interval * (1 - 1e-9):
             why = (f"v is recorded from {n} neurons: only one neuron's membrane can use the MADC (every step)"
                    if madc is None else f"the MADC records {madc[1]}, so v (of {n} neuron{'s' * (n > 1)}) comes "
                                         f"from the CADC")
             raise InvalidParameterValueError(
                 f"{why}; the CADC samples membranes at most 1.85 MSample/s: "
-                f"record(..., sampling_interval={CADC_MIN_INTERVAL_MS:g} or more) (a multiple of the {state.dt} ms "
+                f"record(..., sampling_interval={min_interval:g} or more) (a multiple of the {state.dt} ms "
                 f"time step), or record v of a single neuron and nothing else analog")
-        fields["cadc"] = {"period_us": interval * T.US_PER_MS}
+        fields["cadc"] = {"period_us": interval * state.us_per_ms}
         readouts.append(("cadc", None, None, "v"))
     return E.Recordings(**fields), readouts
 

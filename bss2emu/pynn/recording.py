@@ -73,7 +73,10 @@ class Recorder(recording.Recorder):
         times, values, index = signal  # sample times (ms), (samples, neurons), population index → column
         keep = (times >= self._start_ms() - 1e-9) & (times <= self._simulator.state.t + 1e-9)
         cols = [index[self.population.id_to_index(cell)] for cell in ids]
-        return values[keep][:, cols], None
+        out = values[keep][:, cols]
+        if self.record_times:  # one IrregularlySampledSignal per neuron (pynn.brainscales2's form)
+            return out, np.repeat(times[keep][:, None], len(cols), axis=1)
+        return out, None
 
     def _local_count(self, variable, filter_ids=None):
         trains = self._get_spiketimes(sorted(self.filter_recorded(variable, filter_ids)))

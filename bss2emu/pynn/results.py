@@ -17,7 +17,6 @@ from ..chip_actor.analog import capacitance_pf
 from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
 from ..units import TICKS_PER_US, V_SCALE, hw_mv_to_bio_mv
-from . import translation as T
 from .standardmodels import is_hardware
 
 CADC_MV_PER_CODE = 1200.0 / 255.0
@@ -38,12 +37,12 @@ def store_results(state, exp, res, info, tstop: float) -> None:
             if info["trains"][id(pop)] is not None:
                 data["spikes"] = info["trains"][id(pop)]
         else:
-            data["spikes"] = [t / T.US_PER_MS for t in res.spike_times_us(names[id(pop)])]
+            data["spikes"] = [t / state.us_per_ms for t in res.spike_times_us(names[id(pop)])]
         pop._data = data
     for kind, pop, index, variable in info["readout"]:
         if kind == "madc":
             trace = res.madc_values()
-            t_ms = trace.time_us / T.US_PER_MS
+            t_ms = trace.time_us / state.us_per_ms
             if variable == "v":
                 values = _to_bio(pop, trace.values)
             else:
@@ -99,4 +98,4 @@ def _store_cadc(state, exp, res, info) -> None:
         col[want[ok]] = np.arange(pop.size)[ok]
         sel = col[key] >= 0 if len(key) else np.zeros(0, bool)
         grid[row[sel], col[key[sel]]] = value[sel]
-        pop._data["v"] = (t_all / TICKS_PER_US / T.US_PER_MS, _to_bio(pop, grid), {i: i for i in range(pop.size)})
+        pop._data["v"] = (t_all / TICKS_PER_US / state.us_per_ms, _to_bio(pop, grid), {i: i for i in range(pop.size)})

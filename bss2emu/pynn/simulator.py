@@ -53,6 +53,8 @@ class State(common.control.BaseState):
         self.max_delay = 1000.0
         self.segment_counter = -1
         self.config = RunConfig()
+        self.us_per_ms = 1.0  # hardware µs per ms of the view's time axis (bss2emu.pynn 1, brainscales2 1000)
+        self.record_sample_times = False  # True: analog signals as neo IrregularlySampledSignals
         self.execute = _not_set_up  # setup() installs the backend's executor
         self.clear()
 
