@@ -57,7 +57,8 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
     for e, params_of in enumerate(epochs_params):
         for k, pop in enumerate(pops):
             if isinstance(pop.celltype, HXNeuron):
-                dac = {key: np.asarray(v).astype(np.int64) for key, v in params_of[k].items()}
+                dac = pop.celltype.internal_values(params_of[k], mapping.partition.circuit[names[k]],
+                                                   pop)
                 out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(pop.size) for r in T.MAX_WEIGHT}))
         per_chip: dict[int, list] = {}
         for k, pop, name in neurons:
@@ -66,7 +67,10 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
             cap = capacitance.get(id(pop))
             for c in np.unique(chip):
                 ix = np.flatnonzero(chip == c)
-                placed = T.Placed(ix, circ[ix], {key: v[ix] for key, v in params.items()},
+                values = {key: v[ix] for key, v in params.items()}
+                if is_hardware(pop.celltype):  # calibration targets as they are
+                    values = pop.celltype.calibration_targets(values)
+                placed = T.Placed(ix, circ[ix], values,
                                   hardware=is_hardware(pop.celltype), max_weight={r: w[ix] for r, w in maxw.items()},
                                   label=f"{model_name(pop.celltype)} population {pop.label!r}",
                                   capacitance=None if cap is None else cap[ix],

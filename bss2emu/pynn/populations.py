@@ -16,9 +16,7 @@ from pyNN.parameters import ParameterSpace, simplify
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
-from ..calib.targets import TARGET_FIELDS
 from ..protocol import coordinates as C
-from ..protocol.hardware import NEURON_PARAMETERS
 from . import simulator
 from . import standardmodels as models
 from . import translation
@@ -28,10 +26,6 @@ from .recording import Recorder
 
 from .standardmodels import NEURON_TYPES, model_name
 
-_HW_MAX = {p.name: p.maximum for p in NEURON_PARAMETERS}
-_TARGET_RANGE = {f.name: f for f in TARGET_FIELDS}
-
-
 def check_parameters(celltype, params: dict[str, np.ndarray], label: str) -> None:
     """Raise ``InvalidParameterValueError`` if the hardware cannot realise ``params``."""
     name = model_name(celltype)
@@ -39,22 +33,8 @@ def check_parameters(celltype, params: dict[str, np.ndarray], label: str) -> Non
     try:
         if isinstance(celltype, NEURON_TYPES):
             translation.check_bio(params)
-        elif isinstance(celltype, (models.CalibHXNeuronCuba, models.CalibHXNeuronCoba)):
-            for key, val in params.items():
-                f = _TARGET_RANGE[translation.HW_TARGETS[key]]
-                v = np.atleast_1d(np.asarray(val, float))
-                bad = ~((v >= f.low) & (v <= f.high))
-                if bad.any():
-                    unit = celltype.units[key]
-                    raise translation.TranslationError(key, f"{key}={v[bad][0]:g} {unit} is outside the calibrated "
-                                                            f"range {f.low:g} … {f.high:g} {unit} ({f.doc})")
-        elif isinstance(celltype, models.HXNeuron):
-            for key, val in params.items():
-                v = np.asarray(val, float)
-                bad = (v < 0) | (v > _HW_MAX[key]) | (v != np.rint(v))
-                if bad.any():
-                    raise translation.TranslationError(key, f"{key}={v[bad][0]:g} is not a hardware value: use an "
-                                                            f"integer 0 … {_HW_MAX[key]}")
+        elif models.is_hardware(celltype):
+            celltype.check_values(params)
         elif isinstance(celltype, models.SpikeSourceArray):
             for times in params["spike_times"]:
                 t = np.asarray(times.value if hasattr(times, "value") else times, float)
@@ -93,11 +73,22 @@ def check_on_chip_source(params, size: int, label: str) -> None:
         raise translation.TranslationError("seed", f"seed={seed:g} must be an integer 0 … 2**32-1 (0: from setup)")
 
 
+class _DeviceRecord:
+    """``record(..., device=...)``: pynn.brainscales2's choice of analog readout."""
+
+    def record(self, variables, to_file=None, sampling_interval=None, locations=None, *, device=None):
+        """PyNN's ``record``; ``device`` ("madc", "cadc") chooses the analog readout (None: the
+        backend's choice, see ``recording``)."""
+        if variables is not None:
+            self.recorder.set_device(variables, device)
+        return super().record(variables, to_file, sampling_interval, locations)
+
+
 class Assembly(common.Assembly):
     _simulator = simulator
 
 
-class PopulationView(common.PopulationView):
+class PopulationView(_DeviceRecord, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
 
@@ -162,7 +153,7 @@ def _per_neuron(value, size: int) -> np.ndarray:
     return a
 
 
-class Population(common.Population):
+class Population(_DeviceRecord, common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
     _recorder_class = Recorder
@@ -181,6 +172,7 @@ class Population(common.Population):
         self._parameters = {k: _per_neuron(v, self.size) for k, v in ps.items()}
         check_parameters(self.celltype, self._parameters, self.label)
         self._initial_values = {}
+        self.set_by_user = set(getattr(self.celltype, "given_parameters", ()))  # (initial_config yields to them)
         for cell in self.all_cells:
             cell.parent = self
         state.id_counter += self.size
@@ -194,6 +186,7 @@ class Population(common.Population):
         new = {**self._parameters, **{k: _per_neuron(v, self.size) for k, v in values.items()}}
         check_parameters(self.celltype, new, self.label)
         self._parameters = new
+        self.set_by_user = self.set_by_user | set(values)
 
     def _set_initial_value_array(self, variable, initial_values):
         self._initial_values[variable] = evaluate_initial_values(initial_values, self.size)

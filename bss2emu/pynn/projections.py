@@ -135,14 +135,22 @@ class Projection(common.Projection):
         w = self._values.get("weight")
         if w is None or not len(w):
             return
+        signed = getattr(self.synapse_type, "signed_weights", False)
         for post, pos, _ in self.endpoints()[1]:
             conductance = bool(getattr(post.celltype, "conductance_based", True))
             inhibitory = self.receptor_type == "inhibitory"
-            sign = -1.0 if inhibitory and not conductance else 1.0
+            sign = -1.0 if inhibitory and (signed or not conductance) else 1.0
             bad = pos[w[pos] * sign < 0]
             if not len(bad):
                 continue
             i = int(bad[0])
+            if signed:
+                raise ConnectionError(
+                    f"projection {self.label!r}: weight {w[i]:+g} of connection {self._pre[i]}→{self._post[i]} onto "
+                    f"the {self.receptor_type} receptor of population {post.label!r} has the wrong sign: weights are "
+                    f"signed as on BrainScaleS-2, negative for receptor_type='inhibitory', positive for "
+                    f"'excitatory'; give {-w[i]:+g}, or use receptor_type="
+                    f"{'excitatory' if inhibitory else 'inhibitory'!r}")
             if is_hardware(post.celltype):
                 raise ConnectionError(
                     f"projection {self.label!r}: weight {w[i]:g} of connection {self._pre[i]}→{self._post[i]} onto "

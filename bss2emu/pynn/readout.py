@@ -34,8 +34,14 @@ def recordings(state, name_of):
     ``Recordings`` and a list of readouts ``(kind, population, index, variable)``."""
     analog = [(p, var.name, sorted(ids)) for p in state.populations for var, ids in p.recorder.recorded.items()
               if var.name != "spikes" and ids]
-    others = [(p, name, ids) for p, name, ids in analog if name != "v"]
-    v = [(p, ids) for p, name, ids in analog if name == "v"]
+    device = {(id(p), name): p.recorder.devices.get(name) for p, name, _ in analog}
+    for p, name, ids in analog:
+        if name != "v" and device[id(p), name] == "cadc":
+            raise InvalidParameterValueError(
+                f"{name} of population {p.label!r} is recorded with device='cadc': the emulated CADC reads membranes "
+                f"only; record {name} with device='madc'")
+    others = [(p, name, ids) for p, name, ids in analog if name != "v" or device[id(p), name] == "madc"]
+    v = [(p, ids) for p, name, ids in analog if name == "v" and device[id(p), name] != "madc"]
     if sum(len(ids) for _, _, ids in others) > 1:
         what = ", ".join(f"{name} of {len(ids)} neuron{'s' * (len(ids) > 1)} of {p.label!r}" for p, name, ids in others)
         raise InvalidParameterValueError(
@@ -46,7 +52,7 @@ def recordings(state, name_of):
     if others:
         pop, name, ids = others[0]
         madc = (pop, name, int(pop.id_to_index(ids[0])))
-    elif sum(len(ids) for _, ids in v) == 1:
+    elif sum(len(ids) for _, ids in v) == 1 and device[id(v[0][0]), "v"] is None:
         (pop, ids), v = v[0], []
         madc = (pop, "v", int(pop.id_to_index(ids[0])))
     fields, readouts = {}, []

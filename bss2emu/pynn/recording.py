@@ -27,10 +27,32 @@ from . import simulator
 from .exceptions import RecordingError
 
 
+DEVICES = ("madc", "cadc")
+"""The analog readouts the emulated chip has (pynn.brainscales2's ``record(..., device=...)``)."""
+
+
 class Recorder(recording.Recorder):
     _simulator = simulator
 
+    devices: dict
+
+    def set_device(self, variables, device: str | None) -> None:
+        """Read ``variables`` with ``device`` ("madc", "cadc"; None: the backend chooses —
+        the MADC for one neuron's signal, the CADC for membranes of several)."""
+        if device is not None and device not in DEVICES:
+            why = ("the analog pads drive an oscilloscope, which the emulation does not have; record with "
+                   "device='madc' for the same signal digitised" if str(device).startswith("pad")
+                   else f"use one of {', '.join(DEVICES)}")
+            raise RecordingError(device, self.population.celltype, f"device {device!r} is not emulated: {why}")
+        if not hasattr(self, "devices"):
+            self.devices = {}
+        for var in ([variables] if isinstance(variables, str) else variables):
+            if var != "spikes":
+                self.devices[var] = device
+
     def record(self, variables, ids, sampling_interval=None, locations=None):
+        if not hasattr(self, "devices"):
+            self.devices = {}
         celltype = self.population.celltype
         for var in self._localize_variables(variables, locations):
             if var.name not in celltype.hardware_recordable and var.name in celltype.recordable:

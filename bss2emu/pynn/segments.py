@@ -10,6 +10,7 @@ part is identical.
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -26,15 +27,38 @@ def run_segment(state, tstop: float) -> None:
     """Run the current segment from t = 0 to ``tstop`` (ms) and store the results. A run
     that fails (bad values, a network that does not fit) leaves the segment as it was, so
     corrected values can run next."""
+    with _restored_on_failure(state):
+        append_epoch(state)
+        _execute(state, tstop)
+
+
+def append_snippet(state, runtime: float) -> None:
+    """Schedule ``runtime`` (ms of the view) with the network as it is now, without running
+    (pynn.brainscales2's ``RunCommand.APPEND``): the next ``execute_segment`` runs it."""
+    with _restored_on_failure(state):
+        append_epoch(state)
+    state.t += float(runtime)
+
+
+def execute_segment(state) -> None:
+    """Run the segment scheduled so far (up to ``state.t``) as one experiment."""
+    with _restored_on_failure(state):
+        _execute(state, state.t)
+    state.running = True
+
+
+@contextmanager
+def _restored_on_failure(state):
     before = (list(state.epochs or []), getattr(state, "topology", None))
     try:
-        _run_segment(state, tstop)
+        yield
     except BaseException:
         state.epochs, state.topology = before
         raise
 
 
-def _run_segment(state, tstop: float) -> None:
+def append_epoch(state) -> None:
+    """A new epoch at ``state.t``: the network's data now (the first of a segment at t = 0)."""
     if state.t == 0 or not state.epochs:
         state.epochs = [(0.0, snapshot(state))]
         state.topology = topology(state)
@@ -43,7 +67,10 @@ def _run_segment(state, tstop: float) -> None:
             raise ConnectionError("the network's structure changed since the last run() (populations, connections, "
                                   "delays, STP or on-chip sources): BrainScaleS-2 maps the network once per "
                                   "segment; call sim.reset() before changing it")
-        state.epochs = state.epochs + [(state.t, snapshot(state))]
+        if state.t > state.epochs[-1][0]:
+            state.epochs = state.epochs + [(state.t, snapshot(state))]
+        else:  # the same start: the latest values replace the epoch's
+            state.epochs = state.epochs[:-1] + [(state.t, snapshot(state))]
     for pop in state.populations:
         init = pop._initial_values.get("v")
         if init is not None and "v_rest" in pop._parameters:
@@ -51,6 +78,9 @@ def _run_segment(state, tstop: float) -> None:
             if np.any(np.abs(v0 - pop._parameters["v_rest"]) > 1.0):
                 warnings.warn(f"population {pop.label!r}: initial v differs from v_rest; the hardware membrane "
                               f"starts at the leak potential (v_rest)", stacklevel=user_stacklevel())
+
+
+def _execute(state, tstop: float) -> None:
     last = snapshot(state)
     try:
         exp, info = experiment.build(state, tstop)

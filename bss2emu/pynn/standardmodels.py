@@ -22,8 +22,11 @@ from pyNN.standardmodels import (
     StandardCellType, StandardCurrentSource, build_translations, cells, electrodes, synapses,
 )
 
+import numpy as np
+
 from ..calib.targets import TARGET_FIELDS
 from ..protocol.hardware import NEURON_PARAMETERS
+from . import translation as T
 from .exceptions import InvalidModelError, NoModelAvailableError
 from .selection import targets_of
 from .simulator import state
@@ -98,6 +101,21 @@ class HXNeuron(BaseCellType):
     receptor_types = ("excitatory", "inhibitory")
     conductance_based = True  # weights are non-negative codes for both receptors
     default_initial_values = {"v": 0.0}
+    _MAXIMUM = {p.name: p.maximum for p in NEURON_PARAMETERS}
+
+    def check_values(self, params: dict) -> None:
+        """Raise ``TranslationError`` for a value that is not a hardware value."""
+        for key, val in params.items():
+            v = np.asarray(val, float)
+            bad = (v < 0) | (v > self._MAXIMUM[key]) | (v != np.rint(v))
+            if bad.any():
+                raise T.TranslationError(key, f"{key}={v[bad][0]:g} is not a hardware value: use an integer "
+                                              f"0 … {self._MAXIMUM[key]}")
+
+    def internal_values(self, params: dict, circuits: np.ndarray, population) -> dict[str, np.ndarray]:
+        """The neurons' values of ``protocol.hardware.NEURON_PARAMETERS`` (one per neuron of
+        ``population``; the neurons sit on ``circuits``)."""
+        return {key: np.asarray(v).astype(np.int64) for key, v in params.items()}
 
 
 class _CalibHXNeuron(BaseCellType):
@@ -107,6 +125,22 @@ class _CalibHXNeuron(BaseCellType):
     conductance_based = True  # weights are non-negative codes for both receptors
     default_initial_values = {"v": 600.0}
     hardware_units = True
+    _TARGET = {f.name: f for f in TARGET_FIELDS}
+
+    def check_values(self, params: dict) -> None:
+        """Raise ``TranslationError`` for a target outside the calibrated range."""
+        for key, val in params.items():
+            f = self._TARGET[T.HW_TARGETS[key]]
+            v = np.atleast_1d(np.asarray(val, float))
+            bad = ~((v >= f.low) & (v <= f.high))
+            if bad.any():
+                unit = self.units[key]
+                raise T.TranslationError(key, f"{key}={v[bad][0]:g} {unit} is outside the calibrated range "
+                                              f"{f.low:g} … {f.high:g} {unit} ({f.doc})")
+
+    def calibration_targets(self, params: dict) -> dict[str, np.ndarray]:
+        """The ``calib`` targets (hardware mV, µs) of the neurons' parameters."""
+        return T.hardware_targets(params)
 
 
 class CalibHXNeuronCuba(_CalibHXNeuron):

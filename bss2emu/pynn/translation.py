@@ -64,8 +64,8 @@ class Placed:
     """The neurons of one population on one chip: what calibrating that chip needs.
 
     ``index``: the neurons (population indices) and ``circuits`` their circuits;
-    ``params``: PyNN parameter → one value per neuron (biological units for standard
-    types, hardware units for calibrated hardware types: ``hardware=True``);
+    ``params``: PyNN parameter → one value per neuron (biological units) for standard
+    types, calibration targets for calibrated hardware types (``hardware=True``);
     ``max_weight``: receptor → the largest |weight| onto each neuron (biological units)."""
 
     index: np.ndarray
@@ -104,7 +104,7 @@ def calibrate_chip(placed: list[Placed], serial: int, ideal: bool):
     for pl in placed:
         with _named(pl):
             if pl.hardware:
-                targets = targets.updated(pl.circuits, hardware_targets(pl.params))
+                targets = targets.updated(pl.circuits, pl.params)
             else:
                 targets = bio_targets(pl.bio_params(), pl.circuits, base=targets, capacitance=pl.capacitance)
     result = calibrate(targets, serial=serial, ideal=ideal, store=not ideal)
