@@ -11,14 +11,15 @@ backend's.
 
 >>> import bss2emu.brainscales2 as pynn
 >>> pynn.setup()
->>> pop = pynn.Population(1, pynn.cells.HXNeuron(leak_v_leak=800, leak_i_bias=200, threshold_enable=True,
-...                       threshold_v_threshold=500))
+>>> pop = pynn.Population(1, pynn.cells.HXNeuron(
+...     leak_v_leak=1000, leak_i_bias=320, threshold_enable=True, threshold_v_threshold=500,
+...     reset_v_reset=400, refractory_period_refractory_time=95))
 >>> pop.record(["spikes", "v"])
->>> pynn.run(0.1)  # hardware ms
-0.1
+>>> pynn.run(0.2)  # hardware ms: 200 µs on the chip
+0.2
 >>> seg = pop.get_data().segments[-1]
->>> len(seg.spiketrains[0]) > 5, float(seg.irregularlysampledsignals[0].times[-1]) <= 0.1
-(True, True)
+>>> len(seg.spiketrains[0]) > 10, float(seg.irregularlysampledsignals[0].times[-1])
+(True, 0.2)
 >>> pynn.end()
 """
 
@@ -256,6 +257,6 @@ def get_backend_statistics():
     if state.last_experiment is None:
         raise RuntimeError("Backend statistics are only available after first mapping and routing execution, "
                            "which happens in pynn.run().")
-    from ..pynn.experiment import place
+    from ..pynn.experiment import backend_statistics
 
-    return place(state, state.last_experiment).statistics()
+    return backend_statistics(state)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -196,3 +197,30 @@ def _projections(topo, groups_of_epoch, translations, epochs, us_per_ms: float):
                           QuantisationWarning, stacklevel=user_stacklevel())
     return out, writes
 
+
+
+@dataclass(frozen=True)
+class MappedTopologyStatistics:
+    """Placement and routing figures of a mapped network (grenade's ``MappedTopologyStatistics``)."""
+
+    num_chips: int
+    num_populations: int
+    num_projections: int
+    num_neurons: int
+    num_synapses: int
+    neuron_usage: float  # fraction of the system's neuron circuits
+    synapse_usage: float  # fraction of the system's synapses
+
+
+def backend_statistics(state) -> MappedTopologyStatistics:
+    """The figures of the last run's mapping (cached: no new placement)."""
+    exp = state.last_experiment
+    mapping = place(state, exp)
+    chips = len(mapping.chips)
+    neurons = sum(p.size for p in exp.populations)
+    synapses = sum(len(entry[0]) for entry in mapping.synapse.values())
+    return MappedTopologyStatistics(
+        num_chips=chips, num_populations=len(exp.populations) + len(exp.sources),
+        num_projections=len(exp.projections), num_neurons=neurons, num_synapses=synapses,
+        neuron_usage=neurons / (chips * C.NEURONS_PER_CHIP),
+        synapse_usage=synapses / (chips * C.HEMISPHERES * C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE))

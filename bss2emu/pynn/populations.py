@@ -10,6 +10,8 @@ system (otherwise METIS places it).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from pyNN import common
 from pyNN.parameters import ParameterSpace, simplify
@@ -166,7 +168,7 @@ class Population(_DeviceRecord, common.Population):
                                   dtype=simulator.ID)
         self._mask_local = np.ones(self.size, bool)
         ps = self.celltype.native_parameters if isinstance(self.celltype, StandardCellType) \
-            else self.celltype.parameter_space
+            else copy.deepcopy(self.celltype.parameter_space)  # a cell type may serve several populations
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
         self._parameters = {k: _per_neuron(v, self.size) for k, v in ps.items()}

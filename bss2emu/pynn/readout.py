@@ -71,14 +71,16 @@ def recordings(state, name_of):
         min_interval = CADC_MIN_INTERVAL_US / state.us_per_ms  # in the view's ms
         if interval < min_interval * (1 - 1e-9) and not any(getattr(p.recorder, "explicit_interval", False)
                                                               for p, _ in v):
-            # PyNN's default interval (the time step): the CADC's fastest instead, said once
+            # PyNN's default interval (the time step): the CADC's fastest instead, said once (not when
+            # the script chose the CADC: record(..., device="cadc"))
             interval = float(np.ceil(min_interval / state.dt - 1e-9) * state.dt)
             for p, _ in v:
                 p.recorder.sampling_interval = interval
-            warnings.warn(f"v is recorded from {n} neurons: the CADC samples them every {interval:g} ms (at most "
-                          f"1.85 MSample/s, 8 bit: 0.47 mV biological), not every time step; record v of a single "
-                          f"neuron for the MADC's 10-bit trace at every step, or give record(..., "
-                          f"sampling_interval=...) to choose", QuantisationWarning, stacklevel=user_stacklevel())
+            if not any(device[id(p), "v"] == "cadc" for p, _ in v):
+                warnings.warn(f"v is recorded from {n} neurons: the CADC samples them every {interval:g} ms (at most "
+                              f"1.85 MSample/s, 8 bit: 0.47 mV biological), not every time step; record v of a single "
+                              f"neuron for the MADC's 10-bit trace at every step, or give record(..., "
+                              f"sampling_interval=...) to choose", QuantisationWarning, stacklevel=user_stacklevel())
         if interval < min_interval * (1 - 1e-9):
             why = (f"v is recorded from {n} neurons: only one neuron's membrane can use the MADC (every step)"
                    if madc is None else f"the MADC records {madc[1]}, so v (of {n} neuron{'s' * (n > 1)}) comes "

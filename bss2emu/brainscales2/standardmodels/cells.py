@@ -69,22 +69,25 @@ class HXNeuron(_AdcMembrane, backend.HXNeuron):
             raise TranslationError("HXNeuron", str(err).removeprefix("HXNeuron: ")) from None
 
     def internal_values(self, params: dict, circuits: np.ndarray, population) -> dict[str, np.ndarray]:
-        flat = {key: np.asarray(v) for key, v in params.items()}
+        size = len(circuits)
         state = simulator.state
         chip = getattr(state, "initial_config", None)
-        if chip is not None:  # the chip's values are the defaults of the circuits used
-            from ..helper import atomic_neuron_values
+        if chip is None:
+            flat = {**params, **HXNEURON_FIXED}
+            return {k: np.broadcast_to(np.asarray(v, np.int64), (size,)).copy()
+                    for k, v in flat_to_internal(flat, where="HXNeuron").items()}
+        from ..helper import neuron_internal_values
 
-            permutation = getattr(state, "neuron_permutation", None)
-            if permutation is not None:  # k-th neuron of all neuron populations → permutation[k]
-                neurons = [p for p in state.populations if not backend.is_source(p)]
-                start = sum(p.size for p in neurons[:neurons.index(population)])
-                circuits = np.asarray(permutation[start:start + population.size], np.int64)
-            given = {k: flat[k] for k in population.set_by_user if k in flat}
-            flat = {**atomic_neuron_values(chip, circuits), **given}
-        size = len(circuits)
-        return {k: np.broadcast_to(np.asarray(v, np.int64), (size,)).copy()
-                for k, v in flat_to_internal({**flat, **HXNEURON_FIXED}, where="HXNeuron").items()}
+        permutation = getattr(state, "neuron_permutation", None)
+        if permutation is not None:  # the k-th neuron of all neuron populations → permutation[k]
+            neurons = [p for p in state.populations if not backend.is_source(p)]
+            start = sum(p.size for p in neurons[:neurons.index(population)])
+            circuits = np.asarray(permutation[start:start + population.size], np.int64)
+            if len(circuits) != size:
+                raise ConfigError(f"setup(neuronPermutation=...) lists {len(permutation)} circuits; the neuron "
+                                  f"populations have at least {start + size} neurons: list one circuit per neuron")
+        given = {k: params[k] for k in population.set_by_user if k in params}  # the script's values win
+        return neuron_internal_values(chip, circuits, {**given, **HXNEURON_FIXED})
 
 
 class CalibHXNeuronCuba(_AdcMembrane, backend.CalibHXNeuronCuba):
