@@ -85,7 +85,7 @@ class Projection(common.Projection):
         self._chunks: list[tuple] = []
         self._pre = self._post = np.zeros(0, np.int64)
         self._values: dict[str, np.ndarray] = {}
-        connector.connect(self)
+        _connect(connector, self)
         self._consolidate()
         state = simulator.state
         self.label = self.label or f"projection{len(state.projections)}"
@@ -337,6 +337,28 @@ class Projection(common.Projection):
         """Per connection: (population, index) of pre and post, as two lists of
         ``(population, indices into self arrays, population indices)`` groups."""
         return _resolve(self.pre, self._pre), _resolve(self.post, self._post)
+
+
+def _connect(connector, projection) -> None:
+    """``connector.connect(projection)``; from a single presynaptic neuron, PyNN 0.13's map
+    connectors hand a 0-d boolean per column, which NumPy ≥ 2.1 cannot ``nonzero()``: there
+    each becomes a one-element array (the same connections)."""
+    standard = getattr(connector, "_standard_connect", None)
+    if projection.pre.size != 1 or standard is None:
+        connector.connect(projection)
+        return
+
+    def standard_connect(prj, connection_map_generator, distance_map=None):
+        def masks(*args):
+            for m in connection_map_generator(*args):
+                yield np.atleast_1d(m) if isinstance(m, (np.bool_, np.ndarray)) and np.ndim(m) == 0 else m
+        return standard(prj, masks, distance_map)
+
+    connector._standard_connect = standard_connect
+    try:
+        connector.connect(projection)
+    finally:
+        del connector._standard_connect
 
 
 def _resolve(cells, idx: np.ndarray) -> list[tuple]:

@@ -19,6 +19,7 @@ does the reading.
 
 from __future__ import annotations
 
+import neo
 import numpy as np
 import quantities as pq
 from pyNN import recording
@@ -99,6 +100,34 @@ class Recorder(recording.Recorder):
         if self.record_times:  # one IrregularlySampledSignal per neuron (pynn.brainscales2's form)
             return out, np.repeat(times[keep][:, None], len(cols), axis=1)
         return out, None
+
+    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
+        """PyNN's segment; with ``record_times`` (pynn.brainscales2's form) every recorded
+        neuron's analog signal is its own ``IrregularlySampledSignal`` (PyNN 0.13 indexes the
+        sample times by population index there, which fails for a subset of neurons)."""
+        if not self.record_times:
+            return super()._get_current_segment(filter_ids, variables, clear)
+        wanted = None if variables == "all" else {getattr(v, "name", v) for v in variables}
+        chosen = [v for v in self.recorded if wanted is None or v.name in wanted]
+        analog = [v for v in chosen if v.name != "spikes"]
+        segment = super()._get_current_segment(filter_ids, [v for v in chosen if v.name == "spikes"], clear)
+        for train in segment.spiketrains:  # pynn.brainscales2 names the neuron source_id
+            train.annotate(source_id=train.annotations.get("channel_id"))
+        for variable in analog:
+            ids = sorted(self.filter_recorded(variable, filter_ids))
+            values, times = self._get_all_signals(variable, ids, clear=clear)
+            if values.size == 0:
+                continue
+            units = self.population.find_units(variable)
+            for col, cell in enumerate(ids):
+                signal = neo.IrregularlySampledSignal(
+                    times[:, col], values[:, col], units="dimensionless" if units == "unknown" else units,
+                    time_units=pq.ms, name=variable.name, channel_ids=[int(cell)],
+                    source_population=self.population.label,
+                    array_annotations={"channel_index": [self.population.id_to_index(cell)]})
+                signal.segment = segment
+                segment.irregularlysampledsignals.append(signal)
+        return segment
 
     def _local_count(self, variable, filter_ids=None):
         trains = self._get_spiketimes(sorted(self.filter_recorded(variable, filter_ids)))

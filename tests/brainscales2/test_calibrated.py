@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+
+pytest.importorskip("pyNN", reason="the PyNN views need pyNN (pip install bss2emu[pynn])")
+
+import numpy as np
+
+from bs2_scripts import pynn  # noqa: F401 (fixture)
 
 
 def test_cuba_targets_are_reached(pynn):

@@ -3,10 +3,13 @@ errors that name what bss2emu does not emulate."""
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("pyNN", reason="the PyNN views need pyNN (pip install bss2emu[pynn])")
+
 import os
 
 import numpy as np
-import pytest
 
 import bss2emu.brainscales2 as pynn
 from bss2emu.calib.result import ENV_DIR
@@ -14,7 +17,7 @@ from bss2emu.errors import ConfigError
 from bss2emu.pynn import simulator
 from bss2emu.pynn.exceptions import NoModelAvailableError, RecordingError
 
-from scripts import LEAK_OVER_THRESHOLD
+from bs2_scripts import LEAK_OVER_THRESHOLD
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +53,7 @@ def test_calibration_cache_sets_the_store(tmp_path, monkeypatch):
 
 def test_append_and_execute_run_snippets_as_one_experiment():
     """The first snippet has the leak below the threshold (silent), the second above (firing)."""
-    pynn.setup()
+    pynn.setup(ideal=True)
     silent = {**LEAK_OVER_THRESHOLD, "leak_v_leak": 300}
     pop = pynn.Population(1, pynn.cells.HXNeuron(**silent))
     pop.record("spikes")
@@ -65,7 +68,7 @@ def test_append_and_execute_run_snippets_as_one_experiment():
 
 
 def test_execute_without_a_snippet_and_prepare():
-    pynn.setup()
+    pynn.setup(ideal=True)
     pop = pynn.Population(1, pynn.cells.CalibHXNeuronCuba())
     with pytest.raises(ValueError, match="APPEND"):
         pynn.run(None, pynn.RunCommand.EXECUTE)
@@ -76,7 +79,7 @@ def test_execute_without_a_snippet_and_prepare():
 
 
 def test_backend_statistics_after_a_run():
-    pynn.setup()
+    pynn.setup(ideal=True)
     with pytest.raises(RuntimeError, match="pynn.run"):
         pynn.get_backend_statistics()
     pynn.Population(2, pynn.cells.HXNeuron(**LEAK_OVER_THRESHOLD)).record("spikes")
@@ -100,7 +103,7 @@ def test_the_logger(tmp_path):
 
 
 def test_unemulated_features_name_the_closest_way():
-    pynn.setup()
+    pynn.setup(ideal=True)
     pop = pynn.Population(1, pynn.cells.HXNeuron())
     with pytest.raises(RecordingError, match="oscilloscope.*device='madc'"):
         pop.record("v", device="pad_0_buffered")
@@ -113,7 +116,7 @@ def test_unemulated_features_name_the_closest_way():
 
 
 def test_synaptic_input_on_the_cadc_is_refused():
-    pynn.setup()
+    pynn.setup(ideal=True)
     pop = pynn.Population(1, pynn.cells.HXNeuron())
     pop.record("exc_synin", device="cadc")
     with pytest.raises(ValueError, match="device='madc'"):

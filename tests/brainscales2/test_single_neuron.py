@@ -4,9 +4,12 @@ views of the backend."""
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("pyNN", reason="the PyNN views need pyNN (pip install bss2emu[pynn])")
+
 import neo
 import numpy as np
-import pytest
 import quantities as pq
 
 from bss2emu.chip_actor.analog import chip_mismatch, neuron_physics
@@ -14,7 +17,7 @@ from bss2emu.protocol.atomic_neuron import HXNEURON_FIXED, flat_to_internal
 from bss2emu.protocol.hardware import NeuronConfig
 from bss2emu.pynn import simulator
 
-from scripts import LEAK_OVER_THRESHOLD, single_neuron
+from bs2_scripts import LEAK_OVER_THRESHOLD, single_neuron, pynn  # noqa: F401 (fixture)
 
 
 def _physics(flat: dict):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+
+pytest.importorskip("pyNN", reason="the PyNN views need pyNN (pip install bss2emu[pynn])")
+
+import numpy as np
 
 from pyNN.errors import ConnectionError
 
-from scripts import stimulated_listener
+from bs2_scripts import stimulated_listener, pynn  # noqa: F401 (fixture)
 
 
 def _baseline_and_extreme(v, spike_ms=0.05):

@@ -67,3 +67,9 @@ def test_pynn_backend_has_no_import_circle():
 def test_simulator_is_the_bottom():
     """``simulator`` (the state every PyNN object holds) imports nothing of the backend."""
     assert _imports("pynn")["simulator"] == set()
+
+
+def test_brainscales2_view_has_no_import_circle():
+    graph = _imports("brainscales2")
+    assert {"helper", "logger"} <= set(graph)
+    assert find_cycle(graph) is None, " → ".join(find_cycle(graph))

@@ -62,14 +62,25 @@ class HXNeuron(_AdcMembrane, backend.HXNeuron):
         """The flattened values of a default ``lola.AtomicNeuron`` (ints and bools)."""
         return {f.flat_name: (bool(f.default) if f.kind == "bool" else int(f.default)) for f in _FIELDS}
 
+    @staticmethod
+    def _as_set(params: dict) -> dict:
+        """The values as pynn.brainscales2 writes them into the AtomicNeuron: ``int(value)``,
+        so a non-integral number is truncated (``np.linspace`` sweeps work unchanged)."""
+        out = {}
+        for key, v in params.items():
+            a = np.asarray(v)
+            out[key] = np.trunc(a.astype(float)) if a.dtype.kind == "f" and np.all(np.isfinite(a)) else a
+        return out
+
     def check_values(self, params: dict) -> None:
         try:
-            validate_flat(params, "HXNeuron")
+            validate_flat(self._as_set(params), "HXNeuron")
         except ConfigError as err:
             raise TranslationError("HXNeuron", str(err).removeprefix("HXNeuron: ")) from None
 
     def internal_values(self, params: dict, circuits: np.ndarray, population) -> dict[str, np.ndarray]:
         size = len(circuits)
+        params = self._as_set(params)
         state = simulator.state
         chip = getattr(state, "initial_config", None)
         if chip is None:

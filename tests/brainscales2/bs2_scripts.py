@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+pytest.importorskip("pyNN", reason="the PyNN views need pyNN (pip install bss2emu[pynn])")
+pytest.importorskip("neo", reason="the PyNN views need neo (pip install bss2emu[pynn])")
+
+
+@pytest.fixture
+def pynn():
+    """bss2emu.brainscales2, set up on the ideal chip (no calibration measurements) and ended after."""
+    import bss2emu.brainscales2 as pynn
+
+    pynn.setup(ideal=True)
+    yield pynn
+    pynn.end()
 
 # the leak-over-threshold neuron of pynn.brainscales2's example (leak above the threshold:
 # the neuron fires regularly without input); leak_v_leak below saturation so that the
