@@ -90,11 +90,13 @@ def _struct_types() -> dict[str, type[_Struct]]:
         member, field = spec.path
         tname = _MEMBER_TYPES[member]
         if tname not in types:
-            types[tname] = type(tname, (_Struct,), {"_fields": {}, "__module__": __name__})
+            types[tname] = type(tname, (_Struct,), {"_fields": {}, "__module__": __name__,
+                                                    "__qualname__": f"AtomicNeuron.{tname}"})
         # both synaptic inputs share one type: keep one spec per field (the names differ only by member)
         types[tname]._fields.setdefault(field, spec)
     for (tname, _), (ename, members) in _ENUMS.items():
-        setattr(types[tname], ename, enum.IntEnum(ename, {m: i for i, m in enumerate(members)}))
+        setattr(types[tname], ename, enum.IntEnum(ename, {m: i for i, m in enumerate(members)}, module=__name__,
+                                                  qualname=f"AtomicNeuron.{tname}.{ename}"))
     return types
 
 

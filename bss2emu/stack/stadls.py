@@ -21,6 +21,7 @@ on the emulated chip of an ``hxcomm`` connection (``bss2emu.stack.emulated``).
 from __future__ import annotations
 
 import copy
+import pickle
 
 import numpy as np
 
@@ -130,11 +131,52 @@ class AbsoluteTimePlaybackProgramBuilder:
         return not self.writes
 
 
-class PlaybackProgramBuilderDumper(PlaybackProgramBuilder):
-    """Collects writes without running them; ``done()`` gives them as (coord, container)."""
+class DumperDone:
+    """The writes a dumper collected, as (coordinate, container) pairs (``tolist()``)."""
 
-    def done(self):
-        return [(c, v) for kind, c, v in self._instructions if kind == "write"]
+    def __init__(self, values=None) -> None:
+        self.values = list(values or [])
+
+    def tolist(self) -> list:
+        return list(self.values)
+
+
+class PlaybackProgramBuilderDumper(PlaybackProgramBuilder):
+    """Collects writes without running them; ``done()`` gives them as a ``DumperDone``."""
+
+    def done(self) -> DumperDone:
+        return DumperDone((c, v) for kind, c, v, *_ in self._instructions if kind == "write")
+
+
+_PORTABLE = "bss2emu-cocolist"
+
+
+def to_portablebinary(obj) -> bytes:
+    """A ``DumperDone`` (or a ``lola.Chip``'s neuron block) as bytes — bss2emu's format for
+    the real stack's portable-binary coco lists (``*.pbin``)."""
+    if isinstance(obj, lola.Chip):
+        dumper = PlaybackProgramBuilderDumper()
+        for coord in halco.iter_all(halco.CommonNeuronBackendConfigOnDLS):
+            dumper.write(coord, obj.neuron_block.backends[coord])
+        for coord in halco.iter_all(halco.AtomicNeuronOnDLS):
+            dumper.write(coord, obj.neuron_block.atomic_neurons[coord])
+        obj = dumper.done()
+    if not isinstance(obj, DumperDone):
+        raise ConfigError(f"to_portablebinary({type(obj).__name__}): give a DumperDone or a lola.Chip")
+    return pickle.dumps((_PORTABLE, 1, obj.values))
+
+
+def from_portablebinary(dumper: DumperDone, data: bytes) -> None:
+    """Fill ``dumper`` with the writes of bytes made by ``to_portablebinary``."""
+    try:
+        tag, version, values = pickle.loads(data)
+        if tag != _PORTABLE or version != 1:
+            raise ValueError
+    except Exception:  # noqa: BLE001 - any undecodable input is the same user error
+        raise ConfigError("these bytes are not a bss2emu coco list: a portable binary of the real stack cannot be "
+                          "read by bss2emu; make the file with bss2emu (sta.to_portablebinary, or the nightly "
+                          "calibration of calix.nightly_chip())") from None
+    dumper.values = list(values)
 
 
 class ExperimentInit:
@@ -208,7 +250,8 @@ def _execute(chip, program: PlaybackProgram) -> None:
 def convert_to_chip(dumper_done, chip: lola.Chip | None = None) -> lola.Chip:
     """A ``lola.Chip`` with the AtomicNeuron and backend writes of a dumper's list applied."""
     chip = lola.Chip() if chip is None else copy.deepcopy(chip)
-    for coord, container in dumper_done:
+    values = dumper_done.tolist() if isinstance(dumper_done, DumperDone) else dumper_done
+    for coord, container in values:
         if isinstance(coord, (halco.AtomicNeuronOnDLS, halco.NeuronConfigOnDLS)):
             chip.neuron_block.atomic_neurons[int(coord)] = container
         elif isinstance(coord, halco.CommonNeuronBackendConfigOnDLS):
@@ -218,7 +261,7 @@ def convert_to_chip(dumper_done, chip: lola.Chip | None = None) -> lola.Chip:
 
 __all__ = ["PlaybackProgramBuilder", "AbsoluteTimePlaybackProgramBuilder", "PlaybackProgramBuilderDumper",
            "PlaybackProgram", "ContainerTicket", "ExperimentInit", "SystemInit", "generate", "run",
-           "convert_to_chip"]
+           "convert_to_chip", "DumperDone", "to_portablebinary", "from_portablebinary"]
 
 
 def __getattr__(name: str):

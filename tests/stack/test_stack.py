@@ -171,3 +171,18 @@ def test_nightly_calibration_is_the_default_spiking_calibration_from_the_store()
     assert night.to_chip().neuron_values()["v_leak"].tolist() == \
         calix.calibrate(calix.spiking.SpikingCalibTarget(), connection=hxcomm.ManagedConnection(ideal=True)) \
         .to_chip().neuron_values()["v_leak"].tolist()
+
+
+def test_chip_files_and_the_nightly_file_round_trip(tmp_path, monkeypatch):
+    from bss2emu import stack
+
+    chip = lola.Chip()
+    chip.neuron_block.atomic_neurons[halco.AtomicNeuronOnDLS(17)].leak.v_leak = 444
+    path = tmp_path / "chip.pbin"
+    path.write_bytes(sta.to_portablebinary(chip))
+    assert stack.chip_from_file(path).neuron_block.atomic_neurons[17].leak.v_leak == 444
+    with pytest.raises(ConfigError, match="not a bss2emu coco list"):
+        stack.chip_from_portable_binary(b"\x00real-stack-pbin")
+    monkeypatch.setenv("BSS2EMU_CHIP_IDEAL", "1")
+    nightly = stack.chip_from_file(stack.nightly_calib_path())
+    assert nightly.neuron_values()["v_leak"].tolist() == stack.chip_from_nightly().neuron_values()["v_leak"].tolist()
