@@ -125,7 +125,10 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     ``neuronPermutation`` (which circuit's ``initial_config`` values each neuron takes; on an
     ideal chip all circuits are alike), ``injected_config``/``injected_readout`` when empty;
     bss2emu's own ``chips``, ``system``, ``placement``, ``address``, ``seed``, ``ideal``,
-    ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``). Refused with the reason:
+    ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``serial`` and ``ideal`` default to
+    the chip ``bss2emu exec --serial/--ideal`` chose, whose nightly calibration ``helper`` loads).
+    ``simulator.state.grenade_chip_config`` is the chip configuration runs start from (its
+    common neuron backends' clock scales set the refractory clocks). Refused with the reason:
     non-empty injected configuration or readout, ``enable_neuron_bypass=True``,
     ``backgroundPermutation``, ``connection``, injected calibration targets/options, and any
     other keyword (pynn.brainscales2 raises ``KeyError`` for those too)."""
@@ -170,12 +173,25 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
             raise ConfigError("setup(neuronPermutation=...) with ideal=False: bss2emu places neurons itself and "
                               "cannot put them on chosen circuits yet; with the ideal chip (ideal=True) all circuits "
                               "are alike and the permutation picks which circuit's initial_config each neuron takes")
+    for key, value in zip(("serial", "ideal"), _chip_identity()):
+        own.setdefault(key, value)  # the chip that connections and the nightly calibration use
     common.setup(timestep, min_delay if min_delay != "auto" else timestep)
     control.start(timestep, min_delay, max_delay, us_per_ms=US_PER_MS, record_sample_times=True, **own)
     state = simulator.state
     state.initial_config = chip
+    state.grenade_chip_config = helper.base_chip(chip)
     state.neuron_permutation = permutation
     state.snippets = []
+
+
+def _chip_identity() -> tuple[int, bool]:
+    """(serial, ideal) of the emulated chip: the stack layer's (``bss2emu exec --serial/--ideal``),
+    so that a nightly calibration loaded with ``helper`` fits the chip it configures."""
+    try:
+        from ..stack.hxcomm import chip_identity
+    except ImportError:
+        return 0, True
+    return chip_identity()
 
 
 def end():

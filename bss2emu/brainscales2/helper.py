@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..protocol import coordinates as C
-from ..protocol.atomic_neuron import ATOMIC_NEURON_FIELDS, FIELDS_BY_NAME, flat_to_internal
+from ..protocol.atomic_neuron import ATOMIC_NEURON_FIELDS, DEFAULT_CLOCK_SCALES, FIELDS_BY_NAME, flat_to_internal
 
 
 def get_values_of_atomic_neuron(atomic_neuron, to_exclude=None) -> dict:
@@ -41,26 +41,49 @@ def _clock_scales(chip, hemisphere: int) -> tuple[int, int] | None:
     return int(backend.clock_scale_slow), int(backend.clock_scale_fast)
 
 
-def neuron_internal_values(chip, circuits, overrides: dict) -> dict[str, np.ndarray]:
-    """bss2emu's neuron parameters of the circuits ``circuits`` (AtomicNeuronOnDLS enums) as
-    ``chip`` (a ``lola.Chip``) configures them, with the flattened values ``overrides``
-    (scalars or one per circuit) replacing the chip's; refractory clocks from the chip's
-    common neuron backend of each circuit's hemisphere."""
+def neuron_internal_values(circuits, overrides: dict, initial_config=None, clocks=None) -> dict[str, np.ndarray]:
+    """bss2emu's neuron parameters of neurons on the circuits ``circuits`` (AtomicNeuronOnDLS
+    enums): the flattened values ``overrides`` (scalars or one per circuit) over the
+    circuits' AtomicNeurons in ``initial_config`` (a ``lola.Chip``; None: lola's defaults),
+    refractory clocks from the common neuron backend of each circuit's hemisphere in
+    ``clocks`` (a ``lola.Chip``; None: pynn.brainscales2's scales)."""
     circuits = np.asarray(circuits, np.int64)
     out: dict[str, np.ndarray] = {}
     hemisphere = circuits // C.COLUMNS_PER_HEMISPHERE
     for h in np.unique(hemisphere):
         ix = np.flatnonzero(hemisphere == h)
-        flats = [get_values_of_atomic_neuron(chip.neuron_block.atomic_neurons[int(c)]) for c in circuits[ix]]
-        values = {name: np.array([f[name] for f in flats], np.int64) for name in flats[0]}
+        values: dict[str, np.ndarray] = {}
+        if initial_config is not None:
+            flats = [get_values_of_atomic_neuron(initial_config.neuron_block.atomic_neurons[int(c)])
+                     for c in circuits[ix]]
+            values = {name: np.array([f[name] for f in flats], np.int64) for name in flats[0]}
         for name, v in overrides.items():
             values[name] = np.broadcast_to(np.asarray(v), (len(circuits),))[ix]
-        scales = _clock_scales(chip, int(h))
+        scales = None if clocks is None else _clock_scales(clocks, int(h))
         part = flat_to_internal(values, **({} if scales is None else {"clock_scales": scales}),
-                                where=f"HXNeuron on initial_config hemisphere {int(h)}")
+                                where=f"HXNeuron (hemisphere {int(h)})")
         for name, v in part.items():
             out.setdefault(name, np.zeros(len(circuits), np.int64))[ix] = v
     return out
+
+
+def base_chip(initial_config=None):
+    """The chip configuration a run starts from (pynn.brainscales2's
+    ``simulator.state.grenade_chip_config``): a copy of ``initial_config``, else a
+    ``lola.Chip`` whose common neuron backends have pynn.brainscales2's clock scales. None
+    without bss2emu's stack layer."""
+    import copy
+
+    try:
+        from ..stack import lola
+    except ImportError:
+        return None
+    if initial_config is not None:
+        return copy.deepcopy(initial_config)
+    chip = lola.Chip()
+    for backend in chip.neuron_block.backends:
+        backend.clock_scale_slow, backend.clock_scale_fast = DEFAULT_CLOCK_SCALES
+    return chip
 
 
 def _stack(name: str):

@@ -94,11 +94,11 @@ def test_the_same_neuron_spikes_identically_in_both_views():
     import bss2emu.brainscales2 as bs2
     import bss2emu.pynn as nest_style
 
-    bs2.setup()
+    bs2.setup(serial=5, ideal=False)  # the same (mismatched) chip in both views
     spikes_hw_ms, _ = single_neuron(bs2, LEAK_OVER_THRESHOLD, runtime_ms=0.2)
     bs2.end()
 
-    nest_style.setup(timestep=0.1)
+    nest_style.setup(timestep=0.1, serial=5, ideal=False)
     internal = flat_to_internal({**LEAK_OVER_THRESHOLD, **HXNEURON_FIXED})
     pop = nest_style.Population(1, nest_style.HXNeuron(**internal))
     pop.record("spikes")

@@ -79,26 +79,24 @@ class HXNeuron(_AdcMembrane, backend.HXNeuron):
             raise TranslationError("HXNeuron", str(err).removeprefix("HXNeuron: ")) from None
 
     def internal_values(self, params: dict, circuits: np.ndarray, population) -> dict[str, np.ndarray]:
-        size = len(circuits)
+        from ..helper import neuron_internal_values
+
         params = self._as_set(params)
         state = simulator.state
         chip = getattr(state, "initial_config", None)
-        if chip is None:
-            flat = {**params, **HXNEURON_FIXED}
-            return {k: np.broadcast_to(np.asarray(v, np.int64), (size,)).copy()
-                    for k, v in flat_to_internal(flat, where="HXNeuron").items()}
-        from ..helper import neuron_internal_values
-
         permutation = getattr(state, "neuron_permutation", None)
-        if permutation is not None:  # the k-th neuron of all neuron populations → permutation[k]
+        if chip is not None and permutation is not None:  # the k-th neuron of all neuron populations
             neurons = [p for p in state.populations if not backend.is_source(p)]
             start = sum(p.size for p in neurons[:neurons.index(population)])
             circuits = np.asarray(permutation[start:start + population.size], np.int64)
-            if len(circuits) != size:
+            if len(circuits) != population.size:
                 raise ConfigError(f"setup(neuronPermutation=...) lists {len(permutation)} circuits; the neuron "
-                                  f"populations have at least {start + size} neurons: list one circuit per neuron")
-        given = {k: params[k] for k in population.set_by_user if k in params}  # the script's values win
-        return neuron_internal_values(chip, circuits, {**given, **HXNEURON_FIXED})
+                                  f"populations have at least {start + population.size} neurons: list one "
+                                  f"circuit per neuron")
+        # with initial_config the chip's values are the defaults and the script's win
+        given = params if chip is None else {k: params[k] for k in population.set_by_user if k in params}
+        return neuron_internal_values(circuits, {**given, **HXNEURON_FIXED}, chip,
+                                      getattr(state, "grenade_chip_config", None))
 
 
 class CalibHXNeuronCuba(_AdcMembrane, backend.CalibHXNeuronCuba):
