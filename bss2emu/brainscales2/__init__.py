@@ -123,14 +123,15 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     a calix result's ``.to_chip()`` or the result itself: its neurons' values become the
     ``HXNeuron`` defaults), ``calibration_cache`` (the directory of the calibration store),
     ``neuronPermutation`` (which circuit's ``initial_config`` values each neuron takes; on an
-    ideal chip all circuits are alike), ``injected_config``/``injected_readout`` when empty;
+    ideal chip all circuits are alike), ``injected_config``/``injected_readout`` when empty,
+    ``connection`` (an ``hxcomm`` connection: the emulated chip it is connected to);
     bss2emu's own ``chips``, ``system``, ``placement``, ``address``, ``seed``, ``ideal``,
     ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``serial`` and ``ideal`` default to
     the chip ``bss2emu exec --serial/--ideal`` chose, whose nightly calibration ``helper`` loads).
     ``simulator.state.grenade_chip_config`` is the chip configuration runs start from (its
     common neuron backends' clock scales set the refractory clocks). Refused with the reason:
     non-empty injected configuration or readout, ``enable_neuron_bypass=True``,
-    ``backgroundPermutation``, ``connection``, injected calibration targets/options, and any
+    ``backgroundPermutation``, injected calibration targets/options, and any
     other keyword (pynn.brainscales2 raises ``KeyError`` for those too)."""
     extra = dict(extra_params)
     max_delay = extra.pop("max_delay", DEFAULT_MAX_DELAY)
@@ -151,8 +152,15 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
                               f"not emulated yet (writes and reads of halco/haldls containers around the "
                               f"experiment); configure neurons through HXNeuron parameters or initial_config, and "
                               f"run low-level playback programs with bss2emu.stack's stadls")
+    connection = extra.pop("connection", None)
+    if connection is not None:  # a connection names the chip: run on it
+        if not (hasattr(connection, "serial") and hasattr(connection, "ideal")):
+            raise ConfigError(f"setup(connection={connection!r}): not a connection to an emulated chip; open one "
+                              f"with hxcomm.ManagedConnection() (bss2emu exec binds dlens_vx_v3.hxcomm) or leave "
+                              f"it out")
+        own.setdefault("serial", int(connection.serial))
+        own.setdefault("ideal", bool(connection.ideal))
     refused = {"backgroundPermutation": "on-chip Poisson sources are placed by bss2emu's routing",
-               "connection": "there is no hardware connection: the chip is emulated in this process",
                "injected_calib_target": "CalibHXNeuronCuba/Coba parameters give the calibration targets",
                "injected_calib_options": "bss2emu's calibration has no options to set"}
     for name in list(extra):

@@ -11,6 +11,7 @@ system (otherwise METIS places it).
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 from pyNN import common
@@ -24,7 +25,7 @@ from . import standardmodels as models
 from . import translation
 from .exceptions import InvalidModelError, InvalidParameterValueError
 from .experiment import current_translations
-from .recording import Recorder
+from .recording import PADS, Recorder
 
 from .standardmodels import NEURON_TYPES, model_name
 
@@ -81,6 +82,11 @@ class _DeviceRecord:
     def record(self, variables, to_file=None, sampling_interval=None, locations=None, *, device=None):
         """PyNN's ``record``; ``device`` ("madc", "cadc") chooses the analog readout (None: the
         backend's choice, see ``recording``)."""
+        if device in PADS:  # an output to external equipment, not a recording
+            warnings.warn(f"record({variables!r}, device={device!r}): the emulated chip has no analog pads, so "
+                          f"nothing reaches an oscilloscope and nothing is recorded through the pad; record with "
+                          f"device='madc' to get the signal", UserWarning, stacklevel=2)
+            return None
         if variables is not None:
             self.recorder.set_device(variables, device)
         return super().record(variables, to_file, sampling_interval, locations)

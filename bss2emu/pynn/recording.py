@@ -30,6 +30,8 @@ from .exceptions import RecordingError
 
 DEVICES = ("madc", "cadc")
 """The analog readouts the emulated chip has (pynn.brainscales2's ``record(..., device=...)``)."""
+PADS = ("pad_0", "pad_1", "pad_0_buffered", "pad_1_buffered", "pad_0_unbuffered", "pad_1_unbuffered")
+"""The chip's analog output pads (to an oscilloscope): the emulation has no pins."""
 
 
 class Recorder(recording.Recorder):
@@ -41,10 +43,8 @@ class Recorder(recording.Recorder):
         """Read ``variables`` with ``device`` ("madc", "cadc"; None: the backend chooses —
         the MADC for one neuron's signal, the CADC for membranes of several)."""
         if device is not None and device not in DEVICES:
-            why = ("the analog pads drive an oscilloscope, which the emulation does not have; record with "
-                   "device='madc' for the same signal digitised" if str(device).startswith("pad")
-                   else f"use one of {', '.join(DEVICES)}")
-            raise RecordingError(device, self.population.celltype, f"device {device!r} is not emulated: {why}")
+            raise RecordingError(device, self.population.celltype, f"device {device!r} is not emulated: use one "
+                                                                    f"of {', '.join(DEVICES)}")
         if not hasattr(self, "devices"):
             self.devices = {}
         for var in ([variables] if isinstance(variables, str) else variables):

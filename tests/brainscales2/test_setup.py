@@ -45,6 +45,15 @@ def test_empty_injections_and_bss2emu_options_are_accepted():
     assert pynn.get_pre_realtime_read() == {} and pynn.get_post_realtime_read() == {}
 
 
+def test_a_connection_names_the_emulated_chip():
+    hxcomm = pytest.importorskip("bss2emu.stack.hxcomm")
+    with hxcomm.ManagedConnection(serial=4, ideal=False) as connection:
+        pynn.setup(connection=connection)
+        assert (simulator.state.config.serial, simulator.state.config.ideal) == (4, False)
+    with pytest.raises(ConfigError, match="ManagedConnection"):
+        pynn.setup(connection=object())
+
+
 def test_calibration_cache_sets_the_store(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_DIR, os.environ.get(ENV_DIR, ""))
     pynn.setup(calibration_cache=tmp_path)
@@ -105,8 +114,11 @@ def test_the_logger(tmp_path):
 def test_unemulated_features_name_the_closest_way():
     pynn.setup(ideal=True)
     pop = pynn.Population(1, pynn.cells.HXNeuron())
-    with pytest.raises(RecordingError, match="oscilloscope.*device='madc'"):
-        pop.record("v", device="pad_0_buffered")
+    with pytest.warns(UserWarning, match="no analog pads.*device='madc'"):
+        pop.record("v", device="pad_0_buffered")  # an output to an oscilloscope: accepted, nothing recorded
+    assert not any(ids for var, ids in pop.recorder.recorded.items())
+    with pytest.raises(RecordingError, match="device 'scope' is not emulated"):
+        pop.record("v", device="scope")
     with pytest.raises(NoModelAvailableError, match="PlasticSynapse.*StaticSynapse"):
         pynn.synapses.PlasticSynapse(weight=1)
     with pytest.raises(NoModelAvailableError, match="PlasticityRule"):
