@@ -122,8 +122,7 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     Honoured: ``initial_config`` (a chip configuration — ``helper.chip_from_file``/``chip_from_nightly``,
     a calix result's ``.to_chip()`` or the result itself: its neurons' values become the
     ``HXNeuron`` defaults), ``calibration_cache`` (the directory of the calibration store),
-    ``neuronPermutation`` (which circuit's ``initial_config`` values each neuron takes; on an
-    ideal chip all circuits are alike), ``injected_config``/``injected_readout`` when empty,
+    ``neuronPermutation`` (the circuits of the neurons, in creation order), ``injected_config``/``injected_readout`` when empty,
     ``connection`` (an ``hxcomm`` connection: the emulated chip it is connected to);
     bss2emu's own ``chips``, ``system``, ``placement``, ``address``, ``seed``, ``ideal``,
     ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``serial`` and ``ideal`` default to
@@ -177,10 +176,6 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     chip = initial.to_chip() if initial is not None and hasattr(initial, "to_chip") else initial
     if permutation is not None:
         permutation = [int(n) for n in permutation]
-        if not own.get("ideal", True):
-            raise ConfigError("setup(neuronPermutation=...) with ideal=False: bss2emu places neurons itself and "
-                              "cannot put them on chosen circuits yet; with the ideal chip (ideal=True) all circuits "
-                              "are alike and the permutation picks which circuit's initial_config each neuron takes")
     for key, value in zip(("serial", "ideal"), _chip_identity()):
         own.setdefault(key, value)  # the chip that connections and the nightly calibration use
     common.setup(timestep, min_delay if min_delay != "auto" else timestep)

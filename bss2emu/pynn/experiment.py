@@ -67,6 +67,7 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
     connections, delays, STP, sources, recordings) and what filling them in needs."""
     pops = state.populations
     names = safe_names(pops, "population")
+    circuits = pinned_circuits(state)
     name_of = {id(p): n for p, n in zip(pops, names)}
     populations, sources, trains = [], [], {}
     groups_of_epoch = []
@@ -79,7 +80,7 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
             src, trains[id(pop)] = _source(state, k, pop, name, epochs, end_ms)
             sources.append(src)
         else:
-            populations.append(E.Population(name=name, size=pop.size, chip=pop.chip))
+            populations.append(E.Population(name=name, size=pop.size, chip=pop.chip, circuits=circuits.get(id(pop))))
     projections = []
     for j, g in enumerate(groups_of_epoch[0]):
         prj = g["projection"]
@@ -105,6 +106,26 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
                  "groups": groups_of_epoch}
 
 
+def pinned_circuits(state) -> dict[int, list[int]]:
+    """Population → the circuits its neurons are pinned to: ``state.neuron_permutation``
+    (pynn.brainscales2's ``neuronPermutation``) gives the k-th neuron of all neuron
+    populations, in creation order, circuit ``permutation[k]``."""
+    permutation = getattr(state, "neuron_permutation", None)
+    if permutation is None:
+        return {}
+    out, k = {}, 0
+    for pop in state.populations:
+        if is_source(pop):
+            continue
+        if k + pop.size > len(permutation):
+            raise InvalidParameterValueError(
+                f"setup(neuronPermutation=...) lists {len(permutation)} circuits, but the neuron populations up "
+                f"to {pop.label!r} have {k + pop.size} neurons: list one circuit per neuron")
+        out[id(pop)] = [int(c) for c in permutation[k:k + pop.size]]
+        k += pop.size
+    return out
+
+
 def place(state, exp: E.Experiment):
     """The mapping of ``exp`` onto the system of ``setup`` (cached on topology)."""
     cfg = state.config
@@ -125,12 +146,13 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
     snaps = [snap for _, _, _, snap in intervals(epochs, end_ms)]
     translations = translate_network(state, mapping, info["names"], snaps, info["groups"])
     populations, writes = [], []
+    pinned = pinned_circuits(state)
     for k, (pop, name) in enumerate(zip(state.populations, info["names"])):
         if is_source(pop):
             continue
         schedule = segment_schedule(epochs, k, pop.size, end_ms)
         population, more = neuron_values(pop, k, name, translations[id(pop)], epochs, schedule, end_ms,
-                                          state.us_per_ms)
+                                          state.us_per_ms, pinned.get(id(pop)))
         populations.append(population)
         writes += more
     warn_tau_m(state, translations, [snap["params"] for snap in snaps])

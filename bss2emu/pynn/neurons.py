@@ -105,7 +105,8 @@ def _neuron_times(epochs, schedule, end_ms) -> list[float]:
     return sorted({t for _, t, _, _ in intervals(epochs, end_ms)} | {t for t, _ in schedule if t < end_ms})
 
 
-def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms, us_per_ms: float = T.US_PER_MS):
+def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms, us_per_ms: float = T.US_PER_MS,
+                  circuits: list[int] | None = None):
     """The population (first values) and its writes at every later change (times in ms of
     the view, ``us_per_ms`` hardware µs each)."""
     writes, population, prev = [], None, None
@@ -134,7 +135,7 @@ def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms, us_per_ms: 
                     f"cm={tr.cm[i]:g} nF: use a smaller current or a larger cm")
         if prev is None:
             params = {key: (int(v[0]) if np.all(v == v[0]) else v.tolist()) for key, v in dac.items()}
-            population = E.Population(name=name, size=pop.size, params=params, chip=pop.chip)
+            population = E.Population(name=name, size=pop.size, params=params, chip=pop.chip, circuits=circuits)
         else:
             for key, v in dac.items():
                 changed = np.nonzero(v != prev[key])[0]

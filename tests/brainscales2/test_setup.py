@@ -31,7 +31,6 @@ def _end():
     ({"injected_config": pynn.InjectedConfiguration(pre_realtime={"a": 1})}, "pre_realtime"),
     ({"injected_readout": pynn.InjectedReadout(post_realtime={"a"})}, "post_realtime"),
     ({"backgroundPermutation": [0]}, "backgroundPermutation"),
-    ({"neuronPermutation": [3], "ideal": False}, "neuronPermutation"),
     ({"no_such_option": 1}, "no_such_option"),
 ])
 def test_refused_extras_say_why(extra, match):
@@ -139,25 +138,44 @@ def test_neuron_permutation_takes_the_circuit_of_initial_config():
     lola = pytest.importorskip("bss2emu.stack.lola")
     halco = pytest.importorskip("bss2emu.stack.halco")
     chip = lola.Chip()
-    neuron = chip.neuron_block.atomic_neurons[halco.AtomicNeuronOnDLS(7)]
-    for name, value in LEAK_OVER_THRESHOLD.items():
-        member, field = pynn.helper.decompose_in_member_names(name)
-        setattr(getattr(neuron, member), field, value)
+    for circuit in (7, 9):  # firing neurons on circuits 7 and 9, the others default (silent)
+        neuron = chip.neuron_block.atomic_neurons[halco.AtomicNeuronOnDLS(circuit)]
+        for name, value in LEAK_OVER_THRESHOLD.items():
+            member, field = pynn.helper.decompose_in_member_names(name)
+            setattr(getattr(neuron, member), field, value)
     pynn.setup(initial_config=chip, neuronPermutation=[7, 8])
     from_chip = pynn.Population(1, pynn.cells.HXNeuron())  # circuit 7: the chip's firing neuron
     silent = pynn.Population(1, pynn.cells.HXNeuron())  # circuit 8: a default (silent) neuron
     overridden = pynn.Population(1, pynn.cells.HXNeuron(threshold_enable=False))
     for pop in (from_chip, silent, overridden):
         pop.record("spikes")
-    with pytest.raises(ConfigError, match="neuronPermutation"):  # three neurons, two circuits listed
+    with pytest.raises(ValueError, match="neuronPermutation"):  # three neurons, two circuits listed
         pynn.run(0.05)
-    pynn.setup(initial_config=chip, neuronPermutation=[7, 8, 7])
+    pynn.setup(initial_config=chip, neuronPermutation=[7, 8, 9])
     from_chip = pynn.Population(1, pynn.cells.HXNeuron())
     silent = pynn.Population(1, pynn.cells.HXNeuron())
-    overridden = pynn.Population(1, pynn.cells.HXNeuron(threshold_enable=False))
+    overridden = pynn.Population(1, pynn.cells.HXNeuron(threshold_enable=False))  # the script's value wins
     for pop in (from_chip, silent, overridden):
         pop.record("spikes")
     pynn.run(0.05)
     counts = [len(p.get_data().segments[-1].spiketrains[0]) for p in (from_chip, silent, overridden)]
     assert counts[0] > 3 and counts[1] == 0 and counts[2] == 0
-    assert np.all(np.asarray(counts) >= 0)
+
+
+def test_neuron_permutation_places_the_neurons():
+    """On a mismatched chip the circuit matters: a neuron pinned to circuit k fires as the
+    same neuron placed there by a one-neuron population before it."""
+    def isi(permutation, pad):
+        pynn.setup(serial=3, ideal=False, **({} if permutation is None else {"neuronPermutation": permutation}))
+        if pad:
+            pynn.Population(pad, pynn.cells.HXNeuron())
+        pop = pynn.Population(1, pynn.cells.HXNeuron(**LEAK_OVER_THRESHOLD))
+        pop.record("spikes")
+        pynn.run(0.1)
+        assert simulator.state.last_experiment.populations[-1].circuits == (None if permutation is None
+                                                                            else permutation[-1:])
+        return np.diff(pop.get_data().segments[-1].spiketrains[0].magnitude)[1:].mean()
+
+    placed_on_5 = isi(None, pad=5)  # routing places it on circuit 5
+    assert isi([5], pad=0) == pytest.approx(placed_on_5, abs=1e-9)
+    assert isi([6], pad=0) != pytest.approx(placed_on_5, abs=1e-6)  # another circuit, another mismatch

@@ -84,15 +84,6 @@ class HXNeuron(_AdcMembrane, backend.HXNeuron):
         params = self._as_set(params)
         state = simulator.state
         chip = getattr(state, "initial_config", None)
-        permutation = getattr(state, "neuron_permutation", None)
-        if chip is not None and permutation is not None:  # the k-th neuron of all neuron populations
-            neurons = [p for p in state.populations if not backend.is_source(p)]
-            start = sum(p.size for p in neurons[:neurons.index(population)])
-            circuits = np.asarray(permutation[start:start + population.size], np.int64)
-            if len(circuits) != population.size:
-                raise ConfigError(f"setup(neuronPermutation=...) lists {len(permutation)} circuits; the neuron "
-                                  f"populations have at least {start + population.size} neurons: list one "
-                                  f"circuit per neuron")
         # with initial_config the chip's values are the defaults and the script's win
         given = params if chip is None else {k: params[k] for k in population.set_by_user if k in params}
         return neuron_internal_values(circuits, {**given, **HXNEURON_FIXED}, chip,
