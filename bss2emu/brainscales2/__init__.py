@@ -279,3 +279,27 @@ def get_backend_statistics():
     from ..pynn.experiment import backend_statistics
 
     return backend_statistics(state)
+
+
+_NOT_EMULATED = {
+    "get_post_realtime_read_ppu_symbols": "PPU symbols (programs on the embedded processors written from PyNN) are "
+                                          "not emulated yet; use bss2emu experiments with plasticity kernels",
+    "get_execution_instance_data": "there is no grenade execution instance: bss2emu's run is "
+                                   "simulator.state.last_experiment / .results",
+    "morphology": "multi-compartment neurons are not emulated yet; use single-circuit HXNeuron populations",
+    "SpikeIOCell": "spike I/O through the FPGA's external interfaces is not emulated; use SpikeSourceArray",
+    "OffChipSource": "spike I/O through the FPGA's external interfaces is not emulated; use SpikeSourceArray",
+}
+
+
+def __getattr__(name: str):
+    """A name of pynn.brainscales2 that this view lacks: say what it is and what to use."""
+    if name in _NOT_EMULATED:
+        raise AttributeError(f"pynn.{name} is not available in bss2emu.brainscales2: {_NOT_EMULATED[name]}")
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import difflib
+
+    close = difflib.get_close_matches(name, [n for n in globals() if not n.startswith("_")], n=3)
+    raise AttributeError(f"bss2emu.brainscales2 has no {name!r}" + (f"; did you mean {', '.join(close)}?" if close
+                                                                    else ""))

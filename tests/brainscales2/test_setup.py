@@ -179,3 +179,10 @@ def test_neuron_permutation_places_the_neurons():
     placed_on_5 = isi(None, pad=5)  # routing places it on circuit 5
     assert isi([5], pad=0) == pytest.approx(placed_on_5, abs=1e-9)
     assert isi([6], pad=0) != pytest.approx(placed_on_5, abs=1e-6)  # another circuit, another mismatch
+
+
+def test_names_not_emulated_say_so():
+    with pytest.raises(AttributeError, match="multi-compartment"):
+        pynn.morphology  # noqa: B018
+    with pytest.raises(AttributeError, match="did you mean Population"):
+        pynn.Populaton  # noqa: B018
