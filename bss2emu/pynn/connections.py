@@ -143,7 +143,9 @@ def check_neurons(pop, groups, label=None) -> None:
                 raise InvalidParameterValueError(
                     f"projection {label or g['projection'].label!r} onto {model_name(pop.celltype)} population "
                     f"{pop.label!r}: weight {bad:g} is not a 6-bit hardware weight; use integers 0 … 63 (summed "
-                    f"over duplicate connections)")
+                    f"over duplicate connections; pynn.brainscales2 spreads a larger weight over several synapse "
+                    f"rows, which bss2emu does not do yet: a second projection between the same neurons adds a "
+                    f"second row, up to 2 × 63)")
         return
     try:
         T.check_bio(T.with_max_weights(pop._parameters, max_weights(pop, groups)))

@@ -10,7 +10,7 @@ import numpy as np
 
 from pyNN.errors import ConnectionError
 
-from bs2_scripts import stimulated_listener, pynn  # noqa: F401 (fixture)
+from bs2_scripts import LISTENER, stimulated_listener, pynn  # noqa: F401 (fixture)
 
 
 def _baseline_and_extreme(v, spike_ms=0.05):
@@ -80,3 +80,21 @@ def test_a_synfire_chain_propagates(pynn):
         assert all(len(t) >= 1 for t in trains), "every neuron of every group fires"
         first.append(np.median([t.magnitude.min() for t in trains]))
     assert np.all(np.diff(first) > 0), first
+
+
+def test_a_second_projection_adds_a_second_synapse_row(pynn):
+    """Beyond 63, a second projection between the same neurons doubles the PSP (two rows)."""
+    stim = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.02]))
+    pop = pynn.Population(1, pynn.cells.HXNeuron(**LISTENER))
+    pop.record("v")
+    prjs = [pynn.Projection(stim, pop, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=63))
+            for _ in range(2)]
+    pynn.run(0.06)
+    v = pop.get_data().segments[-1].irregularlysampledsignals[0].magnitude.ravel()
+    two = v.max() - v[:150].mean()
+    prjs[1].set(weight=0)
+    pynn.reset()
+    pynn.run(0.06)
+    v = pop.get_data().segments[-1].irregularlysampledsignals[0].magnitude.ravel()
+    one = v.max() - v[:150].mean()
+    assert one > 10 and two == pytest.approx(2 * one, abs=2)  # MADC codes
