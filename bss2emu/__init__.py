@@ -13,10 +13,11 @@ from .errors import (
 )
 from .protocol.experiment import Experiment, load_experiment
 from .protocol.results import Results
+from .service.client import Client
 
 __version__ = "0.1.0"
 __all__ = [
     "run", "Experiment", "load_experiment", "Results", "BssError", "ConfigError", "RoutingError",
     "QuantisationWarning", "EventLossWarning",
-    "ChipError", "ChipUnavailableError", "ClusterError", "PlasticityError",
+    "ChipError", "ChipUnavailableError", "ClusterError", "PlasticityError", "Client",
 ]

@@ -1,7 +1,7 @@
 """The ``bss2emu`` command line: run, validate and describe experiment files; sweeps and
 the scaling study.
 
-    bss2emu run EXPERIMENT.yaml --out DIR [--progress | --no-progress] [--seed N]
+    bss2emu run EXPERIMENT.yaml --out DIR [--overwrite] [--progress | --no-progress] [--seed N]
                 [--chips N | --system NAME|FILE] [--placement P] [--address ADDR]
     bss2emu validate EXPERIMENT.yaml
     bss2emu schema [--out FILE]
@@ -9,14 +9,18 @@ the scaling study.
                 [--address ADDR] [--max-parallel N] [--chips N | --system S] [--placement P]
     bss2emu scale --out DIR [--chips 1 2 4 8] [--placements local per-chip packed]
                 [--runtime-us 100] [--neurons-per-chip 400] [--address ADDR]
+    bss2emu serve | users | submit | jobs | fetch | cancel      (the experiment service, bss2emu.service.cli)
     bss2emu --version
 
 ``run`` writes one Parquet file per result table (``spikes.parquet``, ``madc.parquet``,
 ``cadc.parquet``, ``ppu.parquet``, ``links.parquet``) and ``metadata.json`` into DIR,
 atomically, and prints a summary. Rates are in kHz hardware, which is Hz biological (the
-chip runs 1000× faster). ``--chips N`` runs on an N-chip system, ``--system`` on a shipped
-setup or a system file; ``--placement`` puts the chips in Ray actors (``per-chip``,
-``packed``, ``per-component``), on an embedded Ray or the cluster at ``--address``.
+chip runs 1000× faster). DIR is created and proven writable before the run; a DIR that holds
+results already is refused unless ``--overwrite``; if writing fails after the run, the results
+go to a fallback folder whose path is printed. Every file carries the run's id.
+``--chips N`` runs on an N-chip system, ``--system`` on a shipped setup or a system file;
+``--placement`` puts the chips in Ray actors (``per-chip``, ``packed``, ``per-component``), on
+an embedded Ray or the cluster at ``--address``.
 
 ``sweep`` runs every combination of the grid as Ray tasks and writes each member's results
 to DIR/<member-id>/ and an index to DIR/sweep.json and DIR/sweep.parquet
@@ -161,27 +165,31 @@ def _columns(rows: list[tuple[str, ...]]) -> list[str]:
 # --- subcommands ---------------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .protocol.results import discard_created, prepare_results_dir, write_with_fallback
+
     exp = load(args.experiment, seed=args.seed)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():  # check before spending the run's time
-        raise ConfigError(f"--out {str(out)!r} is a file; give a directory for the result tables")
     if args.address is not None and args.placement in (None, "local"):
         raise ConfigError(f"--address {args.address} needs a Ray placement: add --placement per-chip, packed or "
                           f"per-component (local runs in this process)")
+    created = prepare_results_dir(out, overwrite=args.overwrite)  # before spending the run's time
     progress = ProgressBar(args.progress, sys.stderr)
     t0 = time.perf_counter()
     try:
         res = bss2emu.run(exp, progress=progress, **_system_options(args))
+    except BaseException:
+        discard_created(created)
+        raise
     finally:
         progress.close()
     wall_s = time.perf_counter() - t0
-    try:
-        written = res.write_parquet(out)
-    except OSError as err:
-        raise ConfigError(f"cannot write results to {str(out)!r}: {err.strerror or err}; "
-                          f"choose a writable --out directory") from None
+    written, failure = write_with_fallback(res, out)
     print(summary(exp, res, wall_s))
-    print(f"\nwrote {', '.join(p.name for p in written)} to {out}")
+    if failure is not None:
+        print(f"bss2emu: error: {failure}; the results of run {res.run_id} were saved to {written[0].parent} "
+              f"instead", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"\nwrote {', '.join(p.name for p in written)} to {out} (run {res.run_id})")
     return EXIT_OK
 
 
@@ -292,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"show a progress bar on stderr (default: for runs over {PROGRESS_MIN_STEPS} steps "
                         f"when stderr is a terminal)")
     p.add_argument("--seed", type=int, metavar="N", help="override the experiment's seed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of an earlier run in DIR (default: refuse a non-empty DIR)")
     _add_system_arguments(p)
     p.set_defaults(func=cmd_run)
 
@@ -347,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .exec import add_parser as add_exec_parser
 
     add_exec_parser(sub)  # bss2emu exec script.py …
+    from .service.cli import add_parsers as add_service_parsers
+
+    add_service_parsers(sub)  # bss2emu serve | users | submit | jobs | fetch | cancel
     return parser
 
 

@@ -58,6 +58,11 @@ class EventLossWarning(UserWarning):
     the results count them (``metadata["dropped_events"]``, the ``links`` table)."""
 
 
+class CorruptCacheWarning(UserWarning):
+    """A cached file (a calibration) was truncated or damaged: it was moved aside to
+    ``<name>.corrupt`` and its content is recomputed."""
+
+
 def user_stacklevel() -> int:
     """The ``stacklevel`` for ``warnings.warn`` that points at the user's line: the first
     frame outside bss2emu and pyNN (whose ``run`` calls the PyNN backend)."""

@@ -41,7 +41,7 @@ from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.space import Space  # noqa: F401
 
 from ..errors import ConfigError
-from ..pynn import control, segments, simulator
+from ..pynn import control, lifecycle, segments, simulator
 from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F401
 from ..pynn.projections import Projection  # noqa: F401
 from . import helper, logger, standardmodels  # noqa: F401
@@ -209,6 +209,7 @@ def run(runtime, command: RunCommand = RunCommand.EXECUTE):
     (change parameters or weights before the next one); ``EXECUTE`` runs the snippets
     scheduled (and a last one of ``runtime`` if given) as one experiment, changes between
     them as timed writes; ``PREPARE`` places and calibrates the network without running it."""
+    lifecycle.require_setup("run()")
     state = simulator.state
     if not isinstance(command, RunCommand):
         raise ValueError(f"run(command={command!r}): use pynn.RunCommand.PREPARE, APPEND or EXECUTE")
@@ -252,8 +253,7 @@ def preprocess():
 
 
 def _after_setup(what: str):
-    if simulator.state.execute is simulator._not_set_up:
-        raise RuntimeError(f"{what} are only available after calling setup()")
+    lifecycle.require_setup(what)  # a RuntimeError, as pynn.brainscales2 raises
 
 
 def get_pre_realtime_read() -> dict:

@@ -26,11 +26,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
-
-import yaml
 
 from ..errors import ConfigError
+from ..protocol.loader import read_mapping_file
 from .calibration import calibrate
 from .result import ENV_DIR, CalibrationStore
 from .targets import TARGET_FIELDS, CalibrationTargets
@@ -63,17 +61,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _targets(args: argparse.Namespace) -> CalibrationTargets:
     values: dict = {}
     if args.targets:
-        try:
-            text = Path(args.targets).read_text(encoding="utf-8")
-        except OSError as err:
-            raise ConfigError(f"cannot read targets file {args.targets!r}: {err.strerror or err}") from None
-        try:
-            loaded = yaml.safe_load(text) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"targets file {args.targets!r} is not valid YAML/JSON: {err}") from None
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"targets file {args.targets!r} must map target names to values")
-        values |= loaded
+        values |= read_mapping_file(args.targets, "targets file")
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep:

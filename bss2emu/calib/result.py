@@ -12,29 +12,35 @@ per-circuit synaptic and current gains that parameter and weight translation nee
     <dir>/<serial>/<targets key>.npz         one result per set of targets
 
 (``ideal`` instead of a serial for a chip without mismatch). Files are written to a
-temporary name and renamed, so a reader never sees half a file; a file written by another
-version of the calibration, or for another chip model (``models.model_fingerprint``), is
-ignored (and recomputed).
+temporary name, synced and renamed, so a reader never sees half a file; a file written by
+another version of the calibration, or for another chip model (``models.model_fingerprint``),
+is ignored (and recomputed). Every file carries a SHA-256 of its arrays and metadata: a file
+that is truncated, not a zip, or whose content does not match its checksum is reported with
+a ``CorruptCacheWarning``, moved aside to ``<name>.npz.corrupt`` and recomputed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, CorruptCacheWarning
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETERS, NeuronConfig
 from .models import Characterisation, model_fingerprint
 from .targets import TARGET_NAMES, CalibrationTargets
 
 N = C.NEURONS_PER_CHIP
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: a checksum in every file
 ENV_DIR = "BSS2EMU_CALIB_DIR"
 
 # (target, quantity the result reports for it, unit) — what `spread()` tabulates
@@ -206,6 +212,7 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
         raise ConfigError(f"cannot write calibration to {str(path.parent)!r}: {err.strerror or err}; "
                           f"set {ENV_DIR} to a writable directory") from None
     try:
+        meta = meta | {"sha256": _checksum(arrays, meta)}
         with os.fdopen(fd, "wb") as f:
             np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
             f.flush()
@@ -231,16 +238,48 @@ def _read_chip_file(path: Path, serial: int, ideal: bool) -> tuple[dict, dict] |
     return _split(arrays), meta
 
 
+def _checksum(arrays: dict[str, np.ndarray], meta: dict) -> str:
+    """SHA-256 over the metadata (without its checksum) and every array's name, type, shape and bytes."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != "sha256"}, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict] | None:
-    """Arrays and metadata of a store file; None if missing, unreadable or of another format."""
+    """Arrays and metadata of a store file; None if missing, of another format, or corrupt
+    (then it is moved aside with a warning, so that it is recomputed once, not failed on again)."""
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["__meta__"]))
             if meta.get("format") != FORMAT_VERSION or meta.get("model") != model_fingerprint():
                 return None
-            return {k: z[k] for k in z.files if k != "__meta__"}, meta
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            arrays = {k: z[k] for k in z.files if k != "__meta__"}
+    except FileNotFoundError:
         return None
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile, zlib.error,
+            json.JSONDecodeError) as err:
+        _move_aside(path, f"{type(err).__name__}: {err}")
+        return None
+    if meta.get("sha256") != _checksum(arrays, meta):
+        _move_aside(path, "its content does not match its checksum")
+        return None
+    return arrays, meta
+
+
+def _move_aside(path: Path, reason: str) -> None:
+    aside = path.with_name(path.name + ".corrupt")
+    try:
+        os.replace(path, aside)
+        where = f"moved it to {str(aside)!r}"
+    except FileNotFoundError:
+        return  # another process moved it first, and warned
+    except OSError as err:
+        where = f"could not move it aside ({err.strerror or err})"
+    warnings.warn(f"calibration cache file {str(path)!r} is corrupt ({reason}); {where} and the calibration "
+                  f"is recomputed", CorruptCacheWarning, stacklevel=2)
 
 
 # target names are part of the file format: keep them importable for readers

@@ -31,14 +31,16 @@ def as_experiment(experiment: Experiment | dict | str | Path) -> Experiment:
 
 def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str | dict | None = None,
         chips: int | None = None, placement: str = "local", address: str | None = None,
-        progress: Progress | None = None, **options: Any) -> Results:
+        progress: Progress | None = None, service: str | None = None, token: str | None = None,
+        **options: Any) -> Results:
     """Run an experiment and return its ``Results``.
 
     ``system`` is a shipped setup name (``"cube-4"``, ``"jboa-16"``, …), a YAML file, a
     ``SystemSpec``; or give ``chips=N`` for an N-chip aggregator system (default: 1 chip).
     ``placement`` is ``local`` (in-process), ``per-chip``, ``packed`` or ``per-component``
     (Ray; started embedded unless ``address`` names a cluster). Results are identical in
-    every placement.
+    every placement. ``service=URL`` (with ``token`` or ``$BSS2EMU_TOKEN``) runs it on an
+    experiment service instead (``bss2emu.service``) and returns the same ``Results``.
 
     >>> import bss2emu
     >>> res = bss2emu.run({"runtime_us": 20, "chip": {"ideal": True},
@@ -46,6 +48,14 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
     >>> res.spikes.num_rows > 0, res.spikes.column_names[-3:]
     (True, ['population', 'index', 'time_us'])
     """
+    if service is not None:
+        from ..service.client import run_on_service
+
+        if placement != "local" or address is not None or set(options) - {"partitioner"}:
+            raise ConfigError("run(service=…) runs where the service runs: drop placement, address and options "
+                              "other than partitioner")
+        return run_on_service(experiment, service, token, system=system, chips=chips, progress=progress,
+                              partitioner=options.get("partitioner", "metis"))
     exp = as_experiment(experiment)
     unknown = set(options) - _OPTIONS
     if unknown:

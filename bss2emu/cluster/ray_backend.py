@@ -35,6 +35,7 @@ from ray.exceptions import ActorDiedError, RayActorError, RayError, RayTaskError
 from ..errors import BssError, ChipUnavailableError, ClusterError, ConfigError
 from .backends import Backend
 from .host import ChipHost, ChipSetup, pack_spikes, process_memory_mb, unpack_spikes
+from .ray_runtime import init_ray
 
 _HostActor = ray.remote(num_cpus=0, max_restarts=0)(ChipHost)
 _log = logging.getLogger(__name__)
@@ -63,9 +64,7 @@ def ensure_ray(address: str | None = None) -> None:
     if ray.is_initialized():
         return
     try:
-        # "local" starts our own instance even if another process runs one on this machine
-        ray.init(address=address or "local", ignore_reinit_error=True, include_dashboard=False,
-                 logging_level=logging.WARNING, log_to_driver=False)
+        init_ray(address, ignore_reinit_error=True, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise ClusterError(f"cannot {'join Ray at ' + repr(address) if address else 'start Ray'}: {err}; "
                            f"check the address (ray status) or omit it for an embedded instance") from None

@@ -19,11 +19,11 @@ bss2emu.protocol.experiment.InvalidExperimentError: invalid experiment: populati
 
 from __future__ import annotations
 
-import json
+import re
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,6 +38,7 @@ from pydantic import (
 from ..errors import ConfigError
 from . import coordinates as C
 from .hardware import MADC_SOURCES, NEURON_PARAMETERS
+from .loader import read_experiment_data
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+( [^\s]+)*$")]
 TimeUs = Annotated[float, Field(ge=0.0, le=1e7, allow_inf_nan=False)]
@@ -79,6 +80,8 @@ def _explain(err: ValidationError, what: str) -> InvalidExperimentError:
             text = "is missing; add it"
         elif e["type"] == "extra_forbidden":
             text = "is not a known field; remove it or check its spelling (see `bss2emu schema`)"
+        elif e["type"] == "finite_number":
+            text = f"= {e.get('input')!r}: NaN and infinity are not allowed here; give a finite number"
         else:
             value = e.get("input")
             shown = "" if isinstance(value, (dict, list)) and len(repr(value)) > 60 else f"= {value!r}: "
@@ -116,10 +119,37 @@ def _non_string_key(obj: Any, loc: tuple):
     return None
 
 
-class _Model(BaseModel):
-    """Base: forbid unknown fields and turn pydantic's errors into ``ConfigError``."""
+def _holds_bool(value: Any) -> bool:
+    """Whether ``value`` is a bool or a list holding one (at any depth)."""
+    if isinstance(value, bool):
+        return True
+    return isinstance(value, list) and any(_holds_bool(v) for v in value)
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+def _takes_bool(annotation: Any) -> bool:
+    """Whether a field's type admits a bool anywhere (``bool`` itself, ``Any``)."""
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_takes_bool(a) for a in typing.get_args(annotation) if not isinstance(a, (str, int, float)))
+
+
+class _Model(BaseModel):
+    """Base: forbid unknown fields and NaN/inf, refuse a bool where a number is expected
+    (pydantic would take ``true`` as 1), turn pydantic's errors into ``ConfigError``."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, data: Any):
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if field is not None and _holds_bool(value) and not _takes_bool(field.annotation):
+                    shown = repr(value) if len(repr(value)) <= 60 else "a list with true/false"
+                    raise ValueError(f"{name} = {shown}: true/false where a number is expected (it would count "
+                                     f"as 1/0); write the number")
+        return data
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -326,6 +356,15 @@ class PlasticityRule(_Model):
     start_us: TimeUs | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("kernel", mode="before")
+    @classmethod
+    def _dotted_path(cls, value: Any):
+        # pydantic's import raises TypeError (not a validation error) on "." or "..x"
+        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?", value):
+            raise ValueError(f"{value!r} is not a Python path; give one like 'my_rules.stdp' "
+                             f"(a module and a function in it)")
+        return value
+
 
 class NeuronWrite(_Model):
     """At ``time_us`` set a neuron parameter of (some of) a population's circuits."""
@@ -372,6 +411,14 @@ class Experiment(_Model):
     recordings: Recordings = Field(default_factory=Recordings)
     plasticity: list[PlasticityRule] = Field(default_factory=list)
     writes: list[TimedWrite] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _runtime_covers_a_step(self):
+        if self.runtime_us * 1e3 < self.dt_ns:
+            raise ValueError(f"runtime_us = {self.runtime_us!r} is shorter than one integration step "
+                             f"(dt_ns = {self.dt_ns} ns = {self.dt_ns / 1e3:g} µs); give runtime_us >= "
+                             f"{self.dt_ns / 1e3:g} or a smaller dt_ns")
+        return self
 
     @field_validator("populations", "sources", "plasticity")
     @classmethod
@@ -429,19 +476,8 @@ class Experiment(_Model):
 
 
 def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate a YAML or JSON experiment file."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"cannot read experiment file {str(path)!r}: {err.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"experiment file {str(path)!r} is not valid YAML/JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"experiment file {str(path)!r} must hold a mapping at the top level, "
-                          f"found {type(data).__name__}")
+    """Read and validate a YAML or JSON experiment file (safely: ``protocol.loader``)."""
+    data = read_experiment_data(path)
     try:
         return Experiment.model_validate(data)
     except InvalidExperimentError as err:

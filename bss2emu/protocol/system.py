@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
 from pydantic import Field, model_validator
 
 from ..errors import ConfigError
@@ -190,10 +189,9 @@ def system_with_chips(n: int) -> SystemSpec:
 
 def load_system(path: str | Path) -> SystemSpec:
     """Read a system description from YAML/JSON."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"cannot read system file {str(path)!r}: {err}") from None
+    from .loader import read_mapping_file
+
+    data = read_mapping_file(path, "system file")
     try:
         return SystemSpec.model_validate(data)
     except InvalidExperimentError as err:

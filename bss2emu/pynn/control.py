@@ -12,7 +12,7 @@ from ..cluster import PLACEMENTS
 from ..errors import ConfigError
 from ..protocol.system import as_system
 from ..routing.mapping import PARTITIONERS
-from . import simulator
+from . import lifecycle, simulator
 from .segments import run_segment
 from .exceptions import InvalidParameterValueError
 
@@ -68,6 +68,7 @@ def start(timestep, min_delay, max_delay, *, us_per_ms: float = 1.0, record_samp
     except (TypeError, ValueError):
         raise ConfigError(f"setup(): seed={seed!r} must be an integer") from None
     spec = as_system(system, chips)
+    lifecycle.started()
     state = simulator.state
     state.clear()
     state.execute = run_segment
@@ -107,6 +108,7 @@ def end(compatible_output=True):
     for population, variables, filename in state.write_on_end:
         population.write_data(get_io(filename), variables)
     state.write_on_end = []
+    lifecycle.ended()
 
 
 run, run_until = common.build_run(simulator)

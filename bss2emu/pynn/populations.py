@@ -20,7 +20,7 @@ from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
 from ..protocol import coordinates as C
-from . import simulator
+from . import lifecycle, simulator
 from . import standardmodels as models
 from . import translation
 from .exceptions import InvalidModelError, InvalidParameterValueError
@@ -166,6 +166,11 @@ class Population(_DeviceRecord, common.Population):
     _simulator = simulator
     _recorder_class = Recorder
     _assembly_class = Assembly
+
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values={}, label=None):
+        lifecycle.require_setup("Population()")
+        lifecycle.require_size(size, label)
+        super().__init__(size, cellclass, cellparams, structure, initial_values, label)
 
     def _create_cells(self):
         model_name(self.celltype)  # only this backend's types

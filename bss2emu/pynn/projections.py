@@ -29,7 +29,7 @@ from pyNN import common, connectors
 from pyNN.space import Space
 
 from ..errors import QuantisationWarning, user_stacklevel
-from . import simulator
+from . import lifecycle, simulator
 from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
@@ -73,6 +73,7 @@ class Projection(common.Projection):
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector, synapse_type=None,
                  source=None, receptor_type=None, space=Space(), label=None):
+        lifecycle.require_setup("Projection()")
         if synapse_type is not None and not isinstance(synapse_type, (models.StaticSynapse,
                                                                      models.TsodyksMarkramSynapse)):
             raise InvalidModelError(f"synapse type {type(synapse_type).__name__} is not available on bss2emu: use "

@@ -86,6 +86,9 @@ class State(common.control.BaseState):
                 population._set_initial_value_array(variable, value)
 
     def run_until(self, tstop: float) -> None:
+        from .lifecycle import require_setup  # the bottom too: it imports nothing of the backend
+
+        require_setup("run()")
         self.execute(self, float(tstop))
         self.t = float(tstop)
         self.running = True

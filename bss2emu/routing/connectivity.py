@@ -11,7 +11,9 @@ import zlib
 import numpy as np
 
 from ..errors import ConfigError
+from ..protocol import coordinates as C
 from ..protocol import experiment as E
+from .errors import routing_error
 
 
 def keyed_rng(seed: int, *keys: str | int) -> np.random.Generator:
@@ -41,6 +43,14 @@ def expand(exp: E.Experiment, proj: E.Projection) -> tuple[np.ndarray, np.ndarra
                               f"{n_pre} pre and {n_post} post; use another connector or match the sizes")
         pre = post = np.arange(n_pre)
     elif isinstance(con, E.AllToAll):
+        fan_in = n_pre - (1 if same and not con.allow_self_connections else 0)
+        if fan_in > C.ROWS_PER_HEMISPHERE:  # before the n_pre × n_post arrays (2 TiB for the largest sizes)
+            raise routing_error(
+                f"population {proj.post!r} neuron 0 receives input from {fan_in} presynaptic neurons (all_to_all "
+                f"projection {proj.label!r}); a neuron's column has {C.ROWS_PER_HEMISPHERE} synapse rows, one per "
+                f"presynaptic neuron: reduce its fan-in to at most {C.ROWS_PER_HEMISPHERE} (e.g. fixed_number_pre "
+                f"n<={C.ROWS_PER_HEMISPHERE})",
+                "fan_in", population=proj.post, neuron=0, fan_in=fan_in, limit=C.ROWS_PER_HEMISPHERE)
         pre, post = (a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij"))
         if same and not con.allow_self_connections:
             keep = pre != post

@@ -9,6 +9,7 @@ import pytest
 from bss2emu.calib import CalibrationStore, CalibrationTargets, calibrate, characterise
 from bss2emu.calib import calibration as calibrate_module
 from bss2emu.calib.result import ENV_DIR
+from bss2emu.errors import CorruptCacheWarning
 
 SERIAL = 1
 
@@ -55,11 +56,56 @@ def test_cache_hit_does_not_measure(calibrated, calib_store, monkeypatch):
     assert characterise(SERIAL, store=calib_store).has("tau_m_us")
 
 
-def test_stale_or_broken_files_are_ignored(calibrated, tmp_path):
+def test_broken_files_are_reported_moved_aside_and_ignored(calibrated, tmp_path):
     store = CalibrationStore(tmp_path)
     path = store.save(calibrated)
     path.write_bytes(b"not a calibration")
-    assert store.load(SERIAL, False, calibrated.targets) is None
+    with pytest.warns(CorruptCacheWarning, match="is corrupt"):
+        assert store.load(SERIAL, False, calibrated.targets) is None
+    assert not path.exists() and path.with_name(path.name + ".corrupt").read_bytes() == b"not a calibration"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
+def test_a_damaged_cache_heals_by_recomputing(damage, tmp_path):
+    """A truncated file (a killed writer on a full disk), a flipped bit, an empty file: each is
+    detected, warned about once, moved aside, and calibrate() recomputes the same result."""
+    store = CalibrationStore(tmp_path)
+    first = calibrate(serial=0, ideal=True, store=store)
+    path = store.result_path(0, True, first.targets)
+    raw = bytearray(path.read_bytes())
+    if damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    elif damage == "flip":
+        # inside the first stored array's data, past the zip headers: the zip CRC or our
+        # checksum must catch it
+        raw[len(raw) // 3] ^= 0x01
+    else:
+        raw = bytearray()
+    path.write_bytes(bytes(raw))
+    with pytest.warns(CorruptCacheWarning):
+        again = calibrate(serial=0, ideal=True, store=store)
+    _same(again, first)
+    assert store.load(0, True, first.targets) is not None  # rewritten whole
+    assert path.with_name(path.name + ".corrupt").exists()
+
+
+def test_checksum_catches_a_changed_array_that_the_zip_accepts(calibrated, tmp_path):
+    """Rewriting a file with one array changed but the old metadata (a consistent zip):
+    only the checksum can tell."""
+    import json
+
+    store = CalibrationStore(tmp_path)
+    path = store.save(calibrated)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    key = next(k for k in arrays if k.startswith("dac/"))
+    arrays[key] = arrays[key].copy()
+    arrays[key].flat[0] += 1
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    assert json.loads(str(arrays["__meta__"]))["sha256"]
+    with pytest.warns(CorruptCacheWarning, match="does not match its checksum"):
+        assert store.load(SERIAL, False, calibrated.targets) is None
 
 
 def test_directory_from_the_environment(tmp_path, monkeypatch):

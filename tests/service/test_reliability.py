@@ -1,0 +1,181 @@
+"""Faults: the service killed (SIGKILL) with jobs queued and running and started again; a
+Ray worker killed mid-job; clients that disconnect while they wait. Every loop is bounded."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from service_helpers import GatedSystems, add_user, one_neuron
+
+import bss2emu
+from bss2emu.service.core import ServiceConfig
+from bss2emu.service.serve import BackgroundService
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_server(db: Path) -> tuple[subprocess.Popen, str]:
+    """``bss2emu serve`` in a subprocess on a free loopback port; (process, URL)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "bss2emu", "serve", "--backend", "local", "--systems", "1",
+                             "--port", "0", "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env, cwd=REPO)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + 120
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if line.startswith("bss2emu service on "):
+            return proc, line.split()[3]
+    proc.kill()
+    raise AssertionError(f"the service did not start: {''.join(seen)}")
+
+
+def wait_until(predicate, timeout_s: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def test_sigkill_with_jobs_queued_and_running_then_restart(tmp_path):
+    db = tmp_path / "db.sqlite"
+    tokens = {name: add_user(db, name) for name in ("ada", "bob")}
+    experiments = {}
+    proc, url = start_server(db)
+    try:
+        clients = {name: bss2emu.Client(url, tok) for name, tok in tokens.items()}
+        for i in range(10):
+            user = "ada" if i % 3 else "bob"
+            exp = one_neuron(seed=i, runtime_us=3000, name=f"job {i}")
+            experiments[clients[user].submit(exp).id] = (user, exp)
+        ada = clients["ada"]
+        wait_until(lambda: sum(j["state"] == "done" for j in ada.jobs()) >= 2, what="two done jobs")
+        states = {j["id"]: j["state"] for name in clients for j in clients[name].jobs()}
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        proc.kill()
+    assert "running" in states.values() and "queued" in states.values(), states
+    running_at_kill = [j for j, s in states.items() if s == "running"]
+
+    proc, url = start_server(db)  # the same database: it recovers
+    try:
+        clients = {name: bss2emu.Client(url, tok) for name, tok in tokens.items()}
+        for job_id, (user, exp) in experiments.items():
+            job = clients[user].job(job_id)
+            res = job.result(timeout=120, progress=False)
+            assert job.info["state"] == "done" and job.info["error"] is None
+            assert res.spikes.equals(bss2emu.run(exp).spikes), f"job {job_id} differs from its local run"
+            assert res.metadata["service_job"]["id"] == job_id
+            # the results are those of the job's last start; only a job that ran at the kill started twice
+            assert res.metadata["service_job"]["attempt"] == job.info["attempts"]
+            assert job.info["attempts"] == 1 or (job_id in running_at_kill and job.info["attempts"] == 2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    results = tmp_path / "results"
+    assert sorted(p.name for p in results.iterdir()) == sorted(experiments)  # one each, no leftovers
+
+
+def test_clients_that_disconnect_while_waiting(start_service, tmp_path):
+    gated = GatedSystems(1)
+    svc = start_service(systems=gated)
+    job = svc.client().submit(one_neuron(seed=5))
+    assert gated.waiting.acquire(timeout=30)
+    host, port = svc.url.removeprefix("http://").split(":")
+    for _ in range(5):  # raw long polls, dropped after a moment
+        s = socket.create_connection((host, int(port)), timeout=5)
+        s.sendall(f"GET /jobs/{job.id}?wait=30 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {svc.tokens['ada']}"
+                  f"\r\n\r\n".encode())
+        time.sleep(0.1)
+        s.close()
+    with pytest.raises(bss2emu.service.ServiceError, match="cannot reach|timed out"):  # a client-side timeout
+        svc.client().job(job.id).client.request("GET", f"/jobs/{job.id}?wait=30", timeout_s=0.3)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "BSS2EMU_SERVICE": svc.url, "BSS2EMU_TOKEN": svc.tokens["ada"]}
+    fetcher = subprocess.Popen([sys.executable, "-m", "bss2emu", "fetch", job.id, "--out", str(tmp_path / "out")],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.0)  # it is waiting now
+    fetcher.kill()
+    fetcher.wait(30)
+    assert not (tmp_path / "out").exists()
+    t0 = time.monotonic()
+    assert svc.client().health()["status"] == "ok" and time.monotonic() - t0 < 5
+    gated.gate.set()
+    res = job.result(timeout=60, progress=False)
+    assert res.spikes.equals(bss2emu.run(one_neuron(seed=5)).spikes)
+    assert job.info["attempts"] == 1
+
+
+def test_a_ray_worker_killed_mid_job(ray_cluster, tmp_path):
+    import ray
+
+    from bss2emu.cluster.systems import RaySystems
+
+    db = tmp_path / "db.sqlite"
+    token = add_user(db, "ada")
+    systems = RaySystems(1)
+    exp = one_neuron(seed=11, runtime_us=30_000)
+    with BackgroundService(ServiceConfig(db=db, backend="ray", max_attempts=2), systems=systems) as bg:
+        client = bss2emu.Client(bg.url, token)
+        job = client.submit(exp)
+        wait_until(lambda: (job.refresh()["state"] == "running" and (job.info["progress"] or 0) > 0.05),
+                   timeout_s=120, what="the job to be under way on its actor")
+        victim = systems.actor(0)
+        ray.kill(victim)
+        res = job.result(timeout=180, progress=False)
+        assert job.info["attempts"] == 2 and job.info["state"] == "done"
+        assert systems.actor(0) is not None and systems.actor(0) != victim  # a new worker
+        assert res.spikes.equals(bss2emu.run(exp).spikes)
+        # a job whose worker dies on its last allowed attempt fails with the reason
+        bg.service.config.max_attempts = 1
+        job = client.submit(one_neuron(seed=12, runtime_us=30_000))
+        wait_until(lambda: (job.refresh()["state"] == "running" and (job.info["progress"] or 0) > 0.05),
+                   timeout_s=120, what="the second job to be under way")
+        ray.kill(systems.actor(0))
+        final = job.wait(120, progress=False)
+        assert final["state"] == "failed" and "died" in final["error"] and "attempt 1 of 1" in final["error"]
+        # an idle system ends its actor (frees the worker process); the next job starts a new one
+        assert job.client.submit(one_neuron(seed=13)).result(timeout=120, progress=False).spikes.num_rows > 0
+        assert systems.actor(0) is not None
+        bg.service.config.idle_release_s = 0.2
+        wait_until(lambda: systems.actor(0) is None, timeout_s=30, what="the idle actor to be released")
+
+
+def test_a_graceful_stop_requeues_the_running_job(tmp_path):
+    db = tmp_path / "db.sqlite"
+    token = add_user(db, "ada")
+    exp = one_neuron(seed=3, runtime_us=40_000)
+    with BackgroundService(ServiceConfig(db=db)) as bg:
+        job = bss2emu.Client(bg.url, token).submit(exp)
+        wait_until(lambda: (job.refresh()["state"] == "running" and (job.info["progress"] or 0) > 0.02),
+                   what="the job to be under way")
+    row = bg.service.db.job(job.id)
+    assert row.state == "queued" and "service stopped" in row.error  # not "cancelled by its user"
+    with BackgroundService(ServiceConfig(db=db)) as bg:
+        job = bss2emu.Client(bg.url, token).job(job.id)
+        res = job.result(timeout=120, progress=False)
+        assert job.info["attempts"] == 2 and res.spikes.equals(bss2emu.run(exp).spikes)
