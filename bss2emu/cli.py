@@ -354,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .calib.cli import add_parser as add_calibrate_parser
 
     add_calibrate_parser(sub)  # bss2emu calibrate …
+    from .exec import add_parser as add_exec_parser
+
+    add_exec_parser(sub)  # bss2emu exec script.py …
     from .service.cli import add_parsers as add_service_parsers
 
     add_service_parsers(sub)  # bss2emu serve | users | submit | jobs | fetch | cancel
