@@ -56,7 +56,7 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
     if placement == "local":
         res = Coordinator(exp, spec, placement, address, **options).run(progress)
     else:
-        from .ray_backend import run_on_ray
+        from .ray_job import run_on_ray
 
         res = run_on_ray(exp, spec, placement, address, progress=progress, **options)
     warn_dropped(res, spec)

@@ -29,7 +29,7 @@ from ..routing.interconnect import Interconnect
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
 from ..routing.stimulus import build_playback
 from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
-from .backends import Backend, make_backend
+from .backends import PLACEMENTS, Backend, LocalBackend
 from .host import ChipSetup
 
 Progress = Callable[[int, int], None]
@@ -50,6 +50,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
     """One setup per chip that has anything to do (neurons or presynaptic units)."""
     out = []
     kernels = ppu_kernels(exp)
+    trains: dict = {}  # each source's trains, drawn once for all chips
     for rt in mapping.chips:
         if not rt.labels and not any(len(v) for v in rt.populations.values()):
             continue
@@ -57,7 +58,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
         out.append(ChipSetup(
             chip_id=rt.chip, serial=mapping.system.serial_of(rt.chip, exp.chip.serial),
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
-            config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip),
+            config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip, trains),
             kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
             placement=dict(rt.circuits)))
     return out
@@ -82,6 +83,34 @@ def cut_steps(exp: E.Experiment, total: int) -> np.ndarray:
         cuts.extend((-(-t // h)).tolist())
     c = np.unique(np.asarray(cuts, np.int64))
     return c[(c > 0) & (c < total)]
+
+
+def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray:
+    """The steps at which windows start, and ``total``: windows of ``window_steps``, each
+    cut short where a cut (``cut_steps``) falls inside it; the next starts there.
+
+    >>> window_bounds(10, 4, np.array([6])).tolist()
+    [0, 4, 6, 10]
+    """
+    starts = [0]
+    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [total]])):
+        starts.extend(range(int(a) + window_steps, int(b), window_steps))
+        starts.append(int(b))
+    return np.unique(np.asarray(starts, np.int64))
+
+
+def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None) -> Backend:
+    """The backend of a placement: ``local`` in this process, the others on Ray."""
+    if placement == "local":
+        if address is not None:
+            raise ConfigError("address= needs a Ray placement: use placement='per-chip', 'packed' or "
+                              "'per-component' to run on a Ray cluster")
+        return LocalBackend()
+    if placement in PLACEMENTS:
+        from .ray_backend import RayBackend
+
+        return RayBackend(placement, address=address, chips_per_host=chips_per_host)
+    raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
 
 
 def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> pa.Table:
@@ -118,7 +147,7 @@ class Coordinator:
         self.mapping = map_experiment(exp, system, partitioner=partitioner)
         self.map_s = time.perf_counter() - t0
         self.placement = placement
-        self.backend: Backend = make_backend(placement, address=address, chips_per_host=chips_per_host)
+        self.backend = make_backend(placement, address=address, chips_per_host=chips_per_host)
         self.max_window_steps = int(max_window_steps)
         if self.max_window_steps < 1:
             raise ConfigError(f"max_window_steps={max_window_steps} must be >= 1")
@@ -127,7 +156,6 @@ class Coordinator:
         self.step = 0
         self.windows = 0
         self.recoveries = 0
-        self.wall_exchange_s = 0.0
 
     def window_steps(self) -> int:
         w = self.mapping.window_ns
@@ -142,55 +170,64 @@ class Coordinator:
         return self.step, self.total
 
     def run(self, progress: Progress | None = None) -> Results:
+        """Map (cached), start the hosts, run every window, gather the results."""
         wall0 = time.perf_counter()
         setups = chip_setups(self.exp, self.mapping)
         t_setup = time.perf_counter() - wall0
-        self.backend.start(setups)
         net = Interconnect(self.mapping.system, self.mapping.routes)
-        cuts = cut_steps(self.exp, self.total)
-        w_steps = self.window_steps()
-        arrivals: dict[int, tuple] = {}
-        checkpoint = None
+        self.backend.start(setups, net)
         try:
-            while self.step < self.total:
-                end = min(self.step + w_steps, self.total)
-                i = np.searchsorted(cuts, self.step, side="right")
-                if i < len(cuts):
-                    end = min(end, int(cuts[i]))
-                try:
-                    if self.checkpoint_every and self.windows % self.checkpoint_every == 0 and (
-                            checkpoint is None or checkpoint[0] != self.step):
-                        checkpoint = (self.step, self.windows, self.backend.get_states(), net.get_state(), arrivals)
-                    spikes = self.backend.step(self.step, end - self.step, arrivals)
-                except ChipUnavailableError:  # a host died: back to the last checkpoint, replay
-                    if checkpoint is None:
-                        raise
-                    self.recoveries += 1
-                    self.step, self.windows, states, net_state, arrivals = checkpoint
-                    self.backend.restart_failed()
-                    self.backend.set_states(states)
-                    net.set_state(net_state)
-                    continue
-                t_x = time.perf_counter()
-                arrivals = net.forward(spikes)
-                self.wall_exchange_s += time.perf_counter() - t_x
-                self.step = end
-                self.windows += 1
-                if progress is not None:
-                    progress(self.step, self.total)
+            self._run_windows(window_bounds(self.total, self.window_steps(), cut_steps(self.exp, self.total)),
+                              net, progress)
             tables = self.backend.tables()
         finally:
             self.backend.shutdown()
         return self._results(tables, net, wall0, t_setup, madc_metadata(self.exp, setups))
 
-    def _results(self, per_chip: dict[int, dict], net: Interconnect, wall0: float, t_setup: float,
+    def _run_windows(self, bounds: np.ndarray, net: Interconnect, progress: Progress | None) -> None:
+        """The window loop: the backend runs ``windows_per_call`` windows at a time (the
+        in-process host all windows up to the next checkpoint in compiled code; Ray hosts one
+        window, exchanging spikes through ``net`` after it). Every ``checkpoint_every``
+        windows the hosts' and the network's state is kept; when a host dies, every host goes
+        back to it and the lost windows run again."""
+        n_win = len(bounds) - 1
+        per_call = max(1, self.backend.windows_per_call)
+        if self.checkpoint_every:
+            per_call = min(per_call, self.checkpoint_every)
+        checkpoint = None
+        while self.windows < n_win:
+            if self.checkpoint_every and self.windows % self.checkpoint_every == 0 and (
+                    checkpoint is None or checkpoint[0] != self.windows):
+                checkpoint = (self.windows, self.backend.get_states(), net.get_state())
+            upto = min(n_win, (self.windows // per_call + 1) * per_call)
+            try:
+                self.backend.run_windows(bounds[self.windows:upto + 1])
+            except ChipUnavailableError:  # a host died: back to the last checkpoint, replay
+                if checkpoint is None:
+                    raise
+                self.recoveries += 1
+                self.windows, states, net_state = checkpoint
+                self.step = int(bounds[self.windows])
+                self.backend.restart_failed()
+                self.backend.set_states(states)
+                net.set_state(net_state)
+                continue
+            self.windows = upto
+            self.step = int(bounds[upto])
+            if progress is not None:
+                progress(self.step, self.total)
+
+    def _results(self, hosts: list[dict], net: Interconnect, wall0: float, t_setup: float,
                  madc: dict | None) -> Results:
-        def cat(name):
-            ts = [per_chip[c][name] for c in sorted(per_chip) if per_chip[c][name].num_rows]
+        per_chip = {c: t for h in hosts for c, t in h["chips"].items()}
+
+        def cat(tables, name):
+            ts = [t for t in tables if t.num_rows]
             return pa.concat_tables(ts) if ts else schemas.empty_table(name)
 
-        tables = {"spikes": annotate_spikes(cat("spikes"), self.exp, self.mapping), "madc": cat("madc"),
-                  "cadc": cat("cadc")}
+        spikes = cat([h["spikes"] for h in hosts], "spikes")
+        tables = {"spikes": annotate_spikes(spikes, self.exp, self.mapping),
+                  **{k: cat([per_chip[c][k] for c in sorted(per_chip)], k) for k in ("madc", "cadc")}}
         recs = [r for c in sorted(per_chip) for r in per_chip[c]["ppu_records"]]
         tables["ppu"] = pa.table({k: [r[i] for r in recs] for i, k in enumerate(schemas.PPU_RECORDS.names)},
                                  schema=schemas.PPU_RECORDS)
@@ -202,7 +239,7 @@ class Coordinator:
             "chips_used": len(per_chip), "placement": self.placement, "windows": self.windows,
             "window_us": min(self.window_steps(), self.total) * self.exp.dt_ns / 1e3, "steps": self.total,
             "recoveries": self.recoveries, "mapping": m.stats, "map_s": self.map_s, "setup_s": t_setup,
-            "exchange_s": self.wall_exchange_s, "wall_s": time.perf_counter() - wall0,
+            "exchange_s": self.backend.exchange_s, "wall_s": time.perf_counter() - wall0,
             "populations": {p.name: p.size for p in self.exp.populations},
             "inter_chip_events": net.events_sent,  # one per spike and destination chip
             "dropped_events": net.events_dropped,

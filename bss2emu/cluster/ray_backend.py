@@ -1,4 +1,4 @@
-"""Ray placements: chips in actors, the coordinator in an actor. The only Ray importer.
+"""Ray placements: chips in host actors (``ray_job`` runs the coordinator in an actor).
 
 ``ray_errors`` is the boundary: a dead actor becomes ``ChipUnavailableError(chip)``, an
 error raised inside an actor comes back as itself (our errors pickle), anything else of
@@ -14,10 +14,8 @@ fails, or when ``BSS2EMU_RAY_COMPILED_GRAPH=0`` is set in the calling process; b
 give identical results. After a host dies the graph is torn down and compiled again for
 the new hosts.
 
-The coordinator actor is kept between runs of one Ray session, so a second run of the same
-topology finds the mapping in its cache and skips the actor's start-up; it keeps up to
-``HOSTS_KEPT`` idle host actors too (their chips freed), which the next run loads with its
-chips instead of starting processes.
+Up to ``HOSTS_KEPT`` idle host actors are kept between runs of one Ray session (their
+chips freed), which the next run loads with its chips instead of starting processes.
 """
 
 from __future__ import annotations
@@ -32,9 +30,10 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ray.exceptions import ActorDiedError, RayActorError, RayError, RayTaskError
 
-from ..errors import BssError, ChipUnavailableError, ClusterError, ConfigError
+from ..errors import BssError, ChipUnavailableError, ClusterError
+from ..routing.interconnect import Interconnect
 from .backends import Backend
-from .host import ChipHost, ChipSetup, pack_spikes, process_memory_mb, unpack_spikes
+from .host import ChipHost, ChipSetup, pack_spikes, unpack_spikes
 
 _HostActor = ray.remote(num_cpus=0, max_restarts=0)(ChipHost)
 _log = logging.getLogger(__name__)
@@ -103,8 +102,10 @@ class RayBackend(Backend):
         self._host_stats: list[dict] = []
         self._timing = {"start_s": 0.0, "compile_s": 0.0, "step_s": 0.0, "tables_s": 0.0}
 
-    def start(self, setups: list[ChipSetup]) -> None:
+    def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         t0 = time.perf_counter()
+        self.net = net
+        self._arrivals: dict = {}  # network events for the next window, per chip
         ensure_ray(self.address)
         if self.placement == "per-component":
             from .components import ComponentHost
@@ -198,6 +199,15 @@ class RayBackend(Backend):
                 out.append(ray.get(ref))
         return out
 
+    def run_windows(self, bounds) -> None:
+        """One window at a time: every host steps, then the coordinator routes the spikes of
+        all hosts through the network (its links are shared) for the next window."""
+        for k0, k1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            spikes = self.step(k0, k1 - k0, self._arrivals)
+            t_x = time.perf_counter()
+            self._arrivals = self.net.forward(spikes)
+            self.exchange_s += time.perf_counter() - t_x
+
     def step(self, k0, n_steps, arrivals):
         t0 = time.perf_counter()
         by_host: list[dict] = [{} for _ in self.hosts]
@@ -246,19 +256,18 @@ class RayBackend(Backend):
 
     def tables(self):
         t0 = time.perf_counter()
-        merged = {}
-        for part in self._gather([h.tables.remote() for h in self.hosts], "tables"):
-            merged.update(part)
+        merged = self._gather([h.tables.remote() for h in self.hosts], "tables")
         if self.placement != "per-component":
             self._host_stats = self._gather([h.stats.remote() for h in self.hosts], "stats")
         self._timing["tables_s"] += time.perf_counter() - t0
         return merged
 
     def get_states(self):
-        return self._gather([h.get_state.remote() for h in self.hosts], "get_state")
+        return [self._arrivals, self._gather([h.get_state.remote() for h in self.hosts], "get_state")]
 
     def set_states(self, states):
-        self._gather([h.set_state.remote(s) for h, s in zip(self.hosts, states)], "set_state")
+        self._arrivals, hosts = states
+        self._gather([h.set_state.remote(s) for h, s in zip(self.hosts, hosts)], "set_state")
 
     def restart_failed(self) -> None:
         self._teardown()  # the graph names the dead actor: compiled again at the next step
@@ -340,96 +349,3 @@ def _keep_host(node: str | None, host) -> bool:
         host.load.remote([])
         kept.append(host)
         return True
-
-
-class _CoordinatorActor:
-    """The coordinator in an actor, so that a job can be submitted and watched. One actor
-    serves one run at a time and stays up for the next (keeping the mapping cache and the
-    loaded kernels of its process)."""
-
-    def __init__(self) -> None:
-        self.coordinator = None
-        self.fault_at_window: int | None = None
-        self.runs = 0
-
-    def run(self, args: tuple, kwargs: dict, compiled_graph: bool, kill_host_after: int | None = None):
-        from .coordinator import Coordinator
-
-        # the backend is made by the coordinator: this process's setting is how it learns
-        os.environ["BSS2EMU_RAY_COMPILED_GRAPH"] = "1" if compiled_graph else "0"
-        self.fault_at_window = kill_host_after
-        self.coordinator = None
-        self.runs += 1
-        coordinator = Coordinator(*args, **kwargs)
-        self.coordinator = coordinator
-        res = coordinator.run(self._inject if self.fault_at_window is not None else None)
-        res.metadata["coordinator_memory_mb"] = process_memory_mb()
-        res.metadata["coordinator_runs"] = self.runs
-        return res
-
-    def _inject(self, step, total):  # fault injection for tests: kill a host actor after a window
-        if self.coordinator.windows == self.fault_at_window:
-            self.fault_at_window = None
-            victim = self.coordinator.backend.actor_handles()[-1]
-            ray.kill(victim)
-            # ray.kill returns before the actor is gone: wait, so that the very next window
-            # meets the dead host (not a checkpoint a few windows later)
-            deadline = time.monotonic() + 30
-            with contextlib.suppress(RayError):
-                while time.monotonic() < deadline:
-                    ray.get(victim.ping.remote(), timeout=5)
-                    time.sleep(0.01)
-
-    def progress(self):
-        """``(step, total)`` of the current run, or None while it is being mapped."""
-        c = self.coordinator
-        return None if c is None else c.progress()
-
-
-_CoordRemote = ray.remote(num_cpus=0, max_concurrency=2)(_CoordinatorActor)
-# A coordinator actor retires after this many runs: the object-store buffers that each
-# compiled graph leaves behind are freed when their owner (the actor) ends.
-COORDINATOR_RUNS = 20
-_idle_coordinators: list[tuple[str, object]] = []  # (Ray session, actor) free for the next run
-_idle_lock = threading.Lock()
-
-
-def _take_coordinator():
-    """An idle coordinator actor of this Ray session, or a new one."""
-    session = _session()
-    with _idle_lock:
-        while _idle_coordinators:
-            owner, actor = _idle_coordinators.pop()
-            if owner == session:  # actors of an earlier ray.init are gone with it
-                return session, actor
-    return session, _CoordRemote.remote()
-
-
-def run_on_ray(exp, system, placement, address, progress=None, kill_host_after: int | None = None, **options):
-    """Run with the coordinator as a Ray actor; poll it for progress."""
-    if placement == "local":
-        raise ConfigError("run_on_ray needs a Ray placement")
-    ensure_ray(address)
-    with ray_errors():
-        job, coord = _take_coordinator()
-        ref = coord.run.remote((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after)
-        healthy = False
-        try:
-            while True:
-                done, _ = ray.wait([ref], timeout=0.5)
-                if progress is not None:
-                    now = ray.get(coord.progress.remote())
-                    if now is not None:
-                        progress(*now)
-                if done:
-                    break
-            res = ray.get(ref)
-            healthy = res.metadata.get("coordinator_runs", COORDINATOR_RUNS) < COORDINATOR_RUNS
-            return res
-        finally:
-            if healthy:
-                with _idle_lock:
-                    _idle_coordinators.append((job, coord))
-            else:  # retired, or an error may have left it mid-run
-                with contextlib.suppress(Exception):
-                    ray.kill(coord)
