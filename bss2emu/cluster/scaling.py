@@ -180,23 +180,25 @@ def reference_network(chips: int, neurons_per_chip: int = 400, runtime_us: float
 # --- measuring ---------------------------------------------------------------------------
 
 class _TimedBackend:
-    """Wraps a backend and times what the coordinator waits for: each window's host step,
-    and the window loop from the first step to the gathering of the tables. Everything else
-    goes to the wrapped backend."""
+    """Wraps a backend and times what the coordinator waits for: each call that runs windows
+    (one window per call on Ray, up to all of them in-process), and the window loop from the
+    first call to the gathering of the tables. Everything else goes to the wrapped backend."""
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
-        self.step_starts: list[float] = []
-        self.step_s: list[float] = []
+        self.call_starts: list[float] = []
+        self.call_s: list[float] = []
+        self.call_windows: list[int] = []
         self.loop_end: float | None = None
 
-    def step(self, k0, n_steps, arrivals):
+    def run_windows(self, bounds):
         t0 = time.perf_counter()
-        self.step_starts.append(t0)
+        self.call_starts.append(t0)
+        self.call_windows.append(len(bounds) - 1)
         try:
-            return self.inner.step(k0, n_steps, arrivals)
+            return self.inner.run_windows(bounds)
         finally:
-            self.step_s.append(time.perf_counter() - t0)
+            self.call_s.append(time.perf_counter() - t0)
 
     def tables(self):
         self.loop_end = time.perf_counter()  # the coordinator gathers right after the last window
@@ -208,13 +210,13 @@ class _TimedBackend:
         return getattr(self.inner, name)
 
     def steady(self) -> tuple[int, float, float]:
-        """(windows, loop seconds, host-step seconds) without the first window, which loads
-        the numba kernels in fresh processes (all windows when there is only one)."""
-        first = 1 if len(self.step_starts) > 1 else 0
-        if not self.step_starts or self.loop_end is None:
+        """(windows, loop seconds, host-step seconds) without the first call when it ran one
+        window of several calls (it loads the numba kernels in fresh processes)."""
+        if not self.call_starts or self.loop_end is None:
             return 0, 0.0, 0.0
-        return (len(self.step_starts) - first, self.loop_end - self.step_starts[first],
-                float(sum(self.step_s[first:])))
+        first = 1 if len(self.call_starts) > 1 else 0
+        return (sum(self.call_windows[first:]), self.loop_end - self.call_starts[first],
+                float(sum(self.call_s[first:])))
 
 
 def _cpus(placement: str) -> int:
