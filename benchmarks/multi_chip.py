@@ -379,8 +379,8 @@ def main(argv: list[str] | None = None) -> None:
                 row, spikes = measure(e, placement, path, args.repeat, ref)
                 if placement == "local":
                     reference = spikes
-                    print(f"  local: {row['kernel_s']:.2f} s of the loop inside Chip.run_window (kernel + "
-                          f"its Arrow output), {row['spikes'] / 2048 / row['bio_s']:.1f} Hz mean rate")
+                    print(f"  local: {row['kernel_s']:.2f} s of the loop inside ChipHost.run_windows (compiled "
+                          f"host loop), {row['spikes'] / 2048 / row['bio_s']:.1f} Hz mean rate")
                 rows.append(row)
         print_rows(rows)
         if short is not None:
