@@ -189,7 +189,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .routing.mapping import map_experiment  # mapping is what a run would do first
 
     exp = load(args.experiment)
-    chips = map_experiment(exp).stats["chips"]
+    chips = map_experiment(exp, exp.system).stats["chips"]
     stats = {k: sum(c[k] for c in chips) for k in ("synapses_used", "drivers_used")}
     neurons = sum(p.size for p in exp.populations)
     print(f"ok: {exp.name} ({_n(len(exp.populations), 'population')} with {_n(neurons, 'neuron')}, "

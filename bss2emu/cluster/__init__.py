@@ -35,7 +35,8 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
     """Run an experiment and return its ``Results``.
 
     ``system`` is a shipped setup name (``"cube-4"``, ``"jboa-16"``, …), a YAML file, a
-    ``SystemSpec``; or give ``chips=N`` for an N-chip aggregator system (default: 1 chip).
+    ``SystemSpec``; or give ``chips=N`` for an N-chip aggregator system. Either overrides
+    the experiment's own ``system``; without any, one chip.
     ``placement`` is ``local`` (in-process), ``per-chip``, ``packed`` or ``per-component``
     (Ray; started embedded unless ``address`` names a cluster). Results are identical in
     every placement.
@@ -52,7 +53,7 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
         raise ConfigError(f"run(): unknown option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
     if placement not in PLACEMENTS:
         raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
-    spec = as_system(system, chips)
+    spec = as_system(exp.system if system is None and chips is None else system, chips)
     if placement == "local":
         res = Coordinator(exp, spec, placement, address, **options).run(progress)
     else:

@@ -144,7 +144,7 @@ class Coordinator:
                  partitioner: str = "metis", chips_per_host: int | None = None) -> None:
         self.exp = exp
         t0 = time.perf_counter()
-        self.mapping = map_experiment(exp, system, partitioner=partitioner)
+        self.mapping = map_experiment(exp, exp.system if system is None else system, partitioner=partitioner)
         self.map_s = time.perf_counter() - t0
         self.placement = placement
         self.backend = make_backend(placement, address=address, chips_per_host=chips_per_host)
