@@ -156,6 +156,7 @@ class Coordinator:
         self.step = 0
         self.windows = 0
         self.recoveries = 0
+        self._net: Interconnect | None = None  # while the hosts run
 
     def window_steps(self) -> int:
         w = self.mapping.window_ns
@@ -169,20 +170,51 @@ class Coordinator:
     def progress(self) -> tuple[int, int]:
         return self.step, self.total
 
-    def run(self, progress: Progress | None = None) -> Results:
-        """Map (cached), start the hosts, run every window, gather the results."""
+    def run(self, progress: Progress | None = None, until_us: float | None = None) -> Results:
+        """Run to ``until_us`` (hardware µs; default: the experiment's runtime) from where
+        the last call ended, and return the results from time 0 to there.
+
+        The first call starts the hosts; they keep their state (chips, FPGAs, PPUs, network
+        events in flight, links) between calls and stop when the runtime is reached (or at
+        ``close()``). Window cuts at ``until_us`` change nothing: a run in segments gives the
+        results of one run, bit for bit."""
         wall0 = time.perf_counter()
-        setups = chip_setups(self.exp, self.mapping)
-        t_setup = time.perf_counter() - wall0
-        net = Interconnect(self.mapping.system, self.mapping.routes)
-        self.backend.start(setups, net)
+        if self._net is None:
+            if self.step:
+                raise ConfigError(f"experiment {self.exp.name!r}: this coordinator has finished its run; "
+                                  f"make a new Coordinator to run it again")
+            self._setups = chip_setups(self.exp, self.mapping)
+            self._setup_s = time.perf_counter() - wall0
+            self._net = Interconnect(self.mapping.system, self.mapping.routes)
+            self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(self.exp, self.total))
+            self.backend.start(self._setups, self._net)
+        end = self.total if until_us is None else self._until_step(until_us)
+        bounds = self._bounds[(self._bounds > self.step) & (self._bounds < end)]
+        bounds = np.concatenate([[self.step], bounds, [end]]).astype(np.int64) if end > self.step else bounds[:0]
         try:
-            self._run_windows(window_bounds(self.total, self.window_steps(), cut_steps(self.exp, self.total)),
-                              net, progress)
+            self._run_windows(bounds, self._net, progress)
             tables = self.backend.tables()
-        finally:
+        except BaseException:
+            self.close()
+            raise
+        net = self._net
+        if self.step >= self.total:
+            self.close()
+        return self._results(tables, net, wall0, self._setup_s, madc_metadata(self.exp, self._setups))
+
+    def _until_step(self, until_us: float) -> int:
+        end = int(np.ceil(until_us * 1e3 / self.exp.dt_ns))
+        if not self.step <= end <= self.total:
+            raise ConfigError(f"experiment {self.exp.name!r}: run until {until_us} µs is outside "
+                              f"{self.step * self.exp.dt_ns / 1e3:g}..{self.exp.runtime_us:g} µs (where the last run "
+                              f"ended .. the runtime): give a later time, up to runtime_us")
+        return end
+
+    def close(self) -> None:
+        """Stop the hosts (a run that reaches the runtime does this itself)."""
+        if self._net is not None:
+            self._net = None
             self.backend.shutdown()
-        return self._results(tables, net, wall0, t_setup, madc_metadata(self.exp, setups))
 
     def _run_windows(self, bounds: np.ndarray, net: Interconnect, progress: Progress | None) -> None:
         """The window loop: the backend runs ``windows_per_call`` windows at a time (the
@@ -192,28 +224,28 @@ class Coordinator:
         back to it and the lost windows run again."""
         n_win = len(bounds) - 1
         per_call = max(1, self.backend.windows_per_call)
-        if self.checkpoint_every:
-            per_call = min(per_call, self.checkpoint_every)
+        every = self.checkpoint_every
         checkpoint = None
-        while self.windows < n_win:
-            if self.checkpoint_every and self.windows % self.checkpoint_every == 0 and (
-                    checkpoint is None or checkpoint[0] != self.windows):
-                checkpoint = (self.windows, self.backend.get_states(), net.get_state())
-            upto = min(n_win, (self.windows // per_call + 1) * per_call)
+        w = 0
+        while w < n_win:
+            if every and self.windows % every == 0 and (checkpoint is None or checkpoint[0] != self.windows):
+                checkpoint = (self.windows, w, self.backend.get_states(), net.get_state())
+            upto = min(n_win, w + (min(per_call, every - self.windows % every) if every else per_call))
             try:
-                self.backend.run_windows(bounds[self.windows:upto + 1])
+                self.backend.run_windows(bounds[w:upto + 1])
             except ChipUnavailableError:  # a host died: back to the last checkpoint, replay
                 if checkpoint is None:
                     raise
                 self.recoveries += 1
-                self.windows, states, net_state = checkpoint
-                self.step = int(bounds[self.windows])
+                self.windows, w, states, net_state = checkpoint
+                self.step = int(bounds[w])
                 self.backend.restart_failed()
                 self.backend.set_states(states)
                 net.set_state(net_state)
                 continue
-            self.windows = upto
-            self.step = int(bounds[upto])
+            self.windows += upto - w
+            w = upto
+            self.step = int(bounds[w])
             if progress is not None:
                 progress(self.step, self.total)
 
@@ -234,10 +266,10 @@ class Coordinator:
         tables["links"] = net.stats()
         m = self.mapping
         meta = {
-            "experiment": self.exp.name, "seed": self.exp.seed, "runtime_us": self.exp.runtime_us,
+            "experiment": self.exp.name, "seed": self.exp.seed, "runtime_us": self.exp.runtime_us if self.step >= self.total else self.step * self.exp.dt_ns / 1e3,
             "dt_ns": self.exp.dt_ns, "system": m.system.name, "chips": len(m.system.chips),
             "chips_used": len(per_chip), "placement": self.placement, "windows": self.windows,
-            "window_us": min(self.window_steps(), self.total) * self.exp.dt_ns / 1e3, "steps": self.total,
+            "window_us": min(self.window_steps(), self.total) * self.exp.dt_ns / 1e3, "steps": self.step,
             "recoveries": self.recoveries, "mapping": m.stats, "map_s": self.map_s, "setup_s": t_setup,
             "exchange_s": self.backend.exchange_s, "wall_s": time.perf_counter() - wall0,
             "populations": {p.name: p.size for p in self.exp.populations},
