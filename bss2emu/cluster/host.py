@@ -72,6 +72,29 @@ def unpack_spikes(buf: bytes) -> dict[int, Spikes]:
     return out
 
 
+def encode_exchange(chip: np.ndarray, time: np.ndarray, label: np.ndarray, as_bytes: bool = True):
+    """Spike events as flat columns (``chip`` int32, ``time`` int64, ``label`` int32; chips
+    ascending) → one ``schemas.EXCHANGE`` record batch (no copy of columns of those types)
+    in Arrow's IPC message format (bytes; both ends know the schema, so only the batch
+    travels), or the record batch itself (``as_bytes=False``: for Ray to pickle with
+    Arrow's buffers out of band). What a Ray host and the coordinator exchange per window.
+
+    >>> c, t, lab = decode_exchange(encode_exchange(np.array([3, 3], np.int32), np.array([5, 9]), np.array([7, 1], np.int32)))
+    >>> c.tolist(), t.tolist(), lab.tolist()
+    ([3, 3], [5, 9], [7, 1])
+    """
+    batch = pa.RecordBatch.from_arrays([pa.array(chip, pa.int32()), pa.array(time, pa.int64()),
+                                        pa.array(label, pa.int32())], schema=schemas.EXCHANGE)
+    return batch.serialize().to_pybytes() if as_bytes else batch
+
+
+def decode_exchange(data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inverse of ``encode_exchange``: (chip, time, label) numpy columns (read-only
+    views of the message's buffer)."""
+    batch = data if isinstance(data, pa.RecordBatch) else pa.ipc.read_record_batch(pa.py_buffer(data), schemas.EXCHANGE)
+    return tuple(batch.column(i).to_numpy() for i in range(3))
+
+
 @dataclass
 class ChipSetup:
     """Everything needed to build one emulated chip, its FPGA and its PPU."""
@@ -314,18 +337,21 @@ class ChipHost:
         """Queue network arrivals ``{chip: (t_ns, label)}`` for their chips."""
         row = {cid: c for c, cid in enumerate(self.units)}
         for cid, (t, lab) in arrivals.items():
-            if not len(t):
-                continue
-            c, n = row[cid], self._queue_n[row[cid]]
-            t = np.concatenate([self._queue_t[c, :n], np.asarray(t, np.int64)])
-            lab = np.concatenate([self._queue_label[c, :n], np.asarray(lab, np.int64)])
-            order = np.lexsort((lab, t))
-            if len(t) > self._queue_t.shape[1]:
-                size = max(2 * self._queue_t.shape[1], len(t))
-                self._queue_t = np.concatenate([self._queue_t, np.zeros((len(self.units), size - self._queue_t.shape[1]), np.int64)], axis=1)
-                self._queue_label = np.concatenate([self._queue_label, np.zeros_like(self._queue_t[:, self._queue_label.shape[1]:])], axis=1)
-            self._queue_t[c, :len(t)], self._queue_label[c, :len(t)] = t[order], lab[order]
-            self._queue_n[c] = len(t)
+            if len(t):
+                self._queue(row[cid], np.asarray(t, np.int64), np.asarray(lab, np.int64))
+
+    def _queue(self, c: int, t: np.ndarray, lab: np.ndarray) -> None:
+        """Add events to chip row c's pending queue, kept in the order (time, label)."""
+        n = self._queue_n[c]
+        t = np.concatenate([self._queue_t[c, :n], t])
+        lab = np.concatenate([self._queue_label[c, :n], lab])
+        order = np.lexsort((lab, t))
+        if len(t) > self._queue_t.shape[1]:
+            grow = np.zeros((len(self.units), max(self._queue_t.shape[1], len(t))), np.int64)
+            self._queue_t = np.concatenate([self._queue_t, grow], axis=1)
+            self._queue_label = np.concatenate([self._queue_label, grow], axis=1)
+        self._queue_t[c, :len(t)], self._queue_label[c, :len(t)] = t[order], lab[order]
+        self._queue_n[c] = len(t)
 
     def step(self, k0: int, n_steps: int, arrivals: dict[int, Spikes]) -> dict[int, Spikes]:
         """One window on every chip (the Ray placements' exchange): ``arrivals`` are network
@@ -338,8 +364,23 @@ class ChipHost:
         return {cid: (ticks[chip == cid], label[chip == cid].astype(np.int64)) for cid in self.units}
 
     def step_packed(self, k0: int, n_steps: int, arrivals: bytes) -> bytes:
-        """``step`` with arrivals and spikes as ``pack_spikes`` buffers (for Ray)."""
+        """``step`` with arrivals and spikes as ``pack_spikes`` buffers (Ray's ``bytes`` wire)."""
         return pack_spikes(self.step(k0, n_steps, unpack_spikes(arrivals)))
+
+    def step_exchange(self, k0: int, n_steps: int, arrivals) -> bytes:
+        """One window (Ray's ``arrow`` wire): arrivals and the chips' neuron spikes as
+        ``encode_exchange`` messages — flat (chip, time, label) columns, the spikes' straight
+        from the host's record."""
+        chip, t, lab = decode_exchange(arrivals)
+        if len(chip):
+            row = {cid: c for c, cid in enumerate(self.units)}
+            for cid in np.unique(chip).tolist():
+                sel = chip == cid
+                self._queue(row[cid], t[sel].astype(np.int64), lab[sel].astype(np.int64))
+        first = self.run_windows(np.array([k0, k0 + n_steps], np.int64))
+        ticks, chips, neuron, label = (a[first:self._n_rec] for a in self._record)
+        keep = neuron >= 0
+        return encode_exchange(chips[keep], ticks[keep], label[keep])
 
     # --- results and state ----------------------------------------------------------------
     def spikes(self) -> pa.Table:

@@ -5,10 +5,13 @@ error raised inside an actor comes back as itself (our errors pickle), anything 
 Ray's becomes ``ClusterError``.
 
 The per-window step of ``per-chip`` and ``packed`` hosts runs as a Ray Compiled Graph (one
-``ChipHost.step_packed`` per host, fed from one input node): the graph is compiled once when
+``ChipHost.step_exchange`` per host, fed from one input node): the graph is compiled once when
 the hosts start, and each window then costs a write and a read of shared-memory channels
 instead of a task submission per host (2-3x less Ray overhead per window on a 2-core
-machine). Arrivals and spikes cross as ``pack_spikes`` bytes, not dicts of numpy arrays.
+machine). Arrivals and spikes cross as one Arrow record batch per host and window
+(``host.encode_exchange``: flat (chip, time, label) columns in Arrow's IPC message format),
+routed by the coordinator on those columns; ``BSS2EMU_RAY_WIRE=bytes`` selects the former
+``pack_spikes`` buffers (per-chip dicts) to measure against.
 Plain actor calls are used instead when the hosts span several nodes, when compiling
 fails, or when ``BSS2EMU_RAY_COMPILED_GRAPH=0`` is set in the calling process; both paths
 give identical results. After a host dies the graph is torn down and compiled again for
@@ -26,14 +29,15 @@ import os
 import threading
 import time
 
+import numpy as np
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ray.exceptions import ActorDiedError, RayActorError, RayError, RayTaskError
 
-from ..errors import BssError, ChipUnavailableError, ClusterError
+from ..errors import BssError, ChipUnavailableError, ClusterError, ConfigError
 from ..routing.interconnect import Interconnect
 from .backends import Backend
-from .host import ChipHost, ChipSetup, pack_spikes, unpack_spikes
+from .host import ChipHost, ChipSetup, decode_exchange, encode_exchange, pack_spikes, unpack_spikes
 
 _HostActor = ray.remote(num_cpus=0, max_restarts=0)(ChipHost)
 _log = logging.getLogger(__name__)
@@ -52,6 +56,17 @@ def compiled_graph_wanted() -> bool:
     """Whether Ray placements step through a Compiled Graph (``BSS2EMU_RAY_COMPILED_GRAPH``,
     default on; ``0`` selects plain actor calls)."""
     return os.environ.get("BSS2EMU_RAY_COMPILED_GRAPH", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def wire_format() -> str:
+    """How spikes cross between the coordinator and Ray hosts (``BSS2EMU_RAY_WIRE``):
+    ``arrow`` (default: ``host.encode_exchange``, a record batch in Arrow's IPC message
+    format) or ``bytes`` (``host.pack_spikes``, kept to measure against:
+    ``benchmarks/spike_exchange.py``, ``benchmarks/multi_chip.py --wires``)."""
+    wire = os.environ.get("BSS2EMU_RAY_WIRE", "arrow").strip().lower()
+    if wire not in ("arrow", "bytes"):
+        raise ConfigError(f"BSS2EMU_RAY_WIRE={wire!r}: use 'arrow' or 'bytes'")
+    return wire
 
 
 STEP_TIMEOUT_S = 600.0  # one window of one host, at most
@@ -97,6 +112,8 @@ class RayBackend(Backend):
         self.groups: list[list[ChipSetup]] = []
         self.hosts: list = []
         self.compiled_graph = compiled_graph_wanted() if compiled_graph is None else bool(compiled_graph)
+        self.wire = wire_format()
+        self._step_method = "step_packed" if self.wire == "bytes" else "step_exchange"
         self._cdag = None  # the compiled per-window graph, when in use
         self._compile_error: str | None = None
         self._host_stats: list[dict] = []
@@ -105,7 +122,8 @@ class RayBackend(Backend):
     def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         t0 = time.perf_counter()
         self.net = net
-        self._arrivals: dict = {}  # network events for the next window, per chip
+        self._arrivals = {} if self.wire == "bytes" or self.placement == "per-component" else ()
+        # network events for the next window: {chip: (t_ns, label)} or flat (chip, t_ns, label)
         ensure_ray(self.address)
         if self.placement == "per-component":
             from .components import ComponentHost
@@ -122,6 +140,8 @@ class RayBackend(Backend):
         self.groups = [setups[i:i + per] for i in range(0, len(setups), per)]
         self.nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
         self._owner = {s.chip_id: i for i, g in enumerate(self.groups) for s in g}
+        self._host_of = np.full(max(len(self.net.pair_path), max(self._owner, default=0) + 1), -1, np.int64)
+        self._host_of[list(self._owner)] = list(self._owner.values())
         # kept hosts of earlier runs load the new chips; the others start as new actors
         self.hosts, ready, kept = [], [], []
         for i in range(len(self.groups)):
@@ -174,7 +194,7 @@ class RayBackend(Backend):
         t0 = time.perf_counter()
         try:
             with InputNode() as inp:
-                dag = MultiOutputNode([h.step_packed.bind(inp[0], inp[1], inp[2 + i])
+                dag = MultiOutputNode([getattr(h, self._step_method).bind(inp[0], inp[1], inp[2 + i])
                                        for i, h in enumerate(self.hosts)])
             # windows run one after another: one execution in flight is all we need, and each
             # extra one costs channel buffers in the object store that teardown does not
@@ -205,26 +225,48 @@ class RayBackend(Backend):
         for k0, k1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             spikes = self.step(k0, k1 - k0, self._arrivals)
             t_x = time.perf_counter()
-            self._arrivals = self.net.forward(spikes)
+            self._arrivals = self.net.forward(spikes) if isinstance(spikes, dict) else self.net.route(*spikes)
             self.exchange_s += time.perf_counter() - t_x
+
+    def _messages(self, arrivals) -> list:
+        """Each host's arrivals in the wire format."""
+        if self.wire == "bytes":
+            by_host: list[dict] = [{} for _ in self.hosts]
+            for chip, ev in arrivals.items():
+                by_host[self._owner[chip]][chip] = ev
+            return [pack_spikes(a) for a in by_host]
+        dst, t, lab = arrivals if len(arrivals) else (np.zeros(0, np.int64),) * 3
+        host = self._host_of[dst]
+        return [encode_exchange(dst[sel], t[sel], lab[sel]) for sel in (host == i for i in range(len(self.hosts)))]
+
+    def _spikes(self, parts: list):
+        """The hosts' replies as the network's input: flat (chip, ticks, label) columns,
+        chips ascending (hosts hold ascending runs of chips), or ``{chip: spikes}``."""
+        if self.wire == "bytes":
+            merged = {}
+            for part in parts:
+                merged.update(unpack_spikes(part))
+            return merged
+        cols = [decode_exchange(p) for p in parts]
+        return tuple(np.concatenate([c[i] for c in cols]) for i in range(3))
 
     def step(self, k0, n_steps, arrivals):
         t0 = time.perf_counter()
-        by_host: list[dict] = [{} for _ in self.hosts]
-        for chip, ev in arrivals.items():
-            by_host[self._owner[chip]][chip] = ev
         if self.placement == "per-component":
+            by_host: list[dict] = [{} for _ in self.hosts]
+            for chip, ev in arrivals.items():
+                by_host[self._owner[chip]][chip] = ev
             parts = self._gather([h.step.remote(k0, n_steps, by_host[i]) for i, h in enumerate(self.hosts)], "step")
             self._timing["step_s"] += time.perf_counter() - t0
             return {c: sp for part in parts for c, sp in part.items()}
-        packed = [pack_spikes(a) for a in by_host]
+        messages = self._messages(arrivals)
         if self._cdag is None and self.compiled_graph and self._compile_error is None:
             self._compile()  # after a restart: new hosts, new graph
         if self._cdag is not None:
             try:
                 # Ray's default 10 s is too short for a first window on a cold numba cache or
                 # a loaded machine; a real hang still surfaces, after STEP_TIMEOUT_S
-                parts = [ray.get(ref, timeout=STEP_TIMEOUT_S) for ref in self._cdag.execute(k0, n_steps, *packed)]
+                parts = [ray.get(ref, timeout=STEP_TIMEOUT_S) for ref in self._cdag.execute(k0, n_steps, *messages)]
             except RayTaskError as err:  # raised by a host's step: the graph stays usable
                 with ray_errors([s.chip_id for s in self.groups[0]]):
                     raise err
@@ -237,13 +279,11 @@ class RayBackend(Backend):
                 with ray_errors():
                     raise err
         else:
-            parts = self._gather([h.step_packed.remote(k0, n_steps, packed[i]) for i, h in enumerate(self.hosts)],
-                                 "step")
-        merged = {}
-        for part in parts:
-            merged.update(unpack_spikes(part))
+            parts = self._gather([getattr(h, self._step_method).remote(k0, n_steps, messages[i])
+                                  for i, h in enumerate(self.hosts)], "step")
+        spikes = self._spikes(parts)
         self._timing["step_s"] += time.perf_counter() - t0
-        return merged
+        return spikes
 
     def _dead_host(self) -> int | None:
         """The first host actor that does not answer, or None."""

@@ -18,7 +18,7 @@ from ray.exceptions import RayError
 from ..errors import ConfigError
 from .coordinator import Coordinator
 from .host import process_memory_mb
-from .ray_backend import _session, compiled_graph_wanted, ensure_ray, ray_errors
+from .ray_backend import _session, compiled_graph_wanted, ensure_ray, ray_errors, wire_format
 
 
 class _CoordinatorActor:
@@ -31,9 +31,11 @@ class _CoordinatorActor:
         self.fault_at_window: int | None = None
         self.runs = 0
 
-    def run(self, args: tuple, kwargs: dict, compiled_graph: bool, kill_host_after: int | None = None):
+    def run(self, args: tuple, kwargs: dict, compiled_graph: bool, kill_host_after: int | None = None,
+            wire: str = "arrow"):
         # the backend is made by the coordinator: this process's setting is how it learns
         os.environ["BSS2EMU_RAY_COMPILED_GRAPH"] = "1" if compiled_graph else "0"
+        os.environ["BSS2EMU_RAY_WIRE"] = wire
         self.fault_at_window = kill_host_after
         self.coordinator = None
         self.runs += 1
@@ -89,7 +91,8 @@ def run_on_ray(exp, system, placement, address, progress=None, kill_host_after: 
     ensure_ray(address)
     with ray_errors():
         job, coord = _take_coordinator()
-        ref = coord.run.remote((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after)
+        ref = coord.run.remote((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after,
+                              wire_format())
         healthy = False
         try:
             while True:

@@ -150,8 +150,17 @@ class Interconnect:
         src = np.concatenate([np.full(len(spikes[c][0]), c, np.int64) for c in chips])
         ticks = np.concatenate([np.asarray(spikes[c][0], np.int64) for c in chips])
         labels = np.concatenate([np.asarray(spikes[c][1], np.int64) for c in chips])
-        dst, t_arr, lab = route_window(src, ticks, labels, *self.tables(), self.counts)
+        dst, t_arr, lab = self.route(src, ticks, labels)
         return {int(c): (t_arr[dst == c], lab[dst == c]) for c in np.unique(dst)}
+
+    def route(self, src: np.ndarray, ticks: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``forward`` on flat columns: spikes ``(source chip, time_ticks, label)``, source
+        chips ascending → delivered events ``(destination chip, t_ns, label)``."""
+        if not len(self.routes) or not len(src):
+            z = np.zeros(0, np.int64)
+            return z, z, z
+        return route_window(np.asarray(src, np.int64), np.asarray(ticks, np.int64), np.asarray(labels, np.int64),
+                            *self.tables(), self.counts)
 
     def tables(self) -> tuple:
         """The arguments of ``route_window`` after the spikes and before ``counts``: the
