@@ -181,6 +181,18 @@ def ring_network(clusters: int = 120, size: int = 400, runtime_us: float = 20.0,
             "sources": [{"kind": "poisson", "name": "drive", "size": 64, "rate_khz": RATE_EXT_KHZ}]}
 
 
+def balanced_network(chips: int = 120, runtime_us: float = 100.0) -> dict:
+    """Every circuit of ``chips`` chips: ``examples/balanced_multichip.py``'s balanced network
+    (clusters of 205 exc + 51 inh on a ring, in-degree 60, background-generator drive) with
+    two clusters per chip."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
+    import balanced_multichip as B
+
+    B.CLUSTERS = 2 * chips
+    exp = B.build_experiment(runtime_us)
+    return exp.model_copy(update={"name": f"balanced network, {chips * 512} neurons", "system": None}).model_dump()
+
+
 # --- part 1 and 2: one placement ----------------------------------------------------------
 
 def _run_once(exp: Experiment, placement: str) -> tuple[bss2emu.Results, dict]:
@@ -270,13 +282,14 @@ def print_rows(rows: list[dict]) -> None:
 
 # --- part 3: memory -----------------------------------------------------------------------
 
-def memory_child(placement: str, clusters: int, runtime_us: float) -> dict:
-    """Map and run the ring network on jboa-120 once in this (fresh) process."""
+def memory_child(placement: str, clusters: int, runtime_us: float, network: str = "ring") -> dict:
+    """Map and run the ring (or balanced) network on jboa-120 once in this (fresh) process."""
     from bss2emu.routing.mapping import map_experiment
 
     system = "jboa-120"
     t0 = time.perf_counter()
-    exp = Experiment.model_validate(ring_network(clusters, runtime_us=runtime_us))
+    exp = Experiment.model_validate(ring_network(clusters, runtime_us=runtime_us) if network == "ring"
+                                    else balanced_network(120, runtime_us))
     out = {"placement": placement, "neurons": sum(p.size for p in exp.populations),
            "validate_s": time.perf_counter() - t0}
     if placement == "local":
@@ -301,11 +314,11 @@ def memory_child(placement: str, clusters: int, runtime_us: float) -> dict:
     return out
 
 
-def measure_memory(placements: list[str], clusters: int, runtime_us: float) -> list[dict]:
+def measure_memory(placements: list[str], clusters: int, runtime_us: float, network: str = "ring") -> list[dict]:
     rows = []
     for p in placements:
         cmd = [sys.executable, os.path.abspath(__file__), "--memory-child", p, "--memory-clusters", str(clusters),
-               "--memory-runtime-us", str(runtime_us)]
+               "--memory-runtime-us", str(runtime_us), "--memory-network", network]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
@@ -358,10 +371,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--memory-placements", nargs="+", default=["local", "packed"])
     ap.add_argument("--memory-clusters", type=int, default=120)
     ap.add_argument("--memory-runtime-us", type=float, default=50.0)
+    ap.add_argument("--memory-network", choices=["ring", "balanced"], default="ring",
+                    help="ring: --memory-clusters x 400 neurons; balanced: all 61,440 circuits "
+                         "(examples/balanced_multichip.py's network, 240 clusters)")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
-        print(json.dumps(memory_child(args.memory_child, args.memory_clusters, args.memory_runtime_us)))
+        print(json.dumps(memory_child(args.memory_child, args.memory_clusters, args.memory_runtime_us,
+                                      args.memory_network)))
         return
     import numba
 
@@ -395,9 +412,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  per-component ran {args.component_runtime_us:g} µs (per-bio-second figures scaled)")
         print(f"  {TARGETS}")
     if not args.skip_memory:
-        print(f"\n== part 3: memory, jboa-120, {args.memory_clusters} clusters x 400 neurons")
-        print_memory(measure_memory(args.memory_placements, args.memory_clusters, args.memory_runtime_us),
-                     args.memory_runtime_us)
+        what = (f"{args.memory_clusters} clusters x 400 neurons" if args.memory_network == "ring"
+                else "all 61,440 circuits (balanced network, 240 clusters)")
+        print(f"\n== part 3: memory, jboa-120, {what}")
+        print_memory(measure_memory(args.memory_placements, args.memory_clusters, args.memory_runtime_us,
+                                    args.memory_network), args.memory_runtime_us)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 
