@@ -185,14 +185,32 @@ def regenerate(path: Path = REFERENCE) -> None:
     print(f"wrote {path}: {len(out['spikes.time_ticks'])} spikes, {len(out['madc.value'])} MADC samples")
 
 
-def _assert_identical(got: dict, want: dict) -> None:
+# Floating-point state may differ from a recording made on another processor in its last
+# bits: LLVM picks other instructions (FMA contraction, vector widths) for another CPU, and
+# libm's exp differs by an ulp. Measured: the reference recorded on an AVX-512 machine and
+# replayed on an AVX2 one differs in 141 of 2560 membrane-state values by at most 1.1e-12
+# (absolute; 1.8e-13 relative), with spikes, MADC and CADC identical. Against the recording,
+# float state is allowed 1e-11 relative to the largest value of its array — nine orders below
+# a 10-bit readout step; everything discrete (spikes, readout codes, integer state) stays
+# exact. On one machine, window cuts agree bit for bit (``test_window_cuts_agree_bit_for_bit``).
+FLOAT_STATE_RTOL = 1e-11
+
+
+def _assert_identical(got: dict, want: dict, float_rtol: float = 0.0) -> None:
     assert sorted(got) == sorted(want)
     for key in want:
         a, b = got[key], want[key]
         assert a.shape == b.shape, f"{key}: shape {a.shape} != {b.shape}"
+        assert a.dtype == b.dtype, f"{key}: dtype {a.dtype} != {b.dtype}"
+        if float_rtol and key.startswith("state.") and a.dtype.kind == "f":
+            assert np.array_equal(np.isnan(a), np.isnan(b)), f"{key}: NaNs differ"
+            ok = ~np.isnan(b)
+            scale = float(np.max(np.abs(b[ok]), initial=0.0))
+            worst = float(np.max(np.abs(a[ok] - b[ok]), initial=0.0))
+            assert worst <= float_rtol * scale, f"{key} differs by {worst:.3g} (allowed {float_rtol * scale:.3g})"
+            continue
         # bit for bit, NaN-safe: compare the raw bytes of the values
-        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (
-            f"{key} differs at {np.count_nonzero(a != b)} of {a.size} entries")
+        assert a.tobytes() == b.tobytes(), f"{key} differs at {np.count_nonzero(a != b)} of {a.size} entries"
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +234,14 @@ def test_reference_network_is_not_trivial(reference):
 @pytest.mark.parametrize("max_window_steps", [2000, 7, 1])
 def test_chip_reproduces_the_recorded_reference(reference, max_window_steps):
     inputs, want = reference
-    _assert_identical(run_chip(inputs, max_window_steps), want)
+    _assert_identical(run_chip(inputs, max_window_steps), want, float_rtol=FLOAT_STATE_RTOL)
+
+
+def test_window_cuts_agree_bit_for_bit(reference):
+    inputs, _ = reference
+    whole = run_chip(inputs, 2000)
+    for steps in (7, 1):
+        _assert_identical(run_chip(inputs, steps), whole)
 
 
 def test_synaptic_event_count_does_not_depend_on_the_window_cut(reference):
