@@ -30,6 +30,12 @@ class Fpga:
         self._net_label = np.zeros(0, np.int64)
         self._batches: dict[str, list[pa.RecordBatch]] = {"spikes": [], "madc": [], "cadc": []}
 
+    def reprogram(self, program: PlaybackProgram) -> None:
+        """Play ``program`` from now on. Its writes up to the ones applied so far must be this
+        program's (they are not applied again); its events before now are never played."""
+        self.program = program
+        self.play_t_ns = program.spike_ticks * NS_PER_TICK
+
     def inject(self, t_ns: np.ndarray, labels: np.ndarray) -> None:
         """Queue events that arrived over the network (or a delayed loop-back) for the chip."""
         if len(t_ns):

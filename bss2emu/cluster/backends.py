@@ -47,6 +47,10 @@ class Backend:
     def restart_failed(self) -> None:
         raise NotImplementedError
 
+    def reprogram(self, programs: dict) -> None:
+        """New playback programs (``{chip: PlaybackProgram}``) from now on (``Coordinator.continue_with``)."""
+        raise NotImplementedError
+
     def shutdown(self) -> None:
         pass
 
@@ -79,6 +83,9 @@ class LocalBackend(Backend):
 
     def restart_failed(self) -> None:
         self.host = ChipHost(self.setups)
+
+    def reprogram(self, programs: dict) -> None:
+        self.host.reprogram(programs)
 
     def info(self) -> dict:
         st = self.host.stats()

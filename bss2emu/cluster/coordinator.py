@@ -14,6 +14,7 @@ replayed — deterministic integration makes the result identical to a run witho
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Callable
 
@@ -99,6 +100,43 @@ def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray
     return np.unique(np.asarray(starts, np.int64))
 
 
+def _same_values(a, b) -> bool:
+    """Dataclasses (configurations, writes) with the same field values, arrays included."""
+    fields = dataclasses.fields(a) if dataclasses.is_dataclass(a) else None
+    if fields is None or type(a) is not type(b):
+        return type(a) is type(b) and bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) else a == b
+    return all(_same_values(getattr(a, f.name), getattr(b, f.name)) for f in fields)
+
+
+def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
+    """Whether chip setups ``new`` have the history of ``old`` up to ``step``: the same chips,
+    configurations, PPU kernels and synapse/placement tables, and the same playback events
+    and timed writes before the step."""
+    if [s.chip_id for s in old] != [s.chip_id for s in new]:
+        return False
+    for a, b in zip(old, new):
+        if not (_same_values(a.config, b.config) and a.dt_ns == b.dt_ns and (a.serial, a.ideal, a.seed) ==
+                (b.serial, b.ideal, b.seed)):
+            return False
+        if [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in a.kernels] != \
+                [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in b.kernels]:
+            return False
+        if repr(a.synapses) != repr(b.synapses) or repr(a.placement) != repr(b.placement):
+            return False
+        now_ns, h = step * a.dt_ns, a.dt_ns
+        pa, pb = a.program, b.program
+        ea = pa.spike_ticks * NS_PER_TICK < now_ns
+        eb = pb.spike_ticks * NS_PER_TICK < now_ns
+        if not (np.array_equal(pa.spike_ticks[ea], pb.spike_ticks[eb])
+                and np.array_equal(pa.spike_labels[ea], pb.spike_labels[eb])):
+            return False
+        wa = [w for w in pa.writes if w.time_ticks * NS_PER_TICK // h < step]  # applied by now
+        wb = [w for w in pb.writes if w.time_ticks * NS_PER_TICK // h < step]
+        if len(wa) != len(wb) or not all(_same_values(x, y) for x, y in zip(wa, wb)):
+            return False
+    return True
+
+
 def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None) -> Backend:
     """The backend of a placement: ``local`` in this process, the others on Ray."""
     if placement == "local":
@@ -144,6 +182,7 @@ class Coordinator:
                  partitioner: str = "metis", chips_per_host: int | None = None) -> None:
         self.exp = exp
         t0 = time.perf_counter()
+        self.partitioner = partitioner
         self.mapping = map_experiment(exp, exp.system if system is None else system, partitioner=partitioner)
         self.map_s = time.perf_counter() - t0
         self.placement = placement
@@ -170,14 +209,14 @@ class Coordinator:
     def progress(self) -> tuple[int, int]:
         return self.step, self.total
 
-    def run(self, progress: Progress | None = None, until_us: float | None = None) -> Results:
+    def run(self, progress: Progress | None = None, until_us: float | None = None, keep: bool = False) -> Results:
         """Run to ``until_us`` (hardware µs; default: the experiment's runtime) from where
         the last call ended, and return the results from time 0 to there.
 
         The first call starts the hosts; they keep their state (chips, FPGAs, PPUs, network
-        events in flight, links) between calls and stop when the runtime is reached (or at
-        ``close()``). Window cuts at ``until_us`` change nothing: a run in segments gives the
-        results of one run, bit for bit."""
+        events in flight, links) between calls and stop when the runtime is reached, unless
+        ``keep`` (for ``continue_with``), or at ``close()``. Window cuts at ``until_us``
+        change nothing: a run in segments gives the results of one run, bit for bit."""
         wall0 = time.perf_counter()
         if self._net is None:
             if self.step:
@@ -198,9 +237,33 @@ class Coordinator:
             self.close()
             raise
         net = self._net
-        if self.step >= self.total:
+        if self.step >= self.total and not keep:
             self.close()
         return self._results(tables, net, wall0, self._setup_s, madc_metadata(self.exp, self._setups))
+
+    def continue_with(self, exp: E.Experiment) -> bool:
+        """Take ``exp`` as the experiment from where this run stands, keeping the hosts'
+        state: a longer run whose past is this one's, with changes (timed writes, stimulus)
+        from now on — a continued PyNN ``run()``. ``run()`` then goes on to ``exp``'s runtime.
+
+        Only if ``exp`` has this run's history: the same mapping, chip configurations and
+        PPU kernels, and the same playback events and writes before now (``same_past``).
+        Returns False otherwise (and for Ray placements, whose hosts a coordinator actor
+        owns), changing nothing: run ``exp`` from time 0 then."""
+        if self._net is None or self.placement != "local" or exp.dt_ns != self.exp.dt_ns or \
+                exp.runtime_us * 1e3 < self.step * exp.dt_ns:
+            return False
+        if map_experiment(exp, self.mapping.system, partitioner=self.partitioner) is not self.mapping:
+            return False  # another topology (or the cached mapping was evicted: map and run anew)
+        setups = chip_setups(exp, self.mapping)
+        if not same_past(self._setups, setups, self.step):
+            return False
+        self.exp = exp
+        self.total = int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns))
+        self._setups = setups
+        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(exp, self.total))
+        self.backend.reprogram({s.chip_id: s.program for s in setups})
+        return True
 
     def _until_step(self, until_us: float) -> int:
         end = int(np.ceil(until_us * 1e3 / self.exp.dt_ns))

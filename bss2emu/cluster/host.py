@@ -414,6 +414,12 @@ class ChipHost:
         self._n_rec = len(rec[0])
         self._record = [np.concatenate([a, np.empty(max(1 << 14, len(a)), a.dtype)]) for a in rec]
 
+    def reprogram(self, programs: dict[int, PlaybackProgram]) -> None:
+        """Each chip's FPGA plays ``programs[chip]`` from now on: a program with the same past
+        (``coordinator.same_past``) whose later events and writes may differ."""
+        for cid, program in programs.items():
+            self.units[cid].fpga.reprogram(program)
+
     def ping(self) -> int:
         return len(self.units)
 
