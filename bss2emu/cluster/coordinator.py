@@ -3,13 +3,22 @@
 Chips integrate independently for a window no longer than the smallest delay among the
 FPGA routes in use (NEST's min-delay idea): an event sent in one window arrives in a later
 one. Window boundaries also fall on every timed write and PPU kernel time, so those take
-effect exactly when the program says. After each window the coordinator routes the chips'
-spikes through the interconnect model and hands the arrivals to the destination hosts with
-the next window (one call per host per window).
+effect exactly when the program says (``window_bounds``, ``cut_steps``).
+
+The per-window path, top to bottom: ``Coordinator.run`` → ``_run_windows`` (checkpoints,
+recovery) → ``backend.run_windows`` → in-process (``backends.LocalBackend``) one call of
+``ChipHost.run_windows`` for all windows up to the next write, PPU kernel or checkpoint:
+writes and PPU kernels in Python, then ``host_kernel.run_windows`` integrates every chip
+and routes the spikes through the interconnect (``routing.interconnect.route_window``)
+window after window in compiled code; on Ray (``ray_backend.RayBackend``) each window is
+one step per host actor and one ``Interconnect.route`` in this process, spikes crossing as
+one Arrow record batch per host.
 
 Every ``checkpoint_every`` windows it keeps the hosts' and the network's state; when a host
 dies it is recreated, every host is rolled back to the checkpoint and the lost windows are
 replayed — deterministic integration makes the result identical to a run without the fault.
+A run may go on in segments (``run(until_us=...)``) and continue with a longer experiment
+that has its past (``continue_with``).
 """
 
 from __future__ import annotations
