@@ -121,6 +121,13 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     window; ``ARRIVAL_ELSEWHERE``: an arrival for a chip this host does not hold)."""
     n_chips = addr.shape[0]
     h = h_ns
+    # scratch for a chip's window: its input events and what it sends out (grown on demand)
+    ev_t_buf = np.empty(64, np.int64)
+    ev_in_buf = np.empty(64, np.int64)
+    ev_lab_buf = np.empty(64, np.int64)
+    out_t_buf = np.empty(0, np.int64)
+    out_l_buf = np.empty(0, np.int64)
+    out_n_buf = np.empty(0, np.int64)
     for w in range(bounds.shape[0] - 1):
         k0 = bounds[w]
         n_steps = bounds[w + 1] - k0
@@ -142,9 +149,13 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             if nq and q_t[c, 0] < t0:
                 return EVENT_IN_THE_PAST, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
             n_ev = (p1 - p0) + nq
-            ev_t = np.empty(n_ev, np.int64)
-            ev_in = np.empty(n_ev, np.int64)
-            ev_lab = np.empty(n_ev, np.int64)
+            if n_ev > ev_t_buf.shape[0]:
+                ev_t_buf = np.empty(2 * n_ev, np.int64)
+                ev_in_buf = np.empty(2 * n_ev, np.int64)
+                ev_lab_buf = np.empty(2 * n_ev, np.int64)
+            ev_t = ev_t_buf[:n_ev]
+            ev_in = ev_in_buf[:n_ev]
+            ev_lab = ev_lab_buf[:n_ev]
             i, j = p0, 0
             for e in range(n_ev):
                 if j >= nq or (i < p1 and (play_t[i] < q_t[c, j] or (play_t[i] == q_t[c, j]
@@ -164,10 +175,14 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             q_n[c] -= nq
             # --- integrate the window, in parts if the output could overflow ---------------
             min_cap = n_ev + 8 * (h // 4 + 1) + _N
-            cap = 4 * min_cap + 4096
-            out_t = np.empty(cap, np.int64)
-            out_l = np.empty(cap, np.int64)
-            out_n = np.empty(cap, np.int64)
+            cap = 4 * min_cap + 4096  # as Chip.run_window sizes it
+            if cap > out_t_buf.shape[0]:
+                out_t_buf = np.empty(2 * cap, np.int64)
+                out_l_buf = np.empty(2 * cap, np.int64)
+                out_n_buf = np.empty(2 * cap, np.int64)
+            out_t = out_t_buf[:cap]
+            out_l = out_l_buf[:cap]
+            out_n = out_n_buf[:cap]
             k = k0
             done = 0
             while done < n_steps:
