@@ -350,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .calib.cli import add_parser as add_calibrate_parser
 
     add_calibrate_parser(sub)  # bss2emu calibrate …
+    from .exec import add_parser as add_exec_parser
+
+    add_exec_parser(sub)  # bss2emu exec script.py …
     return parser
 
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..protocol import coordinates as C
-from ..protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETER_NAMES, NeuronConfig
+from ..protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETERS, NeuronConfig
 from .models import Characterisation, model_fingerprint
 from .targets import TARGET_NAMES, CalibrationTargets
 
@@ -87,7 +87,9 @@ class CalibrationResult:
     def neuron_values(self, circuits=None) -> dict[str, np.ndarray]:
         """Every neuron parameter's value for ``circuits`` (default all 512)."""
         idx = np.arange(N) if circuits is None else np.asarray(circuits, dtype=np.int64)
-        return {name: self.dac[name][idx].copy() for name in NEURON_PARAMETER_NAMES}
+        # a parameter added to the model after this result was stored keeps its default
+        return {p.name: self.dac[p.name][idx].copy() if p.name in self.dac else np.full(len(idx), p.default)
+                for p in NEURON_PARAMETERS}
 
     def apply(self, neurons: NeuronConfig, circuits=None) -> None:
         """Write the calibrated values of ``circuits`` (default all) into a NeuronConfig."""

@@ -24,6 +24,7 @@ GAIN_SPREAD = 0.08
 CAPACITANCE_SPREAD = 0.03
 VOLTAGE_OFFSET_SPREAD_MV = 15.0
 _MISMATCH_SALT = 0xB552
+_MISMATCH_DRAWN = IDX["enable_fire"] + 1  # parameters with a drawn mismatch: the first 26
 
 
 class Mismatch(NamedTuple):
@@ -39,9 +40,13 @@ def chip_mismatch(serial: int, ideal: bool = False) -> Mismatch:
     if ideal:
         return Mismatch(np.ones((n, p)), np.zeros((n, p)))
     rng = np.random.default_rng(np.random.SeedSequence([_MISMATCH_SALT, int(serial)]))
-    gain = np.exp(rng.normal(0.0, GAIN_SPREAD, size=(n, p)))
+    # draw for the parameters up to enable_fire only: those declared after it are digital
+    # switches without mismatch, and drawing the same numbers keeps every chip as it was
+    drawn = _MISMATCH_DRAWN
+    gain, offset = np.ones((n, p)), np.zeros((n, p))
+    gain[:, :drawn] = np.exp(rng.normal(0.0, GAIN_SPREAD, size=(n, drawn)))
     gain[:, IDX["capacitance"]] = np.exp(rng.normal(0.0, CAPACITANCE_SPREAD, size=n))
-    offset = rng.normal(0.0, VOLTAGE_OFFSET_SPREAD_MV, size=(n, p))
+    offset[:, :drawn] = rng.normal(0.0, VOLTAGE_OFFSET_SPREAD_MV, size=(n, drawn))
     return Mismatch(gain, offset)
 
 
@@ -114,7 +119,8 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
         v_t=volt("v_exp"),
         e_exc=volt("e_rev_exc"),
         e_inh=volt("e_rev_inh"),
-        g_l=lin("i_bias_leak", 0.0045),
+        g_l=lin("i_bias_leak", 0.0045) * np.where(flag("leak_division"), 0.125, 1.0)
+        * np.where(flag("leak_multiplication"), 8.0, 1.0),
         delta_t=np.where(exp_on, lin("i_bias_exp", 0.05), 0.0),
         a=np.where(adapt_on, sign_a * lin("i_bias_adapt_a", 1e-4), 0.0),
         b=np.where(adapt_on, sign_b * lin("i_bias_adapt_b", 0.01), 0.0),

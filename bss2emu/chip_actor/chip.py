@@ -50,7 +50,8 @@ def _step_coefficients(phys, h_us: float) -> np.ndarray:
         rate_diff = 1.0 / tau_s - 1.0 / tau_m
         near = np.abs(rate_diff) < 1e-9
         kern = np.where(near, h_us * em / c_m, (em - es) / (c_m * np.where(near, 1.0, rate_diff)))
-        avg = np.where(np.isinf(tau_s), 1.0, tau_s * (1.0 - es) / h_us)
+        with np.errstate(invalid="ignore"):  # tau_s = inf (bias 0): the branch not taken is nan
+            avg = np.where(np.isinf(tau_s), 1.0, tau_s * (1.0 - es) / h_us)
         return es, kern, avg
 
     es_e, k_e, avg_e = syn(phys.tau_exc)

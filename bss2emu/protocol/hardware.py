@@ -60,6 +60,8 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     NeuronParameter("coba_exc", 1, 0, "", "excitatory input conductance-based instead of current-based"),
     NeuronParameter("coba_inh", 1, 0, "", "inhibitory input conductance-based instead of current-based"),
     NeuronParameter("enable_fire", 1, 1, "", "emit spikes (threshold comparator and event output on)"),
+    NeuronParameter("leak_division", 1, 0, "", "divide the leak conductance by 8 (long membrane time constants)"),
+    NeuronParameter("leak_multiplication", 1, 0, "", "multiply the leak conductance by 8 (short membrane time constants)"),
 )
 NEURON_PARAMETER_NAMES = tuple(p.name for p in NEURON_PARAMETERS)
 NEURON_PARAMETER_INDEX = {p.name: i for i, p in enumerate(NEURON_PARAMETERS)}

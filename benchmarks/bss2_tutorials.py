@@ -1,0 +1,303 @@
+"""Run the public BrainScaleS-2 tutorials (brainscales2-demos) on bss2emu and print a table.
+
+    python benchmarks/bss2_tutorials.py TUTORIAL_DIR [--only NAME ...] [--timeout S] [--keep DIR]
+
+TUTORIAL_DIR is a checkout of github.com/electronicvisions/brainscales2-demos (the
+tutorials as ``.rst`` with ``.. code:: ipython3`` cells, or as ``.ipynb`` notebooks read
+as JSON — no Jupyter needed). For each tutorial the code cells are joined into one script
+(``.. include::``d cells inlined, ``.. only:: latex`` parts and IPython ``%``/``!`` lines
+dropped) and run under ``bss2emu exec`` in a copy of the directory, with a time limit.
+
+Only the EBRAINS-specific set-up is replaced: ``_static/common/helpers.py`` (hardware
+client via quiggeldy, nightly calibration download) becomes an offline version —
+``setup_hardware_client()`` does nothing, ``get_nightly_calibration()`` returns the
+emulated chip's nightly calibration from bss2emu's store (``calix.nightly_chip()``) and
+``save_nightly_calibration()`` writes it. Jupyter's widgets (``ipywidgets``) are replaced
+by a shim that calls the function once with the widgets' initial values. The table gives
+per tutorial: runs / runs* (ran, but a widget's function raised — shown, as Jupyter shows
+it, and counted) / fails (the first error line) / timeout, and the wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+HELPERS = '''\
+"""Offline replacement of brainscales2-demos' _static/common/helpers.py for bss2emu."""
+import pickle
+from pathlib import Path
+
+import calix
+from dlens_vx_v3 import logger as _logging
+from dlens_vx_v3 import sta
+
+logger = _logging.get("demo_helpers")
+
+
+def is_experimental_kernel():
+    return False
+
+
+def setup_hardware_client():
+    """No hardware client: bss2emu exec runs the emulated chip in this process."""
+
+
+def get_nightly_calibration(filename="spiking_cocolist.pbin"):
+    """The emulated chip's nightly calibration, from bss2emu's calibration store."""
+    return calix.nightly_chip()
+
+
+def save_nightly_calibration(filename="spiking_cocolist.pbin", source_folder=None, folder=None):
+    folder = Path() if folder is None else Path(folder)
+    result = calix.nightly_calibration()
+    if filename.endswith(".pkl"):
+        with open(folder / filename, "wb") as f:
+            pickle.dump(result, f)
+    else:
+        (folder / filename).write_bytes(sta.to_portablebinary(result.to_chip()))
+'''
+
+IPYWIDGETS = '''\
+"""Shim of ipywidgets for running notebooks as scripts: interact() calls once with the
+widgets' initial values."""
+
+
+class _Widget:
+    def __init__(self, value=None, *args, **kwargs):
+        if value is None:
+            value = kwargs.get("min", kwargs.get("options", [None])[0] if kwargs.get("options") else None)
+        self.value = value
+        self.kwargs = kwargs
+
+    def __getattr__(self, name):  # observe, on_click, clear_output, …: no front end, nothing to do
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return lambda *a, **k: None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _value(w):
+    if isinstance(w, _Widget):
+        return w.value
+    if isinstance(w, fixed):
+        return w.value
+    if isinstance(w, tuple) and len(w) in (2, 3) and all(isinstance(x, (int, float)) for x in w):
+        return w[0]
+    if isinstance(w, (list, tuple)) and w:
+        return w[0]
+    return w
+
+
+class fixed:
+    def __init__(self, value):
+        self.value = value
+
+
+def interact(f=None, **kwargs):
+    # as in Jupyter, an error inside the widget's function is shown and the notebook goes on
+    if f is None:
+        return lambda g: interact(g, **kwargs)
+    try:
+        f(**{k: _value(v) for k, v in kwargs.items()})
+    except Exception as exc:  # noqa: BLE001
+        import sys, traceback
+        print("WIDGET-ERROR " + "".join(traceback.format_exception_only(type(exc), exc)).strip(), file=sys.stderr)
+    return f
+
+
+def interactive(f, **kwargs):
+    interact(f, **kwargs)
+    return _Widget()
+
+
+interact_manual = interact
+IntSlider = FloatSlider = FloatLogSlider = IntRangeSlider = FloatRangeSlider = Dropdown = Checkbox = _Widget
+ToggleButton = ToggleButtons = Button = Text = Textarea = Label = HTML = Output = RadioButtons = _Widget
+SelectionSlider = BoundedIntText = BoundedFloatText = IntText = FloatText = Play = _Widget
+
+
+class Layout(dict):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+
+
+def _box(*a, **k):
+    return _Widget()
+
+
+HBox = VBox = GridBox = Box = AppLayout = _box
+
+
+def jslink(*a, **k):
+    pass
+
+
+class widgets:  # ``import ipywidgets as widgets; widgets.IntSlider`` and ``from ipywidgets import widgets``
+    pass
+
+
+for _n, _v in list(globals().items()):
+    if not _n.startswith("_") and _n != "widgets":
+        setattr(widgets, _n, _v)
+'''
+
+_CODE = re.compile(r"^(\s*)\.\. code::\s*ipython3\s*$")
+_INCLUDE = re.compile(r"^(\s*)\.\. include::\s*(\S+)\s*$")
+_ONLY = re.compile(r"^(\s*)\.\. only::\s*(.+?)\s*$")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def rst_cells(path: Path, seen: frozenset = frozenset()) -> list[str]:
+    """The ``ipython3`` code cells of an rst tutorial, includes inlined, latex-only parts skipped."""
+    if path in seen or not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells: list[str] = []
+    skip_below: int | None = None  # indentation of an active ``.. only:: latex``
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if skip_below is not None and line.strip() and _indent(line) <= skip_below:
+            skip_below = None
+        if skip_below is not None:
+            i += 1
+            continue
+        m = _ONLY.match(line)
+        if m and "latex" in m.group(2) and "not" not in m.group(2):
+            skip_below = len(m.group(1))
+            i += 1
+            continue
+        m = _INCLUDE.match(line)
+        if m:
+            cells += rst_cells((path.parent / m.group(2)).resolve(), seen | {path})
+            i += 1
+            continue
+        m = _CODE.match(line)
+        if m:
+            base = len(m.group(1))
+            body = []
+            i += 1
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > base):
+                body.append(lines[i])
+                i += 1
+            cells.append(textwrap.dedent("\n".join(body)).strip("\n"))
+            continue
+        i += 1
+    return cells
+
+
+def notebook_cells(path: Path) -> list[str]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+
+
+def to_script(cells: list[str]) -> str:
+    """One script from the cells: IPython magics and shell lines dropped."""
+    out = ["import matplotlib", "matplotlib.use('Agg')", "from IPython.display import display, HTML, Image"]
+    for cell in cells:
+        kept = [ln for ln in cell.splitlines() if not ln.lstrip().startswith(("%", "!"))]
+        out.append("\n".join(kept))
+    return "\n\n".join(out) + "\n"
+
+
+def tutorials(directory: Path) -> list[tuple[str, list[str]]]:
+    found = []
+    notebooks = sorted(directory.glob("*.ipynb"))
+    if notebooks:
+        return [(p.stem, notebook_cells(p)) for p in notebooks]
+    for p in sorted(directory.glob("*.rst")):
+        if p.name.startswith("common_"):
+            continue  # included by others
+        cells = rst_cells(p)
+        if cells:
+            found.append((p.stem, cells))
+    return found
+
+
+def first_error_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b", ln) or ln.startswith("bss2emu."):
+            return ln.strip()
+    return lines[-1].strip() if lines else "(no output)"
+
+
+def run_one(name: str, cells: list[str], directory: Path, timeout_s: float, keep: Path | None) -> tuple[str, str, float]:
+    with tempfile.TemporaryDirectory(prefix=f"bss2tut-{name}-") as tmp:
+        work = Path(tmp) / "demos"
+        shutil.copytree(directory, work, ignore=shutil.ignore_patterns(".git", "*.png", "*.jpg", "*.gif", "*.pdf"))
+        (work / "_static" / "common" / "helpers.py").write_text(HELPERS)
+        if (work / "matplotlibrc").exists():  # the docs build puts the style next to the figures
+            shutil.copy(work / "matplotlibrc", work / "_static" / "matplotlibrc")
+        shims = Path(tmp) / "shims"
+        shims.mkdir()
+        (shims / "ipywidgets.py").write_text(IPYWIDGETS)
+        script = work / f"{name}.py"
+        script.write_text(to_script(cells))
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            shutil.copy(script, keep / script.name)
+        env = dict(os.environ, MPLBACKEND="Agg",
+                   PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run([sys.executable, "-m", "bss2emu.exec", str(script)], cwd=work, env=env,
+                                  capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return "timeout", f"no result within {timeout_s:g} s", time.perf_counter() - t0
+        wall = time.perf_counter() - t0
+        if keep is not None:
+            (keep / f"{name}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+        widget_errors = [ln[len("WIDGET-ERROR "):] for ln in proc.stderr.splitlines() if ln.startswith("WIDGET-ERROR ")]
+        if proc.returncode == 0:
+            return ("runs", "", wall) if not widget_errors else \
+                ("runs*", f"{len(widget_errors)} widget cell(s) failed, first: {widget_errors[0]}", wall)
+        return "fails", first_error_line(proc.stderr), wall
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("directory", type=Path, metavar="TUTORIAL_DIR")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run only these tutorials (file stems)")
+    p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="time limit per tutorial (default 600)")
+    p.add_argument("--keep", type=Path, metavar="DIR", help="keep the extracted scripts and their output here")
+    args = p.parse_args(argv)
+    todo = tutorials(args.directory)
+    if args.only:
+        todo = [t for t in todo if t[0] in set(args.only)]
+    if not todo:
+        print(f"no tutorials found in {args.directory}", file=sys.stderr)
+        return 2
+    rows = []
+    width = max(len(n) for n, _ in todo)
+    print(f"{'tutorial':<{width}}  outcome  wall s  first error line")
+    for name, cells in todo:
+        outcome, error, wall = run_one(name, cells, args.directory, args.timeout, args.keep)
+        rows.append((name, outcome, error, wall))
+        print(f"{name:<{width}}  {outcome:<7}  {wall:6.1f}  {error[:160]}", flush=True)
+    ok = sum(r[1] == "runs" for r in rows)
+    print(f"\n{ok} of {len(rows)} tutorials run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

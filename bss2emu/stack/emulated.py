@@ -1,0 +1,163 @@
+"""The emulated chip behind an hxcomm connection: it keeps the configuration written so far
+(a ``lola.Chip``) and the chip's running state, and executes playback programs on it.
+
+The chip is wired as the calibration bench wires it for observation: every neuron's spikes
+go to the FPGA (recorded with their 8 ns time stamps), nothing routes events onto synapses
+(spike input from a playback program is refused; PyNN's spike sources are the supported way).
+Between timer waits the configuration written is applied at once; a ``block_until`` runs the
+emulation up to the waited-for time, recording spikes and, while the MADC records, the
+neuron that has ``readout.enable_buffered_access`` on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..chip_actor.chip import Chip
+from ..errors import ChipError, ConfigError
+from ..protocol import coordinates as C
+from ..protocol import atomic_neuron as A
+from ..protocol.hardware import MADC_SOURCES, ChipConfig
+from ..protocol.playback import NeuronParameterWrite
+from . import haldls as hal
+from . import halco, lola
+
+STADLS_DT_NS = 80  # integration step: a multiple of the 8 ns FPGA tick, as the calibration bench's
+_ALL = np.arange(C.NEURONS_PER_CHIP)
+# lola's Readout.Source (by value) -> the MADC source code of hardware.MADC_SOURCES
+_READOUT_SOURCE_TO_MADC = {i: MADC_SOURCES.index(name) for i, name in enumerate(A.READOUT_SOURCES)}
+
+
+class EmulatedChip:
+    """One emulated chip (``serial``; ``ideal``: without mismatch) that programs run on."""
+
+    def __init__(self, serial: int = 0, ideal: bool = False) -> None:
+        self.serial, self.ideal = int(serial), bool(ideal)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the default configuration and time 0 (``sta.ExperimentInit``)."""
+        self.config = lola.Chip()
+        cfg = ChipConfig()
+        cfg.neurons.address_out[:] = _ALL | C.LABEL_NO_TARGET_BIT
+        for i in range(C.NEURON_EVENT_OUTPUTS):
+            cfg.crossbar.enable[i, C.CROSSBAR_OUTPUT_FPGA + i // 2] = 1
+        self.chip = Chip(cfg, serial=self.serial, ideal=self.ideal, dt_ns=STADLS_DT_NS)
+        self._applied = None  # neuron values on the chip, None: apply all
+        self._dirty = True
+        self.madc_recording = False
+
+    # --- writes ----------------------------------------------------------------------------
+    def write(self, coord, container) -> None:
+        """Apply one write of a playback program now."""
+        if isinstance(coord, (halco.AtomicNeuronOnDLS, halco.NeuronConfigOnDLS)):
+            if not isinstance(container, lola.AtomicNeuron):
+                raise ConfigError(f"write to {coord!r}: give a lola.AtomicNeuron (bss2emu configures neurons "
+                                  f"through lola; haldls NeuronConfig writes are not emulated)")
+            self.config.neuron_block.atomic_neurons[int(coord)] = container
+            self._dirty = True
+        elif isinstance(coord, halco.CommonNeuronBackendConfigOnDLS):
+            self.config.neuron_block.backends[coord] = container
+            self._dirty = True
+        elif isinstance(coord, halco.NeuronBlockOnDLS):
+            self.config.neuron_block = container
+            self._dirty = True
+        elif isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseWeightRow):
+            self._set_weights(coord, container.values)
+        elif isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseLabelRow):
+            self.config.synapse_blocks[coord.toSynramOnDLS()].matrix.labels[int(coord.toSynapseRowOnSynram())] = \
+                np.asarray(container.values)
+        elif isinstance(coord, halco.MADCControlOnDLS):
+            if container.start_recording:
+                self.madc_recording = True
+            if container.stop_recording:
+                self.madc_recording = False
+        elif isinstance(coord, halco.SpikePack1ToChipOnDLS):
+            raise ChipError("spike input from a playback program is not emulated (bss2emu's stack layer routes "
+                            "no events onto synapses); use pynn_brainscales.brainscales2's SpikeSourceArray")
+        elif isinstance(coord, (halco.SystimeSyncOnFPGA, halco.EventRecordingConfigOnFPGA, halco.MADCConfigOnDLS,
+                                halco.ReadoutChainOnDLS, halco.CapMemCellOnDLS)):
+            pass  # set-up of time stamps and of the readout path: bss2emu records without it
+        else:
+            raise ConfigError(f"writing {type(container).__name__} to {coord!r} is not emulated; bss2emu's "
+                              f"playback programs write AtomicNeurons, common neuron backends, synapse weight "
+                              f"rows, the timer and MADC control")
+
+    def _set_weights(self, coord, values) -> None:
+        w = np.asarray(values, dtype=np.int64)
+        if w.shape != (C.COLUMNS_PER_HEMISPHERE,) or w.min() < 0 or w.max() > C.WEIGHT_MAX:
+            raise ConfigError(f"synapse weight row {coord!r}: give {C.COLUMNS_PER_HEMISPHERE} weights "
+                              f"0..{C.WEIGHT_MAX}")
+        hem, row = int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram())
+        self.config.synapse_blocks[hem].matrix.weights[row] = w
+        cols = np.arange(C.COLUMNS_PER_HEMISPHERE)
+        self.chip.set_weights(np.full_like(cols, hem), np.full_like(cols, row), cols, w)
+
+    def _apply_neurons(self) -> None:
+        if not self._dirty:
+            return
+        values = self.config.neuron_values()
+        writes = [NeuronParameterWrite(0, name, _ALL, v.copy()) for name, v in values.items()
+                  if self._applied is None or not np.array_equal(self._applied[name], v)]
+        if writes:
+            self.chip.apply_writes(writes)
+        self._applied, self._dirty = values, False
+
+    # --- reads and time --------------------------------------------------------------------
+    def read(self, coord):
+        """The value a read of ``coord`` returns now."""
+        if isinstance(coord, halco.CADCSampleRowOnDLS):
+            self._apply_neurons()
+            codes = self.chip.membrane_codes().astype(np.int64)
+            h = int(coord)
+            return hal.CADCSampleRow(codes[h * C.COLUMNS_PER_HEMISPHERE:(h + 1) * C.COLUMNS_PER_HEMISPHERE])
+        if isinstance(coord, (halco.AtomicNeuronOnDLS, halco.NeuronConfigOnDLS)):
+            return self.config.neuron_block.atomic_neurons[int(coord)]
+        if isinstance(coord, halco.CommonNeuronBackendConfigOnDLS):
+            return self.config.neuron_block.backends[coord]
+        if isinstance(coord, halco.SynapseRowOnDLS):
+            row = lola.SynapseWeightRow()
+            row.values = self.config.synapse_blocks[coord.toSynramOnDLS()].matrix.weights[
+                int(coord.toSynapseRowOnSynram())].copy()
+            return row
+        raise ConfigError(f"reading {coord!r} is not emulated; bss2emu reads CADCSampleRowOnDLS (membranes), "
+                          f"AtomicNeuronOnDLS, CommonNeuronBackendConfigOnDLS and synapse weight rows")
+
+    @property
+    def time_ns(self) -> int:
+        return self.chip.time_ns
+
+    def _madc_neuron(self) -> tuple[int, int]:
+        if not self.madc_recording:
+            return -1, 0
+        on = [i for i, n in enumerate(self.config.neuron_block.atomic_neurons) if n.readout.enable_buffered_access]
+        if len(on) > 1:
+            raise ChipError(f"neurons {on[:4]} all connect to the MADC's readout line "
+                            f"(readout.enable_buffered_access): enable it for one neuron at a time")
+        if not on:
+            return -1, 0
+        n = on[0]
+        return n, _READOUT_SOURCE_TO_MADC[int(self.config.neuron_block.atomic_neurons[n].readout.source)]
+
+    def advance_to(self, t_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Run until ``t_ns`` (chip time, rounded up to the step): returns spikes (ticks,
+        circuit) and MADC samples (ticks, 10-bit value) of that stretch."""
+        self._apply_neurons()
+        steps = int(-(-(int(t_ns) - self.chip.time_ns) // STADLS_DT_NS))
+        empty = np.zeros(0, np.int64)
+        if steps <= 0:
+            return empty, empty, empty, empty
+        madc_neuron, source = self._madc_neuron()
+        ro = self.chip.config.readout
+        ro.madc_neuron, ro.madc_source = madc_neuron, source
+        try:
+            out = self.chip.run_window(self.chip.step, steps, *Chip.no_events())
+        finally:
+            ro.madc_neuron = -1
+        ticks = out.spikes.column("time_ticks").to_numpy().astype(np.int64)
+        circuits = out.spikes.column("label").to_numpy().astype(np.int64) & (C.LABEL_NO_TARGET_BIT - 1)
+        return (ticks, circuits, out.madc.column("time_ticks").to_numpy().astype(np.int64),
+                out.madc.column("value").to_numpy().astype(np.int64))
+
+
+__all__ = ["EmulatedChip", "STADLS_DT_NS"]

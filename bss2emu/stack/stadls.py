@@ -1,0 +1,270 @@
+"""stadls (``sta``): playback programs — the real stack's ``PlaybackProgramBuilder`` (``write``,
+``read`` → ticket, ``block_until``, ``done``) and ``run(connection, program)`` — executed
+on the emulated chip of an ``hxcomm`` connection (``bss2emu.stack.emulated``).
+
+>>> from bss2emu.stack import halco, haldls as hal, hxcomm, lola, stadls as sta
+>>> neuron = lola.AtomicNeuron()
+>>> neuron.leak.v_leak, neuron.leak.i_bias = 800, 500
+>>> builder = sta.PlaybackProgramBuilder()
+>>> builder.write(halco.AtomicNeuronOnDLS(7), neuron)
+>>> builder.write(halco.TimerOnDLS(), hal.Timer())
+>>> builder.block_until(halco.TimerOnDLS(), hal.Timer.Value(50 * int(hal.Timer.Value.fpga_clock_cycles_per_us)))
+>>> ticket = builder.read(halco.CADCSampleRowOnDLS(0))
+>>> program = builder.done()
+>>> with hxcomm.ManagedConnection() as connection:
+...     sta.run(connection, program)
+>>> code = int(ticket.get().causal[7])   # 800 LSB ≈ 939 mV on the 8-bit 0..1200 mV CADC
+>>> 190 < code < 210, program.spikes.size
+(True, 0)
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..units import NS_PER_TICK
+from . import haldls as hal
+from . import halco, lola
+
+SPIKE_DTYPE = np.dtype([("label", np.int64), ("fpga_time", np.int64), ("chip_time", np.int64)])
+MADC_DTYPE = np.dtype([("value", np.int64), ("channel", np.int64), ("fpga_time", np.int64), ("chip_time", np.int64)])
+
+
+class ContainerTicket:
+    """What a ``read`` returns: ``get()`` gives the container once the program has run."""
+
+    def __init__(self, coord) -> None:
+        self.coord = coord
+        self._value = None
+        self._done = False
+
+    def valid(self) -> bool:
+        return self._done
+
+    def get(self):
+        if not self._done:
+            raise ConfigError(f"the read of {self.coord!r} has no value yet: run the program first "
+                              f"(sta.run(connection, builder.done()))")
+        return self._value
+
+
+PlaybackProgram_ContainerTicket = ContainerTicket
+
+
+class PlaybackProgram:
+    """A finished program: its instructions, and after ``run`` the recorded ``spikes`` and
+    ``madc_samples`` (structured arrays with the real field names; times in FPGA cycles)."""
+
+    def __init__(self, instructions: list) -> None:
+        self._instructions = instructions
+        self.spikes = np.zeros(0, SPIKE_DTYPE)
+        self.madc_samples = np.zeros(0, MADC_DTYPE)
+        self.highspeed_link_notifications = []
+        self.run_time_ns = 0
+
+    def empty(self) -> bool:
+        return not self._instructions
+
+
+class PlaybackProgramBuilder:
+    """Collects writes, reads and timer waits in order; ``done()`` gives the program."""
+
+    def __init__(self) -> None:
+        self._instructions: list = []
+
+    def write(self, coord, container, backend=None) -> None:
+        if not isinstance(coord, halco._Coordinate):
+            raise ConfigError(f"write({coord!r}, …): the first argument is a halco coordinate "
+                              f"(e.g. halco.AtomicNeuronOnDLS(0))")
+        self._instructions.append(("write", coord, copy.deepcopy(container)))
+
+    def read(self, coord, backend=None) -> ContainerTicket:
+        ticket = ContainerTicket(coord)
+        self._instructions.append(("read", coord, ticket))
+        return ticket
+
+    def block_until(self, coord, value) -> None:
+        """Wait until the timer (``halco.TimerOnDLS``) reads ``value`` FPGA cycles."""
+        if not isinstance(coord, halco.TimerOnDLS):
+            raise ConfigError(f"block_until({coord!r}, …) is not emulated: bss2emu waits on the timer "
+                              f"(halco.TimerOnDLS()) only; barriers complete at once")
+        self._instructions.append(("wait", int(hal.Timer.Value(value))))
+
+    wait_until = block_until
+
+    def merge_back(self, other: "PlaybackProgramBuilder") -> None:
+        self._instructions.extend(other._instructions)
+        other._instructions = []
+
+    def copy_back(self, other: "PlaybackProgramBuilder") -> None:
+        self._instructions.extend(copy.deepcopy(other._instructions))
+
+    def empty(self) -> bool:
+        return not self._instructions
+
+    def done(self) -> PlaybackProgram:
+        program = PlaybackProgram(self._instructions)
+        self._instructions = []
+        return program
+
+    def __add__(self, other: "PlaybackProgramBuilder") -> "PlaybackProgramBuilder":
+        out = PlaybackProgramBuilder()
+        out._instructions = self._instructions + other._instructions
+        return out
+
+
+class AbsoluteTimePlaybackProgramBuilder:
+    """Writes at absolute times (FPGA cycles from the start of a realtime section); a PyNN
+    backend reads them from ``writes`` as (time in cycles, coordinate, container)."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[int, object, object]] = []
+
+    def write(self, time, coord, container) -> None:
+        self.writes.append((int(hal.Timer.Value(time)), coord, copy.deepcopy(container)))
+
+    def empty(self) -> bool:
+        return not self.writes
+
+
+class DumperDone:
+    """The writes a dumper collected, as (coordinate, container) pairs (``tolist()``)."""
+
+    def __init__(self, values=None) -> None:
+        self.values = list(values or [])
+
+    def tolist(self) -> list:
+        return list(self.values)
+
+
+class PlaybackProgramBuilderDumper(PlaybackProgramBuilder):
+    """Collects writes without running them; ``done()`` gives them as a ``DumperDone``."""
+
+    def done(self) -> DumperDone:
+        return DumperDone((c, v) for kind, c, v, *_ in self._instructions if kind == "write")
+
+
+_PORTABLE = "bss2emu-cocolist"
+
+
+def to_portablebinary(obj) -> bytes:
+    """A ``DumperDone`` (or a ``lola.Chip``'s neuron block) as bytes — bss2emu's format for
+    the real stack's portable-binary coco lists (``*.pbin``)."""
+    if isinstance(obj, lola.Chip):
+        dumper = PlaybackProgramBuilderDumper()
+        for coord in halco.iter_all(halco.CommonNeuronBackendConfigOnDLS):
+            dumper.write(coord, obj.neuron_block.backends[coord])
+        for coord in halco.iter_all(halco.AtomicNeuronOnDLS):
+            dumper.write(coord, obj.neuron_block.atomic_neurons[coord])
+        obj = dumper.done()
+    if not isinstance(obj, DumperDone):
+        raise ConfigError(f"to_portablebinary({type(obj).__name__}): give a DumperDone or a lola.Chip")
+    return pickle.dumps((_PORTABLE, 1, obj.values))
+
+
+def from_portablebinary(dumper: DumperDone, data: bytes) -> None:
+    """Fill ``dumper`` with the writes of bytes made by ``to_portablebinary``."""
+    try:
+        tag, version, values = pickle.loads(data)
+        if tag != _PORTABLE or version != 1:
+            raise ValueError
+    except Exception:  # noqa: BLE001 - any undecodable input is the same user error
+        raise ConfigError("these bytes are not a bss2emu coco list: a portable binary of the real stack cannot be "
+                          "read by bss2emu; make the file with bss2emu (sta.to_portablebinary, or the nightly "
+                          "calibration of calix.nightly_chip())") from None
+    dumper.values = list(values)
+
+
+class ExperimentInit:
+    """Initialisation of the chip for an experiment: on bss2emu, back to the defaults."""
+
+    def generate(self) -> tuple[PlaybackProgramBuilder, None]:
+        builder = PlaybackProgramBuilder()
+        builder._instructions.append(("reset",))
+        return builder, None
+
+
+SystemInit = ExperimentInit
+
+
+def generate(init: ExperimentInit) -> tuple[PlaybackProgramBuilder, None]:
+    """``sta.generate(init)``: a builder holding the initialisation."""
+    return init.generate()
+
+
+def run(connection, program: PlaybackProgram) -> None:
+    """Execute ``program`` on the connection's emulated chip (``hxcomm.ManagedConnection``)."""
+    chip = getattr(connection, "emulated_chip", None)
+    if chip is None:
+        raise ConfigError(f"sta.run: {type(connection).__name__} is not a bss2emu connection; open one with "
+                          f"hxcomm.ManagedConnection()")
+    programs = program if isinstance(program, (list, tuple)) else [program]
+    for prog in programs:
+        _execute(chip, prog)
+
+
+def _execute(chip, program: PlaybackProgram) -> None:
+    t_start = chip.time_ns
+    timer_base = t_start
+    spikes, madc = [], []
+    for ins in program._instructions:
+        kind = ins[0]
+        if kind == "write":
+            _, coord, container = ins
+            if isinstance(coord, halco.TimerOnDLS):
+                timer_base = chip.time_ns
+            else:
+                chip.write(coord, container)
+        elif kind == "read":
+            _, coord, ticket = ins
+            if isinstance(coord, halco.TimerOnDLS):
+                value = hal.Timer(value=(chip.time_ns - timer_base) // NS_PER_TICK)
+            else:
+                value = copy.deepcopy(chip.read(coord))
+            ticket._value, ticket._done = value, True
+        elif kind == "wait":
+            st, sc, mt, mv = chip.advance_to(timer_base + ins[1] * NS_PER_TICK)
+            spikes.append((st, sc))
+            madc.append((mt, mv))
+        elif kind == "reset":
+            chip.reset()
+            t_start = timer_base = chip.time_ns
+    t0_ticks = t_start // NS_PER_TICK
+    st = np.concatenate([s[0] for s in spikes]) if spikes else np.zeros(0, np.int64)
+    sc = np.concatenate([s[1] for s in spikes]) if spikes else np.zeros(0, np.int64)
+    program.spikes = np.zeros(len(st), SPIKE_DTYPE)
+    program.spikes["label"], program.spikes["fpga_time"] = sc, st - t0_ticks
+    program.spikes["chip_time"] = st - t0_ticks
+    mt = np.concatenate([m[0] for m in madc]) if madc else np.zeros(0, np.int64)
+    mv = np.concatenate([m[1] for m in madc]) if madc else np.zeros(0, np.int64)
+    program.madc_samples = np.zeros(len(mt), MADC_DTYPE)
+    program.madc_samples["value"], program.madc_samples["fpga_time"] = mv, mt - t0_ticks
+    program.madc_samples["chip_time"] = mt - t0_ticks
+    program.run_time_ns = chip.time_ns - t_start
+
+
+def convert_to_chip(dumper_done, chip: lola.Chip | None = None) -> lola.Chip:
+    """A ``lola.Chip`` with the AtomicNeuron and backend writes of a dumper's list applied."""
+    chip = lola.Chip() if chip is None else copy.deepcopy(chip)
+    values = dumper_done.tolist() if isinstance(dumper_done, DumperDone) else dumper_done
+    for coord, container in values:
+        if isinstance(coord, (halco.AtomicNeuronOnDLS, halco.NeuronConfigOnDLS)):
+            chip.neuron_block.atomic_neurons[int(coord)] = container
+        elif isinstance(coord, halco.CommonNeuronBackendConfigOnDLS):
+            chip.neuron_block.backends[coord] = container
+    return chip
+
+
+__all__ = ["PlaybackProgramBuilder", "AbsoluteTimePlaybackProgramBuilder", "PlaybackProgramBuilderDumper",
+           "PlaybackProgram", "ContainerTicket", "ExperimentInit", "SystemInit", "generate", "run",
+           "convert_to_chip", "DumperDone", "to_portablebinary", "from_portablebinary"]
+
+
+def __getattr__(name: str):
+    from . import missing_attribute
+
+    raise missing_attribute("sta", name, __all__)
