@@ -110,11 +110,19 @@ def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray
 
 
 def _same_values(a, b) -> bool:
-    """Dataclasses (configurations, writes) with the same field values, arrays included."""
-    fields = dataclasses.fields(a) if dataclasses.is_dataclass(a) else None
-    if fields is None or type(a) is not type(b):
-        return type(a) is type(b) and bool(np.array_equal(a, b)) if isinstance(a, np.ndarray) else a == b
-    return all(_same_values(getattr(a, f.name), getattr(b, f.name)) for f in fields)
+    """The same values: dataclasses (configurations, writes) field by field, dicts, tuples and
+    lists item by item, arrays element by element."""
+    if type(a) is not type(b):
+        return False
+    if dataclasses.is_dataclass(a):
+        return all(_same_values(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_values(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_values(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
 
 
 def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
@@ -130,7 +138,7 @@ def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
         if [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in a.kernels] != \
                 [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in b.kernels]:
             return False
-        if repr(a.synapses) != repr(b.synapses) or repr(a.placement) != repr(b.placement):
+        if not (_same_values(a.synapses, b.synapses) and _same_values(a.placement, b.placement)):
             return False
         now_ns, h = step * a.dt_ns, a.dt_ns
         pa, pb = a.program, b.program
