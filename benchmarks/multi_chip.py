@@ -7,6 +7,7 @@ Run from the repository root::
     python benchmarks/multi_chip.py                        # everything (about 3 minutes here)
     python benchmarks/multi_chip.py --placements local per-chip --repeat 3 --skip-memory
     python benchmarks/multi_chip.py --step-paths compiled  # Ray rows with the Compiled Graph only
+    python benchmarks/multi_chip.py --placements per-chip packed --wires arrow bytes  # Arrow vs bytes
     python benchmarks/multi_chip.py --only-memory --memory-runtime-us 50
 
 The network (part 1)
@@ -180,6 +181,18 @@ def ring_network(clusters: int = 120, size: int = 400, runtime_us: float = 20.0,
             "sources": [{"kind": "poisson", "name": "drive", "size": 64, "rate_khz": RATE_EXT_KHZ}]}
 
 
+def balanced_network(chips: int = 120, runtime_us: float = 100.0) -> dict:
+    """Every circuit of ``chips`` chips: ``examples/balanced_multichip.py``'s balanced network
+    (clusters of 205 exc + 51 inh on a ring, in-degree 60, background-generator drive) with
+    two clusters per chip."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
+    import balanced_multichip as B
+
+    B.CLUSTERS = 2 * chips
+    exp = B.build_experiment(runtime_us)
+    return exp.model_copy(update={"name": f"balanced network, {chips * 512} neurons", "system": None}).model_dump()
+
+
 # --- part 1 and 2: one placement ----------------------------------------------------------
 
 def _run_once(exp: Experiment, placement: str) -> tuple[bss2emu.Results, dict]:
@@ -200,10 +213,12 @@ def _run_once(exp: Experiment, placement: str) -> tuple[bss2emu.Results, dict]:
     return res, extra
 
 
-def measure(exp: Experiment, placement: str, step_path: str, repeat: int, reference=None) -> tuple[dict, object]:
+def measure(exp: Experiment, placement: str, step_path: str, repeat: int, reference=None,
+            wire: str = "arrow") -> tuple[dict, object]:
     """Warm-up run, then ``repeat`` runs: the fastest run's figures, and its spikes."""
     if step_path != "-":
         os.environ["BSS2EMU_RAY_COMPILED_GRAPH"] = "1" if step_path == "compiled" else "0"
+    os.environ["BSS2EMU_RAY_WIRE"] = wire
     warm, warm_extra = _run_once(exp, placement)
     best = None
     for _ in range(repeat):
@@ -217,14 +232,15 @@ def measure(exp: Experiment, placement: str, step_path: str, repeat: int, refere
     windows = md["windows"]
     busy = md.get("host_busy_s", extra.get("host_busy_s"))
     cpu = md.get("host_cpu_s", extra.get("host_cpu_s"))
-    row = {"placement": placement, "step_path": md.get("step_path", step_path), "hosts": md.get("hosts", 1),
+    row = {"placement": placement if placement == "local" or placement == "per-component" else f"{placement}/{wire}",
+           "step_path": md.get("step_path", step_path), "hosts": md.get("hosts", 1),
            "wall_s": extra["wall_s"], "first_wall_s": warm_extra["wall_s"], "map_cold_s": warm.metadata["map_s"], "map_hit_s": md["map_s"],
            "windows": windows, "window_us": md["window_us"], "exchange_s": md["exchange_s"],
            "inter_chip_events": md["inter_chip_events"], "dropped_events": md["dropped_events"],
            "spikes": res.spikes.num_rows, "bio_s": bio_s, "kernel_s": extra.get("kernel_s"),
            "host_busy_s": busy, "host_cpu_s": cpu, "same": None if reference is None else res.spikes.equals(reference)}
     if placement == "local":
-        row["loop_s"] = busy[0] + md["exchange_s"]
+        row["loop_s"] = busy[0] + md["exchange_s"]  # routing runs inside the host's compiled loop
         row["ray_ms"] = None
     else:
         row["loop_s"] = md["backend_step_s"] + md["exchange_s"]
@@ -245,17 +261,17 @@ def _fmt(v, spec):
 
 
 def print_rows(rows: list[dict]) -> None:
-    head = (f"{'placement':14s}{'step path':>15s}{'hosts':>6s}{'first':>7s}{'wall':>7s}{'wall/bio':>9s}{'loop/bio':>9s}"
+    head = (f"{'placement':16s}{'step path':>15s}{'hosts':>6s}{'first':>7s}{'wall':>7s}{'wall/bio':>9s}{'loop/bio':>9s}"
             f"{'map cold':>9s}{'map hit':>8s}{'windows':>8s}{'window':>7s}{'host cpu':>10s}{'ray/win':>9s}"
             f"{'all-in/win':>11s}{'route/win':>10s}{'x-chip ev':>10s}{'drops':>6s}{'spikes':>7s}{'same':>5s}")
     print(head)
-    print(f"{'':14s}{'':>15s}{'':>6s}{'s':>7s}{'s':>7s}{'s':>9s}{'s':>9s}{'s':>9s}{'s':>8s}{'':>8s}{'µs':>7s}{'s':>10s}"
+    print(f"{'':16s}{'':>15s}{'':>6s}{'s':>7s}{'s':>7s}{'s':>9s}{'s':>9s}{'s':>9s}{'s':>8s}{'':>8s}{'µs':>7s}{'s':>10s}"
           f"{'ms':>9s}{'ms':>11s}{'ms':>10s}")
     for r in rows:
         w = r["windows"]
         busy = None if not r["host_cpu_s"] else sum(r["host_cpu_s"])
         same = ("ref" if r["placement"] == "local" else "-") if r["same"] is None else ("yes" if r["same"] else "NO")
-        print(f"{r['placement']:14s}{r['step_path']:>15s}{r['hosts']:>6d}{r['first_wall_s']:>7.2f}{r['wall_s']:>7.2f}"
+        print(f"{r['placement']:16s}{r['step_path']:>15s}{r['hosts']:>6d}{r['first_wall_s']:>7.2f}{r['wall_s']:>7.2f}"
               f"{r['wall_s'] / r['bio_s']:>9.2f}{r['loop_s'] / r['bio_s']:>9.2f}{r['map_cold_s']:>9.2f}"
               f"{r['map_hit_s']:>8.3f}{w:>8d}{r['window_us']:>7.2f}{_fmt(busy, '10.2f')}"
               f"{_fmt(r['ray_ms'], '9.3f')}{r['loop_s'] / w * 1e3:>11.3f}{r['exchange_s'] / w * 1e3:>10.3f}"
@@ -266,13 +282,14 @@ def print_rows(rows: list[dict]) -> None:
 
 # --- part 3: memory -----------------------------------------------------------------------
 
-def memory_child(placement: str, clusters: int, runtime_us: float) -> dict:
-    """Map and run the ring network on jboa-120 once in this (fresh) process."""
+def memory_child(placement: str, clusters: int, runtime_us: float, network: str = "ring") -> dict:
+    """Map and run the ring (or balanced) network on jboa-120 once in this (fresh) process."""
     from bss2emu.routing.mapping import map_experiment
 
     system = "jboa-120"
     t0 = time.perf_counter()
-    exp = Experiment.model_validate(ring_network(clusters, runtime_us=runtime_us))
+    exp = Experiment.model_validate(ring_network(clusters, runtime_us=runtime_us) if network == "ring"
+                                    else balanced_network(120, runtime_us))
     out = {"placement": placement, "neurons": sum(p.size for p in exp.populations),
            "validate_s": time.perf_counter() - t0}
     if placement == "local":
@@ -297,11 +314,11 @@ def memory_child(placement: str, clusters: int, runtime_us: float) -> dict:
     return out
 
 
-def measure_memory(placements: list[str], clusters: int, runtime_us: float) -> list[dict]:
+def measure_memory(placements: list[str], clusters: int, runtime_us: float, network: str = "ring") -> list[dict]:
     rows = []
     for p in placements:
         cmd = [sys.executable, os.path.abspath(__file__), "--memory-child", p, "--memory-clusters", str(clusters),
-               "--memory-runtime-us", str(runtime_us)]
+               "--memory-runtime-us", str(runtime_us), "--memory-network", network]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode:
@@ -344,6 +361,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--placements", nargs="+", default=["local", "per-chip", "packed", "per-component"])
     ap.add_argument("--step-paths", nargs="+", default=["compiled", "calls"], choices=["compiled", "calls"],
                     help="Ray step paths to measure for per-chip and packed")
+    ap.add_argument("--wires", nargs="+", default=["arrow"], choices=["arrow", "bytes"],
+                    help="how spikes cross to Ray hosts (BSS2EMU_RAY_WIRE): Arrow IPC record batches or the "
+                         "former pack_spikes bytes")
     ap.add_argument("--repeat", type=int, default=2, help="timed runs after the warm-up; the fastest counts")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-memory", action="store_true")
@@ -351,10 +371,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--memory-placements", nargs="+", default=["local", "packed"])
     ap.add_argument("--memory-clusters", type=int, default=120)
     ap.add_argument("--memory-runtime-us", type=float, default=50.0)
+    ap.add_argument("--memory-network", choices=["ring", "balanced"], default="ring",
+                    help="ring: --memory-clusters x 400 neurons; balanced: all 61,440 circuits "
+                         "(examples/balanced_multichip.py's network, 240 clusters)")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
-        print(json.dumps(memory_child(args.memory_child, args.memory_clusters, args.memory_runtime_us)))
+        print(json.dumps(memory_child(args.memory_child, args.memory_clusters, args.memory_runtime_us,
+                                      args.memory_network)))
         return
     import numba
 
@@ -374,22 +398,25 @@ def main(argv: list[str] | None = None) -> None:
             if placement == "per-component" and args.component_runtime_us < args.runtime_us:
                 short = short or exp.model_copy(update={"runtime_us": args.component_runtime_us})
                 e = short
-            for path in paths:
+            for path, wire in [(p, w) for p in paths for w in (args.wires if placement in ("per-chip", "packed")
+                                                               else ["arrow"])]:
                 ref = reference if e is exp else None
-                row, spikes = measure(e, placement, path, args.repeat, ref)
+                row, spikes = measure(e, placement, path, args.repeat, ref, wire)
                 if placement == "local":
                     reference = spikes
-                    print(f"  local: {row['kernel_s']:.2f} s of the loop inside Chip.run_window (kernel + "
-                          f"its Arrow output), {row['spikes'] / 2048 / row['bio_s']:.1f} Hz mean rate")
+                    print(f"  local: {row['kernel_s']:.2f} s of the loop inside ChipHost.run_windows (compiled "
+                          f"host loop), {row['spikes'] / 2048 / row['bio_s']:.1f} Hz mean rate")
                 rows.append(row)
         print_rows(rows)
         if short is not None:
             print(f"  per-component ran {args.component_runtime_us:g} µs (per-bio-second figures scaled)")
         print(f"  {TARGETS}")
     if not args.skip_memory:
-        print(f"\n== part 3: memory, jboa-120, {args.memory_clusters} clusters x 400 neurons")
-        print_memory(measure_memory(args.memory_placements, args.memory_clusters, args.memory_runtime_us),
-                     args.memory_runtime_us)
+        what = (f"{args.memory_clusters} clusters x 400 neurons" if args.memory_network == "ring"
+                else "all 61,440 circuits (balanced network, 240 clusters)")
+        print(f"\n== part 3: memory, jboa-120, {what}")
+        print_memory(measure_memory(args.memory_placements, args.memory_clusters, args.memory_runtime_us,
+                                    args.memory_network), args.memory_runtime_us)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -185,7 +185,12 @@ def run_meter():
         return wrapper
 
     with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch.object(bss2emu, "run", timed(bss2emu.run, "run_s")))
+        from bss2emu.pynn import segments  # the emulation: bss2emu.run, or the segment's resumed Coordinator
+
+        if hasattr(segments, "_emulate"):
+            stack.enter_context(mock.patch.object(segments, "_emulate", timed(segments._emulate, "run_s")))
+        else:
+            stack.enter_context(mock.patch.object(bss2emu, "run", timed(bss2emu.run, "run_s")))
         if hasattr(pynn_experiment, "build"):
             stack.enter_context(mock.patch.object(pynn_experiment, "build", timed(pynn_experiment.build,
                                                                                    "translate_s")))

@@ -47,7 +47,7 @@ Each variant is validated, run once cold (routing; the first run also compiles t
 kernels), then ``--repeat`` times after ``gc.collect()``; the best run counts. Two wall
 times per run: the whole ``bss2emu.run`` call (end to end: routing-cache lookup, chip
 configuration, playback program, windows, Arrow results) and the time inside
-``Chip.run_window`` (the numba kernel and its Arrow output: the emulator proper).
+``ChipHost.run_windows`` (the compiled loop over the chips and windows: the emulator proper).
 
 * neuron-updates/s = N × steps / wall time;
 * synaptic events/s = delivered synaptic events / wall time. The chip counts them
@@ -76,7 +76,7 @@ import numba
 import numpy as np
 
 import bss2emu
-from bss2emu.chip_actor.chip import Chip
+from bss2emu.cluster.host import ChipHost
 from bss2emu.protocol.experiment import Experiment
 
 K_EXT = 8  # Poisson inputs per neuron
@@ -168,25 +168,28 @@ def reference_network(n: int = 512, runtime_us: float = 1000.0, synapses: bool =
 
 @contextlib.contextmanager
 def chip_meter():
-    """Measure every ``Chip.run_window`` call during ``bss2emu.run``: yields ``lap()``, which
-    returns and resets (seconds spent in run_window, synaptic events the chips delivered)."""
+    """Measure every ``ChipHost.run_windows`` call during ``bss2emu.run`` (the compiled loop
+    over the host's chips and windows, with the writes, PPU kernels and readout encoding
+    around it): yields ``lap()``, which returns and resets (seconds spent there, synaptic
+    events the chips delivered)."""
     spent = [0.0, 0]
-    run_window = Chip.run_window
+    run_windows = ChipHost.run_windows
 
     def timed(self, *args, **kw):
-        t0, syn0 = time.perf_counter(), getattr(self, "synaptic_events", None)
+        t0 = time.perf_counter()
+        syn0 = sum(u.chip.synaptic_events for u in self.units.values())
         try:
-            return run_window(self, *args, **kw)
+            return run_windows(self, *args, **kw)
         finally:
             spent[0] += time.perf_counter() - t0
-            spent[1] = None if syn0 is None or spent[1] is None else spent[1] + self.synaptic_events - syn0
+            spent[1] += sum(u.chip.synaptic_events for u in self.units.values()) - syn0
 
     def lap() -> tuple[float, int]:
         out = (spent[0], spent[1])
         spent[:] = [0.0, 0]
         return out
 
-    with mock.patch.object(Chip, "run_window", timed):
+    with mock.patch.object(ChipHost, "run_windows", timed):
         yield lap
 
 
@@ -227,7 +230,7 @@ def report(title: str, m: dict) -> None:
     print(f"  synaptic events     {'n/a (this Chip does not count them)' if syn is None else syn}"
           f" (events x the synapses of non-zero weight they reach)")
     head = f"best of {len(m['walls'])}"
-    print(f"  {head:20s}{'bss2emu.run (end to end)':>26s}{'Chip.run_window (kernel)':>28s}")
+    print(f"  {head:20s}{'bss2emu.run (end to end)':>26s}{'ChipHost.run_windows (kernel)':>28s}")
     cols = [min(m["walls"]), min(m["chips"])]
     rows = [("wall per run", [f"{c * 1e3:.1f} ms" for c in cols]),
             ("neuron-updates/s", [f"{updates / c:.3e}" for c in cols]),

@@ -7,7 +7,8 @@ the scaling study.
     bss2emu schema [--out FILE]
     bss2emu sweep EXPERIMENT.yaml --grid KEY=V1,V2 [--grid KEY=… | --grid GRID.yaml] --out DIR
                 [--address ADDR] [--max-parallel N] [--chips N | --system S] [--placement P]
-    bss2emu scale --out DIR [--chips 1 2 4 8] [--placements local per-chip packed]
+    bss2emu scale --out DIR [--chips 1 2 4 8 16 32] [--placements local per-chip packed]
+                  [--strong-neurons N] [--nodes K]
                 [--runtime-us 100] [--neurons-per-chip 400] [--address ADDR]
     bss2emu serve | users | submit | jobs | fetch | cancel      (the experiment service, bss2emu.service.cli)
     bss2emu --version
@@ -197,7 +198,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .routing.mapping import map_experiment  # mapping is what a run would do first
 
     exp = load(args.experiment)
-    chips = map_experiment(exp).stats["chips"]
+    chips = map_experiment(exp, exp.system).stats["chips"]
     stats = {k: sum(c[k] for c in chips) for k in ("synapses_used", "drivers_used")}
     neurons = sum(p.size for p in exp.populations)
     print(f"ok: {exp.name} ({_n(len(exp.populations), 'population')} with {_n(neurons, 'neuron')}, "
@@ -260,8 +261,9 @@ def cmd_scale(args: argparse.Namespace) -> int:
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     report = scaling_study(args.chips, args.placements, neurons_per_chip=args.neurons_per_chip,
                            runtime_us=args.runtime_us, out_dir=out, seed=args.seed, address=args.address,
-                           progress=show)
-    print(f"weak scaling of the reference network: {args.neurons_per_chip} neurons per chip, "
+                           progress=show, strong_neurons=args.strong_neurons, nodes=args.nodes)
+    print(f"scaling of the reference network: weak with {args.neurons_per_chip} neurons per chip"
+          + (f", strong with {args.strong_neurons} neurons" if args.strong_neurons else "") + ", "
           f"{args.runtime_us:g} µs hardware ({args.runtime_us / 1e3:g} s biological), seed {args.seed}")
     print(report.format())
     print(f"\nwrote {', '.join(p.name for p in report.files)} to {out}")
@@ -348,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the network and its input")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="directory for the table and the plot")
     p.add_argument("--address", metavar="ADDR", help="join the Ray cluster at ADDR (default: embedded Ray)")
+    p.add_argument("--strong-neurons", type=int, metavar="N",
+                   help="also strong scaling: one network of N neurons on every chip count that holds it")
+    p.add_argument("--nodes", type=int, default=1, metavar="K",
+                   help="run the Ray placements on a simulated cluster of K nodes on this machine (default 1)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar over the runs on stderr (default: when stderr is a terminal)")
     p.set_defaults(func=cmd_scale)

@@ -98,7 +98,8 @@ def build_experiment(runtime_us: float) -> bss2emu.Experiment:
     drive = [{"pre": src["name"], "post": pop["name"], "weight": W_BACKGROUND, "connector": fixed(LABELS_PER_NEURON)}
              for src in sources for pop in populations]
     return bss2emu.Experiment(name="balanced network on 4 chips", seed=1, runtime_us=runtime_us,
-                              populations=populations, sources=sources, projections=network + drive)
+                              populations=populations, sources=sources, projections=network + drive,
+                              system=SYSTEM)
 
 
 def population_statistics(spikes, n_neurons: int, runtime_us: float) -> dict[str, float]:

@@ -69,8 +69,8 @@ def test_balanced_multichip_yaml(example):
     path = EXAMPLES / "balanced_multichip.yaml"
     mod = example("balanced_multichip")
     assert bss2emu.load_experiment(path) == mod.build_experiment(1000.0)
-    res = bss2emu.run(path, system="cube-4")
-    assert res.metadata["chips_used"] == 4 and res.metadata["inter_chip_events"] > 0
+    res = bss2emu.run(path)  # the file names its system
+    assert res.metadata["system"] == "cube-4" and res.metadata["chips_used"] == 4 and res.metadata["inter_chip_events"] > 0
     spikes = res.to_pandas("spikes")
     assert sorted(spikes["chip"].unique()) == [0, 1, 2, 3]
     is_exc = spikes["population"].astype(str).str.startswith("exc")

@@ -318,21 +318,31 @@ class Chip:
                                              np.concatenate([s[1] for s in spikes]))
         else:
             spikes_b = _empty_batch("spikes")
-        if n_madc:
+        madc_b, cadc_b = self.readout_batches(madc_t[:n_madc], madc_x[:n_madc], cadc_t[:n_cadc], cadc_v[:n_cadc])
+        return WindowOutput(spikes_b, madc_b, cadc_b)
+
+
+    def readout_batches(self, madc_t: np.ndarray, madc_x: np.ndarray, cadc_t: np.ndarray,
+                        cadc_v: np.ndarray) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+        """The kernel's MADC samples (times in ns, the sampled state) and CADC samples (times
+        in ns, codes ``[sample, neuron]``) as record batches."""
+        ro = self.config.readout
+        madc_row = MADC_STATE_ROWS[ro.madc_source]
+        if len(madc_t):
             # the kernel records every source as a float; the membrane is digitised here because a
             # second (code) buffer in the kernel slowed its step loop by ~4 % (benchmarks/single_chip.py)
-            codes = K.adc_codes(madc_x[:n_madc], C.MADC_BITS) if madc_row == K.S_V else None
-            madc_b = schemas.encode_madc(madc_t[:n_madc] // NS_PER_TICK, self.chip_id, ro.madc_neuron, codes,
-                                         madc_x[:n_madc] if codes is None else schemas.madc_code_to_mv(codes))
+            codes = K.adc_codes(madc_x, C.MADC_BITS) if madc_row == K.S_V else None
+            madc_b = schemas.encode_madc(madc_t // NS_PER_TICK, self.chip_id, ro.madc_neuron, codes,
+                                         madc_x if codes is None else schemas.madc_code_to_mv(codes))
         else:
             madc_b = _empty_batch("madc")
-        if n_cadc:
-            ct = np.repeat(cadc_t[:n_cadc] // NS_PER_TICK, C.NEURONS_PER_CHIP)
-            cn = np.tile(np.arange(C.NEURONS_PER_CHIP), n_cadc)
-            cadc_b = schemas.encode_samples(schemas.CADC, ct, self.chip_id, cn, cadc_v[:n_cadc].ravel())
+        if len(cadc_t):
+            ct = np.repeat(cadc_t // NS_PER_TICK, C.NEURONS_PER_CHIP)
+            cn = np.tile(np.arange(C.NEURONS_PER_CHIP), len(cadc_t))
+            cadc_b = schemas.encode_samples(schemas.CADC, ct, self.chip_id, cn, cadc_v.ravel())
         else:
             cadc_b = _empty_batch("cadc")
-        return WindowOutput(spikes_b, madc_b, cadc_b)
+        return madc_b, cadc_b
 
 
 @functools.cache

@@ -24,11 +24,17 @@ class Fpga:
     def __init__(self, program: PlaybackProgram, chip_id: int = 0) -> None:
         self.program = program
         self.chip_id = chip_id
-        self._t_ns = program.spike_ticks * NS_PER_TICK
+        self.play_t_ns = program.spike_ticks * NS_PER_TICK  # playback times in ns, sorted
         self._write_pos = 0
         self._net_t = np.zeros(0, np.int64)
         self._net_label = np.zeros(0, np.int64)
         self._batches: dict[str, list[pa.RecordBatch]] = {"spikes": [], "madc": [], "cadc": []}
+
+    def reprogram(self, program: PlaybackProgram) -> None:
+        """Play ``program`` from now on. Its writes up to the ones applied so far must be this
+        program's (they are not applied again); its events before now are never played."""
+        self.program = program
+        self.play_t_ns = program.spike_ticks * NS_PER_TICK
 
     def inject(self, t_ns: np.ndarray, labels: np.ndarray) -> None:
         """Queue events that arrived over the network (or a delayed loop-back) for the chip."""
@@ -42,8 +48,8 @@ class Fpga:
         """Input events with ``t0_ns <= t < t1_ns`` — playback and network arrivals merged in
         the order (time, label); each enters the crossbar on the FPGA input that serves its
         label's PADI bus."""
-        lo, hi = np.searchsorted(self._t_ns, [t0_ns, t1_ns])
-        t, labels = self._t_ns[lo:hi], self.program.spike_labels[lo:hi]
+        lo, hi = np.searchsorted(self.play_t_ns, [t0_ns, t1_ns])
+        t, labels = self.play_t_ns[lo:hi], self.program.spike_labels[lo:hi]
         if len(self._net_t):
             n_lo, n_hi = np.searchsorted(self._net_t, [t0_ns, t1_ns])
             if n_lo:

@@ -36,7 +36,8 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
     """Run an experiment and return its ``Results``.
 
     ``system`` is a shipped setup name (``"cube-4"``, ``"jboa-16"``, …), a YAML file, a
-    ``SystemSpec``; or give ``chips=N`` for an N-chip aggregator system (default: 1 chip).
+    ``SystemSpec``; or give ``chips=N`` for an N-chip aggregator system. Either overrides
+    the experiment's own ``system``; without any, one chip.
     ``placement`` is ``local`` (in-process), ``per-chip``, ``packed`` or ``per-component``
     (Ray; started embedded unless ``address`` names a cluster). Results are identical in
     every placement. ``service=URL`` (with ``token`` or ``$BSS2EMU_TOKEN``) runs it on an
@@ -62,11 +63,11 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
         raise ConfigError(f"run(): unknown option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}")
     if placement not in PLACEMENTS:
         raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
-    spec = as_system(system, chips)
+    spec = as_system(exp.system if system is None and chips is None else system, chips)
     if placement == "local":
         res = Coordinator(exp, spec, placement, address, **options).run(progress)
     else:
-        from .ray_backend import run_on_ray
+        from .ray_job import run_on_ray
 
         res = run_on_ray(exp, spec, placement, address, progress=progress, **options)
     warn_dropped(res, spec)

@@ -1,5 +1,6 @@
 """Where the chips run. ``local``: one in-process host. The Ray placements live in
-``ray_backend`` (imported only when asked for, so a local run never starts Ray):
+``ray_backend`` (the coordinator imports it only when asked for, so a local run never
+starts Ray):
 
 * ``per-chip``: one Ray actor per chip holding its Chip, Fpga and Ppu;
 * ``packed``: several chips per actor, about one actor per core;
@@ -10,22 +11,31 @@ All placements give bit-identical results.
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .host import ChipHost, ChipSetup, Spikes
+import numpy as np
+
+from ..routing.interconnect import Interconnect
+from .host import ChipHost, ChipSetup
 
 PLACEMENTS = ("local", "per-chip", "packed", "per-component")
 
 
 class Backend:
-    """The interface the coordinator drives."""
+    """The interface the coordinator drives: ``start`` the hosts, ``run_windows`` (at most
+    ``windows_per_call`` per call), ``tables`` at the end."""
 
-    def start(self, setups: list[ChipSetup]) -> None:
+    windows_per_call = 1
+    exchange_s = 0.0  # wall seconds spent routing spikes between hosts
+
+    def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         raise NotImplementedError
 
-    def step(self, k0: int, n_steps: int, arrivals: dict[int, Spikes]) -> dict[int, Spikes]:
+    def run_windows(self, bounds: np.ndarray) -> None:
+        """Run the windows ``[bounds[i], bounds[i + 1])`` (steps), exchanging spikes
+        through the network after each."""
         raise NotImplementedError
 
-    def tables(self) -> dict[int, dict]:
+    def tables(self) -> list[dict]:
+        """Per host: ``{"spikes": table, "chips": {chip: {"madc", "cadc", "ppu_records"}}}``."""
         raise NotImplementedError
 
     def get_states(self) -> list:
@@ -37,6 +47,10 @@ class Backend:
     def restart_failed(self) -> None:
         raise NotImplementedError
 
+    def reprogram(self, programs: dict) -> None:
+        """New playback programs (``{chip: PlaybackProgram}``) from now on (``Coordinator.continue_with``)."""
+        raise NotImplementedError
+
     def shutdown(self) -> None:
         pass
 
@@ -45,17 +59,21 @@ class Backend:
 
 
 class LocalBackend(Backend):
-    """Every chip in this process, in one host: exchange is a function call."""
+    """Every chip in this process, in one host that also routes: the windows up to the next
+    checkpoint, write or PPU kernel run in one compiled call."""
 
-    def start(self, setups: list[ChipSetup]) -> None:
+    windows_per_call = 1 << 30
+
+    def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         self.setups = setups
+        self.net = net
         self.host = ChipHost(setups)
 
-    def step(self, k0, n_steps, arrivals):
-        return self.host.step(k0, n_steps, arrivals)
+    def run_windows(self, bounds: np.ndarray) -> None:
+        self.host.run_windows(bounds, self.net)
 
-    def tables(self):
-        return self.host.tables()
+    def tables(self) -> list[dict]:
+        return [self.host.tables()]
 
     def get_states(self):
         return [self.host.get_state()]
@@ -66,19 +84,9 @@ class LocalBackend(Backend):
     def restart_failed(self) -> None:
         self.host = ChipHost(self.setups)
 
+    def reprogram(self, programs: dict) -> None:
+        self.host.reprogram(programs)
+
     def info(self) -> dict:
         st = self.host.stats()
         return {"host_busy_s": [st["busy_s"]], "host_cpu_s": [st["cpu_s"]], "host_memory_mb": [st["memory_mb"]]}
-
-
-def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None) -> Backend:
-    if placement == "local":
-        if address is not None:
-            raise ConfigError("address= needs a Ray placement: use placement='per-chip', 'packed' or "
-                              "'per-component' to run on a Ray cluster")
-        return LocalBackend()
-    if placement in PLACEMENTS:
-        from .ray_backend import RayBackend
-
-        return RayBackend(placement, address=address, chips_per_host=chips_per_host)
-    raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")

@@ -4,7 +4,9 @@
 chip per window without waiting in between (Ray passes the object references along):
 FPGA inputs → chip applies writes (and takes a snapshot for the PPU if a kernel is due) →
 PPU kernels → chip integrates → FPGA records and hands back the spikes. The operations and
-their order are exactly those of ``host.ChipHost``, so results are identical.
+their order are exactly those of ``host.ChipHost`` (here through ``Chip.run_window`` and
+``Fpga.events_for_window``, the per-chip twins of the host's compiled loop), so results
+are identical.
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ def _wrap(chip_id, spikes):
 
 @ray.remote(num_cpus=0)
 def _tables(chip_id, tables, records):
-    return {chip_id: {**tables, "ppu_records": records}}
+    return {"spikes": tables["spikes"], "chips": {chip_id: {"madc": tables["madc"], "cadc": tables["cadc"],
+                                                             "ppu_records": records}}}
 
 
 @ray.remote(num_cpus=0)

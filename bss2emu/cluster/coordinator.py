@@ -3,17 +3,27 @@
 Chips integrate independently for a window no longer than the smallest delay among the
 FPGA routes in use (NEST's min-delay idea): an event sent in one window arrives in a later
 one. Window boundaries also fall on every timed write and PPU kernel time, so those take
-effect exactly when the program says. After each window the coordinator routes the chips'
-spikes through the interconnect model and hands the arrivals to the destination hosts with
-the next window (one call per host per window).
+effect exactly when the program says (``window_bounds``, ``cut_steps``).
+
+The per-window path, top to bottom: ``Coordinator.run`` → ``_run_windows`` (checkpoints,
+recovery) → ``backend.run_windows`` → in-process (``backends.LocalBackend``) one call of
+``ChipHost.run_windows`` for all windows up to the next write, PPU kernel or checkpoint:
+writes and PPU kernels in Python, then ``host_kernel.run_windows`` integrates every chip
+and routes the spikes through the interconnect (``routing.interconnect.route_window``)
+window after window in compiled code; on Ray (``ray_backend.RayBackend``) each window is
+one step per host actor and one ``Interconnect.route`` in this process, spikes crossing as
+one Arrow record batch per host.
 
 Every ``checkpoint_every`` windows it keeps the hosts' and the network's state; when a host
 dies it is recreated, every host is rolled back to the checkpoint and the lost windows are
 replayed — deterministic integration makes the result identical to a run without the fault.
+A run may go on in segments (``run(until_us=...)``) and continue with a longer experiment
+that has its past (``continue_with``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Callable
 
@@ -29,7 +39,7 @@ from ..routing.interconnect import Interconnect
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
 from ..routing.stimulus import build_playback
 from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
-from .backends import Backend, make_backend
+from .backends import PLACEMENTS, Backend, LocalBackend
 from .host import ChipSetup
 
 Progress = Callable[[int, int], None]
@@ -50,6 +60,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
     """One setup per chip that has anything to do (neurons or presynaptic units)."""
     out = []
     kernels = ppu_kernels(exp)
+    trains: dict = {}  # each source's trains, drawn once for all chips
     for rt in mapping.chips:
         if not rt.labels and not any(len(v) for v in rt.populations.values()):
             continue
@@ -57,7 +68,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
         out.append(ChipSetup(
             chip_id=rt.chip, serial=mapping.system.serial_of(rt.chip, exp.chip.serial),
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
-            config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip),
+            config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip, trains),
             kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
             placement=dict(rt.circuits)))
     return out
@@ -82,6 +93,79 @@ def cut_steps(exp: E.Experiment, total: int) -> np.ndarray:
         cuts.extend((-(-t // h)).tolist())
     c = np.unique(np.asarray(cuts, np.int64))
     return c[(c > 0) & (c < total)]
+
+
+def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray:
+    """The steps at which windows start, and ``total``: windows of ``window_steps``, each
+    cut short where a cut (``cut_steps``) falls inside it; the next starts there.
+
+    >>> window_bounds(10, 4, np.array([6])).tolist()
+    [0, 4, 6, 10]
+    """
+    starts = [0]
+    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [total]])):
+        starts.extend(range(int(a) + window_steps, int(b), window_steps))
+        starts.append(int(b))
+    return np.unique(np.asarray(starts, np.int64))
+
+
+def _same_values(a, b) -> bool:
+    """The same values: dataclasses (configurations, writes) field by field, dicts, tuples and
+    lists item by item, arrays element by element."""
+    if type(a) is not type(b):
+        return False
+    if dataclasses.is_dataclass(a):
+        return all(_same_values(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_values(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(_same_values(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return bool(a == b)
+
+
+def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
+    """Whether chip setups ``new`` have the history of ``old`` up to ``step``: the same chips,
+    configurations, PPU kernels and synapse/placement tables, and the same playback events
+    and timed writes before the step."""
+    if [s.chip_id for s in old] != [s.chip_id for s in new]:
+        return False
+    for a, b in zip(old, new):
+        if not (_same_values(a.config, b.config) and a.dt_ns == b.dt_ns and (a.serial, a.ideal, a.seed) ==
+                (b.serial, b.ideal, b.seed)):
+            return False
+        if [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in a.kernels] != \
+                [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in b.kernels]:
+            return False
+        if not (_same_values(a.synapses, b.synapses) and _same_values(a.placement, b.placement)):
+            return False
+        now_ns, h = step * a.dt_ns, a.dt_ns
+        pa, pb = a.program, b.program
+        ea = pa.spike_ticks * NS_PER_TICK < now_ns
+        eb = pb.spike_ticks * NS_PER_TICK < now_ns
+        if not (np.array_equal(pa.spike_ticks[ea], pb.spike_ticks[eb])
+                and np.array_equal(pa.spike_labels[ea], pb.spike_labels[eb])):
+            return False
+        wa = [w for w in pa.writes if w.time_ticks * NS_PER_TICK // h < step]  # applied by now
+        wb = [w for w in pb.writes if w.time_ticks * NS_PER_TICK // h < step]
+        if len(wa) != len(wb) or not all(_same_values(x, y) for x, y in zip(wa, wb)):
+            return False
+    return True
+
+
+def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None) -> Backend:
+    """The backend of a placement: ``local`` in this process, the others on Ray."""
+    if placement == "local":
+        if address is not None:
+            raise ConfigError("address= needs a Ray placement: use placement='per-chip', 'packed' or "
+                              "'per-component' to run on a Ray cluster")
+        return LocalBackend()
+    if placement in PLACEMENTS:
+        from .ray_backend import RayBackend
+
+        return RayBackend(placement, address=address, chips_per_host=chips_per_host)
+    raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
 
 
 def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> pa.Table:
@@ -115,10 +199,11 @@ class Coordinator:
                  partitioner: str = "metis", chips_per_host: int | None = None) -> None:
         self.exp = exp
         t0 = time.perf_counter()
-        self.mapping = map_experiment(exp, system, partitioner=partitioner)
+        self.partitioner = partitioner
+        self.mapping = map_experiment(exp, exp.system if system is None else system, partitioner=partitioner)
         self.map_s = time.perf_counter() - t0
         self.placement = placement
-        self.backend: Backend = make_backend(placement, address=address, chips_per_host=chips_per_host)
+        self.backend = make_backend(placement, address=address, chips_per_host=chips_per_host)
         self.max_window_steps = int(max_window_steps)
         if self.max_window_steps < 1:
             raise ConfigError(f"max_window_steps={max_window_steps} must be >= 1")
@@ -127,7 +212,7 @@ class Coordinator:
         self.step = 0
         self.windows = 0
         self.recoveries = 0
-        self.wall_exchange_s = 0.0
+        self._net: Interconnect | None = None  # while the hosts run
 
     def window_steps(self) -> int:
         w = self.mapping.window_ns
@@ -141,68 +226,132 @@ class Coordinator:
     def progress(self) -> tuple[int, int]:
         return self.step, self.total
 
-    def run(self, progress: Progress | None = None) -> Results:
-        wall0 = time.perf_counter()
-        setups = chip_setups(self.exp, self.mapping)
-        t_setup = time.perf_counter() - wall0
-        self.backend.start(setups)
-        net = Interconnect(self.mapping.system, self.mapping.routes)
-        cuts = cut_steps(self.exp, self.total)
-        w_steps = self.window_steps()
-        arrivals: dict[int, tuple] = {}
-        checkpoint = None
-        try:
-            while self.step < self.total:
-                end = min(self.step + w_steps, self.total)
-                i = np.searchsorted(cuts, self.step, side="right")
-                if i < len(cuts):
-                    end = min(end, int(cuts[i]))
-                try:
-                    if self.checkpoint_every and self.windows % self.checkpoint_every == 0 and (
-                            checkpoint is None or checkpoint[0] != self.step):
-                        checkpoint = (self.step, self.windows, self.backend.get_states(), net.get_state(), arrivals)
-                    spikes = self.backend.step(self.step, end - self.step, arrivals)
-                except ChipUnavailableError:  # a host died: back to the last checkpoint, replay
-                    if checkpoint is None:
-                        raise
-                    self.recoveries += 1
-                    self.step, self.windows, states, net_state, arrivals = checkpoint
-                    self.backend.restart_failed()
-                    self.backend.set_states(states)
-                    net.set_state(net_state)
-                    continue
-                t_x = time.perf_counter()
-                arrivals = net.forward(spikes)
-                self.wall_exchange_s += time.perf_counter() - t_x
-                self.step = end
-                self.windows += 1
-                if progress is not None:
-                    progress(self.step, self.total)
-            tables = self.backend.tables()
-        finally:
-            self.backend.shutdown()
-        return self._results(tables, net, wall0, t_setup, madc_metadata(self.exp, setups))
+    def run(self, progress: Progress | None = None, until_us: float | None = None, keep: bool = False) -> Results:
+        """Run to ``until_us`` (hardware µs; default: the experiment's runtime) from where
+        the last call ended, and return the results from time 0 to there.
 
-    def _results(self, per_chip: dict[int, dict], net: Interconnect, wall0: float, t_setup: float,
+        The first call starts the hosts; they keep their state (chips, FPGAs, PPUs, network
+        events in flight, links) between calls and stop when the runtime is reached, unless
+        ``keep`` (for ``continue_with``), or at ``close()``. Window cuts at ``until_us``
+        change nothing: a run in segments gives the results of one run, bit for bit."""
+        wall0 = time.perf_counter()
+        if self._net is None:
+            if self.step:
+                raise ConfigError(f"experiment {self.exp.name!r}: this coordinator has finished its run; "
+                                  f"make a new Coordinator to run it again")
+            self._setups = chip_setups(self.exp, self.mapping)
+            self._setup_s = time.perf_counter() - wall0
+            self._net = Interconnect(self.mapping.system, self.mapping.routes)
+            self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(self.exp, self.total))
+            self.backend.start(self._setups, self._net)
+        end = self.total if until_us is None else self._until_step(until_us)
+        bounds = self._bounds[(self._bounds > self.step) & (self._bounds < end)]
+        bounds = np.concatenate([[self.step], bounds, [end]]).astype(np.int64) if end > self.step else bounds[:0]
+        try:
+            self._run_windows(bounds, self._net, progress)
+            tables = self.backend.tables()
+        except BaseException:
+            self.close()
+            raise
+        net = self._net
+        if self.step >= self.total and not keep:
+            self.close()
+        return self._results(tables, net, wall0, self._setup_s, madc_metadata(self.exp, self._setups))
+
+    def continue_with(self, exp: E.Experiment) -> bool:
+        """Take ``exp`` as the experiment from where this run stands, keeping the hosts'
+        state: a longer run whose past is this one's, with changes (timed writes, stimulus)
+        from now on — a continued PyNN ``run()``. ``run()`` then goes on to ``exp``'s runtime.
+
+        Only if ``exp`` has this run's history: the same mapping, chip configurations and
+        PPU kernels, and the same playback events and writes before now (``same_past``).
+        Returns False otherwise (and for Ray placements, whose hosts a coordinator actor
+        owns), changing nothing: run ``exp`` from time 0 then."""
+        if self._net is None or self.placement != "local" or exp.dt_ns != self.exp.dt_ns or \
+                exp.runtime_us * 1e3 < self.step * exp.dt_ns:
+            return False
+        if map_experiment(exp, self.mapping.system, partitioner=self.partitioner) is not self.mapping:
+            return False  # another topology (or the cached mapping was evicted: map and run anew)
+        setups = chip_setups(exp, self.mapping)
+        if not same_past(self._setups, setups, self.step):
+            return False
+        self.exp = exp
+        self.total = int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns))
+        self._setups = setups
+        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(exp, self.total))
+        self.backend.reprogram({s.chip_id: s.program for s in setups})
+        return True
+
+    def _until_step(self, until_us: float) -> int:
+        end = int(np.ceil(until_us * 1e3 / self.exp.dt_ns))
+        if not self.step <= end <= self.total:
+            raise ConfigError(f"experiment {self.exp.name!r}: run until {until_us} µs is outside "
+                              f"{self.step * self.exp.dt_ns / 1e3:g}..{self.exp.runtime_us:g} µs (where the last run "
+                              f"ended .. the runtime): give a later time, up to runtime_us")
+        return end
+
+    def close(self) -> None:
+        """Stop the hosts (a run that reaches the runtime does this itself)."""
+        if self._net is not None:
+            self._net = None
+            self.backend.shutdown()
+
+    def _run_windows(self, bounds: np.ndarray, net: Interconnect, progress: Progress | None) -> None:
+        """The window loop: the backend runs ``windows_per_call`` windows at a time (the
+        in-process host all windows up to the next checkpoint in compiled code; Ray hosts one
+        window, exchanging spikes through ``net`` after it). Every ``checkpoint_every``
+        windows the hosts' and the network's state is kept; when a host dies, every host goes
+        back to it and the lost windows run again."""
+        n_win = len(bounds) - 1
+        per_call = max(1, self.backend.windows_per_call)
+        every = self.checkpoint_every
+        checkpoint = None
+        w = 0
+        while w < n_win:
+            if every and self.windows % every == 0 and (checkpoint is None or checkpoint[0] != self.windows):
+                checkpoint = (self.windows, w, self.backend.get_states(), net.get_state())
+            upto = min(n_win, w + (min(per_call, every - self.windows % every) if every else per_call))
+            try:
+                self.backend.run_windows(bounds[w:upto + 1])
+            except ChipUnavailableError:  # a host died: back to the last checkpoint, replay
+                if checkpoint is None:
+                    raise
+                self.recoveries += 1
+                self.windows, w, states, net_state = checkpoint
+                self.step = int(bounds[w])
+                self.backend.restart_failed()
+                self.backend.set_states(states)
+                net.set_state(net_state)
+                continue
+            self.windows += upto - w
+            w = upto
+            self.step = int(bounds[w])
+            if progress is not None:
+                progress(self.step, self.total)
+
+    def _results(self, hosts: list[dict], net: Interconnect, wall0: float, t_setup: float,
                  madc: dict | None) -> Results:
-        def cat(name):
-            ts = [per_chip[c][name] for c in sorted(per_chip) if per_chip[c][name].num_rows]
+        per_chip = {c: t for h in hosts for c, t in h["chips"].items()}
+
+        def cat(tables, name):
+            ts = [t for t in tables if t.num_rows]
             return pa.concat_tables(ts) if ts else schemas.empty_table(name)
 
-        tables = {"spikes": annotate_spikes(cat("spikes"), self.exp, self.mapping), "madc": cat("madc"),
-                  "cadc": cat("cadc")}
+        spikes = cat([h["spikes"] for h in hosts], "spikes")
+        tables = {"spikes": annotate_spikes(spikes, self.exp, self.mapping),
+                  **{k: cat([per_chip[c][k] for c in sorted(per_chip)], k) for k in ("madc", "cadc")}}
         recs = [r for c in sorted(per_chip) for r in per_chip[c]["ppu_records"]]
         tables["ppu"] = pa.table({k: [r[i] for r in recs] for i, k in enumerate(schemas.PPU_RECORDS.names)},
                                  schema=schemas.PPU_RECORDS)
         tables["links"] = net.stats()
         m = self.mapping
         meta = {
-            "experiment": self.exp.name, "seed": self.exp.seed, "runtime_us": self.exp.runtime_us,
+            "experiment": self.exp.name, "seed": self.exp.seed, "runtime_us": self.exp.runtime_us if self.step >= self.total else self.step * self.exp.dt_ns / 1e3,
             "dt_ns": self.exp.dt_ns, "system": m.system.name, "chips": len(m.system.chips),
             "chips_used": len(per_chip), "placement": self.placement, "windows": self.windows,
-            "window_us": min(self.window_steps(), self.total) * self.exp.dt_ns / 1e3, "steps": self.total,
+            "window_us": min(self.window_steps(), self.total) * self.exp.dt_ns / 1e3, "steps": self.step,
             "recoveries": self.recoveries, "mapping": m.stats, "map_s": self.map_s, "setup_s": t_setup,
-            "exchange_s": self.wall_exchange_s, "wall_s": time.perf_counter() - wall0,
+            "exchange_s": self.backend.exchange_s, "wall_s": time.perf_counter() - wall0,
             "populations": {p.name: p.size for p in self.exp.populations},
             "inter_chip_events": net.events_sent,  # one per spike and destination chip
             "dropped_events": net.events_dropped,

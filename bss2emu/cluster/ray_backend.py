@@ -1,23 +1,24 @@
-"""Ray placements: chips in actors, the coordinator in an actor. The only Ray importer.
+"""Ray placements: chips in host actors (``ray_job`` runs the coordinator in an actor).
 
 ``ray_errors`` is the boundary: a dead actor becomes ``ChipUnavailableError(chip)``, an
 error raised inside an actor comes back as itself (our errors pickle), anything else of
 Ray's becomes ``ClusterError``.
 
 The per-window step of ``per-chip`` and ``packed`` hosts runs as a Ray Compiled Graph (one
-``ChipHost.step_packed`` per host, fed from one input node): the graph is compiled once when
+``ChipHost.step_exchange`` per host, fed from one input node): the graph is compiled once when
 the hosts start, and each window then costs a write and a read of shared-memory channels
 instead of a task submission per host (2-3x less Ray overhead per window on a 2-core
-machine). Arrivals and spikes cross as ``pack_spikes`` bytes, not dicts of numpy arrays.
+machine). Arrivals and spikes cross as one Arrow record batch per host and window
+(``host.encode_exchange``: flat (chip, time, label) columns in Arrow's IPC message format),
+routed by the coordinator on those columns; ``BSS2EMU_RAY_WIRE=bytes`` selects the former
+``pack_spikes`` buffers (per-chip dicts) to measure against.
 Plain actor calls are used instead when the hosts span several nodes, when compiling
 fails, or when ``BSS2EMU_RAY_COMPILED_GRAPH=0`` is set in the calling process; both paths
 give identical results. After a host dies the graph is torn down and compiled again for
 the new hosts.
 
-The coordinator actor is kept between runs of one Ray session, so a second run of the same
-topology finds the mapping in its cache and skips the actor's start-up; it keeps up to
-``HOSTS_KEPT`` idle host actors too (their chips freed), which the next run loads with its
-chips instead of starting processes.
+Up to ``HOSTS_KEPT`` idle host actors are kept between runs of one Ray session (their
+chips freed), which the next run loads with its chips instead of starting processes.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ import os
 import threading
 import time
 
+import numpy as np
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from ray.exceptions import ActorDiedError, RayActorError, RayError, RayTaskError
 
 from ..errors import BssError, ChipUnavailableError, ClusterError, ConfigError
+from ..routing.interconnect import Interconnect
 from .backends import Backend
-from .host import ChipHost, ChipSetup, pack_spikes, process_memory_mb, unpack_spikes
+from .host import ChipHost, ChipSetup, decode_exchange, encode_exchange, pack_spikes, unpack_spikes
 from .ray_runtime import init_ray
 
 _HostActor = ray.remote(num_cpus=0, max_restarts=0)(ChipHost)
@@ -54,6 +57,17 @@ def compiled_graph_wanted() -> bool:
     """Whether Ray placements step through a Compiled Graph (``BSS2EMU_RAY_COMPILED_GRAPH``,
     default on; ``0`` selects plain actor calls)."""
     return os.environ.get("BSS2EMU_RAY_COMPILED_GRAPH", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def wire_format() -> str:
+    """How spikes cross between the coordinator and Ray hosts (``BSS2EMU_RAY_WIRE``):
+    ``arrow`` (default: ``host.encode_exchange``, a record batch in Arrow's IPC message
+    format) or ``bytes`` (``host.pack_spikes``, kept to measure against:
+    ``benchmarks/spike_exchange.py``, ``benchmarks/multi_chip.py --wires``)."""
+    wire = os.environ.get("BSS2EMU_RAY_WIRE", "arrow").strip().lower()
+    if wire not in ("arrow", "bytes"):
+        raise ConfigError(f"BSS2EMU_RAY_WIRE={wire!r}: use 'arrow' or 'bytes'")
+    return wire
 
 
 STEP_TIMEOUT_S = 600.0  # one window of one host, at most
@@ -97,13 +111,18 @@ class RayBackend(Backend):
         self.groups: list[list[ChipSetup]] = []
         self.hosts: list = []
         self.compiled_graph = compiled_graph_wanted() if compiled_graph is None else bool(compiled_graph)
+        self.wire = wire_format()
+        self._step_method = "step_packed" if self.wire == "bytes" else "step_exchange"
         self._cdag = None  # the compiled per-window graph, when in use
         self._compile_error: str | None = None
         self._host_stats: list[dict] = []
         self._timing = {"start_s": 0.0, "compile_s": 0.0, "step_s": 0.0, "tables_s": 0.0}
 
-    def start(self, setups: list[ChipSetup]) -> None:
+    def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         t0 = time.perf_counter()
+        self.net = net
+        self._arrivals = {} if self.wire == "bytes" or self.placement == "per-component" else ()
+        # network events for the next window: {chip: (t_ns, label)} or flat (chip, t_ns, label)
         ensure_ray(self.address)
         if self.placement == "per-component":
             from .components import ComponentHost
@@ -120,6 +139,8 @@ class RayBackend(Backend):
         self.groups = [setups[i:i + per] for i in range(0, len(setups), per)]
         self.nodes = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"])
         self._owner = {s.chip_id: i for i, g in enumerate(self.groups) for s in g}
+        self._host_of = np.full(max(len(self.net.pair_path), max(self._owner, default=0) + 1), -1, np.int64)
+        self._host_of[list(self._owner)] = list(self._owner.values())
         # kept hosts of earlier runs load the new chips; the others start as new actors
         self.hosts, ready, kept = [], [], []
         for i in range(len(self.groups)):
@@ -172,7 +193,7 @@ class RayBackend(Backend):
         t0 = time.perf_counter()
         try:
             with InputNode() as inp:
-                dag = MultiOutputNode([h.step_packed.bind(inp[0], inp[1], inp[2 + i])
+                dag = MultiOutputNode([getattr(h, self._step_method).bind(inp[0], inp[1], inp[2 + i])
                                        for i, h in enumerate(self.hosts)])
             # windows run one after another: one execution in flight is all we need, and each
             # extra one costs channel buffers in the object store that teardown does not
@@ -197,23 +218,54 @@ class RayBackend(Backend):
                 out.append(ray.get(ref))
         return out
 
+    def run_windows(self, bounds) -> None:
+        """One window at a time: every host steps, then the coordinator routes the spikes of
+        all hosts through the network (its links are shared) for the next window."""
+        for k0, k1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            spikes = self.step(k0, k1 - k0, self._arrivals)
+            t_x = time.perf_counter()
+            self._arrivals = self.net.forward(spikes) if isinstance(spikes, dict) else self.net.route(*spikes)
+            self.exchange_s += time.perf_counter() - t_x
+
+    def _messages(self, arrivals) -> list:
+        """Each host's arrivals in the wire format."""
+        if self.wire == "bytes":
+            by_host: list[dict] = [{} for _ in self.hosts]
+            for chip, ev in arrivals.items():
+                by_host[self._owner[chip]][chip] = ev
+            return [pack_spikes(a) for a in by_host]
+        dst, t, lab = arrivals if len(arrivals) else (np.zeros(0, np.int64),) * 3
+        host = self._host_of[dst]
+        return [encode_exchange(dst[sel], t[sel], lab[sel]) for sel in (host == i for i in range(len(self.hosts)))]
+
+    def _spikes(self, parts: list):
+        """The hosts' replies as the network's input: flat (chip, ticks, label) columns,
+        chips ascending (hosts hold ascending runs of chips), or ``{chip: spikes}``."""
+        if self.wire == "bytes":
+            merged = {}
+            for part in parts:
+                merged.update(unpack_spikes(part))
+            return merged
+        cols = [decode_exchange(p) for p in parts]
+        return tuple(np.concatenate([c[i] for c in cols]) for i in range(3))
+
     def step(self, k0, n_steps, arrivals):
         t0 = time.perf_counter()
-        by_host: list[dict] = [{} for _ in self.hosts]
-        for chip, ev in arrivals.items():
-            by_host[self._owner[chip]][chip] = ev
         if self.placement == "per-component":
+            by_host: list[dict] = [{} for _ in self.hosts]
+            for chip, ev in arrivals.items():
+                by_host[self._owner[chip]][chip] = ev
             parts = self._gather([h.step.remote(k0, n_steps, by_host[i]) for i, h in enumerate(self.hosts)], "step")
             self._timing["step_s"] += time.perf_counter() - t0
             return {c: sp for part in parts for c, sp in part.items()}
-        packed = [pack_spikes(a) for a in by_host]
+        messages = self._messages(arrivals)
         if self._cdag is None and self.compiled_graph and self._compile_error is None:
             self._compile()  # after a restart: new hosts, new graph
         if self._cdag is not None:
             try:
                 # Ray's default 10 s is too short for a first window on a cold numba cache or
                 # a loaded machine; a real hang still surfaces, after STEP_TIMEOUT_S
-                parts = [ray.get(ref, timeout=STEP_TIMEOUT_S) for ref in self._cdag.execute(k0, n_steps, *packed)]
+                parts = [ray.get(ref, timeout=STEP_TIMEOUT_S) for ref in self._cdag.execute(k0, n_steps, *messages)]
             except RayTaskError as err:  # raised by a host's step: the graph stays usable
                 with ray_errors([s.chip_id for s in self.groups[0]]):
                     raise err
@@ -226,13 +278,11 @@ class RayBackend(Backend):
                 with ray_errors():
                     raise err
         else:
-            parts = self._gather([h.step_packed.remote(k0, n_steps, packed[i]) for i, h in enumerate(self.hosts)],
-                                 "step")
-        merged = {}
-        for part in parts:
-            merged.update(unpack_spikes(part))
+            parts = self._gather([getattr(h, self._step_method).remote(k0, n_steps, messages[i])
+                                  for i, h in enumerate(self.hosts)], "step")
+        spikes = self._spikes(parts)
         self._timing["step_s"] += time.perf_counter() - t0
-        return merged
+        return spikes
 
     def _dead_host(self) -> int | None:
         """The first host actor that does not answer, or None."""
@@ -245,19 +295,18 @@ class RayBackend(Backend):
 
     def tables(self):
         t0 = time.perf_counter()
-        merged = {}
-        for part in self._gather([h.tables.remote() for h in self.hosts], "tables"):
-            merged.update(part)
+        merged = self._gather([h.tables.remote() for h in self.hosts], "tables")
         if self.placement != "per-component":
             self._host_stats = self._gather([h.stats.remote() for h in self.hosts], "stats")
         self._timing["tables_s"] += time.perf_counter() - t0
         return merged
 
     def get_states(self):
-        return self._gather([h.get_state.remote() for h in self.hosts], "get_state")
+        return [self._arrivals, self._gather([h.get_state.remote() for h in self.hosts], "get_state")]
 
     def set_states(self, states):
-        self._gather([h.set_state.remote(s) for h, s in zip(self.hosts, states)], "set_state")
+        self._arrivals, hosts = states
+        self._gather([h.set_state.remote(s) for h, s in zip(self.hosts, hosts)], "set_state")
 
     def restart_failed(self) -> None:
         self._teardown()  # the graph names the dead actor: compiled again at the next step
@@ -339,96 +388,3 @@ def _keep_host(node: str | None, host) -> bool:
         host.load.remote([])
         kept.append(host)
         return True
-
-
-class _CoordinatorActor:
-    """The coordinator in an actor, so that a job can be submitted and watched. One actor
-    serves one run at a time and stays up for the next (keeping the mapping cache and the
-    loaded kernels of its process)."""
-
-    def __init__(self) -> None:
-        self.coordinator = None
-        self.fault_at_window: int | None = None
-        self.runs = 0
-
-    def run(self, args: tuple, kwargs: dict, compiled_graph: bool, kill_host_after: int | None = None):
-        from .coordinator import Coordinator
-
-        # the backend is made by the coordinator: this process's setting is how it learns
-        os.environ["BSS2EMU_RAY_COMPILED_GRAPH"] = "1" if compiled_graph else "0"
-        self.fault_at_window = kill_host_after
-        self.coordinator = None
-        self.runs += 1
-        coordinator = Coordinator(*args, **kwargs)
-        self.coordinator = coordinator
-        res = coordinator.run(self._inject if self.fault_at_window is not None else None)
-        res.metadata["coordinator_memory_mb"] = process_memory_mb()
-        res.metadata["coordinator_runs"] = self.runs
-        return res
-
-    def _inject(self, step, total):  # fault injection for tests: kill a host actor after a window
-        if self.coordinator.windows == self.fault_at_window:
-            self.fault_at_window = None
-            victim = self.coordinator.backend.actor_handles()[-1]
-            ray.kill(victim)
-            # ray.kill returns before the actor is gone: wait, so that the very next window
-            # meets the dead host (not a checkpoint a few windows later)
-            deadline = time.monotonic() + 30
-            with contextlib.suppress(RayError):
-                while time.monotonic() < deadline:
-                    ray.get(victim.ping.remote(), timeout=5)
-                    time.sleep(0.01)
-
-    def progress(self):
-        """``(step, total)`` of the current run, or None while it is being mapped."""
-        c = self.coordinator
-        return None if c is None else c.progress()
-
-
-_CoordRemote = ray.remote(num_cpus=0, max_concurrency=2)(_CoordinatorActor)
-# A coordinator actor retires after this many runs: the object-store buffers that each
-# compiled graph leaves behind are freed when their owner (the actor) ends.
-COORDINATOR_RUNS = 20
-_idle_coordinators: list[tuple[str, object]] = []  # (Ray session, actor) free for the next run
-_idle_lock = threading.Lock()
-
-
-def _take_coordinator():
-    """An idle coordinator actor of this Ray session, or a new one."""
-    session = _session()
-    with _idle_lock:
-        while _idle_coordinators:
-            owner, actor = _idle_coordinators.pop()
-            if owner == session:  # actors of an earlier ray.init are gone with it
-                return session, actor
-    return session, _CoordRemote.remote()
-
-
-def run_on_ray(exp, system, placement, address, progress=None, kill_host_after: int | None = None, **options):
-    """Run with the coordinator as a Ray actor; poll it for progress."""
-    if placement == "local":
-        raise ConfigError("run_on_ray needs a Ray placement")
-    ensure_ray(address)
-    with ray_errors():
-        job, coord = _take_coordinator()
-        ref = coord.run.remote((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after)
-        healthy = False
-        try:
-            while True:
-                done, _ = ray.wait([ref], timeout=0.5)
-                if progress is not None:
-                    now = ray.get(coord.progress.remote())
-                    if now is not None:
-                        progress(*now)
-                if done:
-                    break
-            res = ray.get(ref)
-            healthy = res.metadata.get("coordinator_runs", COORDINATOR_RUNS) < COORDINATOR_RUNS
-            return res
-        finally:
-            if healthy:
-                with _idle_lock:
-                    _idle_coordinators.append((job, coord))
-            else:  # retired, or an error may have left it mid-run
-                with contextlib.suppress(Exception):
-                    ray.kill(coord)

@@ -1,4 +1,6 @@
-"""Weak-scaling study: the reference network of DESIGN.md §6 on 1, 2, 4, 8, … chips.
+"""Scaling study: the reference network of DESIGN.md §6 on 1, 2, 4, 8, … 32 chips — weak
+(neurons per chip fixed) and strong (one network spread over more chips), in-process, on
+Ray, and on a simulated multi-node Ray cluster (``nodes``).
 
 ``reference_network(chips, neurons_per_chip)`` builds the network; ``scaling_study(...)``
 runs it on every chip count and placement and writes ``scaling.csv``, ``scaling.parquet``
@@ -54,7 +56,10 @@ freshly started actor processes.
   ``exchange_ms_per_window`` is the interconnect-routing part (``metadata["exchange_s"]``);
 * ``inter_chip_events`` (events sent onto the network), ``link_util_max``: events per µs on
   the busiest link over its capacity (``SystemSpec.link.events_per_us``), ``dropped_events``;
-* ``same_as_local``: the spikes are identical to the ``local`` run's (DESIGN.md §4).
+* ``same_as_local``: the spikes are identical to the ``local`` run's (DESIGN.md §4);
+* ``scaling`` (``weak``/``strong``), ``nodes`` (Ray nodes the hosts were spread over) and
+  ``efficiency`` (``add_efficiency``: ideal over measured wall time per biological second,
+  against the same placement's row with the fewest chips).
 
 >>> exp = reference_network(chips=2, neurons_per_chip=100, runtime_us=10.0)
 >>> [(p["name"], p["size"]) for p in exp["populations"]]
@@ -65,6 +70,7 @@ freshly started actor processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -102,9 +108,10 @@ NEURON_PARAMS = {  # as benchmarks/single_chip.py: τ_m 10.2 µs, τ_syn 5 µs, 
 }
 
 DEFAULT_PLACEMENTS = ("local", "per-chip", "packed")
-COLUMNS = ("chips", "placement", "neurons", "chips_used", "hosts", "windows", "window_us", "wall_s",
-           "wall_per_bio_s", "integration_s", "overhead_ms_per_window", "exchange_ms_per_window",
-           "spikes", "rate_hz_bio", "inter_chip_events", "link_util_max", "dropped_events", "same_as_local")
+COLUMNS = ("scaling", "chips", "placement", "neurons", "chips_used", "hosts", "nodes", "windows", "window_us",
+           "wall_s", "wall_per_bio_s", "efficiency", "integration_s", "overhead_ms_per_window",
+           "exchange_ms_per_window", "spikes", "rate_hz_bio", "inter_chip_events", "link_util_max",
+           "dropped_events", "same_as_local")
 
 
 # --- the network -------------------------------------------------------------------------
@@ -180,23 +187,25 @@ def reference_network(chips: int, neurons_per_chip: int = 400, runtime_us: float
 # --- measuring ---------------------------------------------------------------------------
 
 class _TimedBackend:
-    """Wraps a backend and times what the coordinator waits for: each window's host step,
-    and the window loop from the first step to the gathering of the tables. Everything else
-    goes to the wrapped backend."""
+    """Wraps a backend and times what the coordinator waits for: each call that runs windows
+    (one window per call on Ray, up to all of them in-process), and the window loop from the
+    first call to the gathering of the tables. Everything else goes to the wrapped backend."""
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
-        self.step_starts: list[float] = []
-        self.step_s: list[float] = []
+        self.call_starts: list[float] = []
+        self.call_s: list[float] = []
+        self.call_windows: list[int] = []
         self.loop_end: float | None = None
 
-    def step(self, k0, n_steps, arrivals):
+    def run_windows(self, bounds):
         t0 = time.perf_counter()
-        self.step_starts.append(t0)
+        self.call_starts.append(t0)
+        self.call_windows.append(len(bounds) - 1)
         try:
-            return self.inner.step(k0, n_steps, arrivals)
+            return self.inner.run_windows(bounds)
         finally:
-            self.step_s.append(time.perf_counter() - t0)
+            self.call_s.append(time.perf_counter() - t0)
 
     def tables(self):
         self.loop_end = time.perf_counter()  # the coordinator gathers right after the last window
@@ -208,13 +217,13 @@ class _TimedBackend:
         return getattr(self.inner, name)
 
     def steady(self) -> tuple[int, float, float]:
-        """(windows, loop seconds, host-step seconds) without the first window, which loads
-        the numba kernels in fresh processes (all windows when there is only one)."""
-        first = 1 if len(self.step_starts) > 1 else 0
-        if not self.step_starts or self.loop_end is None:
+        """(windows, loop seconds, host-step seconds) without the first call when it ran one
+        window of several calls (it loads the numba kernels in fresh processes)."""
+        if not self.call_starts or self.loop_end is None:
             return 0, 0.0, 0.0
-        return (len(self.step_starts) - first, self.loop_end - self.step_starts[first],
-                float(sum(self.step_s[first:])))
+        first = 1 if len(self.call_starts) > 1 else 0
+        return (sum(self.call_windows[first:]), self.loop_end - self.call_starts[first],
+                float(sum(self.call_s[first:])))
 
 
 def _cpus(placement: str) -> int:
@@ -282,16 +291,18 @@ class ScalingReport:
 
     def format(self) -> str:
         """The table as aligned text."""
-        head = ("chips", "placement", "neurons", "hosts", "windows", "wall s", "wall/bio s", "integr. s",
-                "overhead ms/win", "exch. ms/win", "rate Hz", "inter-chip ev.", "link util.", "drops", "= local")
-        body = [(str(r["chips"]), r["placement"], str(r["neurons"]), str(r["hosts"]), str(r["windows"]),
-                 f"{r['wall_s']:.2f}", f"{r['wall_per_bio_s']:.2f}", f"{r['integration_s']:.3f}",
+        head = ("scaling", "chips", "placement", "neurons", "hosts", "nodes", "windows", "wall s", "wall/bio s",
+                "effic.", "integr. s", "overhead ms/win", "exch. ms/win", "rate Hz", "inter-chip ev.", "link util.",
+                "drops", "= local")
+        body = [(r["scaling"], str(r["chips"]), r["placement"], str(r["neurons"]), str(r["hosts"]), str(r["nodes"]),
+                 str(r["windows"]), f"{r['wall_s']:.2f}", f"{r['wall_per_bio_s']:.2f}", f"{r['efficiency']:.0%}",
+                 f"{r['integration_s']:.3f}",
                  f"{r['overhead_ms_per_window']:.3f}", f"{r['exchange_ms_per_window']:.3f}",
                  f"{r['rate_hz_bio']:.1f}", str(r["inter_chip_events"]), f"{r['link_util_max']:.2%}",
                  str(r["dropped_events"]), "yes" if r["same_as_local"] else "NO") for r in self.rows]
         rows = [head, *body]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-        return "\n".join("  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+        return "\n".join("  ".join(c.ljust(w) if i in (0, 2) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                          .rstrip() for r in rows)
 
 
@@ -307,48 +318,122 @@ def _check(chips: Sequence[int], placements: Sequence[str], runtime_us: float) -
         raise ConfigError(f"runtime_us={runtime_us}: use a positive runtime (µs hardware)")
 
 
+def workers(row: dict, cpus: int) -> int:
+    """How many hosts of a row can integrate at once: 1 in-process, else min(hosts, CPUs)."""
+    return 1 if row["placement"] == "local" else max(1, min(row["hosts"], cpus))
+
+
+def add_efficiency(rows: list[dict], cpus: int) -> None:
+    """``efficiency`` per row: the ideal wall time per biological second over the measured
+    one, per placement and scaling mode, against its row with the fewest chips (N0, t0, on
+    W0 workers): weak (neurons ∝ chips): ideal = t0 · (N/N0) / (W/W0) — the work grows with
+    the chips and spreads over the workers; strong (a fixed network): ideal = t0 · W0/W.
+    In-process (W = 1) weak efficiency says whether a chip's cost stays flat as chips are
+    added; on Ray it is bounded by the machine's cores (W ≤ CPUs)."""
+    for key in dict.fromkeys((r["scaling"], r["placement"]) for r in rows):
+        group = sorted((r for r in rows if (r["scaling"], r["placement"]) == key), key=lambda r: r["chips"])
+        base = group[0]
+        t0, n0, w0 = base["wall_per_bio_s"], base["chips"], workers(base, cpus)
+        for r in group:
+            work = r["chips"] / n0 if key[0] == "weak" else 1.0
+            ideal = t0 * work * w0 / workers(r, cpus)
+            r["efficiency"] = ideal / r["wall_per_bio_s"] if r["wall_per_bio_s"] > 0 else float("nan")
+
+
+@contextlib.contextmanager
+def simulated_cluster(nodes: int, cpus_per_node: int = 1):
+    """A Ray cluster of ``nodes`` nodes on this machine (``ray.cluster_utils.Cluster``), its
+    address yielded; hosts of Ray placements are spread over its nodes round-robin."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    if ray.is_initialized():
+        ray.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": cpus_per_node})
+    try:
+        for _ in range(nodes - 1):
+            cluster.add_node(num_cpus=cpus_per_node)
+        cluster.wait_for_nodes()
+        yield cluster.address
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
 def scaling_study(chips: Sequence[int] = (1, 2, 4, 8), placements: Sequence[str] = DEFAULT_PLACEMENTS, *,
                   neurons_per_chip: int = 400, runtime_us: float = 100.0, out_dir: str | Path | None = None,
                   seed: int = 1, address: str | None = None, partitioner: str = "metis-spread",
-                  common_window: bool = True, progress: bool = False,
-                  log: Callable[[str], None] | None = None, **options) -> ScalingReport:
+                  common_window: bool = True, progress: bool = False, strong_neurons: int | None = None,
+                  nodes: int = 1, log: Callable[[str], None] | None = None, **options) -> ScalingReport:
     """Run the reference network on every chip count (weak scaling: ``neurons_per_chip`` per
-    chip) in every placement; write ``scaling.csv``, ``scaling.parquet`` and ``scaling.png``
-    into ``out_dir`` if given, and return the rows.
+    chip) in every placement; with ``strong_neurons`` also one network of that many neurons
+    on every chip count that holds it (strong scaling); write ``scaling.csv``,
+    ``scaling.parquet`` and ``scaling.png`` into ``out_dir`` if given, and return the rows
+    (``efficiency``: ``add_efficiency``).
 
     ``common_window``: every chip count uses the window of the shortest inter-chip route
     (``common_window_steps``), also one chip, which alone would run in a few long windows;
     ``options`` go to the coordinator (``max_window_steps`` overrides the common window).
     The ``local`` run of each chip count is always made — it measures the integration time
     the other placements' overhead is computed from — and is listed if ``local`` is asked for.
-    Ray placements start an embedded Ray (or join ``address``) before the first timed run."""
+    Ray placements start an embedded Ray (or join ``address``; ``nodes`` > 1: a simulated
+    cluster of that many nodes on this machine, ``simulated_cluster``) before the first
+    timed run."""
     _check(chips, placements, runtime_us)
+    if nodes > 1 and address is not None:
+        raise ConfigError(f"nodes={nodes} simulates a cluster on this machine; address={address!r} joins one: "
+                          f"give one of them")
+    chip_counts = list(dict.fromkeys(int(c) for c in chips))
+    runs = [("weak", c, neurons_per_chip) for c in chip_counts]
+    if strong_neurons is not None:
+        fits = [c for c in chip_counts if strong_neurons % c == 0 and strong_neurons // c <= C.NEURONS_PER_CHIP]
+        if not fits:
+            raise ConfigError(f"strong_neurons={strong_neurons}: no chip count of {chip_counts} holds it "
+                              f"(at most {C.NEURONS_PER_CHIP} per chip, divisible): give more chips or fewer neurons")
+        runs += [("strong", c, strong_neurons // c) for c in fits]
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise ConfigError(f"out_dir {str(out)!r} is a file; give a directory for the scaling table and plot")
     order = ["local", *dict.fromkeys(p for p in placements if p != "local")]
-    chip_counts = list(dict.fromkeys(int(c) for c in chips))
-    if any(p != "local" for p in order):
-        from .ray_backend import ensure_ray
+    with contextlib.ExitStack() as stack:
+        if nodes > 1 and any(p != "local" for p in order):
+            address = stack.enter_context(simulated_cluster(nodes))
+        if any(p != "local" for p in order):
+            from .ray_backend import ensure_ray
 
-        ensure_ray(address)  # not inside the first timed run
+            ensure_ray(address)  # not inside the first timed run
+        rows = _study(runs, order, placements, runtime_us, seed, address, partitioner, common_window, progress,
+                      log, options)
+        cpus = _cpus(order[-1])
+    for r in rows:
+        r["nodes"] = nodes if r["placement"] != "local" else 1
+    add_efficiency(rows, cpus)
+    report = ScalingReport(rows)
+    if out is not None:
+        report.files = write_report(report, out)
+    return report
+
+
+def _study(runs, order, placements, runtime_us, seed, address, partitioner, common_window, progress, log,
+           options) -> list[dict]:
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(chip_counts) * len(order), unit="run", desc="scaling", leave=False)
+        bar = tqdm(total=len(runs) * len(order), unit="run", desc="scaling", leave=False)
     rows = []
     try:
-        for n_chips in chip_counts:
-            exp = Experiment.model_validate(reference_network(n_chips, neurons_per_chip, runtime_us, seed))
+        for mode, n_chips, npc in runs:
+            exp = Experiment.model_validate(reference_network(n_chips, npc, runtime_us, seed))
             opts = dict(options)
             if common_window:
                 opts.setdefault("max_window_steps", common_window_steps(exp, n_chips))
             per_window_s = 0.0
             for placement in order:
                 if bar is not None:
-                    bar.set_postfix_str(f"{n_chips} chips, {placement}")
+                    bar.set_postfix_str(f"{mode}, {n_chips} chips, {placement}")
                 row, res = measure_run(exp, n_chips, placement, address=address, partitioner=partitioner, **opts)
+                row["scaling"] = mode
                 if placement == "local":  # the integration time per window, chips one after another
                     per_window_s = row["steady_step_s"] / max(1, row["steady_windows"])
                     local_spikes = res.spikes
@@ -362,16 +447,13 @@ def scaling_study(chips: Sequence[int] = (1, 2, 4, 8), placements: Sequence[str]
                 if placement in placements:
                     rows.append(row)
                     if log is not None:
-                        log(f"{n_chips} chip(s), {placement}: {row['wall_s']:.2f} s")
+                        log(f"{mode}: {n_chips} chip(s), {placement}: {row['wall_s']:.2f} s")
                 if bar is not None:
                     bar.update()
     finally:
         if bar is not None:
             bar.close()
-    report = ScalingReport(rows)
-    if out is not None:
-        report.files = write_report(report, out)
-    return report
+    return rows
 
 
 def write_report(report: ScalingReport, out: Path) -> list[Path]:
@@ -403,23 +485,27 @@ def plot(report: ScalingReport, path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    for placement in dict.fromkeys(r["placement"] for r in report.rows):
-        rs = [r for r in report.rows if r["placement"] == placement]
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4))
+    for mode, placement in dict.fromkeys((r["scaling"], r["placement"]) for r in report.rows):
+        rs = [r for r in report.rows if (r["scaling"], r["placement"]) == (mode, placement)]
         x = [r["chips"] for r in rs]
-        ax1.plot(x, [r["wall_per_bio_s"] for r in rs], "o-", label=placement)
-        ax2.plot(x, [r["overhead_ms_per_window"] for r in rs], "o-", label=placement)
+        label, style = f"{placement} ({mode})", "o-" if mode == "weak" else "s--"
+        ax1.plot(x, [r["wall_per_bio_s"] for r in rs], style, label=label)
+        ax2.plot(x, [r["overhead_ms_per_window"] for r in rs], style, label=label)
+        ax3.plot(x, [100 * r["efficiency"] for r in rs], style, label=label)
     chips = sorted({r["chips"] for r in report.rows})
     npc = report.rows[0]["neurons"] // max(1, report.rows[0]["chips"]) if report.rows else 0
-    for ax, ylabel in ((ax1, "wall time per biological second (s)"), (ax2, "overhead per window (ms)")):
+    for ax, ylabel in ((ax1, "wall time per biological second (s)"), (ax2, "overhead per window (ms)"),
+                       (ax3, "scaling efficiency (%)")):
         ax.set_xscale("log", base=2)
         ax.set_xticks(chips, [str(c) for c in chips])
-        ax.set_xlabel(f"chips ({npc} neurons each)")
+        ax.set_xlabel(f"chips (weak scaling: {npc} neurons each)")
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
         ax.legend(title="placement")
-    ax1.set_title("weak scaling: the reference network")
+    ax1.set_title("the reference network")
     ax2.set_title("per-window cost beyond integration")
+    ax3.set_title("efficiency against the fewest chips")
     fig.tight_layout()
     fig.savefig(path, dpi=100, format="png")
     plt.close(fig)

@@ -411,6 +411,9 @@ class Experiment(_Model):
     recordings: Recordings = Field(default_factory=Recordings)
     plasticity: list[PlasticityRule] = Field(default_factory=list)
     writes: list[TimedWrite] = Field(default_factory=list)
+    system: str | dict[str, Any] | None = Field(
+        None, description="the system it needs: a shipped setup (cube-4, jboa-16, …), a system file, or an "
+                          "inline system description; a system given to run() (--system/--chips) overrides it")
 
     @model_validator(mode="after")
     def _runtime_covers_a_step(self):

@@ -47,6 +47,9 @@ PPU_RECORDS = pa.schema(
     ],
     metadata={"time_unit": "FPGA ticks"},
 )
+# spike events between processes, per window (``cluster.host.encode_exchange``): a host's
+# spikes (time in FPGA ticks) or the network's arrivals for it (time in ns)
+EXCHANGE = pa.schema([("chip", pa.int32()), ("time", pa.int64()), ("label", pa.int32())])
 SCHEMAS: dict[str, pa.Schema] = {"spikes": SPIKES, "madc": MADC, "cadc": CADC, "ppu": PPU_RECORDS}
 
 

@@ -2,9 +2,13 @@
 
 ``run_segment`` snapshots the network as a new epoch, builds the experiment of the whole
 segment (``experiment.build``), runs it with ``bss2emu.run`` and stores spikes and traces
-(``results``). A run continued after ``run()`` replays the segment from t = 0 with the
-changes made between the calls as timed writes — runs are deterministic, so the replayed
-part is identical.
+(``results``). A run continued after ``run()`` is the segment from t = 0 with the changes
+made between the calls as timed writes; in the in-process placement it is not emulated
+again from t = 0: the segment's ``Coordinator`` keeps its chips and goes on from where the
+last run ended (``Coordinator.continue_with``, which checks that the new experiment has the
+last one's past), so ``run(10); run(1000)`` emulates 1010 ms once — with results identical
+to a run from t = 0. Other placements, or a past that differs (a recording added between
+the runs), run from t = 0.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import numpy as np
 
 import bss2emu
 
+from ..cluster import warn_dropped
+from ..cluster.coordinator import Coordinator
 from ..errors import RoutingError, user_stacklevel
+from ..protocol.system import as_system
 from . import experiment
 from .epochs import snapshot, topology
 from .exceptions import ConnectionError, connection_error
@@ -87,11 +94,39 @@ def _execute(state, tstop: float) -> None:
     finally:  # build swaps epoch weights in; restore the current ones
         for prj, w in zip(state.projections, last["weights"]):
             prj._values["weight"] = w
-    cfg = state.config
     try:
-        res = bss2emu.run(exp, system=cfg.system, chips=cfg.chips, placement=cfg.placement, address=cfg.address,
-                          partitioner=cfg.partitioner)
+        res = _emulate(state, exp)
     except RoutingError as err:  # what mapping does not check: routes on the system
         raise connection_error(err) from None
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)
+
+
+def _emulate(state, exp):
+    """``bss2emu.run(exp)`` with the view's settings; in the in-process placement through the
+    segment's ``Coordinator`` (``state.emulation``), which a continued run of the segment
+    resumes instead of starting from t = 0."""
+    cfg = state.config
+    if cfg.placement != "local" or cfg.address is not None:
+        close_emulation(state)
+        return bss2emu.run(exp, system=cfg.system, chips=cfg.chips, placement=cfg.placement, address=cfg.address,
+                           partitioner=cfg.partitioner)
+    coord = state.emulation
+    try:
+        if coord is None or not coord.continue_with(exp):
+            close_emulation(state)
+            system = as_system(exp.system if cfg.system is None and cfg.chips is None else cfg.system, cfg.chips)
+            coord = state.emulation = Coordinator(exp, system, "local", partitioner=cfg.partitioner)
+        res = coord.run(keep=True)
+    except BaseException:
+        close_emulation(state)
+        raise
+    warn_dropped(res, coord.mapping.system)
+    return res
+
+
+def close_emulation(state) -> None:
+    """Free the chips a segment's ``Coordinator`` keeps for its next run (reset, setup, end)."""
+    coord, state.emulation = state.emulation, None
+    if coord is not None:
+        coord.close()

@@ -56,6 +56,7 @@ class State(common.control.BaseState):
         self.us_per_ms = 1.0  # hardware µs per ms of the view's time axis (bss2emu.pynn 1, brainscales2 1000)
         self.record_sample_times = False  # True: analog signals as neo IrregularlySampledSignals
         self.execute = _not_set_up  # setup() installs the backend's executor
+        self.emulation = None  # the segment's Coordinator, kept for a continued run()
         self.clear()
 
     def clear(self) -> None:
@@ -74,6 +75,9 @@ class State(common.control.BaseState):
 
     def reset(self) -> None:
         """Back to t = 0 and a new segment; the network stays."""
+        if self.emulation is not None:  # the last segment's chips, kept for a continued run()
+            self.emulation.close()
+            self.emulation = None
         self.running = False
         self.t = 0.0
         self.t_start = 0.0

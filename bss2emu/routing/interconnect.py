@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from ..errors import ConfigError
 from ..protocol.system import SystemSpec
 from ..units import NS_PER_TICK
 
@@ -26,33 +27,86 @@ LINK_SCHEMA = pa.schema([("link", pa.string()), ("sent", pa.int64()), ("delivere
                          ("dropped", pa.int64()), ("max_queue", pa.int64())])
 
 
-@njit(cache=True)
-def _traverse(t_send, latency, path_links, n_hops, hop_ns, service_ns, depth, free_ns, sent, delivered,
-              dropped, maxq):
-    n = len(t_send)
-    arrive = np.empty(n, np.float64)
-    for e in range(n):
-        t = t_send[e]
-        wait = 0.0
-        ok = True
-        for k in range(n_hops[e]):
-            link = path_links[e, k]
-            sent[link] += 1
-            start = t if t > free_ns[link] else free_ns[link]
-            ahead = int((start - t) / service_ns + 1e-9)  # one in service, the rest waiting
-            if ahead > depth:
-                dropped[link] += 1
-                ok = False
-                break
-            if ahead > maxq[link]:
-                maxq[link] = ahead
-            free_ns[link] = start + service_ns
-            delivered[link] += 1
-            wait += start - t
-            t = start + hop_ns
-        # the route's latency (in whole ticks, as mapping computed it) plus time spent queueing
-        arrive[e] = t_send[e] + latency[e] + wait if ok else -1.0
-    return arrive
+# a route's secondary sort key: (source chip, source label, destination chip, destination
+# label) in one int64 (labels 16 bit, chips below 2**12: 56 bits)
+_CHIP_BITS, _LABEL_BITS = 12, 16
+
+
+@njit(cache=True, boundscheck=False, error_model="numpy")
+def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns,
+                 depth, free_ns, sent, delivered, dropped, maxq, counts):
+    """One window's spikes through the network: the compiled ``Interconnect.forward``.
+
+    ``src_chip``, ``ticks``, ``label``: the neuron spikes of the window, source chips
+    ascending, each chip's in its own order. ``route_key`` (``src * 65536 + src_label``,
+    ascending) and ``routes`` are the routing table; ``pair_path[src, dst]`` indexes the
+    links ``path_links[p, :path_len[p]]`` between two chips. Link state (``free_ns``,
+    counters) is updated in place; ``counts[0]`` and ``counts[1]`` add the events that entered
+    the network and those dropped. Returns the delivered events ``(dst_chip, t_ns, dst_label)``
+    in the network's total order (send time, source chip, source label, destination chip,
+    destination label; ties in the order of the spikes and routes)."""
+    n_spk = src_chip.shape[0]
+    n_ev = 0
+    for i in range(n_spk):
+        key = src_chip[i] * 65536 + label[i]
+        n_ev += np.searchsorted(route_key, key, side="right") - np.searchsorted(route_key, key, side="left")
+    t_send = np.empty(n_ev, np.int64)
+    row = np.empty(n_ev, np.int64)
+    key2 = np.empty(n_ev, np.int64)
+    e = 0
+    for i in range(n_spk):
+        key = src_chip[i] * 65536 + label[i]
+        for r in range(np.searchsorted(route_key, key, side="left"), np.searchsorted(route_key, key, side="right")):
+            t_send[e] = ticks[i] * NS_PER_TICK + routes[r, R_DELAY_NS] - routes[r, R_LATENCY_NS]
+            row[e] = r
+            key2[e] = ((((routes[r, R_SRC] << _LABEL_BITS) | routes[r, R_SRC_LABEL]) << _CHIP_BITS
+                        | routes[r, R_DST]) << _LABEL_BITS) | routes[r, R_DST_LABEL]
+            e += 1
+    # the total order as two stable sorts: by the secondary key, then by send time
+    by_key = np.argsort(key2, kind="mergesort")
+    order = by_key[np.argsort(t_send[by_key], kind="mergesort")]
+    dst_out = np.empty(n_ev, np.int64)
+    t_out = np.empty(n_ev, np.int64)
+    lab_out = np.empty(n_ev, np.int64)
+    n_out = 0
+    for q in range(n_ev):
+        e = order[q]
+        r = row[e]
+        p = pair_path[routes[r, R_SRC], routes[r, R_DST]]
+        n_hops = path_len[p]
+        if n_hops == 0:  # looped back on the chip's own FPGA: no link
+            arrive = float(t_send[e] + routes[r, R_LATENCY_NS])
+        else:
+            counts[0] += 1
+            t0 = float(t_send[e])
+            t = t0
+            wait = 0.0
+            ok = True
+            for k in range(n_hops):
+                link = path_links[p, k]
+                sent[link] += 1
+                start = t if t > free_ns[link] else free_ns[link]
+                ahead = int((start - t) / service_ns + 1e-9)  # one in service, the rest waiting
+                if ahead > depth:
+                    dropped[link] += 1
+                    ok = False
+                    break
+                if ahead > maxq[link]:
+                    maxq[link] = ahead
+                free_ns[link] = start + service_ns
+                delivered[link] += 1
+                wait += start - t
+                t = start + hop_ns
+            if not ok:
+                counts[1] += 1
+                continue
+            # the route's latency (in whole ticks, as mapping computed it) plus time spent queueing
+            arrive = t0 + float(routes[r, R_LATENCY_NS]) + wait
+        dst_out[n_out] = routes[r, R_DST]
+        t_out[n_out] = int(np.ceil(arrive - 1e-6))
+        lab_out[n_out] = routes[r, R_DST_LABEL]
+        n_out += 1
+    return dst_out[:n_out], t_out[:n_out], lab_out[:n_out]
 
 
 class Interconnect:
@@ -64,77 +118,82 @@ class Interconnect:
         self._key = routes[:, R_SRC] * 65536 + routes[:, R_SRC_LABEL] if len(routes) else np.zeros(0, np.int64)
         links: dict[tuple[str, str], int] = {}
         pairs = sorted({(int(a), int(b)) for a, b in routes[:, [R_SRC, R_DST]]} if len(routes) else set())
-        self._path: dict[tuple[int, int], list[int]] = {}
-        for a, b in pairs:
-            if a == b:
-                self._path[(a, b)] = []
-                continue
-            self._path[(a, b)] = [links.setdefault(l, len(links)) for l in system.path(a, b)]
+        paths = [[] if a == b else [links.setdefault(l, len(links)) for l in system.path(a, b)] for a, b in pairs]
+        n_chips = max([len(system.chips)] + [max(a, b) + 1 for a, b in pairs])
+        if n_chips > 1 << _CHIP_BITS:
+            raise ConfigError(f"system {system.name!r} has {n_chips} chips; the interconnect model takes at most "
+                              f"{1 << _CHIP_BITS}: split the experiment over several systems")
+        # pair_path[src, dst]: the row of path_links/path_len of a pair that routes use
+        self.pair_path = np.full((n_chips, n_chips), -1, np.int64)
+        self.path_len = np.array([len(p) for p in paths], np.int64)
+        self.path_links = np.zeros((len(paths), max([1] + [len(p) for p in paths])), np.int64)
+        for i, ((a, b), p) in enumerate(zip(pairs, paths)):
+            self.pair_path[a, b] = i
+            self.path_links[i, :len(p)] = p
         self.link_names = [f"{u}->{v}" for (u, v), _ in sorted(links.items(), key=lambda kv: kv[1])]
         n_l = len(links)
         self.free_ns = np.zeros(n_l)
         self.sent, self.delivered, self.dropped, self.max_queue = (np.zeros(n_l, np.int64) for _ in range(4))
-        self.hop_ns = system.link.hop_latency_us * 1e3
-        self.service_ns = 1e3 / system.link.events_per_us
-        self.depth = system.link.queue_depth
-        self.events_sent = 0  # events that entered the network (one per spike and destination chip)
-        self.events_dropped = 0
+        self.hop_ns = float(system.link.hop_latency_us * 1e3)
+        self.service_ns = float(1e3 / system.link.events_per_us)
+        self.depth = int(system.link.queue_depth)
+        self.counts = np.zeros(2, np.int64)  # events that entered the network, events it dropped
 
     def forward(self, spikes: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """Spikes per source chip ``(time_ticks, label)`` → arrivals per destination chip
         ``(time_ns, label)`` after the link model (dropped events removed and counted)."""
         if not len(self.routes):
             return {}
-        parts = []
-        for chip in sorted(spikes):
-            ticks, labels = spikes[chip]
-            if not len(ticks):
-                continue
-            key = chip * 65536 + np.asarray(labels, np.int64)
-            lo = np.searchsorted(self._key, key, side="left")
-            hi = np.searchsorted(self._key, key, side="right")
-            cnt = hi - lo
-            if not cnt.any():
-                continue
-            ev = np.repeat(np.arange(len(key)), cnt)
-            rows = np.concatenate([np.arange(a, b) for a, b in zip(lo[cnt > 0], hi[cnt > 0])])
-            r = self.routes[rows]
-            t_send = np.asarray(ticks, np.int64)[ev] * NS_PER_TICK + r[:, R_DELAY_NS] - r[:, R_LATENCY_NS]
-            parts.append(np.column_stack([t_send, r]))
-        if not parts:
+        chips = sorted(c for c in spikes if len(spikes[c][0]))
+        if not chips:
             return {}
-        ev = np.concatenate(parts)
-        ev = ev[np.lexsort((ev[:, 1 + R_DST_LABEL], ev[:, 1 + R_DST], ev[:, 1 + R_SRC_LABEL], ev[:, 1 + R_SRC], ev[:, 0]))]
-        src, dst = ev[:, 1 + R_SRC], ev[:, 1 + R_DST]
-        max_h = max((len(p) for p in self._path.values()), default=0)
-        path_links = np.zeros((len(ev), max(max_h, 1)), np.int64)
-        n_hops = np.zeros(len(ev), np.int64)
-        for (a, b), p in self._path.items():
-            sel = (src == a) & (dst == b)
-            if p and sel.any():
-                path_links[sel, :len(p)] = p
-                n_hops[sel] = len(p)
-        arrive = _traverse(ev[:, 0].astype(np.float64), ev[:, 1 + R_LATENCY_NS].astype(np.float64),
-                           path_links, n_hops, self.hop_ns, self.service_ns,
-                           self.depth, self.free_ns, self.sent, self.delivered, self.dropped, self.max_queue)
-        self.events_sent += int((n_hops > 0).sum())
-        self.events_dropped += int(((n_hops > 0) & (arrive < 0)).sum())
-        loop = n_hops == 0
-        arrive[loop] = ev[loop, 0] + ev[loop, 1 + R_LATENCY_NS]
-        ok = arrive >= 0
-        t_arr = np.ceil(arrive[ok] - 1e-6).astype(np.int64)
-        dst, lab = ev[ok, 1 + R_DST], ev[ok, 1 + R_DST_LABEL]
+        src = np.concatenate([np.full(len(spikes[c][0]), c, np.int64) for c in chips])
+        ticks = np.concatenate([np.asarray(spikes[c][0], np.int64) for c in chips])
+        labels = np.concatenate([np.asarray(spikes[c][1], np.int64) for c in chips])
+        dst, t_arr, lab = self.route(src, ticks, labels)
         return {int(c): (t_arr[dst == c], lab[dst == c]) for c in np.unique(dst)}
+
+    def route(self, src: np.ndarray, ticks: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``forward`` on flat columns: spikes ``(source chip, time_ticks, label)``, source
+        chips ascending → delivered events ``(destination chip, t_ns, label)``."""
+        if not len(self.routes) or not len(src):
+            z = np.zeros(0, np.int64)
+            return z, z, z
+        return route_window(np.asarray(src, np.int64), np.asarray(ticks, np.int64), np.asarray(labels, np.int64),
+                            *self.tables(), self.counts)
+
+    def tables(self) -> tuple:
+        """The arguments of ``route_window`` after the spikes and before ``counts``: the
+        routing table, the paths and the links' state (updated in place)."""
+        return (self._key, self.routes, self.pair_path, self.path_links, self.path_len, self.hop_ns,
+                self.service_ns, self.depth, self.free_ns, self.sent, self.delivered, self.dropped, self.max_queue)
+
+    @staticmethod
+    def empty_tables() -> tuple:
+        """``tables()`` of a network without routes (for a compiled caller that routes nothing)."""
+        z = np.zeros(0, np.int64)
+        return (z, np.zeros((0, 6), np.int64), np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64), z, 0.0,
+                1.0, 0, np.zeros(0), z, z, z, z)
+
+    @property
+    def events_sent(self) -> int:
+        """Events that entered the network (one per spike and destination chip)."""
+        return int(self.counts[0])
+
+    @property
+    def events_dropped(self) -> int:
+        return int(self.counts[1])
 
     def stats(self) -> pa.Table:
         """Per-link counters: sent = delivered + dropped."""
         return pa.table({"link": self.link_names, "sent": self.sent, "delivered": self.delivered,
                          "dropped": self.dropped, "max_queue": self.max_queue}, schema=LINK_SCHEMA)
 
+    _STATE = ("free_ns", "sent", "delivered", "dropped", "max_queue", "counts")
+
     def get_state(self) -> dict:
-        st = {k: getattr(self, k).copy() for k in ("free_ns", "sent", "delivered", "dropped", "max_queue")}
-        return {**st, "events_sent": self.events_sent, "events_dropped": self.events_dropped}
+        return {k: getattr(self, k).copy() for k in self._STATE}
 
     def set_state(self, state: dict) -> None:
-        for k, v in state.items():
-            setattr(self, k, v.copy() if isinstance(v, np.ndarray) else v)
+        for k in self._STATE:  # in place: compiled hosts hold these arrays
+            getattr(self, k)[:] = state[k]

@@ -300,6 +300,16 @@ def map_experiment(exp: E.Experiment, system: SystemSpec | str | None = None,
     return mapping
 
 
+def from_list_weights(connections: list, weight: int) -> np.ndarray:
+    """The weight of every ``[pre, post]`` (``weight``) or ``[pre, post, w]`` connection."""
+    lengths = set(map(len, connections))
+    if lengths == {2} or not connections:
+        return np.full(len(connections), weight, np.int64)
+    if lengths == {3}:
+        return np.array(connections, np.int64)[:, 2]
+    return np.array([x[2] if len(x) == 3 else weight for x in connections], np.int64)
+
+
 def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> ChipConfig:
     """Hardware values for one chip of a mapped experiment: a complete ``ChipConfig``."""
     rt = mapping.chips[chip]
@@ -317,7 +327,7 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> Chip
         sel = c == chip
         # weights are values, not topology: always this experiment's (from_list rows may carry one)
         if isinstance(pr.connector, E.FromList):
-            w = np.array([x[2] if len(x) == 3 else pr.weight for x in pr.connector.connections], np.int64)
+            w = from_list_weights(pr.connector.connections, pr.weight)
             syn.weights[h[sel], r[sel], col[sel]] = w[sel]
         else:
             syn.weights[h[sel], r[sel], col[sel]] = pr.weight

@@ -47,11 +47,14 @@ def _check_neuron_write(w: E.NeuronWrite, size: int) -> np.ndarray:
     return idx
 
 
-def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int) -> PlaybackProgram:
-    """Spike input from the external sources that reach ``chip``, and its timed writes."""
+def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
+                   trains: dict[str, list[np.ndarray]] | None = None) -> PlaybackProgram:
+    """Spike input from the external sources that reach ``chip``, and its timed writes.
+    ``trains``: the sources' trains by name, filled as they are drawn (pass one dict for all
+    chips of an experiment to draw each train once)."""
     rt = mapping.chips[chip]
     ticks, labels = [], []
-    trains = {}
+    trains = {} if trains is None else trains
     for key, label in rt.labels.items():
         if key[0] != "src":
             continue

@@ -258,3 +258,30 @@ def test_validate_never_raises_on_any_text(tmp_path, text):
     path = tmp_path / "arbitrary.yaml"
     path.write_text(text, encoding="utf-8")
     assert main(["validate", str(path)]) in (0, 2)
+
+
+# --- the experiment names its system ----------------------------------------------------------
+
+PINNED = {"name": "pinned", "runtime_us": 20, "chip": {"ideal": True}, "system": "cube-4",
+          "populations": [{"name": "far", "size": 1, "chip": 3, "params": {"i_const": 900}}]}
+
+
+def test_run_takes_the_system_the_file_names_and_the_command_line_overrides_it(tmp_path, capsys):
+    path = write_yaml(tmp_path / "pinned.yaml", PINNED)
+    assert main(["run", str(path), "--out", str(tmp_path / "a"), "--no-progress"]) == 0
+    meta = json.loads((tmp_path / "a" / "metadata.json").read_text())
+    assert (meta["system"], meta["chips"]) == ("cube-4", 4)
+    assert pq.read_table(tmp_path / "a" / "spikes.parquet")["chip"].to_pylist()[0] == 3
+    assert main(["run", str(path), "--out", str(tmp_path / "b"), "--chips", "8", "--no-progress"]) == 0
+    assert json.loads((tmp_path / "b" / "metadata.json").read_text())["chips"] == 8
+    # a system too small for the pinned chip: the command line's choice is what runs
+    assert main(["run", str(path), "--out", str(tmp_path / "c"), "--chips", "2", "--no-progress"]) == 2
+    assert "chip" in capsys.readouterr().err
+
+
+def test_an_inline_system_description_runs_and_a_bad_one_names_itself():
+    duo = {"name": "duo", "chips": [{"id": 0, "serial": 1}, {"id": 1, "serial": 2}]}
+    res = bss2emu.run({**PINNED, "system": duo, "populations": [dict(PINNED["populations"][0], chip=1)]})
+    assert (res.metadata["system"], res.metadata["chips"]) == ("duo", 2)
+    with pytest.raises(bss2emu.ConfigError, match="jboa-99"):
+        bss2emu.run({**PINNED, "system": "jboa-99"})

@@ -201,3 +201,27 @@ def test_scaling_study_on_ray_matches_the_local_run(ray_cluster):
     assert (row["placement"], row["hosts"], row["chips_used"]) == ("per-chip", 2, 2)
     assert row["same_as_local"] and row["inter_chip_events"] > 0 and row["windows"] > 1
     assert row["integration_s"] > 0 and report.files == []
+
+
+def test_efficiency_is_ideal_over_measured_time_for_weak_and_strong_scaling():
+    from bss2emu.cluster.scaling import add_efficiency
+
+    def row(mode, placement, chips, hosts, t):
+        return {"scaling": mode, "placement": placement, "chips": chips, "hosts": hosts, "wall_per_bio_s": t}
+
+    rows = [row("weak", "local", 1, 1, 1.0), row("weak", "local", 4, 1, 5.0),  # 4x the work on one core
+            row("weak", "packed", 1, 1, 1.0), row("weak", "packed", 2, 2, 1.0), row("weak", "packed", 8, 8, 8.0),
+            row("strong", "packed", 1, 1, 3.0), row("strong", "packed", 2, 2, 2.0)]
+    add_efficiency(rows, cpus=2)
+    assert [r["efficiency"] for r in rows] == pytest.approx([1.0, 0.8, 1.0, 1.0, 0.5, 1.0, 0.75])
+
+
+def test_scale_cli_adds_strong_scaling_rows(tmp_path, capsys):
+    out = tmp_path / "scale"
+    assert main(["scale", "--chips", "1", "2", "--placements", "local", "--runtime-us", "5", "--neurons-per-chip",
+                 "100", "--strong-neurons", "200", "--out", str(out), "--no-progress"]) == 0
+    table = pcsv.read_csv(out / "scaling.csv")
+    assert list(zip(table["scaling"].to_pylist(), table["chips"].to_pylist(), table["neurons"].to_pylist())) == [
+        ("weak", 1, 100), ("weak", 2, 200), ("strong", 1, 200), ("strong", 2, 200)]
+    assert table["efficiency"].to_pylist()[0] == table["efficiency"].to_pylist()[2] == 1.0
+    assert "strong with 200 neurons" in capsys.readouterr().out

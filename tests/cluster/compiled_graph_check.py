@@ -14,7 +14,7 @@ def main() -> None:
     ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
 
     import bss2emu
-    from bss2emu.cluster.ray_backend import run_on_ray
+    from bss2emu.cluster.ray_job import run_on_ray
     from bss2emu.protocol.system import named_system
     from test_multichip import CHAIN
 

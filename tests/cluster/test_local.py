@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -167,3 +170,80 @@ def test_membrane_recordings_report_mv_in_both_accessors():
     trace, df = res.madc_values(), res.madc_mv()
     assert trace.unit == "mV" and np.array_equal(trace.values, df.v_mv.to_numpy())
     assert np.array_equal(trace.time_us, df.time_us.to_numpy())
+
+
+@pytest.mark.parametrize("name,cuts_us", [("chain", [17.33, 17.4, 40.0]), ("ppu", [49.95, 120.0, 251.0]),
+                                          ("writes", [80.0, 80.2, 150.0])])
+def test_a_run_in_segments_continues_where_the_last_ended_and_equals_one_run(name, cuts_us):
+    """Coordinator.run(until_us=...) keeps the hosts' state between segments: the results
+    after the last segment are those of one run, bit for bit (network events in flight,
+    PPU timers, timed writes and readouts across the cuts), and each segment's results
+    are those of the run so far."""
+    from bss2emu.cluster.coordinator import Coordinator
+    from bss2emu.protocol.system import named_system
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "chip_actor"))
+    from test_kernel_equivalence import equivalence_experiment
+    from test_multichip import CHAIN
+
+    exp, system = {"chain": (CHAIN, named_system("cube-4")), "ppu": (PPU_EXP, None),
+                   "writes": (equivalence_experiment(runtime_us=160.0), None)}[name]
+    exp = bss2emu.Experiment.model_validate(exp) if isinstance(exp, dict) else exp
+    whole = Coordinator(exp, system).run()
+    coord = Coordinator(exp, system)
+    for t in cuts_us:
+        part = coord.run(until_us=t)
+        assert part.metadata["runtime_us"] == pytest.approx(t, abs=0.1)
+        n = part.spikes.num_rows  # the spikes so far: those of the whole run before t (cuts on whole ticks)
+        assert part.spikes.equals(whole.spikes.slice(0, n))
+        assert n == whole.spikes.num_rows or whole.spikes["time_us"][n].as_py() >= t
+    last = coord.run()
+    for table in ("spikes", "madc", "cadc", "ppu", "links"):
+        assert last.tables[table].equals(whole.tables[table]), table
+    assert last.metadata["inter_chip_events"] == whole.metadata["inter_chip_events"]
+    with pytest.raises(bss2emu.ConfigError, match="finished its run"):
+        coord.run()
+
+
+def _continued(runtime_us: float, extra: list | None = None, late_spike_us: float = 70.0) -> bss2emu.Experiment:
+    """Two chips, a spike train, a neuron that fires, a timed write from ``extra``."""
+    return bss2emu.Experiment.model_validate({
+        "runtime_us": runtime_us, "chip": {"ideal": True},
+        "populations": [{"name": "a", "size": 4, "chip": 0, "params": {"i_const": 700}},
+                        {"name": "b", "size": 3, "chip": 1}],
+        "sources": [{"kind": "spike_array", "name": "s", "size": 2,
+                     "spike_times_us": [[10.0, 30.0, late_spike_us], [12.5, 95.0]]}],
+        "projections": [{"pre": "s", "post": "b", "weight": 50}, {"pre": "a", "post": "b", "weight": 40}],
+        "recordings": {"madc": {"population": "b"}},
+        "writes": extra or []})
+
+
+def test_continue_with_a_longer_experiment_resumes_and_equals_its_one_run():
+    """A continued run (PyNN's run(); run()): the first experiment runs to 50 µs, then one of
+    120 µs with the same past — and a write at 60 µs, a change made between the runs —
+    continues from the state reached, and ends where one run of it ends, bit for bit."""
+    from bss2emu.cluster.coordinator import Coordinator
+
+    later = _continued(120.0, [{"kind": "neuron", "time_us": 60.0, "population": "a", "parameter": "i_const",
+                               "value": 0}])
+    coord = Coordinator(_continued(50.0), "cube-4")
+    first = coord.run(keep=True)
+    assert coord.continue_with(later)
+    res = coord.run()
+    whole = bss2emu.run(later, system="cube-4")
+    for table in ("spikes", "madc", "links"):
+        assert res.tables[table].equals(whole.tables[table]), table
+    assert first.spikes.equals(whole.spikes.slice(0, first.spikes.num_rows))
+    assert res.metadata["inter_chip_events"] == whole.metadata["inter_chip_events"] > 0
+
+
+def test_continue_with_refuses_an_experiment_whose_past_differs():
+    from bss2emu.cluster.coordinator import Coordinator
+
+    coord = Coordinator(_continued(50.0), "cube-4")
+    coord.run(keep=True)
+    assert not coord.continue_with(_continued(120.0, late_spike_us=40.0))  # a spike before now moved
+    early = [{"kind": "neuron", "time_us": 20.0, "population": "a", "parameter": "i_const", "value": 0}]
+    assert not coord.continue_with(_continued(120.0, early))  # a write before now
+    assert coord.continue_with(_continued(120.0))  # nothing before now changed
+    assert coord.run().metadata["runtime_us"] == 120.0

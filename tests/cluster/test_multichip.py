@@ -135,19 +135,19 @@ def test_every_placement_gives_identical_results(ray_cluster, placement):
 def test_hosts_run_on_both_nodes_with_identical_results(ray_cluster):
     import ray
 
-    from bss2emu.cluster.coordinator import Coordinator
+    from bss2emu.cluster.coordinator import Coordinator, chip_setups
 
     assert len([n for n in ray.nodes() if n["Alive"]]) == 2
     exp = bss2emu.Experiment.model_validate(CHAIN)
     coord = Coordinator(exp, named_system("cube-4"), "per-chip")
-    coord.backend.start(__import__("bss2emu.cluster.coordinator", fromlist=["x"]).chip_setups(exp, coord.mapping))
+    coord.backend.start(chip_setups(exp, coord.mapping), Interconnect(coord.mapping.system, coord.mapping.routes))
     nodes = coord.backend.host_nodes()
     coord.backend.shutdown()
     assert len(set(nodes)) == 2
 
 
 def test_a_killed_chip_actor_is_recovered_from_a_checkpoint(ray_cluster):
-    from bss2emu.cluster.ray_backend import run_on_ray
+    from bss2emu.cluster.ray_job import run_on_ray
 
     ref = bss2emu.run(CHAIN, system="cube-4")
     exp = bss2emu.Experiment.model_validate(CHAIN)

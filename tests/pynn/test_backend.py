@@ -76,6 +76,31 @@ def test_continued_runs_equal_one_run(sim):
     assert np.array_equal(one[1], three[1])
 
 
+def test_a_continued_run_resumes_where_the_last_one_ended(sim, monkeypatch):
+    """run(); run() emulates each millisecond once: the segment's Coordinator continues with
+    the longer experiment (its past checked equal), instead of emulating from t = 0 again;
+    a change that reaches into the past (a recording added) runs from t = 0."""
+    from bss2emu.cluster.coordinator import Coordinator
+
+    answers = []
+    real = Coordinator.continue_with
+    monkeypatch.setattr(Coordinator, "continue_with", lambda self, exp: answers.append(real(self, exp)) or answers[-1])
+    src = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0), label="src")
+    pop = sim.Population(10, sim.IF_cond_exp(), label="pop")
+    sim.Projection(src, pop, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(1)), sim.StaticSynapse(weight=0.01))
+    pop.record("spikes")
+    for t in (50.0, 100.0, 50.0):
+        sim.run(t)
+    coord = state.emulation
+    assert answers == [True, True]
+    assert coord.step == coord.total and coord.exp.runtime_us == pytest.approx(200.1)  # 200 ms (+ one step)
+    assert coord.backend.host.windows == coord.windows <= 6  # the chips ran each window once
+    pop.record("v")
+    sim.run(10.0)
+    assert answers[-1] is False and state.emulation is not coord  # the MADC is new: from t = 0
+    assert len(pop.get_data().segments[-1].analogsignals[0]) > 0
+
+
 def test_set_between_runs_takes_effect_then(sim):
     pop = sim.Population(3, sim.IF_curr_exp(i_offset=0.0), label="p")
     pop.record("spikes")

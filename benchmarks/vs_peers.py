@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Side by side: the reference network on bss2emu (local, packed), NEST and Brian2 (Cython).
+
+Run from the repository root::
+
+    python benchmarks/vs_peers.py                                   # 512, 2048, 8192 neurons
+    python benchmarks/vs_peers.py --neurons 2048 --repeat 5 --brian2-python /root/.cache/bss2emu-brian2/bin/python
+    python benchmarks/vs_peers.py --skip nest packed                # what is left
+
+Brian2 runs in its own virtual environment (it pins numpy below what bss2emu uses here)::
+
+    python -m venv /root/.cache/bss2emu-brian2
+    /root/.cache/bss2emu-brian2/bin/pip install brian2 'numpy<2.4' cython
+
+``--brian2-python`` names that interpreter (default: the path above); a missing one skips
+Brian2. NEST (``pip install nest-simulator``, in the test extra) is skipped when it does not
+import.
+
+The network
+-----------
+N AdEx neurons, 80 % excitatory, in-degree 100 (80 exc + 20 inh), 8 Poisson inputs of 60 Hz
+per neuron, 1 s biological, dt 0.1 ms (DESIGN.md §6) — the pooled variant of
+``single_chip.py`` (N = 512, one chip) and ``multi_chip.py`` (N = 2048 on ``cube-4``,
+8192 on ``jboa-16``: 512 per chip, each quadrant's inputs drawn from pools over the whole
+network). The peers get the very same connection lists and Poisson unit → neuron lists
+(drawn once here and handed over), and the neuron of the emulated ideal chip in biological
+units: the chip's own physics (``Chip.physics`` of the mapped configuration: E_L, V_reset,
+spike threshold, V_T, Δ_T, a, b, τ_w, g_L, C, τ_syn, τ_ref and the synaptic jump per weight
+code), with hardware µs read as biological ms (conductances and currents / 1000). Peers use
+one thread each (bss2emu ``local`` is one thread; ``packed`` uses about one Ray actor per
+core), current-based exponential synapses (NEST ``aeif_psc_exp``; Brian2 the same
+equations) and a delay of one step; their firing rates are printed next to bss2emu's (the
+dynamics match in kind, not spike for spike).
+
+What is measured
+----------------
+Per size and simulator: one untimed run (compilation: numba cache, Cython, NEST's network
+build), then ``--repeat`` timed runs of 1 s biological; printed are the min and median wall
+time per biological second of the simulation call (bss2emu: the whole ``bss2emu.run`` after
+validation — chip setup, windows, results; NEST: ``Simulate``; Brian2: ``run``, without its
+code generation), and ratios peer / bss2emu local of the mins and of the medians. The
+machine's load average is printed at each size: on a shared machine compare ratios, which
+are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+BRIAN2_PYTHON = "/root/.cache/bss2emu-brian2/bin/python"
+SIZES = (512, 2048, 8192)
+
+
+# --- the network, for everyone ----------------------------------------------------------------
+
+def experiment_for(n: int, runtime_us: float = 1000.0, seed: int = 1) -> tuple[dict, str]:
+    """The bss2emu experiment of N neurons and its system."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if n <= 512:
+        from single_chip import reference_network
+
+        return reference_network(n, runtime_us, seed=seed), None
+    from multi_chip import reference_network
+
+    if n % 512:
+        raise SystemExit(f"--neurons {n}: above 512 use a multiple of 512 (one chip each)")
+    chips = n // 512
+    return reference_network(chips, runtime_us, seed), ("cube-4" if chips <= 4 else f"jboa-{16 if chips <= 16 else 120}")
+
+
+def network_arrays(exp: dict, system) -> dict:
+    """The experiment as global index lists and biological parameters (for the peers)."""
+    from bss2emu.chip_actor.chip import Chip
+    from bss2emu.protocol.experiment import Experiment
+    from bss2emu.routing.mapping import configure_chip, map_experiment
+
+    offset, n = {}, 0
+    for p in exp["populations"]:
+        offset[p["name"]], n = n, n + p["size"]
+    n_units = exp["sources"][0]["size"]
+    pre, post, w, kind = [], [], [], []
+    for pr in exp["projections"]:
+        c = np.asarray(pr["connector"]["connections"], np.int64)
+        is_src = pr["pre"] == "drive"
+        pre.append(c[:, 0] + (0 if is_src else offset[pr["pre"]]))
+        post.append(c[:, 1] + offset[pr["post"]])
+        w.append(np.full(len(c), pr["weight"]))
+        kind.append(np.full(len(c), 2 if is_src else (0 if pr.get("receptor", "excitatory") == "excitatory" else 1)))
+    pre, post, w, kind = (np.concatenate(x) for x in (pre, post, w, kind))
+    e = Experiment.model_validate(exp)
+    m = map_experiment(e, system)
+    phys = Chip(configure_chip(e, m, 0), ideal=True).physics
+    i = 0  # every neuron has the same parameters on the ideal chip
+    # hardware (mV, µs, pF, µS, nA) -> biological (mV, ms, pF, nS, pA): µs read as ms, so
+    # conductances and currents scale by 1e-3 (µS -> nS, nA -> pA keeps C dv/dt consistent)
+    params = {
+        "E_L": float(phys.e_l[i]), "V_reset": float(phys.v_reset[i]), "V_peak": float(phys.v_th[i]),
+        "V_T": float(phys.v_t[i]), "Delta_T": float(phys.delta_t[i]), "C_m": float(phys.c_m[i]),
+        "g_L": float(phys.g_l[i]), "a": float(phys.a[i]), "b": float(phys.b[i]), "tau_w": float(phys.tau_w[i]),
+        "tau_syn_ex": float(phys.tau_exc[i]), "tau_syn_in": float(phys.tau_inh[i]),
+        "t_ref": float(phys.tau_ref_ns[i]) / 1e3,
+        "jump_exc_pA": float(phys.gain_exc[i]), "jump_inh_pA": float(phys.gain_inh[i]),
+    }
+    # jumps: weight x gain in nA on the chip -> pA in biology; a in µS -> nS, b in nA -> pA
+    return {"n": n, "n_exc": sum(p["size"] for p in exp["populations"] if p["name"].startswith("exc")),
+            "n_units": n_units, "rate_hz": exp["sources"][0]["rate_khz"], "pre": pre, "post": post, "w": w,
+            "kind": kind, "params": params}
+
+
+# --- peers (each in a child process) ----------------------------------------------------------
+
+def run_nest(net: dict, repeat: int, bio_ms: float) -> dict:
+    import nest
+
+    nest.set_verbosity("M_ERROR")
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": 0.1, "local_num_threads": 1, "rng_seed": 1})
+    p = net["params"]
+    neurons = nest.Create("aeif_psc_exp", net["n"], params={
+        "C_m": p["C_m"], "g_L": p["g_L"], "E_L": p["E_L"], "V_reset": p["V_reset"], "V_peak": p["V_peak"],
+        "V_th": p["V_T"], "Delta_T": p["Delta_T"], "a": p["a"], "b": p["b"], "tau_w": p["tau_w"],
+        "tau_syn_ex": p["tau_syn_ex"], "tau_syn_in": p["tau_syn_in"], "t_ref": p["t_ref"], "V_m": p["E_L"]})
+    gens = nest.Create("poisson_generator", net["n_units"], params={"rate": net["rate_hz"]})
+    parrots = nest.Create("parrot_neuron", net["n_units"])  # a unit's one train reaches all its targets
+    nest.Connect(gens, parrots, "one_to_one")
+    jump = np.where(net["kind"] == 1, -p["jump_inh_pA"], p["jump_exc_pA"]) * net["w"]
+    rec = net["kind"] != 2
+    ids, units = np.asarray(neurons.tolist()), np.asarray(parrots.tolist())
+    ext = ~rec
+    # node-id arrays (with repeats): NEST's array connect
+    for src, sel in ((ids, rec), (units, ext)):
+        nest.Connect(src[net["pre"][sel]], ids[net["post"][sel]], "one_to_one",
+                     {"weight": jump[sel], "delay": np.full(sel.sum(), 0.1)})
+    rec_dev = nest.Create("spike_recorder")
+    nest.Connect(neurons, rec_dev)
+    nest.Simulate(bio_ms)  # warm-up (and a first second of activity)
+    times, spikes = [], []
+    for _ in range(repeat):
+        n0 = rec_dev.n_events
+        t0 = time.perf_counter()
+        nest.Simulate(bio_ms)
+        times.append(time.perf_counter() - t0)
+        spikes.append(rec_dev.n_events - n0)
+    return {"times": times, "rate_hz": statistics.median(spikes) / net["n"] / (bio_ms / 1e3),
+            "version": nest.__version__}
+
+
+BRIAN2_CHILD = r'''
+import json, sys, time, statistics
+import numpy as np
+from brian2 import (NeuronGroup, PoissonGroup, Synapses, SpikeMonitor, Network, prefs, defaultclock, ms, mV, pF,
+                    nS, pA, Hz, second, __version__)
+prefs.codegen.target = "cython"
+net, repeat, bio_ms = np.load(sys.argv[1], allow_pickle=True)["net"].item(), int(sys.argv[2]), float(sys.argv[3])
+p = net["params"]
+defaultclock.dt = 0.1 * ms
+eqs = """
+dv/dt = (g_L*(E_L - v) + g_L*Delta_T*exp((v - V_T)/Delta_T) - w + ie - ii)/C_m : volt (unless refractory)
+dw/dt = (a*(v - E_L) - w)/tau_w : amp
+die/dt = -ie/tau_e : amp
+dii/dt = -ii/tau_i : amp
+"""
+ns = dict(g_L=p["g_L"]*nS, E_L=p["E_L"]*mV, Delta_T=p["Delta_T"]*mV, V_T=p["V_T"]*mV, C_m=p["C_m"]*pF,
+          a=p["a"]*nS, tau_w=p["tau_w"]*ms, tau_e=p["tau_syn_ex"]*ms, tau_i=p["tau_syn_in"]*ms,
+          V_peak=p["V_peak"]*mV, V_reset=p["V_reset"]*mV, b=p["b"]*pA)
+G = NeuronGroup(net["n"], eqs, threshold="v > V_peak", reset="v = V_reset; w += b",
+                refractory=p["t_ref"]*ms, method="exponential_euler", namespace=ns)
+G.v = p["E_L"]*mV
+P = PoissonGroup(net["n_units"], net["rate_hz"]*Hz)
+kind, pre, post, w = net["kind"], net["pre"], net["post"], net["w"]
+syns = []
+for k, src, target, jump in ((0, G, "ie", p["jump_exc_pA"]), (1, G, "ii", p["jump_inh_pA"]), (2, P, "ie", p["jump_exc_pA"])):
+    sel = kind == k
+    S = Synapses(src, G, "wj : amp", on_pre=f"{target}_post += wj", delay=0.1*ms)
+    S.connect(i=pre[sel], j=post[sel])
+    S.wj = w[sel] * jump * pA
+    syns.append(S)
+M = SpikeMonitor(G)
+n = Network(G, P, M, *syns)
+n.run(bio_ms*ms)  # compiles (Cython) and runs a first second
+times, spikes = [], []
+for _ in range(repeat):
+    n0 = M.num_spikes
+    t0 = time.perf_counter()
+    n.run(bio_ms*ms)
+    times.append(time.perf_counter() - t0)
+    spikes.append(M.num_spikes - n0)
+print(json.dumps({"times": times, "rate_hz": statistics.median(spikes)/net["n"]/(bio_ms/1e3), "version": __version__}))
+'''
+
+
+def run_child(kind: str, net: dict, repeat: int, bio_ms: float, python: str) -> dict | None:
+    """A peer in a child process (its own interpreter for Brian2); None if unavailable."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "net.npz")
+        np.savez(path, net=np.array(net, dtype=object))
+        if kind == "brian2":
+            script = os.path.join(tmp, "brian2_child.py")
+            with open(script, "w") as fh:
+                fh.write(BRIAN2_CHILD)
+            cmd = [python, script, path, str(repeat), str(bio_ms)]
+        else:
+            cmd = [sys.executable, os.path.abspath(__file__), "--nest-child", path, str(repeat), str(bio_ms)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+    if proc.returncode:
+        print(f"  {kind}: failed ({proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode})")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- bss2emu ----------------------------------------------------------------------------------
+
+def run_bss2emu(exp: dict, system, placement: str, repeat: int) -> dict:
+    import bss2emu
+    from bss2emu.protocol.experiment import Experiment
+
+    e = Experiment.model_validate(exp)
+    res = bss2emu.run(e, system=system, placement=placement)  # warm-up: kernels, mapping, Ray actors
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = bss2emu.run(e, system=system, placement=placement)
+        times.append(time.perf_counter() - t0)
+    n = sum(p["size"] for p in exp["populations"])
+    return {"times": times, "rate_hz": res.spikes.num_rows / n / (e.runtime_us / 1e3),
+            "hosts": res.metadata.get("hosts", 1)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--neurons", type=int, nargs="+", default=list(SIZES))
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per simulator after an untimed one")
+    ap.add_argument("--runtime-ms", type=float, default=1000.0, help="biological ms per timed run")
+    ap.add_argument("--brian2-python", default=BRIAN2_PYTHON, help="the Python of Brian2's venv")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["local", "packed", "nest", "brian2"])
+    ap.add_argument("--nest-child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.nest_child:
+        path, repeat, bio_ms = args.nest_child
+        print(json.dumps(run_nest(np.load(path, allow_pickle=True)["net"].item(), int(repeat), float(bio_ms))))
+        return
+    runners = [s for s in ("local", "packed", "nest", "brian2") if s not in args.skip]
+    if "brian2" in runners and not os.path.exists(args.brian2_python):
+        print(f"Brian2 skipped: no interpreter at {args.brian2_python} (see the docstring)")
+        runners.remove("brian2")
+    if "nest" in runners:
+        try:
+            __import__("nest")
+        except Exception:  # any failure: NEST is unavailable here
+            print("NEST skipped: it does not import")
+            runners.remove("nest")
+    bio_s = args.runtime_ms / 1e3
+    print(f"vs_peers on {os.cpu_count()} CPUs, python {sys.version.split()[0]}; {args.repeat} timed runs of "
+          f"{args.runtime_ms:g} ms biological each; wall seconds per biological second: min / median")
+    summary = []
+    for n in args.neurons:
+        exp, system = experiment_for(n, args.runtime_ms)
+        net = network_arrays(exp, system)
+        print(f"\n== {n} neurons ({system or 'one chip'}), {len(net['pre'])} synapses; load average "
+              f"{os.getloadavg()[0]:.1f}")
+        found = {}
+        for r in runners:
+            if r in ("local", "packed"):
+                m = run_bss2emu(exp, system, r, args.repeat)
+            else:
+                m = run_child(r, net, args.repeat, args.runtime_ms, args.brian2_python)
+                if m is None:
+                    continue
+            found[r] = m
+            t = [x / bio_s for x in m["times"]]
+            print(f"  {r:8s} {min(t):8.3f} / {statistics.median(t):8.3f} s   rate {m['rate_hz']:5.1f} Hz"
+                  + (f"   ({m['hosts']} hosts)" if "hosts" in m and r == "packed" else "")
+                  + (f"   ({r} {m['version']})" if "version" in m else ""))
+        if "local" in found:
+            base_min, base_med = min(found["local"]["times"]), statistics.median(found["local"]["times"])
+            for r, m in found.items():
+                if r != "local":
+                    print(f"  {r} / local: {min(m['times']) / base_min:6.2f}x (mins)  "
+                          f"{statistics.median(m['times']) / base_med:6.2f}x (medians)")
+        summary.append((n, found))
+        print(f"  load average {os.getloadavg()[0]:.1f} after")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,278 @@
+"""The compiled per-window path of one host: every chip of the host advances a run of
+windows in one numba call, and (when the host holds the whole system) the inter-chip
+network routes each window's spikes in the same call.
+
+Per window, in this order (``run_windows``):
+
+1. each chip, ascending by id: its FPGA's input for the window — playback events and
+   network arrivals with ``t0 <= t < t1``, merged in the order (time, label), playback first
+   on ties, as ``Fpga.events_for_window`` does — is integrated by
+   ``chip_actor.kernels.integrate_window``; what the chip sends to its FPGA is appended to
+   the host's spike record (``time_ticks``, ``chip``, ``neuron``, ``label``: the columns of
+   ``schemas.SPIKES``, so the record becomes the result's Arrow table without a copy);
+2. with ``route`` set, the window's neuron spikes of all chips go through
+   ``routing.interconnect.route_window`` and the arrivals join their destination chips'
+   pending queues (kept in the order (time, label)).
+
+The chips' arrays stay owned by their ``Chip`` objects: the host hands the kernel a table
+of their addresses (``chip_table``), and the kernel views them with ``numba.carray`` — one
+call for any number of chips, no Python object per window, and no copy of a chip's state.
+Every array's dtype, shape and contiguity is checked when the table is built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import carray, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ..chip_actor import kernels as K
+from ..protocol import coordinates as C
+from ..routing.interconnect import route_window
+from ..units import NS_PER_TICK
+
+_N = C.NEURONS_PER_CHIP
+_H, _D, _R, _COL = C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE
+_XB = (C.CROSSBAR_INPUTS, C.CROSSBAR_OUTPUTS)
+_N_SYN_KEYS = _H * _D * 64
+_N_DRV_KEYS = _H * 4 * 32
+
+# the chip arrays the kernel reads and writes, in the order of ``chip_table``'s columns:
+# (name, dtype, shape; None for a 1-d array of any length)
+FIELDS = (
+    ("coef", np.float64, (K.N_COEF, _N)), ("flags", np.int64, (5, _N)), ("nstate", np.float64, (K.N_STATE, _N)),
+    ("ref_end", np.int64, (_N,)), ("spike_count", np.int64, (_N,)),
+    ("syn_ptr", np.int64, (_N_SYN_KEYS + 1,)), ("syn_entry", np.int32, None), ("syn_weighted", np.int64, (_N_SYN_KEYS,)),
+    ("drv_ptr", np.int64, (_N_DRV_KEYS + 1,)), ("drv_list", np.int64, None), ("drv", np.int64, (5, _H, _D)),
+    ("stp_u_param", np.float64, (_H, _D)), ("stp_tau_ns", np.float64, (_H, _D)), ("set_scale", np.float64, (_H, 2)),
+    ("stp_last", np.int64, (_H, _D)), ("stp_r", np.float64, (_H, _D)), ("stp_u", np.float64, (_H, _D)),
+    ("xb_en", np.int64, _XB), ("xb_mask", np.int64, _XB), ("xb_target", np.int64, _XB),
+    ("bg", np.int64, (8, C.BACKGROUND_GENERATORS)), ("bg_next_ns", np.int64, (C.BACKGROUND_GENERATORS,)),
+    ("bg_rng", np.int64, (C.BACKGROUND_GENERATORS,)),
+    ("t_pre", np.int64, (_H, _R, _COL)), ("t_post", np.int64, (_N,)),
+    ("causal", np.float64, (_H, _R, _COL)), ("acausal", np.float64, (_H, _R, _COL)),
+    ("play_t_ns", np.int64, None), ("play_label", np.int64, None),
+)
+(A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
+ A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
+ A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL) = range(29)
+N_FIELDS = len(FIELDS)
+# per-chip integers: the lengths of the 1-d fields of any length, and readout settings
+(I_SYN_ENTRY_LEN, I_DRV_LIST_LEN, I_PLAY_LEN, I_CORR_ON, I_MADC_NEURON, I_MADC_ROW, I_MADC_EVERY,
+ I_CADC_PERIOD, I_SYSTEM_CHIP) = range(9)
+N_INTS = 9
+# status codes of ``run_windows``
+OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
+_JIT = dict(cache=True, boundscheck=False, error_model="numpy")
+
+
+@intrinsic
+def _voidptr(typingctx, address):
+    """An integer address as a ``void*`` (for ``numba.carray``)."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(address), codegen
+
+
+@njit(**_JIT)
+def _insert_arrivals(q_t, q_lab, q_n, c, t, lab):
+    """Insert one event into chip c's pending queue, kept in the order (time, label);
+    returns the queues (reallocated when full)."""
+    n = q_n[c]
+    if n == q_t.shape[1]:
+        grown_t = np.empty((q_t.shape[0], 2 * n), np.int64)
+        grown_l = np.empty((q_t.shape[0], 2 * n), np.int64)
+        grown_t[:, :n] = q_t
+        grown_l[:, :n] = q_lab
+        q_t, q_lab = grown_t, grown_l
+    j = n
+    while j > 0 and (q_t[c, j - 1] > t or (q_t[c, j - 1] == t and q_lab[c, j - 1] > lab)):
+        q_t[c, j] = q_t[c, j - 1]
+        q_lab[c, j] = q_lab[c, j - 1]
+        j -= 1
+    q_t[c, j] = t
+    q_lab[c, j] = lab
+    q_n[c] = n + 1
+    return q_t, q_lab
+
+
+@njit(**_JIT)
+def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n,
+                route, host_of, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns, depth,
+                free_ns, sent, delivered, dropped, maxq, net_counts,
+                rec_ticks, rec_chip, rec_neuron, rec_label, n_rec,
+                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events):
+    """Run the windows ``[bounds[w], bounds[w + 1])`` (steps) on every chip of the host.
+
+    ``addr[c]``/``ints[c]``/``tau_corr_ns[c]``: chip c's ``chip_table``; ``play_pos[c]``
+    its playback cursor; ``q_*``: the pending network arrivals per chip (``q_n[c]`` of
+    them, in the order (time, label)). With ``route``, each window's neuron spikes are
+    routed (``route_window``'s tables follow; ``host_of[system chip]`` is the chip's row
+    here, -1 if on no host) and the arrivals queued. ``rec_*``: the spike record, ``n_rec``
+    rows used; ``madc_*``/``cadc_*``: per-chip readout buffers with ``n_madc``/``n_cadc``
+    rows used (sized by the caller for these windows); ``syn_events[c]`` counts synaptic
+    events. Returns ``(status, windows done, n_rec, rec_*, q_t, q_lab)``; a status other
+    than ``OK`` stops at the window that met it (``EVENT_IN_THE_PAST``: an arrival before its
+    window; ``ARRIVAL_ELSEWHERE``: an arrival for a chip this host does not hold)."""
+    n_chips = addr.shape[0]
+    h = h_ns
+    # scratch for a chip's window: its input events and what it sends out (grown on demand)
+    ev_t_buf = np.empty(64, np.int64)
+    ev_in_buf = np.empty(64, np.int64)
+    ev_lab_buf = np.empty(64, np.int64)
+    out_t_buf = np.empty(0, np.int64)
+    out_l_buf = np.empty(0, np.int64)
+    out_n_buf = np.empty(0, np.int64)
+    for w in range(bounds.shape[0] - 1):
+        k0 = bounds[w]
+        n_steps = bounds[w + 1] - k0
+        t0 = k0 * h
+        t1 = t0 + n_steps * h
+        win_start = n_rec
+        for c in range(n_chips):
+            a = addr[c]
+            # --- the FPGA's input for the window: playback and arrivals, (time, label) ---
+            play_t = carray(_voidptr(a[A_PLAY_T]), ints[c, I_PLAY_LEN], np.int64)
+            play_l = carray(_voidptr(a[A_PLAY_LABEL]), ints[c, I_PLAY_LEN], np.int64)
+            p0 = play_pos[c]
+            p1 = p0
+            while p1 < play_t.shape[0] and play_t[p1] < t1:
+                p1 += 1
+            nq = 0
+            while nq < q_n[c] and q_t[c, nq] < t1:
+                nq += 1
+            if nq and q_t[c, 0] < t0:
+                return EVENT_IN_THE_PAST, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
+            n_ev = (p1 - p0) + nq
+            if n_ev > ev_t_buf.shape[0]:
+                ev_t_buf = np.empty(2 * n_ev, np.int64)
+                ev_in_buf = np.empty(2 * n_ev, np.int64)
+                ev_lab_buf = np.empty(2 * n_ev, np.int64)
+            ev_t = ev_t_buf[:n_ev]
+            ev_in = ev_in_buf[:n_ev]
+            ev_lab = ev_lab_buf[:n_ev]
+            i, j = p0, 0
+            for e in range(n_ev):
+                if j >= nq or (i < p1 and (play_t[i] < q_t[c, j] or (play_t[i] == q_t[c, j]
+                                                                    and play_l[i] <= q_lab[c, j]))):
+                    ev_t[e] = play_t[i]
+                    ev_lab[e] = play_l[i]
+                    i += 1
+                else:
+                    ev_t[e] = q_t[c, j]
+                    ev_lab[e] = q_lab[c, j]
+                    j += 1
+                ev_in[e] = C.CROSSBAR_INPUT_FPGA + ((ev_lab[e] >> C.LABEL_BUS_SHIFT) & 3)
+            play_pos[c] = p1
+            for e in range(q_n[c] - nq):
+                q_t[c, e] = q_t[c, e + nq]
+                q_lab[c, e] = q_lab[c, e + nq]
+            q_n[c] -= nq
+            # --- integrate the window, in parts if the output could overflow ---------------
+            min_cap = n_ev + 8 * (h // 4 + 1) + _N
+            cap = 4 * min_cap + 4096  # as Chip.run_window sizes it
+            if cap > out_t_buf.shape[0]:
+                out_t_buf = np.empty(2 * cap, np.int64)
+                out_l_buf = np.empty(2 * cap, np.int64)
+                out_n_buf = np.empty(2 * cap, np.int64)
+            out_t = out_t_buf[:cap]
+            out_l = out_l_buf[:cap]
+            out_n = out_n_buf[:cap]
+            k = k0
+            done = 0
+            while done < n_steps:
+                lo = np.searchsorted(ev_t, k * h)
+                steps, n_out, nm, nc, n_syn = K.integrate_window(
+                    k, n_steps - done, h,
+                    carray(_voidptr(a[A_COEF]), (K.N_COEF, _N), np.float64),
+                    carray(_voidptr(a[A_FLAGS]), (5, _N), np.int64),
+                    carray(_voidptr(a[A_NSTATE]), (K.N_STATE, _N), np.float64),
+                    carray(_voidptr(a[A_REF_END]), _N, np.int64),
+                    carray(_voidptr(a[A_SPIKE_COUNT]), _N, np.int64),
+                    carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
+                    carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
+                    carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
+                    carray(_voidptr(a[A_DRV_PTR]), _N_DRV_KEYS + 1, np.int64),
+                    carray(_voidptr(a[A_DRV_LIST]), ints[c, I_DRV_LIST_LEN], np.int64),
+                    carray(_voidptr(a[A_DRV]), (5, _H, _D), np.int64),
+                    carray(_voidptr(a[A_STP_U_PARAM]), (_H, _D), np.float64),
+                    carray(_voidptr(a[A_STP_TAU]), (_H, _D), np.float64),
+                    carray(_voidptr(a[A_SET_SCALE]), (_H, 2), np.float64),
+                    carray(_voidptr(a[A_STP_LAST]), (_H, _D), np.int64),
+                    carray(_voidptr(a[A_STP_R]), (_H, _D), np.float64),
+                    carray(_voidptr(a[A_STP_U]), (_H, _D), np.float64),
+                    carray(_voidptr(a[A_XB_EN]), _XB, np.int64),
+                    carray(_voidptr(a[A_XB_MASK]), _XB, np.int64),
+                    carray(_voidptr(a[A_XB_TARGET]), _XB, np.int64),
+                    carray(_voidptr(a[A_BG]), (8, C.BACKGROUND_GENERATORS), np.int64),
+                    carray(_voidptr(a[A_BG_NEXT]), C.BACKGROUND_GENERATORS, np.int64),
+                    carray(_voidptr(a[A_BG_RNG]), C.BACKGROUND_GENERATORS, np.int64),
+                    ev_t[lo:], ev_in[lo:], ev_lab[lo:],
+                    ints[c, I_CORR_ON] != 0, tau_corr_ns[c],
+                    carray(_voidptr(a[A_T_PRE]), (_H, _R, _COL), np.int64),
+                    carray(_voidptr(a[A_T_POST]), _N, np.int64),
+                    carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
+                    carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
+                    ints[c, I_MADC_NEURON], ints[c, I_MADC_ROW], ints[c, I_MADC_EVERY],
+                    madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
+                    ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],
+                    out_t, out_l, out_n,
+                )
+                n_madc[c] += nm
+                n_cadc[c] += nc
+                syn_events[c] += n_syn
+                done += steps
+                k += steps
+                # --- record what the chip sent to its FPGA --------------------------------
+                if n_rec + n_out > rec_ticks.shape[0]:
+                    size = max(2 * rec_ticks.shape[0], n_rec + n_out)
+                    rec_ticks = _grown(rec_ticks, size, n_rec)
+                    rec_chip = _grown(rec_chip, size, n_rec)
+                    rec_neuron = _grown(rec_neuron, size, n_rec)
+                    rec_label = _grown(rec_label, size, n_rec)
+                for e in range(n_out):
+                    rec_ticks[n_rec] = out_t[e] // NS_PER_TICK
+                    rec_chip[n_rec] = ints[c, I_SYSTEM_CHIP]
+                    rec_neuron[n_rec] = out_n[e]
+                    rec_label[n_rec] = out_l[e]
+                    n_rec += 1
+        if not route:
+            continue
+        # --- the window's neuron spikes through the network, arrivals queued --------------
+        n_spk = 0
+        for e in range(win_start, n_rec):
+            if rec_neuron[e] >= 0:
+                n_spk += 1
+        if n_spk == 0 or routes.shape[0] == 0:
+            continue
+        src = np.empty(n_spk, np.int64)
+        ticks = np.empty(n_spk, np.int64)
+        labels = np.empty(n_spk, np.int64)
+        i = 0
+        for e in range(win_start, n_rec):
+            if rec_neuron[e] >= 0:
+                src[i] = rec_chip[e]
+                ticks[i] = rec_ticks[e]
+                labels[i] = rec_label[e]
+                i += 1
+        dst, t_arr, lab = route_window(src, ticks, labels, route_key, routes, pair_path, path_links, path_len,
+                                       hop_ns, service_ns, depth, free_ns, sent, delivered, dropped, maxq,
+                                       net_counts)
+        for e in range(dst.shape[0]):
+            c = host_of[dst[e]]
+            if c < 0:
+                return ARRIVAL_ELSEWHERE, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
+            q_t, q_lab = _insert_arrivals(q_t, q_lab, q_n, c, t_arr[e], lab[e])
+    return OK, bounds.shape[0] - 1, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
+
+
+@njit(**_JIT)
+def _grown(a, size, n):
+    out = np.empty(size, a.dtype)
+    out[:n] = a[:n]
+    return out

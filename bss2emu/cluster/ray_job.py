@@ -1,0 +1,115 @@
+"""A run on Ray as a job: the coordinator in an actor, polled for progress.
+
+The coordinator actor is kept between runs of one Ray session, so a second run of the same
+topology finds the mapping in its cache and skips the actor's start-up (its process keeps
+the loaded kernels too); the host actors it starts are kept by ``ray_backend``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+
+import ray
+from ray.exceptions import RayError
+
+from ..errors import ConfigError
+from .coordinator import Coordinator
+from .host import process_memory_mb
+from .ray_backend import _session, compiled_graph_wanted, ensure_ray, ray_errors, wire_format
+
+
+class _CoordinatorActor:
+    """The coordinator in an actor, so that a job can be submitted and watched. One actor
+    serves one run at a time and stays up for the next (keeping the mapping cache and the
+    loaded kernels of its process)."""
+
+    def __init__(self) -> None:
+        self.coordinator = None
+        self.fault_at_window: int | None = None
+        self.runs = 0
+
+    def run(self, args: tuple, kwargs: dict, compiled_graph: bool, kill_host_after: int | None = None,
+            wire: str = "arrow"):
+        # the backend is made by the coordinator: this process's setting is how it learns
+        os.environ["BSS2EMU_RAY_COMPILED_GRAPH"] = "1" if compiled_graph else "0"
+        os.environ["BSS2EMU_RAY_WIRE"] = wire
+        self.fault_at_window = kill_host_after
+        self.coordinator = None
+        self.runs += 1
+        coordinator = Coordinator(*args, **kwargs)
+        self.coordinator = coordinator
+        res = coordinator.run(self._inject if self.fault_at_window is not None else None)
+        res.metadata["coordinator_memory_mb"] = process_memory_mb()
+        res.metadata["coordinator_runs"] = self.runs
+        return res
+
+    def _inject(self, step, total):  # fault injection for tests: kill a host actor after a window
+        if self.coordinator.windows == self.fault_at_window:
+            self.fault_at_window = None
+            victim = self.coordinator.backend.actor_handles()[-1]
+            ray.kill(victim)
+            # ray.kill returns before the actor is gone: wait, so that the very next window
+            # meets the dead host (not a checkpoint a few windows later)
+            deadline = time.monotonic() + 30
+            with contextlib.suppress(RayError):
+                while time.monotonic() < deadline:
+                    ray.get(victim.ping.remote(), timeout=5)
+                    time.sleep(0.01)
+
+    def progress(self):
+        """``(step, total)`` of the current run, or None while it is being mapped."""
+        c = self.coordinator
+        return None if c is None else c.progress()
+
+
+_CoordRemote = ray.remote(num_cpus=0, max_concurrency=2)(_CoordinatorActor)
+# A coordinator actor retires after this many runs: the object-store buffers that each
+# compiled graph leaves behind are freed when their owner (the actor) ends.
+COORDINATOR_RUNS = 20
+_idle_coordinators: list[tuple[str, object]] = []  # (Ray session, actor) free for the next run
+_idle_lock = threading.Lock()
+
+
+def _take_coordinator():
+    """An idle coordinator actor of this Ray session, or a new one."""
+    session = _session()
+    with _idle_lock:
+        while _idle_coordinators:
+            owner, actor = _idle_coordinators.pop()
+            if owner == session:  # actors of an earlier ray.init are gone with it
+                return session, actor
+    return session, _CoordRemote.remote()
+
+
+def run_on_ray(exp, system, placement, address, progress=None, kill_host_after: int | None = None, **options):
+    """Run with the coordinator as a Ray actor; poll it for progress."""
+    if placement == "local":
+        raise ConfigError("run_on_ray needs a Ray placement")
+    ensure_ray(address)
+    with ray_errors():
+        job, coord = _take_coordinator()
+        ref = coord.run.remote((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after,
+                              wire_format())
+        healthy = False
+        try:
+            while True:
+                done, _ = ray.wait([ref], timeout=0.5)
+                if progress is not None:
+                    now = ray.get(coord.progress.remote())
+                    if now is not None:
+                        progress(*now)
+                if done:
+                    break
+            res = ray.get(ref)
+            healthy = res.metadata.get("coordinator_runs", COORDINATOR_RUNS) < COORDINATOR_RUNS
+            return res
+        finally:
+            if healthy:
+                with _idle_lock:
+                    _idle_coordinators.append((job, coord))
+            else:  # retired, or an error may have left it mid-run
+                with contextlib.suppress(Exception):
+                    ray.kill(coord)
