@@ -207,6 +207,8 @@ class SynapseRowOnDLS(_Coordinate):
 
     def toSynapseRowOnSynram(self): return SynapseRowOnSynram(int(self) % C.ROWS_PER_HEMISPHERE)  # noqa: E704,N802
     def toSynramOnDLS(self): return SynramOnDLS(int(self) // C.ROWS_PER_HEMISPHERE)  # noqa: E704,N802
+    def toSynapseWeightRowOnDLS(self): return self  # noqa: E704,N802
+    def toSynapseLabelRowOnDLS(self): return self  # noqa: E704,N802
 
 
 SynapseWeightRowOnDLS = SynapseRowOnDLS
