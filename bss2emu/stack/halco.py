@@ -315,6 +315,23 @@ class SpikePack1ToChipOnDLS(_Singleton):
     pass
 
 
+class DACChannelOnBoard(_Coordinate):
+    """A DAC channel of the adapter board; ``mux_dac_25`` drives the readout pads' debug line."""
+
+    size = 8
+
+
+DACChannelOnBoard.mux_dac_25 = DACChannelOnBoard(5)
+
+
+class PadMultiplexerConfigOnDLS(_Coordinate):
+    size = 2
+
+
+class SourceMultiplexerOnReadoutSourceSelection(_Coordinate):
+    size = 2
+
+
 class ChipOnDLS(_Singleton):
     pass
 
