@@ -220,3 +220,22 @@ def test_the_madc_digitises_an_external_voltage_linearly_over_its_10_bits():
             assert np.all(samples["value"] == round(volts / 1.2 * 1023))
         with pytest.raises(ConfigError, match="out of range 0..1.2 V"):
             _measure_external_voltage(connection, 1.5)
+
+
+def test_calix_targets_translate_to_bss2emus_units_and_refuse_what_is_not_emulated():
+    import quantities as pq
+
+    from bss2emu.calib.bench import cadc_mv
+
+    t = calix.spiking.neuron.NeuronCalibTarget(leak=100, reset=60, threshold=150, tau_mem=20 * pq.us,
+                                              tau_syn=np.array([5.0, 8.0]) * pq.us, refractory_time=3 * pq.us)
+    got = t.to_calibration_targets()
+    assert got["v_leak_mv"][0] == cadc_mv(100) and got["v_threshold_mv"][7] == cadc_mv(150)
+    assert (got["tau_m_us"][0], got["tau_syn_exc_us"][0], got["tau_syn_inh_us"][0], got["tau_ref_us"][0]) == \
+        (20.0, 5.0, 8.0, 3.0)
+    with pytest.raises(ConfigError, match="has no unit"):
+        calix.spiking.neuron.NeuronCalibTarget(tau_mem=10.0).to_calibration_targets()
+    with pytest.raises(ConfigError, match="synapse_dac_bias=400 is not emulated"):
+        calix.spiking.neuron.NeuronCalibTarget(synapse_dac_bias=400).to_calibration_targets()
+    with pytest.raises(ConfigError, match="holdoff_time"):
+        calix.spiking.neuron.NeuronCalibTarget(holdoff_time=1 * pq.us).to_calibration_targets()

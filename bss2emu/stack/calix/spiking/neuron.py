@@ -62,9 +62,9 @@ def ideal_psp_mv(i_synin_gm, tau_mem_us, tau_syn_us, capacitance) -> np.ndarray:
 class NeuronCalibTarget:
     """calix's spiking neuron targets. ``leak``/``reset``/``threshold`` and the COBA
     potentials are CADC reads; ``i_synin_gm`` is the synaptic input bias whose ideal PSP
-    height every circuit is calibrated to; ``synapse_dac_bias`` is accepted without effect
-    (bss2emu's synapse drivers have no DAC bias); ``holdoff_time`` must be 0 (the emulated
-    reset lasts the whole refractory time)."""
+    height every circuit is calibrated to; ``synapse_dac_bias`` must be 600 (the synapse DAC
+    is ideal: scale weights or ``i_synin_gm`` instead); ``holdoff_time`` must be 0 (the
+    emulated reset lasts the whole refractory time)."""
 
     leak: Any = 80
     reset: Any = 70
@@ -84,6 +84,9 @@ class NeuronCalibTarget:
         tau_m = _us("tau_mem", self.tau_mem)
         tau_e, tau_i = _per_input("tau_syn", _us("tau_syn", self.tau_syn))
         gm_e, gm_i = _per_input("i_synin_gm", self.i_synin_gm)
+        if np.any(np.asarray(self.synapse_dac_bias) != 600):
+            raise ConfigError(f"calix target synapse_dac_bias={self.synapse_dac_bias!r} is not emulated (the synapse "
+                              f"DAC is ideal); keep 600 and scale the weights or i_synin_gm instead")
         if np.any(_us("holdoff_time", self.holdoff_time) != 0):
             raise ConfigError("calix target holdoff_time > 0 is not emulated: the emulated reset lasts the whole "
                               "refractory time; leave holdoff_time at 0 us and shorten refractory_time instead")
