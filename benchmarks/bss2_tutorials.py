@@ -237,6 +237,21 @@ try:  # progress bars without a notebook front end
     tqdm.notebook.trange = tqdm.auto.trange = tqdm.std.trange
 except ImportError:
     pass
+import os as _os
+if _os.environ.get("BSS2_TUTORIAL_FIGDIR"):  # --keep: every figure shown is saved for a look
+    import atexit as _atexit
+    import matplotlib.pyplot as _plt
+    _shown = [0]
+
+    def _save_figures(*args, **kwargs):
+        for num in _plt.get_fignums():
+            _shown[0] += 1
+            _plt.figure(num).savefig(_os.path.join(_os.environ["BSS2_TUTORIAL_FIGDIR"], f"fig{_shown[0]:02d}.png"),
+                                     dpi=50)
+        _plt.close("all")
+
+    _plt.show = _save_figures
+    _atexit.register(_save_figures)
 """
 
 IPYCANVAS = '''\
@@ -314,7 +329,11 @@ def run_one(name: str, cells: list[str], directory: Path, timeout_s: float, keep
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             shutil.copy(script, keep / script.name)
-        env = dict(os.environ, MPLBACKEND="Agg",
+        figures = {}
+        if keep is not None:
+            (keep / name).mkdir(parents=True, exist_ok=True)
+            figures = {"BSS2_TUTORIAL_FIGDIR": str((keep / name).resolve())}
+        env = dict(os.environ, MPLBACKEND="Agg", **figures,
                    PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
         t0 = time.perf_counter()
         try:
@@ -337,7 +356,8 @@ def main(argv=None) -> int:
     p.add_argument("directory", type=Path, metavar="TUTORIAL_DIR")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these tutorials (file stems)")
     p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="time limit per tutorial (default 600)")
-    p.add_argument("--keep", type=Path, metavar="DIR", help="keep the extracted scripts and their output here")
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep the extracted scripts, their output and the figures they show (DIR/NAME/figNN.png) here")
     args = p.parse_args(argv)
     todo = tutorials(args.directory)
     if args.only:
