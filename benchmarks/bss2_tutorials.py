@@ -260,16 +260,20 @@ import contextlib
 
 
 class Canvas:
+    \"\"\"Anything: attributes read give another one (or what was set), calls give another one.\"\"\"
+
     def __init__(self, *a, **k):
         pass
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return lambda *a, **k: None
-
-    def __setattr__(self, name, value):
+        value = Canvas()
         object.__setattr__(self, name, value)
+        return value
+
+    def __call__(self, *a, **k):
+        return Canvas()
 
 
 MultiCanvas = RoughCanvas = Canvas

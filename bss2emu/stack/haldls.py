@@ -163,7 +163,7 @@ class NeuronResetQuad(_Container):
     _FIELDS = {}
 
 
-BOARD_DAC_MAX_V = 1.2  # the board DACs that drive the readout pads span the ADCs' 0..1.2 V
+BOARD_DAC_MAX_V = 2.5  # the board DACs' reference; the ADCs read 0..1.2 V and clip above
 
 
 class ShiftRegister:
