@@ -275,6 +275,9 @@ class Canvas:
     def __call__(self, *a, **k):
         return Canvas()
 
+    def __getitem__(self, key):  # MultiCanvas layers
+        return Canvas()
+
 
 MultiCanvas = RoughCanvas = Canvas
 
