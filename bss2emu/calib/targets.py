@@ -174,3 +174,27 @@ def psp_shape_us(tau_m_us, tau_syn_us) -> np.ndarray:
     t_peak = k * np.log(tm / ts_)
     peak = k * (np.exp(-t_peak / tm) - np.exp(-t_peak / ts_))
     return np.where(near, tm / np.e, peak)
+
+
+def psp_mv_of_gm(gm, tau_m_us, tau_syn_us, capacitance, e_rev_minus_rest_mv=None) -> np.ndarray:
+    """PSP height (mV, hardware) of one weight-63 event onto an ideal circuit whose synaptic
+    input bias (``i_bias_syn_*_gm``, pynn.brainscales2's ``i_synin_gm``) is ``gm``: the
+    calibration target that realises that bias on every circuit, as calix calibrates all
+    circuits to the mean strength of the bias asked for. Current-based unless
+    ``e_rev_minus_rest_mv`` (E_rev − V_rest, conductance-based: the driving force at rest)
+    is given. The gain per weight LSB is the emulated chip's (``chip_actor.analog``).
+
+    >>> round(float(psp_mv_of_gm(500, 10.0, 5.0, 63)), 3)  # 63 · 0.15 nA · 2.5 µs / 2.3 pF
+    10.272
+    """
+    from ..chip_actor.analog import capacitance_pf, chip_mismatch, neuron_physics
+    from ..protocol.hardware import NeuronConfig
+
+    cfg = NeuronConfig()
+    coba = e_rev_minus_rest_mv is not None
+    cfg.column("i_bias_syn_exc_gm")[:] = 1
+    cfg.column("coba_exc")[:] = int(coba)
+    per_gm = float(neuron_physics(cfg, chip_mismatch(0, ideal=True)).gain_exc[0])  # nA or µS per LSB
+    drive = np.abs(np.asarray(e_rev_minus_rest_mv, float)) if coba else 1.0  # mV (COBA: µS·mV = nA)
+    return (C.WEIGHT_MAX * per_gm * np.asarray(gm, float) * drive / capacitance_pf(capacitance)
+            * psp_shape_us(tau_m_us, tau_syn_us))

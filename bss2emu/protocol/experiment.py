@@ -163,6 +163,9 @@ class Population(_Model):
     params: NeuronParams = Field(default_factory=NeuronParams)  # type: ignore[valid-type]
     record_spikes: bool = True
     chip: int | None = Field(None, ge=0, le=4095, description="pin the population to this chip (multi-chip)")
+    circuits: list[Annotated[int, Field(ge=0, lt=C.NEURONS_PER_CHIP)]] | None = Field(
+        None, description="pin the neurons to these circuits of their chip, one each (pynn.brainscales2's "
+                          "neuronPermutation); on a multi-chip system give chip too")
 
     @model_validator(mode="after")
     def _lists_match_size(self):
@@ -171,6 +174,11 @@ class Population(_Model):
                 raise ValueError(
                     f"population {self.name!r}: params.{key} has {len(val)} values for {self.size} "
                     f"neurons; give one value or exactly {self.size}")
+        if self.circuits is not None and (len(self.circuits) != self.size
+                                          or len(set(self.circuits)) != len(self.circuits)):
+            raise ValueError(f"population {self.name!r}: circuits lists {len(self.circuits)} circuits "
+                             f"({len(set(self.circuits))} distinct) for {self.size} neurons; give one distinct "
+                             f"circuit per neuron")
         return self
 
 

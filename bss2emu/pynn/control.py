@@ -13,10 +13,13 @@ from ..errors import ConfigError
 from ..protocol.system import as_system
 from ..routing.mapping import PARTITIONERS
 from . import simulator
+from .segments import run_segment
 from .exceptions import InvalidParameterValueError
 
-MAX_DELAY_MS = 1000.0
+MAX_DELAY_US = 1000.0
 """The FPGA delays events by up to 1000 µs hardware (``Projection.delay_us``)."""
+MAX_DELAY_MS = MAX_DELAY_US
+"""The same in bss2emu.pynn's (biological) ms."""
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None, system=None, placement="local",
@@ -42,10 +45,20 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
     common.setup(timestep, min_delay, **extra_params)
     _warn_ignored(extra_params)
-    dt_ns = timestep * 1e3
+    return start(timestep, min_delay, max_delay, chips=chips, system=system, placement=placement, address=address,
+                 seed=seed, ideal=ideal, serial=serial, partitioner=partitioner)
+
+
+def start(timestep, min_delay, max_delay, *, us_per_ms: float = 1.0, record_sample_times: bool = False, chips=None,
+          system=None, placement="local", address=None, seed=0, ideal=True, serial=0, partitioner="metis"):
+    """What both views' ``setup`` do after PyNN's own: check the run configuration and
+    start a new network. Times are in ms of the view's time axis, ``us_per_ms`` hardware µs
+    each (bss2emu.pynn: 1, biological ms; bss2emu.brainscales2: 1000, hardware ms);
+    ``record_sample_times``: analog recordings as neo ``IrregularlySampledSignal``s."""
+    dt_ns = timestep * 1e3 * us_per_ms
     if abs(dt_ns - round(dt_ns)) > 1e-6 or not 1 <= round(dt_ns) <= 10_000:
         raise InvalidParameterValueError(f"timestep={timestep} ms must be a whole number of ns hardware "
-                                         f"(0.001 … 10 ms)")
+                                         f"({0.001 / us_per_ms:g} … {10 / us_per_ms:g} ms)")
     if partitioner not in PARTITIONERS:
         raise ConfigError(f"setup(): unknown partitioner {partitioner!r}: use one of {', '.join(PARTITIONERS)}")
     if placement not in PLACEMENTS:
@@ -57,12 +70,16 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     spec = as_system(system, chips)
     state = simulator.state
     state.clear()
+    state.execute = run_segment
+    state.us_per_ms = float(us_per_ms)
+    state.record_sample_times = bool(record_sample_times)
     state.dt = float(timestep)
+    limit_ms = MAX_DELAY_US / us_per_ms
     state.min_delay = float(timestep) if min_delay == "auto" else float(min_delay)
-    state.max_delay = MAX_DELAY_MS if max_delay == "auto" else float(max_delay)
-    if state.max_delay > MAX_DELAY_MS:
+    state.max_delay = limit_ms if max_delay == "auto" else float(max_delay)
+    if state.max_delay > limit_ms * (1 + 1e-9):
         raise InvalidParameterValueError(f"max_delay={max_delay} ms: the FPGA delays events by at most "
-                                         f"{MAX_DELAY_MS:g} ms")
+                                         f"{limit_ms:g} ms")
     state.hop_latency_us = spec.link.hop_latency_us
     state.config = simulator.RunConfig(chips=chips, system=system, placement=placement, address=address,
                                        seed=seed, ideal=bool(ideal), serial=int(serial),

@@ -10,42 +10,24 @@ system (otherwise METIS places it).
 
 from __future__ import annotations
 
+import copy
+import warnings
+
 import numpy as np
 from pyNN import common
 from pyNN.parameters import ParameterSpace, simplify
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
-from ..calib.targets import TARGET_FIELDS
 from ..protocol import coordinates as C
-from ..protocol.hardware import NEURON_PARAMETERS
 from . import simulator
 from . import standardmodels as models
 from . import translation
 from .exceptions import InvalidModelError, InvalidParameterValueError
-from .recording import Recorder
+from .experiment import current_translations
+from .recording import PADS, Recorder
 
-_HW_MAX = {p.name: p.maximum for p in NEURON_PARAMETERS}
-NEURON_TYPES = (models.IF_curr_exp, models.IF_cond_exp, models.EIF_cond_exp_isfa_ista)
-SOURCE_TYPES = (models.SpikeSourceArray, models.SpikeSourcePoisson, models.SpikeSourcePoissonOnChip)
-HARDWARE_TYPES = (models.HXNeuron, models.CalibHXNeuronCuba, models.CalibHXNeuronCoba)
-CELL_TYPES = NEURON_TYPES + SOURCE_TYPES + HARDWARE_TYPES
-_TARGET_RANGE = {f.name: f for f in TARGET_FIELDS}
-
-
-def is_hardware(celltype) -> bool:
-    """True for cell types in hardware units (weights are 6-bit codes, ``v`` hardware mV)."""
-    return isinstance(celltype, HARDWARE_TYPES)
-
-
-def model_name(celltype) -> str:
-    """The standard model a cell type implements (``IF_curr_exp``, …)."""
-    for cls in CELL_TYPES:
-        if isinstance(celltype, cls):
-            return cls.__name__
-    raise InvalidModelError(f"{type(celltype).__module__}.{type(celltype).__name__} is not a bss2emu cell type: use "
-                            f"one of bss2emu.pynn's ({', '.join(c.__name__ for c in CELL_TYPES)})")
-
+from .standardmodels import NEURON_TYPES, model_name
 
 def check_parameters(celltype, params: dict[str, np.ndarray], label: str) -> None:
     """Raise ``InvalidParameterValueError`` if the hardware cannot realise ``params``."""
@@ -54,22 +36,8 @@ def check_parameters(celltype, params: dict[str, np.ndarray], label: str) -> Non
     try:
         if isinstance(celltype, NEURON_TYPES):
             translation.check_bio(params)
-        elif isinstance(celltype, (models.CalibHXNeuronCuba, models.CalibHXNeuronCoba)):
-            for key, val in params.items():
-                f = _TARGET_RANGE[translation.HW_TARGETS[key]]
-                v = np.atleast_1d(np.asarray(val, float))
-                bad = ~((v >= f.low) & (v <= f.high))
-                if bad.any():
-                    unit = celltype.units[key]
-                    raise translation.TranslationError(key, f"{key}={v[bad][0]:g} {unit} is outside the calibrated "
-                                                            f"range {f.low:g} … {f.high:g} {unit} ({f.doc})")
-        elif isinstance(celltype, models.HXNeuron):
-            for key, val in params.items():
-                v = np.asarray(val, float)
-                bad = (v < 0) | (v > _HW_MAX[key]) | (v != np.rint(v))
-                if bad.any():
-                    raise translation.TranslationError(key, f"{key}={v[bad][0]:g} is not a hardware value: use an "
-                                                            f"integer 0 … {_HW_MAX[key]}")
+        elif models.is_hardware(celltype):
+            celltype.check_values(params)
         elif isinstance(celltype, models.SpikeSourceArray):
             for times in params["spike_times"]:
                 t = np.asarray(times.value if hasattr(times, "value") else times, float)
@@ -98,8 +66,8 @@ def check_on_chip_source(params, size: int, label: str) -> None:
                                                     f"generator; give one value")
     rate = float(np.asarray(params["rate"], float).flat[0])
     if rate > 0:
-        period, r8 = translation.background_settings(rate, size)
-        realised = r8 / 256.0 / (period * 4e-3) / size * 1e3
+        period, r8 = translation.background_settings(rate, size, simulator.state.us_per_ms)
+        realised = r8 / 256.0 / (period * 4e-3) / size * 1e3 / simulator.state.us_per_ms
         if abs(realised - rate) > 0.05 * rate:
             raise translation.TranslationError("rate", f"rate={rate:g} Hz is outside what a background generator "
                                                        f"realises for {size} neurons (closest {realised:.3g} Hz)")
@@ -108,26 +76,27 @@ def check_on_chip_source(params, size: int, label: str) -> None:
         raise translation.TranslationError("seed", f"seed={seed:g} must be an integer 0 … 2**32-1 (0: from setup)")
 
 
-def targets_of(cells) -> list[tuple["Population", np.ndarray]]:
-    """(population, indices) pairs of a Population, view, Assembly or list of IDs."""
-    if isinstance(cells, common.Assembly):
-        return [t for p in cells.populations for t in targets_of(p)]
-    if isinstance(cells, common.PopulationView):
-        return [(cells.grandparent, np.asarray(cells.index_in_grandparent(np.arange(cells.size)), np.int64))]
-    if isinstance(cells, common.Population):
-        return [(cells, np.arange(cells.size))]
-    out: dict[int, tuple] = {}
-    for cell in cells:
-        pop = cell.parent
-        out.setdefault(id(pop), (pop, []))[1].append(int(pop.id_to_index(cell)))
-    return [(p, np.asarray(ix, np.int64)) for p, ix in out.values()]
+class _DeviceRecord:
+    """``record(..., device=...)``: pynn.brainscales2's choice of analog readout."""
+
+    def record(self, variables, to_file=None, sampling_interval=None, locations=None, *, device=None):
+        """PyNN's ``record``; ``device`` ("madc", "cadc") chooses the analog readout (None: the
+        backend's choice, see ``recording``)."""
+        if device in PADS:  # an output to external equipment, not a recording
+            warnings.warn(f"record({variables!r}, device={device!r}): the emulated chip has no analog pads, so "
+                          f"nothing reaches an oscilloscope and nothing is recorded through the pad; record with "
+                          f"device='madc' to get the signal", UserWarning, stacklevel=2)
+            return None
+        if variables is not None:
+            self.recorder.set_device(variables, device)
+        return super().record(variables, to_file, sampling_interval, locations)
 
 
 class Assembly(common.Assembly):
     _simulator = simulator
 
 
-class PopulationView(common.PopulationView):
+class PopulationView(_DeviceRecord, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
 
@@ -192,7 +161,7 @@ def _per_neuron(value, size: int) -> np.ndarray:
     return a
 
 
-class Population(common.Population):
+class Population(_DeviceRecord, common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
     _recorder_class = Recorder
@@ -205,12 +174,13 @@ class Population(common.Population):
                                   dtype=simulator.ID)
         self._mask_local = np.ones(self.size, bool)
         ps = self.celltype.native_parameters if isinstance(self.celltype, StandardCellType) \
-            else self.celltype.parameter_space
+            else copy.deepcopy(self.celltype.parameter_space)  # a cell type may serve several populations
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
         self._parameters = {k: _per_neuron(v, self.size) for k, v in ps.items()}
         check_parameters(self.celltype, self._parameters, self.label)
         self._initial_values = {}
+        self.set_by_user = set(getattr(self.celltype, "given_parameters", ()))  # (initial_config yields to them)
         for cell in self.all_cells:
             cell.parent = self
         state.id_counter += self.size
@@ -224,6 +194,7 @@ class Population(common.Population):
         new = {**self._parameters, **{k: _per_neuron(v, self.size) for k, v in values.items()}}
         check_parameters(self.celltype, new, self.label)
         self._parameters = new
+        self.set_by_user = self.set_by_user | set(values)
 
     def _set_initial_value_array(self, variable, initial_values):
         self._initial_values[variable] = evaluate_initial_values(initial_values, self.size)
@@ -254,8 +225,6 @@ class Population(common.Population):
         circuits realise for this population's current values: what the calibration reached
         (measured or from its measured transfer models), with DAC quantisation and residual
         mismatch. Places and calibrates the network as it is now (cached)."""
-        from .experiment import current_translations
-
         if not isinstance(self.celltype, NEURON_TYPES):
             raise InvalidModelError(f"{model_name(self.celltype)} has no biological translation; its values are "
                                     f"hardware values")

@@ -33,7 +33,9 @@ from . import simulator
 from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
-from .populations import is_hardware
+from .connections import check_projection, connection_groups
+from .experiment import current_translations
+from .standardmodels import is_hardware
 
 SUPPORTED_CONNECTORS = (
     connectors.AllToAllConnector, connectors.OneToOneConnector, connectors.FixedProbabilityConnector,
@@ -83,7 +85,7 @@ class Projection(common.Projection):
         self._chunks: list[tuple] = []
         self._pre = self._post = np.zeros(0, np.int64)
         self._values: dict[str, np.ndarray] = {}
-        connector.connect(self)
+        _connect(connector, self)
         self._consolidate()
         state = simulator.state
         self.label = self.label or f"projection{len(state.projections)}"
@@ -118,10 +120,8 @@ class Projection(common.Projection):
     def _check(self) -> None:
         """Check delays, STP sharing and weights against the hardware (raises ConnectionError),
         and warn when the synapse driver rounds the STP asked for noticeably."""
-        from .experiment import check_projection
-
         self._check_signs()
-        check_projection(self)
+        check_projection(simulator.state, self)
         self._warn_stp_rounding()
 
     def _check_signs(self) -> None:
@@ -135,14 +135,22 @@ class Projection(common.Projection):
         w = self._values.get("weight")
         if w is None or not len(w):
             return
+        signed = getattr(self.synapse_type, "signed_weights", False)
         for post, pos, _ in self.endpoints()[1]:
             conductance = bool(getattr(post.celltype, "conductance_based", True))
             inhibitory = self.receptor_type == "inhibitory"
-            sign = -1.0 if inhibitory and not conductance else 1.0
+            sign = -1.0 if inhibitory and (signed or not conductance) else 1.0
             bad = pos[w[pos] * sign < 0]
             if not len(bad):
                 continue
             i = int(bad[0])
+            if signed:
+                raise ConnectionError(
+                    f"projection {self.label!r}: weight {w[i]:+g} of connection {self._pre[i]}→{self._post[i]} onto "
+                    f"the {self.receptor_type} receptor of population {post.label!r} has the wrong sign: weights are "
+                    f"signed as on BrainScaleS-2, negative for receptor_type='inhibitory', positive for "
+                    f"'excitatory'; give {-w[i]:+g}, or use receptor_type="
+                    f"{'excitatory' if inhibitory else 'inhibitory'!r}")
             if is_hardware(post.celltype):
                 raise ConnectionError(
                     f"projection {self.label!r}: weight {w[i]:g} of connection {self._pre[i]}→{self._post[i]} onto "
@@ -237,8 +245,6 @@ class Projection(common.Projection):
         that code realises on the calibrated chip (placement and calibration of the network as
         it is now; cached, so this is cheap after a run). Duplicate connections share one
         synapse; a weight below half a code LSB is lost (code 0)."""
-        from .experiment import connection_groups, current_translations
-
         groups = connection_groups(simulator.state.projections)
         translations = current_translations(simulator.state)
         codes = np.zeros(len(self), np.int64)
@@ -331,6 +337,28 @@ class Projection(common.Projection):
         """Per connection: (population, index) of pre and post, as two lists of
         ``(population, indices into self arrays, population indices)`` groups."""
         return _resolve(self.pre, self._pre), _resolve(self.post, self._post)
+
+
+def _connect(connector, projection) -> None:
+    """``connector.connect(projection)``; from a single presynaptic neuron, PyNN 0.13's map
+    connectors hand a 0-d boolean per column, which NumPy ≥ 2.1 cannot ``nonzero()``: there
+    each becomes a one-element array (the same connections)."""
+    standard = getattr(connector, "_standard_connect", None)
+    if projection.pre.size != 1 or standard is None:
+        connector.connect(projection)
+        return
+
+    def standard_connect(prj, connection_map_generator, distance_map=None):
+        def masks(*args):
+            for m in connection_map_generator(*args):
+                yield np.atleast_1d(m) if isinstance(m, (np.bool_, np.ndarray)) and np.ndim(m) == 0 else m
+        return standard(prj, masks, distance_map)
+
+    connector._standard_connect = standard_connect
+    try:
+        connector.connect(projection)
+    finally:
+        del connector._standard_connect
 
 
 def _resolve(cells, idx: np.ndarray) -> list[tuple]:

@@ -19,6 +19,7 @@ does the reading.
 
 from __future__ import annotations
 
+import neo
 import numpy as np
 import quantities as pq
 from pyNN import recording
@@ -26,17 +27,33 @@ from pyNN import recording
 from . import simulator
 from .exceptions import RecordingError
 
-CADC_MIN_INTERVAL_MS = 0.6
-"""CADC: ≤ 1.85 MSample/s per channel → ≥ 0.54 µs hardware between samples, rounded up."""
-MADC_SOURCE = {"v": "membrane", "gsyn_exc": "exc_synin", "gsyn_inh": "inh_synin", "w": "adaptation",
-               "exc_synin": "exc_synin", "inh_synin": "inh_synin", "adaptation": "adaptation"}
-"""PyNN variable → what the MADC reads (``protocol.hardware.MADC_SOURCES``)."""
+
+DEVICES = ("madc", "cadc")
+"""The analog readouts the emulated chip has (pynn.brainscales2's ``record(..., device=...)``)."""
+PADS = ("pad_0", "pad_1", "pad_0_buffered", "pad_1_buffered", "pad_0_unbuffered", "pad_1_unbuffered")
+"""The chip's analog output pads (to an oscilloscope): the emulation has no pins."""
 
 
 class Recorder(recording.Recorder):
     _simulator = simulator
 
+    devices: dict
+
+    def set_device(self, variables, device: str | None) -> None:
+        """Read ``variables`` with ``device`` ("madc", "cadc"; None: the backend chooses —
+        the MADC for one neuron's signal, the CADC for membranes of several)."""
+        if device is not None and device not in DEVICES:
+            raise RecordingError(device, self.population.celltype, f"device {device!r} is not emulated: use one "
+                                                                    f"of {', '.join(DEVICES)}")
+        if not hasattr(self, "devices"):
+            self.devices = {}
+        for var in ([variables] if isinstance(variables, str) else variables):
+            if var != "spikes":
+                self.devices[var] = device
+
     def record(self, variables, ids, sampling_interval=None, locations=None):
+        if not hasattr(self, "devices"):
+            self.devices = {}
         celltype = self.population.celltype
         for var in self._localize_variables(variables, locations):
             if var.name not in celltype.hardware_recordable and var.name in celltype.recordable:
@@ -79,7 +96,38 @@ class Recorder(recording.Recorder):
         times, values, index = signal  # sample times (ms), (samples, neurons), population index → column
         keep = (times >= self._start_ms() - 1e-9) & (times <= self._simulator.state.t + 1e-9)
         cols = [index[self.population.id_to_index(cell)] for cell in ids]
-        return values[keep][:, cols], None
+        out = values[keep][:, cols]
+        if self.record_times:  # one IrregularlySampledSignal per neuron (pynn.brainscales2's form)
+            return out, np.repeat(times[keep][:, None], len(cols), axis=1)
+        return out, None
+
+    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
+        """PyNN's segment; with ``record_times`` (pynn.brainscales2's form) every recorded
+        neuron's analog signal is its own ``IrregularlySampledSignal`` (PyNN 0.13 indexes the
+        sample times by population index there, which fails for a subset of neurons)."""
+        if not self.record_times:
+            return super()._get_current_segment(filter_ids, variables, clear)
+        wanted = None if variables == "all" else {getattr(v, "name", v) for v in variables}
+        chosen = [v for v in self.recorded if wanted is None or v.name in wanted]
+        analog = [v for v in chosen if v.name != "spikes"]
+        segment = super()._get_current_segment(filter_ids, [v for v in chosen if v.name == "spikes"], clear)
+        for train in segment.spiketrains:  # pynn.brainscales2 names the neuron source_id
+            train.annotate(source_id=train.annotations.get("channel_id"))
+        for variable in analog:
+            ids = sorted(self.filter_recorded(variable, filter_ids))
+            values, times = self._get_all_signals(variable, ids, clear=clear)
+            if values.size == 0:
+                continue
+            units = self.population.find_units(variable)
+            for col, cell in enumerate(ids):
+                signal = neo.IrregularlySampledSignal(
+                    times[:, col], values[:, col], units="dimensionless" if units == "unknown" else units,
+                    time_units=pq.ms, name=variable.name, channel_ids=[int(cell)],
+                    source_population=self.population.label,
+                    array_annotations={"channel_index": [self.population.id_to_index(cell)]})
+                signal.segment = segment
+                segment.irregularlysampledsignals.append(signal)
+        return segment
 
     def _local_count(self, variable, filter_ids=None):
         trains = self._get_spiketimes(sorted(self.filter_recorded(variable, filter_ids)))

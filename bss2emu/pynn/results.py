@@ -17,14 +17,20 @@ from ..chip_actor.analog import capacitance_pf
 from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
 from ..units import TICKS_PER_US, V_SCALE, hw_mv_to_bio_mv
-from . import translation as T
-from .populations import is_hardware
+from .standardmodels import is_hardware
 
 CADC_MV_PER_CODE = 1200.0 / 255.0
 
 
 def _to_bio(pop, v_hw_mv: np.ndarray) -> np.ndarray:
     return v_hw_mv if is_hardware(pop.celltype) else hw_mv_to_bio_mv(v_hw_mv)
+
+
+def _membrane(pop, v_hw_mv: np.ndarray, device: str) -> np.ndarray:
+    """The membrane as the population's cell type reports it: ``membrane_from_mv(mv, device)``
+    where the type has it (pynn.brainscales2's: ADC codes), else biological or hardware mV."""
+    convert = getattr(pop.celltype, "membrane_from_mv", None)
+    return convert(v_hw_mv, device) if convert is not None else _to_bio(pop, v_hw_mv)
 
 
 def store_results(state, exp, res, info, tstop: float) -> None:
@@ -38,14 +44,14 @@ def store_results(state, exp, res, info, tstop: float) -> None:
             if info["trains"][id(pop)] is not None:
                 data["spikes"] = info["trains"][id(pop)]
         else:
-            data["spikes"] = [t / T.US_PER_MS for t in res.spike_times_us(names[id(pop)])]
+            data["spikes"] = [t / state.us_per_ms for t in res.spike_times_us(names[id(pop)])]
         pop._data = data
     for kind, pop, index, variable in info["readout"]:
         if kind == "madc":
             trace = res.madc_values()
-            t_ms = trace.time_us / T.US_PER_MS
+            t_ms = trace.time_us / state.us_per_ms
             if variable == "v":
-                values = _to_bio(pop, trace.values)
+                values = _membrane(pop, trace.values, "madc")
             else:
                 values = to_bio(pop, variable, index, t_ms, trace.values, info)
                 pop._data.setdefault("units", {})[variable] = _unit(pop, variable, trace.unit)
@@ -99,4 +105,4 @@ def _store_cadc(state, exp, res, info) -> None:
         col[want[ok]] = np.arange(pop.size)[ok]
         sel = col[key] >= 0 if len(key) else np.zeros(0, bool)
         grid[row[sel], col[key[sel]]] = value[sel]
-        pop._data["v"] = (t_all / TICKS_PER_US / T.US_PER_MS, _to_bio(pop, grid), {i: i for i in range(pop.size)})
+        pop._data["v"] = (t_all / TICKS_PER_US / state.us_per_ms, _membrane(pop, grid, "cadc"), {i: i for i in range(pop.size)})

@@ -1,11 +1,10 @@
 """The backend's global state: the network being described and the last run's results.
 
 Execution is deferred (grenade's way): populations, projections, recordings and current
-sources only record what the user asked for; ``run_until`` builds a ``bss2emu.Experiment``
-from all of it (``experiment.build``) and runs it with ``bss2emu.run``. A run continued
-after ``run()`` replays the segment from t = 0 with the changes made between the calls as
-timed writes — runs are deterministic, so the replayed part is identical — and the mapping
-is reused from the cache whenever the topology is unchanged.
+sources only record what the user asked for; ``run_until`` hands the state to the executor
+that ``setup`` installed (``segments.run_segment``: build a ``bss2emu.Experiment`` of the
+segment, run it, store the results). This module is the bottom of the backend and imports
+nothing of it, so every other module may import it.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyNN import common, random
+
+from ..errors import ConfigError
 
 name = "bss2emu"
 
@@ -52,6 +53,9 @@ class State(common.control.BaseState):
         self.max_delay = 1000.0
         self.segment_counter = -1
         self.config = RunConfig()
+        self.us_per_ms = 1.0  # hardware µs per ms of the view's time axis (bss2emu.pynn 1, brainscales2 1000)
+        self.record_sample_times = False  # True: analog signals as neo IrregularlySampledSignals
+        self.execute = _not_set_up  # setup() installs the backend's executor
         self.clear()
 
     def clear(self) -> None:
@@ -62,6 +66,7 @@ class State(common.control.BaseState):
         self.current_sources: list = []
         self.id_counter = 0
         self.native_rngs = 0  # NativeRNGs made since setup (each gets its own stream)
+        self.neuron_permutation = None  # circuits of the neurons, in creation order (None: placed by routing)
         self.segment_counter = -1
         self.results = None
         self.last_experiment = None
@@ -81,14 +86,16 @@ class State(common.control.BaseState):
                 population._set_initial_value_array(variable, value)
 
     def run_until(self, tstop: float) -> None:
-        from .experiment import run_segment
-
-        run_segment(self, float(tstop))
+        self.execute(self, float(tstop))
         self.t = float(tstop)
         self.running = True
 
     def run(self, simtime: float) -> None:
         self.run_until(self.t + simtime)
+
+
+def _not_set_up(state, tstop: float) -> None:
+    raise ConfigError("run() before setup(): call setup() first")
 
 
 state = State()

@@ -22,9 +22,13 @@ from pyNN.standardmodels import (
     StandardCellType, StandardCurrentSource, build_translations, cells, electrodes, synapses,
 )
 
+import numpy as np
+
 from ..calib.targets import TARGET_FIELDS
 from ..protocol.hardware import NEURON_PARAMETERS
-from .exceptions import NoModelAvailableError
+from . import translation as T
+from .exceptions import InvalidModelError, NoModelAvailableError
+from .selection import targets_of
 from .simulator import state
 
 
@@ -97,6 +101,21 @@ class HXNeuron(BaseCellType):
     receptor_types = ("excitatory", "inhibitory")
     conductance_based = True  # weights are non-negative codes for both receptors
     default_initial_values = {"v": 0.0}
+    _MAXIMUM = {p.name: p.maximum for p in NEURON_PARAMETERS}
+
+    def check_values(self, params: dict) -> None:
+        """Raise ``TranslationError`` for a value that is not a hardware value."""
+        for key, val in params.items():
+            v = np.asarray(val, float)
+            bad = (v < 0) | (v > self._MAXIMUM[key]) | (v != np.rint(v))
+            if bad.any():
+                raise T.TranslationError(key, f"{key}={v[bad][0]:g} is not a hardware value: use an integer "
+                                              f"0 … {self._MAXIMUM[key]}")
+
+    def internal_values(self, params: dict, circuits: np.ndarray, population) -> dict[str, np.ndarray]:
+        """The neurons' values of ``protocol.hardware.NEURON_PARAMETERS`` (one per neuron of
+        ``population``; the neurons sit on ``circuits``)."""
+        return {key: np.asarray(v).astype(np.int64) for key, v in params.items()}
 
 
 class _CalibHXNeuron(BaseCellType):
@@ -106,6 +125,22 @@ class _CalibHXNeuron(BaseCellType):
     conductance_based = True  # weights are non-negative codes for both receptors
     default_initial_values = {"v": 600.0}
     hardware_units = True
+    _TARGET = {f.name: f for f in TARGET_FIELDS}
+
+    def check_values(self, params: dict) -> None:
+        """Raise ``TranslationError`` for a target outside the calibrated range."""
+        for key, val in params.items():
+            f = self._TARGET[T.HW_TARGETS[key]]
+            v = np.atleast_1d(np.asarray(val, float))
+            bad = ~((v >= f.low) & (v <= f.high))
+            if bad.any():
+                unit = self.units[key]
+                raise T.TranslationError(key, f"{key}={v[bad][0]:g} {unit} is outside the calibrated range "
+                                              f"{f.low:g} … {f.high:g} {unit} ({f.doc})")
+
+    def calibration_targets(self, params: dict) -> dict[str, np.ndarray]:
+        """The ``calib`` targets (hardware mV, µs) of the neurons' parameters."""
+        return T.hardware_targets(params)
 
 
 class CalibHXNeuronCuba(_CalibHXNeuron):
@@ -202,8 +237,6 @@ class _CurrentSource(StandardCurrentSource):
         state.current_sources.append(self)
 
     def inject_into(self, cells):
-        from .populations import targets_of
-
         if hasattr(cells, "celltype") and not cells.celltype.injectable:
             raise TypeError("Can't inject current into a spike source.")
         self._targets.extend(targets_of(cells))
@@ -242,6 +275,32 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
             raise errors.InvalidParameterValueError(
                 f"StepCurrentSource has {len(t)} times and {len(a)} amplitudes: give one amplitude per time")
         return list(zip(t, a))
+
+
+# --- what a cell type is to the backend ---------------------------------------------------
+NEURON_TYPES = (IF_curr_exp, IF_cond_exp, EIF_cond_exp_isfa_ista)
+SOURCE_TYPES = (SpikeSourceArray, SpikeSourcePoisson, SpikeSourcePoissonOnChip)
+HARDWARE_TYPES = (HXNeuron, CalibHXNeuronCuba, CalibHXNeuronCoba)
+CELL_TYPES = NEURON_TYPES + SOURCE_TYPES + HARDWARE_TYPES
+
+
+def is_hardware(celltype) -> bool:
+    """True for cell types in hardware units (weights are 6-bit codes, ``v`` hardware mV)."""
+    return isinstance(celltype, HARDWARE_TYPES)
+
+
+def is_source(pop) -> bool:
+    """True for a population of spike sources (played back by the FPGA or generated on chip)."""
+    return isinstance(pop.celltype, SOURCE_TYPES)
+
+
+def model_name(celltype) -> str:
+    """The standard model a cell type implements (``IF_curr_exp``, …)."""
+    for cls in CELL_TYPES:
+        if isinstance(celltype, cls):
+            return cls.__name__
+    raise InvalidModelError(f"{type(celltype).__module__}.{type(celltype).__name__} is not a bss2emu cell type: use "
+                            f"one of bss2emu.pynn's ({', '.join(c.__name__ for c in CELL_TYPES)})")
 
 
 __all__ = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray", "SpikeSourcePoisson",

@@ -64,8 +64,8 @@ class Placed:
     """The neurons of one population on one chip: what calibrating that chip needs.
 
     ``index``: the neurons (population indices) and ``circuits`` their circuits;
-    ``params``: PyNN parameter → one value per neuron (biological units for standard
-    types, hardware units for calibrated hardware types: ``hardware=True``);
+    ``params``: PyNN parameter → one value per neuron (biological units) for standard
+    types, calibration targets for calibrated hardware types (``hardware=True``);
     ``max_weight``: receptor → the largest |weight| onto each neuron (biological units)."""
 
     index: np.ndarray
@@ -104,7 +104,7 @@ def calibrate_chip(placed: list[Placed], serial: int, ideal: bool):
     for pl in placed:
         with _named(pl):
             if pl.hardware:
-                targets = targets.updated(pl.circuits, hardware_targets(pl.params))
+                targets = targets.updated(pl.circuits, pl.params)
             else:
                 targets = bio_targets(pl.bio_params(), pl.circuits, base=targets, capacitance=pl.capacitance)
     result = calibrate(targets, serial=serial, ideal=ideal, store=not ideal)
@@ -275,11 +275,11 @@ def stp_text(stp) -> str:
     return "static" if stp is None else "U={:g}, tau_rec={:g} ms, tau_facil={:g} ms".format(*stp)
 
 
-def background_settings(rate_hz: float, size: int) -> tuple[int, int]:
+def background_settings(rate_hz: float, size: int, us_per_ms: float = US_PER_MS) -> tuple[int, int]:
     """(period in 250 MHz cycles, 8-bit rate) of a background generator whose ``size``
-    labels each fire at ``rate_hz`` (biological): the smallest emission probability —
+    labels each fire at ``rate_hz`` (per second of the view's time: ``us_per_ms`` hardware µs per ms): the smallest emission probability —
     the closest to a Poisson process — whose period realises the rate within 1 %."""
-    per_us = size * rate_hz * 1e-3 / US_PER_MS  # events per hardware µs
+    per_us = size * rate_hz * 1e-3 / us_per_ms  # events per hardware µs
     cycle_us = 1.0 / 250.0
     best = None
     for rate in range(1, 256):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..errors import RoutingError
 
 REASONS = ("capacity", "pinned_chip", "pinned_load", "delay", "stp", "background_delay", "background_count",
-           "drivers", "fan_in")
+           "drivers", "fan_in", "pinned_circuits")
 
 
 def routing_error(message: str, reason: str, **details) -> RoutingError:

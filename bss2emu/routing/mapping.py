@@ -108,7 +108,7 @@ def topology_key(exp: E.Experiment, system: SystemSpec) -> str:
     """What mapping depends on: sizes, connectivity, receptors, STP, delays, seed, system."""
     return json.dumps({
         "seed": exp.seed, "system": system.model_dump(mode="json"),
-        "pops": [(p.name, p.size, p.chip) for p in exp.populations],
+        "pops": [(p.name, p.size, p.chip, p.circuits) for p in exp.populations],
         "srcs": [(s.name, s.size, s.kind) for s in exp.sources],
         "proj": [(p.label, p.pre, p.post, p.receptor, _connector_key(p.connector), stp_key(p.stp), p.delay_us)
                  for p in exp.projections],

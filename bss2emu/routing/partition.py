@@ -59,14 +59,39 @@ def _check_capacity(exp: E.Experiment, n_chips: int) -> None:
 
 
 def _assign_circuits(exp: E.Experiment, chip_of: dict[str, np.ndarray], n_chips: int) -> Partition:
-    nxt = np.zeros(n_chips, np.int64)
+    """Circuits of every neuron: a population's ``circuits`` where given (on its one chip),
+    the others consecutive per chip in declaration order, skipping pinned circuits."""
+    taken = np.zeros((n_chips, C.NEURONS_PER_CHIP), bool)
     circuit = {}
     for p in exp.populations:
+        if p.circuits is None:
+            continue
+        chips = np.unique(chip_of[p.name])
+        if len(chips) != 1:
+            raise routing_error(f"population {p.name!r} pins its neurons to circuits but is spread over chips "
+                                f"{chips.tolist()}: pin it to one chip too (chip=...)", "pinned_circuits",
+                                population=p.name)
+        circ = np.asarray(p.circuits, np.int64)
+        clash = taken[chips[0], circ]
+        if clash.any():
+            raise routing_error(f"population {p.name!r} pins circuit {int(circ[clash][0])} of chip {int(chips[0])}, "
+                                f"which another population pinned already: give each neuron its own circuit",
+                                "pinned_circuits", population=p.name)
+        taken[chips[0], circ] = True
+        circuit[p.name] = circ
+    free = [iter(np.flatnonzero(~taken[c])) for c in range(n_chips)]
+    for p in exp.populations:
+        if p.circuits is not None:
+            continue
         c = chip_of[p.name]
         circ = np.empty(p.size, np.int64)
         for i in range(p.size):  # consecutive circuits per chip, in declaration order
-            circ[i] = nxt[c[i]]
-            nxt[c[i]] += 1
+            nxt = next(free[c[i]], None)
+            if nxt is None:
+                raise routing_error(f"population {p.name!r} finds no free circuit on chip {int(c[i])}: pinned "
+                                    f"circuits and the other populations take all {C.NEURONS_PER_CHIP}",
+                                    "pinned_circuits", population=p.name)
+            circ[i] = nxt
         circuit[p.name] = circ
     return Partition(chip_of, circuit, n_chips)
 

@@ -1,0 +1,305 @@
+"""pynn.brainscales2's API over bss2emu's PyNN backend: ``import bss2emu.brainscales2 as pynn``.
+
+A view of the one backend ``bss2emu.pynn`` also views: the same populations, projections,
+translation and execution, with pynn.brainscales2's names (``pynn.cells.HXNeuron``,
+``CalibHXNeuronCuba``, ``pynn.synapses.StaticSynapse`` with signed weights, ``RunCommand``,
+``logger``, ``helper``) and its time axis — hardware ms: ``pynn.run(0.2)`` emulates 200 µs,
+spike times and recorded times are hardware ms, analog recordings are neo
+``IrregularlySampledSignal``s (``segments[-1].irregularlysampledsignals``). The view holds no
+logic: names and units are translated here and in its cell types, everything else is the
+backend's.
+
+>>> import bss2emu.brainscales2 as pynn
+>>> pynn.setup()
+>>> pop = pynn.Population(1, pynn.cells.HXNeuron(
+...     leak_v_leak=1000, leak_i_bias=320, threshold_enable=True, threshold_v_threshold=500,
+...     reset_v_reset=400, refractory_period_refractory_time=95))
+>>> pop.record(["spikes", "v"])
+>>> pynn.run(0.2)  # hardware ms: 200 µs on the chip
+0.2
+>>> seg = pop.get_data().segments[-1]
+>>> len(seg.spiketrains[0]) > 10, float(seg.irregularlysampledsignals[0].times[-1])
+(True, 0.2)
+>>> pynn.end()
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import Enum, auto
+
+from pyNN import common
+from pyNN.common.control import DEFAULT_MAX_DELAY
+from pyNN.connectors import (  # noqa: F401
+    AllToAllConnector, ArrayConnector, CloneConnector, CSAConnector, DisplacementDependentProbabilityConnector,
+    DistanceDependentProbabilityConnector, FixedNumberPostConnector, FixedNumberPreConnector,
+    FixedProbabilityConnector, FixedTotalNumberConnector, FromFileConnector, FromListConnector,
+    IndexBasedProbabilityConnector, OneToOneConnector, SmallWorldConnector,
+)
+from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
+from pyNN.space import Space  # noqa: F401
+
+from ..errors import ConfigError
+from ..pynn import control, segments, simulator
+from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F401
+from ..pynn.projections import Projection  # noqa: F401
+from . import helper, logger, standardmodels  # noqa: F401
+from .standardmodels import cells, synapses  # noqa: F401
+
+US_PER_MS = 1000.0
+"""The view's time axis: hardware ms (1000 hardware µs each)."""
+DEFAULT_TIMESTEP_MS = 1e-4
+"""The emulation step, 0.1 µs hardware (pynn.brainscales2's hardware has none)."""
+BSS2EMU_SETUP = ("chips", "system", "placement", "address", "seed", "ideal", "serial", "partitioner")
+"""bss2emu's own setup keywords, taken as ``bss2emu.pynn.setup`` takes them."""
+
+
+class PlasticityRule:
+    """Not emulated yet (see ``synapses.PlasticSynapse``)."""
+
+    def __init__(self, *args, **kwargs):
+        from ..pynn.exceptions import NoModelAvailableError
+
+        raise NoModelAvailableError("PlasticityRule is not available in bss2emu.brainscales2 yet: PPU kernels from "
+                                    "PyNN are not emulated; use a bss2emu experiment with plasticity "
+                                    "(bss2emu.Experiment.plasticity) or static synapses")
+
+
+Timer = PlasticityRule
+
+
+def list_standard_models():
+    """The cell types of pynn.brainscales2 (``HXNeuron``, ``CalibHXNeuronCuba``, ``CalibHXNeuronCoba``)."""
+    return [cells.HXNeuron, cells.CalibHXNeuronCuba, cells.CalibHXNeuronCoba]
+
+
+@dataclass
+class InjectedConfiguration:
+    """Configuration written around the experiment (pynn.brainscales2's sections). bss2emu
+    runs an experiment only with all sections empty (see ``setup``)."""
+
+    pre_non_realtime: dict = field(default_factory=dict)
+    pre_realtime: dict = field(default_factory=dict)
+    inside_realtime_begin: dict = field(default_factory=dict)
+    inside_realtime: dict = field(default_factory=dict)
+    inside_realtime_end: dict = field(default_factory=dict)
+    post_realtime: dict = field(default_factory=dict)
+    ppu_symbols: dict = field(default_factory=dict)
+
+
+@dataclass
+class InjectedReadout:
+    """Coordinates read around the experiment (pynn.brainscales2's sections)."""
+
+    pre_realtime: set = field(default_factory=set)
+    inside_realtime_begin: set = field(default_factory=set)
+    inside_realtime_end: set = field(default_factory=set)
+    post_realtime: set = field(default_factory=set)
+    ppu_symbols: set = field(default_factory=set)
+
+
+class RunCommand(Enum):
+    """What ``run`` does: PREPARE (map and calibrate), APPEND (schedule a snippet), EXECUTE."""
+
+    PREPARE = auto()
+    APPEND = auto()
+    EXECUTE = auto()
+
+
+def _nonempty_sections(injected) -> list[str]:
+    return [name for name, value in vars(injected).items() if value and not _empty_builder(value)]
+
+
+def _empty_builder(value) -> bool:
+    empty = getattr(value, "empty", None)
+    return bool(empty()) if callable(empty) else False
+
+
+def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
+    """Start a new network (pynn.brainscales2's ``setup``), times in hardware ms.
+
+    Honoured: ``initial_config`` (a chip configuration — ``helper.chip_from_file``/``chip_from_nightly``,
+    a calix result's ``.to_chip()`` or the result itself: its neurons' values become the
+    ``HXNeuron`` defaults), ``calibration_cache`` (the directory of the calibration store),
+    ``neuronPermutation`` (the circuits of the neurons, in creation order), ``injected_config``/``injected_readout`` when empty,
+    ``connection`` (an ``hxcomm`` connection: the emulated chip it is connected to);
+    bss2emu's own ``chips``, ``system``, ``placement``, ``address``, ``seed``, ``ideal``,
+    ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``serial`` and ``ideal`` default to
+    the chip ``bss2emu exec --serial/--ideal`` chose, whose nightly calibration ``helper`` loads).
+    ``simulator.state.grenade_chip_config`` is the chip configuration runs start from (its
+    common neuron backends' clock scales set the refractory clocks). Refused with the reason:
+    non-empty injected configuration or readout, ``enable_neuron_bypass=True``,
+    ``backgroundPermutation``, injected calibration targets/options, and any
+    other keyword (pynn.brainscales2 raises ``KeyError`` for those too)."""
+    extra = dict(extra_params)
+    max_delay = extra.pop("max_delay", DEFAULT_MAX_DELAY)
+    own = {k: extra.pop(k) for k in BSS2EMU_SETUP if k in extra}
+    initial = extra.pop("initial_config", None)
+    cache = extra.pop("calibration_cache", None)
+    permutation = extra.pop("neuronPermutation", None)
+    injected_config = extra.pop("injected_config", None)
+    injected_readout = extra.pop("injected_readout", None)
+    if extra.pop("enable_neuron_bypass", False):
+        raise ConfigError("setup(enable_neuron_bypass=True): the neuron bypass mode (neurons forwarding every "
+                          "input spike) is not emulated; use a SpikeSourceArray with the spike times, or HXNeuron "
+                          "with a strong input and short refractory time")
+    for name in ("injected_config", "injected_readout"):
+        injected = injected_config if name == "injected_config" else injected_readout
+        if injected is not None and _nonempty_sections(injected):
+            raise ConfigError(f"setup({name}=...): injected sections {', '.join(_nonempty_sections(injected))} are "
+                              f"not emulated yet (writes and reads of halco/haldls containers around the "
+                              f"experiment); configure neurons through HXNeuron parameters or initial_config, and "
+                              f"run low-level playback programs with bss2emu.stack's stadls")
+    connection = extra.pop("connection", None)
+    if connection is not None:  # a connection names the chip: run on it
+        if not (hasattr(connection, "serial") and hasattr(connection, "ideal")):
+            raise ConfigError(f"setup(connection={connection!r}): not a connection to an emulated chip; open one "
+                              f"with hxcomm.ManagedConnection() (bss2emu exec binds dlens_vx_v3.hxcomm) or leave "
+                              f"it out")
+        own.setdefault("serial", int(connection.serial))
+        own.setdefault("ideal", bool(connection.ideal))
+    refused = {"backgroundPermutation": "on-chip Poisson sources are placed by bss2emu's routing",
+               "injected_calib_target": "CalibHXNeuronCuba/Coba parameters give the calibration targets",
+               "injected_calib_options": "bss2emu's calibration has no options to set"}
+    for name in list(extra):
+        if name in refused:
+            raise ConfigError(f"setup({name}=...) is not supported by bss2emu: {refused[name]}")
+    if extra:
+        raise ConfigError(f"setup(): unknown keyword(s) {', '.join(sorted(extra))}; pynn.brainscales2 takes "
+                          f"initial_config, injected_config, injected_readout, calibration_cache, "
+                          f"neuronPermutation, enable_neuron_bypass; bss2emu also {', '.join(BSS2EMU_SETUP)}")
+    if cache is not None:
+        from ..calib.result import ENV_DIR
+
+        os.environ[ENV_DIR] = str(cache)
+    chip = initial.to_chip() if initial is not None and hasattr(initial, "to_chip") else initial
+    if permutation is not None:
+        permutation = [int(n) for n in permutation]
+    for key, value in zip(("serial", "ideal"), _chip_identity()):
+        own.setdefault(key, value)  # the chip that connections and the nightly calibration use
+    common.setup(timestep, min_delay if min_delay != "auto" else timestep)
+    control.start(timestep, min_delay, max_delay, us_per_ms=US_PER_MS, record_sample_times=True, **own)
+    state = simulator.state
+    state.initial_config = chip
+    state.grenade_chip_config = helper.base_chip(chip)
+    state.neuron_permutation = permutation
+    state.snippets = []
+
+
+def _chip_identity() -> tuple[int, bool]:
+    """(serial, ideal) of the emulated chip: the stack layer's (``bss2emu exec --serial/--ideal``),
+    so that a nightly calibration loaded with ``helper`` fits the chip it configures."""
+    try:
+        from ..stack.hxcomm import chip_identity
+    except ImportError:
+        return 0, True
+    return chip_identity()
+
+
+def end():
+    """Forget the network (pynn.brainscales2's ``end``)."""
+    control.end()
+
+
+def run(runtime, command: RunCommand = RunCommand.EXECUTE):
+    """Run for ``runtime`` hardware ms (``run(0.2)``: 200 µs on the chip) and return the time.
+
+    ``RunCommand.APPEND`` schedules a snippet of ``runtime`` with the network as it is now
+    (change parameters or weights before the next one); ``EXECUTE`` runs the snippets
+    scheduled (and a last one of ``runtime`` if given) as one experiment, changes between
+    them as timed writes; ``PREPARE`` places and calibrates the network without running it."""
+    state = simulator.state
+    if not isinstance(command, RunCommand):
+        raise ValueError(f"run(command={command!r}): use pynn.RunCommand.PREPARE, APPEND or EXECUTE")
+    if command == RunCommand.PREPARE:
+        from ..pynn.experiment import current_translations
+
+        current_translations(state)
+        return state.t
+    if command == RunCommand.APPEND:
+        if runtime is None:
+            raise ValueError("run(None, RunCommand.APPEND): appending a configuration that runs for no time is "
+                             "forbidden; give the snippet's runtime in hardware ms")
+        state.snippets.append(float(runtime))
+        segments.append_snippet(state, float(runtime))
+        return state.t
+    if runtime is None and not state.snippets:
+        raise ValueError("run(None, RunCommand.EXECUTE): no experiment scheduled for execution yet; schedule one "
+                         "with pynn.run(runtime, pynn.RunCommand.APPEND) or give a runtime")
+    if runtime is not None:
+        segments.append_snippet(state, float(runtime))
+    state.snippets = []
+    segments.execute_segment(state)
+    return state.t
+
+
+run_for = run
+_, run_until = common.build_run(simulator)
+reset = common.build_reset(simulator)
+initialize = common.initialize
+get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \
+    common.build_state_queries(simulator)
+create = common.build_create(Population)
+connect = common.build_connect(Projection, FixedProbabilityConnector, synapses.StaticSynapse)
+set = common.set  # noqa: A001 - PyNN's name
+record = common.build_record(simulator)
+
+
+def preprocess():
+    """``run(None, RunCommand.PREPARE)`` (pynn.brainscales2's older name)."""
+    return run(None, RunCommand.PREPARE)
+
+
+def _after_setup(what: str):
+    if simulator.state.execute is simulator._not_set_up:
+        raise RuntimeError(f"{what} are only available after calling setup()")
+
+
+def get_pre_realtime_read() -> dict:
+    """Reads injected before the experiment: none can be injected here (``setup`` refuses
+    non-empty ``injected_readout``), so always empty."""
+    _after_setup("pre-realtime reads")
+    return {}
+
+
+def get_post_realtime_read() -> dict:
+    """Reads injected after the experiment: always empty (see ``get_pre_realtime_read``)."""
+    _after_setup("post-realtime reads")
+    return {}
+
+
+def get_backend_statistics():
+    """Placement and routing figures of the last run (bss2emu's mapping statistics)."""
+    state = simulator.state
+    _after_setup("backend statistics")
+    if state.last_experiment is None:
+        raise RuntimeError("Backend statistics are only available after first mapping and routing execution, "
+                           "which happens in pynn.run().")
+    from ..pynn.experiment import backend_statistics
+
+    return backend_statistics(state)
+
+
+_NOT_EMULATED = {
+    "get_post_realtime_read_ppu_symbols": "PPU symbols (programs on the embedded processors written from PyNN) are "
+                                          "not emulated yet; use bss2emu experiments with plasticity kernels",
+    "get_execution_instance_data": "there is no grenade execution instance: bss2emu's run is "
+                                   "simulator.state.last_experiment / .results",
+    "morphology": "multi-compartment neurons are not emulated yet; use single-circuit HXNeuron populations",
+    "SpikeIOCell": "spike I/O through the FPGA's external interfaces is not emulated; use SpikeSourceArray",
+    "OffChipSource": "spike I/O through the FPGA's external interfaces is not emulated; use SpikeSourceArray",
+}
+
+
+def __getattr__(name: str):
+    """A name of pynn.brainscales2 that this view lacks: say what it is and what to use."""
+    if name in _NOT_EMULATED:
+        raise AttributeError(f"pynn.{name} is not available in bss2emu.brainscales2: {_NOT_EMULATED[name]}")
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import difflib
+
+    close = difflib.get_close_matches(name, [n for n in globals() if not n.startswith("_")], n=3)
+    raise AttributeError(f"bss2emu.brainscales2 has no {name!r}" + (f"; did you mean {', '.join(close)}?" if close
+                                                                    else ""))

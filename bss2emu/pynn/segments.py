@@ -1,0 +1,97 @@
+"""``run()``: execute the current segment and hand each population its results.
+
+``run_segment`` snapshots the network as a new epoch, builds the experiment of the whole
+segment (``experiment.build``), runs it with ``bss2emu.run`` and stores spikes and traces
+(``results``). A run continued after ``run()`` replays the segment from t = 0 with the
+changes made between the calls as timed writes — runs are deterministic, so the replayed
+part is identical.
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+
+import bss2emu
+
+from ..errors import RoutingError, user_stacklevel
+from . import experiment
+from .epochs import snapshot, topology
+from .exceptions import ConnectionError, connection_error
+from .results import store_results
+
+
+def run_segment(state, tstop: float) -> None:
+    """Run the current segment from t = 0 to ``tstop`` (ms) and store the results. A run
+    that fails (bad values, a network that does not fit) leaves the segment as it was, so
+    corrected values can run next."""
+    with _restored_on_failure(state):
+        append_epoch(state)
+        _execute(state, tstop)
+
+
+def append_snippet(state, runtime: float) -> None:
+    """Schedule ``runtime`` (ms of the view) with the network as it is now, without running
+    (pynn.brainscales2's ``RunCommand.APPEND``): the next ``execute_segment`` runs it."""
+    with _restored_on_failure(state):
+        append_epoch(state)
+    state.t += float(runtime)
+
+
+def execute_segment(state) -> None:
+    """Run the segment scheduled so far (up to ``state.t``) as one experiment."""
+    with _restored_on_failure(state):
+        _execute(state, state.t)
+    state.running = True
+
+
+@contextmanager
+def _restored_on_failure(state):
+    before = (list(state.epochs or []), getattr(state, "topology", None))
+    try:
+        yield
+    except BaseException:
+        state.epochs, state.topology = before
+        raise
+
+
+def append_epoch(state) -> None:
+    """A new epoch at ``state.t``: the network's data now (the first of a segment at t = 0)."""
+    if state.t == 0 or not state.epochs:
+        state.epochs = [(0.0, snapshot(state))]
+        state.topology = topology(state)
+    else:
+        if topology(state) != state.topology:
+            raise ConnectionError("the network's structure changed since the last run() (populations, connections, "
+                                  "delays, STP or on-chip sources): BrainScaleS-2 maps the network once per "
+                                  "segment; call sim.reset() before changing it")
+        if state.t > state.epochs[-1][0]:
+            state.epochs = state.epochs + [(state.t, snapshot(state))]
+        else:  # the same start: the latest values replace the epoch's
+            state.epochs = state.epochs[:-1] + [(state.t, snapshot(state))]
+    for pop in state.populations:
+        init = pop._initial_values.get("v")
+        if init is not None and "v_rest" in pop._parameters:
+            v0 = np.asarray(init.evaluate() if hasattr(init, "evaluate") else init, float)
+            if np.any(np.abs(v0 - pop._parameters["v_rest"]) > 1.0):
+                warnings.warn(f"population {pop.label!r}: initial v differs from v_rest; the hardware membrane "
+                              f"starts at the leak potential (v_rest)", stacklevel=user_stacklevel())
+
+
+def _execute(state, tstop: float) -> None:
+    last = snapshot(state)
+    try:
+        exp, info = experiment.build(state, tstop)
+    finally:  # build swaps epoch weights in; restore the current ones
+        for prj, w in zip(state.projections, last["weights"]):
+            prj._values["weight"] = w
+    cfg = state.config
+    try:
+        res = bss2emu.run(exp, system=cfg.system, chips=cfg.chips, placement=cfg.placement, address=cfg.address,
+                          partitioner=cfg.partitioner)
+    except RoutingError as err:  # what mapping does not check: routes on the system
+        raise connection_error(err) from None
+    state.last_experiment, state.results = exp, res
+    store_results(state, exp, res, info, tstop)
