@@ -5,8 +5,9 @@
 TUTORIAL_DIR is a checkout of github.com/electronicvisions/brainscales2-demos (the
 tutorials as ``.rst`` with ``.. code:: ipython3`` cells, or as ``.ipynb`` notebooks read
 as JSON — no Jupyter needed). For each tutorial the code cells are joined into one script
-(``.. include::``d cells inlined, ``.. only:: latex`` parts and IPython ``%``/``!`` lines
-dropped) and run under ``bss2emu exec`` in a copy of the directory, with a time limit.
+(``.. include::``d cells inlined; ``.. only::`` parts as the jupyter build with solutions
+has them — the exercise templates (``not Solution``) and latex parts dropped; IPython
+``%``/``!`` lines dropped) and run under ``bss2emu exec`` in a copy of the directory, with a time limit.
 
 Only the EBRAINS-specific set-up is replaced: ``_static/common/helpers.py`` (hardware
 client via quiggeldy, nightly calibration download) becomes an offline version —
@@ -122,7 +123,9 @@ def interact(f=None, **kwargs):
 
 def interactive(f, **kwargs):
     interact(f, **kwargs)
-    return _Widget()
+    widget = _Widget()
+    widget.children = (_Widget(),)  # the controls' box: the last child is the output area
+    return widget
 
 
 interact_manual = interact
@@ -165,11 +168,25 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
+# the tags of the jupyter build with solutions (what the demos' own notebook tests run)
+TAGS = frozenset({"jupyter", "Solution", "html"})
+
+
+def only_active(expression: str, tags=TAGS) -> bool:
+    """Whether an ``.. only::`` expression (tags joined by not/and/or) holds for ``tags``."""
+    words = re.findall(r"[A-Za-z_][\w-]*|[()]", expression)
+    py = " ".join(w if w in ("not", "and", "or", "(", ")") else str(w in tags) for w in words)
+    try:
+        return bool(eval(py, {"__builtins__": {}}))  # noqa: S307 - only True/False/not/and/or/()
+    except SyntaxError:
+        return True
+
+
 def rst_cells(path: Path, seen: frozenset = frozenset()) -> list[str]:
     """The ``ipython3`` code cells of an rst tutorial, includes inlined, latex-only parts skipped."""
     if path in seen or not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8").expandtabs(8).splitlines()  # docutils: tabs to 8
     cells: list[str] = []
     skip_below: int | None = None  # indentation of an active ``.. only:: latex``
     i = 0
@@ -181,7 +198,7 @@ def rst_cells(path: Path, seen: frozenset = frozenset()) -> list[str]:
             i += 1
             continue
         m = _ONLY.match(line)
-        if m and "latex" in m.group(2) and "not" not in m.group(2):
+        if m and not only_active(m.group(2)):
             skip_below = len(m.group(1))
             i += 1
             continue
@@ -210,13 +227,75 @@ def notebook_cells(path: Path) -> list[str]:
             for c in nb.get("cells", []) if c.get("cell_type") == "code"]
 
 
+PRELUDE = """\
+import matplotlib
+matplotlib.use("Agg")
+from IPython.display import display, HTML, Image
+try:  # progress bars without a notebook front end
+    import tqdm.auto, tqdm.notebook, tqdm.std
+    tqdm.notebook.tqdm = tqdm.notebook.tqdm_notebook = tqdm.auto.tqdm = tqdm.std.tqdm
+    tqdm.notebook.trange = tqdm.auto.trange = tqdm.std.trange
+except ImportError:
+    pass
+import os as _os
+if _os.environ.get("BSS2_TUTORIAL_FIGDIR"):  # --keep: every figure shown is saved for a look
+    import atexit as _atexit
+    import matplotlib.pyplot as _plt
+    _shown = [0]
+
+    def _save_figures(*args, **kwargs):
+        for num in _plt.get_fignums():
+            _shown[0] += 1
+            _plt.figure(num).savefig(_os.path.join(_os.environ["BSS2_TUTORIAL_FIGDIR"], f"fig{_shown[0]:02d}.png"),
+                                     dpi=50)
+        _plt.close("all")
+
+    _plt.show = _save_figures
+    _atexit.register(_save_figures)
+"""
+
+IPYCANVAS = '''\
+"""Shim of ipycanvas for running notebooks as scripts: drawing does nothing."""
+import contextlib
+
+
+class Canvas:
+    \"\"\"Anything: attributes read give another one (or what was set), calls give another one.\"\"\"
+
+    def __init__(self, *a, **k):
+        pass
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = Canvas()
+        object.__setattr__(self, name, value)
+        return value
+
+    def __call__(self, *a, **k):
+        return Canvas()
+
+    def __getitem__(self, key):  # MultiCanvas layers
+        return Canvas()
+
+
+MultiCanvas = RoughCanvas = Canvas
+
+
+@contextlib.contextmanager
+def hold_canvas(*a, **k):
+    yield
+'''
+
+
 def to_script(cells: list[str]) -> str:
     """One script from the cells: IPython magics and shell lines dropped."""
-    out = ["import matplotlib", "matplotlib.use('Agg')", "from IPython.display import display, HTML, Image"]
+    future, body = [], []
     for cell in cells:
         kept = [ln for ln in cell.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-        out.append("\n".join(kept))
-    return "\n\n".join(out) + "\n"
+        future += [ln for ln in kept if ln.startswith("from __future__ import")]  # must open the file
+        body.append("\n".join(ln for ln in kept if not ln.startswith("from __future__ import")))
+    return "\n".join(dict.fromkeys(future)) + "\n" + PRELUDE + "\n\n".join(body) + "\n"
 
 
 def tutorials(directory: Path) -> list[tuple[str, list[str]]]:
@@ -244,19 +323,24 @@ def first_error_line(stderr: str) -> str:
 def run_one(name: str, cells: list[str], directory: Path, timeout_s: float, keep: Path | None) -> tuple[str, str, float]:
     with tempfile.TemporaryDirectory(prefix=f"bss2tut-{name}-") as tmp:
         work = Path(tmp) / "demos"
-        shutil.copytree(directory, work, ignore=shutil.ignore_patterns(".git", "*.png", "*.jpg", "*.gif", "*.pdf"))
+        shutil.copytree(directory, work, ignore=shutil.ignore_patterns(".git"))
         (work / "_static" / "common" / "helpers.py").write_text(HELPERS)
         if (work / "matplotlibrc").exists():  # the docs build puts the style next to the figures
             shutil.copy(work / "matplotlibrc", work / "_static" / "matplotlibrc")
         shims = Path(tmp) / "shims"
         shims.mkdir()
         (shims / "ipywidgets.py").write_text(IPYWIDGETS)
+        (shims / "ipycanvas.py").write_text(IPYCANVAS)
         script = work / f"{name}.py"
         script.write_text(to_script(cells))
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             shutil.copy(script, keep / script.name)
-        env = dict(os.environ, MPLBACKEND="Agg",
+        figures = {}
+        if keep is not None:
+            (keep / name).mkdir(parents=True, exist_ok=True)
+            figures = {"BSS2_TUTORIAL_FIGDIR": str((keep / name).resolve())}
+        env = dict(os.environ, MPLBACKEND="Agg", **figures,
                    PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
         t0 = time.perf_counter()
         try:
@@ -279,7 +363,8 @@ def main(argv=None) -> int:
     p.add_argument("directory", type=Path, metavar="TUTORIAL_DIR")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these tutorials (file stems)")
     p.add_argument("--timeout", type=float, default=600.0, metavar="S", help="time limit per tutorial (default 600)")
-    p.add_argument("--keep", type=Path, metavar="DIR", help="keep the extracted scripts and their output here")
+    p.add_argument("--keep", type=Path, metavar="DIR",
+                   help="keep the extracted scripts, their output and the figures they show (DIR/NAME/figNN.png) here")
     args = p.parse_args(argv)
     todo = tutorials(args.directory)
     if args.only:

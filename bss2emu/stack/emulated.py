@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..chip_actor import kernels as K
 from ..chip_actor.chip import Chip
 from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
 from ..protocol import atomic_neuron as A
 from ..protocol.hardware import MADC_SOURCES, ChipConfig
+from ..units import NS_PER_TICK
 from ..protocol.playback import NeuronParameterWrite
 from . import haldls as hal
 from . import halco, lola
@@ -46,6 +48,9 @@ class EmulatedChip:
         self._applied = None  # neuron values on the chip, None: apply all
         self._dirty = True
         self.madc_recording = False
+        self.madc_budget = -1  # samples left in this recording, -1: until stopped
+        self.readout_chain = lola.ReadoutChain()
+        self.board = None  # the adapter board of sta.SystemInit (its DAC voltages), if any
 
     # --- writes ----------------------------------------------------------------------------
     def write(self, coord, container) -> None:
@@ -70,13 +75,19 @@ class EmulatedChip:
         elif isinstance(coord, halco.MADCControlOnDLS):
             if container.start_recording:
                 self.madc_recording = True
+                n = self.readout_chain.madc.number_of_samples
+                self.madc_budget = n if n > 0 and not container.enable_continuous_sampling else -1
             if container.stop_recording:
                 self.madc_recording = False
+        elif isinstance(coord, halco.ReadoutChainOnDLS):
+            if not isinstance(container, lola.ReadoutChain):
+                raise ConfigError(f"write to {coord!r}: give a lola.ReadoutChain")
+            self.readout_chain = container
         elif isinstance(coord, halco.SpikePack1ToChipOnDLS):
             raise ChipError("spike input from a playback program is not emulated (bss2emu's stack layer routes "
                             "no events onto synapses); use pynn_brainscales.brainscales2's SpikeSourceArray")
         elif isinstance(coord, (halco.SystimeSyncOnFPGA, halco.EventRecordingConfigOnFPGA, halco.MADCConfigOnDLS,
-                                halco.ReadoutChainOnDLS, halco.CapMemCellOnDLS)):
+                                halco.CapMemCellOnDLS)):
             pass  # set-up of time stamps and of the readout path: bss2emu records without it
         else:
             raise ConfigError(f"writing {type(container).__name__} to {coord!r} is not emulated; bss2emu's "
@@ -147,17 +158,30 @@ class EmulatedChip:
         empty = np.zeros(0, np.int64)
         if steps <= 0:
             return empty, empty, empty, empty
-        madc_neuron, source = self._madc_neuron()
+        external = self.madc_recording and self.readout_chain.reads_debug_line()
+        madc_neuron, source = (-1, 0) if external else self._madc_neuron()
         ro = self.chip.config.readout
         ro.madc_neuron, ro.madc_source = madc_neuron, source
+        k0 = self.chip.step
         try:
-            out = self.chip.run_window(self.chip.step, steps, *Chip.no_events())
+            out = self.chip.run_window(k0, steps, *Chip.no_events())
         finally:
             ro.madc_neuron = -1
         ticks = out.spikes.column("time_ticks").to_numpy().astype(np.int64)
         circuits = out.spikes.column("label").to_numpy().astype(np.int64) & (C.LABEL_NO_TARGET_BIT - 1)
-        return (ticks, circuits, out.madc.column("time_ticks").to_numpy().astype(np.int64),
-                out.madc.column("value").to_numpy().astype(np.int64))
+        if external:  # the debug line: one sample of the board DAC's voltage per step
+            volts = self.board.dac_channel_block.get_voltage(halco.DACChannelOnBoard.mux_dac_25) if self.board else 0.0
+            madc_t = (k0 + np.arange(steps)) * STADLS_DT_NS // NS_PER_TICK
+            madc_v = np.full(steps, int(K.adc_codes(volts * 1e3, C.MADC_BITS)))
+        else:
+            madc_t = out.madc.column("time_ticks").to_numpy().astype(np.int64)
+            madc_v = out.madc.column("value").to_numpy().astype(np.int64)
+        if self.madc_budget >= 0:  # a recording of number_of_samples ends by itself
+            madc_t, madc_v = madc_t[:self.madc_budget], madc_v[:self.madc_budget]
+            self.madc_budget -= len(madc_t)
+            if self.madc_budget == 0:
+                self.madc_recording = False
+        return ticks, circuits, madc_t, madc_v
 
 
 __all__ = ["EmulatedChip", "STADLS_DT_NS"]

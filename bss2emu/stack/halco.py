@@ -207,6 +207,8 @@ class SynapseRowOnDLS(_Coordinate):
 
     def toSynapseRowOnSynram(self): return SynapseRowOnSynram(int(self) % C.ROWS_PER_HEMISPHERE)  # noqa: E704,N802
     def toSynramOnDLS(self): return SynramOnDLS(int(self) // C.ROWS_PER_HEMISPHERE)  # noqa: E704,N802
+    def toSynapseWeightRowOnDLS(self): return self  # noqa: E704,N802
+    def toSynapseLabelRowOnDLS(self): return self  # noqa: E704,N802
 
 
 SynapseWeightRowOnDLS = SynapseRowOnDLS
@@ -311,6 +313,23 @@ class EventRecordingConfigOnFPGA(_Singleton):
 
 class SpikePack1ToChipOnDLS(_Singleton):
     pass
+
+
+class DACChannelOnBoard(_Coordinate):
+    """A DAC channel of the adapter board; ``mux_dac_25`` drives the readout pads' debug line."""
+
+    size = 8
+
+
+DACChannelOnBoard.mux_dac_25 = DACChannelOnBoard(5)
+
+
+class PadMultiplexerConfigOnDLS(_Coordinate):
+    size = 2
+
+
+class SourceMultiplexerOnReadoutSourceSelection(_Coordinate):
+    size = 2
 
 
 class ChipOnDLS(_Singleton):

@@ -163,6 +163,29 @@ class NeuronResetQuad(_Container):
     _FIELDS = {}
 
 
+BOARD_DAC_MAX_V = 2.5  # the board DACs' reference; the ADCs read 0..1.2 V and clip above
+
+
+class ShiftRegister:
+    """The adapter board's shift register: which signals its analog readout muxes select."""
+
+    class AnalogReadoutMux1Input(enum.IntEnum):
+        off = 0
+        readout_chain_0 = 1
+        readout_chain_1 = 2
+        mux_rfu_0 = 3
+
+    class AnalogReadoutMux2Input(enum.IntEnum):
+        off = 0
+        v_reset = 1
+        vdd_res_meas = 2
+        mux_dac_25 = 3
+
+    def __init__(self) -> None:
+        self.select_analog_readout_mux_1_input = self.AnalogReadoutMux1Input.off
+        self.select_analog_readout_mux_2_input = self.AnalogReadoutMux2Input.off
+
+
 class Backend(enum.IntEnum):
     """Write backends of the real stack; bss2emu has one, any is accepted."""
 
@@ -173,7 +196,7 @@ class Backend(enum.IntEnum):
 
 __all__ = ["CommonNeuronBackendConfig", "Timer", "SystimeSync", "EventRecordingConfig", "MADCControl", "MADCConfig",
            "SynapseWeightQuad", "SynapseQuad", "SynapseLabelValue", "CapMemCell", "SpikeLabel", "SpikePack1ToChip",
-           "CADCSampleRow", "NeuronResetQuad", "Backend"]
+           "CADCSampleRow", "NeuronResetQuad", "Backend", "ShiftRegister", "BOARD_DAC_MAX_V"]
 
 
 def __getattr__(name: str):

@@ -50,6 +50,10 @@ class Connection:
     def get_unique_identifier(self) -> list[str]:
         return [unique_identifier(self.serial, self.ideal)]
 
+    def get_hwdb_entry(self) -> list:
+        """The setup's hardware-database entries (one emulated setup; its content is not used)."""
+        return [{"identifier": unique_identifier(self.serial, self.ideal)}]
+
     def get_time_info(self) -> dict:
         return {"execution_duration_ns": self.emulated_chip.time_ns}
 

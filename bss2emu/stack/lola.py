@@ -217,6 +217,52 @@ class SynapseBlock:
         self.matrix = SynapseMatrix()
 
 
+class _Switches:
+    """Boolean switches of a readout multiplexer (all off by default)."""
+
+    _NAMES: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        for n in self._NAMES:
+            object.__setattr__(self, n, False)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in self._NAMES:
+            raise ConfigError(f"{type(self).__name__} has no switch {name!r}; switches are {', '.join(self._NAMES)}")
+        object.__setattr__(self, name, bool(value))
+
+
+class PadMultiplexerConfig(_Switches):
+    _NAMES = ("debug_to_pad", "cadc_debug_acausal_to_synapse_intermediate_mux", "synin_debug_excitatory_to_pad",
+              "synin_debug_inhibitory_to_pad", "neuron_i_stim_mux_to_pad", "buffer_to_pad")
+
+
+class SourceMultiplexer(_Switches):
+    _NAMES = ("debug_plus", "debug_minus", "current_dac", "synin_debug_excitatory", "synin_debug_inhibitory",
+              "cadc_debug_causal", "cadc_debug_acausal", "synapse_intermediate", "neuron_odd", "neuron_even")
+
+
+class _MADCSettings:
+    def __init__(self) -> None:
+        self.number_of_samples = 0
+
+
+class ReadoutChain:
+    """``lola.ReadoutChain``: the pads' and the MADC's input multiplexers and MADC settings.
+    With ``input_mux[...].debug_plus`` on, the MADC reads the debug line, which the board DAC
+    ``mux_dac_25`` drives (``sta.SystemInit``); otherwise it reads the neuron that has
+    ``readout.enable_buffered_access`` on. ``madc.number_of_samples`` (> 0) ends a recording
+    after that many samples."""
+
+    def __init__(self) -> None:
+        self.pad_mux = _CoordinateArray(halco.PadMultiplexerConfigOnDLS, PadMultiplexerConfig)
+        self.input_mux = _CoordinateArray(halco.SourceMultiplexerOnReadoutSourceSelection, SourceMultiplexer)
+        self.madc = _MADCSettings()
+
+    def reads_debug_line(self) -> bool:
+        return any(m.debug_plus for m in self.input_mux)
+
+
 class Chip:
     """``lola.Chip``: the parts of a chip's configuration that bss2emu's stack layer holds —
     the neuron block (512 AtomicNeurons, 2 common backends) and both synapse blocks."""
@@ -262,7 +308,7 @@ class Chip:
 
 
 __all__ = ["AtomicNeuron", "NeuronBlock", "Chip", "SynapseWeightRow", "SynapseLabelRow", "SynapseMatrix",
-           "SynapseBlock"]
+           "SynapseBlock", "ReadoutChain", "PadMultiplexerConfig", "SourceMultiplexer"]
 
 
 def __getattr__(name: str):

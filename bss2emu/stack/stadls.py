@@ -34,6 +34,17 @@ SPIKE_DTYPE = np.dtype([("label", np.int64), ("fpga_time", np.int64), ("chip_tim
 MADC_DTYPE = np.dtype([("value", np.int64), ("channel", np.int64), ("fpga_time", np.int64), ("chip_time", np.int64)])
 
 
+class Samples(np.ndarray):
+    """Recorded spikes or MADC samples: a structured array, ``to_numpy()`` as the real one."""
+
+    def to_numpy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
+def _samples(n: int, dtype) -> Samples:
+    return np.zeros(n, dtype).view(Samples)
+
+
 class ContainerTicket:
     """What a ``read`` returns: ``get()`` gives the container once the program has run."""
 
@@ -61,8 +72,8 @@ class PlaybackProgram:
 
     def __init__(self, instructions: list) -> None:
         self._instructions = instructions
-        self.spikes = np.zeros(0, SPIKE_DTYPE)
-        self.madc_samples = np.zeros(0, MADC_DTYPE)
+        self.spikes = _samples(0, SPIKE_DTYPE)
+        self.madc_samples = _samples(0, MADC_DTYPE)
         self.highspeed_link_notifications = []
         self.run_time_ns = 0
 
@@ -188,7 +199,39 @@ class ExperimentInit:
         return builder, None
 
 
-SystemInit = ExperimentInit
+class _DACChannelBlock:
+    """The board's DAC channels (volts), e.g. ``set_voltage(halco.DACChannelOnBoard.mux_dac_25, 0.5)``."""
+
+    def __init__(self) -> None:
+        self.voltages: dict[int, float] = {}
+
+    def set_voltage(self, channel, voltage: float) -> None:
+        v = float(voltage)
+        if not 0.0 <= v <= hal.BOARD_DAC_MAX_V:
+            raise ConfigError(f"board DAC voltage {v} V is out of range 0..{hal.BOARD_DAC_MAX_V} V")
+        self.voltages[int(halco.DACChannelOnBoard(channel))] = v
+
+    def get_voltage(self, channel) -> float:
+        return self.voltages.get(int(halco.DACChannelOnBoard(channel)), 0.0)
+
+
+class _AdapterBoard:
+    def __init__(self) -> None:
+        self.shift_register = hal.ShiftRegister()
+        self.dac_channel_block = _DACChannelBlock()
+
+
+class SystemInit(ExperimentInit):
+    """Initialisation of the whole setup, with the board's adapter (shift register, DAC
+    voltages that can drive the readout pads)."""
+
+    def __init__(self, hwdb_entry=None) -> None:
+        self.asic_adapter_board = _AdapterBoard()
+
+    def generate(self) -> tuple[PlaybackProgramBuilder, None]:
+        builder, _ = super().generate()
+        builder._instructions.append(("board", copy.deepcopy(self.asic_adapter_board)))
+        return builder, None
 
 
 def generate(init: ExperimentInit) -> tuple[PlaybackProgramBuilder, None]:
@@ -233,15 +276,17 @@ def _execute(chip, program: PlaybackProgram) -> None:
         elif kind == "reset":
             chip.reset()
             t_start = timer_base = chip.time_ns
+        elif kind == "board":
+            chip.board = ins[1]
     t0_ticks = t_start // NS_PER_TICK
     st = np.concatenate([s[0] for s in spikes]) if spikes else np.zeros(0, np.int64)
     sc = np.concatenate([s[1] for s in spikes]) if spikes else np.zeros(0, np.int64)
-    program.spikes = np.zeros(len(st), SPIKE_DTYPE)
+    program.spikes = _samples(len(st), SPIKE_DTYPE)
     program.spikes["label"], program.spikes["fpga_time"] = sc, st - t0_ticks
     program.spikes["chip_time"] = st - t0_ticks
     mt = np.concatenate([m[0] for m in madc]) if madc else np.zeros(0, np.int64)
     mv = np.concatenate([m[1] for m in madc]) if madc else np.zeros(0, np.int64)
-    program.madc_samples = np.zeros(len(mt), MADC_DTYPE)
+    program.madc_samples = _samples(len(mt), MADC_DTYPE)
     program.madc_samples["value"], program.madc_samples["fpga_time"] = mv, mt - t0_ticks
     program.madc_samples["chip_time"] = mt - t0_ticks
     program.run_time_ns = chip.time_ns - t_start
@@ -261,7 +306,7 @@ def convert_to_chip(dumper_done, chip: lola.Chip | None = None) -> lola.Chip:
 
 __all__ = ["PlaybackProgramBuilder", "AbsoluteTimePlaybackProgramBuilder", "PlaybackProgramBuilderDumper",
            "PlaybackProgram", "ContainerTicket", "ExperimentInit", "SystemInit", "generate", "run",
-           "convert_to_chip", "DumperDone", "to_portablebinary", "from_portablebinary"]
+           "convert_to_chip", "DumperDone", "to_portablebinary", "from_portablebinary", "Samples"]
 
 
 def __getattr__(name: str):

@@ -186,3 +186,56 @@ def test_chip_files_and_the_nightly_file_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("BSS2EMU_CHIP_IDEAL", "1")
     nightly = stack.chip_from_file(stack.nightly_calib_path())
     assert nightly.neuron_values()["v_leak"].tolist() == stack.chip_from_nightly().neuron_values()["v_leak"].tolist()
+
+
+def _measure_external_voltage(connection, volts: float) -> np.ndarray:
+    """The MADC characteristic as the calibration tutorial measures it: a board DAC drives
+    the debug line, the readout chain routes it to the MADC, 60 samples are recorded."""
+    init = sta.SystemInit(connection.get_hwdb_entry()[0])
+    init.asic_adapter_board.shift_register.select_analog_readout_mux_2_input = \
+        hal.ShiftRegister.AnalogReadoutMux2Input.v_reset
+    init.asic_adapter_board.dac_channel_block.set_voltage(halco.DACChannelOnBoard.mux_dac_25, volts)
+    builder, _ = init.generate()
+    chain = lola.ReadoutChain()
+    chain.pad_mux[halco.PadMultiplexerConfigOnDLS()].debug_to_pad = True
+    chain.input_mux[halco.SourceMultiplexerOnReadoutSourceSelection()].debug_plus = True
+    chain.madc.number_of_samples = 60
+    builder.write(halco.ReadoutChainOnDLS(), chain)
+    builder.write(halco.TimerOnDLS(), hal.Timer())
+    _wait(builder, 5)
+    builder.write(halco.MADCControlOnDLS(), hal.MADCControl(wake_up=True, start_recording=True,
+                                                            enable_power_down_after_sampling=True))
+    builder.write(halco.TimerOnDLS(), hal.Timer())
+    _wait(builder, 20)
+    program = builder.done()
+    sta.run(connection, program)
+    return program.madc_samples.to_numpy()
+
+
+def test_the_madc_digitises_an_external_voltage_linearly_over_its_10_bits():
+    with hxcomm.ManagedConnection(ideal=True) as connection:
+        for volts in (0.0, 0.3, 0.75, 1.2, 1.5):
+            samples = _measure_external_voltage(connection, volts)
+            assert len(samples) == 60  # number_of_samples ends the recording
+            assert np.all(samples["value"] == min(1023, round(volts / 1.2 * 1023)))  # clipped above 1.2 V
+        with pytest.raises(ConfigError, match="out of range 0..2.5 V"):
+            _measure_external_voltage(connection, 2.6)
+
+
+def test_calix_targets_translate_to_bss2emus_units_and_refuse_what_is_not_emulated():
+    import quantities as pq
+
+    from bss2emu.calib.bench import cadc_mv
+
+    t = calix.spiking.neuron.NeuronCalibTarget(leak=100, reset=60, threshold=150, tau_mem=20 * pq.us,
+                                              tau_syn=np.array([5.0, 8.0]) * pq.us, refractory_time=3 * pq.us)
+    got = t.to_calibration_targets()
+    assert got["v_leak_mv"][0] == cadc_mv(100) and got["v_threshold_mv"][7] == cadc_mv(150)
+    assert (got["tau_m_us"][0], got["tau_syn_exc_us"][0], got["tau_syn_inh_us"][0], got["tau_ref_us"][0]) == \
+        (20.0, 5.0, 8.0, 3.0)
+    with pytest.raises(ConfigError, match="has no unit"):
+        calix.spiking.neuron.NeuronCalibTarget(tau_mem=10.0).to_calibration_targets()
+    with pytest.raises(ConfigError, match="synapse_dac_bias=400 is not emulated"):
+        calix.spiking.neuron.NeuronCalibTarget(synapse_dac_bias=400).to_calibration_targets()
+    with pytest.raises(ConfigError, match="holdoff_time"):
+        calix.spiking.neuron.NeuronCalibTarget(holdoff_time=1 * pq.us).to_calibration_targets()

@@ -18,11 +18,9 @@ import numpy as np
 import quantities as pq
 
 from ....calib.bench import cadc_mv
-from ....calib.targets import CalibrationTargets, psp_shape_us
-from ....chip_actor.analog import chip_mismatch, neuron_physics
+from ....calib.targets import CalibrationTargets, psp_mv_of_gm
 from ....errors import ConfigError
 from ....protocol import coordinates as C
-from ....protocol.hardware import NEURON_PARAMETER_INDEX, NeuronConfig
 
 
 def _us(name: str, value) -> np.ndarray:
@@ -46,25 +44,13 @@ def _per_input(name: str, value) -> tuple[np.ndarray, np.ndarray]:
     raise ConfigError(f"calix target {name} has shape {arr.shape}: give one value, (2,), (512,) or (2, 512)")
 
 
-def ideal_psp_mv(i_synin_gm, tau_mem_us, tau_syn_us, capacitance) -> np.ndarray:
-    """Height (mV) of the PSP of one weight-63 event on an ideal circuit whose synaptic
-    input bias is ``i_synin_gm`` — the amplitude calix equalises all circuits to."""
-    gm = np.broadcast_to(np.asarray(i_synin_gm, dtype=np.int64), (C.NEURONS_PER_CHIP,))
-    cfg = NeuronConfig()
-    cfg.values[:, NEURON_PARAMETER_INDEX["i_bias_syn_exc_gm"]] = gm
-    cfg.values[:, NEURON_PARAMETER_INDEX["capacitance"]] = np.broadcast_to(
-        np.asarray(capacitance, dtype=np.int64), (C.NEURONS_PER_CHIP,))
-    phys = neuron_physics(cfg, chip_mismatch(0, ideal=True))
-    return C.WEIGHT_MAX * phys.gain_exc / phys.c_m * psp_shape_us(tau_mem_us, tau_syn_us)
-
-
 @dataclass
 class NeuronCalibTarget:
     """calix's spiking neuron targets. ``leak``/``reset``/``threshold`` and the COBA
     potentials are CADC reads; ``i_synin_gm`` is the synaptic input bias whose ideal PSP
-    height every circuit is calibrated to; ``synapse_dac_bias`` is accepted without effect
-    (bss2emu's synapse drivers have no DAC bias); ``holdoff_time`` must be 0 (the emulated
-    reset lasts the whole refractory time)."""
+    height every circuit is calibrated to; ``synapse_dac_bias`` must be 600 (the synapse DAC
+    is ideal: scale weights or ``i_synin_gm`` instead); ``holdoff_time`` must be 0 (the
+    emulated reset lasts the whole refractory time)."""
 
     leak: Any = 80
     reset: Any = 70
@@ -84,6 +70,9 @@ class NeuronCalibTarget:
         tau_m = _us("tau_mem", self.tau_mem)
         tau_e, tau_i = _per_input("tau_syn", _us("tau_syn", self.tau_syn))
         gm_e, gm_i = _per_input("i_synin_gm", self.i_synin_gm)
+        if np.any(np.asarray(self.synapse_dac_bias) != 600):
+            raise ConfigError(f"calix target synapse_dac_bias={self.synapse_dac_bias!r} is not emulated (the synapse "
+                              f"DAC is ideal); keep 600 and scale the weights or i_synin_gm instead")
         if np.any(_us("holdoff_time", self.holdoff_time) != 0):
             raise ConfigError("calix target holdoff_time > 0 is not emulated: the emulated reset lasts the whole "
                               "refractory time; leave holdoff_time at 0 us and shorten refractory_time instead")
@@ -91,16 +80,21 @@ class NeuronCalibTarget:
             v_leak_mv=cadc_mv(self.leak), v_reset_mv=cadc_mv(self.reset), v_threshold_mv=cadc_mv(self.threshold),
             tau_m_us=tau_m, tau_syn_exc_us=tau_e, tau_syn_inh_us=tau_i,
             tau_ref_us=_us("refractory_time", self.refractory_time), capacitance=self.membrane_capacitance,
-            psp_exc_mv=ideal_psp_mv(gm_e, tau_m, tau_e, self.membrane_capacitance),
-            psp_inh_mv=ideal_psp_mv(gm_i, tau_m, tau_i, self.membrane_capacitance))
+            psp_exc_mv=psp_mv_of_gm(gm_e, tau_m, tau_e, self.membrane_capacitance),
+            psp_inh_mv=psp_mv_of_gm(gm_i, tau_m, tau_i, self.membrane_capacitance))
         if self.e_coba_reversal is not None:
+            leak_mv = cadc_mv(self.leak)
             rev_e, rev_i = _per_input("e_coba_reversal", self.e_coba_reversal)
-            values["coba_exc"] = np.isfinite(rev_e).astype(float)
-            values["coba_inh"] = np.isfinite(rev_i).astype(float)
-            values["e_rev_exc_mv"] = np.where(np.isfinite(rev_e), cadc_mv(np.where(np.isfinite(rev_e), rev_e, 0)),
-                                              1000.0)
-            values["e_rev_inh_mv"] = np.where(np.isfinite(rev_i), cadc_mv(np.where(np.isfinite(rev_i), rev_i, 0)),
-                                              300.0)
+            for syn, rev, gm, tau_s, default_mv in (("exc", rev_e, gm_e, tau_e, 1000.0),
+                                                    ("inh", rev_i, gm_i, tau_i, 300.0)):
+                coba = np.isfinite(rev)  # calix: +-inf keeps that input current-based
+                rev_mv = np.where(coba, cadc_mv(np.where(coba, rev, 0)), default_mv)
+                values[f"coba_{syn}"] = coba.astype(float)
+                values[f"e_rev_{syn}_mv"] = rev_mv
+                # conductance-based: the bias sets the conductance, its PSP at rest has the driving force
+                values[f"psp_{syn}_mv"] = np.where(
+                    coba, psp_mv_of_gm(gm, tau_m, tau_s, self.membrane_capacitance, rev_mv - leak_mv),
+                    values[f"psp_{syn}_mv"])
         return CalibrationTargets(**values)
 
     def replace(self, **changes) -> "NeuronCalibTarget":
@@ -115,4 +109,4 @@ class NeuronCalibOptions:
     readout_neuron: Any = None
 
 
-__all__ = ["NeuronCalibTarget", "NeuronCalibOptions", "ideal_psp_mv"]
+__all__ = ["NeuronCalibTarget", "NeuronCalibOptions"]
