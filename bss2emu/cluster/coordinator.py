@@ -308,10 +308,12 @@ class Coordinator:
         checkpoint = None
         w = 0
         while w < n_win:
-            if every and self.windows % every == 0 and (checkpoint is None or checkpoint[0] != self.windows):
-                checkpoint = (self.windows, w, self.backend.get_states(), net.get_state())
             upto = min(n_win, w + (min(per_call, every - self.windows % every) if every else per_call))
             try:
+                # a host may die between two calls: reading its state for a checkpoint then
+                # fails like a window does, and recovers from the checkpoint before
+                if every and self.windows % every == 0 and (checkpoint is None or checkpoint[0] != self.windows):
+                    checkpoint = (self.windows, w, self.backend.get_states(), net.get_state())
                 self.backend.run_windows(bounds[w:upto + 1])
             except ChipUnavailableError:  # a host died: back to the last checkpoint, replay
                 if checkpoint is None:
