@@ -49,6 +49,14 @@ BINDINGS: dict[str, str | None] = {
     "pyhxcomm_vx": "bss2emu.stack.hxcomm",
     "calix": "bss2emu.stack.calix",
     "pylogging": "bss2emu.stack.logger",
+    "hxtorch": "bss2emu.stack.hxtorch",
+    "hxtorch.snn": "bss2emu.snn",
+    "hxtorch.snn.transforms": None,
+    "hxtorch.snn.transforms.weight_transforms": "bss2emu.snn.transforms",
+    "hxtorch.snn.datasets": None,
+    "hxtorch.snn.datasets.yinyang": "bss2emu.snn.datasets",
+    "hxtorch.perceptron": "bss2emu.ann",
+    "hxtorch.nn": "bss2emu.ann.nn",
 }
 
 # what to say when a bound bss2emu module is missing from this installation

@@ -92,3 +92,26 @@ def test_the_command_line_runs_the_script(tmp_path, command):
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "cadc 175 bss2emu_ideal ['0', '--flag'] __main__" in proc.stdout
+
+
+HXTORCH_SCRIPT = textwrap.dedent("""
+    import torch
+    import hxtorch
+    import hxtorch.snn as hxsnn
+    from hxtorch.snn.transforms import weight_transforms
+    from hxtorch.snn.datasets.yinyang import YinYangDataset
+    x, w = torch.full((1, 4), 10.0), torch.full((4, 2), 20.0)
+    hxtorch.init_hardware()
+    y = hxtorch.perceptron.matmul(x, w, mock=True)
+    print(hxsnn.LIF.__module__, weight_transforms.linear_saturating(torch.tensor([9.0]), scale=10.0).item(),
+          hxtorch.nn.Linear.__module__, torch.equal(y, hxtorch.matmul(x, w, mock=True)))
+""")
+
+
+def test_hxtorch_names_are_bound_to_the_torch_front_end(tmp_path, capsys):
+    pytest.importorskip("torch")
+    script = tmp_path / "hx.py"
+    script.write_text(HXTORCH_SCRIPT)
+    assert bexec.run_script(str(script)) == 0
+    assert capsys.readouterr().out.split() == ["bss2emu.snn.modules", "63.0", "bss2emu.ann.nn", "True"]
+    assert "hxtorch" not in sys.modules and "hxtorch.snn" not in sys.modules
