@@ -51,7 +51,8 @@ US_PER_MS = 1000.0
 """The view's time axis: hardware ms (1000 hardware µs each)."""
 DEFAULT_TIMESTEP_MS = 1e-4
 """The emulation step, 0.1 µs hardware (pynn.brainscales2's hardware has none)."""
-BSS2EMU_SETUP = ("chips", "system", "placement", "address", "seed", "ideal", "serial", "partitioner")
+BSS2EMU_SETUP = ("chips", "system", "placement", "address", "seed", "ideal", "serial", "partitioner", "service",
+                 "token")
 """bss2emu's own setup keywords, taken as ``bss2emu.pynn.setup`` takes them."""
 
 

@@ -23,7 +23,8 @@ MAX_DELAY_MS = MAX_DELAY_US
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None, system=None, placement="local",
-          address=None, seed=0, ideal=True, serial=0, partitioner="metis", **extra_params):
+          address=None, seed=0, ideal=True, serial=0, partitioner="metis", service=None, token=None,
+          **extra_params):
     """Start a new network on emulated BrainScaleS-2 chips.
 
     ``timestep`` (ms biological = µs hardware) is the integration step; ``min_delay``
@@ -38,6 +39,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     mismatch (its serial number: ``serial`` for a single chip, the system's serials
     otherwise), which the calibration measures — once per chip and set of targets, then
     it is read from the calibration store (``$BSS2EMU_CALIB_DIR``), as on BSS-2.
+    ``service=URL`` (with ``token`` or ``$BSS2EMU_TOKEN``) runs every ``run()`` on an
+    experiment service (``bss2emu serve``) instead of in this process; translation and
+    calibration stay here, results read back alike.
 
     Other keyword arguments are other simulators' (``threads``, ``rng_seed``,
     ``spike_precision``, ``debug``, …): as with every PyNN backend they are ignored, with a
@@ -46,11 +50,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     common.setup(timestep, min_delay, **extra_params)
     _warn_ignored(extra_params)
     return start(timestep, min_delay, max_delay, chips=chips, system=system, placement=placement, address=address,
-                 seed=seed, ideal=ideal, serial=serial, partitioner=partitioner)
+                 seed=seed, ideal=ideal, serial=serial, partitioner=partitioner, service=service, token=token)
 
 
 def start(timestep, min_delay, max_delay, *, us_per_ms: float = 1.0, record_sample_times: bool = False, chips=None,
-          system=None, placement="local", address=None, seed=0, ideal=True, serial=0, partitioner="metis"):
+          system=None, placement="local", address=None, seed=0, ideal=True, serial=0, partitioner="metis",
+          service=None, token=None):
     """What both views' ``setup`` do after PyNN's own: check the run configuration and
     start a new network. Times are in ms of the view's time axis, ``us_per_ms`` hardware µs
     each (bss2emu.pynn: 1, biological ms; bss2emu.brainscales2: 1000, hardware ms);
@@ -67,6 +72,12 @@ def start(timestep, min_delay, max_delay, *, us_per_ms: float = 1.0, record_samp
         seed = int(seed)
     except (TypeError, ValueError):
         raise ConfigError(f"setup(): seed={seed!r} must be an integer") from None
+    if service is not None and (placement != "local" or address is not None):
+        raise ConfigError(f"setup(service={service!r}) runs where the service runs: drop placement={placement!r}"
+                          f"{'' if address is None else f' and address={address!r}'}")
+    if service is not None and system is not None and not isinstance(system, str):
+        raise ConfigError("setup(service=...): name the system by one of the shipped names (system='cube-4') or "
+                          "give chips=N; a system description object stays on this machine")
     spec = as_system(system, chips)
     lifecycle.started()
     state = simulator.state
@@ -84,7 +95,7 @@ def start(timestep, min_delay, max_delay, *, us_per_ms: float = 1.0, record_samp
     state.hop_latency_us = spec.link.hop_latency_us
     state.config = simulator.RunConfig(chips=chips, system=system, placement=placement, address=address,
                                        seed=seed, ideal=bool(ideal), serial=int(serial),
-                                       partitioner=partitioner)
+                                       partitioner=partitioner, service=service, token=token)
     return 0
 
 

@@ -107,6 +107,10 @@ def _emulate(state, exp):
     segment's ``Coordinator`` (``state.emulation``), which a continued run of the segment
     resumes instead of starting from t = 0."""
     cfg = state.config
+    if cfg.service is not None:  # the service runs it; a continued run starts from t = 0 there
+        close_emulation(state)
+        return bss2emu.run(exp, system=cfg.system, chips=cfg.chips, partitioner=cfg.partitioner,
+                           service=cfg.service, token=cfg.token)
     if cfg.placement != "local" or cfg.address is not None:
         close_emulation(state)
         return bss2emu.run(exp, system=cfg.system, chips=cfg.chips, placement=cfg.placement, address=cfg.address,

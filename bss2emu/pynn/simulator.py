@@ -39,6 +39,8 @@ class RunConfig:
     ideal: bool = True
     serial: int = 0
     partitioner: str = "metis"
+    service: str | None = None  # URL of an experiment service (bss2emu serve) that runs each segment
+    token: str | None = None
 
 
 class State(common.control.BaseState):
