@@ -46,6 +46,9 @@ class Logger:
     def ERROR(self, *parts): self._emit(LogLevel.ERROR, *parts)  # noqa: E704,N802
     def FATAL(self, *parts): self._emit(LogLevel.FATAL, *parts)  # noqa: E704,N802
 
+    # Python-style names, which pylogging's loggers also answer to
+    trace, debug, info, warn, error, fatal = TRACE, DEBUG, INFO, WARN, ERROR, FATAL
+
 
 def get(name: str) -> Logger:
     return Logger(name)
@@ -63,18 +66,21 @@ def default_config(level: LogLevel = LogLevel.WARN, fname: str = "", print_locat
                    color: bool = True, date_format: str = "RELATIVE", **_) -> None:
     """Log at ``level`` and above to stderr (or to ``fname``)."""
     root = logging.getLogger(_ROOT)
+    reset()  # a new configuration replaces the last one, as pylogging's does
     root.setLevel(int(level))
-    if not any(getattr(h, "_bss2emu_stack", False) for h in root.handlers):
-        handler = logging.FileHandler(fname) if fname else logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-        handler._bss2emu_stack = True
-        root.addHandler(handler)
+    handler = logging.FileHandler(fname) if fname else logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler._bss2emu_stack = True
+    root.addHandler(handler)
 
 
 def reset() -> None:
+    """Back to Python's default handling (pylogging's ``reset``)."""
     root = logging.getLogger(_ROOT)
     for h in [h for h in root.handlers if getattr(h, "_bss2emu_stack", False)]:
         root.removeHandler(h)
+        h.close()
+    root.setLevel(logging.NOTSET)
 
 
 __all__ = ["LogLevel", "Logger", "get", "get_root", "set_loglevel", "default_config", "reset"]
