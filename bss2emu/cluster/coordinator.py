@@ -43,6 +43,9 @@ from .backends import PLACEMENTS, Backend, LocalBackend
 from .host import ChipSetup
 
 Progress = Callable[[int, int], None]
+PROGRESS_REPORTS = 100
+"""With a progress callback, compiled calls stop about this many times per run to report
+(window cuts never change results)."""
 
 
 def ppu_kernels(exp: E.Experiment) -> list:
@@ -304,6 +307,8 @@ class Coordinator:
         back to it and the lost windows run again."""
         n_win = len(bounds) - 1
         per_call = max(1, self.backend.windows_per_call)
+        if progress is not None:  # someone watches: report at least every 1 % of the windows
+            per_call = min(per_call, max(1, n_win // PROGRESS_REPORTS))
         every = self.checkpoint_every
         checkpoint = None
         w = 0
