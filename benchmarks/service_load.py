@@ -27,8 +27,6 @@ Printed figures
 from __future__ import annotations
 
 import argparse
-import os
-import queue
 import subprocess
 import sys
 import tempfile
@@ -44,6 +42,7 @@ sys.path.insert(0, str(REPO))
 import bss2emu  # noqa: E402
 from bss2emu.service.auth import new_token  # noqa: E402
 from bss2emu.service.db import Database  # noqa: E402
+from bss2emu.service.serve import serve_in_subprocess  # noqa: E402
 
 
 def single_neuron(user: int, k: int, runtime_us: float) -> dict:
@@ -53,26 +52,8 @@ def single_neuron(user: int, k: int, runtime_us: float) -> dict:
 
 
 def start_server(db: Path, backend: str, systems: int) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-m", "bss2emu", "serve", "--port", "0", "--db", str(db),
-                             "--backend", backend, "--systems", str(systems), "--max-queued", "1000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
-    deadline = time.monotonic() + 180
-    seen = []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=1)
-        except queue.Empty:
-            if proc.poll() is not None:
-                break
-            continue
-        seen.append(line)
-        if line.startswith("bss2emu service on "):
-            return proc, line.split()[3]
-    proc.kill()
-    raise SystemExit("the service did not start:\n" + "".join(seen))
+    return serve_in_subprocess(db, "--backend", backend, "--systems", str(systems), "--max-queued", "1000",
+                               timeout_s=180, cwd=REPO)
 
 
 def user_thread(client: bss2emu.Client, user: int, n: int, runtime_us: float, out: list, errors: list) -> None:

@@ -6,16 +6,22 @@ service listens only once it accepts connections.
 
 from __future__ import annotations
 
+import os
+import queue
 import socket
+import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from ..errors import ConfigError
 from .core import ExperimentService, ServiceConfig, check_config
+from .errors import ServiceError
 from .server import create_app
 
 LOOPBACK = "127.0.0.1"
+ANNOUNCEMENT = "bss2emu service on "  # the line `bss2emu serve` prints once it accepts connections
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -57,10 +63,39 @@ def serve(config: ServiceConfig, host: str = LOOPBACK, port: int = 8000) -> None
 def _announce(server, url: str, service: ExperimentService) -> None:
     for _ in range(6000):  # up to 60 s for the start-up (recovery, Ray)
         if server.started:
-            print(f"bss2emu service on {url} — {len(service.systems)} {service.systems.kind} system(s), "
+            print(f"{ANNOUNCEMENT}{url} — {len(service.systems)} {service.systems.kind} system(s), "
                   f"database {service.config.db}", flush=True)
             return
         time.sleep(0.01)
+
+
+def serve_in_subprocess(db: str | Path, *options: str, timeout_s: float = 120.0,
+                        cwd: str | Path | None = None) -> tuple[subprocess.Popen, str]:
+    """``bss2emu serve --port 0 --db DB OPTIONS…`` in a child process of this interpreter
+    (with ``cwd`` first on its path, so a checkout runs its own code); returns (process, URL)
+    once it accepts connections. For tests and benchmarks that kill or load a real server."""
+    env = dict(os.environ)
+    if cwd is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(cwd), os.environ.get("PYTHONPATH", "")])
+    proc = subprocess.Popen([sys.executable, "-m", "bss2emu", "serve", "--port", "0", "--db", str(db), *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    seen = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if line.startswith(ANNOUNCEMENT):
+            return proc, line[len(ANNOUNCEMENT):].split()[0]
+    proc.kill()
+    raise ServiceError(f"`bss2emu serve --db {db}` did not start within {timeout_s:g} s; its output:\n"
+                       + "".join(seen))
 
 
 class BackgroundService:

@@ -4,12 +4,10 @@ Ray worker killed mid-job; clients that disconnect while they wait. Every loop i
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,35 +16,16 @@ from service_helpers import GatedSystems, add_user, one_neuron
 
 import bss2emu
 from bss2emu.service.core import ServiceConfig
-from bss2emu.service.serve import BackgroundService
+from bss2emu.service.serve import BackgroundService, serve_in_subprocess
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def start_server(db: Path) -> tuple[subprocess.Popen, str]:
     """``bss2emu serve`` in a subprocess on a free loopback port; (process, URL)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-m", "bss2emu", "serve", "--backend", "local", "--systems", "1",
-                             "--port", "0", "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env, cwd=REPO)
-    lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
-    deadline = time.monotonic() + 120
-    seen = []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=1)
-        except queue.Empty:
-            if proc.poll() is not None:
-                break
-            continue
-        seen.append(line)
-        if line.startswith("bss2emu service on "):
-            url = line.split()[3]
-            assert url.startswith("http://127.0.0.1:")  # loopback unless told otherwise
-            return proc, url
-    proc.kill()
-    raise AssertionError(f"the service did not start: {''.join(seen)}")
+    proc, url = serve_in_subprocess(db, "--backend", "local", "--systems", "1", cwd=REPO)
+    assert url.startswith("http://127.0.0.1:")  # loopback unless told otherwise
+    return proc, url
 
 
 def wait_until(predicate, timeout_s: float = 60.0, what: str = "condition"):
