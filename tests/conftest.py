@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +19,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # calibrations measured by the tests go to a store of this session, never the user's cache
 # (set at import so that example subprocesses and Ray workers inherit it)
-os.environ.setdefault("BSS2EMU_CALIB_DIR", tempfile.mkdtemp(prefix="bss2emu-calib-"))
+if "BSS2EMU_CALIB_DIR" not in os.environ:
+    _CALIB_DIR = tempfile.mkdtemp(prefix="bss2emu-calib-")
+    os.environ["BSS2EMU_CALIB_DIR"] = _CALIB_DIR
+    atexit.register(shutil.rmtree, _CALIB_DIR, ignore_errors=True)  # one store a session, not left in /tmp
 
 
 @pytest.fixture
