@@ -6,7 +6,7 @@
 0
 """
 
-from .cluster import run
+from .cluster import run, run_each
 from .errors import (
     BssError, ChipError, ChipUnavailableError, ClusterError, ConfigError, EventLossWarning, PlasticityError,
     QuantisationWarning, RoutingError,
@@ -17,7 +17,7 @@ from .service.client import Client
 
 __version__ = "0.1.0"
 __all__ = [
-    "run", "Experiment", "load_experiment", "Results", "BssError", "ConfigError", "RoutingError",
+    "run", "run_each", "Experiment", "load_experiment", "Results", "BssError", "ConfigError", "RoutingError",
     "QuantisationWarning", "EventLossWarning",
     "ChipError", "ChipUnavailableError", "ClusterError", "PlasticityError", "Client",
 ]

@@ -9,6 +9,8 @@ units in ``protocol.hardware.ReadoutConfig``).
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 from typing import NamedTuple
 
@@ -108,6 +110,7 @@ class Chip:
 
     # --- configuration --------------------------------------------------------------
     def _rebuild_neurons(self) -> None:
+        self._config_token = object()
         self.physics = neuron_physics(self.config.neurons, self.mismatch)
         self.coef = _step_coefficients(self.physics, self.dt_ns * 1e-3)
         flags = np.zeros((5, C.NEURONS_PER_CHIP), dtype=np.int64)
@@ -119,6 +122,7 @@ class Chip:
         self.flags = flags
 
     def _rebuild_synapses(self) -> None:
+        self._config_token = object()
         d = self.config.drivers
         self.drv = np.stack([d.enable, d.row_select_mask, d.stp_enable, d.stp_mode, d.stp_voltage_set]).astype(np.int64)
         self.drv_table = K.driver_table(self.drv)
@@ -197,6 +201,7 @@ class Chip:
         finally:
             arr.flags.writeable = False
         h, r, c = (np.ravel(i % n) for i, n in zip(np.broadcast_arrays(*idx), shape))
+        self._config_token = object()
         K.set_entry_weights(*self.synapse_table, h, r, c, arr[h, r, c])
 
     def apply_writes(self, writes) -> None:
@@ -238,15 +243,31 @@ class Chip:
         """A deep copy of everything that evolves, configuration included."""
         st = {k: np.copy(getattr(self, k)) for k in self._STATE}
         st["config"] = self.config.copy()
+        st["config_token"] = self._config_token
         return st
 
     def set_state(self, state: dict) -> None:
-        self.config = state["config"].copy()
-        self._rebuild_neurons()
-        self._rebuild_synapses()
+        """Go back to ``state``. The configuration is rebuilt only if it changed since the
+        state was taken (every weight or parameter write and rebuild renews the token; a
+        state that crossed a process boundary never matches); the readout settings, which
+        callers set directly, are always restored."""
+        if state.get("config_token") is self._config_token:
+            self.config.readout = dataclasses.replace(state["config"].readout)
+        else:
+            self.config = state["config"].copy()
+            self._rebuild_neurons()
+            self._rebuild_synapses()
+            self._config_token = state.get("config_token", self._config_token)
         for k in self._STATE:
             v = state[k]
-            setattr(self, k, int(v) if k in ("step", "synaptic_events") else np.copy(v))
+            if k in ("step", "synaptic_events"):
+                setattr(self, k, int(v))
+            else:
+                now = getattr(self, k)
+                if now.shape == v.shape and now.dtype == v.dtype:
+                    now[...] = v  # into the arrays in place: no new megabyte-sized allocations per restore
+                else:
+                    setattr(self, k, np.copy(v))
 
     # --- execution ------------------------------------------------------------------
     @staticmethod

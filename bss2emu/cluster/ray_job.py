@@ -113,3 +113,19 @@ def run_on_ray(exp, system, placement, address, progress=None, kill_host_after: 
             else:  # retired, or an error may have left it mid-run
                 with contextlib.suppress(Exception):
                     ray.kill(coord)
+
+
+@ray.remote(num_cpus=1)
+def _run_chunk(exps, system, options):
+    return Coordinator(exps[0], system, "local", None, **options).run_each(exps)
+
+
+def run_each_on_ray(exps, system, address, **options):
+    """``bss2emu.run_each`` on Ray: one chunk of the batch per CPU of the cluster, each run
+    in-process by a task; results in the order of ``exps``."""
+    ensure_ray(address)
+    with ray_errors():
+        n = max(1, min(len(exps), int(ray.cluster_resources().get("CPU", 1))))
+        bounds = [len(exps) * i // n for i in range(n + 1)]
+        refs = [_run_chunk.remote(exps[a:b], system, options) for a, b in zip(bounds, bounds[1:]) if b > a]
+        return [res for chunk in ray.get(refs) for res in chunk]

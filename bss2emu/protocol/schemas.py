@@ -13,6 +13,8 @@ generator, loop-back input). Front ends add ``population``/``index`` columns.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 
@@ -105,6 +107,7 @@ def decode_spikes(table: pa.Table) -> dict[str, np.ndarray]:
     return {name: table.column(name).to_numpy() for name in table.schema.names}
 
 
+@functools.cache
 def empty_table(name: str) -> pa.Table:
-    """An empty table of the named result schema."""
+    """An empty table of the named result schema (one per schema: tables are immutable)."""
     return SCHEMAS[name].empty_table()

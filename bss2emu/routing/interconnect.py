@@ -186,8 +186,9 @@ class Interconnect:
 
     def stats(self) -> pa.Table:
         """Per-link counters: sent = delivered + dropped."""
-        return pa.table({"link": self.link_names, "sent": self.sent, "delivered": self.delivered,
-                         "dropped": self.dropped, "max_queue": self.max_queue}, schema=LINK_SCHEMA)
+        return pa.table({"link": self.link_names, "sent": self.sent.copy(), "delivered": self.delivered.copy(),
+                         "dropped": self.dropped.copy(), "max_queue": self.max_queue.copy()},
+                        schema=LINK_SCHEMA)  # copies: the counters go on in place (a table must not change)
 
     _STATE = ("free_ns", "sent", "delivered", "dropped", "max_queue", "counts")
 
