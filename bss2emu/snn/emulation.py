@@ -187,6 +187,7 @@ class Emulator:
             experiments.append(base.model_copy(update={"sources": srcs}))
         t1 = time.perf_counter()
         results = bss2emu.run_each(experiments, system=self.spec, placement=self.experiment.placement)
+        self._chips_of: dict = {}  # module -> (chip, its neurons there), for the read-back
         t_run = time.perf_counter() - t1
         for b, res in enumerate(results):
             self._read_back(res, b, out, transforms, runtime, cadc_every)
@@ -208,22 +209,26 @@ class Emulator:
                 if sel.any() and name in labels:
                     out[labels[name]].spikes[b, step[sel], index[sel]] = 1.0
         cadc = res.cadc
-        ticks, chip_col = cadc.column("time_ticks").to_numpy(), cadc.column("chip").to_numpy()
+        chip_col = cadc.column("chip").to_numpy()
         values = cadc.column("value").to_numpy()
         per_chip = {}
-        for c in np.unique(chip_col):
-            sel = chip_col == c
-            per_chip[int(c)] = values[sel].reshape(-1, 512).astype(np.float64)
+        if len(chip_col) and chip_col[0] == chip_col[-1] and (chip_col == chip_col[0]).all():  # one chip
+            per_chip[int(chip_col[0])] = values.reshape(-1, 512)
+        else:
+            for c in np.unique(chip_col):
+                per_chip[int(c)] = values[chip_col == c].reshape(-1, 512)
         grid = np.arange(runtime, dtype=np.float64)
         for m, hwd in out.items():
             if hwd.membrane_cadc is None:
                 continue
             chips, circuits, offset, scale = transforms[m.label]
-            n_samples = min(per_chip[int(c)].shape[0] for c in np.unique(chips))
+            on = self._chips_of.get(m.label)
+            if on is None:
+                on = self._chips_of[m.label] = [(int(c), chips == c) for c in np.unique(chips)]
+            n_samples = min(per_chip[c].shape[0] for c, _ in on)
             codes = np.empty((n_samples, m.size))
-            for c in np.unique(chips):
-                sel = chips == c
-                codes[:, sel] = per_chip[int(c)][:n_samples, circuits[sel]]
+            for c, sel in on:
+                codes[:, sel] = per_chip[c][:n_samples, circuits[sel]]
             units = (codes - offset) * scale
             if cadc_every > 1 or n_samples < runtime:
                 sample_steps = np.arange(n_samples) * cadc_every
