@@ -43,6 +43,7 @@ from pyNN.space import Space  # noqa: F401
 from ..errors import ConfigError
 from ..pynn import control, lifecycle, segments, simulator
 from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F401
+from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection  # noqa: F401
 from . import helper, logger, standardmodels  # noqa: F401
 from .standardmodels import cells, synapses  # noqa: F401

@@ -186,3 +186,11 @@ def test_names_not_emulated_say_so():
         pynn.morphology  # noqa: B018
     with pytest.raises(AttributeError, match="did you mean Population"):
         pynn.Populaton  # noqa: B018
+
+
+def test_the_modules_scripts_annotate_with_are_there():
+    """Tutorials write ``pynn.populations.Population`` in type annotations (fp_sudoku)."""
+    import bss2emu.brainscales2 as pynn
+
+    assert pynn.populations.Population is pynn.Population
+    assert pynn.populations.PopulationView is pynn.PopulationView and pynn.populations.Assembly is pynn.Assembly
