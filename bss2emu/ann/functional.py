@@ -15,7 +15,7 @@ tensor([[31., 31.]])
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -47,11 +47,40 @@ def hardware() -> M.MacArray:
     return _HARDWARE["array"]
 
 
+class MockParameter(NamedTuple):
+    """The mock mode's model of the chip, as hxtorch's: ``noise_std`` (codes, Gaussian
+    read-out noise per result) and ``gain`` (codes per unit of Σ x·w at one send). The
+    default is the ideal chip: nominal gain, no noise."""
+
+    noise_std: float = 0.0
+    gain: float = M.GAIN_NOMINAL
+
+
+_MOCK = {"parameter": MockParameter()}
+
+
+def set_mock_parameter(parameter: MockParameter) -> None:
+    """Use ``parameter`` (e.g. ``measure_mock_parameter()``) in mock mode and for the gradients."""
+    p = MockParameter(*parameter)
+    if not (np.isfinite(p.gain) and p.gain > 0 and np.isfinite(p.noise_std) and p.noise_std >= 0):
+        raise ConfigError(f"set_mock_parameter({parameter!r}): the gain must be > 0 and the noise_std >= 0 (finite); "
+                          f"measure them with measure_mock_parameter()")
+    _MOCK["parameter"] = p
+
+
+def get_mock_parameter() -> MockParameter:
+    """The mock mode's parameters (``set_mock_parameter``)."""
+    return _MOCK["parameter"]
+
+
 def _mock_mac(x: torch.Tensor, w: torch.Tensor, num_sends: int, wait: int) -> torch.Tensor:
-    k = M.GAIN_NOMINAL * num_sends * M.settle_factor(wait)
+    p = _MOCK["parameter"]
+    k = p.gain * num_sends * M.settle_factor(wait)
     out = None
     for r0 in range(0, w.shape[0], M.SIGNED_ROWS):
         acc = x[..., r0:r0 + M.SIGNED_ROWS].double() @ w[r0:r0 + M.SIGNED_ROWS].double()
+        if p.noise_std:
+            acc = acc + torch.randn_like(acc) * (p.noise_std / k)
         block = torch.clamp(torch.round(k * acc), M.OUTPUT_MIN, M.OUTPUT_MAX)
         out = block if out is None else out + block
     return out.to(x.dtype)
@@ -61,7 +90,7 @@ class _MAC(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, num_sends, wait, mock):
         ctx.save_for_backward(x, w)
-        ctx.k = M.GAIN_NOMINAL * num_sends * M.settle_factor(wait)
+        ctx.k = _MOCK["parameter"].gain * num_sends * M.settle_factor(wait)
         if mock:
             return _mock_mac(x, w, num_sends, wait)
         y = hardware().matmul(x.detach().cpu().numpy(), w.detach().cpu().numpy(), num_sends, wait)
@@ -165,12 +194,12 @@ def add(input: torch.Tensor, other: torch.Tensor, mock: bool = False) -> torch.T
     return torch.clamp(input + other, M.OUTPUT_MIN, M.OUTPUT_MAX)
 
 
-def measure_mock_parameter(repeats: int = 100) -> tuple[float, float]:
-    """``(gain, noise_std)`` of the selected chip as a user would measure them: reads of a
-    known product (codes per Σ x·w at one send, and the spread of repeated reads)."""
+def measure_mock_parameter(repeats: int = 100) -> MockParameter:
+    """The selected chip's ``MockParameter`` as a user would measure it: reads of a known
+    product (codes per Σ x·w at one send, and the spread of repeated reads)."""
     arr = hardware()
     x = np.zeros((repeats, 8))
     x[:] = 31.0
     w = np.full((8, 64), 20.0)
     y = arr.matmul(x, w, num_sends=8)
-    return float(y.mean() / (8 * 8 * 31 * 20.0)), float(y.std(axis=0).mean())
+    return MockParameter(noise_std=float(y.std(axis=0).mean()), gain=float(y.mean() / (8 * 8 * 31 * 20.0)))

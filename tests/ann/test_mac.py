@@ -142,3 +142,40 @@ def test_linear_layer_trains_on_the_emulated_chip():
         assert layer.weight.abs().max() <= 63
     finally:
         ann.release_hardware()
+
+
+def test_mock_parameter_measured_on_a_chip_drives_mock_mode_and_gradients():
+    """hxtorch's workflow: ``set_mock_parameter(measure_mock_parameter())``. On an ideal chip
+    the measurement is the nominal gain without noise; a set gain scales mock results and
+    the straight-through gradients alike; noise spreads repeated mock results by its std."""
+    ann.init_hardware(ideal=True)
+    try:
+        p = ann.measure_mock_parameter()
+        # the read 79 codes of round(79.36) = 0.002 · 8 sends · 8 · 31 · 20: within half a code of nominal
+        assert p.gain == pytest.approx(79 / (8 * 8 * 31 * 20), rel=1e-12) and p.noise_std == 0.0
+        assert ann.get_mock_parameter() == ann.MockParameter(0.0, M.GAIN_NOMINAL)
+        x = torch.full((1000, 128), 31.0, requires_grad=True)
+        w = torch.full((128, 4), 10.0)
+        base = ann.matmul(x, w, mock=True)
+        assert torch.all(base == 79)  # round(0.002 · 128·31·10) = round(79.36)
+        ann.set_mock_parameter(ann.MockParameter(noise_std=3.0, gain=M.GAIN_NOMINAL / 2))
+        y = ann.matmul(x, w, mock=True)
+        assert float(y.mean()) == pytest.approx(39.7, abs=0.3)  # half the gain
+        assert float(y.std()) == pytest.approx(3.0, rel=0.1)  # the read-out noise (codes)
+        y.sum().backward()
+        assert torch.allclose(x.grad, torch.full_like(x, 4 * 10.0 * M.GAIN_NOMINAL / 2))
+        with pytest.raises(ConfigError, match=r"gain must be > 0 .* measure_mock_parameter"):
+            ann.set_mock_parameter(ann.MockParameter(noise_std=1.0, gain=-1.0))
+    finally:
+        ann.set_mock_parameter(ann.MockParameter())
+        ann.release_hardware()
+
+
+def test_hxtorch_set_up_names():
+    from bss2emu.stack import hxtorch
+
+    assert hxtorch.perceptron.set_mock_parameter is ann.set_mock_parameter
+    assert hxtorch.logger.get("grenade.backend") is not None
+    hxtorch.init_hardware(hxtorch.HWDBPath(), spiking=True)  # spiking only: nothing selected
+    with pytest.raises(ConfigError, match="give a hxtorch.CalibrationPath"):
+        hxtorch.init_hardware("calibration.pbin")
