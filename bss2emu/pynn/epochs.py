@@ -17,7 +17,8 @@ from ..routing.connectivity import keyed_rng
 from .exceptions import InvalidParameterValueError
 from .standardmodels import SpikeSourceArray, SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
 
-CHUNK_MS = 1000.0  # Poisson trains are drawn per chunk, so a longer run keeps the earlier spikes
+CHUNK_MS = 1000.0  # Poisson trains are drawn per chunk (ms of bss2emu.pynn's axis: 1 ms hardware), so a longer
+# run keeps the earlier spikes
 
 
 def current_schedule(state, pop) -> list[tuple[float, np.ndarray]]:
@@ -105,13 +106,15 @@ def source_trains(state, k: int, pop, epochs, end_ms: float) -> list[np.ndarray]
                                   for n in ("rate", "start", "duration")):
             version = e  # unchanged parameters continue the same random stream
         rate, start, stop = p["rate"], p["start"], p["start"] + p["duration"]
-        for c in range(int(t0 // CHUNK_MS), int(np.ceil(t1 / CHUNK_MS))):
+        chunk = CHUNK_MS / state.us_per_ms  # the same stretch of hardware time in either view
+        for c in range(int(t0 // chunk), int(np.ceil(t1 / chunk))):
             rng = keyed_rng(state.config.seed, "pynn-poisson", state.segment_counter, k, version, c)
-            n = rng.poisson(rate * CHUNK_MS / 1000.0)
-            times = c * CHUNK_MS + rng.uniform(0.0, CHUNK_MS, size=int(n.sum()))
-            owner = np.repeat(np.arange(pop.size), n)
+            n = rng.poisson(rate * chunk / 1000.0)
+            times = c * chunk + rng.uniform(0.0, chunk, size=int(n.sum()))
+            owner = np.repeat(np.arange(pop.size), n)  # ascending: each source's times are one stretch
             keep = (times >= np.maximum(t0, start[owner])) & (times < np.minimum(t1, stop[owner]))
-            for i in range(pop.size):
-                parts[i].append(times[keep & (owner == i)])
+            counts = np.bincount(owner[keep], minlength=pop.size)
+            for i, t in enumerate(np.split(times[keep], np.cumsum(counts)[:-1])):
+                parts[i].append(t)
     return [np.sort(np.concatenate(x)) if x else np.zeros(0) for x in parts]
 

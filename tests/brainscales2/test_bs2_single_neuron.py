@@ -120,3 +120,21 @@ def test_get_default_values_lists_the_real_names():
     assert defaults["threshold_enable"] is False  # lola's default neuron is silent
     assert "event_routing_analog_output" not in defaults  # not configurable in pynn.brainscales2 either
     assert pynn.cells.HXNeuron().parameter_space["leak_v_leak"].base_value == defaults["leak_v_leak"]
+
+
+def test_poisson_sources_in_hardware_hz_keep_their_rate_and_their_past(pynn):
+    """SpikeSourcePoisson's rate is per second of the view's (hardware) time: 200 kHz over
+    0.5 hardware ms gives 100 spikes per source (50 sources: the mean within 4 standard
+    errors, sqrt(100 / 50) = 1.4). Running on (past the 1 ms hardware the trains are drawn in
+    at a time) keeps the spikes already given and goes on at the same rate."""
+    src = pynn.Population(50, pynn.cells.SpikeSourcePoisson(rate=2e5, start=0.0, duration=10.0))
+    src.record("spikes")
+    pynn.run(0.5)
+    first = [np.asarray(t) for t in src.get_data().segments[-1].spiketrains]
+    counts = np.array([len(t) for t in first])
+    assert abs(counts.mean() - 100) < 4 * np.sqrt(100 / 50)
+    assert all(t.max() < 0.5 for t in first if len(t))
+    pynn.run(1.0)
+    later = [np.asarray(t) for t in src.get_data().segments[-1].spiketrains]
+    assert all(np.array_equal(a, b[b < 0.5]) for a, b in zip(first, later))
+    assert abs(np.mean([len(t) for t in later]) - 300) < 4 * np.sqrt(300 / 50)
