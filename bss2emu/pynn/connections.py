@@ -135,17 +135,7 @@ def max_weights(pop, groups) -> dict[str, np.ndarray]:
 def check_neurons(pop, groups, label=None) -> None:
     """Raise PyNN's errors if ``pop``'s parameters or the weights onto it (``groups``) are
     out of the hardware's calibrated ranges (before placement: ranges only)."""
-    if is_hardware(pop.celltype):
-        for g in groups:
-            w = g["weight"]
-            if g["post"] is pop and len(w) and (w.max() > C.WEIGHT_MAX or np.any(w != np.rint(w))):
-                bad = w[(w > C.WEIGHT_MAX) | (w != np.rint(w))][0]
-                raise InvalidParameterValueError(
-                    f"projection {label or g['projection'].label!r} onto {model_name(pop.celltype)} population "
-                    f"{pop.label!r}: weight {bad:g} is not a 6-bit hardware weight; use integers 0 … 63 (summed "
-                    f"over duplicate connections; pynn.brainscales2 spreads a larger weight over several synapse "
-                    f"rows, which bss2emu does not do yet: a second projection between the same neurons adds a "
-                    f"second row, up to 2 × 63)")
+    if is_hardware(pop.celltype):  # 6-bit codes, rounded as pynn.brainscales2 rounds; > 63: several rows
         return
     try:
         T.check_bio(T.with_max_weights(pop._parameters, max_weights(pop, groups)))

@@ -30,7 +30,7 @@ from .epochs import intervals, segment_schedule, snapshot, source_trains
 from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings
-from .standardmodels import SpikeSourcePoissonOnChip, is_source
+from .standardmodels import SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
 
 
 def safe_names(objs, prefix: str) -> list[str]:
@@ -81,21 +81,24 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
             sources.append(src)
         else:
             populations.append(E.Population(name=name, size=pop.size, chip=pop.chip, circuits=circuits.get(id(pop))))
-    projections = []
+    projections, rows = [], []
     for j, g in enumerate(groups_of_epoch[0]):
         prj = g["projection"]
         stp = prj.stp()
+        n_rows = synapse_rows(g["post"], [groups[j]["weight"] for groups in groups_of_epoch], prj.label)
         key = (f"{safe_names([prj], 'projection')[0][:52]}#{j}", name_of[id(g["pre"])], name_of[id(g["post"])],
                prj.receptor_type, None if stp is None else T.stp_to_hw(*stp),
-               delay_us(state, g["pre"], g["delay"], prj.label))
+               delay_us(state, g["pre"], g["delay"], prj.label), n_rows)
         memo = g.get("experiment")  # the group's connections are unchanged while it is cached
         if memo is None or memo[0] != key:
-            name, pre, post, receptor, stp_hw, delay = key
+            name, pre, post, receptor, stp_hw, delay, _ = key
             connections = np.stack([g["pre_ix"], g["post_ix"]], axis=1).tolist()
-            memo = g["experiment"] = (key, E.Projection(
-                name=name, pre=pre, post=post, weight=0, connector={"kind": "from_list", "connections": connections},
-                receptor=receptor, stp=stp_hw, delay_us=delay))
-        projections.append(memo[1])
+            memo = g["experiment"] = (key, [E.Projection(
+                name=name if r == 0 else f"{name}+{r}", pre=pre, post=post, weight=0,
+                connector={"kind": "from_list", "connections": connections}, receptor=receptor, stp=stp_hw,
+                delay_us=delay) for r in range(n_rows)])
+        projections += memo[1]
+        rows.append(n_rows)
     recordings_, readout = recordings(state, name_of)
     exp = E.Experiment(
         name="pynn", seed=state.config.seed, runtime_us=end_ms * state.us_per_ms,
@@ -103,7 +106,36 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
         chip={"serial": state.config.serial, "ideal": state.config.ideal}, populations=populations,
         sources=sources, projections=projections, recordings=recordings_)
     return exp, {"names": names, "name_of": name_of, "trains": trains, "readout": readout,
-                 "groups": groups_of_epoch}
+                 "groups": groups_of_epoch, "rows": rows}
+
+
+def synapse_rows(post, weights_of_epochs, label: str = "") -> int:
+    """How many synapse rows a group of connections takes: one, but onto a hardware cell type
+    (weights are 6-bit codes) a weight above 63 spreads over several rows of the same
+    column — as pynn.brainscales2 does, 123 → 63 + 60 — as many as the largest weight of any
+    epoch needs."""
+    if not is_hardware(post.celltype):
+        return 1
+    top = max((float(np.max(w)) for w in weights_of_epochs if len(w)), default=0.0)
+    rows = max(1, int(np.ceil(round(top) / C.WEIGHT_MAX - 1e-9)))
+    if rows > C.ROWS_PER_DRIVER:
+        raise InvalidParameterValueError(
+            f"projection {label!r} onto {model_name(post.celltype)} population {post.label!r} has weight {top:g}, which "
+            f"takes {rows} synapse rows of 63; a presynaptic neuron reaches a column through one synapse driver, "
+            f"{C.ROWS_PER_DRIVER} rows: at most {C.ROWS_PER_DRIVER * C.WEIGHT_MAX} (bss2emu does not route one "
+            f"source to several drivers yet); use weights up to {C.ROWS_PER_DRIVER * C.WEIGHT_MAX}, or several "
+            f"presynaptic neurons with the same spikes")
+    return rows
+
+
+def split_codes(code: np.ndarray, row: int) -> np.ndarray:
+    """Synapse row ``row``'s share of weight codes spread over rows: 63 on each row before it,
+    the rest (at most 63) on it, 0 after it.
+
+    >>> split_codes(np.array([123, 40, 63]), 0).tolist(), split_codes(np.array([123, 40, 63]), 1).tolist()
+    ([63, 40, 63], [60, 0, 0])
+    """
+    return np.clip(code - C.WEIGHT_MAX * row, 0, C.WEIGHT_MAX)
 
 
 def pinned_circuits(state) -> dict[int, list[int]]:
@@ -156,7 +188,8 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
         populations.append(population)
         writes += more
     warn_tau_m(state, translations, [snap["params"] for snap in snaps])
-    projections, weights = _projections(exp.projections, info["groups"], translations, epochs, state.us_per_ms)
+    projections, weights = _projections(exp.projections, info["groups"], info["rows"], translations, epochs,
+                                        state.us_per_ms)
     exp = exp.model_copy(update={"populations": populations, "projections": projections,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
@@ -174,12 +207,14 @@ def current_translations(state) -> dict[int, T.NeuronTranslation]:
     return {key: trs[0] for key, trs in out.items()}
 
 
-def _projections(topo, groups_of_epoch, translations, epochs, us_per_ms: float):
-    """The experiment's projections (first epoch's weight codes) and later weight writes."""
+def _projections(topo, groups_of_epoch, rows, translations, epochs, us_per_ms: float):
+    """The experiment's projections (first epoch's weight codes) and later weight writes; a
+    group of ``rows[j]`` synapse rows has ``rows[j]`` experiment projections in ``topo``."""
     out, writes = [], []
     lost: dict[int, list] = {}  # projection → [projection, connections lost, of, largest lost weight]
-    for j, (pr, g) in enumerate(zip(topo, groups_of_epoch[0])):
-        prj, post = g["projection"], g["post"]
+    first = np.concatenate([[0], np.cumsum(rows)]).astype(int)
+    for j, g in enumerate(groups_of_epoch[0]):
+        prj, post, n_rows = g["projection"], g["post"], rows[j]
         codes = []
         for e, groups in enumerate(groups_of_epoch):
             code = translations[id(post)][e].weight_codes(groups[j]["weight"], g["post_ix"], prj.receptor_type)
@@ -187,29 +222,33 @@ def _projections(topo, groups_of_epoch, translations, epochs, us_per_ms: float):
             entry = lost.setdefault(id(prj), [prj, 0, 0, 0.0])
             entry[1:] = [max(entry[1], int(gone.sum())), max(entry[2], len(code)),
                          max([entry[3], *np.abs(groups[j]["weight"][gone])])]
-            if (code > C.WEIGHT_MAX).any():
-                i = int(np.flatnonzero(code > C.WEIGHT_MAX)[0])
+            if (code > C.WEIGHT_MAX * n_rows).any():
+                i = int(np.flatnonzero(code > C.WEIGHT_MAX * n_rows)[0])
                 raise InvalidParameterValueError(
                     f"projection {prj.label!r}: weight {groups[j]['weight'][i]:g} onto neuron {g['post_ix'][i]} of "
                     f"{post.label!r} needs weight code {code[i]}, above {C.WEIGHT_MAX}: its chip's calibration does "
                     f"not reach it; use smaller weights")
             codes.append(code)
-        c0 = codes[0]
-        uniform = len(c0) == 0 or np.all(c0 == c0[0])
-        update = {"weight": int(c0[0]) if uniform and len(c0) else 0}
-        if not uniform:
-            conn = np.stack([g["pre_ix"], g["post_ix"], c0], axis=1).tolist()
-            update["connector"] = E.FromList.model_construct(kind="from_list", connections=conn)
-        out.append(pr.model_copy(update=update))
-        for e in range(1, len(codes)):
-            if np.array_equal(codes[e], codes[e - 1]):
-                continue
-            if not (uniform and np.all(codes[e] == codes[e][0])):
-                raise ConnectionError(f"projection {prj.label!r}: its weights changed during the run and differ "
-                                      f"between connections; the chip can rewrite one weight per projection at a "
-                                      f"time: call sim.reset() before changing them, or give all the same weight")
-            writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
-                                        weight=int(codes[e][0])))
+        for r in range(n_rows):
+            pr = topo[first[j] + r]
+            row_codes = [split_codes(c, r) for c in codes]
+            c0 = row_codes[0]
+            uniform = len(c0) == 0 or np.all(c0 == c0[0])
+            update = {"weight": int(c0[0]) if uniform and len(c0) else 0}
+            if not uniform:
+                conn = np.stack([g["pre_ix"], g["post_ix"], c0], axis=1).tolist()
+                update["connector"] = E.FromList.model_construct(kind="from_list", connections=conn)
+            out.append(pr.model_copy(update=update))
+            for e in range(1, len(row_codes)):
+                if np.array_equal(row_codes[e], row_codes[e - 1]):
+                    continue
+                if not (uniform and np.all(row_codes[e] == row_codes[e][0])):
+                    raise ConnectionError(f"projection {prj.label!r}: its weights changed during the run and differ "
+                                          f"between connections; the chip can rewrite one weight per projection at "
+                                          f"a time: call sim.reset() before changing them, or give all the same "
+                                          f"weight")
+                writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
+                                            weight=int(row_codes[e][0])))
     for prj, n, of, largest in lost.values():
         if n:
             warnings.warn(f"projection {prj.label!r}: {n} of {of} connections have weights below half a weight-code "

@@ -245,7 +245,8 @@ class Projection(common.Projection):
         """Per connection: the 6-bit weight code and the weight (PyNN units, signed as given)
         that code realises on the calibrated chip (placement and calibration of the network as
         it is now; cached, so this is cheap after a run). Duplicate connections share one
-        synapse; a weight below half a code LSB is lost (code 0)."""
+        synapse; a weight below half a code LSB is lost (code 0); a code above 63 (onto a
+        hardware cell type) is the sum over the synapse rows it spreads over."""
         groups = connection_groups(simulator.state.projections)
         translations = current_translations(simulator.state)
         codes = np.zeros(len(self), np.int64)
@@ -253,7 +254,7 @@ class Projection(common.Projection):
         for g in (g for g in groups if g["projection"] is self):
             tr = translations[id(g["post"])]
             lsb = tr.weight_lsb[self.receptor_type][g["post_ix"]]
-            code = np.clip(tr.weight_codes(g["weight"], g["post_ix"], self.receptor_type), 0, 63)
+            code = np.clip(tr.weight_codes(g["weight"], g["post_ix"], self.receptor_type), 0, None)  # > 63: rows
             pre_groups, post_groups = self.endpoints()
             for pre_pop, pre_pos, pre_ix in pre_groups:
                 for post_pop, post_pos, post_ix in post_groups:

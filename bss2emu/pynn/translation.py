@@ -191,6 +191,8 @@ class NeuronTranslation:
         """6-bit codes of |weights| onto the neurons ``post_ix``. The largest weight onto a
         neuron was calibrated to code 63; the calibration's residual (PSP ≤ 1.5 %) may ask
         for a little more, which stays 63. Codes > 63 remain: they are out of range."""
+        if self.cm is None:  # a hardware cell type: the weights are the codes, rounded as pynn.brainscales2 does
+            return np.rint(np.abs(np.asarray(weights, float))).astype(np.int64)
         exact = np.abs(weights) / self.weight_lsb[receptor][post_ix]
         return np.where(exact <= C.WEIGHT_MAX * (1 + CODE_SLACK), np.minimum(np.rint(exact), C.WEIGHT_MAX),
                         np.rint(exact)).astype(np.int64)

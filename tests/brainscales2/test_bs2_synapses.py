@@ -52,12 +52,42 @@ def test_a_sign_mismatch_set_later_is_refused(pynn):
     assert prj.get("weight", format="list")[0][2] == -5
 
 
-def test_a_weight_beyond_6_bit_is_refused(pynn):
+@pytest.mark.parametrize("big, parts", [(126, (63, 63)), (100, (63, 37)), (-100, (-63, -37))])
+def test_a_weight_beyond_63_spreads_over_synapse_rows(big, parts):
+    """As pynn.brainscales2 does (123 → 63 + 60): a larger weight takes more synapse rows of
+    the neuron's column, each carrying up to 63; on the ideal chip the current-based PSPs add,
+    so the PSP of the sum is the sum of the parts' PSPs (within MADC quantisation: 2 codes)."""
+    import bss2emu.brainscales2 as pynn
+
+    def psp(weight):
+        pynn.setup(ideal=True)
+        try:
+            v = stimulated_listener(pynn, weight, "excitatory" if weight > 0 else "inhibitory")
+            stats = pynn.get_backend_statistics()
+        finally:
+            pynn.end()
+        base, low, high = _baseline_and_extreme(v)
+        return (high if weight > 0 else low) - base, stats.num_synapses
+
+    height, synapses = psp(big)
+    heights = [psp(w)[0] for w in parts]
+    assert synapses == 2
+    assert abs(height) > 20  # a PSP well above the quantisation
+    assert height == pytest.approx(sum(heights), abs=2.0)
+
+
+def test_weights_are_rounded_as_pynn_brainscales2_rounds_and_beyond_two_rows_refused(pynn):
+    """pynn.brainscales2 rounds weights (Python's round: half to even); one presynaptic neuron
+    reaches a column through one driver's two rows, 126 at most here."""
     stim = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.01]))
-    pop = pynn.Population(1, pynn.cells.HXNeuron())
-    with pytest.raises(Exception, match="6-bit"):
-        pynn.Projection(stim, pop, pynn.AllToAllConnector(),
-                        synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=64))
+    pop = pynn.Population(4, pynn.cells.HXNeuron())
+    prj = pynn.Projection(stim, pop, pynn.AllToAllConnector(),
+                          synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=np.array([[64.5, 57.26, 0.5, 125.5]])))
+    codes, _ = prj.hardware_weights()
+    assert codes.tolist() == [64, 57, 0, 126]
+    prj.set(weight=127)
+    with pytest.raises(Exception, match=r"projection .* has weight 127, which takes 3 synapse rows .* at most 126"):
+        pynn.run(0.05)
 
 
 def test_a_synfire_chain_propagates(pynn):

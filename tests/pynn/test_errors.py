@@ -71,8 +71,8 @@ def test_hx_neuron_values_are_hardware_values(sim):
         sim.Population(1, sim.HXNeuron(v_leak=2000), label="hx")
     hx = sim.Population(1, sim.HXNeuron(), label="hx")
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]), label="s")
-    with pytest.raises(errors.InvalidParameterValueError, match="6-bit hardware weight"):
-        sim.Projection(src, hx, sim.AllToAllConnector(), sim.StaticSynapse(weight=70))
+    prj = sim.Projection(src, hx, sim.AllToAllConnector(), sim.StaticSynapse(weight=70.5))
+    assert prj.hardware_weights()[0].tolist() == [70]  # rounded half to even, on two synapse rows (63 + 7)
 
 
 def test_weight_too_large(sim):
