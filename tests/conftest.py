@@ -18,6 +18,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # calibrations measured by the tests go to a store of this session, never the user's cache
 # (set at import so that example subprocesses and Ray workers inherit it)
 os.environ.setdefault("BSS2EMU_CALIB_DIR", tempfile.mkdtemp(prefix="bss2emu-calib-"))
+# C++ PPU kernels compiled by the tests go to a cache of this session
+os.environ.setdefault("BSS2EMU_CACHE", tempfile.mkdtemp(prefix="bss2emu-cache-"))
 
 
 @pytest.fixture

@@ -177,13 +177,13 @@ static void bss2emu_invoke(uint8_t* out)
 """
 
 
-def compiler() -> str:
+def compiler(rule: str = "") -> str:
     """The host C++ compiler: ``$CXX`` or g++."""
     name = os.environ.get("CXX", "g++")
     path = shutil.which(name)
     if path is None:
         raise PlasticityError(
-            f"C++ plasticity kernels need a host C++ compiler, and {name!r} is not on PATH: install one "
+            (f"plasticity rule {rule!r}: " if rule else "") + f"C++ kernels need a host C++ compiler, and {name!r} is not on PATH: install one "
             f"(Debian/Ubuntu: `sudo apt-get install g++`; Fedora: `sudo dnf install gcc-c++`; macOS: "
             f"`xcode-select --install`; conda: `conda install -c conda-forge gxx`) or point $CXX at it")
     return path
@@ -212,7 +212,7 @@ def build(rule: str, source: str, entry: str) -> Path:
     global _HEADERS
     if _HEADERS is None:
         _HEADERS = _headers_digest()
-    cxx = compiler()
+    cxx = compiler(rule)
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", rule) or "kernel"
     digest = hashlib.sha256("\0".join((source, entry, _HEADERS, cxx, " ".join(CXX_FLAGS))).encode()).hexdigest()[:24]
     where = cache_dir() / digest

@@ -250,7 +250,7 @@ class CppKernel:
             st["error"] = b""
             why = ppu.invoke(self.timeout_s)
             if why is not None:
-                detail = bytes(st["error"]).decode(errors="replace").strip()
+                detail = st["error"].item().decode(errors="replace").strip()
                 log = ppu.log_tail()
                 self._runs.pop(chip, None)
                 run.close()
