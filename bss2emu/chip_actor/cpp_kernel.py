@@ -54,21 +54,19 @@ STATE_LAYOUT = np.dtype([
 ])
 PPU_NAMES = ("top", "bottom")
 _STOP = struct.pack("<Q", 2**64 - 1)
-_SHM_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
 class _Ppu:
     """One PPU: the kernel's process, fed through a command pipe, answering on a reply pipe."""
 
-    def __init__(self, exe: Path, state_path: str, hemisphere: int, rec_size: int, log_dir: str) -> None:
+    def __init__(self, exe: Path, state_fd: int, hemisphere: int, rec_size: int) -> None:
         cmd_r, self.cmd_w = os.pipe()
         self.reply_r, reply_w = os.pipe()
-        self.log_path = os.path.join(log_dir, f"ppu{hemisphere}.log")
-        env = {**os.environ, "BSS2EMU_PPU_STATE": state_path, "BSS2EMU_PPU_HEMISPHERE": str(hemisphere),
+        self.log = tempfile.TemporaryFile()  # the kernel's stdout and stderr, quoted when it fails
+        env = {**os.environ, "BSS2EMU_PPU_STATE_FD": str(state_fd), "BSS2EMU_PPU_HEMISPHERE": str(hemisphere),
                "BSS2EMU_PPU_RECORDING": str(rec_size), "BSS2EMU_PPU_FDS": f"{cmd_r},{reply_w}"}
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([str(exe)], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         pass_fds=(cmd_r, reply_w), close_fds=True)
+        self.proc = subprocess.Popen([str(exe)], env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, pass_fds=(cmd_r, reply_w, state_fd), close_fds=True)
         os.close(cmd_r)
         os.close(reply_w)
 
@@ -94,11 +92,8 @@ class _Ppu:
         return f"exited with code {code}"
 
     def log_tail(self, limit: int = 2000) -> str:
-        try:
-            text = Path(self.log_path).read_text(errors="replace")
-        except OSError:
-            return ""
-        return text[-limit:].strip()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-limit:].strip()
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -113,28 +108,32 @@ class _Ppu:
                 os.close(fd)
             except OSError:
                 pass
+        self.log.close()
 
 
 class _ChipRun:
-    """The state file and both PPU processes of one chip during one run."""
+    """The shared state and both PPU processes of one chip during one run.
+
+    The state is an anonymous shared memory (memfd; elsewhere an unlinked temporary file) that
+    the children inherit as a file descriptor: nothing is left behind when a process dies."""
 
     def __init__(self, exe: Path, rec_size: int) -> None:
         self.exe, self.rec_size = exe, rec_size
-        self.dir = tempfile.mkdtemp(prefix="bss2emu-ppu-", dir=_SHM_DIR)
-        path = os.path.join(self.dir, "state")
         size = STATE_LAYOUT.itemsize + 2 * rec_size
-        with open(path, "wb") as f:
-            f.truncate(size)
-        with open(path, "r+b") as f:
-            self.map = mmap.mmap(f.fileno(), size)
+        if hasattr(os, "memfd_create"):
+            self.fd = os.memfd_create("bss2emu-ppu-state")
+        else:
+            self.fd, path = tempfile.mkstemp(prefix="bss2emu-ppu-")
+            os.unlink(path)
+        os.ftruncate(self.fd, size)
+        self.map = mmap.mmap(self.fd, size)
         self.state = np.ndarray((), STATE_LAYOUT, buffer=self.map)
         self.recordings = np.ndarray((2, rec_size), np.uint8, buffer=self.map, offset=STATE_LAYOUT.itemsize)
         self.ppus: list[_Ppu] = []
-        self.path = path
         self.last_time_ns = -1
 
     def start(self) -> None:
-        self.ppus = [_Ppu(self.exe, self.path, h, self.rec_size, self.dir) for h in range(C.HEMISPHERES)]
+        self.ppus = [_Ppu(self.exe, self.fd, h, self.rec_size) for h in range(C.HEMISPHERES)]
 
     def close(self) -> None:
         for p in self.ppus:
@@ -145,9 +144,7 @@ class _ChipRun:
             self.map.close()
         except BufferError:  # a view still alive; the mapping goes with it
             pass
-        for name in os.listdir(self.dir):
-            os.unlink(os.path.join(self.dir, name))
-        os.rmdir(self.dir)
+        os.close(self.fd)
 
 
 def _close_all(runs: dict) -> None:

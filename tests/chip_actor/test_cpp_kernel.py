@@ -3,7 +3,6 @@ and hangs that fail the run instead of the emulator; views, observables and pick
 
 from __future__ import annotations
 
-import os
 import pickle
 
 import numpy as np
@@ -184,8 +183,10 @@ def test_views_and_observables_follow_the_placement():
     assert (got["causal"][1] == causal[1, [3, 9], :]).all()
     assert got["rate"][0].tolist() == [4, 255] and got["rate"][1].tolist() == [2]  # counters saturate at 255
     assert ctx.writes == [] and not ctx.reset_correlation
+    procs = [p.proc for p in k._runs[0].ppus]
+    assert [p.poll() for p in procs] == [None, None]  # both PPUs wait for the next invocation
     k.close()
-    assert not os.path.exists(getattr(k, "_dir", "/nonexistent"))
+    assert [p.poll() for p in procs] == [0, 0] and not k._runs
 
 
 def test_unknown_projection_and_bad_observable_are_named():

@@ -260,3 +260,28 @@ def test_rate_coded_imprint_cpp_equals_python():
     # the diagonal synapse of neuron i carries pixel (i, k) during period k
     diag = w.loc[[f"in→out:{i}" for i in range(8)]].to_numpy()
     assert (diag == IMAGE[:, :diag.shape[1]]).all()
+
+
+def test_cpp_kernels_on_ray_actors_give_the_local_results_and_fail_alike(ray_cluster):
+    from bss2emu.errors import PlasticityError
+
+    exp = {"runtime_us": 100, "chip": {"ideal": True}, "seed": 5,
+           "populations": [{"name": "n", "size": 6, "params": {"i_const": 500}}],
+           "sources": [{"kind": "poisson", "name": "drive", "size": 8, "rate_khz": 120}],
+           "projections": [{"pre": "drive", "post": "n", "weight": 50, "connector": {"kind": "all_to_all"}}]}
+    k = CppKernel(HOMEOSTASIS.format(target=1), "homeostasis", ["drive→n"], ["n"],
+                  {"w": {"kind": "synapse", "type": "uint8", "layout": "packed_active_columns"}})
+    # (the test module is not importable on the workers: no Python probe; the spikes follow the weights)
+    exp["plasticity"] = [{"name": "homeostasis", "kernel": k, "period_us": 10.0}]
+    ref = bss2emu.run(exp)
+    k.close()
+    res = bss2emu.run(exp, placement="per-component")
+    assert res.spikes.num_rows > 50 and res.spikes.equals(ref.spikes)
+    frozen = bss2emu.run({**exp, "plasticity": []})
+    assert not frozen.spikes.equals(ref.spikes)  # the rule did change the weights
+    crash = CppKernel(HOMEOSTASIS.format(target=1).replace("recording.time = now();",
+                                                           "recording.time = now(); if (now() > 5000) abort();"),
+                      "crashy", ["drive→n"], ["n"], {"w": {"kind": "synapse", "type": "uint8"}})
+    exp["plasticity"][0] = {"name": "crashy", "kernel": crash, "period_us": 10.0}
+    with pytest.raises(PlasticityError, match=r"PPU kernel 'crashy' \(C\+\+\) crashed with SIGABRT .* at 30\.000 µs"):
+        bss2emu.run(exp, placement="per-chip")

@@ -1,7 +1,8 @@
 // bss2emu: the main loop of a host-compiled PPU kernel (included at the end of the generated
 // entry point, after bss2emu_invoke).
 //
-// The process is one PPU. Its environment names the shared chip state (BSS2EMU_PPU_STATE), the
+// The process is one PPU. Its environment names the shared chip state (BSS2EMU_PPU_STATE_FD, an
+// inherited file descriptor), the
 // hemisphere (BSS2EMU_PPU_HEMISPHERE), the size of one recording (BSS2EMU_PPU_RECORDING) and the
 // command/reply pipes (BSS2EMU_PPU_FDS="in,out"). Per command (8 bytes: the time in PPU cycles is
 // already in the state) it runs the kernel once and answers one byte. Any failure ends the process:
@@ -20,19 +21,15 @@ inline size_t recording_size = 0;
 // before the kernel's own globals are initialized (they may read the chip, e.g. baselines)
 __attribute__((constructor(101))) inline void attach()
 {
-	char const* path = std::getenv("BSS2EMU_PPU_STATE");
+	char const* state_fd = std::getenv("BSS2EMU_PPU_STATE_FD");
 	char const* hemisphere = std::getenv("BSS2EMU_PPU_HEMISPHERE");
 	char const* rec = std::getenv("BSS2EMU_PPU_RECORDING");
-	if (!path || !hemisphere || !rec) {
+	if (!state_fd || !hemisphere || !rec) {
 		std::fprintf(stderr, "this program is a PPU kernel compiled by bss2emu; bss2emu runs it\n");
 		_exit(2);
 	}
 	recording_size = std::strtoull(rec, nullptr, 10);
-	int fd = open(path, O_RDWR);
-	if (fd < 0) {
-		std::perror("bss2emu PPU: open state");
-		_exit(2);
-	}
+	int const fd = std::atoi(state_fd);
 	size_t const bytes = sizeof(ChipState) + 2 * recording_size;
 	void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
