@@ -17,9 +17,11 @@ inline void read_half_rows(
 {
 	if (row >= dls_num_rows)
 		bss2emu::ppu::fail("synapse row %zu does not exist (a hemisphere has %zu rows)", row, dls_num_rows);
+	auto* e = reinterpret_cast<uint8_t*>(even);
+	auto* o = reinterpret_cast<uint8_t*>(odd);
 	for (size_t i = 0; i < dls_num_columns / 2; ++i) {
-		(*even)[i] = source[row][2 * i];
-		(*odd)[i] = source[row][2 * i + 1];
+		e[i] = source[row][2 * i];
+		o[i] = source[row][2 * i + 1];
 	}
 }
 inline size_t hemisphere()

@@ -21,6 +21,28 @@ enum class VectorIfCondition
 	unequal,
 };
 
+namespace detail {
+template <typename T>
+struct IsRowLike : std::false_type {};
+template <typename H>
+struct IsRowLike<VectorRow<H>> : std::true_type {};
+template <typename T>
+struct IsHalfRow16 : std::false_type {};
+template <typename Q>
+struct IsHalfRow16<VectorHalfRow16<Q>> : std::true_type {};
+
+template <typename Mask, typename Value, typename Cond>
+void select_lanes(Mask const& mask, Value const& t, Value const& f, Value& ret, Cond cond)
+{
+	auto const* m = mask.lanes();
+	auto const* a = t.lanes();
+	auto const* b = f.lanes();
+	auto* r = ret.lanes();
+	for (size_t i = 0; i < Value::size; ++i)
+		r[i] = cond(m[i]) ? a[i] : b[i];
+}
+} // namespace detail
+
 template <typename VectorMask, typename VectorValue>
 VectorValue vector_if(
     VectorMask const& mask,
@@ -32,34 +54,42 @@ VectorValue vector_if(
 	    sizeof(typename VectorMask::Element) == sizeof(typename VectorValue::Element),
 	    "Element size of mask and value need to match.");
 	static_assert(VectorMask::size == VectorValue::size, "Element number of mask and value need to match.");
-	VectorValue ret;
-	for (size_t i = 0; i < VectorValue::size; ++i) {
-		auto const m = mask[i];
-		bool take;
+	if constexpr (detail::IsRowLike<VectorValue>::value) {  // the halves, as libnux does
+		return VectorValue(
+		    vector_if(mask.even, condition, value_true.even, value_false.even),
+		    vector_if(mask.odd, condition, value_true.odd, value_false.odd));
+	} else if constexpr (detail::IsHalfRow16<VectorValue>::value) {
+		return VectorValue(
+		    vector_if(mask.left, condition, value_true.left, value_false.left),
+		    vector_if(mask.right, condition, value_true.right, value_false.right));
+	} else {
+		VectorValue ret;
+		auto const& m = mask;
+		auto const& t = value_true;
+		auto const& f = value_false;
 		if constexpr (std::is_unsigned_v<typename VectorMask::Element>) {
 			switch (condition) {
-				case VectorIfCondition::greater: take = m != 0; break;
-				case VectorIfCondition::lesser: take = false; break;
-				case VectorIfCondition::equal: take = m == 0; break;
-				case VectorIfCondition::greater_equal: take = true; break;
-				case VectorIfCondition::lesser_equal: take = m == 0; break;
-				case VectorIfCondition::unequal: take = m != 0; break;
+				case VectorIfCondition::greater:
+				case VectorIfCondition::unequal: detail::select_lanes(m, t, f, ret, [](auto x) { return x != 0; }); break;
+				case VectorIfCondition::lesser: return f;
+				case VectorIfCondition::greater_equal: return t;
+				case VectorIfCondition::equal:
+				case VectorIfCondition::lesser_equal: detail::select_lanes(m, t, f, ret, [](auto x) { return x == 0; }); break;
 				default: bss2emu::ppu::fail("vector_if: unknown condition");
 			}
 		} else {
 			switch (condition) {
-				case VectorIfCondition::greater: take = m > 0; break;
-				case VectorIfCondition::lesser: take = m < 0; break;
-				case VectorIfCondition::equal: take = m == 0; break;
-				case VectorIfCondition::greater_equal: take = m >= 0; break;
-				case VectorIfCondition::lesser_equal: take = m <= 0; break;
-				case VectorIfCondition::unequal: take = m != 0; break;
+				case VectorIfCondition::greater: detail::select_lanes(m, t, f, ret, [](auto x) { return x > 0; }); break;
+				case VectorIfCondition::lesser: detail::select_lanes(m, t, f, ret, [](auto x) { return x < 0; }); break;
+				case VectorIfCondition::equal: detail::select_lanes(m, t, f, ret, [](auto x) { return x == 0; }); break;
+				case VectorIfCondition::greater_equal: detail::select_lanes(m, t, f, ret, [](auto x) { return x >= 0; }); break;
+				case VectorIfCondition::lesser_equal: detail::select_lanes(m, t, f, ret, [](auto x) { return x <= 0; }); break;
+				case VectorIfCondition::unequal: detail::select_lanes(m, t, f, ret, [](auto x) { return x != 0; }); break;
 				default: bss2emu::ppu::fail("vector_if: unknown condition");
 			}
 		}
-		ret[i] = take ? value_true[i] : value_false[i];
+		return ret;
 	}
-	return ret;
 }
 
 } // namespace libnux::vx

@@ -104,23 +104,29 @@ struct Vector
 
 	Data data;
 
+	// lanes through a plain pointer: subscripting a 128-byte GCC vector on the host moves the
+	// whole vector per access
+	E* lanes() { return reinterpret_cast<E*>(&data); }
+	E const* lanes() const { return reinterpret_cast<E const*>(&data); }
+
 	Vector() : data() {}
 	Vector(Element value) : data()
 	{
+		E* l = lanes();
 		for (size_t i = 0; i < size; ++i)
-			data[i] = value;
+			l[i] = value;
 	}
 	Vector(Data const& value) : data(value) {}
 	Vector(Vector const& other) = default;
 	Vector& operator=(Vector const& other) = default;
 
-	Element& operator[](size_t index) { return data[index]; }
-	Element const& operator[](size_t index) const { return reinterpret_cast<Element const*>(&data)[index]; }
+	Element& operator[](size_t index) { return lanes()[index]; }
+	Element const& operator[](size_t index) const { return lanes()[index]; }
 
 	bool operator==(Vector const& other) const
 	{
 		for (size_t i = 0; i < size; ++i)
-			if (data[i] != other.data[i])
+			if (lanes()[i] != other.lanes()[i])
 				return false;
 		return true;
 	}
@@ -129,8 +135,10 @@ struct Vector
 	template <typename F>
 	Vector& apply(Vector const& rhs, F f)
 	{
+		E* l = lanes();
+		E const* r = rhs.lanes();
 		for (size_t i = 0; i < size; ++i)
-			data[i] = f(E(data[i]), E(rhs.data[i]));
+			l[i] = f(l[i], r[i]);
 		return *this;
 	}
 	Vector operator-() const { return Vector(E(0)) -= *this; }
@@ -139,8 +147,9 @@ struct Vector
 	Vector& operator*=(Vector const& rhs) { return apply(rhs, L::mul); }
 	Vector& operator<<=(int n)
 	{
+		E* l = lanes();
 		for (size_t i = 0; i < size; ++i)
-			data[i] = L::shift_left(E(data[i]), n);
+			l[i] = L::shift_left(l[i], n);
 		return *this;
 	}
 	Vector& operator>>=(int n) { return *this <<= -n; }
@@ -160,7 +169,7 @@ struct Vector
 		Other ret;
 		constexpr int64_t offset = int64_t(1) << (8 * sizeof(E) - 1);
 		for (size_t i = 0; i < size; ++i)
-			ret.data[i] = static_cast<OE>(std::is_signed_v<E> ? int64_t(data[i]) + offset : int64_t(data[i]) - offset);
+			ret[i] = static_cast<OE>(std::is_signed_v<E> ? int64_t(lanes()[i]) + offset : int64_t(lanes()[i]) - offset);
 		return ret;
 	}
 	/** The same bits read as the other kind. */
@@ -168,7 +177,7 @@ struct Vector
 	{
 		Other ret;
 		for (size_t i = 0; i < size; ++i)
-			ret.data[i] = static_cast<typename Other::Element>(data[i]);
+			ret[i] = static_cast<typename Other::Element>(lanes()[i]);
 		return ret;
 	}
 };
@@ -275,6 +284,10 @@ struct VectorRow
 		              "libnux converts rows between Mod and FracSat of one width, or within Mod or "
 		              "FracSat between 8 and 16 bit");
 		OtherRow ret;
+		if constexpr (same_width && sizeof(Element) == 1) {  // bits kept, half by half
+			using OH = typename OtherRow::HalfRow;
+			return OtherRow(static_cast<OH>(even), static_cast<OH>(odd));
+		}
 		for (size_t i = 0; i < size; ++i) {
 			int64_t const v = (*this)[i];
 			if constexpr (same_width) {
