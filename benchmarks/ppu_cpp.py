@@ -45,10 +45,10 @@ using namespace grenade::vx::ppu;
 using namespace libnux::vx;
 extern volatile PPUOnDLS ppu;
 
-VectorRowFracSat8 sign(VectorRowFracSat8 const& value)
+VectorRowFracSat8 signum(VectorRowFracSat8 const& x)
 {
-    return vector_if(value, VectorIfCondition::equal, VectorRowFracSat8(0),
-        vector_if(value, VectorIfCondition::greater_equal, VectorRowFracSat8(1), VectorRowFracSat8(-1)));
+    VectorRowFracSat8 const pm = vector_if(x, VectorIfCondition::greater_equal, VectorRowFracSat8(1), VectorRowFracSat8(-1));
+    return vector_if(x, VectorIfCondition::equal, VectorRowFracSat8(0), pm);
 }
 
 template <size_t N>
@@ -56,10 +56,9 @@ void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, N>& synapses, std
 {
     hate::for_each([](SynapseArrayViewHandle const& s, NeuronViewHandle& n) {
         if (s.hemisphere != ppu) return;
-        auto const counters = n.get_rate_counters(true);
+        auto const step = signum(VectorRowFracSat8(2) - static_cast<VectorRowFracSat8>(n.get_rate_counters(true)));
         for (size_t j = 0; j < s.rows.size(); ++j) {
-            auto w = static_cast<VectorRowFracSat8>(s.get_weights(j));
-            w += sign(VectorRowFracSat8(2) - static_cast<VectorRowFracSat8>(counters));
+            VectorRowFracSat8 w = static_cast<VectorRowFracSat8>(s.get_weights(j)) + step;
             w = vector_if(w, VectorIfCondition::greater, w, VectorRowFracSat8(0));
             w = vector_if(w - 63, VectorIfCondition::greater, VectorRowFracSat8(63), w);
             s.set_weights(static_cast<VectorRowMod8>(w), j);

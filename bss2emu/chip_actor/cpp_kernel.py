@@ -238,7 +238,7 @@ class CppKernel:
             run = self._runs[chip] = _ChipRun(exe, rec_size)
         run.last_time_ns = time_ns
         st = run.state
-        before = ctx.weights()
+        before = ctx.weights().astype(np.uint8)
         st["weights"] = before
         causal, acausal = ctx.correlation(reset=False)
         st["causal"], st["acausal"] = causal, acausal
@@ -265,7 +265,7 @@ class CppKernel:
         self._apply(ctx, run, before, synapses, neurons)
 
     def _apply(self, ctx, run: _ChipRun, before: np.ndarray, synapses: list[View], neurons: list[View]) -> None:
-        after = run.state["weights"]
+        after = run.state["weights"].copy()  # one copy out of the shared pages, then local work
         h, r, c = np.nonzero(after != before)
         if h.size:
             ctx.set_weights(h, r, c, after[h, r, c])

@@ -198,3 +198,103 @@ def test_unknown_projection_and_bad_observable_are_named():
     k.projections = ["nope"]
     with pytest.raises(PlasticityError, match=r"projection 'nope', which does not exist; projections: \['s→n'\]"):
         bss2emu.run(experiment(k))
+
+
+# A reward-modulated rule with the constructs of the Pong demo's kernels (brainscales2-demos
+# ts_07-pong): spike counters through halco/haldls/stadls, a correlation baseline computed by a
+# global initializer when the PPU program starts, Mod16 accumulation, convert_contiguous, a
+# float reward, the random generator, resets, and an ObservableArray filled with a float's bytes.
+REWARD = HEAD + """
+#include <algorithm>
+#include "libnux/vx/correlation.h"
+#include "libnux/vx/vector_row.h"
+#include "libnux/vx/vector_if.h"
+#include "libnux/vx/parallel_rng.h"
+#include "libnux/vx/reset_neurons.h"
+#include "stadls/vx/v3/ppu/read.h"
+#include "stadls/vx/v3/ppu/write.h"
+
+VectorRowMod8 row_mean_of_causal()
+{
+    VectorRowMod16 sum(0);
+    for (size_t row = 0; row < 256; ++row) {
+        VectorRowMod8 r;
+        get_causal_correlation(&r.even.data, &r.odd.data, row);
+        sum += static_cast<VectorRowMod16>(r);
+    }
+    return VectorRowMod8(sum >> 8);
+}
+VectorRowMod8 baseline = row_mean_of_causal();
+struct Seeder { Seeder() { parallel_rng_seed(VectorRowMod8(17)); } } seeder;
+
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&,
+                            Recording& recording)
+{
+    if (synapses[0].hemisphere != ppu) {
+        return;
+    }
+    using namespace halco::hicann_dls::vx::v3;
+    uint32_t total = 0;
+    for (size_t i = 0; i < 8; ++i) {
+        auto const neuron = AtomicNeuronOnDLS(NeuronColumnOnDLS(i), NeuronRowOnDLS());
+        auto const counter = stadls::vx::v3::ppu::read<haldls::vx::v3::SpikeCounterRead>(neuron.toSpikeCounterReadOnDLS());
+        total += counter.get_count();
+        stadls::vx::v3::ppu::write(neuron.toSpikeCounterResetOnDLS(), haldls::vx::v3::SpikeCounterReset());
+    }
+    float const reward = std::min(total / 64.f, 0.99f);
+    auto const noise = parallel_rng_rand<VectorRowFracSat8>();
+    for (size_t j = 0; j < synapses[0].rows.size(); ++j) {
+        VectorRowMod8 corr;
+        get_causal_correlation(&corr.even.data, &corr.odd.data, synapses[0].rows[j]);
+        VectorRowFracSat8 const delta = (corr >> 1).convert_contiguous() - (baseline >> 1).convert_contiguous();
+        VectorRowFracSat8 w = static_cast<VectorRowFracSat8>(synapses[0].get_weights(j))
+                              + delta * static_cast<int8_t>(reward * 128);
+        w = vector_if(w, VectorIfCondition::lesser, VectorRowFracSat8(0), w);
+        w = vector_if(w - 63, VectorIfCondition::greater, VectorRowFracSat8(63), w);
+        synapses[0].set_weights(static_cast<VectorRowMod8>(w), j);
+    }
+    reset_neurons();
+    reset_all_correlations();
+    recording.time = 0;
+    recording.total[0] = static_cast<uint8_t>(total);
+    unsigned char bytes[4];
+    *reinterpret_cast<float*>(bytes) = reward;
+    for (size_t i = 0; i < 4; ++i)
+        recording.reward[i] = bytes[i];
+    recording.noise[0] = noise[3];
+}
+"""
+
+
+def test_a_pong_style_reward_rule_reads_counters_baselines_and_records_bytes():
+    k = CppKernel(REWARD, "reward", ["p"], [], {"total": {"kind": "array", "type": "uint8", "size": 1},
+                                                "reward": {"kind": "array", "type": "uint8", "size": 4},
+                                                "noise": {"kind": "array", "type": "int8", "size": 1}})
+    rng = np.random.default_rng(4)
+    weights = rng.integers(0, 64, (2, 256, 256))
+    causal = rng.integers(0, 256, (2, 256, 256)).astype(np.uint8)
+    snap = ChipSnapshot(np.zeros(512, np.int64), np.zeros(512, np.uint8), causal, causal, weights)
+    h, r, c = np.zeros(8, int), np.arange(8) + 40, np.arange(8)
+    counts = np.zeros(512, np.int64)
+    counts[:8] = [3, 0, 5, 1, 7, 2, 2, 4]  # 24 spikes; a neuron beyond column 7 does not count:
+    counts[9] = 50
+    ctx = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 8000, counts, {"p": (h, r, c)}, {})
+    k(ctx)
+    got = dict(ctx.observables)
+    reward = 24 / 64
+    assert got["total"][0].tolist() == [24]
+    assert got["reward"][0].view(np.float32)[0] == np.float32(reward)
+    assert ctx.reset_correlation
+    # the expected update, in numpy: baseline = mean over the 256 rows of the top causal codes
+    base = (causal[0].astype(np.int64).sum(axis=0) >> 8) & 0xFF
+    delta = np.clip(((causal[0, r, c].astype(np.int64) >> 1) - 128) - ((base[c] >> 1) - 128), -128, 127)
+    dw = np.clip(np.floor_divide(delta * int(reward * 128), 128), -128, 127)
+    expect = np.clip(weights[0, r, c] + dw, 0, 63)
+    written = {(int(a), int(b), int(d)): int(v) for w in ctx.writes for a, b, d, v in zip(w.hemisphere, w.row, w.column, w.values)}
+    for i in range(8):
+        assert written.get((0, int(r[i]), int(c[i])), int(weights[0, r[i], c[i]])) == expect[i]
+    # a second call: counters were reset, so no spikes unless new ones arrived
+    ctx2 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 9000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
+    k(ctx2)
+    assert dict(ctx2.observables)["total"][0].tolist() == [0]
+    k.close()

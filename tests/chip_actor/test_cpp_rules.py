@@ -1,6 +1,7 @@
-"""The same rules as PPU C++ (the tutorials' kernels) and as Python kernels give identical weights
-and spikes on an ideal chip: homeostasis (ts_11-plasticity_homeostasis), STDP from the
-correlation sensors, rate-coded imprinting (ts_02-plasticity_rate_coding).
+"""The same rules as PPU C++ and as Python kernels give identical weights and spikes on an ideal
+chip: homeostasis and rate-coded imprinting (written with the constructs of the brainscales2-demos
+tutorials ts_11-plasticity_homeostasis and ts_02-plasticity_rate_coding), STDP from the
+correlation sensors.
 
 The Python twins do the PPU's lane arithmetic in numpy (saturating 8-bit fractions, floor
 products), so any difference in the headers' semantics or in the view/write plumbing shows up."""
@@ -15,7 +16,9 @@ import pytest
 import bss2emu
 from bss2emu.chip_actor.cpp_kernel import CppKernel
 
-# --- homeostasis: the tutorial's kernel, as its text gives it (target formatted in) ------------
+# --- homeostasis, written the way the tutorial's kernel is (ts_11-plasticity_homeostasis):
+# a templated entry with a Recording, hate::for_each over views and recording, [&ppu] capture,
+# FracSat8 rows, vector_if for sign and clamping, the target formatted into the source
 HOMEOSTASIS = textwrap.dedent("""
     #include "grenade/vx/ppu/synapse_array_view_handle.h"
     #include "grenade/vx/ppu/neuron_view_handle.h"
@@ -27,17 +30,12 @@ HOMEOSTASIS = textwrap.dedent("""
     using namespace libnux::vx;
     extern volatile PPUOnDLS ppu;
 
-    VectorRowFracSat8 sign(VectorRowFracSat8 const& value)
+    // -1, 0 or +1 per lane
+    VectorRowFracSat8 signum(VectorRowFracSat8 const& x)
     {{
-        return vector_if(
-            value,
-            VectorIfCondition::equal,
-            VectorRowFracSat8(0),
-            vector_if(
-                value,
-                VectorIfCondition::greater_equal,
-                VectorRowFracSat8(1),
-                VectorRowFracSat8(-1)));
+        VectorRowFracSat8 const plus_or_minus =
+            vector_if(x, VectorIfCondition::greater_equal, VectorRowFracSat8(1), VectorRowFracSat8(-1));
+        return vector_if(x, VectorIfCondition::equal, VectorRowFracSat8(0), plus_or_minus);
     }}
 
     template <size_t N>
@@ -47,35 +45,23 @@ HOMEOSTASIS = textwrap.dedent("""
         Recording& recording)
     {{
         recording.time = now();
-        hate::for_each(
-            [&ppu](SynapseArrayViewHandle const& local_synapses,
-                NeuronViewHandle& local_neurons,
-                auto& local_recording_w) {{
-                if (local_synapses.hemisphere != ppu) {{
-                    return;
+        auto update = [&ppu](SynapseArrayViewHandle const& view, NeuronViewHandle& cells, auto& trace) {{
+            if (view.hemisphere != ppu) {{
+                return;
+            }}
+            auto const counts = cells.get_rate_counters(true);
+            auto const step = signum(VectorRowFracSat8({target}) - static_cast<VectorRowFracSat8>(counts));
+            for (size_t i = 0; i < view.rows.size(); ++i) {{
+                VectorRowFracSat8 w = static_cast<VectorRowFracSat8>(view.get_weights(i)) + step;
+                w = vector_if(w, VectorIfCondition::greater, w, VectorRowFracSat8(0));
+                w = vector_if(w - 63, VectorIfCondition::greater, VectorRowFracSat8(63), w);
+                view.set_weights(static_cast<VectorRowMod8>(w), i);
+                for (size_t k = 0; k < view.columns.size(); ++k) {{
+                    trace[i][k] = w[view.columns[k]];
                 }}
-                auto const neuron_counters = local_neurons.get_rate_counters(true);
-                for (size_t j = 0; j < local_synapses.rows.size(); ++j) {{
-                    auto weights = static_cast<VectorRowFracSat8>(local_synapses.get_weights(j));
-                    weights += sign(
-                        VectorRowFracSat8({target})
-                        - static_cast<VectorRowFracSat8>(neuron_counters));
-                    weights = vector_if(
-                        weights,
-                        VectorIfCondition::greater,
-                        weights,
-                        VectorRowFracSat8(0));
-                    weights = vector_if(
-                        weights -63,
-                        VectorIfCondition::greater,
-                        VectorRowFracSat8(63),
-                        weights);
-                    local_synapses.set_weights(static_cast<VectorRowMod8>(weights), j);
-                    for (size_t c = 0; c < local_synapses.columns.size(); ++c) {{
-                        local_recording_w[j][c] = weights[local_synapses.columns[c]];
-                    }}
-                }}
-            }}, synapses, neurons, recording.w);
+            }}
+        }};
+        hate::for_each(update, synapses, neurons, recording.w);
     }}
     """)
 
@@ -141,7 +127,9 @@ def stdp_py(ctx):
     ctx.set_weights(h, r, c, w)
 
 
-# --- rate-coded imprinting: the tutorial's kernel ----------------------------------------------
+# --- rate-coded imprinting, written the way the tutorial's kernel is (ts_02-plasticity_rate_coding):
+# a non-template entry without Recording, an image in a global table, a global counter that
+# lives from invocation to invocation, vector_row_t filled by column
 IMPRINT = textwrap.dedent("""
     #include "grenade/vx/ppu/synapse_array_view_handle.h"
     #include "grenade/vx/ppu/neuron_view_handle.h"
@@ -150,32 +138,28 @@ IMPRINT = textwrap.dedent("""
 
     using namespace grenade::vx::ppu;
     using namespace libnux::vx;
-
     extern volatile PPUOnDLS ppu;
 
-    uint8_t const image[{image_h}][{image_w}] = {{
+    uint8_t const pixels[{image_h}][{image_w}] = {{
         {image_pixels}
     }};
+    uint32_t invocation = 0;
 
-    uint32_t current_row = 0;
-
-    void PLASTICITY_RULE_KERNEL(
-        std::array<SynapseArrayViewHandle, 1>& synapses,
-        std::array<NeuronViewHandle, 0>&)
+    void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&)
     {{
-        if (synapses[0].hemisphere != ppu) {{
+        auto const& view = synapses[0];
+        if (view.hemisphere != ppu) {{
             return;
         }}
-        for (size_t row = 0; row < synapses[0].rows.size(); ++row) {{
-            vector_row_t weight_row;
-            size_t w = 0;
-            for (auto const column: synapses[0].columns) {{
-                weight_row[column] = image[w][current_row];
-                w++;
-            }}
-            synapses[0].set_weights(weight_row, row);
+        vector_row_t row_values;
+        size_t y = 0;
+        for (auto const column : view.columns) {{
+            row_values[column] = pixels[y++][invocation];
         }}
-        current_row++;
+        for (size_t i = 0; i < view.rows.size(); ++i) {{
+            view.set_weights(row_values, i);
+        }}
+        ++invocation;
     }}
     """)
 
