@@ -262,6 +262,13 @@ void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std
     for (size_t i = 0; i < 4; ++i)
         recording.reward[i] = bytes[i];
     recording.noise[0] = noise[3];
+    if (recording.total[0] == 0) {  // the second call: counters by enum, then reset them all
+        auto const n9 = halco::hicann_dls::vx::v3::AtomicNeuronOnDLS(halco::common::Enum(9));
+        recording.total[0] = 100 + stadls::vx::v3::ppu::read<haldls::vx::v3::SpikeCounterRead>(
+            n9.toSpikeCounterReadOnDLS()).get_count();
+        for (auto coord : halco::common::iter_all<halco::hicann_dls::vx::v3::SpikeCounterResetOnDLS>())
+            stadls::vx::v3::ppu::write(coord, haldls::vx::v3::SpikeCounterReset());
+    }
 }
 """
 
@@ -293,8 +300,12 @@ def test_a_pong_style_reward_rule_reads_counters_baselines_and_records_bytes():
     written = {(int(a), int(b), int(d)): int(v) for w in ctx.writes for a, b, d, v in zip(w.hemisphere, w.row, w.column, w.values)}
     for i in range(8):
         assert written.get((0, int(r[i]), int(c[i])), int(weights[0, r[i], c[i]])) == expect[i]
-    # a second call: counters were reset, so no spikes unless new ones arrived
+    # a second call: columns 0..7 were reset, so no spikes there; neuron 9 (enum 9) kept its 50
     ctx2 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 9000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
     k(ctx2)
-    assert dict(ctx2.observables)["total"][0].tolist() == [0]
+    assert dict(ctx2.observables)["total"][0].tolist() == [150]
+    # the third: iter_all reset every counter
+    ctx3 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 10000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
+    k(ctx3)
+    assert dict(ctx3.observables)["total"][0].tolist() == [100]
     k.close()

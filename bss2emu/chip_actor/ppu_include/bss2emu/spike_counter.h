@@ -8,7 +8,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 #include "bss2emu/ppu_state.h"
+
+namespace halco::common {
+/** A coordinate's linear index. */
+struct Enum
+{
+	size_t value_;
+	constexpr explicit Enum(size_t v = 0) : value_(v) {}
+	constexpr size_t value() const { return value_; }
+};
+} // namespace halco::common
 
 namespace halco::hicann_dls::vx::v3 {
 
@@ -31,11 +42,15 @@ struct NeuronRowOnDLS
 struct SpikeCounterReadOnDLS
 {
 	size_t hemisphere, column;
+	constexpr static size_t size = 512;
+	static SpikeCounterReadOnDLS of(size_t e) { return {e / 256, e % 256}; }
 };
 
 struct SpikeCounterResetOnDLS
 {
 	size_t hemisphere, column;
+	constexpr static size_t size = 512;
+	static SpikeCounterResetOnDLS of(size_t e) { return {e / 256, e % 256}; }
 };
 
 struct AtomicNeuronOnDLS
@@ -47,11 +62,30 @@ struct AtomicNeuronOnDLS
 		if (c.value() >= NeuronColumnOnDLS::size || r.value() >= NeuronRowOnDLS::size)
 			bss2emu::ppu::fail("AtomicNeuronOnDLS(column %zu, row %zu) does not exist", c.value(), r.value());
 	}
+	/** Enum i: column i % 256 of the top (i < 256) or bottom hemisphere, as halco numbers them. */
+	explicit AtomicNeuronOnDLS(halco::common::Enum e)
+	    : AtomicNeuronOnDLS(NeuronColumnOnDLS(e.value() % 256), NeuronRowOnDLS(e.value() / 256))
+	{}
+	constexpr static size_t size = 512;
+	static AtomicNeuronOnDLS of(size_t e) { return AtomicNeuronOnDLS(halco::common::Enum(e)); }
+	halco::common::Enum toEnum() const { return halco::common::Enum(row.value() * 256 + column.value()); }
 	SpikeCounterReadOnDLS toSpikeCounterReadOnDLS() const { return {row.value(), column.value()}; }
 	SpikeCounterResetOnDLS toSpikeCounterResetOnDLS() const { return {row.value(), column.value()}; }
 };
 
 } // namespace halco::hicann_dls::vx::v3
+
+namespace halco::common {
+/** All coordinates of a type, in enum order. */
+template <typename Coordinate>
+std::vector<Coordinate> iter_all()
+{
+	std::vector<Coordinate> all;
+	for (size_t e = 0; e < Coordinate::size; ++e)
+		all.push_back(Coordinate::of(e));
+	return all;
+}
+} // namespace halco::common
 
 namespace haldls::vx::v3 {
 
