@@ -6,6 +6,7 @@ correlation sensors and membranes (8-bit CADC codes), spike counts, current weig
 write access to the controllables: weights and neuron parameters. Writes are checked
 against the hardware ranges and take effect at the next window (the backend starts a
 window at every kernel's due time, so "next window" is exactly the kernel's time).
+Kernels written in PPU C++ for the real system run as ``cpp_kernel.CppKernel`` instances.
 """
 
 from __future__ import annotations

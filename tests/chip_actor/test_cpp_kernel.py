@@ -7,8 +7,11 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bss2emu
+from bss2emu.chip_actor.cpp_build import Observable
 from bss2emu.chip_actor.cpp_kernel import STATE_LAYOUT, CppKernel
 from bss2emu.chip_actor.ppu import ChipSnapshot, PpuContext, PpuKernel
 from bss2emu.errors import PlasticityError
@@ -309,3 +312,20 @@ def test_a_pong_style_reward_rule_reads_counters_baselines_and_records_bytes():
     k(ctx3)
     assert dict(ctx3.observables)["total"][0].tolist() == [100]
     k.close()
+
+_values = st.one_of(st.none(), st.integers(-3, 300), st.text(max_size=12),
+                    st.sampled_from(["synapse", "neuron", "array", "uint8", "int16", "float", "complete_rows",
+                                     "packed_active_columns", "complete_row"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(max_size=10), spec=st.one_of(_values, st.dictionaries(
+    st.sampled_from(["kind", "type", "layout", "size", "other"]), _values, max_size=5)))
+def test_observable_specs_are_accepted_or_refused_with_the_rule_and_name(name, spec):
+    try:
+        o = Observable.parse("rule", name, spec)
+    except PlasticityError as err:
+        assert "plasticity rule 'rule'" in str(err)
+    else:
+        assert o.kind in ("synapse", "neuron", "array") and o.name == name
+        assert o.size >= 1 if o.kind == "array" else o.layout
