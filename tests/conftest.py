@@ -19,10 +19,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # calibrations measured by the tests go to a store of this session, never the user's cache
 # (set at import so that example subprocesses and Ray workers inherit it)
-if "BSS2EMU_CALIB_DIR" not in os.environ:
-    _CALIB_DIR = tempfile.mkdtemp(prefix="bss2emu-calib-")
-    os.environ["BSS2EMU_CALIB_DIR"] = _CALIB_DIR
-    atexit.register(shutil.rmtree, _CALIB_DIR, ignore_errors=True)  # one store a session, not left in /tmp
+for _var, _prefix in (("BSS2EMU_CALIB_DIR", "bss2emu-calib-"), ("BSS2EMU_CACHE", "bss2emu-cache-")):
+    # calibrations and compiled C++ PPU kernels of this session; removed at its end
+    if _var not in os.environ:
+        os.environ[_var] = tempfile.mkdtemp(prefix=_prefix)
+        atexit.register(shutil.rmtree, os.environ[_var], ignore_errors=True)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ correlation sensors and membranes (8-bit CADC codes), spike counts, current weig
 write access to the controllables: weights and neuron parameters. Writes are checked
 against the hardware ranges and take effect at the next window (the backend starts a
 window at every kernel's due time, so "next window" is exactly the kernel's time).
+Kernels written in PPU C++ for the real system run as ``cpp_kernel.CppKernel`` instances.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ class PpuContext:
 
     def __init__(self, kernel: PpuKernel, snapshot: ChipSnapshot, time_ns: int, spike_counts: np.ndarray,
                  synapses: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 placement: dict[str, np.ndarray]) -> None:
+                 placement: dict[str, np.ndarray], chip_id: int = 0) -> None:
         self._kernel, self._snap = kernel, snapshot
+        self.chip_id = chip_id  #: the chip this PPU belongs to
         self.time_us = time_ns / 1e3
         self.params = kernel.params
         self.spike_counts = spike_counts  #: spikes per circuit since this kernel's last run
@@ -66,6 +68,7 @@ class PpuContext:
         self.placement = placement  #: population -> neuron circuits here
         self.writes: list[Write] = []
         self.records: list[tuple[str, float]] = []
+        self.observables: list[tuple[str, Any]] = []
         self.reset_correlation = False
         self._t_ticks = time_ns // NS_PER_TICK
 
@@ -107,6 +110,10 @@ class PpuContext:
         """Keep a number in the results' ``ppu`` table."""
         self.records.append((str(key), float(value)))
 
+    def record_observable(self, name: str, value: Any) -> None:
+        """Keep a value of one of the rule's observables (numbers or arrays) for this invocation."""
+        self.observables.append((str(name), value))
+
 
 class Ppu:
     """Both PPUs of a chip, sharing one timer list (kernels address either hemisphere)."""
@@ -117,6 +124,7 @@ class Ppu:
         self.next_ns = [k.start_ns for k in kernels]
         self._last_counts = [None] * len(kernels)
         self.records: list[tuple[int, int, str, str, float]] = []
+        self.observables: list[tuple[int, int, str, str, Any]] = []  # (ticks, chip, kernel, name, value)
 
     def next_due_ns(self) -> int | None:
         return min(self.next_ns) if self.kernels else None
@@ -132,7 +140,7 @@ class Ppu:
             last = self._last_counts[i]
             counts = snapshot.spike_count - (last if last is not None else 0)
             self._last_counts[i] = snapshot.spike_count.copy()
-            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement)
+            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, chip_id=self.chip_id)
             try:
                 k.function(ctx)
             except PlasticityError:
@@ -143,6 +151,7 @@ class Ppu:
             writes.extend(ctx.writes)
             reset |= ctx.reset_correlation
             self.records.extend((t_ns // NS_PER_TICK, self.chip_id, k.name, key, val) for key, val in ctx.records)
+            self.observables.extend((t_ns // NS_PER_TICK, self.chip_id, k.name, n, v) for n, v in ctx.observables)
             self.next_ns[i] += k.period_ns
         return writes, reset
 

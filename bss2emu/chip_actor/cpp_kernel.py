@@ -1,0 +1,296 @@
+"""``CppKernel``: a PPU plasticity kernel written in C++ for the real system, run on the host.
+
+``CppKernel(source, rule_name, projections, populations, observables)`` is a PPU kernel
+(``kernel(ctx)``, see :mod:`bss2emu.chip_actor.ppu`) that compiles ``source`` on its first call
+(:mod:`bss2emu.chip_actor.cpp_build`), hands it views of the chip's state — one
+``SynapseArrayViewHandle`` per projection and hemisphere holding its synapses (projections in
+the given order, top hemisphere first), one ``NeuronViewHandle`` per population and hemisphere —
+runs ``PLASTICITY_RULE_KERNEL`` once per PPU (top, then bottom; each PPU has its own globals, as
+each real PPU has its own memory), and turns what the kernel did into ``ctx`` calls: changed
+weights into ``ctx.set_weights``, correlation resets into ``ctx.correlation(reset=True)``, the
+``Recording`` into ``ctx.record_observable(name, value)``.
+
+Each PPU of each chip is a child process of the emulator that shares the chip state with it
+through a memory-mapped file. The trade-off: a call costs a pipe round trip per PPU and a copy
+of the chip state (~0.8 MB), but a kernel that crashes (segmentation fault, abort, uncaught
+exception, ``exit``) or hangs (``timeout_s``) cannot take the emulator with it — the run fails
+with a ``PlasticityError`` that names the rule, the time, the chip, the PPU and the signal, and
+quotes what the kernel printed. Kernel globals live as long as the child: a run that starts
+again (its time goes back) starts fresh children.
+
+Deviations from the hardware, by design of the emulator: a correlation reset resets all sensors
+of the chip at the next window (the hardware resets the given synapses at once; within the
+invocation the reset ones read 0 either way); rate counters count the spikes of the rule's own
+invocations; ``reset_neurons()`` does nothing; the parallel random generator is not the
+hardware's sequence.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import select
+import signal
+import struct
+import subprocess
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import PlasticityError
+from ..protocol import coordinates as C
+from ..units import CHIP_CLOCK_MHZ
+from .cpp_build import Observable, View, build, entry_source, recording_size
+
+# the layout of bss2emu/ppu_state.h's ChipState (its static_asserts check the same offsets)
+_H, _R, _C = C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE
+STATE_LAYOUT = np.dtype([
+    ("error", "S4096"), ("time_cycles", "<u8"),
+    ("weights", "u1", (_H, _R, _C)), ("causal", "u1", (_H, _R, _C)), ("acausal", "u1", (_H, _R, _C)),
+    ("correlation_reset", "u1", (_H, _R, _C)), ("cadc", "u1", (_H, _C)), ("rate_counters", "<u4", (_H, _C)),
+])
+PPU_NAMES = ("top", "bottom")
+_STOP = struct.pack("<Q", 2**64 - 1)
+
+
+class _Ppu:
+    """One PPU: the kernel's process, fed through a command pipe, answering on a reply pipe."""
+
+    def __init__(self, exe: Path, state_fd: int, hemisphere: int, rec_size: int) -> None:
+        cmd_r, self.cmd_w = os.pipe()
+        self.reply_r, reply_w = os.pipe()
+        self.log = tempfile.TemporaryFile()  # the kernel's stdout and stderr, quoted when it fails
+        env = {**os.environ, "BSS2EMU_PPU_STATE_FD": str(state_fd), "BSS2EMU_PPU_HEMISPHERE": str(hemisphere),
+               "BSS2EMU_PPU_RECORDING": str(rec_size), "BSS2EMU_PPU_FDS": f"{cmd_r},{reply_w}"}
+        self.proc = subprocess.Popen([str(exe)], env=env, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=self.log, pass_fds=(cmd_r, reply_w, state_fd), close_fds=True)
+        os.close(cmd_r)
+        os.close(reply_w)
+
+    def invoke(self, timeout_s: float) -> str | None:
+        """Run the kernel once; None, or why it stopped."""
+        try:
+            os.write(self.cmd_w, b"\0" * 8)
+        except BrokenPipeError:
+            pass
+        ready, _, _ = select.select([self.reply_r], [], [], timeout_s)
+        if not ready:
+            self.proc.kill()
+            self.proc.wait()
+            return f"did not finish within {timeout_s:g} s (timeout_s) and was stopped"
+        if os.read(self.reply_r, 1) == b"\0":
+            return None
+        code = self.proc.wait()
+        if code < 0:
+            sig = signal.Signals(-code)
+            return f"crashed with {sig.name} ({signal.strsignal(sig) or ''})"
+        if code == 3:
+            return "stopped"
+        return f"exited with code {code}"
+
+    def log_tail(self, limit: int = 2000) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-limit:].strip()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                os.write(self.cmd_w, _STOP)
+                self.proc.wait(timeout=2.0)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        for fd in (self.cmd_w, self.reply_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.log.close()
+
+
+class _ChipRun:
+    """The shared state and both PPU processes of one chip during one run.
+
+    The state is an anonymous shared memory (memfd; elsewhere an unlinked temporary file) that
+    the children inherit as a file descriptor: nothing is left behind when a process dies."""
+
+    def __init__(self, exe: Path, rec_size: int) -> None:
+        self.exe, self.rec_size = exe, rec_size
+        size = STATE_LAYOUT.itemsize + 2 * rec_size
+        if hasattr(os, "memfd_create"):
+            self.fd = os.memfd_create("bss2emu-ppu-state")
+        else:
+            self.fd, path = tempfile.mkstemp(prefix="bss2emu-ppu-")
+            os.unlink(path)
+        os.ftruncate(self.fd, size)
+        self.map = mmap.mmap(self.fd, size)
+        self.state = np.ndarray((), STATE_LAYOUT, buffer=self.map)
+        self.recordings = np.ndarray((2, rec_size), np.uint8, buffer=self.map, offset=STATE_LAYOUT.itemsize)
+        self.ppus: list[_Ppu] = []
+        self.last_time_ns = -1
+
+    def start(self) -> None:
+        self.ppus = [_Ppu(self.exe, self.fd, h, self.rec_size) for h in range(C.HEMISPHERES)]
+
+    def close(self) -> None:
+        for p in self.ppus:
+            p.close()
+        self.ppus = []
+        self.state = self.recordings = None
+        try:
+            self.map.close()
+        except BufferError:  # a view still alive; the mapping goes with it
+            pass
+        os.close(self.fd)
+
+
+def _close_all(runs: dict) -> None:
+    for run in list(runs.values()):
+        run.close()
+    runs.clear()
+
+
+class CppKernel:
+    """A plasticity rule's C++ kernel as a PPU kernel ``kernel(ctx)`` (picklable: compiled and
+    started where it runs)."""
+
+    def __init__(self, source: str, rule_name: str, projections: list[str] | tuple[str, ...] = (),
+                 populations: list[str] | tuple[str, ...] = (), observables: dict[str, Any] | None = None,
+                 timeout_s: float = 60.0) -> None:
+        if not isinstance(source, str) or "PLASTICITY_RULE_KERNEL" not in source:
+            raise PlasticityError(f"plasticity rule {rule_name!r}: the kernel source defines no "
+                                  f"PLASTICITY_RULE_KERNEL (the entry point grenade calls)")
+        self.source, self.rule_name = source, str(rule_name)
+        self.projections, self.populations = list(projections), list(populations)
+        self.observables = [Observable.parse(self.rule_name, n, s) for n, s in (observables or {}).items()]
+        self.timeout_s = float(timeout_s)
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        self._runs: dict[int, _ChipRun] = {}
+        self._builds: dict[tuple, tuple[Path, int, list[View], list[View]]] = {}
+        self._views_of = None
+        self._finalizer = weakref.finalize(self, _close_all, self._runs)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._init_runtime()
+
+    def close(self) -> None:
+        """Stop the kernel's processes (also done when the kernel is garbage collected)."""
+        _close_all(self._runs)
+
+    # --- views --------------------------------------------------------------------------
+    def views(self, ctx) -> tuple[list[View], list[View]]:
+        """The synapse and neuron views of this chip, in the order the kernel receives them."""
+        synapses, neurons = [], []
+        for name in self.projections:
+            if name not in ctx.synapses:
+                raise PlasticityError(f"plasticity rule {self.rule_name!r} works on projection {name!r}, which "
+                                      f"does not exist; projections: {sorted(ctx.synapses)}")
+            h, r, c = (np.asarray(x) for x in ctx.synapses[name])
+            for hemi in range(C.HEMISPHERES):
+                on = h == hemi
+                if on.any():
+                    synapses.append(View(hemi, tuple(np.unique(r[on]).tolist()), tuple(np.unique(c[on]).tolist())))
+        for name in self.populations:
+            if name not in ctx.placement:
+                raise PlasticityError(f"plasticity rule {self.rule_name!r} works on population {name!r}, which "
+                                      f"does not exist; populations: {sorted(ctx.placement)}")
+            circ = np.asarray(ctx.placement[name])
+            for hemi in range(C.HEMISPHERES):
+                cols = circ[circ // C.COLUMNS_PER_HEMISPHERE == hemi] % C.COLUMNS_PER_HEMISPHERE
+                if cols.size:
+                    neurons.append(View(hemi, (), tuple(np.unique(cols).tolist())))
+        return synapses, neurons
+
+    def _build(self, ctx) -> tuple[Path, int, list[View], list[View]]:
+        # a run hands every invocation the same placement dicts: derive the views once per run
+        seen = self._views_of
+        if seen is not None and seen[0] is ctx.synapses and seen[1] is ctx.placement:
+            synapses, neurons = seen[2]
+        else:
+            synapses, neurons = self.views(ctx)
+            self._views_of = (ctx.synapses, ctx.placement, (synapses, neurons))
+        key = (tuple(synapses), tuple(neurons))
+        if key not in self._builds:
+            entry = entry_source(self.observables, synapses, neurons)
+            exe = build(self.rule_name, self.source, entry)
+            self._builds[key] = (exe, recording_size(self.observables, synapses, neurons), synapses, neurons)
+        return self._builds[key]
+
+    # --- one invocation -----------------------------------------------------------------
+    def __call__(self, ctx) -> None:
+        exe, rec_size, synapses, neurons = self._build(ctx)
+        chip = int(getattr(ctx, "chip_id", 0))
+        time_ns = int(round(ctx.time_us * 1e3))
+        run = self._runs.get(chip)
+        if run is not None and (run.exe != exe or time_ns <= run.last_time_ns):
+            run.close()  # another placement, or a new run: fresh PPUs
+            run = None
+        if run is None:
+            run = self._runs[chip] = _ChipRun(exe, rec_size)
+        run.last_time_ns = time_ns
+        st = run.state
+        before = ctx.weights().astype(np.uint8)
+        st["weights"] = before
+        causal, acausal = ctx.correlation(reset=False)
+        st["causal"], st["acausal"] = causal, acausal
+        st["cadc"] = np.asarray(ctx.membranes()).reshape(_H, _C)
+        counts = np.asarray(ctx.spike_counts, dtype=np.int64).reshape(_H, _C)
+        st["rate_counters"] = np.minimum(st["rate_counters"].astype(np.int64) + counts, 2**32 - 1)
+        st["correlation_reset"] = 0
+        st["time_cycles"] = int(round(time_ns * CHIP_CLOCK_MHZ / 1e3))
+        run.recordings[:] = 0
+        if not run.ppus:
+            run.start()  # after the state is filled: the kernel's globals may read it
+        for hemi, ppu in enumerate(run.ppus):
+            st["error"] = b""
+            why = ppu.invoke(self.timeout_s)
+            if why is not None:
+                detail = st["error"].item().decode(errors="replace").strip()
+                log = ppu.log_tail()
+                self._runs.pop(chip, None)
+                run.close()
+                raise PlasticityError(
+                    f"PPU kernel {self.rule_name!r} (C++) {why} at {ctx.time_us:.3f} µs on chip {chip}, PPU "
+                    f"{PPU_NAMES[hemi]}" + (f": {detail}" if detail else "")
+                    + (f"\nits output:\n{log}" if log else ""))
+        self._apply(ctx, run, before, synapses, neurons)
+
+    def _apply(self, ctx, run: _ChipRun, before: np.ndarray, synapses: list[View], neurons: list[View]) -> None:
+        after = run.state["weights"].copy()  # one copy out of the shared pages, then local work
+        h, r, c = np.nonzero(after != before)
+        if h.size:
+            ctx.set_weights(h, r, c, after[h, r, c])
+        if run.state["correlation_reset"].any():
+            ctx.correlation(reset=True)
+        if self.observables:
+            for name, value in decode_recordings(run.recordings, self.observables, synapses, neurons).items():
+                ctx.record_observable(name, value)
+
+
+def decode_recordings(recordings: np.ndarray, observables: list[Observable], synapses: list[View],
+                      neurons: list[View]) -> dict[str, Any]:
+    """Both PPUs' serialized ``Recording`` → ``{name: value}``: per-synapse and per-neuron
+    observables a list with one array per view (taken from the PPU of the view's hemisphere),
+    arrays an array ``[ppu, index]`` (top, bottom)."""
+    out: dict[str, Any] = {}
+    offsets = [8, 8]
+    for o in observables:
+        dtype = np.dtype(o.type).newbyteorder("<")
+        parts = []
+        views = synapses if o.kind == "synapse" else neurons
+        for i, shape in enumerate(o.shapes(synapses, neurons)):
+            n = int(np.prod(shape)) * dtype.itemsize
+            per_ppu = [recordings[p, offsets[p]:offsets[p] + n].view(dtype).reshape(shape).copy() for p in (0, 1)]
+            offsets = [x + n for x in offsets]
+            parts.append(np.stack(per_ppu) if o.kind == "array" else per_ppu[views[i].hemisphere])
+        out[o.name] = parts[0] if o.kind == "array" else parts
+    return out

@@ -1,0 +1,3 @@
+#pragma once
+#define SYMBOL_VISIBLE
+#define GENPYBIND(...)

@@ -1,0 +1,2 @@
+#pragma once
+#include "libnux/vx/vector_row.h"
