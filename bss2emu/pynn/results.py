@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..chip_actor.analog import capacitance_pf
-from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
 from ..units import TICKS_PER_US, V_SCALE, hw_mv_to_bio_mv
 from .standardmodels import is_hardware
@@ -85,7 +84,7 @@ def to_bio(pop, variable: str, index: int, t_ms: np.ndarray, values: np.ndarray,
 def _store_cadc(state, exp, res, info) -> None:
     names = info["names"]
     cfg = state.config
-    mapping = map_experiment(exp, as_system(cfg.system, cfg.chips), partitioner=cfg.partitioner)
+    mapping = map_experiment(exp, state.system, partitioner=cfg.partitioner)
     table = res.cadc
     chip = table["chip"].to_numpy().astype(np.int64)
     neuron = table["neuron"].to_numpy().astype(np.int64)

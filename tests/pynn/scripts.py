@@ -86,3 +86,32 @@ def small_network(sim, runtime: float = 1000.0, seed: int = 42) -> dict:
     rates = {p.label: float(np.mean(list(p.get_spike_counts().values()))) / (runtime / 1000.0) for p in (exc, inh)}
     sim.end()
     return rates
+
+
+def adex_ei_network(sim, runtime: float = 500.0, seed: int = 7) -> dict:
+    """Issue #10's script: 400 excitatory + 100 inhibitory AdEx neurons
+    (EIF_cond_exp_isfa_ista), recurrent connection probability 0.1, 100 Poisson noise
+    sources connected with probability 0.5; ``setup`` names no system. Returns the mean
+    firing rates (Hz) and, on bss2emu, the number of chips the network was placed on."""
+    sim.setup(timestep=0.1, min_delay=1.0)
+    rng = sim.NumpyRNG(seed=seed)
+    cell = sim.EIF_cond_exp_isfa_ista(cm=0.2, tau_m=20.0, v_rest=-65.0, v_thresh=-52.0, v_reset=-65.0,
+                                      delta_T=2.0, v_spike=-40.0, tau_refrac=2.0, a=0.002, b=0.01, tau_w=100.0,
+                                      tau_syn_E=5.0, tau_syn_I=10.0, e_rev_E=0.0, e_rev_I=-80.0)
+    exc = sim.Population(400, cell, label="exc")
+    inh = sim.Population(100, cell, label="inh")
+    noise = sim.Population(100, sim.SpikeSourcePoisson(rate=20.0), label="noise")
+    conn = sim.FixedProbabilityConnector(0.1, rng=rng)
+    drive = sim.FixedProbabilityConnector(0.5, rng=rng)
+    for post in (exc, inh):
+        sim.Projection(noise, post, drive, sim.StaticSynapse(weight=0.003, delay=1.0), receptor_type="excitatory")
+        sim.Projection(exc, post, conn, sim.StaticSynapse(weight=0.002, delay=1.0), receptor_type="excitatory")
+        sim.Projection(inh, post, conn, sim.StaticSynapse(weight=0.02, delay=1.0), receptor_type="inhibitory")
+    exc.record("spikes")
+    inh.record("spikes")
+    sim.run(runtime)
+    rates = {p.label: float(np.mean(list(p.get_spike_counts().values()))) / (runtime / 1000.0) for p in (exc, inh)}
+    system = getattr(getattr(sim, "state", None), "system", None)  # bss2emu: the system it was placed on
+    chips = None if system is None else len(system.chips)
+    sim.end()
+    return {**rates, "chips": chips}
