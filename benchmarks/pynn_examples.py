@@ -86,6 +86,7 @@ def run_example(script: Path, simulator: str, args: list[str], timeout_s: float)
     """Run ``script`` for ``simulator`` in a scratch directory; its outcome (``_CHILD``)."""
     with tempfile.TemporaryDirectory(prefix="pynn_example_") as scratch:
         out = Path(scratch) / "outcome.json"
+        (Path(scratch) / "Results").mkdir()  # where PyNN's examples write their figures and data
         env = dict(os.environ, MPLBACKEND="Agg")
         started = time.perf_counter()
         try:

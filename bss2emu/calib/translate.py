@@ -433,7 +433,8 @@ def _too_strong(tg: dict[str, _Linear], p: dict[str, np.ndarray], i: int, values
                                   f"{what} is more than the {circuit} reaches at this tau_m and cm={cm:g} nF, at "
                                   f"most {limit:.3g} {unit} (at capacitance setting {int(round(r_min * 64)) - 1} of "
                                   f"63, the smallest that keeps tau_m calibrated); use at most {limit:.3g} {unit}, "
-                                  f"a larger cm (the limit grows with it), or a shorter tau_m")
+                                  f"a larger cm at this tau_m (a smaller input resistance; the limit grows with "
+                                  f"it), or a shorter tau_m")
 
 
 def bio_targets(params: dict, circuits=None, bio_map: BioMap = BIO_MAP,
