@@ -139,7 +139,8 @@ def adex_step(sim, params: dict, amplitude: float = ND_STEP_NA, start: float = N
     """One EIF_cond_exp_isfa_ista neuron under a current step from ``start`` to the end;
     its spike times (and membrane), and on bss2emu its realised parameters and scales."""
     sim.setup(timestep=0.1, min_delay=0.1)
-    pop = sim.Population(1, sim.EIF_cond_exp_isfa_ista(**params), label="adex")
+    pop = sim.Population(1, sim.EIF_cond_exp_isfa_ista(**params), label="adex",
+                         initial_values={"v": params["v_rest"]})  # as the hardware starts (NEST: -70.6 mV)
     pop.record(["spikes", "v"] if record_v else "spikes")
     sim.DCSource(amplitude=amplitude, start=start, stop=1e9).inject_into(pop)
     sim.run(runtime)

@@ -20,20 +20,35 @@ Tolerances and why:
   the 0.15 ms per spike: the upswing of the exponential term on the 0.1 ms grid (the
   emulator integrates it to second order, NEST adaptively), which the short intervals of
   a burst show (initial burst: 0.1–0.5 ms per 3–14 ms interval). Measured worst
-  |Δt|/tolerance per pattern: tonic 0.58, adapting 0.27, initial burst 0.86, bursting
-  0.70, irregular 0.46, transient 0.22, delayed 0.35.
+  |Δt|/tolerance per pattern: tonic 0.64, adapting 0.25, initial burst 0.79, bursting
+  0.70, irregular 0.53, transient 0.22, delayed 0.36.
+* **Naud et al. (2008) Table 1 vs NEST** (``examples/pynn_adex_patterns.py``'s sets): as
+  above, with 3 % drift: their tau_w of 300 ms is realised as 286 ms (−4.7 %), 150 ms as
+  154 ms, which moves the late spikes of the adapting neurons by ≈ 2.5 % of the time since
+  the step (adapting: 367.0 vs 376.0 ms). Measured worst |Δt|/tolerance: tonic 0.27,
+  adapting 0.75, initial burst 0.75, bursting 0.29, delayed accelerating 0.27, delayed
+  bursting 0.59, transient 0.47. The irregular pattern is chaotic — its trains
+  part after a few spikes — so there the count up to 390 ms agrees within one spike and
+  the first spike within 0.5 ms. Both simulators start at v_rest (NEST's default initial
+  v, −70.6 mV, moved the first spikes of the patterns at E_L = −58 … −60 mV by up to 4 ms).
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import scripts
 
 import bss2emu.pynn as bss
+
 from bss2emu.pynn import translation as T
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))  # as the example fixture does
+import pynn_adex_patterns  # noqa: E402
 
 COUNT_UNTIL_MS = 390.0
 
@@ -45,11 +60,12 @@ def _quiet():
         yield
 
 
-def assert_spikes_agree(ref: np.ndarray, got: np.ndarray, onset: float, first_ms: float = 0.5) -> None:
+def assert_spikes_agree(ref: np.ndarray, got: np.ndarray, onset: float, first_ms: float = 0.5,
+                        drift: float = 0.02) -> None:
     ref, got = ref[ref < COUNT_UNTIL_MS], got[got < COUNT_UNTIL_MS]
     assert len(ref) == len(got) and len(ref) > 0, (ref.round(1).tolist(), got.round(1).tolist())
     assert abs(got[0] - ref[0]) <= first_ms, (ref[0], got[0])
-    tolerance = 0.15 * np.arange(1, len(ref) + 1) + 0.02 * (ref - onset)
+    tolerance = 0.15 * np.arange(1, len(ref) + 1) + drift * (ref - onset)
     assert np.all(np.abs(got - ref) <= tolerance), (ref.round(1).tolist(), got.round(1).tolist())
 
 
@@ -89,6 +105,20 @@ def test_neuronal_dynamics_patterns_match_nest(nest_sim, pattern):
     ref = scripts.adex_step(nest_sim, params)
     got = scripts.adex_step(bss, params)
     assert_spikes_agree(ref["spikes"], got["spikes"], scripts.ND_STEP_ON_MS)
+
+
+@pytest.mark.parametrize("pattern", list(pynn_adex_patterns.PATTERNS))
+def test_naud_2008_patterns_match_nest(nest_sim, pattern):
+    """Naud et al. (2008), Table 1, as ``examples/pynn_adex_patterns.py`` runs them (v_spike 0 mV,
+    tau_refrac 0.1 ms, their step currents from 20 ms)."""
+    params, amplitude = pynn_adex_patterns.cell_parameters(pattern)
+    ref = scripts.adex_step(nest_sim, params, amplitude=amplitude)["spikes"]
+    got = scripts.adex_step(bss, params, amplitude=amplitude)["spikes"]
+    if pattern == "irregular":  # chaotic: the spike trains part after a few spikes
+        n_ref, n_got = (int(np.sum(s < COUNT_UNTIL_MS)) for s in (ref, got))
+        assert abs(n_got - n_ref) <= 1 and abs(got[0] - ref[0]) <= 0.5, (ref.round(1), got.round(1))
+        return
+    assert_spikes_agree(ref, got, scripts.ND_STEP_ON_MS, drift=0.03)
 
 
 def _offset_neuron(sim, offset: float, i_offset: float = 0.0, amplitude: float = 0.25) -> dict:
