@@ -101,6 +101,45 @@ class BioMap:
 
 BIO_MAP = BioMap()
 
+VOLTAGE_PARAMETERS = ("v_rest", "v_reset", "v_thresh", "v_spike", "e_rev_E", "e_rev_I")
+"""PyNN parameters that are membrane voltages (mapped by a ``BioMap``)."""
+_VOLTAGE_TARGETS = ("v_leak_mv", "v_reset_mv", "v_threshold_mv", "v_exp_mv", "e_rev_exc_mv", "e_rev_inh_mv")
+
+
+def fit_bio_map(params_sets: list[dict], v_scale: float = V_SCALE) -> BioMap:
+    """The voltage map of one population (``params_sets``: its PyNN parameters, e.g. one
+    set per epoch): the default map where all its voltages are in the calibrated window
+    (−95 … 15 mV biological), otherwise the same slope with the offset moved just far
+    enough to bring them in — a network at ``v_rest = 0`` is then the default network
+    shifted, which leaves every membrane equation unchanged (only differences of voltages
+    enter them; recorded voltages are mapped back with the same map).
+
+    >>> fit_bio_map([{"v_rest": -65.0, "v_thresh": -50.0}]).v_offset_mv
+    1000.0
+    >>> fit_bio_map([{"v_rest": 0.0, "v_reset": 0.0, "v_thresh": 20.0}]).v_offset_mv  # 20 mV → 1150 mV
+    950.0
+    """
+    lo = max(_FIELD[f].low for f in _VOLTAGE_TARGETS)
+    hi = min(_FIELD[f].high for f in _VOLTAGE_TARGETS)
+    low, high = (np.inf, ""), (-np.inf, "")
+    for params in params_sets:
+        for name in VOLTAGE_PARAMETERS:
+            if name in params:
+                v = np.asarray(params[name], dtype=np.float64)
+                if v.size and np.isfinite(v).all():
+                    low, high = min(low, (float(v.min()), name)), max(high, (float(v.max()), name))
+    if low[1] == "":
+        return BioMap(V_OFFSET_MV, v_scale)
+    first, last = lo - v_scale * low[0], hi - v_scale * high[0]  # offsets that keep the lowest/highest in
+    if first > last + 1e-9:
+        raise TranslationError(high[1], f"{low[1]}={low[0]:g} mV and {high[1]}={high[0]:g} mV are "
+                                        f"{high[0] - low[0]:g} mV apart; the calibrated voltage window is "
+                                        f"{(hi - lo) / v_scale:g} mV wide ({lo:g} … {hi:g} mV hardware at "
+                                        f"{v_scale:g} mV per mV, offset free): bring the population's voltages "
+                                        f"(v_rest, v_reset, v_thresh, v_spike, e_rev_E/I) within "
+                                        f"{(hi - lo) / v_scale:g} mV of each other")
+    return BioMap(float(np.clip(V_OFFSET_MV, first, last)), v_scale)
+
 
 def _params(params: dict, n: int | None) -> tuple[dict[str, np.ndarray], int]:
     unknown = sorted(set(params) - set(BIO_PARAMETERS))
@@ -394,7 +433,8 @@ def _too_strong(tg: dict[str, _Linear], p: dict[str, np.ndarray], i: int, values
                                   f"{what} is more than the {circuit} reaches at this tau_m and cm={cm:g} nF, at "
                                   f"most {limit:.3g} {unit} (at capacitance setting {int(round(r_min * 64)) - 1} of "
                                   f"63, the smallest that keeps tau_m calibrated); use at most {limit:.3g} {unit}, "
-                                  f"a larger cm (the limit grows with it), or a shorter tau_m")
+                                  f"a larger cm at this tau_m (a smaller input resistance; the limit grows with "
+                                  f"it), or a shorter tau_m")
 
 
 def bio_targets(params: dict, circuits=None, bio_map: BioMap = BIO_MAP,

@@ -37,7 +37,7 @@ from .control import (  # noqa: F401
     run, run_for, run_until, setup,
 )
 from .populations import Assembly, Population, PopulationView  # noqa: F401
-from .simulator import NativeRNG  # noqa: F401
+from .simulator import NativeRNG, state  # noqa: F401  (state.system: the system the network runs on)
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
 from .projections import Projection  # noqa: F401
 from .standardmodels import *  # noqa: F401,F403

@@ -32,7 +32,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     from one network hop (0.325 ms) on is realised exactly by the FPGA; a shorter one is a
     direct connection (within the step on one chip, the route latency between chips).
     ``chips``/``system`` choose the emulated system (``system`` a shipped name like ``"cube-4"``, a YAML file
-    or a SystemSpec), ``placement`` and ``address`` where it runs (see ``bss2emu.run``).
+    or a SystemSpec); without either, the network runs on the smallest system of identical
+    chips it fits (place-and-route tried on growing chip counts, ``bss2emu.routing.sizing``;
+    logged on ``bss2emu.pynn`` and kept in ``sim.state.system``). ``placement`` and
+    ``address`` choose where it runs (see ``bss2emu.run``).
     Parameters are translated by calibrating each chip for the neurons placed on it, at
     ``run()``. ``ideal=True`` (the default) emulates chips without fixed-pattern mismatch,
     translated through their nominal maps; ``ideal=False`` gives every chip its own
@@ -50,16 +53,18 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, *, chips=None,
     common.setup(timestep, min_delay, **extra_params)
     _warn_ignored(extra_params)
     return start(timestep, min_delay, max_delay, chips=chips, system=system, placement=placement, address=address,
-                 seed=seed, ideal=ideal, serial=serial, partitioner=partitioner, service=service, token=token)
+                 seed=seed, ideal=ideal, serial=serial, partitioner=partitioner, service=service, token=token,
+                 size_system=chips is None and system is None)
 
 
 def start(timestep, min_delay, max_delay, *, us_per_ms: float = 1.0, record_sample_times: bool = False, chips=None,
           system=None, placement="local", address=None, seed=0, ideal=True, serial=0, partitioner="metis",
-          service=None, token=None):
+          service=None, token=None, size_system=False):
     """What both views' ``setup`` do after PyNN's own: check the run configuration and
     start a new network. Times are in ms of the view's time axis, ``us_per_ms`` hardware µs
     each (bss2emu.pynn: 1, biological ms; bss2emu.brainscales2: 1000, hardware ms);
-    ``record_sample_times``: analog recordings as neo ``IrregularlySampledSignal``s."""
+    ``record_sample_times``: analog recordings as neo ``IrregularlySampledSignal``s;
+    ``size_system``: run on the smallest system the network fits (``chips``/``system`` unset)."""
     dt_ns = timestep * 1e3 * us_per_ms
     if abs(dt_ns - round(dt_ns)) > 1e-6 or not 1 <= round(dt_ns) <= 10_000:
         raise InvalidParameterValueError(f"timestep={timestep} ms must be a whole number of ns hardware "
@@ -95,7 +100,8 @@ def start(timestep, min_delay, max_delay, *, us_per_ms: float = 1.0, record_samp
     state.hop_latency_us = spec.link.hop_latency_us
     state.config = simulator.RunConfig(chips=chips, system=system, placement=placement, address=address,
                                        seed=seed, ideal=bool(ideal), serial=int(serial),
-                                       partitioner=partitioner, service=service, token=token)
+                                       partitioner=partitioner, service=service, token=token,
+                                       size_system=bool(size_system))
     return 0
 
 

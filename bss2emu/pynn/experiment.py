@@ -13,6 +13,7 @@ segment; a new stimulus, new parameters or new weights are data and never re-map
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
+from ..routing.sizing import smallest_mapping
 from . import translation as T
 from .connections import connection_groups, delay_us
 from .epochs import intervals, segment_schedule, snapshot, source_trains
@@ -31,6 +33,8 @@ from .exceptions import ConnectionError, InvalidParameterValueError, connection_
 from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings
 from .standardmodels import SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
+
+_log = logging.getLogger("bss2emu.pynn")
 
 
 def safe_names(objs, prefix: str) -> list[str]:
@@ -159,12 +163,23 @@ def pinned_circuits(state) -> dict[int, list[int]]:
 
 
 def place(state, exp: E.Experiment):
-    """The mapping of ``exp`` onto the system of ``setup`` (cached on topology)."""
+    """The mapping of ``exp`` onto the system of ``setup`` (cached on topology), or, when
+    ``setup`` named none, onto the smallest system it fits (``routing.sizing``; logged and
+    kept in ``state.system``)."""
     cfg = state.config
     try:
-        return map_experiment(exp, as_system(cfg.system, cfg.chips), cfg.partitioner)
+        if cfg.size_system:
+            mapping = smallest_mapping(exp, cfg.partitioner)
+        else:
+            mapping = map_experiment(exp, as_system(cfg.system, cfg.chips), cfg.partitioner)
     except RoutingError as err:
         raise connection_error(err) from None
+    if cfg.size_system and (state.system is None or state.system.name != mapping.system.name):
+        _log.info("the network (%d neurons) fits %d chip(s): running on system %r (setup(chips=...) or "
+                  "setup(system=...) chooses one)", sum(p.size for p in exp.populations), len(mapping.chips),
+                  mapping.system.name)
+    state.system = mapping.system
+    return mapping
 
 
 def build(state, tstop: float) -> tuple[E.Experiment, dict]:

@@ -13,7 +13,6 @@ import numpy as np
 
 from ..errors import QuantisationWarning, user_stacklevel
 from ..protocol import experiment as E
-from ..units import V_SCALE
 from . import translation as T
 from .connections import max_weights
 from .epochs import intervals
@@ -21,16 +20,18 @@ from .exceptions import InvalidParameterValueError
 from .standardmodels import HXNeuron, is_hardware, is_source, model_name
 
 
-def neuron_params(pop, params, schedule, groups) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def neuron_params(pop, params, schedule, groups) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
     """What calibrating ``pop`` needs: its parameters (for biological types with the largest
-    current each neuron will get from ``schedule``, ``max_current``) and per receptor the
-    largest weight onto each neuron."""
+    current each neuron will get from ``schedule``, ``max_current``), per receptor the
+    largest weight onto each neuron, and per neuron the constant current folded into the
+    leak potential (``fold_negative_current``)."""
     out = {key: np.broadcast_to(np.asarray(v, float), (pop.size,)) for key, v in params.items()}
     if is_hardware(pop.celltype):
-        return out, {}
+        return out, {}, np.zeros(pop.size)
     if schedule:
         out["max_current"] = out["i_offset"] + np.max([c for _, c in schedule], axis=0)
-    return out, max_weights(pop, groups)
+    out, folded = T.fold_negative_current(out, schedule, pop.size)
+    return out, max_weights(pop, groups), folded
 
 
 def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, list]:
@@ -44,12 +45,14 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
                if not is_source(pop) and not isinstance(pop.celltype, HXNeuron)]
     wanted = [{id(pop): neuron_params(pop, snap["params"][k], snap["currents"][k], groups) for k, pop, _ in neurons}
               for snap, groups in zip(snaps, epochs_groups)]
-    capacitance = {}
+    capacitance, bio_maps = {}, {}
     for _, pop, _ in neurons:
         if not is_hardware(pop.celltype):
             try:
-                capacitance[id(pop)] = np.min([T.bio_capacitance(T.with_max_weights(*w[id(pop)]))
-                                               for w in wanted], axis=0)
+                sets = [T.with_max_weights(*w[id(pop)][:2]) for w in wanted]
+                bio_maps[id(pop)] = bio_map = T.population_map(
+                    sets, lambda bio_map: [T.bio_capacitance(p, bio_map) for p in sets])
+                capacitance[id(pop)] = np.min([T.bio_capacitance(p, bio_map) for p in sets], axis=0)
             except T.TranslationError as err:
                 raise InvalidParameterValueError(
                     f"{model_name(pop.celltype)} population {pop.label!r}: {err}") from None
@@ -62,7 +65,7 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
                 out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(pop.size) for r in T.MAX_WEIGHT}))
         per_chip: dict[int, list] = {}
         for k, pop, name in neurons:
-            params, maxw = wanted[e][id(pop)]
+            params, maxw, _ = wanted[e][id(pop)]
             chip, circ = mapping.partition.chip[name], mapping.partition.circuit[name]
             cap = capacitance.get(id(pop))
             for c in np.unique(chip):
@@ -74,7 +77,8 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
                                   hardware=is_hardware(pop.celltype), max_weight={r: w[ix] for r, w in maxw.items()},
                                   label=f"{model_name(pop.celltype)} population {pop.label!r}",
                                   capacitance=None if cap is None else cap[ix],
-                                  conductance=bool(getattr(pop.celltype, "conductance_based", False)))
+                                  conductance=bool(getattr(pop.celltype, "conductance_based", False)),
+                                  bio_map=bio_maps.get(id(pop), T.BIO_MAP))
                 per_chip.setdefault(int(c), []).append((pop, placed))
         parts: dict[int, tuple[list, list]] = {}
         for c, entries in sorted(per_chip.items()):
@@ -90,7 +94,22 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
                 parts[id(pop)][1].append(pl.index)
         for key, (trs, index) in parts.items():
             out[key].append(T.merge(trs, index))
+        for _, pop, _ in neurons:
+            if not is_hardware(pop.celltype):
+                _unfold(out[id(pop)][-1], wanted[e][id(pop)][0], wanted[e][id(pop)][2])
     return out
+
+
+def _unfold(tr: T.NeuronTranslation, params: dict[str, np.ndarray], folded: np.ndarray) -> None:
+    """Record the current folded into the leak potential, and report ``v_rest`` and
+    ``i_offset`` as the user gave them (the realised leak less the fold, the realised
+    current plus it)."""
+    tr.folded_current_na = folded
+    if folded.any():
+        if "v_rest" in tr.achieved:
+            tr.achieved["v_rest"] = tr.achieved["v_rest"] - folded * params["tau_m"] / params["cm"]
+        if "i_offset" in tr.achieved:
+            tr.achieved["i_offset"] = tr.achieved["i_offset"] + folded
 
 
 
@@ -117,18 +136,21 @@ def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms, us_per_ms: 
         if schedule:
             inj = [c for ts, c in schedule if ts <= t + 1e-12][-1]
             current = epochs[e][1]["params"][k]["i_offset"] + inj
-            if (current < -1e-12).any():
-                i = int(np.flatnonzero(current < -1e-12)[0])
+            folded = 0.0 if tr.folded_current_na is None else tr.folded_current_na
+            if (current - folded < -1e-12).any():
+                i = int(np.flatnonzero(current - folded < -1e-12)[0])
                 raise InvalidParameterValueError(
                     f"population {pop.label!r}: the current into neuron {i} at {t:g} ms, {current[i]:g} nA (i_offset "
-                    f"plus current sources), is negative: the chip's constant-current source only adds charge; a "
-                    f"steady hyperpolarising current is a lower v_rest (by I*tau_m/cm), a transient one inhibitory "
-                    f"input")
+                    f"plus current sources), is negative and the neuron has subthreshold adaptation "
+                    f"a={float(np.broadcast_to(epochs[e][1]['params'][k].get('a', 0.0), (pop.size,))[i]):g} nS: the "
+                    f"chip's constant-current source only adds charge, and a lower leak potential (how bss2emu "
+                    f"realises a negative current exactly) would change the adaptation's a*(v - v_rest); use "
+                    f"a=0, a current >= 0, or lower v_rest by I*tau_m/cm yourself")
             dac["i_const"] = tr.i_const(current)
             over = dac["i_const"] > T.DAC
             if over.any():
                 i = int(np.flatnonzero(over)[0])
-                top = (T.DAC * tr.current_gain[i] + tr.current_offset[i]) * tr.cm[i] / V_SCALE
+                top = (T.DAC * tr.current_gain[i] + tr.current_offset[i]) * tr.cm[i] / tr.bio_map.v_scale
                 raise InvalidParameterValueError(
                     f"population {pop.label!r}: the current into neuron {i} at {t:g} ms, {current[i]:g} nA (i_offset "
                     f"plus current sources), exceeds the hardware's constant-current range of {top:.3g} nA for its "

@@ -229,11 +229,14 @@ class Population(_DeviceRecord, common.Population):
         """The parameters (PyNN names and units, one value per neuron) that the calibrated
         circuits realise for this population's current values: what the calibration reached
         (measured or from its measured transfer models), with DAC quantisation and residual
-        mismatch. Places and calibrates the network as it is now (cached)."""
+        mismatch. Places and calibrates the network as it is now (cached). Its ``scales``
+        say how: the voltage map's scale and offset, each neuron's capacitance and current
+        scale, and the negative current folded into the leak (``NeuronTranslation.scales``)."""
         if not isinstance(self.celltype, NEURON_TYPES):
             raise InvalidModelError(f"{model_name(self.celltype)} has no biological translation; its values are "
                                     f"hardware values")
-        return current_translations(simulator.state)[id(self)].achieved
+        tr = current_translations(simulator.state)[id(self)]
+        return translation.RealisedParameters(tr.achieved, tr.scales())
 
     @property
     def chip(self) -> int | None:

@@ -14,23 +14,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..chip_actor.analog import capacitance_pf
-from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
-from ..units import TICKS_PER_US, V_SCALE, hw_mv_to_bio_mv
+from ..units import TICKS_PER_US
 from .standardmodels import is_hardware
 
 CADC_MV_PER_CODE = 1200.0 / 255.0
 
 
-def _to_bio(pop, v_hw_mv: np.ndarray) -> np.ndarray:
-    return v_hw_mv if is_hardware(pop.celltype) else hw_mv_to_bio_mv(v_hw_mv)
-
-
-def _membrane(pop, v_hw_mv: np.ndarray, device: str) -> np.ndarray:
+def _membrane(pop, v_hw_mv: np.ndarray, device: str, info) -> np.ndarray:
     """The membrane as the population's cell type reports it: ``membrane_from_mv(mv, device)``
-    where the type has it (pynn.brainscales2's: ADC codes), else biological or hardware mV."""
+    where the type has it (pynn.brainscales2's: ADC codes), else biological mV through the
+    population's voltage map (its offset may be shifted, ``translate.fit_bio_map``) or,
+    for hardware types, hardware mV."""
     convert = getattr(pop.celltype, "membrane_from_mv", None)
-    return convert(v_hw_mv, device) if convert is not None else _to_bio(pop, v_hw_mv)
+    if convert is not None:
+        return convert(v_hw_mv, device)
+    if is_hardware(pop.celltype):
+        return v_hw_mv
+    return info["translations"][id(pop)][0].bio_map.v_bio(v_hw_mv)
 
 
 def store_results(state, exp, res, info, tstop: float) -> None:
@@ -51,7 +52,7 @@ def store_results(state, exp, res, info, tstop: float) -> None:
             trace = res.madc_values()
             t_ms = trace.time_us / state.us_per_ms
             if variable == "v":
-                values = _membrane(pop, trace.values, "madc")
+                values = _membrane(pop, trace.values, "madc", info)
             else:
                 values = to_bio(pop, variable, index, t_ms, trace.values, info)
                 pop._data.setdefault("units", {})[variable] = _unit(pop, variable, trace.unit)
@@ -77,7 +78,7 @@ def to_bio(pop, variable: str, index: int, t_ms: np.ndarray, values: np.ndarray,
     epoch = np.searchsorted(np.asarray(starts), t_ms, side="right") - 1
     for e, tr in enumerate(info["translations"][id(pop)]):
         c_hw = capacitance_pf(tr.dac["capacitance"][index])
-        scale = tr.cm[index] / c_hw / (V_SCALE if variable == "w" else 1.0)
+        scale = tr.cm[index] / c_hw / (tr.bio_map.v_scale if variable == "w" else 1.0)
         out[epoch == e] *= scale
     return out
 
@@ -85,7 +86,7 @@ def to_bio(pop, variable: str, index: int, t_ms: np.ndarray, values: np.ndarray,
 def _store_cadc(state, exp, res, info) -> None:
     names = info["names"]
     cfg = state.config
-    mapping = map_experiment(exp, as_system(cfg.system, cfg.chips), partitioner=cfg.partitioner)
+    mapping = map_experiment(exp, state.system, partitioner=cfg.partitioner)
     table = res.cadc
     chip = table["chip"].to_numpy().astype(np.int64)
     neuron = table["neuron"].to_numpy().astype(np.int64)
@@ -105,4 +106,4 @@ def _store_cadc(state, exp, res, info) -> None:
         col[want[ok]] = np.arange(pop.size)[ok]
         sel = col[key] >= 0 if len(key) else np.zeros(0, bool)
         grid[row[sel], col[key[sel]]] = value[sel]
-        pop._data["v"] = (t_all / TICKS_PER_US / state.us_per_ms, _membrane(pop, grid, "cadc"), {i: i for i in range(pop.size)})
+        pop._data["v"] = (t_all / TICKS_PER_US / state.us_per_ms, _membrane(pop, grid, "cadc", info), {i: i for i in range(pop.size)})

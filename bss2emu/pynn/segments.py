@@ -23,7 +23,6 @@ import bss2emu
 from ..cluster import warn_dropped
 from ..cluster.coordinator import Coordinator
 from ..errors import RoutingError, user_stacklevel
-from ..protocol.system import as_system
 from . import experiment
 from .epochs import snapshot, topology
 from .exceptions import ConnectionError, connection_error
@@ -98,6 +97,8 @@ def _execute(state, tstop: float) -> None:
         res = _emulate(state, exp)
     except RoutingError as err:  # what mapping does not check: routes on the system
         raise connection_error(err) from None
+    res.metadata["system"] = {"name": state.system.name, "chips": len(state.system.chips),
+                              "sized_for_network": state.config.size_system}
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)
 
@@ -109,18 +110,18 @@ def _emulate(state, exp):
     cfg = state.config
     if cfg.service is not None:  # the service runs it; a continued run starts from t = 0 there
         close_emulation(state)
-        return bss2emu.run(exp, system=cfg.system, chips=cfg.chips, partitioner=cfg.partitioner,
+        chips = len(state.system.chips) if cfg.size_system else cfg.chips
+        return bss2emu.run(exp, system=cfg.system, chips=chips, partitioner=cfg.partitioner,
                            service=cfg.service, token=cfg.token)
     if cfg.placement != "local" or cfg.address is not None:
         close_emulation(state)
-        return bss2emu.run(exp, system=cfg.system, chips=cfg.chips, placement=cfg.placement, address=cfg.address,
+        return bss2emu.run(exp, system=state.system, placement=cfg.placement, address=cfg.address,
                            partitioner=cfg.partitioner)
     coord = state.emulation
     try:
         if coord is None or not coord.continue_with(exp):
             close_emulation(state)
-            system = as_system(exp.system if cfg.system is None and cfg.chips is None else cfg.system, cfg.chips)
-            coord = state.emulation = Coordinator(exp, system, "local", partitioner=cfg.partitioner)
+            coord = state.emulation = Coordinator(exp, state.system, "local", partitioner=cfg.partitioner)
         res = coord.run(keep=True)
     except BaseException:
         close_emulation(state)

@@ -41,6 +41,7 @@ class RunConfig:
     partitioner: str = "metis"
     service: str | None = None  # URL of an experiment service (bss2emu serve) that runs each segment
     token: str | None = None
+    size_system: bool = False  # no chips/system named: the smallest system the network fits (routing.sizing)
 
 
 class State(common.control.BaseState):
@@ -73,6 +74,7 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self.results = None
         self.last_experiment = None
+        self.system = None  # the SystemSpec the network was last placed on (sized or setup's)
         self.reset()
 
     def reset(self) -> None:

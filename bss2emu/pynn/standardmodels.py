@@ -198,6 +198,14 @@ for _name, _hint in {
     "StochasticTsodyksMarkramSynapse": "synaptic transmission is deterministic; use TsodyksMarkramSynapse",
     "MultiQuantalSynapse": "synaptic transmission is deterministic; use TsodyksMarkramSynapse",
     "ElectricalSynapse": "neuron circuits connect only through spikes (or as multi-compartment neurons)",
+    # PyNN's composed cell types: a circuit has one membrane and two synaptic inputs
+    # (excitatory, inhibitory), each current- or conductance-based with an exponential decay
+    **{_composed: "composed cell types (PointNeuron of LIF/AdExp with named PostSynapticResponses) are not "
+                  "translated by bss2emu; a circuit has two synaptic inputs (excitatory, inhibitory) with "
+                  "exponential decay: write the equivalent standard type (LIF + two CurrExpPostSynapticResponses "
+                  "is IF_curr_exp, AdExp + two CondExp… is EIF_cond_exp_isfa_ista)"
+       for _composed in ("PointNeuron", "LIF", "AdExp", "CurrExpPostSynapticResponse", "CondExpPostSynapticResponse",
+                         "CondAlphaPostSynapticResponse", "CondBetaPostSynapticResponse")},
 }.items():
     globals()[_name] = _unavailable(_name, _hint)
 UNAVAILABLE = tuple(_n for _n in globals() if getattr(globals()[_n], "__doc__", "") and

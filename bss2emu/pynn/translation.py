@@ -29,16 +29,18 @@ import numpy as np
 
 from ..calib import CalibrationTargets, calibrate
 from ..calib.translate import (
-    BIO_PARAMETERS, TranslationError, achieved_bio, bio_capacitance, bio_targets, check_bio, explain_unreachable,
-    signs, weight_lsb,
+    BIO_MAP, BIO_PARAMETERS, BioMap, TranslationError, achieved_bio, bio_capacitance, bio_targets,
+    explain_unreachable, fit_bio_map, signs, weight_lsb,
 )
+from ..calib import translate as _calib
+from ..chip_actor.analog import capacitance_pf
 from ..errors import ConfigError
 from ..protocol import coordinates as C
-from ..units import ACCELERATION, V_SCALE
+from ..units import ACCELERATION
 
 __all__ = ["TranslationError", "NeuronTranslation", "Placed", "calibrate_chip", "neuron_translation", "check_bio",
            "BIO_PARAMETERS", "bio_capacitance", "stp_to_hw", "stp_from_hw", "background_settings", "US_PER_MS", "DAC",
-           "STP_DEVIATION"]
+           "STP_DEVIATION", "fit_bio_map", "BioMap"]
 
 US_PER_MS = 1000.0 / ACCELERATION
 """Hardware µs per biological ms (1.0: the 1000× acceleration)."""
@@ -76,6 +78,7 @@ class Placed:
     label: str = "neurons"
     capacitance: np.ndarray | None = None
     conductance: bool = False
+    bio_map: BioMap = BIO_MAP  # the population's voltage map (its offset chosen by fit_bio_map)
 
     def bio_params(self) -> dict[str, np.ndarray]:
         return with_max_weights(self.params, self.max_weight)
@@ -85,6 +88,68 @@ def with_max_weights(params: dict[str, np.ndarray], max_weight: dict[str, np.nda
     """PyNN parameters plus the largest weight onto each neuron per receptor, as ``calib``
     takes them (``max_weight_E``/``max_weight_I``)."""
     return params | {MAX_WEIGHT[rec]: w for rec, w in max_weight.items()}
+
+
+def fold_negative_current(params: dict[str, np.ndarray], schedule, size: int):
+    """A negative constant current as a lower leak potential: with ``I_min`` the lowest
+    current a neuron gets in the segment (``i_offset`` plus current sources, when < 0),
+    ``C dV/dt = −g_L (V − E_L) + I`` is ``−g_L (V − (E_L + I_min/g_L)) + (I − I_min)``
+    exactly, so the leak potential moves by ``I_min·tau_m/cm`` and the current DAC adds
+    ``I − I_min ≥ 0`` (the chip's constant current only adds charge). Exact only without
+    subthreshold adaptation (``a·(V − v_rest)`` would see the moved leak): neurons with
+    ``a ≠ 0`` keep their current. Returns the parameters to calibrate and ``I_min`` (nA, ≤ 0)."""
+    if not {"i_offset", "v_rest", "tau_m", "cm"} <= set(params):
+        return params, np.zeros(size)
+    lowest = params["i_offset"] + (np.min([c for _, c in schedule], axis=0) if schedule else 0.0)
+    folded = np.minimum(lowest, 0.0)
+    if "a" in params:
+        folded = np.where(params["a"] != 0.0, 0.0, folded)
+    if not folded.any():
+        return params, np.zeros(size)
+    out = dict(params)
+    out["v_rest"] = params["v_rest"] + folded * params["tau_m"] / params["cm"]
+    out["i_offset"] = params["i_offset"] - folded
+    if "max_current" in params:
+        out["max_current"] = params["max_current"] - folded
+    return out, folded
+
+
+def check_bio(params: dict) -> None:
+    """Raise ``TranslationError`` if neurons with PyNN ``params`` (and, as ``max_weight_E/I``,
+    their largest weights) cannot be calibrated, translated as the backend translates
+    them: a negative ``i_offset`` folded into the leak potential, the voltages through the
+    population's own voltage map (``fit_bio_map``)."""
+    n = max((np.size(v) for v in params.values()), default=1)
+    arrays = {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in params.items()}
+    folded, _ = fold_negative_current(arrays, [], n)
+    population_map([folded], lambda bio_map: _calib.check_bio(folded, bio_map))
+
+
+V_SCALES = (10.0, 9.0, 8.0, 7.0, 6.0, 5.0)
+"""Voltage scales (hardware mV per biological mV) a population may get, tried in this
+order: the default (``units.V_SCALE``) first. A smaller scale maps the same dynamics onto
+smaller hardware swings — everything a neuron does is linear in it: voltage differences,
+``delta_T``, the adaptation jump ``b/g_L`` and ``I/g_L``, current-based PSPs — at the
+cost of resolution: at 5 a voltage-DAC step or an MADC code (≈ 1.2 mV) is 0.23 mV
+biological, and the chip's noise counts twice as much."""
+
+
+def population_map(params_sets: list[dict], check) -> BioMap:
+    """The voltage map of one population: the largest scale of ``V_SCALES`` at which its
+    voltages fit the calibrated window (offset free, ``fit_bio_map``) and ``check(bio_map)``
+    (raising ``TranslationError``) passes. Otherwise the smallest scale's error: every
+    scale-dependent limit is widest there, so the range it states is what no scale,
+    capacitance or offset gets beyond."""
+    for scale in V_SCALES:
+        try:
+            bio_map = fit_bio_map(params_sets, scale)
+            check(bio_map)
+            return bio_map
+        except TranslationError as err:
+            last = err
+    raise TranslationError(last.parameter, f"{last} (stated at the smallest voltage scale, {V_SCALES[-1]:g} hardware "
+                                           f"mV per mV, with capacitance and voltage offset free: no scale reaches "
+                                           f"further)")
 
 
 def hardware_targets(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -106,7 +171,8 @@ def calibrate_chip(placed: list[Placed], serial: int, ideal: bool):
             if pl.hardware:
                 targets = targets.updated(pl.circuits, pl.params)
             else:
-                targets = bio_targets(pl.bio_params(), pl.circuits, base=targets, capacitance=pl.capacitance)
+                targets = bio_targets(pl.bio_params(), pl.circuits, bio_map=pl.bio_map, base=targets,
+                                      capacitance=pl.capacitance)
     result = calibrate(targets, serial=serial, ideal=ideal, store=not ideal)
     for _ in range(GAIN_RETRIES):  # a coarse gain DAC may land below the largest weight's need
         short = _short_gains(result, placed)
@@ -120,7 +186,7 @@ def calibrate_chip(placed: list[Placed], serial: int, ideal: bool):
             break
     for pl in placed:
         with _named(pl):
-            explain_unreachable(result, pl.circuits, None if pl.hardware else pl.bio_params())
+            explain_unreachable(result, pl.circuits, None if pl.hardware else pl.bio_params(), pl.bio_map)
     return result
 
 
@@ -142,7 +208,7 @@ def _short_gains(result, placed: list[Placed]) -> list[tuple[np.ndarray, str, np
         cm = np.broadcast_to(np.asarray(pl.params.get("cm", 1.0), float), (len(pl.index),))
         conductance = pl.conductance
         for receptor, wmax in pl.max_weight.items():
-            lsb = weight_lsb(result, pl.circuits, cm, receptor, conductance)
+            lsb = weight_lsb(result, pl.circuits, cm, receptor, conductance, pl.bio_map)
             with np.errstate(divide="ignore", invalid="ignore"):
                 need = np.where(lsb > 0, wmax / lsb / C.WEIGHT_MAX, 0.0)
             bad = need > 1.0 + CODE_SLACK
@@ -172,7 +238,9 @@ class NeuronTranslation:
     ``achieved``: what the calibrated chip realises, in the population's parameter names
     and units; ``current_gain``/``current_offset``: per neuron, the membrane slope
     (hardware mV/µs) per ``i_const`` LSB and at 0; ``cm``: the neurons' biological
-    capacitance (nF), which turns a current into a slope."""
+    capacitance (nF), which turns a current into a slope; ``bio_map``: the population's
+    voltage map; ``folded_current_na``: per neuron the (negative) constant current realised
+    as a lower leak potential (``v_rest + I·tau_m/cm``) rather than by the current DAC."""
 
     dac: dict[str, np.ndarray]
     weight_lsb: dict[str, np.ndarray]
@@ -180,12 +248,33 @@ class NeuronTranslation:
     current_gain: np.ndarray | None = None
     current_offset: np.ndarray | None = None
     cm: np.ndarray | None = None
+    bio_map: BioMap = BIO_MAP
+    folded_current_na: np.ndarray | None = None
 
     def i_const(self, current_na) -> np.ndarray:
-        """``i_const`` codes of a biological constant current (nA, ≥ 0) per neuron."""
-        slope = V_SCALE * np.asarray(current_na, float) / self.cm  # mV/ms bio → mV/µs hardware
+        """``i_const`` codes of a biological constant current (nA) per neuron, less the part
+        folded into the leak potential (what remains is ≥ 0)."""
+        current = np.asarray(current_na, float) - (0.0 if self.folded_current_na is None else self.folded_current_na)
+        slope = self.bio_map.v_scale * current / self.cm  # mV/ms bio → mV/µs hardware
         code = np.rint((slope - self.current_offset) / self.current_gain)
         return np.clip(code, 0, None).astype(np.int64)
+
+    def scales(self) -> dict[str, np.ndarray | float]:
+        """How the population was translated (what ``realised_parameters().scales`` shows):
+        ``v_scale`` (hardware mV per mV) and ``v_offset_mv`` (hardware mV at 0 mV) of its
+        voltage map; per neuron the ``capacitance`` setting (0…63), its nominal
+        ``capacitance_pf``, ``current_scale`` (hardware current per biological current,
+        C_hw/cm · v_scale: every current, conductance, weight, ``a`` and ``b`` is scaled by
+        it, so the biological dynamics are unchanged) and ``folded_current_na`` (the
+        negative constant current realised as a lower leak potential)."""
+        if self.cm is None or "capacitance" not in self.dac:  # hardware values: no translation
+            return {}
+        c_pf = capacitance_pf(self.dac["capacitance"])
+        size = len(c_pf)
+        return {"v_scale": self.bio_map.v_scale, "v_offset_mv": self.bio_map.v_offset_mv,
+                "capacitance": np.asarray(self.dac["capacitance"]), "capacitance_pf": c_pf,
+                "current_scale": c_pf / self.cm * self.bio_map.v_scale,
+                "folded_current_na": np.zeros(size) if self.folded_current_na is None else self.folded_current_na}
 
     def weight_codes(self, weights, post_ix, receptor: str) -> np.ndarray:
         """6-bit codes of |weights| onto the neurons ``post_ix``. The largest weight onto a
@@ -207,14 +296,24 @@ def neuron_translation(result, pl: Placed, size: int, conductance: bool, cm=None
         lsb = {r: np.ones(size) for r in ("excitatory", "inhibitory")}
         return NeuronTranslation(dac, lsb)
     cm_nf = np.broadcast_to(np.asarray(cm, float), (len(pl.index),))
-    lsb = {r: _scatter(size, pl.index, weight_lsb(result, pl.circuits, cm_nf, r, conductance), float)
+    lsb = {r: _scatter(size, pl.index, weight_lsb(result, pl.circuits, cm_nf, r, conductance, pl.bio_map),
+                            float)
            for r in ("excitatory", "inhibitory")}
     achieved = {k: _scatter(size, pl.index, v, float)
-                for k, v in achieved_bio(result, pl.bio_params(), pl.circuits).items()}
+                for k, v in achieved_bio(result, pl.bio_params(), pl.circuits, pl.bio_map).items()}
     g = result.gains
     return NeuronTranslation(dac, lsb, achieved, _scatter(size, pl.index, g["i_const_mv_per_us"][pl.circuits], float),
                              _scatter(size, pl.index, g["i_const_offset_mv_per_us"][pl.circuits], float),
-                             _scatter(size, pl.index, cm_nf, float))
+                             _scatter(size, pl.index, cm_nf, float), pl.bio_map)
+
+
+class RealisedParameters(dict):
+    """PyNN parameter → realised value per neuron (a dict, as NEST takes parameters), and
+    ``scales``: how they were translated (``NeuronTranslation.scales``)."""
+
+    def __init__(self, values: dict, scales: dict) -> None:
+        super().__init__(values)
+        self.scales = scales
 
 
 def merge(parts: list[NeuronTranslation], index: list[np.ndarray]) -> NeuronTranslation:
@@ -224,7 +323,7 @@ def merge(parts: list[NeuronTranslation], index: list[np.ndarray]) -> NeuronTran
         for name in ("dac", "weight_lsb", "achieved"):
             for k, v in getattr(part, name).items():
                 getattr(out, name)[k][ix] = v[ix]
-        for name in ("current_gain", "current_offset", "cm"):
+        for name in ("current_gain", "current_offset", "cm", "folded_current_na"):
             if getattr(part, name) is not None:
                 getattr(out, name)[ix] = getattr(part, name)[ix]
     return out

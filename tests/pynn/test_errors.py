@@ -45,11 +45,12 @@ def test_unknown_parameter(sim):
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"v_thresh": 40.0}, r"v_thresh=40 mV is outside the calibrated range -95 … 15 mV"),
+    ({"v_thresh": 200.0}, r"v_rese?t?=-65 mV and v_thresh=200 mV are 265 mV apart; the calibrated voltage window is "
+                          r"220 mV wide \(50 … 1150 mV hardware at 5 mV per mV, offset free\)"),
     ({"tau_syn_E": 0.05}, r"tau_syn_E=0\.05 ms is outside the calibrated range 0\.5 … 30 ms"),
     ({"tau_refrac": 500.0}, r"tau_refrac=500 ms is outside the calibrated range 0 … 130 ms"),
-    ({"i_offset": -0.5}, r"i_offset=-0\.5 nA is outside .*cannot be negative: raise v_rest instead"),
-    ({"i_offset": 200.0}, r"i_offset=200 nA is outside the calibrated range 0 … 5 nA for this neuron's cm and tau_m"),
+    ({"i_offset": 200.0}, r"i_offset=200 nA is outside the calibrated range 0 … 10 nA for this neuron's cm and "
+                          r"tau_m .*stated at the smallest voltage scale, 5 hardware mV per mV"),
     ({"tau_m": 5000.0}, r"tau_m=5000 ms is outside the calibrated range 0\.5 … 60 ms"),
 ])
 def test_out_of_range_values(sim, params, match):
@@ -60,8 +61,8 @@ def test_out_of_range_values(sim, params, match):
 
 def test_out_of_range_set_keeps_the_old_value(sim):
     pop = sim.Population(2, sim.IF_cond_exp(), label="n")
-    with pytest.raises(errors.InvalidParameterValueError, match="e_rev_E=50 mV"):
-        pop.set(e_rev_E=50.0)
+    with pytest.raises(errors.InvalidParameterValueError, match="e_rev_E=200 mV"):
+        pop.set(e_rev_E=200.0)
     assert pop.get("e_rev_E") == 0.0
 
 
@@ -224,15 +225,18 @@ def test_weights_lost_to_quantisation_are_reported(sim):
 
 
 def test_negative_injected_current_is_explained(sim):
-    pop = sim.Population(1, sim.IF_curr_exp(), label="n")
+    """A negative current is a lower leak potential (exact without subthreshold adaptation);
+    with a != 0 it is not, and the message says why and what to change."""
+    pop = sim.Population(1, sim.EIF_cond_exp_isfa_ista(a=4.0), label="n")
     sim.DCSource(amplitude=-0.5, start=5.0, stop=8.0).inject_into(pop)
     with pytest.raises(errors.InvalidParameterValueError, match=r"'n': the current into neuron 0 at 5 ms, -0\.5 nA .* "
-                                                                 r"is negative: .* lower v_rest"):
+                                                                 r"is negative and the neuron has subthreshold "
+                                                                 r"adaptation a=4 nS: .*use a=0, a current >= 0"):
         sim.run(10.0)
 
 
-@pytest.mark.parametrize("name", ["v_rest", "v_reset", "v_thresh", "v_spike", "tau_m", "tau_syn_E", "tau_syn_I",
-                                  "tau_refrac", "i_offset", "e_rev_E", "e_rev_I", "delta_T", "a", "b", "tau_w"])
+@pytest.mark.parametrize("name", ["tau_m", "tau_syn_E", "tau_syn_I", "tau_refrac", "i_offset", "delta_T", "a", "b",
+                                  "tau_w"])
 def test_stated_ranges_are_inclusive(sim, name):
     """Both ends of the range a message states are accepted (EIF_cond_exp_isfa_ista's default
     cm and tau_m put i_offset's end at 2.99999 nA, stated and accepted as 3 nA); beyond them
@@ -280,9 +284,9 @@ def test_inputs_too_strong_for_tau_m_name_the_parameter_and_its_limit(sim):
     sim.setup(timestep=0.1)
     pop = sim.Population(1, sim.IF_curr_exp(tau_m=10.0), label="n")
     with pytest.raises(errors.InvalidParameterValueError,
-                       match=r"i_offset plus the injected current .*, 20 nA, is more than the constant-current DAC "
+                       match=r"i_offset plus the injected current .*, 80 nA, is more than the constant-current DAC "
                              r"reaches at this tau_m and cm=1 nF, at most [\d.]+ nA") as info:
-        pop.inject(sim.DCSource(amplitude=20.0, start=1.0, stop=2.0))
+        pop.inject(sim.DCSource(amplitude=80.0, start=1.0, stop=2.0))
         sim.run(3.0)
     limit = float(re.search(r"use at most ([\d.]+) nA", str(info.value)).group(1))
     sim.setup(timestep=0.1)
@@ -354,11 +358,26 @@ def test_a_failed_run_leaves_nothing_behind(sim):
     pop = sim.Population(1, sim.IF_curr_exp(), label="n")
     pop.record("spikes")
     sim.run(10.0)
-    source = sim.DCSource(amplitude=-0.5, start=10.0, stop=1e9)
+    source = sim.DCSource(amplitude=500.0, start=10.0, stop=1e9)
     source.inject_into(pop)
-    with pytest.raises(errors.InvalidParameterValueError, match="is negative"):
+    with pytest.raises(errors.InvalidParameterValueError, match="constant-current DAC"):
         sim.run(10.0)
     source.amplitude = 1.2
     sim.run(50.0)
     spikes = pop.get_data().segments[0].spiketrains[0].magnitude
     assert len(spikes) >= 2 and spikes.min() > 10.0 + 19.0  # from 10 ms on, 19.6 ms to threshold
+
+
+def test_voltage_span_is_the_limit_and_its_stated_end_is_accepted(sim):
+    """Voltages have no absolute range (the offset is free per population) but a span: the
+    calibrated window at the smallest voltage scale, 220 mV; exactly that is accepted."""
+    def make(v_spike):
+        return sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_spike=v_spike, e_rev_I=-80.0), label="n")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make(-80.0 + 220.0)
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"e_rev_I=-80 mV and v_spike=140\.1 mV are 220\.1 mV apart; the calibrated voltage "
+                             r"window is 220 mV wide .*: bring the population's voltages .* within 220 mV"):
+        make(-80.0 + 220.1)

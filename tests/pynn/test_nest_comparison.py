@@ -137,3 +137,21 @@ def test_network_rates_match_nest(nest_sim):
     for name in ("exc", "inh"):
         assert ref[name] > 5.0
         assert abs(got[name] - ref[name]) <= 0.10 * ref[name], (name, ref, got)
+
+
+def test_issue_adex_network_runs_unchanged_and_rates_match_nest(nest_sim):
+    """Issue #10's 500-neuron AdEx E/I network with 100 Poisson sources, ``setup()`` naming
+    no system: bss2emu sizes the system (2 chips) and the rates agree with NEST's within
+    10 %. Measured (500 ms): NEST exc 28.4 / inh 31.3 Hz, bss2emu 27.9 / 32.5 Hz
+    (−1.7 % / +3.8 %). Why 10 %: the Poisson input differs (NEST's own rates vary by ±3 %
+    between its rng seeds: exc 27.0 … 28.4, inh 30.6 … 32.2 Hz over four seeds) and the
+    6-bit weights and quantised time constants shift the balance by a few percent (bss2emu's
+    seeds 0 … 2: +0 … +9 % on exc against NEST's mean)."""
+    import bss2emu.pynn as bss
+
+    ref = scripts.adex_ei_network(nest_sim)
+    got = scripts.adex_ei_network(bss)
+    assert got["chips"] == 2
+    for name in ("exc", "inh"):
+        assert ref[name] > 10.0
+        assert abs(got[name] - ref[name]) <= 0.10 * ref[name], (name, ref, got)
