@@ -317,6 +317,7 @@ def integrate_window(
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
+    syn_target, mc_follow, mc_follow_lead, cp_rows, cp_ptr, cp_col, cp_val,
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
@@ -325,7 +326,10 @@ def integrate_window(
     ``driver_table`` of the chip's configuration. Records go into the preallocated
     ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row,
     madc_neuron]`` as it is (the caller digitises a membrane with ``adc_codes``). Stops
-    early, at a step boundary, when ``out_*`` could overflow. Returns ``(steps_done, n_out,
+    early, at a step boundary, when ``out_*`` could overflow. The last arguments describe
+    structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
+    ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
+    take their lead's membrane, and ``cp_*`` is the half-step coupling propagator. Returns ``(steps_done, n_out,
     n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
     of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -347,6 +351,8 @@ def integrate_window(
     i_dc = np.empty(n_neurons)
     arg = np.empty(n_neurons)
     v_new = np.empty(n_neurons)
+    mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
+    v_cp = np.empty(cp_rows.shape[0])
     any_bg = False
     for g in range(8):
         if bg[B_ENABLE, g] != 0:
@@ -362,6 +368,9 @@ def integrate_window(
         k = k0 + s
         t0 = k * h_ns
         t1 = t0 + h_ns
+        if mc_on:  # circuits joined to a lead's membrane show it
+            for q in range(mc_follow.shape[0]):
+                nstate[S_V, mc_follow[q]] = nstate[S_V, mc_follow_lead[q]]
         # --- readouts see the state at the start of the step ---------------------------
         if madc_neuron >= 0 and k % madc_every == 0:
             madc_t[n_madc] = t0
@@ -405,6 +414,15 @@ def integrate_window(
                         sb_neuron[m] = -1
                         sb_key[m] = 65536 + g
                         m += 1
+        # --- structured neurons: half a step of coupling between compartments -----------
+        if mc_on:
+            for q in range(cp_rows.shape[0]):
+                acc = 0.0
+                for e in range(cp_ptr[q], cp_ptr[q + 1]):
+                    acc += cp_val[e] * nstate[S_V, cp_col[e]]
+                v_cp[q] = acc
+            for q in range(cp_rows.shape[0]):
+                nstate[S_V, cp_rows[q]] = v_cp[q]
         # --- neurons, formula by formula over all of them (SIMD) ------------------------
         # constant input minus adaptation, plus the exponential term where it is on
         # (second order: w as the mean of its values at the step's start and end — the end
@@ -466,6 +484,18 @@ def integrate_window(
                 v_new[n] = v + (drive - g_tot * v) * (-np.expm1(-g_tot * coef[K_H_OVER_C, n])) / g_tot
             else:
                 v_new[n] = v + drive * coef[K_H_OVER_C, n]
+        if mc_on:  # the second half step of coupling; a compartment held at reset stays there
+            for q in range(cp_rows.shape[0]):
+                n = cp_rows[q]
+                if t0 < ref_end[n]:
+                    v_new[n] = coef[K_VRESET, n]
+            for q in range(cp_rows.shape[0]):
+                acc = 0.0
+                for e in range(cp_ptr[q], cp_ptr[q + 1]):
+                    acc += cp_val[e] * v_new[cp_col[e]]
+                v_cp[q] = acc
+            for q in range(cp_rows.shape[0]):
+                v_new[cp_rows[q]] = v_cp[q]
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
         # towards a (v - E_L) at the step's starting voltage)
         for n in range(n_neurons):
@@ -575,13 +605,14 @@ def integrate_window(
                         ent = np.int64(syn_entry[e])
                         wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
                         c = ent & 255
-                        n = h * 256 + c
+                        nc = h * 256 + c  # the synapse's circuit
+                        n = syn_target[nc]  # the membrane it feeds
                         if wgt > 0:
                             # the input, decayed to the step's end, and (unless the event
                             # came while the neuron was refractory) the membrane's response
                             # to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                i0 = wgt * eff * coef[K_GAIN_E, n]
+                                i0 = wgt * eff * coef[K_GAIN_E, nc]
                                 es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
                                 nstate[S_IE, n] += i0 * es
                                 if t_ns >= ref_end[n]:
@@ -593,7 +624,7 @@ def integrate_window(
                                         v = nstate[S_V, n]
                                         nstate[S_V, n] = v - (coef[K_EEXC, n] - v) * np.expm1(-x)
                             else:
-                                i0 = wgt * eff * coef[K_GAIN_I, n]
+                                i0 = wgt * eff * coef[K_GAIN_I, nc]
                                 es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
                                 nstate[S_II, n] += i0 * es
                                 if t_ns >= ref_end[n]:
@@ -606,7 +637,7 @@ def integrate_window(
                                         nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
                         if corr_on:  # acausal sensor and the synapse's last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
-                            tq = t_post[n]
+                            tq = t_post[nc]
                             if tq >= 0:
                                 acausal[h, r, c] += np.exp(-(t_ns - tq) / tau_corr_ns)
                             t_pre[h, r, c] = t_ns
