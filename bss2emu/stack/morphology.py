@@ -5,7 +5,9 @@
 >>> coord = halco.AtomicNeuronOnLogicalNeuron
 >>> morphology = lola.Morphology()
 >>> morphology.create_compartment([coord(0, 0), coord(1, 0)])
+CompartmentOnLogicalNeuron(0)
 >>> morphology.create_compartment([coord(2, 0)])
+CompartmentOnLogicalNeuron(1)
 >>> morphology.connect_resistor_to_soma(coord(1, 0))
 >>> morphology.connect_to_soma(coord(2, 0))
 >>> morphology.connect_soma_line(halco.NeuronColumnOnLogicalNeuron(1), halco.NeuronColumnOnLogicalNeuron(2),
@@ -37,8 +39,8 @@ class Morphology:
     def __init__(self) -> None:
         self._m = M.Morphology()
 
-    def create_compartment(self, circuits) -> None:
-        self._m.create_compartment(circuits)
+    def create_compartment(self, circuits) -> halco.CompartmentOnLogicalNeuron:
+        return halco.CompartmentOnLogicalNeuron(self._m.create_compartment(circuits))
 
     def connect_to_soma(self, circuit) -> None:
         self._m.connect_to_soma(circuit)
