@@ -302,6 +302,32 @@ def after_release(n, v_r, dt_us, coef, flags, nstate):
     return v_r + drive * dt_us / coef[K_C, n]
 
 
+@njit(inline="always", **_JIT)
+def couple_half_step(v, cp_rows, cp_block, cp_offset, cp_val, x):
+    """``v ← P v`` for every logical neuron's coupled compartments (``structure.Structure``):
+    logical neurons with k compartments are batched — batch g holds ``nb`` of them, rows
+    ``cp_rows[cp_block[g] + j·nb + b]`` (compartment j of neuron b) and matrices
+    ``cp_val[cp_offset[g] + (i·k + j)·nb + b]`` — so the innermost loop runs over neurons,
+    contiguously (SIMD). ``x``: scratch of 2 × the most rows in a batch."""
+    for g in range(cp_block.shape[0] - 1):
+        r0 = cp_block[g]
+        n_rows = cp_block[g + 1] - r0
+        off = cp_offset[g]
+        k = (cp_offset[g + 1] - off) // n_rows
+        nb = n_rows // k
+        for q in range(n_rows):
+            x[q] = v[cp_rows[r0 + q]]
+        for i in range(k):
+            for b in range(nb):
+                x[n_rows + b] = 0.0
+            for j in range(k):
+                base = off + (i * k + j) * nb
+                for b in range(nb):
+                    x[n_rows + b] += cp_val[base + b] * x[j * nb + b]
+            for b in range(nb):
+                v[cp_rows[r0 + i * nb + b]] = x[n_rows + b]
+
+
 # ``integrate_window`` is one function on purpose: numba reference-counts every array a
 # call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
 # ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
@@ -317,7 +343,7 @@ def integrate_window(
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
-    syn_target, mc_follow, mc_follow_lead, cp_rows, cp_ptr, cp_col, cp_val,
+    syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
@@ -352,7 +378,7 @@ def integrate_window(
     arg = np.empty(n_neurons)
     v_new = np.empty(n_neurons)
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
-    v_cp = np.empty(cp_rows.shape[0])
+    v_cp = np.empty(2 * cp_rows.shape[0] + 1)
     any_bg = False
     for g in range(8):
         if bg[B_ENABLE, g] != 0:
@@ -416,13 +442,7 @@ def integrate_window(
                         m += 1
         # --- structured neurons: half a step of coupling between compartments -----------
         if mc_on:
-            for q in range(cp_rows.shape[0]):
-                acc = 0.0
-                for e in range(cp_ptr[q], cp_ptr[q + 1]):
-                    acc += cp_val[e] * nstate[S_V, cp_col[e]]
-                v_cp[q] = acc
-            for q in range(cp_rows.shape[0]):
-                nstate[S_V, cp_rows[q]] = v_cp[q]
+            couple_half_step(nstate[S_V], cp_rows, cp_block, cp_offset, cp_val, v_cp)
         # --- neurons, formula by formula over all of them (SIMD) ------------------------
         # constant input minus adaptation, plus the exponential term where it is on
         # (second order: w as the mean of its values at the step's start and end — the end
@@ -489,13 +509,7 @@ def integrate_window(
                 n = cp_rows[q]
                 if t0 < ref_end[n]:
                     v_new[n] = coef[K_VRESET, n]
-            for q in range(cp_rows.shape[0]):
-                acc = 0.0
-                for e in range(cp_ptr[q], cp_ptr[q + 1]):
-                    acc += cp_val[e] * v_new[cp_col[e]]
-                v_cp[q] = acc
-            for q in range(cp_rows.shape[0]):
-                v_new[cp_rows[q]] = v_cp[q]
+            couple_half_step(v_new, cp_rows, cp_block, cp_offset, cp_val, v_cp)
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
         # towards a (v - E_L) at the step's starting voltage)
         for n in range(n_neurons):

@@ -56,9 +56,9 @@ class Structure(NamedTuple):
     lead: np.ndarray  # int64[512]: the circuit whose membrane each circuit's membrane is
     follow: np.ndarray  # circuits that follow another's membrane
     follow_lead: np.ndarray  # their leads
-    cp_rows: np.ndarray  # coupled leads: row q of the half-step propagator P is for lead cp_rows[q]
-    cp_ptr: np.ndarray
-    cp_col: np.ndarray
+    cp_rows: np.ndarray  # coupled leads, group by group
+    cp_block: np.ndarray  # group b: cp_rows[cp_block[b]:cp_block[b + 1]]
+    cp_offset: np.ndarray  # its half-step propagator P, row-major: cp_val[cp_offset[b]:cp_offset[b + 1]]
     cp_val: np.ndarray
     couplings: tuple  # LogicalNeuronCoupling per group of coupled compartments
     physics: NeuronPhysics  # per circuit, the compartments' sums on their leads
@@ -67,7 +67,8 @@ class Structure(NamedTuple):
 def point_structure() -> Structure:
     """No structure: every circuit its own neuron (the arrays the kernel takes then)."""
     e = np.zeros(0, np.int64)
-    return Structure(np.arange(_N, dtype=np.int64), e, e, e, np.zeros(1, np.int64), e, np.zeros(0), (), None)
+    z = np.zeros(1, np.int64)
+    return Structure(np.arange(_N, dtype=np.int64), e, e, e, z, z, np.zeros(0), (), None)
 
 
 class _Union:
@@ -146,7 +147,7 @@ def compartment_structure(values: np.ndarray, physics: NeuronPhysics, h_us: floa
     for e in edges:
         groups.setdefault(u2.find(e[0]), []).append(e)
     couplings = []
-    rows, ptr, cols, vals = [], [0], [], []
+    by_size: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for group in groups.values():
         nodes = sorted({x for e in group for x in e})
         charged = [x for x in nodes if x < _N]  # a node with a membrane has a circuit root
@@ -170,12 +171,15 @@ def compartment_structure(values: np.ndarray, physics: NeuronPhysics, h_us: floa
         d = 1.0 / np.sqrt(c_pf)
         lam, vec = np.linalg.eigh(d[:, None] * g_cc * d[None, :])
         prop = (d[:, None] * (vec * np.exp(-lam * h_us / 2.0)) @ vec.T) / d[None, :]
-        for i in range(k):
-            rows.append(leads[i])
-            cols.extend(leads.tolist())
-            vals.extend(prop[i].tolist())
-            ptr.append(len(cols))
+        by_size.setdefault(k, []).append((leads, prop))
+    # batches of logical neurons of equal size, laid out for the kernel's couple_half_step
+    rows, block, offset, vals = [], [0], [0], []
+    for k, items in sorted(by_size.items()):
+        rows.extend(np.stack([leads for leads, _ in items], axis=1).ravel().tolist())  # [j, b]
+        vals.extend(np.stack([prop for _, prop in items], axis=2).ravel().tolist())  # [i, j, b]
+        block.append(len(rows))
+        offset.append(len(vals))
     follow = np.nonzero(lead != np.arange(_N))[0].astype(np.int64)
     return Structure(lead, follow, lead[follow].astype(np.int64), np.array(rows, np.int64),
-                     np.array(ptr, np.int64), np.array(cols, np.int64), np.array(vals, np.float64),
+                     np.array(block, np.int64), np.array(offset, np.int64), np.array(vals, np.float64),
                      tuple(couplings), agg)

@@ -252,7 +252,8 @@ class ChipHost:
             ints[c, HK.I_MADC_NEURON] = int(st.lead[ro.madc_neuron]) if ro.madc_neuron >= 0 else -1
             ints[c, HK.I_FOLLOW_LEN] = len(st.follow)
             ints[c, HK.I_CP_ROWS] = len(st.cp_rows)
-            ints[c, HK.I_CP_NNZ] = len(st.cp_col)
+            ints[c, HK.I_CP_BLOCKS] = len(st.cp_block) - 1
+            ints[c, HK.I_CP_VALUES] = len(st.cp_val)
             ints[c, HK.I_MADC_ROW] = MADC_STATE_ROWS[ro.madc_source]
             ints[c, HK.I_MADC_EVERY] = max(1, int(ro.madc_every_steps))
             ints[c, HK.I_CADC_PERIOD] = ro.cadc_period_ns
@@ -446,5 +447,5 @@ class ChipHost:
 # arrays the kernel only reads: a converted copy serves (the others it updates in place)
 _READ_ONLY_FIELDS = {"coef", "flags", "syn_ptr", "syn_entry", "syn_weighted", "drv_ptr", "drv_list", "drv",
                      "stp_u_param", "stp_tau_ns", "set_scale", "xb_en", "xb_mask", "xb_target", "bg",
-                     "play_t_ns", "play_label", "syn_target", "mc_follow", "mc_follow_lead", "cp_rows", "cp_ptr", "cp_col", "cp_val"}
+                     "play_t_ns", "play_label", "syn_target", "mc_follow", "mc_follow_lead", "cp_rows", "cp_block", "cp_offset", "cp_val"}
 _EMPTY_SPIKES = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schemas.SPIKES], schema=schemas.SPIKES)
