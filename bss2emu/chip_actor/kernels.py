@@ -50,6 +50,12 @@ the step's end (after the update and the step's earlier deliveries) and the leak
 carries ``v`` past ``E_rev``. A membrane that a response carries over the threshold fires at
 the next step's start. Nothing of this depends on how a run is cut into windows.
 
+Structured neurons (``structure``): circuits joined to a compartment follow its lead
+circuit's membrane (their synapses feed it), and each step is split — half a step of the
+exact coupling between compartments, the step above, half a step of coupling. A chip
+without structure switches takes none of these branches: its results are bit for bit those
+of point neurons.
+
 An event passes the crossbar (mask/target per node), reaches PADI buses, selects synapse
 drivers by its 5 row-select bits (with each driver's compare mask), is modulated by the
 driver's short-term plasticity, and reaches every synapse of the driver's two rows whose

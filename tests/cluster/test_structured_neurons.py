@@ -77,3 +77,14 @@ def test_logical_neurons_that_overlap_or_leave_the_chip_are_refused():
         _M.done().place([10, 13])
     with pytest.raises(ConfigError, match="spans columns 252..257.*anchor it at 0..250"):
         _M.done().place([252])
+
+
+def test_a_logical_neuron_on_the_second_chip_of_a_multi_chip_system_behaves_as_on_one_chip():
+    exp = detector(10.0, 12.0)
+    ref = bss2emu.run(exp)
+    moved = exp.model_dump()
+    moved["populations"][0]["chip"] = 1
+    res = bss2emu.run(moved, chips=2)
+    assert soma_spikes(ref) >= 1
+    np.testing.assert_array_equal(res.spike_times_us("cell")[SOMA], ref.spike_times_us("cell")[SOMA])
+    assert res.madc.column("value").equals(ref.madc.column("value"))
