@@ -308,30 +308,49 @@ def after_release(n, v_r, dt_us, coef, flags, nstate):
     return v_r + drive * dt_us / coef[K_C, n]
 
 
-@njit(inline="always", **_JIT)
-def couple_half_step(v, cp_rows, cp_block, cp_offset, cp_val, x):
+@njit(**_JIT)  # a call of its own: inlined, the compiler did not vectorise its loops
+def couple_half_step(v, cp_rows, cp_block, cp_offset, cp_val, x, y):
     """``v ← P v`` for every logical neuron's coupled compartments (``structure.Structure``):
     logical neurons with k compartments are batched — batch g holds ``nb`` of them, rows
     ``cp_rows[cp_block[g] + j·nb + b]`` (compartment j of neuron b) and matrices
     ``cp_val[cp_offset[g] + (i·k + j)·nb + b]`` — so the innermost loop runs over neurons,
-    contiguously (SIMD). ``x``: scratch of 2 × the most rows in a batch."""
+    contiguously (SIMD). ``x``, ``y``: scratch of at least the most rows in a batch."""
     for g in range(cp_block.shape[0] - 1):
         r0 = cp_block[g]
         n_rows = cp_block[g + 1] - r0
         off = cp_offset[g]
         k = (cp_offset[g + 1] - off) // n_rows
         nb = n_rows // k
+        if k == 4:  # the common size, in registers
+            for b in range(nb):
+                i0 = cp_rows[r0 + b]
+                i1 = cp_rows[r0 + nb + b]
+                i2 = cp_rows[r0 + 2 * nb + b]
+                i3 = cp_rows[r0 + 3 * nb + b]
+                x0 = v[i0]
+                x1 = v[i1]
+                x2 = v[i2]
+                x3 = v[i3]
+                p = off + b
+                v[i0] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+                p += 4 * nb
+                v[i1] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+                p += 4 * nb
+                v[i2] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+                p += 4 * nb
+                v[i3] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+            continue
         for q in range(n_rows):
             x[q] = v[cp_rows[r0 + q]]
         for i in range(k):
             for b in range(nb):
-                x[n_rows + b] = 0.0
+                y[b] = 0.0
             for j in range(k):
                 base = off + (i * k + j) * nb
                 for b in range(nb):
-                    x[n_rows + b] += cp_val[base + b] * x[j * nb + b]
+                    y[b] += cp_val[base + b] * x[j * nb + b]
             for b in range(nb):
-                v[cp_rows[r0 + i * nb + b]] = x[n_rows + b]
+                v[cp_rows[r0 + i * nb + b]] = y[b]
 
 
 # ``integrate_window`` is one function on purpose: numba reference-counts every array a
@@ -384,7 +403,8 @@ def integrate_window(
     arg = np.empty(n_neurons)
     v_new = np.empty(n_neurons)
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
-    v_cp = np.empty(2 * cp_rows.shape[0] + 1)
+    v_cp = np.empty(cp_rows.shape[0] + 1)
+    v_acc = np.empty(cp_rows.shape[0] + 1)
     any_bg = False
     for g in range(8):
         if bg[B_ENABLE, g] != 0:
@@ -448,7 +468,7 @@ def integrate_window(
                         m += 1
         # --- structured neurons: half a step of coupling between compartments -----------
         if mc_on:
-            couple_half_step(nstate[S_V], cp_rows, cp_block, cp_offset, cp_val, v_cp)
+            couple_half_step(nstate[S_V], cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
         # --- neurons, formula by formula over all of them (SIMD) ------------------------
         # constant input minus adaptation, plus the exponential term where it is on
         # (second order: w as the mean of its values at the step's start and end — the end
@@ -515,7 +535,7 @@ def integrate_window(
                 n = cp_rows[q]
                 if t0 < ref_end[n]:
                     v_new[n] = coef[K_VRESET, n]
-            couple_half_step(v_new, cp_rows, cp_block, cp_offset, cp_val, v_cp)
+            couple_half_step(v_new, cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
         # towards a (v - E_L) at the step's starting voltage)
         for n in range(n_neurons):

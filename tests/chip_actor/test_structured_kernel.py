@@ -214,3 +214,21 @@ def test_point_chips_are_unchanged_by_structure_switches_of_unjoined_circuits():
     sb = cb.run_window(0, 500, *Chip.no_events()).spikes
     assert sa.num_rows > 0 and sa.equals(sb)
     assert np.array_equal(ca.nstate, cb.nstate)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
+def test_the_coupling_step_is_the_propagator_times_the_membranes_for_every_size(k):
+    """``couple_half_step`` (batched layout; its own path for 4 compartments) = P v per neuron."""
+    rng = np.random.default_rng(k)
+    nb = 7
+    leads = rng.permutation(512)[:k * nb].reshape(nb, k)
+    props = rng.normal(size=(nb, k, k))
+    rows = np.ascontiguousarray(leads.T.ravel())  # [j, b]
+    vals = np.ascontiguousarray(np.transpose(props, (1, 2, 0)).ravel())  # [i, j, b]
+    v = rng.normal(size=512)
+    want = v.copy()
+    for b in range(nb):
+        want[leads[b]] = props[b] @ v[leads[b]]
+    x, y = np.empty(k * nb), np.empty(k * nb)
+    K.couple_half_step(v, rows, np.array([0, k * nb]), np.array([0, k * k * nb]), vals, x, y)
+    np.testing.assert_allclose(v, want, rtol=1e-13, atol=1e-13)
