@@ -200,19 +200,29 @@ class Morphology:
             raise ConfigError(f"morphology: circuit {alone} is not connected to compartment 0's circuits: a logical "
                               f"neuron is one contiguous structure; connect its compartment to the somatic line "
                               f"(connect_to_soma / connect_resistor_to_soma, connect_soma_line)")
-        # a piece of line with a conductance must reach a membrane directly, or it joins nothing
+        # a piece of line with a conductance must carry another compartment's connection, or
+        # the conductance joins nothing (pieces of line joined by connect_soma_right only)
+        line_parent: dict = {}
+
+        def line_root(col, row):
+            x = (col, row)
+            while line_parent.setdefault(x, x) != x:
+                x = line_parent[x]
+            return x
+
+        for c, sw in self._switches.items():
+            if "connect_soma_right" in sw:
+                line_parent[line_root(c.column, c.row)] = line_root(c.column + 1, c.row)
+        compartment_of = {c: i for i, comp in enumerate(compartments) for c in comp}
+        on_line: dict = {}
+        for c, sw in self._switches.items():
+            if sw & {"connect_soma", "enable_conductance"}:
+                on_line.setdefault(line_root(c.column, c.row), set()).add(compartment_of[c])
         for c, sw in sorted(self._switches.items()):
-            if "enable_conductance" in sw:
-                line = find(("l", c.column, c.row))
-                members = [x for x in parent if x[0] == "l" and find(x) == line]
-                direct = any("connect_soma" in self._switches.get(CircuitOnLogicalNeuron(x[1], x[2]), ())
-                             for x in members)
-                others = [d for d, s2 in self._switches.items() if d != c and "enable_conductance" in s2
-                          and find(("l", d.column, d.row)) == line]
-                if not direct and not others:
-                    raise ConfigError(f"morphology: circuit {c} connects through the conductance to a piece of "
-                                      f"somatic line nothing else is on; connect another compartment to it "
-                                      f"(connect_to_soma) or join the line (connect_soma_line)")
+            if "enable_conductance" in sw and on_line[line_root(c.column, c.row)] == {compartment_of[c]}:
+                raise ConfigError(f"morphology: circuit {c} connects through the conductance to a piece of "
+                                  f"somatic line no other compartment is on; connect another compartment to it "
+                                  f"(connect_to_soma) or join the line (connect_soma_line)")
         switches = {c: frozenset(s) for c, s in self._switches.items()}
         for comp in compartments:
             for c in comp:

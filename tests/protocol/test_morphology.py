@@ -98,6 +98,9 @@ def test_a_line_only_circuit_and_an_unnamed_resistor_circuit_become_what_lola_ma
                 m.connect_resistor_to_soma((1, 0)), m.connect_soma_line(0, 1, 0), m.connect_resistor_to_soma((5, 1)),
                 m.done()),
      r"circuit \(column 5, row 1\)"),
+    (lambda m: (m.create_compartment([(0, 0), (1, 0)]), m.create_compartment([(2, 0)]), m.connect_to_soma((1, 0)),
+                m.connect_to_soma((2, 0)), m.connect_soma_line(1, 2, 0), m.connect_resistor_to_soma((0, 0)), m.done()),
+     r"circuit \(column 0, row 0\) connects through the conductance to a piece of somatic line no other compartment"),
 ])
 def test_every_rule_names_the_circuit_and_the_fix(build, message):
     with pytest.raises(ConfigError, match=message):
