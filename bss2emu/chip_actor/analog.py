@@ -16,7 +16,7 @@ import numpy as np
 
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETER_INDEX as IDX
-from ..protocol.hardware import NEURON_PARAMETERS, NeuronConfig
+from ..protocol.hardware import G_ICC_US_PER_LSB, NEURON_PARAMETERS, NeuronConfig
 
 MV_PER_DAC = 1200.0 / C.DAC_MAX
 # relative spread (1 sigma) of each analog parameter's gain, and voltage offsets in mV
@@ -47,6 +47,8 @@ def chip_mismatch(serial: int, ideal: bool = False) -> Mismatch:
     gain[:, :drawn] = np.exp(rng.normal(0.0, GAIN_SPREAD, size=(n, drawn)))
     gain[:, IDX["capacitance"]] = np.exp(rng.normal(0.0, CAPACITANCE_SPREAD, size=n))
     offset[:, :drawn] = rng.normal(0.0, VOLTAGE_OFFSET_SPREAD_MV, size=(n, drawn))
+    # drawn after the others, so adding it left every earlier chip's mismatch as it was
+    gain[:, IDX["i_bias_conductance"]] = np.exp(rng.normal(0.0, GAIN_SPREAD, size=n))
     return Mismatch(gain, offset)
 
 
@@ -74,6 +76,7 @@ class NeuronPhysics(NamedTuple):
     coba_exc: np.ndarray  # bool
     coba_inh: np.ndarray  # bool
     fire: np.ndarray  # bool
+    g_icc: np.ndarray | None = None  # µS, inter-compartment conductance (where enable_conductance is on)
 
 
 def capacitance_pf(setting) -> np.ndarray:
@@ -135,6 +138,8 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
         coba_exc=coba_e,
         coba_inh=coba_i,
         fire=flag("enable_fire"),
+        g_icc=lin("i_bias_conductance", G_ICC_US_PER_LSB) * np.where(flag("conductance_division"), 0.125, 1.0)
+        * np.where(flag("conductance_multiplication"), 8.0, 1.0),
     )
 
 

@@ -25,8 +25,10 @@ from ..protocol.playback import NeuronParameterWrite
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
+from .structure import compartment_structure, has_structure, point_structure
 
 
+_POINT = point_structure()  # read-only arrays shared by every chip of point neurons
 # the state row the MADC reads, by source code (``hardware.MADC_SOURCES``)
 MADC_STATE_ROWS = (K.S_V, K.S_IE, K.S_II, K.S_W)
 
@@ -112,12 +114,17 @@ class Chip:
     def _rebuild_neurons(self) -> None:
         self._config_token = object()
         self.physics = neuron_physics(self.config.neurons, self.mismatch)
-        self.coef = _step_coefficients(self.physics, self.dt_ns * 1e-3)
+        if has_structure(self.config.neurons.values):  # structured neurons: compartments on their leads
+            self.structure = compartment_structure(self.config.neurons.values, self.physics, self.dt_ns * 1e-3)
+            phys = self.structure.physics
+        else:
+            self.structure, phys = _POINT, self.physics
+        self.coef = _step_coefficients(phys, self.dt_ns * 1e-3)
         flags = np.zeros((5, C.NEURONS_PER_CHIP), dtype=np.int64)
-        flags[K.F_COBA_E] = self.physics.coba_exc
-        flags[K.F_COBA_I] = self.physics.coba_inh
-        flags[K.F_FIRE] = self.physics.fire
-        flags[K.F_TAU_REF_NS] = self.physics.tau_ref_ns
+        flags[K.F_COBA_E] = phys.coba_exc
+        flags[K.F_COBA_I] = phys.coba_inh
+        flags[K.F_FIRE] = phys.fire
+        flags[K.F_TAU_REF_NS] = phys.tau_ref_ns
         flags[K.F_LABEL] = self.config.neurons.address_out
         self.flags = flags
 
@@ -146,7 +153,8 @@ class Chip:
         n = C.NEURONS_PER_CHIP
         self.nstate = np.zeros((K.N_STATE, n))
         self.nstate[K.S_EPREV] = -1.0
-        self.nstate[K.S_V] = self.physics.e_l
+        self.nstate[K.S_V] = (self.physics if self.structure.physics is None else self.structure.physics).e_l
+        self.nstate[K.S_V, self.structure.follow] = self.nstate[K.S_V, self.structure.follow_lead]
         self.ref_end = np.full(n, -1, dtype=np.int64)
         self.spike_count = np.zeros(n, dtype=np.int64)
         #: synaptic events so far: events that reached a synapse with a non-zero weight
@@ -309,6 +317,9 @@ class Chip:
             bad = ev_in[(ev_in < 0) | (ev_in >= C.CROSSBAR_INPUTS)][0]
             raise ChipError(f"chip {self.chip_id}: event on crossbar input {bad}; inputs are "
                             f"0..{C.CROSSBAR_INPUTS - 1}")
+        st = self.structure
+        # the MADC of a circuit joined to another's membrane reads that membrane (and its inputs)
+        madc_neuron = int(st.lead[ro.madc_neuron]) if ro.madc_neuron >= 0 else -1
         while done < n_steps:
             cap = 4 * min_cap + 4096
             out_t, out_l, out_n = (np.empty(cap, np.int64) for _ in range(3))
@@ -321,9 +332,9 @@ class Chip:
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
                 ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre, self.t_post, self.causal, self.acausal,
-                ro.madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
+                madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
-                out_t, out_l, out_n,
+                out_t, out_l, out_n, *st[:7],
             )
             spikes.append((out_t[:n_out], out_l[:n_out], out_n[:n_out]))
             n_madc += nm
@@ -332,6 +343,8 @@ class Chip:
             done += steps
             k += steps
             self.step = k
+        if len(st.follow):
+            self.nstate[K.S_V, st.follow] = self.nstate[K.S_V, st.follow_lead]
         # short windows often record nothing: skip the Arrow encoding then
         if any(len(s[0]) for s in spikes):
             t = np.concatenate([s[0] for s in spikes])

@@ -50,6 +50,12 @@ the step's end (after the update and the step's earlier deliveries) and the leak
 carries ``v`` past ``E_rev``. A membrane that a response carries over the threshold fires at
 the next step's start. Nothing of this depends on how a run is cut into windows.
 
+Structured neurons (``structure``): circuits joined to a compartment follow its lead
+circuit's membrane (their synapses feed it), and each step is split — half a step of the
+exact coupling between compartments, the step above, half a step of coupling. A chip
+without structure switches takes none of these branches: its results are bit for bit those
+of point neurons.
+
 An event passes the crossbar (mask/target per node), reaches PADI buses, selects synapse
 drivers by its 5 row-select bits (with each driver's compare mask), is modulated by the
 driver's short-term plasticity, and reaches every synapse of the driver's two rows whose
@@ -302,6 +308,51 @@ def after_release(n, v_r, dt_us, coef, flags, nstate):
     return v_r + drive * dt_us / coef[K_C, n]
 
 
+@njit(**_JIT)  # a call of its own: inlined, the compiler did not vectorise its loops
+def couple_half_step(v, cp_rows, cp_block, cp_offset, cp_val, x, y):
+    """``v ← P v`` for every logical neuron's coupled compartments (``structure.Structure``):
+    logical neurons with k compartments are batched — batch g holds ``nb`` of them, rows
+    ``cp_rows[cp_block[g] + j·nb + b]`` (compartment j of neuron b) and matrices
+    ``cp_val[cp_offset[g] + (i·k + j)·nb + b]`` — so the innermost loop runs over neurons,
+    contiguously (SIMD). ``x``, ``y``: scratch of at least the most rows in a batch."""
+    for g in range(cp_block.shape[0] - 1):
+        r0 = cp_block[g]
+        n_rows = cp_block[g + 1] - r0
+        off = cp_offset[g]
+        k = (cp_offset[g + 1] - off) // n_rows
+        nb = n_rows // k
+        if k == 4:  # the common size, in registers
+            for b in range(nb):
+                i0 = cp_rows[r0 + b]
+                i1 = cp_rows[r0 + nb + b]
+                i2 = cp_rows[r0 + 2 * nb + b]
+                i3 = cp_rows[r0 + 3 * nb + b]
+                x0 = v[i0]
+                x1 = v[i1]
+                x2 = v[i2]
+                x3 = v[i3]
+                p = off + b
+                v[i0] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+                p += 4 * nb
+                v[i1] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+                p += 4 * nb
+                v[i2] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+                p += 4 * nb
+                v[i3] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+            continue
+        for q in range(n_rows):
+            x[q] = v[cp_rows[r0 + q]]
+        for i in range(k):
+            for b in range(nb):
+                y[b] = 0.0
+            for j in range(k):
+                base = off + (i * k + j) * nb
+                for b in range(nb):
+                    y[b] += cp_val[base + b] * x[j * nb + b]
+            for b in range(nb):
+                v[cp_rows[r0 + i * nb + b]] = y[b]
+
+
 # ``integrate_window`` is one function on purpose: numba reference-counts every array a
 # call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
 # ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
@@ -317,6 +368,7 @@ def integrate_window(
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
+    syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
@@ -325,7 +377,10 @@ def integrate_window(
     ``driver_table`` of the chip's configuration. Records go into the preallocated
     ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row,
     madc_neuron]`` as it is (the caller digitises a membrane with ``adc_codes``). Stops
-    early, at a step boundary, when ``out_*`` could overflow. Returns ``(steps_done, n_out,
+    early, at a step boundary, when ``out_*`` could overflow. The last arguments describe
+    structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
+    ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
+    take their lead's membrane, and ``cp_*`` is the half-step coupling propagator. Returns ``(steps_done, n_out,
     n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
     of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -347,6 +402,9 @@ def integrate_window(
     i_dc = np.empty(n_neurons)
     arg = np.empty(n_neurons)
     v_new = np.empty(n_neurons)
+    mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
+    v_cp = np.empty(cp_rows.shape[0] + 1)
+    v_acc = np.empty(cp_rows.shape[0] + 1)
     any_bg = False
     for g in range(8):
         if bg[B_ENABLE, g] != 0:
@@ -362,6 +420,9 @@ def integrate_window(
         k = k0 + s
         t0 = k * h_ns
         t1 = t0 + h_ns
+        if mc_on:  # circuits joined to a lead's membrane show it
+            for q in range(mc_follow.shape[0]):
+                nstate[S_V, mc_follow[q]] = nstate[S_V, mc_follow_lead[q]]
         # --- readouts see the state at the start of the step ---------------------------
         if madc_neuron >= 0 and k % madc_every == 0:
             madc_t[n_madc] = t0
@@ -405,6 +466,9 @@ def integrate_window(
                         sb_neuron[m] = -1
                         sb_key[m] = 65536 + g
                         m += 1
+        # --- structured neurons: half a step of coupling between compartments -----------
+        if mc_on:
+            couple_half_step(nstate[S_V], cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
         # --- neurons, formula by formula over all of them (SIMD) ------------------------
         # constant input minus adaptation, plus the exponential term where it is on
         # (second order: w as the mean of its values at the step's start and end — the end
@@ -466,6 +530,12 @@ def integrate_window(
                 v_new[n] = v + (drive - g_tot * v) * (-np.expm1(-g_tot * coef[K_H_OVER_C, n])) / g_tot
             else:
                 v_new[n] = v + drive * coef[K_H_OVER_C, n]
+        if mc_on:  # the second half step of coupling; a compartment held at reset stays there
+            for q in range(cp_rows.shape[0]):
+                n = cp_rows[q]
+                if t0 < ref_end[n]:
+                    v_new[n] = coef[K_VRESET, n]
+            couple_half_step(v_new, cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
         # towards a (v - E_L) at the step's starting voltage)
         for n in range(n_neurons):
@@ -575,13 +645,14 @@ def integrate_window(
                         ent = np.int64(syn_entry[e])
                         wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
                         c = ent & 255
-                        n = h * 256 + c
+                        nc = h * 256 + c  # the synapse's circuit
+                        n = syn_target[nc]  # the membrane it feeds
                         if wgt > 0:
                             # the input, decayed to the step's end, and (unless the event
                             # came while the neuron was refractory) the membrane's response
                             # to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                i0 = wgt * eff * coef[K_GAIN_E, n]
+                                i0 = wgt * eff * coef[K_GAIN_E, nc]
                                 es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
                                 nstate[S_IE, n] += i0 * es
                                 if t_ns >= ref_end[n]:
@@ -593,7 +664,7 @@ def integrate_window(
                                         v = nstate[S_V, n]
                                         nstate[S_V, n] = v - (coef[K_EEXC, n] - v) * np.expm1(-x)
                             else:
-                                i0 = wgt * eff * coef[K_GAIN_I, n]
+                                i0 = wgt * eff * coef[K_GAIN_I, nc]
                                 es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
                                 nstate[S_II, n] += i0 * es
                                 if t_ns >= ref_end[n]:
@@ -606,7 +677,7 @@ def integrate_window(
                                         nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
                         if corr_on:  # acausal sensor and the synapse's last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
-                            tq = t_post[n]
+                            tq = t_post[nc]
                             if tq >= 0:
                                 acausal[h, r, c] += np.exp(-(t_ns - tq) / tau_corr_ns)
                             t_pre[h, r, c] = t_ns

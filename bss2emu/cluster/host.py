@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from ..chip_actor.chip import MADC_STATE_ROWS, Chip, WindowOutput
 from ..chip_actor.fpga import Fpga
+from ..chip_actor.kernels import S_V as K_S_V
 from ..chip_actor.ppu import ChipSnapshot, Ppu, PpuKernel
 from ..errors import ChipError
 from ..protocol import coordinates as C
@@ -149,7 +150,7 @@ class _Unit:
         return [ch.coef, ch.flags, ch.nstate, ch.ref_end, ch.spike_count, *ch.synapse_table[:3], *ch.drv_table,
                 ch.drv, ch.stp_u_param, ch.stp_tau_ns, ch.set_scale, ch.stp_last, ch.stp_r, ch.stp_u,
                 xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, ch.t_pre, ch.t_post, ch.causal,
-                ch.acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels]
+                ch.acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7]]
 
 
 def process_memory_mb() -> dict[str, float]:
@@ -247,7 +248,12 @@ class ChipHost:
             ints[c, HK.I_DRV_LIST_LEN] = len(arrays[HK.A_DRV_LIST])
             ints[c, HK.I_PLAY_LEN] = len(arrays[HK.A_PLAY_T])
             ints[c, HK.I_CORR_ON] = bool(ro.enable_correlation)
-            ints[c, HK.I_MADC_NEURON] = ro.madc_neuron
+            st = u.chip.structure  # the MADC of a circuit joined to another's membrane reads that one
+            ints[c, HK.I_MADC_NEURON] = int(st.lead[ro.madc_neuron]) if ro.madc_neuron >= 0 else -1
+            ints[c, HK.I_FOLLOW_LEN] = len(st.follow)
+            ints[c, HK.I_CP_ROWS] = len(st.cp_rows)
+            ints[c, HK.I_CP_BLOCKS] = len(st.cp_block) - 1
+            ints[c, HK.I_CP_VALUES] = len(st.cp_val)
             ints[c, HK.I_MADC_ROW] = MADC_STATE_ROWS[ro.madc_source]
             ints[c, HK.I_MADC_EVERY] = max(1, int(ro.madc_every_steps))
             ints[c, HK.I_CADC_PERIOD] = ro.cadc_period_ns
@@ -312,6 +318,9 @@ class ChipHost:
             for c, u in enumerate(self._list):
                 u.chip.step = int(part[done])
                 u.chip.synaptic_events += int(syn[c])
+                st = u.chip.structure
+                if len(st.follow):
+                    u.chip.nstate[K_S_V, st.follow] = u.chip.nstate[K_S_V, st.follow_lead]
                 if n_madc[c] or n_cadc[c]:
                     madc_b, cadc_b = u.chip.readout_batches(madc_t[c, :n_madc[c]], madc_x[c, :n_madc[c]],
                                                             cadc_t[c, :n_cadc[c]], cadc_v[c, :n_cadc[c]])
@@ -438,5 +447,5 @@ class ChipHost:
 # arrays the kernel only reads: a converted copy serves (the others it updates in place)
 _READ_ONLY_FIELDS = {"coef", "flags", "syn_ptr", "syn_entry", "syn_weighted", "drv_ptr", "drv_list", "drv",
                      "stp_u_param", "stp_tau_ns", "set_scale", "xb_en", "xb_mask", "xb_target", "bg",
-                     "play_t_ns", "play_label"}
+                     "play_t_ns", "play_label", "syn_target", "mc_follow", "mc_follow_lead", "cp_rows", "cp_block", "cp_offset", "cp_val"}
 _EMPTY_SPIKES = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schemas.SPIKES], schema=schemas.SPIKES)

@@ -53,15 +53,20 @@ FIELDS = (
     ("t_pre", np.int64, (_H, _R, _COL)), ("t_post", np.int64, (_N,)),
     ("causal", np.float64, (_H, _R, _COL)), ("acausal", np.float64, (_H, _R, _COL)),
     ("play_t_ns", np.int64, None), ("play_label", np.int64, None),
+    # structured neurons (``chip_actor.structure.Structure``)
+    ("syn_target", np.int64, (_N,)), ("mc_follow", np.int64, None), ("mc_follow_lead", np.int64, None),
+    ("cp_rows", np.int64, None), ("cp_block", np.int64, None), ("cp_offset", np.int64, None),
+    ("cp_val", np.float64, None),
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
- A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL) = range(29)
+ A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL,
+ A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL) = range(36)
 N_FIELDS = len(FIELDS)
 # per-chip integers: the lengths of the 1-d fields of any length, and readout settings
 (I_SYN_ENTRY_LEN, I_DRV_LIST_LEN, I_PLAY_LEN, I_CORR_ON, I_MADC_NEURON, I_MADC_ROW, I_MADC_EVERY,
- I_CADC_PERIOD, I_SYSTEM_CHIP) = range(9)
-N_INTS = 9
+ I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES) = range(13)
+N_INTS = 13
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
@@ -222,6 +227,13 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
                     ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],
                     out_t, out_l, out_n,
+                    carray(_voidptr(a[A_SYN_TARGET]), _N, np.int64),
+                    carray(_voidptr(a[A_FOLLOW]), ints[c, I_FOLLOW_LEN], np.int64),
+                    carray(_voidptr(a[A_FOLLOW_LEAD]), ints[c, I_FOLLOW_LEN], np.int64),
+                    carray(_voidptr(a[A_CP_ROWS]), ints[c, I_CP_ROWS], np.int64),
+                    carray(_voidptr(a[A_CP_BLOCK]), ints[c, I_CP_BLOCKS] + 1, np.int64),
+                    carray(_voidptr(a[A_CP_OFFSET]), ints[c, I_CP_BLOCKS] + 1, np.int64),
+                    carray(_voidptr(a[A_CP_VAL]), ints[c, I_CP_VALUES], np.float64),
                 )
                 n_madc[c] += nm
                 n_cadc[c] += nc

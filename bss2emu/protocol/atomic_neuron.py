@@ -12,8 +12,7 @@ field drives bss2emu's neuron parameters (``hardware.NEURON_PARAMETERS``):
 * the remaining fields are not emulated. Each is either *accepted* — any value, no effect on
   the model, and its ``note`` says why that is faithful enough (the emulated reset is ideal,
   the readout path is chosen by the recording, …) — or *refused* at a non-default value with
-  an error that names the feature and the closest supported way (multi-compartment
-  switches, bypass mode, high-resistance synaptic input, a sinking offset current, …).
+  an error that names the feature and the closest supported way (bypass mode, high-resistance synaptic input, a sinking offset current, …).
 
 Ranges and defaults are the real ones (haldls ``CapMemCell::Value`` 0–1022,
 ``MembraneCapacitorSize`` 0–63, ``RefractoryTime`` 0–255, ``ResetHoldoff`` 0–15 default 15, …);
@@ -27,10 +26,10 @@ backend (``clock_scale_slow``/``clock_scale_fast``: 250 MHz / 2**(scale+1));
 >>> internal = flat_to_internal(flat)
 >>> internal["v_leak"], internal["enable_fire"], internal["refractory_clock"]
 (700, 1, 4)
->>> validate_flat({"multicompartment_connect_right": True}, where="population 'p'")
+>>> validate_flat({"bayesian_enable_slave": True}, where="population 'p'")
 Traceback (most recent call last):
 ...
-bss2emu.errors.ConfigError: population 'p': multicompartment_connect_right=True is not emulated: multi-compartment (structured) neurons are not emulated yet; use single-circuit neurons (leave the multicompartment_* switches False)
+bss2emu.errors.ConfigError: population 'p': bayesian_enable_slave=True is not emulated: the Bayesian extension (coupled fire signals between neurons) is not emulated; connect the neurons with synapses instead
 """
 
 from __future__ import annotations
@@ -124,16 +123,17 @@ ATOMIC_NEURON_FIELDS: tuple[FieldSpec, ...] = (
     _bool("threshold", "enable", "enable_fire", "spike threshold comparator (spikes also need "
           "event_routing_analog_output != 0)"),
     _dac("threshold", "v_threshold", "v_threshold", "spike threshold"),
-    _bool("multicompartment", "connect_soma", None, "refused when True"),
-    _bool("multicompartment", "connect_soma_right", None, "refused when True"),
-    _bool("multicompartment", "connect_right", None, "refused when True"),
-    _bool("multicompartment", "connect_vertical", None, "refused when True"),
-    _bool("multicompartment", "enable_conductance", None, "refused when True"),
-    _bool("multicompartment", "enable_conductance_division", None,
-          _NO_EFFECT + "modifies the inter-compartment conductance, which is off"),
-    _bool("multicompartment", "enable_conductance_multiplication", None,
-          _NO_EFFECT + "modifies the inter-compartment conductance, which is off"),
-    _dac("multicompartment", "i_bias_nmda", None, _NO_EFFECT + "inter-compartment conductance bias, which is off"),
+    _bool("multicompartment", "connect_soma", "connect_soma", "membrane directly to the somatic line"),
+    _bool("multicompartment", "connect_soma_right", "connect_soma_right", "somatic line to the right neighbour's"),
+    _bool("multicompartment", "connect_right", "connect_right", "membrane to the right neighbour's"),
+    _bool("multicompartment", "connect_vertical", "connect_vertical", "membrane to the other row's (set on both)"),
+    _bool("multicompartment", "enable_conductance", "enable_conductance",
+          "membrane to the somatic line through the inter-compartment conductance"),
+    _bool("multicompartment", "enable_conductance_division", "conductance_division",
+          "inter-compartment conductance / 8"),
+    _bool("multicompartment", "enable_conductance_multiplication", "conductance_multiplication",
+          "inter-compartment conductance * 8"),
+    _dac("multicompartment", "i_bias_nmda", "i_bias_conductance", "inter-compartment conductance (4.5 nS per value)"),
     _bool("constant_current", "enable", None, "gate: no offset current while False"),
     _dac("constant_current", "i_offset", "i_const", "constant offset current (50 pA per value)"),
     _int("constant_current", "type", CONSTANT_CURRENT_SINK, None,
@@ -199,8 +199,6 @@ HXNEURON_NOT_CONFIGURABLE: tuple[str, ...] = (
 )
 HXNEURON_FIXED: dict[str, int | bool] = {"event_routing_analog_output": ANALOG_OUTPUT_NORMAL}
 
-_MC = ("multi-compartment (structured) neurons are not emulated yet; use single-circuit neurons "
-       "(leave the multicompartment_* switches False)")
 _BAYES = ("the Bayesian extension (coupled fire signals between neurons) is not emulated; "
           "connect the neurons with synapses instead")
 # flat field -> why a non-default value is refused (checked by validate_flat)
@@ -209,11 +207,6 @@ REFUSED: dict[str, str] = {
     "lower excitatory_input_i_bias_tau for a longer time constant (tau = 300 us / value)",
     "inhibitory_input_enable_high_resistance": "the high-resistance synaptic input mode is not emulated; "
     "lower inhibitory_input_i_bias_tau for a longer time constant (tau = 300 us / value)",
-    "multicompartment_connect_soma": _MC,
-    "multicompartment_connect_soma_right": _MC,
-    "multicompartment_connect_right": _MC,
-    "multicompartment_connect_vertical": _MC,
-    "multicompartment_enable_conductance": _MC,
     "event_routing_enable_bypass_excitatory": "the neuron bypass mode is not emulated; use a spike "
     "source (SpikeSourceArray) or a regular neuron with a strong input instead",
     "event_routing_enable_bypass_inhibitory": "the neuron bypass mode is not emulated; use a spike "

@@ -62,7 +62,25 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     NeuronParameter("enable_fire", 1, 1, "", "emit spikes (threshold comparator and event output on)"),
     NeuronParameter("leak_division", 1, 0, "", "divide the leak conductance by 8 (long membrane time constants)"),
     NeuronParameter("leak_multiplication", 1, 0, "", "multiply the leak conductance by 8 (short membrane time constants)"),
+    # structured neurons (``STRUCTURE_SWITCHES``): switches that join neighbouring circuits'
+    # membranes, or connect a membrane to the circuit's piece of the shared somatic line —
+    # directly or through the inter-compartment conductance g_icc
+    NeuronParameter("connect_right", 1, 0, "", "join the membrane with the right neighbour's (same row)"),
+    NeuronParameter("connect_vertical", 1, 0, "", "join the membrane with the other row's circuit of the "
+                    "column (two switches in series: set on both circuits)"),
+    NeuronParameter("connect_soma", 1, 0, "", "connect the membrane directly to the somatic line"),
+    NeuronParameter("connect_soma_right", 1, 0, "", "join the somatic line with the right neighbour's"),
+    NeuronParameter("enable_conductance", 1, 0, "", "connect the membrane to the somatic line through g_icc"),
+    NeuronParameter("i_bias_conductance", C.DAC_MAX, 0, "uS", "inter-compartment conductance g_icc; "
+                    "4.5 nS/LSB (lola: multicompartment.i_bias_nmda)"),
+    NeuronParameter("conductance_division", 1, 0, "", "divide g_icc by 8"),
+    NeuronParameter("conductance_multiplication", 1, 0, "", "multiply g_icc by 8"),
 )
+STRUCTURE_SWITCHES = ("connect_right", "connect_vertical", "connect_soma", "connect_soma_right",
+                      "enable_conductance")
+"""The neuron parameters that couple circuits: a chip where all are 0 has point neurons only."""
+G_ICC_US_PER_LSB = 0.0045
+"""Inter-compartment conductance per ``i_bias_conductance`` LSB (µS), before division/multiplication."""
 NEURON_PARAMETER_NAMES = tuple(p.name for p in NEURON_PARAMETERS)
 NEURON_PARAMETER_INDEX = {p.name: i for i, p in enumerate(NEURON_PARAMETERS)}
 _NEURON_MAX = np.array([p.maximum for p in NEURON_PARAMETERS], dtype=np.int64)
@@ -253,6 +271,13 @@ class ChipConfig:
                 raise ConfigError(
                     f"{what} at {path}{list(idx)} = {arr[idx]} is out of range {lo}..{hi}"
                 )
+        for switch in ("connect_right", "connect_soma_right"):
+            # the last column of a row has no right neighbour
+            last = self.neurons.column(switch).reshape(C.HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)[:, -1]
+            if np.any(last != 0):
+                n = int(np.argmax(last != 0)) * C.COLUMNS_PER_HEMISPHERE + C.COLUMNS_PER_HEMISPHERE - 1
+                raise ConfigError(f"neuron circuit {n}: {switch}=1 in the last column of its row, which has no "
+                                  f"right neighbour; clear it (join circuits of one row only)")
         mn = self.readout.madc_neuron
         if not -1 <= mn < C.NEURONS_PER_CHIP:
             raise ConfigError(f"MADC neuron {mn} is out of range: use -1 (off) or 0..511")

@@ -149,6 +149,85 @@ class AtomicNeuronOnDLS(_Coordinate):
         return CapMemBlockOnDLS(int(self) // C.NEURONS_PER_QUADRANT)
 
 
+# --- structured neurons (relative to a logical neuron's anchor) ------------------------
+class NeuronRowOnLogicalNeuron(_Coordinate):
+    size = C.HEMISPHERES
+
+
+class NeuronColumnOnLogicalNeuron(_Coordinate):
+    size = C.COLUMNS_PER_HEMISPHERE
+
+
+@(lambda c: _grid(c, NeuronColumnOnLogicalNeuron, NeuronRowOnLogicalNeuron))
+class AtomicNeuronOnLogicalNeuron(_Coordinate):
+    """A circuit relative to a logical neuron's anchor: (NeuronColumnOnLogicalNeuron,
+    NeuronRowOnLogicalNeuron) or its enum (row * 256 + column)."""
+
+    size = C.NEURONS_PER_CHIP
+
+    def x(self): return NeuronColumnOnLogicalNeuron(int(self) % C.COLUMNS_PER_HEMISPHERE)  # noqa: E704
+    def y(self): return NeuronRowOnLogicalNeuron(int(self) // C.COLUMNS_PER_HEMISPHERE)  # noqa: E704
+
+    @property
+    def column(self) -> int:
+        return int(self) % C.COLUMNS_PER_HEMISPHERE
+
+    @property
+    def row(self) -> int:
+        return int(self) // C.COLUMNS_PER_HEMISPHERE
+
+    def __repr__(self) -> str:
+        return f"AtomicNeuronOnLogicalNeuron({self.column}, {self.row})"
+
+
+class CompartmentOnLogicalNeuron(_Coordinate):
+    size = 255  # protocol.morphology.COMPARTMENTS_MAX
+
+
+class LogicalNeuronCompartments:
+    """The compartments of a logical neuron (``lola.Morphology.done()``'s first result)."""
+
+    def __init__(self, compartments) -> None:
+        #: the ``protocol.morphology.LogicalNeuronCompartments`` it shows
+        self.structure = compartments
+
+    def get_compartments(self) -> dict:
+        """``{CompartmentOnLogicalNeuron: [AtomicNeuronOnLogicalNeuron, …]}``."""
+        return {CompartmentOnLogicalNeuron(i): [AtomicNeuronOnLogicalNeuron(c.column, c.row) for c in comp]
+                for i, comp in enumerate(self.structure.compartments)}
+
+    def size(self) -> int:
+        return len(self.structure.compartments)
+
+    def __repr__(self) -> str:
+        return f"LogicalNeuronCompartments({self.get_compartments()!r})"
+
+
+class LogicalNeuronOnDLS:
+    """A logical neuron placed on the chip: its compartments anchored at an AtomicNeuronOnDLS
+    (the anchor is the relative circuit (0, 0))."""
+
+    def __init__(self, compartments: LogicalNeuronCompartments, anchor) -> None:
+        self.compartments = compartments
+        self.anchor = AtomicNeuronOnDLS(anchor)
+        row = int(self.anchor) // C.COLUMNS_PER_HEMISPHERE
+        #: ``protocol.morphology.PlacedNeurons`` of this one neuron (its checks: it fits the chip)
+        self.placed = compartments.structure.place([int(self.anchor) % C.COLUMNS_PER_HEMISPHERE], anchor_row=row)
+
+    def get_placed_compartments(self) -> dict:
+        """``{CompartmentOnLogicalNeuron: [AtomicNeuronOnDLS, …]}``."""
+        return {CompartmentOnLogicalNeuron(i): [AtomicNeuronOnDLS(self.placed.circuits[self.placed.index(0, i, k)])
+                                                for k in range(len(comp))]
+                for i, comp in enumerate(self.compartments.structure.compartments)}
+
+    def get_atomic_neurons(self) -> list:
+        """Every circuit it occupies (line-only circuits included)."""
+        return [AtomicNeuronOnDLS(n) for n in self.placed.circuits]
+
+    def __repr__(self) -> str:
+        return f"LogicalNeuronOnDLS({self.compartments!r}, anchor={self.anchor!r})"
+
+
 class NeuronConfigOnDLS(_Coordinate):
     size = C.NEURONS_PER_CHIP
 
@@ -349,7 +428,7 @@ class common:  # noqa: N801 (halco.common)
 
 __all__ = [name for name, obj in list(globals().items())
            if isinstance(obj, type) and issubclass(obj, _Coordinate) and not name.startswith("_")] + [
-    "Enum", "iter_all", "common"]
+    "Enum", "iter_all", "common", "LogicalNeuronCompartments", "LogicalNeuronOnDLS"]
 
 
 def __getattr__(name: str):

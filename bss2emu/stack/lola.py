@@ -307,8 +307,10 @@ class Chip:
         return chip
 
 
+from .morphology import LogicalNeuron, Morphology  # noqa: E402 (they build AtomicNeurons)
+
 __all__ = ["AtomicNeuron", "NeuronBlock", "Chip", "SynapseWeightRow", "SynapseLabelRow", "SynapseMatrix",
-           "SynapseBlock", "ReadoutChain", "PadMultiplexerConfig", "SourceMultiplexer"]
+           "SynapseBlock", "ReadoutChain", "PadMultiplexerConfig", "SourceMultiplexer", "Morphology", "LogicalNeuron"]
 
 
 def __getattr__(name: str):

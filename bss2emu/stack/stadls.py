@@ -88,6 +88,10 @@ class PlaybackProgramBuilder:
         self._instructions: list = []
 
     def write(self, coord, container, backend=None) -> None:
+        if isinstance(coord, halco.LogicalNeuronOnDLS):  # a logical neuron: one write per circuit
+            for atom, neuron in container.atomic_neurons(coord):
+                self.write(atom, neuron, backend)
+            return
         if not isinstance(coord, halco._Coordinate):
             raise ConfigError(f"write({coord!r}, …): the first argument is a halco coordinate "
                               f"(e.g. halco.AtomicNeuronOnDLS(0))")

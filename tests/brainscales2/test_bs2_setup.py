@@ -122,8 +122,8 @@ def test_unemulated_features_name_the_closest_way():
         pynn.synapses.PlasticSynapse(weight=1)
     with pytest.raises(NoModelAvailableError, match="PlasticityRule"):
         pynn.PlasticityRule(timer=None)
-    with pytest.raises(ValueError, match="multicompartment_connect_right=True is not emulated"):
-        pynn.Population(1, pynn.cells.HXNeuron(multicompartment_connect_right=True))
+    with pytest.raises(ValueError, match="bayesian_enable_slave=True is not emulated"):
+        pynn.Population(1, pynn.cells.HXNeuron(bayesian_enable_slave=True))
 
 
 def test_synaptic_input_on_the_cadc_is_refused():

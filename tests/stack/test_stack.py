@@ -119,8 +119,9 @@ def test_what_the_emulated_chip_cannot_do_is_refused_with_the_way_out():
         with pytest.raises(ChipError, match="one neuron at a time"):
             sta.run(connection, b.done())
     n = lola.AtomicNeuron()
-    with pytest.raises(ConfigError, match="multi-compartment"):
-        n.multicompartment.connect_right = True
+    n.multicompartment.connect_right = True  # structured neurons are emulated (tests/chip_actor/test_structure.py)
+    with pytest.raises(ConfigError, match="Bayesian"):
+        n.bayesian.enable_slave = True
     with pytest.raises(AttributeError, match="hal.NeuronConfig is not emulated"):
         hal.NeuronConfig  # noqa: B018
 
