@@ -19,7 +19,7 @@ from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
 from ..protocol import schemas
 from ..protocol.hardware import MADC_SOURCES, ChipConfig
-from ..protocol.playback import NeuronParameterWrite
+from ..protocol.playback import BackgroundRateWrite, CorrelationResetWrite, NeuronParameterWrite, SynapseEnableWrite, WeightWrite
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
@@ -102,6 +102,8 @@ class Chip:
         self.config = config.copy()
         self.config.check()
         self.step = 0
+        #: which synapses are connected (``SynapseEnableWrite``); a disabled one keeps its weight
+        self.synapse_enabled = np.ones((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), bool)
         self._rebuild_neurons()
         self._rebuild_synapses()
         self._reset_state(seed)
@@ -129,7 +131,7 @@ class Chip:
             # silently ignored, so they are read-only (weights change through set_weights)
             arr.flags.writeable = False
             setattr(syn, name, arr)
-        self.synapse_table = K.synapse_table(syn.weights, syn.addresses, syn.row_modes)
+        self._rebuild_synapses_only()
         self.stp_u_param = stp_utilisation(d.stp_utilisation)
         self.stp_tau_ns = stp_tau_us(d.stp_recovery) * 1e3
         self.set_scale = d.stp_set_scale.astype(np.float64)
@@ -199,6 +201,27 @@ class Chip:
         h, r, c = (np.ravel(i % n) for i, n in zip(np.broadcast_arrays(*idx), shape))
         K.set_entry_weights(*self.synapse_table, h, r, c, arr[h, r, c])
 
+    def set_synapses_enabled(self, hemisphere, rows, columns, enabled) -> None:
+        """Connect or disconnect synapses (topology; see ``playback.SynapseEnableWrite``)."""
+        mask = self.synapse_enabled
+        before = mask.copy()
+        mask[tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))] = np.asarray(enabled, bool)
+        if not np.array_equal(before, mask):
+            self._rebuild_synapses_only()
+
+    def _rebuild_synapses_only(self) -> None:
+        syn = self.config.synapses
+        table = K.synapse_table(syn.weights, syn.addresses, syn.row_modes)
+        self.synapse_table = table if self.synapse_enabled.all() else _without_disabled(table, self.synapse_enabled)
+
+    def set_background_rate(self, generator: int, rate: int) -> None:
+        """Set one background generator's 8-bit rate (Poisson: emits with p = rate/256)."""
+        if not 0 <= int(generator) < C.BACKGROUND_GENERATORS or not 0 <= int(rate) <= 0xFF:
+            raise ConfigError(f"chip {self.chip_id}: background generator {generator} rate {rate}: generators are "
+                              f"0..{C.BACKGROUND_GENERATORS - 1}, rates 0..255")
+        self.config.background.rate[int(generator)] = int(rate)
+        self.bg[3, int(generator)] = int(rate)  # in place: the compiled loop holds the array's address
+
     def apply_writes(self, writes) -> None:
         """Apply playback/PPU writes (``protocol.playback`` records) in order."""
         rebuild = False
@@ -207,8 +230,17 @@ class Chip:
             if isinstance(w, NeuronParameterWrite):
                 self.config.neurons.column(w.parameter)[w.neurons] = w.value
                 rebuild = True
-            else:
+            elif isinstance(w, WeightWrite):
                 self.set_weights(w.hemisphere, w.row, w.column, w.values)
+            elif isinstance(w, SynapseEnableWrite):
+                self.set_synapses_enabled(w.hemisphere, w.row, w.column, w.enabled)
+            elif isinstance(w, BackgroundRateWrite):
+                self.set_background_rate(w.generator, w.rate)
+            elif isinstance(w, CorrelationResetWrite):
+                self.causal[w.hemisphere, w.row, w.column] = 0.0
+                self.acausal[w.hemisphere, w.row, w.column] = 0.0
+            else:
+                raise ChipError(f"chip {self.chip_id}: unknown write {type(w).__name__}")
         if rebuild:
             self._neurons_written(unit)
 
@@ -232,7 +264,7 @@ class Chip:
 
     # --- state for checkpoints ------------------------------------------------------
     _STATE = ("step", "synaptic_events", "nstate", "ref_end", "spike_count", "stp_last", "stp_r", "stp_u",
-              "bg_next_ns", "bg_rng", "t_pre", "t_post", "causal", "acausal")
+              "bg_next_ns", "bg_rng", "t_pre", "t_post", "causal", "acausal", "synapse_enabled")
 
     def get_state(self) -> dict:
         """A deep copy of everything that evolves, configuration included."""
@@ -242,6 +274,7 @@ class Chip:
 
     def set_state(self, state: dict) -> None:
         self.config = state["config"].copy()
+        self.synapse_enabled = np.copy(state["synapse_enabled"])
         self._rebuild_neurons()
         self._rebuild_synapses()
         for k in self._STATE:
@@ -343,6 +376,29 @@ class Chip:
         else:
             cadc_b = _empty_batch("cadc")
         return madc_b, cadc_b
+
+
+def _without_disabled(table, enabled: np.ndarray):
+    """``kernels.synapse_table`` without the disabled synapses (``enabled[h, r, c]`` False):
+    their entries leave the CSR lists, so no event reaches them; ``position`` -1 there, so
+    weight writes keep only the configuration (the chip's weight array)."""
+    ptr, entry, n_weighted, position = table
+    n_keys = len(ptr) - 1
+    key = np.repeat(np.arange(n_keys), np.diff(ptr))
+    h = key // (C.DRIVERS_PER_HEMISPHERE * 64)
+    row = (entry >> K.ENTRY_ROW_SHIFT) & 0xFF
+    col = entry & 0xFF
+    keep = enabled[h, row, col]
+    new_index = np.cumsum(keep) - 1
+    weighted = ((entry >> K.ENTRY_WEIGHT_SHIFT) & 63) > 0
+    ptr2 = np.zeros(n_keys + 1, np.int64)
+    ptr2[1:] = np.cumsum(np.bincount(key[keep], minlength=n_keys))
+    nw2 = np.bincount(key[keep & weighted], minlength=n_keys).astype(np.int64)
+    pos2 = np.full_like(position, -1)
+    on = position >= 0
+    old = position[on]
+    pos2[on] = np.where(keep[old], new_index[old], -1)
+    return ptr2, np.ascontiguousarray(entry[keep]), nw2, pos2
 
 
 @functools.cache
