@@ -30,6 +30,7 @@ from .epochs import intervals, segment_schedule, snapshot, source_trains
 from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings
+from .rules import experiment_rules, group_connections
 from .standardmodels import SpikeSourcePoissonOnChip, is_source
 
 
@@ -157,11 +158,35 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
         writes += more
     warn_tau_m(state, translations, [snap["params"] for snap in snaps])
     projections, weights = _projections(exp.projections, info["groups"], translations, epochs, state.us_per_ms)
-    exp = exp.model_copy(update={"populations": populations, "projections": projections,
+    weights += connection_writes(projections, info["groups"][0], epochs, state.us_per_ms)
+    rules = experiment_rules(state, projections, info["groups"][0], info["name_of"])
+    exp = exp.model_copy(update={"populations": populations, "projections": projections, "plasticity": rules,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
                  "translations": translations, "epoch_starts": [t for t, _ in epochs]}
 
+
+
+def connection_writes(projections, groups, epochs, us_per_ms: float) -> list:
+    """Connections disabled or enabled again (``Projection.set_enabled``) as timed
+    ``ConnectionWrite``s: at the segment's start those disabled then, later the changes."""
+    out = []
+    for pr, g in zip(projections, groups):
+        prj = g["projection"]
+        states = [snap.get("enabled", {}).get(id(prj)) for _, snap in epochs]
+        if all(s is None for s in states):
+            continue
+        conn = group_connections(prj, g)
+        before = np.ones(len(conn), bool)
+        for (t_ms, _), now in zip(epochs, states):
+            now = before if now is None else now[conn]
+            for enabled in (False, True):
+                idx = np.flatnonzero((now == enabled) & (before != enabled if t_ms > 0 else ~now))
+                if len(idx):
+                    out.append(E.ConnectionWrite(time_us=t_ms * us_per_ms, projection=pr.name, enabled=enabled,
+                                                 indices=idx.tolist()))
+            before = now
+    return out
 
 
 def current_translations(state) -> dict[int, T.NeuronTranslation]:
@@ -204,12 +229,12 @@ def _projections(topo, groups_of_epoch, translations, epochs, us_per_ms: float):
         for e in range(1, len(codes)):
             if np.array_equal(codes[e], codes[e - 1]):
                 continue
-            if not (uniform and np.all(codes[e] == codes[e][0])):
-                raise ConnectionError(f"projection {prj.label!r}: its weights changed during the run and differ "
-                                      f"between connections; the chip can rewrite one weight per projection at a "
-                                      f"time: call sim.reset() before changing them, or give all the same weight")
-            writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
-                                        weight=int(codes[e][0])))
+            if uniform and np.all(codes[e] == codes[e][0]):
+                writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
+                                            weight=int(codes[e][0])))
+            else:  # one weight per connection (the group's, in its connection order)
+                writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
+                                            weights=codes[e].astype(int).tolist()))
     for prj, n, of, largest in lost.values():
         if n:
             warnings.warn(f"projection {prj.label!r}: {n} of {of} connections have weights below half a weight-code "

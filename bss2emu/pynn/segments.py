@@ -28,6 +28,7 @@ from . import experiment
 from .epochs import snapshot, topology
 from .exceptions import ConnectionError, connection_error
 from .results import store_results
+from .rules import store_observables
 
 
 def run_segment(state, tstop: float) -> None:
@@ -100,6 +101,7 @@ def _execute(state, tstop: float) -> None:
         raise connection_error(err) from None
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)
+    store_observables(state, exp, res)
 
 
 def _emulate(state, exp):
