@@ -28,7 +28,10 @@ class ChipError(BssError, RuntimeError):
 
 
 class PlasticityError(BssError, RuntimeError):
-    """A user plasticity kernel failed or wrote outside the hardware ranges."""
+    """A user plasticity kernel failed or wrote outside the hardware ranges; ``results``
+    (when set) holds what the run produced up to then."""
+
+    results = None
 
 
 class ClusterError(BssError, RuntimeError):

@@ -23,6 +23,7 @@ that has its past (``continue_with``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Callable
@@ -30,7 +31,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
-from ..errors import ChipUnavailableError, ConfigError
+from ..errors import ChipUnavailableError, ConfigError, PlasticityError
 from ..protocol import experiment as E
 from ..protocol import schemas
 from ..protocol.results import Results
@@ -269,6 +270,12 @@ class Coordinator:
         try:
             self._run_windows(bounds, self._net, progress)
             tables = self.backend.tables()
+        except PlasticityError as err:  # a rule failed: keep what ran before it (err.results)
+            with contextlib.suppress(Exception):
+                err.results = self._results(self.backend.tables(), self._net, wall0, self._setup_s,
+                                            madc_metadata(self.exp, self._setups))
+            self.close()
+            raise
         except BaseException:
             self.close()
             raise

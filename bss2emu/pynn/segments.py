@@ -22,7 +22,7 @@ import bss2emu
 
 from ..cluster import warn_dropped
 from ..cluster.coordinator import Coordinator
-from ..errors import RoutingError, user_stacklevel
+from ..errors import PlasticityError, RoutingError, user_stacklevel
 from ..protocol.system import as_system
 from . import experiment
 from .epochs import snapshot, topology
@@ -99,6 +99,12 @@ def _execute(state, tstop: float) -> None:
         res = _emulate(state, exp)
     except RoutingError as err:  # what mapping does not check: routes on the system
         raise connection_error(err) from None
+    except PlasticityError as err:  # a rule failed: the populations get what ran before it
+        if err.results is not None:
+            state.last_experiment, state.results = exp, err.results
+            store_results(state, exp, err.results, info, tstop)
+            store_observables(state, exp, err.results)
+        raise
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)
     store_observables(state, exp, res)
