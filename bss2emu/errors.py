@@ -32,6 +32,7 @@ class PlasticityError(BssError, RuntimeError):
     (when set) holds what the run produced up to then."""
 
     results = None
+    time_us: float | None = None  #: when the rule failed (hardware µs)
 
 
 class ClusterError(BssError, RuntimeError):

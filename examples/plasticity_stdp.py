@@ -32,8 +32,9 @@ class PairSTDP(pynn.PlasticityRule, pynn.standardmodels.synapses.StaticSynapse):
             dw = np.rint(self.eta * (causal.astype(float) - acausal.astype(float))).astype(int)
             ctx.record_observable("causal", [causal])
             ctx.record_observable("acausal", [acausal])
-            view.set_weights(np.clip(view.weights() + dw, 0, 63))
-            ctx.record_observable("weight", [view.weights() + 0])
+            new = np.clip(view.weights() + dw, 0, 63)
+            view.set_weights(new)  # takes effect as the kernel returns
+            ctx.record_observable("weight", [new])
 
 
 def run(delta_t_us=(-12.0, -8.0, -4.0, -2.0, 2.0, 4.0, 8.0, 12.0), n_pairs: int = 6, pair_period_us: float = 60.0,

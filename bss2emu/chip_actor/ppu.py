@@ -316,11 +316,14 @@ class Ppu:
             ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, self.chip_id)
             try:
                 self.functions[i](ctx)
-            except PlasticityError:
+            except PlasticityError as err:
+                err.time_us = t_ns / 1e3
                 raise
             except Exception as err:
-                raise PlasticityError(f"plasticity rule {k.name!r} failed at {t_ns / 1e3:.3f} µs (chip "
-                                      f"{self.chip_id}): {type(err).__name__}: {err}") from err
+                failure = PlasticityError(f"plasticity rule {k.name!r} failed at {t_ns / 1e3:.3f} µs (chip "
+                                          f"{self.chip_id}): {type(err).__name__}: {err}")
+                failure.time_us = t_ns / 1e3
+                raise failure from err
             writes.extend(ctx.writes)
             reset |= ctx.reset_correlation
             self.records.extend((t_ns // NS_PER_TICK, self.chip_id, k.name, key, val) for key, val in ctx.records)

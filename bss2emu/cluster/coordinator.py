@@ -271,6 +271,8 @@ class Coordinator:
             self._run_windows(bounds, self._net, progress)
             tables = self.backend.tables()
         except PlasticityError as err:  # a rule failed: keep what ran before it (err.results)
+            if err.time_us is not None:  # the chips ran up to the window the rule was to start
+                self.step = min(self.total, int(round(err.time_us * 1e3)) // self.exp.dt_ns)
             with contextlib.suppress(Exception):
                 err.results = self._results(self.backend.tables(), self._net, wall0, self._setup_s,
                                             madc_metadata(self.exp, self._setups))

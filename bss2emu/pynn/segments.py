@@ -102,8 +102,10 @@ def _execute(state, tstop: float) -> None:
     except PlasticityError as err:  # a rule failed: the populations get what ran before it
         if err.results is not None:
             state.last_experiment, state.results = exp, err.results
-            store_results(state, exp, err.results, info, tstop)
+            t_ms = err.results.metadata["runtime_us"] / state.us_per_ms
+            store_results(state, exp, err.results, info, t_ms)
             store_observables(state, exp, err.results)
+            state.t, state.running = t_ms, True  # get_data() reads up to where the run stopped
         raise
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)
