@@ -122,6 +122,11 @@ class SynapseView:
     def _index(self):
         return self.hemisphere, self.row, self.column
 
+    @property
+    def post_circuit(self) -> np.ndarray:
+        """The neuron circuit of each synapse (its column): index ``ctx.spike_counts`` with it."""
+        return self.hemisphere * C.COLUMNS_PER_HEMISPHERE + self.column
+
     def weights(self) -> np.ndarray:
         """Current 6-bit weights (int64)."""
         return self._ctx._snap.weights[self._index].astype(np.int64)
