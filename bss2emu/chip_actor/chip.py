@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
@@ -187,12 +188,24 @@ class Chip:
         """Write 6-bit weights at ``(hemisphere, rows, columns)`` (scalars or arrays that
         broadcast, as in ``protocol.playback.WeightWrite``)."""
         w = np.asarray(weights)
-        if np.any((w < 0) | (w > C.WEIGHT_MAX)):
+        if w.size and (w.min() < 0 or w.max() > C.WEIGHT_MAX):
             bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
             raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
         arr = self.config.synapses.weights
         shape = arr.shape
         idx = tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))
+        if w.ndim == 1 and all(i.shape == w.shape for i in idx) and len(w) > 64:
+            # the PPU's writes: many synapses, most unchanged — one compiled pass writes the changed
+            for i, n in zip(idx, shape):
+                if len(i) and (i.min() < 0 or i.max() >= n):
+                    raise ConfigError(f"synapse index {i.min() if i.min() < 0 else i.max()} is out of range "
+                                      f"0..{n - 1}")
+            arr.flags.writeable = True
+            try:
+                _write_changed_weights(arr, *self.synapse_table, *idx, np.asarray(w, np.int64))
+            finally:
+                arr.flags.writeable = False
+            return
         arr.flags.writeable = True
         try:
             arr[idx] = w  # numpy checks the indices
@@ -237,8 +250,7 @@ class Chip:
             elif isinstance(w, BackgroundRateWrite):
                 self.set_background_rate(w.generator, w.rate)
             elif isinstance(w, CorrelationResetWrite):
-                self.causal[w.hemisphere, w.row, w.column] = 0.0
-                self.acausal[w.hemisphere, w.row, w.column] = 0.0
+                _zero_at(self.causal, self.acausal, w.hemisphere, w.row, w.column)
             else:
                 raise ChipError(f"chip {self.chip_id}: unknown write {type(w).__name__}")
         if rebuild:
@@ -376,6 +388,24 @@ class Chip:
         else:
             cadc_b = _empty_batch("cadc")
         return madc_b, cadc_b
+
+
+@njit(cache=True)
+def _write_changed_weights(weights, ptr, entry, n_weighted, position, h, r, c, w):
+    """``weights[h, r, c] = w`` (1-d, equally long; indices checked) and the synapse
+    table's entries where a weight changed (``kernels.set_entry_weights`` for those)."""
+    for i in range(w.shape[0]):
+        if weights[h[i], r[i], c[i]] != w[i]:
+            weights[h[i], r[i], c[i]] = w[i]
+            K.set_entry_weights(ptr, entry, n_weighted, position, h[i:i + 1], r[i:i + 1], c[i:i + 1], w[i:i + 1])
+
+
+@njit(cache=True)
+def _zero_at(causal, acausal, h, r, c):
+    """Reset the correlation sensors at ``(h, r, c)`` (1-d index arrays)."""
+    for i in range(h.shape[0]):
+        causal[h[i], r[i], c[i]] = 0.0
+        acausal[h[i], r[i], c[i]] = 0.0
 
 
 def _without_disabled(table, enabled: np.ndarray):

@@ -9,9 +9,9 @@ hardware ranges and take effect at the next window (the backend starts a window 
 kernel's due time, so "next window" is exactly the kernel's time).
 
 The rule's projections and populations come as views of the part placed on this chip
-(``ctx.projections``, ``ctx.populations``): one entry per synapse — in the order of the
-projection's connections, ``connection`` giving each one's index — or per neuron, so a
-kernel works on whole vectors as the PPU's SIMD unit works on synapse rows.
+(``ctx.projections``, ``ctx.populations``): one entry per synapse — row by row, as the
+PPU's SIMD unit sweeps the synapse array, ``connection`` giving each one's index in the
+projection — or per neuron, so a kernel works on whole vectors.
 
 Every chip's PPU runs its own copy of a kernel object (state kept on it — traces,
 counters — is per chip, in every placement alike, and part of a checkpoint).
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+from numba import njit
 
 from ..errors import PlasticityError
 from ..protocol import coordinates as C
@@ -91,11 +92,21 @@ class ChipSnapshot:
             self._membranes = self._chip.membrane_codes()
         return self._membranes
 
-    def correlation_codes(self, index=None) -> tuple[np.ndarray, np.ndarray]:
-        """8-bit (causal, acausal) codes, of all synapses or at ``index`` = (h, r, c)."""
-        sel = (slice(None),) if index is None else index
-        return tuple(np.clip(np.rint(x[sel] / self.corr_lsb), 0, 255).astype(np.uint8)
-                     for x in (self._causal, self._acausal))
+    def correlation_codes(self, index=None, reset: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """8-bit (causal, acausal) codes, of all synapses or at ``index`` = (h, r, c);
+        ``reset``: zero the sensors read (the chip's when live, else this copy's — the chip's
+        then follow by a ``CorrelationResetWrite``), as the PPU resets them while it reads."""
+        if index is None:
+            return tuple(np.clip(np.rint(x / self.corr_lsb), 0, 255).astype(np.uint8)
+                         for x in (self._causal, self._acausal))
+        h, r, c = (np.asarray(i, np.int64) for i in index)
+        if reset and not (self._causal.flags.writeable and self._acausal.flags.writeable):
+            self._causal, self._acausal = self._causal.copy(), self._acausal.copy()  # (from Ray's store)
+        return _codes_at(self._causal, self._acausal, h, r, c, 1.0 / self.corr_lsb, reset)
+
+    @property
+    def is_live(self) -> bool:
+        return self._chip is not None
 
     @property
     def causal(self) -> np.ndarray:
@@ -108,7 +119,8 @@ class ChipSnapshot:
 
 class SynapseView:
     """A projection's synapses on this chip: ``hemisphere``, ``row``, ``column`` and
-    ``connection`` (index in the projection's connection list), one entry each."""
+    ``connection`` (index in the projection's connection list), one entry each, ordered by
+    (hemisphere, row, column)."""
 
     def __init__(self, ctx: "PpuContext", name: str, hemisphere, row, column, connection) -> None:
         self._ctx, self.name = ctx, name
@@ -129,18 +141,21 @@ class SynapseView:
 
     def weights(self) -> np.ndarray:
         """Current 6-bit weights (int64)."""
-        return self._ctx._snap.weights[self._index].astype(np.int64)
+        flat = (self.hemisphere * C.ROWS_PER_HEMISPHERE + self.row) * C.COLUMNS_PER_HEMISPHERE + self.column
+        return np.take(self._ctx._snap.weights.reshape(-1), flat)
 
     def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) sensor codes; ``reset``: zero these sensors after reading."""
-        out = self._ctx._snap.correlation_codes(self._index)
-        if reset and len(self):
+        snap = self._ctx._snap
+        out = snap.correlation_codes(self._index, reset)
+        if reset and len(self) and not snap.is_live:  # a copy: the chip's sensors are reset by a write
             self._ctx.writes.append(CorrelationResetWrite(self._ctx._t_ticks, *self._index))
         return out
 
     def set_weights(self, values) -> None:
         """Write 6-bit weights (integers 0..63), one per synapse or one for all."""
-        self._ctx.set_weights(*self._index, np.broadcast_to(np.asarray(values), (len(self),)))
+        v = np.asarray(values)
+        self._ctx.set_weights(*self._index, v if v.shape == (len(self),) else np.broadcast_to(v, (len(self),)))
 
     def set_enabled(self, enabled) -> None:
         """Connect (True) or disconnect (False) the synapses: one value per synapse or one for all."""
@@ -233,13 +248,14 @@ class PpuContext:
     def set_weights(self, hemisphere, row, column, values) -> None:
         """Write 6-bit weights (integers 0..63) at the given synapses."""
         v = np.asarray(values)
-        if not np.issubdtype(v.dtype, np.integer) or ((v < 0) | (v > C.WEIGHT_MAX)).any():
+        if not np.issubdtype(v.dtype, np.integer) or (v.size and (v.min() < 0 or v.max() > C.WEIGHT_MAX)):
             bad = v[~((v >= 0) & (v <= C.WEIGHT_MAX) & (v == np.round(v)))]
             shown = bad.flat[0].item() if bad.size else v.dtype
             raise self._fail("weight", shown, f"weights are integers 0..{C.WEIGHT_MAX}; write "
                                               f"np.clip(np.rint(w), 0, {C.WEIGHT_MAX}).astype(int)")
-        h, r, c = (np.broadcast_to(np.asarray(x, dtype=np.int64), v.shape) for x in (hemisphere, row, column))
-        self.writes.append(WeightWrite(self._t_ticks, h.ravel(), r.ravel(), c.ravel(), v.astype(np.int64).ravel()))
+        h, r, c = (np.broadcast_to(np.asarray(x, dtype=np.int64), v.shape).reshape(-1)
+                   for x in (hemisphere, row, column))
+        self.writes.append(WeightWrite(self._t_ticks, h, r, c, np.asarray(v, np.int64).reshape(-1)))
 
     def set_synapses_enabled(self, hemisphere, row, column, enabled) -> None:
         """Connect/disconnect synapses (topology): their address matches their source or not."""
@@ -276,6 +292,23 @@ class PpuContext:
         """Append one sample of observable ``name`` at this time: a number or an array (a
         row of the results' ``ppu_observables`` table: time, chip, rule, name, values)."""
         self.records.append((str(name), np.array(value, dtype=np.float64).ravel()))
+
+
+@njit(cache=True)
+def _codes_at(causal, acausal, h, r, c, per_lsb, reset):
+    """8-bit codes ``clip(rint(x · per_lsb), 0, 255)`` of both sensors at ``(h, r, c)``
+    (the CADC's read of the correlation sensors; numpy twin: ``correlation_codes(None)``),
+    zeroing them if ``reset``."""
+    n = h.shape[0]
+    out_c = np.empty(n, np.uint8)
+    out_a = np.empty(n, np.uint8)
+    for i in range(n):
+        out_c[i] = min(255.0, max(0.0, np.rint(causal[h[i], r[i], c[i]] * per_lsb)))
+        out_a[i] = min(255.0, max(0.0, np.rint(acausal[h[i], r[i], c[i]] * per_lsb)))
+        if reset:
+            causal[h[i], r[i], c[i]] = 0.0
+            acausal[h[i], r[i], c[i]] = 0.0
+    return out_c, out_a
 
 
 def _own_copy(function):

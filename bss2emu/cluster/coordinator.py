@@ -69,9 +69,11 @@ def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
     synapses, connections = {}, {}
     for p in exp.projections:
         c, h, r, col = mapping.synapse[p.label]
-        sel = c == chip
+        sel = np.flatnonzero(c == chip)
+        order = np.lexsort((col[sel], r[sel], h[sel]))  # row by row, as the PPU sweeps the array
+        sel = sel[order]
         synapses[p.label] = (h[sel], r[sel], col[sel])
-        connections[p.label] = np.flatnonzero(sel)
+        connections[p.label] = sel
     return ChipLayout(synapses, connections, dict(rt.circuits), dict(rt.populations),
                       {name: g for name, (g, _, _) in rt.background.items()})
 

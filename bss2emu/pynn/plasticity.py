@@ -219,18 +219,21 @@ class RuleKernel:
         bare._recording = None
         self.rule, self.function, self.parts, self.populations = bare, function, parts, populations
         self.sizes, self.us_per_ms = sizes, us_per_ms
+        self._merged = None  # per chip (each PPU runs its own copy): the merged views' index arrays
 
     def __call__(self, ctx) -> None:
-        views = {v.name: v for v in ctx.projections}
-        merged = []
-        for i, part in enumerate(self.parts):
-            if not part:  # a projection without connections
-                empty = np.zeros(0, np.int64)
-                merged.append(SynapseView(ctx, str(i), empty, empty, empty, empty))
-                continue
-            first, *rest = [views[name] for name, _ in part]
-            merged.append(first.merged(rest, [conn for _, conn in part], name=str(i)))
-        ctx.projections = merged
+        if self._merged is None:  # the layout of this chip stays for the run: merge once
+            views = {v.name: v for v in ctx.projections}
+            self._merged = []
+            for i, part in enumerate(self.parts):
+                if not part:  # a projection without connections
+                    empty = np.zeros(0, np.int64)
+                    self._merged.append((empty, empty, empty, empty))
+                    continue
+                first, *rest = [views[name] for name, _ in part]
+                m = first.merged(rest, [conn for _, conn in part], name=str(i))
+                self._merged.append((m.hemisphere, m.row, m.column, m.connection))
+        ctx.projections = [SynapseView(ctx, str(i), *m) for i, m in enumerate(self._merged)]
         ctx.time = ctx.time_us / self.us_per_ms
         record = ctx.record_observable
         ctx.record_observable = lambda name, value: record(name, self._full(name, value, ctx))

@@ -177,3 +177,31 @@ def test_the_brainscales2_view_takes_the_same_rules_in_hardware_ms():
         assert pynn.synapses.PlasticSynapse(weight=-5, plasticity_rule=rule).plasticity_rule is rule
     finally:
         pynn.end()
+
+
+def test_a_rule_runs_through_appended_snippets_that_change_weights_without_mapping_again():
+    import bss2emu.brainscales2 as pynn
+
+    class Watch(pynn.PlasticityRule, pynn.standardmodels.synapses.StaticSynapse):
+        def kernel(self, ctx):
+            ctx.record_observable("w", [ctx.projections[0].weights()])
+
+    pynn.setup()
+    try:
+        rule = Watch(timer=pynn.Timer(start=0.01, period=0.02, num_periods=4),
+                     observables={"w": pynn.PlasticityRule.ObservablePerSynapse()}, weight=10)
+        src = pynn.Population(2, pynn.cells.SpikeSourceArray(spike_times=[0.005]))
+        nrn = pynn.Population(1, pynn.cells.HXNeuron())
+        prj = pynn.Projection(src, nrn, pynn.AllToAllConnector(), synapse_type=rule)
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        prj.set(weight=np.array([[20.0], [30.0]]))  # a new value per connection for the second snippet
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        pynn.run(None, pynn.RunCommand.EXECUTE)
+        samples = prj.get_data("w")
+        assert [s.time for s in samples] == [0.01, 0.03, 0.05, 0.07]
+        assert [s.data.tolist() for s in samples] == [[10, 10], [10, 10], [20, 30], [20, 30]]
+        exp = pynn.simulator.state.last_experiment
+        assert [w.weights for w in exp.writes if w.kind == "weight"] == [[20, 30]]
+        assert len(exp.projections) == 1  # one mapping for both snippets: the change is a timed write
+    finally:
+        pynn.end()
