@@ -20,6 +20,7 @@ counters — is per chip, in every placement alike, and part of a checkpoint).
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -139,10 +140,14 @@ class SynapseView:
         """The neuron circuit of each synapse (its column): index ``ctx.spike_counts`` with it."""
         return self.hemisphere * C.COLUMNS_PER_HEMISPHERE + self.column
 
+    @functools.cached_property
+    def flat(self) -> np.ndarray:
+        """Each synapse's index in the flattened ``[hemisphere, row, column]`` arrays."""
+        return (self.hemisphere * C.ROWS_PER_HEMISPHERE + self.row) * C.COLUMNS_PER_HEMISPHERE + self.column
+
     def weights(self) -> np.ndarray:
         """Current 6-bit weights (int64)."""
-        flat = (self.hemisphere * C.ROWS_PER_HEMISPHERE + self.row) * C.COLUMNS_PER_HEMISPHERE + self.column
-        return np.take(self._ctx._snap.weights.reshape(-1), flat)
+        return np.take(self._ctx._snap.weights.reshape(-1), self.flat)
 
     def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) sensor codes; ``reset``: zero these sensors after reading."""

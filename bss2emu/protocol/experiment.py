@@ -32,6 +32,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     create_model,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -378,10 +379,24 @@ class PlasticityRule(_Model):
             if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?", value):
                 raise ValueError(f"{value!r} is not a Python path; give one like 'my_rules.stdp' "
                                  f"(a module and a function in it)")
+            if cls.model_fields["kernel"].annotation is str:  # a model that only names kernels (the service's)
+                return value
             value = _IMPORT.validate_python(value)
         if not callable(value):
             raise ValueError(f"kernel {value!r} is not callable; give a function kernel(ctx) or its dotted path")
         return value
+
+    @field_serializer("kernel", when_used="json")
+    def _kernel_path(self, kernel: Any) -> str:
+        """A file or the experiment service names the kernel by its dotted path."""
+        if isinstance(kernel, str):
+            return kernel
+        module, name = getattr(kernel, "__module__", None), getattr(kernel, "__qualname__", "")
+        if not module or not name or "<" in name or module == "__main__":
+            raise ConfigError(f"plasticity rule {self.name!r}: kernel {kernel!r} exists only in this process, so it "
+                              f"cannot be written to a file or sent to a service; define it as a function in an "
+                              f"importable module and give its dotted path ('my_rules.stdp')")
+        return f"{module}.{name}"
 
 
 class NeuronWrite(_Model):
