@@ -134,3 +134,42 @@ def test_every_placement_and_a_recovery_give_identical_plasticity(ray_cluster):
     for name, res in runs.items():
         for table in ("spikes", "ppu_observables"):
             assert res.tables[table].equals(ref.tables[table]), (name, table)
+
+
+def test_a_rule_writes_neuron_parameters_within_their_ranges():
+    class Wake:
+        def __init__(self, value):
+            self.value = value
+
+        def __call__(self, ctx):
+            ctx.populations[0].set_parameter("i_const", self.value)
+
+    def exp(value):
+        return E.Experiment(name="wake", runtime_us=100.0, chip={"ideal": True},
+                            populations=[{"name": "p", "size": 3, "params": {"i_const": 0}}],
+                            plasticity=[{"name": "wake", "kernel": Wake(value), "period_us": 50.0, "num_periods": 1,
+                                         "populations": ["p"]}])
+
+    spikes = bss2emu.run(exp(900)).spike_times_us("p")
+    assert all(len(t) >= 3 and t.min() >= 50.0 for t in spikes)  # silent until the rule raised the current
+    with pytest.raises(bss2emu.errors.PlasticityError,
+                       match=r"rule 'wake' at 50.000 µs \(chip 0\) wrote i_const 5000: range 0..1022"):
+        bss2emu.run(exp(5000))
+
+
+def test_a_rule_disconnects_and_reconnects_synapses():
+    class Prune:
+        def __call__(self, ctx):
+            (view,) = ctx.projections
+            view.set_enabled(ctx.time_us >= 60.0)  # off at 30 µs, on again at 60 µs
+
+    exp = E.Experiment(
+        name="prune", runtime_us=90.0, chip={"ideal": True},
+        populations=[{"name": "p", "size": 1, "params": {"i_const": 400}}],
+        sources=[{"kind": "spike_array", "name": "s", "size": 12,
+                  "spike_times_us": [list(np.arange(2.0, 90.0, 5.0))] * 12}],
+        projections=[{"name": "sp", "pre": "s", "post": "p", "weight": 63}],
+        plasticity=[{"name": "prune", "kernel": Prune(), "period_us": 30.0, "num_periods": 2,
+                     "projections": ["sp"]}])
+    t = bss2emu.run(exp).spike_times_us("p")[0]
+    assert len(t[t < 30.0]) > 3 and len(t[(t >= 45.0) & (t < 60.0)]) == 0 and len(t[t >= 75.0]) > 1
