@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 import bss2emu.brainscales2 as pynn
+from bss2emu.protocol.hardware import ReadoutConfig
 
-TAU_CORR_US = 5.0  # the chip's correlation time constant (protocol.hardware.ReadoutConfig)
-CORR_LSB = 0.05  # sensor units per 8-bit code
+TAU_CORR_US = ReadoutConfig().tau_corr_us  # the sensors' time constant (µs hardware)
+CORR_LSB = ReadoutConfig().corr_lsb  # sensor units per 8-bit code
 TEACHERS = 8  # teacher synapses per neuron: together they make it fire once
 LATENCY_US = 1.3  # from the teacher's spike to the post spike, about
 
