@@ -188,24 +188,25 @@ class Chip:
         """Write 6-bit weights at ``(hemisphere, rows, columns)`` (scalars or arrays that
         broadcast, as in ``protocol.playback.WeightWrite``)."""
         w = np.asarray(weights)
-        if w.size and (w.min() < 0 or w.max() > C.WEIGHT_MAX):
-            bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
-            raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
         arr = self.config.synapses.weights
         shape = arr.shape
         idx = tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))
-        if w.ndim == 1 and all(i.shape == w.shape for i in idx) and len(w) > 64:
-            # the PPU's writes: many synapses, most unchanged — one compiled pass writes the changed
-            for i, n in zip(idx, shape):
-                if len(i) and (i.min() < 0 or i.max() >= n):
-                    raise ConfigError(f"synapse index {i.min() if i.min() < 0 else i.max()} is out of range "
-                                      f"0..{n - 1}")
-            arr.flags.writeable = True
-            try:
-                _write_changed_weights(arr, *self.synapse_table, *idx, np.asarray(w, np.int64))
-            finally:
-                arr.flags.writeable = False
-            return
+        if w.ndim == 1 and w.dtype.kind in "iu" and all(i.shape == w.shape for i in idx) and len(w) > 64:
+            # the PPU's writes: many synapses, most unchanged — compiled passes check, then write the changed
+            w = np.asarray(w, np.int64)
+            bad = _first_invalid(*idx, w, C.WEIGHT_MAX, *shape)
+            if bad < 0:
+                arr.flags.writeable = True
+                try:
+                    _write_changed_weights(arr, *self.synapse_table, *idx, w)
+                finally:
+                    arr.flags.writeable = False
+                return
+            idx = tuple(i[bad:bad + 1] for i in idx)  # the first bad write: reported below
+            w = w[bad:bad + 1]
+        if w.size and (w.min() < 0 or w.max() > C.WEIGHT_MAX):
+            bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
+            raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
         arr.flags.writeable = True
         try:
             arr[idx] = w  # numpy checks the indices
@@ -398,6 +399,17 @@ def _write_changed_weights(weights, ptr, entry, n_weighted, position, h, r, c, w
         if weights[h[i], r[i], c[i]] != w[i]:
             weights[h[i], r[i], c[i]] = w[i]
             K.set_entry_weights(ptr, entry, n_weighted, position, h[i:i + 1], r[i:i + 1], c[i:i + 1], w[i:i + 1])
+
+
+@njit(cache=True)
+def _first_invalid(h, r, c, w, w_max, n_h, n_r, n_c):
+    """The first i whose synapse ``(h, r, c)`` is outside the ``[n_h, n_r, n_c]`` array or
+    whose weight is outside 0..w_max, or -1."""
+    for i in range(w.shape[0]):
+        if (h[i] < 0 or h[i] >= n_h or r[i] < 0 or r[i] >= n_r or c[i] < 0 or c[i] >= n_c
+                or w[i] < 0 or w[i] > w_max):
+            return i
+    return -1
 
 
 @njit(cache=True)
