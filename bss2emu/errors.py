@@ -28,7 +28,11 @@ class ChipError(BssError, RuntimeError):
 
 
 class PlasticityError(BssError, RuntimeError):
-    """A user plasticity kernel failed or wrote outside the hardware ranges."""
+    """A user plasticity kernel failed or wrote outside the hardware ranges; ``results``
+    (when set) holds what the run produced up to then."""
+
+    results = None
+    time_us: float | None = None  #: when the rule failed (hardware µs)
 
 
 class ClusterError(BssError, RuntimeError):

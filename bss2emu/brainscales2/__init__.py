@@ -42,6 +42,7 @@ from pyNN.space import Space  # noqa: F401
 
 from ..errors import ConfigError
 from ..pynn import control, lifecycle, segments, simulator
+from ..pynn.plasticity import PlasticityRule, PlasticityRuleHandle, Timer  # noqa: F401 - one implementation
 from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F401
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection  # noqa: F401
@@ -57,18 +58,6 @@ BSS2EMU_SETUP = ("chips", "system", "placement", "address", "seed", "ideal", "se
 """bss2emu's own setup keywords, taken as ``bss2emu.pynn.setup`` takes them."""
 
 
-class PlasticityRule:
-    """Not emulated yet (see ``synapses.PlasticSynapse``)."""
-
-    def __init__(self, *args, **kwargs):
-        from ..pynn.exceptions import NoModelAvailableError
-
-        raise NoModelAvailableError("PlasticityRule is not available in bss2emu.brainscales2 yet: PPU kernels from "
-                                    "PyNN are not emulated; use a bss2emu experiment with plasticity "
-                                    "(bss2emu.Experiment.plasticity) or static synapses")
-
-
-Timer = PlasticityRule
 
 
 def list_standard_models():

@@ -16,12 +16,13 @@ from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
 from ..protocol import schemas
 from ..protocol.hardware import MADC_SOURCES, ChipConfig
-from ..protocol.playback import NeuronParameterWrite
+from ..protocol.playback import BackgroundRateWrite, CorrelationResetWrite, NeuronParameterWrite, SynapseEnableWrite, WeightWrite
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
@@ -106,6 +107,8 @@ class Chip:
         self.config = config.copy()
         self.config.check()
         self.step = 0
+        #: which synapses are connected (``SynapseEnableWrite``); a disabled one keeps its weight
+        self.synapse_enabled = np.ones((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), bool)
         self._rebuild_neurons()
         self._rebuild_synapses()
         self._reset_state(seed)
@@ -140,7 +143,7 @@ class Chip:
             # silently ignored, so they are read-only (weights change through set_weights)
             arr.flags.writeable = False
             setattr(syn, name, arr)
-        self.synapse_table = K.synapse_table(syn.weights, syn.addresses, syn.row_modes)
+        self._rebuild_synapses_only()
         self.stp_u_param = stp_utilisation(d.stp_utilisation)
         self.stp_tau_ns = stp_tau_us(d.stp_recovery) * 1e3
         self.set_scale = d.stp_set_scale.astype(np.float64)
@@ -197,20 +200,56 @@ class Chip:
         """Write 6-bit weights at ``(hemisphere, rows, columns)`` (scalars or arrays that
         broadcast, as in ``protocol.playback.WeightWrite``)."""
         w = np.asarray(weights)
-        if np.any((w < 0) | (w > C.WEIGHT_MAX)):
-            bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
-            raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
+        self._config_token = object()  # the configuration changes (set_state compares tokens)
         arr = self.config.synapses.weights
         shape = arr.shape
         idx = tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))
+        if w.ndim == 1 and w.dtype.kind in "iu" and all(i.shape == w.shape for i in idx) and len(w) > 64:
+            # the PPU's writes: many synapses, most unchanged — compiled passes check, then write the changed
+            w = np.asarray(w, np.int64)
+            bad = _first_invalid(*idx, w, C.WEIGHT_MAX, *shape)
+            if bad < 0:
+                arr.flags.writeable = True
+                try:
+                    _write_changed_weights(arr, *self.synapse_table, *idx, w)
+                finally:
+                    arr.flags.writeable = False
+                return
+            idx = tuple(i[bad:bad + 1] for i in idx)  # the first bad write: reported below
+            w = w[bad:bad + 1]
+        if w.size and (w.min() < 0 or w.max() > C.WEIGHT_MAX):
+            bad = w[(w < 0) | (w > C.WEIGHT_MAX)].flat[0]
+            raise ConfigError(f"weight {bad} is out of range 0..{C.WEIGHT_MAX}: clip it to 6 bit")
         arr.flags.writeable = True
         try:
             arr[idx] = w  # numpy checks the indices
         finally:
             arr.flags.writeable = False
         h, r, c = (np.ravel(i % n) for i, n in zip(np.broadcast_arrays(*idx), shape))
-        self._config_token = object()
         K.set_entry_weights(*self.synapse_table, h, r, c, arr[h, r, c])
+
+    def set_synapses_enabled(self, hemisphere, rows, columns, enabled) -> None:
+        """Connect or disconnect synapses (topology; see ``playback.SynapseEnableWrite``)."""
+        mask = self.synapse_enabled
+        before = mask.copy()
+        mask[tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))] = np.asarray(enabled, bool)
+        if not np.array_equal(before, mask):
+            self._config_token = object()
+            self._rebuild_synapses_only()
+
+    def _rebuild_synapses_only(self) -> None:
+        syn = self.config.synapses
+        table = K.synapse_table(syn.weights, syn.addresses, syn.row_modes)
+        self.synapse_table = table if self.synapse_enabled.all() else _without_disabled(table, self.synapse_enabled)
+
+    def set_background_rate(self, generator: int, rate: int) -> None:
+        """Set one background generator's 8-bit rate (Poisson: emits with p = rate/256)."""
+        if not 0 <= int(generator) < C.BACKGROUND_GENERATORS or not 0 <= int(rate) <= 0xFF:
+            raise ConfigError(f"chip {self.chip_id}: background generator {generator} rate {rate}: generators are "
+                              f"0..{C.BACKGROUND_GENERATORS - 1}, rates 0..255")
+        self._config_token = object()
+        self.config.background.rate[int(generator)] = int(rate)
+        self.bg[3, int(generator)] = int(rate)  # in place: the compiled loop holds the array's address
 
     def apply_writes(self, writes) -> None:
         """Apply playback/PPU writes (``protocol.playback`` records) in order."""
@@ -220,8 +259,16 @@ class Chip:
             if isinstance(w, NeuronParameterWrite):
                 self.config.neurons.column(w.parameter)[w.neurons] = w.value
                 rebuild = True
-            else:
+            elif isinstance(w, WeightWrite):
                 self.set_weights(w.hemisphere, w.row, w.column, w.values)
+            elif isinstance(w, SynapseEnableWrite):
+                self.set_synapses_enabled(w.hemisphere, w.row, w.column, w.enabled)
+            elif isinstance(w, BackgroundRateWrite):
+                self.set_background_rate(w.generator, w.rate)
+            elif isinstance(w, CorrelationResetWrite):
+                _zero_at(self.causal, self.acausal, w.hemisphere, w.row, w.column)
+            else:
+                raise ChipError(f"chip {self.chip_id}: unknown write {type(w).__name__}")
         if rebuild:
             self._neurons_written(unit)
 
@@ -245,7 +292,7 @@ class Chip:
 
     # --- state for checkpoints ------------------------------------------------------
     _STATE = ("step", "synaptic_events", "nstate", "ref_end", "spike_count", "stp_last", "stp_r", "stp_u",
-              "bg_next_ns", "bg_rng", "t_pre", "t_post", "causal", "acausal")
+              "bg_next_ns", "bg_rng", "t_pre", "t_post", "causal", "acausal", "synapse_enabled")
 
     def get_state(self) -> dict:
         """A deep copy of everything that evolves, configuration included."""
@@ -256,13 +303,14 @@ class Chip:
 
     def set_state(self, state: dict) -> None:
         """Go back to ``state``. The configuration is rebuilt only if it changed since the
-        state was taken (every weight or parameter write and rebuild renews the token; a
-        state that crossed a process boundary never matches); the readout settings, which
-        callers set directly, are always restored."""
+        state was taken (every weight, parameter, connection or rate write and every rebuild
+        renews the token; a state that crossed a process boundary never matches); the readout
+        settings, which callers set directly, are always restored."""
         if state.get("config_token") is self._config_token:
             self.config.readout = dataclasses.replace(state["config"].readout)
         else:
             self.config = state["config"].copy()
+            self.synapse_enabled = np.copy(state["synapse_enabled"])
             self._rebuild_neurons()
             self._rebuild_synapses()
             self._config_token = state.get("config_token", self._config_token)
@@ -377,6 +425,58 @@ class Chip:
         else:
             cadc_b = _empty_batch("cadc")
         return madc_b, cadc_b
+
+
+@njit(cache=True)
+def _write_changed_weights(weights, ptr, entry, n_weighted, position, h, r, c, w):
+    """``weights[h, r, c] = w`` (1-d, equally long; indices checked) and the synapse
+    table's entries where a weight changed (``kernels.set_entry_weights`` for those)."""
+    for i in range(w.shape[0]):
+        if weights[h[i], r[i], c[i]] != w[i]:
+            weights[h[i], r[i], c[i]] = w[i]
+            K.set_entry_weights(ptr, entry, n_weighted, position, h[i:i + 1], r[i:i + 1], c[i:i + 1], w[i:i + 1])
+
+
+@njit(cache=True)
+def _first_invalid(h, r, c, w, w_max, n_h, n_r, n_c):
+    """The first i whose synapse ``(h, r, c)`` is outside the ``[n_h, n_r, n_c]`` array or
+    whose weight is outside 0..w_max, or -1."""
+    for i in range(w.shape[0]):
+        if (h[i] < 0 or h[i] >= n_h or r[i] < 0 or r[i] >= n_r or c[i] < 0 or c[i] >= n_c
+                or w[i] < 0 or w[i] > w_max):
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _zero_at(causal, acausal, h, r, c):
+    """Reset the correlation sensors at ``(h, r, c)`` (1-d index arrays)."""
+    for i in range(h.shape[0]):
+        causal[h[i], r[i], c[i]] = 0.0
+        acausal[h[i], r[i], c[i]] = 0.0
+
+
+def _without_disabled(table, enabled: np.ndarray):
+    """``kernels.synapse_table`` without the disabled synapses (``enabled[h, r, c]`` False):
+    their entries leave the CSR lists, so no event reaches them; ``position`` -1 there, so
+    weight writes keep only the configuration (the chip's weight array)."""
+    ptr, entry, n_weighted, position = table
+    n_keys = len(ptr) - 1
+    key = np.repeat(np.arange(n_keys), np.diff(ptr))
+    h = key // (C.DRIVERS_PER_HEMISPHERE * 64)
+    row = (entry >> K.ENTRY_ROW_SHIFT) & 0xFF
+    col = entry & 0xFF
+    keep = enabled[h, row, col]
+    new_index = np.cumsum(keep) - 1
+    weighted = ((entry >> K.ENTRY_WEIGHT_SHIFT) & 63) > 0
+    ptr2 = np.zeros(n_keys + 1, np.int64)
+    ptr2[1:] = np.cumsum(np.bincount(key[keep], minlength=n_keys))
+    nw2 = np.bincount(key[keep & weighted], minlength=n_keys).astype(np.int64)
+    pos2 = np.full_like(position, -1)
+    on = position >= 0
+    old = position[on]
+    pos2[on] = np.where(keep[old], new_index[old], -1)
+    return ptr2, np.ascontiguousarray(entry[keep]), nw2, pos2
 
 
 @functools.cache

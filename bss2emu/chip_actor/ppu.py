@@ -3,74 +3,241 @@
 A kernel is any Python (or numba-jitted) callable ``kernel(ctx)``; ``ctx`` is a
 ``PpuContext`` with read access to the observables the real PPU has — causal/acausal
 correlation sensors and membranes (8-bit CADC codes), spike counts, current weights — and
-write access to the controllables: weights and neuron parameters. Writes are checked
-against the hardware ranges and take effect at the next window (the backend starts a
-window at every kernel's due time, so "next window" is exactly the kernel's time).
+write access to the controllables: weights (6 bit), neuron parameters (their DAC ranges),
+synapse enables (topology) and background-generator rates. Writes are checked against the
+hardware ranges and take effect at the next window (the backend starts a window at every
+kernel's due time, so "next window" is exactly the kernel's time).
+
+The rule's projections and populations come as views of the part placed on this chip
+(``ctx.projections``, ``ctx.populations``): one entry per synapse — row by row, as the
+PPU's SIMD unit sweeps the synapse array, ``connection`` giving each one's index in the
+projection — or per neuron, so a kernel works on whole vectors.
+
 Kernels written in PPU C++ for the real system run as ``cpp_kernel.CppKernel`` instances.
+
+Every chip's PPU runs its own copy of a kernel object (state kept on it — traces,
+counters — is per chip, in every placement alike, and part of a checkpoint).
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+from numba import njit
 
 from ..errors import PlasticityError
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETERS
-from ..protocol.playback import NeuronParameterWrite, WeightWrite, Write
+from ..protocol.playback import (
+    BackgroundRateWrite, CorrelationResetWrite, NeuronParameterWrite, SynapseEnableWrite, WeightWrite, Write,
+)
 from ..units import NS_PER_TICK
 from .chip import Chip
 
 
 @dataclass
 class PpuKernel:
-    """A kernel with its timer: first run at ``start_ns``, then every ``period_ns``."""
+    """A kernel with its timer: first run at ``start_ns``, then every ``period_ns``
+    (``num_periods`` times; None: until the end). ``projections``/``populations``: the
+    names the kernel sees as views."""
 
     name: str
     function: Callable[["PpuContext"], Any]
     period_ns: int
     start_ns: int
     params: dict = field(default_factory=dict)
+    num_periods: int | None = None
+    projections: list = field(default_factory=list)
+    populations: list = field(default_factory=list)
 
 
 @dataclass
-class ChipSnapshot:
-    """The observables a PPU reads, taken from a chip at one instant (so the PPU can run in
-    another process than its chip)."""
+class ChipLayout:
+    """What of the experiment is placed on one chip, for the kernels' views: per projection
+    its synapses ``(hemisphere, row, column)`` and their connection indices, per population
+    its circuits and neuron indices, per background source its generator."""
 
-    spike_count: np.ndarray
-    membranes: np.ndarray  # 8-bit CADC codes
-    causal: np.ndarray  # 8-bit codes [hemisphere, row, column]
-    acausal: np.ndarray
-    weights: np.ndarray
+    synapses: dict = field(default_factory=dict)
+    connections: dict = field(default_factory=dict)
+    placement: dict = field(default_factory=dict)
+    neuron_indices: dict = field(default_factory=dict)
+    background: dict = field(default_factory=dict)
+
+
+class ChipSnapshot:
+    """The observables a PPU reads, from a chip at one instant: ``of`` copies them (so the
+    PPU can run in another process than its chip), ``live`` reads the chip when asked (same
+    process: the chip does not move while a kernel runs)."""
+
+    def __init__(self, spike_count, membranes, causal, acausal, weights, corr_lsb: float = 1.0,
+                 chip: Chip | None = None) -> None:
+        self._chip = chip
+        self.spike_count, self._membranes, self._causal, self._acausal = spike_count, membranes, causal, acausal
+        self.weights, self.corr_lsb = weights, corr_lsb
 
     @classmethod
     def of(cls, chip: Chip) -> "ChipSnapshot":
-        causal, acausal = chip.correlation_codes(reset=False)
-        return cls(chip.spike_count.copy(), chip.membrane_codes(), causal, acausal,
-                   chip.config.synapses.weights.copy())
+        return cls(chip.spike_count.copy(), chip.membrane_codes(), chip.causal.copy(), chip.acausal.copy(),
+                   chip.config.synapses.weights.copy(), chip.config.readout.corr_lsb)
+
+    @classmethod
+    def live(cls, chip: Chip) -> "ChipSnapshot":
+        return cls(chip.spike_count.copy(), None, chip.causal, chip.acausal, chip.config.synapses.weights,
+                   chip.config.readout.corr_lsb, chip)
+
+    @property
+    def membranes(self) -> np.ndarray:
+        if self._membranes is None:
+            self._membranes = self._chip.membrane_codes()
+        return self._membranes
+
+    def correlation_codes(self, index=None, reset: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """8-bit (causal, acausal) codes, of all synapses or at ``index`` = (h, r, c);
+        ``reset``: zero the sensors read (the chip's when live, else this copy's — the chip's
+        then follow by a ``CorrelationResetWrite``), as the PPU resets them while it reads."""
+        if index is None:
+            return tuple(np.clip(np.rint(x / self.corr_lsb), 0, 255).astype(np.uint8)
+                         for x in (self._causal, self._acausal))
+        h, r, c = (np.asarray(i, np.int64) for i in index)
+        if reset and not (self._causal.flags.writeable and self._acausal.flags.writeable):
+            self._causal, self._acausal = self._causal.copy(), self._acausal.copy()  # (from Ray's store)
+        return _codes_at(self._causal, self._acausal, h, r, c, 1.0 / self.corr_lsb, reset)
+
+    @property
+    def is_live(self) -> bool:
+        return self._chip is not None
+
+    @property
+    def causal(self) -> np.ndarray:
+        return self.correlation_codes()[0]
+
+    @property
+    def acausal(self) -> np.ndarray:
+        return self.correlation_codes()[1]
+
+
+class SynapseView:
+    """A projection's synapses on this chip: ``hemisphere``, ``row``, ``column`` and
+    ``connection`` (index in the projection's connection list), one entry each, ordered by
+    (hemisphere, row, column)."""
+
+    def __init__(self, ctx: "PpuContext", name: str, hemisphere, row, column, connection) -> None:
+        self._ctx, self.name = ctx, name
+        self.hemisphere, self.row, self.column = hemisphere, row, column
+        self.connection = connection
+
+    def __len__(self) -> int:
+        return len(self.connection)
+
+    @property
+    def _index(self):
+        return self.hemisphere, self.row, self.column
+
+    @property
+    def post_circuit(self) -> np.ndarray:
+        """The neuron circuit of each synapse (its column): index ``ctx.spike_counts`` with it."""
+        return self.hemisphere * C.COLUMNS_PER_HEMISPHERE + self.column
+
+    @functools.cached_property
+    def flat(self) -> np.ndarray:
+        """Each synapse's index in the flattened ``[hemisphere, row, column]`` arrays."""
+        return (self.hemisphere * C.ROWS_PER_HEMISPHERE + self.row) * C.COLUMNS_PER_HEMISPHERE + self.column
+
+    def weights(self) -> np.ndarray:
+        """Current 6-bit weights (int64)."""
+        return np.take(self._ctx._snap.weights.reshape(-1), self.flat)
+
+    def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """8-bit (causal, acausal) sensor codes; ``reset``: zero these sensors after reading."""
+        snap = self._ctx._snap
+        out = snap.correlation_codes(self._index, reset)
+        if reset and len(self) and not snap.is_live:  # a copy: the chip's sensors are reset by a write
+            self._ctx.writes.append(CorrelationResetWrite(self._ctx._t_ticks, *self._index))
+        return out
+
+    def set_weights(self, values) -> None:
+        """Write 6-bit weights (integers 0..63), one per synapse or one for all."""
+        v = np.asarray(values)
+        self._ctx.set_weights(*self._index, v if v.shape == (len(self),) else np.broadcast_to(v, (len(self),)))
+
+    def set_enabled(self, enabled) -> None:
+        """Connect (True) or disconnect (False) the synapses: one value per synapse or one for all."""
+        self._ctx.set_synapses_enabled(*self._index, np.broadcast_to(np.asarray(enabled, bool), (len(self),)))
+
+    def merged(self, others: list["SynapseView"], connections: list[np.ndarray], name: str) -> "SynapseView":
+        """This view and ``others`` as one, with each view's connections renumbered by
+        ``connections`` (per view: its connection index → the new index)."""
+        views = [self, *others]
+        cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+        return SynapseView(self._ctx, name, cat([v.hemisphere for v in views]), cat([v.row for v in views]),
+                           cat([v.column for v in views]),
+                           cat([np.asarray(m, np.int64)[v.connection] for v, m in zip(views, connections)]))
+
+
+class NeuronView:
+    """A population's neurons on this chip: ``circuits`` and ``indices`` (in the population)."""
+
+    def __init__(self, ctx: "PpuContext", name: str, circuits, indices) -> None:
+        self._ctx, self.name = ctx, name
+        self.circuits, self.indices = np.asarray(circuits, np.int64), np.asarray(indices, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def membranes(self) -> np.ndarray:
+        """8-bit CADC membrane codes now."""
+        return self._ctx.membranes()[self.circuits].astype(np.int64)
+
+    @property
+    def spike_counts(self) -> np.ndarray:
+        """Spikes of each neuron since this kernel's last run."""
+        return self._ctx.spike_counts[self.circuits]
+
+    def set_parameter(self, name: str, values) -> None:
+        """Write a neuron parameter (hardware value), one per neuron or one for all."""
+        v = np.broadcast_to(np.asarray(values), (len(self),))
+        for value in np.unique(v):
+            self._ctx.set_neuron_parameter(name, self.circuits[v == value], value)
 
 
 class PpuContext:
     """What a kernel sees: observables to read, controllables to write."""
 
     def __init__(self, kernel: PpuKernel, snapshot: ChipSnapshot, time_ns: int, spike_counts: np.ndarray,
-                 synapses: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                 placement: dict[str, np.ndarray], chip_id: int = 0) -> None:
-        self._kernel, self._snap = kernel, snapshot
-        self.chip_id = chip_id  #: the chip this PPU belongs to
-        self.time_us = time_ns / 1e3
+                 synapses: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | ChipLayout,
+                 placement: dict[str, np.ndarray] | None = None, chip_id: int = 0) -> None:
+        layout = synapses if isinstance(synapses, ChipLayout) else ChipLayout(synapses, {}, placement or {})
+        self._kernel, self._snap, self._layout = kernel, snapshot, layout
+        self.chip_id = chip_id
+        self.time_us = time_ns / 1e3  #: hardware µs
         self.params = kernel.params
         self.spike_counts = spike_counts  #: spikes per circuit since this kernel's last run
-        self.synapses = synapses  #: projection -> (hemisphere, row, column) of its synapses here
-        self.placement = placement  #: population -> neuron circuits here
+        self.synapses = layout.synapses  #: projection -> (hemisphere, row, column) of its synapses here
+        self.placement = layout.placement  #: population -> neuron circuits here
         self.writes: list[Write] = []
-        self.records: list[tuple[str, float]] = []
-        self.observables: list[tuple[str, Any]] = []
+        self.records: list[tuple[str, Any]] = []
         self.reset_correlation = False
         self._t_ticks = time_ns // NS_PER_TICK
+        self.projections = [self._synapse_view(n) for n in kernel.projections]  #: views, in the rule's order
+        self.populations = [self._neuron_view(n) for n in kernel.populations]  #: views, in the rule's order
+
+    def _synapse_view(self, name: str) -> SynapseView:
+        empty = np.zeros(0, np.int64)
+        h, r, c = self._layout.synapses.get(name, (empty, empty, empty))
+        conn = self._layout.connections.get(name, np.arange(len(h)))
+        return SynapseView(self, name, h, r, c, conn)
+
+    def _neuron_view(self, name: str) -> NeuronView:
+        circ = self._layout.placement.get(name, np.zeros(0, np.int64))
+        return NeuronView(self, name, circ, self._layout.neuron_indices.get(name, np.arange(len(circ))))
+
+    def _fail(self, what: str, value, limit: str) -> PlasticityError:
+        return PlasticityError(f"plasticity rule {self._kernel.name!r} at {self.time_us:.3f} µs (chip "
+                               f"{self.chip_id}) wrote {what} {value!r}: {limit}")
 
     def membranes(self) -> np.ndarray:
         """8-bit CADC codes of all 512 membranes."""
@@ -79,7 +246,7 @@ class PpuContext:
     def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) sensor codes ``[hemisphere, row, column]``; reset after read."""
         self.reset_correlation |= reset
-        return self._snap.causal, self._snap.acausal
+        return self._snap.correlation_codes()
 
     def weights(self) -> np.ndarray:
         """Copy of all weights ``[hemisphere, row, column]``."""
@@ -88,31 +255,80 @@ class PpuContext:
     def set_weights(self, hemisphere, row, column, values) -> None:
         """Write 6-bit weights (integers 0..63) at the given synapses."""
         v = np.asarray(values)
-        if not np.issubdtype(v.dtype, np.integer) or ((v < 0) | (v > C.WEIGHT_MAX)).any():
+        if not np.issubdtype(v.dtype, np.integer) or (v.size and (v.min() < 0 or v.max() > C.WEIGHT_MAX)):
             bad = v[~((v >= 0) & (v <= C.WEIGHT_MAX) & (v == np.round(v)))]
             shown = bad.flat[0].item() if bad.size else v.dtype
-            raise PlasticityError(
-                f"PPU kernel {self._kernel.name!r} wrote weight {shown!r}: weights are integers "
-                f"0..{C.WEIGHT_MAX}; use np.clip(np.rint(w), 0, 63).astype(int)")
-        h, r, c = (np.broadcast_to(np.asarray(x, dtype=np.int64), v.shape) for x in (hemisphere, row, column))
-        self.writes.append(WeightWrite(self._t_ticks, h.ravel(), r.ravel(), c.ravel(), v.astype(np.int64).ravel()))
+            raise self._fail("weight", shown, f"weights are integers 0..{C.WEIGHT_MAX}; write "
+                                              f"np.clip(np.rint(w), 0, {C.WEIGHT_MAX}).astype(int)")
+        h, r, c = (np.broadcast_to(np.asarray(x, dtype=np.int64), v.shape).reshape(-1)
+                   for x in (hemisphere, row, column))
+        self.writes.append(WeightWrite(self._t_ticks, h, r, c, np.asarray(v, np.int64).reshape(-1)))
+
+    def set_synapses_enabled(self, hemisphere, row, column, enabled) -> None:
+        """Connect/disconnect synapses (topology): their address matches their source or not."""
+        e = np.asarray(enabled, bool)
+        h, r, c = (np.broadcast_to(np.asarray(x, dtype=np.int64), e.shape).ravel() for x in (hemisphere, row, column))
+        self.writes.append(SynapseEnableWrite(self._t_ticks, h, r, c, e.ravel()))
 
     def set_neuron_parameter(self, name: str, neurons, value: int) -> None:
         """Write one neuron parameter (hardware value) of the given circuits."""
         if name not in NEURON_PARAMETER_INDEX:
-            raise PlasticityError(f"PPU kernel {self._kernel.name!r}: unknown neuron parameter {name!r}")
+            raise PlasticityError(f"plasticity rule {self._kernel.name!r}: unknown neuron parameter {name!r}; known "
+                                  f"are {sorted(NEURON_PARAMETER_INDEX)}")
         top = NEURON_PARAMETERS[NEURON_PARAMETER_INDEX[name]].maximum
         if int(value) != value or not 0 <= value <= top:
-            raise PlasticityError(f"PPU kernel {self._kernel.name!r} wrote {name}={value!r}: range 0..{top}")
+            raise self._fail(name, value.item() if hasattr(value, "item") else value,
+                             f"range 0..{top} (integers); clip it")
         self.writes.append(NeuronParameterWrite(self._t_ticks, name, np.asarray(neurons, np.int64), int(value)))
+
+    def set_background_rate(self, source: str, rate: int) -> None:
+        """Set the 8-bit rate (Poisson: p = rate/256 per period) of a background source's
+        generator on this chip."""
+        if source not in self._layout.background:
+            raise PlasticityError(f"plasticity rule {self._kernel.name!r}: background source {source!r} has no "
+                                  f"generator on chip {self.chip_id}; known are {sorted(self._layout.background)}")
+        if int(rate) != rate or not 0 <= rate <= 0xFF:
+            raise self._fail(f"background rate of {source!r}", rate, "range 0..255 (integers)")
+        self.writes.append(BackgroundRateWrite(self._t_ticks, int(self._layout.background[source]), int(rate)))
 
     def record(self, key: str, value: float) -> None:
         """Keep a number in the results' ``ppu`` table."""
         self.records.append((str(key), float(value)))
 
-    def record_observable(self, name: str, value: Any) -> None:
-        """Keep a value of one of the rule's observables (numbers or arrays) for this invocation."""
-        self.observables.append((str(name), value))
+    def record_observable(self, name: str, value) -> None:
+        """Append one sample of observable ``name`` at this time: a number or an array (a
+        row of the results' ``ppu_observables`` table: time, chip, rule, name, values)."""
+        self.records.append((str(name), np.array(value)))  # as recorded (dtype, shape); a float row in the table
+
+    @property
+    def observables(self) -> list[tuple[str, np.ndarray]]:
+        """``(name, value)`` of every ``record_observable`` of this invocation, in order."""
+        return [(k, v) for k, v in self.records if isinstance(v, np.ndarray)]
+
+
+@njit(cache=True)
+def _codes_at(causal, acausal, h, r, c, per_lsb, reset):
+    """8-bit codes ``clip(rint(x · per_lsb), 0, 255)`` of both sensors at ``(h, r, c)``
+    (the CADC's read of the correlation sensors; numpy twin: ``correlation_codes(None)``),
+    zeroing them if ``reset``."""
+    n = h.shape[0]
+    out_c = np.empty(n, np.uint8)
+    out_a = np.empty(n, np.uint8)
+    for i in range(n):
+        out_c[i] = min(255.0, max(0.0, np.rint(causal[h[i], r[i], c[i]] * per_lsb)))
+        out_a[i] = min(255.0, max(0.0, np.rint(acausal[h[i], r[i], c[i]] * per_lsb)))
+        if reset:
+            causal[h[i], r[i], c[i]] = 0.0
+            acausal[h[i], r[i], c[i]] = 0.0
+    return out_c, out_a
+
+
+def _own_copy(function):
+    """A kernel object of this PPU alone (plain functions are shared: they keep no state)."""
+    try:
+        return copy.deepcopy(function)
+    except Exception:  # an object that cannot be copied (holds a lock, a compiled library): shared
+        return function
 
 
 class Ppu:
@@ -121,49 +337,63 @@ class Ppu:
     def __init__(self, kernels: list[PpuKernel], chip_id: int = 0) -> None:
         self.kernels = kernels
         self.chip_id = chip_id
+        self.functions = [_own_copy(k.function) for k in kernels]
         self.next_ns = [k.start_ns for k in kernels]
+        self.runs = [0] * len(kernels)
         self._last_counts = [None] * len(kernels)
-        self.records: list[tuple[int, int, str, str, float]] = []
-        self.observables: list[tuple[int, int, str, str, Any]] = []  # (ticks, chip, kernel, name, value)
+        self.records: list[tuple[int, int, str, str, Any]] = []
+
+    def _active(self, i: int) -> bool:
+        n = self.kernels[i].num_periods
+        return n is None or self.runs[i] < n
 
     def next_due_ns(self) -> int | None:
-        return min(self.next_ns) if self.kernels else None
+        due = [t for i, t in enumerate(self.next_ns) if self._active(i)]
+        return min(due) if due else None
 
-    def run_due(self, t_ns: int, snapshot: ChipSnapshot, synapses, placement) -> tuple[list[Write], bool]:
+    def run_due(self, t_ns: int, snapshot: ChipSnapshot, synapses, placement=None) -> tuple[list[Write], bool]:
         """Run every kernel due at or before ``t_ns``; return their writes and whether the
-        correlation sensors are to be reset."""
+        correlation sensors are to be reset. ``synapses``: a ``ChipLayout`` (or the old
+        projection → synapses dict, with ``placement``)."""
         writes: list[Write] = []
         reset = False
         for i, k in enumerate(self.kernels):
-            if self.next_ns[i] > t_ns:
+            if self.next_ns[i] > t_ns or not self._active(i):
                 continue
             last = self._last_counts[i]
             counts = snapshot.spike_count - (last if last is not None else 0)
             self._last_counts[i] = snapshot.spike_count.copy()
-            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, chip_id=self.chip_id)
+            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, self.chip_id)
             try:
-                k.function(ctx)
-            except PlasticityError:
+                self.functions[i](ctx)
+            except PlasticityError as err:
+                err.time_us = t_ns / 1e3
                 raise
             except Exception as err:
-                raise PlasticityError(f"PPU kernel {k.name!r} failed at {t_ns / 1e3:.3f} µs: "
-                                      f"{type(err).__name__}: {err}") from err
+                failure = PlasticityError(f"plasticity rule {k.name!r} failed at {t_ns / 1e3:.3f} µs (chip "
+                                          f"{self.chip_id}): {type(err).__name__}: {err}")
+                failure.time_us = t_ns / 1e3
+                raise failure from err
             writes.extend(ctx.writes)
             reset |= ctx.reset_correlation
             self.records.extend((t_ns // NS_PER_TICK, self.chip_id, k.name, key, val) for key, val in ctx.records)
-            self.observables.extend((t_ns // NS_PER_TICK, self.chip_id, k.name, n, v) for n, v in ctx.observables)
             self.next_ns[i] += k.period_ns
+            self.runs[i] += 1
         return writes, reset
 
     def due(self, t_ns: int) -> bool:
         """Is any kernel due at or before ``t_ns``?"""
-        return any(n <= t_ns for n in self.next_ns)
+        return any(n <= t_ns and self._active(i) for i, n in enumerate(self.next_ns))
 
     def get_state(self) -> dict:
-        return {"next_ns": list(self.next_ns), "last": [None if c is None else c.copy() for c in self._last_counts],
-                "records": list(self.records)}
+        return {"next_ns": list(self.next_ns), "runs": list(self.runs),
+                "last": [None if c is None else c.copy() for c in self._last_counts],
+                "records": list(self.records), "functions": [_own_copy(f) for f in self.functions]}
 
     def set_state(self, state: dict) -> None:
         self.next_ns = list(state["next_ns"])
+        self.runs = list(state.get("runs", [0] * len(self.kernels)))
         self._last_counts = [None if c is None else c.copy() for c in state["last"]]
         self.records = list(state["records"])
+        if "functions" in state:
+            self.functions = [_own_copy(f) for f in state["functions"]]

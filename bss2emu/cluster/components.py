@@ -53,8 +53,8 @@ class _FpgaComponent(Fpga):
 
 
 class _PpuComponent(Ppu):
-    def run_snapshot(self, t_ns, snapshot, synapses, placement):
-        return self.run_due(t_ns, snapshot, synapses, placement)
+    def run_snapshot(self, t_ns, snapshot, layout):
+        return self.run_due(t_ns, snapshot, layout)
 
     def get_records(self):
         return self.records
@@ -99,7 +99,7 @@ class ComponentHost:
             for i, k in enumerate(self._timer.kernels):
                 if self._timer.next_ns[i] <= k0 * h:
                     self._timer.next_ns[i] += k.period_ns
-            ppu_result = self.ppu_actor.run_snapshot.remote(k0 * h, snap, s.synapses, s.placement)
+            ppu_result = self.ppu_actor.run_snapshot.remote(k0 * h, snap, s.ppu_layout())
         out = self.chip_actor.integrate.remote(k0, n_steps, inputs, ppu_result)
         spikes = self.fpga_actor.record_and_spikes.remote(out)
         return _wrap.remote(s.chip_id, spikes)

@@ -23,6 +23,7 @@ that has its past (``continue_with``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Callable
@@ -30,7 +31,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
-from ..errors import ChipUnavailableError, ConfigError
+from ..errors import ChipUnavailableError, ConfigError, PlasticityError
 from ..protocol import experiment as E
 from ..protocol import schemas
 from ..protocol.results import Results
@@ -54,9 +55,27 @@ def ppu_kernels(exp: E.Experiment) -> list:
 
     return [
         PpuKernel(r.name, r.kernel, int(round(r.period_us * 1e3)),
-                  int(round((r.start_us if r.start_us is not None else r.period_us) * 1e3)), dict(r.params))
+                  int(round((r.start_us if r.start_us is not None else r.period_us) * 1e3)), dict(r.params),
+                  r.num_periods, list(r.projections), list(r.populations))
         for r in exp.plasticity
     ]
+
+
+def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
+    """What the PPU kernels of ``chip`` see of the experiment (``chip_actor.ppu.ChipLayout``)."""
+    from ..chip_actor.ppu import ChipLayout
+
+    rt = mapping.chips[chip]
+    synapses, connections = {}, {}
+    for p in exp.projections:
+        c, h, r, col = mapping.synapse[p.label]
+        sel = np.flatnonzero(c == chip)
+        order = np.lexsort((col[sel], r[sel], h[sel]))  # row by row, as the PPU sweeps the array
+        sel = sel[order]
+        synapses[p.label] = (h[sel], r[sel], col[sel])
+        connections[p.label] = sel
+    return ChipLayout(synapses, connections, dict(rt.circuits), dict(rt.populations),
+                      {name: g for name, (g, _, _) in rt.background.items()})
 
 
 def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
@@ -73,7 +92,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
             config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip, trains),
             kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
-            placement=dict(rt.circuits)))
+            placement=dict(rt.circuits), layout=ppu_layout(exp, mapping, rt.chip) if kernels else None))
     return out
 
 
@@ -92,7 +111,7 @@ def cut_steps(exp: E.Experiment, total: int) -> np.ndarray:
     h = exp.dt_ns
     cuts = [int(us_to_ticks(w.time_us)) * NS_PER_TICK // h for w in exp.writes]
     for k in ppu_kernels(exp):
-        t = np.arange(k.start_ns, total * h, k.period_ns)
+        t = np.arange(k.start_ns, total * h, k.period_ns)[:k.num_periods]
         cuts.extend((-(-t // h)).tolist())
     c = np.unique(np.asarray(cuts, np.int64))
     return c[(c > 0) & (c < total)]
@@ -138,8 +157,8 @@ def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
         if not (_same_values(a.config, b.config) and a.dt_ns == b.dt_ns and (a.serial, a.ideal, a.seed) ==
                 (b.serial, b.ideal, b.seed)):
             return False
-        if [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in a.kernels] != \
-                [(k.name, k.function, k.period_ns, k.start_ns, repr(k.params)) for k in b.kernels]:
+        if [(k.name, k.function, k.period_ns, k.start_ns, k.num_periods, repr(k.params)) for k in a.kernels] != \
+                [(k.name, k.function, k.period_ns, k.start_ns, k.num_periods, repr(k.params)) for k in b.kernels]:
             return False
         if not (_same_values(a.synapses, b.synapses) and _same_values(a.placement, b.placement)):
             return False
@@ -267,6 +286,14 @@ class Coordinator:
         try:
             self._run_windows(bounds, self._net, progress)
             tables = self.backend.tables()
+        except PlasticityError as err:  # a rule failed: keep what ran before it (err.results)
+            if err.time_us is not None:  # the chips ran up to the window the rule was to start
+                self.step = min(self.total, int(round(err.time_us * 1e3)) // self.exp.dt_ns)
+            with contextlib.suppress(Exception):
+                err.results = self._results(self.backend.tables(), self._net, wall0, self._setup_s,
+                                            madc_metadata(self.exp, self._setups))
+            self.close()
+            raise
         except BaseException:
             self.close()
             raise
@@ -401,8 +428,15 @@ class Coordinator:
         tables = {"spikes": annotate_spikes(spikes, self.exp, self.mapping),
                   **{k: cat([per_chip[c][k] for c in sorted(per_chip)], k) for k in ("madc", "cadc")}}
         recs = [r for c in sorted(per_chip) for r in per_chip[c]["ppu_records"]]
+        arrays = [r for r in recs if isinstance(r[4], np.ndarray)]  # ctx.record_observable's
+        recs = [r for r in recs if not isinstance(r[4], np.ndarray)]
         tables["ppu"] = pa.table({k: [r[i] for r in recs] for i, k in enumerate(schemas.PPU_RECORDS.names)},
                                  schema=schemas.PPU_RECORDS)
+        if arrays:  # only runs whose rules record observables have the table
+            tables["ppu_observables"] = pa.table(
+                {k: [r[i] for r in arrays] if k != "values" else [np.asarray(r[4], np.float64).ravel().tolist()
+                                                                 for r in arrays]
+                 for i, k in enumerate(schemas.PPU_OBSERVABLES.names)}, schema=schemas.PPU_OBSERVABLES)
         tables["links"] = net.stats()
         m = self.mapping
         meta = {

@@ -28,7 +28,7 @@ import pyarrow as pa
 from ..chip_actor.chip import MADC_STATE_ROWS, Chip, WindowOutput
 from ..chip_actor.fpga import Fpga
 from ..chip_actor.kernels import S_V as K_S_V
-from ..chip_actor.ppu import ChipSnapshot, Ppu, PpuKernel
+from ..chip_actor.ppu import ChipLayout, ChipSnapshot, Ppu, PpuKernel
 from ..errors import ChipError
 from ..protocol import coordinates as C
 from ..protocol import schemas
@@ -110,6 +110,10 @@ class ChipSetup:
     kernels: list[PpuKernel] = field(default_factory=list)
     synapses: dict = field(default_factory=dict)  # projection -> (hemisphere, row, column) here
     placement: dict = field(default_factory=dict)  # population -> circuits here
+    layout: ChipLayout | None = None  # what the PPU kernels' views see (None: synapses and placement)
+
+    def ppu_layout(self) -> ChipLayout:
+        return self.layout if self.layout is not None else ChipLayout(self.synapses, {}, self.placement)
 
 
 class _Unit:
@@ -127,7 +131,7 @@ class _Unit:
         t0 = k0 * h
         chip.apply_writes(self.fpga.writes_due(t0 + h))  # a write applies at the start of its step
         if self.ppu.due(t0):
-            writes, reset = self.ppu.run_due(t0, ChipSnapshot.of(chip), self.setup.synapses, self.setup.placement)
+            writes, reset = self.ppu.run_due(t0, ChipSnapshot.live(chip), self.setup.ppu_layout())
             chip.apply_writes(writes)
             if reset:
                 chip.correlation_codes(reset=True)

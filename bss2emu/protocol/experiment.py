@@ -29,8 +29,10 @@ from pydantic import (
     ConfigDict,
     Field,
     ImportString,
+    TypeAdapter,
     ValidationError,
     create_model,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -346,24 +348,55 @@ class Recordings(_Model):
     tau_corr_us: float = Field(5.0, gt=0.0, le=1000.0)
 
 
+_IMPORT = TypeAdapter(ImportString)
+
+
 class PlasticityRule(_Model):
     """A user kernel run by the PPU every ``period_us``: ``kernel(ctx)`` where ``ctx`` is a
-    ``bss2emu.chip_actor.ppu.PpuContext``; ``params`` are passed as ``ctx.params``."""
+    ``bss2emu.chip_actor.ppu.PpuContext``; ``params`` are passed as ``ctx.params``.
+
+    ``kernel`` is a dotted path (``'my_rules.stdp'``, what experiment files hold) or, for
+    experiments built in Python, the callable itself — a function or an object with
+    ``__call__`` (it is copied to every chip's PPU, and pickled by value to Ray workers, so
+    one defined in a script works there too). ``projections``/``populations`` name what the
+    kernel sees as ``ctx.projections``/``ctx.populations`` (the parts placed on its chip);
+    ``num_periods`` limits how often it runs (None: until the end)."""
 
     name: Name
-    kernel: ImportString
+    kernel: Annotated[Any, Field(description="dotted path of a function kernel(ctx), or the callable")]
     period_us: float = Field(gt=0.0, le=1e7)
     start_us: TimeUs | None = None
+    num_periods: int | None = Field(None, ge=0)
     params: dict[str, Any] = Field(default_factory=dict)
+    projections: list[Name] = Field(default_factory=list)
+    populations: list[Name] = Field(default_factory=list)
 
     @field_validator("kernel", mode="before")
     @classmethod
     def _dotted_path(cls, value: Any):
-        # pydantic's import raises TypeError (not a validation error) on "." or "..x"
-        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?", value):
-            raise ValueError(f"{value!r} is not a Python path; give one like 'my_rules.stdp' "
-                             f"(a module and a function in it)")
+        if isinstance(value, str):
+            # pydantic's import raises TypeError (not a validation error) on "." or "..x"
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?", value):
+                raise ValueError(f"{value!r} is not a Python path; give one like 'my_rules.stdp' "
+                                 f"(a module and a function in it)")
+            if cls.model_fields["kernel"].annotation is str:  # a model that only names kernels (the service's)
+                return value
+            value = _IMPORT.validate_python(value)
+        if not callable(value):
+            raise ValueError(f"kernel {value!r} is not callable; give a function kernel(ctx) or its dotted path")
         return value
+
+    @field_serializer("kernel", when_used="json")
+    def _kernel_path(self, kernel: Any) -> str:
+        """A file or the experiment service names the kernel by its dotted path."""
+        if isinstance(kernel, str):
+            return kernel
+        module, name = getattr(kernel, "__module__", None), getattr(kernel, "__qualname__", "")
+        if not module or not name or "<" in name or module == "__main__":
+            raise ConfigError(f"plasticity rule {self.name!r}: kernel {kernel!r} exists only in this process, so it "
+                              f"cannot be written to a file or sent to a service; define it as a function in an "
+                              f"importable module and give its dotted path ('my_rules.stdp')")
+        return f"{module}.{name}"
 
 
 class NeuronWrite(_Model):
@@ -378,15 +411,36 @@ class NeuronWrite(_Model):
 
 
 class WeightWrite(_Model):
-    """At ``time_us`` set every weight of a projection."""
+    """At ``time_us`` set every weight of a projection to ``weight``, or with ``weights`` one
+    per connection (in the order of the projection's connections)."""
 
     kind: Literal["weight"] = "weight"
     time_us: TimeUs
     projection: Name
-    weight: int = Field(ge=0, le=C.WEIGHT_MAX)
+    weight: int | None = Field(None, ge=0, le=C.WEIGHT_MAX)
+    weights: list[Annotated[int, Field(ge=0, le=C.WEIGHT_MAX)]] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.weight is None) == (self.weights is None):
+            raise ValueError(f"weight write at {self.time_us} µs: give weight (one for all) or weights (one per "
+                             f"connection), not {'both' if self.weight is not None else 'neither'}")
+        return self
 
 
-TimedWrite = Annotated[Union[NeuronWrite, WeightWrite], Field(discriminator="kind")]
+class ConnectionWrite(_Model):
+    """At ``time_us`` connect (``enabled``) or disconnect a projection's connections — all,
+    or those at ``indices`` (positions in the projection's connection list): topology
+    changed inside the run. A disconnected synapse keeps its weight."""
+
+    kind: Literal["connection"] = "connection"
+    time_us: TimeUs
+    projection: Name
+    enabled: bool
+    indices: list[Annotated[int, Field(ge=0)]] | None = None
+
+
+TimedWrite = Annotated[Union[NeuronWrite, WeightWrite, ConnectionWrite], Field(discriminator="kind")]
 
 
 class ChipSpec(_Model):
@@ -469,6 +523,15 @@ class Experiment(_Model):
             elif w.projection not in labels:
                 raise ValueError(f"write at {w.time_us} µs: unknown projection {w.projection!r}; "
                                  f"known are {sorted(labels)}")
+        for rule in self.plasticity:
+            for name in rule.projections:
+                if name not in labels:
+                    raise ValueError(f"plasticity rule {rule.name!r}: unknown projection {name!r}; known are "
+                                     f"{sorted(labels)}")
+            for name in rule.populations:
+                if name not in pops:
+                    raise ValueError(f"plasticity rule {rule.name!r}: unknown population {name!r}; known are "
+                                     f"{sorted(pops)}")
         return self
 
     def population(self, name: str) -> Population:

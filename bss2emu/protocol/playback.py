@@ -34,7 +34,41 @@ class WeightWrite:
     values: np.ndarray
 
 
-Write = NeuronParameterWrite | WeightWrite
+@dataclass(frozen=True)
+class SynapseEnableWrite:
+    """Connect (``enabled`` True) or disconnect the synapses at ``(hemisphere, row, column)``
+    at ``time_ticks``: topology. On the chip a disabled synapse no longer matches its
+    source's address, so it receives no events (no PSPs, no correlation); its weight is
+    kept for when it is enabled again."""
+
+    time_ticks: int
+    hemisphere: np.ndarray
+    row: np.ndarray
+    column: np.ndarray
+    enabled: np.ndarray
+
+
+@dataclass(frozen=True)
+class BackgroundRateWrite:
+    """Set background generator ``generator``'s 8-bit ``rate`` at ``time_ticks``."""
+
+    time_ticks: int
+    generator: int
+    rate: int
+
+
+@dataclass(frozen=True)
+class CorrelationResetWrite:
+    """Reset the correlation sensors of the synapses at ``(hemisphere, row, column)`` (what a
+    PPU does after reading them)."""
+
+    time_ticks: int
+    hemisphere: np.ndarray
+    row: np.ndarray
+    column: np.ndarray
+
+
+Write = NeuronParameterWrite | WeightWrite | SynapseEnableWrite | BackgroundRateWrite | CorrelationResetWrite
 
 
 @dataclass

@@ -52,6 +52,18 @@ PPU_RECORDS = pa.schema(
 # spike events between processes, per window (``cluster.host.encode_exchange``): a host's
 # spikes (time in FPGA ticks) or the network's arrivals for it (time in ns)
 EXCHANGE = pa.schema([("chip", pa.int32()), ("time", pa.int64()), ("label", pa.int32())])
+PPU_OBSERVABLES = pa.schema(
+    [
+        ("time_ticks", pa.int64()),
+        ("chip", pa.int32()),
+        ("kernel", pa.string()),
+        ("key", pa.string()),
+        ("values", pa.list_(pa.float64())),
+    ],
+    metadata={"time_unit": "FPGA ticks"},
+)
+"""Samples of plasticity rules' observables (``PpuContext.record_observable``), one row each."""
+
 SCHEMAS: dict[str, pa.Schema] = {"spikes": SPIKES, "madc": MADC, "cadc": CADC, "ppu": PPU_RECORDS}
 
 

@@ -36,6 +36,9 @@ from .control import (  # noqa: F401
     end, get_current_time, get_max_delay, get_min_delay, get_time_step, initialize, num_processes, rank, reset,
     run, run_for, run_until, setup,
 )
+from .plasticity import (  # noqa: F401
+    ObservableArray, ObservablePerNeuron, ObservablePerSynapse, PlasticityRule, PlasticityRuleHandle, Timer,
+)
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .simulator import NativeRNG, state  # noqa: F401  (state.system: the system the network runs on)
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401

@@ -54,7 +54,8 @@ def snapshot(state) -> dict:
     its ``current_schedule``)."""
     return {"params": [{k: np.array(v, copy=True) for k, v in p._parameters.items()} for p in state.populations],
             "weights": [p._values["weight"].copy() for p in state.projections],
-            "currents": [[] if is_source(p) else current_schedule(state, p) for p in state.populations]}
+            "currents": [[] if is_source(p) else current_schedule(state, p) for p in state.populations],
+            "enabled": {id(p): p._enabled.copy() for p in state.projections if p.__dict__.get("_enabled") is not None}}
 
 
 def segment_schedule(epochs, k: int, size: int, end_ms: float) -> list[tuple[float, np.ndarray]]:

@@ -32,6 +32,7 @@ from .epochs import intervals, segment_schedule, snapshot, source_trains
 from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings
+from .rules import experiment_rules, group_connections
 from .standardmodels import SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
 
 _log = logging.getLogger("bss2emu.pynn")
@@ -205,11 +206,40 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
     warn_tau_m(state, translations, [snap["params"] for snap in snaps])
     projections, weights = _projections(exp.projections, info["groups"], info["rows"], translations, epochs,
                                         state.us_per_ms)
-    exp = exp.model_copy(update={"populations": populations, "projections": projections,
+    weights += connection_writes(projections, info["groups"][0], info["rows"], epochs, state.us_per_ms)
+    first = np.concatenate([[0], np.cumsum(info["rows"])]).astype(int)
+    # a rule's synapses are those of the group's first row (plastic weights are 6-bit: one row)
+    rules = experiment_rules(state, [projections[k] for k in first[:-1]], info["groups"][0], info["name_of"])
+    exp = exp.model_copy(update={"populations": populations, "projections": projections, "plasticity": rules,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
                  "translations": translations, "epoch_starts": [t for t, _ in epochs]}
 
+
+
+def connection_writes(projections, groups, rows, epochs, us_per_ms: float) -> list:
+    """Connections disabled or enabled again (``Projection.set_enabled``) as timed
+    ``ConnectionWrite``s: at the segment's start those disabled then, later the changes
+    (on every synapse row of a group: ``rows[j]`` experiment projections each)."""
+    out = []
+    first = np.concatenate([[0], np.cumsum(rows)]).astype(int)
+    for j, g in enumerate(groups):
+        names = [projections[k].name for k in range(first[j], first[j + 1])]
+        prj = g["projection"]
+        states = [snap.get("enabled", {}).get(id(prj)) for _, snap in epochs]
+        if all(s is None for s in states):
+            continue
+        conn = group_connections(prj, g)
+        before = np.ones(len(conn), bool)
+        for (t_ms, _), now in zip(epochs, states):
+            now = before if now is None else now[conn]
+            for enabled in (False, True):
+                idx = np.flatnonzero((now == enabled) & (before != enabled if t_ms > 0 else ~now))
+                if len(idx):
+                    out += [E.ConnectionWrite(time_us=t_ms * us_per_ms, projection=name, enabled=enabled,
+                                              indices=idx.tolist()) for name in names]
+            before = now
+    return out
 
 
 def current_translations(state) -> dict[int, T.NeuronTranslation]:
@@ -257,13 +287,12 @@ def _projections(topo, groups_of_epoch, rows, translations, epochs, us_per_ms: f
             for e in range(1, len(row_codes)):
                 if np.array_equal(row_codes[e], row_codes[e - 1]):
                     continue
-                if not (uniform and np.all(row_codes[e] == row_codes[e][0])):
-                    raise ConnectionError(f"projection {prj.label!r}: its weights changed during the run and differ "
-                                          f"between connections; the chip can rewrite one weight per projection at "
-                                          f"a time: call sim.reset() before changing them, or give all the same "
-                                          f"weight")
-                writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
-                                            weight=int(row_codes[e][0])))
+                if uniform and np.all(row_codes[e] == row_codes[e][0]):
+                    writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
+                                                weight=int(row_codes[e][0])))
+                else:  # one weight per connection (the group's, in its connection order)
+                    writes.append(E.WeightWrite(time_us=epochs[e][0] * us_per_ms, projection=pr.name,
+                                                weights=row_codes[e].astype(int).tolist()))
     for prj, n, of, largest in lost.values():
         if n:
             warnings.warn(f"projection {prj.label!r}: {n} of {of} connections have weights below half a weight-code "

@@ -238,6 +238,13 @@ class Population(_DeviceRecord, common.Population):
         tr = current_translations(simulator.state)[id(self)]
         return translation.RealisedParameters(tr.achieved, tr.scales())
 
+    def get_plasticity_data(self, observable: str):
+        """Samples of a per-neuron observable of the plasticity rule this population's cell
+        type holds: one per run of the kernel, each with ``.time`` (ms) and ``.data``."""
+        from .rules import observable_part
+
+        return observable_part(self, observable, per_synapse=False)
+
     @property
     def chip(self) -> int | None:
         """The chip this population is pinned to (``annotate(chip=k)``), or None."""

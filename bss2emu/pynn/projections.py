@@ -291,6 +291,27 @@ class Projection(common.Projection):
                 out[name] = np.full(len(self), value)
         return out
 
+    def set_enabled(self, enabled, indices=None) -> None:
+        """Connect (True) or disconnect (False) connections — all, or those at ``indices``
+        (positions in the connection list) — from now on: a change of topology that the
+        chip makes at this time of the run (a timed write; nothing is mapped again). A
+        disconnected synapse keeps its weight."""
+        current = self.__dict__.get("_enabled")
+        current = np.ones(len(self), bool) if current is None else current.copy()
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices, np.int64)
+        if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"projection {self.label!r} has {len(self)} connections; indices {idx.min()}…{idx.max()} "
+                             f"are out of range")
+        current[idx] = np.asarray(enabled, bool)
+        self._enabled = current
+
+    def get_data(self, observable: str):
+        """Samples of a per-synapse observable of this projection's plasticity rule: one per
+        run of the kernel, each with ``.time`` (ms) and ``.data`` (a value per connection)."""
+        from .rules import observable_part
+
+        return observable_part(self, observable, per_synapse=True)
+
     # --- views for the builder ------------------------------------------------------------
     def stp(self) -> tuple | None:
         """(U, tau_rec, tau_facil) of a TsodyksMarkramSynapse projection as its synapse driver

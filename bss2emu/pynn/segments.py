@@ -22,11 +22,12 @@ import bss2emu
 
 from ..cluster import warn_dropped
 from ..cluster.coordinator import Coordinator
-from ..errors import RoutingError, user_stacklevel
+from ..errors import PlasticityError, RoutingError, user_stacklevel
 from . import experiment
 from .epochs import snapshot, topology
 from .exceptions import ConnectionError, connection_error
 from .results import store_results
+from .rules import store_observables
 
 
 def run_segment(state, tstop: float) -> None:
@@ -97,10 +98,19 @@ def _execute(state, tstop: float) -> None:
         res = _emulate(state, exp)
     except RoutingError as err:  # what mapping does not check: routes on the system
         raise connection_error(err) from None
+    except PlasticityError as err:  # a rule failed: the populations get what ran before it
+        if err.results is not None:
+            state.last_experiment, state.results = exp, err.results
+            t_ms = err.results.metadata["runtime_us"] / state.us_per_ms
+            store_results(state, exp, err.results, info, t_ms)
+            store_observables(state, exp, err.results)
+            state.t, state.running = t_ms, True  # get_data() reads up to where the run stopped
+        raise
     res.metadata["system"] = {"name": state.system.name, "chips": len(state.system.chips),
                               "sized_for_network": state.config.size_system}
     state.last_experiment, state.results = exp, res
     store_results(state, exp, res, info, tstop)
+    store_observables(state, exp, res)
 
 
 def _emulate(state, exp):

@@ -70,6 +70,7 @@ class State(common.control.BaseState):
         self.current_sources: list = []
         self.id_counter = 0
         self.native_rngs = 0  # NativeRNGs made since setup (each gets its own stream)
+        self.plasticity_rules: list = []  # PlasticityRules made since setup, in order
         self.neuron_permutation = None  # circuits of the neurons, in creation order (None: placed by routing)
         self.segment_counter = -1
         self.results = None

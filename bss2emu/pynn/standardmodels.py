@@ -28,6 +28,7 @@ from ..calib.targets import TARGET_FIELDS
 from ..protocol.hardware import NEURON_PARAMETERS
 from . import translation as T
 from .exceptions import InvalidModelError, NoModelAvailableError
+from .plasticity import PlasticityRuleHandle
 from .selection import targets_of
 from .simulator import state
 
@@ -36,19 +37,19 @@ def _identity(cls) -> dict:
     return build_translations(*((name, name) for name in cls.default_parameters))
 
 
-class IF_curr_exp(cells.IF_curr_exp):
+class IF_curr_exp(PlasticityRuleHandle, cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__
     translations = _identity(cells.IF_curr_exp)
     hardware_recordable = ("spikes", "v")
 
 
-class IF_cond_exp(cells.IF_cond_exp):
+class IF_cond_exp(PlasticityRuleHandle, cells.IF_cond_exp):
     __doc__ = cells.IF_cond_exp.__doc__
     translations = _identity(cells.IF_cond_exp)
     hardware_recordable = ("spikes", "v", "gsyn_exc", "gsyn_inh")
 
 
-class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
+class EIF_cond_exp_isfa_ista(PlasticityRuleHandle, cells.EIF_cond_exp_isfa_ista):
     __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
     translations = _identity(cells.EIF_cond_exp_isfa_ista)
     hardware_recordable = ("spikes", "v", "w", "gsyn_exc", "gsyn_inh")
@@ -86,7 +87,7 @@ class SpikeSourcePoissonOnChip(StandardCellType):
                                       ("seed", "seed"))
 
 
-class HXNeuron(BaseCellType):
+class HXNeuron(PlasticityRuleHandle, BaseCellType):
     """A BSS-2 neuron circuit in hardware units: every parameter is its 10-bit CapMem or
     digital value (see ``bss2emu.protocol.hardware.NEURON_PARAMETERS``). Weights onto it
     are 6-bit codes 0…63; ``v`` is recorded in hardware mV (0…1200), times in ms
@@ -118,7 +119,7 @@ class HXNeuron(BaseCellType):
         return {key: np.asarray(v).astype(np.int64) for key, v in params.items()}
 
 
-class _CalibHXNeuron(BaseCellType):
+class _CalibHXNeuron(PlasticityRuleHandle, BaseCellType):
     hardware_recordable = ("spikes", "v", "exc_synin", "inh_synin")
     recordable = ["spikes", "v", "exc_synin", "inh_synin"]
     receptor_types = ("excitatory", "inhibitory")
@@ -193,7 +194,8 @@ for _name, _hint in {
     "SpikeSourcePoissonRefractory": "use SpikeSourceArray with times generated in Python",
     "ACSource": "the constant current changes only at timed writes; use StepCurrentSource with the sine sampled",
     "NoisyCurrentSource": "use StepCurrentSource with the noise sampled at the steps you need",
-    "STDPMechanism": "plasticity runs as PPU kernels (bss2emu Experiment.plasticity), not as PyNN STDP",
+    "STDPMechanism": "plasticity runs as PPU kernels: subclass sim.PlasticityRule with kernel(self, ctx) (e.g. "
+                     "examples/plasticity_stdp.py)",
     "SimpleStochasticSynapse": "synaptic transmission is deterministic on the chip",
     "StochasticTsodyksMarkramSynapse": "synaptic transmission is deterministic; use TsodyksMarkramSynapse",
     "MultiQuantalSynapse": "synaptic transmission is deterministic; use TsodyksMarkramSynapse",
@@ -221,6 +223,11 @@ class _MinDelay:
 class StaticSynapse(_MinDelay, synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = build_translations(("weight", "weight"), ("delay", "delay"))
+
+
+class PlasticSynapse(PlasticityRuleHandle, StaticSynapse):
+    """A static synapse whose weights the ``plasticity_rule`` (a ``PlasticityRule``) changes
+    while the network runs: ``PlasticSynapse(weight=..., plasticity_rule=rule)``."""
 
 
 class TsodyksMarkramSynapse(_MinDelay, synapses.TsodyksMarkramSynapse):
@@ -313,5 +320,5 @@ def model_name(celltype) -> str:
 
 __all__ = ["IF_curr_exp", "IF_cond_exp", "EIF_cond_exp_isfa_ista", "SpikeSourceArray", "SpikeSourcePoisson",
            "SpikeSourcePoissonOnChip", "HXNeuron", "CalibHXNeuronCuba", "CalibHXNeuronCoba", "StaticSynapse",
-           "TsodyksMarkramSynapse", "DCSource",
+           "PlasticSynapse", "TsodyksMarkramSynapse", "DCSource",
            "StepCurrentSource", *UNAVAILABLE]

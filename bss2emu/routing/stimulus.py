@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..protocol import experiment as E
 from ..protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETERS
-from ..protocol.playback import NeuronParameterWrite, PlaybackProgram, WeightWrite
+from ..protocol.playback import NeuronParameterWrite, PlaybackProgram, SynapseEnableWrite, WeightWrite
 from ..units import us_to_ticks
 from .connectivity import keyed_rng
 from .mapping import SystemMapping
@@ -47,6 +47,30 @@ def _check_neuron_write(w: E.NeuronWrite, size: int) -> np.ndarray:
     return idx
 
 
+def _synapse_writes(w, t: int, mapping: SystemMapping, chip: int) -> list:
+    """A projection's weight or connection write as the playback writes of ``chip``."""
+    on_chip, h, r, c = mapping.synapse[w.projection]
+    n = len(on_chip)
+    values = w.weights if isinstance(w, E.WeightWrite) else w.indices
+    if isinstance(w, E.WeightWrite) and values is not None and len(values) != n:
+        raise ConfigError(f"write at {w.time_us} µs: projection {w.projection!r} has {n} connections, the write "
+                          f"gives {len(values)} weights; give one per connection")
+    if isinstance(w, E.ConnectionWrite) and values is not None and len(values) and max(values) >= n:
+        raise ConfigError(f"write at {w.time_us} µs: connection index {max(values)} is out of range for "
+                          f"projection {w.projection!r} with {n} connections")
+    sel = on_chip == chip
+    if isinstance(w, E.ConnectionWrite) and w.indices is not None:
+        chosen = np.zeros(n, bool)
+        chosen[np.asarray(w.indices, np.int64)] = True
+        sel &= chosen
+    if not sel.any():
+        return []
+    if isinstance(w, E.ConnectionWrite):
+        return [SynapseEnableWrite(t, h[sel], r[sel], c[sel], np.full(int(sel.sum()), w.enabled))]
+    v = np.full(n, w.weight, np.int64) if w.weights is None else np.asarray(w.weights, np.int64)
+    return [WeightWrite(t, h[sel], r[sel], c[sel], v[sel])]
+
+
 def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
                    trains: dict[str, list[np.ndarray]] | None = None) -> PlaybackProgram:
     """Spike input from the external sources that reach ``chip``, and its timed writes.
@@ -74,8 +98,6 @@ def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
             if local.any():
                 writes.append(NeuronParameterWrite(t, w.parameter, rt.circuits[w.population][local], w.value))
         else:
-            h, r, c = mapping.synapses_of(w.projection, chip)
-            if len(h):
-                writes.append(WeightWrite(t, h, r, c, np.full(len(h), w.weight)))
+            writes += _synapse_writes(w, t, mapping, chip)
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
     return PlaybackProgram(cat(ticks), cat(labels), writes)

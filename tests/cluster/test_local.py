@@ -118,7 +118,7 @@ def test_ppu_kernel_reads_observables_and_its_writes_take_effect():
 
 def test_ppu_kernel_writing_out_of_range_names_kernel_value_and_limit():
     exp = {**PPU_EXP, "plasticity": [{"name": "bad", "kernel": f"{__name__}:bad_kernel", "period_us": 50}]}
-    with pytest.raises(PlasticityError, match=r"PPU kernel 'bad' wrote weight 70: weights are integers 0..63"):
+    with pytest.raises(PlasticityError, match=r"plasticity rule 'bad' at 50.000 µs \(chip 0\) wrote weight 70: weights are integers 0..63"):
         bss2emu.run(exp)
 
 

@@ -55,7 +55,7 @@ class HXNeuron(_AdcMembrane, backend.HXNeuron):
 
     def __init__(self, **parameters):
         super().__init__(**parameters)
-        self.given_parameters = tuple(parameters)
+        self.given_parameters = tuple(k for k in parameters if k != "plasticity_rule")
 
     @classmethod
     def get_default_values(cls) -> dict:

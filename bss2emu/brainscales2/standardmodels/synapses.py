@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...pynn import standardmodels as backend
+from ...pynn.plasticity import PlasticityRuleHandle
 
 
 class StaticSynapse(backend.StaticSynapse):
@@ -14,7 +15,7 @@ class StaticSynapse(backend.StaticSynapse):
     signed_weights = True
 
 
-__all__ = ["StaticSynapse"]
+__all__ = ["StaticSynapse", "PlasticSynapse"]
 
 
 def _not_emulated(name: str, reason: str):
@@ -26,9 +27,11 @@ def _not_emulated(name: str, reason: str):
     return type(name, (), {"__init__": __init__, "__doc__": f"Not emulated yet: {reason}"})
 
 
-PlasticSynapse = _not_emulated(
-    "PlasticSynapse", "PPU plasticity rules from PyNN (PlasticityRule kernels) are not emulated yet; use "
-    "StaticSynapse, or a bss2emu experiment with plasticity (bss2emu.Experiment.plasticity)")
+class PlasticSynapse(PlasticityRuleHandle, StaticSynapse):
+    """A synapse whose weights the ``plasticity_rule`` changes while the network runs
+    (signed hardware weights as ``StaticSynapse``): ``PlasticSynapse(weight=..., plasticity_rule=rule)``."""
+
+
 StaticRecordingSynapse = _not_emulated(
     "StaticRecordingSynapse", "recording weights and correlations through the PPU during a run is not emulated yet; "
     "use StaticSynapse and Projection.get('weight', ...) before and after the run")
