@@ -298,7 +298,12 @@ class PpuContext:
     def record_observable(self, name: str, value) -> None:
         """Append one sample of observable ``name`` at this time: a number or an array (a
         row of the results' ``ppu_observables`` table: time, chip, rule, name, values)."""
-        self.records.append((str(name), np.array(value)))  # as recorded (dtype, shape); a float row in the table
+        try:
+            arr = np.array(value)  # as recorded (dtype, shape); a float row in the table
+        except ValueError:  # parts of different shapes (one per view): kept apart
+            arr = np.empty(len(value), object)
+            arr[:] = [np.asarray(v) for v in value]
+        self.records.append((str(name), arr))
 
     @property
     def observables(self) -> list[tuple[str, np.ndarray]]:
@@ -397,3 +402,11 @@ class Ppu:
         self.records = list(state["records"])
         if "functions" in state:
             self.functions = [_own_copy(f) for f in state["functions"]]
+
+
+def flat_values(value: np.ndarray) -> list[float]:
+    """A recorded observable as the float row of the ``ppu_observables`` table (parts of
+    different shapes one after another)."""
+    if value.dtype == object:
+        return [float(x) for part in value for x in np.asarray(part, np.float64).ravel()]
+    return np.asarray(value, np.float64).ravel().tolist()

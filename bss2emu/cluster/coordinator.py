@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
+from ..chip_actor.ppu import flat_values
 from ..errors import ChipUnavailableError, ConfigError, PlasticityError
 from ..protocol import experiment as E
 from ..protocol import schemas
@@ -434,8 +435,7 @@ class Coordinator:
                                  schema=schemas.PPU_RECORDS)
         if arrays:  # only runs whose rules record observables have the table
             tables["ppu_observables"] = pa.table(
-                {k: [r[i] for r in arrays] if k != "values" else [np.asarray(r[4], np.float64).ravel().tolist()
-                                                                 for r in arrays]
+                {k: [r[i] for r in arrays] if k != "values" else [flat_values(r[4]) for r in arrays]
                  for i, k in enumerate(schemas.PPU_OBSERVABLES.names)}, schema=schemas.PPU_OBSERVABLES)
         tables["links"] = net.stats()
         m = self.mapping
