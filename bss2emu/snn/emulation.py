@@ -152,7 +152,8 @@ class Emulator:
             leak = np.array([results[int(c)].achieved["v_leak_mv"][int(k)] for c, k in zip(chips, circuits)])
             thr = np.array([results[int(c)].achieved["v_threshold_mv"][int(k)] for c, k in zip(chips, circuits)])
             offset, scale = trace_transform(leak, None if isinstance(m, LI) else thr, m.params.leak,
-                                            None if isinstance(m, LI) else m.params.threshold)
+                                            None if isinstance(m, LI) else m.params.threshold,
+                                            m.targets.mv_per_unit)
             if m.trace_offset is not None:
                 offset = np.broadcast_to(np.asarray(m.trace_offset, dtype=np.float64), (m.size,))
             if m.trace_scale is not None:

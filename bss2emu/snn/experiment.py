@@ -27,6 +27,40 @@ from ..errors import ConfigError
 from .handle import TensorHandle
 
 
+class ExecutionInstance:
+    """hxtorch's group of modules run together on one chip with one calibration
+    (``Synapse(..., execution_instance=inst)``). bss2emu runs an experiment's network as one
+    emulated system and its routing places the populations (over several chips where they do
+    not fit one), so an instance only carries its calibration file: ``load_calib(path)``
+    checks that the file exists and records it; the emulated chip is calibrated for the
+    modules' hardware parameters (with hxtorch's defaults those are the nightly calibration's
+    targets)."""
+
+    _count = 0
+
+    def __init__(self, calib_path=None, calib_cache_dir=None, input_loopback: bool = False) -> None:
+        self.ID = ExecutionInstance._count
+        ExecutionInstance._count += 1
+        self.calib_path = None
+        self.calib_cache_dir = calib_cache_dir
+        self.input_loopback = bool(input_loopback)
+        if calib_path is not None:
+            self.load_calib(calib_path)
+
+    def load_calib(self, calib_path) -> None:
+        """Record the calibration file ``calib_path`` (it must exist)."""
+        from pathlib import Path
+
+        path = Path(calib_path)
+        if not path.is_file():
+            raise ConfigError(f"ExecutionInstance.load_calib({str(calib_path)!r}): no such file; save one first "
+                              f"(save_nightly_calibration) or leave the calibration to the experiment")
+        self.calib_path = path
+
+    def __repr__(self) -> str:
+        return f"ExecutionInstance(ID={self.ID})"
+
+
 class Experiment:
     """One network on one emulated system (or in software with ``mock=True``).
 
@@ -36,7 +70,8 @@ class Experiment:
     is partitioned over several); ``seed`` for the chip's noise sources."""
 
     def __init__(self, mock: bool = False, dt: float = 1e-6, *, serial: int = 0, ideal: bool = False,
-                 system=None, chips: Optional[int] = None, placement: str = "local", seed: int = 0) -> None:
+                 system=None, chips: Optional[int] = None, placement: str = "local", seed: int = 0,
+                 calib_path=None) -> None:
         if not 8e-9 <= dt <= 1e-3:
             raise ConfigError(f"Experiment: dt={dt!r} s is outside 8e-9..1e-3 s (8 ns is the FPGA's tick); "
                               f"use e.g. dt=1e-6")
@@ -49,6 +84,10 @@ class Experiment:
         self._post: dict = {}  # module → the module its output feeds (the last one registered)
         self._emulator = None
         self.last_run_info: dict = {}
+        self.default_execution_instance = ExecutionInstance(calib_path)
+        # hxtorch's pause between batch entries, FPGA clock cycles: each entry is an independent
+        # run from time 0 here, so there is nothing to wait for
+        self.inter_batch_entry_wait = 0
 
     def register_module(self, module) -> str:
         """A new module joins the experiment; returns its label (``lif0``, ``synapse1``, …)."""
@@ -65,6 +104,10 @@ class Experiment:
                 self._post[other] = module
             if any(h is output for h in self._graph[other][0]):
                 self._post[module] = other
+
+    def load_calib(self, calib_path) -> None:
+        """hxtorch's ``Experiment.load_calib``: the default execution instance's."""
+        self.default_execution_instance.load_calib(calib_path)
 
     def clear(self) -> None:
         """Forget the registered calls (modules stay part of the experiment)."""
