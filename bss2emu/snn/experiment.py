@@ -67,7 +67,15 @@ class Experiment:
     ``dt``: the time step of tensors, s (hardware time; 1e-6 s = 1 µs ≙ 1 ms biological);
     ``serial``/``ideal``: the emulated chip (mismatch from the serial, calibrated per chip);
     ``system``/``chips``/``placement``: as ``bss2emu.run`` (a population larger than a chip
-    is partitioned over several); ``seed`` for the chip's noise sources."""
+    is partitioned over several); ``seed`` for the chip's noise sources.
+
+    ``time_first`` (class attribute): tensors in and out are ``(time, batch, neurons)``, as
+    hxtorch has them (``bss2emu.stack.hxtorch_snn``); by default ``(batch, time, neurons)``.
+    ``cadc_code_offset`` (class attribute): subtracted from the CADC's 8-bit codes before the
+    trace transform (128: the signed read-out hxtorch reports, leak 80 reads as -48)."""
+
+    time_first: bool = False
+    cadc_code_offset: int = 0
 
     def __init__(self, mock: bool = False, dt: float = 1e-6, *, serial: int = 0, ideal: bool = False,
                  system=None, chips: Optional[int] = None, placement: str = "local", seed: int = 0,
@@ -165,21 +173,39 @@ class Experiment:
         for m in order:
             ins, out = self._graph[m]
             m.execute(ins, out, None if hw is None else hw.get(m))
+        for m in order:
+            self._deliver(self._graph[m][1])
+        if self.time_first:
+            for (_, h), original in zip(inputs.values(), self._originals):
+                h.spikes = original
         self.clear()
 
+    def _deliver(self, handle: TensorHandle) -> None:
+        """Put a filled handle's tensors into the caller's layout (``time_first``: time, batch, neurons)."""
+        if self.time_first:
+            handle.put(**{n: getattr(handle, n).transpose(0, 1) for n in handle._fields
+                          if isinstance(getattr(handle, n), torch.Tensor)})
+
     def _external_inputs(self, order, runtime: int) -> dict:
-        """The spike tensors fed from outside (handles no module produced), padded to ``runtime``."""
+        """The spike tensors fed from outside (handles no module produced), padded to ``runtime``
+        (and made batch-first where the experiment is ``time_first``; ``_originals`` keeps the
+        tensors given)."""
         produced = {id(self._graph[m][1]) for m in order}
         found = {}
+        self._originals = []
         batch = None
+        layout = "(time, batch, neurons)" if self.time_first else "(batch, time, neurons)"
         for m in order:
             for h in self._graph[m][0]:
-                if id(h) in produced:
+                if id(h) in produced or id(h) in found:
                     continue
                 spikes = getattr(h, "spikes", None)
                 if spikes is None or spikes.dim() != 3:
                     raise ConfigError(f"{m.label}: external input must be NeuronHandle(spikes=tensor) with a "
-                                      f"(batch, time, neurons) tensor, got {None if spikes is None else tuple(spikes.shape)}")
+                                      f"{layout} tensor, got {None if spikes is None else tuple(spikes.shape)}")
+                self._originals.append(spikes)
+                if self.time_first:
+                    spikes = spikes.transpose(0, 1)
                 if batch is not None and spikes.shape[0] != batch:
                     raise ConfigError(f"{m.label}: input batch size {spikes.shape[0]} differs from {batch}; "
                                       f"give all inputs the same batch size")

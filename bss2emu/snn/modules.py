@@ -213,6 +213,7 @@ class LIF(_NeuronModule):
         output.put(spikes=z, membrane_cadc=v, current=current,
                    membrane_madc=None if hw is None else hw.membrane_madc)
         output.madc_dt = None if hw is None else hw.madc_dt
+        output.madc_codes = None if hw is None else hw.madc_codes
 
 
 class AELIF(LIF):
@@ -253,6 +254,7 @@ class LI(_NeuronModule):
         v = _callable(self.func)(current, self.params, self.experiment.dt, None if hw is None else hw.membrane_cadc)
         output.put(membrane_cadc=v, current=current, membrane_madc=None if hw is None else hw.membrane_madc)
         output.madc_dt = None if hw is None else hw.madc_dt
+        output.madc_codes = None if hw is None else hw.madc_codes
 
 
 _MODEL_KEYS = {"exp_slope", "exp_threshold", "subthreshold_adaptation", "spike_adaptation", "tau_adap"}

@@ -23,8 +23,9 @@ another parameter object) has its hardware value in CADC codes for voltages (``M
 mV each; hxtorch's defaults leak/reset ``HX_LEAK_CODES``, threshold ``HX_THRESHOLD_CODES``)
 and in s for times. A model unit is then ``(threshold - leak)`` hardware mV per model unit of
 ``threshold - leak`` (``HX_THRESHOLD_CODES - HX_LEAK_CODES`` codes per unit for a readout),
-and the synapses are calibrated so that a software weight of 1 is ``HX_WEIGHT_SCALE``
-hardware weight steps, as on the real system's nightly calibration.
+and the synapses are calibrated as the real system's nightly calibration has them: one
+hardware weight step is ``HX_WEIGHT_STEP_MV`` of steady-state membrane response, so that
+``HX_WEIGHT_SCALE`` steps move the membrane from leak 80 to threshold 125 (CADC codes).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ _RANGE = {f.name: (f.low, f.high) for f in TARGET_FIELDS}
 HX_LEAK_CODES = 80.0
 HX_THRESHOLD_CODES = 125.0
 HX_WEIGHT_SCALE = 50.0
+HX_WEIGHT_STEP_MV = (HX_THRESHOLD_CODES - HX_LEAK_CODES) * MV_PER_CODE / HX_WEIGHT_SCALE
 VOLTAGE_PARAMETERS = ("leak", "reset", "threshold", "exp_threshold")
 
 
@@ -126,7 +128,7 @@ def neuron_targets(module_name: str, params, capacitance: int, spiking: bool = T
         tau_m_us=seconds("tau_mem", 10e-6) * 1e6, tau_syn_us=seconds("tau_syn", 10e-6) * 1e6,
         tau_ref_us=seconds("refractory_time", 0.0) * 1e6, capacitance=int(capacitance),
         delta_t_mv=float(p.get("exp_slope", 0.0)) * mv_per_unit,
-        v_exp_mv=mv("exp_threshold", 1.5),
+        v_exp_mv=mv("exp_threshold", 1.5) if ("exp_threshold" in p or "exp_threshold" in hw) else 750.0,
         a_ratio=float(p.get("subthreshold_adaptation", 0.0)),
         b_mv=float(p.get("spike_adaptation", 0.0)) * mv_per_unit, tau_w_us=seconds("tau_adap", 100e-6) * 1e6,
         mv_per_unit=mv_per_unit)
@@ -158,10 +160,10 @@ def neuron_targets(module_name: str, params, capacitance: int, spiking: bool = T
     # synaptic strength is calibrated too: a PSP every circuit reaches despite its mismatch
     strongest = float(_nominal(t._replace(psp_mv=400.0)).achieved["psp_exc_mv"][0])
     psp = PSP_HEADROOM * strongest
-    if mv_per_unit != MV_PER_UNIT:  # hardware units: HX_WEIGHT_SCALE steps per software weight 1
+    if any(k in hw for k in VOLTAGE_PARAMETERS):  # hardware units: the real system's synaptic strength
         # the PSP (and the weight step's current) is proportional to the calibrated strength
         step_at_strongest = weight_lsb(t._replace(psp_mv=400.0)) * mv_per_unit
-        psp = min(psp, strongest * (mv_per_unit / HX_WEIGHT_SCALE) / step_at_strongest)
+        psp = min(psp, strongest * HX_WEIGHT_STEP_MV / step_at_strongest)
     return t._replace(psp_mv=round(psp, 3))
 
 
