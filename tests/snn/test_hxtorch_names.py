@@ -1,0 +1,170 @@
+"""hxtorch's conventions on the torch front end: parameter objects in hardware units, the
+binding's defaults and layout (stack.hxtorch_snn), encoders/decoders, execution instances."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bss2emu.stack.hxtorch_snn as hxsnn
+from bss2emu import snn
+from bss2emu.errors import ConfigError
+from bss2emu.snn import coding
+from bss2emu.snn.units import HX_LEAK_CODES, HX_THRESHOLD_CODES, HX_WEIGHT_SCALE, MV_PER_CODE
+
+
+def test_parameter_objects_split_model_and_hardware_values():
+    exp = snn.Experiment(mock=True)
+    lif = snn.LIF(2, exp, leak=snn.MixedHXModelParameter(0.0, 80), reset=snn.MixedHXModelParameter(0.0, 80),
+                  threshold=snn.MixedHXModelParameter(1.0, 150), tau_mem=snn.HXParameter(6e-6))
+    assert (lif.params.leak, lif.params.threshold, lif.params.tau_mem) == (0.0, 1.0, 6e-6)
+    t = lif.targets
+    # hardware values: CADC codes -> chip mV; times in s; one model unit = threshold - leak
+    assert t.v_leak_mv == pytest.approx(80 * MV_PER_CODE) and t.v_threshold_mv == pytest.approx(150 * MV_PER_CODE)
+    assert t.tau_m_us == pytest.approx(6.0) and t.mv_per_unit == pytest.approx(70 * MV_PER_CODE)
+    # a plain number keeps bss2emu's threshold units for both
+    plain = snn.LIF(2, exp)
+    assert plain.targets.mv_per_unit == 100.0 and plain.hardware_params == {}
+
+
+def test_hardware_unit_synapses_have_the_real_systems_weight_scale():
+    exp = snn.Experiment(mock=True)
+    lif = snn.LIF(1, exp, leak=snn.MixedHXModelParameter(0.0, HX_LEAK_CODES),
+                  reset=snn.MixedHXModelParameter(0.0, HX_LEAK_CODES),
+                  threshold=snn.MixedHXModelParameter(1.0, HX_THRESHOLD_CODES))
+    # hxtorch's own test of get_weight_scaling: 50 steps per software weight 1, within 20 %
+    assert abs(1.0 / lif.weight_lsb() - HX_WEIGHT_SCALE) < 0.2 * HX_WEIGHT_SCALE
+
+
+def test_emulated_leak_and_threshold_read_in_cadc_codes():
+    # hxtorch's measurement (the snn introduction): baseline without input, threshold under
+    # strong drive, in raw codes (trace_offset 0, trace_scale 1); ideal chip: within a code
+    exp = snn.Experiment(ideal=True)
+    syn = snn.Synapse(1, 1, exp, transform=lambda w: w)
+    lif = snn.LIF(1, exp, leak=snn.MixedHXModelParameter(0.0, 80), reset=snn.MixedHXModelParameter(0.0, 80),
+                  threshold=snn.MixedHXModelParameter(1.0, 125), trace_offset=0.0, trace_scale=1.0)
+    with torch.no_grad():
+        syn.weight.fill_(63.0)
+    x = torch.zeros(2, 40, 1)
+    x[1] = 1.0  # entry 1: an input every step
+    z = lif(syn(snn.NeuronHandle(spikes=x)))
+    snn.run(exp, 40)
+    assert z.membrane_cadc[0].min() >= 79 and z.membrane_cadc[0].max() <= 81
+    assert 123 <= z.membrane_cadc[1].max() <= 127 and z.spikes[1].sum() >= 3
+    assert z.spikes[0].sum() == 0
+
+
+def test_binding_defaults_layout_and_signed_codes():
+    x = torch.zeros(50, 1, 1)  # hxtorch: (time, batch, neurons)
+    x[[10, 15, 20, 30]] = 1.0
+    exp = hxsnn.Experiment(ideal=True)
+    syn, lif = hxsnn.Synapse(1, 1, exp), hxsnn.LIF(1, exp, enable_madc_recording=True, record_neuron_id=0)
+    syn.weight.data.fill_(63)
+    z = lif(syn(hxsnn.LIFObservables(spikes=x)))
+    assert z.spikes is None and z.membrane_cadc is None  # a promise until run
+    hxsnn.run(exp, 50)
+    assert tuple(z.spikes.shape) == (50, 1, 1) and tuple(z.membrane_cadc.shape) == (50, 1, 1)
+    v = z.membrane_cadc[:, 0, 0]
+    assert v[:10].eq(HX_LEAK_CODES - 128).all()  # the signed read-out: leak 80 reads -48
+    assert z.spikes.sum() >= 1 and v.max() <= HX_THRESHOLD_CODES - 128 + 1
+    assert x.shape == (50, 1, 1)  # the caller's input is handed back as given
+    m = z.membrane_madc  # (2, samples, batch, 1): FPGA cycles, raw 10-bit codes
+    assert m.shape[0] == 2 and m.shape[2:] == (1, 1)
+    step_cycles = float(m[0, 1, 0, 0] - m[0, 0, 0, 0])
+    assert step_cycles > 0 and float(m[0, -1, 0, 0]) == pytest.approx(step_cycles * (m.shape[1] - 1))
+    rest_mv = float(m[1, 0, 0, 0]) * 1200.0 / 1023.0
+    assert rest_mv == pytest.approx(HX_LEAK_CODES * MV_PER_CODE, abs=3.0)
+
+
+def test_binding_mock_is_the_base_mock_transposed_with_the_software_weight():
+    torch.manual_seed(0)
+    x = (torch.rand(3, 25, 4) < 0.3).float()  # (batch, time, in)
+    w = torch.randn(2, 4) * 20
+    exp_b = snn.Experiment(mock=True)
+    syn_b = snn.Synapse(4, 2, exp_b, transform=lambda v: v)
+    lif_b = snn.LIF(2, exp_b, leak=snn.HXParameter(80.0), reset=snn.HXParameter(80.0), threshold=snn.HXParameter(125.0))
+    exp_h = hxsnn.Experiment(mock=True)
+    syn_h, lif_h = hxsnn.Synapse(4, 2, exp_h), hxsnn.LIF(2, exp_h)
+    for s in (syn_b, syn_h):
+        s.weight.data.copy_(w)
+    # the binding's model sees the weight itself; the base module with an identity transform
+    # sees weight * lsb: give the base the binding's lsb-free weight
+    syn_b.transform = lambda v: v / lif_b.weight_lsb()
+    zb = lif_b(syn_b(snn.NeuronHandle(spikes=x)))
+    zh = lif_h(syn_h(hxsnn.LIFObservables(spikes=x.transpose(0, 1))))
+    snn.run(exp_b, 25)
+    hxsnn.run(exp_h, 25)
+    assert torch.allclose(zh.membrane_cadc, zb.membrane_cadc.transpose(0, 1), atol=1e-4)
+    assert torch.equal(zh.spikes, zb.spikes.transpose(0, 1))
+
+
+def test_binding_refuses_multi_circuit_neurons_and_records_setup_arguments():
+    exp = hxsnn.Experiment(mock=True)
+    with pytest.raises(ConfigError, match="one circuit per neuron"):
+        hxsnn.LIF(4, exp, neuron_structure=hxsnn.morphology.SingleCompartmentNeuron(8))
+    lif = hxsnn.LIF(4, exp, i_synin_gm=500, synapse_dac_bias=1000,
+                    neuron_structure=hxsnn.morphology.SingleCompartmentNeuron(1))
+    assert lif.hx_setup == {"i_synin_gm": 500, "synapse_dac_bias": 1000}
+    with pytest.raises(ConfigError, match="size"):
+        hxsnn.morphology.SingleCompartmentNeuron(3, expand_horizontally=True)
+
+
+def test_execution_instances_and_calibration_files(tmp_path):
+    exp = snn.Experiment(mock=True)
+    with pytest.raises(ConfigError, match="no such file"):
+        exp.default_execution_instance.load_calib(tmp_path / "missing.pkl")
+    f = tmp_path / "calib.pkl"
+    f.write_bytes(b"x")
+    exp.default_execution_instance.load_calib(f)
+    inst = snn.ExecutionInstance()
+    syn = snn.Synapse(2, 2, exp, execution_instance=inst)
+    lif = snn.LIF(2, exp)
+    assert syn.execution_instance is inst and lif.execution_instance is exp.default_execution_instance
+    assert exp.default_execution_instance.calib_path == f and inst.ID != exp.default_execution_instance.ID
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3), min_size=1, max_size=5),
+       st.integers(0, 5), st.integers(6, 20), st.booleans())
+def test_coordinates_to_spikes_places_one_spike_per_value(values, t_early_steps, t_late_steps, time_first):
+    dt = 2e-6
+    enc = coding.CoordinatesToSpikes(seq_length=30, t_early=t_early_steps * dt, t_late=t_late_steps * dt, dt=dt,
+                                     t_bias=25 * dt, time_first=time_first)
+    v = torch.tensor(values, dtype=torch.float64)
+    s = enc(v)
+    if time_first:
+        s = s.transpose(0, 1)
+    assert s.shape == (len(values), 30, 4) and s.sum(1).eq(1).all()
+    expect = torch.round((t_early_steps * dt + v * (t_late_steps - t_early_steps) * dt) / dt)
+    assert torch.equal(s[..., :3].argmax(1).double(), expect) and s[:, 25, 3].eq(1).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(-2.0, 3.0), st.integers(-3, 40))
+def test_coordinates_to_spikes_refuses_what_does_not_fit(value, seq_length):
+    ok = 0.0 <= value <= 1.0
+    try:
+        enc = coding.CoordinatesToSpikes(seq_length=seq_length, t_early=1e-6, t_late=10e-6, dt=1e-6)
+    except ConfigError:
+        assert seq_length <= 10
+        return
+    assert seq_length > 10
+    if ok:
+        assert enc(torch.tensor([[value]], dtype=torch.float64)).sum() == 1
+    else:
+        with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+            enc(torch.tensor([[value]], dtype=torch.float64))
+
+
+def test_decoders_reduce_the_time_axis():
+    y = torch.arange(24.0).reshape(2, 3, 4)  # (batch, time, out)
+    assert torch.equal(coding.MaxOverTime()(y), y[:, 2])
+    assert torch.equal(coding.SumOverTime()(y), y.sum(1))
+    assert torch.equal(coding.MeanOverTime(time_first=True)(y.transpose(0, 1)), y.mean(1))
+    assert math.isclose(float(coding.MeanOverTime()(y)[0, 0]), 4.0)
+    assert np.array_equal(hxsnn.transforms.linear_saturating(torch.tensor([70.0]), scale=1.0).numpy(), [63.0])
