@@ -168,3 +168,76 @@ def test_decoders_reduce_the_time_axis():
     assert torch.equal(coding.MeanOverTime(time_first=True)(y.transpose(0, 1)), y.mean(1))
     assert math.isclose(float(coding.MeanOverTime()(y)[0, 0]), 4.0)
     assert np.array_equal(hxsnn.transforms.linear_saturating(torch.tensor([70.0]), scale=1.0).numpy(), [63.0])
+
+
+# a short cut of brainscales2-demos' ts_12 (hxtorch.snn introduction), its code as written
+# there (only the EBRAINS set-up and the plots left out, n_runs shortened)
+TS12_CUT = '''
+from functools import partial
+import numpy as np
+import torch
+import hxtorch
+import hxtorch.snn as hxsnn
+from hxtorch.snn.transforms.weight_transforms import linear_saturating
+
+hxtorch.init_hardware()
+exp = hxsnn.Experiment(dt=1e-6)
+syn = hxsnn.Synapse(in_features=1, out_features=1, experiment=exp)
+lif = hxsnn.LIF(size=1, experiment=exp, enable_cadc_recording=True, enable_madc_recording=True,
+                enable_spike_recording=True, record_neuron_id=0, cadc_time_shift=-1)
+syn.weight.data.fill_(63)
+inputs = torch.zeros((50, 1, 1))
+inputs[[10, 15, 20, 30]] = 1
+g = syn(hxsnn.LIFObservables(spikes=inputs))
+z = lif(g)
+print(z.spikes, z.membrane_cadc)
+hxsnn.run(exp, 50)
+print(tuple(z.spikes.shape), tuple(z.membrane_cadc.shape), int(z.spikes.sum()))
+hxtorch.release_hardware()
+
+model_threshold, model_leak, model_reset = 1., 0., 0.
+bss2_threshold, bss2_leak, bss2_reset = 125, 80, 80
+
+def run(inputs, mock=False, weight_scale=63., trace_offset=0., trace_scale=1., n_runs=2):
+    traces = []
+    for i in range(n_runs):
+        exp = hxsnn.Experiment(dt=1e-6, mock=mock)
+        syn = hxsnn.Synapse(in_features=1, out_features=1, experiment=exp,
+                            transform=partial(linear_saturating, scale=weight_scale))
+        lif = hxsnn.LIF(size=1, experiment=exp, leak=hxsnn.MixedHXModelParameter(model_leak, bss2_leak),
+                        reset=hxsnn.MixedHXModelParameter(model_reset, bss2_reset),
+                        threshold=hxsnn.MixedHXModelParameter(model_threshold, bss2_threshold),
+                        cadc_time_shift=-1, trace_offset=trace_offset, trace_scale=trace_scale)
+        syn.weight.data.fill_(1.)
+        g = syn(hxsnn.LIFObservables(spikes=inputs))
+        z = lif(g)
+        hxsnn.run(exp, 50)
+        traces.append(z.membrane_cadc.detach().numpy().reshape(-1))
+    return traces
+
+baselines = np.stack(run(torch.zeros((50, 1, 1)))).mean()
+bss2_threshold_real = np.stack(run(torch.ones((50, 1, 1)), trace_offset=baselines)).max(1).mean()
+trace_scale = model_threshold / bss2_threshold_real
+inputs = torch.zeros((50, 1, 1))
+inputs[10] = 1
+mock_trace = run(inputs, mock=True, n_runs=1)[0]
+bss2 = np.stack(run(inputs, trace_offset=baselines, trace_scale=trace_scale, weight_scale=55.)).mean(0)
+print("RESULT", baselines, bss2_threshold_real, mock_trace.max(), bss2.max())
+'''
+
+
+def test_a_cut_of_the_snn_introduction_runs_under_exec_and_shows_what_its_text_says(tmp_path, capsys):
+    from bss2emu import exec as bexec
+
+    script = tmp_path / "ts12_cut.py"
+    script.write_text(TS12_CUT)
+    assert bexec.run_script(str(script), ideal=True) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "None None"  # handles are promises until run
+    shapes, n_spikes = out[1].rsplit(" ", 1)
+    assert shapes == "(50, 1, 1) (50, 1, 1)" and int(n_spikes) >= 1  # weight 63: the neuron fires
+    baseline, threshold, mock_peak, hw_peak = map(float, out[-1].split()[1:])
+    assert baseline == pytest.approx(80 - 128, abs=1)  # leak 80 read signed
+    assert threshold == pytest.approx(125 - 80, abs=2)  # "Leak - Threshold on BSS-2"
+    # after the scalings, one PSP on the chip looks like the model's (the tutorial's figure)
+    assert hw_peak == pytest.approx(mock_peak, rel=0.2)
