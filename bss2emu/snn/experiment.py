@@ -184,7 +184,7 @@ class Experiment:
         """Put a filled handle's tensors into the caller's layout (``time_first``: time, batch, neurons)."""
         if self.time_first:
             handle.put(**{n: getattr(handle, n).transpose(0, 1) for n in handle._fields
-                          if isinstance(getattr(handle, n), torch.Tensor)})
+                          if isinstance(getattr(handle, n), torch.Tensor) and getattr(handle, n).dim() == 3})
 
     def _external_inputs(self, order, runtime: int) -> dict:
         """The spike tensors fed from outside (handles no module produced), padded to ``runtime``

@@ -16,7 +16,7 @@ import torch
 
 from ..errors import ConfigError
 from . import functional as F
-from .parameter import split
+from .parameter import HXBaseParameter, ModelParameter, split
 from .handle import NeuronHandle, ReadoutNeuronHandle, SynapseHandle, TensorHandle
 from .units import DEFAULT_CAPACITANCE, neuron_targets, weight_lsb
 
@@ -157,6 +157,8 @@ class _NeuronModule(HXModule):
                 hardware[name] = hw_value
         self.params = self.params_type(**model)
         self.hardware_params = hardware  # hardware values (CADC codes, s) of the parameter objects
+        for name, value in params.items():  # hxtorch's attributes: module.leak.model_value, …
+            setattr(self, name, value if isinstance(value, HXBaseParameter) else ModelParameter(value))
         self.enable_spike_recording = enable_spike_recording
         self.enable_cadc_recording = enable_cadc_recording
         self.enable_madc_recording = enable_madc_recording

@@ -7,7 +7,9 @@ hxtorch's defaults and conventions at the edge:
   gives its own;
 - ``Synapse``: the software model uses ``weight`` itself; ``transform`` (default
   ``linear_saturating`` with scale 1) only maps it to the chip's hardware weights;
-- tensors ``(time, batch, neurons)``; ``membrane_madc`` as ``(2, samples, batch, 1)``.
+- tensors ``(time, batch, neurons)``; ``membrane_madc`` as ``(2, samples, batch, 1)``;
+- a subclass's ``forward_func`` replaces a module's computation (hxtorch's way to plug in
+  another gradient, e.g. EventProp: ``functional.EventPropLIFFunction``).
 
 Names and defaults only; ``bss2emu.snn`` holds the implementation.
 
@@ -95,13 +97,36 @@ class Experiment(_snn.Experiment):
 
 
 Instance = Experiment
-LIF = _with_hx_defaults(_snn.LIF, ("leak", "reset", "threshold", "trace_offset", "trace_scale"))
-AELIF = _with_hx_defaults(_snn.AELIF, ("leak", "reset", "threshold", "trace_offset", "trace_scale"))
-LI = _with_hx_defaults(_snn.LI, ("leak", "trace_offset", "trace_scale"))
-Neuron, ReadoutNeuron = LIF, LI
 
 
-class _HXWeight:
+def _user_layout(t):
+    # (batch, time, neurons) inside, (time, batch, neurons) for the script; other shapes as they are
+    return t.transpose(0, 1) if isinstance(t, torch.Tensor) and t.dim() == 3 else t
+
+
+class _HXForwardFunc:
+    """hxtorch's ``forward_func``: a subclass that defines ``forward_func(input_handle)``
+    (synapses) or ``forward_func(input_handle, hw_data=None)`` (neurons; ``hw_data`` the chip's
+    ``(spikes, membrane_cadc, membrane_madc)``) computes the module's output handle itself, in
+    hxtorch's layout."""
+
+    def execute(self, inputs, output, hw) -> None:
+        if getattr(type(self), "forward_func", None) is None:
+            return super().execute(inputs, output, hw)
+        args = [type(h)(**{n: _user_layout(getattr(h, n)) for n in h._fields}) for h in inputs]
+        if isinstance(self, _snn.Synapse):
+            result = self.forward_func(*args)
+        else:
+            hw_data = None if hw is None else (_user_layout(hw.spikes), _user_layout(hw.membrane_cadc), None)
+            result = self.forward_func(*args, hw_data=hw_data)
+        output.put(**{n: _user_layout(getattr(result, n, None)) for n in output._fields
+                      if getattr(result, n, None) is not None})
+        if hw is not None and hasattr(output, "membrane_madc"):
+            output.put(membrane_madc=hw.membrane_madc)
+            output.madc_dt, output.madc_codes = hw.madc_dt, hw.madc_codes
+
+
+class _HXWeight(_HXForwardFunc):
     def effective_weight(self) -> torch.Tensor:
         """hxtorch's: the model sees the software weight (masked); the transform is for the chip."""
         return self.weight if self.mask() is None else self.weight * self.mask()
@@ -111,3 +136,14 @@ Synapse = type("Synapse", (_HXWeight, _with_hx_defaults(_snn.Synapse, ("transfor
                {"__module__": __name__, "__doc__": _snn.Synapse.__doc__})
 SparseSynapse = type("SparseSynapse", (_HXWeight, _with_hx_defaults(_snn.SparseSynapse, ("transform",))),
                      {"__module__": __name__, "__doc__": _snn.SparseSynapse.__doc__})
+
+
+def _neuron(cls: type, names: tuple[str, ...]) -> type:
+    return type(cls.__name__, (_HXForwardFunc, _with_hx_defaults(cls, names)),
+                {"__module__": __name__, "__doc__": cls.__doc__})
+
+
+LIF = _neuron(_snn.LIF, ("leak", "reset", "threshold", "trace_offset", "trace_scale"))
+AELIF = _neuron(_snn.AELIF, ("leak", "reset", "threshold", "trace_offset", "trace_scale"))
+LI = _neuron(_snn.LI, ("leak", "trace_offset", "trace_scale"))
+Neuron, ReadoutNeuron = LIF, LI
