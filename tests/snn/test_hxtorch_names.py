@@ -241,3 +241,71 @@ def test_a_cut_of_the_snn_introduction_runs_under_exec_and_shows_what_its_text_s
     assert threshold == pytest.approx(125 - 80, abs=2)  # "Leak - Threshold on BSS-2"
     # after the scalings, one PSP on the chip looks like the model's (the tutorial's figure)
     assert hw_peak == pytest.approx(mock_peak, rel=0.2)
+
+
+def test_eventprop_synapse_gradients_are_the_linear_maps():
+    from bss2emu.snn.functional import EventPropSynapseFunction
+
+    torch.manual_seed(1)
+    x = torch.rand(7, 3, 4, dtype=torch.float64, requires_grad=True)  # (time, batch, in)
+    w = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(2, 7, 3, 5, dtype=torch.float64)
+    out = EventPropSynapseFunction.apply(x, w)
+    assert torch.equal(out[1], torch.zeros(7, 3, 5)) and torch.allclose(out[0], x @ w.T)
+    out.backward(g)
+    assert torch.allclose(w.grad, torch.einsum("tbo,tbi->oi", g[0], x.detach()))  # d/dW Σ g0·(x Wᵀ)
+    assert torch.allclose(x.grad, g[1] @ w.detach())
+
+
+def test_eventprop_lif_hands_over_chip_values_and_needs_spikes_for_gradients():
+    from bss2emu.snn.functional import EventPropLIFFunction
+
+    x = torch.zeros(2, 20, 1, 2, dtype=torch.float64, requires_grad=True)
+    hw = (torch.ones(20, 1, 2, dtype=torch.float64), torch.full((20, 1, 2), 0.5, dtype=torch.float64), None)
+    z, v, i = EventPropLIFFunction.apply(x, 0.0, 0.0, 1.0, 5e-6, 5e-6, hw, 1e-6)
+    assert torch.equal(z, hw[0]) and torch.equal(v, hw[1]) and i is None
+    # software: a subthreshold input makes no spike, and EventProp no gradient
+    x2 = torch.zeros(2, 20, 1, 1, dtype=torch.float64)
+    x2[0, 3] = 0.5
+    x2.requires_grad_(True)
+    z2, _, _ = EventPropLIFFunction.apply(x2, 0.0, 0.0, 1.0, 5e-6, 5e-6, None, 1e-6)
+    z2.sum().backward()
+    assert z2.sum() == 0 and torch.equal(x2.grad, torch.zeros_like(x2))
+    # spikes: the gradient of the spike count reaches the input before the last, none after
+    x3 = torch.zeros(2, 20, 1, 1, dtype=torch.float64)
+    x3[0, 3] = 4.0
+    x3.requires_grad_(True)
+    z3, _, _ = EventPropLIFFunction.apply(x3, 0.0, 0.0, 1.0, 5e-6, 5e-6, None, 1e-6)
+    t_last = int(torch.nonzero(z3[:, 0, 0])[-1])
+    z3.sum().backward()
+    assert z3.sum() >= 1 and x3.grad[:, :t_last].abs().sum() > 0 and x3.grad[:, t_last:].abs().sum() == 0
+
+
+def test_binding_forward_func_replaces_a_modules_computation():
+    from bss2emu.snn.functional import EventPropLIFFunction, EventPropSynapseFunction
+
+    class EPSynapse(hxsnn.Synapse):
+        def forward_func(self, input):
+            return hxsnn.SynapseHandle(graded_spikes=EventPropSynapseFunction.apply(input.spikes, self.weight))
+
+    class EPLIF(hxsnn.LIF):
+        def forward_func(self, input, hw_data=None):
+            z, v, i = EventPropLIFFunction.apply(input.graded_spikes, self.leak.model_value,
+                                                 self.reset.model_value, self.threshold.model_value,
+                                                 self.tau_syn.model_value, self.tau_mem.model_value, hw_data,
+                                                 self.experiment.dt)
+            return hxsnn.LIFObservables(spikes=z, membrane_cadc=v, current=i)
+
+    torch.manual_seed(2)
+    exp = hxsnn.Experiment(mock=True)
+    syn = EPSynapse(3, 4, exp)
+    lif = EPLIF(4, exp, leak=hxsnn.MixedHXModelParameter(0.0, 80), reset=hxsnn.MixedHXModelParameter(0.0, 80),
+                threshold=hxsnn.MixedHXModelParameter(1.0, 125), tau_syn=5e-6, tau_mem=5e-6)
+    syn.weight.data.fill_(3.0)
+    x = torch.zeros(25, 2, 3)  # (time, batch, in)
+    x[2] = 1.0
+    z = lif(syn(hxsnn.LIFObservables(spikes=x)))
+    hxsnn.run(exp, 25)
+    assert z.spikes.shape == (25, 2, 4) and z.spikes.sum() > 0
+    z.spikes.sum().backward()
+    assert syn.weight.grad is not None and torch.isfinite(syn.weight.grad).all() and syn.weight.grad.abs().sum() > 0
