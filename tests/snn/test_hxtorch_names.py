@@ -140,7 +140,9 @@ def test_coordinates_to_spikes_places_one_spike_per_value(values, t_early_steps,
     if time_first:
         s = s.transpose(0, 1)
     assert s.shape == (len(values), 30, 4) and s.sum(1).eq(1).all()
-    expect = torch.round((t_early_steps * dt + v * (t_late_steps - t_early_steps) * dt) / dt)
+    # the documented time, rounded to the grid (the same float expression: halves are exact ties)
+    expect = torch.round((enc.t_early + v * (enc.t_late - enc.t_early)) / dt)
+    assert ((expect - (t_early_steps + v * (t_late_steps - t_early_steps))).abs() <= 0.5 + 1e-9).all()
     assert torch.equal(s[..., :3].argmax(1).double(), expect) and s[:, 25, 3].eq(1).all()
 
 
