@@ -231,6 +231,8 @@ PRELUDE = """\
 import matplotlib
 matplotlib.use("Agg")
 from IPython.display import display, HTML, Image
+import builtins as _builtins
+_builtins.display = display  # as in a notebook, where IPython puts display() among the builtins
 try:  # progress bars without a notebook front end
     import tqdm.auto, tqdm.notebook, tqdm.std
     tqdm.notebook.tqdm = tqdm.notebook.tqdm_notebook = tqdm.auto.tqdm = tqdm.std.tqdm

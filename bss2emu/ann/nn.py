@@ -9,6 +9,7 @@ from typing import Callable, Optional
 import torch
 
 from ..chip_actor import mac as M
+from ..errors import ConfigError
 from . import functional as F
 
 
@@ -61,12 +62,20 @@ class _MACModule(torch.nn.Module):
 
 
 class Linear(_MACModule):
-    """``y = x @ W.T (+ bias)`` on the MAC array; ``weight`` (out, in)."""
+    """``y = x @ W.T (+ bias)`` on the MAC array; ``weight`` (out, in).
+
+    ``avg``: each output is computed on ``avg`` neighbouring columns with the same weights
+    (different fixed-pattern instances and independent read-out noise) and their results
+    averaged (hxtorch's ``avg``; ``avg · out_features`` columns are used)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, num_sends: Optional[int] = None,
-                 wait_between_events: int = M.DEFAULT_WAIT, mock: bool = False, *,
+                 wait_between_events: int = M.DEFAULT_WAIT, mock: bool = False, *, avg: int = 1,
                  input_transform: Optional[Callable] = None, weight_transform: Optional[Callable] = clamp_weight_):
         super().__init__()
+        if isinstance(avg, bool) or not isinstance(avg, int) or avg < 1:
+            raise ConfigError(f"Linear: avg={avg!r} must be a positive integer (the number of columns averaged per "
+                              f"output); use avg=1 for no averaging")
+        self.avg = avg
         self.in_features, self.out_features = in_features, out_features
         self.weight = torch.nn.Parameter(torch.empty(out_features, in_features))
         self.bias = torch.nn.Parameter(torch.empty(out_features)) if bias else None
@@ -74,9 +83,16 @@ class Linear(_MACModule):
         self.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.matmul(self.input_transform(x), self._weight().t(), self.num_sends, self.wait_between_events,
-                     self.mock)
+        w = self._weight().t()
+        if self.avg > 1:  # each column repeated avg times, the repeats' results averaged
+            w = w.repeat_interleave(self.avg, -1)
+        y = F.matmul(self.input_transform(x), w, self.num_sends, self.wait_between_events, self.mock)
+        if self.avg > 1:
+            y = y.reshape(*y.shape[:-1], self.out_features, self.avg).mean(-1)
         return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", avg={self.avg}" if self.avg > 1 else "")
 
 
 class Conv1d(_MACModule):

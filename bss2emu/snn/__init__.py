@@ -6,10 +6,11 @@ through the modules' equations evaluated at the chip's values (hardware in the l
 Requires the ``torch`` extra (``pip install 'bss2emu[torch]'``).
 """
 
-from .experiment import Experiment, run
+from .experiment import ExecutionInstance, Experiment, run
 from .functional import AELIFParams, HardwareInTheLoop, LIFParams, LIParams, SuperSpike
 from .handle import LIFObservables, LIObservables, NeuronHandle, ReadoutNeuronHandle, SynapseHandle, TensorHandle
 from .modules import AELIF, LI, LIF, HXModule, InputNeuron, SparseSynapse, Synapse
+from .parameter import HXParameter, HXTransformedModelParameter, MixedHXModelParameter, ModelParameter
 
 # hxtorch's older names for the same modules
 Instance = Experiment
@@ -17,7 +18,8 @@ Neuron = LIF
 ReadoutNeuron = LI
 
 __all__ = [
-    "Experiment", "run", "InputNeuron", "Synapse", "SparseSynapse", "LIF", "AELIF", "LI", "HXModule",
+    "Experiment", "ExecutionInstance", "run", "HXParameter", "MixedHXModelParameter", "HXTransformedModelParameter",
+    "ModelParameter", "InputNeuron", "Synapse", "SparseSynapse", "LIF", "AELIF", "LI", "HXModule",
     "NeuronHandle", "ReadoutNeuronHandle", "SynapseHandle", "TensorHandle", "LIFParams", "AELIFParams", "LIParams",
     "SuperSpike", "HardwareInTheLoop", "Instance", "Neuron", "ReadoutNeuron", "LIFObservables", "LIObservables",
 ]

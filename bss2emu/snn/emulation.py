@@ -45,6 +45,7 @@ class HwData:
     membrane_cadc: Optional[torch.Tensor]
     membrane_madc: Optional[torch.Tensor] = None
     madc_dt: Optional[float] = None
+    madc_codes: Optional[torch.Tensor] = None  # the MADC's raw 10-bit codes, as membrane_madc
 
 
 def _dictionary_column(table: pa.Table, name: str) -> tuple[np.ndarray, list]:
@@ -152,7 +153,9 @@ class Emulator:
             leak = np.array([results[int(c)].achieved["v_leak_mv"][int(k)] for c, k in zip(chips, circuits)])
             thr = np.array([results[int(c)].achieved["v_threshold_mv"][int(k)] for c, k in zip(chips, circuits)])
             offset, scale = trace_transform(leak, None if isinstance(m, LI) else thr, m.params.leak,
-                                            None if isinstance(m, LI) else m.params.threshold)
+                                            None if isinstance(m, LI) else m.params.threshold,
+                                            m.targets.mv_per_unit)
+            offset = offset - exp.cadc_code_offset  # the transform applies to codes as the experiment reports them
             if m.trace_offset is not None:
                 offset = np.broadcast_to(np.asarray(m.trace_offset, dtype=np.float64), (m.size,))
             if m.trace_scale is not None:
@@ -229,7 +232,7 @@ class Emulator:
             codes = np.empty((n_samples, m.size))
             for c, sel in on:
                 codes[:, sel] = per_chip[c][:n_samples, circuits[sel]]
-            units = (codes - offset) * scale
+            units = (codes - self.experiment.cadc_code_offset - offset) * scale
             if cadc_every > 1 or n_samples < runtime:
                 sample_steps = np.arange(n_samples) * cadc_every
                 units = np.stack([np.interp(grid, sample_steps, units[:, i]) for i in range(m.size)], axis=1)
@@ -251,9 +254,13 @@ class Emulator:
                 chips, circuits, offset, scale = transforms[m.label]
                 i = m.record_neuron_id
                 mv = madc_mv(res.madc.column("value").to_numpy())
-                trace = torch.from_numpy((mv / MV_PER_CODE - offset[i]) * scale[i]).float()
+                trace = torch.from_numpy((mv / MV_PER_CODE - self.experiment.cadc_code_offset - offset[i])
+                                         * scale[i]).float()
                 hwd = out[m]
                 if hwd.membrane_madc is None:
                     hwd.membrane_madc = torch.zeros(len(out[m].spikes), len(trace), 1)
+                    hwd.madc_codes = torch.zeros(len(out[m].spikes), len(trace), 1)
                     hwd.madc_dt = res.metadata.get("dt_ns", 100) * 1e-9
                 hwd.membrane_madc[b, : len(trace), 0] = trace[: hwd.membrane_madc.shape[1]]
+                codes = torch.from_numpy(res.madc.column("value").to_numpy().astype(np.float32))
+                hwd.madc_codes[b, : len(codes), 0] = codes[: hwd.madc_codes.shape[1]]

@@ -247,3 +247,6 @@ def linear(input: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:  # noqa: 
     """Synaptic input ``(batch, time, out)`` of spikes ``(batch, time, in)`` through ``weight``
     ``(out, in)``."""
     return torch.nn.functional.linear(input, weight)
+
+
+from .eventprop import EventPropLIFFunction, EventPropSynapseFunction  # noqa: E402,F401 (hxtorch's names here)

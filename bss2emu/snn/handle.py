@@ -43,6 +43,7 @@ class NeuronHandle(TensorHandle):
 
     _fields = ("spikes", "membrane_cadc", "membrane_madc", "current")
     madc_dt: Optional[float] = None
+    madc_codes: Optional[torch.Tensor] = None  # the MADC's raw 10-bit codes, laid out as membrane_madc
 
 
 class ReadoutNeuronHandle(TensorHandle):
@@ -50,6 +51,7 @@ class ReadoutNeuronHandle(TensorHandle):
 
     _fields = ("membrane_cadc", "membrane_madc", "current")
     madc_dt: Optional[float] = None
+    madc_codes: Optional[torch.Tensor] = None
 
 
 class SynapseHandle(TensorHandle):

@@ -16,6 +16,7 @@ import torch
 
 from ..errors import ConfigError
 from . import functional as F
+from .parameter import HXBaseParameter, ModelParameter, split
 from .handle import NeuronHandle, ReadoutNeuronHandle, SynapseHandle, TensorHandle
 from .units import DEFAULT_CAPACITANCE, neuron_targets, weight_lsb
 
@@ -31,12 +32,17 @@ class HXModule(torch.nn.Module):
 
     output_type: type = TensorHandle
 
-    def __init__(self, experiment, func: Callable) -> None:
+    def __init__(self, experiment, func: Callable, execution_instance=None) -> None:
         super().__init__()
         if experiment is None or not hasattr(experiment, "connect"):
             raise ConfigError(f"{type(self).__name__}: experiment={experiment!r} is not an snn.Experiment; "
                               f"pass experiment=snn.Experiment(...)")
         object.__setattr__(self, "experiment", experiment)  # not a submodule: shared by all modules
+        # hxtorch's grouping of modules into hardware runs; bss2emu runs the whole network as one
+        # experiment and its routing places the populations (on several chips where needed)
+        object.__setattr__(self, "execution_instance",
+                           execution_instance if execution_instance is not None
+                           else getattr(experiment, "default_execution_instance", None))
         self.func = func
         self.label = experiment.register_module(self)
 
@@ -61,8 +67,8 @@ class InputNeuron(HXModule):
 
     output_type = NeuronHandle
 
-    def __init__(self, size: int, experiment=None) -> None:
-        super().__init__(experiment, func=None)
+    def __init__(self, size: int, experiment=None, execution_instance=None) -> None:
+        super().__init__(experiment, func=None, execution_instance=execution_instance)
         self.size = _positive_size(self, size)
 
     def execute(self, inputs, output, hw) -> None:
@@ -78,8 +84,8 @@ class Synapse(HXModule):
     output_type = SynapseHandle
 
     def __init__(self, in_features: int, out_features: int, experiment=None, func: Callable = F.linear,
-                 transform: Optional[Callable] = None, device=None, dtype=None) -> None:
-        super().__init__(experiment, func)
+                 transform: Optional[Callable] = None, device=None, dtype=None, execution_instance=None) -> None:
+        super().__init__(experiment, func, execution_instance)
         self.in_features = _positive_size(self, in_features, "in_features")
         self.out_features = _positive_size(self, out_features, "out_features")
         self.transform = transform
@@ -122,13 +128,13 @@ class SparseSynapse(Synapse):
     ``(out, in)``); the others do not exist on the chip."""
 
     def __init__(self, connections: torch.Tensor, experiment=None, func: Callable = F.linear,
-                 transform: Optional[Callable] = None, device=None, dtype=None) -> None:
+                 transform: Optional[Callable] = None, device=None, dtype=None, execution_instance=None) -> None:
         dense = connections.to_dense() if connections.is_sparse else connections
         if dense.dim() != 2:
             raise ConfigError(f"SparseSynapse: connections has shape {tuple(dense.shape)}; give a 2-d (out, in) "
                               f"mask")
         out_f, in_f = dense.shape
-        super().__init__(in_f, out_f, experiment, func, transform, device, dtype)
+        super().__init__(in_f, out_f, experiment, func, transform, device, dtype, execution_instance)
         self.register_buffer("connections", dense != 0)
 
     def mask(self) -> torch.Tensor:
@@ -141,10 +147,18 @@ class _NeuronModule(HXModule):
 
     def __init__(self, size: int, experiment, func, params: dict, enable_spike_recording: bool,
                  enable_cadc_recording: bool, enable_madc_recording: bool, record_neuron_id: Optional[int],
-                 trace_offset, trace_scale, capacitance: int) -> None:
-        super().__init__(experiment, func)
+                 trace_offset, trace_scale, capacitance: int, execution_instance=None) -> None:
+        super().__init__(experiment, func, execution_instance)
         self.size = _positive_size(self, size)
-        self.params = self.params_type(**params)
+        model, hardware = {}, {}
+        for name, value in params.items():  # numbers, or parameter objects (model and hardware value)
+            model[name], hw_value, in_hw_units = split(value)
+            if in_hw_units:
+                hardware[name] = hw_value
+        self.params = self.params_type(**model)
+        self.hardware_params = hardware  # hardware values (CADC codes, s) of the parameter objects
+        for name, value in params.items():  # hxtorch's attributes: module.leak.model_value, …
+            setattr(self, name, value if isinstance(value, HXBaseParameter) else ModelParameter(value))
         self.enable_spike_recording = enable_spike_recording
         self.enable_cadc_recording = enable_cadc_recording
         self.enable_madc_recording = enable_madc_recording
@@ -154,7 +168,7 @@ class _NeuronModule(HXModule):
         self.record_neuron_id = record_neuron_id or 0
         self.trace_offset, self.trace_scale = trace_offset, trace_scale
         self.capacitance = capacitance
-        self.targets = neuron_targets(self.label, self.params, capacitance, self.spiking)
+        self.targets = neuron_targets(self.label, self.params, capacitance, self.spiking, hardware)
 
     def weight_lsb(self) -> float:
         return weight_lsb(self.targets)
@@ -187,10 +201,11 @@ class LIF(_NeuronModule):
                  record_neuron_id: Optional[int] = None, trace_offset=None, trace_scale=None,
                  capacitance: int = DEFAULT_CAPACITANCE, cadc_time_shift: int = 0, shift_cadc_to_first: bool = False,
                  **extra) -> None:
+        instance = extra.pop("execution_instance", None)
         params = dict(tau_mem=tau_mem, tau_syn=tau_syn, refractory_time=refractory_time, leak=leak, reset=reset,
                       threshold=threshold, alpha=alpha, **_model_params(type(self).__name__, extra))
         super().__init__(size, experiment, func, params, enable_spike_recording, enable_cadc_recording,
-                         enable_madc_recording, record_neuron_id, trace_offset, trace_scale, capacitance)
+                         enable_madc_recording, record_neuron_id, trace_offset, trace_scale, capacitance, instance)
         self.cadc_time_shift, self.shift_cadc_to_first = int(cadc_time_shift), bool(shift_cadc_to_first)
 
     def execute(self, inputs, output, hw) -> None:
@@ -200,6 +215,7 @@ class LIF(_NeuronModule):
         output.put(spikes=z, membrane_cadc=v, current=current,
                    membrane_madc=None if hw is None else hw.membrane_madc)
         output.madc_dt = None if hw is None else hw.madc_dt
+        output.madc_codes = None if hw is None else hw.madc_codes
 
 
 class AELIF(LIF):
@@ -228,10 +244,11 @@ class LI(_NeuronModule):
                  enable_madc_recording: bool = False, record_neuron_id: Optional[int] = None, trace_offset=None,
                  trace_scale=None, capacitance: int = DEFAULT_CAPACITANCE, cadc_time_shift: int = 0,
                  shift_cadc_to_first: bool = False, **extra) -> None:
+        instance = extra.pop("execution_instance", None)
         _model_params("LI", extra)
         super().__init__(size, experiment, func, dict(tau_mem=tau_mem, tau_syn=tau_syn, leak=leak), False,
                          enable_cadc_recording, enable_madc_recording, record_neuron_id, trace_offset, trace_scale,
-                         capacitance)
+                         capacitance, instance)
         self.cadc_time_shift, self.shift_cadc_to_first = int(cadc_time_shift), bool(shift_cadc_to_first)
 
     def execute(self, inputs, output, hw) -> None:
@@ -239,11 +256,12 @@ class LI(_NeuronModule):
         v = _callable(self.func)(current, self.params, self.experiment.dt, None if hw is None else hw.membrane_cadc)
         output.put(membrane_cadc=v, current=current, membrane_madc=None if hw is None else hw.membrane_madc)
         output.madc_dt = None if hw is None else hw.madc_dt
+        output.madc_codes = None if hw is None else hw.madc_codes
 
 
 _MODEL_KEYS = {"exp_slope", "exp_threshold", "subthreshold_adaptation", "spike_adaptation", "tau_adap"}
 # hxtorch arguments about the real system's placement and set-up, which the emulator does itself
-_HXTORCH_ONLY = {"placement_constraint", "neuron_structure", "execution_instance", "interpolation_mode",
+_HXTORCH_ONLY = {"placement_constraint", "neuron_structure", "interpolation_mode",
                  "i_synin_gm", "synapse_dac_bias", "method"}
 
 

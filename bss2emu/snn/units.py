@@ -17,6 +17,15 @@ calibrated to ``PSP_HEADROOM`` of the strongest an ideal circuit gives (so every
 mismatched chip reaches it and the weights mean the same on all of them). Negative
 weights go to inhibitory rows. The mock uses the same transform, so both see the same
 quantised weights.
+
+Hardware units (hxtorch's): a parameter given as a ``parameter.MixedHXModelParameter`` (or
+another parameter object) has its hardware value in CADC codes for voltages (``MV_PER_CODE``
+mV each; hxtorch's defaults leak/reset ``HX_LEAK_CODES``, threshold ``HX_THRESHOLD_CODES``)
+and in s for times. A model unit is then ``(threshold - leak)`` hardware mV per model unit of
+``threshold - leak`` (``HX_THRESHOLD_CODES - HX_LEAK_CODES`` codes per unit for a readout),
+and the synapses are calibrated as the real system's nightly calibration has them: one
+hardware weight step is ``HX_WEIGHT_STEP_MV`` of steady-state membrane response, so that
+``HX_WEIGHT_SCALE`` steps move the membrane from leak 80 to threshold 125 (CADC codes).
 """
 
 from __future__ import annotations
@@ -38,6 +47,14 @@ DEFAULT_CAPACITANCE = 15  # a small capacitance: one full weight ≈ 2 threshold
 LI_THRESHOLD_MV = 1150.0  # a readout never reaches it
 PSP_HEADROOM = 0.75  # calibrated PSP: this fraction of the ideal circuit's strongest, so mismatched ones reach it
 _RANGE = {f.name: (f.low, f.high) for f in TARGET_FIELDS}
+# hxtorch's hardware-unit defaults (CADC codes) and the real system's weight scale there:
+# a software weight of 1 is about 50 hardware weight steps (hxtorch's get_weight_scaling on
+# the nightly calibration, leak 80, threshold 125, tau 10 us)
+HX_LEAK_CODES = 80.0
+HX_THRESHOLD_CODES = 125.0
+HX_WEIGHT_SCALE = 50.0
+HX_WEIGHT_STEP_MV = (HX_THRESHOLD_CODES - HX_LEAK_CODES) * MV_PER_CODE / HX_WEIGHT_SCALE
+VOLTAGE_PARAMETERS = ("leak", "reset", "threshold", "exp_threshold")
 
 
 class NeuronTargets(NamedTuple):
@@ -56,6 +73,7 @@ class NeuronTargets(NamedTuple):
     b_mv: float = 0.0
     tau_w_us: float = 100.0
     psp_mv: float = 400.0  # one weight-63 event at rest; neuron_targets sets a reachable value
+    mv_per_unit: float = MV_PER_UNIT  # chip mV per model (threshold) unit
 
     def calibration_targets(self) -> dict[str, float]:
         return {"v_leak_mv": self.v_leak_mv, "v_reset_mv": self.v_reset_mv, "v_threshold_mv": self.v_threshold_mv,
@@ -70,32 +88,64 @@ def to_mv(value: float) -> float:
     return V_ZERO_MV + float(value) * MV_PER_UNIT
 
 
-def neuron_targets(module_name: str, params, capacitance: int, spiking: bool = True) -> NeuronTargets:
+def code_to_mv(code: float) -> float:
+    """CADC code (hxtorch's hardware unit of voltage) → chip mV."""
+    return float(code) * MV_PER_CODE
+
+
+def neuron_targets(module_name: str, params, capacitance: int, spiking: bool = True,
+                   hardware: dict | None = None) -> NeuronTargets:
     """Calibration targets of a neuron module's parameters; a ``ConfigError`` naming the module,
-    the parameter, its value, the chip's range and the fix when one is out of reach."""
+    the parameter, its value, the chip's range and the fix when one is out of reach.
+    ``hardware``: hardware values of the parameters given as parameter objects (voltages in
+    CADC codes, times in s); the others' targets follow from their model values."""
     p = params._asdict()
-    leak = to_mv(p.get("leak", 0.0))
+    hw = dict(hardware or {})
+
+    anchor = [V_ZERO_MV, 0.0, MV_PER_UNIT]  # model voltage v is at anchor[0] + (v - anchor[1]) · anchor[2] mV
+
+    def mv(name: str, default: float) -> float:
+        if name in hw:
+            return code_to_mv(hw[name])
+        return anchor[0] + (float(p.get(name, default)) - anchor[1]) * anchor[2]
+
+    def seconds(name: str, default: float) -> float:
+        return float(hw.get(name, p.get(name, default)))
+
+    leak = mv("leak", 0.0)
+    mv_per_unit = MV_PER_UNIT
+    if any(k in hw for k in VOLTAGE_PARAMETERS):
+        span = float(p.get("threshold", 1.0)) - float(p.get("leak", 0.0))
+        if spiking and span != 0.0 and "threshold" in hw:
+            mv_per_unit = (mv("threshold", 1.0) - leak) / span
+        else:
+            mv_per_unit = code_to_mv(HX_THRESHOLD_CODES - HX_LEAK_CODES)
+        anchor[:] = [leak, float(p.get("leak", 0.0)), mv_per_unit]  # other voltages relative to the leak
+    reset = mv("reset", 0.0) if ("reset" in p or "reset" in hw) else leak
     t = NeuronTargets(
-        v_leak_mv=leak, v_reset_mv=to_mv(p.get("reset", p.get("leak", 0.0))),
-        v_threshold_mv=to_mv(p["threshold"]) if spiking else LI_THRESHOLD_MV,
-        tau_m_us=float(p["tau_mem"]) * 1e6, tau_syn_us=float(p["tau_syn"]) * 1e6,
-        tau_ref_us=float(p.get("refractory_time", 0.0)) * 1e6, capacitance=int(capacitance),
-        delta_t_mv=float(p.get("exp_slope", 0.0)) * MV_PER_UNIT,
-        v_exp_mv=to_mv(p.get("exp_threshold", 1.5)),
+        v_leak_mv=leak, v_reset_mv=reset,
+        v_threshold_mv=mv("threshold", 1.0) if spiking else LI_THRESHOLD_MV,
+        tau_m_us=seconds("tau_mem", 10e-6) * 1e6, tau_syn_us=seconds("tau_syn", 10e-6) * 1e6,
+        tau_ref_us=seconds("refractory_time", 0.0) * 1e6, capacitance=int(capacitance),
+        delta_t_mv=float(p.get("exp_slope", 0.0)) * mv_per_unit,
+        v_exp_mv=mv("exp_threshold", 1.5) if ("exp_threshold" in p or "exp_threshold" in hw) else 750.0,
         a_ratio=float(p.get("subthreshold_adaptation", 0.0)),
-        b_mv=float(p.get("spike_adaptation", 0.0)) * MV_PER_UNIT, tau_w_us=float(p.get("tau_adap", 100e-6)) * 1e6)
+        b_mv=float(p.get("spike_adaptation", 0.0)) * mv_per_unit, tau_w_us=seconds("tau_adap", 100e-6) * 1e6,
+        mv_per_unit=mv_per_unit)
     source = {"v_leak_mv": "leak", "v_reset_mv": "reset", "v_threshold_mv": "threshold", "tau_m_us": "tau_mem",
               "tau_syn_us": "tau_syn", "tau_ref_us": "refractory_time", "delta_t_mv": "exp_slope",
               "v_exp_mv": "exp_threshold", "a_ratio": "subthreshold_adaptation", "b_mv": "spike_adaptation",
               "tau_w_us": "tau_adap"}
     for name, value in t._asdict().items():
         key = "tau_syn_exc_us" if name == "tau_syn_us" else name
-        if key not in _RANGE or name not in source or source[name] not in p:
+        if key not in _RANGE or name not in source or (source[name] not in p and source[name] not in hw):
             continue
         lo, hi = _RANGE[key]
         if not lo <= value <= hi:
-            given = p[source[name]]
-            if name.endswith("_mv") and name not in ("b_mv", "delta_t_mv"):
+            given = hw.get(source[name], p[source[name]])
+            if source[name] in hw and name.endswith("_mv") and name not in ("b_mv", "delta_t_mv"):
+                limit = f"{lo / MV_PER_CODE:.0f}..{hi / MV_PER_CODE:.0f} CADC codes"
+            elif name.endswith("_mv") and name not in ("b_mv", "delta_t_mv"):
                 limit = f"{(lo - V_ZERO_MV) / MV_PER_UNIT:g}..{(hi - V_ZERO_MV) / MV_PER_UNIT:g} threshold units"
             elif name.endswith("_us"):
                 limit = f"{lo * 1e-6:g}..{hi * 1e-6:g} s"
@@ -109,7 +159,12 @@ def neuron_targets(module_name: str, params, capacitance: int, spiking: bool = T
                           f"use 0..63 (smaller: stronger synapses)")
     # synaptic strength is calibrated too: a PSP every circuit reaches despite its mismatch
     strongest = float(_nominal(t._replace(psp_mv=400.0)).achieved["psp_exc_mv"][0])
-    return t._replace(psp_mv=round(PSP_HEADROOM * strongest, 3))
+    psp = PSP_HEADROOM * strongest
+    if any(k in hw for k in VOLTAGE_PARAMETERS):  # hardware units: the real system's synaptic strength
+        # the PSP (and the weight step's current) is proportional to the calibrated strength
+        step_at_strongest = weight_lsb(t._replace(psp_mv=400.0)) * mv_per_unit
+        psp = min(psp, strongest * HX_WEIGHT_STEP_MV / step_at_strongest)
+    return t._replace(psp_mv=round(psp, 3))
 
 
 @functools.lru_cache(maxsize=64)
@@ -127,7 +182,7 @@ def weight_lsb(targets: NeuronTargets) -> float:
     """
     cal = _nominal(targets)
     slope = float(cal.gains["syn_exc_mv_per_us"][0])
-    return slope * float(cal.achieved["tau_m_us"][0]) / MV_PER_UNIT
+    return slope * float(cal.achieved["tau_m_us"][0]) / targets.mv_per_unit
 
 
 def calibrate_circuits(per_circuit: dict[int, NeuronTargets], serial: int, ideal: bool) -> CalibrationResult:
@@ -142,13 +197,13 @@ def calibrate_circuits(per_circuit: dict[int, NeuronTargets], serial: int, ideal
 
 
 def trace_transform(v_leak_mv: np.ndarray, v_threshold_mv: np.ndarray | None, leak: float,
-                    threshold: float | None) -> tuple[np.ndarray, np.ndarray]:
+                    threshold: float | None, mv_per_unit: float = MV_PER_UNIT) -> tuple[np.ndarray, np.ndarray]:
     """Per circuit ``(trace_offset, trace_scale)`` with ``units = (code - offset) · scale``:
     each circuit's measured leak reads as the module's ``leak`` and, for a spiking neuron,
-    its measured threshold as ``threshold`` (a readout keeps ``MV_PER_UNIT``)."""
+    its measured threshold as ``threshold`` (a readout keeps ``mv_per_unit``)."""
     leak_mv = np.asarray(v_leak_mv, dtype=np.float64)
     if threshold is None:
-        per_mv = np.full_like(leak_mv, 1.0 / MV_PER_UNIT)
+        per_mv = np.full_like(leak_mv, 1.0 / mv_per_unit)
     else:
         per_mv = (float(threshold) - float(leak)) / (np.asarray(v_threshold_mv, dtype=np.float64) - leak_mv)
     scale = per_mv * MV_PER_CODE

@@ -93,11 +93,13 @@ class _Singleton(_Coordinate):
 
 
 def _grid(cls: type[_Coordinate], x_type: type[_Coordinate], y_type: type[_Coordinate]):
-    """Let ``cls`` be made from (x, y) or an enum value: enum = y * x_type.size + x."""
+    """Let ``cls`` be made from (x, y), typed (y, x) or an enum value: enum = y * x_type.size + x."""
 
     def __new__(kls, a=0, b=None):
         if b is None:
             return _Coordinate.__new__(kls, a)
+        if isinstance(a, y_type) and isinstance(b, x_type) and x_type is not y_type:
+            a, b = b, a  # halco's grid coordinates take (x, y) or, typed, (y, x)
         return _Coordinate.__new__(kls, int(y_type(b)) * x_type.size + int(x_type(a)))
 
     cls.__new__ = __new__

@@ -1,6 +1,6 @@
 """``hxtorch``'s top level for ``bss2emu exec``: the names scripts call on ``hxtorch``
 itself, taken from ``bss2emu.ann`` (``hxtorch.perceptron``) and ``bss2emu.snn``
-(``hxtorch.snn``), and the set-up names (``init_hardware`` with a ``CalibrationPath`` or
+(``hxtorch.snn``, with hxtorch's hardware-unit defaults: ``stack.hxtorch_snn``), and the set-up names (``init_hardware`` with a ``CalibrationPath`` or
 ``HWDBPath``, ``logger``). Names only; the modules hold the implementation. Requires the
 ``torch`` extra.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bss2emu import ann as perceptron
-from bss2emu import snn
+from bss2emu.stack import hxtorch_snn as snn
 from bss2emu.ann import (
     add, argmax, conv1d, conv2d, converting_relu, matmul, measure_mock_parameter, release_hardware, relu,
 )
@@ -24,7 +24,9 @@ from bss2emu.ann import nn
 from bss2emu.errors import ConfigError
 from bss2emu.stack import logger
 
-__all__ = ["snn", "perceptron", "nn", "init_hardware", "release_hardware", "matmul", "conv1d", "conv2d", "relu",
+spiking = snn  # hxtorch's newer name of hxtorch.snn
+
+__all__ = ["snn", "spiking", "perceptron", "nn", "init_hardware", "release_hardware", "matmul", "conv1d", "conv2d", "relu",
            "converting_relu", "argmax", "add", "measure_mock_parameter", "CalibrationPath", "HWDBPath", "logger"]
 
 # a package path, so that ``import hxtorch.snn`` finds the submodules bss2emu exec binds

@@ -179,3 +179,33 @@ def test_hxtorch_set_up_names():
     hxtorch.init_hardware(hxtorch.HWDBPath(), spiking=True)  # spiking only: nothing selected
     with pytest.raises(ConfigError, match="give a hxtorch.CalibrationPath"):
         hxtorch.init_hardware("calibration.pbin")
+
+
+def test_linear_avg_averages_repeated_columns():
+    torch.manual_seed(0)
+    x = torch.randint(0, 32, (300, 60)).float()
+    one = ann.nn.Linear(60, 4, bias=False, num_sends=2, avg=1)
+    eight = ann.nn.Linear(60, 4, bias=False, num_sends=2, avg=8)
+    eight.weight.data.copy_(one.weight.data)
+    exact_y = ann.nn.Linear(60, 4, bias=False, num_sends=2, mock=True)
+    exact_y.weight.data.copy_(one.weight.data)
+    ref = exact_y(x)
+    ann.init_hardware(ideal=True)
+    try:  # an ideal chip: every copy of a column gives the same result, so does their mean
+        assert torch.equal(one(x), ref) and torch.equal(eight(x), ref)
+    finally:
+        ann.release_hardware()
+    ann.init_hardware(serial=11)
+    try:  # a real chip: 8 columns' mismatch and read-out noise average out (about 1/sqrt(8))
+        err_one, err_eight = (one(x) - ref).std(), (eight(x) - ref).std()
+    finally:
+        ann.release_hardware()
+    assert err_eight < 0.6 * err_one and err_one > 0.5
+    assert "avg=8" in repr(eight)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(st.integers(-5, 0), st.floats(0.5, 3.5), st.booleans(), st.just("2")))
+def test_linear_avg_must_be_a_positive_integer(avg):
+    with pytest.raises(ConfigError, match="avg="):
+        ann.nn.Linear(4, 2, avg=avg)

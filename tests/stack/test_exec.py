@@ -113,5 +113,5 @@ def test_hxtorch_names_are_bound_to_the_torch_front_end(tmp_path, capsys):
     script = tmp_path / "hx.py"
     script.write_text(HXTORCH_SCRIPT)
     assert bexec.run_script(str(script)) == 0
-    assert capsys.readouterr().out.split() == ["bss2emu.snn.modules", "63.0", "bss2emu.ann.nn", "True"]
+    assert capsys.readouterr().out.split() == ["bss2emu.stack.hxtorch_snn", "63.0", "bss2emu.ann.nn", "True"]
     assert "hxtorch" not in sys.modules and "hxtorch.snn" not in sys.modules
