@@ -57,6 +57,24 @@ def connection_groups(projections) -> list[dict]:
     return groups
 
 
+def group_members(prj, g: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The connections of ``prj`` in group ``g`` (``connection_groups``): their indices in the
+    projection and their keys ``pre · |post| + post`` (duplicates included, each its own entry)."""
+    pre_groups, post_groups = prj.endpoints()
+    for pre_pop, pre_pos, pre_ix in pre_groups:
+        for post_pop, post_pos, post_ix in post_groups:
+            if pre_pop is not g["pre"] or post_pop is not g["post"]:
+                continue
+            pos = np.intersect1d(pre_pos, post_pos)
+            a = np.empty(len(prj), np.int64)
+            b = np.empty(len(prj), np.int64)
+            a[pre_pos], b[post_pos] = pre_ix, post_ix
+            pos = pos[np.round(prj._values["delay"][pos], 6) == g["delay"]]
+            return pos, a[pos] * post_pop.size + b[pos]
+    empty = np.zeros(0, np.int64)
+    return empty, empty
+
+
 def delay_us(state, pre, delay_ms: float, label: str, warn: bool = False) -> float | None:
     """The experiment's ``delay_us`` of a connection. From a source: any delay (the FPGA
     plays the spikes back later). Between neurons: from one network hop on, the FPGA

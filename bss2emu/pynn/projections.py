@@ -33,7 +33,7 @@ from . import lifecycle, simulator
 from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
-from .connections import check_projection, connection_groups
+from .connections import check_projection, connection_groups, group_members
 from .experiment import current_translations
 from .standardmodels import is_hardware
 
@@ -255,22 +255,12 @@ class Projection(common.Projection):
             tr = translations[id(g["post"])]
             lsb = tr.weight_lsb[self.receptor_type][g["post_ix"]]
             code = np.clip(tr.weight_codes(g["weight"], g["post_ix"], self.receptor_type), 0, None)  # > 63: rows
-            pre_groups, post_groups = self.endpoints()
-            for pre_pop, pre_pos, pre_ix in pre_groups:
-                for post_pop, post_pos, post_ix in post_groups:
-                    if pre_pop is not g["pre"] or post_pop is not g["post"]:
-                        continue
-                    pos = np.intersect1d(pre_pos, post_pos)
-                    a = np.empty(len(self), np.int64)
-                    b = np.empty(len(self), np.int64)
-                    a[pre_pos], b[post_pos] = pre_ix, post_ix
-                    key = a[pos] * post_pop.size + b[pos]
-                    gkey = g["pre_ix"] * post_pop.size + g["post_ix"]
-                    at = np.searchsorted(gkey, key)
-                    ok = (at < len(gkey)) & (gkey[np.minimum(at, len(gkey) - 1)] == key) & \
-                        (np.round(self._values["delay"][pos], 6) == g["delay"])
-                    codes[pos[ok]] = code[at[ok]]
-                    realised[pos[ok]] = code[at[ok]] * lsb[at[ok]] * np.sign(self._values["weight"][pos[ok]])
+            pos, key = group_members(self, g)
+            gkey = g["pre_ix"] * g["post"].size + g["post_ix"]
+            at = np.searchsorted(gkey, key)
+            ok = (at < len(gkey)) & (gkey[np.minimum(at, len(gkey) - 1)] == key)
+            codes[pos[ok]] = code[at[ok]]
+            realised[pos[ok]] = code[at[ok]] * lsb[at[ok]] * np.sign(self._values["weight"][pos[ok]])
         return codes, realised
 
     def realised_parameters(self) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..protocol import experiment as E
 from ..units import TICKS_PER_US
+from .connections import group_members
 from .plasticity import ObservableArray, ObservablePerSynapse, ObservableSample, RuleKernel, kernel_function, rule_of
 from .standardmodels import is_source
 
@@ -38,19 +39,9 @@ def network_rules(state) -> list[tuple]:
 def group_connections(prj, g: dict) -> np.ndarray:
     """For each connection of group ``g`` (``connections.connection_groups``, in its order)
     the index of the PyNN projection's connection it realises (the first of duplicates)."""
-    pre_groups, post_groups = prj.endpoints()
-    for pre_pop, pre_pos, pre_ix in pre_groups:
-        for post_pop, post_pos, post_ix in post_groups:
-            if pre_pop is not g["pre"] or post_pop is not g["post"]:
-                continue
-            pos = np.intersect1d(pre_pos, post_pos)
-            a = np.empty(len(prj), np.int64)
-            b = np.empty(len(prj), np.int64)
-            a[pre_pos], b[post_pos] = pre_ix, post_ix
-            pos = pos[np.round(prj._values["delay"][pos], 6) == g["delay"]]
-            _, first = np.unique(a[pos] * post_pop.size + b[pos], return_index=True)
-            return pos[first]
-    return np.zeros(0, np.int64)
+    pos, key = group_members(prj, g)
+    _, first = np.unique(key, return_index=True)
+    return pos[first]
 
 
 def experiment_rules(state, projections: list[E.Projection], groups: list[dict], pop_names: dict) -> list:
