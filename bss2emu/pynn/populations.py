@@ -67,7 +67,8 @@ def check_on_chip_source(params, size: int, label: str) -> None:
     rate = float(np.asarray(params["rate"], float).flat[0])
     if rate > 0:
         period, r8 = translation.background_settings(rate, size, simulator.state.us_per_ms)
-        realised = r8 / 256.0 / (period * 4e-3) / size * 1e3 / simulator.state.us_per_ms
+        # events per hardware µs per neuron → per second of the view's time (us_per_ms hardware µs per ms)
+        realised = r8 / 256.0 / (period * 4e-3) / size * 1e3 * simulator.state.us_per_ms
         if abs(realised - rate) > 0.05 * rate:
             raise translation.TranslationError("rate", f"rate={rate:g} Hz is outside what a background generator "
                                                        f"realises for {size} neurons (closest {realised:.3g} Hz)")
