@@ -64,7 +64,7 @@ def run(image: np.ndarray = IMAGE, column_us: float = 150.0, max_rate_per_us: fl
     pynn.Projection(teacher, post, pynn.FromListConnector([(k, k // TEACHERS) for k in range(cols * TEACHERS)]),
                     synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=63))
     pynn.run(total / 1e3 + 2e-3)
-    final = plastic.get_data("weight")[-1].data
+    final = plastic.get_data("weight")[0][-1].data
     pre_ix, post_ix = np.array(plastic.get(["weight"], format="list", with_address=True))[:, :2].T.astype(int)
     weights = np.zeros((rows, cols))
     weights[pre_ix, post_ix] = final

@@ -66,10 +66,10 @@ def run(delta_t_us=(-12.0, -8.0, -4.0, -2.0, 2.0, 4.0, 8.0, 12.0), n_pairs: int 
     out = {
         "pre_us": [np.array(pre_us) + delay_us] * n,
         "post_us": [np.asarray(s.magnitude) * 1e3 for s in post.get_data().segments[-1].spiketrains],
-        "causal": np.array([s.data for s in plastic.get_data("causal")]),
-        "acausal": np.array([s.data for s in plastic.get_data("acausal")]),
-        "weight": np.array([s.data for s in plastic.get_data("weight")]),
-        "kernel_us": np.array([s.time * 1e3 for s in plastic.get_data("weight")]),
+        "causal": np.array([s.data for s in plastic.get_data("causal")[0]]),
+        "acausal": np.array([s.data for s in plastic.get_data("acausal")[0]]),
+        "weight": np.array([s.data for s in plastic.get_data("weight")[0]]),
+        "kernel_us": np.array([s.time * 1e3 for s in plastic.get_data("weight")[0]]),
         "w0": w0, "eta": eta, "delta_t_us": np.asarray(delta_t_us),
     }
     pynn.end()

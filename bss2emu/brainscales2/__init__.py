@@ -45,7 +45,7 @@ from ..pynn import control, lifecycle, segments, simulator
 from ..pynn.plasticity import PlasticityRule, PlasticityRuleHandle, Timer  # noqa: F401 - one implementation
 from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F401
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
-from ..pynn.projections import Projection  # noqa: F401
+from ..pynn.projections import Projection as _Projection
 from . import helper, logger, standardmodels  # noqa: F401
 from .standardmodels import cells, synapses  # noqa: F401
 
@@ -233,6 +233,17 @@ initialize = common.initialize
 get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \
     common.build_state_queries(simulator)
 create = common.build_create(Population)
+class Projection(_Projection):
+    """bss2emu.pynn's projection; ``get_data`` as pynn.brainscales2 returns it."""
+
+    def get_data(self, observable: str):
+        """A per-synapse observable's samples per snippet, as pynn.brainscales2 gives them:
+        ``get_data(name)[0][i].time.value()`` (FPGA cycles) and ``.data`` (a value per
+        connection). The snippets of a segment run as one experiment here: one list holds
+        all its samples."""
+        return [super().get_data(observable)]
+
+
 connect = common.build_connect(Projection, FixedProbabilityConnector, synapses.StaticSynapse)
 set = common.set  # noqa: A001 - PyNN's name
 record = common.build_record(simulator)

@@ -94,6 +94,22 @@ class ObservableArray:
         self.type, self.size = type, int(size)
 
 
+class SampleTime(float):
+    """A sample's time in ms of the view; ``value()`` gives it in FPGA clock cycles (125 MHz),
+    as pynn.brainscales2's recorded times count."""
+
+    def __new__(cls, ms: float, us_per_ms: float = 1.0):
+        obj = super().__new__(cls, ms)
+        obj.us_per_ms = us_per_ms
+        return obj
+
+    def __reduce__(self):
+        return SampleTime, (float(self), self.us_per_ms)
+
+    def value(self) -> int:
+        return int(round(float(self) * self.us_per_ms * 125))
+
+
 @dataclass
 class ObservableSample:
     """One recorded sample: ``time`` (ms of the view) and ``data`` (a numpy array)."""

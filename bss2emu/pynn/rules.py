@@ -16,7 +16,9 @@ import numpy as np
 from ..protocol import experiment as E
 from ..units import TICKS_PER_US
 from .connections import group_members
-from .plasticity import ObservableArray, ObservablePerSynapse, ObservableSample, RuleKernel, kernel_function, rule_of
+from .plasticity import (
+    ObservableArray, ObservablePerSynapse, ObservableSample, RuleKernel, SampleTime, kernel_function, rule_of,
+)
 from .standardmodels import is_source
 
 
@@ -79,7 +81,8 @@ def store_observables(state, exp: E.Experiment, res) -> None:
         rule._recording = {}
         for key, by_time in samples.items():
             join = _concat if isinstance(observables[key], ObservableArray) else _overlay
-            rule._recording[key] = [ObservableSample(t / TICKS_PER_US / state.us_per_ms, join(parts))
+            rule._recording[key] = [ObservableSample(SampleTime(t / TICKS_PER_US / state.us_per_ms, state.us_per_ms),
+                                                     join(parts))
                                     for t, parts in sorted(by_time.items())]
 
 

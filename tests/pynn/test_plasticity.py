@@ -230,8 +230,9 @@ def test_a_rule_runs_through_appended_snippets_that_change_weights_without_mappi
         prj.set(weight=np.array([[20.0], [30.0]]))  # a new value per connection for the second snippet
         pynn.run(0.04, pynn.RunCommand.APPEND)
         pynn.run(None, pynn.RunCommand.EXECUTE)
-        samples = prj.get_data("w")
+        samples, = prj.get_data("w")  # pynn.brainscales2's shape: per snippet (both snippets ran as one)
         assert [s.time for s in samples] == [0.01, 0.03, 0.05, 0.07]
+        assert [s.time.value() for s in samples] == [1250, 3750, 6250, 8750]  # FPGA cycles, 125 MHz
         assert [s.data.tolist() for s in samples] == [[10, 10], [10, 10], [20, 30], [20, 30]]
         exp = pynn.simulator.state.last_experiment
         assert [w.weights for w in exp.writes if w.kind == "weight"] == [[20, 30]]
