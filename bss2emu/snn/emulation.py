@@ -143,9 +143,11 @@ class Emulator:
                                          self.spec.chips[c].ideal)
                    for c, t in per_chip.items()}
         params, transforms = {}, {}
+        # every parameter, also those a stored result predates (their defaults)
+        dac = {c: r.neuron_values() for c, r in results.items()}
         for m in neurons:
             chips, circuits = part.chip[m.label], part.circuit[m.label]
-            values = {n: [int(results[int(c)].dac[n][int(k)]) for c, k in zip(chips, circuits)]
+            values = {n: [int(dac[int(c)][n][int(k)]) for c, k in zip(chips, circuits)]
                       for n in NEURON_PARAMETER_NAMES}
             if isinstance(m, LI):
                 values["enable_fire"] = [0] * m.size

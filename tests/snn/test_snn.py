@@ -297,3 +297,22 @@ def test_subthreshold_agreement_on_a_calibrated_mismatched_chip(data):
     hm, _, _ = two_layer(True, w_in * 0.1, w_out, x, ideal=False)
     he, _, _ = two_layer(False, w_in * 0.1, w_out, x, ideal=False)
     assert (hm.membrane_cadc - he.membrane_cadc).abs().max() < 0.05
+
+
+def test_a_stored_calibration_older_than_a_neuron_parameter_still_serves(data, monkeypatch):
+    """A calibration in the store from before a neuron parameter existed (the structured
+    neurons' switches came later) lacks its values: the parameter takes its default, and the
+    emulation gives what a fresh calibration gives."""
+    from bss2emu.snn import emulation
+
+    x, w_in, w_out = data
+    fresh = two_layer(False, w_in, w_out, x[:1], ideal=False)[1].membrane_cadc
+    real = emulation.calibrate_circuits
+
+    def stored_before(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.dac.pop("connect_right", None)
+        return result
+
+    monkeypatch.setattr(emulation, "calibrate_circuits", stored_before)
+    assert torch.equal(two_layer(False, w_in, w_out, x[:1], ideal=False)[1].membrane_cadc, fresh)
