@@ -49,9 +49,13 @@ def test_sigkill_with_jobs_queued_and_running_then_restart(tmp_path):
             user = "ada" if i % 3 else "bob"
             exp = one_neuron(seed=i, runtime_us=3000, name=f"job {i}")
             experiments[clients[user].submit(exp).id] = (user, exp)
-        ada = clients["ada"]
-        wait_until(lambda: sum(j["state"] == "done" for j in ada.jobs()) >= 2, what="two done jobs")
-        states = {j["id"]: j["state"] for name in clients for j in clients[name].jobs()}
+        def killable():  # two jobs done and one running: the moment to pull the plug
+            now = {j["id"]: j["state"] for name in clients for j in clients[name].jobs()}
+            done = sum(state == "done" for state in now.values())
+            return now if done >= 2 and "running" in now.values() and "queued" in now.values() else None
+
+        # jobs are short: between two of them none runs, so wait for a look that sees one running
+        states = wait_until(killable, what="two done jobs, one running, some queued")
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     finally:
