@@ -7,21 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 import bss2emu
-from bss2emu.protocol.morphology import Morphology, PlacedNeurons
+from bss2emu.protocol.morphology import PlacedNeurons, chain_morphology  # noqa: F401 (the examples' chain)
 from _common import madc_trace_mv, new_figure, save_figure
-
-
-def chain_morphology(length: int):
-    """The tutorial's chain: compartment i on columns 2i, 2i+1; its second circuit reaches
-    the next compartment's first circuit through the conductance and the somatic line."""
-    m = Morphology()
-    for i in range(length):
-        m.create_compartment([(2 * i, 0), (2 * i + 1, 0)])
-    for i in range(length - 1):
-        m.connect_resistor_to_soma((2 * i + 1, 0))
-        m.connect_to_soma((2 * i + 2, 0))
-        m.connect_soma_line(2 * i + 1, 2 * i + 2, 0)
-    return m.done()
 
 
 def stimulus_experiment(placed: PlacedNeurons, params: dict, record: int, isi_us: float = 30.0,

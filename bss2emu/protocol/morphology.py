@@ -234,6 +234,24 @@ class Morphology:
         return LogicalNeuronCompartments(tuple(compartments), switches)
 
 
+def chain_morphology(length: int) -> "LogicalNeuronCompartments":
+    """The BSS-2 tutorial's chain of ``length`` compartments: compartment i on columns 2i,
+    2i+1 of row 0; its right circuit reaches the next compartment's left circuit through the
+    conductance and the somatic line.
+
+    >>> len(chain_morphology(3).compartments)
+    3
+    """
+    m = Morphology()
+    for i in range(length):
+        m.create_compartment([(2 * i, 0), (2 * i + 1, 0)])
+    for i in range(length - 1):
+        m.connect_resistor_to_soma((2 * i + 1, 0))
+        m.connect_to_soma((2 * i + 2, 0))
+        m.connect_soma_line(2 * i + 1, 2 * i + 2, 0)
+    return m.done()
+
+
 @dataclass(frozen=True)
 class LogicalNeuronCompartments:
     """A finished morphology: its compartments (tuples of relative circuits) and every

@@ -16,23 +16,15 @@ from bss2emu.chip_actor import kernels as K
 from bss2emu.chip_actor.chip import Chip
 from bss2emu.errors import ConfigError
 from bss2emu.protocol.hardware import ROW_EXCITATORY, ChipConfig
-from bss2emu.protocol.morphology import Morphology
+from bss2emu.protocol.morphology import chain_morphology as _chain
 
 N_COMP = 4
 LEADS = [0, 2, 4, 6]  # compartment i = circuits 2i, 2i+1; lead: its first circuit (none fires)
 
 
 def chain_morphology(n: int = N_COMP):
-    """The BSS-2 tutorial's chain: compartment i on columns 2i, 2i+1; its right circuit
-    reaches the next compartment's left circuit through the conductance and the line."""
-    m = Morphology()
-    for i in range(n):
-        m.create_compartment([(2 * i, 0), (2 * i + 1, 0)])
-    for i in range(n - 1):
-        m.connect_resistor_to_soma((2 * i + 1, 0))
-        m.connect_to_soma((2 * i + 2, 0))
-        m.connect_soma_line(2 * i + 1, 2 * i + 2, 0)
-    return m.done()
+    """The BSS-2 tutorial's chain of ``n`` compartments (``protocol.morphology.chain_morphology``)."""
+    return _chain(n)
 
 
 def chain_config(i_bias_conductance: int = 100, leak: int = 40) -> ChipConfig:
