@@ -118,18 +118,19 @@ def synapse_rows(post, weights_of_epochs, label: str = "") -> int:
     """How many synapse rows a group of connections takes: one, but onto a hardware cell type
     (weights are 6-bit codes) a weight above 63 spreads over several rows of the same
     column — as pynn.brainscales2 does, 123 → 63 + 60 — as many as the largest weight of any
-    epoch needs."""
+    epoch needs. Beyond one driver's two rows the routing gives the presynaptic neuron a
+    group of drivers sharing a row-select mask: at most the 32 drivers of one PADI bus."""
     if not is_hardware(post.celltype):
         return 1
-    top = max((float(np.max(w)) for w in weights_of_epochs if len(w)), default=0.0)
+    top = max((float(np.max(np.abs(w))) for w in weights_of_epochs if len(w)), default=0.0)
     rows = max(1, int(np.ceil(round(top) / C.WEIGHT_MAX - 1e-9)))
-    if rows > C.ROWS_PER_DRIVER:
+    limit = C.ROWS_PER_DRIVER * C.DRIVERS_PER_PADI_BUS
+    if rows > limit:
         raise InvalidParameterValueError(
             f"projection {label!r} onto {model_name(post.celltype)} population {post.label!r} has weight {top:g}, which "
-            f"takes {rows} synapse rows of 63; a presynaptic neuron reaches a column through one synapse driver, "
-            f"{C.ROWS_PER_DRIVER} rows: at most {C.ROWS_PER_DRIVER * C.WEIGHT_MAX} (bss2emu does not route one "
-            f"source to several drivers yet); use weights up to {C.ROWS_PER_DRIVER * C.WEIGHT_MAX}, or several "
-            f"presynaptic neurons with the same spikes")
+            f"takes {rows} synapse rows of 63; a presynaptic neuron reaches a column through the drivers of one "
+            f"PADI bus, {limit} rows: at most {limit * C.WEIGHT_MAX}; use smaller weights, or several presynaptic "
+            f"neurons with the same spikes")
     return rows
 
 

@@ -54,6 +54,7 @@ class ChipRouting:
     driver_stp: dict[int, str]
     background: dict[str, tuple[int, int, int]]  # source -> (generator, base label, mask)
     stats: dict[str, int] = field(default_factory=dict)
+    driver_masks: dict[int, int] = field(default_factory=dict)  # driver -> row-select compare mask (wide units)
 
 
 @dataclass
@@ -256,23 +257,25 @@ class _Mapper:
                 if ("pop", name, i) in labels:
                     neuron_labels[circ] = labels[("pop", name, i)]
         stats = {**alloc.stats(), "neurons_used": int(sum(len(v) for v in pops.values()))}
+        masks = {int(d): int(m) for d, m in enumerate(alloc.masks) if m}
         return ChipRouting(chip, pops, circuits, labels, neuron_labels, alloc.row_modes, alloc.addresses,
-                           dict(alloc.stp), background, stats)
+                           dict(alloc.stp), background, stats, masks)
 
     def _check_fan_in(self, chip, targets, pops, circuits) -> None:
-        """Every post neuron column has 256 rows: more distinct units cannot fit."""
+        """Every post neuron column has 256 rows, one per connection onto it (a weight spread
+        over rows makes several connections): more cannot fit."""
         count = np.zeros(C.NEURONS_PER_CHIP, np.int64)
         for key, tl in targets.items():
-            circs = np.unique(np.concatenate([circ for *_, circ in tl]))
-            count[circs] += 1
+            np.add.at(count, np.concatenate([circ for *_, circ in tl]), 1)
         worst = int(np.argmax(count))
         if count[worst] > C.ROWS_PER_HEMISPHERE:
             name = next(n for n, cs in circuits.items() if worst in cs)
             idx = int(pops[name][np.nonzero(circuits[name] == worst)[0][0]])
             raise routing_error(
                 f"population {name!r} neuron {idx} receives input from {count[worst]} presynaptic "
-                f"neurons; a neuron's column has {C.ROWS_PER_HEMISPHERE} synapse rows, one per presynaptic neuron, "
-                f"on whichever chip the sources are: reduce its fan-in to at most {C.ROWS_PER_HEMISPHERE} "
+                f"connections; a neuron's column has {C.ROWS_PER_HEMISPHERE} synapse rows, one per connection (a "
+                f"weight above 63 takes several), on whichever chip the sources are: reduce its fan-in to at most "
+                f"{C.ROWS_PER_HEMISPHERE} "
                 f"(e.g. fixed_number_pre n<={C.ROWS_PER_HEMISPHERE})",
                 "fan_in", population=name, neuron=idx, fan_in=int(count[worst]), limit=C.ROWS_PER_HEMISPHERE)
 
@@ -332,6 +335,8 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> Chip
         else:
             syn.weights[h[sel], r[sel], col[sel]] = pr.weight
     dr = cfg.drivers
+    for d, mask in rt.driver_masks.items():
+        dr.row_select_mask[:, d] = mask
     for d, key in rt.driver_stp.items():
         if key != "none":
             stp = E.ShortTermPlasticity.model_validate_json(key)

@@ -52,11 +52,14 @@ def test_a_sign_mismatch_set_later_is_refused(pynn):
     assert prj.get("weight", format="list")[0][2] == -5
 
 
-@pytest.mark.parametrize("big, parts", [(126, (63, 63)), (100, (63, 37)), (-100, (-63, -37))])
+@pytest.mark.parametrize("big, parts", [(126, (63, 63)), (100, (63, 37)), (-100, (-63, -37)),
+                                        (288, (63, 63, 63, 63, 36))])
 def test_a_weight_beyond_63_spreads_over_synapse_rows(big, parts):
     """As pynn.brainscales2 does (123 → 63 + 60): a larger weight takes more synapse rows of
     the neuron's column, each carrying up to 63; on the ideal chip the current-based PSPs add,
-    so the PSP of the sum is the sum of the parts' PSPs (within MADC quantisation: 2 codes)."""
+    so the PSP of the sum is the sum of the parts' PSPs (within MADC quantisation: 2 codes per
+    part). Beyond one driver's two rows (288: five rows) a group of drivers sharing a
+    row-select mask carries them."""
     import bss2emu.brainscales2 as pynn
 
     def psp(weight):
@@ -71,22 +74,22 @@ def test_a_weight_beyond_63_spreads_over_synapse_rows(big, parts):
 
     height, synapses = psp(big)
     heights = [psp(w)[0] for w in parts]
-    assert synapses == 2
+    assert synapses == len(parts)
     assert abs(height) > 20  # a PSP well above the quantisation
-    assert height == pytest.approx(sum(heights), abs=2.0)
+    assert height == pytest.approx(sum(heights), abs=2.0 * (len(parts) - 1))
 
 
-def test_weights_are_rounded_as_pynn_brainscales2_rounds_and_beyond_two_rows_refused(pynn):
+def test_weights_are_rounded_as_pynn_brainscales2_rounds_and_beyond_one_bus_refused(pynn):
     """pynn.brainscales2 rounds weights (Python's round: half to even); one presynaptic neuron
-    reaches a column through one driver's two rows, 126 at most here."""
+    reaches a column through the 32 drivers of one PADI bus, 64 rows: 4032 at most."""
     stim = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.01]))
     pop = pynn.Population(4, pynn.cells.HXNeuron())
     prj = pynn.Projection(stim, pop, pynn.AllToAllConnector(),
                           synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=np.array([[64.5, 57.26, 0.5, 125.5]])))
     codes, _ = prj.hardware_weights()
     assert codes.tolist() == [64, 57, 0, 126]
-    prj.set(weight=127)
-    with pytest.raises(Exception, match=r"projection .* has weight 127, which takes 3 synapse rows .* at most 126"):
+    prj.set(weight=4033)
+    with pytest.raises(Exception, match=r"projection .* has weight 4033, which takes 65 synapse rows .* at most 4032"):
         pynn.run(0.05)
 
 

@@ -188,3 +188,36 @@ def test_huge_dense_connectors_are_refused_before_allocating():
     with pytest.raises(ConfigError, match=r"fixed_probability over 524288 × 524288 pairs .* use fixed_number_pre"):
         R.map_experiment(exp(populations=huge, projections=[
             {"pre": "a", "post": "a", "weight": 1, "connector": {"kind": "fixed_probability", "p": 1e-6}}]))
+
+
+def test_a_source_needing_more_than_two_rows_in_a_column_gets_a_masked_driver_group():
+    """Five projections from one source onto the same neuron (a weight spread over five rows)
+    cannot fit one driver's two rows: the source gets an aligned group of 4 drivers on one PADI
+    bus sharing a row-select mask of 2 bits, so its one label reaches all 8 rows. A source
+    placed afterwards does not land on the masked drivers, and every synapse is found by the
+    chip's own label decoding (row select under the mask, then address)."""
+    e = exp(populations=[{"name": "n", "size": 2}], sources=[src("wide"), src("single", 3)],
+            projections=[{"pre": "wide", "post": "n", "weight": 63, "name": f"w{r}",
+                          "connector": {"kind": "all_to_all"}} for r in range(5)]
+            + [{"pre": "single", "post": "n", "weight": 9, "connector": {"kind": "all_to_all"}}])
+    m = R.map_experiment(e)
+    rt = m.chips[0]
+    cfg = R.configure_chip(e, m, 0)
+    masked = sorted(rt.driver_masks)
+    assert len(masked) == 4 and set(rt.driver_masks.values()) == {3}
+    assert len({d % C.PADI_BUSES_PER_HEMISPHERE for d in masked}) == 1  # one PADI bus
+    assert (cfg.drivers.row_select_mask[:, masked] == 3).all()
+    wide_rows = np.concatenate([m.synapse[f"w{r}"][2] for r in range(5)])
+    assert set((wide_rows // C.ROWS_PER_DRIVER).tolist()) <= set(masked)
+    for pr in e.projections:
+        chip, h, row, col = m.synapse[pr.label]
+        for pre, hh, r, c in zip(m.conns[pr.label][0], h, row, col):
+            label = rt.labels[("src", pr.pre, int(pre), 0)]
+            bus, rowsel = label >> C.LABEL_BUS_SHIFT & 3, label >> C.LABEL_ROW_SELECT_SHIFT & 31
+            d = r // C.ROWS_PER_DRIVER
+            on_bus = d // C.PADI_BUSES_PER_HEMISPHERE
+            assert d % C.PADI_BUSES_PER_HEMISPHERE == bus
+            assert (on_bus ^ rowsel) & ~cfg.drivers.row_select_mask[hh, d] & 31 == 0  # the driver hears it
+            assert cfg.synapses.addresses[hh, r, c] == label & 63
+        if pr.pre == "single":
+            assert not set((row // C.ROWS_PER_DRIVER).tolist()) & set(masked)
