@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from enum import Enum, auto
+from typing import Any, NamedTuple
 
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY
@@ -41,6 +42,7 @@ from pyNN.random import NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.space import Space  # noqa: F401
 
 from ..errors import ConfigError
+from ..protocol import coordinates as C
 from ..pynn import control, lifecycle, segments, simulator
 from ..pynn.plasticity import PlasticityRule, PlasticityRuleHandle, Timer  # noqa: F401 - one implementation
 from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F401
@@ -67,10 +69,14 @@ def list_standard_models():
 
 @dataclass
 class InjectedConfiguration:
-    """Configuration written around the experiment (pynn.brainscales2's sections). bss2emu
-    runs an experiment only with all sections empty (see ``setup``)."""
+    """Configuration written around the experiment (pynn.brainscales2's sections: a dict
+    coordinate → container or a ``sta.PlaybackProgramBuilder`` each). bss2emu honours writes
+    before the static configuration (``pre_non_realtime``, and ``pre_static_config`` as scripts
+    built for grenade's hook of that name set it) of the containers a ``lola.Chip`` holds; the
+    other sections only when empty (see ``setup``)."""
 
     pre_non_realtime: dict = field(default_factory=dict)
+    pre_static_config: dict = field(default_factory=dict)
     pre_realtime: dict = field(default_factory=dict)
     inside_realtime_begin: dict = field(default_factory=dict)
     inside_realtime: dict = field(default_factory=dict)
@@ -98,13 +104,46 @@ class RunCommand(Enum):
     EXECUTE = auto()
 
 
-def _nonempty_sections(injected) -> list[str]:
-    return [name for name, value in vars(injected).items() if value and not _empty_builder(value)]
+_PRE_STATIC = ("pre_non_realtime", "pre_static_config")  # written before the static configuration
 
 
-def _empty_builder(value) -> bool:
+def _nonempty_sections(injected, honoured=()) -> list[str]:
+    return [name for name, value in vars(injected).items()
+            if name not in honoured and value is not None and not _empty(value)]
+
+
+def _empty(value) -> bool:
+    if isinstance(value, dict):
+        return not value
     empty = getattr(value, "empty", None)
-    return bool(empty()) if callable(empty) else False
+    return bool(empty()) if callable(empty) else not value
+
+
+def _pre_static_chip(injected, initial):
+    """The chip the static configuration starts from: ``initial`` — the static configuration
+    writes the whole chip after the pre-static sections, as grenade orders them — or, without
+    it, a ``lola.Chip`` with the sections' writes applied (``sta.convert_to_chip``). A write
+    of a container a ``lola.Chip`` does not hold is refused, naming it."""
+    from ..stack import stadls
+
+    writes = []
+    for name in _PRE_STATIC:
+        value = getattr(injected, name, None)
+        if value is None or _empty(value):
+            continue
+        if isinstance(value, dict):
+            writes += list(value.items())
+            continue
+        writes += stadls.writes_of(value, where=f"setup(injected_config=...) section {name}")
+    if not writes:
+        return initial
+    chip_types = ("AtomicNeuronOnDLS", "NeuronConfigOnDLS", "CommonNeuronBackendConfigOnDLS")
+    other = sorted({type(coord).__name__ for coord, _ in writes}.difference(chip_types))
+    if other:
+        raise ConfigError(f"setup(injected_config=...): writes to {', '.join(other)} before the static configuration "
+                          f"are not emulated (bss2emu's chip holds {', '.join(chip_types)}); leave them out or "
+                          f"configure through initial_config")
+    return initial if initial is not None else stadls.convert_to_chip(writes)
 
 
 def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
@@ -113,14 +152,17 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     Honoured: ``initial_config`` (a chip configuration — ``helper.chip_from_file``/``chip_from_nightly``,
     a calix result's ``.to_chip()`` or the result itself: its neurons' values become the
     ``HXNeuron`` defaults), ``calibration_cache`` (the directory of the calibration store),
-    ``neuronPermutation`` (the circuits of the neurons, in creation order), ``injected_config``/``injected_readout`` when empty,
+    ``neuronPermutation`` (the circuits of the neurons, in creation order), ``injected_config``'s
+    writes before the static configuration (``InjectedConfiguration``) and its other sections
+    and ``injected_readout`` when empty,
     ``connection`` (an ``hxcomm`` connection: the emulated chip it is connected to);
     bss2emu's own ``chips``, ``system``, ``placement``, ``address``, ``seed``, ``ideal``,
     ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``serial`` and ``ideal`` default to
     the chip ``bss2emu exec --serial/--ideal`` chose, whose nightly calibration ``helper`` loads).
     ``simulator.state.grenade_chip_config`` is the chip configuration runs start from (its
     common neuron backends' clock scales set the refractory clocks). Refused with the reason:
-    non-empty injected configuration or readout, ``enable_neuron_bypass=True``,
+    other injected configuration, injected readout but post-realtime reads of the synapse
+    arrays (``get_post_realtime_read``), ``enable_neuron_bypass=True``,
     ``backgroundPermutation``, injected calibration targets/options, and any
     other keyword (pynn.brainscales2 raises ``KeyError`` for those too)."""
     extra = dict(extra_params)
@@ -137,11 +179,15 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
                           "with a strong input and short refractory time")
     for name in ("injected_config", "injected_readout"):
         injected = injected_config if name == "injected_config" else injected_readout
-        if injected is not None and _nonempty_sections(injected):
-            raise ConfigError(f"setup({name}=...): injected sections {', '.join(_nonempty_sections(injected))} are "
+        sections = [] if injected is None else _nonempty_sections(
+            injected, _PRE_STATIC if name == "injected_config" else ("post_realtime",))
+        if sections:
+            raise ConfigError(f"setup({name}=...): injected sections {', '.join(sections)} are "
                               f"not emulated yet (writes and reads of halco/haldls containers around the "
                               f"experiment); configure neurons through HXNeuron parameters or initial_config, and "
                               f"run low-level playback programs with bss2emu.stack's stadls")
+    post_reads = frozenset(() if injected_readout is None else injected_readout.post_realtime or ())
+    _check_post_realtime(post_reads)
     connection = extra.pop("connection", None)
     if connection is not None:  # a connection names the chip: run on it
         if not (hasattr(connection, "serial") and hasattr(connection, "ideal")):
@@ -165,6 +211,8 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
 
         os.environ[ENV_DIR] = str(cache)
     chip = initial.to_chip() if initial is not None and hasattr(initial, "to_chip") else initial
+    if injected_config is not None:
+        chip = _pre_static_chip(injected_config, chip)
     if permutation is not None:
         permutation = [int(n) for n in permutation]
     for key, value in zip(("serial", "ideal"), _chip_identity()):
@@ -176,6 +224,7 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     state.grenade_chip_config = helper.base_chip(chip)
     state.neuron_permutation = permutation
     state.snippets = []
+    state.post_realtime_reads = post_reads
 
 
 def _chip_identity() -> tuple[int, bool]:
@@ -233,8 +282,33 @@ initialize = common.initialize
 get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \
     common.build_state_queries(simulator)
 create = common.build_create(Population)
+class PlacedConnection(NamedTuple):
+    """One synapse of a placed connection (grenade's ``RoutingResult.PlacedConnection``):
+    its 6-bit weight, its 6-bit label (the synapse address), its row and its column."""
+
+    weight: int
+    label: int
+    synapse_row: Any  # halco.SynapseRowOnDLS
+    synapse_on_row: Any  # halco.SynapseOnSynapseRow
+
+
 class Projection(_Projection):
-    """bss2emu.pynn's projection; ``get_data`` as pynn.brainscales2 returns it."""
+    """bss2emu.pynn's projection; ``get_data`` and ``placed_connections`` as
+    pynn.brainscales2 returns them."""
+
+    @property
+    def placed_connections(self) -> list[list[PlacedConnection]]:
+        """Where the last run placed each connection: per connection, its synapses (one per
+        synapse row a weight above 63 spreads over), as pynn.brainscales2 queries grenade's
+        routing. On a system of several chips each chip has its own synapse rows: the
+        chip is not part of a ``PlacedConnection``, as on the real single-chip stack."""
+        from ..pynn.experiment import connection_placement
+        from ..stack import halco
+
+        return [[PlacedConnection(w, address, halco.SynapseRowOnDLS(h * C.ROWS_PER_HEMISPHERE + r),
+                                  halco.SynapseOnSynapseRow(x))
+                 for _, h, r, x, w, address in synapses]
+                for synapses in connection_placement(simulator.state, self)]
 
     def get_data(self, observable: str):
         """A per-synapse observable's samples per snippet, as pynn.brainscales2 gives them:
@@ -265,10 +339,38 @@ def get_pre_realtime_read() -> dict:
     return {}
 
 
+def _check_post_realtime(coords) -> None:
+    from ..stack import halco
+
+    other = sorted({type(c).__name__ for c in coords if not isinstance(c, halco.SynramOnDLS)})
+    if other:
+        raise ConfigError(f"setup(injected_readout=...): post_realtime reads of {', '.join(other)} are not emulated; "
+                          f"bss2emu reads SynramOnDLS (the synapse arrays after the run) there")
+
+
 def get_post_realtime_read() -> dict:
-    """Reads injected after the experiment: always empty (see ``get_pre_realtime_read``)."""
+    """The reads injected after the experiment (``InjectedReadout.post_realtime``), by
+    coordinate: for each ``halco.SynramOnDLS`` a ``lola.SynapseMatrix`` with the weights and
+    labels as the last run left them (the plasticity rules' writes included) — of chip 0 on a
+    system of several chips. Empty without such reads; after the run, until ``reset``/``end``,
+    in the in-process placement."""
+    state = simulator.state
     _after_setup("post-realtime reads")
-    return {}
+    reads = getattr(state, "post_realtime_reads", frozenset())
+    if not reads:
+        return {}
+    if state.emulation is None:
+        raise RuntimeError("post-realtime reads are available after pynn.run() (in the in-process placement, the "
+                           "default), until pynn.reset() or pynn.end()")
+    from ..stack import lola
+
+    weights, addresses = state.emulation.synapses()[0]
+    out = {}
+    for coord in reads:
+        matrix = lola.SynapseMatrix()
+        matrix.weights[...], matrix.labels[...] = weights[int(coord)], addresses[int(coord)]
+        out[coord] = matrix
+    return out
 
 
 def get_backend_statistics():

@@ -374,6 +374,20 @@ class Coordinator:
                               f"ended .. the runtime): give a later time, up to runtime_us")
         return end
 
+    def synapses(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per chip, its synapse weights and addresses ``[hemisphere, row, column]`` where the
+        run stands (the PPUs' writes included): what a read of the synapse arrays after the
+        experiment returns. In-process placement, while the hosts are kept (``run(keep=True)``)."""
+        if self._net is None or self.placement != "local":
+            raise ConfigError(f"experiment {self.exp.name!r}: the synapse arrays can be read after a run of the "
+                              f"in-process placement whose hosts are kept (run(keep=True)); this one is "
+                              f"{'closed' if self._net is None else self.placement!r}")
+        out = {}
+        for host in self.backend.get_states():
+            for cid, (chip, _, _) in host["chips"].items():
+                out[cid] = (chip["config"].synapses.weights.copy(), chip["config"].synapses.addresses.copy())
+        return out
+
     def close(self) -> None:
         """Stop the hosts (a run that reaches the runtime does this itself)."""
         if self._net is not None:

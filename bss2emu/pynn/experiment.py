@@ -27,7 +27,7 @@ from ..protocol.system import as_system
 from ..routing.mapping import map_experiment
 from ..routing.sizing import smallest_mapping
 from . import translation as T
-from .connections import connection_groups, delay_us
+from .connections import connection_groups, delay_us, group_members
 from .epochs import intervals, segment_schedule, snapshot, source_trains
 from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .neurons import neuron_values, translate_network, warn_tau_m
@@ -214,8 +214,8 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
     exp = exp.model_copy(update={"populations": populations, "projections": projections, "plasticity": rules,
                                  "writes": sorted(writes + weights, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
-                 "translations": translations, "epoch_starts": [t for t, _ in epochs]}
-
+                 "translations": translations, "epoch_starts": [t for t, _ in epochs],
+                 "groups": info["groups"][0], "rows": info["rows"]}
 
 
 def connection_writes(projections, groups, rows, epochs, us_per_ms: float) -> list:
@@ -330,3 +330,30 @@ def backend_statistics(state) -> MappedTopologyStatistics:
         num_projections=len(exp.projections), num_neurons=neurons, num_synapses=synapses,
         neuron_usage=neurons / (chips * C.NEURONS_PER_CHIP),
         synapse_usage=synapses / (chips * C.HEMISPHERES * C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE))
+
+
+def connection_placement(state, prj) -> list[list[tuple[int, int, int, int, int, int]]]:
+    """Where the last run placed each connection of ``prj`` (in connection order): a list of
+    its synapses, one per synapse row it spreads over, each ``(chip, hemisphere, row,
+    column, weight code, address)`` — grenade's placed connections. Duplicate connections
+    share their synapses."""
+    exp, info = state.last_experiment, state.last_info
+    if exp is None or info is None:
+        raise RuntimeError("placed_connections requires a previous routing run, which is executed on pynn.run().")
+    from ..routing.mapping import from_list_weights
+
+    mapping = place(state, exp)  # cached on topology: the last run's mapping
+    out: list[list] = [[] for _ in range(len(prj))]
+    k = 0
+    for g, n_rows in zip(info["groups"], info["rows"]):
+        if g["projection"] is prj:
+            pos, key = group_members(prj, g)
+            at = np.searchsorted(g["pre_ix"] * g["post"].size + g["post_ix"], key)
+            for pr in exp.projections[k:k + n_rows]:
+                chip, hemi, row, col = mapping.synapse[pr.label]
+                codes = from_list_weights(pr.connector.connections, pr.weight)
+                for p, a in zip(pos.tolist(), at.tolist()):
+                    c, h, r, x = int(chip[a]), int(hemi[a]), int(row[a]), int(col[a])
+                    out[p].append((c, h, r, x, int(codes[a]), int(mapping.chips[c].addresses[h, r, x])))
+        k += n_rows
+    return out

@@ -57,6 +57,11 @@ class Connection(common.Connection):
             return int(self.projection._pre[self.i])
         if name == "postsynaptic_index":
             return int(self.projection._post[self.i])
+        if name in ("pop_pre_index", "pop_post_index"):  # pynn.brainscales2: the index in the whole population
+            side = self.projection.pre if name == "pop_pre_index" else self.projection.post
+            index = self.projection._pre[self.i] if name == "pop_pre_index" else self.projection._post[self.i]
+            parent = getattr(side, "grandparent", side)
+            return int(index) if parent is side else int(parent.id_to_index(side.all_cells[index]))
         try:
             return float(self.projection._values[name][self.i])
         except KeyError:
@@ -200,8 +205,9 @@ class Projection(common.Projection):
         return Connection(self, i % len(self))
 
     @property
-    def connections(self):
-        return (Connection(self, i) for i in range(len(self)))
+    def connections(self) -> list:
+        """The connections, in order (a list, as pynn.brainscales2 indexes it)."""
+        return [Connection(self, i) for i in range(len(self))]
 
     def _set_attributes(self, parameter_space):
         parameter_space.evaluate()

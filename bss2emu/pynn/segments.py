@@ -100,7 +100,7 @@ def _execute(state, tstop: float) -> None:
         raise connection_error(err) from None
     except PlasticityError as err:  # a rule failed: the populations get what ran before it
         if err.results is not None:
-            state.last_experiment, state.results = exp, err.results
+            state.last_experiment, state.last_info, state.results = exp, info, err.results
             t_ms = err.results.metadata["runtime_us"] / state.us_per_ms
             store_results(state, exp, err.results, info, t_ms)
             store_observables(state, exp, err.results)
@@ -108,7 +108,7 @@ def _execute(state, tstop: float) -> None:
         raise
     res.metadata["system"] = {"name": state.system.name, "chips": len(state.system.chips),
                               "sized_for_network": state.config.size_system}
-    state.last_experiment, state.results = exp, res
+    state.last_experiment, state.last_info, state.results = exp, info, res
     store_results(state, exp, res, info, tstop)
     store_observables(state, exp, res)
 

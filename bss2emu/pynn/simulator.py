@@ -75,6 +75,7 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self.results = None
         self.last_experiment = None
+        self.last_info = None  # what reads the last experiment's results back (experiment.build's info)
         self.system = None  # the SystemSpec the network was last placed on (sized or setup's)
         self.reset()
 

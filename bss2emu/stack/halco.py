@@ -356,6 +356,12 @@ class CADCOnDLS(_Coordinate):
     size = C.HEMISPHERES
 
 
+class CADCChannelColumnOnSynram(_Coordinate):
+    """A CADC channel of one synram: one per column (causal and acausal each)."""
+
+    size = C.COLUMNS_PER_HEMISPHERE
+
+
 class CADCSampleRowOnDLS(_Coordinate):
     """The CADC samples of one hemisphere's 256 columns (the membranes of that neuron row)."""
 

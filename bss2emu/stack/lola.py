@@ -182,6 +182,41 @@ class _CoordinateArray:
         return len(self._items)
 
 
+class CADCReadoutChain:
+    """``lola.CADCReadoutChain`` of one CADC (``CADCOnDLS``): its ramp, its channels' settings
+    (``channels_causal``/``channels_acausal``, each a ``Channel`` with ``offset``,
+    ``enable_connect_correlation``, ``enable_connect_debug``, ``enable_connect_neuron``) and the
+    correlation sensors' settings, with lola's defaults. bss2emu keeps them as written: the
+    emulated CADC reads membranes and correlation sensors on separate paths, so connecting a
+    channel to the neuron readout does not disturb correlation reads, nor disconnecting it
+    membrane reads."""
+
+    class Channel:
+        def __init__(self) -> None:
+            self.offset = 0
+            self.enable_connect_correlation = False
+            self.enable_connect_debug = False
+            self.enable_connect_neuron = False
+
+    class Ramp:
+        def __init__(self) -> None:
+            self.enable = False
+            self.reset_wait = self.dead_time = 0
+            self.v_offset, self.i_slope, self.i_bias_comparator, self.i_bias_vreset_buffer, self.v_bias_buffer = (
+                np.zeros(2, np.int64) for _ in range(5))
+
+    class Correlation:
+        def __init__(self) -> None:
+            self.sense_delay = self.reset_duration = self.reset_fall_time = 0
+            self.i_bias_ramp, self.i_bias_store, self.i_bias_corout = (np.zeros(2, np.int64) for _ in range(3))
+
+    def __init__(self) -> None:
+        self.ramp = self.Ramp()
+        self.channels_causal = _CoordinateArray(halco.CADCChannelColumnOnSynram, self.Channel)
+        self.channels_acausal = _CoordinateArray(halco.CADCChannelColumnOnSynram, self.Channel)
+        self.correlation = self.Correlation()
+
+
 class NeuronBlock:
     """``lola.NeuronBlock``: all 512 AtomicNeurons and the two common neuron backends."""
 
@@ -204,12 +239,19 @@ class SynapseLabelRow:
         self.values = np.zeros(C.COLUMNS_PER_HEMISPHERE, dtype=np.int64)
 
 
+class _Values(np.ndarray):
+    """A container's value array; ``to_numpy()`` as lola's typed arrays have it."""
+
+    def to_numpy(self) -> np.ndarray:
+        return np.asarray(self)
+
+
 class SynapseMatrix:
     """``lola.SynapseMatrix``: weights and labels ``[row][column]`` of one synram."""
 
     def __init__(self) -> None:
-        self.weights = np.zeros((C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), dtype=np.int64)
-        self.labels = np.zeros((C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), dtype=np.int64)
+        self.weights = np.zeros((C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), dtype=np.int64).view(_Values)
+        self.labels = np.zeros((C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), dtype=np.int64).view(_Values)
 
 
 class SynapseBlock:
@@ -265,11 +307,13 @@ class ReadoutChain:
 
 class Chip:
     """``lola.Chip``: the parts of a chip's configuration that bss2emu's stack layer holds —
-    the neuron block (512 AtomicNeurons, 2 common backends) and both synapse blocks."""
+    the neuron block (512 AtomicNeurons, 2 common backends), both synapse blocks and both
+    CADC readout chains (kept, not emulated: see ``CADCReadoutChain``)."""
 
     def __init__(self) -> None:
         self.neuron_block = NeuronBlock()
         self.synapse_blocks = _CoordinateArray(halco.SynapseBlockOnDLS, SynapseBlock)
+        self.cadc_readout_chains = _CoordinateArray(halco.CADCOnDLS, CADCReadoutChain)
 
     def neuron_values(self) -> dict[str, np.ndarray]:
         """bss2emu's neuron parameters (name → 512 values, by AtomicNeuronOnDLS enum), each
@@ -310,7 +354,7 @@ class Chip:
 from .morphology import LogicalNeuron, Morphology  # noqa: E402 (they build AtomicNeurons)
 
 __all__ = ["AtomicNeuron", "NeuronBlock", "Chip", "SynapseWeightRow", "SynapseLabelRow", "SynapseMatrix",
-           "SynapseBlock", "ReadoutChain", "PadMultiplexerConfig", "SourceMultiplexer", "Morphology", "LogicalNeuron"]
+           "SynapseBlock", "ReadoutChain", "CADCReadoutChain", "PadMultiplexerConfig", "SourceMultiplexer", "Morphology", "LogicalNeuron"]
 
 
 def __getattr__(name: str):

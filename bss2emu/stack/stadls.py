@@ -163,6 +163,16 @@ class PlaybackProgramBuilderDumper(PlaybackProgramBuilder):
         return DumperDone((c, v) for kind, c, v, *_ in self._instructions if kind == "write")
 
 
+def writes_of(builder: PlaybackProgramBuilder, where: str) -> list:
+    """The (coordinate, container) writes of a builder that holds writes only (left as it
+    was); a read or wait in it is refused, naming ``where``."""
+    kinds = sorted({kind for kind, *_ in builder._instructions} - {"write"})
+    if kinds:
+        raise ConfigError(f"{where} holds {', '.join(kinds)} instructions where only writes are taken: leave them "
+                          f"out, or run them in a stadls program of your own")
+    return [(c, copy.deepcopy(v)) for _, c, v, *_ in builder._instructions]
+
+
 _PORTABLE = "bss2emu-cocolist"
 
 
