@@ -44,7 +44,8 @@ from pyNN.space import Space  # noqa: F401
 from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..pynn import control, lifecycle, segments, simulator
-from ..pynn.plasticity import PlasticityRule, PlasticityRuleHandle, Timer  # noqa: F401 - one implementation
+from ..pynn.plasticity import PlasticityRule as _PlasticityRule
+from ..pynn.plasticity import PlasticityRuleHandle, Timer  # noqa: F401 - one implementation
 from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F401
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection as _Projection
@@ -282,6 +283,16 @@ initialize = common.initialize
 get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \
     common.build_state_queries(simulator)
 create = common.build_create(Population)
+class PlasticityRule(_PlasticityRule):
+    """bss2emu.pynn's plasticity rule; ``get_observable_array`` as pynn.brainscales2 returns it."""
+
+    def get_observable_array(self, observable: str) -> list:
+        """An ``ObservableArray``'s samples per snippet, as pynn.brainscales2 gives them:
+        ``get_observable_array(name)[0][i].data``. The snippets of a segment run as one
+        experiment here: one list holds all its samples."""
+        return [super().get_observable_array(observable)]
+
+
 class PlacedConnection(NamedTuple):
     """One synapse of a placed connection (grenade's ``RoutingResult.PlacedConnection``):
     its 6-bit weight, its 6-bit label (the synapse address), its row and its column."""

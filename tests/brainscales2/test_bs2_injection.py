@@ -99,3 +99,26 @@ def test_cadc_readout_chains_as_lola_has_them():
     chain.channels_acausal[halco.CADCChannelColumnOnSynram(5)].enable_connect_neuron = True
     assert not chip.cadc_readout_chains[halco.CADCOnDLS(0)].channels_acausal[halco.CADCChannelColumnOnSynram(5)] \
         .enable_connect_neuron
+
+
+def test_observable_arrays_come_per_snippet_as_pynn_brainscales2_gives_them():
+    """``get_observable_array(name)[0][i].data`` (the Pong tutorial reads them so): one list
+    per snippet, a sample per kernel run, in hardware ms."""
+
+    class Ticker(pynn.PlasticityRule):
+        def kernel(self, ctx):
+            self.count = getattr(self, "count", 0) + 1
+            ctx.record_observable("n", np.array([self.count], np.uint8))
+
+    pynn.setup(ideal=True)
+    rule = Ticker(timer=pynn.Timer(start=0.01, period=0.01, num_periods=3),
+                  observables={"n": pynn.PlasticityRule.ObservableArray(size=1)})
+    stim = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.005]))
+    pop = pynn.Population(1, pynn.cells.HXNeuron())
+    pynn.Projection(stim, pop, pynn.AllToAllConnector(),
+                    synapse_type=pynn.standardmodels.synapses.PlasticSynapse(weight=10, plasticity_rule=rule))
+    pynn.run(0.05)
+    snippets = rule.get_observable_array("n")
+    assert len(snippets) == 1
+    assert [int(s.data[0]) for s in snippets[0]] == [1, 2, 3]
+    assert [round(float(s.time), 6) for s in snippets[0]] == [0.01, 0.02, 0.03]
