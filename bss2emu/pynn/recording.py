@@ -26,6 +26,7 @@ from pyNN import recording
 
 from . import simulator
 from .exceptions import RecordingError
+from .morphology import compartment_columns, is_mc, localized_variables, readout_key
 
 
 DEVICES = ("madc", "cadc")
@@ -68,6 +69,16 @@ class Recorder(recording.Recorder):
                                  f"{dt} ms")
         super().record(variables, ids, sampling_interval, locations)
 
+    def _localize_variables(self, variables, locations):
+        """PyNN's variables; with ``locations`` (compartment labels of a multi-compartment
+        cell type) one per variable and compartment, named ``"<label>.<variable>"``."""
+        if locations is None:
+            return super()._localize_variables(variables, locations)
+        if variables == "all":
+            variables = list(self.population.celltype.recordable)
+        return [recording.Variable(name=name, location=comp, label=label)
+                for name, comp, label in localized_variables(self.population, variables, locations)]
+
     def _record(self, variable, new_ids, sampling_interval=None):
         if variable.name != "spikes" and sampling_interval is not None:
             self.sampling_interval = float(sampling_interval)
@@ -86,6 +97,8 @@ class Recorder(recording.Recorder):
         for cell in ids:
             i = self.population.id_to_index(cell)
             t = np.zeros(0) if trains is None else trains[i]
+            if trains is not None and is_mc(self.population):  # a logical neuron's soma (compartment 0)
+                t = np.sort(np.concatenate([trains[c] for c in compartment_columns(self.population, i, None)]))
             out[int(cell)] = t[(t >= t0) & (t <= t1 + 1e-9)]
         return out
 
@@ -95,7 +108,8 @@ class Recorder(recording.Recorder):
             return np.zeros((0, len(ids))), None
         times, values, index = signal  # sample times (ms), (samples, neurons), population index → column
         keep = (times >= self._start_ms() - 1e-9) & (times <= self._simulator.state.t + 1e-9)
-        cols = [index[self.population.id_to_index(cell)] for cell in ids]
+        cols = [index[readout_key(self.population, self.population.id_to_index(cell), variable.location)]
+                for cell in ids]
         out = values[keep][:, cols]
         if self.record_times:  # one IrregularlySampledSignal per neuron (pynn.brainscales2's form)
             return out, np.repeat(times[keep][:, None], len(cols), axis=1)
@@ -122,7 +136,8 @@ class Recorder(recording.Recorder):
             for col, cell in enumerate(ids):
                 signal = neo.IrregularlySampledSignal(
                     times[:, col], values[:, col], units="dimensionless" if units == "unknown" else units,
-                    time_units=pq.ms, name=variable.name, channel_ids=[int(cell)],
+                    time_units=pq.ms, name=f"{variable.label}.{variable.name}" if variable.location is not None
+                    else variable.name, channel_ids=[int(cell)],
                     source_population=self.population.label,
                     array_annotations={"channel_index": [self.population.id_to_index(cell)]})
                 signal.segment = segment
