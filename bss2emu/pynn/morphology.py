@@ -273,14 +273,18 @@ class McNeuronBase:
         return out
 
     def from_circuits(self, values: np.ndarray):
-        """``(neurons, circuits)`` values as PyNN returns them: one number if all are equal,
-        else a ``McCircuitParameters`` per neuron."""
+        """``(neurons, circuits)`` values as ``Population.get`` returns them: one number if all
+        are equal, else a ``McCircuitParameters`` per neuron."""
         if np.all(values == values.flat[0]):
             return values.flat[0]
         circuits = self.structure.circuits
+
+        def of(row):
+            return McCircuitParameters([[row[circuits.index(c)] for c in comp] for comp in self.structure.compartments])
+
         out = np.empty(len(values), dtype=object)
         for i, row in enumerate(values):
-            out[i] = McCircuitParameters([[row[circuits.index(c)] for c in comp] for comp in self.structure.compartments])
+            out[i] = of(row)
         return out
 
     def initial_circuit_values(self, params: dict, size: int) -> dict[str, np.ndarray]:
@@ -485,6 +489,14 @@ def target_compartment(pop, location_selector, label: str | None) -> int:
         raise ConfigError(f"projection {label or ''!r} onto population {pop.label!r}: {err}") from None
 
 
+class CompartmentLocation(int):
+    """A compartment's number as a recorded variable's ``location``: true even for
+    compartment 0 (PyNN names a signal ``"<label>.<variable>"`` when ``variable.location``)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
 def localized_variables(pop, variables, locations) -> list[tuple[str, int, str]]:
     """``record(variables, locations=...)``'s (variable, compartment, label) triples; every
     location names a compartment of ``pop``'s multi-compartment cell type."""
@@ -496,7 +508,7 @@ def localized_variables(pop, variables, locations) -> list[tuple[str, int, str]]
     for loc in ([locations] if isinstance(locations, (str, int, np.integer)) else list(locations)):
         comp = ct.compartment_of(loc)
         for var in ([variables] if isinstance(variables, str) else variables):
-            out.append((var, comp, ct.compartments[comp].label or str(comp)))
+            out.append((var, CompartmentLocation(comp), ct.compartments[comp].label or str(comp)))
     return out
 
 

@@ -25,7 +25,7 @@ from . import standardmodels as models
 from . import translation
 from .exceptions import InvalidModelError, InvalidParameterValueError
 from .experiment import current_translations
-from .morphology import is_mc
+from .morphology import McCircuitParameters, is_mc
 from .recording import PADS, Recorder
 
 from .standardmodels import NEURON_TYPES, model_name
@@ -92,6 +92,29 @@ class _DeviceRecord:
         if variables is not None:
             self.recorder.set_device(variables, device)
         return super().record(variables, to_file, sampling_interval, locations)
+
+    def set(self, **parameters):
+        """PyNN's ``set``; a multi-compartment cell's parameter may also be a
+        ``McCircuitParameters`` (a value per compartment and circuit)."""
+        per_circuit = {k: v for k, v in parameters.items() if isinstance(v, McCircuitParameters)}
+        if per_circuit:
+            pop = getattr(self, "grandparent", self)
+            if not is_mc(pop):
+                raise InvalidParameterValueError(f"population {pop.label!r}: McCircuitParameters are values of "
+                                                 f"multi-compartment neurons; give one value per neuron")
+            values = self.celltype.per_circuit(per_circuit, self.size)
+            if pop is not self:
+                index = self.index_in_grandparent(np.arange(self.size))
+                values = {k: _replace_rows(pop._parameters[k], index, v) for k, v in values.items()}
+            pop._update_parameters(values)
+        rest = {k: v for k, v in parameters.items() if k not in per_circuit}
+        return super().set(**rest) if rest else None
+
+
+def _replace_rows(full: np.ndarray, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = full.copy()
+    out[index] = rows
+    return out
 
 
 class Assembly(common.Assembly):
