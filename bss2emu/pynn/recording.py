@@ -118,11 +118,35 @@ class Recorder(recording.Recorder):
     def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
         """PyNN's segment; with ``record_times`` (pynn.brainscales2's form) every recorded
         neuron's analog signal is its own ``IrregularlySampledSignal`` (PyNN 0.13 indexes the
-        sample times by population index there, which fails for a subset of neurons)."""
-        if not self.record_times:
-            return super()._get_current_segment(filter_ids, variables, clear)
+        sample times by population index there, which fails for a subset of neurons). Spikes
+        recorded at a compartment (``record("spikes", locations=[...])``) are spike trains
+        annotated with the compartment's ``location`` label."""
         wanted = None if variables == "all" else {getattr(v, "name", v) for v in variables}
         chosen = [v for v in self.recorded if wanted is None or v.name in wanted]
+        located = [v for v in chosen if v.name == "spikes" and v.location is not None]
+        chosen = [v for v in chosen if v not in located]
+        if not self.record_times:
+            segment = super()._get_current_segment(filter_ids, chosen, clear)
+        else:
+            segment = self._signals_segment(filter_ids, chosen, clear)
+        for variable in located:
+            self._add_compartment_spikes(segment, variable, filter_ids)
+        return segment
+
+    def _add_compartment_spikes(self, segment, variable, filter_ids) -> None:
+        trains = self._data().get("spikes")
+        t0, t1 = self._start_ms(), self._simulator.state.t
+        for cell in sorted(self.filter_recorded(variable, filter_ids)):
+            i = self.population.id_to_index(cell)
+            cols = compartment_columns(self.population, i, variable.location)
+            t = np.sort(np.concatenate([trains[c] for c in cols])) if trains is not None else np.zeros(0)
+            train = neo.SpikeTrain(t[(t >= t0) & (t <= t1 + 1e-9)], t_start=t0, t_stop=t1, units="ms",
+                                   source_population=self.population.label, channel_id=int(cell), source_index=i,
+                                   source_id=int(cell), location=variable.label)
+            train.segment = segment
+            segment.spiketrains.append(train)
+
+    def _signals_segment(self, filter_ids, chosen, clear):
         analog = [v for v in chosen if v.name != "spikes"]
         segment = super()._get_current_segment(filter_ids, [v for v in chosen if v.name == "spikes"], clear)
         for train in segment.spiketrains:  # pynn.brainscales2 names the neuron source_id

@@ -158,3 +158,14 @@ def test_parameters_per_compartment_and_circuit():
     got = pop.get("v_leak")
     assert got[0] == McCircuitParameters([[600] * 2] * 2) and got[1] == McCircuitParameters([[1, 2], [3, 4]])
     sim.end()
+
+
+def test_structured_pynn_example_shows_attenuation_along_the_chain(example, tmp_path, png_written):
+    mod = example("structured_pynn")
+    r = mod.main(length=3, conductance=300, out_dir=tmp_path)
+    png_written(r, tmp_path, "structured_pynn.png")
+    psp = r["psp_mv"]
+    assert r["signal_name"] == "c2.v"
+    for inj, row in enumerate(psp):
+        assert np.argmax(row) == inj and row[inj] > 10.0  # largest where the input arrives
+        assert np.all(np.diff(row[inj:]) < 0) and np.all(np.diff(row[:inj + 1]) > 0)  # smaller with distance
