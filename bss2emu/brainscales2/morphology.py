@@ -8,8 +8,8 @@ implementation is ``bss2emu.pynn.morphology``; this module only names this view'
 ...     Compartment(positions=[0], label="soma", connect_shared_line=[0]),
 ...     Compartment(positions=[1], label="dend", connect_conductance=[(1, 200)])],
 ...     connections=[SharedLineConnection(start=0, stop=1, row=0)])
->>> Two.default_parameters["leak_v_leak"], "multicompartment_connect_soma" in Two.default_parameters
-(80.0, False)
+>>> Two.get_labels(), "multicompartment_connect_soma" in Two.default_parameters  # the morphology sets the switches
+(['soma', 'dend'], False)
 """
 
 from __future__ import annotations

@@ -237,9 +237,6 @@ class McNeuronBase:
         k = self.circuits_per_neuron
         out = {}
         for name, value in values.items():
-            if name in STRUCTURE_SWITCHES_OF(self):
-                raise ConfigError(f"{type(self).__name__}: {name} is set by the morphology (create_mc_neuron's "
-                                  f"compartments and connections); leave it out")
             arr = np.asarray(value, dtype=object) if not isinstance(value, McCircuitParameters) else None
             if arr is None:
                 out[name] = np.tile(self._expand(value, name), (size, 1))
@@ -355,11 +352,6 @@ def _flat_name(cls, internal: str) -> str:
     if internal in view.default_parameters:
         return internal
     return next((f.flat_name for f in ATOMIC_NEURON_FIELDS if f.internal == internal), internal)
-
-
-def STRUCTURE_SWITCHES_OF(celltype) -> set[str]:  # noqa: N802 - a constant per view
-    """The structure switches under the view's names (the morphology sets them)."""
-    return {_flat_name(type(celltype), s) for s in STRUCTURE_SWITCHES}
 
 
 def _names(celltype, internal_values: dict) -> dict:
