@@ -35,6 +35,13 @@ PADS = ("pad_0", "pad_1", "pad_0_buffered", "pad_1_buffered", "pad_0_unbuffered"
 """The chip's analog output pads (to an oscilloscope): the emulation has no pins."""
 
 
+def _asked(variable, asked) -> bool:
+    """Whether ``get_data`` asks for a recorded ``variable``: by name (a variable without
+    location asks for every compartment's), or exactly (``get_data(..., locations=[...])``)."""
+    return any(a == variable or (getattr(a, "location", None) is None and getattr(a, "name", a) == variable.name)
+               for a in asked)
+
+
 class Recorder(recording.Recorder):
     _simulator = simulator
 
@@ -121,8 +128,7 @@ class Recorder(recording.Recorder):
         sample times by population index there, which fails for a subset of neurons). Spikes
         recorded at a compartment (``record("spikes", locations=[...])``) are spike trains
         annotated with the compartment's ``location`` label."""
-        wanted = None if variables == "all" else {getattr(v, "name", v) for v in variables}
-        chosen = [v for v in self.recorded if wanted is None or v.name in wanted]
+        chosen = [v for v in self.recorded if variables == "all" or _asked(v, variables)]
         located = [v for v in chosen if v.name == "spikes" and v.location is not None]
         chosen = [v for v in chosen if v not in located]
         if not self.record_times:

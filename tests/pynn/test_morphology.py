@@ -169,3 +169,38 @@ def test_structured_pynn_example_shows_attenuation_along_the_chain(example, tmp_
     for inj, row in enumerate(psp):
         assert np.argmax(row) == inj and row[inj] > 10.0  # largest where the input arrives
         assert np.all(np.diff(row[inj:]) < 0) and np.all(np.diff(row[:inj + 1]) > 0)  # smaller with distance
+
+
+def test_membranes_of_several_compartments_come_from_the_cadc_each_its_own():
+    """v at three compartments in one run (the CADC) equals, within the CADC's 8-bit step, each
+    compartment's MADC trace of its own run; ``get_data(locations=...)`` picks one."""
+    comps, cons = chain_compartments(3, 300)
+    Chain = create_mc_neuron("Chain", compartments=comps, connections=cons, single_active_circuit=True)
+
+    def run(locations):
+        sim.setup(timestep=0.1)
+        pop = sim.Population(1, Chain(enable_fire=0, i_bias_leak=80))
+        src = sim.Population(8, sim.SpikeSourceArray(spike_times=[5.0]))
+        sim.Projection(src, pop, sim.AllToAllConnector(location_selector="c0"), sim.StaticSynapse(weight=63))
+        pop.record("v", locations=locations, sampling_interval=0.6 if len(locations) > 1 else None)
+        sim.run(30.0)
+        block = pop.get_data("v")
+        one = pop.get_data("v", locations=["c1"]).segments[-1].analogsignals
+        sim.end()
+        return block.segments[-1].analogsignals, one
+
+    cadc, one = run(["c0", "c1", "c2"])
+    assert sorted(s.name for s in cadc) == ["c0.v", "c1.v", "c2.v"]
+    assert [s.name for s in one] == ["c1.v"]
+    by_name = {s.name: s for s in cadc}
+    peaks = []
+    for k in range(3):
+        madc = run([f"c{k}"])[0][0]
+        t_m, v_m = np.asarray(madc.times, float), np.asarray(madc, float).ravel()
+        sig = by_name[f"c{k}.v"]
+        t_c, v_c = np.asarray(sig.times, float), np.asarray(sig, float).ravel()
+        ok = ~np.isnan(v_c)
+        v_at = np.interp(t_c[ok], t_m, v_m)
+        assert np.abs(v_c[ok] - v_at).max() < 1200 / 255 + 1.2  # one CADC step plus one MADC step
+        peaks.append(v_m.max() - v_m[0])
+    assert peaks[0] > peaks[1] + 5 > peaks[2] + 5  # three different membranes
