@@ -17,7 +17,7 @@ from ..errors import QuantisationWarning, user_stacklevel
 from ..protocol import coordinates as C
 from . import translation as T
 from .exceptions import ConnectionError, InvalidParameterValueError
-from .morphology import circuit_index, experiment_size, is_mc
+from .morphology_sites import circuit_index, experiment_size, is_mc
 from .standardmodels import SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
 
 

@@ -29,7 +29,7 @@ from ..routing.sizing import smallest_mapping
 from . import translation as T
 from .connections import connection_groups, delay_us
 from .epochs import intervals, segment_schedule, snapshot, source_trains
-from .morphology import experiment_size, is_mc, place_circuits
+from .morphology_sites import experiment_size, is_mc, place_circuits
 from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings

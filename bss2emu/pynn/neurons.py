@@ -17,7 +17,7 @@ from . import translation as T
 from .connections import max_weights
 from .epochs import intervals
 from .exceptions import InvalidParameterValueError
-from .morphology import is_mc
+from .morphology_sites import is_mc
 from .standardmodels import HXNeuron, is_hardware, is_source, model_name
 
 

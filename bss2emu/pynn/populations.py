@@ -25,7 +25,8 @@ from . import standardmodels as models
 from . import translation
 from .exceptions import InvalidModelError, InvalidParameterValueError
 from .experiment import current_translations
-from .morphology import McCircuitParameters, is_mc
+from .morphology import McCircuitParameters
+from .morphology_sites import is_mc
 from .recording import PADS, Recorder
 
 from .standardmodels import NEURON_TYPES, model_name

@@ -34,7 +34,7 @@ from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
 from .connections import check_projection, connection_groups, group_members
-from .morphology import experiment_size, is_mc, target_compartment
+from .morphology_sites import experiment_size, is_mc, target_compartment
 from .experiment import current_translations
 from .standardmodels import is_hardware
 

@@ -16,7 +16,7 @@ from ..errors import QuantisationWarning, user_stacklevel
 from ..protocol import experiment as E
 from . import translation as T
 from .exceptions import InvalidParameterValueError
-from .morphology import readout_key
+from .morphology_sites import readout_key
 
 CADC_MIN_INTERVAL_US = 0.6
 """CADC: ≤ 1.85 MSample/s per channel → ≥ 0.54 µs hardware between samples, rounded up."""

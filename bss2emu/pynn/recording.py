@@ -26,7 +26,7 @@ from pyNN import recording
 
 from . import simulator
 from .exceptions import RecordingError
-from .morphology import compartment_columns, is_mc, localized_variables, readout_key
+from .morphology_sites import compartment_columns, is_mc, localized_variables, readout_key
 
 
 DEVICES = ("madc", "cadc")
