@@ -204,3 +204,23 @@ def test_membranes_of_several_compartments_come_from_the_cadc_each_its_own():
         assert np.abs(v_c[ok] - v_at).max() < 1200 / 255 + 1.2  # one CADC step plus one MADC step
         peaks.append(v_m.max() - v_m[0])
     assert peaks[0] > peaks[1] + 5 > peaks[2] + 5  # three different membranes
+
+
+def test_a_population_of_logical_neurons_keeps_them_apart():
+    """Input to neuron 1's dendrite reaches neuron 1's soma and not neuron 0's (each logical
+    neuron has its own circuits, side by side)."""
+    comps, cons = chain_compartments(2, 300)
+    Two = create_mc_neuron("Two", compartments=comps, connections=cons)
+    rise = []
+    for neuron in (0, 1):
+        sim.setup(timestep=0.1)
+        pop = sim.Population(2, Two(**PARAMS))
+        src = sim.Population(8, sim.SpikeSourceArray(spike_times=[5.0]))
+        sim.Projection(src, pop[1:2], sim.AllToAllConnector(location_selector="c1"), sim.StaticSynapse(weight=63))
+        pop[neuron:neuron + 1].record("v", locations=["c0"])
+        sim.run(30.0)
+        v = np.asarray(pop.get_data().segments[-1].analogsignals[0]).ravel()
+        rise.append(v.max() - v[:40].mean())
+        assert sim.state.last_experiment.populations[0].circuits == list(range(8))
+        sim.end()
+    assert rise[0] < 1.5 and rise[1] > 5.0
