@@ -15,7 +15,9 @@ side in row 0 of one chip); projections target a compartment by its label
 (``AllToAllConnector(location_selector="dend")``: the synapses sit on the compartment's
 first circuit); ``record(["v"], locations=["dend"])`` records the compartment's membrane
 (``get_data()`` gives it as the signal named ``"dend.v"``), ``record(["spikes"],
-locations=[...])`` its spikes.
+locations=[...])`` its spikes (spike trains annotated with ``location``); without
+``locations`` a recording is of compartment 0. ``morphology_sites`` says where each
+compartment sits for the backend.
 
 >>> c0 = Compartment(positions=[0, 1], label="soma", connect_conductance=[(1, 200)])
 >>> c1 = Compartment(positions=[2, 3], label="dend", connect_shared_line=[2])
