@@ -128,6 +128,7 @@ def interactive(f, **kwargs):
     return widget
 
 
+interact.options = lambda **options: interact  # interact.options(manual_name=...): the same call here
 interact_manual = interact
 IntSlider = FloatSlider = FloatLogSlider = IntRangeSlider = FloatRangeSlider = Dropdown = Checkbox = _Widget
 ToggleButton = ToggleButtons = Button = Text = Textarea = Label = HTML = Output = RadioButtons = _Widget

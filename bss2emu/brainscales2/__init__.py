@@ -50,6 +50,7 @@ from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F40
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection as _Projection
 from . import helper, logger, standardmodels  # noqa: F401
+from . import morphology  # noqa: F401,E402  (pynn.morphology: multi-compartment neurons)
 from .standardmodels import cells, synapses  # noqa: F401
 
 US_PER_MS = 1000.0
@@ -401,7 +402,6 @@ _NOT_EMULATED = {
                                           "not emulated yet; use bss2emu experiments with plasticity kernels",
     "get_execution_instance_data": "there is no grenade execution instance: bss2emu's run is "
                                    "simulator.state.last_experiment / .results",
-    "morphology": "multi-compartment neurons are not emulated yet; use single-circuit HXNeuron populations",
     "SpikeIOCell": "spike I/O through the FPGA's external interfaces is not emulated; use SpikeSourceArray",
     "OffChipSource": "spike I/O through the FPGA's external interfaces is not emulated; use SpikeSourceArray",
 }

@@ -43,6 +43,7 @@ from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .simulator import NativeRNG, state  # noqa: F401  (state.system: the system the network runs on)
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
 from .projections import Projection  # noqa: F401
+from . import morphology  # noqa: F401  (sim.morphology: multi-compartment neurons, create_mc_neuron)
 from .standardmodels import *  # noqa: F401,F403
 from .standardmodels import HXNeuron, SpikeSourcePoissonOnChip  # noqa: F401
 

@@ -17,6 +17,7 @@ from ..errors import QuantisationWarning, user_stacklevel
 from ..protocol import coordinates as C
 from . import translation as T
 from .exceptions import ConnectionError, InvalidParameterValueError
+from .morphology_sites import circuit_index, experiment_size, is_mc
 from .standardmodels import SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
 
 
@@ -46,15 +47,25 @@ def connection_groups(projections) -> list[dict]:
                 b = np.empty(len(prj), np.int64)
                 a[pre_pos], b[post_pos] = pre_ix, post_ix
                 delays = np.round(d[pos], 6)
+                n_post = experiment_size(post_pop)
                 for delay in np.unique(delays):
                     sel = pos[delays == delay]
-                    key = a[sel] * post_pop.size + b[sel]
+                    key = a[sel] * n_post + post_circuit(prj, post_pop, b, sel)
                     uniq, inv = np.unique(key, return_inverse=True)
                     groups.append({"projection": prj, "pre": pre_pop, "post": post_pop, "delay": float(delay),
-                                   "pre_ix": uniq // post_pop.size, "post_ix": uniq % post_pop.size,
+                                   "pre_ix": uniq // n_post, "post_ix": uniq % n_post,
                                    "weight": np.bincount(inv, weights=np.abs(w[sel]), minlength=len(uniq))})
         prj._groups_cache = (digest, groups[start:])
     return groups
+
+
+def post_circuit(prj, post_pop, post_ix: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The experiment index of the targets of ``prj``'s connections at ``positions``
+    (``post_ix``: their neurons in ``post_pop``): the neuron, or for a multi-compartment
+    neuron its compartment's first circuit (``morphology.circuit_index``)."""
+    if not is_mc(post_pop):
+        return post_ix[positions]
+    return circuit_index(post_pop, post_ix[positions], prj._values["compartment"][positions].astype(np.int64))
 
 
 def group_members(prj, g: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +81,7 @@ def group_members(prj, g: dict) -> tuple[np.ndarray, np.ndarray]:
             b = np.empty(len(prj), np.int64)
             a[pre_pos], b[post_pos] = pre_ix, post_ix
             pos = pos[np.round(prj._values["delay"][pos], 6) == g["delay"]]
-            return pos, a[pos] * post_pop.size + b[pos]
+            return pos, a[pos] * experiment_size(post_pop) + post_circuit(prj, post_pop, b, pos)
     empty = np.zeros(0, np.int64)
     return empty, empty
 

@@ -29,6 +29,7 @@ from ..routing.sizing import smallest_mapping
 from . import translation as T
 from .connections import connection_groups, delay_us, group_members
 from .epochs import intervals, segment_schedule, snapshot, source_trains
+from .morphology_sites import experiment_size, is_mc, place_circuits
 from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings
@@ -85,7 +86,8 @@ def topology_experiment(state, epochs, end_ms: float) -> tuple[E.Experiment, dic
             src, trains[id(pop)] = _source(state, k, pop, name, epochs, end_ms)
             sources.append(src)
         else:
-            populations.append(E.Population(name=name, size=pop.size, chip=pop.chip, circuits=circuits.get(id(pop))))
+            populations.append(E.Population(name=name, size=experiment_size(pop), chip=pop.chip if not is_mc(pop)
+                                            else pop.chip or 0, circuits=circuits.get(id(pop))))
     projections, rows = [], []
     for j, g in enumerate(groups_of_epoch[0]):
         prj = g["projection"]
@@ -149,8 +151,13 @@ def pinned_circuits(state) -> dict[int, list[int]]:
     (pynn.brainscales2's ``neuronPermutation``) gives the k-th neuron of all neuron
     populations, in creation order, circuit ``permutation[k]``."""
     permutation = getattr(state, "neuron_permutation", None)
+    structured = place_circuits(state.populations)  # multi-compartment neurons: where their morphology fits
     if permutation is None:
-        return {}
+        return structured
+    if structured:
+        raise InvalidParameterValueError(
+            "setup(neuronPermutation=...) with multi-compartment populations: their logical neurons are placed "
+            "by their morphology (side by side from column 0); leave neuronPermutation out")
     out, k = {}, 0
     for pop in state.populations:
         if is_source(pop):

@@ -17,6 +17,7 @@ from . import translation as T
 from .connections import max_weights
 from .epochs import intervals
 from .exceptions import InvalidParameterValueError
+from .morphology_sites import is_mc
 from .standardmodels import HXNeuron, is_hardware, is_source, model_name
 
 
@@ -62,7 +63,8 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
             if isinstance(pop.celltype, HXNeuron):
                 dac = pop.celltype.internal_values(params_of[k], mapping.partition.circuit[names[k]],
                                                    pop)
-                out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(pop.size) for r in T.MAX_WEIGHT}))
+                size = len(mapping.partition.circuit[names[k]])  # circuits (a multi-compartment neuron has several)
+                out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(size) for r in T.MAX_WEIGHT}))
         per_chip: dict[int, list] = {}
         for k, pop, name in neurons:
             params, maxw, _ = wanted[e][id(pop)]
@@ -157,7 +159,9 @@ def neuron_values(pop, k, name, per_epoch, epochs, schedule, end_ms, us_per_ms: 
                     f"cm={tr.cm[i]:g} nF: use a smaller current or a larger cm")
         if prev is None:
             params = {key: (int(v[0]) if np.all(v == v[0]) else v.tolist()) for key, v in dac.items()}
-            population = E.Population(name=name, size=pop.size, params=params, chip=pop.chip, circuits=circuits)
+            population = E.Population(name=name, size=pop.size if circuits is None else len(circuits), params=params,
+                                      chip=pop.chip if not is_mc(pop) else pop.chip or 0,
+                                      circuits=circuits)
         else:
             for key, v in dac.items():
                 changed = np.nonzero(v != prev[key])[0]

@@ -25,6 +25,8 @@ from . import standardmodels as models
 from . import translation
 from .exceptions import InvalidModelError, InvalidParameterValueError
 from .experiment import current_translations
+from .morphology import McCircuitParameters
+from .morphology_sites import is_mc
 from .recording import PADS, Recorder
 
 from .standardmodels import NEURON_TYPES, model_name
@@ -92,6 +94,29 @@ class _DeviceRecord:
             self.recorder.set_device(variables, device)
         return super().record(variables, to_file, sampling_interval, locations)
 
+    def set(self, **parameters):
+        """PyNN's ``set``; a multi-compartment cell's parameter may also be a
+        ``McCircuitParameters`` (a value per compartment and circuit)."""
+        per_circuit = {k: v for k, v in parameters.items() if isinstance(v, McCircuitParameters)}
+        if per_circuit:
+            pop = getattr(self, "grandparent", self)
+            if not is_mc(pop):
+                raise InvalidParameterValueError(f"population {pop.label!r}: McCircuitParameters are values of "
+                                                 f"multi-compartment neurons; give one value per neuron")
+            values = self.celltype.per_circuit(per_circuit, self.size)
+            if pop is not self:
+                index = self.index_in_grandparent(np.arange(self.size))
+                values = {k: _replace_rows(pop._parameters[k], index, v) for k, v in values.items()}
+            pop._update_parameters(values)
+        rest = {k: v for k, v in parameters.items() if k not in per_circuit}
+        return super().set(**rest) if rest else None
+
+
+def _replace_rows(full: np.ndarray, index: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    out = full.copy()
+    out[index] = rows
+    return out
+
 
 class Assembly(common.Assembly):
     _simulator = simulator
@@ -117,6 +142,8 @@ class PopulationView(_DeviceRecord, common.PopulationView):
         values = {}
         for name, value in parameter_space.items():
             full = self.grandparent._parameters[name].copy()
+            if is_mc(self.grandparent):  # a value per circuit
+                value = self.celltype.per_circuit({name: value}, self.size)[name]
             full[self.index_in_grandparent(np.arange(self.size))] = value
             values[name] = full
         self.grandparent._update_parameters(values)
@@ -184,6 +211,8 @@ class Population(_DeviceRecord, common.Population):
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
         self._parameters = {k: _per_neuron(v, self.size) for k, v in ps.items()}
+        if is_mc(self):  # a multi-compartment cell: a value per circuit (morphology)
+            self._parameters = self.celltype.initial_circuit_values(self._parameters, self.size)
         check_parameters(self.celltype, self._parameters, self.label)
         self._initial_values = {}
         self.set_by_user = set(getattr(self.celltype, "given_parameters", ()))  # (initial_config yields to them)
@@ -197,6 +226,8 @@ class Population(_DeviceRecord, common.Population):
 
     def _update_parameters(self, values: dict[str, np.ndarray]) -> None:
         """Set native parameter arrays, keeping the old ones if the hardware can't realise them."""
+        if is_mc(self):
+            values = self.celltype.per_circuit(values, self.size)
         new = {**self._parameters, **{k: _per_neuron(v, self.size) for k, v in values.items()}}
         check_parameters(self.celltype, new, self.label)
         self._parameters = new
@@ -213,6 +244,9 @@ class Population(_DeviceRecord, common.Population):
         return self.celltype.reverse_translate(ps) if isinstance(self.celltype, StandardCellType) else ps
 
     def _get_native_parameters(self, *names):
+        if is_mc(self):
+            return ParameterSpace({n: self.celltype.from_circuits(self._parameters[n]) for n in names},
+                                  shape=(self.size,))
         return ParameterSpace({n: simplify(self._parameters[n]) for n in names}, shape=(self.size,))
 
     def _set_parameters(self, parameter_space):

@@ -34,6 +34,7 @@ from . import standardmodels as models
 from . import translation as T
 from .exceptions import ConnectionError, InvalidModelError, InvalidParameterValueError
 from .connections import check_projection, connection_groups, group_members
+from .morphology_sites import experiment_size, is_mc, target_compartment
 from .experiment import current_translations
 from .standardmodels import is_hardware
 
@@ -105,11 +106,17 @@ class Projection(common.Projection):
     # --- building ---------------------------------------------------------------------
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index, location_selector=None,
                             **connection_parameters):
-        if location_selector is not None:
-            raise ConnectionError("bss2emu neurons have one compartment: location_selector is not supported")
+        post = _resolve(self.post, np.array([int(postsynaptic_index)], np.int64))[0][0]
         pre = np.asarray(presynaptic_indices, np.int64).ravel()
         vals = {k: np.broadcast_to(np.asarray(v, float), pre.shape).copy() for k, v in connection_parameters.items()
                 if k in self.synapse_type.get_native_names() or k in ("weight", "delay")}
+        if is_mc(post):  # the compartment each connection targets (its synapses sit on its first circuit)
+            vals["compartment"] = np.full(len(pre), float(target_compartment(post, location_selector, self.label)))
+        elif location_selector is not None:
+            raise ConnectionError(f"projection {self.label or ''!r}: location_selector={location_selector!r}, but "
+                                  f"{type(post.celltype).__name__} population {post.label!r} has one compartment; "
+                                  f"leave location_selector out, or project onto a cell type made by "
+                                  f"morphology.create_mc_neuron")
         self._chunks.append((pre, np.full(len(pre), int(postsynaptic_index), np.int64), vals))
 
     def _consolidate(self) -> None:
@@ -262,7 +269,7 @@ class Projection(common.Projection):
             lsb = tr.weight_lsb[self.receptor_type][g["post_ix"]]
             code = np.clip(tr.weight_codes(g["weight"], g["post_ix"], self.receptor_type), 0, None)  # > 63: rows
             pos, key = group_members(self, g)
-            gkey = g["pre_ix"] * g["post"].size + g["post_ix"]
+            gkey = g["pre_ix"] * experiment_size(g["post"]) + g["post_ix"]
             at = np.searchsorted(gkey, key)
             ok = (at < len(gkey)) & (gkey[np.minimum(at, len(gkey) - 1)] == key)
             codes[pos[ok]] = code[at[ok]]

@@ -16,6 +16,7 @@ from ..errors import QuantisationWarning, user_stacklevel
 from ..protocol import experiment as E
 from . import translation as T
 from .exceptions import InvalidParameterValueError
+from .morphology_sites import readout_key
 
 CADC_MIN_INTERVAL_US = 0.6
 """CADC: ≤ 1.85 MSample/s per channel → ≥ 0.54 µs hardware between samples, rounded up."""
@@ -34,6 +35,8 @@ def recordings(state, name_of):
     ``Recordings`` and a list of readouts ``(kind, population, index, variable)``."""
     analog = [(p, var.name, sorted(ids)) for p in state.populations for var, ids in p.recorder.recorded.items()
               if var.name != "spikes" and ids]
+    where = {(id(p), var.name): var.location for p in state.populations for var, ids in p.recorder.recorded.items()
+             if var.name != "spikes" and ids}  # a compartment of a multi-compartment neuron (None: the neuron)
     device = {(id(p), name): p.recorder.devices.get(name) for p, name, _ in analog}
     for p, name, ids in analog:
         if name != "v" and device[id(p), name] == "cadc":
@@ -51,10 +54,10 @@ def recordings(state, name_of):
     madc = None
     if others:
         pop, name, ids = others[0]
-        madc = (pop, name, int(pop.id_to_index(ids[0])))
+        madc = (pop, name, readout_key(pop, int(pop.id_to_index(ids[0])), where[id(pop), name]))
     elif sum(len(ids) for _, ids in v) == 1 and device[id(v[0][0]), "v"] is None:
         (pop, ids), v = v[0], []
-        madc = (pop, "v", int(pop.id_to_index(ids[0])))
+        madc = (pop, "v", readout_key(pop, int(pop.id_to_index(ids[0])), where[id(pop), "v"]))
     fields, readouts = {}, []
     if madc is not None:
         pop, name, index = madc

@@ -26,12 +26,20 @@ from pyNN import recording
 
 from . import simulator
 from .exceptions import RecordingError
+from .morphology_sites import compartment_columns, is_mc, localized_variables, readout_key
 
 
 DEVICES = ("madc", "cadc")
 """The analog readouts the emulated chip has (pynn.brainscales2's ``record(..., device=...)``)."""
 PADS = ("pad_0", "pad_1", "pad_0_buffered", "pad_1_buffered", "pad_0_unbuffered", "pad_1_unbuffered")
 """The chip's analog output pads (to an oscilloscope): the emulation has no pins."""
+
+
+def _asked(variable, asked) -> bool:
+    """Whether ``get_data`` asks for a recorded ``variable``: by name (a variable without
+    location asks for every compartment's), or exactly (``get_data(..., locations=[...])``)."""
+    return any(a == variable or (getattr(a, "location", None) is None and getattr(a, "name", a) == variable.name)
+               for a in asked)
 
 
 class Recorder(recording.Recorder):
@@ -68,6 +76,16 @@ class Recorder(recording.Recorder):
                                  f"{dt} ms")
         super().record(variables, ids, sampling_interval, locations)
 
+    def _localize_variables(self, variables, locations):
+        """PyNN's variables; with ``locations`` (compartment labels of a multi-compartment
+        cell type) one per variable and compartment, named ``"<label>.<variable>"``."""
+        if locations is None:
+            return super()._localize_variables(variables, locations)
+        if variables == "all":
+            variables = list(self.population.celltype.recordable)
+        return [recording.Variable(name=name, location=comp, label=label)
+                for name, comp, label in localized_variables(self.population, variables, locations)]
+
     def _record(self, variable, new_ids, sampling_interval=None):
         if variable.name != "spikes" and sampling_interval is not None:
             self.sampling_interval = float(sampling_interval)
@@ -86,6 +104,8 @@ class Recorder(recording.Recorder):
         for cell in ids:
             i = self.population.id_to_index(cell)
             t = np.zeros(0) if trains is None else trains[i]
+            if trains is not None and is_mc(self.population):  # a logical neuron's soma (compartment 0)
+                t = np.sort(np.concatenate([trains[c] for c in compartment_columns(self.population, i, None)]))
             out[int(cell)] = t[(t >= t0) & (t <= t1 + 1e-9)]
         return out
 
@@ -95,7 +115,8 @@ class Recorder(recording.Recorder):
             return np.zeros((0, len(ids))), None
         times, values, index = signal  # sample times (ms), (samples, neurons), population index → column
         keep = (times >= self._start_ms() - 1e-9) & (times <= self._simulator.state.t + 1e-9)
-        cols = [index[self.population.id_to_index(cell)] for cell in ids]
+        cols = [index[readout_key(self.population, self.population.id_to_index(cell), variable.location)]
+                for cell in ids]
         out = values[keep][:, cols]
         if self.record_times:  # one IrregularlySampledSignal per neuron (pynn.brainscales2's form)
             return out, np.repeat(times[keep][:, None], len(cols), axis=1)
@@ -104,11 +125,34 @@ class Recorder(recording.Recorder):
     def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
         """PyNN's segment; with ``record_times`` (pynn.brainscales2's form) every recorded
         neuron's analog signal is its own ``IrregularlySampledSignal`` (PyNN 0.13 indexes the
-        sample times by population index there, which fails for a subset of neurons)."""
+        sample times by population index there, which fails for a subset of neurons). Spikes
+        recorded at a compartment (``record("spikes", locations=[...])``) are spike trains
+        annotated with the compartment's ``location`` label."""
+        chosen = [v for v in self.recorded if variables == "all" or _asked(v, variables)]
+        located = [v for v in chosen if v.name == "spikes" and v.location is not None]
+        chosen = [v for v in chosen if v not in located]
         if not self.record_times:
-            return super()._get_current_segment(filter_ids, variables, clear)
-        wanted = None if variables == "all" else {getattr(v, "name", v) for v in variables}
-        chosen = [v for v in self.recorded if wanted is None or v.name in wanted]
+            segment = super()._get_current_segment(filter_ids, chosen, clear)
+        else:
+            segment = self._signals_segment(filter_ids, chosen, clear)
+        for variable in located:
+            self._add_compartment_spikes(segment, variable, filter_ids)
+        return segment
+
+    def _add_compartment_spikes(self, segment, variable, filter_ids) -> None:
+        trains = self._data().get("spikes")
+        t0, t1 = self._start_ms(), self._simulator.state.t
+        for cell in sorted(self.filter_recorded(variable, filter_ids)):
+            i = self.population.id_to_index(cell)
+            cols = compartment_columns(self.population, i, variable.location)
+            t = np.sort(np.concatenate([trains[c] for c in cols])) if trains is not None else np.zeros(0)
+            train = neo.SpikeTrain(t[(t >= t0) & (t <= t1 + 1e-9)], t_start=t0, t_stop=t1, units="ms",
+                                   source_population=self.population.label, channel_id=int(cell), source_index=i,
+                                   source_id=int(cell), location=variable.label)
+            train.segment = segment
+            segment.spiketrains.append(train)
+
+    def _signals_segment(self, filter_ids, chosen, clear):
         analog = [v for v in chosen if v.name != "spikes"]
         segment = super()._get_current_segment(filter_ids, [v for v in chosen if v.name == "spikes"], clear)
         for train in segment.spiketrains:  # pynn.brainscales2 names the neuron source_id
@@ -122,7 +166,8 @@ class Recorder(recording.Recorder):
             for col, cell in enumerate(ids):
                 signal = neo.IrregularlySampledSignal(
                     times[:, col], values[:, col], units="dimensionless" if units == "unknown" else units,
-                    time_units=pq.ms, name=variable.name, channel_ids=[int(cell)],
+                    time_units=pq.ms, name=f"{variable.label}.{variable.name}" if variable.location is not None
+                    else variable.name, channel_ids=[int(cell)],
                     source_population=self.population.label,
                     array_annotations={"channel_index": [self.population.id_to_index(cell)]})
                 signal.segment = segment

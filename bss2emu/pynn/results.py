@@ -100,10 +100,11 @@ def _store_cadc(state, exp, res, info) -> None:
             continue
         name = names[id(pop)]
         want = mapping.partition.chip[name].astype(np.int64) * 512 + mapping.partition.circuit[name].astype(np.int64)
-        grid = np.full((len(t_all), pop.size), np.nan)
+        size = len(want)  # circuits: a multi-compartment neuron's several
+        grid = np.full((len(t_all), size), np.nan)
         col = np.full(int(key.max(initial=0)) + 1 if len(key) else 1, -1, np.int64)
         ok = want < len(col)
-        col[want[ok]] = np.arange(pop.size)[ok]
+        col[want[ok]] = np.arange(size)[ok]
         sel = col[key] >= 0 if len(key) else np.zeros(0, bool)
         grid[row[sel], col[key[sel]]] = value[sel]
-        pop._data["v"] = (t_all / TICKS_PER_US / state.us_per_ms, _membrane(pop, grid, "cadc", info), {i: i for i in range(pop.size)})
+        pop._data["v"] = (t_all / TICKS_PER_US / state.us_per_ms, _membrane(pop, grid, "cadc", info), {i: i for i in range(size)})

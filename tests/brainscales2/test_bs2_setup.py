@@ -180,8 +180,8 @@ def test_neuron_permutation_places_the_neurons():
 
 
 def test_names_not_emulated_say_so():
-    with pytest.raises(AttributeError, match="multi-compartment"):
-        pynn.morphology  # noqa: B018
+    with pytest.raises(AttributeError, match="spike I/O"):
+        pynn.SpikeIOCell  # noqa: B018
     with pytest.raises(AttributeError, match="did you mean Population"):
         pynn.Populaton  # noqa: B018
 

@@ -78,6 +78,18 @@ class HXNeuron(_AdcMembrane, backend.HXNeuron):
         except ConfigError as err:
             raise TranslationError("HXNeuron", str(err).removeprefix("HXNeuron: ")) from None
 
+    @staticmethod
+    def circuit_values(circuits) -> dict[str, np.ndarray] | None:
+        """The flattened values of ``setup(initial_config=chip)``'s AtomicNeurons on
+        ``circuits`` (None without an initial configuration)."""
+        from ..helper import get_values_of_atomic_neuron
+
+        chip = getattr(simulator.state, "initial_config", None)
+        if chip is None:
+            return None
+        flats = [get_values_of_atomic_neuron(chip.neuron_block.atomic_neurons[int(c)]) for c in circuits]
+        return {name: np.array([f[name] for f in flats], float) for name in flats[0]}
+
     def internal_values(self, params: dict, circuits: np.ndarray, population) -> dict[str, np.ndarray]:
         from ..helper import neuron_internal_values
 

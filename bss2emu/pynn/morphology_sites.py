@@ -1,0 +1,110 @@
+"""Where the compartments of a multi-compartment population sit: its logical neurons'
+circuits (side by side in row 0 of a chip), the experiment index of each compartment (its
+first circuit: where its synapses sit and its membrane is read) and the recording
+locations. The backend's modules ask these, so that a population of logical neurons is an
+experiment population of ``size × circuits_per_neuron`` pinned circuits; for a point
+population every answer is the neuron itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from .morphology import McNeuronBase
+
+
+def experiment_size(pop) -> int:
+    """How many circuits a population takes in the experiment (logical neurons × circuits)."""
+    return pop.size * getattr(pop.celltype, "circuits_per_neuron", 1) if is_mc(pop) else pop.size
+
+
+def is_mc(pop) -> bool:
+    return isinstance(getattr(pop, "celltype", None), McNeuronBase)
+
+
+def circuit_index(pop, neuron: np.ndarray, compartment: np.ndarray | int = 0) -> np.ndarray:
+    """The experiment index (a circuit of the population) of ``compartment`` of logical
+    neuron ``neuron``: its first circuit. For a point population the neuron itself."""
+    neuron = np.asarray(neuron, np.int64)
+    if not is_mc(pop):
+        return neuron
+    ct = pop.celltype
+    comp = np.broadcast_to(np.asarray(compartment, np.int64), neuron.shape)
+    offsets = np.array([ct.lead_offset(c) for c in range(len(ct.compartments))], np.int64)
+    return neuron * ct.circuits_per_neuron + offsets[comp]
+
+
+def place_circuits(pops) -> dict[int, list[int]]:
+    """Circuits of the multi-compartment populations among ``pops``: their logical neurons
+    side by side in row 0 of their chip, from column 0, in creation order."""
+    out, column = {}, {}
+    for pop in pops:
+        if not is_mc(pop):
+            continue
+        chip = pop.chip or 0
+        width = pop.celltype.structure.width
+        start = column.get(chip, 0)
+        anchors = start + width * np.arange(pop.size)
+        try:
+            placed = pop.celltype.structure.place(anchors.tolist())
+        except ConfigError as err:
+            raise ConfigError(f"population {pop.label!r} of {pop.size} {type(pop.celltype).__name__} neurons "
+                              f"({width} columns each, from column {start}): {err}; use fewer neurons per chip "
+                              f"(population.annotate(chip=k) places one on another chip)") from None
+        column[chip] = start + width * pop.size
+        out[id(pop)] = placed.circuits
+    return out
+
+
+def target_compartment(pop, location_selector, label: str | None) -> int:
+    """The compartment a projection onto ``pop`` targets (``location_selector``: a label)."""
+    ct = pop.celltype
+    if location_selector is None:
+        raise ConfigError(f"projection {label or ''!r} onto {type(ct).__name__} population {pop.label!r}: a "
+                          f"multi-compartment neuron takes input at a compartment; give the connector "
+                          f"location_selector=<label>, one of {ct.get_labels()}")
+    try:
+        return ct.compartment_of(location_selector)
+    except ConfigError as err:
+        raise ConfigError(f"projection {label or ''!r} onto population {pop.label!r}: {err}") from None
+
+
+class CompartmentLocation(int):
+    """A compartment's number as a recorded variable's ``location``: true even for
+    compartment 0 (PyNN names a signal ``"<label>.<variable>"`` when ``variable.location``)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def localized_variables(pop, variables, locations) -> list[tuple[str, int, str]]:
+    """``record(variables, locations=...)``'s (variable, compartment, label) triples; every
+    location names a compartment of ``pop``'s multi-compartment cell type."""
+    if not is_mc(pop):
+        raise ConfigError(f"population {pop.label!r}: record(..., locations={locations!r}), but its "
+                          f"{type(pop.celltype).__name__} neurons have one compartment; leave locations out")
+    ct = pop.celltype
+    out = []
+    for loc in ([locations] if isinstance(locations, (str, int, np.integer)) else list(locations)):
+        comp = ct.compartment_of(loc)
+        for var in ([variables] if isinstance(variables, str) else variables):
+            out.append((var, CompartmentLocation(comp), ct.compartments[comp].label or str(comp)))
+    return out
+
+
+def readout_key(pop, neuron_index: int, location) -> int:
+    """Where a recorded variable of ``neuron_index`` at ``location`` (a compartment number, or
+    None: compartment 0) is read: its experiment index (``circuit_index``)."""
+    return int(circuit_index(pop, np.array([neuron_index]), 0 if location is None else int(location))[0])
+
+
+def compartment_columns(pop, neuron_index: int, location) -> np.ndarray:
+    """The experiment indices of all circuits of a compartment of a logical neuron (where its
+    spikes may come from: the compartment fires through its lead circuit)."""
+    if not is_mc(pop):
+        return np.array([neuron_index])
+    ct = pop.celltype
+    circuits = ct.structure.circuits
+    comp = ct.structure.compartments[0 if location is None else int(location)]
+    return neuron_index * ct.circuits_per_neuron + np.array([circuits.index(c) for c in comp])
