@@ -11,7 +11,7 @@ Morphology rules (``protocol.morphology``) and returns a cell type whose paramet
 view's ``HXNeuron`` parameters, one value per circuit (the switches are the morphology's).
 
 In a population of such cells every logical neuron takes its circuits (placed side by
-side in row 0 of one chip); projections target a compartment by its label
+side on one chip: row 0, then row 1); projections target a compartment by its label
 (``AllToAllConnector(location_selector="dend")``: the synapses sit on the compartment's
 first circuit); ``record(["v"], locations=["dend"])`` records the compartment's membrane
 (``get_data()`` gives it as the signal named ``"dend.v"``), ``record(["spikes"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..protocol.morphology import COLUMNS
 from .morphology import McNeuronBase
 
 
@@ -37,23 +38,31 @@ def circuit_index(pop, neuron: np.ndarray, compartment: np.ndarray | int = 0) ->
 
 def place_circuits(pops) -> dict[int, list[int]]:
     """Circuits of the multi-compartment populations among ``pops``: their logical neurons
-    side by side in row 0 of their chip, from column 0, in creation order."""
-    out, column = {}, {}
+    side by side from column 0 of their chip, in creation order — in row 0, then (a
+    morphology of one row) in row 1."""
+    out, cursor = {}, {}
     for pop in pops:
         if not is_mc(pop):
             continue
         chip = pop.chip or 0
-        width = pop.celltype.structure.width
-        start = column.get(chip, 0)
-        anchors = start + width * np.arange(pop.size)
-        try:
-            placed = pop.celltype.structure.place(anchors.tolist())
-        except ConfigError as err:
-            raise ConfigError(f"population {pop.label!r} of {pop.size} {type(pop.celltype).__name__} neurons "
-                              f"({width} columns each, from column {start}): {err}; use fewer neurons per chip "
-                              f"(population.annotate(chip=k) places one on another chip)") from None
-        column[chip] = start + width * pop.size
-        out[id(pop)] = placed.circuits
+        structure = pop.celltype.structure
+        width = structure.width
+        rows = 1 if any(c.row for c in structure.circuits) else 2  # rows a neuron may be anchored in
+        circuits = []
+        for _ in range(pop.size):
+            row, column = cursor.get(chip, (0, 0))
+            if column + width > COLUMNS and row + 1 < rows:
+                row, column = row + 1, 0
+            if column + width > COLUMNS:
+                per_chip = rows * (COLUMNS // width)
+                raise ConfigError(
+                    f"population {pop.label!r}: {pop.size} {type(pop.celltype).__name__} neurons of {width} columns "
+                    f"each, and a chip holds {per_chip} of them (after the multi-compartment populations before it "
+                    f"on chip {chip}); use at most that many per chip, or put a population on another chip "
+                    f"(population.annotate(chip=k))")
+            circuits += structure.place([column], anchor_row=row).circuits
+            cursor[chip] = (row, column + width)
+        out[id(pop)] = circuits
     return out
 
 

@@ -129,3 +129,22 @@ def test_spikes_are_recorded_per_compartment():
     sim.end()
     assert set(trains) == {"soma", "dend"}
     assert len(trains["dend"]) >= 3 and len(trains["soma"]) == 0
+
+
+def test_logical_neurons_fill_row_0_then_row_1_and_a_full_chip_says_so():
+    comps = [Compartment(positions=[2 * k, 2 * k + 1], label=f"c{k}", connect_shared_line=[2 * k] if k else None,
+                         connect_conductance=[(2 * k + 1, 100)] if k < 3 else None) for k in range(4)]
+    Chain = create_mc_neuron("Chain", compartments=comps,
+                             connections=[SharedLineConnection(2 * k + 1, 2 * k + 2, 0) for k in range(3)])
+    sim.setup()
+    sim.Population(40, Chain(), label="chains")  # 8 columns each: 32 in row 0, 8 in row 1
+    sim.run(1.0)
+    circuits = sim.state.last_experiment.populations[0].circuits
+    sim.end()
+    assert circuits[:256] == list(range(256)) and circuits[256:] == list(range(256, 320))
+    sim.setup()
+    sim.Population(65, Chain(), label="too many")
+    with pytest.raises(ConfigError, match=r"population 'too many': 65 Chain neurons of 8 columns each, and a chip "
+                                          r"holds 64 of them.*annotate\(chip=k\)"):
+        sim.run(1.0)
+    sim.end()

@@ -224,3 +224,48 @@ def test_a_population_of_logical_neurons_keeps_them_apart():
         assert sim.state.last_experiment.populations[0].circuits == list(range(8))
         sim.end()
     assert rise[0] < 1.5 and rise[1] > 5.0
+
+
+def test_pynn_brainscales2s_hardware_test_on_the_nightly_calibration():
+    """pynn.brainscales2's own test of multi-compartment neurons (a chain with one single-circuit
+    and two two-circuit compartments; input into one compartment after another; each
+    compartment recorded in turn): the EPSP is largest where it was injected. The circuits
+    take the nightly calibration's values except where the morphology sets them: the
+    switches, the conductances, and single_active_circuit's silenced circuits."""
+    import bss2emu.brainscales2 as pynn
+    from bss2emu.brainscales2.morphology import create_mc_neuron as create_bs2
+    from bss2emu.protocol.atomic_neuron import flat_to_internal
+
+    calib = pynn.helper.chip_from_nightly()
+    pynn.setup(initial_config=calib)
+    G = 300  # the real test's 1000 couples compartments 1 and 2 here to within one MADC code (4.5 µS, 20× the leak)
+    labels = ["comp_0", "comp_1", "comp_2"]
+    comps = [Compartment(positions=[0], label=labels[0], connect_shared_line=[0]),
+             Compartment(positions=[1, 2], label=labels[1], connect_conductance=[(1, G)], connect_shared_line=[2]),
+             Compartment(positions=[3, 4], label=labels[2], connect_conductance=[(3, G)])]
+    McNeuron = create_bs2("McNeuron", compartments=comps, single_active_circuit=True,
+                          connections=[SharedLineConnection(0, 1, 0), SharedLineConnection(2, 3, 0)])
+    pop = pynn.Population(1, McNeuron(threshold_enable=False))
+    isi = 0.5  # hardware ms
+    for label, spike in zip(labels, (np.arange(3) + 0.5) * isi):
+        source = pynn.Population(5, pynn.cells.SpikeSourceArray(spike_times=[spike]))
+        pynn.Projection(source, pop, pynn.AllToAllConnector(location_selector=label),
+                        synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=63))
+    heights = []
+    for label in labels:
+        pop.record(None)
+        pop.record(["v"], locations=[label])
+        pynn.run(isi * 3)
+        v = np.asarray(pop.get_data(clear=True).segments[-1].irregularlysampledsignals[-1]).ravel()
+        parts = np.array_split(v, 3)
+        heights.append([p.max() - p[:20].mean() for p in parts])
+        pynn.reset()
+    params = pynn.simulator.state.last_experiment.populations[0].params
+    pynn.end()
+    assert np.argmax(heights, axis=1).tolist() == [0, 1, 2]
+    nightly = flat_to_internal({k: np.array([calib.neuron_block.atomic_neurons[c].leak.i_bias for c in range(5)])
+                                for k in ["leak_i_bias"]})["i_bias_leak"]
+    leak = np.broadcast_to(params.i_bias_leak, (5,))
+    assert leak[[0, 1, 3]].tolist() == nightly[[0, 1, 3]].tolist() and leak[[2, 4]].tolist() == [0, 0]
+    assert np.broadcast_to(params.i_bias_conductance, (5,))[[1, 3]].tolist() == [G, G]
+    assert np.broadcast_to(params.enable_fire, (5,)).tolist() == [0] * 5
