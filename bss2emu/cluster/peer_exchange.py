@@ -1,0 +1,256 @@
+"""Ray hosts that run the window loop themselves, exchanging spikes with each other through
+shared memory: no Ray call, no coordinator, per window.
+
+The per-window path of a ``per-chip``/``packed`` run whose hosts share one machine, top to
+bottom (``PeerHost.run_with_peers``, in every host at once):
+
+1. **step**: the host integrates its chips over the window (``ChipHost.step_exchange``,
+   one compiled call) and gets its chips' spikes as one ``schemas.EXCHANGE`` record batch
+   in Arrow's IPC message format (or a ``pack_spikes`` buffer: ``BSS2EMU_RAY_WIRE=bytes``);
+2. **publish**: it writes that message into its slot of the ``ExchangeBoard`` (a file in
+   ``/dev/shm`` every host maps) and then the window's number into its header row;
+3. **wait**: it waits until every host has published the window (spinning briefly, then
+   yielding the core, then sleeping: the wait costs microseconds when each host has a
+   core, and gives the core away when hosts outnumber cores);
+4. **route**: it reads every host's message in place (Arrow reads the IPC message from the
+   mapped memory without a copy), and routes all of the window's spikes through its own
+   replica of the ``Interconnect``: every host routes the same spikes in the same order
+   through the same link state, so the replicas stay identical without ever being sent;
+5. **deliver**: it queues the arrivals for its own chips (``ChipHost.inject``) for the next
+   window.
+
+Each slot is double-buffered (window w uses slot w % 2): a host writes window w + 2 only
+after it has read every host's window w + 1, which each host published only after reading
+window w — so no slot is overwritten while someone reads it. The order of the stores (data,
+then the window number) is what the readers rely on: guaranteed by x86-64's memory model,
+so the board is used on x86-64 only (``board_supported``).
+
+The backend (``ray_backend.RayBackend``) starts one ``run_with_peers`` per host and call
+(all windows up to the next checkpoint), sets the coordinator's network to the state host 0
+returns, and raises the first real failure: a host that dies or raises sets the board's
+abort flag, so the others stop at their next wait instead of waiting for it.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import platform
+import tempfile
+import time
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import ClusterError
+from ..protocol import coordinates as C
+from ..protocol import schemas
+from ..routing.interconnect import Interconnect
+from .host import ChipHost, decode_exchange, encode_exchange, pack_spikes, unpack_spikes
+
+HEADER_ROW = 8  # int64 per header row: one 64-byte cache line per host (no false sharing)
+H_WINDOW, H_NBYTES = 0, 1  # window published (+1), bytes in slot 0 (slot 1 at H_NBYTES + 1)
+A_ABORT, A_TOKEN = 0, 1  # the last header row: abort flag, the board's token
+SPIN_S = 100e-6  # busy-wait this long before yielding the core
+YIELD_S = 2e-3  # then yield the core (sched_yield) this long before sleeping
+SLEEP_MAX_S = 1e-3  # sleeps grow to this
+WAIT_TIMEOUT_S = 600.0  # one window of one host, at most (a cold numba cache, a loaded machine)
+BYTES_PER_SPIKE = 16  # chip int32 + time int64 + label int32 (arrow); pack_spikes: 2 x int64
+MESSAGE_OVERHEAD = 4096  # an IPC message's metadata and padding; pack_spikes' header
+
+
+def board_supported() -> bool:
+    """Whether this machine's memory model keeps the order of plain stores (x86-64)."""
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+class PeerAborted(ClusterError):
+    """Another host failed: this one stopped waiting for it."""
+
+
+class ExchangeBoard:
+    """Per host a header row and two message slots, in a file every host maps.
+
+    >>> b = ExchangeBoard.create(n_hosts=2, slot_bytes=64)
+    >>> b.publish(1, 0, b"ab"); b.publish(0, 0, b"xyz")
+    >>> [bytes(m) for m in b.gather(0)]
+    [b'xyz', b'ab']
+    >>> b.remove()
+    """
+
+    def __init__(self, path: str, n_hosts: int, slot_bytes: int) -> None:
+        self.path, self.n_hosts, self.slot_bytes = path, int(n_hosts), int(slot_bytes)
+        size = (self.n_hosts + 1) * HEADER_ROW * 8 + self.n_hosts * 2 * self.slot_bytes
+        self._map = np.memmap(path, np.uint8, "r+", shape=(size,))
+        head = (self.n_hosts + 1) * HEADER_ROW * 8
+        self.header = self._map[:head].view(np.int64).reshape(self.n_hosts + 1, HEADER_ROW)
+        self.data = self._map[head:].reshape(self.n_hosts, 2, self.slot_bytes)
+        self._mv = memoryview(self.data.reshape(-1))
+        self.wait_s = 0.0  # seconds spent waiting for the other hosts
+
+    @classmethod
+    def create(cls, n_hosts: int, slot_bytes: int) -> "ExchangeBoard":
+        """A new board (a sparse file: only the pages written take memory), in ``/dev/shm``
+        where there is one."""
+        where = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        fd, path = tempfile.mkstemp(prefix="bss2emu-board-", dir=where)
+        size = (n_hosts + 1) * HEADER_ROW * 8 + n_hosts * 2 * slot_bytes
+        os.ftruncate(fd, size)
+        os.close(fd)
+        board = cls(path, n_hosts, slot_bytes)
+        board.header[n_hosts, A_TOKEN] = int.from_bytes(os.urandom(7), "little")
+        return board
+
+    def spec(self) -> tuple:
+        """What a host needs to map the board: ``ExchangeBoard(*spec)``."""
+        return self.path, self.n_hosts, self.slot_bytes
+
+    @property
+    def token(self) -> int:
+        return int(self.header[self.n_hosts, A_TOKEN])
+
+    def reset(self) -> None:
+        """Before a call: no window published, no abort (no host is running)."""
+        self.header[:self.n_hosts] = 0
+        self.header[self.n_hosts, A_ABORT] = 0
+
+    def abort(self) -> None:
+        self.header[self.n_hosts, A_ABORT] = 1
+
+    def publish(self, me: int, w: int, message) -> None:
+        """Host ``me``'s message of window ``w`` (the call's w-th window)."""
+        n = len(message) if isinstance(message, bytes) else message.size
+        if n > self.slot_bytes:
+            raise ClusterError(f"host {me}: a window's spike message of {n} bytes exceeds the exchange board's "
+                               f"slot of {self.slot_bytes} bytes: report this (the slot holds a spike per neuron "
+                               f"and step)")
+        slot = w & 1
+        self.data[me, slot, :n] = np.frombuffer(message, np.uint8)
+        self.header[me, H_NBYTES + slot] = n
+        self.header[me, H_WINDOW] = w + 1  # after the data: readers see the window when its data is there
+
+    def gather(self, w: int) -> list[memoryview]:
+        """Every host's message of window ``w``, in host order (views of the board: read
+        them before publishing window ``w + 1``)."""
+        published = self.header[:self.n_hosts, H_WINDOW]
+        if (published <= w).any():
+            self._wait(published, w)
+        slot = w & 1
+        base = slot * self.slot_bytes
+        return [self._mv[i * 2 * self.slot_bytes + base:i * 2 * self.slot_bytes + base + int(n)]
+                for i, n in enumerate(self.header[:self.n_hosts, H_NBYTES + slot].tolist())]
+
+    def _wait(self, published: np.ndarray, w: int) -> None:
+        t0 = time.perf_counter()
+        now, sleep = t0, 20e-6
+        abort = self.header[self.n_hosts]
+        while (published <= w).any():
+            if abort[A_ABORT]:
+                raise PeerAborted("another host failed; this one stopped waiting for it")
+            now = time.perf_counter()
+            waited = now - t0
+            if waited < SPIN_S:
+                continue
+            if waited < SPIN_S + YIELD_S:
+                os.sched_yield()
+            elif waited > WAIT_TIMEOUT_S:
+                late = np.flatnonzero(published <= w).tolist()
+                raise ClusterError(f"host(s) {late} did not publish window {w} within {WAIT_TIMEOUT_S:g} s: "
+                                   f"a host hangs or the machine is overloaded")
+            else:
+                time.sleep(sleep)
+                sleep = min(SLEEP_MAX_S, sleep * 2)
+        self.wait_s += time.perf_counter() - t0
+
+    def remove(self) -> None:
+        """Delete the file (hosts that still map it keep their mapping)."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def slot_bytes(chips: int, window_steps: int) -> int:
+    """A message slot that holds a host's largest window: every neuron spiking in every step."""
+    return chips * C.NEURONS_PER_CHIP * max(1, int(window_steps)) * BYTES_PER_SPIKE + MESSAGE_OVERHEAD
+
+
+_EMPTY = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schemas.EXCHANGE], schema=schemas.EXCHANGE)
+
+
+class PeerHost(ChipHost):
+    """A ``ChipHost`` that can run many windows on its own, exchanging spikes with the other
+    hosts through an ``ExchangeBoard`` and routing them through its own ``Interconnect``."""
+
+    def join_peers(self, spec: tuple, me: int, net: Interconnect, host_of: np.ndarray, wire: str) -> int:
+        """Map the board ``spec`` as host ``me``; returns the board's token (the backend
+        checks it: a host on another machine would not see the same file)."""
+        try:
+            self._board = ExchangeBoard(*spec)
+        except OSError:
+            return -1
+        # a copy: arrays that come through Ray's object store are read-only, and the
+        # network's link state changes in place
+        self._me, self._net, self._host_of, self._wire = me, copy.deepcopy(net), np.array(host_of, np.int64), wire
+        self._times = dict.fromkeys(("step_s", "codec_s", "wait_s", "route_s"), 0.0)
+        return self._board.token
+
+    def run_with_peers(self, bounds: np.ndarray, net_state: dict) -> dict:
+        """Run the windows ``[bounds[i], bounds[i + 1])`` with the other hosts (module
+        docstring, steps 1-5), starting from the network state ``net_state``. Returns this
+        host's time per part (and host 0 the network's state at the end)."""
+        board, me, net, tm = self._board, self._me, self._net, self._times
+        net.set_state(net_state)
+        bounds = np.asarray(bounds, np.int64).tolist()
+        arrow = self._wire == "arrow"
+        try:
+            for w in range(len(bounds) - 1):
+                t0 = time.perf_counter()
+                if arrow:
+                    msg = self.step_exchange(bounds[w], bounds[w + 1] - bounds[w], _EMPTY)
+                else:
+                    msg = pack_spikes(self.step(bounds[w], bounds[w + 1] - bounds[w], {}))
+                t1 = time.perf_counter()
+                board.publish(me, w, msg)
+                parts = board.gather(w)
+                t2 = time.perf_counter()
+                src, ticks, labels = self._columns(parts, arrow)
+                t3 = time.perf_counter()
+                dst, t_ns, lab = net.route(src, ticks, labels)
+                mine = self._host_of[dst] == me
+                if mine.any():
+                    dst, t_ns, lab = dst[mine], t_ns[mine], lab[mine]
+                    self.inject({c: (t_ns[dst == c], lab[dst == c]) for c in np.unique(dst).tolist()})
+                t4 = time.perf_counter()
+                tm["step_s"] += t1 - t0
+                tm["codec_s"] += t3 - t2 + (t2 - t1) - board.wait_s
+                tm["wait_s"] += board.wait_s
+                tm["route_s"] += t4 - t3
+                board.wait_s = 0.0
+        except BaseException:
+            board.abort()
+            raise
+        out = {"times": dict(tm)}
+        if me == 0:
+            out["net"] = net.get_state()
+        return out
+
+    @staticmethod
+    def _columns(parts: list, arrow: bool) -> tuple:
+        """All hosts' spikes as the network's input: (chip, ticks, label), chips ascending."""
+        if arrow:
+            cols = [decode_exchange(p) for p in parts]
+            return tuple(np.concatenate([c[i] for c in cols]) for i in range(3))
+        merged = {}
+        for p in parts:
+            merged.update(unpack_spikes(bytes(p)))
+        chips = sorted(c for c in merged if len(merged[c][0]))
+        if not chips:
+            z = np.zeros(0, np.int64)
+            return z, z, z
+        return (np.concatenate([np.full(len(merged[c][0]), c, np.int64) for c in chips]),
+                np.concatenate([merged[c][0] for c in chips]), np.concatenate([merged[c][1] for c in chips]))
+
+    def peer_times(self) -> dict:
+        """Wall seconds this host spent per part of its windows since it joined."""
+        return dict(getattr(self, "_times", {}))
