@@ -314,6 +314,7 @@ class RayBackend(Backend):
                 raise err
         self.net.set_state(outs[0]["net"])
         self._peer_times = [o["times"] for o in outs]
+        self.exchange_s = max(t["route_s"] for t in self._peer_times)  # every host routes every spike
 
     def run_windows(self, bounds) -> None:
         """Hosts on one machine run all windows themselves, exchanging spikes through a
