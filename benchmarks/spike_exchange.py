@@ -104,7 +104,9 @@ def make_host_class():
             self.me, self.spikes = me, spikes
 
         def join(self, spec: tuple) -> None:
-            self.board = ExchangeBoard(*spec)
+            if hasattr(self, "board"):
+                self.board.close()
+            self.board = ExchangeBoard(*spec).attach(self.me)
 
         def peers(self, windows: int, fmt: str) -> float:
             """``windows`` exchanges through the board; returns the wall seconds."""
@@ -163,7 +165,7 @@ def exchange_per_window(n_hosts: int, per_chip: int, windows: int, rounds: int) 
                     t0 = time.perf_counter()
                     for _ in range(n):
                         if path == "compiled-graph":
-                            parts = [ray.get(ref) for ref in cdag.execute(*messages)]
+                            parts = [ray.get(ref, timeout=600) for ref in cdag.execute(*messages)]
                         else:
                             parts = ray.get([h.step.remote(m) for h, m in zip(hosts, messages)])
                         messages = coordinator_window(parts, n_hosts)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+import select
 import tempfile
 import time
 
@@ -51,9 +52,8 @@ from .host import ChipHost, decode_exchange, encode_exchange, pack_spikes, unpac
 HEADER_ROW = 8  # int64 per header row: one 64-byte cache line per host (no false sharing)
 H_WINDOW, H_NBYTES = 0, 1  # window published (+1), bytes in slot 0 (slot 1 at H_NBYTES + 1)
 A_ABORT, A_TOKEN = 0, 1  # the last header row: abort flag, the board's token
-SPIN_S = 100e-6  # busy-wait this long before yielding the core
-YIELD_S = 2e-3  # then yield the core (sched_yield) this long before sleeping
-SLEEP_MAX_S = 1e-3  # sleeps grow to this
+SPIN_S = 50e-6  # busy-wait this long (when every host has a core) before blocking on the FIFO
+POLL_MS = 1000  # a blocked host looks at the abort flag and the time this often at least
 WAIT_TIMEOUT_S = 600.0  # one window of one host, at most (a cold numba cache, a loaded machine)
 BYTES_PER_SPIKE = 16  # chip int32 + time int64 + label int32 (arrow); pack_spikes: 2 x int64
 MESSAGE_OVERHEAD = 4096  # an IPC message's metadata and padding; pack_spikes' header
@@ -69,10 +69,14 @@ class PeerAborted(ClusterError):
 
 
 class ExchangeBoard:
-    """Per host a header row and two message slots, in a file every host maps.
+    """Per host a header row and two message slots, in a file every host maps, and per host
+    a FIFO that wakes it: a host that publishes writes a byte into every other host's FIFO;
+    a host that waits spins for ``SPIN_S`` (when every host has a core) and then blocks on its
+    FIFO until a byte comes — the kernel wakes it as soon as a peer publishes. The bytes only
+    wake; the header rows say what is published.
 
     >>> b = ExchangeBoard.create(n_hosts=2, slot_bytes=64)
-    >>> b.publish(1, 0, b"ab"); b.publish(0, 0, b"xyz")
+    >>> b.attach(1).publish(1, 0, b"ab"); b.attach(0).publish(0, 0, b"xyz")
     >>> [bytes(m) for m in b.gather(0)]
     [b'xyz', b'ab']
     >>> b.remove()
@@ -87,6 +91,15 @@ class ExchangeBoard:
         self.data = self._map[head:].reshape(self.n_hosts, 2, self.slot_bytes)
         self._mv = memoryview(self.data.reshape(-1))
         self.wait_s = 0.0  # seconds spent waiting for the other hosts
+        # FIFOs, opened read-write and non-blocking (opening never blocks; a full FIFO
+        # drops the wake-up byte: its reader has enough of them)
+        self._fifo = [os.open(self.fifo_path(i), os.O_RDWR | os.O_NONBLOCK) for i in range(self.n_hosts)]
+        self._poll = None
+        self._me = -1
+        self._spin_s = SPIN_S if self.n_hosts <= (os.cpu_count() or 1) else 0.0
+
+    def fifo_path(self, host: int) -> str:
+        return f"{self.path}.wake{host}"
 
     @classmethod
     def create(cls, n_hosts: int, slot_bytes: int) -> "ExchangeBoard":
@@ -97,9 +110,18 @@ class ExchangeBoard:
         size = (n_hosts + 1) * HEADER_ROW * 8 + n_hosts * 2 * slot_bytes
         os.ftruncate(fd, size)
         os.close(fd)
+        for i in range(n_hosts):
+            os.mkfifo(f"{path}.wake{i}", 0o600)
         board = cls(path, n_hosts, slot_bytes)
         board.header[n_hosts, A_TOKEN] = int.from_bytes(os.urandom(7), "little")
         return board
+
+    def attach(self, me: int) -> "ExchangeBoard":
+        """Wait as host ``me`` (on its FIFO)."""
+        self._me = me
+        self._poll = select.poll()
+        self._poll.register(self._fifo[me], select.POLLIN)
+        return self
 
     def spec(self) -> tuple:
         """What a host needs to map the board: ``ExchangeBoard(*spec)``."""
@@ -115,7 +137,16 @@ class ExchangeBoard:
         self.header[self.n_hosts, A_ABORT] = 0
 
     def abort(self) -> None:
+        """Make every waiting host stop (``PeerAborted``)."""
         self.header[self.n_hosts, A_ABORT] = 1
+        self._wake(range(self.n_hosts))
+
+    def _wake(self, hosts) -> None:
+        for i in hosts:
+            try:
+                os.write(self._fifo[i], b"w")
+            except BlockingIOError:  # full: its reader has wake-ups enough
+                pass
 
     def publish(self, me: int, w: int, message) -> None:
         """Host ``me``'s message of window ``w`` (the call's w-th window)."""
@@ -128,6 +159,7 @@ class ExchangeBoard:
         self.data[me, slot, :n] = np.frombuffer(message, np.uint8)
         self.header[me, H_NBYTES + slot] = n
         self.header[me, H_WINDOW] = w + 1  # after the data: readers see the window when its data is there
+        self._wake(i for i in range(self.n_hosts) if i != me)
 
     def gather(self, w: int) -> list[memoryview]:
         """Every host's message of window ``w``, in host order (views of the board: read
@@ -142,32 +174,41 @@ class ExchangeBoard:
 
     def _wait(self, published: np.ndarray, w: int) -> None:
         t0 = time.perf_counter()
-        now, sleep = t0, 20e-6
         abort = self.header[self.n_hosts]
+        spin_until = t0 + self._spin_s
+        while (published <= w).any() and time.perf_counter() < spin_until:
+            pass
+        fd = self._fifo[self._me]
         while (published <= w).any():
             if abort[A_ABORT]:
                 raise PeerAborted("another host failed; this one stopped waiting for it")
-            now = time.perf_counter()
-            waited = now - t0
-            if waited < SPIN_S:
+            if not self._poll.poll(POLL_MS):
+                if time.perf_counter() - t0 > WAIT_TIMEOUT_S:
+                    late = np.flatnonzero(published <= w).tolist()
+                    raise ClusterError(f"host(s) {late} did not publish window {w} within {WAIT_TIMEOUT_S:g} s: "
+                                       f"a host hangs or the machine is overloaded")
                 continue
-            if waited < SPIN_S + YIELD_S:
-                os.sched_yield()
-            elif waited > WAIT_TIMEOUT_S:
-                late = np.flatnonzero(published <= w).tolist()
-                raise ClusterError(f"host(s) {late} did not publish window {w} within {WAIT_TIMEOUT_S:g} s: "
-                                   f"a host hangs or the machine is overloaded")
-            else:
-                time.sleep(sleep)
-                sleep = min(SLEEP_MAX_S, sleep * 2)
+            try:
+                os.read(fd, 1 << 16)  # every wake-up so far: the header rows say what came
+            except BlockingIOError:
+                pass
+        if abort[A_ABORT]:
+            raise PeerAborted("another host failed; this one stopped waiting for it")
         self.wait_s += time.perf_counter() - t0
 
+    def close(self) -> None:
+        for fd in self._fifo:
+            os.close(fd)
+        self._fifo = []
+
     def remove(self) -> None:
-        """Delete the file (hosts that still map it keep their mapping)."""
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        """Delete the files (hosts that still have them open keep them)."""
+        self.close()
+        for p in [self.path] + [self.fifo_path(i) for i in range(self.n_hosts)]:
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
 
 
 def slot_bytes(chips: int, window_steps: int) -> int:
@@ -185,9 +226,12 @@ class PeerHost(ChipHost):
     def join_peers(self, spec: tuple, me: int, net: Interconnect, host_of: np.ndarray, wire: str) -> int:
         """Map the board ``spec`` as host ``me``; returns the board's token (the backend
         checks it: a host on another machine would not see the same file)."""
+        if getattr(self, "_board", None) is not None:
+            self._board.close()
         try:
-            self._board = ExchangeBoard(*spec)
+            self._board = ExchangeBoard(*spec).attach(me)
         except OSError:
+            self._board = None
             return -1
         # a copy: arrays that come through Ray's object store are read-only, and the
         # network's link state changes in place
