@@ -35,6 +35,10 @@ Part 2, ``exchange per window`` (µs), per number of hosts and path:
 * ``actor-calls``: one actor call per host and window, the coordinator as above (across
   machines, and with ``BSS2EMU_RAY_COMPILED_GRAPH=0``).
 
+Part 3, ``ray call per format``: one round trip through an echo actor that decodes and
+re-encodes as a host does (µs per window), per wire format — ``arrow-batch`` only crosses
+this way (Ray pickles the batch with its buffers out of band).
+
 Rounds alternate the paths; min and median over rounds. On a machine with fewer cores than
 hosts (8 hosts on 2 cores here), the hosts take turns: each window then costs context switches.
 The load average is printed: other processes share this machine.
@@ -208,6 +212,32 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.hosts:
         found = exchange_per_window(n, args.spikes, args.windows, args.rounds)
         print(f"{n:>5d}" + "".join(f"{min(v):>13.1f} /{statistics.median(v):>7.1f}" for v in found.values()))
+    import ray
+
+    @ray.remote(num_cpus=0)
+    class Echo:
+        def step(self, fmt, payload):
+            enc, dec = _codec(fmt)
+            return enc(tuple(np.asarray(c) for c in dec(payload)))
+
+    echo = Echo.remote()
+    for f in FORMATS:  # warm-up
+        ray.get(echo.step.remote(f, _codec(f)[0](spikes)))
+    call = {f: [] for f in FORMATS}
+    for _ in range(args.rounds):
+        for f in FORMATS:
+            enc, dec = _codec(f)
+            t0 = time.perf_counter()
+            for _ in range(args.windows):
+                dec(ray.get(echo.step.remote(f, enc(spikes))))
+            call[f].append((time.perf_counter() - t0) / args.windows * 1e6)
+    ray.kill(echo)
+    print(f"\npart 3: ray call per format, 4 chips x {args.spikes} spikes (µs per window, min / median; "
+          f"ratio to bytes of the same round)")
+    for f in FORMATS:
+        ratio = [a / b for a, b in zip(call[f], call["bytes"])]
+        print(f"{f:12s}{min(call[f]):>10.1f} /{statistics.median(call[f]):>8.1f}{min(ratio):>8.2f} /"
+              f"{statistics.median(ratio):.2f}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
