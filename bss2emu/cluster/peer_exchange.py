@@ -86,9 +86,10 @@ class ExchangeBoard:
         self.path, self.n_hosts, self.slot_bytes = path, int(n_hosts), int(slot_bytes)
         size = (self.n_hosts + 1) * HEADER_ROW * 8 + self.n_hosts * 2 * self.slot_bytes
         self._map = np.memmap(path, np.uint8, "r+", shape=(size,))
+        flat = np.frombuffer(self._map, np.uint8)  # a plain array: views of a memmap cost more per window
         head = (self.n_hosts + 1) * HEADER_ROW * 8
-        self.header = self._map[:head].view(np.int64).reshape(self.n_hosts + 1, HEADER_ROW)
-        self.data = self._map[head:].reshape(self.n_hosts, 2, self.slot_bytes)
+        self.header = flat[:head].view(np.int64).reshape(self.n_hosts + 1, HEADER_ROW)
+        self.data = flat[head:].reshape(self.n_hosts, 2, self.slot_bytes)
         self._mv = memoryview(self.data.reshape(-1))
         self.wait_s = 0.0  # seconds spent waiting for the other hosts
         # FIFOs, opened read-write and non-blocking (opening never blocks; a full FIFO
