@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bss2emu.cluster.host import decode_exchange, encode_exchange
-from bss2emu.errors import ClusterError
 from bss2emu.cluster.peer_exchange import ExchangeBoard, PeerAborted, slot_bytes
+from bss2emu.errors import ClusterError
 
 WINDOWS = 300
 
