@@ -4,16 +4,17 @@ shared memory: no Ray call, no coordinator, per window.
 The per-window path of a ``per-chip``/``packed`` run whose hosts share one machine, top to
 bottom (``PeerHost.run_with_peers``, in every host at once):
 
-1. **step**: the host integrates its chips over the window (``ChipHost.step_exchange``,
-   one compiled call) and gets its chips' spikes as one ``schemas.EXCHANGE`` record batch
-   in Arrow's IPC message format (or a ``pack_spikes`` buffer: ``BSS2EMU_RAY_WIRE=bytes``);
-2. **publish**: it writes that message into its slot of the ``ExchangeBoard`` (a file in
-   ``/dev/shm`` every host maps) and then the window's number into its header row;
-3. **wait**: it waits until every host has published the window (spinning briefly, then
-   yielding the core, then sleeping: the wait costs microseconds when each host has a
-   core, and gives the core away when hosts outnumber cores);
-4. **route**: it reads every host's message in place (Arrow reads the IPC message from the
-   mapped memory without a copy), and routes all of the window's spikes through its own
+1. **step**: the host integrates its chips over the window (``ChipHost.step``, one
+   compiled call) and gets its chips' spikes;
+2. **publish**: it writes them into its slot of the ``ExchangeBoard`` (a file in
+   ``/dev/shm`` every host maps) as the Arrow IPC message of one ``schemas.EXCHANGE`` record
+   batch (``publish_columns``: the message Arrow itself writes, byte for byte, put together
+   from a per-row-count prefix and the columns; or a ``pack_spikes`` buffer:
+   ``BSS2EMU_RAY_WIRE=bytes``), then the window's number into its header row;
+3. **wait**: it waits until every host has published the window (spinning briefly when
+   every host has a core, then blocking on its FIFO until a peer's publication wakes it);
+4. **route**: it reads every host's columns in place (``gather_columns``: at the offsets the
+   message's row count gives), and routes all of the window's spikes through its own
    replica of the ``Interconnect``: every host routes the same spikes in the same order
    through the same link state, so the replicas stay identical without ever being sent;
 5. **deliver**: it queues the arrivals for its own chips (``ChipHost.inject``) for the next
@@ -41,16 +42,15 @@ import tempfile
 import time
 
 import numpy as np
-import pyarrow as pa
 
 from ..errors import ClusterError
 from ..protocol import coordinates as C
-from ..protocol import schemas
 from ..routing.interconnect import Interconnect
-from .host import ChipHost, decode_exchange, encode_exchange, pack_spikes, unpack_spikes
+from .host import ChipHost, encode_exchange, pack_spikes, unpack_spikes
 
 HEADER_ROW = 8  # int64 per header row: one 64-byte cache line per host (no false sharing)
-H_WINDOW, H_NBYTES = 0, 1  # window published (+1), bytes in slot 0 (slot 1 at H_NBYTES + 1)
+H_WINDOW, H_NBYTES, H_ROWS = 0, 1, 3  # window published (+1), bytes in slot 0 (slot 1 at H_NBYTES + 1),
+# spike rows of an Arrow message in slot 0 (slot 1 at H_ROWS + 1)
 A_ABORT, A_TOKEN = 0, 1  # the last header row: abort flag, the board's token
 SPIN_S = 50e-6  # busy-wait this long (when every host has a core) before blocking on the FIFO
 POLL_MS = 1000  # a blocked host looks at the abort flag and the time this often at least
@@ -66,6 +66,44 @@ def board_supported() -> bool:
 
 class PeerAborted(ClusterError):
     """Another host failed: this one stopped waiting for it."""
+
+
+def _pad8(n: int) -> int:
+    return -(-n // 8) * 8
+
+
+def body_bytes(rows: int) -> int:
+    """The body of an Arrow IPC message of ``rows`` rows of ``schemas.EXCHANGE``: each column's
+    values (no validity bitmaps: no nulls), each padded to 8 bytes."""
+    return 2 * _pad8(4 * rows) + 8 * rows
+
+
+_PREFIXES: dict[int, np.ndarray] = {}
+
+
+def message_prefix(rows: int) -> np.ndarray:
+    """What precedes the body in the Arrow IPC message of a ``schemas.EXCHANGE`` record
+    batch of ``rows`` rows (continuation marker, length, the flatbuffer with the row count and
+    buffer offsets, padding): it depends on the row count alone, so it is made once by
+    Arrow (``encode_exchange``) and kept.
+
+    >>> chip, t, lab = np.array([3, 3], np.int32), np.array([5, 9]), np.array([7, 1], np.int32)
+    >>> b = ExchangeBoard.create(n_hosts=1, slot_bytes=512).attach(0)
+    >>> b.publish_columns(0, 0, chip, t, lab)
+    >>> bytes(b.gather(0)[0]) == encode_exchange(chip, t, lab)  # Arrow's own message, byte for byte
+    True
+    >>> [c.tolist() for c in b.gather_columns(0)[0]]
+    [[3, 3], [5, 9], [7, 1]]
+    >>> b.remove()
+    """
+    p = _PREFIXES.get(rows)
+    if p is None:
+        z = np.zeros(rows, np.int32)
+        msg = encode_exchange(z, z.astype(np.int64), z)
+        p = np.frombuffer(msg, np.uint8)[:len(msg) - body_bytes(rows)].copy()
+        if len(_PREFIXES) < 1 << 14:
+            _PREFIXES[rows] = p
+    return p
 
 
 class ExchangeBoard:
@@ -162,6 +200,45 @@ class ExchangeBoard:
         self.header[me, H_WINDOW] = w + 1  # after the data: readers see the window when its data is there
         self._wake(i for i in range(self.n_hosts) if i != me)
 
+    def publish_columns(self, me: int, w: int, chip: np.ndarray, time_ticks: np.ndarray, label: np.ndarray) -> None:
+        """``publish`` spike columns as the Arrow IPC message of their ``schemas.EXCHANGE``
+        record batch, written straight into the slot (``message_prefix`` and the columns)."""
+        rows = len(time_ticks)
+        head = message_prefix(rows)
+        n = len(head) + body_bytes(rows)
+        if n > self.slot_bytes:
+            raise ClusterError(f"host {me}: a window's spike message of {n} bytes exceeds the exchange board's "
+                               f"slot of {self.slot_bytes} bytes: report this (the slot holds a spike per neuron "
+                               f"and step)")
+        slot = w & 1
+        d = self.data[me, slot]
+        at = len(head)
+        d[:at] = head
+        d[at:at + 4 * rows].view(np.int32)[:] = chip
+        at += _pad8(4 * rows)
+        d[at:at + 8 * rows].view(np.int64)[:] = time_ticks
+        at += 8 * rows
+        d[at:at + 4 * rows].view(np.int32)[:] = label
+        self.header[me, H_ROWS + slot] = rows
+        self.header[me, H_NBYTES + slot] = n
+        self.header[me, H_WINDOW] = w + 1  # after the data: readers see the window when its data is there
+        self._wake(i for i in range(self.n_hosts) if i != me)
+
+    def gather_columns(self, w: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``gather`` of ``publish_columns`` messages: each host's (chip, time, label) columns,
+        read from the message body at the offsets its row count gives (views of the board)."""
+        self.gather(w)
+        slot = w & 1
+        out = []
+        for i, (n, rows) in enumerate(zip(self.header[:self.n_hosts, H_NBYTES + slot].tolist(),
+                                          self.header[:self.n_hosts, H_ROWS + slot].tolist())):
+            d = self.data[i, slot]
+            at = n - body_bytes(rows)
+            chip = d[at:at + 4 * rows].view(np.int32)
+            at += _pad8(4 * rows)
+            out.append((chip, d[at:at + 8 * rows].view(np.int64), d[at + 8 * rows:at + 12 * rows].view(np.int32)))
+        return out
+
     def gather(self, w: int) -> list[memoryview]:
         """Every host's message of window ``w``, in host order (views of the board: read
         them before publishing window ``w + 1``)."""
@@ -217,7 +294,15 @@ def slot_bytes(chips: int, window_steps: int) -> int:
     return chips * C.NEURONS_PER_CHIP * max(1, int(window_steps)) * BYTES_PER_SPIKE + MESSAGE_OVERHEAD
 
 
-_EMPTY = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schemas.EXCHANGE], schema=schemas.EXCHANGE)
+def _flat_columns(spikes: dict) -> tuple:
+    """A host's ``step`` result ``{chip: (ticks, labels)}`` (chips ascending) as flat columns."""
+    chips = list(spikes)
+    lens = [len(t) for t, _ in spikes.values()]
+    if not sum(lens):
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    return (np.repeat(np.asarray(chips, np.int64), lens), np.concatenate([t for t, _ in spikes.values()]),
+            np.concatenate([lab for _, lab in spikes.values()]))
 
 
 class PeerHost(ChipHost):
@@ -251,15 +336,18 @@ class PeerHost(ChipHost):
         try:
             for w in range(len(bounds) - 1):
                 t0 = time.perf_counter()
-                if arrow:
-                    msg = self.step_exchange(bounds[w], bounds[w + 1] - bounds[w], _EMPTY)
-                else:
-                    msg = pack_spikes(self.step(bounds[w], bounds[w + 1] - bounds[w], {}))
+                spikes = self.step(bounds[w], bounds[w + 1] - bounds[w], {})
                 t1 = time.perf_counter()
-                board.publish(me, w, msg)
-                parts = board.gather(w)
-                t2 = time.perf_counter()
-                src, ticks, labels = self._columns(parts, arrow)
+                if arrow:
+                    board.publish_columns(me, w, *_flat_columns(spikes))
+                    cols = board.gather_columns(w)
+                    t2 = time.perf_counter()
+                    src, ticks, labels = (np.concatenate([c[i] for c in cols]) for i in range(3))
+                else:
+                    board.publish(me, w, pack_spikes(spikes))
+                    parts = board.gather(w)
+                    t2 = time.perf_counter()
+                    src, ticks, labels = self._columns(parts)
                 t3 = time.perf_counter()
                 dst, t_ns, lab = net.route(src, ticks, labels)
                 mine = self._host_of[dst] == me
@@ -281,11 +369,9 @@ class PeerHost(ChipHost):
         return out
 
     @staticmethod
-    def _columns(parts: list, arrow: bool) -> tuple:
-        """All hosts' spikes as the network's input: (chip, ticks, label), chips ascending."""
-        if arrow:
-            cols = [decode_exchange(p) for p in parts]
-            return tuple(np.concatenate([c[i] for c in cols]) for i in range(3))
+    def _columns(parts: list) -> tuple:
+        """All hosts' ``pack_spikes`` messages as the network's input: (chip, ticks, label),
+        chips ascending."""
         merged = {}
         for p in parts:
             merged.update(unpack_spikes(bytes(p)))

@@ -89,3 +89,18 @@ def test_a_message_larger_than_its_slot_is_refused_with_the_sizes():
     with pytest.raises(ClusterError, match="32 bytes exceeds the exchange board's slot of 16 bytes"):
         board.publish(0, 0, bytes(32))
     board.remove()
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 7, 100, 5000])
+def test_columns_published_are_arrows_own_ipc_message_and_read_back(rows):
+    rng = np.random.default_rng(rows)
+    chip = np.sort(rng.integers(0, 120, rows)).astype(np.int32)
+    t = rng.integers(0, 1 << 40, rows)
+    lab = rng.integers(0, 1 << 16, rows).astype(np.int32)
+    board = ExchangeBoard.create(1, slot_bytes(10, 1)).attach(0)
+    board.publish_columns(0, 0, chip, t, lab)
+    assert bytes(board.gather(0)[0]) == encode_exchange(chip, t, lab)
+    got = board.gather_columns(0)[0]
+    assert [g.tolist() for g in got] == [chip.tolist(), t.tolist(), lab.tolist()]
+    assert [g.tolist() for g in decode_exchange(board.gather(0)[0])] == [chip.tolist(), t.tolist(), lab.tolist()]
+    board.remove()
