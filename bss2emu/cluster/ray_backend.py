@@ -4,6 +4,10 @@
 error raised inside an actor comes back as itself (our errors pickle), anything else of
 Ray's becomes ``ClusterError``.
 
+Hosts on one machine run every window up to the next checkpoint themselves, exchanging
+spikes through shared memory (``peer_exchange``: no Ray call per window; the default,
+``BSS2EMU_RAY_PEERS=0`` turns it off). Otherwise:
+
 The per-window step of ``per-chip`` and ``packed`` hosts runs as a Ray Compiled Graph (one
 ``ChipHost.step_exchange`` per host, fed from one input node): the graph is compiled once when
 the hosts start, and each window then costs a write and a read of shared-memory channels
