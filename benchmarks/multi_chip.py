@@ -311,7 +311,7 @@ def memory_child(placement: str, clusters: int, runtime_us: float, network: str 
     res = bss2emu.run(exp, system=system, placement=placement)
     out["run_s"] = time.perf_counter() - t0
     md = res.metadata
-    out["loop_s"] = md.get("backend_step_s", np.nan) + md["exchange_s"]
+    out["loop_s"] = md.get("backend_step_s", np.nan) + (md["exchange_s"] if md.get("step_path") != "peers" else 0.0)
     if placement != "local":
         out["map_s"] = md["map_s"]
         out["start_s"] = md.get("backend_start_s", np.nan) + md.get("backend_compile_s", 0.0)
@@ -346,7 +346,10 @@ def print_memory(rows: list[dict], runtime_us: float) -> None:
           f"hosts = sum (private now, shared now)")
     for r in rows:
         procs = [r["driver_mb"]] + ([r["coordinator_mb"]] if r.get("coordinator_mb") else []) + (r.get("hosts_mb") or [])
-        peak = " / ".join(f"{p['maxrss']:.0f}" for p in procs[:2])
+        # the coordinator runs in the driver unless BSS2EMU_RAY_COORDINATOR=actor
+        peak = f"{r['driver_mb']['maxrss']:.0f}"
+        if r["placement"] != "local":
+            peak += f" / {r['coordinator_mb']['maxrss']:.0f}" if r.get("coordinator_mb") else " / (driver)"
         if r.get("hosts_mb"):
             peak += f" / {sum(p['maxrss'] for p in r['hosts_mb']):.0f}"
         total = sum(p["maxrss"] for p in procs)
@@ -357,7 +360,7 @@ def print_memory(rows: list[dict], runtime_us: float) -> None:
               f"{r['process_s']:>8.1f}{r['windows']:>8d}{r['spikes']:>8d}"
               f"{r['inter_chip_events']:>10d}{r['dropped_events']:>7d}  {peak} = {total:.0f} ({anon:.0f}, {shm:.0f})")
     print(f"  runtime {runtime_us:g} µs hardware; 'run' is bss2emu.run (for Ray it includes mapping in the "
-          f"coordinator actor, 'start' of the host actors and compiling the step graph, and the window 'loop'); "
+          f"coordinator, 'start' of the host actors and compiling the step graph, and the window 'loop'); "
           f"'process' the whole child process. Peak RSS per process "
           f"(ru_maxrss) counts the object-store pages an actor touched, so the Ray sum over-counts; 'private' "
           f"and 'shared' are RssAnon/RssShmem at the end of the run")

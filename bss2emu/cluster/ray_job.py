@@ -114,8 +114,11 @@ def run_on_ray(exp, system, placement, address, progress=None, kill_host_after: 
     if not coordinator_in_actor():
         runner = _CoordinatorActor()
         with ray_errors():
-            return runner.run((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after,
-                              wire_format(), peers_wanted(), progress=progress)
+            res = runner.run((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after,
+                             wire_format(), peers_wanted(), progress=progress)
+        res.metadata.pop("coordinator_memory_mb", None)  # this process's: the caller's own
+        res.metadata["coordinator"] = "driver"
+        return res
     with ray_errors():
         job, coord = _take_coordinator()
         ref = coord.run.remote((exp, system, placement, address), options, compiled_graph_wanted(), kill_host_after,
@@ -131,6 +134,7 @@ def run_on_ray(exp, system, placement, address, progress=None, kill_host_after: 
                 if done:
                     break
             res = ray.get(ref)
+            res.metadata["coordinator"] = "actor"
             healthy = res.metadata.get("coordinator_runs", COORDINATOR_RUNS) < COORDINATOR_RUNS
             return res
         finally:
