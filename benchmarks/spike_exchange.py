@@ -21,7 +21,10 @@ Wire formats (``bss2emu.cluster.host``):
   Arrow's buffers out of band; not possible on the board, which holds bytes).
 
 Part 1, ``codec``: encoding on one side and decoding on the other, in process, from a host's
-flat record columns to the flat columns the network routes (µs per message).
+flat record columns to the flat columns the network routes (µs per message); ``arrow-board``
+is the ``arrow-ipc`` message as peer hosts write and read it on the board
+(``ExchangeBoard.publish_columns``/``gather_columns``: Arrow's message byte for byte, no
+pyarrow call per window).
 
 Part 2, ``exchange per window`` (µs), per number of hosts and path:
 
@@ -90,6 +93,14 @@ def window_spikes(chip: int, per_chip: int, rng: np.random.Generator) -> tuple:
 
 
 def time_codec(fmt: str, spikes: tuple, calls: int) -> float:
+    if fmt == "arrow-board":  # what PeerHost does: publish_columns, gather_columns (one host)
+        board = ExchangeBoard.create(1, 1 << 16).attach(0)
+        t0 = time.perf_counter()
+        for w in range(calls):
+            board.publish_columns(0, w, *spikes)
+            board.gather_columns(w)
+        board.remove()
+        return (time.perf_counter() - t0) / calls * 1e6
     enc, dec = _codec(fmt)
     t0 = time.perf_counter()
     for _ in range(calls):
@@ -118,9 +129,13 @@ def make_host_class():
             board = self.board
             t0 = time.perf_counter()
             for w in range(windows):
-                board.publish(self.me, w, enc(self.spikes))
-                cols = [dec(p) for p in board.gather(w)]
-                np.concatenate([c[1] for c in cols])  # as the network's input
+                if fmt == "arrow-ipc":  # as PeerHost: Arrow's message written and read at known offsets
+                    board.publish_columns(self.me, w, *self.spikes)
+                    cols = board.gather_columns(w)
+                else:
+                    board.publish(self.me, w, enc(self.spikes))
+                    cols = [dec(p) for p in board.gather(w)]
+                [np.concatenate([c[i] for c in cols]) for i in range(3)]  # as the network's input
             return time.perf_counter() - t0
 
         def step(self, arrivals: bytes) -> bytes:
@@ -201,10 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     spikes = tuple(np.concatenate(c) for c in zip(*(window_spikes(i, args.spikes, rng) for i in range(4))))
     sizes = {f: len(_codec(f)[0](spikes)) if f != "arrow-batch" else encode_exchange(*spikes, as_bytes=False).nbytes
              for f in FORMATS}
-    codec = {f: [time_codec(f, spikes, args.calls) for _ in range(args.rounds)] for f in FORMATS}
+    codec = {f: [time_codec(f, spikes, args.calls) for _ in range(args.rounds)] for f in FORMATS + ("arrow-board",)}
+    sizes["arrow-board"] = sizes["arrow-ipc"]
     print(f"\npart 1: codec of one message of 4 chips x {args.spikes} spikes (encode + decode, in process)")
     print(f"{'format':12s}{'payload B':>10s}{'µs min/med':>16s}{'/ bytes':>9s}")
-    for f in FORMATS:
+    for f in codec:
         print(f"{f:12s}{sizes[f]:>10d}{min(codec[f]):>8.1f} /{statistics.median(codec[f]):>6.1f}"
               f"{min(codec[f]) / min(codec['bytes']):>9.2f}")
     print(f"\npart 2: exchange per window (µs, min / median of {args.rounds} rounds of {args.windows} windows)")
