@@ -52,7 +52,7 @@ HEADER_ROW = 8  # int64 per header row: one 64-byte cache line per host (no fals
 H_WINDOW, H_NBYTES, H_ROWS = 0, 1, 3  # window published (+1), bytes in slot 0 (slot 1 at H_NBYTES + 1),
 # spike rows of an Arrow message in slot 0 (slot 1 at H_ROWS + 1)
 A_ABORT, A_TOKEN = 0, 1  # the last header row: abort flag, the board's token
-SPIN_S = 50e-6  # busy-wait this long (when every host has a core) before blocking on the FIFO
+SPIN_S = 50e-6  # busy-wait this long (when every host has an idle core) before blocking on the FIFO
 POLL_MS = 1000  # a blocked host looks at the abort flag and the time this often at least
 WAIT_TIMEOUT_S = 600.0  # one window of one host, at most (a cold numba cache, a loaded machine)
 BYTES_PER_SPIKE = 16  # chip int32 + time int64 + label int32 (arrow); pack_spikes: 2 x int64
@@ -109,7 +109,7 @@ def message_prefix(rows: int) -> np.ndarray:
 class ExchangeBoard:
     """Per host a header row and two message slots, in a file every host maps, and per host
     a FIFO that wakes it: a host that publishes writes a byte into every other host's FIFO;
-    a host that waits spins for ``SPIN_S`` (when every host has a core) and then blocks on its
+    a host that waits spins for ``SPIN_S`` (when every host has an idle core) and then blocks on its
     FIFO until a byte comes — the kernel wakes it as soon as a peer publishes. The bytes only
     wake; the header rows say what is published.
 
@@ -135,7 +135,10 @@ class ExchangeBoard:
         self._fifo = [os.open(self.fifo_path(i), os.O_RDWR | os.O_NONBLOCK) for i in range(self.n_hosts)]
         self._poll = None
         self._me = -1
-        self._spin_s = SPIN_S if self.n_hosts <= (os.cpu_count() or 1) else 0.0
+        cores = os.cpu_count() or 1
+        # spinning pays when every host has a core to itself; on a busy machine a spinning
+        # host only burns the time slice its peer needs
+        self._spin_s = SPIN_S if self.n_hosts <= cores and os.getloadavg()[0] < cores else 0.0
 
     def fifo_path(self, host: int) -> str:
         return f"{self.path}.wake{host}"
