@@ -230,7 +230,9 @@ class ExchangeBoard:
     def gather_columns(self, w: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """``gather`` of ``publish_columns`` messages: each host's (chip, time, label) columns,
         read from the message body at the offsets its row count gives (views of the board)."""
-        self.gather(w)
+        published = self.header[:self.n_hosts, H_WINDOW]
+        if (published <= w).any():
+            self._wait(published, w)
         slot = w & 1
         out = []
         for i, (n, rows) in enumerate(zip(self.header[:self.n_hosts, H_NBYTES + slot].tolist(),
