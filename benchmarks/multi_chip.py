@@ -6,7 +6,7 @@ Run from the repository root::
 
     python benchmarks/multi_chip.py                        # everything (about 3 minutes here)
     python benchmarks/multi_chip.py --placements local per-chip --repeat 3 --skip-memory
-    python benchmarks/multi_chip.py --step-paths compiled  # Ray rows with the Compiled Graph only
+    python benchmarks/multi_chip.py --step-paths peers     # Ray rows with hosts exchanging through shared memory only
     python benchmarks/multi_chip.py --placements per-chip packed --wires arrow bytes  # Arrow vs bytes
     python benchmarks/multi_chip.py --only-memory --memory-runtime-us 50
 
@@ -29,8 +29,10 @@ the conservative window is 6 steps = 0.6 µs: 1667 windows per biological second
 What is measured
 ----------------
 Per placement (``local``, ``per-chip``, ``packed``, ``per-component``) and, for
-``per-chip``/``packed``, per Ray step path (``compiled``: one Ray Compiled Graph step per
-window; ``calls``: one actor call per host and window, ``BSS2EMU_RAY_COMPILED_GRAPH=0``): one
+``per-chip``/``packed``, per Ray step path (``peers``: the hosts run the windows themselves
+and exchange spikes through shared memory, ``cluster.peer_exchange``, the default on one
+machine; ``compiled``: one Ray Compiled Graph step per window; ``calls``: one actor call per
+host and window, ``BSS2EMU_RAY_PEERS=0 BSS2EMU_RAY_COMPILED_GRAPH=0``): one
 warm-up run (compiles the kernels, starts Ray, maps cold), then ``--repeat`` runs; the
 fastest counts. Columns:
 
@@ -55,7 +57,8 @@ fastest counts. Columns:
   ``step`` also counts the time the OS ran other processes);
 * ``ray/win``: Ray overhead per window = (``backend_step_s`` − the hosts' critical path) /
   windows, where the critical path is max(the busiest host's CPU time, summed CPU time /
-  min(hosts, CPUs)): hosts integrate in parallel only as far as there are cores. A host
+  min(hosts, CPUs)): hosts integrate in parallel only as far as there are cores (``peers``:
+  their wall time integrating, ``peer_step_s``, as their CPU time counts their waiting). A host
   that is woken once per window runs its step about 2.5x slower than a loop in one process
   (0.19 vs 0.07 ms CPU per chip and window here: cold caches); that counts as host time;
 * ``all-in/win``: ``loop`` / windows — what one window costs in total;
@@ -217,6 +220,7 @@ def measure(exp: Experiment, placement: str, step_path: str, repeat: int, refere
             wire: str = "arrow") -> tuple[dict, object]:
     """Warm-up run, then ``repeat`` runs: the fastest run's figures, and its spikes."""
     if step_path != "-":
+        os.environ["BSS2EMU_RAY_PEERS"] = "1" if step_path == "peers" else "0"
         os.environ["BSS2EMU_RAY_COMPILED_GRAPH"] = "1" if step_path == "compiled" else "0"
     os.environ["BSS2EMU_RAY_WIRE"] = wire
     warm, warm_extra = _run_once(exp, placement)
@@ -242,6 +246,12 @@ def measure(exp: Experiment, placement: str, step_path: str, repeat: int, refere
     if placement == "local":
         row["loop_s"] = busy[0] + md["exchange_s"]  # routing runs inside the host's compiled loop
         row["ray_ms"] = None
+    elif md.get("step_path") == "peers":  # hosts route themselves, inside backend_step_s
+        row["loop_s"] = md["backend_step_s"]
+        step = md["peer_step_s"]  # the hosts' integration (their CPU time counts their waiting too)
+        crit = max(max(step), sum(step) / max(1, min(len(step), os.cpu_count() or 1)))
+        row["ray_ms"] = (md["backend_step_s"] - crit) / windows * 1e3
+        row["start_s"] = md.get("backend_start_s")
     else:
         row["loop_s"] = md["backend_step_s"] + md["exchange_s"]
         if cpu:
@@ -301,7 +311,7 @@ def memory_child(placement: str, clusters: int, runtime_us: float, network: str 
     res = bss2emu.run(exp, system=system, placement=placement)
     out["run_s"] = time.perf_counter() - t0
     md = res.metadata
-    out["loop_s"] = md.get("backend_step_s", np.nan) + md["exchange_s"]
+    out["loop_s"] = md.get("backend_step_s", np.nan) + (md["exchange_s"] if md.get("step_path") != "peers" else 0.0)
     if placement != "local":
         out["map_s"] = md["map_s"]
         out["start_s"] = md.get("backend_start_s", np.nan) + md.get("backend_compile_s", 0.0)
@@ -336,7 +346,10 @@ def print_memory(rows: list[dict], runtime_us: float) -> None:
           f"hosts = sum (private now, shared now)")
     for r in rows:
         procs = [r["driver_mb"]] + ([r["coordinator_mb"]] if r.get("coordinator_mb") else []) + (r.get("hosts_mb") or [])
-        peak = " / ".join(f"{p['maxrss']:.0f}" for p in procs[:2])
+        # the coordinator runs in the driver unless BSS2EMU_RAY_COORDINATOR=actor
+        peak = f"{r['driver_mb']['maxrss']:.0f}"
+        if r["placement"] != "local":
+            peak += f" / {r['coordinator_mb']['maxrss']:.0f}" if r.get("coordinator_mb") else " / (driver)"
         if r.get("hosts_mb"):
             peak += f" / {sum(p['maxrss'] for p in r['hosts_mb']):.0f}"
         total = sum(p["maxrss"] for p in procs)
@@ -347,7 +360,7 @@ def print_memory(rows: list[dict], runtime_us: float) -> None:
               f"{r['process_s']:>8.1f}{r['windows']:>8d}{r['spikes']:>8d}"
               f"{r['inter_chip_events']:>10d}{r['dropped_events']:>7d}  {peak} = {total:.0f} ({anon:.0f}, {shm:.0f})")
     print(f"  runtime {runtime_us:g} µs hardware; 'run' is bss2emu.run (for Ray it includes mapping in the "
-          f"coordinator actor, 'start' of the host actors and compiling the step graph, and the window 'loop'); "
+          f"coordinator, 'start' of the host actors and compiling the step graph, and the window 'loop'); "
           f"'process' the whole child process. Peak RSS per process "
           f"(ru_maxrss) counts the object-store pages an actor touched, so the Ray sum over-counts; 'private' "
           f"and 'shared' are RssAnon/RssShmem at the end of the run")
@@ -359,7 +372,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--component-runtime-us", type=float, default=100.0,
                     help="runtime for the (slow) per-component placement")
     ap.add_argument("--placements", nargs="+", default=["local", "per-chip", "packed", "per-component"])
-    ap.add_argument("--step-paths", nargs="+", default=["compiled", "calls"], choices=["compiled", "calls"],
+    ap.add_argument("--step-paths", nargs="+", default=["peers", "compiled", "calls"],
+                    choices=["peers", "compiled", "calls"],
                     help="Ray step paths to measure for per-chip and packed")
     ap.add_argument("--wires", nargs="+", default=["arrow"], choices=["arrow", "bytes"],
                     help="how spikes cross to Ray hosts (BSS2EMU_RAY_WIRE): Arrow IPC record batches or the "

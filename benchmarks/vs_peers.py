@@ -232,7 +232,21 @@ def run_bss2emu(exp: dict, system, placement: str, repeat: int) -> dict:
         times.append(time.perf_counter() - t0)
     n = sum(p["size"] for p in exp["populations"])
     return {"times": times, "rate_hz": res.spikes.num_rows / n / (e.runtime_us / 1e3),
-            "hosts": res.metadata.get("hosts", 1)}
+            "hosts": res.metadata.get("hosts", 1), "where": where_time_goes(res.metadata, times[-1])}
+
+
+def where_time_goes(meta: dict, wall_s: float) -> str:
+    """The last run's wall time by part (Ray placements whose hosts exchange through shared
+    memory: each host's integration, message codec, waiting for the others, routing —
+    the busiest host's; then what the run spends outside its windows)."""
+    if meta.get("step_path") != "peers":
+        return ""
+    busiest = max(range(len(meta["peer_step_s"])), key=lambda i: meta["peer_step_s"][i])
+    parts = {k: meta[f"peer_{k}_s"][busiest] for k in ("step", "codec", "wait", "route")}
+    loop = meta.get("backend_step_s", 0.0)
+    return (f"{meta['windows']} windows; host {busiest}: integrate {parts['step']:.3f} s, codec {parts['codec']:.3f} s, "
+            f"wait for peers {parts['wait']:.3f} s, route {parts['route']:.3f} s; calls {loop - sum(parts.values()):.3f} s;"
+            f" outside the windows {wall_s - loop:.3f} s (setup {meta.get('setup_s', 0):.3f}, map {meta.get('map_s', 0):.3f})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -241,14 +255,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per simulator after an untimed one")
     ap.add_argument("--runtime-ms", type=float, default=1000.0, help="biological ms per timed run")
     ap.add_argument("--brian2-python", default=BRIAN2_PYTHON, help="the Python of Brian2's venv")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["local", "packed", "nest", "brian2"])
+    ap.add_argument("--skip", nargs="*", default=["per-chip"], choices=["local", "packed", "per-chip", "nest", "brian2"],
+                    help="runners to leave out (default: per-chip)")
     ap.add_argument("--nest-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.nest_child:
         path, repeat, bio_ms = args.nest_child
         print(json.dumps(run_nest(np.load(path, allow_pickle=True)["net"].item(), int(repeat), float(bio_ms))))
         return
-    runners = [s for s in ("local", "packed", "nest", "brian2") if s not in args.skip]
+    runners = [s for s in ("local", "packed", "per-chip", "nest", "brian2") if s not in args.skip]
     if "brian2" in runners and not os.path.exists(args.brian2_python):
         print(f"Brian2 skipped: no interpreter at {args.brian2_python} (see the docstring)")
         runners.remove("brian2")
@@ -269,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{os.getloadavg()[0]:.1f}")
         found = {}
         for r in runners:
-            if r in ("local", "packed"):
+            if r in ("local", "packed", "per-chip"):
                 m = run_bss2emu(exp, system, r, args.repeat)
             else:
                 m = run_child(r, net, args.repeat, args.runtime_ms, args.brian2_python)
@@ -278,14 +293,20 @@ def main(argv: list[str] | None = None) -> None:
             found[r] = m
             t = [x / bio_s for x in m["times"]]
             print(f"  {r:8s} {min(t):8.3f} / {statistics.median(t):8.3f} s   rate {m['rate_hz']:5.1f} Hz"
-                  + (f"   ({m['hosts']} hosts)" if "hosts" in m and r == "packed" else "")
+                  + (f"   ({m['hosts']} hosts)" if "hosts" in m and r in ("packed", "per-chip") else "")
                   + (f"   ({r} {m['version']})" if "version" in m else ""))
+            if m.get("where"):
+                print(f"           {m['where']}")
         if "local" in found:
             base_min, base_med = min(found["local"]["times"]), statistics.median(found["local"]["times"])
             for r, m in found.items():
                 if r != "local":
                     print(f"  {r} / local: {min(m['times']) / base_min:6.2f}x (mins)  "
                           f"{statistics.median(m['times']) / base_med:6.2f}x (medians)")
+        for peer in ("brian2", "nest"):  # how many times faster than each peer (> 1: bss2emu is faster)
+            if peer in found:
+                print(f"  {peer} / " + ", ".join(f"{r} {min(found[peer]['times']) / min(m['times']):.2f}x"
+                                                 for r, m in found.items() if r in ("local", "packed", "per-chip")))
         summary.append((n, found))
         print(f"  load average {os.getloadavg()[0]:.1f} after")
 

@@ -10,9 +10,12 @@ recovery) → ``backend.run_windows`` → in-process (``backends.LocalBackend``)
 ``ChipHost.run_windows`` for all windows up to the next write, PPU kernel or checkpoint:
 writes and PPU kernels in Python, then ``host_kernel.run_windows`` integrates every chip
 and routes the spikes through the interconnect (``routing.interconnect.route_window``)
-window after window in compiled code; on Ray (``ray_backend.RayBackend``) each window is
-one step per host actor and one ``Interconnect.route`` in this process, spikes crossing as
-one Arrow record batch per host.
+window after window in compiled code; on Ray (``ray_backend.RayBackend``) hosts on one
+machine run those windows themselves, each window's spikes crossing between them as one Arrow
+IPC message per host through shared memory and routed by every host's replica of the
+network (``peer_exchange.PeerHost.run_with_peers``: steps 1-5 there); hosts on several
+machines are stepped one window at a time (one Compiled Graph execution or one actor call
+per host), the spikes routed here by ``Interconnect.route``.
 
 Every ``checkpoint_every`` windows it keeps the hosts' and the network's state; when a host
 dies it is recreated, every host is rolled back to the checkpoint and the lost windows are

@@ -4,6 +4,10 @@
 error raised inside an actor comes back as itself (our errors pickle), anything else of
 Ray's becomes ``ClusterError``.
 
+Hosts on one machine run every window up to the next checkpoint themselves, exchanging
+spikes through shared memory (``peer_exchange``: no Ray call per window; the default,
+``BSS2EMU_RAY_PEERS=0`` turns it off). Otherwise:
+
 The per-window step of ``per-chip`` and ``packed`` hosts runs as a Ray Compiled Graph (one
 ``ChipHost.step_exchange`` per host, fed from one input node): the graph is compiled once when
 the hosts start, and each window then costs a write and a read of shared-memory channels
@@ -37,10 +41,11 @@ from ray.exceptions import ActorDiedError, RayActorError, RayError, RayTaskError
 from ..errors import BssError, ChipUnavailableError, ClusterError, ConfigError
 from ..routing.interconnect import Interconnect
 from .backends import Backend
-from .host import ChipHost, ChipSetup, decode_exchange, encode_exchange, pack_spikes, unpack_spikes
+from .host import ChipSetup, decode_exchange, encode_exchange, pack_spikes, unpack_spikes
+from .peer_exchange import ExchangeBoard, PeerAborted, PeerHost, board_supported, slot_bytes
 from .ray_runtime import init_ray
 
-_HostActor = ray.remote(num_cpus=0, max_restarts=0)(ChipHost)
+_HostActor = ray.remote(num_cpus=0, max_restarts=0)(PeerHost)
 _log = logging.getLogger(__name__)
 
 
@@ -57,6 +62,13 @@ def compiled_graph_wanted() -> bool:
     """Whether Ray placements step through a Compiled Graph (``BSS2EMU_RAY_COMPILED_GRAPH``,
     default on; ``0`` selects plain actor calls)."""
     return os.environ.get("BSS2EMU_RAY_COMPILED_GRAPH", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def peers_wanted() -> bool:
+    """Whether Ray hosts on one machine run the window loop themselves and exchange spikes
+    through shared memory (``BSS2EMU_RAY_PEERS``, default on; ``0`` selects the coordinator's
+    per-window step: a Compiled Graph or actor calls)."""
+    return os.environ.get("BSS2EMU_RAY_PEERS", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def wire_format() -> str:
@@ -104,19 +116,36 @@ class RayBackend(Backend):
     """Chip hosts as Ray actors: one per chip, or packed several per actor."""
 
     def __init__(self, placement: str, address: str | None = None, chips_per_host: int | None = None,
-                 compiled_graph: bool | None = None) -> None:
+                 compiled_graph: bool | None = None, peers: bool | None = None) -> None:
         self.placement = placement
         self.address = address
         self.chips_per_host = chips_per_host
         self.groups: list[list[ChipSetup]] = []
         self.hosts: list = []
         self.compiled_graph = compiled_graph_wanted() if compiled_graph is None else bool(compiled_graph)
-        self.wire = wire_format()
-        self._step_method = "step_packed" if self.wire == "bytes" else "step_exchange"
+        self.set_wire(wire_format())
         self._cdag = None  # the compiled per-window graph, when in use
         self._compile_error: str | None = None
         self._host_stats: list[dict] = []
         self._timing = {"start_s": 0.0, "compile_s": 0.0, "step_s": 0.0, "tables_s": 0.0}
+        self.peers = peers_wanted() if peers is None else bool(peers)
+        self._peer_error: str | None = None  # why the hosts do not exchange through a board
+        self._board: ExchangeBoard | None = None
+        self._board_joined = False
+        self._peers_on = False  # decided at start (_peers_possible), off after a failed join
+        self._peer_times: list[dict] = []
+
+    def set_wire(self, wire: str) -> None:
+        """How spikes cross processes (``wire_format``), before ``start``."""
+        self.wire = wire
+        self._step_method = "step_packed" if wire == "bytes" else "step_exchange"
+
+    @property
+    def windows_per_call(self) -> int:
+        """Hosts that exchange through a board run every window up to the next checkpoint in
+        one call; otherwise the coordinator steps them one window at a time (the loop in
+        ``run_windows`` is the same either way)."""
+        return 1 << 30 if self._peers_on else 1
 
     def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         t0 = time.perf_counter()
@@ -161,7 +190,10 @@ class RayBackend(Backend):
                     ray.get(self.hosts[i].ping.remote())
         self._kept_used = sum(kept)
         self._timing["start_s"] = time.perf_counter() - t0
-        self._compile()
+        self._board_joined, self._peer_times = False, []
+        self._peers_on = self._peers_possible()
+        if not self._peers_on:
+            self._compile()
 
     def _node_of(self, i: int) -> str | None:
         """The node host i is pinned to (round-robin; None on a one-node cluster)."""
@@ -218,9 +250,84 @@ class RayBackend(Backend):
                 out.append(ray.get(ref))
         return out
 
+    def _peers_possible(self) -> bool:
+        """Whether the hosts exchange through an ``ExchangeBoard`` (all on one machine)."""
+        if not self.peers or self.placement == "per-component" or not self.hosts or self._peer_error:
+            return False
+        if not board_supported():
+            self._peer_error = f"{os.uname().machine} does not keep the order of plain stores (x86-64 does)"
+            return False
+        machines = {n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]}
+        if len(machines) > 1:
+            self._peer_error = f"hosts on {len(machines)} machines"
+            return False
+        return True
+
+    def _join_board(self, bounds: np.ndarray) -> bool:
+        """Make sure every host has mapped a board whose slots hold these windows' spikes;
+        False (and the per-window step from now on) when a host cannot map it."""
+        steps = int(np.diff(bounds).max())
+        per_host = max(len(g) for g in self.groups)
+        if self._board is not None and self._board.slot_bytes < slot_bytes(per_host, steps):
+            self._board.remove()
+            self._board, self._board_joined = None, False
+        if self._board is None:
+            self._board = ExchangeBoard.create(len(self.hosts), slot_bytes(per_host, max(steps, 1)))
+        if not self._board_joined:
+            tokens = self._gather([h.join_peers.remote(self._board.spec(), i, self.net, self._host_of, self.wire)
+                                   for i, h in enumerate(self.hosts)], "join_peers")
+            if any(t != self._board.token for t in tokens):
+                self._peer_error = "a host does not see the coordinator's shared memory (another machine)"
+                self._peers_on = False
+                self._drop_board()
+                return False
+            self._board_joined = True
+        return True
+
+    def _drop_board(self) -> None:
+        if self._board is not None:
+            self._board.remove()
+            self._board, self._board_joined = None, False
+
+    def _run_with_peers(self, bounds: np.ndarray) -> None:
+        """Every host runs all windows of ``bounds`` (``PeerHost.run_with_peers``); the
+        network here takes the state host 0's replica ends with. The first real failure is
+        raised after every host has stopped (the others abort at their next wait)."""
+        t0 = time.perf_counter()
+        board = self._board
+        board.reset()
+        state = self.net.get_state()
+        refs = [h.run_with_peers.remote(bounds, state) for h in self.hosts]
+        host_of_ref = {ref: i for i, ref in enumerate(refs)}
+        outs: list = [None] * len(refs)
+        failure = None
+        pending = refs
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                try:
+                    outs[host_of_ref[ref]] = ray.get(ref)
+                except RayError as err:
+                    board.abort()
+                    if not isinstance(getattr(err, "cause", None), PeerAborted) and failure is None:
+                        failure = (host_of_ref[ref], err)
+        self._timing["step_s"] += time.perf_counter() - t0
+        if failure is not None:
+            i, err = failure
+            with ray_errors([s.chip_id for s in self.groups[i]]):
+                raise err
+        self.net.set_state(outs[0]["net"])
+        self._peer_times = [o["times"] for o in outs]
+        self.exchange_s = max(t["route_s"] for t in self._peer_times)  # every host routes every spike
+
     def run_windows(self, bounds) -> None:
-        """One window at a time: every host steps, then the coordinator routes the spikes of
-        all hosts through the network (its links are shared) for the next window."""
+        """Hosts on one machine run all windows themselves, exchanging spikes through a
+        board (``peer_exchange``). Otherwise one window at a time: every host steps, then the
+        coordinator routes the spikes of all hosts through the network (its links are
+        shared) for the next window."""
+        if self._peers_on and len(bounds) > 1 and self._join_board(bounds):
+            self._run_with_peers(bounds)
+            return
         for k0, k1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             spikes = self.step(k0, k1 - k0, self._arrivals)
             t_x = time.perf_counter()
@@ -259,7 +366,7 @@ class RayBackend(Backend):
             self._timing["step_s"] += time.perf_counter() - t0
             return {c: sp for part in parts for c, sp in part.items()}
         messages = self._messages(arrivals)
-        if self._cdag is None and self.compiled_graph and self._compile_error is None:
+        if self._cdag is None and self.compiled_graph and self._compile_error is None and not self._peers_on:
             self._compile()  # after a restart: new hosts, new graph
         if self._cdag is not None:
             try:
@@ -319,6 +426,7 @@ class RayBackend(Backend):
                     self.hosts[i] = type(h)(self.groups[i])
                 else:
                     self.hosts[i] = self._new_host(i)
+                    self._board_joined = False  # the new host maps the board at the next call
 
     def actor_handles(self) -> list:
         """The actors that hold chips (for tests that kill one)."""
@@ -331,6 +439,7 @@ class RayBackend(Backend):
 
     def shutdown(self) -> None:
         self._teardown()
+        self._drop_board()
         for i, h in enumerate(self.hosts):
             if hasattr(h, "kill"):
                 h.kill()
@@ -343,14 +452,22 @@ class RayBackend(Backend):
         """Placement and timing figures for the run's metadata. ``host_busy_s``/``host_cpu_s``:
         wall/CPU seconds each host spent inside its ``step`` (its own work); ``backend_step_s``:
         seconds the coordinator waited for the steps (that work plus reaching the hosts);
-        ``step_path``: ``compiled-graph`` or ``actor-calls``."""
+        ``step_path``: ``peers`` (hosts exchange through shared memory, ``peer_exchange``;
+        ``peer_step_s``/``peer_codec_s``/``peer_wait_s``/``peer_route_s``: each host's wall
+        seconds integrating, encoding and decoding messages, waiting for the other hosts,
+        routing), ``compiled-graph`` or ``actor-calls``."""
         out = {"hosts": len(self.groups), "chips_per_host": [len(g) for g in self.groups],
                "hosts_reused": getattr(self, "_kept_used", 0),
-               "step_path": "actor-calls" if self._compile_error or not self.compiled_graph
-               or self.placement == "per-component" else "compiled-graph",
+               "step_path": "peers" if self._peer_times else "actor-calls" if self._compile_error
+               or not self.compiled_graph or self.placement == "per-component" else "compiled-graph",
                **{f"backend_{k}": v for k, v in self._timing.items()}}
         if self._compile_error:
             out["compiled_graph_error"] = self._compile_error
+        if self._peer_error and self.peers:
+            out["peers_error"] = self._peer_error
+        if self._peer_times:  # per host: wall seconds per part of its windows (peer_exchange)
+            for part in ("step_s", "codec_s", "wait_s", "route_s"):
+                out[f"peer_{part}"] = [t[part] for t in self._peer_times]
         if self._host_stats:
             out["host_busy_s"] = [st["busy_s"] for st in self._host_stats]
             out["host_cpu_s"] = [st["cpu_s"] for st in self._host_stats]

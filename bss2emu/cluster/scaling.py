@@ -343,19 +343,27 @@ def add_efficiency(rows: list[dict], cpus: int) -> None:
 @contextlib.contextmanager
 def simulated_cluster(nodes: int, cpus_per_node: int = 1):
     """A Ray cluster of ``nodes`` nodes on this machine (``ray.cluster_utils.Cluster``), its
-    address yielded; hosts of Ray placements are spread over its nodes round-robin."""
+    address yielded; hosts of Ray placements are spread over its nodes round-robin. Its
+    hosts exchange spikes as on separate machines — through the coordinator, window by
+    window — not through this machine's shared memory (``BSS2EMU_RAY_PEERS=0`` inside)."""
     import ray
     from ray.cluster_utils import Cluster
 
     if ray.is_initialized():
         ray.shutdown()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": cpus_per_node})
+    peers = os.environ.get("BSS2EMU_RAY_PEERS")
+    os.environ["BSS2EMU_RAY_PEERS"] = "0"
     try:
         for _ in range(nodes - 1):
             cluster.add_node(num_cpus=cpus_per_node)
         cluster.wait_for_nodes()
         yield cluster.address
     finally:
+        if peers is None:
+            os.environ.pop("BSS2EMU_RAY_PEERS", None)
+        else:
+            os.environ["BSS2EMU_RAY_PEERS"] = peers
         ray.shutdown()
         cluster.shutdown()
 

@@ -1,5 +1,6 @@
-"""Run by test_multichip.py in its own process: a one-node embedded Ray, where per-chip and
-packed placements step through a Ray Compiled Graph. Prints one JSON line of findings."""
+"""Run by test_multichip.py in its own process (with ``BSS2EMU_RAY_PEERS=0``): a one-node
+embedded Ray, where per-chip and packed placements step through a Ray Compiled Graph. Prints
+one JSON line of findings."""
 
 import json
 import logging

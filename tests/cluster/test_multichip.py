@@ -123,13 +123,19 @@ def test_local_multichip_run_crosses_chips():
     assert [first[f"g{k}"] for k in range(8)] == sorted(first[f"g{k}"] for k in range(8))
 
 
-@pytest.mark.parametrize("placement", ["per-chip", "packed", "per-component"])
-def test_every_placement_gives_identical_results(ray_cluster, placement):
+@pytest.mark.parametrize("placement, step_path", [("per-chip", "peers"), ("packed", "actor-calls"),
+                                                  ("per-component", "actor-calls")])
+def test_every_placement_gives_identical_results(ray_cluster, monkeypatch, placement, step_path):
+    """The session's two nodes share this machine: hosts exchange through shared memory
+    (``peers``) unless told not to; then the coordinator steps them window by window."""
+    if placement == "packed":
+        monkeypatch.setenv("BSS2EMU_RAY_PEERS", "0")
     ref = bss2emu.run(CHAIN, system="cube-4")
     res = bss2emu.run(CHAIN, system="cube-4", placement=placement)
     for name in ("spikes", "madc", "cadc", "links"):
         assert res.tables[name].equals(ref.tables[name]), name
     assert res.metadata["placement"] == placement and res.metadata["madc"] == ref.metadata["madc"]
+    assert res.metadata["step_path"] == step_path
 
 
 def test_hosts_run_on_both_nodes_with_identical_results(ray_cluster):
@@ -152,7 +158,7 @@ def test_a_killed_chip_actor_is_recovered_from_a_checkpoint(ray_cluster):
     ref = bss2emu.run(CHAIN, system="cube-4")
     exp = bss2emu.Experiment.model_validate(CHAIN)
     res = run_on_ray(exp, named_system("cube-4"), "per-chip", None, kill_host_after=37, checkpoint_every=10)
-    assert res.metadata["recoveries"] == 1
+    assert res.metadata["recoveries"] == 1 and res.metadata["step_path"] == "peers"
     for name in ("spikes", "madc", "cadc", "links"):
         assert res.tables[name].equals(ref.tables[name]), name
 
@@ -161,12 +167,14 @@ def test_compiled_graph_step_path_on_one_node_is_identical_and_recovers():
     """On one node the Ray placements step through a Compiled Graph; the session's two-node
     cluster uses plain actor calls, so this runs in a process with its own embedded Ray."""
     import json
+    import os
     import subprocess
     import sys
     from pathlib import Path
 
     script = Path(__file__).with_name("compiled_graph_check.py")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "BSS2EMU_RAY_PEERS": "0"}  # else the hosts exchange through shared memory
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = json.loads(proc.stdout.strip().splitlines()[-1])
     for placement in ("per-chip", "packed"):

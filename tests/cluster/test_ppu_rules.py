@@ -173,3 +173,21 @@ def test_a_rule_disconnects_and_reconnects_synapses():
                      "projections": ["sp"]}])
     t = bss2emu.run(exp).spike_times_us("p")[0]
     assert len(t[t < 30.0]) > 3 and len(t[(t >= 45.0) & (t < 60.0)]) == 0 and len(t[t >= 75.0]) > 1
+
+
+def test_a_rule_failing_on_one_ray_host_stops_the_others_and_names_itself(ray_cluster):
+    """Hosts that run their windows together (``peer_exchange``): the one whose rule fails
+    raises its own error; the other stops waiting for it instead of hanging."""
+
+    class Overdrive:
+        def __call__(self, ctx):
+            ctx.populations[0].set_parameter("i_const", 5000)
+
+    exp = E.Experiment(name="overdrive", runtime_us=100.0, chip={"ideal": True},
+                       populations=[{"name": "a", "size": 4, "chip": 0, "params": {"i_const": 600}},
+                                    {"name": "b", "size": 4, "chip": 1}],
+                       projections=[{"name": "ab", "pre": "a", "post": "b", "weight": 40}],
+                       plasticity=[{"name": "overdrive", "kernel": Overdrive(), "period_us": 50.0, "num_periods": 1,
+                                    "populations": ["b"]}])
+    with pytest.raises(bss2emu.errors.PlasticityError, match=r"rule 'overdrive' at 50.000 µs \(chip 1\)"):
+        bss2emu.run(exp, chips=2, placement="per-chip")

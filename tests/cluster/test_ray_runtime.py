@@ -42,7 +42,7 @@ def _check_and_kill(proc: subprocess.Popen, found: dict) -> None:
             kinds.add(fh.read().split(b"\0")[0].decode(errors="replace").rsplit("/", 1)[-1])
     assert found["windows"] > 0
     # GCS, raylet, its two agents, chip hosts, workers; no monitor, log monitor or dashboard
-    assert {"gcs_server", "raylet", "ray::ChipHost"} <= kinds, kinds
+    assert {"gcs_server", "raylet", "ray::PeerHost"} <= kinds, kinds
     assert not any("monitor" in k or "dashboard.py" in k for k in kinds), kinds
     assert found["listen_hex"] and set(found["listen_hex"]) <= LOOPBACK_HEX, found["listen_hex"]
 
