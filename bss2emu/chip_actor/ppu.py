@@ -299,6 +299,17 @@ class PpuContext:
         """Copy of all weights ``[hemisphere, row, column]``."""
         return self._snap.weights.copy()
 
+    def read_weights(self) -> np.ndarray:
+        """All weights ``[hemisphere, row, column]`` as the chip has them (do not write them)."""
+        return self._snap.weights
+
+    def correlation_codes_into(self, causal: np.ndarray, acausal: np.ndarray) -> None:
+        """8-bit codes of all sensors into ``causal`` and ``acausal`` (uint8 ``[hemisphere,
+        row, column]``), without reset (``correlation(reset=False)`` without the new arrays)."""
+        snap = self._snap
+        _codes_into(snap._causal.reshape(-1), 1.0 / snap.corr_lsb, causal.reshape(-1))
+        _codes_into(snap._acausal.reshape(-1), 1.0 / snap.corr_lsb, acausal.reshape(-1))
+
     def set_weights(self, hemisphere, row, column, values) -> None:
         """Write 6-bit weights (integers 0..63) at the given synapses."""
         v = np.asarray(values)
@@ -414,6 +425,13 @@ def _codes_at(causal, acausal, flat, per_lsb, reset):
             causal[j] = 0.0
             acausal[j] = 0.0
     return out_c, out_a
+
+
+@njit(cache=True)
+def _codes_into(values, per_lsb, out):
+    """``out[i] = clip(rint(values[i] · per_lsb), 0, 255)`` (1-d)."""
+    for i in range(values.shape[0]):
+        out[i] = _code8(values[i] * per_lsb)
 
 
 @njit(cache=True)

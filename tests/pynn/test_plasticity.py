@@ -11,6 +11,7 @@ import pytest
 
 import bss2emu.pynn as sim
 from bss2emu.errors import PlasticityError
+from bss2emu.pynn import exceptions as pynn_exceptions
 from bss2emu.pynn.exceptions import NoModelAvailableError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
@@ -302,5 +303,46 @@ def test_a_cpp_rules_per_synapse_observables_come_per_connection_as_a_python_rul
             samples = p_cpp.get_data(name)[0]
             assert [s.time.value() for s in samples] == [1250, 3750]
             assert [s.data.tolist() for s in samples] == reference, name
+    finally:
+        pynn.end()
+
+
+def test_a_rule_replaced_between_snippets_goes_on_with_the_same_same_id_only():
+    """pynn.brainscales2's ``same_id``: rules with equal id and kernel share their state across
+    snippets. The second snippet's rule continues the first one's count; one of another
+    ``same_id`` is refused (a segment runs one kernel per rule from its start)."""
+    import bss2emu.brainscales2 as pynn
+
+    class Count(pynn.PlasticityRule, pynn.standardmodels.synapses.StaticSynapse):
+        def kernel(self, ctx):
+            self.calls = getattr(self, "calls", 0) + 1
+            ctx.record_observable("n", [self.calls])
+
+    def network():
+        timer = pynn.Timer(start=0.01, period=0.02, num_periods=4)
+        src = pynn.Population(2, pynn.cells.SpikeSourceArray(spike_times=[0.005]))
+        nrn = pynn.Population(1, pynn.cells.HXNeuron())
+        obs = {"n": pynn.PlasticityRule.ObservableArray(size=1)}
+        prj = pynn.Projection(src, nrn, pynn.AllToAllConnector(),
+                              synapse_type=Count(timer=timer, observables=obs, same_id=7, weight=10))
+        return prj, timer, obs
+
+    pynn.setup()
+    try:
+        prj, timer, obs = network()
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        prj.synapse_type = second = Count(timer=timer, observables=obs, same_id=7, weight=10)
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        pynn.run(None, pynn.RunCommand.EXECUTE)
+        assert [s.data.tolist() for s in second.get_observable_array("n")] == [[1], [2], [3], [4]]  # one state
+    finally:
+        pynn.end()
+    pynn.setup()
+    try:
+        prj, timer, obs = network()
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        prj.synapse_type = Count(timer=timer, observables=obs, same_id=8, weight=10)
+        with pytest.raises(pynn_exceptions.ConnectionError, match="plasticity rules"):
+            pynn.run(0.04, pynn.RunCommand.APPEND)
     finally:
         pynn.end()
