@@ -343,11 +343,10 @@ class CppKernel:
         return "correlation" in self.source
 
     def _apply(self, ctx, run: _ChipRun, before: np.ndarray, synapses: list[View], neurons: list[View]) -> None:
-        flat = _changed(before.reshape(-1), run.state["weights"].reshape(-1))
+        after = run.state["weights"].reshape(-1)
+        flat = _changed(before.reshape(-1), after)
         if flat.size:
-            per_row = C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE
-            h, r, c = flat // per_row, flat // C.COLUMNS_PER_HEMISPHERE % C.ROWS_PER_HEMISPHERE, flat % C.COLUMNS_PER_HEMISPHERE
-            ctx.set_weights(h, r, c, run.state["weights"].reshape(-1)[flat].astype(np.int64))
+            ctx.set_weights_at(flat, after[flat].astype(np.int64))
         if run.state["correlation_reset"].any():
             ctx.correlation(reset=True)
         n = int(run.state["neuron_write_count"])

@@ -321,9 +321,18 @@ class PpuContext:
                 raise self._fail(f"a weight at {name}", int(x[(x < 0) | (x >= n)][0]), f"{name}s are 0..{n - 1}")
         self._write_weights(h, r, c, flat_index(h, r, c), v.reshape(-1))
 
+    def set_weights_at(self, flat, values) -> None:
+        """Write 6-bit weights at flat synapse indices (``SynapseView.flat``: ``(hemisphere ·
+        rows + row) · columns + column``, 0 .. 131071)."""
+        flat = np.ascontiguousarray(flat, np.int64)
+        if flat.size and (flat.min() < 0 or flat.max() >= self._snap.weights.size):
+            bad = int(flat[(flat < 0) | (flat >= self._snap.weights.size)][0])
+            raise self._fail("a weight at flat index", bad, f"flat indices are 0..{self._snap.weights.size - 1}")
+        self._write_weights(None, None, None, flat, np.asarray(values).reshape(-1))
+
     def _write_weights(self, h, r, c, flat, v) -> None:
-        """Weights ``v`` at synapses ``(h, r, c)`` (1-d, indices checked; ``flat`` their
-        flat indices) as one ``WeightWrite`` of those that change something."""
+        """Weights ``v`` at synapses ``flat`` (1-d, checked; ``h, r, c`` the same synapses'
+        coordinates, or None) as one ``WeightWrite`` of those that change something."""
         if not np.issubdtype(v.dtype, np.integer):
             bad = v[~((v >= 0) & (v <= C.WEIGHT_MAX) & (v == np.round(v)))]
             raise self._weight_error(bad.flat[0].item() if bad.size else v.dtype)
@@ -331,9 +340,16 @@ class PpuContext:
         keep = self._snap.weight_changes(np.ascontiguousarray(flat, np.int64), v)
         if len(keep) and keep[0] < 0:
             raise self._weight_error(v[-1 - keep[0]].item())
-        if len(keep) == len(v):
+        if not len(keep):
+            return
+        if h is None:
+            f = flat[keep]
+            h, rc = np.divmod(f, C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE)
+            r, c = np.divmod(rc, C.COLUMNS_PER_HEMISPHERE)
+            self.writes.append(WeightWrite(self._t_ticks, h, r, c, v[keep]))
+        elif len(keep) == len(v):
             self.writes.append(WeightWrite(self._t_ticks, h, r, c, v))
-        elif len(keep):
+        else:
             self.writes.append(WeightWrite(self._t_ticks, h[keep], r[keep], c[keep], v[keep]))
 
     def _weight_error(self, shown) -> PlasticityError:
