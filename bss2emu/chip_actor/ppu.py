@@ -2,7 +2,8 @@
 
 A kernel is any Python (or numba-jitted) callable ``kernel(ctx)``; ``ctx`` is a
 ``PpuContext`` with read access to the observables the real PPU has — causal/acausal
-correlation sensors and membranes (8-bit CADC codes), spike counts, current weights — and
+correlation sensors and membranes (8-bit CADC codes), spike counts and rates since the
+kernel's last run, current weights — and
 write access to the controllables: weights (6 bit), neuron parameters (their DAC ranges),
 synapse enables (topology) and background-generator rates. Writes are checked against the
 hardware ranges and take effect at the next window (the backend starts a window at every

@@ -9,7 +9,7 @@ from ``timer.start``, ``timer.num_periods`` times. ``ctx`` is the core's
 the rule, in the order they were made: ``weights()``, ``correlation(reset=True)``,
 ``set_weights``, ``set_enabled``, ``connection`` = the projection's connection indices) and
 ``ctx.populations`` (one per population whose cell type holds the rule: ``membranes()``,
-``spike_counts``, ``set_parameter``), ``ctx.time`` in the view's ms and the rule's
+``spike_counts``, ``rates_hz`` (hardware), ``set_parameter``), ``ctx.time`` in the view's ms and the rule's
 parameters as attributes of ``self``. Values are hardware units (weights 0..63, 8-bit
 codes, DAC values).
 
