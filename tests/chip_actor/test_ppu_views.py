@@ -62,3 +62,27 @@ def test_rates_are_counts_over_the_time_since_the_last_run():
     assert np.array_equal(ctx.spike_rates_hz, counts * 1e5)
     assert np.array_equal(_ctx(snap, counts, time_ns=40_000).spike_rates_hz, counts * 25_000.0)  # since 0
     assert np.array_equal(_ctx(snap, counts, time_ns=0).spike_rates_hz, np.zeros(512))
+
+
+def test_the_ppu_gives_each_kernel_the_time_since_its_own_last_run_also_after_a_restore():
+    from bss2emu.chip_actor.ppu import Ppu
+
+    def probe(ctx):
+        ctx.record("elapsed_ns", ctx.elapsed_ns)
+
+    chip = Chip(ChipConfig(), ideal=True)
+    ppu = Ppu([PpuKernel("a", probe, period_ns=20_000, start_ns=10_000), PpuKernel("b", probe, 30_000, 30_000)])
+
+    def run(t_ns):
+        ppu.run_due(t_ns, ChipSnapshot.live(chip), ChipLayout())
+
+    run(10_000)
+    state = ppu.get_state()
+    for t in (30_000, 50_000):
+        run(t)
+    ppu.set_state(state)
+    run(30_000)
+    seen = [(name, t, value) for t, _, name, _, value in ppu.records]
+    # a: 10 µs since the start, then 20 µs since its last run (restored: the run at 30 µs once);
+    # b: its first run, 30 µs since the start
+    assert seen == [("a", 1250, 10_000.0), ("a", 3750, 20_000.0), ("b", 3750, 30_000.0)]
