@@ -12,17 +12,22 @@ PPU every ``--period-us`` (10 µs hardware) on every synapse of every projection
 the causal and acausal correlation sensors (with reset) and writes
 ``w ← clip(w + rint((causal − acausal)/16), 0, 63)``, i.e. ~55,000 synapses read and written
 per run, 100 runs per emulated second. Printed: wall time per run (best of ``--repeat``)
-with and without the rule and their ratio (the target is ≤ 1.3×) per placement.
+with and without the rule and their ratio (the target is ≤ 1.3×) per placement, and with an
+empty kernel on the same timer (what splitting the run into windows at the kernel's times costs
+alone); before, the wall time of one invocation of the rule (its weight arithmetic in a
+numba-jitted helper, and in numpy).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import time
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 import bss2emu
 from bss2emu.chip_actor.ppu import SynapseView
@@ -33,8 +38,29 @@ single_chip = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(single_chip)
 
 
+@njit(cache=False)  # (numba's cache does not hold for a script loaded by path: compiled once per process)
+def stdp_weights(causal, acausal, weights):
+    """``clip(w + floor((causal − acausal + 8) / 16), 0, 63)`` in one pass (numpy twin:
+    ``AllSynapseSTDP.numpy_weights``)."""
+    out = np.empty(weights.shape[0], np.int64)
+    for i in range(weights.shape[0]):
+        w = weights[i] + (np.int64(causal[i]) - np.int64(acausal[i]) + 8) // 16
+        out[i] = min(63, max(0, w))
+    return out
+
+
 class AllSynapseSTDP:
-    """Pair STDP from the correlation sensors on every synapse of the rule's projections."""
+    """Pair STDP from the correlation sensors on every synapse of the rule's projections:
+    the views' reads and writes, the arithmetic in a numba-jitted helper (``compiled``) or
+    in numpy."""
+
+    def __init__(self, compiled: bool = True) -> None:
+        self.compiled = compiled
+
+    @staticmethod
+    def numpy_weights(causal, acausal, weights):
+        dw = (causal.astype(np.int64) - acausal.astype(np.int64) + 8) // 16
+        return np.clip(weights + dw, 0, 63)
 
     def __call__(self, ctx):
         if not ctx.projections:
@@ -42,29 +68,60 @@ class AllSynapseSTDP:
         if not hasattr(self, "all"):  # all synapses as one vector (this chip's copy keeps it): one pass per run
             first, *rest = ctx.projections
             merged = first.merged(rest, [v.connection for v in ctx.projections], "all")
-            self.all = (merged.hemisphere, merged.row, merged.column, merged.connection)
+            order = np.argsort(merged.flat, kind="stable")  # one sweep over the chip's arrays, not one per projection
+            self.all = tuple(a[order] for a in (merged.hemisphere, merged.row, merged.column, merged.connection,
+                                                merged.flat))
         view = SynapseView(ctx, "all", *self.all)
         causal, acausal = view.correlation(reset=True)
-        dw = (causal.astype(np.int64) - acausal.astype(np.int64) + 8) // 16
-        view.set_weights(np.clip(view.weights() + dw, 0, 63))
+        update = stdp_weights if self.compiled else self.numpy_weights
+        view.set_weights(update(causal, acausal, view.weights()))
 
 
-def experiment(n: int, runtime_us: float, period_us: float | None) -> Experiment:
+class NoRule:
+    """A kernel that does nothing: what splitting the run at every kernel time costs."""
+
+    def __call__(self, ctx):
+        pass
+
+
+def experiment(n: int, runtime_us: float, period_us: float | None, kernel=None) -> Experiment:
     exp = single_chip.reference_network(n, runtime_us)
     if period_us is not None:
-        exp["plasticity"] = [{"name": "stdp", "kernel": AllSynapseSTDP(), "period_us": period_us,
+        exp["plasticity"] = [{"name": "stdp", "kernel": kernel or AllSynapseSTDP(), "period_us": period_us,
                               "projections": [p["name"] for p in exp["projections"]]}]
     return Experiment.model_validate(exp)
 
 
-def best_of(exp: Experiment, placement: str, repeat: int) -> tuple[float, int]:
-    times, spikes = [], 0
+def best_of(exp: Experiment, placement: str, repeat: int) -> tuple[float, int, float]:
+    """Best wall seconds of ``repeat`` runs, the spikes, and the best CPU seconds of this
+    process (all of the work in the local placement: a figure the machine's load disturbs
+    less than the wall time)."""
+    times, cpu, spikes = [], [], 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = bss2emu.run(exp, placement=placement)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         spikes = res.spikes.num_rows
-    return min(times), spikes
+    return min(times), spikes, min(cpu)
+
+
+def kernel_cost_ms(n: int, runtime_us: float, period_us: float, kernel) -> float:
+    """CPU ms per invocation of ``kernel`` in a local run (best of 3 runs; the kernel only)."""
+    calls = []
+
+    def timed(ctx):
+        t0 = time.thread_time()  # CPU time: the machine's load changes it less than the wall time
+        kernel(ctx)
+        calls.append(time.thread_time() - t0)
+
+    exp = experiment(n, runtime_us, period_us, timed)
+    best = float("inf")
+    for _ in range(3):
+        calls.clear()
+        bss2emu.run(exp)
+        best = min(best, sum(calls) / max(1, len(calls)))
+    return best * 1e3
 
 
 def main(argv=None) -> dict:
@@ -77,17 +134,26 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     static = experiment(args.neurons, args.runtime_us, None)
     plastic = experiment(args.neurons, args.runtime_us, args.period_us)
+    split = experiment(args.neurons, args.runtime_us, args.period_us, NoRule())
     n_syn = sum(len(p.connector.connections) for p in plastic.projections)
     print(f"{args.neurons} neurons, {n_syn} synapses, {args.runtime_us:g} µs hardware; STDP every "
           f"{args.period_us:g} µs on all synapses ({int(args.runtime_us // args.period_us)} runs)")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for name, k in (("rule, numba helper", AllSynapseSTDP()), ("rule, numpy", AllSynapseSTDP(compiled=False))):
+        print(f"  one invocation ({name}): {kernel_cost_ms(args.neurons, args.runtime_us, args.period_us, k):.3f} ms")
     out = {}
     for placement in args.placements:
         best_of(static, placement, 1)  # warm-up: numba caches, Ray workers
-        t_static, s_static = best_of(static, placement, args.repeat)
-        t_plastic, s_plastic = best_of(plastic, placement, args.repeat)
+        t_static, s_static, c_static = best_of(static, placement, args.repeat)
+        t_plastic, s_plastic, c_plastic = best_of(plastic, placement, args.repeat)
+        t_split, _, c_split = best_of(split, placement, args.repeat)
         out[placement] = (t_static, t_plastic)
         print(f"{placement:>10}: without {t_static:6.2f} s ({s_static} spikes), with STDP {t_plastic:6.2f} s "
-              f"({s_plastic} spikes): ratio {t_plastic / t_static:.2f}x (target <= 1.3x)")
+              f"({s_plastic} spikes): ratio {t_plastic / t_static:.2f}x (target <= 1.3x); an empty kernel "
+              f"(the run split at every kernel time) {t_split:6.2f} s: {t_split / t_static:.2f}x")
+        if placement == "local":
+            print(f"{'':>10}  CPU time of this process: without {c_static:6.2f} s, with STDP {c_plastic:6.2f} s: "
+                  f"{c_plastic / c_static:.2f}x; empty kernel {c_split:6.2f} s: {c_split / c_static:.2f}x")
     return out
 
 

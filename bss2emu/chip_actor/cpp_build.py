@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PlasticityError
+from ..protocol.hardware import NEURON_PARAMETERS
 
 INCLUDE_DIR = Path(__file__).resolve().parent / "ppu_include"
 CXX_FLAGS = ("-std=gnu++20", "-O2", "-Wno-psabi", "-fno-strict-aliasing")
@@ -140,6 +141,16 @@ def recording_size(observables: list[Observable], synapses: list[View], neurons:
     return size
 
 
+def neuron_parameters() -> str:
+    """The neuron parameters a kernel may write (``NeuronViewHandle::set_parameter``), from
+    ``protocol.hardware.NEURON_PARAMETERS``: their names as an enum, their maxima."""
+    names = [p.name for p in NEURON_PARAMETERS]
+    return (f"namespace bss2emu::ppu {{\nenum class NeuronParameter : uint16_t {{ {', '.join(names)} }};\n"
+            f"inline constexpr uint16_t neuron_parameter_maximum[] = {{{', '.join(str(p.maximum) for p in NEURON_PARAMETERS)}}};\n"
+            f"inline constexpr char const* neuron_parameter_names[] = {{{', '.join(f'{n!r}'.replace(chr(39), chr(34)) for n in names)}}};\n"
+            f"}} // namespace bss2emu::ppu\n#define BSS2EMU_NEURON_PARAMETERS 1")
+
+
 def entry_source(observables: list[Observable], synapses: list[View], neurons: list[View]) -> str:
     """The translation unit around a kernel: Recording, the kernel itself, handles, entry point."""
     recording = ""
@@ -157,6 +168,7 @@ def entry_source(observables: list[Observable], synapses: list[View], neurons: l
 #include <vector>
 #include "bss2emu/ppu_runtime.h"
 #include "libnux/vx/vector_row.h"
+{neuron_parameters()}
 {recording}
 #include "KERNEL_FILE"
 

@@ -7,8 +7,10 @@
 the given order, top hemisphere first), one ``NeuronViewHandle`` per population and hemisphere —
 runs ``PLASTICITY_RULE_KERNEL`` once per PPU (top, then bottom; each PPU has its own globals, as
 each real PPU has its own memory), and turns what the kernel did into ``ctx`` calls: changed
-weights into ``ctx.set_weights``, correlation resets into ``ctx.correlation(reset=True)``, the
-``Recording`` into ``ctx.record_observable(name, value)``.
+weights into ``ctx.set_weights``, neuron parameters the kernel set
+(``NeuronViewHandle::set_parameter``, a bss2emu extension) into ``ctx.set_neuron_parameter``,
+correlation resets into ``ctx.correlation(reset=True)``, the ``Recording`` into
+``ctx.record_observable(name, value)``.
 
 Each PPU of each chip is a child process of the emulator that shares the chip state with it
 through a memory-mapped file. The trade-off: a call costs a pipe round trip per PPU and a copy
@@ -39,9 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from ..errors import PlasticityError
 from ..protocol import coordinates as C
+from ..protocol.hardware import NEURON_PARAMETERS
 from ..units import CHIP_CLOCK_MHZ
 from .cpp_build import Observable, View, build, entry_source, recording_size
 
@@ -51,9 +55,13 @@ STATE_LAYOUT = np.dtype([
     ("error", "S4096"), ("time_cycles", "<u8"),
     ("weights", "u1", (_H, _R, _C)), ("causal", "u1", (_H, _R, _C)), ("acausal", "u1", (_H, _R, _C)),
     ("correlation_reset", "u1", (_H, _R, _C)), ("cadc", "u1", (_H, _C)), ("rate_counters", "<u4", (_H, _C)),
+    ("neuron_write_count", "<u4"), ("_pad", "<u4"),
+    ("neuron_writes", [("parameter", "<u2"), ("circuit", "<u2"), ("value", "<u2"), ("_pad", "<u2")], (4096,)),
 ])
 PPU_NAMES = ("top", "bottom")
 _STOP = struct.pack("<Q", 2**64 - 1)
+# the other commands of ppu_main.h
+_INVOKE, _SAVE_GLOBALS, _RESTORE_GLOBALS = (struct.pack("<Q", c) for c in (0, 1, 2))
 
 
 class _Ppu:
@@ -70,12 +78,36 @@ class _Ppu:
         os.close(cmd_r)
         os.close(reply_w)
 
+    def save_globals(self) -> bytes:
+        """The kernel's globals: their size (8 bytes), their image at start-up and now."""
+        os.write(self.cmd_w, _SAVE_GLOBALS)
+        head = self._read(8)
+        return head + self._read(2 * struct.unpack("<Q", head)[0])
+
+    def restore_globals(self, saved: bytes, timeout_s: float) -> str | None:
+        """Set the globals to what ``save_globals`` gave in another process of this kernel."""
+        os.write(self.cmd_w, _RESTORE_GLOBALS + saved)
+        return self._reply(timeout_s)
+
+    def _read(self, n: int) -> bytes:
+        parts = []
+        while n > 0:
+            chunk = os.read(self.reply_r, min(n, 1 << 20))
+            if not chunk:
+                raise OSError("the PPU process ended while sending its globals")
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
+
     def invoke(self, timeout_s: float) -> str | None:
         """Run the kernel once; None, or why it stopped."""
         try:
-            os.write(self.cmd_w, b"\0" * 8)
+            os.write(self.cmd_w, _INVOKE)
         except BrokenPipeError:
             pass
+        return self._reply(timeout_s)
+
+    def _reply(self, timeout_s: float) -> str | None:
         ready, _, _ = select.select([self.reply_r], [], [], timeout_s)
         if not ready:
             self.proc.kill()
@@ -89,6 +121,8 @@ class _Ppu:
             return f"crashed with {sig.name} ({signal.strsignal(sig) or ''})"
         if code == 3:
             return "stopped"
+        if code == 4:
+            return "was given the globals of another build of the kernel"
         return f"exited with code {code}"
 
     def log_tail(self, limit: int = 2000) -> str:
@@ -170,13 +204,28 @@ class CppKernel:
         self._init_runtime()
 
     def _init_runtime(self) -> None:
+        #: per chip, what a checkpoint kept of its PPUs (``globals_state``), restored at their start
+        self.saved_globals: dict = getattr(self, "saved_globals", None) or {}
         self._runs: dict[int, _ChipRun] = {}
         self._builds: dict[tuple, tuple[Path, int, list[View], list[View]]] = {}
         self._views_of = None
         self._finalizer = weakref.finalize(self, _close_all, self._runs)
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        """What a copy, a pickle and a checkpoint take: the source and, per chip whose PPUs
+        run, their globals and rate counters (a copy goes on from there, in any process)."""
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["saved_globals"] = {**self.saved_globals, **self.globals_state()}
+        return state
+
+    def globals_state(self) -> dict:
+        """Per chip with running PPUs: ``(executable, time_ns, [globals per PPU], rate counters)``."""
+        out = {}
+        for chip, run in self._runs.items():
+            if run.ppus and all(p.proc.poll() is None for p in run.ppus):
+                out[chip] = (str(run.exe), run.last_time_ns, [p.save_globals() for p in run.ppus],
+                             run.state["rate_counters"].copy())
+        return out
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -234,22 +283,31 @@ class CppKernel:
         if run is not None and (run.exe != exe or time_ns <= run.last_time_ns):
             run.close()  # another placement, or a new run: fresh PPUs
             run = None
+        saved = None
         if run is None:
             run = self._runs[chip] = _ChipRun(exe, rec_size)
+            saved = self.saved_globals.pop(chip, None)  # a copy of a checkpoint: go on from there
+            if saved is not None and saved[1] < time_ns:
+                run.state["rate_counters"] = saved[3]
+            else:
+                saved = None
         run.last_time_ns = time_ns
         st = run.state
-        before = ctx.weights().astype(np.uint8)
-        st["weights"] = before
-        causal, acausal = ctx.correlation(reset=False)
-        st["causal"], st["acausal"] = causal, acausal
+        np.copyto(st["weights"], ctx.read_weights(), casting="unsafe")
+        before = st["weights"].copy()
+        if self._reads_correlation:
+            ctx.correlation_codes_into(st["causal"], st["acausal"])
         st["cadc"] = np.asarray(ctx.membranes()).reshape(_H, _C)
         counts = np.asarray(ctx.spike_counts, dtype=np.int64).reshape(_H, _C)
         st["rate_counters"] = np.minimum(st["rate_counters"].astype(np.int64) + counts, 2**32 - 1)
         st["correlation_reset"] = 0
+        st["neuron_write_count"] = 0
         st["time_cycles"] = int(round(time_ns * CHIP_CLOCK_MHZ / 1e3))
         run.recordings[:] = 0
         if not run.ppus:
             run.start()  # after the state is filled: the kernel's globals may read it
+            if saved is not None:
+                self._restore(run, saved, ctx, chip)
         for hemi, ppu in enumerate(run.ppus):
             st["error"] = b""
             why = ppu.invoke(self.timeout_s)
@@ -264,16 +322,62 @@ class CppKernel:
                     + (f"\nits output:\n{log}" if log else ""))
         self._apply(ctx, run, before, synapses, neurons)
 
+    def _restore(self, run: _ChipRun, saved: tuple, ctx, chip: int) -> None:
+        exe, _, images, _ = saved
+        if exe != str(run.exe):
+            raise PlasticityError(f"PPU kernel {self.rule_name!r} (C++) on chip {chip}: the checkpoint holds the "
+                                  f"globals of another build of the kernel ({exe}, now {run.exe}); restore it in the "
+                                  f"placement it was taken in")
+        for hemi, (ppu, image) in enumerate(zip(run.ppus, images)):
+            why = ppu.restore_globals(image, self.timeout_s)
+            if why is not None:
+                self._runs.pop(chip, None)
+                run.close()
+                raise PlasticityError(f"PPU kernel {self.rule_name!r} (C++) {why} at {ctx.time_us:.3f} µs on chip "
+                                      f"{chip}, PPU {PPU_NAMES[hemi]}, restoring its globals")
+
+    @property
+    def _reads_correlation(self) -> bool:
+        # every read of the sensors goes through a function named *correlation* (libnux, the
+        # view handles): a kernel without the word needs no codes (a pass over 131,072 pairs)
+        return "correlation" in self.source
+
     def _apply(self, ctx, run: _ChipRun, before: np.ndarray, synapses: list[View], neurons: list[View]) -> None:
-        after = run.state["weights"].copy()  # one copy out of the shared pages, then local work
-        h, r, c = np.nonzero(after != before)
-        if h.size:
-            ctx.set_weights(h, r, c, after[h, r, c])
+        after = run.state["weights"].reshape(-1)
+        flat = _changed(before.reshape(-1), after)
+        if flat.size:
+            ctx.set_weights_at(flat, after[flat].astype(np.int64))
         if run.state["correlation_reset"].any():
             ctx.correlation(reset=True)
+        n = int(run.state["neuron_write_count"])
+        if n:
+            _neuron_writes(ctx, run.state["neuron_writes"][:n])
         if self.observables:
             for name, value in decode_recordings(run.recordings, self.observables, synapses, neurons).items():
                 ctx.record_observable(name, value)
+
+
+def _neuron_writes(ctx, writes: np.ndarray) -> None:
+    """The kernel's ``NeuronViewHandle::set_parameter`` calls (in call order) as
+    ``ctx.set_neuron_parameter``: per parameter and circuit the last value written."""
+    last = {(int(w["parameter"]), int(w["circuit"])): int(w["value"]) for w in writes}
+    by_value: dict[tuple[int, int], list[int]] = {}
+    for (parameter, circuit), value in last.items():
+        by_value.setdefault((parameter, value), []).append(circuit)
+    for (parameter, value), circuits in sorted(by_value.items()):
+        ctx.set_neuron_parameter(NEURON_PARAMETERS[parameter].name, np.array(sorted(circuits)), value)
+
+
+@njit(cache=True)
+def _changed(before, after):
+    """Flat indices where ``after`` differs from ``before`` (1-d, equally long)."""
+    out = np.empty(before.shape[0], np.int64)
+    k = 0
+    for i in range(before.shape[0]):
+        if before[i] != after[i]:
+            out[k] = i
+            k += 1
+    return out[:k]
 
 
 def decode_recordings(recordings: np.ndarray, observables: list[Observable], synapses: list[View],

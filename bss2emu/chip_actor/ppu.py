@@ -2,7 +2,8 @@
 
 A kernel is any Python (or numba-jitted) callable ``kernel(ctx)``; ``ctx`` is a
 ``PpuContext`` with read access to the observables the real PPU has — causal/acausal
-correlation sensors and membranes (8-bit CADC codes), spike counts, current weights — and
+correlation sensors and membranes (8-bit CADC codes), spike counts and rates since the
+kernel's last run, current weights — and
 write access to the controllables: weights (6 bit), neuron parameters (their DAC ranges),
 synapse enables (topology) and background-generator rates. Writes are checked against the
 hardware ranges and take effect at the next window (the backend starts a window at every
@@ -66,6 +67,8 @@ class ChipLayout:
     placement: dict = field(default_factory=dict)
     neuron_indices: dict = field(default_factory=dict)
     background: dict = field(default_factory=dict)
+    #: per projection its synapses' flat indices (derived once per layout, as the views are every run)
+    flats: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class ChipSnapshot:
@@ -78,6 +81,7 @@ class ChipSnapshot:
         self._chip = chip
         self.spike_count, self._membranes, self._causal, self._acausal = spike_count, membranes, causal, acausal
         self.weights, self.corr_lsb = weights, corr_lsb
+        self._written = None  # synapses written by the kernels of this instant (weight_changes)
 
     @classmethod
     def of(cls, chip: Chip) -> "ChipSnapshot":
@@ -96,16 +100,25 @@ class ChipSnapshot:
         return self._membranes
 
     def correlation_codes(self, index=None, reset: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """8-bit (causal, acausal) codes, of all synapses or at ``index`` = (h, r, c);
-        ``reset``: zero the sensors read (the chip's when live, else this copy's — the chip's
-        then follow by a ``CorrelationResetWrite``), as the PPU resets them while it reads."""
+        """8-bit (causal, acausal) codes, of all synapses or at ``index`` = (h, r, c) or at
+        flat indices (a 1-d array, ``SynapseView.flat``); ``reset``: zero the sensors read
+        (the chip's when live, else this copy's — the chip's then follow by a
+        ``CorrelationResetWrite``), as the PPU resets them while it reads."""
         if index is None:
             return tuple(np.clip(np.rint(x / self.corr_lsb), 0, 255).astype(np.uint8)
                          for x in (self._causal, self._acausal))
-        h, r, c = (np.asarray(i, np.int64) for i in index)
+        flat = index if isinstance(index, np.ndarray) else flat_index(*index)
         if reset and not (self._causal.flags.writeable and self._acausal.flags.writeable):
             self._causal, self._acausal = self._causal.copy(), self._acausal.copy()  # (from Ray's store)
-        return _codes_at(self._causal, self._acausal, h, r, c, 1.0 / self.corr_lsb, reset)
+        return _codes_at(self._causal.reshape(-1), self._acausal.reshape(-1), flat, 1.0 / self.corr_lsb, reset)
+
+    def weight_changes(self, flat: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The positions of ``values`` (6-bit weights for the synapses ``flat``) that change
+        something: a weight differs from the chip's, or an earlier write of this PPU run
+        (all kernels due now) went to the synapse — writing the others is a no-op."""
+        if self._written is None:
+            self._written = np.zeros(self.weights.size, np.bool_)
+        return _weight_changes(self.weights.reshape(-1), self._written, flat, values)
 
     @property
     def is_live(self) -> bool:
@@ -125,10 +138,12 @@ class SynapseView:
     ``connection`` (index in the projection's connection list), one entry each, ordered by
     (hemisphere, row, column)."""
 
-    def __init__(self, ctx: "PpuContext", name: str, hemisphere, row, column, connection) -> None:
+    def __init__(self, ctx: "PpuContext", name: str, hemisphere, row, column, connection, flat=None) -> None:
         self._ctx, self.name = ctx, name
         self.hemisphere, self.row, self.column = hemisphere, row, column
         self.connection = connection
+        if flat is not None:
+            self.__dict__["flat"] = flat
 
     def __len__(self) -> int:
         return len(self.connection)
@@ -145,7 +160,7 @@ class SynapseView:
     @functools.cached_property
     def flat(self) -> np.ndarray:
         """Each synapse's index in the flattened ``[hemisphere, row, column]`` arrays."""
-        return (self.hemisphere * C.ROWS_PER_HEMISPHERE + self.row) * C.COLUMNS_PER_HEMISPHERE + self.column
+        return flat_index(self.hemisphere, self.row, self.column)
 
     def weights(self) -> np.ndarray:
         """Current 6-bit weights (int64)."""
@@ -154,7 +169,7 @@ class SynapseView:
     def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) sensor codes; ``reset``: zero these sensors after reading."""
         snap = self._ctx._snap
-        out = snap.correlation_codes(self._index, reset)
+        out = snap.correlation_codes(self.flat, reset)
         if reset and len(self) and not snap.is_live:  # a copy: the chip's sensors are reset by a write
             self._ctx.writes.append(CorrelationResetWrite(self._ctx._t_ticks, *self._index))
         return out
@@ -162,7 +177,8 @@ class SynapseView:
     def set_weights(self, values) -> None:
         """Write 6-bit weights (integers 0..63), one per synapse or one for all."""
         v = np.asarray(values)
-        self._ctx.set_weights(*self._index, v if v.shape == (len(self),) else np.broadcast_to(v, (len(self),)))
+        self._ctx._write_weights(self.hemisphere, self.row, self.column, self.flat,
+                                 v if v.shape == (len(self),) else np.broadcast_to(v, (len(self),)))
 
     def set_enabled(self, enabled) -> None:
         """Connect (True) or disconnect (False) the synapses: one value per synapse or one for all."""
@@ -175,7 +191,8 @@ class SynapseView:
         cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
         return SynapseView(self._ctx, name, cat([v.hemisphere for v in views]), cat([v.row for v in views]),
                            cat([v.column for v in views]),
-                           cat([np.asarray(m, np.int64)[v.connection] for v, m in zip(views, connections)]))
+                           cat([np.asarray(m, np.int64)[v.connection] for v, m in zip(views, connections)]),
+                           cat([v.flat for v in views]))
 
 
 class NeuronView:
@@ -197,6 +214,12 @@ class NeuronView:
         """Spikes of each neuron since this kernel's last run."""
         return self._ctx.spike_counts[self.circuits]
 
+    @property
+    def rates_hz(self) -> np.ndarray:
+        """Each neuron's firing rate since this kernel's last run, in spikes per second of
+        hardware time (``spike_counts`` over the time since then)."""
+        return self._ctx.spike_rates_hz[self.circuits]
+
     def set_parameter(self, name: str, values) -> None:
         """Write a neuron parameter (hardware value), one per neuron or one for all."""
         v = np.broadcast_to(np.asarray(values), (len(self),))
@@ -209,35 +232,60 @@ class PpuContext:
 
     def __init__(self, kernel: PpuKernel, snapshot: ChipSnapshot, time_ns: int, spike_counts: np.ndarray,
                  synapses: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | ChipLayout,
-                 placement: dict[str, np.ndarray] | None = None, chip_id: int = 0) -> None:
+                 placement: dict[str, np.ndarray] | None = None, chip_id: int = 0,
+                 since_ns: int | None = None) -> None:
         layout = synapses if isinstance(synapses, ChipLayout) else ChipLayout(synapses, {}, placement or {})
         self._kernel, self._snap, self._layout = kernel, snapshot, layout
         self.chip_id = chip_id
         self.time_us = time_ns / 1e3  #: hardware µs
         self.params = kernel.params
         self.spike_counts = spike_counts  #: spikes per circuit since this kernel's last run
+        #: hardware ns since this kernel's last run (since the experiment's start for its first)
+        self.elapsed_ns = time_ns - (0 if since_ns is None else since_ns)
         self.synapses = layout.synapses  #: projection -> (hemisphere, row, column) of its synapses here
         self.placement = layout.placement  #: population -> neuron circuits here
         self.writes: list[Write] = []
         self.records: list[tuple[str, Any]] = []
         self.reset_correlation = False
         self._t_ticks = time_ns // NS_PER_TICK
-        self.projections = [self._synapse_view(n) for n in kernel.projections]  #: views, in the rule's order
-        self.populations = [self._neuron_view(n) for n in kernel.populations]  #: views, in the rule's order
+
+    @functools.cached_property
+    def projections(self) -> list[SynapseView]:
+        """Views of the kernel's projections, in the rule's order (made when first asked)."""
+        return [self._synapse_view(n) for n in self._kernel.projections]
+
+    @functools.cached_property
+    def populations(self) -> list[NeuronView]:
+        """Views of the kernel's populations, in the rule's order (made when first asked)."""
+        return [self._neuron_view(n) for n in self._kernel.populations]
 
     def _synapse_view(self, name: str) -> SynapseView:
         empty = np.zeros(0, np.int64)
         h, r, c = self._layout.synapses.get(name, (empty, empty, empty))
-        conn = self._layout.connections.get(name, np.arange(len(h)))
-        return SynapseView(self, name, h, r, c, conn)
+        conn = self._layout.connections.get(name)
+        conn = np.arange(len(h)) if conn is None else conn
+        flat = self._layout.flats.get(name)
+        if flat is None or len(flat) != len(h):
+            flat = self._layout.flats[name] = flat_index(h, r, c)
+        return SynapseView(self, name, h, r, c, conn, flat)
 
     def _neuron_view(self, name: str) -> NeuronView:
-        circ = self._layout.placement.get(name, np.zeros(0, np.int64))
-        return NeuronView(self, name, circ, self._layout.neuron_indices.get(name, np.arange(len(circ))))
+        circ = self._layout.placement.get(name)
+        circ = np.zeros(0, np.int64) if circ is None else circ
+        indices = self._layout.neuron_indices.get(name)
+        return NeuronView(self, name, circ, np.arange(len(circ)) if indices is None else indices)
 
     def _fail(self, what: str, value, limit: str) -> PlasticityError:
         return PlasticityError(f"plasticity rule {self._kernel.name!r} at {self.time_us:.3f} µs (chip "
                                f"{self.chip_id}) wrote {what} {value!r}: {limit}")
+
+    @property
+    def spike_rates_hz(self) -> np.ndarray:
+        """Firing rate per circuit since this kernel's last run (spikes per hardware second;
+        0 when no time passed)."""
+        if self.elapsed_ns <= 0:
+            return np.zeros(len(self.spike_counts))
+        return np.asarray(self.spike_counts, np.float64) * (1e9 / self.elapsed_ns)
 
     def membranes(self) -> np.ndarray:
         """8-bit CADC codes of all 512 membranes."""
@@ -252,17 +300,59 @@ class PpuContext:
         """Copy of all weights ``[hemisphere, row, column]``."""
         return self._snap.weights.copy()
 
+    def read_weights(self) -> np.ndarray:
+        """All weights ``[hemisphere, row, column]`` as the chip has them (do not write them)."""
+        return self._snap.weights
+
+    def correlation_codes_into(self, causal: np.ndarray, acausal: np.ndarray) -> None:
+        """8-bit codes of all sensors into ``causal`` and ``acausal`` (uint8 ``[hemisphere,
+        row, column]``), without reset (``correlation(reset=False)`` without the new arrays)."""
+        snap = self._snap
+        _codes_into(snap._causal.reshape(-1), 1.0 / snap.corr_lsb, causal.reshape(-1))
+        _codes_into(snap._acausal.reshape(-1), 1.0 / snap.corr_lsb, acausal.reshape(-1))
+
     def set_weights(self, hemisphere, row, column, values) -> None:
         """Write 6-bit weights (integers 0..63) at the given synapses."""
         v = np.asarray(values)
-        if not np.issubdtype(v.dtype, np.integer) or (v.size and (v.min() < 0 or v.max() > C.WEIGHT_MAX)):
-            bad = v[~((v >= 0) & (v <= C.WEIGHT_MAX) & (v == np.round(v)))]
-            shown = bad.flat[0].item() if bad.size else v.dtype
-            raise self._fail("weight", shown, f"weights are integers 0..{C.WEIGHT_MAX}; write "
-                                              f"np.clip(np.rint(w), 0, {C.WEIGHT_MAX}).astype(int)")
         h, r, c = (np.broadcast_to(np.asarray(x, dtype=np.int64), v.shape).reshape(-1)
                    for x in (hemisphere, row, column))
-        self.writes.append(WeightWrite(self._t_ticks, h, r, c, np.asarray(v, np.int64).reshape(-1)))
+        shape = (C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
+        for name, x, n in zip(("hemisphere", "row", "column"), (h, r, c), shape):
+            if x.size and (x.min() < 0 or x.max() >= n):
+                raise self._fail(f"a weight at {name}", int(x[(x < 0) | (x >= n)][0]), f"{name}s are 0..{n - 1}")
+        self._write_weights(h, r, c, flat_index(h, r, c), v.reshape(-1))
+
+    def set_weights_at(self, flat, values) -> None:
+        """Write 6-bit weights at flat synapse indices (``SynapseView.flat``: ``(hemisphere ·
+        rows + row) · columns + column``, 0 .. 131071)."""
+        flat = np.ascontiguousarray(flat, np.int64)
+        if flat.size and (flat.min() < 0 or flat.max() >= self._snap.weights.size):
+            bad = int(flat[(flat < 0) | (flat >= self._snap.weights.size)][0])
+            raise self._fail("a weight at flat index", bad, f"flat indices are 0..{self._snap.weights.size - 1}")
+        self._write_weights(None, None, None, flat, np.asarray(values).reshape(-1))
+
+    def _write_weights(self, h, r, c, flat, v) -> None:
+        """Weights ``v`` at synapses ``flat`` (1-d, checked; ``h, r, c`` the same synapses'
+        coordinates, or None) as one ``WeightWrite`` of those that change something."""
+        if not np.issubdtype(v.dtype, np.integer):
+            bad = v[~((v >= 0) & (v <= C.WEIGHT_MAX) & (v == np.round(v)))]
+            raise self._weight_error(bad.flat[0].item() if bad.size else v.dtype)
+        v = np.ascontiguousarray(v, np.int64)
+        keep = self._snap.weight_changes(np.ascontiguousarray(flat, np.int64), v)
+        if len(keep) and keep[0] < 0:
+            raise self._weight_error(v[-1 - keep[0]].item())
+        if not len(keep):
+            return
+        if h is None:
+            self.writes.append(WeightWrite(self._t_ticks, *_coordinates(flat[keep]), v[keep]))
+        elif len(keep) == len(v):
+            self.writes.append(WeightWrite(self._t_ticks, h, r, c, v))
+        else:
+            self.writes.append(WeightWrite(self._t_ticks, h[keep], r[keep], c[keep], v[keep]))
+
+    def _weight_error(self, shown) -> PlasticityError:
+        return self._fail("weight", shown, f"weights are integers 0..{C.WEIGHT_MAX}; write "
+                                           f"np.clip(np.rint(w), 0, {C.WEIGHT_MAX}).astype(int)")
 
     def set_synapses_enabled(self, hemisphere, row, column, enabled) -> None:
         """Connect/disconnect synapses (topology): their address matches their source or not."""
@@ -311,21 +401,88 @@ class PpuContext:
         return [(k, v) for k, v in self.records if isinstance(v, np.ndarray)]
 
 
+def flat_index(hemisphere, row, column) -> np.ndarray:
+    """Synapses' indices in the flattened ``[hemisphere, row, column]`` arrays (int64)."""
+    h, r, c = (np.asarray(x, np.int64) for x in (hemisphere, row, column))
+    return (h * C.ROWS_PER_HEMISPHERE + r) * C.COLUMNS_PER_HEMISPHERE + c
+
+
+_WEIGHT_MAX = C.WEIGHT_MAX
+_ROWS, _COLUMNS = C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE
+
+
 @njit(cache=True)
-def _codes_at(causal, acausal, h, r, c, per_lsb, reset):
-    """8-bit codes ``clip(rint(x · per_lsb), 0, 255)`` of both sensors at ``(h, r, c)``
-    (the CADC's read of the correlation sensors; numpy twin: ``correlation_codes(None)``),
-    zeroing them if ``reset``."""
-    n = h.shape[0]
+def _coordinates(flat):
+    """``(hemisphere, row, column)`` of flat synapse indices (numpy's integer division is
+    several times slower than this compiled one by constants)."""
+    n = flat.shape[0]
+    h = np.empty(n, np.int64)
+    r = np.empty(n, np.int64)
+    c = np.empty(n, np.int64)
+    for i in range(n):
+        h[i] = flat[i] // (_ROWS * _COLUMNS)
+        r[i] = flat[i] // _COLUMNS % _ROWS
+        c[i] = flat[i] % _COLUMNS
+    return h, r, c
+
+
+@njit(inline="always")
+def _code8(x):
+    """``clip(rint(x), 0, 255)`` (rint: halves to even), without a libm call per value."""
+    if x >= 255.0:
+        return 255
+    if x > 0.0:
+        k = int(x + 0.5)
+        if k - x == 0.5 and k & 1:
+            k -= 1
+        return k
+    return 0
+
+
+@njit(cache=True)
+def _codes_at(causal, acausal, flat, per_lsb, reset):
+    """8-bit codes ``clip(rint(x · per_lsb), 0, 255)`` of both sensors (flattened arrays) at
+    ``flat`` (the CADC's read of the correlation sensors; numpy twin:
+    ``correlation_codes(None)``), zeroing them if ``reset``."""
+    n = flat.shape[0]
     out_c = np.empty(n, np.uint8)
     out_a = np.empty(n, np.uint8)
     for i in range(n):
-        out_c[i] = min(255.0, max(0.0, np.rint(causal[h[i], r[i], c[i]] * per_lsb)))
-        out_a[i] = min(255.0, max(0.0, np.rint(acausal[h[i], r[i], c[i]] * per_lsb)))
+        j = flat[i]
+        out_c[i] = _code8(causal[j] * per_lsb)
+        out_a[i] = _code8(acausal[j] * per_lsb)
         if reset:
-            causal[h[i], r[i], c[i]] = 0.0
-            acausal[h[i], r[i], c[i]] = 0.0
+            causal[j] = 0.0
+            acausal[j] = 0.0
     return out_c, out_a
+
+
+@njit(cache=True)
+def _codes_into(values, per_lsb, out):
+    """``out[i] = clip(rint(values[i] · per_lsb), 0, 255)`` (1-d)."""
+    for i in range(values.shape[0]):
+        out[i] = _code8(values[i] * per_lsb)
+
+
+@njit(cache=True)
+def _weight_changes(weights, written, flat, values):
+    """Positions i where ``values[i]`` changes the weight at ``flat[i]`` or the synapse was
+    written before (``written``, updated); ``[-1 - i]`` for the first value outside 0..63."""
+    n = flat.shape[0]
+    for i in range(n):
+        if values[i] < 0 or values[i] > _WEIGHT_MAX:
+            out = np.empty(1, np.int64)
+            out[0] = -1 - i
+            return out
+    keep = np.empty(n, np.int64)
+    k = 0
+    for i in range(n):
+        j = flat[i]
+        if written[j] or weights[j] != values[i]:
+            keep[k] = i
+            k += 1
+            written[j] = True
+    return keep[:k]
 
 
 def _own_copy(function):
@@ -346,6 +503,7 @@ class Ppu:
         self.next_ns = [k.start_ns for k in kernels]
         self.runs = [0] * len(kernels)
         self._last_counts = [None] * len(kernels)
+        self._last_ns: list[int | None] = [None] * len(kernels)
         self.records: list[tuple[int, int, str, str, Any]] = []
 
     def _active(self, i: int) -> bool:
@@ -368,7 +526,8 @@ class Ppu:
             last = self._last_counts[i]
             counts = snapshot.spike_count - (last if last is not None else 0)
             self._last_counts[i] = snapshot.spike_count.copy()
-            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, self.chip_id)
+            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, self.chip_id, self._last_ns[i])
+            self._last_ns[i] = t_ns
             try:
                 self.functions[i](ctx)
             except PlasticityError as err:
@@ -393,12 +552,14 @@ class Ppu:
     def get_state(self) -> dict:
         return {"next_ns": list(self.next_ns), "runs": list(self.runs),
                 "last": [None if c is None else c.copy() for c in self._last_counts],
+                "last_ns": list(self._last_ns),
                 "records": list(self.records), "functions": [_own_copy(f) for f in self.functions]}
 
     def set_state(self, state: dict) -> None:
         self.next_ns = list(state["next_ns"])
         self.runs = list(state.get("runs", [0] * len(self.kernels)))
         self._last_counts = [None if c is None else c.copy() for c in state["last"]]
+        self._last_ns = list(state.get("last_ns", [None] * len(self.kernels)))
         self.records = list(state["records"])
         if "functions" in state:
             self.functions = [_own_copy(f) for f in state["functions"]]

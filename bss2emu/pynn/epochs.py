@@ -15,6 +15,7 @@ import numpy as np
 
 from ..routing.connectivity import keyed_rng
 from .exceptions import InvalidParameterValueError
+from .rules import rule_identity, rule_of
 from .standardmodels import SpikeSourceArray, SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
 
 CHUNK_MS = 1000.0  # Poisson trains are drawn per chunk (ms of bss2emu.pynn's axis: 1 ms hardware), so a longer
@@ -83,6 +84,9 @@ def topology(state) -> str:
         h.update(f"{id(prj)}:{len(prj)}:{prj.receptor_type}:{prj.stp()};".encode())
         for arr in (prj._pre, prj._post, prj._values["delay"]):
             h.update(np.ascontiguousarray(arr).tobytes())
+    # the plasticity rules, each by its identity (rules.rule_identity: same_id and kernel)
+    for owner in [prj.synapse_type for prj in state.projections] + [p.celltype for p in state.populations]:
+        h.update(rule_identity(rule_of(owner)).encode())
     return h.hexdigest()
 
 

@@ -9,7 +9,7 @@ from ``timer.start``, ``timer.num_periods`` times. ``ctx`` is the core's
 the rule, in the order they were made: ``weights()``, ``correlation(reset=True)``,
 ``set_weights``, ``set_enabled``, ``connection`` = the projection's connection indices) and
 ``ctx.populations`` (one per population whose cell type holds the rule: ``membranes()``,
-``spike_counts``, ``set_parameter``), ``ctx.time`` in the view's ms and the rule's
+``spike_counts``, ``rates_hz`` (hardware), ``set_parameter``), ``ctx.time`` in the view's ms and the rule's
 parameters as attributes of ``self``. Values are hardware units (weights 0..63, 8-bit
 codes, DAC values).
 
@@ -32,6 +32,7 @@ import numpy as np
 
 from ..chip_actor.ppu import SynapseView
 from ..errors import ConfigError
+from ..protocol import coordinates as C
 from . import simulator
 from .exceptions import NoModelAvailableError
 
@@ -279,17 +280,53 @@ class RuleKernel:
             for i, part in enumerate(self.parts):
                 if not part:  # a projection without connections
                     empty = np.zeros(0, np.int64)
-                    self._merged.append((empty, empty, empty, empty))
+                    self._merged.append((empty, empty, empty, empty, empty))
                     continue
                 first, *rest = [views[name] for name, _ in part]
                 m = first.merged(rest, [conn for _, conn in part], name=str(i))
-                self._merged.append((m.hemisphere, m.row, m.column, m.connection))
+                self._merged.append((m.hemisphere, m.row, m.column, m.connection, m.flat))
         ctx.projections = [SynapseView(ctx, str(i), *m) for i, m in enumerate(self._merged)]
         ctx.time = ctx.time_us / self.us_per_ms
-        if self.function is not run_cpp:  # C++ kernels record in grenade's layouts, as they are
-            record = ctx.record_observable
-            ctx.record_observable = lambda name, value: record(name, self._full(name, value, ctx))
+        record = ctx.record_observable
+        full = self._full_cpp if self.function is run_cpp else self._full
+        ctx.record_observable = lambda name, value: record(name, full(name, value, ctx))
         self.function(self.rule, ctx)
+
+    def _full_cpp(self, name: str, value, ctx):
+        """A C++ kernel's per-synapse or per-neuron observable — one array per view handle, in
+        grenade's layout (``cpp_kernel.decode_recordings``: the handles are the rule's
+        projections/populations in order, each split by hemisphere, top first; rows and
+        columns sorted) — as ``_full`` gives a Python kernel's: a value per connection or
+        neuron, NaN off this chip."""
+        obs = self.rule.observables.get(name)
+        if obs is None or isinstance(obs, ObservableArray):
+            return value
+        per_synapse = isinstance(obs, ObservablePerSynapse)
+        parts = iter(value)
+        out = []
+        for view, size in zip(ctx.projections if per_synapse else ctx.populations,
+                              self.sizes[0] if per_synapse else self.sizes[1]):
+            full = np.full(size, np.nan)
+            if per_synapse:
+                packed = obs.layout_per_row is ObservablePerSynapse.LayoutPerRow.packed_active_columns
+                hemisphere, where = view.hemisphere, view.connection
+            else:
+                packed = obs.layout is ObservablePerNeuron.Layout.packed_active_columns
+                hemisphere, where = view.circuits // C.COLUMNS_PER_HEMISPHERE, view.indices
+            column = view.column if per_synapse else view.circuits % C.COLUMNS_PER_HEMISPHERE
+            for h in (0, 1):
+                on = hemisphere == h
+                if not on.any():
+                    continue
+                part = np.asarray(next(parts))
+                c = np.searchsorted(np.unique(column[on]), column[on]) if packed else column[on]
+                if per_synapse:
+                    r = np.searchsorted(np.unique(view.row[on]), view.row[on])
+                    full[where[on]] = part[r, c]
+                else:
+                    full[where[on]] = part[c]
+            out.append(full)
+        return np.concatenate(out) if out else np.zeros(0)
 
     def _full(self, name: str, value, ctx):
         """A per-synapse or per-neuron observable as full-length arrays (NaN where the

@@ -17,7 +17,8 @@ from ..protocol import experiment as E
 from ..units import TICKS_PER_US
 from .connections import group_members
 from .plasticity import (
-    ObservableArray, ObservablePerSynapse, ObservableSample, RuleKernel, SampleTime, kernel_function, rule_of,
+    ObservableArray, ObservablePerSynapse, ObservableSample, RuleKernel, SampleTime, kernel_function, run_cpp,
+    rule_of,
 )
 from .standardmodels import is_source
 
@@ -36,6 +37,21 @@ def network_rules(state) -> list[tuple]:
             found.setdefault(id(rule), (rule, [], []))[2].append(pop)
     order = {id(r): i for i, r in enumerate(state.plasticity_rules)}
     return sorted(found.values(), key=lambda entry: order.get(id(entry[0]), len(order)))
+
+
+def rule_identity(rule) -> str:
+    """What a rule is across the snippets of a segment (``epochs.topology``): its class,
+    ``same_id``, timer and kernel (the C++ source, or the Python class's parameters). As in
+    pynn.brainscales2, where rules of equal ``same_id`` and equal kernel code share their
+    state across realtime snippets: a segment runs one kernel per rule from its start, so a
+    rule replaced between snippets by one of the same identity goes on with the first one's
+    state, and one of another identity is a change of the network's structure."""
+    if rule is None:
+        return "-"
+    t = rule.timer
+    code = (rule.generate_kernel() if kernel_function(rule) is run_cpp
+            else repr(sorted((k, repr(v)) for k, v in rule.rule_parameters.items())))
+    return f"{type(rule).__module__}.{type(rule).__qualname__}:{rule.same_id}:{t.start}:{t.period}:{t.num_periods}:{code}"
 
 
 def group_connections(prj, g: dict) -> np.ndarray:

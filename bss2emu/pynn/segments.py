@@ -72,7 +72,8 @@ def append_epoch(state) -> None:
     else:
         if topology(state) != state.topology:
             raise ConnectionError("the network's structure changed since the last run() (populations, connections, "
-                                  "delays, STP or on-chip sources): BrainScaleS-2 maps the network once per "
+                                  "delays, STP, on-chip sources or plasticity rules — a rule replaced by one of "
+                                  "the same same_id and kernel goes on): BrainScaleS-2 maps the network once per "
                                   "segment; call sim.reset() before changing it")
         if state.t > state.epochs[-1][0]:
             state.epochs = state.epochs + [(state.t, snapshot(state))]

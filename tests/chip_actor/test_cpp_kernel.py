@@ -45,8 +45,10 @@ def experiment(k, period_us=20.0, runtime_us=100.0) -> dict:
 
 def test_state_layout_matches_the_header():
     # bss2emu/ppu_state.h static_asserts the same offsets; its size is 4104 + 4 * 2 * 65536 + 512 + 2048
+    # + 8 + 8 * 4096 (the neuron parameter writes)
     assert STATE_LAYOUT.fields["rate_counters"][1] == 4104 + 4 * 131072 + 512
-    assert STATE_LAYOUT.itemsize == 4104 + 4 * 131072 + 512 + 2048
+    assert STATE_LAYOUT.fields["neuron_writes"][1] == 4104 + 4 * 131072 + 512 + 2048 + 8
+    assert STATE_LAYOUT.itemsize == 4104 + 4 * 131072 + 512 + 2048 + 8 + 8 * 4096
 
 
 def test_compile_error_names_rule_and_kernel_line():
@@ -329,3 +331,71 @@ def test_observable_specs_are_accepted_or_refused_with_the_rule_and_name(name, s
     else:
         assert o.kind in ("synapse", "neuron", "array") and o.name == name
         assert o.size >= 1 if o.kind == "array" else o.layout
+
+
+def test_a_checkpoint_keeps_the_kernels_globals_and_a_copy_goes_on_from_them():
+    """The PPU's state in a checkpoint holds the C++ kernel's globals (here its invocation
+    counter, written as the weight): restoring it — in this Ppu or, pickled, in a new one —
+    goes on from there, as the uninterrupted run does; a run from time 0 starts afresh."""
+    from bss2emu.chip_actor.chip import Chip
+    from bss2emu.chip_actor.ppu import ChipLayout, Ppu
+    from bss2emu.protocol.hardware import ChipConfig
+
+    chip = Chip(ChipConfig(), ideal=True)
+    layout = ChipLayout({"s→n": (np.zeros(4, np.int64), np.zeros(4, np.int64), np.arange(4))})
+    k = kernel(SET_ROW, name="count")
+
+    def step(ppu, t_us):
+        writes, _ = ppu.run_due(int(t_us * 1000), ChipSnapshot.live(chip), layout)
+        chip.apply_writes(writes)
+        return int(chip.config.synapses.weights[0, 0, 0])
+
+    ppu = Ppu([PpuKernel("count", k, period_ns=20_000, start_ns=20_000)])
+    assert [step(ppu, t) for t in (20, 40)] == [1, 2]
+    state = ppu.get_state()
+    assert [step(ppu, t) for t in (60, 80)] == [3, 4]
+    ppu.set_state(state)
+    assert [step(ppu, t) for t in (60, 80)] == [3, 4]  # without the globals: 1, 2
+    other = Ppu([PpuKernel("count", k, period_ns=20_000, start_ns=20_000)])
+    other.set_state(pickle.loads(pickle.dumps(state)))
+    assert [step(other, t) for t in (60, 80)] == [3, 4]
+    fresh = Ppu([PpuKernel("count", k, period_ns=20_000, start_ns=20_000)])
+    assert step(fresh, 20) == 1
+    k.close()
+
+
+WAKE = HEAD + """
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 0>&, std::array<NeuronViewHandle, 1>& neurons)
+{
+    auto const& n = neurons[0];
+    if (n.hemisphere != ppu) return;
+    for (size_t i = 0; i < n.columns.size(); ++i)
+        n.set_parameter(bss2emu::ppu::NeuronParameter::i_const, i, VALUE);
+}
+"""
+
+
+class WakePy:
+    def __call__(self, ctx):
+        ctx.populations[0].set_parameter("i_const", 900)
+
+
+def test_neuron_parameters_written_in_cpp_reach_the_chip_as_a_python_rules_do():
+    def exp(kernel):
+        return {"runtime_us": 100.0, "chip": {"ideal": True},
+                "populations": [{"name": "p", "size": 3, "params": {"i_const": 0}}],
+                "plasticity": [{"name": "wake", "kernel": kernel, "period_us": 50.0, "num_periods": 1,
+                                "populations": ["p"]}]}
+
+    k = CppKernel(WAKE.replace("VALUE", "900"), "wake", [], ["p"])
+    cpp, py = bss2emu.run(exp(k)), bss2emu.run(exp(WakePy()))
+    k.close()
+    spikes = cpp.spike_times_us("p")
+    assert all(len(t) >= 3 and t.min() >= 50.0 for t in spikes)  # silent until the rule raised the current
+    assert cpp.spikes.equals(py.spikes)
+    bad = CppKernel(WAKE.replace("VALUE", "5000"), "wake", [], ["p"])
+    with pytest.raises(PlasticityError, match=r"'wake' \(C\+\+\) stopped at 50\.000 µs on chip 0, PPU top: "
+                                              r"NeuronViewHandle::set_parameter: i_const = 5000 is out of its range "
+                                              r"0\.\.1022"):
+        bss2emu.run(exp(bad))
+    bad.close()

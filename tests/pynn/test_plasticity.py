@@ -11,6 +11,7 @@ import pytest
 
 import bss2emu.pynn as sim
 from bss2emu.errors import PlasticityError
+from bss2emu.pynn import exceptions as pynn_exceptions
 from bss2emu.pynn.exceptions import NoModelAvailableError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
@@ -237,5 +238,111 @@ def test_a_rule_runs_through_appended_snippets_that_change_weights_without_mappi
         exp = pynn.simulator.state.last_experiment
         assert [w.weights for w in exp.writes if w.kind == "weight"] == [[20, 30]]
         assert len(exp.projections) == 1  # one mapping for both snippets: the change is a timed write
+    finally:
+        pynn.end()
+
+
+RECORD_WEIGHTS_CPP = """
+#include "grenade/vx/ppu/synapse_array_view_handle.h"
+#include "grenade/vx/ppu/neuron_view_handle.h"
+#include "grenade/vx/ppu/time.h"
+#include "hate/tuple.h"
+using namespace grenade::vx::ppu;
+using namespace libnux::vx;
+extern volatile PPUOnDLS ppu;
+template <size_t N, size_t M>
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, N>& synapses, std::array<NeuronViewHandle, M>&,
+                            Recording& recording)
+{
+    recording.time = now();
+    hate::for_each([](SynapseArrayViewHandle const& s, auto& packed, auto& rows) {
+        if (s.hemisphere != ppu) return;
+        for (size_t i = 0; i < s.rows.size(); ++i) {
+            auto const w = s.get_weights(i);
+            rows[i] = w;
+            for (size_t k = 0; k < s.columns.size(); ++k) packed[i][k] = w[s.columns[k]];
+        }
+    }, synapses, recording.packed, recording.rows);
+}
+"""
+
+
+def test_a_cpp_rules_per_synapse_observables_come_per_connection_as_a_python_rules():
+    """The C++ kernel records its views' weights in both of grenade's layouts; PyNN gives them
+    per connection (``Projection.get_data``), as it gives a Python rule's records."""
+    import bss2emu.brainscales2 as pynn
+
+    Syn = pynn.PlasticityRule.ObservablePerSynapse
+
+    class CppWatch(pynn.PlasticityRule, pynn.standardmodels.synapses.StaticSynapse):
+        def generate_kernel(self):
+            return RECORD_WEIGHTS_CPP
+
+    class PyWatch(pynn.PlasticityRule, pynn.standardmodels.synapses.StaticSynapse):
+        def kernel(self, ctx):
+            ctx.record_observable("packed", [ctx.projections[0].weights()])
+
+    weights = np.arange(1, 13).reshape(3, 4) * 5  # a distinct hardware weight per connection
+    pynn.setup()
+    try:
+        timer = pynn.Timer(start=0.01, period=0.02, num_periods=2)
+        cpp = CppWatch(timer=timer, weight=weights,
+                       observables={"packed": Syn(type=Syn.Type.uint8),
+                                    "rows": Syn(type=Syn.Type.uint8, layout_per_row=Syn.LayoutPerRow.complete_rows)})
+        py = PyWatch(timer=timer, weight=weights, observables={"packed": Syn()})
+        src = pynn.Population(3, pynn.cells.SpikeSourceArray(spike_times=[0.005]))
+        nrn = pynn.Population(4, pynn.cells.HXNeuron())
+        p_cpp = pynn.Projection(src, nrn, pynn.AllToAllConnector(), synapse_type=cpp)
+        p_py = pynn.Projection(src, nrn, pynn.AllToAllConnector(), synapse_type=py)
+        pynn.run(0.05)
+        expected = np.array([w for _, _, w in p_cpp.get("weight", format="list")])
+        assert sorted(expected.tolist()) == sorted(weights.ravel().tolist())
+        reference = [s.data.tolist() for s in p_py.get_data("packed")[0]]
+        assert reference == [expected.tolist()] * 2
+        for name in ("packed", "rows"):
+            samples = p_cpp.get_data(name)[0]
+            assert [s.time.value() for s in samples] == [1250, 3750]
+            assert [s.data.tolist() for s in samples] == reference, name
+    finally:
+        pynn.end()
+
+
+def test_a_rule_replaced_between_snippets_goes_on_with_the_same_same_id_only():
+    """pynn.brainscales2's ``same_id``: rules with equal id and kernel share their state across
+    snippets. The second snippet's rule continues the first one's count; one of another
+    ``same_id`` is refused (a segment runs one kernel per rule from its start)."""
+    import bss2emu.brainscales2 as pynn
+
+    class Count(pynn.PlasticityRule, pynn.standardmodels.synapses.StaticSynapse):
+        def kernel(self, ctx):
+            self.calls = getattr(self, "calls", 0) + 1
+            ctx.record_observable("n", [self.calls])
+
+    def network():
+        timer = pynn.Timer(start=0.01, period=0.02, num_periods=4)
+        src = pynn.Population(2, pynn.cells.SpikeSourceArray(spike_times=[0.005]))
+        nrn = pynn.Population(1, pynn.cells.HXNeuron())
+        obs = {"n": pynn.PlasticityRule.ObservableArray(size=1)}
+        prj = pynn.Projection(src, nrn, pynn.AllToAllConnector(),
+                              synapse_type=Count(timer=timer, observables=obs, same_id=7, weight=10))
+        return prj, timer, obs
+
+    pynn.setup()
+    try:
+        prj, timer, obs = network()
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        prj.synapse_type = second = Count(timer=timer, observables=obs, same_id=7, weight=10)
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        pynn.run(None, pynn.RunCommand.EXECUTE)
+        assert [s.data.tolist() for s in second.get_observable_array("n")] == [[1], [2], [3], [4]]  # one state
+    finally:
+        pynn.end()
+    pynn.setup()
+    try:
+        prj, timer, obs = network()
+        pynn.run(0.04, pynn.RunCommand.APPEND)
+        prj.synapse_type = Count(timer=timer, observables=obs, same_id=8, weight=10)
+        with pytest.raises(pynn_exceptions.ConnectionError, match="plasticity rules"):
+            pynn.run(0.04, pynn.RunCommand.APPEND)
     finally:
         pynn.end()

@@ -18,6 +18,16 @@ constexpr size_t hemispheres = 2;
 constexpr size_t rows = 256;     // synapse rows per hemisphere
 constexpr size_t columns = 256;  // neuron columns (= synapse columns) per hemisphere
 constexpr size_t error_size = 4096;
+constexpr size_t neuron_writes_max = 4096;  // neuron parameter writes per invocation
+
+/** One neuron parameter write of a kernel (NeuronViewHandle::set_parameter). */
+struct NeuronWrite
+{
+	uint16_t parameter;  // index in bss2emu's NEURON_PARAMETERS (the generated NeuronParameter)
+	uint16_t circuit;    // hemisphere * 256 + column
+	uint16_t value;      // hardware value, checked against the parameter's range
+	uint16_t pad;
+};
 
 struct ChipState
 {
@@ -29,6 +39,9 @@ struct ChipState
 	uint8_t correlation_reset[hemispheres][rows][columns];  // out: 1 where the kernel reset
 	uint8_t cadc[hemispheres][columns];               // in: 8-bit CADC codes of the membranes
 	uint32_t rate_counters[hemispheres][columns];     // in/out: spikes since the last reset
+	uint32_t neuron_write_count;                      // out: entries of neuron_writes used
+	uint32_t pad;
+	NeuronWrite neuron_writes[neuron_writes_max];     // out: in call order
 	// followed by the kernel's Recording, one per PPU (size given at start)
 };
 
@@ -37,7 +50,9 @@ static_assert(offsetof(ChipState, weights) == 4104);
 static_assert(offsetof(ChipState, correlation_reset) == 4104 + 3 * 65536 * 2);
 static_assert(offsetof(ChipState, cadc) == 4104 + 4 * 65536 * 2);
 static_assert(offsetof(ChipState, rate_counters) == 4104 + 4 * 65536 * 2 + 512);
-static_assert(sizeof(ChipState) == 4104 + 4 * 65536 * 2 + 512 + 2048);
+static_assert(offsetof(ChipState, neuron_write_count) == 4104 + 4 * 65536 * 2 + 512 + 2048);
+static_assert(offsetof(ChipState, neuron_writes) == 4104 + 4 * 65536 * 2 + 512 + 2048 + 8);
+static_assert(sizeof(ChipState) == 4104 + 4 * 65536 * 2 + 512 + 2048 + 8 + 8 * neuron_writes_max);
 
 inline ChipState* state = nullptr;
 

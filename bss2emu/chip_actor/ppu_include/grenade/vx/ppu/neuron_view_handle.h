@@ -53,6 +53,38 @@ struct NeuronViewHandle
 		return ret;
 	}
 
+#ifdef BSS2EMU_NEURON_PARAMETERS
+	/**
+	 * bss2emu extension (the real handle has no parameter writes): set a neuron parameter of
+	 * neuron `columns[column_index]` to a hardware value (a 10-bit DAC value, or the range of a
+	 * switch or counter; bss2emu::ppu::NeuronParameter names them as bss2emu's NEURON_PARAMETERS
+	 * do). Takes effect when the kernel returns, as the PPU's CapMem writes do; a value out of the
+	 * parameter's range stops the kernel.
+	 */
+	void set_parameter(bss2emu::ppu::NeuronParameter parameter, size_t column_index, uint16_t value) const
+	{
+		check("set_parameter");
+		if (column_index >= columns.size())
+			bss2emu::ppu::fail(
+			    "NeuronViewHandle::set_parameter: index %zu, the view has %zu columns", column_index,
+			    columns.size());
+		auto const p = static_cast<size_t>(parameter);
+		if (value > bss2emu::ppu::neuron_parameter_maximum[p])
+			bss2emu::ppu::fail(
+			    "NeuronViewHandle::set_parameter: %s = %u is out of its range 0..%u", bss2emu::ppu::neuron_parameter_names[p],
+			    static_cast<unsigned>(value), static_cast<unsigned>(bss2emu::ppu::neuron_parameter_maximum[p]));
+		auto& st = *bss2emu::ppu::state;
+		if (st.neuron_write_count >= bss2emu::ppu::neuron_writes_max)
+			bss2emu::ppu::fail(
+			    "NeuronViewHandle::set_parameter: more than %zu parameter writes in one invocation",
+			    bss2emu::ppu::neuron_writes_max);
+		st.neuron_writes[st.neuron_write_count++] = bss2emu::ppu::NeuronWrite{
+		    static_cast<uint16_t>(p),
+		    static_cast<uint16_t>(static_cast<size_t>(hemisphere) * libnux::vx::dls_num_columns + columns[column_index]),
+		    value, 0};
+	}
+#endif
+
 	/** CADC codes of all 256 columns of this hemisphere (no column masking). */
 	Row get_analog_readouts() const
 	{
