@@ -207,7 +207,7 @@ def test_the_brainscales2_view_takes_the_same_rules_in_hardware_ms():
         nrn = pynn.Population(2, pynn.cells.HXNeuron(plasticity_rule=None))
         pynn.Projection(src, nrn, pynn.AllToAllConnector(), synapse_type=rule)
         pynn.run(0.05)
-        assert [s.data.tolist() for s in rule.get_observable_array("t")] == [[0.01, 10.0, 60], [0.03, 30.0, 60]]
+        assert [s.data.tolist() for s in rule.get_observable_array("t")[0]] == [[0.01, 10.0, 60], [0.03, 30.0, 60]]
         assert pynn.synapses.PlasticSynapse(weight=-5, plasticity_rule=rule).plasticity_rule is rule
     finally:
         pynn.end()
@@ -334,7 +334,7 @@ def test_a_rule_replaced_between_snippets_goes_on_with_the_same_same_id_only():
         prj.synapse_type = second = Count(timer=timer, observables=obs, same_id=7, weight=10)
         pynn.run(0.04, pynn.RunCommand.APPEND)
         pynn.run(None, pynn.RunCommand.EXECUTE)
-        assert [s.data.tolist() for s in second.get_observable_array("n")] == [[1], [2], [3], [4]]  # one state
+        assert [s.data.tolist() for s in second.get_observable_array("n")[0]] == [[1], [2], [3], [4]]  # one state
     finally:
         pynn.end()
     pynn.setup()
