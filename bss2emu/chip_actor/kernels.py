@@ -82,6 +82,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .libm_exp import exp_array, in_fast_range
+
 # rows of the per-neuron coefficient array ``coef[ROW, neuron]``
 (
     K_EL, K_VRESET, K_VTH, K_VT, K_EEXC, K_EINH, K_GL, K_DT, K_A, K_B,
@@ -401,6 +403,9 @@ def integrate_window(
         gl_dt[n] = coef[K_GL, n] * coef[K_DT, n]
     i_dc = np.empty(n_neurons)
     arg = np.empty(n_neurons)
+    ex = np.empty(n_neurons)
+    ex_r = np.empty(n_neurons)
+    ex_k = np.empty(n_neurons, np.uint64)
     v_new = np.empty(n_neurons)
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     v_cp = np.empty(cp_rows.shape[0] + 1)
@@ -484,10 +489,13 @@ def integrate_window(
             if a > EXP_ARG_MAX:
                 a = EXP_ARG_MAX
             arg[n] = a
-        for q in range(exp_on.shape[0]):  # libm's exp, one call per neuron: no SIMD here
+        if exp_on.shape[0] > 0:  # libm's exp, bit for bit, as SIMD over all neurons
+            exp_array(arg, ex, ex_r, ex_k)
+        for q in range(exp_on.shape[0]):
             n = exp_on[q]
             if t0 >= ref_end[n]:
-                e = gl_dt[n] * np.exp(arg[n])
+                x = arg[n]
+                e = gl_dt[n] * (ex[n] if in_fast_range(x) else np.exp(x))
                 e_prev = nstate[S_EPREV, n]
                 nstate[S_EPREV, n] = e
                 if e_prev >= 0.0 and coef[K_EM, n] > AB2_MIN_DECAY:
