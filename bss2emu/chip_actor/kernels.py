@@ -168,6 +168,34 @@ def psp_response(x_ns, es, tau_s_ns, rate_diff_ns, scale):
     return es * np.expm1(d) * scale
 
 
+PSP_TABLE_MAX_STEP_NS = 400
+"""Chips with steps up to this long look each synapse's decay and membrane response up in a
+table per neuron and event offset (``psp_table``); longer steps compute them per synapse."""
+
+
+def psp_table(h_ns: int) -> tuple[np.ndarray, np.ndarray]:
+    """An empty ``(psp_tab, psp_ok)`` for a chip with steps of ``h_ns``: ``psp_tab[receptor,
+    neuron, s]`` holds ``(e^{-s/τ_s}, R(s))`` of ``psp_response`` for an event ``s`` ns
+    before the step's end (receptor 0 excitatory, 1 inhibitory), filled for a neuron on its
+    first event (``psp_ok[receptor, neuron]`` 1 then) from ``coef``: a new ``coef`` needs a
+    new table. No row (``psp_tab.shape[2] == 0``) for steps over ``PSP_TABLE_MAX_STEP_NS``.
+    The values are those delivery computed per synapse (the same expressions), so looking them
+    up changes no result; it saves two divisions, ``exp`` and ``expm1`` per synapse, and the
+    pages of neurons that never receive an event are never touched."""
+    rows = int(h_ns) + 1 if h_ns <= PSP_TABLE_MAX_STEP_NS else 0
+    return np.empty((2, 512, rows, 2)), np.zeros((2, 512), np.int8)
+
+
+@njit(**_JIT)
+def fill_psp_row(psp_tab, psp_ok, receptor, n, tau_s_ns, rate_diff_ns, scale):
+    """Tabulate neuron ``n``'s decay and response (``psp_table``) for one receptor."""
+    for s in range(1, psp_tab.shape[2]):
+        es = np.exp(-s / tau_s_ns)
+        psp_tab[receptor, n, s, 0] = es
+        psp_tab[receptor, n, s, 1] = psp_response(s, es, tau_s_ns, rate_diff_ns, scale)
+    psp_ok[receptor, n] = 1
+
+
 # a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
 ENTRY_ROW_SHIFT, ENTRY_WEIGHT_SHIFT, ENTRY_MODE_SHIFT = 8, 16, 22
 
@@ -371,6 +399,7 @@ def integrate_window(
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
     syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
+    psp_tab, psp_ok,
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
@@ -382,7 +411,8 @@ def integrate_window(
     early, at a step boundary, when ``out_*`` could overflow. The last arguments describe
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
-    take their lead's membrane, and ``cp_*`` is the half-step coupling propagator. Returns ``(steps_done, n_out,
+    take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
+    ``psp_ok``: the chip's ``psp_table`` (filled as events arrive). Returns ``(steps_done, n_out,
     n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
     of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -404,10 +434,17 @@ def integrate_window(
     i_dc = np.empty(n_neurons)
     arg = np.empty(n_neurons)
     ex = np.empty(n_neurons)
+    special = np.empty(n_neurons, np.bool_)
+    exp_m = np.empty(n_neurons, np.bool_)  # the exponential term is on
+    ab2_m = np.empty(n_neurons, np.bool_)  # ... and extrapolated (AB2_MIN_DECAY)
+    for n in range(n_neurons):
+        exp_m[n] = coef[K_DT, n] > 0.0
+        ab2_m[n] = coef[K_EM, n] > AB2_MIN_DECAY
     ex_r = np.empty(n_neurons)
     ex_k = np.empty(n_neurons, np.uint64)
     v_new = np.empty(n_neurons)
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
+    psp_tab_on = psp_tab.shape[2] > h_ns
     v_cp = np.empty(cp_rows.shape[0] + 1)
     v_acc = np.empty(cp_rows.shape[0] + 1)
     any_bg = False
@@ -489,22 +526,29 @@ def integrate_window(
             if a > EXP_ARG_MAX:
                 a = EXP_ARG_MAX
             arg[n] = a
-        if exp_on.shape[0] > 0:  # libm's exp, bit for bit, as SIMD over all neurons
+        if exp_on.shape[0] > 0:
+            # libm's exp, bit for bit, as SIMD over all neurons; libm itself for arguments
+            # outside its fast range (rare: a membrane 512 Δ_T below V_T)
             exp_array(arg, ex, ex_r, ex_k)
-        for q in range(exp_on.shape[0]):
-            n = exp_on[q]
-            if t0 >= ref_end[n]:
-                x = arg[n]
-                e = gl_dt[n] * (ex[n] if in_fast_range(x) else np.exp(x))
+            n_slow = 0
+            for n in range(n_neurons):
+                n_slow += exp_m[n] & (not in_fast_range(arg[n]))
+            if n_slow:
+                for q in range(exp_on.shape[0]):
+                    n = exp_on[q]
+                    if not in_fast_range(arg[n]):
+                        ex[n] = np.exp(arg[n])
+            # where not refractory: the term, extrapolated (AB2) unless restarted; the
+            # branches as selects, so that this loop is SIMD as well
+            for n in range(n_neurons):
+                e = gl_dt[n] * ex[n]
                 e_prev = nstate[S_EPREV, n]
-                nstate[S_EPREV, n] = e
-                if e_prev >= 0.0 and coef[K_EM, n] > AB2_MIN_DECAY:
-                    e = e + 0.5 * (e - e_prev)
-                    if e < 0.0:
-                        e = 0.0
-                i_dc[n] += e
-            else:
-                nstate[S_EPREV, n] = -1.0
+                e2 = e + 0.5 * (e - e_prev)
+                e2 = 0.0 if e2 < 0.0 else e2
+                add = e2 if (e_prev >= 0.0) & ab2_m[n] else e
+                free = exp_m[n] & (t0 >= ref_end[n])
+                i_dc[n] = i_dc[n] + add if free else i_dc[n]
+                nstate[S_EPREV, n] = e if free else (-1.0 if exp_m[n] else e_prev)
         # membrane with current-based inputs (exact convolution) for all; the neurons with
         # a conductance-based input overwrite theirs (effective leak from step averages)
         for n in range(n_neurons):
@@ -545,10 +589,18 @@ def integrate_window(
                     v_new[n] = coef[K_VRESET, n]
             couple_half_step(v_new, cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
-        # towards a (v - E_L) at the step's starting voltage)
+        # towards a (v - E_L) at the step's starting voltage), and the new membrane of every
+        # neuron that is neither refractory nor at threshold (SIMD); the others ("special")
+        # keep the start's below
         for n in range(n_neurons):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
+            v = nstate[S_V, n]
+            vn = v_new[n]
+            v_th = coef[K_VTH, n]
+            sp = (t0 < ref_end[n]) | ((flags[F_FIRE, n] != 0) & ((vn >= v_th) | (v >= v_th)))
+            special[n] = sp
+            nstate[S_V, n] = v if sp else vn
         # threshold (spike time interpolated in the step), reset, refractoriness: the
         # membrane is free again from ref_end on, also inside a step (after_release; S_EPREV
         # is -1 then: set at the spike and, for the exponential term, while refractory); a
@@ -556,6 +608,8 @@ def integrate_window(
         # response or a release in the last step) fires at the start, even if it falls back
         # during the step
         for n in range(n_neurons):
+            if not special[n]:
+                continue
             if t0 < ref_end[n]:
                 if ref_end[n] < t1:  # released inside this step
                     nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
@@ -661,11 +715,19 @@ def integrate_window(
                             # to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
                                 i0 = wgt * eff * coef[K_GAIN_E, nc]
-                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                if psp_tab_on:
+                                    if psp_ok[0, n] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 0, n, coef[K_TAU_E_NS, n],
+                                                     coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
+                                    es = psp_tab[0, n, t1 - t_ns, 0]
+                                    resp = psp_tab[0, n, t1 - t_ns, 1]
+                                else:
+                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
+                                                        coef[K_PSP_E, n])
                                 nstate[S_IE, n] += i0 * es
                                 if t_ns >= ref_end[n]:
-                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
-                                                          coef[K_PSP_E, n])
+                                    x = i0 * resp
                                     if flags[F_COBA_E, n] == 0:
                                         nstate[S_V, n] += x
                                     else:
@@ -673,11 +735,19 @@ def integrate_window(
                                         nstate[S_V, n] = v - (coef[K_EEXC, n] - v) * np.expm1(-x)
                             else:
                                 i0 = wgt * eff * coef[K_GAIN_I, nc]
-                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                if psp_tab_on:
+                                    if psp_ok[1, n] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 1, n, coef[K_TAU_I_NS, n],
+                                                     coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
+                                    es = psp_tab[1, n, t1 - t_ns, 0]
+                                    resp = psp_tab[1, n, t1 - t_ns, 1]
+                                else:
+                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
+                                                        coef[K_PSP_I, n])
                                 nstate[S_II, n] += i0 * es
                                 if t_ns >= ref_end[n]:
-                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
-                                                          coef[K_PSP_I, n])
+                                    x = i0 * resp
                                     if flags[F_COBA_I, n] == 0:
                                         nstate[S_V, n] -= x
                                     else:

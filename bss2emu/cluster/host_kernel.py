@@ -57,16 +57,18 @@ FIELDS = (
     ("syn_target", np.int64, (_N,)), ("mc_follow", np.int64, None), ("mc_follow_lead", np.int64, None),
     ("cp_rows", np.int64, None), ("cp_block", np.int64, None), ("cp_offset", np.int64, None),
     ("cp_val", np.float64, None),
+    # the delivery table (``kernels.psp_table``; its rows per neuron: ``I_PSP_ROWS``)
+    ("psp_tab", np.float64, None), ("psp_ok", np.int8, (2, _N)),
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
  A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL,
- A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL) = range(36)
+ A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK) = range(38)
 N_FIELDS = len(FIELDS)
 # per-chip integers: the lengths of the 1-d fields of any length, and readout settings
 (I_SYN_ENTRY_LEN, I_DRV_LIST_LEN, I_PLAY_LEN, I_CORR_ON, I_MADC_NEURON, I_MADC_ROW, I_MADC_EVERY,
- I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES) = range(13)
-N_INTS = 13
+ I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES, I_PSP_ROWS) = range(14)
+N_INTS = 14
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
@@ -234,6 +236,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     carray(_voidptr(a[A_CP_BLOCK]), ints[c, I_CP_BLOCKS] + 1, np.int64),
                     carray(_voidptr(a[A_CP_OFFSET]), ints[c, I_CP_BLOCKS] + 1, np.int64),
                     carray(_voidptr(a[A_CP_VAL]), ints[c, I_CP_VALUES], np.float64),
+                    carray(_voidptr(a[A_PSP_TAB]), (2, _N, ints[c, I_PSP_ROWS], 2), np.float64),
+                    carray(_voidptr(a[A_PSP_OK]), (2, _N), np.int8),
                 )
                 n_madc[c] += nm
                 n_cadc[c] += nc
