@@ -122,7 +122,7 @@ class Chip:
     def coef(self, value: np.ndarray) -> None:
         # the delivery table is derived from coef: a new coef starts an empty one
         self._coef = value
-        self.psp_tab, self.psp_ok = K.psp_table(self.dt_ns)
+        self.psp_tab, self.psp_ok, self.psp_class = K.psp_table(self.dt_ns, value)
 
     # --- configuration --------------------------------------------------------------
     def _rebuild_neurons(self) -> None:
@@ -393,7 +393,7 @@ class Chip:
                 ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre, self.t_post, self.causal, self.acausal,
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
-                out_t, out_l, out_n, *st[:7], self.psp_tab, self.psp_ok,
+                out_t, out_l, out_n, *st[:7], self.psp_tab, self.psp_ok, self.psp_class,
             )
             spikes.append((out_t[:n_out], out_l[:n_out], out_n[:n_out]))
             n_madc += nm

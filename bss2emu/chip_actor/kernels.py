@@ -173,27 +173,37 @@ PSP_TABLE_MAX_STEP_NS = 400
 table per neuron and event offset (``psp_table``); longer steps compute them per synapse."""
 
 
-def psp_table(h_ns: int) -> tuple[np.ndarray, np.ndarray]:
-    """An empty ``(psp_tab, psp_ok)`` for a chip with steps of ``h_ns``: ``psp_tab[receptor,
-    neuron, s]`` holds ``(e^{-s/τ_s}, R(s))`` of ``psp_response`` for an event ``s`` ns
-    before the step's end (receptor 0 excitatory, 1 inhibitory), filled for a neuron on its
-    first event (``psp_ok[receptor, neuron]`` 1 then) from ``coef``: a new ``coef`` needs a
-    new table. No row (``psp_tab.shape[2] == 0``) for steps over ``PSP_TABLE_MAX_STEP_NS``.
-    The values are those delivery computed per synapse (the same expressions), so looking them
-    up changes no result; it saves two divisions, ``exp`` and ``expm1`` per synapse, and the
-    pages of neurons that never receive an event are never touched."""
+def psp_table(h_ns: int, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An empty ``(psp_tab, psp_ok, psp_class)`` for a chip with steps of ``h_ns`` and
+    coefficients ``coef``: neurons whose receptor has the same τ_s, rate difference and
+    scale share a class (``psp_class[receptor, neuron]``; on an ideal chip one per receptor),
+    and ``psp_tab[receptor, class, s]`` holds ``(e^{-s/τ_s}, R(s))`` of ``psp_response`` for an
+    event ``s`` ns before the step's end (receptor 0 excitatory, 1 inhibitory), filled on the
+    class's first event (``psp_ok[receptor, class]`` 1 then). No row (``psp_tab.shape[2] ==
+    0``) for steps over ``PSP_TABLE_MAX_STEP_NS``. The values are those delivery computed per
+    synapse (the same expressions), so looking them up changes no result; it saves two
+    divisions, ``exp`` and ``expm1`` per synapse, and few classes keep the table in cache."""
+    n = coef.shape[1]
     rows = int(h_ns) + 1 if h_ns <= PSP_TABLE_MAX_STEP_NS else 0
-    return np.empty((2, 512, rows, 2)), np.zeros((2, 512), np.int8)
+    psp_class = np.zeros((2, n), np.int64)
+    n_class = 1
+    for r, keys in enumerate(((K_TAU_E_NS, K_RDIFF_E_NS, K_PSP_E), (K_TAU_I_NS, K_RDIFF_I_NS, K_PSP_I))):
+        # classes by the bits of the three coefficients (NaN-safe, -0.0 apart from 0.0)
+        bits = np.ascontiguousarray(coef[list(keys)].T).view(np.int64)
+        _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+        psp_class[r] = inverse.ravel()
+        n_class = max(n_class, len(first))
+    return np.empty((2, n_class, rows, 2)), np.zeros((2, n_class), np.int8), psp_class
 
 
 @njit(**_JIT)
-def fill_psp_row(psp_tab, psp_ok, receptor, n, tau_s_ns, rate_diff_ns, scale):
-    """Tabulate neuron ``n``'s decay and response (``psp_table``) for one receptor."""
+def fill_psp_row(psp_tab, psp_ok, receptor, k, tau_s_ns, rate_diff_ns, scale):
+    """Tabulate class ``k``'s decay and response (``psp_table``) for one receptor."""
     for s in range(1, psp_tab.shape[2]):
         es = np.exp(-s / tau_s_ns)
-        psp_tab[receptor, n, s, 0] = es
-        psp_tab[receptor, n, s, 1] = psp_response(s, es, tau_s_ns, rate_diff_ns, scale)
-    psp_ok[receptor, n] = 1
+        psp_tab[receptor, k, s, 0] = es
+        psp_tab[receptor, k, s, 1] = psp_response(s, es, tau_s_ns, rate_diff_ns, scale)
+    psp_ok[receptor, k] = 1
 
 
 # a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
@@ -399,7 +409,7 @@ def integrate_window(
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
     syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
-    psp_tab, psp_ok,
+    psp_tab, psp_ok, psp_class,
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
@@ -412,7 +422,7 @@ def integrate_window(
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
-    ``psp_ok``: the chip's ``psp_table`` (filled as events arrive). Returns ``(steps_done, n_out,
+    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive). Returns ``(steps_done, n_out,
     n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
     of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -716,11 +726,12 @@ def integrate_window(
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
                                 i0 = wgt * eff * coef[K_GAIN_E, nc]
                                 if psp_tab_on:
-                                    if psp_ok[0, n] == 0:
-                                        fill_psp_row(psp_tab, psp_ok, 0, n, coef[K_TAU_E_NS, n],
+                                    pk = psp_class[0, n]
+                                    if psp_ok[0, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
                                                      coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
-                                    es = psp_tab[0, n, t1 - t_ns, 0]
-                                    resp = psp_tab[0, n, t1 - t_ns, 1]
+                                    es = psp_tab[0, pk, t1 - t_ns, 0]
+                                    resp = psp_tab[0, pk, t1 - t_ns, 1]
                                 else:
                                     es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
                                     resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
@@ -736,11 +747,12 @@ def integrate_window(
                             else:
                                 i0 = wgt * eff * coef[K_GAIN_I, nc]
                                 if psp_tab_on:
-                                    if psp_ok[1, n] == 0:
-                                        fill_psp_row(psp_tab, psp_ok, 1, n, coef[K_TAU_I_NS, n],
+                                    pk = psp_class[1, n]
+                                    if psp_ok[1, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
                                                      coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
-                                    es = psp_tab[1, n, t1 - t_ns, 0]
-                                    resp = psp_tab[1, n, t1 - t_ns, 1]
+                                    es = psp_tab[1, pk, t1 - t_ns, 0]
+                                    resp = psp_tab[1, pk, t1 - t_ns, 1]
                                 else:
                                     es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
                                     resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
