@@ -82,7 +82,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .libm_exp import exp_array, in_fast_range
+from .libm_exp import bits_of, exp_array, in_fast_range
 
 # rows of the per-neuron coefficient array ``coef[ROW, neuron]``
 (
@@ -112,6 +112,7 @@ explicit extrapolation would destabilise resting points near the spike onset."""
 
 # layout of the lookup tables (HICANN-X sizes, see protocol.coordinates)
 _HEMISPHERES, _COLUMNS, _ROWS, _DRIVERS, _BUSES, _ROW_SELECTS, _ADDRESSES = 2, 256, 256, 128, 4, 32, 64
+REST_PROBE_MIN_STEPS = 32  # calls this long look for neurons at rest (the look costs about a step)
 SORT_INSERTION_MAX = 48  # a step with more events than this is sorted by merge sort
 # the compiler's options for every kernel: no bounds checks, IEEE results for x/0 instead of
 # Python exceptions (no valid configuration divides by zero), and never fastmath.
@@ -466,12 +467,41 @@ def integrate_window(
     n_madc = 0
     n_cadc = 0
     n_syn = np.zeros(1, np.int64)  # in memory: as a local it slowed the whole loop by 7 %
+    # neurons at rest skip their updates: after a long call's first step, the neurons whose
+    # state came out bit for bit as it went in (not refractory, no spike, no input) are at a
+    # fixed point of the step — which does not depend on time outside refractoriness — so
+    # every later step leaves them as they are until an event reaches them. The rest form
+    # the range [lo, hi) that the neuron update runs over (contiguous: still SIMD); an event
+    # for a neuron outside widens it. (Not with structured neurons: coupled membranes.)
+    act = np.zeros(2, np.int64)  # lo, hi; in memory, as n_syn
+    act[1] = n_neurons
+    probe = n_steps > REST_PROBE_MIN_STEPS and not mc_on
+    if probe:
+        before = nstate.copy()
+        ref_before = ref_end.copy()
     for s in range(n_steps):
         if n_out + buf_cap > cap_out:
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
         t1 = t0 + h_ns
+        if probe and s == 1:
+            new_lo, new_hi = n_neurons, 0
+            for n in range(n_neurons):
+                rest = ref_end[n] == ref_before[n] and t0 >= ref_end[n]
+                for row in range(N_STATE):
+                    rest = rest and bits_of(nstate[row, n]) == bits_of(before[row, n])
+                if not rest:
+                    new_lo = min(new_lo, n)
+                    new_hi = n + 1
+            act[0] = new_lo if new_lo < new_hi else 0
+            act[1] = new_hi
+        lo = act[0]
+        hi = act[1]
+        # the SIMD loops index with unsigned integers: a signed index that the compiler cannot
+        # prove non-negative is checked for wrap-around, and such loops do not vectorise
+        ulo = np.uint64(lo)
+        uhi = np.uint64(hi)
         if mc_on:  # circuits joined to a lead's membrane show it
             for q in range(mc_follow.shape[0]):
                 nstate[S_V, mc_follow[q]] = nstate[S_V, mc_follow_lead[q]]
@@ -527,7 +557,7 @@ def integrate_window(
         # depends on the start voltage only — and the exponential term extrapolated to the
         # step's middle from this and the last step's start, Adams–Bashforth 2, unless the
         # membrane was reset in between)
-        for n in range(n_neurons):
+        for n in range(ulo, uhi):
             w_inf = coef[K_A, n] * (nstate[S_V, n] - coef[K_EL, n])
             w_end = w_inf + (nstate[S_W, n] - w_inf) * coef[K_EW, n]
             i_dc[n] = coef[K_ICONST, n] - 0.5 * (nstate[S_W, n] + w_end)
@@ -536,21 +566,21 @@ def integrate_window(
             if a > EXP_ARG_MAX:
                 a = EXP_ARG_MAX
             arg[n] = a
-        if exp_on.shape[0] > 0:
+        if exp_on.shape[0] > 0 and hi > lo:
             # libm's exp, bit for bit, as SIMD over all neurons; libm itself for arguments
             # outside its fast range (rare: a membrane 512 Δ_T below V_T)
-            exp_array(arg, ex, ex_r, ex_k)
+            exp_array(arg, ex, ex_r, ex_k, ulo, uhi)
             n_slow = 0
-            for n in range(n_neurons):
+            for n in range(ulo, uhi):
                 n_slow += exp_m[n] & (not in_fast_range(arg[n]))
             if n_slow:
                 for q in range(exp_on.shape[0]):
                     n = exp_on[q]
-                    if not in_fast_range(arg[n]):
+                    if lo <= n < hi and not in_fast_range(arg[n]):
                         ex[n] = np.exp(arg[n])
             # where not refractory: the term, extrapolated (AB2) unless restarted; the
             # branches as selects, so that this loop is SIMD as well
-            for n in range(n_neurons):
+            for n in range(ulo, uhi):
                 e = gl_dt[n] * ex[n]
                 e_prev = nstate[S_EPREV, n]
                 e2 = e + 0.5 * (e - e_prev)
@@ -561,13 +591,13 @@ def integrate_window(
                 nstate[S_EPREV, n] = e if free else (-1.0 if exp_m[n] else e_prev)
         # membrane with current-based inputs (exact convolution) for all; the neurons with
         # a conductance-based input overwrite theirs (effective leak from step averages)
-        for n in range(n_neurons):
+        for n in range(ulo, uhi):
             e_l = coef[K_EL, n]
             v_new[n] = (e_l + (nstate[S_V, n] - e_l) * coef[K_EM, n] + i_dc[n] * coef[K_LSCALE, n]
                         + nstate[S_IE, n] * coef[K_KE, n] - nstate[S_II, n] * coef[K_KI, n])
         for q in range(coba.shape[0]):
             n = coba[q]
-            if t0 < ref_end[n]:
+            if t0 < ref_end[n] or n < lo or n >= hi:
                 continue  # held at reset below
             v = nstate[S_V, n]
             ie = nstate[S_IE, n]
@@ -602,7 +632,7 @@ def integrate_window(
         # towards a (v - E_L) at the step's starting voltage), and the new membrane of every
         # neuron that is neither refractory nor at threshold (SIMD); the others ("special")
         # keep the start's below
-        for n in range(n_neurons):
+        for n in range(ulo, uhi):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
             v = nstate[S_V, n]
@@ -617,7 +647,7 @@ def integrate_window(
         # membrane already at threshold at the step's start (carried there by an event's
         # response or a release in the last step) fires at the start, even if it falls back
         # during the step
-        for n in range(n_neurons):
+        for n in range(lo, hi):
             if not special[n]:
                 continue
             if t0 < ref_end[n]:
@@ -719,6 +749,13 @@ def integrate_window(
                         c = ent & 255
                         nc = h * 256 + c  # the synapse's circuit
                         n = syn_target[nc]  # the membrane it feeds
+                        if n < act[0] or n >= act[1]:  # a neuron at rest: update it again
+                            if act[0] >= act[1]:
+                                act[0] = n
+                                act[1] = n + 1
+                            else:
+                                act[0] = min(act[0], n)
+                                act[1] = max(act[1], n + 1)
                         if wgt > 0:
                             # the input, decayed to the step's end, and (unless the event
                             # came while the neuron was refractory) the membrane's response

@@ -101,24 +101,26 @@ def in_fast_range(x):
 
 
 @njit(**_JIT)
-def exp_array(x, out, r_buf, k_buf):
-    """``out[i] = exp(x[i])`` bit for bit as libm's ``exp`` where ``in_fast_range(x[i])``
-    (elsewhere ``out`` is meaningless: call ``np.exp`` there). Three loops, so that the
-    arithmetic vectorises around the table look-up; ``r_buf`` (float64) and ``k_buf``
-    (uint64) are scratch at least as long as ``x``."""
-    n = x.shape[0]
-    for i in range(n):
+def exp_array(x, out, r_buf, k_buf, lo=np.uint64(0), hi=np.uint64(0)):
+    """``out[i] = exp(x[i])`` for ``lo <= i < hi`` (``hi`` 0: to the end; unsigned, so that
+    the loops vectorise: signed indices are checked for wrap-around), bit for bit as
+    libm's ``exp`` where ``in_fast_range(x[i])`` (elsewhere ``out`` is meaningless: call
+    ``np.exp`` there). Three loops, so that the arithmetic vectorises around the table
+    look-up; ``r_buf`` (float64) and ``k_buf`` (uint64) are scratch as long as ``x``."""
+    n = np.uint64(x.shape[0]) if hi == 0 else np.uint64(hi)
+    lo = np.uint64(lo)
+    for i in range(lo, n):
         xv = x[i]
         kd = fma(INV_LN2_N, xv, SHIFT)
         k_buf[i] = bits_of(kd)
         kd -= SHIFT
         r_buf[i] = fma(kd, NEG_LN2_LO_N, fma(kd, NEG_LN2_HI_N, xv))
-    for i in range(n):
+    for i in range(lo, n):
         ki = k_buf[i]
         j = np.uint64(2) * (ki & np.uint64(_N - 1))
         out[i] = float_of(TABLE[j])
         k_buf[i] = TABLE[j + np.uint64(1)] + (ki << np.uint64(52 - TABLE_BITS))
-    for i in range(n):
+    for i in range(lo, n):
         r = r_buf[i]
         r2 = r * r
         tmp = fma(r2 * r2, fma(r, C5, C4), fma(r2, fma(r, C3, C2), out[i] + r))
