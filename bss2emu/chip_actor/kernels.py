@@ -75,6 +75,13 @@ Delivery looks up the drivers an event selects (``driver_table``) and the synaps
 the event's address in those drivers' rows (``synapse_table``, weights included, in the
 order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
 step's events are put in order by insertion sort, or by merge sort when there are many.
+The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
+bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
+with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
+from the same expressions); the branches of the AB2 extrapolation and of the threshold test
+are selects, so only refractory or spiking neurons take the scalar path; and a long call
+skips neurons at rest — a state that one step leaves bit for bit as it is, outside
+refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ The chips' arrays stay owned by their ``Chip`` objects: the host hands the kerne
 of their addresses (``chip_table``), and the kernel views them with ``numba.carray`` — one
 call for any number of chips, no Python object per window, and no copy of a chip's state.
 Every array's dtype, shape and contiguity is checked when the table is built.
+
+numba's on-disk cache keys a compiled function to its own file only: this module's cache
+holds ``kernels.integrate_window`` compiled in, and a change to ``chip_actor/kernels.py`` (or
+``libm_exp.py``) alone leaves it stale — touch this file, or delete ``__pycache__/*.nb[ic]``,
+after changing them.
 """
 
 from __future__ import annotations
