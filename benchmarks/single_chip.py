@@ -172,21 +172,24 @@ def chip_meter():
     over the host's chips and windows, with the writes, PPU kernels and readout encoding
     around it): yields ``lap()``, which returns and resets (seconds spent there, synaptic
     events the chips delivered)."""
-    spent = [0.0, 0]
+    spent = [0.0, 0, 0.0]
     run_windows = ChipHost.run_windows
 
     def timed(self, *args, **kw):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         syn0 = sum(u.chip.synaptic_events for u in self.units.values())
         try:
             return run_windows(self, *args, **kw)
         finally:
             spent[0] += time.perf_counter() - t0
+            spent[2] += time.thread_time() - c0
             spent[1] += sum(u.chip.synaptic_events for u in self.units.values()) - syn0
 
     def lap() -> tuple[float, int]:
+        """(wall seconds, synaptic events); ``lap.cpu_s`` the thread's CPU seconds of the lap."""
         out = (spent[0], spent[1])
-        spent[:] = [0.0, 0]
+        lap.cpu_s = spent[2]
+        spent[:] = [0.0, 0, 0.0]
         return out
 
     with mock.patch.object(ChipHost, "run_windows", timed):
@@ -201,7 +204,7 @@ def measure(exp_dict: dict, repeat: int) -> dict:
     validate_s = time.perf_counter() - t0
     res = bss2emu.run(exp)
     route_s = res.metadata.get("map_s", res.metadata.get("route_s", float("nan")))  # mapping time
-    walls, chips, events = [], [], []
+    walls, chips, events, cpus = [], [], [], []
     with chip_meter() as lap:
         for _ in range(repeat):
             gc.collect()
@@ -210,13 +213,14 @@ def measure(exp_dict: dict, repeat: int) -> dict:
             walls.append(time.perf_counter() - t0)
             chip_s, syn = lap()
             chips.append(chip_s)
+            cpus.append(lap.cpu_s)
             events.append(syn)
     n = sum(p.size for p in exp.populations)
     bio_s = exp.runtime_us / 1000.0
     if len(set(events)) != 1:
         raise RuntimeError(f"the same experiment delivered different numbers of events: {events}")
     return {
-        "neurons": n, "steps": int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns)), "walls": walls, "chips": chips,
+        "neurons": n, "steps": int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns)), "walls": walls, "chips": chips, "cpus": cpus,
         "route_s": route_s, "validate_s": validate_s, "syn_events": events[0], "spikes": res.spikes.num_rows,
         "rate_hz_bio": res.spikes.num_rows / n / bio_s, "bio_s": bio_s,
     }
@@ -239,6 +243,9 @@ def report(title: str, m: dict) -> None:
             ("wall per bio second", [f"{c / m['bio_s']:.4f} s" for c in cols])]
     for name, vals in rows:
         print(f"  {name:20s}{vals[0]:>26s}{vals[1]:>28s}")
+    cpu = min(m["cpus"])  # robust on a shared machine: the OS's time for other processes is not in it
+    print(f"  kernel CPU time     {cpu * 1e3:.1f} ms: {updates / cpu:.3e} neuron-updates/s, "
+          f"{cpu / updates * 1e9:.2f} ns per neuron-step")
     print("  all runs (ms)       " + ", ".join(f"{w * 1e3:.1f}" for w in m["walls"])
           + "  | kernel " + ", ".join(f"{c * 1e3:.1f}" for c in m["chips"]))
     print(f"  mapping             {m['route_s']:.3f} s (cold run); validating the experiment dict "

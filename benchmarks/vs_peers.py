@@ -38,7 +38,10 @@ Per size and simulator: one untimed run (compilation: numba cache, Cython, NEST'
 build), then ``--repeat`` timed runs of 1 s biological; printed are the min and median wall
 time per biological second of the simulation call (bss2emu: the whole ``bss2emu.run`` after
 validation — chip setup, windows, results; NEST: ``Simulate``; Brian2: ``run``, without its
-code generation), and ratios peer / bss2emu local of the mins and of the medians. The
+code generation), and ratios peer / bss2emu local of the mins and of the medians. For
+``local`` a second line splits the fastest run: the compiled chip loop
+(``ChipHost.run_windows``) against set-up and results, wall and CPU seconds (on a shared
+machine the CPU figures are the steadier ones), and the untimed first run. The
 machine's load average is printed at each size: on a shared machine compare ratios, which
 are measured in the same run.
 """
@@ -223,16 +226,26 @@ def run_bss2emu(exp: dict, system, placement: str, repeat: int) -> dict:
     import bss2emu
     from bss2emu.protocol.experiment import Experiment
 
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from single_chip import chip_meter
+
     e = Experiment.model_validate(exp)
+    t0 = time.perf_counter()
     res = bss2emu.run(e, system=system, placement=placement)  # warm-up: kernels, mapping, Ray actors
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        res = bss2emu.run(e, system=system, placement=placement)
-        times.append(time.perf_counter() - t0)
+    first_s = time.perf_counter() - t0
+    times, cpus, loops, loop_cpus = [], [], [], []
+    with chip_meter() as lap:
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            res = bss2emu.run(e, system=system, placement=placement)
+            times.append(time.perf_counter() - t0)
+            cpus.append(time.thread_time() - c0)
+            loops.append(lap()[0])
+            loop_cpus.append(lap.cpu_s)
     n = sum(p["size"] for p in exp["populations"])
     return {"times": times, "rate_hz": res.spikes.num_rows / n / (e.runtime_us / 1e3),
-            "hosts": res.metadata.get("hosts", 1), "where": where_time_goes(res.metadata, times[-1])}
+            "hosts": res.metadata.get("hosts", 1), "first_s": first_s, "cpus": cpus, "loops": loops,
+            "loop_cpus": loop_cpus, "where": where_time_goes(res.metadata, times[-1])}
 
 
 def where_time_goes(meta: dict, wall_s: float) -> str:
@@ -247,6 +260,17 @@ def where_time_goes(meta: dict, wall_s: float) -> str:
     return (f"{meta['windows']} windows; host {busiest}: integrate {parts['step']:.3f} s, codec {parts['codec']:.3f} s, "
             f"wait for peers {parts['wait']:.3f} s, route {parts['route']:.3f} s; calls {loop - sum(parts.values()):.3f} s;"
             f" outside the windows {wall_s - loop:.3f} s (setup {meta.get('setup_s', 0):.3f}, map {meta.get('map_s', 0):.3f})")
+
+
+def print_local_breakdown(m: dict, bio_s: float) -> None:
+    """Where a local run's time goes (the fastest timed run), per biological second."""
+    i = int(np.argmin(m["times"]))
+    wall, loop, cpu, loop_cpu = m["times"][i], m["loops"][i], m["cpus"][i], m["loop_cpus"][i]
+    print(f"           where it goes (s per bio s): run {wall / bio_s:.3f} = compiled chip loop "
+          f"{loop / bio_s:.3f} (all chips, windows, routing) + set-up and results {(wall - loop) / bio_s:.3f} "
+          f"(stimulus, chip configuration, Arrow tables); CPU {cpu / bio_s:.3f} of it, loop CPU "
+          f"{loop_cpu / bio_s:.3f}; the untimed first run {m['first_s'] / bio_s:.3f} (maps, draws the Poisson "
+          f"trains that later runs of the same experiment reuse)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -297,6 +321,8 @@ def main(argv: list[str] | None = None) -> None:
                   + (f"   ({r} {m['version']})" if "version" in m else ""))
             if m.get("where"):
                 print(f"           {m['where']}")
+            if r == "local":
+                print_local_breakdown(m, bio_s)
         if "local" in found:
             base_min, base_med = min(found["local"]["times"]), statistics.median(found["local"]["times"])
             for r, m in found.items():

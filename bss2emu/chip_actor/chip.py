@@ -113,6 +113,17 @@ class Chip:
         self._rebuild_synapses()
         self._reset_state(seed)
 
+    @property
+    def coef(self) -> np.ndarray:
+        """The kernel's per-neuron coefficients ``coef[K_*, neuron]`` (``_step_coefficients``)."""
+        return self._coef
+
+    @coef.setter
+    def coef(self, value: np.ndarray) -> None:
+        # the delivery table is derived from coef: a new coef starts an empty one
+        self._coef = value
+        self.psp_tab, self.psp_ok, self.psp_class = K.psp_table(self.dt_ns, value)
+
     # --- configuration --------------------------------------------------------------
     def _rebuild_neurons(self) -> None:
         self._config_token = object()
@@ -122,7 +133,7 @@ class Chip:
             phys = self.structure.physics
         else:
             self.structure, phys = _POINT, self.physics
-        self.coef = _step_coefficients(phys, self.dt_ns * 1e-3)
+        self.coef = _step_coefficients(phys, self.dt_ns * 1e-3)  # and a new psp table (the setter)
         flags = np.zeros((5, C.NEURONS_PER_CHIP), dtype=np.int64)
         flags[K.F_COBA_E] = phys.coba_exc
         flags[K.F_COBA_I] = phys.coba_inh
@@ -382,7 +393,7 @@ class Chip:
                 ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre, self.t_post, self.causal, self.acausal,
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
-                out_t, out_l, out_n, *st[:7],
+                out_t, out_l, out_n, *st[:7], self.psp_tab, self.psp_ok, self.psp_class,
             )
             spikes.append((out_t[:n_out], out_l[:n_out], out_n[:n_out]))
             n_madc += nm

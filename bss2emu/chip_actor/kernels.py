@@ -75,12 +75,21 @@ Delivery looks up the drivers an event selects (``driver_table``) and the synaps
 the event's address in those drivers' rows (``synapse_table``, weights included, in the
 order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
 step's events are put in order by insertion sort, or by merge sort when there are many.
+The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
+bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
+with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
+from the same expressions); the branches of the AB2 extrapolation and of the threshold test
+are selects, so only refractory or spiking neurons take the scalar path; and a long call
+skips neurons at rest — a state that one step leaves bit for bit as it is, outside
+refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from .libm_exp import bits_of, exp_array, in_fast_range
 
 # rows of the per-neuron coefficient array ``coef[ROW, neuron]``
 (
@@ -110,6 +119,7 @@ explicit extrapolation would destabilise resting points near the spike onset."""
 
 # layout of the lookup tables (HICANN-X sizes, see protocol.coordinates)
 _HEMISPHERES, _COLUMNS, _ROWS, _DRIVERS, _BUSES, _ROW_SELECTS, _ADDRESSES = 2, 256, 256, 128, 4, 32, 64
+REST_PROBE_MIN_STEPS = 32  # calls this long look for neurons at rest (the look costs about a step)
 SORT_INSERTION_MAX = 48  # a step with more events than this is sorted by merge sort
 # the compiler's options for every kernel: no bounds checks, IEEE results for x/0 instead of
 # Python exceptions (no valid configuration divides by zero), and never fastmath.
@@ -164,6 +174,44 @@ def psp_response(x_ns, es, tau_s_ns, rate_diff_ns, scale):
     if d > 700.0:
         return np.exp(-x_ns * (1.0 / tau_s_ns - rate_diff_ns)) * scale
     return es * np.expm1(d) * scale
+
+
+PSP_TABLE_MAX_STEP_NS = 400
+"""Chips with steps up to this long look each synapse's decay and membrane response up in a
+table per neuron and event offset (``psp_table``); longer steps compute them per synapse."""
+
+
+def psp_table(h_ns: int, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An empty ``(psp_tab, psp_ok, psp_class)`` for a chip with steps of ``h_ns`` and
+    coefficients ``coef``: neurons whose receptor has the same τ_s, rate difference and
+    scale share a class (``psp_class[receptor, neuron]``; on an ideal chip one per receptor),
+    and ``psp_tab[receptor, class, s]`` holds ``(e^{-s/τ_s}, R(s))`` of ``psp_response`` for an
+    event ``s`` ns before the step's end (receptor 0 excitatory, 1 inhibitory), filled on the
+    class's first event (``psp_ok[receptor, class]`` 1 then). No row (``psp_tab.shape[2] ==
+    0``) for steps over ``PSP_TABLE_MAX_STEP_NS``. The values are those delivery computed per
+    synapse (the same expressions), so looking them up changes no result; it saves two
+    divisions, ``exp`` and ``expm1`` per synapse, and few classes keep the table in cache."""
+    n = coef.shape[1]
+    rows = int(h_ns) + 1 if h_ns <= PSP_TABLE_MAX_STEP_NS else 0
+    psp_class = np.zeros((2, n), np.int64)
+    n_class = 1
+    for r, keys in enumerate(((K_TAU_E_NS, K_RDIFF_E_NS, K_PSP_E), (K_TAU_I_NS, K_RDIFF_I_NS, K_PSP_I))):
+        # classes by the bits of the three coefficients (NaN-safe, -0.0 apart from 0.0)
+        bits = np.ascontiguousarray(coef[list(keys)].T).view(np.int64)
+        _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+        psp_class[r] = inverse.ravel()
+        n_class = max(n_class, len(first))
+    return np.empty((2, n_class, rows, 2)), np.zeros((2, n_class), np.int8), psp_class
+
+
+@njit(**_JIT)
+def fill_psp_row(psp_tab, psp_ok, receptor, k, tau_s_ns, rate_diff_ns, scale):
+    """Tabulate class ``k``'s decay and response (``psp_table``) for one receptor."""
+    for s in range(1, psp_tab.shape[2]):
+        es = np.exp(-s / tau_s_ns)
+        psp_tab[receptor, k, s, 0] = es
+        psp_tab[receptor, k, s, 1] = psp_response(s, es, tau_s_ns, rate_diff_ns, scale)
+    psp_ok[receptor, k] = 1
 
 
 # a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
@@ -369,6 +417,7 @@ def integrate_window(
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
     syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
+    psp_tab, psp_ok, psp_class,
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
@@ -380,7 +429,8 @@ def integrate_window(
     early, at a step boundary, when ``out_*`` could overflow. The last arguments describe
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
-    take their lead's membrane, and ``cp_*`` is the half-step coupling propagator. Returns ``(steps_done, n_out,
+    take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
+    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive). Returns ``(steps_done, n_out,
     n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
     of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -401,8 +451,18 @@ def integrate_window(
         gl_dt[n] = coef[K_GL, n] * coef[K_DT, n]
     i_dc = np.empty(n_neurons)
     arg = np.empty(n_neurons)
+    ex = np.empty(n_neurons)
+    special = np.empty(n_neurons, np.bool_)
+    exp_m = np.empty(n_neurons, np.bool_)  # the exponential term is on
+    ab2_m = np.empty(n_neurons, np.bool_)  # ... and extrapolated (AB2_MIN_DECAY)
+    for n in range(n_neurons):
+        exp_m[n] = coef[K_DT, n] > 0.0
+        ab2_m[n] = coef[K_EM, n] > AB2_MIN_DECAY
+    ex_r = np.empty(n_neurons)
+    ex_k = np.empty(n_neurons, np.uint64)
     v_new = np.empty(n_neurons)
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
+    psp_tab_on = psp_tab.shape[2] > h_ns
     v_cp = np.empty(cp_rows.shape[0] + 1)
     v_acc = np.empty(cp_rows.shape[0] + 1)
     any_bg = False
@@ -414,12 +474,41 @@ def integrate_window(
     n_madc = 0
     n_cadc = 0
     n_syn = np.zeros(1, np.int64)  # in memory: as a local it slowed the whole loop by 7 %
+    # neurons at rest skip their updates: after a long call's first step, the neurons whose
+    # state came out bit for bit as it went in (not refractory, no spike, no input) are at a
+    # fixed point of the step — which does not depend on time outside refractoriness — so
+    # every later step leaves them as they are until an event reaches them. The rest form
+    # the range [lo, hi) that the neuron update runs over (contiguous: still SIMD); an event
+    # for a neuron outside widens it. (Not with structured neurons: coupled membranes.)
+    act = np.zeros(2, np.int64)  # lo, hi; in memory, as n_syn
+    act[1] = n_neurons
+    probe = n_steps > REST_PROBE_MIN_STEPS and not mc_on
+    if probe:
+        before = nstate.copy()
+        ref_before = ref_end.copy()
     for s in range(n_steps):
         if n_out + buf_cap > cap_out:
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
         t1 = t0 + h_ns
+        if probe and s == 1:
+            new_lo, new_hi = n_neurons, 0
+            for n in range(n_neurons):
+                rest = ref_end[n] == ref_before[n] and t0 >= ref_end[n]
+                for row in range(N_STATE):
+                    rest = rest and bits_of(nstate[row, n]) == bits_of(before[row, n])
+                if not rest:
+                    new_lo = min(new_lo, n)
+                    new_hi = n + 1
+            act[0] = new_lo if new_lo < new_hi else 0
+            act[1] = new_hi
+        lo = act[0]
+        hi = act[1]
+        # the SIMD loops index with unsigned integers: a signed index that the compiler cannot
+        # prove non-negative is checked for wrap-around, and such loops do not vectorise
+        ulo = np.uint64(lo)
+        uhi = np.uint64(hi)
         if mc_on:  # circuits joined to a lead's membrane show it
             for q in range(mc_follow.shape[0]):
                 nstate[S_V, mc_follow[q]] = nstate[S_V, mc_follow_lead[q]]
@@ -475,7 +564,7 @@ def integrate_window(
         # depends on the start voltage only — and the exponential term extrapolated to the
         # step's middle from this and the last step's start, Adams–Bashforth 2, unless the
         # membrane was reset in between)
-        for n in range(n_neurons):
+        for n in range(ulo, uhi):
             w_inf = coef[K_A, n] * (nstate[S_V, n] - coef[K_EL, n])
             w_end = w_inf + (nstate[S_W, n] - w_inf) * coef[K_EW, n]
             i_dc[n] = coef[K_ICONST, n] - 0.5 * (nstate[S_W, n] + w_end)
@@ -484,28 +573,38 @@ def integrate_window(
             if a > EXP_ARG_MAX:
                 a = EXP_ARG_MAX
             arg[n] = a
-        for q in range(exp_on.shape[0]):  # libm's exp, one call per neuron: no SIMD here
-            n = exp_on[q]
-            if t0 >= ref_end[n]:
-                e = gl_dt[n] * np.exp(arg[n])
+        if exp_on.shape[0] > 0 and hi > lo:
+            # libm's exp, bit for bit, as SIMD over all neurons; libm itself for arguments
+            # outside its fast range (rare: a membrane 512 Δ_T below V_T)
+            exp_array(arg, ex, ex_r, ex_k, ulo, uhi)
+            n_slow = 0
+            for n in range(ulo, uhi):
+                n_slow += exp_m[n] & (not in_fast_range(arg[n]))
+            if n_slow:
+                for q in range(exp_on.shape[0]):
+                    n = exp_on[q]
+                    if lo <= n < hi and not in_fast_range(arg[n]):
+                        ex[n] = np.exp(arg[n])
+            # where not refractory: the term, extrapolated (AB2) unless restarted; the
+            # branches as selects, so that this loop is SIMD as well
+            for n in range(ulo, uhi):
+                e = gl_dt[n] * ex[n]
                 e_prev = nstate[S_EPREV, n]
-                nstate[S_EPREV, n] = e
-                if e_prev >= 0.0 and coef[K_EM, n] > AB2_MIN_DECAY:
-                    e = e + 0.5 * (e - e_prev)
-                    if e < 0.0:
-                        e = 0.0
-                i_dc[n] += e
-            else:
-                nstate[S_EPREV, n] = -1.0
+                e2 = e + 0.5 * (e - e_prev)
+                e2 = 0.0 if e2 < 0.0 else e2
+                add = e2 if (e_prev >= 0.0) & ab2_m[n] else e
+                free = exp_m[n] & (t0 >= ref_end[n])
+                i_dc[n] = i_dc[n] + add if free else i_dc[n]
+                nstate[S_EPREV, n] = e if free else (-1.0 if exp_m[n] else e_prev)
         # membrane with current-based inputs (exact convolution) for all; the neurons with
         # a conductance-based input overwrite theirs (effective leak from step averages)
-        for n in range(n_neurons):
+        for n in range(ulo, uhi):
             e_l = coef[K_EL, n]
             v_new[n] = (e_l + (nstate[S_V, n] - e_l) * coef[K_EM, n] + i_dc[n] * coef[K_LSCALE, n]
                         + nstate[S_IE, n] * coef[K_KE, n] - nstate[S_II, n] * coef[K_KI, n])
         for q in range(coba.shape[0]):
             n = coba[q]
-            if t0 < ref_end[n]:
+            if t0 < ref_end[n] or n < lo or n >= hi:
                 continue  # held at reset below
             v = nstate[S_V, n]
             ie = nstate[S_IE, n]
@@ -537,17 +636,27 @@ def integrate_window(
                     v_new[n] = coef[K_VRESET, n]
             couple_half_step(v_new, cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
-        # towards a (v - E_L) at the step's starting voltage)
-        for n in range(n_neurons):
+        # towards a (v - E_L) at the step's starting voltage), and the new membrane of every
+        # neuron that is neither refractory nor at threshold (SIMD); the others ("special")
+        # keep the start's below
+        for n in range(ulo, uhi):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
+            v = nstate[S_V, n]
+            vn = v_new[n]
+            v_th = coef[K_VTH, n]
+            sp = (t0 < ref_end[n]) | ((flags[F_FIRE, n] != 0) & ((vn >= v_th) | (v >= v_th)))
+            special[n] = sp
+            nstate[S_V, n] = v if sp else vn
         # threshold (spike time interpolated in the step), reset, refractoriness: the
         # membrane is free again from ref_end on, also inside a step (after_release; S_EPREV
         # is -1 then: set at the spike and, for the exponential term, while refractory); a
         # membrane already at threshold at the step's start (carried there by an event's
         # response or a release in the last step) fires at the start, even if it falls back
         # during the step
-        for n in range(n_neurons):
+        for n in range(lo, hi):
+            if not special[n]:
+                continue
             if t0 < ref_end[n]:
                 if ref_end[n] < t1:  # released inside this step
                     nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
@@ -647,17 +756,33 @@ def integrate_window(
                         c = ent & 255
                         nc = h * 256 + c  # the synapse's circuit
                         n = syn_target[nc]  # the membrane it feeds
+                        if n < act[0] or n >= act[1]:  # a neuron at rest: update it again
+                            if act[0] >= act[1]:
+                                act[0] = n
+                                act[1] = n + 1
+                            else:
+                                act[0] = min(act[0], n)
+                                act[1] = max(act[1], n + 1)
                         if wgt > 0:
                             # the input, decayed to the step's end, and (unless the event
                             # came while the neuron was refractory) the membrane's response
                             # to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
                                 i0 = wgt * eff * coef[K_GAIN_E, nc]
-                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                if psp_tab_on:
+                                    pk = psp_class[0, n]
+                                    if psp_ok[0, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
+                                                     coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
+                                    es = psp_tab[0, pk, t1 - t_ns, 0]
+                                    resp = psp_tab[0, pk, t1 - t_ns, 1]
+                                else:
+                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
+                                                        coef[K_PSP_E, n])
                                 nstate[S_IE, n] += i0 * es
                                 if t_ns >= ref_end[n]:
-                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
-                                                          coef[K_PSP_E, n])
+                                    x = i0 * resp
                                     if flags[F_COBA_E, n] == 0:
                                         nstate[S_V, n] += x
                                     else:
@@ -665,11 +790,20 @@ def integrate_window(
                                         nstate[S_V, n] = v - (coef[K_EEXC, n] - v) * np.expm1(-x)
                             else:
                                 i0 = wgt * eff * coef[K_GAIN_I, nc]
-                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                if psp_tab_on:
+                                    pk = psp_class[1, n]
+                                    if psp_ok[1, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
+                                                     coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
+                                    es = psp_tab[1, pk, t1 - t_ns, 0]
+                                    resp = psp_tab[1, pk, t1 - t_ns, 1]
+                                else:
+                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
+                                                        coef[K_PSP_I, n])
                                 nstate[S_II, n] += i0 * es
                                 if t_ns >= ref_end[n]:
-                                    x = i0 * psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
-                                                          coef[K_PSP_I, n])
+                                    x = i0 * resp
                                     if flags[F_COBA_I, n] == 0:
                                         nstate[S_V, n] -= x
                                     else:

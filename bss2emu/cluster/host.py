@@ -154,7 +154,8 @@ class _Unit:
         return [ch.coef, ch.flags, ch.nstate, ch.ref_end, ch.spike_count, *ch.synapse_table[:3], *ch.drv_table,
                 ch.drv, ch.stp_u_param, ch.stp_tau_ns, ch.set_scale, ch.stp_last, ch.stp_r, ch.stp_u,
                 xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, ch.t_pre, ch.t_post, ch.causal,
-                ch.acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7]]
+                ch.acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7], ch.psp_tab,
+                ch.psp_ok, ch.psp_class]
 
 
 def process_memory_mb() -> dict[str, float]:
@@ -258,6 +259,8 @@ class ChipHost:
             ints[c, HK.I_CP_ROWS] = len(st.cp_rows)
             ints[c, HK.I_CP_BLOCKS] = len(st.cp_block) - 1
             ints[c, HK.I_CP_VALUES] = len(st.cp_val)
+            ints[c, HK.I_PSP_ROWS] = u.chip.psp_tab.shape[2]
+            ints[c, HK.I_PSP_CLASSES] = u.chip.psp_tab.shape[1]
             ints[c, HK.I_MADC_ROW] = MADC_STATE_ROWS[ro.madc_source]
             ints[c, HK.I_MADC_EVERY] = max(1, int(ro.madc_every_steps))
             ints[c, HK.I_CADC_PERIOD] = ro.cadc_period_ns

@@ -18,6 +18,11 @@ The chips' arrays stay owned by their ``Chip`` objects: the host hands the kerne
 of their addresses (``chip_table``), and the kernel views them with ``numba.carray`` — one
 call for any number of chips, no Python object per window, and no copy of a chip's state.
 Every array's dtype, shape and contiguity is checked when the table is built.
+
+numba's on-disk cache keys a compiled function to its own file only: this module's cache
+holds ``kernels.integrate_window`` compiled in, and a change to ``chip_actor/kernels.py`` (or
+``libm_exp.py``) alone leaves it stale — touch this file, or delete ``__pycache__/*.nb[ic]``,
+after changing them.
 """
 
 from __future__ import annotations
@@ -57,16 +62,18 @@ FIELDS = (
     ("syn_target", np.int64, (_N,)), ("mc_follow", np.int64, None), ("mc_follow_lead", np.int64, None),
     ("cp_rows", np.int64, None), ("cp_block", np.int64, None), ("cp_offset", np.int64, None),
     ("cp_val", np.float64, None),
+    # the delivery table (``kernels.psp_table``: ``I_PSP_CLASSES`` classes of ``I_PSP_ROWS`` rows)
+    ("psp_tab", np.float64, None), ("psp_ok", np.int8, None), ("psp_class", np.int64, (2, _N)),
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
  A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL,
- A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL) = range(36)
+ A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK, A_PSP_CLASS) = range(39)
 N_FIELDS = len(FIELDS)
 # per-chip integers: the lengths of the 1-d fields of any length, and readout settings
 (I_SYN_ENTRY_LEN, I_DRV_LIST_LEN, I_PLAY_LEN, I_CORR_ON, I_MADC_NEURON, I_MADC_ROW, I_MADC_EVERY,
- I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES) = range(13)
-N_INTS = 13
+ I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES, I_PSP_ROWS, I_PSP_CLASSES) = range(15)
+N_INTS = 15
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
@@ -234,6 +241,9 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     carray(_voidptr(a[A_CP_BLOCK]), ints[c, I_CP_BLOCKS] + 1, np.int64),
                     carray(_voidptr(a[A_CP_OFFSET]), ints[c, I_CP_BLOCKS] + 1, np.int64),
                     carray(_voidptr(a[A_CP_VAL]), ints[c, I_CP_VALUES], np.float64),
+                    carray(_voidptr(a[A_PSP_TAB]), (2, ints[c, I_PSP_CLASSES], ints[c, I_PSP_ROWS], 2), np.float64),
+                    carray(_voidptr(a[A_PSP_OK]), (2, ints[c, I_PSP_CLASSES]), np.int8),
+                    carray(_voidptr(a[A_PSP_CLASS]), (2, _N), np.int64),
                 )
                 n_madc[c] += nm
                 n_cadc[c] += nc

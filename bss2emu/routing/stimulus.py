@@ -7,6 +7,9 @@ so a source that reaches several chips plays the same train on each.
 
 from __future__ import annotations
 
+import functools
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -29,11 +32,39 @@ def source_trains_us(exp: E.Experiment, src: E.SpikeArraySource | E.PoissonSourc
     """Spike times (µs) of every neuron of an external source, within the runtime."""
     if isinstance(src, E.SpikeArraySource):
         trains = [np.sort(np.asarray(t, dtype=np.float64)) for t in src.spike_times_us]
-    else:
-        stop = exp.runtime_us if src.stop_us is None else min(src.stop_us, exp.runtime_us)
-        trains = [poisson_times_us(src.rate_khz, src.start_us, stop, keyed_rng(exp.seed, "poisson", src.name, i))
-                  for i in range(src.size)]
-    return [t[t < exp.runtime_us] for t in trains]
+        return [t[t < exp.runtime_us] for t in trains]
+    return list(_poisson_trains_us(exp.seed, src.name, src.size, src.rate_khz, src.start_us, src.stop_us,
+                                   exp.runtime_us))
+
+
+@functools.lru_cache(maxsize=16)
+def _poisson_trains_us(seed: int, name: str, size: int, rate_khz: float, start_us: float, stop_us: float | None,
+                       runtime_us: float) -> tuple[np.ndarray, ...]:
+    """A Poisson source's trains (read-only): drawn once per process for the same seed, source
+    and runtime — a generator per unit costs ~30 µs, most of a run's set-up for large
+    sources, and a session often runs one stimulus many times (sweeps, repeats)."""
+    stop = runtime_us if stop_us is None else min(stop_us, runtime_us)
+    trains = [poisson_times_us(rate_khz, start_us, stop, keyed_rng(seed, "poisson", name, i)) for i in range(size)]
+    out = tuple(t[t < runtime_us] for t in trains)
+    for t in out:
+        t.flags.writeable = False
+    return out
+
+
+class _SourceTicks(NamedTuple):
+    """All trains of one source in FPGA ticks, concatenated: unit i's are
+    ``ticks[start[i]:start[i + 1]]``."""
+
+    ticks: np.ndarray
+    start: np.ndarray
+
+
+def _source_ticks(trains_us: list[np.ndarray]) -> _SourceTicks:
+    lengths = np.array([len(t) for t in trains_us], np.int64)
+    start = np.zeros(len(trains_us) + 1, np.int64)
+    np.cumsum(lengths, out=start[1:])
+    cat = np.concatenate(trains_us) if len(trains_us) else np.zeros(0)
+    return _SourceTicks(us_to_ticks(cat), start)
 
 
 def _check_neuron_write(w: E.NeuronWrite, size: int) -> np.ndarray:
@@ -74,20 +105,25 @@ def _synapse_writes(w, t: int, mapping: SystemMapping, chip: int) -> list:
 def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
                    trains: dict[str, list[np.ndarray]] | None = None) -> PlaybackProgram:
     """Spike input from the external sources that reach ``chip``, and its timed writes.
-    ``trains``: the sources' trains by name, filled as they are drawn (pass one dict for all
-    chips of an experiment to draw each train once)."""
+    ``trains``: the sources' trains by name (in ticks, as this function keeps them), filled
+    as they are drawn (pass one dict for all chips of an experiment to draw each train once)."""
     rt = mapping.chips[chip]
     ticks, labels = [], []
     trains = {} if trains is None else trains
+    units: dict[str, list] = {}  # source -> [(unit, delay, label)] that reach this chip
     for key, label in rt.labels.items():
-        if key[0] != "src":
-            continue
-        _, name, i, delay = key
+        if key[0] == "src":
+            units.setdefault(key[1], []).append((key[2], key[3], label))
+    for name, rows in units.items():
         if name not in trains:
-            trains[name] = source_trains_us(exp, next(s for s in exp.sources if s.name == name))
-        t = us_to_ticks(trains[name][i]) + delay
-        ticks.append(t)
-        labels.append(np.full(len(t), label, np.int64))
+            trains[name] = _source_ticks(source_trains_us(exp, next(s for s in exp.sources if s.name == name)))
+        src = trains[name]
+        unit, delay, label = np.array(rows, np.int64).T
+        counts = src.start[unit + 1] - src.start[unit]
+        # every event of these units: its index in the concatenated trains
+        first = np.repeat(src.start[unit] - np.cumsum(counts) + counts, counts)
+        ticks.append(src.ticks[first + np.arange(int(counts.sum()))] + np.repeat(delay, counts))
+        labels.append(np.repeat(label, counts))
     writes = []
     sizes = {p.name: p.size for p in exp.populations}
     for w in exp.writes:

@@ -123,7 +123,7 @@ def test_a_ray_worker_killed_mid_job(ray_cluster, tmp_path):
     db = tmp_path / "db.sqlite"
     token = add_user(db, "ada")
     systems = RaySystems(1)
-    exp = one_neuron(seed=11, runtime_us=30_000)
+    exp = one_neuron(seed=11, runtime_us=600_000)
     with BackgroundService(ServiceConfig(db=db, backend="ray", max_attempts=2), systems=systems) as bg:
         client = bss2emu.Client(bg.url, token)
         job = client.submit(exp)
@@ -137,7 +137,7 @@ def test_a_ray_worker_killed_mid_job(ray_cluster, tmp_path):
         assert res.spikes.equals(bss2emu.run(exp).spikes)
         # a job whose worker dies on its last allowed attempt fails with the reason
         bg.service.config.max_attempts = 1
-        job = client.submit(one_neuron(seed=12, runtime_us=30_000))
+        job = client.submit(one_neuron(seed=12, runtime_us=600_000))
         wait_until(lambda: (job.refresh()["state"] == "running" and (job.info["progress"] or 0) > 0.05),
                    timeout_s=120, what="the second job to be under way")
         ray.kill(systems.actor(0))
@@ -153,7 +153,7 @@ def test_a_ray_worker_killed_mid_job(ray_cluster, tmp_path):
 def test_a_graceful_stop_requeues_the_running_job(tmp_path):
     db = tmp_path / "db.sqlite"
     token = add_user(db, "ada")
-    exp = one_neuron(seed=3, runtime_us=40_000)
+    exp = one_neuron(seed=3, runtime_us=800_000)
     with BackgroundService(ServiceConfig(db=db)) as bg:
         job = bss2emu.Client(bg.url, token).submit(exp)
         wait_until(lambda: (job.refresh()["state"] == "running" and (job.info["progress"] or 0) > 0.02),
