@@ -20,18 +20,17 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 290 DAC steps (threshold 250 lies 18 mV
   above leak 530, which a constant current of 243 LSB bridges at ``leak_i_bias`` 150;
   threshold 300 ≙ leak 590), the reset's by 100, both with the leak's slope; the leak's
-  usable range 400–1000 spans the scale. The other
-  voltages (reversal potentials, V_T, …) keep ``MV_PER_DAC`` with no offset. A cell drives
-  no voltage below ground: results are floored at 0 mV.
+  usable range 400–1000 spans the scale. The other voltages (reversal potentials, V_T, …)
+  keep ``MV_PER_DAC`` with no offset. A cell drives no voltage below ground: results are
+  floored at 0 mV.
 * **Synaptic strength** (``SYN_GAIN_NA_PER_LSB``, per weight LSB and per ``i_bias_syn_*_gm``
   LSB): with hxtorch's default calibration (leak 80, threshold 125 CADC, τ 10 µs,
   ``i_synin_gm`` 500) one software weight unit is 55 hardware weight steps
   (``ts_12-hxtorch_snn_intro``'s measured ``weight_scaling``, whose plot shows the matched
   PSPs), so a weight-63 event peaks at 63/55/e ≈ 0.42 of the leak→threshold distance:
-  1.77 pA per weight LSB per bias LSB (current-based). A conductance-based input is as strong
-  as the current-based one at a driving force of ``COBA_EQUIVALENT_DRIVE_MV`` = 295 mV (calix
-  calibrates a COBA input to the CUBA strength at a reference potential some 100 CADC codes
-  below its reversal potential): 6 pS, as before the current-based gain was corrected.
+  1.77 pA per weight LSB per bias LSB (current-based). A conductance-based input keeps its
+  former 6 pS (no public figure found): as strong as the current-based one at a driving force
+  of ``COBA_EQUIVALENT_DRIVE_MV`` = 295 mV.
 """
 
 from __future__ import annotations
