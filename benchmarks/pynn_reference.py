@@ -35,7 +35,7 @@ biological units, through the backend's documented maps (``v_hw = 1000 mV + 10·
 ``I_hw = 100·I_bio``). The PyNN model's synapses are conductance-based where the
 benchmark's are current-based: reversal potentials near the ends of the calibrated range
 (+10 mV, −90 mV) and each weight chosen so that at ``V_MATCH_MV`` (−33 mV, just below
-V_T) its synaptic current equals the benchmark's (code × 500 × 0.3 pA on the hardware).
+V_T) its synaptic current equals the benchmark's (code × 85 × 1.77 pA on the hardware).
 The firing rate is therefore comparable, not equal (the benchmark: 14.6 Hz); the script
 prints it.
 
@@ -100,7 +100,7 @@ CELL = {  # single_chip.NEURON_PARAMS in biological units (see the module docstr
     "e_rev_E": 10.0, "e_rev_I": -90.0,  # inside the calibrated range (-95 … 15 mV)
 }
 V_MATCH_MV = -33.0  # where a conductance's current equals the benchmark's current-based synapse
-NA_PER_CODE_BIO = 500 * 0.3e-3 / 100.0  # hardware 0.15 nA per weight code (gain 500) → biological nA
+NA_PER_CODE_BIO = 85 * 1.77e-3 / 100.0  # hardware 0.15 nA per weight code (gain 85) → biological nA
 
 
 def _weight_us(code: int, e_rev_mv: float) -> float:

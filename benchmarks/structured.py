@@ -58,8 +58,8 @@ def driven_config(seed: int = 1) -> ChipConfig:
     for g in range(8):
         cfg.crossbar.enable[12 + g, g % 4] = 1  # top hemisphere's PADI bus
         cfg.crossbar.enable[12 + g, 4 + g % 4] = 1  # bottom's
-    cfg.neurons.column("i_bias_syn_exc_gm")[:] = 900
-    cfg.neurons.column("i_bias_syn_inh_gm")[:] = 300
+    cfg.neurons.column("i_bias_syn_exc_gm")[:] = 153
+    cfg.neurons.column("i_bias_syn_inh_gm")[:] = 51
     return cfg
 
 

@@ -6,9 +6,11 @@ translate the parameter sets of Naud, Marcille, Clopath & Gerstner (2008, Biol. 
 99:335, Table 1) to the hardware with one fixed scaling:
 
 * time: 1 ms biological → 1 µs hardware (the chip's 1000× acceleration);
-* voltage: 1 mV biological → 4 DAC LSB = 4.7 mV, with E = -70 mV at DAC 300
-  (so V_T = -50 mV → 380; the comparator threshold sits at -30 mV → 460, far enough
-  above V_T that the exponential upswing, not the comparator, shapes the spike);
+* voltage: 1 mV biological → 4.7 mV, with E = -70 mV at 352 mV: ``v_exp`` 4 DAC LSB per mV
+  (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (1.8 mV/LSB,
+  leak 40 mV at 400, reset as the leak 100 LSB higher, threshold 290 LSB higher: E = -70 mV
+  → ``v_leak`` 573; the comparator threshold sits at -30 mV → ``v_threshold`` 388, far
+  enough above V_T that the exponential upswing, not the comparator, shapes the spike);
 * capacitance: 200 pF → 1.15 pF (``capacitance`` 31); conductances hence × 5.75
   (g_L 4.5 nS/LSB, a 0.1 nS/LSB) and currents × 27 (i_const 50 pA/LSB, b 10 pA/LSB);
 * Δ_T = 2 mV → 9.4 mV (``i_bias_exp`` 188, 0.05 mV/LSB); τ_w → ``i_bias_adapt_tau`` =
@@ -37,26 +39,26 @@ STEP_ON_US = 20.0
 # shared by all patterns: AdEx on, comparator at -30 mV (bio), Δ_T = 2 mV (bio),
 # refractory 25 << 2 = 100 cycles of 4 ns = 0.4 µs
 COMMON = {
-    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 460, "i_bias_exp": 188,
+    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 388, "i_bias_exp": 188,
     "refractory_count": 25, "refractory_clock": 2,
 }
 
 # Naud et al. (2008) value in the comment: C pF, g_L nS, E_L, V_T, V_r mV, a nS, τ_w ms, b pA, I pA
 PATTERNS: dict[str, dict[str, int]] = {
     # C 200, g_L 10, E_L -70, V_T -50, a 2, τ_w 30, b 0, V_r -58, I 500
-    "tonic": dict(capacitance=31, i_bias_leak=13, v_leak=300, v_exp=380, v_reset=348,
+    "tonic": dict(capacitance=31, i_bias_leak=13, v_leak=573, v_exp=380, v_reset=505,
                   i_bias_adapt_a=115, i_bias_adapt_tau=67, i_bias_adapt_b=0, i_const=270),
     # C 200, g_L 12, E_L -70, V_T -50, a 2, τ_w 300, b 60, V_r -58, I 500
-    "adapting": dict(capacitance=31, i_bias_leak=15, v_leak=300, v_exp=380, v_reset=348,
+    "adapting": dict(capacitance=31, i_bias_leak=15, v_leak=573, v_exp=380, v_reset=505,
                      i_bias_adapt_a=115, i_bias_adapt_tau=7, i_bias_adapt_b=162, i_const=270),
     # C 130, g_L 18, E_L -58, V_T -50, a 4, τ_w 150, b 120, V_r -50, I 400
-    "initial_burst": dict(capacitance=20, i_bias_leak=23, v_leak=348, v_exp=380, v_reset=380,
+    "initial_burst": dict(capacitance=20, i_bias_leak=23, v_leak=605, v_exp=380, v_reset=526,
                           i_bias_adapt_a=230, i_bias_adapt_tau=13, i_bias_adapt_b=324, i_const=216),
     # C 200, g_L 10, E_L -58, V_T -50, a 2, τ_w 120, b 100, V_r -46, I 210
-    "bursting": dict(capacitance=31, i_bias_leak=13, v_leak=348, v_exp=380, v_reset=396,
+    "bursting": dict(capacitance=31, i_bias_leak=13, v_leak=605, v_exp=380, v_reset=536,
                      i_bias_adapt_a=115, i_bias_adapt_tau=17, i_bias_adapt_b=270, i_const=113),
     # C 100, g_L 10, E_L -65, V_T -50, τ_w 90, b 30, V_r -47, I 350; a 17 (tuned here)
-    "transient": dict(capacitance=15, i_bias_leak=13, v_leak=320, v_exp=380, v_reset=392,
+    "transient": dict(capacitance=15, i_bias_leak=13, v_leak=587, v_exp=380, v_reset=534,
                       i_bias_adapt_a=1000, i_bias_adapt_tau=22, i_bias_adapt_b=81, i_const=189),
 }
 

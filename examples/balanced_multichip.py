@@ -6,7 +6,7 @@
 * Connectivity (``fixed_number_pre``, drawn from the experiment seed): every neuron gets 40
   excitatory and 12 inhibitory inputs from its own cluster and 8 excitatory inputs from the
   previous cluster in a ring (cluster k-1 mod 8 → cluster k): in-degree 60, 48 exc : 12 inh.
-  Weights 20 (excitatory) and 63 (inhibitory, inhibitory synaptic gain doubled to 1000):
+  Weights 20 (excitatory) and 63 (inhibitory, inhibitory synaptic gain doubled to 170):
   inhibition dominates, as in ``balanced_network.py``.
 * Drive: 2 on-chip background generators in binned-Poisson mode (period 20 cycles = 80 ns,
   emitting with probability 128/256 one of 64 labels: ≈ 98 Hz biological per label); every
@@ -59,7 +59,7 @@ CLUSTERS = 8
 N_EXC, N_INH = 205, 51  # per cluster: 256 neurons, one hemisphere's worth
 IN_EXC_LOCAL, IN_EXC_NEIGHBOUR, IN_INH = 40, 8, 12  # inputs per neuron
 W_EXC, W_INH = 20, 63
-NEURON = {"v_reset": 500, "i_bias_syn_inh_gm": 1000}
+NEURON = {"v_reset": 604, "i_bias_syn_inh_gm": 170}
 GENERATORS = 2
 LABELS_PER_GENERATOR = 64
 LABELS_PER_NEURON = 2  # per generator: then its 64 labels fit on one synapse driver (2 rows)

@@ -3,13 +3,13 @@ neurons with sparse random connectivity, driven by the chip's Poisson background
 
 * Connectivity: every neuron gets exactly 32 excitatory and 8 inhibitory inputs from the
   network (``fixed_number_pre``, 10 % of each population), weights 20 (excitatory) and 63
-  (inhibitory, with the inhibitory synaptic gain doubled to 1000): inhibition dominates.
+  (inhibitory, with the inhibitory synaptic gain doubled to 170): inhibition dominates.
 * Drive: 4 of the chip's 8 background generators, each in binned-Poisson mode with 64
   labels (period 40 cycles = 160 ns, emitting with probability 128/256: ≈ 49 Hz biological
   per label); every neuron gets 2 labels from each generator, weight 63 (≈ 390 Hz in all).
   The generators run on the chip, so the FPGA plays back no input at all.
 * Neurons: hardware defaults (τ_m ≈ 10 µs, τ_syn ≈ 5 µs) on chip serial 7 with its
-  fixed-pattern mismatch, reset to the leak potential (``v_reset`` 500).
+  fixed-pattern mismatch, reset to the leak potential (``v_reset`` 604: 587 mV, as the default leak).
 
 Without the inhibitory projections the excitatory feedback runs away (≈ 200 Hz, every neuron
 firing); with them, excitation and inhibition cancel and the network fires asynchronously and
@@ -39,7 +39,7 @@ from _common import command_line, new_figure, print_table, save_figure
 N_EXC, N_INH = 320, 80
 IN_EXC, IN_INH = 32, 8  # network inputs per neuron (10 % of each population)
 W_EXC, W_INH = 20, 63
-NEURON = {"v_reset": 500, "i_bias_syn_inh_gm": 1000}
+NEURON = {"v_reset": 604, "i_bias_syn_inh_gm": 170}
 GENERATORS = 4
 LABELS_PER_GENERATOR = 64
 LABELS_PER_NEURON = 2  # per generator: then its 64 labels fit on one synapse driver (2 rows)

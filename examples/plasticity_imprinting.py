@@ -55,7 +55,7 @@ def run(image: np.ndarray = IMAGE, column_us: float = 150.0, max_rate_per_us: fl
     teacher = pynn.Population(cols * TEACHERS, pynn.cells.SpikeSourceArray(
         spike_times=[teach[k // TEACHERS] for k in range(cols * TEACHERS)]))
     post = pynn.Population(cols, pynn.cells.CalibHXNeuronCuba(v_rest=80, v_reset=70, v_thresh=90, tau_m=10,
-                                                              tau_syn_E=3, tau_refrac=2, i_synin_gm_E=800))
+                                                              tau_syn_E=3, tau_refrac=2, i_synin_gm_E=136))
     total = cols * column_us
     rule = Imprint(timer=pynn.Timer(start=period_us / 1e3, period=period_us / 1e3,
                                     num_periods=int(total // period_us)),

@@ -52,7 +52,7 @@ def run(delta_t_us=(-12.0, -8.0, -4.0, -2.0, 2.0, 4.0, 8.0, 12.0), n_pairs: int 
     teacher = pynn.Population(n * TEACHERS, pynn.cells.SpikeSourceArray(
         spike_times=[np.array(t) / 1e3 for t in teacher_us for _ in range(TEACHERS)]))
     post = pynn.Population(n, pynn.cells.CalibHXNeuronCuba(v_rest=80, v_reset=70, v_thresh=90, tau_m=10,
-                                                           tau_syn_E=3, tau_refrac=4, i_synin_gm_E=800))
+                                                           tau_syn_E=3, tau_refrac=4, i_synin_gm_E=136))
     post.record("spikes")
     timer = pynn.Timer(start=(first_us + pair_period_us / 2) / 1e3, period=pair_period_us / 1e3,
                        num_periods=n_pairs)

@@ -34,7 +34,7 @@ STP = {
 }
 NEURON = {
     "enable_fire": 0, "capacitance": 15, "i_bias_leak": 30,
-    "i_bias_syn_exc_tau": 150, "i_bias_syn_exc_gm": 1000,
+    "i_bias_syn_exc_tau": 150, "i_bias_syn_exc_gm": 170,
 }
 
 

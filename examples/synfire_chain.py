@@ -8,7 +8,7 @@ group 0 answer, and the activity dies out. (The weak pulse comes at mid-run, at 
 later; runs shorter than 55 µs leave it out.)
 
 The 128 neurons sit on one chip with fixed-pattern mismatch (serial 7): weight 40 with the
-excitatory synaptic gain raised to 1000 makes 16 coincident inputs comfortably suprathreshold
+excitatory synaptic gain raised to 170 (twice the default) makes 16 coincident inputs comfortably suprathreshold
 on every circuit; a refractory time of 8 µs (``refractory_count`` 250 at ``refractory_clock``
 3: 250 · 2**3 cycles of 4 ns) lets each neuron fire once per wave.
 
@@ -25,7 +25,7 @@ from _common import command_line, new_figure, print_table, save_figure
 GROUPS = 8
 GROUP_SIZE = 16
 WEIGHT = 40
-NEURON = {"i_bias_syn_exc_gm": 1000, "refractory_count": 250, "refractory_clock": 3}
+NEURON = {"i_bias_syn_exc_gm": 170, "refractory_count": 250, "refractory_clock": 3}
 STRONG_PULSE_US = 10.0
 WEAK_INPUTS = 5
 STRONG_JITTER_US = 1.0

@@ -14,7 +14,7 @@ travels group to group: about 2 µs of synaptic and membrane rise time per group
 ``delay_us`` = 4 µs, realised by the FPGA (a delay must be at least the route latency); it
 shows as a longer gap in the raster.
 
-All-to-all between groups, 32 inputs of weight 20 (excitatory synaptic gain 1000) put a
+All-to-all between groups, 32 inputs of weight 20 (excitatory synaptic gain 170) put a
 group's neurons well above threshold on every chip despite each chip's own fixed-pattern
 mismatch (cube-4 chips have serials 2000-2003; weight 14 already fails to carry the wave);
 a refractory time of 8 µs lets each neuron fire once per wave.
@@ -35,7 +35,7 @@ GROUPS = 8
 GROUP_SIZE = 32
 WEIGHT = 20
 STIMULUS_WEIGHT = 24
-NEURON = {"i_bias_syn_exc_gm": 1000, "refractory_count": 250, "refractory_clock": 3}
+NEURON = {"i_bias_syn_exc_gm": 170, "refractory_count": 250, "refractory_clock": 3}
 PULSE_US = 10.0
 JITTER_US = 1.0
 DELAYED_HOP = 3  # the projection group 3 → group 4 ...

@@ -44,7 +44,7 @@ from ..protocol import coordinates as C
 from .bench import (BENCH_DT_NS, CADC_MIN_PERIOD_NS, LABEL_EXC, LABEL_INH, N, STIM_ROWS, Bench, cadc_boundary_mv,
                     cadc_mv)
 from .fit import bisect_dac, fit_decay, fit_lines
-from .models import CAPACITANCE_HW, Characterisation, ideal_characterisation
+from .models import CAPACITANCE_HW, Characterisation, ideal_characterisation, nominal_dac
 
 QUIET = dict(enable_fire=0, enable_exponential=0, enable_adaptation=0, coba_exc=0, coba_inh=0, i_const=0,
              invert_a=0, invert_b=0, i_bias_adapt_a=0, i_bias_adapt_b=0)
@@ -105,11 +105,12 @@ def measure_leak_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
 
 
 def measure_reset_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
-    """Transfer line of v_reset, read during a 20 µs refractory clamp. Leak (DAC 1000,
-    ~1170 mV) far above threshold (DAC 800, ~940 mV), beyond any offset mismatch: the circuit
+    """Transfer line of v_reset, read during a 20 µs refractory clamp. Leak (the largest,
+    ~1160 mV) far above threshold (~940 mV), beyond any offset mismatch: the circuit
     fires again as soon as it is released (at the start of the step after its release), so
     every step but that one starts at V_reset; the lowest sample skips it."""
-    bench.write(**(QUIET | FAST | LONG_REFRACTORY | dict(v_leak=1000, v_threshold=800, enable_fire=1)))
+    threshold = int(nominal_dac("v_threshold_mv", 940.0)[0])
+    bench.write(**(QUIET | FAST | LONG_REFRACTORY | dict(v_leak=C.DAC_MAX, v_threshold=threshold, enable_fire=1)))
 
     def probe_for(k):
         def probe(dac):
@@ -222,6 +223,15 @@ def _rise_times(bench: Bench, min_rises: int, max_us: float) -> np.ndarray:
         return np.where(n > 0, (last - first) / n, np.nan)
 
 
+def tau_syn_gm(deflection_mv: float = 270.0) -> int:
+    """The synaptic gain bias at which one event of ``STIM_ROWS`` × weight 63 deflects a
+    ``FAST`` membrane by about ``deflection_mv`` (nominal maps): V - E_L = I/g_L."""
+    ch = ideal_characterisation()
+    per_gm = float(ch.a["syn_exc_mv_per_us"][0] / (ch.a["tau_m_us"][0] * C.DAC_MAX))  # mV per gm LSB
+    # FAST: capacitance 0 and the largest leak bias, so I/g_L scales by the capacitance ratio
+    return int(np.clip(np.rint(deflection_mv / (per_gm * STIM_ROWS * 63)), 1, C.DAC_MAX))
+
+
 def measure_tau_syn(bench: Bench, ch: Characterisation, which: str, tau_bias, duration_us: float,
                     repeats: int = TAU_SYN_REPEATS) -> np.ndarray:
     """τ_syn (µs) of the ``which`` ("exc"/"inh") input at ``tau_bias`` from the decay of the
@@ -233,7 +243,7 @@ def measure_tau_syn(bench: Bench, ch: Characterisation, which: str, tau_bias, du
     base = 300.0 if exc else 900.0  # room for a ~270 mV deflection up or down
     v_leak = ch.dac_for("v_leak_mv", base)
     bench.set_stim_weight(63)
-    bench.write(**(QUIET | FAST | {f"i_bias_syn_{which}_gm": C.DAC_MAX, f"i_bias_syn_{which}_tau": tau_bias}))
+    bench.write(**(QUIET | FAST | {f"i_bias_syn_{which}_gm": tau_syn_gm(), f"i_bias_syn_{which}_tau": tau_bias}))
     label = LABEL_EXC if exc else LABEL_INH
     ts, ys = [], []
     for k in range(repeats):

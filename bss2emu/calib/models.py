@@ -149,7 +149,7 @@ def _nominal_physics(**values):
 
 @functools.cache
 def _nominal_ab() -> dict[str, tuple[float, float]]:
-    """The ideal chip's transfer models, evaluated from the nominal maps at DAC 0 and 1000."""
+    """The ideal chip's transfer models, evaluated from the nominal maps at two DAC values."""
     def quantities(d):
         p = _nominal_physics(v_leak=d, v_reset=d, v_threshold=d, e_rev_exc=d, e_rev_inh=d, v_exp=d,
                              i_bias_leak=d, i_bias_syn_exc_tau=d, i_bias_syn_inh_tau=d, i_bias_adapt_tau=d,
@@ -169,8 +169,10 @@ def _nominal_ab() -> dict[str, tuple[float, float]]:
                 "i_const_mv_per_us": p.i_const[0] / c, "delta_t_mv": p.delta_t[0],
                 "a_per_us": p.a[0] / c, "b_mv_per_us": p.b[0] / c,
             }
-    q0, q1 = quantities(0), quantities(1000)
-    return {k: ((q1[k] - q0[k]) / 1000.0, float(q0[k])) for k in q0}
+    # two settings where every map is linear (the voltage cells are floored at 0 mV below)
+    lo, hi = 600, 1000
+    q0, q1 = quantities(lo), quantities(hi)
+    return {k: ((q1[k] - q0[k]) / (hi - lo), float(q0[k] - lo * (q1[k] - q0[k]) / (hi - lo))) for k in q0}
 
 
 def ideal_characterisation(serial: int = 0) -> Characterisation:
@@ -178,7 +180,7 @@ def ideal_characterisation(serial: int = 0) -> Characterisation:
 
     >>> ch = ideal_characterisation()
     >>> int(ch.dac_for("tau_m_us", 10.0)[0]), int(ch.dac_for("v_leak_mv", 600.0)[0])
-    (51, 511)
+    (51, 711)
     """
     ab = _nominal_ab()
     return Characterisation(serial, True, {k: np.full(N, v[0]) for k, v in ab.items()},

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..protocol import coordinates as C
+from ..chip_actor.analog import SYN_GAIN_NA_PER_LSB
 from ..protocol.hardware import G_ICC_US_PER_LSB
 from .bench import LABEL_EXC, LABEL_INH, Bench, cadc_mv
 from .fit import fit_decay
@@ -36,6 +37,9 @@ PROBE_DAC = 60  # g_icc ≈ 0.27 µS: τ_icc ≈ 8.5 µs at full capacitance
 NOMINAL_C_PF = 2.3  # capacitance setting 63
 REPEATS = 7  # kicks, each one bench step later against the CADC's 560 ns grid
 KICK_US = 30.0  # one kick's recording: > 4 exchange time constants at the probe
+KICK_MV = 200.0  # well above the CADC's 4.7 mV codes, and the membranes stay inside its range
+# the synaptic gain bias of that kick: 64 rows · 63 LSB · gain · 0.3 µs / 2.3 pF
+KICK_GM = int(round(KICK_MV * NOMINAL_C_PF / (64 * 63 * SYN_GAIN_NA_PER_LSB * 0.3)))
 
 
 def nominal_dac(tau_icc_us) -> np.ndarray:
@@ -54,9 +58,9 @@ def measure_tau_icc(bench: Bench, parity: int, dac: int = PROBE_DAC) -> np.ndarr
                 enable_conductance=a.astype(np.int64), connect_soma_right=a.astype(np.int64),
                 connect_soma=b.astype(np.int64), i_bias_conductance=np.where(a, dac, 0),
                 conductance_division=zero, conductance_multiplication=zero,
-                i_bias_syn_exc_gm=np.where(a, 800, 0), i_bias_syn_inh_gm=np.where(a, 800, 0),
+                i_bias_syn_exc_gm=np.where(a, KICK_GM, 0), i_bias_syn_inh_gm=np.where(a, KICK_GM, 0),
                 i_bias_syn_exc_tau=1000, i_bias_syn_inh_tau=1000)  # τ_syn 0.3 µs
-    bench.set_stim_weight(63)  # 64 rows · 63 LSB · 0.24 nA per LSB for 0.3 µs: a kick of ≈ 120 mV on A
+    bench.set_stim_weight(63)  # 64 rows · 63 LSB at KICK_GM for 0.3 µs: a kick of ≈ KICK_MV on A
     ts, ys = [], []
     for k in range(REPEATS):
         rec = bench.run(KICK_US, [event_time_us(k)], [LABEL_EXC if k % 2 == 0 else LABEL_INH],

@@ -184,8 +184,8 @@ def psp_mv_of_gm(gm, tau_m_us, tau_syn_us, capacitance, e_rev_minus_rest_mv=None
     ``e_rev_minus_rest_mv`` (E_rev − V_rest, conductance-based: the driving force at rest)
     is given. The gain per weight LSB is the emulated chip's (``chip_actor.analog``).
 
-    >>> round(float(psp_mv_of_gm(500, 10.0, 5.0, 63)), 3)  # 63 · 0.15 nA · 2.5 µs / 2.3 pF
-    10.272
+    >>> round(float(psp_mv_of_gm(500, 10.0, 5.0, 63)), 3)  # 63 · 0.885 nA · 2.5 µs / 2.3 pF
+    60.603
     """
     from ..chip_actor.analog import capacitance_pf, chip_mismatch, neuron_physics
     from ..protocol.hardware import NeuronConfig

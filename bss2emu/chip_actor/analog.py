@@ -6,6 +6,31 @@ voltages, an offset) drawn once from ``SeedSequence([serial, ...])``, so a chip'
 is a fixed property of its serial number. ``ideal=True`` switches mismatch off.
 
 Units: mV, µs, pF, µS, nA (pF·mV/µs = nA, µS·mV = nA).
+
+Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs read:
+
+* **Voltage cells do not share one map.** The leak, reset and threshold CapMem cells feed
+  different circuits (the leak OTA, the reset switch, the spike comparator), so the same
+  DAC value means different membrane voltages (``VOLTAGE_MAPS``). What the real chip shows
+  (brainscales2-demos ``ts_00-single_neuron``: "a lower threshold setting of 300 may
+  correspond to a higher leak potential of 700"; usable ranges leak 400–1000, threshold
+  0–500, reset 300–1000 in ``ts_00``/``fp_calibration``; ``fp_singleNeuron`` fires tonically
+  at leak 1000, threshold 500; ``cns_02`` does not fire at leak 530, threshold 250 without
+  current, and finds its rheobase between ``i_offset`` 200 and 270): the threshold is the
+  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 290 DAC steps (threshold 250 lies 18 mV
+  above leak 530, which a constant current of 243 LSB bridges at ``leak_i_bias`` 150;
+  threshold 300 ≙ leak 590), the reset's by 100, both with the leak's slope; the leak's
+  usable range 400–1000 spans the scale. The other voltages (reversal potentials, V_T, …)
+  keep ``MV_PER_DAC`` with no offset. A cell drives no voltage below ground: results are
+  floored at 0 mV.
+* **Synaptic strength** (``SYN_GAIN_NA_PER_LSB``, per weight LSB and per ``i_bias_syn_*_gm``
+  LSB): with hxtorch's default calibration (leak 80, threshold 125 CADC, τ 10 µs,
+  ``i_synin_gm`` 500) one software weight unit is 55 hardware weight steps
+  (``ts_12-hxtorch_snn_intro``'s measured ``weight_scaling``, whose plot shows the matched
+  PSPs), so a weight-63 event peaks at 63/55/e ≈ 0.42 of the leak→threshold distance:
+  1.77 pA per weight LSB per bias LSB (current-based). A conductance-based input keeps its
+  former 6 pS (no public figure found): as strong as the current-based one at a driving force
+  of ``COBA_EQUIVALENT_DRIVE_MV`` = 295 mV.
 """
 
 from __future__ import annotations
@@ -19,6 +44,38 @@ from ..protocol.hardware import NEURON_PARAMETER_INDEX as IDX
 from ..protocol.hardware import G_ICC_US_PER_LSB, NEURON_PARAMETERS, NeuronConfig
 
 MV_PER_DAC = 1200.0 / C.DAC_MAX
+
+
+class VoltageMap(NamedTuple):
+    """A voltage cell's nominal map: ``v_mv = mv_per_lsb · dac + offset_mv`` (floored at 0)."""
+
+    mv_per_lsb: float
+    offset_mv: float
+
+    def mv(self, dac):
+        return np.maximum(np.asarray(dac, dtype=np.float64) * self.mv_per_lsb + self.offset_mv, 0.0)
+
+
+LEAK_MV_PER_LSB = 1.8  # the usable leak range 400…1000 spans 40…1120 mV
+_LEAK_OFFSET_MV = 40.0 - 400 * LEAK_MV_PER_LSB
+THRESHOLD_SHIFT_LSB = 290  # threshold d ≙ leak d + 290
+VOLTAGE_MAPS: dict[str, VoltageMap] = {
+    "v_leak": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV),
+    "v_threshold": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + THRESHOLD_SHIFT_LSB * LEAK_MV_PER_LSB),
+    "v_reset": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + 100 * LEAK_MV_PER_LSB),  # reset d ≙ leak d+100
+}
+DEFAULT_VOLTAGE_MAP = VoltageMap(MV_PER_DAC, 0.0)  # reversal potentials, V_T and the other voltage cells
+
+
+def voltage_map(name: str) -> VoltageMap:
+    """The nominal map of voltage parameter ``name`` (``VOLTAGE_MAPS`` or the default)."""
+    return VOLTAGE_MAPS.get(name, DEFAULT_VOLTAGE_MAP)
+
+
+SYN_GAIN_NA_PER_LSB = 1.77e-3  # current-based, nA per weight LSB per i_bias_syn_*_gm LSB
+COBA_EQUIVALENT_DRIVE_MV = 295.0
+SYN_GAIN_US_PER_LSB = SYN_GAIN_NA_PER_LSB / COBA_EQUIVALENT_DRIVE_MV  # conductance-based, µS per weight and bias LSB
+I_CONST_NA_PER_LSB = 0.05
 # relative spread (1 sigma) of each analog parameter's gain, and voltage offsets in mV
 GAIN_SPREAD = 0.08
 CAPACITANCE_SPREAD = 0.03
@@ -97,7 +154,8 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
 
     def volt(name):
         i = IDX[name]
-        return v[:, i] * MV_PER_DAC + off[:, i]  # voltage cells mismatch by an offset
+        m = voltage_map(name)  # voltage cells mismatch by an offset
+        return np.maximum(v[:, i] * m.mv_per_lsb + m.offset_mv + off[:, i], 0.0)
 
     def lin(name, per_lsb):
         i = IDX[name]
@@ -111,9 +169,9 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
     coba_e, coba_i = flag("coba_exc"), flag("coba_inh")
     sign_a = np.where(flag("invert_a"), -1.0, 1.0)
     sign_b = np.where(flag("invert_b"), -1.0, 1.0)
-    # synaptic gain: CUBA 0.3 pA, COBA 6 pS per weight LSB and per bias LSB
-    gain_e = lin("i_bias_syn_exc_gm", 1.0) * np.where(coba_e, 6e-6, 3e-4)
-    gain_i = lin("i_bias_syn_inh_gm", 1.0) * np.where(coba_i, 6e-6, 3e-4)
+    # synaptic gain per weight LSB and per bias LSB (module docstring)
+    gain_e = lin("i_bias_syn_exc_gm", 1.0) * np.where(coba_e, SYN_GAIN_US_PER_LSB, SYN_GAIN_NA_PER_LSB)
+    gain_i = lin("i_bias_syn_inh_gm", 1.0) * np.where(coba_i, SYN_GAIN_US_PER_LSB, SYN_GAIN_NA_PER_LSB)
     ref_cycles = config.values[:, IDX["refractory_count"]] << config.values[:, IDX["refractory_clock"]]
     return NeuronPhysics(
         e_l=volt("v_leak"),
@@ -132,7 +190,7 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
         tau_inh=_inverse_tau(lin("i_bias_syn_inh_tau", 1.0), 300.0),
         gain_exc=gain_e,
         gain_inh=gain_i,
-        i_const=lin("i_const", 0.05),
+        i_const=lin("i_const", I_CONST_NA_PER_LSB),
         c_m=capacitance_pf(v[:, IDX["capacitance"]]) * g[:, IDX["capacitance"]],
         tau_ref_ns=(ref_cycles * 4).astype(np.int64),  # 250 MHz base clock: 4 ns per cycle
         coba_exc=coba_e,

@@ -34,10 +34,12 @@ class NeuronParameter(NamedTuple):
 
 # kind is implied by the maximum: DAC cells go to 1022, digital fields have their bit width.
 NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
-    NeuronParameter("v_leak", C.DAC_MAX, 500, "mV", "leak (resting) potential E_L; 1.174 mV/LSB"),
-    NeuronParameter("v_reset", C.DAC_MAX, 450, "mV", "reset potential; 1.174 mV/LSB"),
-    NeuronParameter("v_threshold", C.DAC_MAX, 600, "mV", "spike threshold (comparator); 1.174 mV/LSB"),
-    NeuronParameter("v_exp", C.DAC_MAX, 650, "mV", "exponential-term threshold V_T; 1.174 mV/LSB"),
+    # leak, reset and threshold cells map differently (chip_actor.analog.VOLTAGE_MAPS); the
+    # defaults are one operating point: leak 587 mV, reset 528 mV, threshold 704 mV
+    NeuronParameter("v_leak", C.DAC_MAX, 704, "mV", "leak (resting) potential E_L; 1.8 mV/LSB, 40 mV at 400"),
+    NeuronParameter("v_reset", C.DAC_MAX, 571, "mV", "reset potential; as the leak 100 LSB higher"),
+    NeuronParameter("v_threshold", C.DAC_MAX, 479, "mV", "spike threshold (comparator); as the leak 290 LSB higher"),
+    NeuronParameter("v_exp", C.DAC_MAX, 650, "mV", "exponential-term threshold V_T; 1.174 mV/LSB (the default map)"),
     NeuronParameter("e_rev_exc", C.DAC_MAX, 900, "mV", "excitatory reversal potential (conductance mode)"),
     NeuronParameter("e_rev_inh", C.DAC_MAX, 200, "mV", "inhibitory reversal potential (conductance mode)"),
     NeuronParameter("i_bias_leak", C.DAC_MAX, 50, "uS", "leak conductance g_L; 4.5 nS/LSB"),
@@ -47,8 +49,8 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     NeuronParameter("i_bias_adapt_tau", C.DAC_MAX, 20, "us", "adaptation time constant tau_w = 2000 µs / value"),
     NeuronParameter("i_bias_syn_exc_tau", C.DAC_MAX, 60, "us", "excitatory synaptic tau = 300 µs / value"),
     NeuronParameter("i_bias_syn_inh_tau", C.DAC_MAX, 60, "us", "inhibitory synaptic tau = 300 µs / value"),
-    NeuronParameter("i_bias_syn_exc_gm", C.DAC_MAX, 500, "nA", "excitatory gain: 0.3 pA (CUBA) or 6 pS (COBA) per weight LSB per value"),
-    NeuronParameter("i_bias_syn_inh_gm", C.DAC_MAX, 500, "nA", "inhibitory gain: 0.3 pA (CUBA) or 6 pS (COBA) per weight LSB per value"),
+    NeuronParameter("i_bias_syn_exc_gm", C.DAC_MAX, 85, "nA", "excitatory gain: 1.77 pA (CUBA) or 6 pS (COBA) per weight LSB per value"),
+    NeuronParameter("i_bias_syn_inh_gm", C.DAC_MAX, 85, "nA", "inhibitory gain: 1.77 pA (CUBA) or 6 pS (COBA) per weight LSB per value"),
     NeuronParameter("i_const", C.DAC_MAX, 0, "nA", "constant input current; 50 pA/LSB"),
     NeuronParameter("capacitance", C.CAPACITANCE_MAX, 63, "pF", "membrane capacitance 2.3 pF*(value+1)/64"),
     NeuronParameter("refractory_count", C.REFRACTORY_COUNT_MAX, 125, "us", "refractory counter cycles"),

@@ -43,7 +43,7 @@ from ..errors import ConfigError
 V_ZERO_MV = 600.0
 MV_PER_UNIT = 100.0
 MV_PER_CODE = ADC_FULL_SCALE_MV / 255.0
-DEFAULT_CAPACITANCE = 15  # a small capacitance: one full weight ≈ 2 thresholds at τ 10 µs
+DEFAULT_CAPACITANCE = 15  # a small capacitance: one full weight reaches the largest PSP target (400 mV) at τ 10 µs
 LI_THRESHOLD_MV = 1150.0  # a readout never reaches it
 PSP_HEADROOM = 0.75  # calibrated PSP: this fraction of the ideal circuit's strongest, so mismatched ones reach it
 _RANGE = {f.name: (f.low, f.high) for f in TARGET_FIELDS}
@@ -177,8 +177,8 @@ def weight_lsb(targets: NeuronTargets) -> float:
     targets, on an ideal chip (the transform's scale is its inverse).
 
     >>> t = NeuronTargets(600, 600, 700, 10.0, 10.0, 1.0, DEFAULT_CAPACITANCE)
-    >>> round(weight_lsb(t._replace(psp_mv=400.0)) * 63, 2)  # unreachable target: the strongest
-    3.3
+    >>> round(weight_lsb(t._replace(psp_mv=400.0)) * 63, 2)  # the largest PSP target
+    10.69
     """
     cal = _nominal(targets)
     slope = float(cal.gains["syn_exc_mv_per_us"][0])

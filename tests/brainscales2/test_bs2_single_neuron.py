@@ -12,7 +12,7 @@ import neo
 import numpy as np
 import quantities as pq
 
-from bss2emu.chip_actor.analog import chip_mismatch, neuron_physics
+from bss2emu.chip_actor.analog import chip_mismatch, neuron_physics, voltage_map
 from bss2emu.protocol.atomic_neuron import HXNEURON_FIXED, flat_to_internal
 from bss2emu.protocol.hardware import NeuronConfig
 from bss2emu.pynn import simulator
@@ -57,12 +57,15 @@ def test_madc_trace_is_an_irregularly_sampled_signal_in_hardware_ms(pynn):
     assert np.abs(np.diff(t) - 1e-4).max() <= 8e-6 + 1e-12
     codes = v.magnitude.ravel()
     assert np.all(codes == np.rint(codes)) and 0 <= codes.min() and codes.max() <= 1023  # 10-bit MADC codes
-    # it starts at the leak (1000 DAC), then swings between reset (400) and threshold (500): the
-    # MADC and the CapMem share the 1.2 V full scale, 1023 and 1022 steps
-    assert codes[0] == pytest.approx(1000 * 1023 / 1022, abs=2)
+    # it starts at the leak (1000 DAC), then swings between reset (400) and threshold (500),
+    # each through its cell's map (1120, 220 and 940 mV), read on the MADC's 1023 codes of 1.2 V
+    def code(name, dac):
+        return float(voltage_map(name).mv(dac)) * 1023 / 1200
+
+    assert codes[0] == pytest.approx(code("v_leak", 1000), abs=2)
     after = codes[t > 0.01]
-    assert after.min() == pytest.approx(400 * 1023 / 1022, abs=2)
-    assert after.max() == pytest.approx(500 * 1023 / 1022, abs=8)
+    assert after.min() == pytest.approx(code("v_reset", 400), abs=2)
+    assert after.max() == pytest.approx(code("v_threshold", 500), abs=8)
 
 
 def test_run_is_in_hardware_ms(pynn):

@@ -1,9 +1,11 @@
 """Calibration brings each parameter's spread over a chip's 512 circuits down to a stated
 figure — checked on the emulator's true physics, which calibration never reads.
 
-Why these figures: a voltage DAC step is 1200/1022 = 1.17 mV, so the nearest DAC value
-leaves a residual uniform within ±0.59 mV (std 0.34 mV); the transfer lines are measured to
-~0.1 mV, hence std < 0.45 mV and max < 1.2 mV (before: offsets of 15 mV std). A time
+Why these figures: a voltage DAC step is s = 1200/1022 = 1.17 mV (the leak, reset and
+threshold cells: 1.8 mV, ``analog.VOLTAGE_MAPS``), so the nearest DAC value leaves a residual
+uniform within ±s/2 (std s/√12: 0.34 mV, 0.52 mV); the transfer lines are measured to ~0.1
+mV, hence std < s/√12 + 0.11 mV and max < s/2 + 0.61 mV (1.17 mV: 0.45 and 1.2 mV; before
+calibration: offsets of 15 mV std). A time
 constant set by a bias current moves by 1/DAC per step — 2 % at τ_m = 10 µs (DAC ≈ 51),
 1.7 % at τ_syn = 5 µs (≈ 60), 3 % at τ_w = 60 µs (≈ 33) — so half a step plus ~0.2 %
 measurement error bounds them (before: 8 % gain mismatch). A PSP height combines τ_m,
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 from bss2emu.calib.targets import REFERENCE_WEIGHT, psp_shape_us
+from bss2emu.chip_actor.analog import voltage_map
 
 from .calib_truth import SERIAL, true_physics, uniform_physics
 
@@ -29,13 +32,19 @@ def _psp(p, which):
     return REFERENCE_WEIGHT * gain / p.c_m * psp_shape_us(_tau_m(p), tau)
 
 
+def _voltage_bounds(parameter):
+    """(std bound, max bound) in mV of a calibrated voltage set by ``parameter`` (module docstring)."""
+    step = voltage_map(parameter).mv_per_lsb
+    return step / np.sqrt(12.0) + 0.11, step / 2.0 + 0.61
+
+
 # quantity: (true value from physics, relative?, std bound, max bound)
 CHECKS = {
-    "v_leak_mv": (lambda p: p.e_l, False, 0.45, 1.2),
-    "v_reset_mv": (lambda p: p.v_reset, False, 0.45, 1.2),
-    "v_threshold_mv": (lambda p: p.v_th, False, 0.45, 1.2),
-    "e_rev_exc_mv": (lambda p: p.e_exc, False, 0.45, 1.2),
-    "e_rev_inh_mv": (lambda p: p.e_inh, False, 0.45, 1.2),
+    "v_leak_mv": (lambda p: p.e_l, False, *_voltage_bounds("v_leak")),
+    "v_reset_mv": (lambda p: p.v_reset, False, *_voltage_bounds("v_reset")),
+    "v_threshold_mv": (lambda p: p.v_th, False, *_voltage_bounds("v_threshold")),
+    "e_rev_exc_mv": (lambda p: p.e_exc, False, *_voltage_bounds("e_rev_exc")),
+    "e_rev_inh_mv": (lambda p: p.e_inh, False, *_voltage_bounds("e_rev_inh")),
     "tau_m_us": (_tau_m, True, 0.008, 0.015),
     "tau_syn_exc_us": (lambda p: p.tau_exc, True, 0.008, 0.02),
     "tau_syn_inh_us": (lambda p: p.tau_inh, True, 0.008, 0.02),

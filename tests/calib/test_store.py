@@ -122,3 +122,37 @@ def test_unwritable_store_is_a_config_error(calibrated, tmp_path):
     with pytest.raises(Exception, match="cannot write calibration") as info:
         CalibrationStore(blocker).save(calibrated)
     assert info.type.__name__ == "ConfigError"
+
+
+
+def _model_changed() -> None:
+    """Forget the cached nominal maps and the model's fingerprint (as a new process would)."""
+    from bss2emu.calib import models
+
+    models._nominal_ab.cache_clear()
+    models.model_fingerprint.cache_clear()
+
+
+def test_a_calibration_stored_for_another_chip_model_is_not_reused(tmp_path, monkeypatch):
+    """A result calibrated under other nominal maps (an older emulator: here the synaptic
+    gain per LSB before its correction, 0.3 pA) is stale: the store's fingerprint of the
+    model differs, so it is recalibrated, never silently reused."""
+    from bss2emu.chip_actor import analog
+
+    store = CalibrationStore(tmp_path)
+    current = analog.SYN_GAIN_NA_PER_LSB
+    try:
+        monkeypatch.setattr(analog, "SYN_GAIN_NA_PER_LSB", 3e-4)
+        _model_changed()
+        old = calibrate(ideal=True, store=store)
+        monkeypatch.setattr(analog, "SYN_GAIN_NA_PER_LSB", current)
+        _model_changed()
+        assert store.load(0, True, old.targets) is None  # same targets, same file: stale
+        new = calibrate(ideal=True, store=store)
+    finally:
+        monkeypatch.undo()
+        _model_changed()
+    # the same PSP target, reached with a bias smaller by the ratio of the gains
+    old_gm, new_gm = int(old.dac["i_bias_syn_exc_gm"][0]), int(new.dac["i_bias_syn_exc_gm"][0])
+    assert new_gm == pytest.approx(old_gm * 3e-4 / current, abs=1) and new_gm < old_gm / 5
+    assert store.load(0, True, old.targets) is not None  # the new result replaced it

@@ -9,6 +9,7 @@ import pytest
 from bss2emu.calib import BIO_MAP, BioMap, bio_targets, bio_to_hw, calibrate, calibrate_bio, weight_lsb, weights_to_hw
 from bss2emu.calib.targets import CalibrationTargets, psp_shape_us
 from bss2emu.calib.translate import explain_unreachable
+from bss2emu.chip_actor.analog import I_CONST_NA_PER_LSB, voltage_map
 from bss2emu.errors import ConfigError
 
 IF_CURR_EXP = {"v_rest": -65.0, "v_reset": -70.0, "v_thresh": -50.0, "cm": 1.0, "tau_m": 20.0,
@@ -16,7 +17,12 @@ IF_CURR_EXP = {"v_rest": -65.0, "v_reset": -70.0, "v_thresh": -50.0, "cm": 1.0, 
 EIF = {"cm": 0.281, "tau_refrac": 0.1, "v_spike": -40.0, "v_reset": -70.6, "v_rest": -70.6, "tau_m": 9.3667,
        "i_offset": 0.0, "a": 4.0, "b": 0.0805, "delta_T": 2.0, "tau_w": 144.0, "v_thresh": -50.4,
        "e_rev_E": 0.0, "tau_syn_E": 5.0, "e_rev_I": -80.0, "tau_syn_I": 5.0}
-MV_PER_DAC = 1200.0 / 1022
+MV_PER_DAC = 1200.0 / 1022  # reversal potentials and V_T
+
+
+def _dac(name, mv):
+    """The nominal DAC value of a voltage cell for ``mv`` (leak, reset and threshold have their own maps)."""
+    return round((mv - voltage_map(name).offset_mv) / voltage_map(name).mv_per_lsb)
 
 
 def test_voltage_map():
@@ -26,17 +32,17 @@ def test_voltage_map():
 
 def test_ideal_chip_reproduces_the_nominal_maps():
     hw = bio_to_hw(IF_CURR_EXP, ideal=True)
-    assert int(hw["v_leak"][0]) == round(350.0 / MV_PER_DAC)  # 298
-    assert int(hw["v_reset"][0]) == round(300.0 / MV_PER_DAC)
-    assert int(hw["v_threshold"][0]) == round(500.0 / MV_PER_DAC)
+    assert int(hw["v_leak"][0]) == _dac("v_leak", 350.0) == 572  # (350 + 680) / 1.8
+    assert int(hw["v_reset"][0]) == _dac("v_reset", 300.0)
+    assert int(hw["v_threshold"][0]) == _dac("v_threshold", 500.0)
     # the capacitance setting that realises τ_m best (largest among equals); C = 2.3 pF·(c+1)/64
     c_hw = 2.3 * (int(hw["capacitance"][0]) + 1) / 64
     assert int(hw["i_bias_leak"][0]) == round(c_hw / (0.0045 * 20.0))  # g_L = C/τ_m, 4.5 nS per LSB
     assert abs(c_hw / (0.0045 * 20.0) - int(hw["i_bias_leak"][0])) < 0.05  # τ_m within 0.2 %
     assert int(hw["i_bias_syn_exc_tau"][0]) == 60 and int(hw["i_bias_syn_inh_tau"][0]) == 30  # 300 µs / value
     assert (int(hw["refractory_count"][0]), int(hw["refractory_clock"][0])) == (250, 1)  # 250·2·4 ns = 2 µs
-    # i_offset 0.1 nA on 1 nF, 20 ms: 2 mV bio = 20 mV hw at rest: I/C = 20/20 mV/µs = 50 pA/2.3 pF per LSB
-    assert int(hw["i_const"][0]) == round(20.0 / 20.0 * c_hw / 0.05)
+    # i_offset 0.1 nA on 1 nF, 20 ms: 2 mV bio = 20 mV hw at rest: I/C = 20/20 mV/µs
+    assert int(hw["i_const"][0]) == round(20.0 / 20.0 * c_hw / I_CONST_NA_PER_LSB)
     assert int(hw["coba_exc"][0]) == 0 and int(hw["enable_exponential"][0]) == 0
     assert int(hw["capacitance"][0]) > 50 and int(hw["enable_fire"][0]) == 1
 
@@ -49,7 +55,7 @@ def test_ideal_adex_and_conductances():
     assert int(hw["enable_exponential"][0]) == 1 and int(hw["enable_adaptation"][0]) == 1
     assert int(hw["i_bias_exp"][0]) == round(20.0 / 0.05)  # Δ_T = 2 mV bio = 20 mV hw, 0.05 mV per LSB
     assert int(hw["v_exp"][0]) == round(BIO_MAP.v_hw(-50.4) / MV_PER_DAC)
-    assert int(hw["v_threshold"][0]) == round(600.0 / MV_PER_DAC)  # v_spike
+    assert int(hw["v_threshold"][0]) == _dac("v_threshold", 600.0)  # v_spike
     assert int(hw["i_bias_adapt_tau"][0]) == round(2000.0 / 144.0)
     c_hw = 2.3 * (int(hw["capacitance"][0]) + 1) / 64  # pF, at the chosen capacitance setting
     # a/g_L = 4 nS · 9.3667 ms / 0.281 nF; hardware g_L = C / 9.3667 µs; 0.1 nS per LSB
@@ -80,7 +86,9 @@ def test_max_weight_sets_the_gain():
 def test_gain_matches_the_psp_target_on_an_ideal_chip():
     cal = calibrate(ideal=True, store=False)
     s = cal.gains["syn_exc_mv_per_us"][0]
-    assert 63 * s * psp_shape_us(10.0, 5.0) == pytest.approx(cal.targets["psp_exc_mv"][0], rel=0.003)
+    # the gain is proportional to its bias: the nearest bias is within half a step, 0.5/bias relative
+    half_step = 0.5 / cal.dac["i_bias_syn_exc_gm"][0]
+    assert 63 * s * psp_shape_us(10.0, 5.0) == pytest.approx(cal.targets["psp_exc_mv"][0], rel=half_step * (1 + 1e-9))
 
 
 @pytest.mark.parametrize("conductance", [False, True])
@@ -121,7 +129,8 @@ def test_errors():
     with pytest.raises(ConfigError, match="circuits"):
         bio_to_hw({"tau_m": [10.0, 20.0]}, ideal=True, circuits=[3, 3])
     with pytest.raises(ConfigError, match="no membrane capacitance realises tau_m=50 ms with inputs this strong"):
-        bio_to_hw({"cm": 1.0, "tau_m": 50.0, "tau_syn_E": 5.0, "max_weight_E": 3.0}, ideal=True)
+        # at most 5.57 nA at this tau_m and cm (capacitance 53); 10 nA is inside the PSP range (10.33 nA)
+        bio_to_hw({"cm": 1.0, "tau_m": 50.0, "tau_syn_E": 5.0, "max_weight_E": 10.0}, ideal=True)
     strong = CalibrationTargets(tau_m_us=0.6, tau_syn_exc_us=0.5, psp_exc_mv=300.0)
     with pytest.raises(ConfigError, match="excitatory PSP height .* target 300 cannot be reached on circuit 0"):
         explain_unreachable(calibrate(strong, ideal=True, store=False), [0])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bss2emu.chip_actor import kernels as K
+from bss2emu.chip_actor.analog import voltage_map
 from bss2emu.chip_actor.chip import Chip
 from bss2emu.protocol.coordinates import make_label
 from bss2emu.protocol.hardware import ROW_EXCITATORY, ChipConfig
@@ -82,11 +83,11 @@ def psp_peak(coba: bool, v_leak: int) -> float:
 
 
 def test_conductance_input_scales_with_driving_force_current_input_does_not():
-    near, far = psp_peak(True, 700), psp_peak(True, 300)
-    e_rev = 800 * 1200 / 1022
-    drive_near, drive_far = e_rev - 700 * 1200 / 1022, e_rev - 300 * 1200 / 1022
+    near, far = psp_peak(True, 834), psp_peak(True, 573)  # leak at 821 and 351 mV
+    e_rev = float(voltage_map("e_rev_exc").mv(800))
+    drive_near, drive_far = (e_rev - float(voltage_map("v_leak").mv(d)) for d in (834, 573))
     assert near / far == pytest.approx(drive_near / drive_far, rel=0.05)
-    assert psp_peak(False, 700) == pytest.approx(psp_peak(False, 300), rel=1e-9)
+    assert psp_peak(False, 834) == pytest.approx(psp_peak(False, 573), rel=1e-9)
 
 
 def test_conductance_input_without_leak_stays_finite_as_it_decays():

@@ -65,7 +65,8 @@ def test_synaptic_input_jumps_by_weight_times_gain_and_decays_with_tau_syn(sourc
     madc, _ = run_madc(cfg, 400, [t_event], LABEL[source])
     ph = physics(cfg)
     gain, tau_ns = (ph.gain_exc[0], ph.tau_exc[0] * 1e3) if receptor == "exc" else (ph.gain_inh[0], ph.tau_inh[0] * 1e3)
-    assert gain == pytest.approx(700 * (6e-6 if coba else 3e-4)) and tau_ns == pytest.approx(300e3 / 45)
+    # 6 pS (COBA) or 1.77 pA (CUBA) per weight LSB and bias LSB
+    assert gain == pytest.approx(700 * (6e-6 if coba else 1.77e-3)) and tau_ns == pytest.approx(300e3 / 45)
     t = np.arange(400) * H_NS  # every sample sees the state at its step's start
     assert (madc.time_ticks.to_numpy() == t // 8).all() and (madc.neuron == 0).all()
     want = np.where(t >= 300, WEIGHT * gain * np.exp(-(t - t_event) / tau_ns), 0.0)
@@ -103,10 +104,10 @@ def test_adaptation_jumps_by_b_at_each_spike_and_decays_with_tau_w(recording_con
 
 
 def test_membrane_source_keeps_10_bit_codes_and_reports_them_in_mv():
-    cfg = madc_config(MADC_MEMBRANE, v_leak=400)
+    cfg = madc_config(MADC_MEMBRANE, v_leak=600)  # 400 mV: 1.8 mV per leak LSB, 40 mV at 400
     assert cfg.madc_unit() == "mV" and cfg.readout.madc_source == ChipConfig().readout.madc_source
     madc, _ = run_madc(cfg, 20)
-    assert madc.value.dtype == np.uint16 and (madc.value == round(400 * 1200 / 1022 / 1200 * 1023)).all()
+    assert madc.value.dtype == np.uint16 and (madc.value == round(400.0 / 1200 * 1023)).all()
     assert np.array_equal(madc.physical.to_numpy(), madc_code_to_mv(madc.value.to_numpy()))
 
 

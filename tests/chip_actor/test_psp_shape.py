@@ -43,7 +43,9 @@ def run_psp(tau_s_us: float, t_event_ns: int, tau_m_us: float = TAU_M_US, recept
     ``t_event_ns``; returns (times in ns of the step boundaries after the event's step,
     membrane - E_L there, the chip). ``refractory``: neuron 0 is refractory during the
     event's step; ``coba``: the input is conductance-based."""
-    cfg = madc_config(MADC_MEMBRANE, enable_fire=0, **{f"coba_{receptor}": int(coba)})
+    # a conductance-based input at gain bias 500 (6 pS per LSB): a PSP of a few mV
+    gm = {f"i_bias_syn_{receptor}_gm": 500} if coba else {}
+    cfg = madc_config(MADC_MEMBRANE, enable_fire=0, **{f"coba_{receptor}": int(coba)}, **gm)
     chip = Chip(cfg, ideal=True)
     n = chip.physics.c_m.size
     full = np.full(n, 1.0)
@@ -155,7 +157,7 @@ def test_a_crossing_by_a_delivered_response_fires_at_the_next_step_start(drive_o
     """A neuron resting just below threshold on a constant current is carried over it by an
     event's response at the end of the event's step; it fires at the next step's start, also
     when its membrane falls back during that step (its current switched off there)."""
-    cfg = madc_config(MADC_MEMBRANE, i_const=528)  # rests 0.09 mV below threshold
+    cfg = madc_config(MADC_MEMBRANE, v_threshold=478, i_const=518)  # rests 0.09 mV below threshold
     chip = Chip(cfg, ideal=True)
     c = chip.coef[:, 0]
     chip.nstate[K.S_V, 0] = c[K.K_EL] + c[K.K_ICONST] / c[K.K_GL]

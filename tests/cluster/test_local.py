@@ -10,7 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import bss2emu
+from bss2emu.chip_actor.analog import SYN_GAIN_NA_PER_LSB, voltage_map
 from bss2emu.errors import ConfigError, PlasticityError
+from bss2emu.protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETERS
 
 NET = {
     "name": "small net", "seed": 11, "runtime_us": 300,
@@ -136,12 +138,13 @@ def test_madc_trace_in_millivolts():
                        "populations": [{"name": "n", "size": 1, "params": {"v_leak": 900}}],
                        "recordings": {"madc": {"population": "n"}}})
     df = res.madc_mv()
-    assert len(df) == 50 and df.v_mv.iloc[0] == pytest.approx(round(900 * 1200 / 1022 / 1200 * 1023) * 1200 / 1023)
+    v_mv = float(voltage_map("v_leak").mv(900))  # 940 mV: the leak cell's map
+    assert len(df) == 50 and df.v_mv.iloc[0] == pytest.approx(round(v_mv / 1200 * 1023) * 1200 / 1023)
     assert df.time_us.iloc[1] == pytest.approx(0.096)  # 0.1 µs steps, time-stamped in 8 ns ticks
 
 
 def test_madc_records_a_synaptic_input_end_to_end_with_its_unit(tmp_path):
-    """One input event at 5 µs into a current-based input (gain 500 x 0.3 pA, tau 300 µs / 60):
+    """One input event at 5 µs into a current-based input (gain 85 x 1.77 pA, tau 300 µs / 60):
     the trace is the analytic exponential; a conductance-based inhibitory input reads in uS."""
     exp = {"runtime_us": 30, "chip": {"ideal": True},
            "populations": [{"name": "n", "size": 1, "params": {"i_bias_syn_exc_tau": 60, "coba_inh": 1}}],
@@ -153,7 +156,8 @@ def test_madc_records_a_synaptic_input_end_to_end_with_its_unit(tmp_path):
     trace = res.madc_values()
     t_us = np.arange(300) * 0.1  # one sample per step; the event reaches the input at 5.1 µs
     assert trace.unit == "nA" and np.array_equal(trace.time_us, np.arange(300) * 100 // 8 / 125)
-    want = np.where(t_us > 5.05, 40 * 500 * 3e-4 * np.exp(-(t_us - 5.0) / 5.0), 0.0)
+    gain_na = NEURON_PARAMETERS[NEURON_PARAMETER_INDEX["i_bias_syn_exc_gm"]].default * SYN_GAIN_NA_PER_LSB
+    want = np.where(t_us > 5.05, 40 * gain_na * np.exp(-(t_us - 5.0) / 5.0), 0.0)
     np.testing.assert_allclose(trace.values, want, rtol=1e-12)
     with pytest.raises(ConfigError, match="the MADC recorded 'exc_synin', not the membrane"):
         res.madc_mv()

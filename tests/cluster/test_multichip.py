@@ -29,7 +29,8 @@ def pair(delay_us=None, b_chip=1, weight=63):
     """One neuron on chip 0 that fires early, projecting onto one neuron on chip b_chip."""
     return {"runtime_us": 30, "chip": {"ideal": True},
             "populations": [{"name": "a", "size": 1, "chip": 0, "params": {"i_const": 1022}},
-                            {"name": "b", "size": 1, "chip": b_chip}],
+                            # b rests at 580 mV, 0.06 mV below an MADC code boundary: its first rise shows
+                            {"name": "b", "size": 1, "chip": b_chip, "params": {"v_leak": 700}}],
             "projections": [{"pre": "a", "post": "b", "weight": weight, "delay_us": delay_us}],
             "recordings": {"madc": {"population": "b"}}}
 

@@ -151,5 +151,14 @@ def adex_step(sim, params: dict, amplitude: float = ND_STEP_NA, start: float = N
     if hasattr(pop, "realised_parameters"):
         realised = pop.realised_parameters()
         out["scales"] = {k: (float(np.ravel(v)[0])) for k, v in realised.scales.items()}
+        out["realised"] = {k: float(np.ravel(v)[0]) for k, v in realised.items()}
     sim.end()
     return out
+
+
+def with_realised_voltages(params: dict, got: dict) -> dict:
+    """``params`` as bss2emu realised them (``got``: its ``adex_step``) — the leak, reset and
+    spike threshold on their cells' 1.8 mV DAC steps (up to 0.09–0.11 mV biological), tau_m
+    on the leak's: a reference that compares the dynamics, not the DACs' steps."""
+    realised = got.get("realised", {})
+    return dict(params, **{k: realised[k] for k in params if k in realised})

@@ -9,7 +9,7 @@ import pytest
 from pyNN import errors
 
 import bss2emu
-from bss2emu.chip_actor.analog import capacitance_pf
+from bss2emu.chip_actor.analog import SYN_GAIN_NA_PER_LSB, capacitance_pf
 
 ARRIVAL = 11.0  # ms: the input spike at 10 ms plus the 1 ms delay
 
@@ -85,7 +85,7 @@ def test_hardware_types_record_synaptic_input_in_chip_units(sim):
 
 
 def test_hxneuron_synaptic_input_is_weight_times_gain(sim):
-    """HXNeuron: exc_synin in nA (current-based), the jump weight × 0.3 pA × bias
+    """HXNeuron: exc_synin in nA (current-based), the jump weight × 1.77 pA × bias
     (``chip_actor.analog``'s ideal gain) decayed over the rest of its step."""
     pop, _ = _one_input(sim, sim.HXNeuron(i_bias_syn_exc_gm=500, i_bias_syn_exc_tau=30), 40, label="hx")
     pop.record("exc_synin")
@@ -94,7 +94,7 @@ def test_hxneuron_synaptic_input_is_weight_times_gain(sim):
     tau = 300.0 / 30  # µs
     k = np.searchsorted(t, ARRIVAL + 0.1 - 1e-9)
     assert unit == "nA"
-    assert i[k] == pytest.approx(40 * 3e-4 * 500 * np.exp(-0.1 / tau), rel=1e-9)
+    assert i[k] == pytest.approx(40 * SYN_GAIN_NA_PER_LSB * 500 * np.exp(-0.1 / tau), rel=1e-9)
 
 
 def test_membrane_by_cadc_besides_a_conductance_by_madc(sim):

@@ -191,12 +191,12 @@ def test_routing_limits_become_pynn_errors(sim):
 
 
 def test_coarse_tau_m_warns_with_the_realised_value(sim):
-    """At a small capacitance setting (cm 0.05 nF with a 0.5 nA weight → setting 3) the
-    leak's DAC step realises tau_m=3 ms as 2.90 ms: a QuantisationWarning says so, pointing
-    at the user's run() line; the default cm 1 nF realises it within 2 % (no warning)."""
-    pop = sim.Population(2, sim.IF_curr_exp(cm=0.05, tau_m=3.0), label="fast")
-    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]), label="src")
-    sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5))
+    """At a small capacitance setting (a 30 nA current onto 1 nF at 3 ms: a 90 mV deflection,
+    which the constant-current DAC reaches only at setting 3) the leak's DAC step realises
+    tau_m=3 ms as 2.90 ms: a QuantisationWarning says so, pointing at the user's run() line;
+    without that current the full capacitance realises it within 2 % (no warning). (A weight
+    cannot force this any more: a weight-63 PSP of at most 400 mV needs setting 10 or more.)"""
+    pop = sim.Population(2, sim.IF_curr_exp(cm=1.0, tau_m=3.0, i_offset=30.0), label="fast")
     with pytest.warns(bss2emu.QuantisationWarning, match=r"'fast': tau_m=3 ms is realised as 2\.9\d* ms .* "
                                                          r"capacitance setting 3 of 63") as record:
         sim.run(2.0)

@@ -63,7 +63,14 @@ def _quiet():
 def assert_spikes_agree(ref: np.ndarray, got: np.ndarray, onset: float, first_ms: float = 0.5,
                         drift: float = 0.02) -> None:
     ref, got = ref[ref < COUNT_UNTIL_MS], got[got < COUNT_UNTIL_MS]
-    assert len(ref) == len(got) and len(ref) > 0, (ref.round(1).tolist(), got.round(1).tolist())
+    # a spike within the timing tolerance of the counting window's end may fall inside it in
+    # one simulator and outside in the other: only there may one train have a spike more
+    n = min(len(ref), len(got))
+    margin = 0.15 * (n + 1) + drift * (COUNT_UNTIL_MS - onset)
+    unmatched = np.concatenate([ref[n:], got[n:]])
+    assert n > 0 and len(unmatched) <= 1 and np.all(unmatched >= COUNT_UNTIL_MS - margin), \
+        (ref.round(1).tolist(), got.round(1).tolist())
+    ref, got = ref[:n], got[:n]
     assert abs(got[0] - ref[0]) <= first_ms, (ref[0], got[0])
     tolerance = 0.15 * np.arange(1, len(ref) + 1) + drift * (ref - onset)
     assert np.all(np.abs(got - ref) <= tolerance), (ref.round(1).tolist(), got.round(1).tolist())
@@ -90,20 +97,24 @@ def test_a_smaller_voltage_scale_gives_the_same_dynamics(monkeypatch):
     assert got["v"][:100].mean() == pytest.approx(-70.0, abs=0.3)  # recorded in the user's mV
 
 
-def test_the_issue_tonic_neuron_gets_a_smaller_voltage_scale():
+def test_the_issue_tonic_neuron_gets_a_smaller_voltage_scale(nest_sim):
     """b = 0.06 nA at cm = 0.04 nF, tau_m = 20 ms is a jump of w by b/g_L = 30 mV: at 10 hardware
     mV per mV the adaptation circuit reaches 24.5 mV at the smallest capacitance that keeps
-    tau_m calibrated; at 8 it reaches 30.7 mV."""
-    got = scripts.adex_step(bss, scripts.neuronal_dynamics_cell("tonic"))
+    tau_m calibrated; at 8 it reaches 30.7 mV. It fires tonically (6–7 spikes in 400 ms:
+    its seventh lies at the run's end), as NEST with the parameters it realises."""
+    params = scripts.neuronal_dynamics_cell("tonic")
+    got = scripts.adex_step(bss, params)
     assert got["scales"]["v_scale"] == 8.0
-    assert len(got["spikes"]) == 7
+    ref = scripts.adex_step(nest_sim, scripts.with_realised_voltages(params, got))
+    assert len(got["spikes"]) >= 6
+    assert_spikes_agree(ref["spikes"], got["spikes"], scripts.ND_STEP_ON_MS)
 
 
 @pytest.mark.parametrize("pattern", list(scripts.NEURONAL_DYNAMICS))
 def test_neuronal_dynamics_patterns_match_nest(nest_sim, pattern):
     params = scripts.neuronal_dynamics_cell(pattern)
-    ref = scripts.adex_step(nest_sim, params)
     got = scripts.adex_step(bss, params)
+    ref = scripts.adex_step(nest_sim, scripts.with_realised_voltages(params, got))
     assert_spikes_agree(ref["spikes"], got["spikes"], scripts.ND_STEP_ON_MS)
 
 
@@ -112,8 +123,9 @@ def test_naud_2008_patterns_match_nest(nest_sim, pattern):
     """Naud et al. (2008), Table 1, as ``examples/pynn_adex_patterns.py`` runs them (v_spike 0 mV,
     tau_refrac 0.1 ms, their step currents from 20 ms)."""
     params, amplitude = pynn_adex_patterns.cell_parameters(pattern)
-    ref = scripts.adex_step(nest_sim, params, amplitude=amplitude)["spikes"]
-    got = scripts.adex_step(bss, params, amplitude=amplitude)["spikes"]
+    run = scripts.adex_step(bss, params, amplitude=amplitude)
+    ref = scripts.adex_step(nest_sim, scripts.with_realised_voltages(params, run), amplitude=amplitude)["spikes"]
+    got = run["spikes"]
     if pattern == "irregular":  # chaotic: the spike trains part after a few spikes
         n_ref, n_got = (int(np.sum(s < COUNT_UNTIL_MS)) for s in (ref, got))
         assert abs(n_got - n_ref) <= 1 and abs(got[0] - ref[0]) <= 0.5, (ref.round(1), got.round(1))

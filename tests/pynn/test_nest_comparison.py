@@ -52,6 +52,16 @@ def _onset(stimulus: str) -> float:
     return 50.0 if stimulus == "step" else scripts.INPUT_TIMES[0]
 
 
+STEP_END_MS = 150.0  # scripts.single_neuron's current step: 50 … 150 ms
+
+
+def _before_the_step_ends(spikes: np.ndarray, stimulus: str, margin_ms: float) -> np.ndarray:
+    """The spikes a comparison can hold to: one within its timing tolerance of the step
+    current's end may fall before it in one simulator and be cut off in the other (the
+    realised leak and threshold are a DAC step — 0.18 mV biological — off)."""
+    return spikes[spikes < STEP_END_MS - margin_ms] if stimulus == "step" else spikes
+
+
 @pytest.mark.parametrize("stimulus", ["step", "spikes"])
 @pytest.mark.parametrize("model", MODELS)
 def test_single_neuron_spike_times_match_nest(nest_sim, model, stimulus):
@@ -59,10 +69,12 @@ def test_single_neuron_spike_times_match_nest(nest_sim, model, stimulus):
 
     ref = scripts.single_neuron(nest_sim, model, stimulus)
     got = scripts.single_neuron(bss, model, stimulus)
-    assert len(ref["spikes"]) >= 1
-    assert len(got["spikes"]) == len(ref["spikes"]), (ref["spikes"], got["spikes"])
-    tol = 0.3 + 0.03 * (ref["spikes"] - _onset(stimulus))
-    assert np.all(np.abs(got["spikes"] - ref["spikes"]) <= tol), (ref["spikes"], got["spikes"])
+    margin = 0.3 + 0.03 * (STEP_END_MS - _onset(stimulus))
+    r, g = (_before_the_step_ends(x["spikes"], stimulus, margin) for x in (ref, got))
+    assert len(r) >= 1
+    assert len(g) == len(r), (ref["spikes"], got["spikes"])
+    tol = 0.3 + 0.03 * (r - _onset(stimulus))
+    assert np.all(np.abs(g - r) <= tol), (ref["spikes"], got["spikes"])
     assert got["v"].shape == ref["v"].shape  # same samples: 0, dt, …, runtime
 
 
@@ -72,13 +84,15 @@ def test_realised_parameters_match_nest_to_a_step(nest_sim, model):
 
     got = scripts.single_neuron(bss, model, "step")
     ref = scripts.single_neuron(nest_sim, model, "step", params=got["realised"])
-    assert len(got["spikes"]) == len(ref["spikes"]) >= 1
-    k = np.arange(len(ref["spikes"]))
     steps = 2 if model.startswith("EIF") else 1  # the upswing to a spike is steep on the grid
     # + the step current's own quantisation (one i_const LSB, ≤ 0.5 % of the current at the
     # chosen capacitance), which realised_parameters does not include: ≤ 0.5 % of the time since onset
-    tol = 0.1 * steps * (k + 1) + 0.01 + 0.005 * (ref["spikes"] - 50.0)
-    assert np.all(np.abs(got["spikes"] - ref["spikes"]) <= tol), (ref["spikes"], got["spikes"])
+    margin = 0.1 * steps * len(ref["spikes"]) + 0.01 + 0.005 * (STEP_END_MS - 50.0)
+    r, g = (_before_the_step_ends(x["spikes"], "step", margin) for x in (ref, got))
+    assert len(g) == len(r) >= 1, (ref["spikes"], got["spikes"])
+    k = np.arange(len(r))
+    tol = 0.1 * steps * (k + 1) + 0.01 + 0.005 * (r - 50.0)
+    assert np.all(np.abs(g - r) <= tol), (ref["spikes"], got["spikes"])
 
 
 @pytest.mark.parametrize("model", ["IF_curr_exp", "IF_cond_exp"])

@@ -59,14 +59,15 @@ def test_eif_round_trip_through_the_chip_physics(serial, ideal):
 
 
 def test_strong_inputs_choose_a_smaller_capacitance():
-    """1 nA onto 1 nF (τ 20/5 ms) needs more synaptic gain than the full capacitance gives:
-    the neuron gets a smaller one, and the weight and τ_m are still right on the chip."""
+    """5.9 nA onto 1 nF (τ 20/5 ms) needs more synaptic gain than the full capacitance gives
+    (at most ~5.6 nA): the neuron gets a smaller one, and the weight and τ_m are still right
+    on the chip."""
     p = dict(v_rest=[-65.0] * 2, cm=[1.0] * 2, tau_m=[20.0] * 2, tau_syn_I=[5.0] * 2, i_offset=[0.0] * 2)
     weak, _ = _translate(p, 0, True, {"inhibitory": np.array([0.05, 0.05])}, conductance=False)
-    strong, ph = _translate(p, 0, True, {"inhibitory": np.array([1.0, 1.0])}, conductance=False)
+    strong, ph = _translate(p, 0, True, {"inhibitory": np.array([5.9, 5.9])}, conductance=False)
     assert (weak.dac["capacitance"] > 50).all() and (strong.dac["capacitance"] < 40).all()
     k = ph.c_m / 1.0
-    assert np.allclose(63 * ph.gain_inh / (10.0 * k), 1.0, rtol=0.01)
+    assert np.allclose(63 * ph.gain_inh / (10.0 * k), 5.9, rtol=0.01)
     assert np.allclose(ph.c_m / ph.g_l, 20.0, rtol=0.01)
 
 
@@ -98,10 +99,11 @@ def test_background_generator_rates(rate, size):
 
 
 @pytest.mark.parametrize("ideal", [True, False])
-@pytest.mark.parametrize("model, weight", [("IF_curr_exp", 0.00117), ("IF_curr_exp", 0.001),
+@pytest.mark.parametrize("model, weight", [("IF_curr_exp", 0.0069), ("IF_curr_exp", 0.0059),
                                            ("IF_cond_exp", 0.002), ("IF_cond_exp", 0.00061)])
 def test_small_weights_fit_although_the_gain_dac_is_coarse(model, weight, ideal):
-    """Such weights need a synaptic-gain DAC of 1–6, whose nearest setting realised up to a
+    """Such weights need a synaptic-gain DAC of 1–6 (current-based: 1.77 pA per weight and gain
+    LSB; conductance-based: 6 pS), whose nearest setting realised up to a
     third less than asked: their largest weight needed codes 65–87 and run() failed. The
     calibration now raises the gain target until the weight fits; it is realised to within
     the calibration's residual."""

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bss2emu.chip_actor.analog import MV_PER_DAC, capacitance_pf
+from bss2emu.chip_actor.analog import capacitance_pf, voltage_map
 from bss2emu.errors import ChipError, ConfigError
 from bss2emu.protocol import coordinates as C
 from bss2emu.stack import calix, halco, hxcomm, lola
@@ -38,7 +38,7 @@ def test_atomic_neuron_enum_layout_is_bss2emus_circuit_index():
 
 def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
     neuron = lola.AtomicNeuron()
-    neuron.leak.v_leak, neuron.leak.i_bias = 800, 300
+    neuron.leak.v_leak, neuron.leak.i_bias = 790, 300  # 742 mV: 157.7 codes
     neuron.membrane_capacitance.capacitance = 63
     builder = sta.PlaybackProgramBuilder()
     builder.write(halco.AtomicNeuronOnDLS(halco.NeuronColumnOnDLS(9), halco.NeuronRowOnDLS(1)), neuron)
@@ -51,7 +51,7 @@ def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
         ticket.get()
     with hxcomm.ManagedConnection(ideal=True) as connection:
         sta.run(connection, program)
-    expected = round(800 * MV_PER_DAC * 255 / 1200)  # 8-bit CADC over 0..1200 mV
+    expected = round(float(voltage_map("v_leak").mv(790)) * 255 / 1200)  # 8-bit CADC over 0..1200 mV
     assert int(ticket.get().causal[9]) == expected
     assert echo.get() == neuron and program.spikes.size == 0
 
@@ -59,8 +59,8 @@ def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
 def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
     """Constant current on an ideal circuit: ISI = tau_ref + tau_m ln((V_inf-V_r)/(V_inf-V_th))."""
     n = lola.AtomicNeuron()
-    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 500, 20, 450
-    n.threshold.enable, n.threshold.v_threshold = True, 600
+    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 704, 20, 571  # 587, 528 mV
+    n.threshold.enable, n.threshold.v_threshold = True, 479  # 704 mV
     n.event_routing.analog_output = n.EventRouting.AnalogOutputMode.normal
     n.constant_current.enable, n.constant_current.i_offset = True, 400
     n.membrane_capacitance.capacitance = 63
@@ -76,9 +76,12 @@ def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
         sta.run(connection, program)
     assert set(program.spikes["label"]) == {3}
     g_us, c_pf, i_na = 20 * 0.0045, float(capacitance_pf(63)), 400 * 0.05
-    v_inf = 500 * MV_PER_DAC + i_na / g_us
+    def mv(name, dac):
+        return float(voltage_map(name).mv(dac))
+
+    v_inf = mv("v_leak", 704) + i_na / g_us
     tau_ref_us = 50 * 2 ** 4 * 4e-3  # 250 MHz / 2**(3+1)
-    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - 450 * MV_PER_DAC) / (v_inf - 600 * MV_PER_DAC))
+    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - mv("v_reset", 571)) / (v_inf - mv("v_threshold", 479)))
     measured = np.diff(program.spikes["fpga_time"]) / US
     assert np.allclose(measured, isi, rtol=0.01)
 
@@ -100,7 +103,7 @@ def test_madc_records_the_neuron_on_the_readout_line_while_started():
         sta.run(connection, program)
     t_us = program.madc_samples["fpga_time"] / US
     assert len(t_us) > 50 and t_us.min() >= 20 and t_us.max() < 30
-    assert np.all(program.madc_samples["value"] == round(600 * MV_PER_DAC * 1023 / 1200))
+    assert np.all(program.madc_samples["value"] == round(float(voltage_map("v_leak").mv(600)) * 1023 / 1200))
 
 
 def test_what_the_emulated_chip_cannot_do_is_refused_with_the_way_out():
