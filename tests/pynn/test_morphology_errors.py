@@ -116,7 +116,7 @@ def test_projections_and_recordings_name_a_compartment():
 def test_spikes_are_recorded_per_compartment():
     """A dendrite driven above its threshold fires (a dendritic spike) while the soma, weakly
     coupled and without threshold, does not: its spikes are the dendrite's, not the soma's."""
-    Two = two_compartments(enable_fire=1, i_const=300, v_threshold=530)
+    Two = two_compartments(enable_fire=1, i_const=300, v_threshold=434)  # 622 mV on the threshold cell's map
     sim.setup()
     pop = sim.Population(1, Two(enable_fire=0), label="cell")  # the cell type's value, for every circuit ...
     pop.set(i_bias_leak=60)
