@@ -25,6 +25,7 @@ backend's.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from enum import Enum, auto
@@ -50,6 +51,8 @@ from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F40
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection as _Projection
 from . import helper, logger, standardmodels  # noqa: F401
+
+_log = logging.getLogger("bss2emu.brainscales2")
 from . import morphology  # noqa: F401,E402  (pynn.morphology: multi-compartment neurons)
 from .standardmodels import cells, synapses  # noqa: F401
 
@@ -121,6 +124,21 @@ def _empty(value) -> bool:
     return bool(empty()) if callable(empty) else not value
 
 
+def _check_injected(injected_config, injected_readout, where: str) -> None:
+    """Refuse injected sections bss2emu does not honour (at ``setup``, and again at every
+    run: a script may fill a builder it injected empty)."""
+    for name in ("injected_config", "injected_readout"):
+        injected = injected_config if name == "injected_config" else injected_readout
+        sections = [] if injected is None else _nonempty_sections(
+            injected, _PRE_STATIC if name == "injected_config" else ("post_realtime",))
+        if sections:
+            raise ConfigError(f"{where}: {name}'s injected sections {', '.join(sections)} are "
+                              f"not emulated yet (writes and reads of halco/haldls containers around the "
+                              f"experiment); configure neurons through HXNeuron parameters or initial_config, change "
+                              f"weights between runs (Projection.set, RunCommand.APPEND) or with a plasticity rule, "
+                              f"and run low-level playback programs with bss2emu.stack's stadls")
+
+
 def _pre_static_chip(injected, initial):
     """The chip the static configuration starts from: ``initial`` — the static configuration
     writes the whole chip after the pre-static sections, as grenade orders them — or, without
@@ -159,12 +177,14 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     and ``injected_readout`` when empty,
     ``connection`` (an ``hxcomm`` connection: the emulated chip it is connected to);
     bss2emu's own ``chips``, ``system``, ``placement``, ``address``, ``seed``, ``ideal``,
-    ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``serial`` and ``ideal`` default to
+    ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``enable_neuron_bypass=True``
+    starts from ``lola.Chip.default_neuron_bypass``: every neuron forwards each synaptic event
+    as its spike, as pynn.brainscales2 sets it up; ``serial`` and ``ideal`` default to
     the chip ``bss2emu exec --serial/--ideal`` chose, whose nightly calibration ``helper`` loads).
     ``simulator.state.grenade_chip_config`` is the chip configuration runs start from (its
     common neuron backends' clock scales set the refractory clocks). Refused with the reason:
     other injected configuration, injected readout but post-realtime reads of the synapse
-    arrays (``get_post_realtime_read``), ``enable_neuron_bypass=True``,
+    arrays (``get_post_realtime_read``),
     ``backgroundPermutation``, injected calibration targets/options, and any
     other keyword (pynn.brainscales2 raises ``KeyError`` for those too)."""
     extra = dict(extra_params)
@@ -175,19 +195,13 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     permutation = extra.pop("neuronPermutation", None)
     injected_config = extra.pop("injected_config", None)
     injected_readout = extra.pop("injected_readout", None)
-    if extra.pop("enable_neuron_bypass", False):
-        raise ConfigError("setup(enable_neuron_bypass=True): the neuron bypass mode (neurons forwarding every "
-                          "input spike) is not emulated; use a SpikeSourceArray with the spike times, or HXNeuron "
-                          "with a strong input and short refractory time")
-    for name in ("injected_config", "injected_readout"):
-        injected = injected_config if name == "injected_config" else injected_readout
-        sections = [] if injected is None else _nonempty_sections(
-            injected, _PRE_STATIC if name == "injected_config" else ("post_realtime",))
-        if sections:
-            raise ConfigError(f"setup({name}=...): injected sections {', '.join(sections)} are "
-                              f"not emulated yet (writes and reads of halco/haldls containers around the "
-                              f"experiment); configure neurons through HXNeuron parameters or initial_config, and "
-                              f"run low-level playback programs with bss2emu.stack's stadls")
+    if extra.pop("enable_neuron_bypass", False):  # as pynn.brainscales2: the bypass chip replaces initial_config
+        from ..stack import lola
+
+        if initial is not None:
+            _log.info("setup(): Supplied initial_config overwritten by enable_neuron_bypass")
+        initial = lola.Chip.default_neuron_bypass
+    _check_injected(injected_config, injected_readout, "setup")
     post_reads = frozenset(() if injected_readout is None else injected_readout.post_realtime or ())
     _check_post_realtime(post_reads)
     connection = extra.pop("connection", None)
@@ -227,6 +241,7 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     state.neuron_permutation = permutation
     state.snippets = []
     state.post_realtime_reads = post_reads
+    state.injected = (injected_config, injected_readout)
 
 
 def _chip_identity() -> tuple[int, bool]:
@@ -267,6 +282,7 @@ def run(runtime, command: RunCommand = RunCommand.EXECUTE):
         state.snippets.append(float(runtime))
         segments.append_snippet(state, float(runtime))
         return state.t
+    _check_injected(*getattr(state, "injected", (None, None)), "run()")
     if runtime is None and not state.snippets:
         raise ValueError("run(None, RunCommand.EXECUTE): no experiment scheduled for execution yet; schedule one "
                          "with pynn.run(runtime, pynn.RunCommand.APPEND) or give a runtime")

@@ -134,12 +134,14 @@ class Chip:
         else:
             self.structure, phys = _POINT, self.physics
         self.coef = _step_coefficients(phys, self.dt_ns * 1e-3)  # and a new psp table (the setter)
-        flags = np.zeros((5, C.NEURONS_PER_CHIP), dtype=np.int64)
+        flags = np.zeros((K.N_FLAGS, C.NEURONS_PER_CHIP), dtype=np.int64)
         flags[K.F_COBA_E] = phys.coba_exc
         flags[K.F_COBA_I] = phys.coba_inh
         flags[K.F_FIRE] = phys.fire
         flags[K.F_TAU_REF_NS] = phys.tau_ref_ns
         flags[K.F_LABEL] = self.config.neurons.address_out
+        flags[K.F_BYPASS_E] = self.config.neurons.column("bypass_exc")  # per circuit, as its synapses
+        flags[K.F_BYPASS_I] = self.config.neurons.column("bypass_inh")
         self.flags = flags
 
     def _rebuild_synapses(self) -> None:

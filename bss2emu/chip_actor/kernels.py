@@ -100,7 +100,8 @@ from .libm_exp import bits_of, exp_array, in_fast_range
 ) = range(30)
 N_COEF = 30
 # rows of ``flags[ROW, neuron]``
-F_COBA_E, F_COBA_I, F_FIRE, F_TAU_REF_NS, F_LABEL = range(5)
+F_COBA_E, F_COBA_I, F_FIRE, F_TAU_REF_NS, F_LABEL, F_BYPASS_E, F_BYPASS_I = range(7)
+N_FLAGS = 7
 # rows of ``nstate[ROW, neuron]``
 S_V, S_W, S_IE, S_II, S_EPREV = range(5)
 N_STATE = 5
@@ -401,6 +402,48 @@ def couple_half_step(v, cp_rows, cp_block, cp_offset, cp_val, x, y):
                 v[cp_rows[r0 + i * nb + b]] = y[b]
 
 
+@njit(**_JIT)
+def bypass_spikes(s, m, sb_t, sb_in, sb_label, sb_neuron, sb_key, flags, spike_count, bypassed,
+                  syn_ptr, syn_entry, drv_ptr, drv_list, drv, xb_en, xb_mask, xb_target):
+    """Neuron bypass mode: every event of this step that reaches a synapse of non-zero weight
+    on a circuit in bypass mode for the synapse's receptor makes that circuit spike at the
+    event's time (once per step; its own spike may trigger another bypassed circuit in the
+    same step). The spikes join the step's events ``sb_*`` (returns their new count) and the
+    circuit's spike counter; the membrane is left to its input."""
+    i = 0
+    while i < m:
+        label = sb_label[i]
+        inp = sb_in[i]
+        addr = label & 63
+        rowsel = (label >> 6) & 31
+        for o in range(8):  # crossbar outputs to the PADI buses
+            if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
+                continue
+            h = o // 4
+            dk = (h * _BUSES + o % 4) * _ROW_SELECTS + rowsel
+            for dq in range(drv_ptr[dk], drv_ptr[dk + 1]):
+                d = drv_list[dq]
+                sk = (h * _DRIVERS + d) * _ADDRESSES + addr
+                for e in range(syn_ptr[sk], syn_ptr[sk + 1]):
+                    ent = np.int64(syn_entry[e])
+                    if (ent >> ENTRY_WEIGHT_SHIFT) & 63 == 0:
+                        continue
+                    nc = h * 256 + (ent & 255)
+                    flag = F_BYPASS_E if (ent >> ENTRY_MODE_SHIFT) == 1 else F_BYPASS_I
+                    if flags[flag, nc] == 0 or bypassed[nc] == s:
+                        continue
+                    bypassed[nc] = s
+                    spike_count[nc] += 1
+                    sb_t[m] = sb_t[i]
+                    sb_in[m] = nc // 64
+                    sb_label[m] = flags[F_LABEL, nc]
+                    sb_neuron[m] = nc
+                    sb_key[m] = 2 * 65536 + nc
+                    m += 1
+        i += 1
+    return m
+
+
 # ``integrate_window`` is one function on purpose: numba reference-counts every array a
 # call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
 # ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
@@ -437,7 +480,12 @@ def integrate_window(
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
     bg_per_step = 8 * (h_ns // 4 + 1)
-    buf_cap = n_ev + bg_per_step + n_neurons
+    any_bypass = False
+    for n in range(n_neurons):
+        any_bypass = any_bypass or flags[F_BYPASS_E, n] != 0 or flags[F_BYPASS_I, n] != 0
+    # a neuron spikes at most once per step at threshold and once in bypass mode
+    buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
+    bypassed = np.full(n_neurons if any_bypass else 0, -1, np.int64)  # the step of a neuron's bypass spike
     sb_t = np.empty(buf_cap, np.int64)
     sb_in = np.empty(buf_cap, np.int64)
     sb_label = np.empty(buf_cap, np.int64)
@@ -690,6 +738,9 @@ def integrate_window(
                 sb_key[m] = 2 * 65536 + n
                 m += 1
             nstate[S_V, n] = vn
+        if any_bypass:
+            m = bypass_spikes(s, m, sb_t, sb_in, sb_label, sb_neuron, sb_key, flags, spike_count, bypassed,
+                              syn_ptr, syn_entry, drv_ptr, drv_list, drv, xb_en, xb_mask, xb_target)
         if m == 0:
             continue
         # --- total order of the step's events: time, then source key (stable sort) -------

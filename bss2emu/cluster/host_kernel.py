@@ -46,7 +46,7 @@ _N_DRV_KEYS = _H * 4 * 32
 # the chip arrays the kernel reads and writes, in the order of ``chip_table``'s columns:
 # (name, dtype, shape; None for a 1-d array of any length)
 FIELDS = (
-    ("coef", np.float64, (K.N_COEF, _N)), ("flags", np.int64, (5, _N)), ("nstate", np.float64, (K.N_STATE, _N)),
+    ("coef", np.float64, (K.N_COEF, _N)), ("flags", np.int64, (K.N_FLAGS, _N)), ("nstate", np.float64, (K.N_STATE, _N)),
     ("ref_end", np.int64, (_N,)), ("spike_count", np.int64, (_N,)),
     ("syn_ptr", np.int64, (_N_SYN_KEYS + 1,)), ("syn_entry", np.int32, None), ("syn_weighted", np.int64, (_N_SYN_KEYS,)),
     ("drv_ptr", np.int64, (_N_DRV_KEYS + 1,)), ("drv_list", np.int64, None), ("drv", np.int64, (5, _H, _D)),

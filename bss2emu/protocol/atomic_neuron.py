@@ -155,8 +155,10 @@ ATOMIC_NEURON_FIELDS: tuple[FieldSpec, ...] = (
     _int("event_routing", "analog_output", ANALOG_OUTPUT_STRONG, None,
          "gate: 0 off (no spikes leave the neuron), 1 normal, 2 strong (as normal here)"),
     _bool("event_routing", "enable_digital", None, _NO_EFFECT + "recording of spikes is chosen by record()"),
-    _bool("event_routing", "enable_bypass_excitatory", None, "refused when True"),
-    _bool("event_routing", "enable_bypass_inhibitory", None, "refused when True"),
+    _bool("event_routing", "enable_bypass_excitatory", "bypass_exc",
+          "every excitatory synaptic event (a synapse of non-zero weight) leaves the neuron as a spike"),
+    _bool("event_routing", "enable_bypass_inhibitory", "bypass_inh",
+          "every inhibitory synaptic event (a synapse of non-zero weight) leaves the neuron as a spike"),
     _int("event_routing", "address", ADDRESS_OUT_MAX, None, _NO_EFFECT + "event labels are assigned by routing"),
     _bool("event_routing", "enable_post_overwrite", None, "refused when True"),
     _bool("readout", "enable_buffered_access", None, _READOUT),
@@ -207,10 +209,6 @@ REFUSED: dict[str, str] = {
     "lower excitatory_input_i_bias_tau for a longer time constant (tau = 300 us / value)",
     "inhibitory_input_enable_high_resistance": "the high-resistance synaptic input mode is not emulated; "
     "lower inhibitory_input_i_bias_tau for a longer time constant (tau = 300 us / value)",
-    "event_routing_enable_bypass_excitatory": "the neuron bypass mode is not emulated; use a spike "
-    "source (SpikeSourceArray) or a regular neuron with a strong input instead",
-    "event_routing_enable_bypass_inhibitory": "the neuron bypass mode is not emulated; use a spike "
-    "source (SpikeSourceArray) or a regular neuron with a strong input instead",
     "event_routing_enable_post_overwrite": "external post pulses are not emulated; the neuron's own "
     "spikes are its post pulses (leave it False)",
     "bayesian_operation": _BAYES,

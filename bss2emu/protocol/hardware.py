@@ -77,6 +77,9 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
                     "4.5 nS/LSB (lola: multicompartment.i_bias_nmda)"),
     NeuronParameter("conductance_division", 1, 0, "", "divide g_icc by 8"),
     NeuronParameter("conductance_multiplication", 1, 0, "", "multiply g_icc by 8"),
+    # neuron bypass: every synaptic event of the receptor leaves the neuron as its spike
+    NeuronParameter("bypass_exc", 1, 0, "", "emit a spike for every excitatory synaptic event (bypass mode)"),
+    NeuronParameter("bypass_inh", 1, 0, "", "emit a spike for every inhibitory synaptic event (bypass mode)"),
 )
 STRUCTURE_SWITCHES = ("connect_right", "connect_vertical", "connect_soma", "connect_soma_right",
                       "enable_conductance")

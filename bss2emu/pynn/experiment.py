@@ -340,27 +340,34 @@ def backend_statistics(state) -> MappedTopologyStatistics:
 
 
 def connection_placement(state, prj) -> list[list[tuple[int, int, int, int, int, int]]]:
-    """Where the last run placed each connection of ``prj`` (in connection order): a list of
-    its synapses, one per synapse row it spreads over, each ``(chip, hemisphere, row,
+    """Where the last run placed each connection of ``prj`` (in connection order) — before
+    any run, where the network as it is now is placed (``run(None, RunCommand.PREPARE)``): a
+    list of its synapses, one per synapse row it spreads over, each ``(chip, hemisphere, row,
     column, weight code, address)`` — grenade's placed connections. Duplicate connections
     share their synapses."""
-    exp, info = state.last_experiment, state.last_info
-    if exp is None or info is None:
-        raise RuntimeError("placed_connections requires a previous routing run, which is executed on pynn.run().")
     from ..routing.mapping import from_list_weights
 
-    mapping = place(state, exp)  # cached on topology: the last run's mapping
+    exp, info = state.last_experiment, state.last_info
+    codes_now = None
+    if exp is None or info is None:
+        if prj not in state.projections:
+            raise RuntimeError("placed_connections requires a previous routing run, which is executed on pynn.run().")
+        exp, topo = topology_experiment(state, [(0.0, snapshot(state))], state.dt)
+        info = {"groups": topo["groups"][0], "rows": topo["rows"]}
+        codes_now = prj.hardware_weights()[0]  # the topology's projections carry no weights
+    mapping = place(state, exp)  # cached on topology
     out: list[list] = [[] for _ in range(len(prj))]
     k = 0
     for g, n_rows in zip(info["groups"], info["rows"]):
         if g["projection"] is prj:
             pos, key = group_members(prj, g)
             at = np.searchsorted(g["pre_ix"] * g["post"].size + g["post_ix"], key)
-            for pr in exp.projections[k:k + n_rows]:
+            for r, pr in enumerate(exp.projections[k:k + n_rows]):
                 chip, hemi, row, col = mapping.synapse[pr.label]
-                codes = from_list_weights(pr.connector.connections, pr.weight)
+                codes = from_list_weights(pr.connector.connections, pr.weight) if codes_now is None else None
                 for p, a in zip(pos.tolist(), at.tolist()):
-                    c, h, r, x = int(chip[a]), int(hemi[a]), int(row[a]), int(col[a])
-                    out[p].append((c, h, r, x, int(codes[a]), int(mapping.chips[c].addresses[h, r, x])))
+                    c, h, rw, x = int(chip[a]), int(hemi[a]), int(row[a]), int(col[a])
+                    code = int(codes[a]) if codes is not None else int(split_codes(codes_now[p:p + 1], r)[0])
+                    out[p].append((c, h, rw, x, code, int(mapping.chips[c].addresses[h, rw, x])))
         k += n_rows
     return out

@@ -305,6 +305,19 @@ class ReadoutChain:
         return any(m.debug_plus for m in self.input_mux)
 
 
+class _DefaultNeuronBypass:
+    """``lola.Chip.default_neuron_bypass``: a chip whose neurons forward every synaptic event
+    as their spike (threshold off, both bypasses on); a fresh copy at every access."""
+
+    def __get__(self, obj, owner):
+        chip = owner()
+        for neuron in chip.neuron_block.atomic_neurons:
+            neuron.threshold.enable = False
+            neuron.event_routing.enable_bypass_excitatory = True
+            neuron.event_routing.enable_bypass_inhibitory = True
+        return chip
+
+
 class Chip:
     """``lola.Chip``: the parts of a chip's configuration that bss2emu's stack layer holds —
     the neuron block (512 AtomicNeurons, 2 common backends), both synapse blocks and both
@@ -314,6 +327,8 @@ class Chip:
         self.neuron_block = NeuronBlock()
         self.synapse_blocks = _CoordinateArray(halco.SynapseBlockOnDLS, SynapseBlock)
         self.cadc_readout_chains = _CoordinateArray(halco.CADCOnDLS, CADCReadoutChain)
+
+    default_neuron_bypass = _DefaultNeuronBypass()
 
     def neuron_values(self) -> dict[str, np.ndarray]:
         """bss2emu's neuron parameters (name → 512 values, by AtomicNeuronOnDLS enum), each

@@ -71,9 +71,11 @@ def test_placed_connections_and_the_synapse_arrays_read_after_the_run():
     weights = np.arange(12).reshape(3, 4) * 11
     prj = pynn.Projection(stim, pop[1:], pynn.AllToAllConnector(),
                           synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=weights))
-    with pytest.raises(RuntimeError, match="previous routing run"):
-        prj.placed_connections
+    pynn.run(None, pynn.RunCommand.PREPARE)  # placed as the network is now, before a run
+    before = [[(s.weight, int(s.synapse_row), int(s.synapse_on_row)) for s in c] for c in prj.placed_connections]
     pynn.run(0.02)
+    assert before == [[(s.weight, int(s.synapse_row), int(s.synapse_on_row)) for s in c]
+                      for c in prj.placed_connections]
     array = pynn.get_post_realtime_read()[halco.SynramOnDLS()]
     assert isinstance(array, lola.SynapseMatrix)
     read = array.weights.to_numpy()
@@ -122,3 +124,18 @@ def test_observable_arrays_come_per_snippet_as_pynn_brainscales2_gives_them():
     assert len(snippets) == 1
     assert [int(s.data[0]) for s in snippets[0]] == [1, 2, 3]
     assert [round(float(s.time), 6) for s in snippets[0]] == [0.01, 0.02, 0.03]
+
+
+def test_a_section_filled_after_setup_is_refused_at_the_run():
+    """The inside_realtime tutorial injects an empty builder and fills it later: the run
+    refuses it rather than running without its writes."""
+    builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    injected = pynn.InjectedConfiguration()
+    injected.inside_realtime = builder
+    pynn.setup(injected_config=injected)
+    pynn.Population(1, pynn.cells.HXNeuron())
+    pynn.run(0.01)  # empty: fine
+    builder.write(0, halco.SynapseWeightRowOnDLS(0), lola.SynapseWeightRow())
+    with pytest.raises(ConfigError, match=r"run\(\): injected_config's injected sections inside_realtime are not "
+                                          r"emulated"):
+        pynn.run(0.01)

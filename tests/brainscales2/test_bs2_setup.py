@@ -27,7 +27,6 @@ def _end():
 
 
 @pytest.mark.parametrize("extra, match", [
-    ({"enable_neuron_bypass": True}, "bypass mode"),
     ({"injected_config": pynn.InjectedConfiguration(pre_realtime={"a": 1})}, "pre_realtime"),
     ({"injected_readout": pynn.InjectedReadout(post_realtime={"a"})}, "post_realtime"),
     ({"backgroundPermutation": [0]}, "backgroundPermutation"),
