@@ -58,7 +58,7 @@ def run(trials: int = 80, trial_us: float = 20.0, p_reward=(0.2, 0.8), eta: floa
                                                            tau_syn_E=5, tau_refrac=2, plasticity_rule=rule))
     pynn.Projection(src, arms, pynn.AllToAllConnector(), synapse_type=rule)
     pynn.run(trials * trial_us / 1e3 + 1e-3)
-    log = np.array([s.data for s in rule.get_observable_array("trial")])
+    log = np.array([s.data for s in rule.get_observable_array("trial")[0]])  # the snippet's samples
     pynn.end()
     return {"choice": log[:, 0].astype(int), "reward": log[:, 1], "counts": log[:, 2:].astype(int),
             "better": int(np.argmax(p_reward))}
