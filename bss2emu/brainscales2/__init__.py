@@ -288,8 +288,11 @@ def run(runtime, command: RunCommand = RunCommand.EXECUTE):
                          "with pynn.run(runtime, pynn.RunCommand.APPEND) or give a runtime")
     if runtime is not None:
         segments.append_snippet(state, float(runtime))
+    runtimes = state.snippets + ([] if runtime is None else [float(runtime)])
+    starts = [state.t - sum(runtimes[k:]) for k in range(1, len(runtimes))]  # all but the first's
     state.snippets = []
     segments.execute_segment(state)
+    state.snippet_starts = state.snippet_starts + starts
     return state.t
 
 

@@ -152,27 +152,57 @@ class Recorder(recording.Recorder):
             train.segment = segment
             segment.spiketrains.append(train)
 
+    def _snippets(self) -> list[tuple[float, float]]:
+        """(start, stop) in ms of the segment's snippets: one per ``run(..., RunCommand.APPEND)``
+        executed together (pynn.brainscales2), one for a plain ``run()``."""
+        t0, t1 = self._start_ms(), float(self._simulator.state.t)
+        starts = sorted({float(t) for t in self._simulator.state.snippet_starts if t0 + 1e-9 < t < t1 - 1e-9})
+        bounds = [t0, *starts, t1]
+        return list(zip(bounds[:-1], bounds[1:]))
+
     def _signals_segment(self, filter_ids, chosen, clear):
+        """pynn.brainscales2's segment: per snippet, a spike train of each recorded neuron
+        (``t_start``/``t_stop`` of the snippet) and an ``IrregularlySampledSignal`` of each
+        recorded neuron and variable."""
         analog = [v for v in chosen if v.name != "spikes"]
         segment = super()._get_current_segment(filter_ids, [v for v in chosen if v.name == "spikes"], clear)
         for train in segment.spiketrains:  # pynn.brainscales2 names the neuron source_id
             train.annotate(source_id=train.annotations.get("channel_id"))
+        snippets = self._snippets()
+        if len(snippets) > 1:
+            whole = list(segment.spiketrains)
+            segment.spiketrains.clear()
+            for a, b in snippets:
+                for train in whole:
+                    t = train.times.rescale(pq.ms).magnitude
+                    cut = neo.SpikeTrain(t[(t >= a) & ((t < b) | (b == snippets[-1][1]))], t_start=a, t_stop=b,
+                                         units="ms", **train.annotations)
+                    cut.segment = segment
+                    segment.spiketrains.append(cut)
+        signals = []  # (snippet, variable, cell) order, as pynn.brainscales2 adds them
         for variable in analog:
             ids = sorted(self.filter_recorded(variable, filter_ids))
             values, times = self._get_all_signals(variable, ids, clear=clear)
             if values.size == 0:
                 continue
             units = self.population.find_units(variable)
-            for col, cell in enumerate(ids):
-                signal = neo.IrregularlySampledSignal(
-                    times[:, col], values[:, col], units="dimensionless" if units == "unknown" else units,
-                    time_units=pq.ms, name=f"{variable.label}.{variable.name}" if variable.location is not None
-                    else variable.name, channel_ids=[int(cell)],
-                    source_population=self.population.label,
-                    array_annotations={"channel_index": [self.population.id_to_index(cell)]})
-                signal.segment = segment
-                segment.irregularlysampledsignals.append(signal)
+            for k, (a, b) in enumerate(snippets):
+                last = k == len(snippets) - 1
+                rows = (times[:, 0] >= a - 1e-9) & ((times[:, 0] < b - 1e-9) | last) if len(snippets) > 1 \
+                    else slice(None)
+                for col, cell in enumerate(ids):
+                    signals.append((k, self._signal(variable, cell, times[rows, col], values[rows, col], units)))
+        for _, signal in sorted(signals, key=lambda ks: ks[0]):
+            signal.segment = segment
+            segment.irregularlysampledsignals.append(signal)
         return segment
+
+    def _signal(self, variable, cell, times, values, units):
+        return neo.IrregularlySampledSignal(
+            times, values, units="dimensionless" if units == "unknown" else units,
+            time_units=pq.ms, name=f"{variable.label}.{variable.name}" if variable.location is not None
+            else variable.name, channel_ids=[int(cell)], source_population=self.population.label,
+            array_annotations={"channel_index": [self.population.id_to_index(cell)]})
 
     def _local_count(self, variable, filter_ids=None):
         trains = self._get_spiketimes(sorted(self.filter_recorded(variable, filter_ids)))

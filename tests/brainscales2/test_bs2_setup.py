@@ -69,9 +69,51 @@ def test_append_and_execute_run_snippets_as_one_experiment():
     pynn.run(0.05, pynn.RunCommand.APPEND)
     assert simulator.state.results is None  # nothing executed yet
     pynn.run(None, pynn.RunCommand.EXECUTE)
-    spikes = pop.get_data().segments[-1].spiketrains[0].magnitude
+    first, second = pop.get_data().segments[-1].spiketrains  # one train per neuron and snippet
+    assert (float(first.t_start), float(first.t_stop), len(first)) == (0.0, pytest.approx(0.05), 0)
+    assert (float(second.t_start), float(second.t_stop)) == (pytest.approx(0.05), pytest.approx(0.1))
+    spikes = second.magnitude
     assert len(spikes) > 3 and spikes.min() >= 0.05 and spikes.max() <= 0.1
     assert pynn.get_current_time() == pytest.approx(0.1)
+
+
+def test_snippets_give_a_signal_and_a_train_per_snippet():
+    """pynn.brainscales2 adds, per snippet, a spike train of each recorded neuron and an
+    ``IrregularlySampledSignal`` of each recorded neuron (snn_adex_helpers concatenates them):
+    together they are the one run's record, cut at the snippets' boundaries."""
+    pynn.setup(ideal=True)
+    pop = pynn.Population(2, pynn.cells.HXNeuron(**LEAK_OVER_THRESHOLD))
+    pop.record("spikes")
+    pop[0:1].record("v", device="madc")
+    runtimes = (0.02, 0.03, 0.01)
+    for runtime in runtimes:
+        pynn.run(runtime, pynn.RunCommand.APPEND)
+    pynn.run(None, pynn.RunCommand.EXECUTE)
+    seg = pop.get_data().segments[-1]
+    bounds = np.cumsum((0.0,) + runtimes)
+    assert len(seg.spiketrains) == 2 * len(runtimes)
+    for k, train in enumerate(seg.spiketrains):
+        a, b = bounds[k // 2], bounds[k // 2 + 1]
+        assert (float(train.t_start), float(train.t_stop)) == (pytest.approx(a), pytest.approx(b))
+        assert train.annotations["source_id"] == int(pop[k % 2])
+        assert np.all((train.magnitude >= a) & (train.magnitude <= b))
+    signals = seg.irregularlysampledsignals
+    assert len(signals) == len(runtimes)
+    times = np.concatenate([s.times.magnitude for s in signals])
+    assert np.all(np.diff(times) > 0)  # concatenated in order, no sample twice
+    for k, s in enumerate(signals):
+        assert s.times.magnitude.min() >= bounds[k] - 1e-9 and s.times.magnitude.max() < bounds[k + 1] + 1e-9
+    # the cut loses nothing: together, the trains are the spikes of one run of the whole time
+    cut = [np.concatenate([t.magnitude for t in seg.spiketrains[i::2]]) for i in (0, 1)]
+    pynn.end()
+    pynn.setup(ideal=True)
+    pop = pynn.Population(2, pynn.cells.HXNeuron(**LEAK_OVER_THRESHOLD))
+    pop.record("spikes")
+    pynn.run(float(bounds[-1]))
+    whole = [t.magnitude for t in pop.get_data().segments[-1].spiketrains]
+    assert all(len(w) > 3 for w in whole)
+    for c, w in zip(cut, whole):
+        np.testing.assert_array_equal(c, w)
 
 
 def test_execute_without_a_snippet_and_prepare():
