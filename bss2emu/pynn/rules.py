@@ -11,6 +11,8 @@ joined).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..protocol import experiment as E
@@ -96,14 +98,22 @@ def store_observables(state, exp: E.Experiment, res) -> None:
                 samples[key].setdefault(t, []).append(np.asarray(values, float))
         rule._recording = {}
         for key, by_time in samples.items():
-            join = _concat if isinstance(observables[key], ObservableArray) else _overlay
+            obs = observables[key]
+            if not isinstance(obs, ObservableArray):
+                join = _overlay
+            elif rules[name].function is run_cpp:  # the kernel's bytes, in its declared type
+                join = functools.partial(_typed, np.dtype(obs.type.value))
+            else:  # a Python kernel's values as it recorded them
+                join = np.concatenate
             rule._recording[key] = [ObservableSample(SampleTime(t / TICKS_PER_US / state.us_per_ms, state.us_per_ms),
                                                      join(parts))
                                     for t, parts in sorted(by_time.items())]
 
 
-def _concat(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts)
+def _typed(dtype: np.dtype, parts: list[np.ndarray]) -> np.ndarray:
+    """A C++ kernel's ``ObservableArray`` in its declared type, as pynn.brainscales2 hands
+    out the kernel's bytes (ts_07 ``struct.pack``s them into a float)."""
+    return np.concatenate(parts).astype(np.int64).astype(dtype)
 
 
 def _overlay(parts: list[np.ndarray]) -> np.ndarray:

@@ -346,3 +346,56 @@ def test_a_rule_replaced_between_snippets_goes_on_with_the_same_same_id_only():
             pynn.run(0.04, pynn.RunCommand.APPEND)
     finally:
         pynn.end()
+
+
+BYTES_CPP = """
+#include "grenade/vx/ppu/synapse_array_view_handle.h"
+#include "grenade/vx/ppu/neuron_view_handle.h"
+using namespace grenade::vx::ppu;
+using namespace libnux::vx;
+extern volatile PPUOnDLS ppu;
+float calls = 0;
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&,
+                            Recording& recording)
+{
+    if (synapses[0].hemisphere != ppu) return;
+    calls += 1;
+    unsigned char bytes[4];
+    *reinterpret_cast<float*>(bytes) = calls / 3.f;
+    for (size_t i = 0; i < 4; ++i)
+        recording.value[i] = bytes[i];
+    recording.sign[0] = -calls;
+}
+"""
+
+
+def test_a_cpp_rules_observable_array_comes_back_in_its_type():
+    """ts_07 (Pong) records a float as four bytes of a uint8 ObservableArray and unpacks them with
+    ``struct.pack("4B", ...)``: the samples are the kernel's bytes in the declared type."""
+    import struct
+
+    import bss2emu.brainscales2 as pynn
+
+    class Bytes(pynn.PlasticityRule, pynn.standardmodels.synapses.StaticSynapse):
+        def generate_kernel(self):
+            return BYTES_CPP
+
+    Type = pynn.PlasticityRule.ObservableArray.Type
+    observables = {"value": pynn.PlasticityRule.ObservableArray(), "sign": pynn.PlasticityRule.ObservableArray()}
+    observables["value"].type, observables["value"].size = Type.uint8, 4
+    observables["sign"].type, observables["sign"].size = Type.int8, 1
+    pynn.setup()
+    try:
+        rule = Bytes(timer=pynn.Timer(start=0.01, period=0.01, num_periods=3), observables=observables, weight=10)
+        src = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.005]))
+        nrn = pynn.Population(1, pynn.cells.HXNeuron())
+        pynn.Projection(src, nrn, pynn.AllToAllConnector(), synapse_type=rule)
+        pynn.run(0.05)
+        samples = rule.get_observable_array("value")[0]
+        assert [s.data.dtype for s in samples] == [np.uint8] * 3
+        got = [struct.unpack("f", struct.pack("4B", *s.data[:4]))[0] for s in samples]
+        assert got == [np.float32(k / 3) for k in (1, 2, 3)]
+        signs = rule.get_observable_array("sign")[0]
+        assert [int(s.data[0]) for s in signs] == [-1, -2, -3] and signs[0].data.dtype == np.int8
+    finally:
+        pynn.end()
