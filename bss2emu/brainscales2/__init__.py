@@ -51,6 +51,7 @@ from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F40
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection as _Projection
 from . import helper, logger, standardmodels  # noqa: F401
+from .placement import NeuronPlacement
 
 _log = logging.getLogger("bss2emu.brainscales2")
 from . import morphology  # noqa: F401,E402  (pynn.morphology: multi-compartment neurons)
@@ -239,6 +240,7 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     state.initial_config = chip
     state.grenade_chip_config = helper.base_chip(chip)
     state.neuron_permutation = permutation
+    state.neuron_placement = NeuronPlacement(state)
     state.snippets = []
     state.post_realtime_reads = post_reads
     state.injected = (injected_config, injected_readout)
