@@ -42,7 +42,7 @@ from .fit import fit_decay
 from .measure import CADC_PERIOD_NS, QUIET, event_time_us
 
 N = C.NEURONS_PER_CHIP
-PROBE_DAC = 60  # g_icc ≈ 0.27 µS: τ_icc ≈ 8.5 µs at full capacitance
+PROBE_DAC = 60  # g_icc ≈ 0.2 µS: τ_icc ≈ 12 µs at full capacitance
 NOMINAL_C_PF = 2.3  # capacitance setting 63
 REPEATS = 7  # kicks, each one bench step later against the CADC's 560 ns grid
 KICK_US = 30.0  # one kick's recording: > 4 exchange time constants at the probe

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import quantities as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bss2emu.brainscales2 as bs2
 import bss2emu.pynn as sim
@@ -25,6 +27,7 @@ from bss2emu.calib.multicompartment import nominal_dac
 from bss2emu.chip_actor.analog import chip_mismatch, neuron_physics
 from bss2emu.errors import ConfigError
 from bss2emu.protocol.hardware import ChipConfig
+from bss2emu.pynn.morphology import conductance_target
 
 SERIAL, TARGET_US = 3, 4.0
 
@@ -36,7 +39,7 @@ def two(view, target):
         connections=[view.morphology.SharedLineConnection(start=0, stop=1, row=0)])
 
 
-def settings(view, target, size=64, **params):
+def hardware_settings(view, target, size=64, **params):
     """The population's circuits and its hardware values (``i_bias_conductance`` and the
     division/multiplication switches) on the mismatched chip."""
     view.setup(serial=SERIAL, ideal=False)
@@ -59,7 +62,7 @@ def realised_tau_us(circuits, values) -> np.ndarray:
 
 
 def test_targets_are_realised_on_every_circuit_of_a_mismatched_chip():
-    circuits, values = settings(bs2, TARGET_US * pq.us)
+    circuits, values = hardware_settings(bs2, TARGET_US * pq.us)
     assert len(set(values["i_bias_conductance"][::2])) > 10  # a setting per circuit
     calibrated = np.abs(realised_tau_us(circuits, values) / TARGET_US - 1)
     nominal = dict(values, i_bias_conductance=np.where(values["i_bias_conductance"] > 0,
@@ -70,17 +73,17 @@ def test_targets_are_realised_on_every_circuit_of_a_mismatched_chip():
 
 
 def test_both_views_and_both_kinds_of_target_give_the_same_settings():
-    reference = settings(bs2, TARGET_US * pq.us, size=4)
+    reference = hardware_settings(bs2, TARGET_US * pq.us, size=4)
     for view, target in ((bs2, 2300.0 / TARGET_US * pq.nS), (sim, TARGET_US * pq.ms), (bs2, 0.004 * pq.ms)):
-        circuits, values = settings(view, target, size=4)
+        circuits, values = hardware_settings(view, target, size=4)
         assert circuits.tolist() == reference[0].tolist()
         for name, v in reference[1].items():
             assert values[name].tolist() == v.tolist(), (view.__name__, target, name)
 
 
 def test_out_of_range_targets_choose_division_or_multiplication():
-    _, slow = settings(bs2, 60 * pq.us, size=2)  # a setting below 63 would be needed: divided by 8
-    _, fast = settings(bs2, 0.2 * pq.us, size=2)  # above 959: multiplied by 8
+    _, slow = hardware_settings(bs2, 60 * pq.us, size=2)  # a setting below 63 would be needed: divided by 8
+    _, fast = hardware_settings(bs2, 0.2 * pq.us, size=2)  # above 959: multiplied by 8
     assert slow["conductance_division"].tolist() == [1, 0, 1, 0] and not slow["conductance_multiplication"].any()
     assert fast["conductance_multiplication"].tolist() == [1, 0, 1, 0] and not fast["conductance_division"].any()
 
@@ -120,4 +123,21 @@ def test_a_target_names_its_compartment_when_refused():
     with pytest.raises(ConfigError, match=r"Compartment 'soma', position 0: conductance target -1.0 nS is not positive"):
         two(bs2, -1 * pq.nS)
     with pytest.raises(ConfigError, match=r"Two: inter-compartment conductance target τ_icc = 1e\+04 µs"):
-        settings(bs2, 10 * pq.ms, size=1)
+        hardware_settings(bs2, 10 * pq.ms, size=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(min_value=1e-6, max_value=1e6, allow_nan=False), st.sampled_from(
+    [(pq.nS, "g_ns", 1.0), (pq.uS, "g_ns", 1e3), (pq.us, "tau_ms", 1e-3), (pq.ms, "tau_ms", 1.0), (pq.s, "tau_ms", 1e3)]))
+def test_a_target_is_read_in_its_unit(value, unit):
+    quantity, kind, to_base = unit
+    got_kind, got = conductance_target(value * quantity, "here")
+    assert got_kind == kind and got == pytest.approx(value * to_base, rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(max_value=0.0, allow_nan=False, allow_infinity=False) | st.just(float("nan")),
+       st.sampled_from([pq.nS, pq.us, pq.mV, pq.pA, pq.dimensionless]))
+def test_a_target_that_is_not_a_positive_conductance_or_time_is_refused(value, unit):
+    with pytest.raises(ConfigError, match="here: conductance target"):
+        conductance_target(value * unit, "here")
