@@ -17,7 +17,9 @@ first circuit); ``record(["v"], locations=["dend"])`` records the compartment's 
 (``get_data()`` gives it as the signal named ``"dend.v"``), ``record(["spikes"],
 locations=[...])`` its spikes (spike trains annotated with ``location``); without
 ``locations`` a recording is of compartment 0. ``morphology_sites`` says where each
-compartment sits for the backend.
+compartment sits for the backend. A conductance may be a calibration target instead of a
+DAC value (``connect_conductance=[(1, 4 * pq.us)]``, τ_icc, or ``50 * pq.nS``, g_icc): the
+backend sets each circuit from the chip's measured conductance (``calib.multicompartment``).
 
 >>> c0 = Compartment(positions=[0, 1], label="soma", connect_conductance=[(1, 200)])
 >>> c1 = Compartment(positions=[2, 3], label="dend", connect_shared_line=[2])
@@ -352,7 +354,8 @@ class McNeuronBase:
         ``serial``: ``i_bias_conductance`` and its division or multiplication from the
         conductance calibration (``calib.multicompartment``, measured on the chip, so its
         mismatch is calibrated away). A τ_icc target is in the view's ms (``us_per_ms``
-        hardware µs each); a g_icc target is the τ_icc of the nominal 2.3 pF."""
+        hardware µs each); a g_icc target is the τ_icc of the nominal 2.3 pF. A target wins
+        over a conductance value the script sets for its circuit."""
         if not self.icc_targets:
             return values
         from ..calib import multicompartment as MC
