@@ -3,11 +3,15 @@
     python benchmarks/bss2_tutorials.py TUTORIAL_DIR [--only NAME ...] [--timeout S] [--keep DIR]
 
 TUTORIAL_DIR is a checkout of github.com/electronicvisions/brainscales2-demos (the
-tutorials as ``.rst`` with ``.. code:: ipython3`` cells, or as ``.ipynb`` notebooks read
-as JSON — no Jupyter needed). For each tutorial the code cells are joined into one script
-(``.. include::``d cells inlined; ``.. only::`` parts as the jupyter build with solutions
-has them — the exercise templates (``not Solution``) and latex parts dropped; IPython
-``%``/``!`` lines dropped) and run under ``bss2emu exec`` in a copy of the directory, with a time limit.
+tutorials as ``.rst``, or as ``.ipynb`` notebooks read as JSON — no Jupyter needed). For
+each tutorial the code cells are joined into one script as the demos' own notebook test
+build makes them (their wscript: ``sphinx -M jupyter … -D jupyter_drop_tests=0 -t
+exclude_nmpi -t Solution``): ``.. code::`` and ``.. code-block::`` cells in ipython3 (or
+the kernel's python3), those marked ``:class: test`` kept (they put test-sized settings
+over long ones, e.g. ts_04's generations), ``.. include::``d cells inlined, ``.. only::``
+parts as the build with those tags has them (the exercise templates, ``not Solution``, and
+latex parts dropped), IPython ``%``/``!`` lines dropped. The script runs under ``bss2emu
+exec`` in a copy of the directory, with a time limit.
 
 Only the EBRAINS-specific set-up is replaced: ``_static/common/helpers.py`` (hardware
 client via quiggeldy, nightly calibration download) becomes an offline version —
@@ -160,7 +164,10 @@ for _n, _v in list(globals().items()):
         setattr(widgets, _n, _v)
 '''
 
-_CODE = re.compile(r"^(\s*)\.\. code::\s*ipython3\s*$")
+# code cells as sphinxcontrib-jupyter makes them: ``code``/``code-block`` in the kernel's
+# language or one of conf.py's ``jupyter_lang_synonyms``
+_CODE = re.compile(r"^(\s*)\.\. (?:code|code-block)::\s*(?:ipython3|ipython|python3)\s*$")
+_OPTION = re.compile(r"^\s*:([\w-]+):\s*(.*?)\s*$")
 _INCLUDE = re.compile(r"^(\s*)\.\. include::\s*(\S+)\s*$")
 _ONLY = re.compile(r"^(\s*)\.\. only::\s*(.+?)\s*$")
 
@@ -169,8 +176,9 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-# the tags of the jupyter build with solutions (what the demos' own notebook tests run)
-TAGS = frozenset({"jupyter", "Solution", "html"})
+# the tags of the demos' own notebook test build (wscript: ``-M jupyter … -D jupyter_drop_tests=0
+# -t exclude_nmpi -t Solution``)
+TAGS = frozenset({"jupyter", "Solution", "html", "exclude_nmpi"})
 
 
 def only_active(expression: str, tags=TAGS) -> bool:
@@ -213,6 +221,9 @@ def rst_cells(path: Path, seen: frozenset = frozenset()) -> list[str]:
             base = len(m.group(1))
             body = []
             i += 1
+            while i < len(lines) and _OPTION.match(lines[i]) and _indent(lines[i]) > base:
+                i += 1  # the directive's options (``:class: test, html-display-none``): the test build keeps
+                # ``test`` cells (``jupyter_drop_tests=0``), which put test-sized settings over the long ones
             while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > base):
                 body.append(lines[i])
                 i += 1

@@ -77,4 +77,4 @@ def main(length: int = 4, conductance: int = 300, out_dir: str = ".") -> dict:
 
 if __name__ == "__main__":
     command_line(main, __doc__, length=(4, "compartments in the chain"),
-                 conductance=(300, "inter-compartment conductance, DAC value 0 … 1022 (4.5 nS each)"))
+                 conductance=(300, "inter-compartment conductance, DAC value 0 … 1022 (3.3 nS each)"))

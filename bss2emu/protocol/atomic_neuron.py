@@ -133,7 +133,7 @@ ATOMIC_NEURON_FIELDS: tuple[FieldSpec, ...] = (
           "inter-compartment conductance / 8"),
     _bool("multicompartment", "enable_conductance_multiplication", "conductance_multiplication",
           "inter-compartment conductance * 8"),
-    _dac("multicompartment", "i_bias_nmda", "i_bias_conductance", "inter-compartment conductance (4.5 nS per value)"),
+    _dac("multicompartment", "i_bias_nmda", "i_bias_conductance", "inter-compartment conductance (3.3 nS per value)"),
     _bool("constant_current", "enable", None, "gate: no offset current while False"),
     _dac("constant_current", "i_offset", "i_const", "constant offset current (50 pA per value)"),
     _int("constant_current", "type", CONSTANT_CURRENT_SINK, None,

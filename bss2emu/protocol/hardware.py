@@ -74,7 +74,7 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     NeuronParameter("connect_soma_right", 1, 0, "", "join the somatic line with the right neighbour's"),
     NeuronParameter("enable_conductance", 1, 0, "", "connect the membrane to the somatic line through g_icc"),
     NeuronParameter("i_bias_conductance", C.DAC_MAX, 0, "uS", "inter-compartment conductance g_icc; "
-                    "4.5 nS/LSB (lola: multicompartment.i_bias_nmda)"),
+                    "3.3 nS/LSB (lola: multicompartment.i_bias_nmda)"),
     NeuronParameter("conductance_division", 1, 0, "", "divide g_icc by 8"),
     NeuronParameter("conductance_multiplication", 1, 0, "", "multiply g_icc by 8"),
     # neuron bypass: every synaptic event of the receptor leaves the neuron as its spike
@@ -84,8 +84,16 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
 STRUCTURE_SWITCHES = ("connect_right", "connect_vertical", "connect_soma", "connect_soma_right",
                       "enable_conductance")
 """The neuron parameters that couple circuits: a chip where all are 0 has point neurons only."""
-G_ICC_US_PER_LSB = 0.0045
-"""Inter-compartment conductance per ``i_bias_conductance`` LSB (µS), before division/multiplication."""
+G_ICC_US_PER_LSB = 0.0033
+"""Inter-compartment conductance per ``i_bias_conductance`` LSB (µS), before division/multiplication.
+
+From the one public hardware figure of it, brainscales2-demos' fp_multicompartment solution
+(``_static/tutorial/multicompartment_chain_solution.png``: a 4-compartment chain on the nightly
+calibration, ``single_active_circuit``, 10 inputs of weight 31, conductance 500 — the widget's
+values): its PSP heights, each relative to the injected compartment's, average 0.642 off the
+diagonal; the same experiment here gives 0.645 at 3.3 nS per value (RMS difference of the 12
+ratios 0.043, the chip's mismatch), 0.712 at the former 4.5 nS (RMS 0.083).
+``tests/brainscales2/test_bs2_multicompartment.py`` checks it."""
 NEURON_PARAMETER_NAMES = tuple(p.name for p in NEURON_PARAMETERS)
 NEURON_PARAMETER_INDEX = {p.name: i for i, p in enumerate(NEURON_PARAMETERS)}
 _NEURON_MAX = np.array([p.maximum for p in NEURON_PARAMETERS], dtype=np.int64)

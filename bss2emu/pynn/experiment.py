@@ -29,7 +29,7 @@ from ..routing.sizing import smallest_mapping
 from . import translation as T
 from .connections import connection_groups, delay_us, group_members
 from .epochs import intervals, segment_schedule, snapshot, source_trains
-from .morphology_sites import experiment_size, is_mc, place_circuits
+from .morphology_sites import experiment_size, is_mc, place_circuits, place_permuted
 from .exceptions import ConnectionError, InvalidParameterValueError, connection_error
 from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings
@@ -147,28 +147,21 @@ def split_codes(code: np.ndarray, row: int) -> np.ndarray:
 
 
 def pinned_circuits(state) -> dict[int, list[int]]:
-    """Population → the circuits its neurons are pinned to: ``state.neuron_permutation``
-    (pynn.brainscales2's ``neuronPermutation``) gives the k-th neuron of all neuron
-    populations, in creation order, circuit ``permutation[k]``."""
+    """Population → the circuits its neurons are pinned to. Without ``state.neuron_permutation``
+    only multi-compartment populations are pinned (their logical neurons side by side,
+    ``place_circuits``); with it (pynn.brainscales2's ``neuronPermutation``) every neuron
+    population, each neuron at the first listed circuit where it fits (``place_permuted``)."""
     permutation = getattr(state, "neuron_permutation", None)
-    structured = place_circuits(state.populations)  # multi-compartment neurons: where their morphology fits
     if permutation is None:
-        return structured
-    if structured:
+        return place_circuits(state.populations)
+    neurons = [pop for pop in state.populations if not is_source(pop)]
+    n_circuits = sum(experiment_size(pop) for pop in neurons)
+    if n_circuits > len(permutation):
         raise InvalidParameterValueError(
-            "setup(neuronPermutation=...) with multi-compartment populations: their logical neurons are placed "
-            "by their morphology (side by side from column 0); leave neuronPermutation out")
-    out, k = {}, 0
-    for pop in state.populations:
-        if is_source(pop):
-            continue
-        if k + pop.size > len(permutation):
-            raise InvalidParameterValueError(
-                f"setup(neuronPermutation=...) lists {len(permutation)} circuits, but the neuron populations up "
-                f"to {pop.label!r} have {k + pop.size} neurons: list one circuit per neuron")
-        out[id(pop)] = [int(c) for c in permutation[k:k + pop.size]]
-        k += pop.size
-    return out
+            f"setup(neuronPermutation=...) lists {len(permutation)} circuits, but the neuron populations take "
+            f"{n_circuits} ({', '.join(f'{p.label!r}: {experiment_size(p)}' for p in neurons)}): list one circuit "
+            f"per neuron circuit")
+    return place_permuted(neurons, permutation)
 
 
 def place(state, exp: E.Experiment):

@@ -17,7 +17,9 @@ first circuit); ``record(["v"], locations=["dend"])`` records the compartment's 
 (``get_data()`` gives it as the signal named ``"dend.v"``), ``record(["spikes"],
 locations=[...])`` its spikes (spike trains annotated with ``location``); without
 ``locations`` a recording is of compartment 0. ``morphology_sites`` says where each
-compartment sits for the backend.
+compartment sits for the backend. A conductance may be a calibration target instead of a
+DAC value (``connect_conductance=[(1, 4 * pq.us)]``, τ_icc, or ``50 * pq.nS``, g_icc): the
+backend sets each circuit from the chip's measured conductance (``calib.multicompartment``).
 
 >>> c0 = Compartment(positions=[0, 1], label="soma", connect_conductance=[(1, 200)])
 >>> c1 = Compartment(positions=[2, 3], label="dend", connect_shared_line=[2])
@@ -37,9 +39,11 @@ from collections import namedtuple
 from collections.abc import Iterable
 
 import numpy as np
+import quantities as pq
 from pyNN.parameters import ArrayParameter
 
 from ..errors import ConfigError
+from ..protocol import coordinates as C
 from ..protocol import morphology as M
 from ..protocol.atomic_neuron import ATOMIC_NEURON_FIELDS
 from ..protocol.hardware import STRUCTURE_SWITCHES
@@ -83,11 +87,30 @@ def position_circuit(position: int, label: str = "") -> M.CircuitOnLogicalNeuron
     return M.CircuitOnLogicalNeuron(position % M.COLUMNS, position // M.COLUMNS)
 
 
+def conductance_target(value, where: str) -> tuple[str, float]:
+    """A conductance target of ``connect_conductance``: ``("g_ns", nS)`` for a conductance,
+    ``("tau_ms", ms)`` for a time constant τ_icc (in the view's ms: hardware ms in
+    ``bss2emu.brainscales2``, biological ms in ``bss2emu.pynn``)."""
+    for unit, kind in ((pq.nS, "g_ns"), (pq.ms, "tau_ms")):
+        try:
+            v = float(np.asarray(value.rescale(unit).magnitude))
+        except ValueError:
+            continue
+        if not v > 0:
+            raise ConfigError(f"{where}: conductance target {value} is not positive; give a conductance (e.g. "
+                              f"50 * pq.nS) or a time constant τ_icc (e.g. 4 * pq.us) above 0")
+        return kind, v
+    raise ConfigError(f"{where}: conductance target {value} is neither a conductance nor a time; give e.g. "
+                      f"50 * pq.nS (g_icc) or 4 * pq.us (τ_icc = C / g_icc), or a DAC value 0 … 1022")
+
+
 class Compartment:
     """One iso-potential compartment: its circuits (``positions``), ``label`` (how projections
     and recordings name it), its circuits on the shared line directly (``connect_shared_line``)
-    or through the conductance (``connect_conductance``: ``[(position, DAC value 0 … 1022)]``),
-    and parameters of its circuits (one value, or one per circuit)."""
+    or through the conductance (``connect_conductance``: ``[(position, DAC value 0 … 1022)]``,
+    or a calibration target instead of the value: a conductance ``50 * pq.nS`` or a time
+    constant τ_icc ``4 * pq.us``), and parameters of its circuits (one value, or one per
+    circuit)."""
 
     def __init__(self, *, positions, label: str | None = None, connect_shared_line=None, connect_conductance=None,
                  **parameters):
@@ -129,10 +152,15 @@ class Compartment:
                 raise CompartmentTypeError(f"Compartment {self.label!r}: connect_conductance entry {entry!r} is not a "
                                            f"(position, conductance) tuple; give e.g. [({self.positions[0]}, 200)]")
             position, g = entry
+            if isinstance(g, pq.Quantity):
+                conductance_target(g, f"Compartment {self.label!r}, position {position}")  # checks the unit
+                out.append((position, g))
+                continue
             g_ok = isinstance(g, (int, float, np.integer, np.floating)) and not isinstance(g, bool)
             if not g_ok or not 0 <= g <= 1022:
                 raise ConfigError(f"Compartment {self.label!r}: conductance {g!r} of position {position} is not a DAC "
-                                  f"value; give 0 … 1022 (4.5 nS per value)")
+                                  f"value; give 0 … 1022 (3.3 nS per value), or a target: a conductance (e.g. "
+                                  f"50 * pq.nS) or a time constant τ_icc (e.g. 4 * pq.us)")
             out.append((position, int(g)))
         self._own(_ints([p for p, _ in out], "connect_conductance", self.label), "connect_conductance")
         return out
@@ -180,6 +208,7 @@ class McNeuronBase:
     circuits_per_neuron = 0
     circuit_defaults: dict = {}  # parameter -> value per circuit (compartments' parameters over the view's defaults)
     given_per_circuit: dict = {}  # parameter -> per circuit: set by the morphology (wins over initial_config)
+    icc_targets: dict = {}  # "g_ns" / "tau_ms" -> per circuit (NaN: a DAC value, no target)
 
     def __init__(self, **parameters):
         self._circuit_given = {k: v for k, v in parameters.items() if isinstance(v, McCircuitParameters)}
@@ -319,6 +348,37 @@ class McNeuronBase:
                 flat[name] = np.where(m, flat[name], defaults[name])
         return super().internal_values(flat, circuits, _Given(mask))
 
+    def calibrated_conductances(self, values: dict, circuits, serial: int, ideal: bool, us_per_ms: float) -> dict:
+        """``values`` (bss2emu's parameters per circuit of ``circuits``: the population's, neuron
+        by neuron) with the conductance targets of ``connect_conductance`` realised on chip
+        ``serial``: ``i_bias_conductance`` and its division or multiplication from the
+        conductance calibration (``calib.multicompartment``, measured on the chip, so its
+        mismatch is calibrated away). A τ_icc target is in the view's ms (``us_per_ms``
+        hardware µs each); a g_icc target is the τ_icc of the nominal 2.3 pF. A target wins
+        over a conductance value the script sets for its circuit."""
+        if not self.icc_targets:
+            return values
+        from ..calib import multicompartment as MC
+
+        n = len(np.asarray(values[CONDUCTANCE]))
+        size = n // self.circuits_per_neuron
+        tau_us = np.tile(self.icc_targets["tau_ms"] * us_per_ms, size)
+        g = np.tile(self.icc_targets["g_ns"], size)
+        tau_us = np.where(np.isnan(g), tau_us, MC.nominal_c_pf() / (g * 1e-3))
+        full = np.full(C.NEURONS_PER_CHIP, np.nan)
+        circuits = np.asarray(circuits, np.int64)
+        full[circuits] = tau_us
+        try:
+            settings = MC.conductance_settings(full, serial, ideal)
+        except ConfigError as err:
+            raise ConfigError(f"{type(self).__name__}: {err}") from None
+        out = dict(values)
+        want = ~np.isnan(tau_us)
+        for name, v in settings.items():
+            old = np.asarray(out.get(name, np.zeros(n)), np.int64)
+            out[name] = np.where(want, v[circuits], old)
+        return out
+
     def view_defaults(self, circuits):
         """The chip's values on ``circuits`` under the view's names (the view's
         ``circuit_values``), None when runs start from the cell type's defaults."""
@@ -395,7 +455,7 @@ def create_mc_neuron(name: str, compartments, connections=None, single_active_ci
                                             "circuits_per_neuron": len(structure.circuits), "view": base})
     switches = {_flat_name(cls, s) for s in STRUCTURE_SWITCHES}
     cls.default_parameters = {k: v for k, v in base.default_parameters.items() if k not in switches}
-    cls.circuit_defaults, cls.given_per_circuit = _circuit_defaults(cls, compartments, structure)
+    cls.circuit_defaults, cls.given_per_circuit, cls.icc_targets = _circuit_defaults(cls, compartments, structure)
     return cls
 
 
@@ -404,6 +464,7 @@ def _circuit_defaults(cls, compartments, structure) -> tuple[dict, dict]:
     k = len(circuits)
     defaults = {n: np.full(k, float(v)) for n, v in cls.default_parameters.items()}
     given: dict[str, np.ndarray] = {}
+    targets = {"g_ns": np.full(k, np.nan), "tau_ms": np.full(k, np.nan)}
     conductance = _flat_name(cls, CONDUCTANCE)
     for comp in compartments:
         cols = [circuits.index(position_circuit(p)) for p in comp.positions]
@@ -412,6 +473,10 @@ def _circuit_defaults(cls, compartments, structure) -> tuple[dict, dict]:
             g = np.asarray(params.get(conductance, 0), float)
             g = np.array(np.broadcast_to(g, (comp.size,)))
             for p, value in comp.connect_conductance:
+                if isinstance(value, pq.Quantity):  # a target: the calibration sets the value per chip
+                    kind, v = conductance_target(value, f"Compartment {comp.label!r}, position {p}")
+                    targets[kind][circuits.index(position_circuit(p))] = v
+                    value = 0
                 g[comp.positions.index(p)] = value
             params[conductance] = g
         for pname, value in params.items():
@@ -424,4 +489,5 @@ def _circuit_defaults(cls, compartments, structure) -> tuple[dict, dict]:
                                   f"give one value, or one per circuit")
             defaults[pname][cols] = v
             given.setdefault(pname, np.zeros(k, bool))[cols] = True
-    return defaults, given
+    has_target = ~np.isnan(targets["g_ns"]) | ~np.isnan(targets["tau_ms"])
+    return defaults, given, (targets if has_target.any() else {})

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from ..protocol.morphology import COLUMNS
+from ..protocol.morphology import COLUMNS, ROWS
+from .exceptions import InvalidParameterValueError
 from .morphology import McNeuronBase
 
 
@@ -62,6 +63,48 @@ def place_circuits(pops) -> dict[int, list[int]]:
                     f"(population.annotate(chip=k))")
             circuits += structure.place([column], anchor_row=row).circuits
             cursor[chip] = (row, column + width)
+        out[id(pop)] = circuits
+    return out
+
+
+def place_permuted(pops, permutation) -> dict[int, list[int]]:
+    """Circuits of the neuron populations ``pops`` (sources left out by the caller) under
+    pynn.brainscales2's ``neuronPermutation``: the permutation lists the circuits
+    (``AtomicNeuronOnDLS`` enums, row * 256 + column) the neurons may take, in the order they
+    are tried. Every neuron, in creation order, takes the first listed circuit still free
+    at which its morphology, anchored there, stays inside the chip's rows with all its
+    circuits listed and free (pynn.brainscales2's ``NeuronPlacement``); a point neuron is
+    a morphology of one circuit, so the k-th point neuron of a network without
+    multi-compartment neurons takes the k-th listed circuit."""
+    order = [int(c) for c in permutation]
+    free = set(order)
+    out = {}
+    for pop in pops:
+        structure = pop.celltype.structure if is_mc(pop) else None
+        cells = [(0, 0)] if structure is None else [(c.row, c.column) for c in structure.circuits]
+        width = 1 + max(col for _, col in cells)
+        rows = 1 + max(row for row, _ in cells)
+        circuits = []
+        for k in range(pop.size):
+            for anchor in order:
+                if anchor not in free:
+                    continue
+                row, column = divmod(anchor, COLUMNS)
+                if column + width > COLUMNS or row + rows > ROWS:
+                    continue  # the logical neuron would leave the chip's neuron rows
+                placed = [(row + r) * COLUMNS + column + c for r, c in cells]
+                if free.issuperset(placed):
+                    free.difference_update(placed)
+                    circuits += placed
+                    break
+            else:
+                what = "neuron" if structure is None else (f"{type(pop.celltype).__name__} neuron of {len(cells)} "
+                                                           f"circuits ({rows} row(s) x {width} columns)")
+                raise InvalidParameterValueError(
+                    f"setup(neuronPermutation=...): population {pop.label!r}: its {what} {k} finds no place among "
+                    f"the {len(free)} listed circuits still free (the {len(order)} listed, less those of the neurons "
+                    f"before it); list more circuits, with room for the morphology at an anchor (row * {COLUMNS} + "
+                    f"column; the others at the morphology's offsets from it)")
         out[id(pop)] = circuits
     return out
 

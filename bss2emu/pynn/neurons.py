@@ -63,6 +63,11 @@ def translate_network(state, mapping, names, snaps, epochs_groups) -> dict[int, 
             if isinstance(pop.celltype, HXNeuron):
                 dac = pop.celltype.internal_values(params_of[k], mapping.partition.circuit[names[k]],
                                                    pop)
+                if getattr(pop.celltype, "icc_targets", None):  # multi-compartment: conductance targets
+                    chip = int(mapping.partition.chip[names[k]][0])  # a logical neuron lives on one chip
+                    dac = pop.celltype.calibrated_conductances(
+                        dac, mapping.partition.circuit[names[k]], mapping.system.serial_of(chip, state.config.serial),
+                        state.config.ideal, state.us_per_ms)
                 size = len(mapping.partition.circuit[names[k]])  # circuits (a multi-compartment neuron has several)
                 out[id(pop)].append(T.NeuronTranslation(dac, {r: np.ones(size) for r in T.MAX_WEIGHT}))
         per_chip: dict[int, list] = {}

@@ -27,7 +27,7 @@ def chain_morphology(n: int = N_COMP):
     return _chain(n)
 
 
-def chain_config(i_bias_conductance: int = 100, leak: int = 40) -> ChipConfig:
+def chain_config(i_bias_conductance: int = 136, leak: int = 40) -> ChipConfig:  # g_icc 0.45 µS
     placed = chain_morphology().place([0])
     cfg = ChipConfig()
     for name, values in placed.switches.items():

@@ -42,7 +42,7 @@ PARAMS = {"enable_fire": 0, "i_bias_leak": 60}
 
 
 def test_two_compartments_in_pynn_equal_the_core_api_structured_neuron():
-    comps, cons = chain_compartments(2, 300)
+    comps, cons = chain_compartments(2, 410)  # g_icc 1.35 µS
     Two = create_mc_neuron("Two", compartments=comps, connections=cons)
     sim.setup(timestep=0.1)
     pop = sim.Population(1, Two(**PARAMS))
@@ -58,7 +58,7 @@ def test_two_compartments_in_pynn_equal_the_core_api_structured_neuron():
     placed = chain_morphology(2).place([0])
     exp = bss2emu.Experiment(
         name="core", runtime_us=40.1, chip={"ideal": True},
-        populations=[placed.population("n", {**PARAMS, "i_bias_conductance": [0, 300, 0, 0]})],
+        populations=[placed.population("n", {**PARAMS, "i_bias_conductance": [0, 410, 0, 0]})],
         sources=[{"kind": "spike_array", "name": "in", "size": 4, "spike_times_us": [[10.0]] * 4}],
         projections=[{"pre": "in", "post": "n", "weight": 50, "delay_us": 1.0,
                       "connector": {"kind": "from_list", "connections": [[i, placed.index(0, 1)] for i in range(4)]}}],
@@ -238,7 +238,7 @@ def test_pynn_brainscales2s_hardware_test_on_the_nightly_calibration():
 
     calib = pynn.helper.chip_from_nightly()
     pynn.setup(initial_config=calib)
-    G = 300  # the real test's 1000 couples compartments 1 and 2 here to within one MADC code (4.5 µS, 20× the leak)
+    G = 1000  # as the real test: 3.3 µS, 14× the leak, still leaves the injected compartment highest
     labels = ["comp_0", "comp_1", "comp_2"]
     comps = [Compartment(positions=[0], label=labels[0], connect_shared_line=[0]),
              Compartment(positions=[1, 2], label=labels[1], connect_conductance=[(1, G)], connect_shared_line=[2]),
