@@ -17,7 +17,7 @@ from ..protocol import coordinates as C
 from ..protocol.morphology import Morphology
 from ..pynn.exceptions import InvalidParameterValueError
 from ..pynn.experiment import pinned_circuits
-from ..pynn.morphology_sites import is_mc, place_circuits
+from ..pynn.morphology_sites import is_mc
 from ..pynn.standardmodels import is_source
 from ..stack import halco
 
@@ -65,10 +65,6 @@ class NeuronPlacement:
                 f"circuits of point neurons here — read a logical neuron's circuits from its morphology "
                 f"(LogicalNeuronOnDLS(compartments, anchor).get_atomic_neurons())")
         if state.neuron_permutation is None:
-            if place_circuits(state.populations):
-                raise InvalidParameterValueError(
-                    "neuron_placement: the network has multi-compartment populations, whose logical neurons "
-                    "bss2emu places first; give setup(neuronPermutation=...) to say where the point neurons go")
             state.neuron_permutation = list(range(C.NEURONS_PER_CHIP))  # pynn.brainscales2's default, now pinned
         circuits = pinned_circuits(state)[id(pop)]
         return [circuits[pop.id_to_index(nid)]]
