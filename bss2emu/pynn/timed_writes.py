@@ -1,0 +1,115 @@
+"""Writes at hardware coordinates with a time inside the run, as the experiment's timed writes.
+
+A script written for the real stack changes the chip inside the run by coordinate — a synapse
+row's weights, a neuron circuit's parameters — at a time (pynn.brainscales2's
+``InjectedConfiguration.inside_realtime``). Here they are kept in ``state.timed_writes``
+(hardware µs from the segment's start, chip 0 as the single-chip stack has it) and, once the
+network is mapped, become the ``WeightWrite``s and ``NeuronWrite``s of the projections and
+populations placed at those coordinates (``experiment_writes``) — the core's one way to
+change values inside a run. Nothing re-maps: the coordinates are those of the mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..protocol import coordinates as C
+from ..protocol import experiment as E
+
+CHIP = 0
+"""The chip a coordinate names: the real stack's experiments run on one chip (DLS)."""
+
+
+@dataclass(frozen=True)
+class SynapseWeightRowWrite:
+    """At ``time_us`` the 6-bit ``weights`` (one per column) of synapse row ``row`` of
+    ``hemisphere`` (``lola.SynapseWeightRow`` at ``halco.SynapseWeightRowOnDLS``)."""
+
+    time_us: float
+    hemisphere: int
+    row: int
+    weights: tuple[int, ...]
+    where: str = "timed write"
+
+
+@dataclass(frozen=True)
+class NeuronCircuitWrite:
+    """At ``time_us`` the neuron parameters ``values`` (bss2emu's names, DAC values) of
+    ``circuit`` (``lola.AtomicNeuron`` at ``halco.AtomicNeuronOnDLS``)."""
+
+    time_us: float
+    circuit: int
+    values: tuple[tuple[str, int], ...]
+    where: str = "timed write"
+
+
+def experiment_writes(writes, exp: E.Experiment, mapping) -> list:
+    """The experiment's ``WeightWrite``/``NeuronWrite``s that make ``writes`` (in order).
+    A weight at a synapse no connection is placed on, or parameters of a circuit no neuron
+    is placed on, is refused: the emulation holds only what the network uses."""
+    out: list = []
+    synapses = _synapses_on_chip(exp, mapping)
+    neurons = _neurons_on_chip(mapping)
+    for w in writes:
+        if isinstance(w, SynapseWeightRowWrite):
+            out += _weight_row(w, synapses)
+        elif isinstance(w, NeuronCircuitWrite):
+            out += _neuron(w, neurons)
+        else:
+            raise ConfigError(f"unknown timed write {type(w).__name__}")
+    return out
+
+
+def _synapses_on_chip(exp: E.Experiment, mapping) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per experiment projection with synapses on the chip: (name, connection index,
+    hemisphere, row, column) of those synapses."""
+    out = []
+    for pr in exp.projections:
+        chip, hemi, row, col = (np.asarray(a) for a in mapping.synapse[pr.name])
+        here = np.flatnonzero(chip == CHIP)
+        if len(here):
+            out.append((pr.name, here, hemi[here], row[here], col[here]))
+    return out
+
+
+def _weight_row(w: SynapseWeightRowWrite, synapses) -> list[E.WeightWrite]:
+    weights = np.asarray(w.weights, np.int64)
+    if weights.shape != (C.COLUMNS_PER_HEMISPHERE,) or weights.min() < 0 or weights.max() > C.WEIGHT_MAX:
+        raise ConfigError(f"{w.where}: a synapse weight row holds {C.COLUMNS_PER_HEMISPHERE} weights "
+                          f"0..{C.WEIGHT_MAX}")
+    out, used = [], np.zeros(C.COLUMNS_PER_HEMISPHERE, bool)
+    for name, index, hemi, row, col in synapses:
+        on_row = (hemi == w.hemisphere) & (row == w.row)
+        if on_row.any():
+            used[col[on_row]] = True
+            out.append(E.WeightWrite(time_us=w.time_us, projection=name, weights=weights[col[on_row]].tolist(),
+                                     indices=index[on_row].tolist()))
+    stray = np.flatnonzero(~used & (weights != 0))
+    if len(stray):
+        raise ConfigError(f"{w.where}: weight {int(weights[stray[0]])} at column {int(stray[0])} of synapse row "
+                          f"{w.row} of hemisphere {w.hemisphere}, where no connection is placed: bss2emu emulates the "
+                          f"synapses of the network's connections (Projection.placed_connections lists them); write "
+                          f"0 there or connect the neurons with a Projection")
+    return out
+
+
+def _neurons_on_chip(mapping) -> dict[int, tuple[str, int]]:
+    """Circuit → (population, neuron index) of the neurons placed on the chip."""
+    rt = mapping.chips[CHIP] if CHIP < len(mapping.chips) else None
+    if rt is None:
+        return {}
+    return {int(c): (name, int(i)) for name, circuits in rt.circuits.items()
+            for c, i in zip(circuits.tolist(), rt.populations[name].tolist())}
+
+
+def _neuron(w: NeuronCircuitWrite, neurons) -> list[E.NeuronWrite]:
+    if w.circuit not in neurons:
+        raise ConfigError(f"{w.where}: neuron circuit {w.circuit} holds no neuron of the network: bss2emu emulates the "
+                          f"circuits of the network's populations; write to one of theirs (setup(neuronPermutation="
+                          f"...) chooses them)")
+    population, index = neurons[w.circuit]
+    return [E.NeuronWrite(time_us=w.time_us, population=population, parameter=name, value=int(value),
+                          indices=[index]) for name, value in w.values]
