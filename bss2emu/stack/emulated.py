@@ -6,7 +6,8 @@ go to the FPGA (recorded with their 8 ns time stamps), nothing routes events ont
 (spike input from a playback program is refused; PyNN's spike sources are the supported way).
 Between timer waits the configuration written is applied at once; a ``block_until`` runs the
 emulation up to the waited-for time, recording spikes and, while the MADC records, the
-neuron that has ``readout.enable_buffered_access`` on.
+neuron that has ``readout.enable_buffered_access`` on — while event recording is on (from
+the start; ``hal.EventRecordingConfig`` switches it).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class EmulatedChip:
         self._dirty = True
         self.madc_recording = False
         self.madc_budget = -1  # samples left in this recording, -1: until stopped
+        # the FPGA records spikes and MADC samples while on; on from the start here (the real
+        # FPGA's default is off: scripts enable it), an EventRecordingConfig write switches it
+        self.event_recording = True
         self.readout_chain = lola.ReadoutChain()
         self.board = None  # the adapter board of sta.SystemInit (its DAC voltages), if any
 
@@ -86,9 +90,17 @@ class EmulatedChip:
         elif isinstance(coord, halco.SpikePack1ToChipOnDLS):
             raise ChipError("spike input from a playback program is not emulated (bss2emu's stack layer routes "
                             "no events onto synapses); use pynn_brainscales.brainscales2's SpikeSourceArray")
-        elif isinstance(coord, (halco.SystimeSyncOnFPGA, halco.EventRecordingConfigOnFPGA, halco.MADCConfigOnDLS,
-                                halco.CapMemCellOnDLS)):
-            pass  # set-up of time stamps and of the readout path: bss2emu records without it
+        elif isinstance(coord, halco.EventRecordingConfigOnFPGA):
+            self.event_recording = bool(container.enable_event_recording)
+        elif isinstance(coord, halco.MADCConfigOnDLS):
+            self.readout_chain.madc.number_of_samples = int(container.number_of_samples)
+        elif isinstance(coord, halco.SystimeSyncOnFPGA):
+            pass  # time stamps count from the program's start already
+        elif isinstance(coord, halco.CapMemCellOnDLS):
+            raise ConfigError("writing a CapMemCell is not emulated: bss2emu's CapMem holds the neurons' parameters, "
+                              "written through lola.AtomicNeuron at halco.AtomicNeuronOnDLS (its fields are the "
+                              "neuron's CapMem cells); global CapMem cells (readout and synapse biases) are not "
+                              "emulated, leave their writes out")
         else:
             raise ConfigError(f"writing {type(container).__name__} to {coord!r} is not emulated; bss2emu's "
                               f"playback programs write AtomicNeurons, common neuron backends, synapse weight "
@@ -181,6 +193,8 @@ class EmulatedChip:
             self.madc_budget -= len(madc_t)
             if self.madc_budget == 0:
                 self.madc_recording = False
+        if not self.event_recording:  # taken, but not recorded by the FPGA
+            return empty, empty, empty, empty
         return ticks, circuits, madc_t, madc_v
 
 
