@@ -7,9 +7,10 @@ realtime section — ``inside_realtime``, a ``sta.AbsoluteTimePlaybackProgramBui
 times (``hal.Timer.Value``, FPGA cycles at 125 MHz) count from the start of the run's last
 snippet, as grenade places the hook, and ``inside_realtime_begin``, written before the run's
 first event — as timed writes of the run (``bss2emu.pynn.timed_writes``): ``lola.SynapseWeightRow``
-at ``halco.SynapseWeightRowOnDLS`` (weights) and ``lola.AtomicNeuron`` at
-``halco.AtomicNeuronOnDLS`` (neuron parameters); and the post-realtime reads of the synapse
-arrays. Everything else is refused by name with the closest supported way.
+at ``halco.SynapseWeightRowOnDLS`` (weights), ``lola.SynapseLabelRow`` at
+``halco.SynapseLabelRowOnDLS`` (a connection's own label connects it, another disconnects it)
+and ``lola.AtomicNeuron`` at ``halco.AtomicNeuronOnDLS`` (neuron parameters); and the
+post-realtime reads of the synapse arrays. Everything else is refused by name with the closest supported way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 from ..protocol import atomic_neuron as A
 from ..protocol import coordinates as C
-from ..pynn.timed_writes import NeuronCircuitWrite, SynapseWeightRowWrite
+from ..pynn.timed_writes import NeuronCircuitWrite, SynapseLabelRowWrite, SynapseWeightRowWrite
 from ..units import ticks_to_us, us_to_ticks
 
 
@@ -164,6 +165,9 @@ def _translate(time_us: float, coord, container, chip_config, where: str):
     if isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseWeightRow):
         return SynapseWeightRowWrite(time_us, int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram()),
                                      tuple(int(w) for w in container.values), where)
+    if isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseLabelRow):
+        return SynapseLabelRowWrite(time_us, int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram()),
+                                    tuple(int(label) for label in container.values), where)
     if isinstance(coord, (halco.AtomicNeuronOnDLS, halco.NeuronConfigOnDLS)) and \
             isinstance(container, lola.AtomicNeuron):
         hemisphere = int(coord) // C.COLUMNS_PER_HEMISPHERE
@@ -173,6 +177,6 @@ def _translate(time_us: float, coord, container, chip_config, where: str):
         return NeuronCircuitWrite(time_us, int(coord), tuple(sorted(values.items())), where)
     raise ConfigError(f"{where}: writing {type(container).__name__} to {type(coord).__name__} inside the run is not "
                       f"emulated; bss2emu changes inside the run lola.SynapseWeightRow at halco.SynapseWeightRowOnDLS "
-                      f"(weights) and lola.AtomicNeuron at halco.AtomicNeuronOnDLS (neuron parameters); change "
-                      f"connections (Projection.set_enabled) or other configuration between snippets "
-                      f"(RunCommand.APPEND)")
+                      f"(weights), lola.SynapseLabelRow at halco.SynapseLabelRowOnDLS (connections on and off) and "
+                      f"lola.AtomicNeuron at halco.AtomicNeuronOnDLS (neuron parameters); change other "
+                      f"configuration between snippets (RunCommand.APPEND)")

@@ -1,12 +1,19 @@
 """Writes at hardware coordinates with a time inside the run, as the experiment's timed writes.
 
 A script written for the real stack changes the chip inside the run by coordinate — a synapse
-row's weights, a neuron circuit's parameters — at a time (pynn.brainscales2's
+row's weights or labels, a neuron circuit's parameters — at a time (pynn.brainscales2's
 ``InjectedConfiguration.inside_realtime``). Here they are kept in ``state.timed_writes``
 (hardware µs from the segment's start, chip 0 as the single-chip stack has it) and, once the
-network is mapped, become the ``WeightWrite``s and ``NeuronWrite``s of the projections and
-populations placed at those coordinates (``experiment_writes``) — the core's one way to
-change values inside a run. Nothing re-maps: the coordinates are those of the mapping.
+network is mapped, become the ``WeightWrite``s, ``ConnectionWrite``s and ``NeuronWrite``s of
+the projections and populations placed at those coordinates (``experiment_writes``) — the
+core's one way to change values and topology inside a run. Nothing re-maps: the coordinates
+are those of the mapping.
+
+A synapse's label (6-bit address) decides which of the events reaching its row it takes:
+its connection's source's label connects it, any label no source on the row has
+disconnects it (``ConnectionWrite``); a label of another source on the row, in a column whose
+neuron circuit holds a neuron of the network, would make a connection the network does not
+have, which is refused (in other columns it reaches no neuron the network has).
 """
 
 from __future__ import annotations
@@ -36,6 +43,18 @@ class SynapseWeightRowWrite:
 
 
 @dataclass(frozen=True)
+class SynapseLabelRowWrite:
+    """At ``time_us`` the 6-bit ``labels`` (one per column) of synapse row ``row`` of
+    ``hemisphere`` (``lola.SynapseLabelRow`` at ``halco.SynapseLabelRowOnDLS``)."""
+
+    time_us: float
+    hemisphere: int
+    row: int
+    labels: tuple[int, ...]
+    where: str = "timed write"
+
+
+@dataclass(frozen=True)
 class NeuronCircuitWrite:
     """At ``time_us`` the neuron parameters ``values`` (bss2emu's names, DAC values) of
     ``circuit`` (``lola.AtomicNeuron`` at ``halco.AtomicNeuronOnDLS``)."""
@@ -56,6 +75,8 @@ def experiment_writes(writes, exp: E.Experiment, mapping) -> list:
     for w in writes:
         if isinstance(w, SynapseWeightRowWrite):
             out += _weight_row(w, synapses)
+        elif isinstance(w, SynapseLabelRowWrite):
+            out += _label_row(w, synapses, neurons)
         elif isinstance(w, NeuronCircuitWrite):
             out += _neuron(w, neurons)
         else:
@@ -63,15 +84,17 @@ def experiment_writes(writes, exp: E.Experiment, mapping) -> list:
     return out
 
 
-def _synapses_on_chip(exp: E.Experiment, mapping) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+def _synapses_on_chip(exp: E.Experiment, mapping) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray,
+                                                                  np.ndarray, np.ndarray]]:
     """Per experiment projection with synapses on the chip: (name, connection index,
-    hemisphere, row, column) of those synapses."""
+    hemisphere, row, column, address) of those synapses."""
     out = []
     for pr in exp.projections:
         chip, hemi, row, col = (np.asarray(a) for a in mapping.synapse[pr.name])
         here = np.flatnonzero(chip == CHIP)
         if len(here):
-            out.append((pr.name, here, hemi[here], row[here], col[here]))
+            h, r, c = hemi[here], row[here], col[here]
+            out.append((pr.name, here, h, r, c, np.asarray(mapping.chips[CHIP].addresses)[h, r, c]))
     return out
 
 
@@ -81,7 +104,7 @@ def _weight_row(w: SynapseWeightRowWrite, synapses) -> list[E.WeightWrite]:
         raise ConfigError(f"{w.where}: a synapse weight row holds {C.COLUMNS_PER_HEMISPHERE} weights "
                           f"0..{C.WEIGHT_MAX}")
     out, used = [], np.zeros(C.COLUMNS_PER_HEMISPHERE, bool)
-    for name, index, hemi, row, col in synapses:
+    for name, index, hemi, row, col, _ in synapses:
         on_row = (hemi == w.hemisphere) & (row == w.row)
         if on_row.any():
             used[col[on_row]] = True
@@ -93,6 +116,36 @@ def _weight_row(w: SynapseWeightRowWrite, synapses) -> list[E.WeightWrite]:
                           f"{w.row} of hemisphere {w.hemisphere}, where no connection is placed: bss2emu emulates the "
                           f"synapses of the network's connections (Projection.placed_connections lists them); write "
                           f"0 there or connect the neurons with a Projection")
+    return out
+
+
+def _label_row(w: SynapseLabelRowWrite, synapses, neurons) -> list[E.ConnectionWrite]:
+    labels = np.asarray(w.labels, np.int64)
+    if labels.shape != (C.COLUMNS_PER_HEMISPHERE,) or labels.min() < 0 or labels.max() > C.ADDRESS_MAX:
+        raise ConfigError(f"{w.where}: a synapse label row holds {C.COLUMNS_PER_HEMISPHERE} labels 0..{C.ADDRESS_MAX}")
+    placed = [(name, index[on], col[on], address[on]) for name, index, hemi, row, col, address in synapses
+              for on in [(hemi == w.hemisphere) & (row == w.row)] if on.any()]
+    own = np.full(C.COLUMNS_PER_HEMISPHERE, -1, np.int64)  # the address of each column's connection, -1: none
+    for _, _, col, address in placed:
+        own[col] = address
+    live = np.unique(own[own >= 0])  # the labels of the sources whose events reach the row
+    # a column's synapses drive the neuron circuit of that column: only the network's count
+    network = np.isin(w.hemisphere * C.COLUMNS_PER_HEMISPHERE + np.arange(C.COLUMNS_PER_HEMISPHERE), list(neurons))
+    new = np.flatnonzero(np.isin(labels, live) & (labels != own) & network)
+    if len(new):
+        c = int(new[0])
+        raise ConfigError(f"{w.where}: label {int(labels[c])} at column {c} of synapse row {w.row} of hemisphere "
+                          f"{w.hemisphere} is the label of another source on that row, which would connect it to "
+                          f"the neuron of column {c}: a connection the network does not have; create it with a "
+                          f"Projection (placed, so it can be switched) and enable it then (Projection.set_enabled "
+                          f"between snippets, or its own label here)")
+    out = []
+    for name, index, col, address in placed:
+        for enabled in (True, False):
+            chosen = (labels[col] == address) == enabled
+            if chosen.any():
+                out.append(E.ConnectionWrite(time_us=w.time_us, projection=name, enabled=enabled,
+                                             indices=index[chosen].tolist()))
     return out
 
 

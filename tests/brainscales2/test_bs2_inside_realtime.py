@@ -126,9 +126,9 @@ def test_writes_the_run_cannot_take_are_refused_by_name():
         pynn.run(0.1)
     builder = sta.AbsoluteTimePlaybackProgramBuilder()
     pynn.simulator.state.injected[0].inside_realtime = builder
-    builder.write(0, coord, lola.SynapseLabelRow())
-    with pytest.raises(ConfigError, match=r"writing SynapseLabelRow to SynapseRowOnDLS inside the run is not "
-                                          r"emulated.*Projection.set_enabled"):
+    builder.write(0, halco.SynapseDriverOnDLS(0), lola.SynapseWeightRow())
+    with pytest.raises(ConfigError, match=r"writing SynapseWeightRow to SynapseDriverOnDLS inside the run is not "
+                                          r"emulated.*lola.SynapseLabelRow at halco.SynapseLabelRowOnDLS"):
         pynn.run(0.1)
     builder = sta.AbsoluteTimePlaybackProgramBuilder()
     pynn.simulator.state.injected[0].inside_realtime = builder
@@ -156,6 +156,45 @@ def test_writes_the_run_cannot_take_are_refused_by_name():
     pynn.run(0.1)  # nothing left over from the refused runs
     assert pynn.simulator.state.last_experiment.writes == []
     assert [len(s) for s in _spikes(out)] == [0, 100]
+
+
+def test_a_label_row_written_inside_the_run_disconnects_and_reconnects():
+    """Both synapses drive their neurons; at 40 µs the second gets a label no source on the
+    row has (disconnected), at 70 µs its own again (connected): the first neuron forwards
+    every input, the second those before 40 µs and from 70 µs on."""
+    builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    out, prj = _bypassed_pair(builder, weights=(63, 63))
+    (a,), (b,) = prj.placed_connections
+    assert a.synapse_row == b.synapse_row and a.label == b.label  # one source: its label on both
+    for t_us, label_b in ((40, (b.label + 1) % 64), (70, b.label)):
+        labels = lola.SynapseLabelRow()
+        labels.values[a.synapse_on_row], labels.values[b.synapse_on_row] = a.label, label_b
+        builder.write(hal.Timer.Value(t_us * CYCLES_PER_US), a.synapse_row.toSynapseLabelRowOnDLS(), labels)
+    pynn.run(0.1)
+    every, gap = _spikes(out)
+    kept = INPUT_MS[(INPUT_MS < 0.04) | (INPUT_MS >= 0.07)]
+    assert len(every) == len(INPUT_MS) and len(gap) == len(kept) == 70
+    assert np.all((gap - kept >= 0) & (gap - kept <= 1e-4 + 1e-9))
+
+
+def test_a_label_that_would_connect_another_source_is_refused():
+    """Two sources share a row with their own labels: giving the first synapse the second
+    source's label would make a connection the network does not have."""
+    builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    pynn.setup(enable_neuron_bypass=True, injected_config=pynn.InjectedConfiguration(inside_realtime=builder),
+               ideal=True)
+    inp = pynn.Population(2, pynn.cells.SpikeSourceArray(spike_times=INPUT_MS))
+    prj = pynn.Projection(inp, pynn.Population(2, pynn.cells.HXNeuron()), pynn.OneToOneConnector(),
+                          synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=63))
+    pynn.run(None, pynn.RunCommand.PREPARE)
+    (a,), (b,) = prj.placed_connections
+    assert a.synapse_row == b.synapse_row and a.label != b.label
+    labels = lola.SynapseLabelRow()
+    labels.values[a.synapse_on_row], labels.values[b.synapse_on_row] = b.label, b.label
+    builder.write(0, a.synapse_row.toSynapseLabelRowOnDLS(), labels)
+    with pytest.raises(ConfigError, match=rf"label {b.label} at column {int(a.synapse_on_row)} of synapse row "
+                                          rf"{int(a.synapse_row)} of hemisphere 0 is the label of another source"):
+        pynn.run(0.1)
 
 
 def test_inside_realtime_begin_writes_at_the_runs_start():
