@@ -222,3 +222,19 @@ def test_a_write_lands_on_the_fpga_cycle_it_names(cycles, snippet_start_us):
     assert int(us_to_ticks(write.time_us)) == snippet_start_us * CYCLES_PER_US + cycles
     with pytest.raises(ConfigError, match="at or after the run's end"):
         realtime_writes(injected, 0.0, start_ms, start_ms + cycles / CYCLES_PER_US / 1000.0, 1000.0, None)
+
+
+def test_every_run_applies_the_hook_from_its_own_start():
+    """pynn.brainscales2 hands the injected builder to every run: a run continued after the
+    first (from 50 µs) applies it again from its start — on 10..30 µs and on 60..80 µs."""
+    builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    out, prj = _bypassed_pair(builder, weights=(0, 0))
+    for t_us, value in ((10, 63), (30, 0)):
+        coord, row = _row_write(prj, (value, 0))
+        builder.write(hal.Timer.Value(t_us * CYCLES_PER_US), coord, row)
+    pynn.run(0.05)
+    pynn.run(0.05)
+    on, off = _spikes(out)
+    expected = INPUT_MS[((INPUT_MS >= 0.01) & (INPUT_MS < 0.03)) | ((INPUT_MS >= 0.06) & (INPUT_MS < 0.08))]
+    assert len(off) == 0 and len(on) == len(expected) == 40
+    assert np.all((on - expected >= 0) & (on - expected <= 1e-4 + 1e-9))
