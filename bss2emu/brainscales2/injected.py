@@ -5,8 +5,8 @@ Honoured: the writes before the static configuration (``pre_non_realtime``,
 ``pre_static_config``) of the containers a ``lola.Chip`` holds; the writes inside the
 realtime section — ``inside_realtime``, a ``sta.AbsoluteTimePlaybackProgramBuilder`` whose
 times (``hal.Timer.Value``, FPGA cycles at 125 MHz) count from the start of the run's last
-snippet, as grenade places the hook, and ``inside_realtime_begin``, written before the run's
-first event — as timed writes of the run (``bss2emu.pynn.timed_writes``): ``lola.SynapseWeightRow``
+snippet, as grenade places the hook, and ``pre_realtime`` and ``inside_realtime_begin``,
+written before the run's first event — as timed writes of the run (``bss2emu.pynn.timed_writes``): ``lola.SynapseWeightRow``
 at ``halco.SynapseWeightRowOnDLS`` (weights), ``lola.SynapseLabelRow`` at
 ``halco.SynapseLabelRowOnDLS`` (a connection's own label connects it, another disconnects it)
 and ``lola.AtomicNeuron`` at ``halco.AtomicNeuronOnDLS`` (neuron parameters); and the
@@ -38,7 +38,8 @@ class InjectedConfiguration:
     configuration of the containers a ``lola.Chip`` holds (``pre_non_realtime``, and
     ``pre_static_config`` as scripts built for grenade's hook of that name set it), the
     synapse weight rows and neurons written inside the realtime section (``inside_realtime``
-    at their times, ``inside_realtime_begin`` at the run's start), and the other sections
+    at their times, ``pre_realtime`` and ``inside_realtime_begin`` at the run's start), and
+    the other sections
     when empty (see the module)."""
 
     pre_non_realtime: dict = field(default_factory=dict)
@@ -63,7 +64,8 @@ class InjectedReadout:
 
 
 PRE_STATIC = ("pre_non_realtime", "pre_static_config")  # written before the static configuration
-INSIDE_REALTIME = ("inside_realtime_begin", "inside_realtime")  # timed writes of the run
+BEFORE_EVENTS = ("pre_realtime", "inside_realtime_begin")  # written before the run's first event
+INSIDE_REALTIME = BEFORE_EVENTS + ("inside_realtime",)  # timed writes of the run
 
 
 def _nonempty_sections(injected, honoured=()) -> list[str]:
@@ -131,7 +133,7 @@ def realtime_writes(injected, first_ms: float, last_ms: float, end_ms: float, us
                     chip_config) -> list:
     """The timed writes (``bss2emu.pynn.timed_writes``) of one execution from ``first_ms`` to
     ``end_ms`` whose last snippet starts at ``last_ms`` (times of the view): the
-    ``inside_realtime_begin`` writes at its start, the ``inside_realtime`` builder's writes at
+    ``pre_realtime`` and ``inside_realtime_begin`` writes at its start, the ``inside_realtime`` builder's writes at
     ``last_ms`` + their time. ``chip_config``: the ``lola.Chip`` runs start from (its
     common neuron backends' refractory clocks translate AtomicNeurons). A write at or after
     the end is refused, naming its time and the end."""
@@ -140,9 +142,10 @@ def realtime_writes(injected, first_ms: float, last_ms: float, end_ms: float, us
     if injected is None:
         return []
     out = []
-    where = "injected_config.inside_realtime_begin"
-    for coord, container in _section_writes(injected, "inside_realtime_begin", where):
-        out.append(_translate(first_ms * us_per_ms, coord, container, chip_config, where))
+    for name in BEFORE_EVENTS:  # before the first event: at the run's start, in grenade's order
+        where = f"injected_config.{name}"
+        for coord, container in _section_writes(injected, name, where):
+            out.append(_translate(first_ms * us_per_ms, coord, container, chip_config, where))
     builder = injected.inside_realtime
     if builder is None or _empty(builder):
         return out

@@ -197,14 +197,19 @@ def test_a_label_that_would_connect_another_source_is_refused():
         pynn.run(0.1)
 
 
-def test_inside_realtime_begin_writes_at_the_runs_start():
+@pytest.mark.parametrize("section", ["pre_realtime", "inside_realtime_begin"])
+def test_sections_before_the_events_write_at_the_runs_start(section):
     builder = sta.PlaybackProgramBuilder()
     out, prj = _bypassed_pair(sta.AbsoluteTimePlaybackProgramBuilder())
     coord, row = _row_write(prj, (63, 63))
     builder.write(coord, row)
-    pynn.simulator.state.injected[0].inside_realtime_begin = builder
+    setattr(pynn.simulator.state.injected[0], section, builder)
     pynn.run(0.1)
     assert [len(s) for s in _spikes(out)] == [100, 100]
+    setattr(pynn.simulator.state.injected[0], section, {halco.CommonNeuronBackendConfigOnDLS(0):
+                                                        hal.CommonNeuronBackendConfig()})
+    with pytest.raises(ConfigError, match=rf"injected_config.{section}: writing CommonNeuronBackendConfig"):
+        pynn.run(0.1)
 
 
 @settings(max_examples=60, deadline=None)
