@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any, NamedTuple
 
@@ -51,7 +50,7 @@ from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F40
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection as _Projection
 from . import helper, logger, standardmodels  # noqa: F401
-from .injected import InjectedConfiguration, InjectedReadout, check_injected, pre_static_chip, realtime_writes
+from .injected import InjectedConfiguration, InjectedReadout, check_injected, pre_static_chip, realtime_writes  # noqa: F401
 
 _log = logging.getLogger("bss2emu.brainscales2")
 from . import morphology  # noqa: F401,E402  (pynn.morphology: multi-compartment neurons)

@@ -6,11 +6,12 @@ Honoured: the writes before the static configuration (``pre_non_realtime``,
 realtime section — ``inside_realtime``, a ``sta.AbsoluteTimePlaybackProgramBuilder`` whose
 times (``hal.Timer.Value``, FPGA cycles at 125 MHz) count from the start of the run's last
 snippet, as grenade places the hook, and ``pre_realtime`` and ``inside_realtime_begin``,
-written before the run's first event — as timed writes of the run (``bss2emu.pynn.timed_writes``): ``lola.SynapseWeightRow``
-at ``halco.SynapseWeightRowOnDLS`` (weights), ``lola.SynapseLabelRow`` at
-``halco.SynapseLabelRowOnDLS`` (a connection's own label connects it, another disconnects it)
-and ``lola.AtomicNeuron`` at ``halco.AtomicNeuronOnDLS`` (neuron parameters); and the
-post-realtime reads of the synapse arrays. Everything else is refused by name with the closest supported way.
+written before the run's first event — as timed writes of the run
+(``bss2emu.pynn.timed_writes``): ``lola.SynapseWeightRow`` at ``halco.SynapseWeightRowOnDLS``
+(weights), ``lola.SynapseLabelRow`` at ``halco.SynapseLabelRowOnDLS`` (a connection's own
+label connects it, another disconnects it) and ``lola.AtomicNeuron`` at
+``halco.AtomicNeuronOnDLS`` (neuron parameters); and the post-realtime reads of the synapse
+arrays. Everything else is refused by name with the closest supported way.
 """
 
 from __future__ import annotations
@@ -154,9 +155,9 @@ def realtime_writes(injected, first_ms: float, last_ms: float, end_ms: float, us
     for cycles, coord, container in stadls.timed_writes_of(builder, "injected_config.inside_realtime"):
         at = f"injected_config.inside_realtime: the write of {type(container).__name__} to {coord!r} at {cycles} cycles"
         if start + cycles >= end:
-            raise ConfigError(f"{at} ({float(ticks_to_us(cycles)):g} µs after the snippet's start) is at or after the "
-                              f"run's end ({float(ticks_to_us(end - start)):g} µs, {end - start} cycles, after it): it "
-                              f"would act on nothing the run shows; write earlier or run longer")
+            raise ConfigError(f"{at} ({float(ticks_to_us(cycles)):g} µs after the snippet's start) is at or after "
+                              f"the run's end ({float(ticks_to_us(end - start)):g} µs, {end - start} cycles, after "
+                              f"it): it would act on nothing the run shows; write earlier or run longer")
         out.append(_translate(float(ticks_to_us(start + cycles)), coord, container, chip_config, at))
     return out
 
