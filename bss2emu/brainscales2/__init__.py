@@ -43,6 +43,7 @@ from pyNN.space import Space  # noqa: F401
 
 from ..errors import ConfigError
 from ..protocol import coordinates as C
+from ..units import ticks_to_us
 from ..pynn import control, lifecycle, segments, simulator
 from ..pynn.plasticity import PlasticityRule as _PlasticityRule
 from ..pynn.plasticity import PlasticityRuleHandle, Timer  # noqa: F401 - one implementation
@@ -144,6 +145,8 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     chip = initial.to_chip() if initial is not None and hasattr(initial, "to_chip") else initial
     if injected_config is not None:
         chip = pre_static_chip(injected_config, chip)
+        # what no run could take is refused now (any 32-bit timer value is within this check's run)
+        realtime_writes(injected_config, 0.0, 0.0, float(ticks_to_us(2**32)) / US_PER_MS, US_PER_MS, chip)
     if permutation is not None:
         permutation = [int(n) for n in permutation]
     for key, value in zip(("serial", "ideal"), _chip_identity()):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ..errors import ConfigError
 from ..protocol import atomic_neuron as A
 from ..protocol import coordinates as C
-from ..pynn.timed_writes import NeuronCircuitWrite, SynapseLabelRowWrite, SynapseWeightRowWrite
+from ..pynn.timed_writes import NeuronCircuitWrite, SynapseLabelsWrite, SynapseWeightsWrite
 from ..units import ticks_to_us, us_to_ticks
 
 
@@ -164,14 +164,21 @@ def realtime_writes(injected, first_ms: float, last_ms: float, end_ms: float, us
 
 def _translate(time_us: float, coord, container, chip_config, where: str):
     """One write of a container at a coordinate as a timed write of the run."""
+    from ..stack import haldls as hal
     from ..stack import halco, lola
 
-    if isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseWeightRow):
-        return SynapseWeightRowWrite(time_us, int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram()),
-                                     tuple(int(w) for w in container.values), where)
-    if isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseLabelRow):
-        return SynapseLabelRowWrite(time_us, int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram()),
-                                    tuple(int(label) for label in container.values), where)
+    synapses = None  # (hemisphere, row, columns) of a synapse row or quad written
+    if isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, (lola.SynapseWeightRow,
+                                                                           lola.SynapseLabelRow)):
+        synapses = (int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram()),
+                    tuple(range(C.COLUMNS_PER_HEMISPHERE)))
+    elif isinstance(coord, halco.SynapseQuadOnDLS) and isinstance(container, (hal.SynapseWeightQuad,
+                                                                              hal.SynapseLabelQuad)):
+        synapses = (int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram()), tuple(coord.columns()))
+    if synapses is not None:
+        values = tuple(int(v) for v in container.values)
+        weights = isinstance(container, (lola.SynapseWeightRow, hal.SynapseWeightQuad))
+        return (SynapseWeightsWrite if weights else SynapseLabelsWrite)(time_us, *synapses, values, where)
     if isinstance(coord, (halco.AtomicNeuronOnDLS, halco.NeuronConfigOnDLS)) and \
             isinstance(container, lola.AtomicNeuron):
         hemisphere = int(coord) // C.COLUMNS_PER_HEMISPHERE
@@ -181,6 +188,7 @@ def _translate(time_us: float, coord, container, chip_config, where: str):
         return NeuronCircuitWrite(time_us, int(coord), tuple(sorted(values.items())), where)
     raise ConfigError(f"{where}: writing {type(container).__name__} to {type(coord).__name__} inside the run is not "
                       f"emulated; bss2emu changes inside the run lola.SynapseWeightRow at halco.SynapseWeightRowOnDLS "
-                      f"(weights), lola.SynapseLabelRow at halco.SynapseLabelRowOnDLS (connections on and off) and "
-                      f"lola.AtomicNeuron at halco.AtomicNeuronOnDLS (neuron parameters); change other "
-                      f"configuration between snippets (RunCommand.APPEND)")
+                      f"and hal.SynapseWeightQuad at halco.SynapseWeightQuadOnDLS (weights), lola.SynapseLabelRow "
+                      f"at halco.SynapseLabelRowOnDLS and hal.SynapseLabelQuad at halco.SynapseLabelQuadOnDLS "
+                      f"(connections on and off) and lola.AtomicNeuron at halco.AtomicNeuronOnDLS (neuron "
+                      f"parameters); change other configuration between snippets (RunCommand.APPEND)")

@@ -31,25 +31,28 @@ CHIP = 0
 
 
 @dataclass(frozen=True)
-class SynapseWeightRowWrite:
-    """At ``time_us`` the 6-bit ``weights`` (one per column) of synapse row ``row`` of
-    ``hemisphere`` (``lola.SynapseWeightRow`` at ``halco.SynapseWeightRowOnDLS``)."""
+class SynapseWeightsWrite:
+    """At ``time_us`` the 6-bit ``weights`` of the synapses at ``columns`` of synapse row
+    ``row`` of ``hemisphere`` (a ``lola.SynapseWeightRow``: all columns; a
+    ``hal.SynapseWeightQuad``: its 4)."""
 
     time_us: float
     hemisphere: int
     row: int
+    columns: tuple[int, ...]
     weights: tuple[int, ...]
     where: str = "timed write"
 
 
 @dataclass(frozen=True)
-class SynapseLabelRowWrite:
-    """At ``time_us`` the 6-bit ``labels`` (one per column) of synapse row ``row`` of
-    ``hemisphere`` (``lola.SynapseLabelRow`` at ``halco.SynapseLabelRowOnDLS``)."""
+class SynapseLabelsWrite:
+    """At ``time_us`` the 6-bit ``labels`` of the synapses at ``columns`` of synapse row
+    ``row`` of ``hemisphere`` (a ``lola.SynapseLabelRow`` or ``hal.SynapseLabelQuad``)."""
 
     time_us: float
     hemisphere: int
     row: int
+    columns: tuple[int, ...]
     labels: tuple[int, ...]
     where: str = "timed write"
 
@@ -73,10 +76,10 @@ def experiment_writes(writes, exp: E.Experiment, mapping) -> list:
     synapses = _synapses_on_chip(exp, mapping)
     neurons = _neurons_on_chip(mapping)
     for w in writes:
-        if isinstance(w, SynapseWeightRowWrite):
-            out += _weight_row(w, synapses)
-        elif isinstance(w, SynapseLabelRowWrite):
-            out += _label_row(w, synapses, neurons)
+        if isinstance(w, SynapseWeightsWrite):
+            out += _weights(w, synapses)
+        elif isinstance(w, SynapseLabelsWrite):
+            out += _labels(w, synapses, neurons)
         elif isinstance(w, NeuronCircuitWrite):
             out += _neuron(w, neurons)
         else:
@@ -98,19 +101,28 @@ def _synapses_on_chip(exp: E.Experiment, mapping) -> list[tuple[str, np.ndarray,
     return out
 
 
-def _weight_row(w: SynapseWeightRowWrite, synapses) -> list[E.WeightWrite]:
-    weights = np.asarray(w.weights, np.int64)
-    if weights.shape != (C.COLUMNS_PER_HEMISPHERE,) or weights.min() < 0 or weights.max() > C.WEIGHT_MAX:
-        raise ConfigError(f"{w.where}: a synapse weight row holds {C.COLUMNS_PER_HEMISPHERE} weights "
-                          f"0..{C.WEIGHT_MAX}")
+def _by_column(w, values, limit: int, what: str) -> np.ndarray:
+    """A row's written values by column, -1 where the write leaves a column as it is."""
+    columns, values = np.asarray(w.columns, np.int64), np.asarray(values, np.int64)
+    if columns.shape != values.shape or not len(columns) or columns.min() < 0 or \
+            columns.max() >= C.COLUMNS_PER_HEMISPHERE or values.min() < 0 or values.max() > limit:
+        raise ConfigError(f"{w.where}: give {what} 0..{limit} for columns 0..{C.COLUMNS_PER_HEMISPHERE - 1}, one each")
+    out = np.full(C.COLUMNS_PER_HEMISPHERE, -1, np.int64)
+    out[columns] = values
+    return out
+
+
+def _weights(w: SynapseWeightsWrite, synapses) -> list[E.WeightWrite]:
+    weights = _by_column(w, w.weights, C.WEIGHT_MAX, "weights")
     out, used = [], np.zeros(C.COLUMNS_PER_HEMISPHERE, bool)
     for name, index, hemi, row, col, _ in synapses:
-        on_row = (hemi == w.hemisphere) & (row == w.row)
-        if on_row.any():
-            used[col[on_row]] = True
-            out.append(E.WeightWrite(time_us=w.time_us, projection=name, weights=weights[col[on_row]].tolist(),
-                                     indices=index[on_row].tolist()))
-    stray = np.flatnonzero(~used & (weights != 0))
+        on = (hemi == w.hemisphere) & (row == w.row)
+        on[on] = weights[col[on]] >= 0
+        if on.any():
+            used[col[on]] = True
+            out.append(E.WeightWrite(time_us=w.time_us, projection=name, weights=weights[col[on]].tolist(),
+                                     indices=index[on].tolist()))
+    stray = np.flatnonzero(~used & (weights > 0))
     if len(stray):
         raise ConfigError(f"{w.where}: weight {int(weights[stray[0]])} at column {int(stray[0])} of synapse row "
                           f"{w.row} of hemisphere {w.hemisphere}, where no connection is placed: bss2emu emulates the "
@@ -119,10 +131,8 @@ def _weight_row(w: SynapseWeightRowWrite, synapses) -> list[E.WeightWrite]:
     return out
 
 
-def _label_row(w: SynapseLabelRowWrite, synapses, neurons) -> list[E.ConnectionWrite]:
-    labels = np.asarray(w.labels, np.int64)
-    if labels.shape != (C.COLUMNS_PER_HEMISPHERE,) or labels.min() < 0 or labels.max() > C.ADDRESS_MAX:
-        raise ConfigError(f"{w.where}: a synapse label row holds {C.COLUMNS_PER_HEMISPHERE} labels 0..{C.ADDRESS_MAX}")
+def _labels(w: SynapseLabelsWrite, synapses, neurons) -> list[E.ConnectionWrite]:
+    labels = _by_column(w, w.labels, C.ADDRESS_MAX, "labels")
     placed = [(name, index[on], col[on], address[on]) for name, index, hemi, row, col, address in synapses
               for on in [(hemi == w.hemisphere) & (row == w.row)] if on.any()]
     own = np.full(C.COLUMNS_PER_HEMISPHERE, -1, np.int64)  # the address of each column's connection, -1: none
@@ -131,7 +141,7 @@ def _label_row(w: SynapseLabelRowWrite, synapses, neurons) -> list[E.ConnectionW
     live = np.unique(own[own >= 0])  # the labels of the sources whose events reach the row
     # a column's synapses drive the neuron circuit of that column: only the network's count
     network = np.isin(w.hemisphere * C.COLUMNS_PER_HEMISPHERE + np.arange(C.COLUMNS_PER_HEMISPHERE), list(neurons))
-    new = np.flatnonzero(np.isin(labels, live) & (labels != own) & network)
+    new = np.flatnonzero((labels >= 0) & np.isin(labels, live) & (labels != own) & network)
     if len(new):
         c = int(new[0])
         raise ConfigError(f"{w.where}: label {int(labels[c])} at column {c} of synapse row {w.row} of hemisphere "
@@ -141,8 +151,9 @@ def _label_row(w: SynapseLabelRowWrite, synapses, neurons) -> list[E.ConnectionW
                           f"between snippets, or its own label here)")
     out = []
     for name, index, col, address in placed:
+        written = labels[col] >= 0
         for enabled in (True, False):
-            chosen = (labels[col] == address) == enabled
+            chosen = written & ((labels[col] == address) == enabled)
             if chosen.any():
                 out.append(E.ConnectionWrite(time_us=w.time_us, projection=name, enabled=enabled,
                                              indices=index[chosen].tolist()))

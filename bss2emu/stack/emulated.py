@@ -72,10 +72,14 @@ class EmulatedChip:
             self.config.neuron_block = container
             self._dirty = True
         elif isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseWeightRow):
-            self._set_weights(coord, container.values)
-        elif isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseLabelRow):
-            self.config.synapse_blocks[coord.toSynramOnDLS()].matrix.labels[int(coord.toSynapseRowOnSynram())] = \
-                np.asarray(container.values)
+            self._set_weights(coord, np.arange(C.COLUMNS_PER_HEMISPHERE), container.values)
+        elif isinstance(coord, halco.SynapseQuadOnDLS) and isinstance(container, hal.SynapseWeightQuad):
+            self._set_weights(coord, np.asarray(coord.columns()), [int(v) for v in container.values])
+        elif isinstance(coord, (halco.SynapseRowOnDLS, halco.SynapseQuadOnDLS)) and \
+                isinstance(container, (lola.SynapseLabelRow, hal.SynapseLabelQuad)):
+            columns = coord.columns() if isinstance(coord, halco.SynapseQuadOnDLS) else slice(None)
+            labels = self.config.synapse_blocks[coord.toSynramOnDLS()].matrix.labels
+            labels[int(coord.toSynapseRowOnSynram()), columns] = [int(v) for v in container.values]
         elif isinstance(coord, halco.MADCControlOnDLS):
             if container.start_recording:
                 self.madc_recording = True
@@ -104,16 +108,16 @@ class EmulatedChip:
         else:
             raise ConfigError(f"writing {type(container).__name__} to {coord!r} is not emulated; bss2emu's "
                               f"playback programs write AtomicNeurons, common neuron backends, synapse weight "
-                              f"rows, the timer and MADC control")
+                              f"and label rows and quads, the timer, MADC control and configuration, readout "
+                              f"chains and event recording")
 
-    def _set_weights(self, coord, values) -> None:
+    def _set_weights(self, coord, cols: np.ndarray, values) -> None:
+        """Weights of a synapse row's (or quad's) columns ``cols``."""
         w = np.asarray(values, dtype=np.int64)
-        if w.shape != (C.COLUMNS_PER_HEMISPHERE,) or w.min() < 0 or w.max() > C.WEIGHT_MAX:
-            raise ConfigError(f"synapse weight row {coord!r}: give {C.COLUMNS_PER_HEMISPHERE} weights "
-                              f"0..{C.WEIGHT_MAX}")
+        if w.shape != cols.shape or w.min() < 0 or w.max() > C.WEIGHT_MAX:
+            raise ConfigError(f"synapse weights {coord!r}: give {len(cols)} weights 0..{C.WEIGHT_MAX}")
         hem, row = int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram())
-        self.config.synapse_blocks[hem].matrix.weights[row] = w
-        cols = np.arange(C.COLUMNS_PER_HEMISPHERE)
+        self.config.synapse_blocks[hem].matrix.weights[row, cols] = w
         self.chip.set_weights(np.full_like(cols, hem), np.full_like(cols, row), cols, w)
 
     def _apply_neurons(self) -> None:

@@ -14,7 +14,7 @@ pytest.importorskip("pyNN", reason="the PyNN views need pyNN (pip install bss2em
 import bss2emu.brainscales2 as pynn
 from bss2emu.brainscales2.injected import realtime_writes
 from bss2emu.errors import ConfigError
-from bss2emu.pynn.timed_writes import SynapseWeightRowWrite
+from bss2emu.pynn.timed_writes import SynapseWeightsWrite
 from bss2emu.stack import halco, lola
 from bss2emu.stack import haldls as hal
 from bss2emu.stack import stadls as sta
@@ -73,6 +73,27 @@ def test_a_weight_row_written_inside_the_run_acts_from_its_time_in_both_directio
     assert np.all((switched_on - after >= 0) & (switched_on - after <= 1e-4 + 1e-9))
     assert np.all((switched_off - before >= 0) & (switched_off - before <= 1e-4 + 1e-9))
     assert not builder.empty()  # the script's builder is left as it was
+
+
+def test_a_weight_quad_written_inside_the_run_changes_its_four_synapses_only():
+    """A quad write sets the 4 synapses of its row that halco's quad interleaving names:
+    the silent synapse's quad entry turns it on at 40 µs, the other synapse (not in the
+    quad, or in it with its old weight) drives its neuron throughout."""
+    builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    out, prj = _bypassed_pair(builder, weights=(0, 63))
+    (a,), (b,) = prj.placed_connections
+    column = halco.SynapseOnSynapseRow(int(a.synapse_on_row))
+    coord = halco.SynapseWeightQuadOnDLS(halco.SynapseQuadOnSynram(column.toSynapseQuadColumnOnDLS(),
+                                                                   a.synapse_row.toSynapseRowOnSynram()),
+                                         a.synapse_row.toSynramOnDLS())
+    quad = hal.SynapseWeightQuad()
+    for entry, c in enumerate(coord.columns()):
+        quad.values[halco.EntryOnQuad(entry)] = 63 if c in (int(a.synapse_on_row), int(b.synapse_on_row)) else 0
+    builder.write(hal.Timer.Value(40 * CYCLES_PER_US), coord, quad)
+    pynn.run(0.1)
+    switched_on, steady = _spikes(out)
+    assert len(switched_on) == np.sum(INPUT_MS >= 0.04) and switched_on.min() > 0.04
+    assert len(steady) == len(INPUT_MS)
 
 
 def test_the_times_count_from_the_last_snippets_start():
@@ -223,7 +244,7 @@ def test_a_write_lands_on_the_fpga_cycle_it_names(cycles, snippet_start_us):
     start_ms = snippet_start_us / 1000.0
     end_ms = start_ms + (cycles + 1) / CYCLES_PER_US / 1000.0
     (write,) = realtime_writes(injected, 0.0, start_ms, end_ms, 1000.0, None)
-    assert isinstance(write, SynapseWeightRowWrite) and (write.hemisphere, write.row) == (0, 3)
+    assert isinstance(write, SynapseWeightsWrite) and (write.hemisphere, write.row, len(write.columns)) == (0, 3, 256)
     assert int(us_to_ticks(write.time_us)) == snippet_start_us * CYCLES_PER_US + cycles
     with pytest.raises(ConfigError, match="at or after the run's end"):
         realtime_writes(injected, 0.0, start_ms, start_ms + cycles / CYCLES_PER_US / 1000.0, 1000.0, None)

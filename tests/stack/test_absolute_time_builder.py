@@ -65,3 +65,36 @@ def test_what_the_real_builder_refuses():
         builder.write(0, 3, _row(1))
     with pytest.raises(ConfigError, match="holds reads"):
         sta.timed_writes_of(builder, "here")
+
+
+def test_synapse_quads_cover_every_column_once_as_halco_interleaves_them():
+    """halco's quad column q holds columns (3 - e)·2 + (q mod 32)·8 + q div 32: quad 0 has
+    6, 4, 2, 0 and quad 32 has 7, 5, 3, 1; every column belongs to exactly one (entry, quad)."""
+    quad = (lambda q, row=0: halco.SynapseQuadOnDLS(halco.SynapseQuadOnSynram(halco.SynapseQuadColumnOnDLS(q),
+                                                                             halco.SynapseRowOnSynram(row)),
+                                                   halco.SynramOnDLS(1)))
+    assert quad(0).columns() == [6, 4, 2, 0] and quad(32).columns() == [7, 5, 3, 1]
+    columns = [c for q in range(64) for c in quad(q).columns()]
+    assert sorted(columns) == list(range(256))
+    for c in range(256):
+        column = halco.SynapseOnSynapseRow(c)
+        assert halco.SynapseOnSynapseRow(column.toEntryOnQuad(), column.toSynapseQuadColumnOnDLS()) == column
+    coord = quad(5, row=7)
+    assert (int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram())) == (1, 7)
+    assert coord.toSynapseRowOnDLS() == halco.SynapseRowOnDLS(256 + 7)
+
+
+def test_a_weight_quad_written_in_a_program_sets_its_four_columns():
+    builder = sta.PlaybackProgramBuilder()
+    coord = halco.SynapseWeightQuadOnDLS(3)
+    quad = hal.SynapseWeightQuad()
+    for e in range(4):
+        quad.values[halco.EntryOnQuad(e)] = 10 + e
+    builder.write(coord, quad)
+    ticket = builder.read(coord.toSynapseRowOnDLS())
+    with hxcomm.ManagedConnection() as connection:
+        sta.run(connection, builder.done())
+    row = ticket.get().values
+    assert [int(row[c]) for c in coord.columns()] == [10, 11, 12, 13] and int(np.sum(row != 0)) == 4
+    with pytest.raises(ConfigError, match=r"out of range 0..63"):
+        quad.values[0] = 64
