@@ -186,6 +186,10 @@ def _translate(time_us: float, coord, container, chip_config, where: str):
         values = A.flat_to_internal(container.to_flat(), clock_scales=(backend.clock_scale_slow,
                                                                        backend.clock_scale_fast), where=where)
         return NeuronCircuitWrite(time_us, int(coord), tuple(sorted(values.items())), where)
+    if isinstance(coord, halco.SpikePack1ToChipOnDLS):
+        raise ConfigError(f"{where}: spike events written to the chip inside the run are not emulated; give the "
+                          f"events as a pynn.cells.SpikeSourceArray population's spike_times, projected onto the "
+                          f"neurons they drive")
     raise ConfigError(f"{where}: writing {type(container).__name__} to {type(coord).__name__} inside the run is not "
                       f"emulated; bss2emu changes inside the run lola.SynapseWeightRow at halco.SynapseWeightRowOnDLS "
                       f"and hal.SynapseWeightQuad at halco.SynapseWeightQuadOnDLS (weights), lola.SynapseLabelRow "

@@ -73,6 +73,8 @@ def experiment_writes(writes, exp: E.Experiment, mapping) -> list:
     A weight at a synapse no connection is placed on, or parameters of a circuit no neuron
     is placed on, is refused: the emulation holds only what the network uses."""
     out: list = []
+    if not writes:
+        return out
     synapses = _synapses_on_chip(exp, mapping)
     neurons = _neurons_on_chip(mapping)
     for w in writes:

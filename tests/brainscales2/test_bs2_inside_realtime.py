@@ -158,6 +158,12 @@ def test_writes_the_run_cannot_take_are_refused_by_name():
         pynn.run(0.1)
     builder = sta.AbsoluteTimePlaybackProgramBuilder()
     pynn.simulator.state.injected[0].inside_realtime = builder
+    builder.write(0, halco.SpikePack1ToChipOnDLS(), hal.SpikePack1ToChip([hal.SpikeLabel(5)]))
+    with pytest.raises(ConfigError, match=r"spike events written to the chip inside the run are not emulated.*"
+                                          r"SpikeSourceArray"):
+        pynn.run(0.1)
+    builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    pynn.simulator.state.injected[0].inside_realtime = builder
     stray = lola.SynapseWeightRow()
     stray.values[200] = 5
     builder.write(0, coord, stray)
