@@ -270,3 +270,38 @@ def test_every_run_applies_the_hook_from_its_own_start():
     expected = INPUT_MS[((INPUT_MS >= 0.01) & (INPUT_MS < 0.03)) | ((INPUT_MS >= 0.06) & (INPUT_MS < 0.08))]
     assert len(off) == 0 and len(on) == len(expected) == 40
     assert np.all((on - expected >= 0) & (on - expected <= 1e-4 + 1e-9))
+
+
+def test_a_row_write_sets_exactly_the_placed_connections():
+    """For any weights on the placed columns (0 elsewhere), the experiment's writes give
+    each connection its column's weight, and only the connections on that row."""
+    from bss2emu.pynn.experiment import place
+    from bss2emu.pynn.timed_writes import experiment_writes
+
+    pynn.setup(ideal=True)
+    inp = pynn.Population(8, pynn.cells.SpikeSourceArray(spike_times=[0.0005]))
+    prj = pynn.Projection(inp, pynn.Population(8, pynn.cells.HXNeuron()), pynn.OneToOneConnector(),
+                          synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=5))
+    pynn.run(0.001)
+    state = pynn.simulator.state
+    exp, mapping = state.last_experiment, place(state, state.last_experiment)
+    synapses = [s for (s,) in prj.placed_connections]
+    (row,) = {int(s.synapse_row) for s in synapses}
+    columns = [int(s.synapse_on_row) for s in synapses]
+
+    @settings(max_examples=40, deadline=None)
+    @given(values=st.lists(st.integers(0, 63), min_size=8, max_size=8), other_row=st.integers(0, 511))
+    def check(values, other_row):
+        weights = np.zeros(256, np.int64)
+        weights[columns] = values
+        write = SynapseWeightsWrite(7.0, row // 256, row % 256, tuple(range(256)), tuple(weights.tolist()))
+        (w,) = experiment_writes([write], exp, mapping)
+        assert w.time_us == 7.0 and dict(zip(w.indices, w.weights)) == dict(enumerate(values))
+        if other_row != row:  # a row without connections: zeros write nothing, a weight is refused
+            empty = SynapseWeightsWrite(7.0, other_row // 256, other_row % 256, (3,), (0,))
+            assert experiment_writes([empty], exp, mapping) == []
+            with pytest.raises(ConfigError, match="where no connection is placed"):
+                experiment_writes([SynapseWeightsWrite(7.0, other_row // 256, other_row % 256, (3,), (1,))], exp,
+                                  mapping)
+
+    check()
