@@ -305,3 +305,25 @@ def test_a_row_write_sets_exactly_the_placed_connections():
                                   mapping)
 
     check()
+
+
+def test_writes_inside_the_run_give_the_same_spikes_in_every_placement(ray_cluster):
+    """The writes are the experiment's timed writes: on Ray (one actor per chip) the same
+    spikes as in-process."""
+    spikes = {}
+    for placement in ("local", "per-chip"):
+        builder = sta.AbsoluteTimePlaybackProgramBuilder()
+        injected = pynn.InjectedConfiguration(inside_realtime=builder)
+        pynn.setup(enable_neuron_bypass=True, injected_config=injected, ideal=True, placement=placement)
+        inp = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=INPUT_MS))
+        out = pynn.Population(2, pynn.cells.HXNeuron())
+        out.record(["spikes"])
+        prj = pynn.Projection(inp, out, pynn.AllToAllConnector(),
+                              synapse_type=pynn.standardmodels.synapses.StaticSynapse(weight=np.array([[0, 63]])))
+        pynn.run(None, pynn.RunCommand.PREPARE)
+        coord, row = _row_write(prj, (63, 0))
+        builder.write(hal.Timer.Value(40 * CYCLES_PER_US), coord, row)
+        pynn.run(0.1)
+        spikes[placement] = [s.tolist() for s in _spikes(out)]
+        pynn.end()
+    assert spikes["local"] == spikes["per-chip"] and [len(s) for s in spikes["local"]] == [60, 40]
