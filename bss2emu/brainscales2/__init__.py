@@ -51,7 +51,8 @@ from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F40
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection as _Projection
 from . import helper, logger, standardmodels  # noqa: F401
-from .injected import InjectedConfiguration, InjectedReadout, check_injected, pre_static_chip, realtime_writes  # noqa: F401
+from .injected import InjectedConfiguration, InjectedReadout  # noqa: F401
+from .injected import check_injected, pre_static_chip, realtime_writes
 
 _log = logging.getLogger("bss2emu.brainscales2")
 from . import morphology  # noqa: F401,E402  (pynn.morphology: multi-compartment neurons)
@@ -207,7 +208,8 @@ def run(runtime, command: RunCommand = RunCommand.EXECUTE):
     if runtime is None and not state.snippets:
         raise ValueError("run(None, RunCommand.EXECUTE): no experiment scheduled for execution yet; schedule one "
                          "with pynn.run(runtime, pynn.RunCommand.APPEND) or give a runtime")
-    first_ms = state.t - sum(state.snippets)  # this execution's snippets: from first_ms, the last from last_ms
+    # this execution's snippets: from first_ms, the last one from last_ms
+    first_ms = max(0.0, state.t - sum(state.snippets))
     last_ms = state.t if runtime is not None else state.t - state.snippets[-1]
     end_ms = state.t + (float(runtime) if runtime is not None else 0.0)
     before = list(state.timed_writes)

@@ -146,7 +146,8 @@ def realtime_writes(injected, first_ms: float, last_ms: float, end_ms: float, us
     for name in BEFORE_EVENTS:  # before the first event: at the run's start, in grenade's order
         where = f"injected_config.{name}"
         for coord, container in _section_writes(injected, name, where):
-            out.append(_translate(first_ms * us_per_ms, coord, container, chip_config, where))
+            out.append(_translate(float(ticks_to_us(us_to_ticks(first_ms * us_per_ms))), coord, container,
+                                  chip_config, where))
     builder = injected.inside_realtime
     if builder is None or _empty(builder):
         return out
