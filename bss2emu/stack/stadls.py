@@ -259,6 +259,10 @@ class PlaybackProgramBuilderDumper(PlaybackProgramBuilder):
 def writes_of(builder: PlaybackProgramBuilder, where: str) -> list:
     """The (coordinate, container) writes of a builder that holds writes only (left as it
     was); a read or wait in it is refused, naming ``where``."""
+    if not isinstance(builder, PlaybackProgramBuilder):
+        raise ConfigError(f"{where}: give a dict coordinate → container or a sta.PlaybackProgramBuilder, not "
+                          f"{type(builder).__name__} (writes at times belong in inside_realtime, an "
+                          f"AbsoluteTimePlaybackProgramBuilder)")
     kinds = sorted({kind for kind, *_ in builder._instructions} - {"write"})
     if kinds:
         raise ConfigError(f"{where} holds {', '.join(kinds)} instructions where only writes are taken: leave them "

@@ -65,6 +65,11 @@ def test_what_the_real_builder_refuses():
         builder.write(0, 3, _row(1))
     with pytest.raises(ConfigError, match="holds reads"):
         sta.timed_writes_of(builder, "here")
+    with pytest.raises(ConfigError, match="here: give a sta.AbsoluteTimePlaybackProgramBuilder"):
+        sta.timed_writes_of(sta.PlaybackProgramBuilder(), "here")
+    with pytest.raises(ConfigError, match="there: give a dict coordinate → container or a sta.PlaybackProgramBuilder, "
+                                          "not AbsoluteTimePlaybackProgramBuilder"):
+        sta.writes_of(builder, "there")
 
 
 def test_synapse_quads_cover_every_column_once_as_halco_interleaves_them():
