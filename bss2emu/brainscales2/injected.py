@@ -134,10 +134,10 @@ def realtime_writes(injected, first_ms: float, last_ms: float, end_ms: float, us
                     chip_config) -> list:
     """The timed writes (``bss2emu.pynn.timed_writes``) of one execution from ``first_ms`` to
     ``end_ms`` whose last snippet starts at ``last_ms`` (times of the view): the
-    ``pre_realtime`` and ``inside_realtime_begin`` writes at its start, the ``inside_realtime`` builder's writes at
-    ``last_ms`` + their time. ``chip_config``: the ``lola.Chip`` runs start from (its
-    common neuron backends' refractory clocks translate AtomicNeurons). A write at or after
-    the end is refused, naming its time and the end."""
+    ``pre_realtime`` and ``inside_realtime_begin`` writes at its start, the
+    ``inside_realtime`` builder's writes at ``last_ms`` + their time. ``chip_config``: the
+    ``lola.Chip`` runs start from (its common neuron backends' refractory clocks translate
+    AtomicNeurons). A write at or after the end is refused, naming its time and the end."""
     from ..stack import stadls
 
     if injected is None:
