@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Any, NamedTuple
 
@@ -44,6 +43,7 @@ from pyNN.space import Space  # noqa: F401
 
 from ..errors import ConfigError
 from ..protocol import coordinates as C
+from ..units import ticks_to_us
 from ..pynn import control, lifecycle, segments, simulator
 from ..pynn.plasticity import PlasticityRule as _PlasticityRule
 from ..pynn.plasticity import PlasticityRuleHandle, Timer  # noqa: F401 - one implementation
@@ -51,6 +51,8 @@ from ..pynn.populations import Assembly, Population, PopulationView  # noqa: F40
 from ..pynn import populations  # noqa: F401,E402  (pynn.populations.Population, a module as pynn.brainscales2 has it)
 from ..pynn.projections import Projection as _Projection
 from . import helper, logger, standardmodels  # noqa: F401
+from .injected import InjectedConfiguration, InjectedReadout  # noqa: F401
+from .injected import check_injected, pre_static_chip, realtime_writes
 from .placement import NeuronPlacement
 
 _log = logging.getLogger("bss2emu.brainscales2")
@@ -73,98 +75,12 @@ def list_standard_models():
     return [cells.HXNeuron, cells.CalibHXNeuronCuba, cells.CalibHXNeuronCoba]
 
 
-@dataclass
-class InjectedConfiguration:
-    """Configuration written around the experiment (pynn.brainscales2's sections: a dict
-    coordinate → container or a ``sta.PlaybackProgramBuilder`` each). bss2emu honours writes
-    before the static configuration (``pre_non_realtime``, and ``pre_static_config`` as scripts
-    built for grenade's hook of that name set it) of the containers a ``lola.Chip`` holds; the
-    other sections only when empty (see ``setup``)."""
-
-    pre_non_realtime: dict = field(default_factory=dict)
-    pre_static_config: dict = field(default_factory=dict)
-    pre_realtime: dict = field(default_factory=dict)
-    inside_realtime_begin: dict = field(default_factory=dict)
-    inside_realtime: dict = field(default_factory=dict)
-    inside_realtime_end: dict = field(default_factory=dict)
-    post_realtime: dict = field(default_factory=dict)
-    ppu_symbols: dict = field(default_factory=dict)
-
-
-@dataclass
-class InjectedReadout:
-    """Coordinates read around the experiment (pynn.brainscales2's sections)."""
-
-    pre_realtime: set = field(default_factory=set)
-    inside_realtime_begin: set = field(default_factory=set)
-    inside_realtime_end: set = field(default_factory=set)
-    post_realtime: set = field(default_factory=set)
-    ppu_symbols: set = field(default_factory=set)
-
-
 class RunCommand(Enum):
     """What ``run`` does: PREPARE (map and calibrate), APPEND (schedule a snippet), EXECUTE."""
 
     PREPARE = auto()
     APPEND = auto()
     EXECUTE = auto()
-
-
-_PRE_STATIC = ("pre_non_realtime", "pre_static_config")  # written before the static configuration
-
-
-def _nonempty_sections(injected, honoured=()) -> list[str]:
-    return [name for name, value in vars(injected).items()
-            if name not in honoured and value is not None and not _empty(value)]
-
-
-def _empty(value) -> bool:
-    if isinstance(value, dict):
-        return not value
-    empty = getattr(value, "empty", None)
-    return bool(empty()) if callable(empty) else not value
-
-
-def _check_injected(injected_config, injected_readout, where: str) -> None:
-    """Refuse injected sections bss2emu does not honour (at ``setup``, and again at every
-    run: a script may fill a builder it injected empty)."""
-    for name in ("injected_config", "injected_readout"):
-        injected = injected_config if name == "injected_config" else injected_readout
-        sections = [] if injected is None else _nonempty_sections(
-            injected, _PRE_STATIC if name == "injected_config" else ("post_realtime",))
-        if sections:
-            raise ConfigError(f"{where}: {name}'s injected sections {', '.join(sections)} are "
-                              f"not emulated yet (writes and reads of halco/haldls containers around the "
-                              f"experiment); configure neurons through HXNeuron parameters or initial_config, change "
-                              f"weights between runs (Projection.set, RunCommand.APPEND) or with a plasticity rule, "
-                              f"and run low-level playback programs with bss2emu.stack's stadls")
-
-
-def _pre_static_chip(injected, initial):
-    """The chip the static configuration starts from: ``initial`` — the static configuration
-    writes the whole chip after the pre-static sections, as grenade orders them — or, without
-    it, a ``lola.Chip`` with the sections' writes applied (``sta.convert_to_chip``). A write
-    of a container a ``lola.Chip`` does not hold is refused, naming it."""
-    from ..stack import stadls
-
-    writes = []
-    for name in _PRE_STATIC:
-        value = getattr(injected, name, None)
-        if value is None or _empty(value):
-            continue
-        if isinstance(value, dict):
-            writes += list(value.items())
-            continue
-        writes += stadls.writes_of(value, where=f"setup(injected_config=...) section {name}")
-    if not writes:
-        return initial
-    chip_types = ("AtomicNeuronOnDLS", "NeuronConfigOnDLS", "CommonNeuronBackendConfigOnDLS")
-    other = sorted({type(coord).__name__ for coord, _ in writes}.difference(chip_types))
-    if other:
-        raise ConfigError(f"setup(injected_config=...): writes to {', '.join(other)} before the static configuration "
-                          f"are not emulated (bss2emu's chip holds {', '.join(chip_types)}); leave them out or "
-                          f"configure through initial_config")
-    return initial if initial is not None else stadls.convert_to_chip(writes)
 
 
 def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
@@ -174,8 +90,9 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     a calix result's ``.to_chip()`` or the result itself: its neurons' values become the
     ``HXNeuron`` defaults), ``calibration_cache`` (the directory of the calibration store),
     ``neuronPermutation`` (the circuits of the neurons, in creation order), ``injected_config``'s
-    writes before the static configuration (``InjectedConfiguration``) and its other sections
-    and ``injected_readout`` when empty,
+    writes before the static configuration and inside the realtime section (synapse weight
+    rows and neurons at their times: ``injected``) and its other sections and
+    ``injected_readout`` when empty,
     ``connection`` (an ``hxcomm`` connection: the emulated chip it is connected to);
     bss2emu's own ``chips``, ``system``, ``placement``, ``address``, ``seed``, ``ideal``,
     ``serial``, ``partitioner`` (as ``bss2emu.pynn.setup``; ``enable_neuron_bypass=True``
@@ -202,7 +119,7 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
         if initial is not None:
             _log.info("setup(): Supplied initial_config overwritten by enable_neuron_bypass")
         initial = lola.Chip.default_neuron_bypass
-    _check_injected(injected_config, injected_readout, "setup")
+    check_injected(injected_config, injected_readout, "setup")
     post_reads = frozenset(() if injected_readout is None else injected_readout.post_realtime or ())
     _check_post_realtime(post_reads)
     connection = extra.pop("connection", None)
@@ -229,7 +146,9 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
         os.environ[ENV_DIR] = str(cache)
     chip = initial.to_chip() if initial is not None and hasattr(initial, "to_chip") else initial
     if injected_config is not None:
-        chip = _pre_static_chip(injected_config, chip)
+        chip = pre_static_chip(injected_config, chip)
+        # what no run could take is refused now (any 32-bit timer value is within this check's run)
+        realtime_writes(injected_config, 0.0, 0.0, float(ticks_to_us(2**32)) / US_PER_MS, US_PER_MS, chip)
     if permutation is not None:
         permutation = [int(n) for n in permutation]
     for key, value in zip(("serial", "ideal"), _chip_identity()):
@@ -267,7 +186,9 @@ def run(runtime, command: RunCommand = RunCommand.EXECUTE):
     ``RunCommand.APPEND`` schedules a snippet of ``runtime`` with the network as it is now
     (change parameters or weights before the next one); ``EXECUTE`` runs the snippets
     scheduled (and a last one of ``runtime`` if given) as one experiment, changes between
-    them as timed writes; ``PREPARE`` places and calibrates the network without running it."""
+    them as timed writes, and the injected ``inside_realtime`` writes from the start of its
+    last snippet (as grenade places them); ``PREPARE`` places and calibrates the network
+    without running it."""
     lifecycle.require_setup("run()")
     state = simulator.state
     if not isinstance(command, RunCommand):
@@ -284,16 +205,28 @@ def run(runtime, command: RunCommand = RunCommand.EXECUTE):
         state.snippets.append(float(runtime))
         segments.append_snippet(state, float(runtime))
         return state.t
-    _check_injected(*getattr(state, "injected", (None, None)), "run()")
+    injected_config, injected_readout = getattr(state, "injected", (None, None))
+    check_injected(injected_config, injected_readout, "run()")
     if runtime is None and not state.snippets:
         raise ValueError("run(None, RunCommand.EXECUTE): no experiment scheduled for execution yet; schedule one "
                          "with pynn.run(runtime, pynn.RunCommand.APPEND) or give a runtime")
-    if runtime is not None:
-        segments.append_snippet(state, float(runtime))
+    # this execution's snippets: from first_ms, the last one from last_ms
+    first_ms = max(0.0, state.t - sum(state.snippets))
+    last_ms = state.t if runtime is not None else state.t - state.snippets[-1]
+    end_ms = state.t + (float(runtime) if runtime is not None else 0.0)
     runtimes = state.snippets + ([] if runtime is None else [float(runtime)])
-    starts = [state.t - sum(runtimes[k:]) for k in range(1, len(runtimes))]  # all but the first's
-    state.snippets = []
-    segments.execute_segment(state)
+    starts = [end_ms - sum(runtimes[k:]) for k in range(1, len(runtimes))]  # all but the first's
+    before = list(state.timed_writes)
+    state.timed_writes = before + realtime_writes(injected_config, first_ms, last_ms, end_ms, state.us_per_ms,
+                                                  state.grenade_chip_config)
+    try:
+        if runtime is not None:
+            segments.append_snippet(state, float(runtime))
+        state.snippets = []
+        segments.execute_segment(state)
+    except BaseException:  # a failed run leaves no writes for the next one
+        state.timed_writes = before
+        raise
     state.snippet_starts = state.snippet_starts + starts
     return state.t
 

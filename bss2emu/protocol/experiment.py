@@ -412,19 +412,25 @@ class NeuronWrite(_Model):
 
 class WeightWrite(_Model):
     """At ``time_us`` set every weight of a projection to ``weight``, or with ``weights`` one
-    per connection (in the order of the projection's connections)."""
+    per connection (in the order of the projection's connections). With ``indices``
+    (positions in the projection's connection list) only those connections: ``weight`` for
+    all of them or ``weights`` one per index; the others keep theirs."""
 
     kind: Literal["weight"] = "weight"
     time_us: TimeUs
     projection: Name
     weight: int | None = Field(None, ge=0, le=C.WEIGHT_MAX)
     weights: list[Annotated[int, Field(ge=0, le=C.WEIGHT_MAX)]] | None = None
+    indices: list[Annotated[int, Field(ge=0)]] | None = None
 
     @model_validator(mode="after")
     def _one_of(self):
         if (self.weight is None) == (self.weights is None):
             raise ValueError(f"weight write at {self.time_us} µs: give weight (one for all) or weights (one per "
                              f"connection), not {'both' if self.weight is not None else 'neither'}")
+        if self.indices is not None and self.weights is not None and len(self.weights) != len(self.indices):
+            raise ValueError(f"weight write at {self.time_us} µs: {len(self.weights)} weights for "
+                             f"{len(self.indices)} indices; give one weight per index")
         return self
 
 

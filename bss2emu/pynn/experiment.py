@@ -35,6 +35,7 @@ from .neurons import neuron_values, translate_network, warn_tau_m
 from .readout import recordings
 from .rules import experiment_rules, group_connections
 from .standardmodels import SpikeSourcePoissonOnChip, is_hardware, is_source, model_name
+from .timed_writes import experiment_writes
 
 _log = logging.getLogger("bss2emu.pynn")
 
@@ -211,8 +212,10 @@ def build(state, tstop: float) -> tuple[E.Experiment, dict]:
     first = np.concatenate([[0], np.cumsum(info["rows"])]).astype(int)
     # a rule's synapses are those of the group's first row (plastic weights are 6-bit: one row)
     rules = experiment_rules(state, [projections[k] for k in first[:-1]], info["groups"][0], info["name_of"])
+    # writes by hardware coordinate (the BSS-2 view's inside-realtime section) after the network's own
+    injected = experiment_writes(getattr(state, "timed_writes", ()), exp, mapping)
     exp = exp.model_copy(update={"populations": populations, "projections": projections, "plasticity": rules,
-                                 "writes": sorted(writes + weights, key=lambda w: w.time_us)})
+                                 "writes": sorted(writes + weights + injected, key=lambda w: w.time_us)})
     return exp, {"names": info["name_of"], "trains": info["trains"], "readout": info["readout"],
                  "translations": translations, "epoch_starts": [t for t, _ in epochs],
                  "groups": info["groups"][0], "rows": info["rows"]}

@@ -90,6 +90,7 @@ class State(common.control.BaseState):
         self.segment_counter += 1
         self.epochs: list = []  # (t_ms, snapshot) of each run() call in this segment
         self.snippet_starts: list = []  # ms where a snippet of a multi-snippet run (RunCommand.APPEND) begins
+        self.timed_writes: list = []  # writes by hardware coordinate in this segment (pynn.timed_writes)
         self.results = None
         self.recorded_until = 0.0
         for population in self.populations:  # drawn again, as pyNN.nest does at reset()

@@ -82,24 +82,26 @@ def _synapse_writes(w, t: int, mapping: SystemMapping, chip: int) -> list:
     """A projection's weight or connection write as the playback writes of ``chip``."""
     on_chip, h, r, c = mapping.synapse[w.projection]
     n = len(on_chip)
-    values = w.weights if isinstance(w, E.WeightWrite) else w.indices
-    if isinstance(w, E.WeightWrite) and values is not None and len(values) != n:
+    if isinstance(w, E.WeightWrite) and w.weights is not None and w.indices is None and len(w.weights) != n:
         raise ConfigError(f"write at {w.time_us} µs: projection {w.projection!r} has {n} connections, the write "
-                          f"gives {len(values)} weights; give one per connection")
-    if isinstance(w, E.ConnectionWrite) and values is not None and len(values) and max(values) >= n:
-        raise ConfigError(f"write at {w.time_us} µs: connection index {max(values)} is out of range for "
+                          f"gives {len(w.weights)} weights; give one per connection")
+    if w.indices is not None and len(w.indices) and max(w.indices) >= n:
+        raise ConfigError(f"write at {w.time_us} µs: connection index {max(w.indices)} is out of range for "
                           f"projection {w.projection!r} with {n} connections")
-    sel = on_chip == chip
-    if isinstance(w, E.ConnectionWrite) and w.indices is not None:
-        chosen = np.zeros(n, bool)
-        chosen[np.asarray(w.indices, np.int64)] = True
-        sel &= chosen
+    if isinstance(w, E.ConnectionWrite):
+        sel = on_chip == chip
+        if w.indices is not None:
+            chosen = np.zeros(n, bool)
+            chosen[np.asarray(w.indices, np.int64)] = True
+            sel &= chosen
+        return [SynapseEnableWrite(t, h[sel], r[sel], c[sel], np.full(int(sel.sum()), w.enabled))] if sel.any() else []
+    idx = np.arange(n) if w.indices is None else np.asarray(w.indices, np.int64)
+    v = np.full(len(idx), w.weight, np.int64) if w.weights is None else np.asarray(w.weights, np.int64)
+    sel = on_chip[idx] == chip
     if not sel.any():
         return []
-    if isinstance(w, E.ConnectionWrite):
-        return [SynapseEnableWrite(t, h[sel], r[sel], c[sel], np.full(int(sel.sum()), w.enabled))]
-    v = np.full(n, w.weight, np.int64) if w.weights is None else np.asarray(w.weights, np.int64)
-    return [WeightWrite(t, h[sel], r[sel], c[sel], v[sel])]
+    idx = idx[sel]
+    return [WeightWrite(t, h[idx], r[idx], c[idx], v[sel])]
 
 
 def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,

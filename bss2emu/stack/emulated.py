@@ -6,7 +6,8 @@ go to the FPGA (recorded with their 8 ns time stamps), nothing routes events ont
 (spike input from a playback program is refused; PyNN's spike sources are the supported way).
 Between timer waits the configuration written is applied at once; a ``block_until`` runs the
 emulation up to the waited-for time, recording spikes and, while the MADC records, the
-neuron that has ``readout.enable_buffered_access`` on.
+neuron that has ``readout.enable_buffered_access`` on — while event recording is on (from
+the start; ``hal.EventRecordingConfig`` switches it).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class EmulatedChip:
         self._dirty = True
         self.madc_recording = False
         self.madc_budget = -1  # samples left in this recording, -1: until stopped
+        # the FPGA records spikes and MADC samples while on; on from the start here (the real
+        # FPGA's default is off: scripts enable it), an EventRecordingConfig write switches it
+        self.event_recording = True
         self.readout_chain = lola.ReadoutChain()
         self.board = None  # the adapter board of sta.SystemInit (its DAC voltages), if any
 
@@ -68,10 +72,14 @@ class EmulatedChip:
             self.config.neuron_block = container
             self._dirty = True
         elif isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseWeightRow):
-            self._set_weights(coord, container.values)
-        elif isinstance(coord, halco.SynapseRowOnDLS) and isinstance(container, lola.SynapseLabelRow):
-            self.config.synapse_blocks[coord.toSynramOnDLS()].matrix.labels[int(coord.toSynapseRowOnSynram())] = \
-                np.asarray(container.values)
+            self._set_weights(coord, np.arange(C.COLUMNS_PER_HEMISPHERE), container.values)
+        elif isinstance(coord, halco.SynapseQuadOnDLS) and isinstance(container, hal.SynapseWeightQuad):
+            self._set_weights(coord, np.asarray(coord.columns()), [int(v) for v in container.values])
+        elif isinstance(coord, (halco.SynapseRowOnDLS, halco.SynapseQuadOnDLS)) and \
+                isinstance(container, (lola.SynapseLabelRow, hal.SynapseLabelQuad)):
+            columns = coord.columns() if isinstance(coord, halco.SynapseQuadOnDLS) else slice(None)
+            labels = self.config.synapse_blocks[coord.toSynramOnDLS()].matrix.labels
+            labels[int(coord.toSynapseRowOnSynram()), columns] = [int(v) for v in container.values]
         elif isinstance(coord, halco.MADCControlOnDLS):
             if container.start_recording:
                 self.madc_recording = True
@@ -86,22 +94,30 @@ class EmulatedChip:
         elif isinstance(coord, halco.SpikePack1ToChipOnDLS):
             raise ChipError("spike input from a playback program is not emulated (bss2emu's stack layer routes "
                             "no events onto synapses); use pynn_brainscales.brainscales2's SpikeSourceArray")
-        elif isinstance(coord, (halco.SystimeSyncOnFPGA, halco.EventRecordingConfigOnFPGA, halco.MADCConfigOnDLS,
-                                halco.CapMemCellOnDLS)):
-            pass  # set-up of time stamps and of the readout path: bss2emu records without it
+        elif isinstance(coord, halco.EventRecordingConfigOnFPGA):
+            self.event_recording = bool(container.enable_event_recording)
+        elif isinstance(coord, halco.MADCConfigOnDLS):
+            self.readout_chain.madc.number_of_samples = int(container.number_of_samples)
+        elif isinstance(coord, halco.SystimeSyncOnFPGA):
+            pass  # time stamps count from the program's start already
+        elif isinstance(coord, halco.CapMemCellOnDLS):
+            raise ConfigError("writing a CapMemCell is not emulated: bss2emu's CapMem holds the neurons' parameters, "
+                              "written through lola.AtomicNeuron at halco.AtomicNeuronOnDLS (its fields are the "
+                              "neuron's CapMem cells); global CapMem cells (readout and synapse biases) are not "
+                              "emulated, leave their writes out")
         else:
             raise ConfigError(f"writing {type(container).__name__} to {coord!r} is not emulated; bss2emu's "
                               f"playback programs write AtomicNeurons, common neuron backends, synapse weight "
-                              f"rows, the timer and MADC control")
+                              f"and label rows and quads, the timer, MADC control and configuration, readout "
+                              f"chains and event recording")
 
-    def _set_weights(self, coord, values) -> None:
+    def _set_weights(self, coord, cols: np.ndarray, values) -> None:
+        """Weights of a synapse row's (or quad's) columns ``cols``."""
         w = np.asarray(values, dtype=np.int64)
-        if w.shape != (C.COLUMNS_PER_HEMISPHERE,) or w.min() < 0 or w.max() > C.WEIGHT_MAX:
-            raise ConfigError(f"synapse weight row {coord!r}: give {C.COLUMNS_PER_HEMISPHERE} weights "
-                              f"0..{C.WEIGHT_MAX}")
+        if w.shape != cols.shape or w.min() < 0 or w.max() > C.WEIGHT_MAX:
+            raise ConfigError(f"synapse weights {coord!r}: give {len(cols)} weights 0..{C.WEIGHT_MAX}")
         hem, row = int(coord.toSynramOnDLS()), int(coord.toSynapseRowOnSynram())
-        self.config.synapse_blocks[hem].matrix.weights[row] = w
-        cols = np.arange(C.COLUMNS_PER_HEMISPHERE)
+        self.config.synapse_blocks[hem].matrix.weights[row, cols] = w
         self.chip.set_weights(np.full_like(cols, hem), np.full_like(cols, row), cols, w)
 
     def _apply_neurons(self) -> None:
@@ -181,6 +197,8 @@ class EmulatedChip:
             self.madc_budget -= len(madc_t)
             if self.madc_budget == 0:
                 self.madc_recording = False
+        if not self.event_recording:  # taken, but not recorded by the FPGA
+            return empty, empty, empty, empty
         return ticks, circuits, madc_t, madc_v
 
 

@@ -276,8 +276,34 @@ class SynapseRowOnSynram(_Coordinate):
         return SynapseDriverOnSynapseDriverBlock(int(self) // C.ROWS_PER_DRIVER)
 
 
+class EntryOnQuad(_Coordinate):
+    """One of the 4 synapses of a synapse quad (the unit the synapse array is accessed in)."""
+
+    size = 4
+
+
+class SynapseQuadColumnOnDLS(_Coordinate):
+    size = C.COLUMNS_PER_HEMISPHERE // EntryOnQuad.size
+
+
 class SynapseOnSynapseRow(_Coordinate):
+    """A synapse column, or made from (EntryOnQuad, SynapseQuadColumnOnDLS) as halco
+    interleaves quads: quad q's entry e is column (3 - e)·2 + (q mod 32)·8 + q div 32."""
+
     size = C.COLUMNS_PER_HEMISPHERE
+
+    def __new__(cls, value=0, quad=None):
+        if quad is None:
+            return _Coordinate.__new__(cls, value)
+        entry, quad = EntryOnQuad(value), SynapseQuadColumnOnDLS(quad)
+        half = SynapseQuadColumnOnDLS.size // 2
+        return _Coordinate.__new__(cls, (3 - entry) * 2 + (quad % half) * EntryOnQuad.size * 2 + quad // half)
+
+    def toEntryOnQuad(self): return EntryOnQuad(3 - (int(self) // 2) % EntryOnQuad.size)  # noqa: E704,N802
+
+    def toSynapseQuadColumnOnDLS(self):  # noqa: N802
+        half = SynapseQuadColumnOnDLS.size // 2
+        return SynapseQuadColumnOnDLS(int(self) // (EntryOnQuad.size * 2) + (int(self) % 2) * half)
 
 
 @(lambda c: _grid(c, SynapseRowOnSynram, SynramOnDLS))
@@ -294,6 +320,48 @@ class SynapseRowOnDLS(_Coordinate):
 
 SynapseWeightRowOnDLS = SynapseRowOnDLS
 SynapseLabelRowOnDLS = SynapseRowOnDLS
+
+
+@(lambda c: _grid(c, SynapseQuadColumnOnDLS, SynapseRowOnSynram))
+class SynapseQuadOnSynram(_Coordinate):
+    """(SynapseQuadColumnOnDLS, SynapseRowOnSynram) or its enum: row * 64 + quad column."""
+
+    size = SynapseQuadColumnOnDLS.size * C.ROWS_PER_HEMISPHERE
+
+    def toSynapseQuadColumnOnDLS(self):  # noqa: N802
+        return SynapseQuadColumnOnDLS(int(self) % SynapseQuadColumnOnDLS.size)
+
+    def toSynapseRowOnSynram(self):  # noqa: N802
+        return SynapseRowOnSynram(int(self) // SynapseQuadColumnOnDLS.size)
+
+
+@(lambda c: _grid(c, SynapseQuadOnSynram, SynramOnDLS))
+class SynapseQuadOnDLS(_Coordinate):
+    """(SynapseQuadOnSynram, SynramOnDLS) or its enum: 4 synapses of one row, interleaved over
+    the columns as ``SynapseOnSynapseRow(entry, quad)`` places them."""
+
+    size = C.HEMISPHERES * SynapseQuadOnSynram.size
+
+    def toSynapseQuadOnSynram(self): return SynapseQuadOnSynram(int(self) % SynapseQuadOnSynram.size)  # noqa: E704,N802
+    def toSynramOnDLS(self): return SynramOnDLS(int(self) // SynapseQuadOnSynram.size)  # noqa: E704,N802
+    def toSynapseRowOnSynram(self): return self.toSynapseQuadOnSynram().toSynapseRowOnSynram()  # noqa: E704,N802
+    def toSynapseQuadColumnOnDLS(self):  # noqa: N802
+        return self.toSynapseQuadOnSynram().toSynapseQuadColumnOnDLS()
+
+    def toSynapseRowOnDLS(self):  # noqa: N802
+        return SynapseRowOnDLS(self.toSynapseRowOnSynram(), self.toSynramOnDLS())
+
+    def toSynapseWeightQuadOnDLS(self): return self  # noqa: E704,N802
+    def toSynapseLabelQuadOnDLS(self): return self  # noqa: E704,N802
+
+    def columns(self) -> list[int]:
+        """The synapse columns of entries 0..3."""
+        quad = self.toSynapseQuadColumnOnDLS()
+        return [int(SynapseOnSynapseRow(EntryOnQuad(e), quad)) for e in range(EntryOnQuad.size)]
+
+
+SynapseWeightQuadOnDLS = SynapseQuadOnDLS
+SynapseLabelQuadOnDLS = SynapseQuadOnDLS
 
 
 class SynapseDriverBlockOnDLS(_Coordinate):

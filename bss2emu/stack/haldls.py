@@ -119,16 +119,58 @@ class _WeightValue(_Ranged):
     min, max = 0, C.WEIGHT_MAX
 
 
+class SynapseLabelValue(_Ranged):
+    min, max = 0, C.ADDRESS_MAX
+
+
+class _QuadValues:
+    """The 4 values of a synapse quad, by ``halco.EntryOnQuad`` (or 0..3), range-checked."""
+
+    def __init__(self, value_type: type[_Ranged]) -> None:
+        self._type = value_type
+        self._values = [value_type(0)] * 4
+
+    def __getitem__(self, entry):
+        return self._values[int(entry)]
+
+    def __setitem__(self, entry, value) -> None:
+        self._values[int(entry)] = self._type(value)
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return repr([int(v) for v in self._values])
+
+
 class SynapseWeightQuad:
+    """The 6-bit weights of a synapse quad (``halco.SynapseWeightQuadOnDLS``):
+    ``values[halco.EntryOnQuad(e)]``."""
+
     Value = _WeightValue
+
+    def __init__(self) -> None:
+        self.values = _QuadValues(self.Value)
+
+
+class SynapseLabelQuad:
+    """The 6-bit labels (addresses) of a synapse quad (``halco.SynapseLabelQuadOnDLS``)."""
+
+    Value = SynapseLabelValue
+
+    def __init__(self) -> None:
+        self.values = _QuadValues(self.Value)
 
 
 class SynapseQuad:
     Weight = _WeightValue
-
-
-class SynapseLabelValue(_Ranged):
-    min, max = 0, C.ADDRESS_MAX
+    Label = SynapseLabelValue
 
 
 class CapMemCell:
@@ -195,7 +237,8 @@ class Backend(enum.IntEnum):
 
 
 __all__ = ["CommonNeuronBackendConfig", "Timer", "SystimeSync", "EventRecordingConfig", "MADCControl", "MADCConfig",
-           "SynapseWeightQuad", "SynapseQuad", "SynapseLabelValue", "CapMemCell", "SpikeLabel", "SpikePack1ToChip",
+           "SynapseWeightQuad", "SynapseLabelQuad", "SynapseQuad", "SynapseLabelValue", "CapMemCell", "SpikeLabel",
+           "SpikePack1ToChip",
            "CADCSampleRow", "NeuronResetQuad", "Backend", "ShiftRegister", "BOARD_DAC_MAX_V"]
 
 

@@ -133,17 +133,110 @@ class PlaybackProgramBuilder:
 
 
 class AbsoluteTimePlaybackProgramBuilder:
-    """Writes at absolute times (FPGA cycles from the start of a realtime section); a PyNN
-    backend reads them from ``writes`` as (time in cycles, coordinate, container)."""
+    """Commands at absolute times (``hal.Timer.Value``: FPGA cycles, 125 per µs) — the real
+    stack's ``AbsoluteTimePlaybackProgramBuilder``: ``write(time, coord, container)``,
+    ``read(time, coord)`` → ticket, ``merge``/``copy`` another, ``+= offset`` and ``*=
+    factor`` on all times, ``done()`` → a ``PlaybackProgramBuilder`` that waits on the timer
+    for each command in time order (commands of equal time in the order given). Injected as
+    pynn.brainscales2's ``InjectedConfiguration.inside_realtime``, its writes act at their
+    time inside the run (``bss2emu.brainscales2``).
+
+    >>> from bss2emu.stack import halco, haldls as hal, lola, stadls as sta
+    >>> builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    >>> builder.write(hal.Timer.Value(250), halco.SynapseWeightRowOnDLS(3), lola.SynapseWeightRow())
+    >>> builder += hal.Timer.Value(125)
+    >>> [(int(t), type(c).__name__) for t, c, _ in sta.timed_writes_of(builder, "example")]
+    [(375, 'SynapseRowOnDLS')]
+    """
 
     def __init__(self) -> None:
-        self.writes: list[tuple[int, object, object]] = []
+        self._commands: list[tuple[int, str, object, object]] = []  # (cycles, "write"/"read", coord, payload)
 
-    def write(self, time, coord, container) -> None:
-        self.writes.append((int(hal.Timer.Value(time)), coord, copy.deepcopy(container)))
+    def write(self, time, coord, container, reference=None) -> None:
+        """Write ``container`` to ``coord`` at ``time`` FPGA cycles (``reference``: the real
+        stack's differential write; bss2emu writes the whole container either way)."""
+        if not isinstance(coord, halco._Coordinate):
+            raise ConfigError(f"write({time!r}, {coord!r}, …): the second argument is a halco coordinate "
+                              f"(e.g. halco.SynapseWeightRowOnDLS(0))")
+        self._commands.append((int(hal.Timer.Value(time)), "write", coord, copy.deepcopy(container)))
+
+    def read(self, time, coord) -> ContainerTicket:
+        """Read ``coord`` at ``time`` FPGA cycles: a ticket, valid once the program ran."""
+        ticket = ContainerTicket(coord)
+        self._commands.append((int(hal.Timer.Value(time)), "read", coord, ticket))
+        return ticket
+
+    def merge(self, other: "AbsoluteTimePlaybackProgramBuilder") -> None:
+        """Take ``other``'s commands (``other`` is left empty)."""
+        self._commands.extend(other._commands)
+        other._commands = []
+
+    def copy(self, other: "AbsoluteTimePlaybackProgramBuilder") -> None:
+        """Add copies of ``other``'s commands (``other`` stays as it is); as on the real
+        stack, a builder with reads cannot be copied (a ticket belongs to one read)."""
+        if not other.is_write_only():
+            raise ConfigError("copying an AbsoluteTimePlaybackProgramBuilder with reads is invalid (a read's ticket "
+                              "belongs to one program): merge it instead, or copy a builder of writes only")
+        self._commands.extend(copy.deepcopy(other._commands))
 
     def empty(self) -> bool:
-        return not self.writes
+        return not self._commands
+
+    def is_write_only(self) -> bool:
+        return all(kind == "write" for _, kind, _, _ in self._commands)
+
+    def __iadd__(self, offset) -> "AbsoluteTimePlaybackProgramBuilder":
+        shift = int(hal.Timer.Value(offset))
+        self._commands = [(int(hal.Timer.Value(t + shift)), *rest) for t, *rest in self._commands]
+        return self
+
+    def __add__(self, offset) -> "AbsoluteTimePlaybackProgramBuilder":
+        out = AbsoluteTimePlaybackProgramBuilder()
+        out.copy(self)
+        out += offset
+        return out
+
+    def __imul__(self, factor: float) -> "AbsoluteTimePlaybackProgramBuilder":
+        self._commands = [(int(hal.Timer.Value(round(t * float(factor)))), *rest) for t, *rest in self._commands]
+        return self
+
+    def __mul__(self, factor: float) -> "AbsoluteTimePlaybackProgramBuilder":
+        out = AbsoluteTimePlaybackProgramBuilder()
+        out.copy(self)
+        out *= factor
+        return out
+
+    def _sorted(self) -> list:
+        return sorted(self._commands, key=lambda command: command[0])  # stable: equal times keep their order
+
+    def done(self) -> PlaybackProgramBuilder:
+        """A ``PlaybackProgramBuilder`` that restarts the timer and, in time order, waits
+        until each command's time and executes it (this builder is left empty). The real
+        stack waits until one cycle before and the command reaches the chip a cycle later;
+        the emulated chip applies it at its time."""
+        out = PlaybackProgramBuilder()
+        out.write(halco.TimerOnDLS(), hal.Timer())
+        for t, kind, coord, payload in self._sorted():
+            out.block_until(halco.TimerOnDLS(), hal.Timer.Value(t))
+            out._instructions.append((kind, coord, payload))
+        self._commands = []
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(f"{t} cycles: {kind} {coord!r}" + (f" {type(p).__name__}" if kind == "write" else "")
+                         for t, kind, coord, p in self._sorted())
+
+
+def timed_writes_of(builder: AbsoluteTimePlaybackProgramBuilder, where: str) -> list[tuple[int, object, object]]:
+    """The (FPGA cycles, coordinate, container) writes of an absolute-time builder in time
+    order (the builder is left as it was); a read in it is refused, naming ``where``."""
+    if not isinstance(builder, AbsoluteTimePlaybackProgramBuilder):
+        raise ConfigError(f"{where}: give a sta.AbsoluteTimePlaybackProgramBuilder (writes at absolute times), "
+                          f"not {type(builder).__name__}")
+    if not builder.is_write_only():
+        raise ConfigError(f"{where} holds reads, which bss2emu does not emulate inside the realtime section; read "
+                          f"after the run with InjectedReadout(post_realtime=...) and get_post_realtime_read()")
+    return [(t, coord, copy.deepcopy(payload)) for t, _, coord, payload in builder._sorted()]
 
 
 class DumperDone:
@@ -166,6 +259,10 @@ class PlaybackProgramBuilderDumper(PlaybackProgramBuilder):
 def writes_of(builder: PlaybackProgramBuilder, where: str) -> list:
     """The (coordinate, container) writes of a builder that holds writes only (left as it
     was); a read or wait in it is refused, naming ``where``."""
+    if not isinstance(builder, PlaybackProgramBuilder):
+        raise ConfigError(f"{where}: give a dict coordinate → container or a sta.PlaybackProgramBuilder, not "
+                          f"{type(builder).__name__} (writes at times belong in inside_realtime, an "
+                          f"AbsoluteTimePlaybackProgramBuilder)")
     kinds = sorted({kind for kind, *_ in builder._instructions} - {"write"})
     if kinds:
         raise ConfigError(f"{where} holds {', '.join(kinds)} instructions where only writes are taken: leave them "

@@ -127,15 +127,15 @@ def test_observable_arrays_come_per_snippet_as_pynn_brainscales2_gives_them():
 
 
 def test_a_section_filled_after_setup_is_refused_at_the_run():
-    """The inside_realtime tutorial injects an empty builder and fills it later: the run
-    refuses it rather than running without its writes."""
-    builder = sta.AbsoluteTimePlaybackProgramBuilder()
+    """A script may inject an empty builder and fill it later (the inside-realtime tutorial
+    does): a section bss2emu does not emulate is refused at the run rather than ignored."""
+    builder = sta.PlaybackProgramBuilder()
     injected = pynn.InjectedConfiguration()
-    injected.inside_realtime = builder
+    injected.inside_realtime_end = builder
     pynn.setup(injected_config=injected)
     pynn.Population(1, pynn.cells.HXNeuron())
     pynn.run(0.01)  # empty: fine
-    builder.write(0, halco.SynapseWeightRowOnDLS(0), lola.SynapseWeightRow())
-    with pytest.raises(ConfigError, match=r"run\(\): injected_config's injected sections inside_realtime are not "
+    builder.write(halco.SynapseWeightRowOnDLS(0), lola.SynapseWeightRow())
+    with pytest.raises(ConfigError, match=r"run\(\): injected_config's injected sections inside_realtime_end are not "
                                           r"emulated"):
         pynn.run(0.01)

@@ -27,7 +27,8 @@ def _end():
 
 
 @pytest.mark.parametrize("extra, match", [
-    ({"injected_config": pynn.InjectedConfiguration(pre_realtime={"a": 1})}, "pre_realtime"),
+    ({"injected_config": pynn.InjectedConfiguration(inside_realtime_end={"a": 1})}, "inside_realtime_end"),
+    ({"injected_config": pynn.InjectedConfiguration(pre_realtime={"a": 1})}, "pre_realtime: writing int to str"),
     ({"injected_readout": pynn.InjectedReadout(post_realtime={"a"})}, "post_realtime"),
     ({"backgroundPermutation": [0]}, "backgroundPermutation"),
     ({"no_such_option": 1}, "no_such_option"),
