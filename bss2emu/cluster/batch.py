@@ -66,6 +66,29 @@ class BatchOutput:
     madc_value: Optional[list] = None
     madc_physical: Optional[list] = None
 
+    @classmethod
+    def from_results(cls, results: list) -> "BatchOutput":
+        """The same record of a batch run entry by entry (``run_each``'s ``Results``)."""
+        tables = [r.spikes.append_column("entry", pa.array(np.full(r.spikes.num_rows, k, np.int64)))
+                  for k, r in enumerate(results)]
+        spikes = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+        cadc: dict[int, list] = {}
+        ticks = np.zeros(0, np.int64)
+        for r in results:
+            chip = r.cadc.column("chip").to_numpy()
+            values = r.cadc.column("value").to_numpy()
+            for c in np.unique(chip).tolist():
+                sel = chip == c
+                cadc.setdefault(c, []).append(values[sel].reshape(-1, C.NEURONS_PER_CHIP).astype(np.int64))
+                ticks = r.cadc.column("time_ticks").to_numpy()[sel][::C.NEURONS_PER_CHIP]
+        out = cls(spikes, ticks, {c: np.stack(v) for c, v in cadc.items()})
+        if any(r.madc.num_rows for r in results):
+            out.madc_chip = int(next(r for r in results if r.madc.num_rows).madc.column("chip")[0].as_py())
+            out.madc_ticks = [r.madc.column("time_ticks").to_numpy() for r in results]
+            out.madc_value = [r.madc.column("value").to_numpy(zero_copy_only=False) for r in results]
+            out.madc_physical = [r.madc.column("physical").to_numpy() for r in results]
+        return out
+
 
 def batch_supported(exp: E.Experiment, system: SystemSpec | str | None = None,
                     partitioner: str = "metis") -> bool:
@@ -244,9 +267,14 @@ class BatchRunner:
                 for c, u in enumerate(units):
                     part = cadc_v[c::n_chips, :nc]
                     cid = u.chip.chip_id
+                    if group == entries:  # the buffer itself, handed over (no copy; the next run takes a new one)
+                        cadc[cid] = part
+                        continue
                     if cadc[cid].shape[1] != nc:
                         cadc[cid] = np.empty((entries, nc, C.NEURONS_PER_CHIP), np.int64)
                     cadc[cid][g0:g1] = part
+                if group == entries:
+                    del self._buffers["cadc_v"]
             if madc is not None:
                 c = int(np.argmax(madc_on))
                 ro = units[c].chip.config.readout
