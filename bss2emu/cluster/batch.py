@@ -192,6 +192,13 @@ class BatchRunner:
             if not isinstance(src, E.SpikeArraySource) or any(len(t) for t in src.spike_times_us):
                 raise ConfigError(f"batch stimulus for source {name!r}: the experiment needs a spike_array source of "
                                   f"that name without spikes of its own (known: {sorted(known)})")
+            _, unit, t_us = (np.asarray(a) for a in stimuli[name])
+            if len(unit) and (unit.min() < 0 or unit.max() >= src.size):
+                raise ConfigError(f"batch stimulus for source {name!r}: unit {int(unit.max())} is outside 0.."
+                                  f"{src.size - 1}; give units of the source's size {src.size}")
+            if len(t_us) and not np.all(t_us >= 0):
+                raise ConfigError(f"batch stimulus for source {name!r}: spike time {float(t_us.min())} µs is negative "
+                                  f"(or NaN); times start at 0")
         host = self.host
         units = list(host.units.values())
         n_chips = len(units)

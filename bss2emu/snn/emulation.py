@@ -1,5 +1,8 @@
-"""The registered ``snn`` network as a ``bss2emu.Experiment``; a batch is run by ``bss2emu.run_each``
-(the chips configured once, each entry from time 0 with its own input).
+"""The registered ``snn`` network as a ``bss2emu.Experiment``, a batch run with each entry
+from time 0 with its own input: as one compiled call (``cluster.batch.BatchRunner``; the
+experiment, mapping, calibration and configured chips kept per network structure, the
+weights set per batch) where the chips exchange no spikes, else by ``bss2emu.run_each`` —
+the same values bit for bit.
 
 Populations are the neuron modules (named by their labels), spike-array sources the inputs,
 two projections per synapse module (excitatory rows for positive, inhibitory rows for

@@ -96,3 +96,10 @@ def test_networks_that_exchange_spikes_between_chips_are_not_batched():
         BatchRunner(exp, "cube-4")
     with pytest.raises(ConfigError, match="source 'fixed'.*without spikes of its own"):
         BatchRunner(bss2emu.Experiment.model_validate(BASE)).run({"fixed": (np.zeros(0),) * 3}, 2)
+    runner = BatchRunner(bss2emu.Experiment.model_validate(BASE))
+    with pytest.raises(ConfigError, match=r"source 'x': unit 6 is outside 0..5"):
+        runner.run({"x": (np.array([0]), np.array([6]), np.array([1.0]))}, 1)
+    with pytest.raises(ConfigError, match=r"source 'x': spike time -1.0 µs is negative"):
+        runner.run({"x": (np.array([0]), np.array([1]), np.array([-1.0]))}, 1)
+    with pytest.raises(ConfigError, match=r"stimulus entry 3 is outside the batch of 2"):
+        runner.run({"x": (np.array([3]), np.array([1]), np.array([1.0]))}, 2)
