@@ -75,13 +75,15 @@ def get_mock_parameter() -> MockParameter:
 
 def _mock_mac(x: torch.Tensor, w: torch.Tensor, num_sends: int, wait: int) -> torch.Tensor:
     p = _MOCK["parameter"]
-    k = p.gain * num_sends * M.settle_factor(wait)
+    sends = num_sends * M.settle_factor(wait)
+    k = p.gain * sends
     out = None
     for r0 in range(0, w.shape[0], M.SIGNED_ROWS):
         acc = x[..., r0:r0 + M.SIGNED_ROWS].double() @ w[r0:r0 + M.SIGNED_ROWS].double()
         if p.noise_std:
             acc = acc + torch.randn_like(acc) * (p.noise_std / k)
-        block = torch.clamp(torch.round(k * acc), M.OUTPUT_MIN, M.OUTPUT_MAX)
+        # the integers first, then one rounding by the gain: exact halves stay exact (as MacArray)
+        block = torch.clamp(torch.round(acc * sends * p.gain), M.OUTPUT_MIN, M.OUTPUT_MAX)
         out = block if out is None else out + block
     return out.to(x.dtype)
 

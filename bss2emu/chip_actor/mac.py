@@ -110,7 +110,9 @@ class MacArray:
         if self.calibration is not None:
             g = g * self.calibration.gain_trim[columns]
             o = o + self.calibration.offset_trim[columns]
-        y = g * (num_sends * settle_factor(wait)) * acc + o
+        # the integers first: Σ x·w · sends is exact, so on an ideal chip one rounding (by the gain)
+        # leaves exact halves exact and np.rint rounds them to even, as documented
+        y = acc * (num_sends * settle_factor(wait)) * g + o
         if self.noise:
             y = y + self._noise_rng.normal(0.0, self.noise, y.shape)
         self.reads += y.shape[0]
@@ -171,6 +173,6 @@ def ideal_matmul(x, w, num_sends: int = 1, wait_between_events: int = DEFAULT_WA
     out = 0.0
     for r0 in range(0, w.shape[0], SIGNED_ROWS):
         acc = x[..., r0:r0 + SIGNED_ROWS] @ w[r0:r0 + SIGNED_ROWS]
-        out = out + np.clip(np.rint(GAIN_NOMINAL * num_sends * settle_factor(wait_between_events) * acc),
+        out = out + np.clip(np.rint(acc * (num_sends * settle_factor(wait_between_events)) * GAIN_NOMINAL),
                             OUTPUT_MIN, OUTPUT_MAX)
     return out * np.ones(x.shape[:-1] + (w.shape[1],))

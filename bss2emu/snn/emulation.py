@@ -1,5 +1,8 @@
-"""The registered ``snn`` network as a ``bss2emu.Experiment``; a batch is run by ``bss2emu.run_each``
-(the chips configured once, each entry from time 0 with its own input).
+"""The registered ``snn`` network as a ``bss2emu.Experiment``, a batch run with each entry
+from time 0 with its own input: as one compiled call (``cluster.batch.BatchRunner``; the
+experiment, mapping, calibration and configured chips kept per network structure, the
+weights set per batch) where the chips exchange no spikes, else by ``bss2emu.run_each`` —
+the same values bit for bit.
 
 Populations are the neuron modules (named by their labels), spike-array sources the inputs,
 two projections per synapse module (excitatory rows for positive, inhibitory rows for
@@ -19,15 +22,17 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 import pyarrow as pa
 import torch
+from numba import njit
 
 import bss2emu
 
 from ..calib.bench import CADC_MIN_PERIOD_NS, madc_mv
+from ..cluster.batch import BatchOutput, BatchRunner, batch_supported
 from ..errors import ConfigError
 from ..protocol.experiment import Projection, SpikeArraySource
 from ..protocol.hardware import NEURON_PARAMETER_NAMES
@@ -48,6 +53,34 @@ class HwData:
     madc_codes: Optional[torch.Tensor] = None  # the MADC's raw 10-bit codes, as membrane_madc
 
 
+class _Layout(NamedTuple):
+    """A registered network's structure: ``key`` (hashable) of all its experiment depends on
+    but the weights; the neuron modules, the external sources ``{name: handle}``, the
+    synapses ``(module, presynaptic name, post module, mask or None)``, the module recorded
+    by the MADC and the CADC's sampling (every ``cadc_every`` steps)."""
+
+    key: tuple
+    neurons: list
+    sources: dict
+    synapses: list
+    madc: object
+    cadc_every: int
+
+
+@njit(cache=True)
+def _cadc_units(codes, circuits, columns, code_offset, offset, scale, out):
+    """``out[b, t, columns[j]] = (codes[b, t, circuits[j]] - code_offset - offset[j]) * scale[j]``
+    for the samples ``out`` has: the trace transform in one pass over the CADC's codes (the
+    arithmetic, and so every bit, of the same expression in numpy)."""
+    for b in range(out.shape[0]):
+        for t in range(out.shape[1]):
+            for j in range(circuits.shape[0]):
+                out[b, t, columns[j]] = (codes[b, t, circuits[j]] - code_offset - offset[j]) * scale[j]
+
+
+_PREPARED_MAX = 4  # configured networks kept per experiment (a model usually has one)
+
+
 def _dictionary_column(table: pa.Table, name: str) -> tuple[np.ndarray, list]:
     col = table.column(name).combine_chunks()
     if isinstance(col, pa.DictionaryArray):
@@ -64,6 +97,8 @@ class Emulator:
         self.experiment = experiment
         self.spec = as_system(experiment.system, experiment.chips)
         self._calibrations: dict = {}
+        self._prepared: dict = {}  # layout key -> (BatchRunner or None, trace transforms, connections)
+        self.batched = True  # False: every batch through run_each (the plain path, for comparison)
         self.info: dict = {}
 
     # -- translation ------------------------------------------------------------------------
@@ -90,9 +125,9 @@ class Emulator:
             pre[m] = name
         return pre, sources
 
-    def build(self, order, graph, runtime: int) -> tuple:
+    def _layout(self, order, graph, runtime: int) -> _Layout:
+        """The network's structure (all its experiment depends on but the weights)."""
         exp = self.experiment
-        dt_us = exp.dt * 1e6
         neurons = [m for m in order if isinstance(m, _NeuronModule)]
         pre, sources = self._pre_names(order, graph)
         madc = [m for m in neurons if m.enable_madc_recording]
@@ -100,13 +135,43 @@ class Emulator:
             raise ConfigError(f"{madc[0].label} and {madc[1].label} both enable MADC recording; the chip's MADC "
                               f"records one neuron: enable it on one module")
         cadc_every = max(1, math.ceil(CADC_MIN_PERIOD_NS / (exp.dt * 1e9) - 1e-9))
-        projections = []
+        synapses = []
         for m, name in pre.items():
             post = exp.post_of(m)
-            w = m.weight_hw().detach().round().to(torch.int64).cpu().numpy()
             mask = m.mask()
-            post_idx, pre_idx = np.nonzero(np.ones_like(w) if mask is None else mask.cpu().numpy())
-            wv = w[post_idx, pre_idx]
+            synapses.append((m, name, post, None if mask is None else mask.cpu().numpy().astype(bool)))
+        key = (runtime, exp.dt, exp.seed, exp.serial, exp.ideal, cadc_every,
+               tuple((type(m).__name__, m.label, m.size, m.targets, m.enable_madc_recording,
+                      m.record_neuron_id if m.enable_madc_recording else None) for m in neurons),
+               tuple((n, int(h.spikes.shape[-1])) for n, h in sources.items()),
+               tuple((m.label, name, post.label, tuple(m.weight.shape), None if k is None else k.tobytes())
+                     for m, name, post, k in synapses))
+        return _Layout(key, neurons, sources, synapses, madc[0] if madc else None, cadc_every)
+
+    def build(self, order, graph, runtime: int) -> tuple:
+        """The network as a ``bss2emu.Experiment`` with the synapses' present hardware weights:
+        ``(experiment, neuron modules, sources, CADC sample every n steps)``."""
+        lay = self._layout(order, graph, runtime)
+        return self._experiment(lay, runtime), lay.neurons, lay.sources, lay.cadc_every
+
+    @staticmethod
+    def _connections(m, mask) -> tuple[np.ndarray, np.ndarray]:
+        """(post, pre) indices of synapse module ``m``'s connections, in the projections' order."""
+        return np.nonzero(np.ones(tuple(m.weight.shape), bool) if mask is None else mask)
+
+    @staticmethod
+    def _weights_hw(m, post_idx, pre_idx) -> np.ndarray:
+        """The signed hardware weight of each connection."""
+        w = m.weight_hw().detach().round().to(torch.int64).cpu().numpy()
+        return w[post_idx, pre_idx]
+
+    def _experiment(self, lay: _Layout, runtime: int):
+        exp = self.experiment
+        dt_us = exp.dt * 1e6
+        projections = []
+        for m, name, post, mask in lay.synapses:
+            post_idx, pre_idx = self._connections(m, mask)
+            wv = self._weights_hw(m, post_idx, pre_idx)
             for receptor, values in (("excitatory", np.maximum(wv, 0)), ("inhibitory", np.maximum(-wv, 0))):
                 conns = np.stack([pre_idx, post_idx, values], axis=1).tolist()
                 projections.append({"name": f"{m.label}_{receptor[:3]}", "pre": name, "post": post.label,
@@ -115,16 +180,16 @@ class Emulator:
         spec = {
             "name": "snn", "seed": exp.seed, "runtime_us": runtime * dt_us,
             "chip": {"serial": exp.serial, "ideal": exp.ideal},
-            "populations": [{"name": m.label, "size": m.size} for m in neurons],
+            "populations": [{"name": m.label, "size": m.size} for m in lay.neurons],
             "sources": [{"kind": "spike_array", "name": n, "size": int(h.spikes.shape[-1]),
-                         "spike_times_us": [[] for _ in range(int(h.spikes.shape[-1]))]} for n, h in sources.items()],
+                         "spike_times_us": [[] for _ in range(int(h.spikes.shape[-1]))]}
+                        for n, h in lay.sources.items()],
             "projections": projections,
-            "recordings": {"cadc": {"period_us": cadc_every * dt_us}},
+            "recordings": {"cadc": {"period_us": lay.cadc_every * dt_us}},
         }
-        if madc:
-            spec["recordings"]["madc"] = {"population": madc[0].label, "index": madc[0].record_neuron_id}
-        hw_exp = bss2emu.Experiment.model_validate(spec)
-        return hw_exp, neurons, sources, cadc_every
+        if lay.madc is not None:
+            spec["recordings"]["madc"] = {"population": lay.madc.label, "index": lay.madc.record_neuron_id}
+        return bss2emu.Experiment.model_validate(spec)
 
     def calibrate(self, hw_exp, neurons) -> tuple:
         """DAC values per population (set on ``hw_exp``) and per-module trace transforms."""
@@ -168,22 +233,69 @@ class Emulator:
 
     # -- execution --------------------------------------------------------------------------
     def run(self, order, inputs, runtime: int) -> dict:
+        """Run the batch (each entry from time 0 with its own input); per neuron module its
+        ``HwData``. A network whose chips exchange no spikes runs in the in-process placement
+        as one compiled call for the whole batch (``cluster.batch``; its configuration built
+        once per structure, weights set per batch), anything else through ``run_each``: the
+        same values bit for bit."""
         t0 = time.perf_counter()
-        graph = self.experiment._graph
-        hw_exp, neurons, sources, cadc_every = self.build(order, graph, runtime)
-        params, transforms = self.calibrate(hw_exp, neurons)
+        lay = self._layout(order, self.experiment._graph, runtime)
+        batch = next(iter(lay.sources.values())).spikes.shape[0]
+        runner = self._runner(lay, runtime) if self.batched and self.experiment.placement == "local" else None
+        if runner is not None:
+            stimuli = {}
+            dt_us = self.experiment.dt * 1e6
+            for name, h in lay.sources.items():
+                entry, step, unit = torch.nonzero(h.spikes > 0).cpu().numpy().T
+                stimuli[name] = (entry, unit, step.astype(np.float64) * dt_us)
+            t1 = time.perf_counter()
+            record = runner.run(stimuli, batch)
+            transforms, dt_ns = self._prepared[lay.key][1], runner.exp.dt_ns
+        else:
+            record, transforms, t1, dt_ns = self._run_each(lay, runtime, batch)
+        t_run = time.perf_counter() - t1
+        out = self._read_back(record, lay, batch, transforms, runtime, dt_ns)
+        self.info = {"batch": batch, "build_s": t1 - t0, "emulation_s": t_run, "batched": runner is not None,
+                     "wall_s": time.perf_counter() - t0}
+        return out
+
+    def _calibrated(self, lay: _Layout, runtime: int) -> tuple:
+        """The experiment with the modules' calibrated parameters, and the trace transforms."""
+        hw_exp = self._experiment(lay, runtime)
+        params, transforms = self.calibrate(hw_exp, lay.neurons)
         pops = [p.model_copy(update={"params": type(p.params)(**params[p.name])}) for p in hw_exp.populations]
-        base = hw_exp.model_copy(update={"populations": pops})
+        return hw_exp.model_copy(update={"populations": pops}), transforms
+
+    def _runner(self, lay: _Layout, runtime: int):
+        """The batch runner of this structure with the present weights, or None where the
+        network needs ``run_each`` (chips that exchange spikes)."""
+        prepared = self._prepared.get(lay.key)
+        if prepared is None:
+            base, transforms = self._calibrated(lay, runtime)
+            runner = BatchRunner(base, self.spec) if batch_supported(base, self.spec) else None
+            conns = {m.label: self._connections(m, mask) for m, _, _, mask in lay.synapses}
+            prepared = self._prepared[lay.key] = (runner, transforms, conns)
+            while len(self._prepared) > _PREPARED_MAX:
+                self._prepared.pop(next(iter(self._prepared)))
+            return runner
+        runner, _, conns = prepared
+        if runner is not None:
+            for m, _, _, _ in lay.synapses:
+                wv = self._weights_hw(m, *conns[m.label])
+                runner.set_weights(f"{m.label}_exc", np.maximum(wv, 0))
+                runner.set_weights(f"{m.label}_inh", np.maximum(-wv, 0))
+        return runner
+
+    def _run_each(self, lay: _Layout, runtime: int, batch: int) -> tuple:
+        """The batch through ``bss2emu.run_each`` (an experiment per entry), as a ``BatchOutput``."""
+        base, transforms = self._calibrated(lay, runtime)
         dt_us = self.experiment.dt * 1e6
-        batch = next(iter(sources.values())).spikes.shape[0]
         grids = {name: [torch.nonzero(h.spikes[b].T > 0).cpu().numpy() for b in range(batch)]
-                 for name, h in sources.items()}
-        out = {m: HwData(torch.zeros(batch, runtime, m.size), torch.zeros(batch, runtime, m.size)
-                         if m.enable_cadc_recording else None) for m in neurons}
+                 for name, h in lay.sources.items()}
         experiments = []
         for b in range(batch):
             srcs = []
-            for name, h in sources.items():
+            for name, h in lay.sources.items():
                 n = int(h.spikes.shape[-1])
                 times: list[list[float]] = [[] for _ in range(n)]
                 for i, t in grids[name][b]:
@@ -192,77 +304,71 @@ class Emulator:
             experiments.append(base.model_copy(update={"sources": srcs}))
         t1 = time.perf_counter()
         results = bss2emu.run_each(experiments, system=self.spec, placement=self.experiment.placement)
-        self._chips_of: dict = {}  # module -> (chip, its neurons there), for the read-back
-        t_run = time.perf_counter() - t1
-        for b, res in enumerate(results):
-            self._read_back(res, b, out, transforms, runtime, cadc_every)
-        self.info = {"batch": batch, "build_s": t1 - t0, "emulation_s": t_run,
-                     "wall_s": time.perf_counter() - t0}
-        return out
+        return BatchOutput.from_results(results), transforms, t1, base.dt_ns
 
-    def _read_back(self, res, b: int, out: dict, transforms: dict, runtime: int, cadc_every: int) -> None:
-        dt_us = self.experiment.dt * 1e6
+    def _read_back(self, record: BatchOutput, lay: _Layout, batch: int, transforms: dict, runtime: int,
+                   dt_ns: int) -> dict:
+        """Spikes binned onto the grid, CADC codes as threshold units on it, the MADC trace."""
+        exp, neurons, cadc_every = self.experiment, lay.neurons, lay.cadc_every
+        dt_us = exp.dt * 1e6
+        out = {m: HwData(torch.zeros(batch, runtime, m.size), torch.zeros(batch, runtime, m.size)
+                         if m.enable_cadc_recording else None) for m in neurons}
         labels = {m.label: m for m in out}
-        sp = res.spikes
+        sp = record.spikes
         if sp.num_rows:
             pop_idx, names = _dictionary_column(sp, "population")
             index = sp.column("index").to_numpy()
+            entry = sp.column("entry").to_numpy()
             step = np.ceil(sp.column("time_us").to_numpy() / dt_us - 1e-6).astype(np.int64)
             keep = step < runtime
             for k, name in enumerate(names):
                 sel = keep & (pop_idx == k)
                 if sel.any() and name in labels:
-                    out[labels[name]].spikes[b, step[sel], index[sel]] = 1.0
-        cadc = res.cadc
-        chip_col = cadc.column("chip").to_numpy()
-        values = cadc.column("value").to_numpy()
-        per_chip = {}
-        if len(chip_col) and chip_col[0] == chip_col[-1] and (chip_col == chip_col[0]).all():  # one chip
-            per_chip[int(chip_col[0])] = values.reshape(-1, 512)
-        else:
-            for c in np.unique(chip_col):
-                per_chip[int(c)] = values[chip_col == c].reshape(-1, 512)
+                    out[labels[name]].spikes[entry[sel], step[sel], index[sel]] = 1.0
         grid = np.arange(runtime, dtype=np.float64)
         for m, hwd in out.items():
             if hwd.membrane_cadc is None:
                 continue
             chips, circuits, offset, scale = transforms[m.label]
-            on = self._chips_of.get(m.label)
-            if on is None:
-                on = self._chips_of[m.label] = [(int(c), chips == c) for c in np.unique(chips)]
-            n_samples = min(per_chip[c].shape[0] for c, _ in on)
-            codes = np.empty((n_samples, m.size))
+            on = [(int(c), chips == c) for c in np.unique(chips)]
+            n_samples = min(record.cadc[c].shape[1] for c, _ in on)
+            units = np.empty((batch, n_samples, m.size))
             for c, sel in on:
-                codes[:, sel] = per_chip[c][:n_samples, circuits[sel]]
-            units = (codes - self.experiment.cadc_code_offset - offset) * scale
+                idx = np.flatnonzero(sel)
+                _cadc_units(record.cadc[c], circuits[idx], idx, float(exp.cadc_code_offset),
+                            np.ascontiguousarray(offset, np.float64)[idx], np.ascontiguousarray(scale, np.float64)[idx],
+                            units)
             if cadc_every > 1 or n_samples < runtime:
                 sample_steps = np.arange(n_samples) * cadc_every
-                units = np.stack([np.interp(grid, sample_steps, units[:, i]) for i in range(m.size)], axis=1)
-            units = units[:runtime]
+                units = np.stack([np.stack([np.interp(grid, sample_steps, u[:, i]) for i in range(m.size)], axis=1)
+                                  for u in units])
+            units = units[:, :runtime]
             shift = m.cadc_time_shift  # hxtorch's: > 0 moves later samples to earlier steps
             if shift:
-                units = np.roll(units, -shift, axis=0)
+                units = np.roll(units, -shift, axis=1)
                 if shift > 0:
-                    units[-shift:] = units[-shift - 1]
+                    units[:, -shift:] = units[:, -shift - 1:-shift]
                 else:
-                    units[:-shift] = units[-shift]
+                    units[:, :-shift] = units[:, -shift:-shift + 1]
             if m.shift_cadc_to_first:
-                units = units - units[0] + m.params.leak
-            hwd.membrane_cadc[b] = torch.from_numpy(units).to(hwd.membrane_cadc.dtype)
-        if res.madc.num_rows:
-            meta = res.metadata.get("madc", {})
-            m = labels.get(meta.get("population"))
-            if m is not None:
-                chips, circuits, offset, scale = transforms[m.label]
-                i = m.record_neuron_id
-                mv = madc_mv(res.madc.column("value").to_numpy())
-                trace = torch.from_numpy((mv / MV_PER_CODE - self.experiment.cadc_code_offset - offset[i])
+                units = units - units[:, :1] + m.params.leak
+            hwd.membrane_cadc[:] = torch.from_numpy(np.ascontiguousarray(units)).to(hwd.membrane_cadc.dtype)
+        m = lay.madc if record.madc_ticks is not None else None
+        if m is not None:
+            chips, circuits, offset, scale = transforms[m.label]
+            i = m.record_neuron_id
+            hwd = out[m]
+            for b in range(batch):
+                value = record.madc_value[b]
+                if value is None or not len(value):
+                    continue
+                trace = torch.from_numpy((madc_mv(value) / MV_PER_CODE - exp.cadc_code_offset - offset[i])
                                          * scale[i]).float()
-                hwd = out[m]
                 if hwd.membrane_madc is None:
-                    hwd.membrane_madc = torch.zeros(len(out[m].spikes), len(trace), 1)
-                    hwd.madc_codes = torch.zeros(len(out[m].spikes), len(trace), 1)
-                    hwd.madc_dt = res.metadata.get("dt_ns", 100) * 1e-9
+                    hwd.membrane_madc = torch.zeros(batch, len(trace), 1)
+                    hwd.madc_codes = torch.zeros(batch, len(trace), 1)
+                    hwd.madc_dt = dt_ns * 1e-9
                 hwd.membrane_madc[b, : len(trace), 0] = trace[: hwd.membrane_madc.shape[1]]
-                codes = torch.from_numpy(res.madc.column("value").to_numpy().astype(np.float32))
-                hwd.madc_codes[b, : len(codes), 0] = codes[: hwd.madc_codes.shape[1]]
+                codes_f = torch.from_numpy(np.asarray(value).astype(np.float32))
+                hwd.madc_codes[b, : len(codes_f), 0] = codes_f[: hwd.madc_codes.shape[1]]
+        return out
