@@ -319,6 +319,21 @@ def neuron_lists(coef, flags):
 
 
 @njit(**_JIT)
+def neuron_lists_into(coef, flags, ibuf):
+    """``neuron_lists`` into rows ``IS_EXP_ON`` and ``IS_COBA`` of ``ibuf`` (views returned)."""
+    ne = 0
+    nc = 0
+    for n in range(coef.shape[1]):
+        if coef[K_DT, n] > 0.0:
+            ibuf[IS_EXP_ON, ne] = n
+            ne += 1
+        if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
+            ibuf[IS_COBA, nc] = n
+            nc += 1
+    return ibuf[IS_EXP_ON, :ne], ibuf[IS_COBA, :nc]
+
+
+@njit(**_JIT)
 def after_release(n, v_r, dt_us, coef, flags, nstate):
     """The membrane (mV) of neuron ``n`` ``dt_us`` after it left ``v_r`` (the end of its
     refractory time inside a step): one exponential-Euler step of the conductance-based
@@ -444,10 +459,31 @@ def bypass_spikes(s, m, sb_t, sb_in, sb_label, sb_neuron, sb_key, flags, spike_c
     return m
 
 
-# ``integrate_window`` is one function on purpose: numba reference-counts every array a
-# call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
-# ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
-# written out here, in the order of the module docstring.
+# rows of the scratch arrays of ``integrate_steps`` (``window_scratch``)
+SB_T, SB_IN, SB_LABEL, SB_NEURON, SB_KEY, SB_ORDER = range(6)
+FS_GL_DT, FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW = range(6)
+BS_SPECIAL, BS_EXP, BS_AB2 = range(3)
+IS_EXP_ON, IS_COBA = range(2)
+
+
+@njit(**_JIT)
+def window_buffer_cap(n_ev, h_ns, n_neurons):
+    """The most events one step of a window with ``n_ev`` input events can hold (a neuron
+    spikes at most once per step at threshold and once in bypass mode)."""
+    return n_ev + 8 * (h_ns // 4 + 1) + 2 * n_neurons
+
+
+@njit(**_JIT)
+def window_scratch(n_neurons, buf_cap):
+    """Scratch arrays for ``integrate_steps``: ``(sbuf, fbuf, bbuf, ibuf, ex_k)`` — the
+    step's events (rows ``SB_*``, ``buf_cap`` columns) and per-neuron temporaries (rows
+    ``FS_*``, ``BS_*``, ``IS_*``). Their contents on entry do not matter: one set serves
+    every chip of a host and every window (no allocation per call, and the set stays in
+    cache while the host steps its chips in turn)."""
+    return (np.empty((6, buf_cap), np.int64), np.empty((6, n_neurons)), np.empty((3, n_neurons), np.bool_),
+            np.empty((2, n_neurons), np.int64), np.empty(n_neurons, np.uint64))
+
+
 @njit(**_JIT)
 def integrate_window(
     k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
@@ -462,6 +498,39 @@ def integrate_window(
     syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
     psp_tab, psp_ok, psp_class,
 ):
+    """Integrate steps ``k0 .. k0+n_steps-1`` of one chip: ``integrate_steps`` with scratch
+    of its own (``window_scratch``). Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``."""
+    sbuf, fbuf, bbuf, ibuf, ex_k = window_scratch(nstate.shape[1], window_buffer_cap(ev_t.shape[0], h_ns,
+                                                                                     nstate.shape[1]))
+    return integrate_steps(
+        k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
+        syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
+        stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target, bg, bg_next_ns, bg_rng, ev_t, ev_in, ev_label,
+        corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, madc_neuron, madc_row, madc_every, madc_t, madc_x,
+        cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
+        syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val, psp_tab, psp_ok, psp_class,
+        sbuf, fbuf, bbuf, ibuf, ex_k)
+
+
+# ``integrate_steps`` is one function on purpose: numba reference-counts every array a
+# call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
+# ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
+# written out here, in the order of the module docstring.
+@njit(**_JIT)
+def integrate_steps(
+    k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
+    syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
+    stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
+    bg, bg_next_ns, bg_rng,
+    ev_t, ev_in, ev_label,
+    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal,
+    madc_neuron, madc_row, madc_every, madc_t, madc_x,
+    cadc_period_ns, cadc_t, cadc_v,
+    out_t, out_label, out_neuron,
+    syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
+    psp_tab, psp_ok, psp_class,
+    sbuf, fbuf, bbuf, ibuf, ex_k,
+):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
     ``ev_*`` are the window's input events sorted by time (ns), on crossbar inputs
@@ -473,9 +542,10 @@ def integrate_window(
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
-    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive). Returns ``(steps_done, n_out,
-    n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
-    of non-zero weight."""
+    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
+    ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
+    Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
+    events: an event reaching a synapse of non-zero weight."""
     n_neurons = nstate.shape[1]
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
@@ -486,29 +556,28 @@ def integrate_window(
     # a neuron spikes at most once per step at threshold and once in bypass mode
     buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
     bypassed = np.full(n_neurons if any_bypass else 0, -1, np.int64)  # the step of a neuron's bypass spike
-    sb_t = np.empty(buf_cap, np.int64)
-    sb_in = np.empty(buf_cap, np.int64)
-    sb_label = np.empty(buf_cap, np.int64)
-    sb_neuron = np.empty(buf_cap, np.int64)
-    sb_key = np.empty(buf_cap, np.int64)
-    order = np.empty(buf_cap, np.int64)
+    sb_t = sbuf[SB_T]
+    sb_in = sbuf[SB_IN]
+    sb_label = sbuf[SB_LABEL]
+    sb_neuron = sbuf[SB_NEURON]
+    sb_key = sbuf[SB_KEY]
+    order = sbuf[SB_ORDER]
     # per-window neuron data (cheap; coef and flags may change between windows)
-    exp_on, coba = neuron_lists(coef, flags)
-    gl_dt = np.empty(n_neurons)  # the exponential term's prefactor g_L Δ_T
+    exp_on, coba = neuron_lists_into(coef, flags, ibuf)
+    gl_dt = fbuf[FS_GL_DT]  # the exponential term's prefactor g_L Δ_T
     for n in range(n_neurons):
         gl_dt[n] = coef[K_GL, n] * coef[K_DT, n]
-    i_dc = np.empty(n_neurons)
-    arg = np.empty(n_neurons)
-    ex = np.empty(n_neurons)
-    special = np.empty(n_neurons, np.bool_)
-    exp_m = np.empty(n_neurons, np.bool_)  # the exponential term is on
-    ab2_m = np.empty(n_neurons, np.bool_)  # ... and extrapolated (AB2_MIN_DECAY)
+    i_dc = fbuf[FS_I_DC]
+    arg = fbuf[FS_ARG]
+    ex = fbuf[FS_EX]
+    special = bbuf[BS_SPECIAL]
+    exp_m = bbuf[BS_EXP]  # the exponential term is on
+    ab2_m = bbuf[BS_AB2]  # ... and extrapolated (AB2_MIN_DECAY)
     for n in range(n_neurons):
         exp_m[n] = coef[K_DT, n] > 0.0
         ab2_m[n] = coef[K_EM, n] > AB2_MIN_DECAY
-    ex_r = np.empty(n_neurons)
-    ex_k = np.empty(n_neurons, np.uint64)
-    v_new = np.empty(n_neurons)
+    ex_r = fbuf[FS_EX_R]
+    v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     psp_tab_on = psp_tab.shape[2] > h_ns
     v_cp = np.empty(cp_rows.shape[0] + 1)
