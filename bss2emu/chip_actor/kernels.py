@@ -266,16 +266,21 @@ def set_entry_weights(ptr, entry, n_weighted, position, hemisphere, row, column,
     """Write weights (6 bit) into the ``synapse_table`` ``(ptr, entry, n_weighted,
     position)``; ``hemisphere``, ``row``, ``column``, ``weight`` are equally long 1-d
     arrays."""
-    keep = ~np.int32(63 << ENTRY_WEIGHT_SHIFT)
     for i in range(weight.shape[0]):
-        p = position[hemisphere[i], row[i], column[i]]
-        if p < 0:
-            continue
-        was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
-        if (was > 0) != (weight[i] > 0):
-            k = np.searchsorted(ptr, p, side="right") - 1
-            n_weighted[k] += 1 if weight[i] > 0 else -1
-        entry[p] = (entry[p] & keep) | np.int32(weight[i] << ENTRY_WEIGHT_SHIFT)
+        set_entry_weight(ptr, entry, n_weighted, position, hemisphere[i], row[i], column[i], weight[i])
+
+
+@njit(inline="always", **_JIT)
+def set_entry_weight(ptr, entry, n_weighted, position, hemisphere, row, column, weight):
+    """``set_entry_weights`` for one synapse (integers; inlined into compiled callers)."""
+    p = position[hemisphere, row, column]
+    if p < 0:
+        return
+    was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
+    if (was > 0) != (weight > 0):
+        k = np.searchsorted(ptr, p, side="right") - 1
+        n_weighted[k] += 1 if weight > 0 else -1
+    entry[p] = (entry[p] & ~np.int32(63 << ENTRY_WEIGHT_SHIFT)) | np.int32(weight << ENTRY_WEIGHT_SHIFT)
 
 
 @njit(**_JIT)
