@@ -81,7 +81,12 @@ with equal synaptic coefficients and the event's offset in the step (``psp_table
 from the same expressions); the branches of the AB2 extrapolation and of the threshold test
 are selects, so only refractory or spiking neurons take the scalar path; and a long call
 skips neurons at rest — a state that one step leaves bit for bit as it is, outside
-refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``).
+refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``,
+looked for again every ``REST_PROBE_EVERY`` steps). Where all other neurons are at *decaying
+rest* (``rest_probe``: only their synaptic inputs still change, by too little to move the
+membrane), a step only multiplies those inputs by their decay factors, and with no readout,
+background generator or input event due the call jumps ahead (``decay_inputs``): idle phases
+cost almost nothing, with the same bits as stepping through them.
 """
 
 from __future__ import annotations
@@ -89,7 +94,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .libm_exp import bits_of, exp_array, in_fast_range
+from .libm_exp import bits_of, exp_array, float_of, in_fast_range
 
 # rows of the per-neuron coefficient array ``coef[ROW, neuron]``
 (
@@ -121,6 +126,7 @@ explicit extrapolation would destabilise resting points near the spike onset."""
 # layout of the lookup tables (HICANN-X sizes, see protocol.coordinates)
 _HEMISPHERES, _COLUMNS, _ROWS, _DRIVERS, _BUSES, _ROW_SELECTS, _ADDRESSES = 2, 256, 256, 128, 4, 32, 64
 REST_PROBE_MIN_STEPS = 32  # calls this long look for neurons at rest (the look costs about a step)
+REST_PROBE_EVERY = 64  # ... and look again this often (steps) while some neurons are not at rest
 SORT_INSERTION_MAX = 48  # a step with more events than this is sorted by merge sort
 # the compiler's options for every kernel: no bounds checks, IEEE results for x/0 instead of
 # Python exceptions (no valid configuration divides by zero), and never fastmath.
@@ -464,6 +470,78 @@ def bypass_spikes(s, m, sb_t, sb_in, sb_label, sb_neuron, sb_key, flags, spike_c
     return m
 
 
+@njit(**_JIT)
+def interior_spacing(v):
+    """The distance from ``v`` to either neighbouring double where both are equally far (v
+    finite, normal and not a power of two), else 0.0."""
+    b = bits_of(v) & np.uint64(0x7FFFFFFFFFFFFFFF)
+    exponent = b >> np.uint64(52)
+    if exponent == 0 or exponent >= 0x7FE or (b & np.uint64(0xFFFFFFFFFFFFF)) == 0:
+        return 0.0
+    return float_of(b + np.uint64(1)) - float_of(b)
+
+
+@njit(**_JIT)
+def rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags, quiet):
+    """Which neurons one step (from ``before``/``ref_before`` to now, starting at ``t0``)
+    left at rest: ``(lo, hi, decaying)``, ``[lo, hi)`` the range of those that are not at a
+    fixed point (bit for bit unchanged, not refractory), and ``decaying`` whether each of
+    these is at *decaying rest*: everything but its synaptic inputs unchanged, inputs so
+    small that they moved nothing (``quiet``: no event arrived in the step), current-based.
+
+    At decaying rest every later step, until an event arrives, only multiplies the inputs
+    by their decay factors (in [0, 1]): with ``u`` the spacing of doubles at ``v`` (``v``
+    not a power of two) and ``|i_exc K_E|, |i_inh K_I| < u/4`` in the probed step, the
+    membrane's sum ``((S + i_exc K_E) - i_inh K_I)`` rounded to ``v`` forces ``S = v`` (S,
+    its part without the inputs, a double within 3u/4 of v), and smaller inputs leave it
+    there; ``w`` and the exponential term depend on ``v`` and ``w`` alone."""
+    n_neurons = nstate.shape[1]
+    lo, hi = n_neurons, 0
+    decaying = True
+    for n in range(n_neurons):
+        same_ref = ref_end[n] == ref_before[n] and t0 >= ref_end[n]
+        rest = same_ref
+        for row in range(N_STATE):
+            rest = rest and bits_of(nstate[row, n]) == bits_of(before[row, n])
+        if rest:
+            continue
+        lo = min(lo, n)
+        hi = n + 1
+        if not decaying:
+            continue
+        dec = (quiet and same_ref and flags[F_COBA_E, n] == 0 and flags[F_COBA_I, n] == 0
+               and 0.0 <= coef[K_ES_E, n] <= 1.0 and 0.0 <= coef[K_ES_I, n] <= 1.0)
+        for row in (S_V, S_W, S_EPREV):
+            dec = dec and bits_of(nstate[row, n]) == bits_of(before[row, n])
+        if dec:
+            u = interior_spacing(nstate[S_V, n])
+            dec = (u > 0.0 and abs(before[S_IE, n] * coef[K_KE, n]) < 0.25 * u
+                   and abs(before[S_II, n] * coef[K_KI, n]) < 0.25 * u)
+        decaying = dec
+    if lo >= hi:
+        return 0, 0, False
+    return lo, hi, decaying
+
+
+@njit(**_JIT)
+def decay_inputs(nstate, coef, lo, hi, n_steps):
+    """``n_steps`` steps of neurons ``[lo, hi)`` at decaying rest (``rest_probe``): their
+    synaptic inputs times their decay factors, step by step (the same products as the full
+    update), stopping early once all are zero."""
+    ulo = np.uint64(lo)
+    uhi = np.uint64(hi)
+    for j in range(n_steps):
+        for n in range(ulo, uhi):
+            nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
+            nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
+        if j % 64 == 63:
+            live = False
+            for n in range(ulo, uhi):
+                live = live or nstate[S_IE, n] != 0.0 or nstate[S_II, n] != 0.0
+            if not live:  # (a zero stays zero)
+                return
+
+
 # rows of the scratch arrays of ``integrate_steps`` (``window_scratch``)
 SB_T, SB_IN, SB_LABEL, SB_NEURON, SB_KEY, SB_ORDER = range(6)
 FS_GL_DT, FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW = range(6)
@@ -604,29 +682,47 @@ def integrate_steps(
     # for a neuron outside widens it. (Not with structured neurons: coupled membranes.)
     act = np.zeros(2, np.int64)  # lo, hi; in memory, as n_syn
     act[1] = n_neurons
+    # The look repeats every REST_PROBE_EVERY steps while some neurons are not at rest;
+    # when all that are not are at decaying rest (``rest_probe``), a step updates only their
+    # synaptic inputs, and without readouts, background generators or events due, the call
+    # jumps to the next input event (``decay_inputs``): the same bits as stepping.
     probe = n_steps > REST_PROBE_MIN_STEPS and not mc_on
+    next_probe = 1 if probe else n_steps + 1
+    decaying = False  # the neurons in [lo, hi) are at decaying rest
+    quiet = True  # no event since the probe's snapshot
+    can_jump = not any_bg and madc_neuron < 0 and cadc_period_ns <= 0 and not mc_on
+    skip_to = 0
     if probe:
         before = nstate.copy()
         ref_before = ref_end.copy()
     for s in range(n_steps):
+        if s < skip_to:
+            continue
         if n_out + buf_cap > cap_out:
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
         t1 = t0 + h_ns
-        if probe and s == 1:
-            new_lo, new_hi = n_neurons, 0
-            for n in range(n_neurons):
-                rest = ref_end[n] == ref_before[n] and t0 >= ref_end[n]
-                for row in range(N_STATE):
-                    rest = rest and bits_of(nstate[row, n]) == bits_of(before[row, n])
-                if not rest:
-                    new_lo = min(new_lo, n)
-                    new_hi = n + 1
-            act[0] = new_lo if new_lo < new_hi else 0
-            act[1] = new_hi
+        if s == next_probe:
+            act[0], act[1], decaying = rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags, quiet)
+            if act[1] > act[0] and not decaying:
+                next_probe = s + REST_PROBE_EVERY
+        if probe and s == next_probe - 1:
+            before[:, :] = nstate
+            ref_before[:] = ref_end
+            quiet = True
         lo = act[0]
         hi = act[1]
+        if can_jump and (decaying or lo >= hi) and (ei >= n_ev or ev_t[ei] >= t1):
+            # nothing due before the step of the next input event: go there
+            target = n_steps if ei >= n_ev else min(n_steps, ev_t[ei] // h_ns - k0)
+            if target > s + 1:
+                if decaying:
+                    decay_inputs(nstate, coef, lo, hi, target - s)
+                if next_probe > s:  # a look was due in between: after the jump instead
+                    next_probe = target + REST_PROBE_EVERY
+                skip_to = target
+                continue
         # the SIMD loops index with unsigned integers: a signed index that the compiler cannot
         # prove non-negative is checked for wrap-around, and such loops do not vectorise
         ulo = np.uint64(lo)
@@ -677,6 +773,13 @@ def integrate_steps(
                         sb_neuron[m] = -1
                         sb_key[m] = 65536 + g
                         m += 1
+        if m > 0:  # events change inputs: no more decaying rest after this step
+            decaying = False
+        elif decaying:  # nothing but the inputs' decay this step
+            for n in range(ulo, uhi):
+                nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
+                nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
+            continue
         # --- structured neurons: half a step of coupling between compartments -----------
         if mc_on:
             couple_half_step(nstate[S_V], cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
@@ -817,6 +920,9 @@ def integrate_steps(
                               syn_ptr, syn_entry, drv_ptr, drv_list, drv, xb_en, xb_mask, xb_target)
         if m == 0:
             continue
+        quiet = False  # (the inputs the rest probe saw have changed: look again later)
+        if probe and next_probe <= s:
+            next_probe = s + REST_PROBE_EVERY
         # --- total order of the step's events: time, then source key (stable sort) -------
         for i in range(m):
             sb_key[i] = (sb_t[i] - t0) * 262144 + sb_key[i]
