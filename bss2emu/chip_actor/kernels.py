@@ -563,7 +563,7 @@ def window_scratch(n_neurons, buf_cap):
     ``FS_*``, ``BS_*``, ``IS_*``). Their contents on entry do not matter: one set serves
     every chip of a host and every window (no allocation per call, and the set stays in
     cache while the host steps its chips in turn)."""
-    return (np.empty((6, buf_cap), np.int64), np.empty((6, n_neurons)), np.empty((3, n_neurons), np.bool_),
+    return (np.empty((6, buf_cap), np.int64), np.empty((6, n_neurons)), np.empty((3, (n_neurons + 7) // 8 * 8), np.bool_),
             np.empty((2, n_neurons), np.int64), np.empty(n_neurons, np.uint64))
 
 
@@ -879,42 +879,47 @@ def integrate_steps(
         # membrane already at threshold at the step's start (carried there by an event's
         # response or a release in the last step) fires at the start, even if it falls back
         # during the step
-        for n in range(lo, hi):
-            if not special[n]:
+        # (8 flags at a time: most neurons are not special, and most words are zero)
+        special_words = special.view(np.uint64)
+        for wi in range(lo // 8, (hi + 7) // 8):
+            if special_words[wi] == 0:
                 continue
-            if t0 < ref_end[n]:
-                if ref_end[n] < t1:  # released inside this step
-                    nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
-                                                   coef, flags, nstate)
-                else:
-                    nstate[S_V, n] = coef[K_VRESET, n]
-                continue
-            v = nstate[S_V, n]
-            vn = v_new[n]
-            v_th = coef[K_VTH, n]
-            if flags[F_FIRE, n] != 0 and (vn >= v_th or v >= v_th):
-                frac = 0.0
-                if v < v_th:
-                    frac = (v_th - v) / (vn - v)
-                # to the nearest ns: the reset acts at ts, so a truncation would shorten
-                # every interval by half a ns on average
-                ts = t0 + int(frac * h_ns + 0.5)
-                if ts >= t1:
-                    ts = t1 - 1
-                vn = coef[K_VRESET, n]
-                ref_end[n] = ts + flags[F_TAU_REF_NS, n]
-                nstate[S_W, n] += coef[K_B, n]
-                nstate[S_EPREV, n] = -1.0
-                if ref_end[n] < t1:  # refractory time over inside this step
-                    vn = after_release(n, vn, (t1 - ref_end[n]) / 1000.0, coef, flags, nstate)
-                spike_count[n] += 1
-                sb_t[m] = ts
-                sb_in[m] = n // 64
-                sb_label[m] = flags[F_LABEL, n]
-                sb_neuron[m] = n
-                sb_key[m] = 2 * 65536 + n
-                m += 1
-            nstate[S_V, n] = vn
+            for n in range(max(lo, 8 * wi), min(hi, 8 * wi + 8)):
+                if not special[n]:
+                    continue
+                if t0 < ref_end[n]:
+                    if ref_end[n] < t1:  # released inside this step
+                        nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
+                                                       coef, flags, nstate)
+                    else:
+                        nstate[S_V, n] = coef[K_VRESET, n]
+                    continue
+                v = nstate[S_V, n]
+                vn = v_new[n]
+                v_th = coef[K_VTH, n]
+                if flags[F_FIRE, n] != 0 and (vn >= v_th or v >= v_th):
+                    frac = 0.0
+                    if v < v_th:
+                        frac = (v_th - v) / (vn - v)
+                    # to the nearest ns: the reset acts at ts, so a truncation would shorten
+                    # every interval by half a ns on average
+                    ts = t0 + int(frac * h_ns + 0.5)
+                    if ts >= t1:
+                        ts = t1 - 1
+                    vn = coef[K_VRESET, n]
+                    ref_end[n] = ts + flags[F_TAU_REF_NS, n]
+                    nstate[S_W, n] += coef[K_B, n]
+                    nstate[S_EPREV, n] = -1.0
+                    if ref_end[n] < t1:  # refractory time over inside this step
+                        vn = after_release(n, vn, (t1 - ref_end[n]) / 1000.0, coef, flags, nstate)
+                    spike_count[n] += 1
+                    sb_t[m] = ts
+                    sb_in[m] = n // 64
+                    sb_label[m] = flags[F_LABEL, n]
+                    sb_neuron[m] = n
+                    sb_key[m] = 2 * 65536 + n
+                    m += 1
+                nstate[S_V, n] = vn
         if any_bypass:
             m = bypass_spikes(s, m, sb_t, sb_in, sb_label, sb_neuron, sb_key, flags, spike_count, bypassed,
                               syn_ptr, syn_entry, drv_ptr, drv_list, drv, xb_en, xb_mask, xb_target)
