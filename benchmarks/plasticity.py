@@ -63,14 +63,17 @@ class AllSynapseSTDP:
         return np.clip(weights + dw, 0, 63)
 
     def __call__(self, ctx):
-        if not ctx.projections:
-            return
         if not hasattr(self, "all"):  # all synapses as one vector (this chip's copy keeps it): one pass per run
+            if not ctx.projections:  # (views made once: the rule's later runs reuse self.all)
+                self.all = None
+                return
             first, *rest = ctx.projections
             merged = first.merged(rest, [v.connection for v in ctx.projections], "all")
             order = np.argsort(merged.flat, kind="stable")  # one sweep over the chip's arrays, not one per projection
             self.all = tuple(a[order] for a in (merged.hemisphere, merged.row, merged.column, merged.connection,
                                                 merged.flat))
+        if self.all is None:
+            return
         view = SynapseView(ctx, "all", *self.all)
         causal, acausal = view.correlation(reset=True)
         update = stdp_weights if self.compiled else self.numpy_weights

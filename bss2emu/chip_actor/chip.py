@@ -266,6 +266,8 @@ class Chip:
 
     def apply_writes(self, writes) -> None:
         """Apply playback/PPU writes (``protocol.playback`` records) in order."""
+        if not writes:  # (most windows: the MADC unit below costs more than the rest)
+            return
         rebuild = False
         unit = self.config.madc_unit()
         for w in writes:
@@ -447,7 +449,7 @@ def _write_changed_weights(weights, ptr, entry, n_weighted, position, h, r, c, w
     for i in range(w.shape[0]):
         if weights[h[i], r[i], c[i]] != w[i]:
             weights[h[i], r[i], c[i]] = w[i]
-            K.set_entry_weights(ptr, entry, n_weighted, position, h[i:i + 1], r[i:i + 1], c[i:i + 1], w[i:i + 1])
+            K.set_entry_weight(ptr, entry, n_weighted, position, h[i], r[i], c[i], w[i])
 
 
 @njit(cache=True)

@@ -81,7 +81,12 @@ with equal synaptic coefficients and the event's offset in the step (``psp_table
 from the same expressions); the branches of the AB2 extrapolation and of the threshold test
 are selects, so only refractory or spiking neurons take the scalar path; and a long call
 skips neurons at rest — a state that one step leaves bit for bit as it is, outside
-refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``).
+refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``,
+looked for again every ``REST_PROBE_EVERY`` steps). Where all other neurons are at *decaying
+rest* (``rest_probe``: only their synaptic inputs still change, by too little to move the
+membrane), a step only multiplies those inputs by their decay factors, and with no readout,
+background generator or input event due the call jumps ahead (``decay_inputs``): idle phases
+cost almost nothing, with the same bits as stepping through them.
 """
 
 from __future__ import annotations
@@ -89,7 +94,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .libm_exp import bits_of, exp_array, in_fast_range
+from .libm_exp import bits_of, exp_array, float_of, in_fast_range
 
 # rows of the per-neuron coefficient array ``coef[ROW, neuron]``
 (
@@ -121,6 +126,7 @@ explicit extrapolation would destabilise resting points near the spike onset."""
 # layout of the lookup tables (HICANN-X sizes, see protocol.coordinates)
 _HEMISPHERES, _COLUMNS, _ROWS, _DRIVERS, _BUSES, _ROW_SELECTS, _ADDRESSES = 2, 256, 256, 128, 4, 32, 64
 REST_PROBE_MIN_STEPS = 32  # calls this long look for neurons at rest (the look costs about a step)
+REST_PROBE_EVERY = 64  # ... and look again this often (steps) while some neurons are not at rest
 SORT_INSERTION_MAX = 48  # a step with more events than this is sorted by merge sort
 # the compiler's options for every kernel: no bounds checks, IEEE results for x/0 instead of
 # Python exceptions (no valid configuration divides by zero), and never fastmath.
@@ -266,16 +272,21 @@ def set_entry_weights(ptr, entry, n_weighted, position, hemisphere, row, column,
     """Write weights (6 bit) into the ``synapse_table`` ``(ptr, entry, n_weighted,
     position)``; ``hemisphere``, ``row``, ``column``, ``weight`` are equally long 1-d
     arrays."""
-    keep = ~np.int32(63 << ENTRY_WEIGHT_SHIFT)
     for i in range(weight.shape[0]):
-        p = position[hemisphere[i], row[i], column[i]]
-        if p < 0:
-            continue
-        was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
-        if (was > 0) != (weight[i] > 0):
-            k = np.searchsorted(ptr, p, side="right") - 1
-            n_weighted[k] += 1 if weight[i] > 0 else -1
-        entry[p] = (entry[p] & keep) | np.int32(weight[i] << ENTRY_WEIGHT_SHIFT)
+        set_entry_weight(ptr, entry, n_weighted, position, hemisphere[i], row[i], column[i], weight[i])
+
+
+@njit(inline="always", **_JIT)
+def set_entry_weight(ptr, entry, n_weighted, position, hemisphere, row, column, weight):
+    """``set_entry_weights`` for one synapse (integers; inlined into compiled callers)."""
+    p = position[hemisphere, row, column]
+    if p < 0:
+        return
+    was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
+    if (was > 0) != (weight > 0):
+        k = np.searchsorted(ptr, p, side="right") - 1
+        n_weighted[k] += 1 if weight > 0 else -1
+    entry[p] = (entry[p] & ~np.int32(63 << ENTRY_WEIGHT_SHIFT)) | np.int32(weight << ENTRY_WEIGHT_SHIFT)
 
 
 @njit(**_JIT)
@@ -316,6 +327,21 @@ def neuron_lists(coef, flags):
             coba[nc] = n
             nc += 1
     return exp_on[:ne].copy(), coba[:nc].copy()
+
+
+@njit(**_JIT)
+def neuron_lists_into(coef, flags, ibuf):
+    """``neuron_lists`` into rows ``IS_EXP_ON`` and ``IS_COBA`` of ``ibuf`` (views returned)."""
+    ne = 0
+    nc = 0
+    for n in range(coef.shape[1]):
+        if coef[K_DT, n] > 0.0:
+            ibuf[IS_EXP_ON, ne] = n
+            ne += 1
+        if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
+            ibuf[IS_COBA, nc] = n
+            nc += 1
+    return ibuf[IS_EXP_ON, :ne], ibuf[IS_COBA, :nc]
 
 
 @njit(**_JIT)
@@ -444,10 +470,103 @@ def bypass_spikes(s, m, sb_t, sb_in, sb_label, sb_neuron, sb_key, flags, spike_c
     return m
 
 
-# ``integrate_window`` is one function on purpose: numba reference-counts every array a
-# call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
-# ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
-# written out here, in the order of the module docstring.
+@njit(**_JIT)
+def interior_spacing(v):
+    """The distance from ``v`` to either neighbouring double where both are equally far (v
+    finite, normal and not a power of two), else 0.0."""
+    b = bits_of(v) & np.uint64(0x7FFFFFFFFFFFFFFF)
+    exponent = b >> np.uint64(52)
+    if exponent == 0 or exponent >= 0x7FE or (b & np.uint64(0xFFFFFFFFFFFFF)) == 0:
+        return 0.0
+    return float_of(b + np.uint64(1)) - float_of(b)
+
+
+@njit(**_JIT)
+def rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags, quiet):
+    """Which neurons one step (from ``before``/``ref_before`` to now, starting at ``t0``)
+    left at rest: ``(lo, hi, decaying)``, ``[lo, hi)`` the range of those that are not at a
+    fixed point (bit for bit unchanged, not refractory), and ``decaying`` whether each of
+    these is at *decaying rest*: everything but its synaptic inputs unchanged, inputs so
+    small that they moved nothing (``quiet``: no event arrived in the step), current-based.
+
+    At decaying rest every later step, until an event arrives, only multiplies the inputs
+    by their decay factors (in [0, 1]): with ``u`` the spacing of doubles at ``v`` (``v``
+    not a power of two) and ``|i_exc K_E|, |i_inh K_I| < u/4`` in the probed step, the
+    membrane's sum ``((S + i_exc K_E) - i_inh K_I)`` rounded to ``v`` forces ``S = v`` (S,
+    its part without the inputs, a double within 3u/4 of v), and smaller inputs leave it
+    there; ``w`` and the exponential term depend on ``v`` and ``w`` alone."""
+    n_neurons = nstate.shape[1]
+    lo, hi = n_neurons, 0
+    decaying = True
+    for n in range(n_neurons):
+        same_ref = ref_end[n] == ref_before[n] and t0 >= ref_end[n]
+        rest = same_ref
+        for row in range(N_STATE):
+            rest = rest and bits_of(nstate[row, n]) == bits_of(before[row, n])
+        if rest:
+            continue
+        lo = min(lo, n)
+        hi = n + 1
+        if not decaying:
+            continue
+        dec = (quiet and same_ref and flags[F_COBA_E, n] == 0 and flags[F_COBA_I, n] == 0
+               and 0.0 <= coef[K_ES_E, n] <= 1.0 and 0.0 <= coef[K_ES_I, n] <= 1.0)
+        for row in (S_V, S_W, S_EPREV):
+            dec = dec and bits_of(nstate[row, n]) == bits_of(before[row, n])
+        if dec:
+            u = interior_spacing(nstate[S_V, n])
+            dec = (u > 0.0 and abs(before[S_IE, n] * coef[K_KE, n]) < 0.25 * u
+                   and abs(before[S_II, n] * coef[K_KI, n]) < 0.25 * u)
+        decaying = dec
+    if lo >= hi:
+        return 0, 0, False
+    return lo, hi, decaying
+
+
+@njit(**_JIT)
+def decay_inputs(nstate, coef, lo, hi, n_steps):
+    """``n_steps`` steps of neurons ``[lo, hi)`` at decaying rest (``rest_probe``): their
+    synaptic inputs times their decay factors, step by step (the same products as the full
+    update), stopping early once all are zero."""
+    ulo = np.uint64(lo)
+    uhi = np.uint64(hi)
+    for j in range(n_steps):
+        for n in range(ulo, uhi):
+            nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
+            nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
+        if j % 64 == 63:
+            live = False
+            for n in range(ulo, uhi):
+                live = live or nstate[S_IE, n] != 0.0 or nstate[S_II, n] != 0.0
+            if not live:  # (a zero stays zero)
+                return
+
+
+# rows of the scratch arrays of ``integrate_steps`` (``window_scratch``)
+SB_T, SB_IN, SB_LABEL, SB_NEURON, SB_KEY, SB_ORDER = range(6)
+FS_GL_DT, FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW = range(6)
+BS_SPECIAL, BS_EXP, BS_AB2 = range(3)
+IS_EXP_ON, IS_COBA = range(2)
+
+
+@njit(**_JIT)
+def window_buffer_cap(n_ev, h_ns, n_neurons):
+    """The most events one step of a window with ``n_ev`` input events can hold (a neuron
+    spikes at most once per step at threshold and once in bypass mode)."""
+    return n_ev + 8 * (h_ns // 4 + 1) + 2 * n_neurons
+
+
+@njit(**_JIT)
+def window_scratch(n_neurons, buf_cap):
+    """Scratch arrays for ``integrate_steps``: ``(sbuf, fbuf, bbuf, ibuf, ex_k)`` — the
+    step's events (rows ``SB_*``, ``buf_cap`` columns) and per-neuron temporaries (rows
+    ``FS_*``, ``BS_*``, ``IS_*``). Their contents on entry do not matter: one set serves
+    every chip of a host and every window (no allocation per call, and the set stays in
+    cache while the host steps its chips in turn)."""
+    return (np.empty((6, buf_cap), np.int64), np.empty((6, n_neurons)), np.empty((3, (n_neurons + 7) // 8 * 8), np.bool_),
+            np.empty((2, n_neurons), np.int64), np.empty(n_neurons, np.uint64))
+
+
 @njit(**_JIT)
 def integrate_window(
     k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
@@ -462,6 +581,39 @@ def integrate_window(
     syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
     psp_tab, psp_ok, psp_class,
 ):
+    """Integrate steps ``k0 .. k0+n_steps-1`` of one chip: ``integrate_steps`` with scratch
+    of its own (``window_scratch``). Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``."""
+    sbuf, fbuf, bbuf, ibuf, ex_k = window_scratch(nstate.shape[1], window_buffer_cap(ev_t.shape[0], h_ns,
+                                                                                     nstate.shape[1]))
+    return integrate_steps(
+        k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
+        syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
+        stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target, bg, bg_next_ns, bg_rng, ev_t, ev_in, ev_label,
+        corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, madc_neuron, madc_row, madc_every, madc_t, madc_x,
+        cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
+        syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val, psp_tab, psp_ok, psp_class,
+        sbuf, fbuf, bbuf, ibuf, ex_k)
+
+
+# ``integrate_steps`` is one function on purpose: numba reference-counts every array a
+# call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
+# ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
+# written out here, in the order of the module docstring.
+@njit(**_JIT)
+def integrate_steps(
+    k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
+    syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
+    stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
+    bg, bg_next_ns, bg_rng,
+    ev_t, ev_in, ev_label,
+    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal,
+    madc_neuron, madc_row, madc_every, madc_t, madc_x,
+    cadc_period_ns, cadc_t, cadc_v,
+    out_t, out_label, out_neuron,
+    syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
+    psp_tab, psp_ok, psp_class,
+    sbuf, fbuf, bbuf, ibuf, ex_k,
+):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
     ``ev_*`` are the window's input events sorted by time (ns), on crossbar inputs
@@ -473,9 +625,10 @@ def integrate_window(
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
-    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive). Returns ``(steps_done, n_out,
-    n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic events: an event reaching a synapse
-    of non-zero weight."""
+    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
+    ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
+    Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
+    events: an event reaching a synapse of non-zero weight."""
     n_neurons = nstate.shape[1]
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
@@ -486,29 +639,28 @@ def integrate_window(
     # a neuron spikes at most once per step at threshold and once in bypass mode
     buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
     bypassed = np.full(n_neurons if any_bypass else 0, -1, np.int64)  # the step of a neuron's bypass spike
-    sb_t = np.empty(buf_cap, np.int64)
-    sb_in = np.empty(buf_cap, np.int64)
-    sb_label = np.empty(buf_cap, np.int64)
-    sb_neuron = np.empty(buf_cap, np.int64)
-    sb_key = np.empty(buf_cap, np.int64)
-    order = np.empty(buf_cap, np.int64)
+    sb_t = sbuf[SB_T]
+    sb_in = sbuf[SB_IN]
+    sb_label = sbuf[SB_LABEL]
+    sb_neuron = sbuf[SB_NEURON]
+    sb_key = sbuf[SB_KEY]
+    order = sbuf[SB_ORDER]
     # per-window neuron data (cheap; coef and flags may change between windows)
-    exp_on, coba = neuron_lists(coef, flags)
-    gl_dt = np.empty(n_neurons)  # the exponential term's prefactor g_L Δ_T
+    exp_on, coba = neuron_lists_into(coef, flags, ibuf)
+    gl_dt = fbuf[FS_GL_DT]  # the exponential term's prefactor g_L Δ_T
     for n in range(n_neurons):
         gl_dt[n] = coef[K_GL, n] * coef[K_DT, n]
-    i_dc = np.empty(n_neurons)
-    arg = np.empty(n_neurons)
-    ex = np.empty(n_neurons)
-    special = np.empty(n_neurons, np.bool_)
-    exp_m = np.empty(n_neurons, np.bool_)  # the exponential term is on
-    ab2_m = np.empty(n_neurons, np.bool_)  # ... and extrapolated (AB2_MIN_DECAY)
+    i_dc = fbuf[FS_I_DC]
+    arg = fbuf[FS_ARG]
+    ex = fbuf[FS_EX]
+    special = bbuf[BS_SPECIAL]
+    exp_m = bbuf[BS_EXP]  # the exponential term is on
+    ab2_m = bbuf[BS_AB2]  # ... and extrapolated (AB2_MIN_DECAY)
     for n in range(n_neurons):
         exp_m[n] = coef[K_DT, n] > 0.0
         ab2_m[n] = coef[K_EM, n] > AB2_MIN_DECAY
-    ex_r = np.empty(n_neurons)
-    ex_k = np.empty(n_neurons, np.uint64)
-    v_new = np.empty(n_neurons)
+    ex_r = fbuf[FS_EX_R]
+    v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     psp_tab_on = psp_tab.shape[2] > h_ns
     v_cp = np.empty(cp_rows.shape[0] + 1)
@@ -530,29 +682,47 @@ def integrate_window(
     # for a neuron outside widens it. (Not with structured neurons: coupled membranes.)
     act = np.zeros(2, np.int64)  # lo, hi; in memory, as n_syn
     act[1] = n_neurons
+    # The look repeats every REST_PROBE_EVERY steps while some neurons are not at rest;
+    # when all that are not are at decaying rest (``rest_probe``), a step updates only their
+    # synaptic inputs, and without readouts, background generators or events due, the call
+    # jumps to the next input event (``decay_inputs``): the same bits as stepping.
     probe = n_steps > REST_PROBE_MIN_STEPS and not mc_on
+    next_probe = 1 if probe else n_steps + 1
+    decaying = False  # the neurons in [lo, hi) are at decaying rest
+    quiet = True  # no event since the probe's snapshot
+    can_jump = not any_bg and madc_neuron < 0 and cadc_period_ns <= 0 and not mc_on
+    skip_to = 0
     if probe:
         before = nstate.copy()
         ref_before = ref_end.copy()
     for s in range(n_steps):
+        if s < skip_to:
+            continue
         if n_out + buf_cap > cap_out:
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
         t1 = t0 + h_ns
-        if probe and s == 1:
-            new_lo, new_hi = n_neurons, 0
-            for n in range(n_neurons):
-                rest = ref_end[n] == ref_before[n] and t0 >= ref_end[n]
-                for row in range(N_STATE):
-                    rest = rest and bits_of(nstate[row, n]) == bits_of(before[row, n])
-                if not rest:
-                    new_lo = min(new_lo, n)
-                    new_hi = n + 1
-            act[0] = new_lo if new_lo < new_hi else 0
-            act[1] = new_hi
+        if s == next_probe:
+            act[0], act[1], decaying = rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags, quiet)
+            if act[1] > act[0] and not decaying:
+                next_probe = s + REST_PROBE_EVERY
+        if probe and s == next_probe - 1:
+            before[:, :] = nstate
+            ref_before[:] = ref_end
+            quiet = True
         lo = act[0]
         hi = act[1]
+        if can_jump and (decaying or lo >= hi) and (ei >= n_ev or ev_t[ei] >= t1):
+            # nothing due before the step of the next input event: go there
+            target = n_steps if ei >= n_ev else min(n_steps, ev_t[ei] // h_ns - k0)
+            if target > s + 1:
+                if decaying:
+                    decay_inputs(nstate, coef, lo, hi, target - s)
+                if next_probe > s:  # a look was due in between: after the jump instead
+                    next_probe = target + REST_PROBE_EVERY
+                skip_to = target
+                continue
         # the SIMD loops index with unsigned integers: a signed index that the compiler cannot
         # prove non-negative is checked for wrap-around, and such loops do not vectorise
         ulo = np.uint64(lo)
@@ -603,6 +773,13 @@ def integrate_window(
                         sb_neuron[m] = -1
                         sb_key[m] = 65536 + g
                         m += 1
+        if m > 0:  # events change inputs: no more decaying rest after this step
+            decaying = False
+        elif decaying:  # nothing but the inputs' decay this step
+            for n in range(ulo, uhi):
+                nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
+                nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
+            continue
         # --- structured neurons: half a step of coupling between compartments -----------
         if mc_on:
             couple_half_step(nstate[S_V], cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
@@ -702,47 +879,55 @@ def integrate_window(
         # membrane already at threshold at the step's start (carried there by an event's
         # response or a release in the last step) fires at the start, even if it falls back
         # during the step
-        for n in range(lo, hi):
-            if not special[n]:
+        # (8 flags at a time: most neurons are not special, and most words are zero)
+        special_words = special.view(np.uint64)
+        for wi in range(lo // 8, (hi + 7) // 8):
+            if special_words[wi] == 0:
                 continue
-            if t0 < ref_end[n]:
-                if ref_end[n] < t1:  # released inside this step
-                    nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
-                                                   coef, flags, nstate)
-                else:
-                    nstate[S_V, n] = coef[K_VRESET, n]
-                continue
-            v = nstate[S_V, n]
-            vn = v_new[n]
-            v_th = coef[K_VTH, n]
-            if flags[F_FIRE, n] != 0 and (vn >= v_th or v >= v_th):
-                frac = 0.0
-                if v < v_th:
-                    frac = (v_th - v) / (vn - v)
-                # to the nearest ns: the reset acts at ts, so a truncation would shorten
-                # every interval by half a ns on average
-                ts = t0 + int(frac * h_ns + 0.5)
-                if ts >= t1:
-                    ts = t1 - 1
-                vn = coef[K_VRESET, n]
-                ref_end[n] = ts + flags[F_TAU_REF_NS, n]
-                nstate[S_W, n] += coef[K_B, n]
-                nstate[S_EPREV, n] = -1.0
-                if ref_end[n] < t1:  # refractory time over inside this step
-                    vn = after_release(n, vn, (t1 - ref_end[n]) / 1000.0, coef, flags, nstate)
-                spike_count[n] += 1
-                sb_t[m] = ts
-                sb_in[m] = n // 64
-                sb_label[m] = flags[F_LABEL, n]
-                sb_neuron[m] = n
-                sb_key[m] = 2 * 65536 + n
-                m += 1
-            nstate[S_V, n] = vn
+            for n in range(max(lo, 8 * wi), min(hi, 8 * wi + 8)):
+                if not special[n]:
+                    continue
+                if t0 < ref_end[n]:
+                    if ref_end[n] < t1:  # released inside this step
+                        nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
+                                                       coef, flags, nstate)
+                    else:
+                        nstate[S_V, n] = coef[K_VRESET, n]
+                    continue
+                v = nstate[S_V, n]
+                vn = v_new[n]
+                v_th = coef[K_VTH, n]
+                if flags[F_FIRE, n] != 0 and (vn >= v_th or v >= v_th):
+                    frac = 0.0
+                    if v < v_th:
+                        frac = (v_th - v) / (vn - v)
+                    # to the nearest ns: the reset acts at ts, so a truncation would shorten
+                    # every interval by half a ns on average
+                    ts = t0 + int(frac * h_ns + 0.5)
+                    if ts >= t1:
+                        ts = t1 - 1
+                    vn = coef[K_VRESET, n]
+                    ref_end[n] = ts + flags[F_TAU_REF_NS, n]
+                    nstate[S_W, n] += coef[K_B, n]
+                    nstate[S_EPREV, n] = -1.0
+                    if ref_end[n] < t1:  # refractory time over inside this step
+                        vn = after_release(n, vn, (t1 - ref_end[n]) / 1000.0, coef, flags, nstate)
+                    spike_count[n] += 1
+                    sb_t[m] = ts
+                    sb_in[m] = n // 64
+                    sb_label[m] = flags[F_LABEL, n]
+                    sb_neuron[m] = n
+                    sb_key[m] = 2 * 65536 + n
+                    m += 1
+                nstate[S_V, n] = vn
         if any_bypass:
             m = bypass_spikes(s, m, sb_t, sb_in, sb_label, sb_neuron, sb_key, flags, spike_count, bypassed,
                               syn_ptr, syn_entry, drv_ptr, drv_list, drv, xb_en, xb_mask, xb_target)
         if m == 0:
             continue
+        quiet = False  # (the inputs the rest probe saw have changed: look again later)
+        if probe and next_probe <= s:
+            next_probe = s + REST_PROBE_EVERY
         # --- total order of the step's events: time, then source key (stable sort) -------
         for i in range(m):
             sb_key[i] = (sb_t[i] - t0) * 262144 + sb_key[i]

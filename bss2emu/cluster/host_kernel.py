@@ -20,7 +20,7 @@ call for any number of chips, no Python object per window, and no copy of a chip
 Every array's dtype, shape and contiguity is checked when the table is built.
 
 numba's on-disk cache keys a compiled function to its own file only: this module's cache
-holds ``kernels.integrate_window`` compiled in, and a change to ``chip_actor/kernels.py`` (or
+holds ``kernels.integrate_steps`` compiled in, and a change to ``chip_actor/kernels.py`` (or
 ``libm_exp.py``) alone leaves it stale — touch this file, or delete ``__pycache__/*.nb[ic]``,
 after changing them.
 """
@@ -140,6 +140,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     out_t_buf = np.empty(0, np.int64)
     out_l_buf = np.empty(0, np.int64)
     out_n_buf = np.empty(0, np.int64)
+    # the kernel's scratch, one set for every chip and window (grown with the events)
+    sbuf, fbuf, bbuf, ibuf, ex_k = K.window_scratch(_N, K.window_buffer_cap(64, h, _N))
     for w in range(bounds.shape[0] - 1):
         k0 = bounds[w]
         n_steps = bounds[w + 1] - k0
@@ -187,6 +189,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             q_n[c] -= nq
             # --- integrate the window, in parts if the output could overflow ---------------
             min_cap = n_ev + 8 * (h // 4 + 1) + _N
+            if K.window_buffer_cap(n_ev, h, _N) > sbuf.shape[1]:
+                sbuf = np.empty((6, 2 * K.window_buffer_cap(n_ev, h, _N)), np.int64)
             cap = 4 * min_cap + 4096  # as Chip.run_window sizes it
             if cap > out_t_buf.shape[0]:
                 out_t_buf = np.empty(2 * cap, np.int64)
@@ -199,7 +203,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             done = 0
             while done < n_steps:
                 lo = np.searchsorted(ev_t, k * h)
-                steps, n_out, nm, nc, n_syn = K.integrate_window(
+                steps, n_out, nm, nc, n_syn = K.integrate_steps(
                     k, n_steps - done, h,
                     carray(_voidptr(a[A_COEF]), (K.N_COEF, _N), np.float64),
                     carray(_voidptr(a[A_FLAGS]), (5, _N), np.int64),
@@ -244,6 +248,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     carray(_voidptr(a[A_PSP_TAB]), (2, ints[c, I_PSP_CLASSES], ints[c, I_PSP_ROWS], 2), np.float64),
                     carray(_voidptr(a[A_PSP_OK]), (2, ints[c, I_PSP_CLASSES]), np.int8),
                     carray(_voidptr(a[A_PSP_CLASS]), (2, _N), np.int64),
+                    sbuf, fbuf, bbuf, ibuf, ex_k,
                 )
                 n_madc[c] += nm
                 n_cadc[c] += nc
