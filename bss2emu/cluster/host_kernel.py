@@ -206,7 +206,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 steps, n_out, nm, nc, n_syn = K.integrate_steps(
                     k, n_steps - done, h,
                     carray(_voidptr(a[A_COEF]), (K.N_COEF, _N), np.float64),
-                    carray(_voidptr(a[A_FLAGS]), (5, _N), np.int64),
+                    carray(_voidptr(a[A_FLAGS]), (K.N_FLAGS, _N), np.int64),
                     carray(_voidptr(a[A_NSTATE]), (K.N_STATE, _N), np.float64),
                     carray(_voidptr(a[A_REF_END]), _N, np.int64),
                     carray(_voidptr(a[A_SPIKE_COUNT]), _N, np.int64),
