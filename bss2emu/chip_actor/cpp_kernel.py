@@ -10,7 +10,10 @@ each real PPU has its own memory), and turns what the kernel did into ``ctx`` ca
 weights into ``ctx.set_weights``, neuron parameters the kernel set
 (``NeuronViewHandle::set_parameter``, a bss2emu extension) into ``ctx.set_neuron_parameter``,
 correlation resets into ``ctx.correlation(reset=True)``, the ``Recording`` into
-``ctx.record_observable(name, value)``.
+``ctx.record_observable(name, value)``. Correlation reads (libnux, grenade) are the hardware's CADC
+codes: ``CORRELATION_RESET_CODE`` right after a reset, falling as correlated pairs accumulate
+(floored at 0) — kernels written for the chip take ``baseline - read`` as the correlation (the
+Python kernels' ``ctx.correlation()`` gives the accumulation itself, rising from 0).
 
 Each PPU of each chip is a child process of the emulator that shares the chip state with it
 through a memory-mapped file. The trade-off: a call costs a pipe round trip per PPU and a copy
@@ -47,6 +50,7 @@ from ..errors import PlasticityError
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETERS
 from ..units import CHIP_CLOCK_MHZ
+from . import kernels as K
 from .cpp_build import Observable, View, build, entry_source, recording_size
 
 # the layout of bss2emu/ppu_state.h's ChipState (its static_asserts check the same offsets)
@@ -55,10 +59,14 @@ STATE_LAYOUT = np.dtype([
     ("error", "S4096"), ("time_cycles", "<u8"),
     ("weights", "u1", (_H, _R, _C)), ("causal", "u1", (_H, _R, _C)), ("acausal", "u1", (_H, _R, _C)),
     ("correlation_reset", "u1", (_H, _R, _C)), ("cadc", "u1", (_H, _C)), ("rate_counters", "<u4", (_H, _C)),
-    ("neuron_write_count", "<u4"), ("_pad", "<u4"),
+    ("neuron_write_count", "<u4"), ("correlation_reset_code", "<u4"),
     ("neuron_writes", [("parameter", "<u2"), ("circuit", "<u2"), ("value", "<u2"), ("_pad", "<u2")], (4096,)),
 ])
 PPU_NAMES = ("top", "bottom")
+# A reset leaves a correlation sensor at calix's default v_res_meas (CorrelationCalibOptions, 0.9 V);
+# correlated pairs lower it. The kernel's libnux reads give this CADC code minus the accumulation.
+CORRELATION_RESET_MV = 900.0
+CORRELATION_RESET_CODE = int(K.adc_codes(np.array([CORRELATION_RESET_MV]), C.CADC_BITS)[0])
 _STOP = struct.pack("<Q", 2**64 - 1)
 # the other commands of ppu_main.h
 _INVOKE, _SAVE_GLOBALS, _RESTORE_GLOBALS = (struct.pack("<Q", c) for c in (0, 1, 2))
@@ -301,6 +309,7 @@ class CppKernel:
         counts = np.asarray(ctx.spike_counts, dtype=np.int64).reshape(_H, _C)
         st["rate_counters"] = np.minimum(st["rate_counters"].astype(np.int64) + counts, 2**32 - 1)
         st["correlation_reset"] = 0
+        st["correlation_reset_code"] = CORRELATION_RESET_CODE
         st["neuron_write_count"] = 0
         st["time_cycles"] = int(round(time_ns * CHIP_CLOCK_MHZ / 1e3))
         run.recordings[:] = 0
