@@ -13,7 +13,9 @@ correlation resets into ``ctx.correlation(reset=True)``, the ``Recording`` into
 ``ctx.record_observable(name, value)``. Correlation reads (libnux, grenade) are the hardware's CADC
 codes: ``CORRELATION_RESET_CODE`` right after a reset, falling as correlated pairs accumulate
 (floored at 0) — kernels written for the chip take ``baseline - read`` as the correlation (the
-Python kernels' ``ctx.correlation()`` gives the accumulation itself, rising from 0).
+Python kernels' ``ctx.correlation()`` gives the accumulation itself, rising from 0). Spike
+counters (halco/stadls reads, ``NeuronViewHandle::get_rate_counter``) are the chip's, shared by
+all its kernels (``ctx.rate_counters()``): a reset in one rule resets them for the others.
 
 Each PPU of each chip is a child process of the emulator that shares the chip state with it
 through a memory-mapped file. The trade-off: a call costs a pipe round trip per PPU and a copy
@@ -25,9 +27,8 @@ again (its time goes back) starts fresh children.
 
 Deviations from the hardware, by design of the emulator: a correlation reset resets all sensors
 of the chip at the next window (the hardware resets the given synapses at once; within the
-invocation the reset ones read 0 either way); rate counters count the spikes of the rule's own
-invocations; ``reset_neurons()`` does nothing; the parallel random generator is not the
-hardware's sequence.
+invocation the reset ones read the reset code either way); ``reset_neurons()`` does nothing; the
+parallel random generator is not the hardware's sequence.
 """
 
 from __future__ import annotations
@@ -306,8 +307,8 @@ class CppKernel:
         if self._reads_correlation:
             ctx.correlation_codes_into(st["causal"], st["acausal"])
         st["cadc"] = np.asarray(ctx.membranes()).reshape(_H, _C)
-        counts = np.asarray(ctx.spike_counts, dtype=np.int64).reshape(_H, _C)
-        st["rate_counters"] = np.minimum(st["rate_counters"].astype(np.int64) + counts, 2**32 - 1)
+        counters = np.minimum(ctx.rate_counters(), 2**32 - 1).reshape(_H, _C)  # the chip's, shared by its kernels
+        st["rate_counters"] = counters
         st["correlation_reset"] = 0
         st["correlation_reset_code"] = CORRELATION_RESET_CODE
         st["neuron_write_count"] = 0
@@ -329,7 +330,7 @@ class CppKernel:
                     f"PPU kernel {self.rule_name!r} (C++) {why} at {ctx.time_us:.3f} µs on chip {chip}, PPU "
                     f"{PPU_NAMES[hemi]}" + (f": {detail}" if detail else "")
                     + (f"\nits output:\n{log}" if log else ""))
-        self._apply(ctx, run, before, synapses, neurons)
+        self._apply(ctx, run, before, counters.reshape(-1), synapses, neurons)
 
     def _restore(self, run: _ChipRun, saved: tuple, ctx, chip: int) -> None:
         exe, _, images, _ = saved
@@ -351,7 +352,11 @@ class CppKernel:
         # view handles): a kernel without the word needs no codes (a pass over 131,072 pairs)
         return "correlation" in self.source
 
-    def _apply(self, ctx, run: _ChipRun, before: np.ndarray, synapses: list[View], neurons: list[View]) -> None:
+    def _apply(self, ctx, run: _ChipRun, before: np.ndarray, counters: np.ndarray, synapses: list[View],
+               neurons: list[View]) -> None:
+        reset = np.flatnonzero(run.state["rate_counters"].reshape(-1) < counters)  # a kernel can only zero them
+        if reset.size:
+            ctx.reset_rate_counters(reset)
         after = run.state["weights"].reshape(-1)
         flat = _changed(before.reshape(-1), after)
         if flat.size:

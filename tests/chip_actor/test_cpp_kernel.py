@@ -313,11 +313,13 @@ def test_a_pong_style_reward_rule_reads_counters_baselines_and_records_bytes():
     for i in range(8):
         assert written.get((0, int(r[i]), int(c[i])), int(weights[0, r[i], c[i]])) == expect[i]
     # a second call: columns 0..7 were reset, so no spikes there; neuron 9 (enum 9) kept its 50
-    ctx2 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 9000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
+    ctx2 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 9000, np.zeros(512, np.int64), {"p": (h, r, c)}, {},
+                      counters=ctx.counters)  # the chip's counters, as the chip's Ppu hands them on
     k(ctx2)
     assert dict(ctx2.observables)["total"][0].tolist() == [150]
     # the third: iter_all reset every counter
-    ctx3 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 10000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
+    ctx3 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 10000, np.zeros(512, np.int64), {"p": (h, r, c)}, {},
+                      counters=ctx.counters)
     k(ctx3)
     assert dict(ctx3.observables)["total"][0].tolist() == [100]
     k.close()
@@ -455,3 +457,56 @@ def test_correlation_reads_fall_from_the_reset_code_as_on_the_chip():
     assert got["after"][0].tolist() == [191]  # reset: back at the reset level
     assert ctx.reset_correlation
     k.close()
+
+
+# The Pong demo resets the spike counters in one rule (at the start of a row) and reads them in
+# another (at its end): the counters are the chip's, so the reader sees the spikes since the reset.
+COUNTER_RESET = HEAD + """
+#include "stadls/vx/v3/ppu/write.h"
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&)
+{
+    if (synapses[0].hemisphere != ppu) return;
+    using namespace halco::hicann_dls::vx::v3;
+    for (size_t i = 0; i < 2; ++i)
+        stadls::vx::v3::ppu::write(AtomicNeuronOnDLS(NeuronColumnOnDLS(i), NeuronRowOnDLS()).toSpikeCounterResetOnDLS(),
+                                   haldls::vx::v3::SpikeCounterReset());
+}
+"""
+COUNTER_READ = HEAD + """
+#include "stadls/vx/v3/ppu/read.h"
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&,
+                            Recording& recording)
+{
+    recording.time = 0;
+    if (synapses[0].hemisphere != ppu) return;
+    using namespace halco::hicann_dls::vx::v3;
+    for (size_t i = 0; i < 3; ++i)
+        recording.count[i] = stadls::vx::v3::ppu::read<haldls::vx::v3::SpikeCounterRead>(
+            AtomicNeuronOnDLS(NeuronColumnOnDLS(i), NeuronRowOnDLS()).toSpikeCounterReadOnDLS()).get_count();
+}
+"""
+
+
+def test_a_counter_reset_in_one_rule_acts_on_the_counters_another_rule_reads():
+    from bss2emu.chip_actor.ppu import Ppu
+    resetter = CppKernel(COUNTER_RESET, "reset", ["p"], [])
+    reader = CppKernel(COUNTER_READ, "read", ["p"], [], {"count": {"kind": "array", "type": "uint8", "size": 3}})
+    # the reset rule runs at the start of each 10 µs period, the reading rule 6 µs later
+    ppu = Ppu([PpuKernel("reset", resetter, 10_000, 0, projections=["p"]),
+               PpuKernel("read", reader, 10_000, 6_000, projections=["p"])])
+    synapses = {"p": (np.zeros(1, int), np.zeros(1, int), np.zeros(1, int))}
+    spike_count = np.zeros(512, np.int64)
+    seen = []
+    for period in range(3):
+        for t_ns, spikes in ((period * 10_000, [0, 0, 0]), (period * 10_000 + 6_000, [3 + period, 1, 2])):
+            spike_count[:3] += spikes  # spikes since the last PPU time, neurons 0..2 of the top hemisphere
+            snap = ChipSnapshot(spike_count.copy(), np.zeros(512, np.uint8), np.zeros((2, 256, 256), np.uint8),
+                                np.zeros((2, 256, 256), np.uint8), np.zeros((2, 256, 256)))
+            ppu.run_due(t_ns, snap, synapses)
+        spike_count[:3] += 5  # spikes between the read and the next reset
+        top = [v[0] for t, chip, name, key, v in ppu.records if name == "read" and key == "count"][-1]
+        seen.append(np.asarray(top).tolist())  # the top PPU's recording
+    # columns 0 and 1 are reset each period: the spikes of this period; column 2 never: all so far
+    assert seen == [[3, 1, 2], [4, 1, 9], [5, 1, 16]]
+    resetter.close()
+    reader.close()
