@@ -10,7 +10,12 @@ each real PPU has its own memory), and turns what the kernel did into ``ctx`` ca
 weights into ``ctx.set_weights``, neuron parameters the kernel set
 (``NeuronViewHandle::set_parameter``, a bss2emu extension) into ``ctx.set_neuron_parameter``,
 correlation resets into ``ctx.correlation(reset=True)``, the ``Recording`` into
-``ctx.record_observable(name, value)``.
+``ctx.record_observable(name, value)``. Correlation reads (libnux, grenade) are the hardware's CADC
+codes: ``CORRELATION_RESET_CODE`` right after a reset, falling as correlated pairs accumulate
+(floored at 0) — kernels written for the chip take ``baseline - read`` as the correlation (the
+Python kernels' ``ctx.correlation()`` gives the accumulation itself, rising from 0). Spike
+counters (halco/stadls reads, ``NeuronViewHandle::get_rate_counter``) are the chip's, shared by
+all its kernels (``ctx.rate_counters()``): a reset in one rule resets them for the others.
 
 Each PPU of each chip is a child process of the emulator that shares the chip state with it
 through a memory-mapped file. The trade-off: a call costs a pipe round trip per PPU and a copy
@@ -22,9 +27,8 @@ again (its time goes back) starts fresh children.
 
 Deviations from the hardware, by design of the emulator: a correlation reset resets all sensors
 of the chip at the next window (the hardware resets the given synapses at once; within the
-invocation the reset ones read 0 either way); rate counters count the spikes of the rule's own
-invocations; ``reset_neurons()`` does nothing; the parallel random generator is not the
-hardware's sequence.
+invocation the reset ones read the reset code either way); ``reset_neurons()`` does nothing; the
+parallel random generator is not the hardware's sequence.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from ..errors import PlasticityError
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETERS
 from ..units import CHIP_CLOCK_MHZ
+from . import kernels as K
 from .cpp_build import Observable, View, build, entry_source, recording_size
 
 # the layout of bss2emu/ppu_state.h's ChipState (its static_asserts check the same offsets)
@@ -55,10 +60,14 @@ STATE_LAYOUT = np.dtype([
     ("error", "S4096"), ("time_cycles", "<u8"),
     ("weights", "u1", (_H, _R, _C)), ("causal", "u1", (_H, _R, _C)), ("acausal", "u1", (_H, _R, _C)),
     ("correlation_reset", "u1", (_H, _R, _C)), ("cadc", "u1", (_H, _C)), ("rate_counters", "<u4", (_H, _C)),
-    ("neuron_write_count", "<u4"), ("_pad", "<u4"),
+    ("neuron_write_count", "<u4"), ("correlation_reset_code", "<u4"),
     ("neuron_writes", [("parameter", "<u2"), ("circuit", "<u2"), ("value", "<u2"), ("_pad", "<u2")], (4096,)),
 ])
 PPU_NAMES = ("top", "bottom")
+# A reset leaves a correlation sensor at calix's default v_res_meas (CorrelationCalibOptions, 0.9 V);
+# correlated pairs lower it. The kernel's libnux reads give this CADC code minus the accumulation.
+CORRELATION_RESET_MV = 900.0
+CORRELATION_RESET_CODE = int(K.adc_codes(np.array([CORRELATION_RESET_MV]), C.CADC_BITS)[0])
 _STOP = struct.pack("<Q", 2**64 - 1)
 # the other commands of ppu_main.h
 _INVOKE, _SAVE_GLOBALS, _RESTORE_GLOBALS = (struct.pack("<Q", c) for c in (0, 1, 2))
@@ -298,9 +307,10 @@ class CppKernel:
         if self._reads_correlation:
             ctx.correlation_codes_into(st["causal"], st["acausal"])
         st["cadc"] = np.asarray(ctx.membranes()).reshape(_H, _C)
-        counts = np.asarray(ctx.spike_counts, dtype=np.int64).reshape(_H, _C)
-        st["rate_counters"] = np.minimum(st["rate_counters"].astype(np.int64) + counts, 2**32 - 1)
+        counters = np.minimum(ctx.rate_counters(), 2**32 - 1).reshape(_H, _C)  # the chip's, shared by its kernels
+        st["rate_counters"] = counters
         st["correlation_reset"] = 0
+        st["correlation_reset_code"] = CORRELATION_RESET_CODE
         st["neuron_write_count"] = 0
         st["time_cycles"] = int(round(time_ns * CHIP_CLOCK_MHZ / 1e3))
         run.recordings[:] = 0
@@ -320,7 +330,7 @@ class CppKernel:
                     f"PPU kernel {self.rule_name!r} (C++) {why} at {ctx.time_us:.3f} µs on chip {chip}, PPU "
                     f"{PPU_NAMES[hemi]}" + (f": {detail}" if detail else "")
                     + (f"\nits output:\n{log}" if log else ""))
-        self._apply(ctx, run, before, synapses, neurons)
+        self._apply(ctx, run, before, counters.reshape(-1), synapses, neurons)
 
     def _restore(self, run: _ChipRun, saved: tuple, ctx, chip: int) -> None:
         exe, _, images, _ = saved
@@ -342,7 +352,11 @@ class CppKernel:
         # view handles): a kernel without the word needs no codes (a pass over 131,072 pairs)
         return "correlation" in self.source
 
-    def _apply(self, ctx, run: _ChipRun, before: np.ndarray, synapses: list[View], neurons: list[View]) -> None:
+    def _apply(self, ctx, run: _ChipRun, before: np.ndarray, counters: np.ndarray, synapses: list[View],
+               neurons: list[View]) -> None:
+        reset = np.flatnonzero(run.state["rate_counters"].reshape(-1) < counters)  # a kernel can only zero them
+        if reset.size:
+            ctx.reset_rate_counters(reset)
         after = run.state["weights"].reshape(-1)
         flat = _changed(before.reshape(-1), after)
         if flat.size:

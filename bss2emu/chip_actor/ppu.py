@@ -227,19 +227,40 @@ class NeuronView:
             self._ctx.set_neuron_parameter(name, self.circuits[v == value], value)
 
 
+class RateCounters:
+    """The chip's spike counters, one per neuron circuit, shared by all kernels of the chip as
+    on the hardware: a counter holds the spikes since its last reset, whichever kernel reset it
+    (the Pong demo resets them in one rule and reads them in another). ``base``: the chip's
+    running spike count (``ChipSnapshot.spike_count``) at each counter's last reset."""
+
+    def __init__(self, base: np.ndarray) -> None:
+        self.base = np.array(base, np.int64)
+
+    def read(self, spike_count: np.ndarray) -> np.ndarray:
+        """Spikes per circuit since the last reset."""
+        return np.asarray(spike_count, np.int64) - self.base
+
+    def reset(self, spike_count: np.ndarray, circuits: np.ndarray) -> None:
+        """Reset the counters of ``circuits`` (they count from ``spike_count`` on)."""
+        self.base[circuits] = np.asarray(spike_count, np.int64)[circuits]
+
+
 class PpuContext:
     """What a kernel sees: observables to read, controllables to write."""
 
     def __init__(self, kernel: PpuKernel, snapshot: ChipSnapshot, time_ns: int, spike_counts: np.ndarray,
                  synapses: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] | ChipLayout,
                  placement: dict[str, np.ndarray] | None = None, chip_id: int = 0,
-                 since_ns: int | None = None) -> None:
+                 since_ns: int | None = None, counters: RateCounters | None = None) -> None:
         layout = synapses if isinstance(synapses, ChipLayout) else ChipLayout(synapses, {}, placement or {})
         self._kernel, self._snap, self._layout = kernel, snapshot, layout
         self.chip_id = chip_id
         self.time_us = time_ns / 1e3  #: hardware µs
         self.params = kernel.params
         self.spike_counts = spike_counts  #: spikes per circuit since this kernel's last run
+        #: the chip's spike counters (shared by its kernels; without: counting ``spike_counts``)
+        self.counters = counters if counters is not None else RateCounters(
+            np.asarray(snapshot.spike_count, np.int64) - np.asarray(spike_counts, np.int64))
         #: hardware ns since this kernel's last run (since the experiment's start for its first)
         self.elapsed_ns = time_ns - (0 if since_ns is None else since_ns)
         self.synapses = layout.synapses  #: projection -> (hemisphere, row, column) of its synapses here
@@ -286,6 +307,14 @@ class PpuContext:
         if self.elapsed_ns <= 0:
             return np.zeros(len(self.spike_counts))
         return np.asarray(self.spike_counts, np.float64) * (1e9 / self.elapsed_ns)
+
+    def rate_counters(self) -> np.ndarray:
+        """Spikes per circuit since the chip's counter was last reset (by any kernel)."""
+        return self.counters.read(self._snap.spike_count)
+
+    def reset_rate_counters(self, circuits: np.ndarray) -> None:
+        """Reset the chip's spike counters of ``circuits``, for this and every later kernel."""
+        self.counters.reset(self._snap.spike_count, np.asarray(circuits, np.int64))
 
     def membranes(self) -> np.ndarray:
         """8-bit CADC codes of all 512 membranes."""
@@ -504,6 +533,7 @@ class Ppu:
         self.runs = [0] * len(kernels)
         self._last_counts = [None] * len(kernels)
         self._last_ns: list[int | None] = [None] * len(kernels)
+        self.counters: RateCounters | None = None  # the chip's spike counters (made at the first run)
         self.records: list[tuple[int, int, str, str, Any]] = []
 
     def _active(self, i: int) -> bool:
@@ -526,7 +556,10 @@ class Ppu:
             last = self._last_counts[i]
             counts = snapshot.spike_count - (last if last is not None else 0)
             self._last_counts[i] = snapshot.spike_count.copy()
-            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, self.chip_id, self._last_ns[i])
+            if self.counters is None:
+                self.counters = RateCounters(np.zeros_like(snapshot.spike_count))
+            ctx = PpuContext(k, snapshot, t_ns, counts, synapses, placement, self.chip_id, self._last_ns[i],
+                             self.counters)
             self._last_ns[i] = t_ns
             try:
                 self.functions[i](ctx)
@@ -553,6 +586,7 @@ class Ppu:
         return {"next_ns": list(self.next_ns), "runs": list(self.runs),
                 "last": [None if c is None else c.copy() for c in self._last_counts],
                 "last_ns": list(self._last_ns),
+                "counters": None if self.counters is None else self.counters.base.copy(),
                 "records": list(self.records), "functions": [_own_copy(f) for f in self.functions]}
 
     def set_state(self, state: dict) -> None:
@@ -560,6 +594,8 @@ class Ppu:
         self.runs = list(state.get("runs", [0] * len(self.kernels)))
         self._last_counts = [None if c is None else c.copy() for c in state["last"]]
         self._last_ns = list(state.get("last_ns", [None] * len(self.kernels)))
+        base = state.get("counters")
+        self.counters = None if base is None else RateCounters(base)
         self.records = list(state["records"])
         if "functions" in state:
             self.functions = [_own_copy(f) for f in state["functions"]]

@@ -43,6 +43,12 @@ def experiment(k, period_us=20.0, runtime_us=100.0) -> dict:
             "plasticity": [{"name": k.rule_name, "kernel": k, "period_us": period_us}]}
 
 
+def chip_reads(accumulated: np.ndarray) -> np.ndarray:
+    """What libnux reads from sensors with these accumulated codes: the reset code minus them, floored at 0."""
+    from bss2emu.chip_actor.cpp_kernel import CORRELATION_RESET_CODE
+    return np.maximum(CORRELATION_RESET_CODE - accumulated.astype(np.int64), 0)
+
+
 def test_state_layout_matches_the_header():
     # bss2emu/ppu_state.h static_asserts the same offsets; its size is 4104 + 4 * 2 * 65536 + 512 + 2048
     # + 8 + 8 * 4096 (the neuron parameter writes)
@@ -185,7 +191,7 @@ def test_views_and_observables_follow_the_placement():
     w_top, w_bottom = got["w"]
     assert w_top.tolist() == [[weights[0, 3, 10], weights[0, 3, 11]], [weights[0, 5, 10], weights[0, 5, 11]]]
     assert w_bottom.tolist() == [[weights[1, 3, 200], weights[1, 3, 201]], [weights[1, 9, 200], weights[1, 9, 201]]]
-    assert (got["causal"][1] == causal[1, [3, 9], :]).all()
+    assert (got["causal"][1] == chip_reads(causal[1, [3, 9], :])).all()
     assert got["rate"][0].tolist() == [4, 255] and got["rate"][1].tolist() == [2]  # counters saturate at 255
     assert ctx.writes == [] and not ctx.reset_correlation
     procs = [p.proc for p in k._runs[0].ppus]
@@ -298,19 +304,22 @@ def test_a_pong_style_reward_rule_reads_counters_baselines_and_records_bytes():
     assert got["reward"][0].view(np.float32)[0] == np.float32(reward)
     assert ctx.reset_correlation
     # the expected update, in numpy: baseline = mean over the 256 rows of the top causal codes
-    base = (causal[0].astype(np.int64).sum(axis=0) >> 8) & 0xFF
-    delta = np.clip(((causal[0, r, c].astype(np.int64) >> 1) - 128) - ((base[c] >> 1) - 128), -128, 127)
+    reads = chip_reads(causal[0])
+    base = (reads.sum(axis=0) >> 8) & 0xFF
+    delta = np.clip(((reads[r, c] >> 1) - 128) - ((base[c] >> 1) - 128), -128, 127)
     dw = np.clip(np.floor_divide(delta * int(reward * 128), 128), -128, 127)
     expect = np.clip(weights[0, r, c] + dw, 0, 63)
     written = {(int(a), int(b), int(d)): int(v) for w in ctx.writes for a, b, d, v in zip(w.hemisphere, w.row, w.column, w.values)}
     for i in range(8):
         assert written.get((0, int(r[i]), int(c[i])), int(weights[0, r[i], c[i]])) == expect[i]
     # a second call: columns 0..7 were reset, so no spikes there; neuron 9 (enum 9) kept its 50
-    ctx2 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 9000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
+    ctx2 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 9000, np.zeros(512, np.int64), {"p": (h, r, c)}, {},
+                      counters=ctx.counters)  # the chip's counters, as the chip's Ppu hands them on
     k(ctx2)
     assert dict(ctx2.observables)["total"][0].tolist() == [150]
     # the third: iter_all reset every counter
-    ctx3 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 10000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
+    ctx3 = PpuContext(PpuKernel("reward", k, 1000, 1000), snap, 10000, np.zeros(512, np.int64), {"p": (h, r, c)}, {},
+                      counters=ctx.counters)
     k(ctx3)
     assert dict(ctx3.observables)["total"][0].tolist() == [100]
     k.close()
@@ -399,3 +408,105 @@ def test_neuron_parameters_written_in_cpp_reach_the_chip_as_a_python_rules_do():
                                               r"0\.\.1022"):
         bss2emu.run(exp(bad))
     bad.close()
+
+
+# Correlation reads as on the chip: a reset leaves a sensor at the reset level (calix's v_res_meas,
+# CADC code 191 of 255 over 0..1200 mV), correlated pairs lower the read (calix's correlation
+# measurement takes "baselines - results"); the emulator's accumulation is subtracted, floored at 0.
+CORRELATION_READS = HEAD + """
+#include "libnux/vx/correlation.h"
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&,
+                            Recording& recording)
+{
+    recording.time = 0;
+    if (synapses[0].hemisphere != ppu) return;
+    VectorRowMod8 causal, acausal;
+    get_correlation(&causal.even.data, &causal.odd.data, &acausal.even.data, &acausal.odd.data, 3);
+    auto const view = synapses[0].get_causal_correlation(0);
+    for (size_t c = 0; c < 4; ++c) {
+        recording.before[c] = causal[c];
+        recording.before[4 + c] = acausal[c];
+    }
+    recording.view[0] = view[10];
+    reset_correlation(3);
+    get_causal_correlation(&causal.even.data, &causal.odd.data, 3);
+    recording.after[0] = causal[0];
+}
+"""
+
+
+def test_correlation_reads_fall_from_the_reset_code_as_on_the_chip():
+    from bss2emu.chip_actor.cpp_kernel import CORRELATION_RESET_CODE
+    assert CORRELATION_RESET_CODE == round(900 / 1200 * 255) == 191
+    k = CppKernel(CORRELATION_READS, "reads", ["p"], [], {
+        "before": {"kind": "array", "type": "uint8", "size": 8},
+        "view": {"kind": "array", "type": "uint8", "size": 1},
+        "after": {"kind": "array", "type": "uint8", "size": 1}})
+    causal = np.zeros((2, 256, 256), np.uint8)
+    acausal = np.zeros((2, 256, 256), np.uint8)
+    causal[0, 3, :4] = [0, 1, 100, 250]  # accumulated codes; 250 lies beyond the reset level
+    acausal[0, 3, :4] = [5, 0, 191, 7]
+    causal[0, 3, 10] = 40
+    snap = ChipSnapshot(np.zeros(512, np.int64), np.zeros(512, np.uint8), causal, acausal, np.zeros((2, 256, 256)))
+    h, r, c = np.zeros(1, int), np.array([3]), np.array([10])  # the view's row 0 is synapse row 3
+    ctx = PpuContext(PpuKernel("reads", k, 1000, 1000), snap, 8000, np.zeros(512, np.int64), {"p": (h, r, c)}, {})
+    k(ctx)
+    got = dict(ctx.observables)
+    assert got["before"][0].tolist() == [191, 190, 91, 0, 186, 191, 0, 184]
+    assert got["view"][0].tolist() == [191 - 40]
+    assert got["after"][0].tolist() == [191]  # reset: back at the reset level
+    assert ctx.reset_correlation
+    k.close()
+
+
+# The Pong demo resets the spike counters in one rule (at the start of a row) and reads them in
+# another (at its end): the counters are the chip's, so the reader sees the spikes since the reset.
+COUNTER_RESET = HEAD + """
+#include "stadls/vx/v3/ppu/write.h"
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&)
+{
+    if (synapses[0].hemisphere != ppu) return;
+    using namespace halco::hicann_dls::vx::v3;
+    for (size_t i = 0; i < 2; ++i)
+        stadls::vx::v3::ppu::write(AtomicNeuronOnDLS(NeuronColumnOnDLS(i), NeuronRowOnDLS()).toSpikeCounterResetOnDLS(),
+                                   haldls::vx::v3::SpikeCounterReset());
+}
+"""
+COUNTER_READ = HEAD + """
+#include "stadls/vx/v3/ppu/read.h"
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&,
+                            Recording& recording)
+{
+    recording.time = 0;
+    if (synapses[0].hemisphere != ppu) return;
+    using namespace halco::hicann_dls::vx::v3;
+    for (size_t i = 0; i < 3; ++i)
+        recording.count[i] = stadls::vx::v3::ppu::read<haldls::vx::v3::SpikeCounterRead>(
+            AtomicNeuronOnDLS(NeuronColumnOnDLS(i), NeuronRowOnDLS()).toSpikeCounterReadOnDLS()).get_count();
+}
+"""
+
+
+def test_a_counter_reset_in_one_rule_acts_on_the_counters_another_rule_reads():
+    from bss2emu.chip_actor.ppu import Ppu
+    resetter = CppKernel(COUNTER_RESET, "reset", ["p"], [])
+    reader = CppKernel(COUNTER_READ, "read", ["p"], [], {"count": {"kind": "array", "type": "uint8", "size": 3}})
+    # the reset rule runs at the start of each 10 µs period, the reading rule 6 µs later
+    ppu = Ppu([PpuKernel("reset", resetter, 10_000, 0, projections=["p"]),
+               PpuKernel("read", reader, 10_000, 6_000, projections=["p"])])
+    synapses = {"p": (np.zeros(1, int), np.zeros(1, int), np.zeros(1, int))}
+    spike_count = np.zeros(512, np.int64)
+    seen = []
+    for period in range(3):
+        for t_ns, spikes in ((period * 10_000, [0, 0, 0]), (period * 10_000 + 6_000, [3 + period, 1, 2])):
+            spike_count[:3] += spikes  # spikes since the last PPU time, neurons 0..2 of the top hemisphere
+            snap = ChipSnapshot(spike_count.copy(), np.zeros(512, np.uint8), np.zeros((2, 256, 256), np.uint8),
+                                np.zeros((2, 256, 256), np.uint8), np.zeros((2, 256, 256)))
+            ppu.run_due(t_ns, snap, synapses)
+        spike_count[:3] += 5  # spikes between the read and the next reset
+        top = [v[0] for t, chip, name, key, v in ppu.records if name == "read" and key == "count"][-1]
+        seen.append(np.asarray(top).tolist())  # the top PPU's recording
+    # columns 0 and 1 are reset each period: the spikes of this period; column 2 never: all so far
+    assert seen == [[3, 1, 2], [4, 1, 9], [5, 1, 16]]
+    resetter.close()
+    reader.close()

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import bss2emu
-from bss2emu.chip_actor.cpp_kernel import CppKernel
+from bss2emu.chip_actor.cpp_kernel import CORRELATION_RESET_CODE, CppKernel
 
 # --- homeostasis, written the way the tutorial's kernel is (ts_11-plasticity_homeostasis):
 # a templated entry with a Recording, hate::for_each over views and recording, [&ppu] capture,
@@ -102,10 +102,12 @@ STDP = textwrap.dedent("""
                 continue;
             for (size_t j = 0; j < s.rows.size(); ++j) {
                 auto const corr = s.get_correlation(j, true);
-                // codes 0..255 halved to stay positive in signed lanes; dw = (causal - acausal) * 0.75
+                // reads 0..255 halved to stay positive in signed lanes; a read falls from the reset
+                // level as correlation accumulates: dw = (causal - acausal) * 0.75 = (acausal read -
+                // causal read) * 0.75
                 auto const causal = static_cast<VectorRowFracSat8>(corr.causal >> 1);
                 auto const acausal = static_cast<VectorRowFracSat8>(corr.acausal >> 1);
-                auto const dw = (causal - acausal) * VectorRowFracSat8(96);
+                auto const dw = (acausal - causal) * VectorRowFracSat8(96);
                 auto w = static_cast<VectorRowFracSat8>(s.get_weights(j)) + dw;
                 w = vector_if(w, VectorIfCondition::lesser, VectorRowFracSat8(0), w);
                 w = vector_if(w - 63, VectorIfCondition::greater, VectorRowFracSat8(63), w);
@@ -118,9 +120,9 @@ STDP = textwrap.dedent("""
 
 def stdp_py(ctx):
     h, r, c = ctx.synapses["pre→post"]
-    causal, acausal = ctx.correlation(reset=True)
-    ca, ac = causal[h, r, c].astype(np.int64) >> 1, acausal[h, r, c].astype(np.int64) >> 1
-    dw = sat8(np.floor_divide(sat8(ca - ac) * 96, 128))
+    causal, acausal = ctx.correlation(reset=True)  # accumulated codes; the C++ kernel reads the reset code minus them
+    ca, ac = (np.maximum(CORRELATION_RESET_CODE - x[h, r, c].astype(np.int64), 0) >> 1 for x in (causal, acausal))
+    dw = sat8(np.floor_divide(sat8(ac - ca) * 96, 128))
     w = sat8(ctx.weights()[h, r, c].astype(np.int64) + dw)
     w = np.where(w < 0, 0, w)
     w = np.where(sat8(w - 63) > 0, 63, w)

@@ -34,13 +34,15 @@ struct ChipState
 	char error[error_size];                           // out: why the kernel stopped
 	uint64_t time_cycles;                             // in: PPU clock cycles since experiment start
 	uint8_t weights[hemispheres][rows][columns];      // in/out: 6-bit weights
-	uint8_t causal[hemispheres][rows][columns];       // in: 8-bit CADC codes of the sensors
+	// in: the sensors' accumulated correlation in 8-bit CADC codes, counted up from 0 at a reset;
+	// libnux's reads give what the hardware's CADC reads: correlation_reset_code minus these
+	uint8_t causal[hemispheres][rows][columns];
 	uint8_t acausal[hemispheres][rows][columns];      // in
 	uint8_t correlation_reset[hemispheres][rows][columns];  // out: 1 where the kernel reset
 	uint8_t cadc[hemispheres][columns];               // in: 8-bit CADC codes of the membranes
 	uint32_t rate_counters[hemispheres][columns];     // in/out: spikes since the last reset
 	uint32_t neuron_write_count;                      // out: entries of neuron_writes used
-	uint32_t pad;
+	uint32_t correlation_reset_code;                  // in: CADC code of a sensor just reset
 	NeuronWrite neuron_writes[neuron_writes_max];     // out: in call order
 	// followed by the kernel's Recording, one per PPU (size given at start)
 };

@@ -1,8 +1,12 @@
 // bss2emu host implementation of libnux/vx/correlation.h: the correlation sensors of this PPU's
-// hemisphere, read as 8-bit CADC codes (as the emulated chip reports them).
+// hemisphere, read as 8-bit CADC codes as on the hardware: a reset charges a sensor's capacitor to
+// the reset level (state->correlation_reset_code), correlated pre/post pairs discharge it, so a
+// read is the reset code minus the accumulated correlation (floored at 0), and kernels take
+// "baseline - read" as the correlation (as calix's correlation measurement does).
 //
-// A reset clears the sensors' codes for the rest of this invocation and asks the emulator to reset
-// the chip's sensors (bss2emu resets all sensors of the chip; the hardware resets the given ones).
+// A reset returns the sensors to the reset code for the rest of this invocation and asks the
+// emulator to reset the chip's sensors (bss2emu resets all sensors of the chip; the hardware resets
+// the given ones).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -19,9 +23,13 @@ inline void read_half_rows(
 		bss2emu::ppu::fail("synapse row %zu does not exist (a hemisphere has %zu rows)", row, dls_num_rows);
 	auto* e = reinterpret_cast<uint8_t*>(even);
 	auto* o = reinterpret_cast<uint8_t*>(odd);
+	uint32_t const reset_code = bss2emu::ppu::state->correlation_reset_code;
+	auto read = [reset_code](uint8_t accumulated) {
+		return static_cast<uint8_t>(accumulated < reset_code ? reset_code - accumulated : 0);
+	};
 	for (size_t i = 0; i < dls_num_columns / 2; ++i) {
-		e[i] = source[row][2 * i];
-		o[i] = source[row][2 * i + 1];
+		e[i] = read(source[row][2 * i]);
+		o[i] = read(source[row][2 * i + 1]);
 	}
 }
 inline size_t hemisphere()
