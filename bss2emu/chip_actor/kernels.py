@@ -619,8 +619,10 @@ def integrate_steps(
     ``ev_*`` are the window's input events sorted by time (ns), on crossbar inputs
     ``ev_in``. ``syn_*`` is ``synapse_table`` (weights included) and ``drv_*`` is
     ``driver_table`` of the chip's configuration. Records go into the preallocated
-    ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row,
-    madc_neuron]`` as it is (the caller digitises a membrane with ``adc_codes``). Stops
+    ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row[ch],
+    madc_neuron[ch]]`` as it is (the caller digitises it, ``Chip.madc_batch``), channel
+    ``ch`` alternating when ``madc_neuron[1]`` ≥ 0 (``madc_neuron``/``madc_row``: 2 entries,
+    -1: off; ``protocol.hardware.ReadoutConfig``). Stops
     early, at a step boundary, when ``out_*`` could overflow. The last arguments describe
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
@@ -690,7 +692,7 @@ def integrate_steps(
     next_probe = 1 if probe else n_steps + 1
     decaying = False  # the neurons in [lo, hi) are at decaying rest
     quiet = True  # no event since the probe's snapshot
-    can_jump = not any_bg and madc_neuron < 0 and cadc_period_ns <= 0 and not mc_on
+    can_jump = not any_bg and madc_neuron[0] < 0 and cadc_period_ns <= 0 and not mc_on
     skip_to = 0
     if probe:
         before = nstate.copy()
@@ -731,9 +733,11 @@ def integrate_steps(
             for q in range(mc_follow.shape[0]):
                 nstate[S_V, mc_follow[q]] = nstate[S_V, mc_follow_lead[q]]
         # --- readouts see the state at the start of the step ---------------------------
-        if madc_neuron >= 0 and k % madc_every == 0:
+        if madc_neuron[0] >= 0 and k % madc_every == 0:
+            # two channels alternate sample by sample: the sample's index in the run picks one
+            ch = (k // madc_every) % 2 if madc_neuron[1] >= 0 else 0
             madc_t[n_madc] = t0
-            madc_x[n_madc] = nstate[madc_row, madc_neuron]
+            madc_x[n_madc] = nstate[madc_row[ch], madc_neuron[ch]]
             n_madc += 1
         if cadc_period_ns > 0 and (t0 // cadc_period_ns) != ((t0 - 1) // cadc_period_ns):
             cadc_t[n_cadc] = t0
