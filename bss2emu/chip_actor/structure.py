@@ -22,7 +22,8 @@ through the inter-compartment conductance g_icc (``enable_conductance``);
 
 The kernel splits each step (Strang): half a step of coupling alone, exactly
 (``v ← P v``, ``P = exp(-C⁻¹ G h/2)``), the compartments' own step as for point neurons,
-half a step of coupling. A compartment held at reset (refractory) keeps its reset value; so
+half a step of coupling; ``P`` is stored by diagonals over the chip's circuits
+(``coupling_diagonals``), so the kernel sweeps contiguous memory. A compartment held at reset (refractory) keeps its reset value; so
 a dendritic spike with a reset above rest and a long refractory time holds a **plateau**
 that drives its neighbours for that time, as the hardware realises plateau potentials.
 """
