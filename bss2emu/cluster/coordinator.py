@@ -87,6 +87,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
     out = []
     kernels = ppu_kernels(exp)
     trains: dict = {}  # each source's trains, drawn once for all chips
+    weights: dict = {}  # each from-list projection's weights, read once for all chips
     for rt in mapping.chips:
         if not rt.labels and not any(len(v) for v in rt.populations.values()):
             continue
@@ -94,7 +95,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
         out.append(ChipSetup(
             chip_id=rt.chip, serial=mapping.system.serial_of(rt.chip, exp.chip.serial),
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
-            config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip, trains),
+            config=configure_chip(exp, mapping, rt.chip, weights), program=build_playback(exp, mapping, rt.chip, trains),
             kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
             placement=dict(rt.circuits), layout=ppu_layout(exp, mapping, rt.chip) if kernels else None))
     return out
