@@ -299,17 +299,6 @@ def slot_bytes(chips: int, window_steps: int) -> int:
     return chips * C.NEURONS_PER_CHIP * max(1, int(window_steps)) * BYTES_PER_SPIKE + MESSAGE_OVERHEAD
 
 
-def _flat_columns(spikes: dict) -> tuple:
-    """A host's ``step`` result ``{chip: (ticks, labels)}`` (chips ascending) as flat columns."""
-    chips = list(spikes)
-    lens = [len(t) for t, _ in spikes.values()]
-    if not sum(lens):
-        z = np.zeros(0, np.int64)
-        return z, z, z
-    return (np.repeat(np.asarray(chips, np.int64), lens), np.concatenate([t for t, _ in spikes.values()]),
-            np.concatenate([lab for _, lab in spikes.values()]))
-
-
 class PeerHost(ChipHost):
     """A ``ChipHost`` that can run many windows on its own, exchanging spikes with the other
     hosts through an ``ExchangeBoard`` and routing them through its own ``Interconnect``."""
@@ -341,14 +330,16 @@ class PeerHost(ChipHost):
         try:
             for w in range(len(bounds) - 1):
                 t0 = time.perf_counter()
-                spikes = self.step(bounds[w], bounds[w + 1] - bounds[w], {})
-                t1 = time.perf_counter()
                 if arrow:
-                    board.publish_columns(me, w, *_flat_columns(spikes))
+                    columns = self.step_columns(bounds[w], bounds[w + 1] - bounds[w])
+                    t1 = time.perf_counter()
+                    board.publish_columns(me, w, *columns)
                     cols = board.gather_columns(w)
                     t2 = time.perf_counter()
                     src, ticks, labels = (np.concatenate([c[i] for c in cols]) for i in range(3))
                 else:
+                    spikes = self.step(bounds[w], bounds[w + 1] - bounds[w], {})
+                    t1 = time.perf_counter()
                     board.publish(me, w, pack_spikes(spikes))
                     parts = board.gather(w)
                     t2 = time.perf_counter()
