@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from ..chip_actor.ppu import flat_values
 from ..errors import ChipUnavailableError, ConfigError, PlasticityError
+from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol import schemas
 from ..protocol.results import Results
@@ -228,7 +229,14 @@ def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping)
     c, nr = t["chip"].to_numpy(), t["neuron"].to_numpy()
     pops = pa.DictionaryArray.from_arrays(pa.array(pop_of[c, nr], pa.int32()), pa.array(names, pa.string()))
     t = t.append_column("population", pops).append_column("index", pa.array(idx_of[c, nr], pa.int32()))
-    t = t.append_column("time_us", pa.array(ticks_to_us(t["time_ticks"].to_numpy())))
+    ticks = t["time_ticks"].to_numpy()
+    t = t.append_column("time_us", pa.array(ticks_to_us(ticks)))
+    per_tick = n_chips * C.NEURONS_PER_CHIP
+    if len(ticks) and ticks.max() < np.iinfo(np.int64).max // per_tick - 1:
+        # ordered by (time, chip, neuron) through one int64 key: a stable argsort of it costs a
+        # fraction of Arrow's sort on three columns
+        key = ticks * per_tick + c.astype(np.int64) * C.NEURONS_PER_CHIP + nr
+        return t.take(pa.array(np.argsort(key, kind="stable")))
     return t.sort_by([("time_ticks", "ascending"), ("chip", "ascending"), ("neuron", "ascending")])
 
 
