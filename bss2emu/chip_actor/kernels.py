@@ -756,18 +756,10 @@ def integrate_steps(
     order = sbuf[SB_ORDER]
     # per-window neuron data (cheap; coef and flags may change between windows)
     exp_on, coba = neuron_lists_into(coef, flags, ibuf)
-    gl_dt = fbuf[FS_GL_DT]  # the exponential term's prefactor g_L Δ_T
-    for n in range(n_neurons):
-        gl_dt[n] = coef[K_GL, n] * coef[K_DT, n]
     i_dc = fbuf[FS_I_DC]
     arg = fbuf[FS_ARG]
     ex = fbuf[FS_EX]
     special = bbuf[BS_SPECIAL]
-    exp_m = bbuf[BS_EXP]  # the exponential term is on
-    ab2_m = bbuf[BS_AB2]  # ... and extrapolated (AB2_MIN_DECAY)
-    for n in range(n_neurons):
-        exp_m[n] = coef[K_DT, n] > 0.0
-        ab2_m[n] = coef[K_EM, n] > AB2_MIN_DECAY
     ex_r = fbuf[FS_EX_R]
     v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
@@ -921,23 +913,27 @@ def integrate_steps(
             exp_array(arg, ex, ex_r, ex_k, ulo, uhi)
             n_slow = 0
             for n in range(ulo, uhi):
-                n_slow += exp_m[n] & (not in_fast_range(arg[n]))
+                n_slow += (coef[K_DT, n] > 0.0) & (not in_fast_range(arg[n]))
             if n_slow:
                 for q in range(exp_on.shape[0]):
                     n = exp_on[q]
                     if lo <= n < hi and not in_fast_range(arg[n]):
                         ex[n] = np.exp(arg[n])
-            # where not refractory: the term, extrapolated (AB2) unless restarted; the
-            # branches as selects, so that this loop is SIMD as well
+            # where the term is on (Δ_T > 0) and the neuron not refractory: the term,
+            # extrapolated (AB2, where e^(-h/τ_m) > AB2_MIN_DECAY) unless restarted; the
+            # branches as selects and the masks from the coefficients themselves, so that
+            # this loop is SIMD as well (with the masks in arrays of bools it stayed scalar)
             for n in range(ulo, uhi):
-                e = gl_dt[n] * ex[n]
+                dt = coef[K_DT, n]
+                on = dt > 0.0
+                e = (coef[K_GL, n] * dt) * ex[n]
                 e_prev = nstate[S_EPREV, n]
                 e2 = e + 0.5 * (e - e_prev)
                 e2 = 0.0 if e2 < 0.0 else e2
-                add = e2 if (e_prev >= 0.0) & ab2_m[n] else e
-                free = exp_m[n] & (t0 >= ref_end[n])
+                add = e2 if (e_prev >= 0.0) & (coef[K_EM, n] > AB2_MIN_DECAY) else e
+                free = on & (t0 >= ref_end[n])
                 i_dc[n] = i_dc[n] + add if free else i_dc[n]
-                nstate[S_EPREV, n] = e if free else (-1.0 if exp_m[n] else e_prev)
+                nstate[S_EPREV, n] = e if free else (-1.0 if on else e_prev)
         # membrane with current-based inputs (exact convolution) for all; the neurons with
         # a conductance-based input overwrite theirs (effective leak from step averages)
         for n in range(ulo, uhi):

@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from ..chip_actor.ppu import flat_values
 from ..errors import ChipUnavailableError, ConfigError, PlasticityError
+from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol import schemas
 from ..protocol.results import Results
@@ -87,6 +88,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
     out = []
     kernels = ppu_kernels(exp)
     trains: dict = {}  # each source's trains, drawn once for all chips
+    weights: dict = {}  # each from-list projection's weights, read once for all chips
     for rt in mapping.chips:
         if not rt.labels and not any(len(v) for v in rt.populations.values()):
             continue
@@ -94,7 +96,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
         out.append(ChipSetup(
             chip_id=rt.chip, serial=mapping.system.serial_of(rt.chip, exp.chip.serial),
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
-            config=configure_chip(exp, mapping, rt.chip), program=build_playback(exp, mapping, rt.chip, trains),
+            config=configure_chip(exp, mapping, rt.chip, weights), program=build_playback(exp, mapping, rt.chip, trains),
             kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
             placement=dict(rt.circuits), layout=ppu_layout(exp, mapping, rt.chip) if kernels else None))
     return out
@@ -235,7 +237,14 @@ def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping)
     c, nr = t["chip"].to_numpy(), t["neuron"].to_numpy()
     pops = pa.DictionaryArray.from_arrays(pa.array(pop_of[c, nr], pa.int32()), pa.array(names, pa.string()))
     t = t.append_column("population", pops).append_column("index", pa.array(idx_of[c, nr], pa.int32()))
-    t = t.append_column("time_us", pa.array(ticks_to_us(t["time_ticks"].to_numpy())))
+    ticks = t["time_ticks"].to_numpy()
+    t = t.append_column("time_us", pa.array(ticks_to_us(ticks)))
+    per_tick = n_chips * C.NEURONS_PER_CHIP
+    if len(ticks) and ticks.max() < np.iinfo(np.int64).max // per_tick - 1:
+        # ordered by (time, chip, neuron) through one int64 key: a stable argsort of it costs a
+        # fraction of Arrow's sort on three columns
+        key = ticks * per_tick + c.astype(np.int64) * C.NEURONS_PER_CHIP + nr
+        return t.take(pa.array(np.argsort(key, kind="stable")))
     return t.sort_by([("time_ticks", "ascending"), ("chip", "ascending"), ("neuron", "ascending")])
 
 

@@ -17,6 +17,7 @@ which ``spikes()`` hands to Arrow without a copy. Each host times its own work
 
 from __future__ import annotations
 
+import operator
 import os
 import resource
 import time
@@ -139,7 +140,7 @@ class _Unit:
     def next_due_step(self) -> int:
         """The first step whose window start has a write or a PPU kernel due."""
         h = self.chip.dt_ns
-        due = np.iinfo(np.int64).max
+        due = _NEVER
         w_ns = self.fpga.next_write_ns()
         if w_ns is not None:
             due = min(due, w_ns // h)  # due when w_ns < (k + 1) h
@@ -188,6 +189,9 @@ def _load_kernels() -> None:
 
 
 _RECORD_DTYPES = [np.dtype(f.type.to_pandas_dtype()) for f in schemas.SPIKES]
+_NEVER = int(np.iinfo(np.int64).max)  # the step of "nothing due"
+_NO_ROUTES = Interconnect.empty_tables()  # read only by the kernel: one set serves every call
+_NO_HOSTS = np.zeros(0, np.int64)
 _READOUT_BYTES_MAX = 64 << 20  # CADC samples buffered per call, at most (the call is split)
 
 
@@ -210,6 +214,9 @@ class ChipHost:
         self._record = [np.empty(1 << 14, dt) for dt in _RECORD_DTYPES]
         self._n_rec = 0
         self._table_of: list | None = None  # the arrays the address table was built from
+        self._no_readout: tuple | None = None  # the readout buffers of a call without readouts
+        self._readouts_off = True  # no chip records MADC or CADC samples (set with the table)
+        self._no_counts = np.zeros(2, np.int64)  # the network's counters when there is no network
         _load_kernels()
         self.busy_s = 0.0  # wall seconds inside run_windows, all chips
         self._cpu0 = time.thread_time()  # this thread's CPU seconds when the chips were loaded
@@ -228,8 +235,8 @@ class ChipHost:
     def _chip_table(self) -> tuple:
         """The kernel's per-chip address table (rebuilt when a chip replaced an array)."""
         sources = [u.arrays() for u in self._list]
-        if self._table_of is not None and all(a is b for new, old in zip(sources, self._table_of)
-                                              for a, b in zip(new, old)):
+        if self._table_of is not None and all(all(map(operator.is_, new, old))
+                                              for new, old in zip(sources, self._table_of)):
             return self._table
         n = len(self._list)
         addr = np.zeros((n, HK.N_FIELDS), np.int64)
@@ -268,21 +275,42 @@ class ChipHost:
             ints[c, HK.I_SYSTEM_CHIP] = u.chip.chip_id
             tau_corr_ns[c] = ro.tau_corr_us * 1e3
         self._table_of, self._table = sources, (addr, ints, tau_corr_ns, keep)
+        self._readouts_off = not ((ints[:, HK.I_MADC_NEURON] >= 0).any() or (ints[:, HK.I_CADC_PERIOD] > 0).any())
         return self._table
 
     def _chunk(self, bounds: np.ndarray, ints: np.ndarray) -> int:
         """How many of the windows ``bounds`` one kernel call may run: none after the first
         may start where a write or a PPU kernel is due, and the readout buffers stay small."""
-        due = min((u.next_due_step() for u in self._list), default=np.iinfo(np.int64).max)
+        due = min((u.next_due_step() for u in self._list), default=_NEVER)
         n_win = len(bounds) - 1
-        later = np.searchsorted(bounds[1:-1], due, side="left") + 1  # windows before the due one
-        n_win = min(n_win, int(later))
+        if due < _NEVER:
+            later = bounds[1:-1].searchsorted(due, side="left") + 1  # windows before the due one
+            n_win = min(n_win, int(later))
+        if self._readouts_off:
+            return n_win
         periods = ints[:, HK.I_CADC_PERIOD]
         if (periods > 0).any():
             steps_max = _READOUT_BYTES_MAX // (8 * C.NEURONS_PER_CHIP * len(self._list)) * int(periods[periods > 0].min())
             steps_max = max(1, steps_max // self.dt_ns)
             n_win = max(1, min(n_win, int(np.searchsorted(bounds, bounds[0] + steps_max, side="right")) - 1))
         return n_win
+
+    def _readout_buffers(self, ints: np.ndarray, steps: int) -> tuple:
+        """The MADC and CADC buffers of a kernel call of ``steps`` steps: ``(madc_t, madc_x,
+        cadc_t, cadc_v)``, a row per chip (no columns when no chip records: then one set
+        serves every call, as a Ray placement calls once per window)."""
+        n, h = len(self._list), self.dt_ns
+        if self._readouts_off:
+            if self._no_readout is None:
+                self._no_readout = (np.empty((n, 0), np.int64), np.empty((n, 0)), np.empty((n, 0), np.int64),
+                                    np.empty((n, 0, C.NEURONS_PER_CHIP), np.int64))
+            return self._no_readout
+        madc_on = ints[:, HK.I_MADC_NEURON] >= 0
+        periods = ints[:, HK.I_CADC_PERIOD]
+        cap_m = steps // int(ints[madc_on, HK.I_MADC_EVERY].min()) + 1 if madc_on.any() else 0
+        cap_c = (steps * h) // int(periods[periods > 0].min()) + 2 if (periods > 0).any() else 0
+        return (np.empty((n, cap_m), np.int64), np.empty((n, cap_m)), np.empty((n, cap_c), np.int64),
+                np.empty((n, cap_c, C.NEURONS_PER_CHIP), np.int64))
 
     def run_windows(self, bounds: np.ndarray, net: Interconnect | None = None) -> int:
         """Run the windows ``[bounds[i], bounds[i + 1])`` (steps) on every chip; with ``net``
@@ -297,8 +325,8 @@ class ChipHost:
             host_of[list(self.units)] = np.arange(len(self.units))
             route, tables = True, net.tables()
         else:
-            route, tables, host_of = False, Interconnect.empty_tables(), np.zeros(0, np.int64)
-        counts = net.counts if net is not None else np.zeros(2, np.int64)
+            route, tables, host_of = False, _NO_ROUTES, _NO_HOSTS
+        counts = net.counts if net is not None else self._no_counts
         while len(bounds) > 1 and self._list:
             for u in self._list:
                 if u.chip.step != bounds[0]:
@@ -309,14 +337,9 @@ class ChipHost:
             part = bounds[:n_win + 1]
             steps = int(part[-1] - part[0])
             n = len(self._list)
-            madc_on = ints[:, HK.I_MADC_NEURON] >= 0
-            cap_m = steps // int(ints[madc_on, HK.I_MADC_EVERY].min()) + 1 if madc_on.any() else 0
-            periods = ints[:, HK.I_CADC_PERIOD]
-            cap_c = (steps * h) // int(periods[periods > 0].min()) + 2 if (periods > 0).any() else 0
-            madc_t, madc_x = np.empty((n, cap_m), np.int64), np.empty((n, cap_m))
-            cadc_t, cadc_v = np.empty((n, cap_c), np.int64), np.empty((n, cap_c, C.NEURONS_PER_CHIP), np.int64)
-            n_madc, n_cadc, syn = (np.zeros(n, np.int64) for _ in range(3))
-            play_pos = np.array([np.searchsorted(u.fpga.play_t_ns, part[0] * h) for u in self._list], np.int64)
+            madc_t, madc_x, cadc_t, cadc_v = self._readout_buffers(ints, steps)
+            n_madc, n_cadc, syn = np.zeros((3, n), np.int64)
+            play_pos = np.array([u.fpga.play_t_ns.searchsorted(part[0] * h) for u in self._list], np.int64)
             status, done, self._n_rec, *record, self._queue_t, self._queue_label = HK.run_windows(
                 part, h, addr, ints, tau_corr_ns, play_pos, self._queue_t, self._queue_label, self._queue_n,
                 route, host_of, *tables, counts, *self._record, self._n_rec,
@@ -369,6 +392,17 @@ class ChipHost:
         self._queue_t[c, :len(t)], self._queue_label[c, :len(t)] = t[order], lab[order]
         self._queue_n[c] = len(t)
 
+    def step_columns(self, k0: int, n_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One window on every chip, the arrivals already queued (``inject``): the chips'
+        neuron spikes as flat columns ``(chip int32, time_ticks int64, label int32)``, chips
+        ascending — the columns of ``schemas.EXCHANGE``, straight from the host's record."""
+        first = self.run_windows(np.array([k0, k0 + n_steps], np.int64))
+        ticks, chip, neuron, label = (a[first:self._n_rec] for a in self._record)
+        if len(neuron) and (neuron < 0).any():  # (an FPGA-bound background event)
+            keep = neuron >= 0
+            return chip[keep], ticks[keep], label[keep]
+        return chip, ticks, label
+
     def step(self, k0: int, n_steps: int, arrivals: dict[int, Spikes]) -> dict[int, Spikes]:
         """One window on every chip (the Ray placements' exchange): ``arrivals`` are network
         events ``(t_ns, label)``; returns each chip's neuron spikes ``(time_ticks, label)``."""
@@ -393,10 +427,7 @@ class ChipHost:
             for cid in np.unique(chip).tolist():
                 sel = chip == cid
                 self._queue(row[cid], t[sel].astype(np.int64), lab[sel].astype(np.int64))
-        first = self.run_windows(np.array([k0, k0 + n_steps], np.int64))
-        ticks, chips, neuron, label = (a[first:self._n_rec] for a in self._record)
-        keep = neuron >= 0
-        return encode_exchange(chips[keep], ticks[keep], label[keep])
+        return encode_exchange(*self.step_columns(k0, n_steps))
 
     # --- results and state ----------------------------------------------------------------
     def spikes(self) -> pa.Table:

@@ -19,13 +19,17 @@ of their addresses (``chip_table``), and the kernel views them with ``numba.carr
 call for any number of chips, no Python object per window, and no copy of a chip's state.
 Every array's dtype, shape and contiguity is checked when the table is built.
 
-numba's on-disk cache keys a compiled function to its own file only: this module's cache
-holds ``kernels.integrate_steps`` compiled in, and a change to ``chip_actor/kernels.py`` (or
-``libm_exp.py``) alone leaves it stale — touch this file, or delete ``__pycache__/*.nb[ic]``,
-after changing them.
+numba's on-disk cache keys a compiled function to its own file's content only (touching the
+file changes nothing): this module's cache holds ``kernels.integrate_steps`` compiled in, so
+on import ``_drop_stale_cache`` deletes it when ``chip_actor/kernels.py`` or ``libm_exp.py``
+changed since it was written.
 """
 
 from __future__ import annotations
+
+import glob
+import hashlib
+import os
 
 import numpy as np
 from numba import carray, njit, types
@@ -33,6 +37,35 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..chip_actor import kernels as K
+from ..chip_actor import libm_exp
+
+
+def _drop_stale_cache() -> None:
+    """Delete this module's compiled functions from numba's cache when the kernels they
+    embed changed (the digest of those files is kept beside the cache). Best effort: a cache
+    that cannot be read or written is numba's to handle."""
+    cache_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    try:
+        digest = hashlib.sha256()
+        for path in (K.__file__, libm_exp.__file__):
+            with open(path, "rb") as fh:
+                digest.update(fh.read())
+        stamp = os.path.join(cache_dir, "host_kernel.kernels-digest")
+        old = None
+        if os.path.exists(stamp):
+            with open(stamp) as fh:
+                old = fh.read()
+        if old != digest.hexdigest():
+            for f in glob.glob(os.path.join(cache_dir, "host_kernel.*.nb[ic]")):
+                os.remove(f)
+            os.makedirs(cache_dir, exist_ok=True)
+            with open(stamp, "w") as fh:
+                fh.write(digest.hexdigest())
+    except OSError:
+        pass
+
+
+_drop_stale_cache()
 from ..protocol import coordinates as C
 from ..routing.interconnect import route_window
 from ..units import NS_PER_TICK
@@ -305,3 +338,32 @@ def _grown(a, size, n):
     out = np.empty(size, a.dtype)
     out[:n] = a[:n]
     return out
+
+
+@njit(**_JIT)
+def route_to_queues(src, ticks, labels, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns,
+                    depth, free_ns, sent, delivered, dropped, maxq, net_counts, row_of, q_t, q_lab, q_n):
+    """A Ray host's share of one window's network (``peer_exchange``): every host's spikes
+    ``(chip, time_ticks, label)`` (any integer types, source chips ascending) through the
+    host's replica of the network (``route_window``; every host routes all of them, so the
+    link states stay equal), and the arrivals for this host's chips (``row_of[system chip]``
+    its row here, -1 for another host's) into their pending queues, in the order (time,
+    label) — what ``ChipHost.inject`` does, in one call. Returns ``(q_t, q_lab)`` (reallocated
+    when full)."""
+    n = src.shape[0]
+    if n == 0 or routes.shape[0] == 0:
+        return q_t, q_lab
+    s64 = np.empty(n, np.int64)
+    t64 = np.empty(n, np.int64)
+    l64 = np.empty(n, np.int64)
+    for i in range(n):
+        s64[i] = src[i]
+        t64[i] = ticks[i]
+        l64[i] = labels[i]
+    dst, t_arr, lab = route_window(s64, t64, l64, route_key, routes, pair_path, path_links, path_len, hop_ns,
+                                   service_ns, depth, free_ns, sent, delivered, dropped, maxq, net_counts)
+    for e in range(dst.shape[0]):
+        c = row_of[dst[e]]
+        if c >= 0:
+            q_t, q_lab = _insert_arrivals(q_t, q_lab, q_n, c, t_arr[e], lab[e])
+    return q_t, q_lab

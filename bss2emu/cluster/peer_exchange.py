@@ -46,6 +46,7 @@ import numpy as np
 from ..errors import ClusterError
 from ..protocol import coordinates as C
 from ..routing.interconnect import Interconnect
+from . import host_kernel as HK
 from .host import ChipHost, encode_exchange, pack_spikes, unpack_spikes
 
 HEADER_ROW = 8  # int64 per header row: one 64-byte cache line per host (no false sharing)
@@ -299,17 +300,6 @@ def slot_bytes(chips: int, window_steps: int) -> int:
     return chips * C.NEURONS_PER_CHIP * max(1, int(window_steps)) * BYTES_PER_SPIKE + MESSAGE_OVERHEAD
 
 
-def _flat_columns(spikes: dict) -> tuple:
-    """A host's ``step`` result ``{chip: (ticks, labels)}`` (chips ascending) as flat columns."""
-    chips = list(spikes)
-    lens = [len(t) for t, _ in spikes.values()]
-    if not sum(lens):
-        z = np.zeros(0, np.int64)
-        return z, z, z
-    return (np.repeat(np.asarray(chips, np.int64), lens), np.concatenate([t for t, _ in spikes.values()]),
-            np.concatenate([lab for _, lab in spikes.values()]))
-
-
 class PeerHost(ChipHost):
     """A ``ChipHost`` that can run many windows on its own, exchanging spikes with the other
     hosts through an ``ExchangeBoard`` and routing them through its own ``Interconnect``."""
@@ -337,28 +327,30 @@ class PeerHost(ChipHost):
         board, me, net, tm = self._board, self._me, self._net, self._times
         net.set_state(net_state)
         bounds = np.asarray(bounds, np.int64).tolist()
+        row_of = np.full(len(self._host_of), -1, np.int64)  # system chip -> its row here (-1: elsewhere)
+        row_of[list(self.units)] = np.arange(len(self.units))
         arrow = self._wire == "arrow"
         try:
             for w in range(len(bounds) - 1):
                 t0 = time.perf_counter()
-                spikes = self.step(bounds[w], bounds[w + 1] - bounds[w], {})
-                t1 = time.perf_counter()
                 if arrow:
-                    board.publish_columns(me, w, *_flat_columns(spikes))
+                    columns = self.step_columns(bounds[w], bounds[w + 1] - bounds[w])
+                    t1 = time.perf_counter()
+                    board.publish_columns(me, w, *columns)
                     cols = board.gather_columns(w)
                     t2 = time.perf_counter()
                     src, ticks, labels = (np.concatenate([c[i] for c in cols]) for i in range(3))
                 else:
+                    spikes = self.step(bounds[w], bounds[w + 1] - bounds[w], {})
+                    t1 = time.perf_counter()
                     board.publish(me, w, pack_spikes(spikes))
                     parts = board.gather(w)
                     t2 = time.perf_counter()
                     src, ticks, labels = self._columns(parts)
                 t3 = time.perf_counter()
-                dst, t_ns, lab = net.route(src, ticks, labels)
-                mine = self._host_of[dst] == me
-                if mine.any():
-                    dst, t_ns, lab = dst[mine], t_ns[mine], lab[mine]
-                    self.inject({c: (t_ns[dst == c], lab[dst == c]) for c in np.unique(dst).tolist()})
+                self._queue_t, self._queue_label = HK.route_to_queues(
+                    src, ticks, labels, *net.tables(), net.counts, row_of, self._queue_t, self._queue_label,
+                    self._queue_n)
                 t4 = time.perf_counter()
                 tm["step_s"] += t1 - t0
                 tm["codec_s"] += t3 - t2 + (t2 - t1) - board.wait_s

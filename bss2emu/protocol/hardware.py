@@ -280,10 +280,12 @@ class ChipConfig:
 
     def check(self) -> None:
         """Raise ``ConfigError`` naming the first value outside its hardware range."""
+        # (look for the bad value's index only where there is one: ``argwhere`` over every
+        # synapse array costs most of a chip's set-up)
         vals = self.neurons.values
-        bad = np.argwhere((vals < 0) | (vals > _NEURON_MAX[None, :]))
-        if len(bad):
-            n, p = bad[0]
+        out = (vals < 0) | (vals > _NEURON_MAX[None, :])
+        if out.any():
+            n, p = np.argwhere(out)[0]
             par = NEURON_PARAMETERS[p]
             raise ConfigError(
                 f"neuron circuit {n}: {par.name}={vals[n, p]} is out of range 0..{par.maximum}; "
@@ -292,9 +294,9 @@ class ChipConfig:
         for path, (what, lo, hi) in _RANGES.items():
             part, attr = path.split(".")
             arr = np.asarray(getattr(getattr(self, part), attr))
-            bad = np.argwhere((arr < lo) | (arr > hi))
-            if len(bad):
-                idx = tuple(int(i) for i in bad[0])
+            out = (arr < lo) | (arr > hi)
+            if out.any():
+                idx = tuple(int(i) for i in np.argwhere(out)[0])
                 raise ConfigError(
                     f"{what} at {path}{list(idx)} = {arr[idx]} is out of range {lo}..{hi}"
                 )

@@ -314,8 +314,10 @@ def from_list_weights(connections: list, weight: int) -> np.ndarray:
     return np.array([x[2] if len(x) == 3 else weight for x in connections], np.int64)
 
 
-def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> ChipConfig:
-    """Hardware values for one chip of a mapped experiment: a complete ``ChipConfig``."""
+def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights: dict | None = None) -> ChipConfig:
+    """Hardware values for one chip of a mapped experiment: a complete ``ChipConfig``.
+    ``weights``: the from-list projections' weights by label, filled as they are read (pass
+    one dict for all chips of an experiment to read each projection's list once)."""
     rt = mapping.chips[chip]
     cfg = ChipConfig()
     for pop in exp.populations:
@@ -331,7 +333,11 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> Chip
         sel = c == chip
         # weights are values, not topology: always this experiment's (from_list rows may carry one)
         if isinstance(pr.connector, E.FromList):
-            w = from_list_weights(pr.connector.connections, pr.weight)
+            w = None if weights is None else weights.get(pr.label)
+            if w is None:
+                w = from_list_weights(pr.connector.connections, pr.weight)
+                if weights is not None:
+                    weights[pr.label] = w
             syn.weights[h[sel], r[sel], col[sel]] = w[sel]
         else:
             syn.weights[h[sel], r[sel], col[sel]] = pr.weight

@@ -221,3 +221,17 @@ def test_a_source_needing_more_than_two_rows_in_a_column_gets_a_masked_driver_gr
             assert cfg.synapses.addresses[hh, r, c] == label & 63
         if pr.pre == "single":
             assert not set((row // C.ROWS_PER_DRIVER).tolist()) & set(masked)
+
+
+def test_from_list_weights_read_once_per_experiment_are_the_same():
+    # configure_chip(weights=...) memoises a projection's weights for the chips of one run
+    e = exp(populations=[{"name": "p", "size": 3}], sources=[src("s", 3)],
+            projections=[{"pre": "s", "post": "p", "weight": 9, "connector": {
+                "kind": "from_list", "connections": [[0, 0, 5], [1, 2], [2, 1, 63]]}}])
+    m = R.map_experiment(e)
+    memo: dict = {}
+    first = R.configure_chip(e, m, 0, memo)
+    again = R.configure_chip(e, m, 0, memo)
+    assert memo["s→p"].tolist() == [5, 9, 63]
+    assert np.array_equal(first.synapses.weights, R.configure_chip(e, m, 0).synapses.weights)
+    assert np.array_equal(again.synapses.weights, first.synapses.weights)
