@@ -474,15 +474,8 @@ def _coordinates(flat):
 
 @njit(inline="always")
 def _code8(x):
-    """``clip(rint(x), 0, 255)`` (rint: halves to even), without a libm call per value."""
-    if x >= 255.0:
-        return 255
-    if x > 0.0:
-        k = int(x + 0.5)
-        if k - x == 0.5 and k & 1:
-            k -= 1
-        return k
-    return 0
+    """``clip(rint(x), 0, 255)`` (rint: halves to even; one instruction, no libm call), branch-free."""
+    return np.uint8(min(max(np.rint(x), 0.0), 255.0))
 
 
 @njit(cache=True)
