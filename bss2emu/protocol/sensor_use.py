@@ -44,18 +44,27 @@ def reads_correlation(kernel: Any) -> bool:
     return any(_mentions(code, glb, seen, 0) for code, glb in _code_of(kernel))
 
 
-def _code_of(obj: Any) -> list[tuple[types.CodeType, dict]]:
-    """The code objects (with their globals) of a function, method, numba dispatcher, or an
-    object's class: its methods (the class's own, not ``object``'s)."""
+def _code_of(obj: Any, depth: int = 0) -> list[tuple[types.CodeType, dict]]:
+    """The code objects (with their globals) of a function (and of the callables its closure
+    holds: a wrapper's wrapped kernel), method, numba dispatcher, or an object's class: its
+    methods (the class's own, not the libraries' it derives from)."""
     obj = getattr(obj, "py_func", obj)  # a numba dispatcher: its Python function
     if isinstance(obj, types.MethodType):
         obj = obj.__func__
     if isinstance(obj, types.FunctionType):
-        return [(obj.__code__, obj.__globals__)]
+        out = [(obj.__code__, obj.__globals__)]
+        for cell in obj.__closure__ or ():
+            try:
+                held = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if depth < _DEPTH and callable(held) and not _is_library(held) and not isinstance(held, type):
+                out.extend(_code_of(held, depth + 1))
+        return out
     if isinstance(obj, staticmethod | classmethod):
-        return _code_of(obj.__func__)
+        return _code_of(obj.__func__, depth)
     if isinstance(obj, property):
-        return [c for f in (obj.fget, obj.fset) if f is not None for c in _code_of(f)]
+        return [c for f in (obj.fget, obj.fset) if f is not None for c in _code_of(f, depth)]
     cls = obj if isinstance(obj, type) else type(obj)
     out = []
     for klass in cls.__mro__:

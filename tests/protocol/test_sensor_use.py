@@ -32,8 +32,14 @@ def test_functions_that_read_directly_or_through_helpers_are_seen():
     def in_a_lambda(ctx):
         list(map(lambda v: v.correlation(), ctx.projections))
 
-    for kernel in (direct, via_codes, two_levels, in_a_lambda):
+    def wrapper_of(kernel):
+        def timed(ctx):  # a wrapper (a timer, a logger) holds the kernel in its closure
+            kernel(ctx)
+        return timed
+
+    for kernel in (direct, via_codes, two_levels, in_a_lambda, wrapper_of(direct)):
         assert reads_correlation(kernel), kernel.__name__
+    assert not reads_correlation(wrapper_of(lambda ctx: None))
 
 
 def test_kernels_that_do_not_read_are_seen_as_such():
