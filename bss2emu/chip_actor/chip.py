@@ -184,12 +184,11 @@ class Chip:
         self.bg_next_ns = (-(-bgc.start_ticks * NS_PER_TICK // 4) * 4).astype(np.int64)
         self.bg_rng = bgc.seed.astype(np.int64).copy()
         shape_s = (C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
-        # the causal sensors and the synapses' last pre times are kept by column ([hemisphere,
-        # column, row]): a post spike updates its column, contiguously (``t_pre``, ``causal``
-        # are [hemisphere, row, column] views of them)
+        # the synapses' last pre times are kept by column ([hemisphere, column, row]): a post
+        # spike reads its column's, contiguously (``t_pre`` is a [hemisphere, row, column] view)
         self.t_pre_by_column = np.full(shape_s, -1, dtype=np.int64)
         self.t_post = np.full(n, -1, dtype=np.int64)
-        self.causal_by_column = np.zeros(shape_s)
+        self.causal = np.zeros(shape_s)
         self.acausal = np.zeros(shape_s)
 
     @property
@@ -201,16 +200,6 @@ class Chip:
     @t_pre.setter
     def t_pre(self, value) -> None:
         self.t_pre[...] = value
-
-    @property
-    def causal(self) -> np.ndarray:
-        """The causal correlation sensors ``[hemisphere, row, column]`` (a view of
-        ``causal_by_column``)."""
-        return self.causal_by_column.transpose(0, 2, 1)
-
-    @causal.setter
-    def causal(self, value) -> None:
-        self.causal[...] = value
 
     def set_neuron_values(self, name: str, neurons, values) -> None:
         """Write one neuron parameter (hardware value) for the given circuits."""
@@ -417,7 +406,7 @@ class Chip:
                 self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
-                ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre_by_column, self.t_post, self.causal_by_column,
+                ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre_by_column, self.t_post, self.causal,
                 self.acausal,
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],

@@ -76,9 +76,10 @@ the event's address in those drivers' rows (``synapse_table``, weights included,
 order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
 step's events are put in order by insertion sort, or by merge sort when there are many.
 The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) are kept where their
-walks read them: a post spike's causal update runs down its column (``t_pre`` and ``causal``
-by column, contiguous), an event's acausal update along the synapses it reached (``acausal``
-by row), each with ``exp`` as SIMD over the column or the event's synapses.
+walks read them: a post spike's causal update reads its column's last pre times (``t_pre``
+by column, contiguous), an event's acausal update runs along the synapses it reached, each
+with ``exp`` as SIMD over the column or the event's synapses; the sensors themselves stay by
+row, as the PPU reads them.
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
@@ -631,8 +632,8 @@ def integrate_steps(
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
     ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
     ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
-    The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) and
-    ``causal`` are ``[hemisphere, column, row]``, ``acausal`` is ``[hemisphere, row, column]``.
+    The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) is
+    ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``.
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
     events: an event reaching a synapse of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -967,21 +968,15 @@ def integrate_steps(
             inp = sb_in[i]
             label = sb_label[i]
             neuron = sb_neuron[i]
-            if neuron >= 0 and corr_on:  # causal sensors of the sender's column (contiguous, SIMD)
+            if neuron >= 0 and corr_on:  # causal sensors of the sender's column (its pre times contiguous, SIMD)
                 hn = neuron // 256
                 cn = neuron % 256
-                n_slow = 0
                 for r in range(256):
                     cx[r] = -(t_ns - t_pre[hn, cn, r]) / tau_corr_ns
-                    n_slow += (t_pre[hn, cn, r] >= 0) & (not in_fast_range(cx[r]))
                 exp_array(cx, cex, cex_r, cex_k)
                 for r in range(256):
-                    on = (t_pre[hn, cn, r] >= 0) & in_fast_range(cx[r])
-                    causal[hn, cn, r] = causal[hn, cn, r] + (cex[r] if on else 0.0)  # (+0.0: unchanged bits)
-                if n_slow:
-                    for r in range(256):
-                        if t_pre[hn, cn, r] >= 0 and not in_fast_range(cx[r]):
-                            causal[hn, cn, r] += np.exp(cx[r])
+                    if t_pre[hn, cn, r] >= 0:
+                        causal[hn, r, cn] += cex[r] if in_fast_range(cx[r]) else np.exp(cx[r])
                 t_post[neuron] = t_ns
             to_fpga = False
             addr = label & 63
