@@ -183,10 +183,22 @@ class Chip:
         self.bg_next_ns = (-(-bgc.start_ticks * NS_PER_TICK // 4) * 4).astype(np.int64)
         self.bg_rng = bgc.seed.astype(np.int64).copy()
         shape_s = (C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
-        self.t_pre = np.full(shape_s, -1, dtype=np.int64)
+        # the synapses' last pre times are kept by column ([hemisphere, column, row]): a post
+        # spike reads its column's, contiguously (``t_pre`` is a [hemisphere, row, column] view)
+        self.t_pre_by_column = np.full(shape_s, -1, dtype=np.int64)
         self.t_post = np.full(n, -1, dtype=np.int64)
         self.causal = np.zeros(shape_s)
         self.acausal = np.zeros(shape_s)
+
+    @property
+    def t_pre(self) -> np.ndarray:
+        """Each synapse's last presynaptic event time (ns, -1: none), ``[hemisphere, row,
+        column]`` (a view of ``t_pre_by_column``)."""
+        return self.t_pre_by_column.transpose(0, 2, 1)
+
+    @t_pre.setter
+    def t_pre(self, value) -> None:
+        self.t_pre[...] = value
 
     def set_neuron_values(self, name: str, neurons, values) -> None:
         """Write one neuron parameter (hardware value) for the given circuits."""
@@ -394,7 +406,8 @@ class Chip:
                 self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
-                ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre, self.t_post, self.causal, self.acausal,
+                ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre_by_column, self.t_post, self.causal,
+                self.acausal,
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
                 out_t, out_l, out_n, *st[:7], self.psp_tab, self.psp_ok, self.psp_class,

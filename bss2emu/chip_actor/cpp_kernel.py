@@ -304,7 +304,7 @@ class CppKernel:
         st = run.state
         np.copyto(st["weights"], ctx.read_weights(), casting="unsafe")
         before = st["weights"].copy()
-        if self._reads_correlation:
+        if self.reads_correlation:
             ctx.correlation_codes_into(st["causal"], st["acausal"])
         st["cadc"] = np.asarray(ctx.membranes()).reshape(_H, _C)
         counters = np.minimum(ctx.rate_counters(), 2**32 - 1).reshape(_H, _C)  # the chip's, shared by its kernels
@@ -347,9 +347,11 @@ class CppKernel:
                                       f"{chip}, PPU {PPU_NAMES[hemi]}, restoring its globals")
 
     @property
-    def _reads_correlation(self) -> bool:
-        # every read of the sensors goes through a function named *correlation* (libnux, the
-        # view handles): a kernel without the word needs no codes (a pass over 131,072 pairs)
+    def reads_correlation(self) -> bool:
+        """Whether the kernel reads the correlation sensors: every read goes through a function
+        named *correlation* (libnux, the view handles), so a kernel without the word needs
+        neither the codes (a pass over 131,072 pairs) nor the sensors running
+        (``protocol.sensor_use``)."""
         return "correlation" in self.source
 
     def _apply(self, ctx, run: _ChipRun, before: np.ndarray, counters: np.ndarray, synapses: list[View],

@@ -78,6 +78,11 @@ Delivery looks up the drivers an event selects (``driver_table``) and the synaps
 the event's address in those drivers' rows (``synapse_table``, weights included, in the
 order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
 step's events are put in order by insertion sort, or by merge sort when there are many.
+The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) are kept where their
+walks read them: a post spike's causal update reads its column's last pre times (``t_pre``
+by column, contiguous), an event's acausal update runs along the synapses it reached, each
+with ``exp`` as SIMD over the column or the event's synapses; the sensors themselves stay by
+row, as the PPU reads them.
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
@@ -736,6 +741,8 @@ def integrate_steps(
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
     ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
     ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
+    The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) is
+    ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``.
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
     events: an event reaching a synapse of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -765,6 +772,19 @@ def integrate_steps(
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     psp_tab_on = psp_tab.shape[2] > h_ns
     v_acc = np.empty(n_neurons if mc_on else 0)
+    # correlation sensors: a column's causal arguments and exps; an event's acausal updates
+    # (an event reaches a synapse at most once, so at most every entry of the table)
+    cx = np.empty(256)
+    cex = np.empty(256)
+    cex_r = np.empty(256)
+    cex_k = np.empty(256, np.uint64)
+    n_acb = syn_entry.shape[0] if corr_on else 0
+    ac_at = np.empty(n_acb, np.int64)
+    ac_x = np.empty(n_acb)
+    ac_ex = np.empty(n_acb)
+    ac_r = np.empty(n_acb)
+    ac_k = np.empty(n_acb, np.uint64)
+    n_ac = 0
     any_bg = False
     for g in range(8):
         if bg[B_ENABLE, g] != 0:
@@ -1060,13 +1080,15 @@ def integrate_steps(
             inp = sb_in[i]
             label = sb_label[i]
             neuron = sb_neuron[i]
-            if neuron >= 0 and corr_on:  # causal sensors of the sender's column
+            if neuron >= 0 and corr_on:  # causal sensors of the sender's column (its pre times contiguous, SIMD)
                 hn = neuron // 256
                 cn = neuron % 256
                 for r in range(256):
-                    tp = t_pre[hn, r, cn]
-                    if tp >= 0:
-                        causal[hn, r, cn] += np.exp(-(t_ns - tp) / tau_corr_ns)
+                    cx[r] = -(t_ns - t_pre[hn, cn, r]) / tau_corr_ns
+                exp_array(cx, cex, cex_r, cex_k)
+                for r in range(256):
+                    if t_pre[hn, cn, r] >= 0:
+                        causal[hn, r, cn] += cex[r] if in_fast_range(cx[r]) else np.exp(cx[r])
                 t_post[neuron] = t_ns
             to_fpga = False
             addr = label & 63
@@ -1159,12 +1181,22 @@ def integrate_steps(
                                     else:
                                         v = nstate[S_V, n]
                                         nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
-                        if corr_on:  # acausal sensor and the synapse's last pre time
+                        if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
                             tq = t_post[nc]
                             if tq >= 0:
-                                acausal[h, r, c] += np.exp(-(t_ns - tq) / tau_corr_ns)
-                            t_pre[h, r, c] = t_ns
+                                ac_at[n_ac] = (h * 256 + r) * 256 + c
+                                ac_x[n_ac] = -(t_ns - tq) / tau_corr_ns
+                                n_ac += 1
+                            t_pre[h, c, r] = t_ns
+            if n_ac:  # the event's acausal sensor updates: exp as SIMD (libm's bits), then added in order
+                exp_array(ac_x, ac_ex, ac_r, ac_k, 0, n_ac)
+                for q in range(n_ac):
+                    x = ac_x[q]
+                    e = ac_ex[q] if in_fast_range(x) else np.exp(x)
+                    at = ac_at[q]
+                    acausal[at >> 16, (at >> 8) & 255, at & 255] += e
+                n_ac = 0
             if to_fpga:
                 out_t[n_out] = t_ns
                 out_label[n_out] = label

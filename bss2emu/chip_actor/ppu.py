@@ -77,21 +77,25 @@ class ChipSnapshot:
     process: the chip does not move while a kernel runs)."""
 
     def __init__(self, spike_count, membranes, causal, acausal, weights, corr_lsb: float = 1.0,
-                 chip: Chip | None = None) -> None:
+                 chip: Chip | None = None, sensors_on: bool = True) -> None:
         self._chip = chip
         self.spike_count, self._membranes, self._causal, self._acausal = spike_count, membranes, causal, acausal
         self.weights, self.corr_lsb = weights, corr_lsb
+        #: whether the chip runs its correlation sensors (off: reading them is an error, not zeros)
+        self.sensors_on = sensors_on
         self._written = None  # synapses written by the kernels of this instant (weight_changes)
 
     @classmethod
     def of(cls, chip: Chip) -> "ChipSnapshot":
+        ro = chip.config.readout
         return cls(chip.spike_count.copy(), chip.membrane_codes(), chip.causal.copy(), chip.acausal.copy(),
-                   chip.config.synapses.weights.copy(), chip.config.readout.corr_lsb)
+                   chip.config.synapses.weights.copy(), ro.corr_lsb, sensors_on=ro.enable_correlation)
 
     @classmethod
     def live(cls, chip: Chip) -> "ChipSnapshot":
+        ro = chip.config.readout
         return cls(chip.spike_count.copy(), None, chip.causal, chip.acausal, chip.config.synapses.weights,
-                   chip.config.readout.corr_lsb, chip)
+                   ro.corr_lsb, chip, ro.enable_correlation)
 
     @property
     def membranes(self) -> np.ndarray:
@@ -110,7 +114,9 @@ class ChipSnapshot:
         flat = index if isinstance(index, np.ndarray) else flat_index(*index)
         if reset and not (self._causal.flags.writeable and self._acausal.flags.writeable):
             self._causal, self._acausal = self._causal.copy(), self._acausal.copy()  # (from Ray's store)
-        return _codes_at(self._causal.reshape(-1), self._acausal.reshape(-1), flat, 1.0 / self.corr_lsb, reset)
+        # (3-d, any layout: the sensors may be views, as a chip's t_pre is)
+        return _codes_at(self._causal, self._acausal, np.ascontiguousarray(flat, np.int64), 1.0 / self.corr_lsb,
+                         reset)
 
     def weight_changes(self, flat: np.ndarray, values: np.ndarray) -> np.ndarray:
         """The positions of ``values`` (6-bit weights for the synapses ``flat``) that change
@@ -168,7 +174,7 @@ class SynapseView:
 
     def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) sensor codes; ``reset``: zero these sensors after reading."""
-        snap = self._ctx._snap
+        snap = self._ctx._sensors()
         out = snap.correlation_codes(self.flat, reset)
         if reset and len(self) and not snap.is_live:  # a copy: the chip's sensors are reset by a write
             self._ctx.writes.append(CorrelationResetWrite(self._ctx._t_ticks, *self._index))
@@ -296,6 +302,17 @@ class PpuContext:
         indices = self._layout.neuron_indices.get(name)
         return NeuronView(self, name, circ, np.arange(len(circ)) if indices is None else indices)
 
+    def _sensors(self) -> ChipSnapshot:
+        """The snapshot, to read the correlation sensors from: an error if the chip does not run them."""
+        if not self._snap.sensors_on:
+            raise PlasticityError(
+                f"plasticity rule {self._kernel.name!r} at {self.time_us:.3f} µs (chip {self.chip_id}) read the "
+                f"correlation sensors, which run only for rules that read them, and its code was not seen to "
+                f"(bss2emu.protocol.sensor_use): declare it on the kernel, reads_correlation = True (a class "
+                f"attribute of a PyNN rule or the kernel object, an attribute of a kernel function), or record "
+                f"them (recordings.correlation = True)")
+        return self._snap
+
     def _fail(self, what: str, value, limit: str) -> PlasticityError:
         return PlasticityError(f"plasticity rule {self._kernel.name!r} at {self.time_us:.3f} µs (chip "
                                f"{self.chip_id}) wrote {what} {value!r}: {limit}")
@@ -323,7 +340,7 @@ class PpuContext:
     def correlation(self, reset: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """8-bit (causal, acausal) sensor codes ``[hemisphere, row, column]``; reset after read."""
         self.reset_correlation |= reset
-        return self._snap.correlation_codes()
+        return self._sensors().correlation_codes()
 
     def weights(self) -> np.ndarray:
         """Copy of all weights ``[hemisphere, row, column]``."""
@@ -336,9 +353,9 @@ class PpuContext:
     def correlation_codes_into(self, causal: np.ndarray, acausal: np.ndarray) -> None:
         """8-bit codes of all sensors into ``causal`` and ``acausal`` (uint8 ``[hemisphere,
         row, column]``), without reset (``correlation(reset=False)`` without the new arrays)."""
-        snap = self._snap
-        _codes_into(snap._causal.reshape(-1), 1.0 / snap.corr_lsb, causal.reshape(-1))
-        _codes_into(snap._acausal.reshape(-1), 1.0 / snap.corr_lsb, acausal.reshape(-1))
+        snap = self._sensors()
+        _codes_into(snap._causal, 1.0 / snap.corr_lsb, causal)
+        _codes_into(snap._acausal, 1.0 / snap.corr_lsb, acausal)
 
     def set_weights(self, hemisphere, row, column, values) -> None:
         """Write 6-bit weights (integers 0..63) at the given synapses."""
@@ -457,40 +474,38 @@ def _coordinates(flat):
 
 @njit(inline="always")
 def _code8(x):
-    """``clip(rint(x), 0, 255)`` (rint: halves to even), without a libm call per value."""
-    if x >= 255.0:
-        return 255
-    if x > 0.0:
-        k = int(x + 0.5)
-        if k - x == 0.5 and k & 1:
-            k -= 1
-        return k
-    return 0
+    """``clip(rint(x), 0, 255)`` (rint: halves to even; one instruction, no libm call), branch-free."""
+    return np.uint8(min(max(np.rint(x), 0.0), 255.0))
 
 
 @njit(cache=True)
 def _codes_at(causal, acausal, flat, per_lsb, reset):
-    """8-bit codes ``clip(rint(x · per_lsb), 0, 255)`` of both sensors (flattened arrays) at
-    ``flat`` (the CADC's read of the correlation sensors; numpy twin:
-    ``correlation_codes(None)``), zeroing them if ``reset``."""
+    """8-bit codes ``clip(rint(x · per_lsb), 0, 255)`` of both sensors (``[hemisphere, row,
+    column]`` arrays, views of any layout) at the flat indices ``flat`` (the CADC's read of
+    the correlation sensors; numpy twin: ``correlation_codes(None)``), zeroing them if ``reset``."""
     n = flat.shape[0]
     out_c = np.empty(n, np.uint8)
     out_a = np.empty(n, np.uint8)
     for i in range(n):
         j = flat[i]
-        out_c[i] = _code8(causal[j] * per_lsb)
-        out_a[i] = _code8(acausal[j] * per_lsb)
+        h = j // (_ROWS * _COLUMNS)
+        r = j // _COLUMNS % _ROWS
+        c = j % _COLUMNS
+        out_c[i] = _code8(causal[h, r, c] * per_lsb)
+        out_a[i] = _code8(acausal[h, r, c] * per_lsb)
         if reset:
-            causal[j] = 0.0
-            acausal[j] = 0.0
+            causal[h, r, c] = 0.0
+            acausal[h, r, c] = 0.0
     return out_c, out_a
 
 
 @njit(cache=True)
 def _codes_into(values, per_lsb, out):
-    """``out[i] = clip(rint(values[i] · per_lsb), 0, 255)`` (1-d)."""
-    for i in range(values.shape[0]):
-        out[i] = _code8(values[i] * per_lsb)
+    """``out[h, r, c] = clip(rint(values[h, r, c] · per_lsb), 0, 255)`` (3-d, any layout)."""
+    for h in range(values.shape[0]):
+        for r in range(values.shape[1]):
+            for c in range(values.shape[2]):
+                out[h, r, c] = _code8(values[h, r, c] * per_lsb)
 
 
 @njit(cache=True)

@@ -88,7 +88,7 @@ FIELDS = (
     ("xb_en", np.int64, _XB), ("xb_mask", np.int64, _XB), ("xb_target", np.int64, _XB),
     ("bg", np.int64, (8, C.BACKGROUND_GENERATORS)), ("bg_next_ns", np.int64, (C.BACKGROUND_GENERATORS,)),
     ("bg_rng", np.int64, (C.BACKGROUND_GENERATORS,)),
-    ("t_pre", np.int64, (_H, _R, _COL)), ("t_post", np.int64, (_N,)),
+    ("t_pre", np.int64, (_H, _COL, _R)), ("t_post", np.int64, (_N,)),  # t_pre by column
     ("causal", np.float64, (_H, _R, _COL)), ("acausal", np.float64, (_H, _R, _COL)),
     ("play_t_ns", np.int64, None), ("play_label", np.int64, None),
     # structured neurons (``chip_actor.structure.Structure``)
@@ -265,7 +265,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     carray(_voidptr(a[A_BG_RNG]), C.BACKGROUND_GENERATORS, np.int64),
                     ev_t[lo:], ev_in[lo:], ev_lab[lo:],
                     ints[c, I_CORR_ON] != 0, tau_corr_ns[c],
-                    carray(_voidptr(a[A_T_PRE]), (_H, _R, _COL), np.int64),
+                    carray(_voidptr(a[A_T_PRE]), (_H, _COL, _R), np.int64),
                     carray(_voidptr(a[A_T_POST]), _N, np.int64),
                     carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
                     carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),

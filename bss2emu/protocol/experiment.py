@@ -41,6 +41,7 @@ from ..errors import ConfigError
 from . import coordinates as C
 from .hardware import MADC_SOURCES, NEURON_PARAMETERS
 from .loader import read_experiment_data
+from .sensor_use import reads_correlation
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+( [^\s]+)*$")]
 TimeUs = Annotated[float, Field(ge=0.0, le=1e7, allow_inf_nan=False)]
@@ -410,6 +411,12 @@ class PlasticityRule(_Model):
         if not callable(value):
             raise ValueError(f"kernel {value!r} is not callable; give a function kernel(ctx) or its dotted path")
         return value
+
+    @property
+    def reads_correlation(self) -> bool:
+        """Whether the kernel reads the correlation sensors (``sensor_use.reads_correlation``):
+        the chips run them only then, or when the experiment records them."""
+        return reads_correlation(self.kernel)
 
     @field_serializer("kernel", when_used="json")
     def _kernel_path(self, kernel: Any) -> str:

@@ -33,6 +33,7 @@ import numpy as np
 from ..chip_actor.ppu import SynapseView
 from ..errors import ConfigError
 from ..protocol import coordinates as C
+from ..protocol.sensor_use import reads_correlation
 from . import simulator
 from .exceptions import NoModelAvailableError
 
@@ -272,6 +273,15 @@ class RuleKernel:
         self.rule, self.function, self.parts, self.populations = bare, function, parts, populations
         self.sizes, self.us_per_ms = sizes, us_per_ms
         self._merged = None  # per chip (each PPU runs its own copy): the merged views' index arrays
+
+    @property
+    def reads_correlation(self) -> bool:
+        """Whether the rule reads the correlation sensors (``protocol.sensor_use``): a C++
+        kernel if its source names them, a Python one by its ``reads_correlation`` attribute
+        or its code."""
+        if self.function is run_cpp:
+            return "correlation" in self.rule.generate_kernel()
+        return reads_correlation(self.rule)  # (its class's methods: the kernel and its helpers)
 
     def __call__(self, ctx) -> None:
         if self._merged is None:  # the layout of this chip stays for the run: merge once

@@ -391,7 +391,8 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
                                f"{circuits[1]}: {e}") from None
     if rec.cadc is not None:
         cfg.readout.cadc_period_ns = max(int(round(rec.cadc.period_us * 1e3)), exp.dt_ns)
-    cfg.readout.enable_correlation = rec.correlation or bool(exp.plasticity)
+    # the sensors cost about half a run: on only where recorded or read (``protocol.sensor_use``)
+    cfg.readout.enable_correlation = rec.correlation or any(r.reads_correlation for r in exp.plasticity)
     cfg.readout.tau_corr_us = rec.tau_corr_us
     cfg.check()
     return cfg
