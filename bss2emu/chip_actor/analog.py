@@ -31,6 +31,14 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   1.77 pA per weight LSB per bias LSB (current-based). A conductance-based input keeps its
   former 6 pS (no public figure found): as strong as the current-based one at a driving force
   of ``COBA_EQUIVALENT_DRIVE_MV`` = 295 mV.
+* **The adaptation state as a voltage** (``adaptation_mv``): the chip keeps w on a capacitor
+  around its baseline ``adaptation_v_ref`` (brainscales2-demos ``fp_adex_complex_dynamics``:
+  "the silicon neuron keeps track of the adaptation state in form of a voltage, which is then
+  converted into a current"), and the MADC reads that voltage: V_w = V_ref + w · R on the
+  membrane's scale. V_ref maps ``v_adapt_ref`` as the plain voltage cells (1.17 mV/LSB) less
+  ``ADAPTATION_REF_OFFSET_MV``, and R is ``ADAPTATION_MOHM``: both from the tutorial's
+  solution figure (``_static/tutorial/adex-subthreshold.png``: baseline 500 reads 425 codes,
+  and the stimulus of its widget's defaults lifts the adaptation trace by ≈ 72 codes).
 """
 
 from __future__ import annotations
@@ -65,6 +73,11 @@ VOLTAGE_MAPS: dict[str, VoltageMap] = {
     "v_reset": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + 100 * LEAK_MV_PER_LSB),  # reset d ≙ leak d+100
 }
 DEFAULT_VOLTAGE_MAP = VoltageMap(MV_PER_DAC, 0.0)  # reversal potentials, V_T and the other voltage cells
+ADAPTATION_REF_OFFSET_MV = 88.6  # adaptation_v_ref 500 reads 425 MADC codes (module docstring)
+VOLTAGE_MAPS["v_adapt_ref"] = VoltageMap(MV_PER_DAC, -ADAPTATION_REF_OFFSET_MV)
+ADAPTATION_MOHM = 1800.0
+"""R of V_w = V_ref + w · R (MΩ: nA · MΩ = mV), the adaptation capacitor's voltage per
+adaptation current (module docstring)."""
 
 
 def voltage_map(name: str) -> VoltageMap:
@@ -106,6 +119,7 @@ def chip_mismatch(serial: int, ideal: bool = False) -> Mismatch:
     offset[:, :drawn] = rng.normal(0.0, VOLTAGE_OFFSET_SPREAD_MV, size=(n, drawn))
     # drawn after the others, so adding it left every earlier chip's mismatch as it was
     gain[:, IDX["i_bias_conductance"]] = np.exp(rng.normal(0.0, GAIN_SPREAD, size=n))
+    offset[:, IDX["v_adapt_ref"]] = rng.normal(0.0, VOLTAGE_OFFSET_SPREAD_MV, size=n)  # (as the one above)
     return Mismatch(gain, offset)
 
 
@@ -134,6 +148,7 @@ class NeuronPhysics(NamedTuple):
     coba_inh: np.ndarray  # bool
     fire: np.ndarray  # bool
     g_icc: np.ndarray | None = None  # µS, inter-compartment conductance (where enable_conductance is on)
+    v_adapt_ref: np.ndarray | None = None  # mV, the adaptation capacitor's baseline (MADC readout only)
 
 
 def capacitance_pf(setting) -> np.ndarray:
@@ -198,7 +213,14 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
         fire=flag("enable_fire"),
         g_icc=lin("i_bias_conductance", G_ICC_US_PER_LSB) * np.where(flag("conductance_division"), 0.125, 1.0)
         * np.where(flag("conductance_multiplication"), 8.0, 1.0),
+        v_adapt_ref=volt("v_adapt_ref"),
     )
+
+
+def adaptation_mv(physics: NeuronPhysics, neuron: int, w_na) -> np.ndarray:
+    """The adaptation capacitor's voltage (mV) of circuit ``neuron`` at adaptation current
+    ``w_na`` (nA): V_w = V_ref + w · ``ADAPTATION_MOHM`` (module docstring), what the MADC reads."""
+    return physics.v_adapt_ref[neuron] + np.asarray(w_na, np.float64) * ADAPTATION_MOHM
 
 
 def stp_utilisation(util_hw) -> np.ndarray:

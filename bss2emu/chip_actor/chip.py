@@ -3,8 +3,8 @@
 It holds a ``ChipConfig``, the chip's mismatch (from its serial number), the dynamic state
 (membranes, adaptation, synaptic inputs, STP, background generators, correlation sensors)
 and integrates windows with one numba call each (``kernels.integrate_window``). Its MADC
-reads the membrane, a synaptic input or adaptation of one neuron (``MADC_STATE_ROWS``;
-units in ``protocol.hardware.ReadoutConfig``).
+reads the membrane, a synaptic input or adaptation of one neuron, or of two alternately
+(``madc``; channels and units in ``protocol.hardware.ReadoutConfig``).
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from ..protocol.playback import BackgroundRateWrite, CorrelationResetWrite, Neur
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
+from .madc import kernel_channels, madc_columns
 from .structure import compartment_structure, has_structure, point_structure
 
 
 _POINT = point_structure()  # read-only arrays shared by every chip of point neurons
-# the state row the MADC reads, by source code (``hardware.MADC_SOURCES``)
-MADC_STATE_ROWS = (K.S_V, K.S_IE, K.S_II, K.S_W)
 
 
 class WindowOutput(NamedTuple):
@@ -191,22 +190,25 @@ class Chip:
 
     def set_neuron_values(self, name: str, neurons, values) -> None:
         """Write one neuron parameter (hardware value) for the given circuits."""
-        unit = self.config.madc_unit()
+        unit = self._madc_units()
         col = self.config.neurons.column(name)
         col[np.asarray(neurons, dtype=np.int64)] = values
         self._neurons_written(unit)
 
-    def _neurons_written(self, madc_unit: str | None) -> None:
-        """Check and apply neuron parameter writes; ``madc_unit`` is the MADC's unit before
-        them, which a write must not change (the trace would change unit mid-run)."""
+    def _madc_units(self) -> tuple:
+        return tuple(self.config.madc_unit(c) for c in range(len(self.config.madc_channels())))
+
+    def _neurons_written(self, madc_units: tuple) -> None:
+        """Check and apply neuron parameter writes; ``madc_units`` are the MADC channels'
+        units before them, which a write must not change (a trace would change unit mid-run)."""
         self.config.check()
-        now = self.config.madc_unit()
-        if now != madc_unit:
-            ro = self.config.readout
-            raise ChipError(
-                f"chip {self.chip_id}: a write switches MADC neuron {ro.madc_neuron}'s recorded "
-                f"{MADC_SOURCES[ro.madc_source]} between current- and conductance-based ({madc_unit} → {now}) "
-                f"during the recording; set coba_exc/coba_inh before the run or record another neuron")
+        now = self._madc_units()
+        for (neuron, source), before, after in zip(self.config.madc_channels(), madc_units, now):
+            if before != after:
+                raise ChipError(
+                    f"chip {self.chip_id}: a write switches MADC neuron {neuron}'s recorded "
+                    f"{MADC_SOURCES[source]} between current- and conductance-based ({before} → {after}) "
+                    f"during the recording; set coba_exc/coba_inh before the run or record another neuron")
         self._rebuild_neurons()
 
     def set_weights(self, hemisphere, rows, columns, weights) -> None:
@@ -269,7 +271,7 @@ class Chip:
         if not writes:  # (most windows: the MADC unit below costs more than the rest)
             return
         rebuild = False
-        unit = self.config.madc_unit()
+        unit = self._madc_units()
         for w in writes:
             if isinstance(w, NeuronParameterWrite):
                 self.config.neurons.column(w.parameter)[w.neurons] = w.value
@@ -365,7 +367,7 @@ class Chip:
         n_cadc_max = (n_steps * h) // ro.cadc_period_ns + 2 if ro.cadc_period_ns > 0 else 0
         madc_t = np.empty(n_madc_max, np.int64)
         madc_x = np.empty(n_madc_max)  # the sampled state variable
-        madc_row = MADC_STATE_ROWS[ro.madc_source]
+        madc_neuron, madc_row = self.madc_kernel_channels()
         cadc_t = np.empty(n_cadc_max, np.int64)
         cadc_v = np.empty((n_cadc_max, C.NEURONS_PER_CHIP), np.int64)
         min_cap = len(ev_t_ns) + 8 * (h // 4 + 1) + C.NEURONS_PER_CHIP
@@ -381,8 +383,6 @@ class Chip:
             raise ChipError(f"chip {self.chip_id}: event on crossbar input {bad}; inputs are "
                             f"0..{C.CROSSBAR_INPUTS - 1}")
         st = self.structure
-        # the MADC of a circuit joined to another's membrane reads that membrane (and its inputs)
-        madc_neuron = int(st.lead[ro.madc_neuron]) if ro.madc_neuron >= 0 else -1
         while done < n_steps:
             cap = 4 * min_cap + 4096
             out_t, out_l, out_n = (np.empty(cap, np.int64) for _ in range(3))
@@ -419,18 +419,21 @@ class Chip:
         return WindowOutput(spikes_b, madc_b, cadc_b)
 
 
+    def madc_kernel_channels(self) -> tuple[np.ndarray, np.ndarray]:
+        """The kernel's ``madc_neuron`` and ``madc_row`` (``madc.kernel_channels``)."""
+        return kernel_channels(self.config, self.structure.lead)
+
+    def madc_columns(self, madc_t: np.ndarray, madc_x: np.ndarray):
+        """The kernel's MADC samples as ``schemas.MADC`` columns (``madc.madc_columns``)."""
+        return madc_columns(self.config, self.physics, self.dt_ns, madc_t, madc_x)
+
     def readout_batches(self, madc_t: np.ndarray, madc_x: np.ndarray, cadc_t: np.ndarray,
                         cadc_v: np.ndarray) -> tuple[pa.RecordBatch, pa.RecordBatch]:
         """The kernel's MADC samples (times in ns, the sampled state) and CADC samples (times
         in ns, codes ``[sample, neuron]``) as record batches."""
-        ro = self.config.readout
-        madc_row = MADC_STATE_ROWS[ro.madc_source]
         if len(madc_t):
-            # the kernel records every source as a float; the membrane is digitised here because a
-            # second (code) buffer in the kernel slowed its step loop by ~4 % (benchmarks/single_chip.py)
-            codes = K.adc_codes(madc_x, C.MADC_BITS) if madc_row == K.S_V else None
-            madc_b = schemas.encode_madc(madc_t // NS_PER_TICK, self.chip_id, ro.madc_neuron, codes,
-                                         madc_x if codes is None else schemas.madc_code_to_mv(codes))
+            t, neuron, value, physical = self.madc_columns(madc_t, madc_x)
+            madc_b = schemas.encode_madc(t, self.chip_id, neuron, value, physical)
         else:
             madc_b = _empty_batch("madc")
         if len(cadc_t):

@@ -52,9 +52,12 @@ the next step's start. Nothing of this depends on how a run is cut into windows.
 
 Structured neurons (``structure``): circuits joined to a compartment follow its lead
 circuit's membrane (their synapses feed it), and each step is split — half a step of the
-exact coupling between compartments, the step above, half a step of coupling. A chip
-without structure switches takes none of these branches: its results are bit for bit those
-of point neurons.
+exact coupling between compartments, the step above, half a step of coupling (Strang:
+second order; merging the two halves of consecutive steps into one full step of coupling
+would halve its cost, but events and thresholds sit between them and the membranes seen
+would lack half a step of coupling: 0.4-1.5 % off the exact EPSPs of a 4-compartment chain,
+against < 0.3 % now). A chip without structure switches takes none of these branches: its
+results are bit for bit those of point neurons.
 
 An event passes the crossbar (mask/target per node), reaches PADI buses, selects synapse
 drivers by its 5 row-select bits (with each driver's compare mask), is modulated by the
@@ -86,7 +89,13 @@ looked for again every ``REST_PROBE_EVERY`` steps). Where all other neurons are 
 rest* (``rest_probe``: only their synaptic inputs still change, by too little to move the
 membrane), a step only multiplies those inputs by their decay factors, and with no readout,
 background generator or input event due the call jumps ahead (``decay_inputs``): idle phases
-cost almost nothing, with the same bits as stepping through them.
+cost almost nothing, with the same bits as stepping through them. On a chip with structured
+neurons the range of neurons updated holds whole logical neurons (``close_range``): one
+rests only where all its compartments are at a fixed point, and an event for any of them
+updates all again (no decaying rest there: the coupling's sums are not the point update's).
+The coupling itself is stored by diagonals (``structure.coupling_diagonals``): each is one
+contiguous multiply-add, and the 7 diagonals of logical neurons of up to 4 compartments side
+by side are one pass with the terms in registers (``couple_half_step``).
 """
 
 from __future__ import annotations
@@ -128,6 +137,9 @@ _HEMISPHERES, _COLUMNS, _ROWS, _DRIVERS, _BUSES, _ROW_SELECTS, _ADDRESSES = 2, 2
 REST_PROBE_MIN_STEPS = 32  # calls this long look for neurons at rest (the look costs about a step)
 REST_PROBE_EVERY = 64  # ... and look again this often (steps) while some neurons are not at rest
 SORT_INSERTION_MAX = 48  # a step with more events than this is sorted by merge sort
+CP_ROW_BITS = 10  # a coupling diagonal's first row in the low bits of ``cp_block`` (rows < 1024)
+CP_ROW_MASK = (1 << CP_ROW_BITS) - 1
+COUPLING_BAND = 3  # couple_half_step's own path: diagonals -3..3 (4 compartments side by side)
 # the compiler's options for every kernel: no bounds checks, IEEE results for x/0 instead of
 # Python exceptions (no valid configuration divides by zero), and never fastmath.
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
@@ -384,48 +396,143 @@ def after_release(n, v_r, dt_us, coef, flags, nstate):
 
 
 @njit(**_JIT)  # a call of its own: inlined, the compiler did not vectorise its loops
-def couple_half_step(v, cp_rows, cp_block, cp_offset, cp_val, x, y):
-    """``v ← P v`` for every logical neuron's coupled compartments (``structure.Structure``):
-    logical neurons with k compartments are batched — batch g holds ``nb`` of them, rows
-    ``cp_rows[cp_block[g] + j·nb + b]`` (compartment j of neuron b) and matrices
-    ``cp_val[cp_offset[g] + (i·k + j)·nb + b]`` — so the innermost loop runs over neurons,
-    contiguously (SIMD). ``x``, ``y``: scratch of at least the most rows in a batch."""
-    for g in range(cp_block.shape[0] - 1):
-        r0 = cp_block[g]
-        n_rows = cp_block[g + 1] - r0
-        off = cp_offset[g]
-        k = (cp_offset[g + 1] - off) // n_rows
-        nb = n_rows // k
-        if k == 4:  # the common size, in registers
-            for b in range(nb):
-                i0 = cp_rows[r0 + b]
-                i1 = cp_rows[r0 + nb + b]
-                i2 = cp_rows[r0 + 2 * nb + b]
-                i3 = cp_rows[r0 + 3 * nb + b]
-                x0 = v[i0]
-                x1 = v[i1]
-                x2 = v[i2]
-                x3 = v[i3]
-                p = off + b
-                v[i0] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
-                p += 4 * nb
-                v[i1] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
-                p += 4 * nb
-                v[i2] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
-                p += 4 * nb
-                v[i3] = cp_val[p] * x0 + cp_val[p + nb] * x1 + cp_val[p + 2 * nb] * x2 + cp_val[p + 3 * nb] * x3
+def couple_half_step(v, cp_block, cp_offset, cp_val, acc, lo, hi):
+    """``v ← P v`` on rows ``[lo, hi)``, with the half-step
+    propagator ``P`` stored by diagonals (``structure.coupling_diagonals``); a row's terms are
+    summed in ascending column order. ``[lo, hi)`` must hold every compartment of a logical
+    neuron it touches (``close_range``). ``acc``: scratch at least as long as ``v``.
+
+    Where ``P`` is a band of the 7 diagonals -3..3 (logical neurons of up to 4 compartments
+    in neighbouring columns), the rows that all 7 cover are one pass over contiguous memory
+    with the 7 terms in registers; other rows (and other layouts) go diagonal by diagonal
+    (``_couple_rows``). Both are SIMD and give the same bits."""
+    n_diag = cp_block.shape[0] - 1
+    a = lo
+    b = lo
+    if n_diag == 2 * COUPLING_BAND + 1:
+        a = hi
+        b = lo
+        for q in range(n_diag):  # the rows every diagonal covers
+            if (cp_block[q] >> CP_ROW_BITS) != q - COUPLING_BAND:
+                a = lo
+                b = lo
+                break
+            r0 = cp_block[q] & CP_ROW_MASK
+            a = max(a, r0)
+            b = min(b, r0 + cp_offset[q + 1] - cp_offset[q])
+        a = max(a, lo)
+        b = min(b, hi)
+        if a >= b:
+            a = lo
+            b = lo
+    if b > a:
+        m = np.uint64(b - a)
+        out = acc[a:b]
+        p0 = _diagonal(cp_block, cp_offset, cp_val, 0, a)
+        p1 = _diagonal(cp_block, cp_offset, cp_val, 1, a)
+        p2 = _diagonal(cp_block, cp_offset, cp_val, 2, a)
+        p3 = _diagonal(cp_block, cp_offset, cp_val, 3, a)
+        p4 = _diagonal(cp_block, cp_offset, cp_val, 4, a)
+        p5 = _diagonal(cp_block, cp_offset, cp_val, 5, a)
+        p6 = _diagonal(cp_block, cp_offset, cp_val, 6, a)
+        s0 = v[a - 3:b - 3]
+        s1 = v[a - 2:b - 2]
+        s2 = v[a - 1:b - 1]
+        s3 = v[a:b]
+        s4 = v[a + 1:b + 1]
+        s5 = v[a + 2:b + 2]
+        s6 = v[a + 3:b + 3]
+        for i in range(m):
+            out[i] = ((((((0.0 + p0[i] * s0[i]) + p1[i] * s1[i]) + p2[i] * s2[i]) + p3[i] * s3[i])
+                       + p4[i] * s4[i]) + p5[i] * s5[i]) + p6[i] * s6[i]
+        _couple_rows(v, cp_block, cp_offset, cp_val, acc, lo, a)
+        _couple_rows(v, cp_block, cp_offset, cp_val, acc, b, hi)
+    else:
+        _couple_rows(v, cp_block, cp_offset, cp_val, acc, lo, hi)
+    for q in range(n_diag):  # the rows of the main diagonal: every coupled lead, and between
+        if (cp_block[q] >> CP_ROW_BITS) == 0:
+            r0 = cp_block[q] & CP_ROW_MASK
+            for n in range(np.uint64(max(lo, r0)), np.uint64(min(hi, r0 + cp_offset[q + 1] - cp_offset[q]))):
+                v[n] = acc[n]
+
+
+@njit(inline="always", **_JIT)
+def _diagonal(cp_block, cp_offset, cp_val, q, a):
+    """Diagonal ``q``'s values from row ``a`` on (``structure.coupling_diagonals``)."""
+    return cp_val[cp_offset[q] + a - (cp_block[q] & CP_ROW_MASK):cp_offset[q + 1]]
+
+
+@njit(**_JIT)
+def _couple_rows(v, cp_block, cp_offset, cp_val, acc, lo, hi):
+    """``acc = P v`` on rows ``[lo, hi)``, diagonal by diagonal (each a contiguous
+    multiply-add, SIMD; ``couple_half_step``)."""
+    if lo >= hi:
+        return
+    for n in range(np.uint64(lo), np.uint64(hi)):
+        acc[n] = 0.0
+    for q in range(cp_block.shape[0] - 1):
+        d = cp_block[q] >> CP_ROW_BITS
+        r0 = cp_block[q] & CP_ROW_MASK
+        off = cp_offset[q]
+        a = max(r0, lo)
+        b = min(r0 + cp_offset[q + 1] - off, hi)
+        if a >= b:
             continue
-        for q in range(n_rows):
-            x[q] = v[cp_rows[r0 + q]]
-        for i in range(k):
-            for b in range(nb):
-                y[b] = 0.0
-            for j in range(k):
-                base = off + (i * k + j) * nb
-                for b in range(nb):
-                    y[b] += cp_val[base + b] * x[j * nb + b]
-            for b in range(nb):
-                v[cp_rows[r0 + i * nb + b]] = y[b]
+        val = cp_val[off + a - r0:off + b - r0]
+        src = v[a + d:b + d]
+        dst = acc[a:b]
+        for i in range(np.uint64(b - a)):
+            dst[i] += val[i] * src[i]
+
+
+@njit(**_JIT)
+def coupling_spans(n_neurons, cp_block, cp_offset, cp_val, mc_follow, mc_follow_lead):
+    """``(span_lo, span_hi)``: per circuit, the circuits one step of its own depends on or
+    that depend on it through the coupling (non-zero entries of ``P``) or a joined membrane,
+    as a range ``[span_lo, span_hi)``; ``close_range`` takes their transitive closure."""
+    span_lo = np.arange(n_neurons)
+    span_hi = span_lo + 1
+    if n_neurons == 0:
+        return span_lo, span_hi
+    for q in range(cp_block.shape[0] - 1):
+        d = cp_block[q] >> CP_ROW_BITS
+        r0 = cp_block[q] & CP_ROW_MASK
+        off = cp_offset[q]
+        for i in range(cp_offset[q + 1] - off):
+            if cp_val[off + i] != 0.0:
+                r = r0 + i
+                span_lo[r] = min(span_lo[r], r + d)
+                span_hi[r] = max(span_hi[r], r + d + 1)
+                span_lo[r + d] = min(span_lo[r + d], r)
+                span_hi[r + d] = max(span_hi[r + d], r + 1)
+    for q in range(mc_follow.shape[0]):
+        f = mc_follow[q]
+        ld = mc_follow_lead[q]
+        span_lo[ld] = min(span_lo[ld], f)
+        span_hi[ld] = max(span_hi[ld], f + 1)
+        span_lo[f] = min(span_lo[f], ld)
+        span_hi[f] = max(span_hi[f], ld + 1)
+    return span_lo, span_hi
+
+
+@njit(**_JIT)
+def close_range(act, span_lo, span_hi):
+    """Widen the range ``[act[0], act[1])`` until it holds the whole span (``coupling_spans``)
+    of every circuit in it: every logical neuron it touches, with all its circuits."""
+    lo = act[0]
+    hi = act[1]
+    while lo < hi:
+        new_lo = lo
+        new_hi = hi
+        for n in range(lo, hi):
+            new_lo = min(new_lo, span_lo[n])
+            new_hi = max(new_hi, span_hi[n])
+        if new_lo == lo and new_hi == hi:
+            break
+        lo = new_lo
+        hi = new_hi
+    act[0] = lo
+    act[1] = hi
 
 
 @njit(**_JIT)
@@ -619,8 +726,10 @@ def integrate_steps(
     ``ev_*`` are the window's input events sorted by time (ns), on crossbar inputs
     ``ev_in``. ``syn_*`` is ``synapse_table`` (weights included) and ``drv_*`` is
     ``driver_table`` of the chip's configuration. Records go into the preallocated
-    ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row,
-    madc_neuron]`` as it is (the caller digitises a membrane with ``adc_codes``). Stops
+    ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row[ch],
+    madc_neuron[ch]]`` as it is (the caller digitises it, ``madc.madc_columns``), channel
+    ``ch`` alternating when ``madc_neuron[1]`` ≥ 0 (``madc_neuron``/``madc_row``: 2 entries,
+    -1: off; ``protocol.hardware.ReadoutConfig``). Stops
     early, at a step boundary, when ``out_*`` could overflow. The last arguments describe
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
@@ -663,8 +772,7 @@ def integrate_steps(
     v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     psp_tab_on = psp_tab.shape[2] > h_ns
-    v_cp = np.empty(cp_rows.shape[0] + 1)
-    v_acc = np.empty(cp_rows.shape[0] + 1)
+    v_acc = np.empty(n_neurons if mc_on else 0)
     any_bg = False
     for g in range(8):
         if bg[B_ENABLE, g] != 0:
@@ -679,22 +787,25 @@ def integrate_steps(
     # fixed point of the step — which does not depend on time outside refractoriness — so
     # every later step leaves them as they are until an event reaches them. The rest form
     # the range [lo, hi) that the neuron update runs over (contiguous: still SIMD); an event
-    # for a neuron outside widens it. (Not with structured neurons: coupled membranes.)
+    # for a neuron outside widens it. With structured neurons the range holds whole logical
+    # neurons (``close_range``): a compartment is at rest only where all of its neuron are.
     act = np.zeros(2, np.int64)  # lo, hi; in memory, as n_syn
     act[1] = n_neurons
     # The look repeats every REST_PROBE_EVERY steps while some neurons are not at rest;
     # when all that are not are at decaying rest (``rest_probe``), a step updates only their
     # synaptic inputs, and without readouts, background generators or events due, the call
     # jumps to the next input event (``decay_inputs``): the same bits as stepping.
-    probe = n_steps > REST_PROBE_MIN_STEPS and not mc_on
+    probe = n_steps > REST_PROBE_MIN_STEPS
     next_probe = 1 if probe else n_steps + 1
     decaying = False  # the neurons in [lo, hi) are at decaying rest
     quiet = True  # no event since the probe's snapshot
-    can_jump = not any_bg and madc_neuron < 0 and cadc_period_ns <= 0 and not mc_on
+    can_jump = not any_bg and madc_neuron[0] < 0 and cadc_period_ns <= 0
     skip_to = 0
     if probe:
         before = nstate.copy()
         ref_before = ref_end.copy()
+    span_lo, span_hi = coupling_spans(n_neurons if probe and mc_on else 0, cp_block, cp_offset, cp_val,
+                                      mc_follow, mc_follow_lead)
     for s in range(n_steps):
         if s < skip_to:
             continue
@@ -704,7 +815,11 @@ def integrate_steps(
         t0 = k * h_ns
         t1 = t0 + h_ns
         if s == next_probe:
-            act[0], act[1], decaying = rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags, quiet)
+            # (coupled membranes: no decaying rest, the coupling's sums are not the point update's)
+            act[0], act[1], decaying = rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags,
+                                                  quiet and not mc_on)
+            if mc_on:
+                close_range(act, span_lo, span_hi)
             if act[1] > act[0] and not decaying:
                 next_probe = s + REST_PROBE_EVERY
         if probe and s == next_probe - 1:
@@ -731,9 +846,11 @@ def integrate_steps(
             for q in range(mc_follow.shape[0]):
                 nstate[S_V, mc_follow[q]] = nstate[S_V, mc_follow_lead[q]]
         # --- readouts see the state at the start of the step ---------------------------
-        if madc_neuron >= 0 and k % madc_every == 0:
+        if madc_neuron[0] >= 0 and k % madc_every == 0:
+            # two channels alternate sample by sample: the sample's index in the run picks one
+            ch = (k // madc_every) % 2 if madc_neuron[1] >= 0 else 0
             madc_t[n_madc] = t0
-            madc_x[n_madc] = nstate[madc_row, madc_neuron]
+            madc_x[n_madc] = nstate[madc_row[ch], madc_neuron[ch]]
             n_madc += 1
         if cadc_period_ns > 0 and (t0 // cadc_period_ns) != ((t0 - 1) // cadc_period_ns):
             cadc_t[n_cadc] = t0
@@ -782,7 +899,7 @@ def integrate_steps(
             continue
         # --- structured neurons: half a step of coupling between compartments -----------
         if mc_on:
-            couple_half_step(nstate[S_V], cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
+            couple_half_step(nstate[S_V], cp_block, cp_offset, cp_val, v_acc, lo, hi)
         # --- neurons, formula by formula over all of them (SIMD) ------------------------
         # constant input minus adaptation, plus the exponential term where it is on
         # (second order: w as the mean of its values at the step's start and end — the end
@@ -855,11 +972,10 @@ def integrate_steps(
             else:
                 v_new[n] = v + drive * coef[K_H_OVER_C, n]
         if mc_on:  # the second half step of coupling; a compartment held at reset stays there
-            for q in range(cp_rows.shape[0]):
-                n = cp_rows[q]
-                if t0 < ref_end[n]:
-                    v_new[n] = coef[K_VRESET, n]
-            couple_half_step(v_new, cp_rows, cp_block, cp_offset, cp_val, v_cp, v_acc)
+            # (v_new of a refractory neuron is read by nothing else: all of them, SIMD)
+            for n in range(ulo, uhi):
+                v_new[n] = coef[K_VRESET, n] if t0 < ref_end[n] else v_new[n]
+            couple_half_step(v_new, cp_block, cp_offset, cp_val, v_acc, lo, hi)
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
         # towards a (v - E_L) at the step's starting voltage), and the new membrane of every
         # neuron that is neither refractory nor at threshold (SIMD); the others ("special")
@@ -999,6 +1115,8 @@ def integrate_steps(
                             else:
                                 act[0] = min(act[0], n)
                                 act[1] = max(act[1], n + 1)
+                            if mc_on:  # with its whole logical neuron
+                                close_range(act, span_lo, span_hi)
                         if wgt > 0:
                             # the input, decayed to the step's end, and (unless the event
                             # came while the neuron was refractory) the membrane's response

@@ -22,7 +22,8 @@ through the inter-compartment conductance g_icc (``enable_conductance``);
 
 The kernel splits each step (Strang): half a step of coupling alone, exactly
 (``v ← P v``, ``P = exp(-C⁻¹ G h/2)``), the compartments' own step as for point neurons,
-half a step of coupling. A compartment held at reset (refractory) keeps its reset value; so
+half a step of coupling; ``P`` is stored by diagonals over the chip's circuits
+(``coupling_diagonals``), so the kernel sweeps contiguous memory. A compartment held at reset (refractory) keeps its reset value; so
 a dendritic spike with a reset above rest and a long refractory time holds a **plateau**
 that drives its neighbours for that time, as the hardware realises plateau potentials.
 """
@@ -36,6 +37,7 @@ import numpy as np
 from ..protocol import coordinates as C
 from ..protocol.hardware import NEURON_PARAMETER_INDEX as IDX
 from .analog import NeuronPhysics
+from .kernels import CP_ROW_BITS
 
 _N = C.NEURONS_PER_CHIP
 _COLS = C.COLUMNS_PER_HEMISPHERE
@@ -56,12 +58,55 @@ class Structure(NamedTuple):
     lead: np.ndarray  # int64[512]: the circuit whose membrane each circuit's membrane is
     follow: np.ndarray  # circuits that follow another's membrane
     follow_lead: np.ndarray  # their leads
-    cp_rows: np.ndarray  # coupled leads, group by group
-    cp_block: np.ndarray  # group b: cp_rows[cp_block[b]:cp_block[b + 1]]
-    cp_offset: np.ndarray  # its half-step propagator P, row-major: cp_val[cp_offset[b]:cp_offset[b + 1]]
+    cp_rows: np.ndarray  # the coupled leads, ascending
+    cp_block: np.ndarray  # the half-step propagator P by diagonals (``coupling_diagonals``)
+    cp_offset: np.ndarray
     cp_val: np.ndarray
     couplings: tuple  # LogicalNeuronCoupling per group of coupled compartments
     physics: NeuronPhysics  # per circuit, the compartments' sums on their leads
+
+
+def coupling_diagonals(props: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """The chip-wide half-step propagator ``P`` (``P[leads[i], leads[j]] = prop[i, j]`` for
+    each logical neuron's ``(leads, prop)``, the identity elsewhere) stored by diagonals, as
+    ``kernels.couple_half_step`` applies it: ``(cp_rows, cp_block, cp_offset, cp_val)``.
+
+    ``cp_rows`` are the coupled leads, ascending. Diagonal ``q`` holds the entries ``P[r, r +
+    d]`` for rows ``r`` in ``[lo, lo + L)``, ``L = cp_offset[q + 1] - cp_offset[q]``, at
+    ``cp_val[cp_offset[q] + r - lo]`` (0.0 where a row of that range has no such entry; on
+    the main diagonal, 1.0 for the rows between the first and the last coupled lead that
+    are none: they keep their membranes, and the kernel copies the whole main diagonal's rows);
+    ``cp_block[q] = d · 2**CP_ROW_BITS + lo`` (``kernels.CP_ROW_BITS``), diagonals by
+    ascending ``d`` — so a row's terms are summed in ascending column order, and the kernel
+    sweeps contiguous memory (SIMD) instead of gathering each neuron's compartments. The
+    last entries of ``cp_block`` (0) and ``cp_offset`` (the length of ``cp_val``) close the
+    list; a logical neuron of compartments in neighbouring columns makes few, short
+    diagonals (4 adjacent compartments: offsets -3..3)."""
+    diagonals: dict[int, dict[int, float]] = {}
+    rows = []
+    for leads, prop in props:
+        rows.extend(int(x) for x in leads)
+        for i, r in enumerate(leads):
+            for j, c in enumerate(leads):
+                diagonals.setdefault(int(c - r), {})[int(r)] = float(prop[i, j])
+    # rows between coupled leads (joined circuits, point neurons) keep their membranes: 1 on
+    # the main diagonal (exact for finite membranes: the other terms add zeros)
+    if rows:
+        main = diagonals[0]
+        for r in range(min(rows), max(rows) + 1):
+            main.setdefault(r, 1.0)
+    block, offset, vals = [], [0], []
+    for d in sorted(diagonals):
+        entries = diagonals[d]
+        lo, hi = min(entries), max(entries) + 1
+        row = np.zeros(hi - lo)
+        row[np.array(list(entries)) - lo] = list(entries.values())
+        block.append(d * (1 << CP_ROW_BITS) + lo)
+        vals.append(row)
+        offset.append(offset[-1] + len(row))
+    block.append(0)
+    return (np.array(sorted(rows), np.int64), np.array(block, np.int64), np.array(offset, np.int64),
+            np.concatenate(vals) if vals else np.zeros(0))
 
 
 def point_structure() -> Structure:
@@ -147,7 +192,7 @@ def compartment_structure(values: np.ndarray, physics: NeuronPhysics, h_us: floa
     for e in edges:
         groups.setdefault(u2.find(e[0]), []).append(e)
     couplings = []
-    by_size: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    props: list[tuple[np.ndarray, np.ndarray]] = []
     for group in groups.values():
         nodes = sorted({x for e in group for x in e})
         charged = [x for x in nodes if x < _N]  # a node with a membrane has a circuit root
@@ -171,15 +216,8 @@ def compartment_structure(values: np.ndarray, physics: NeuronPhysics, h_us: floa
         d = 1.0 / np.sqrt(c_pf)
         lam, vec = np.linalg.eigh(d[:, None] * g_cc * d[None, :])
         prop = (d[:, None] * (vec * np.exp(-lam * h_us / 2.0)) @ vec.T) / d[None, :]
-        by_size.setdefault(k, []).append((leads, prop))
-    # batches of logical neurons of equal size, laid out for the kernel's couple_half_step
-    rows, block, offset, vals = [], [0], [0], []
-    for k, items in sorted(by_size.items()):
-        rows.extend(np.stack([leads for leads, _ in items], axis=1).ravel().tolist())  # [j, b]
-        vals.extend(np.stack([prop for _, prop in items], axis=2).ravel().tolist())  # [i, j, b]
-        block.append(len(rows))
-        offset.append(len(vals))
+        props.append((leads, prop))
+    cp_rows, cp_block, cp_offset, cp_val = coupling_diagonals(props)
     follow = np.nonzero(lead != np.arange(_N))[0].astype(np.int64)
-    return Structure(lead, follow, lead[follow].astype(np.int64), np.array(rows, np.int64),
-                     np.array(block, np.int64), np.array(offset, np.int64), np.array(vals, np.float64),
+    return Structure(lead, follow, lead[follow].astype(np.int64), cp_rows, cp_block, cp_offset, cp_val,
                      tuple(couplings), agg)

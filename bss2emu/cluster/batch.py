@@ -28,8 +28,6 @@ from typing import Optional
 import numpy as np
 import pyarrow as pa
 
-from ..chip_actor import kernels as K
-from ..chip_actor.chip import MADC_STATE_ROWS
 from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
@@ -56,7 +54,8 @@ class BatchOutput:
     """What a batch recorded: ``spikes`` as ``run`` annotates them plus an ``entry`` column;
     ``cadc_ticks`` the CADC's sample times and ``cadc[chip]`` its codes ``(entries,
     samples, 512)``; ``madc_*`` per entry (``madc_ticks[e]``, ``madc_value[e]``: 10-bit
-    codes or None, ``madc_physical[e]``) of the recorded ``madc_neuron`` on ``madc_chip``."""
+    codes or None, ``madc_physical[e]``, ``madc_neuron[e]``: each sample's circuit — with two
+    MADC channels they alternate) of the MADC on ``madc_chip``."""
 
     spikes: pa.Table
     cadc_ticks: np.ndarray
@@ -65,6 +64,7 @@ class BatchOutput:
     madc_ticks: Optional[list] = None
     madc_value: Optional[list] = None
     madc_physical: Optional[list] = None
+    madc_neuron: Optional[list] = None
 
     @classmethod
     def from_results(cls, results: list) -> "BatchOutput":
@@ -87,6 +87,7 @@ class BatchOutput:
             out.madc_ticks = [r.madc.column("time_ticks").to_numpy() for r in results]
             out.madc_value = [r.madc.column("value").to_numpy(zero_copy_only=False) for r in results]
             out.madc_physical = [r.madc.column("physical").to_numpy() for r in results]
+            out.madc_neuron = [r.madc.column("neuron").to_numpy() for r in results]
         return out
 
 
@@ -218,7 +219,7 @@ class BatchRunner:
         group = max(1, min(entries, _READOUT_BYTES_MAX // max(1, per_row_bytes * n_chips)))
         spikes, cadc_ticks = [], None
         cadc = {u.chip.chip_id: np.empty((entries, 0, C.NEURONS_PER_CHIP), np.int64) for u in units}
-        madc = ([], [], []) if madc_on.any() else None
+        madc = ([], [], [], []) if madc_on.any() else None
         madc_chip = int(units[int(np.argmax(madc_on))].chip.chip_id) if madc_on.any() else None
         for g0 in range(0, entries, group):
             g1 = min(entries, g0 + group)
@@ -284,21 +285,20 @@ class BatchRunner:
                     del self._buffers["cadc_v"]
             if madc is not None:
                 c = int(np.argmax(madc_on))
-                ro = units[c].chip.config.readout
                 for r in range(c, rows, n_chips):
                     m = int(n_madc[r])
-                    x = madc_x[r, :m].copy()
-                    codes = K.adc_codes(x, C.MADC_BITS) if MADC_STATE_ROWS[ro.madc_source] == K.S_V else None
-                    madc[0].append(madc_t[r, :m] // NS_PER_TICK)
+                    ticks, neuron, codes, physical = units[c].chip.madc_columns(madc_t[r, :m], madc_x[r, :m].copy())
+                    madc[0].append(ticks)
                     madc[1].append(codes)
-                    madc[2].append(x if codes is None else schemas.madc_code_to_mv(codes))
+                    madc[2].append(physical)
+                    madc[3].append(neuron)
         table = pa.concat_tables(spikes).cast(
             pa.schema(list(schemas.SPIKES) + [pa.field("entry", pa.int64())]))
         out = BatchOutput(annotate_spikes(table, self.exp, self.mapping),
                           np.zeros(0, np.int64) if cadc_ticks is None else cadc_ticks, cadc if cap_c else {},
                           madc_chip)
         if madc is not None:
-            out.madc_ticks, out.madc_value, out.madc_physical = madc
+            out.madc_ticks, out.madc_value, out.madc_physical, out.madc_neuron = madc
         return out
 
 

@@ -100,14 +100,22 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
     return out
 
 
-def madc_metadata(exp: E.Experiment, setups: list[ChipSetup]) -> dict | None:
-    """What the MADC recorded: population, index, source and the unit of its ``physical``
-    column (``ChipConfig.madc_unit``); None without an MADC recording."""
-    rec = exp.recordings.madc
-    units = [s.config.madc_unit() for s in setups if s.config.readout.madc_neuron >= 0]
-    if rec is None or not units:
-        return None
-    return {"population": rec.population, "index": rec.index, "source": rec.source, "unit": units[0]}
+def madc_metadata(exp: E.Experiment, mapping: SystemMapping, setups: list[ChipSetup]) -> list[dict] | None:
+    """What the MADC recorded, per channel (``Recordings.madc_channels``' order): population,
+    index, source, the unit of its ``physical`` column (``ChipConfig.madc_unit``) and the
+    chip and circuit whose rows of the ``madc`` table are its samples; None without an MADC
+    recording. ``Results.metadata["madc"]`` is the first channel's (without chip and
+    circuit), ``["madc_channels"]`` the list."""
+    out = []
+    config = {s.chip_id: s.config for s in setups}
+    for rec in exp.recordings.madc_channels():
+        chip = int(mapping.partition.chip[rec.population][rec.index])
+        circuit = int(mapping.partition.circuit[rec.population][rec.index])
+        channels = [n for n, _ in config[chip].madc_channels()] if chip in config else []
+        if circuit in channels:
+            out.append({"population": rec.population, "index": rec.index, "source": rec.source,
+                        "unit": config[chip].madc_unit(channels.index(circuit)), "chip": chip, "circuit": circuit})
+    return out or None
 
 
 def cut_steps(exp: E.Experiment, total: int) -> np.ndarray:
@@ -295,7 +303,7 @@ class Coordinator:
                 self.step = min(self.total, int(round(err.time_us * 1e3)) // self.exp.dt_ns)
             with contextlib.suppress(Exception):
                 err.results = self._results(self.backend.tables(), self._net, wall0, self._setup_s,
-                                            madc_metadata(self.exp, self._setups))
+                                            madc_metadata(self.exp, self.mapping, self._setups))
             self.close()
             raise
         except BaseException:
@@ -304,7 +312,7 @@ class Coordinator:
         net = self._net
         if self.step >= self.total and not keep:
             self.close()
-        return self._results(tables, net, wall0, self._setup_s, madc_metadata(self.exp, self._setups))
+        return self._results(tables, net, wall0, self._setup_s, madc_metadata(self.exp, self.mapping, self._setups))
 
     def continue_with(self, exp: E.Experiment) -> bool:
         """Take ``exp`` as the experiment from where this run stands, keeping the hosts'
@@ -359,7 +367,7 @@ class Coordinator:
                                         for s in self._setups})
                 self.exp, self.step, self.windows = exp, 0, 0
                 self._run_windows(self._bounds, net, None)
-                out.append(self._results(self.backend.tables(), net, wall0, 0.0, madc_metadata(exp, self._setups),
+                out.append(self._results(self.backend.tables(), net, wall0, 0.0, madc_metadata(exp, self.mapping, self._setups),
                                          host_info=False))
             info = self.backend.info()  # the hosts' figures for the whole batch (their clocks are slow to read)
             for res in out:
@@ -435,7 +443,7 @@ class Coordinator:
                 progress(self.step, self.total)
 
     def _results(self, hosts: list[dict], net: Interconnect, wall0: float, t_setup: float,
-                 madc: dict | None, host_info: bool = True) -> Results:
+                 madc: list[dict] | None, host_info: bool = True) -> Results:
         per_chip = {c: t for h in hosts for c, t in h["chips"].items()}
 
         def cat(tables, name):
@@ -468,7 +476,8 @@ class Coordinator:
             "dropped_events": net.events_dropped,
             "link_hops": int(net.sent.sum()),
             "time_unit": f"FPGA ticks ({NS_PER_TICK} ns)",
-            **({"madc": madc} if madc is not None else {}),
+            **({"madc": {k: v for k, v in madc[0].items() if k not in ("chip", "circuit")},
+                "madc_channels": madc} if madc is not None else {}),
             **(self.backend.info() if host_info else {}),
         }
         return Results(tables, meta)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ..chip_actor.chip import MADC_STATE_ROWS, Chip, WindowOutput
+from ..chip_actor.chip import Chip, WindowOutput
 from ..chip_actor.fpga import Fpga
 from ..chip_actor.kernels import S_V as K_S_V
 from ..chip_actor.ppu import ChipLayout, ChipSnapshot, Ppu, PpuKernel
@@ -253,15 +253,16 @@ class ChipHost:
             ints[c, HK.I_DRV_LIST_LEN] = len(arrays[HK.A_DRV_LIST])
             ints[c, HK.I_PLAY_LEN] = len(arrays[HK.A_PLAY_T])
             ints[c, HK.I_CORR_ON] = bool(ro.enable_correlation)
-            st = u.chip.structure  # the MADC of a circuit joined to another's membrane reads that one
-            ints[c, HK.I_MADC_NEURON] = int(st.lead[ro.madc_neuron]) if ro.madc_neuron >= 0 else -1
+            st = u.chip.structure
+            madc_neuron, madc_row = u.chip.madc_kernel_channels()
+            ints[c, HK.I_MADC_NEURON:HK.I_MADC_NEURON + 2] = madc_neuron
+            ints[c, HK.I_MADC_ROW:HK.I_MADC_ROW + 2] = madc_row
             ints[c, HK.I_FOLLOW_LEN] = len(st.follow)
             ints[c, HK.I_CP_ROWS] = len(st.cp_rows)
             ints[c, HK.I_CP_BLOCKS] = len(st.cp_block) - 1
             ints[c, HK.I_CP_VALUES] = len(st.cp_val)
             ints[c, HK.I_PSP_ROWS] = u.chip.psp_tab.shape[2]
             ints[c, HK.I_PSP_CLASSES] = u.chip.psp_tab.shape[1]
-            ints[c, HK.I_MADC_ROW] = MADC_STATE_ROWS[ro.madc_source]
             ints[c, HK.I_MADC_EVERY] = max(1, int(ro.madc_every_steps))
             ints[c, HK.I_CADC_PERIOD] = ro.cadc_period_ns
             ints[c, HK.I_SYSTEM_CHIP] = u.chip.chip_id

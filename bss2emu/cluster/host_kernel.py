@@ -70,10 +70,12 @@ FIELDS = (
  A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL,
  A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK, A_PSP_CLASS) = range(39)
 N_FIELDS = len(FIELDS)
-# per-chip integers: the lengths of the 1-d fields of any length, and readout settings
-(I_SYN_ENTRY_LEN, I_DRV_LIST_LEN, I_PLAY_LEN, I_CORR_ON, I_MADC_NEURON, I_MADC_ROW, I_MADC_EVERY,
- I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES, I_PSP_ROWS, I_PSP_CLASSES) = range(15)
-N_INTS = 15
+# per-chip integers: the lengths of the 1-d fields of any length, and readout settings (the
+# MADC's neuron and state row per channel: two entries each, ``Chip.madc_kernel_channels``)
+(I_SYN_ENTRY_LEN, I_DRV_LIST_LEN, I_PLAY_LEN, I_CORR_ON, I_MADC_NEURON, I_MADC_NEURON_2, I_MADC_ROW, I_MADC_ROW_2,
+ I_MADC_EVERY, I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES, I_PSP_ROWS,
+ I_PSP_CLASSES) = range(17)
+N_INTS = 17
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
@@ -234,7 +236,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     carray(_voidptr(a[A_T_POST]), _N, np.int64),
                     carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
                     carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
-                    ints[c, I_MADC_NEURON], ints[c, I_MADC_ROW], ints[c, I_MADC_EVERY],
+                    ints[c, I_MADC_NEURON:I_MADC_NEURON + 2], ints[c, I_MADC_ROW:I_MADC_ROW + 2], ints[c, I_MADC_EVERY],
                     madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
                     ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],
                     out_t, out_l, out_n,

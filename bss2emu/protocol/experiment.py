@@ -325,8 +325,9 @@ class Projection(_Model):
 
 class MadcRecording(_Model):
     """Record one neuron with the MADC at every ``every_steps`` step: its membrane (10-bit
-    codes), excitatory or inhibitory synaptic input, or adaptation (unquantised; units in
-    ``ChipConfig.madc_unit``)."""
+    codes), excitatory or inhibitory synaptic input, or adaptation (units in
+    ``ChipConfig.madc_unit``). ``Recordings.madc`` may hold two: the MADC then alternates
+    between them sample by sample (``hardware.ReadoutConfig``)."""
 
     population: Name
     index: int = Field(0, ge=0)
@@ -343,9 +344,33 @@ class CadcRecording(_Model):
 
 class Recordings(_Model):
     madc: MadcRecording | None = None
+    madc_second: MadcRecording | None = Field(
+        None, description="the MADC's second channel: another neuron, sampled alternately with madc's")
     cadc: CadcRecording | None = None
     correlation: bool = Field(False, description="run the causal/acausal correlation sensors")
     tau_corr_us: float = Field(5.0, gt=0.0, le=1000.0)
+
+
+    def madc_channels(self) -> list[MadcRecording]:
+        """The MADC's channels in sampling order (none, one or two)."""
+        return [r for r in (self.madc, self.madc_second) if r is not None]
+
+    @model_validator(mode="after")
+    def _madc_fits(self):
+        a, b = self.madc, self.madc_second
+        if b is not None and a is None:
+            raise ValueError("recordings.madc_second is given without recordings.madc: the MADC's first channel "
+                             "comes first; move the recording to recordings.madc")
+        if b is not None:
+            if (a.population, a.index) == (b.population, b.index):
+                raise ValueError(f"recordings.madc and madc_second both record neuron {a.index} of {a.population!r} "
+                                 f"({a.source} and {b.source}): the MADC reads one source per neuron; record the "
+                                 f"second source on another neuron")
+            if a.every_steps != b.every_steps:
+                raise ValueError(f"recordings.madc and madc_second sample every {a.every_steps} and {b.every_steps} "
+                                 f"steps: the MADC has one sample clock for both channels; give both the same "
+                                 f"every_steps")
+        return self
 
 
 _IMPORT = TypeAdapter(ImportString)
@@ -511,8 +536,7 @@ class Experiment(_Model):
             if pr.label in labels:
                 raise ValueError(f"projection name {pr.label!r} is used twice; give each a name")
             labels.add(pr.label)
-        madc = self.recordings.madc
-        if madc is not None:
+        for madc in self.recordings.madc_channels():
             if madc.population not in pops:
                 raise ValueError(f"recordings.madc: unknown population {madc.population!r}; known are {sorted(pops)}")
             if madc.index >= pops[madc.population].size:

@@ -80,6 +80,9 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     # neuron bypass: every synaptic event of the receptor leaves the neuron as its spike
     NeuronParameter("bypass_exc", 1, 0, "", "emit a spike for every excitatory synaptic event (bypass mode)"),
     NeuronParameter("bypass_inh", 1, 0, "", "emit a spike for every inhibitory synaptic event (bypass mode)"),
+    # the adaptation capacitor's baseline (lola: adaptation.v_ref): w = 0 sits there; read by
+    # the MADC's adaptation source only (``chip_actor.analog.adaptation_mv``)
+    NeuronParameter("v_adapt_ref", C.DAC_MAX, 500, "mV", "adaptation baseline voltage (MADC readout of w)"),
 )
 STRUCTURE_SWITCHES = ("connect_right", "connect_vertical", "connect_soma", "connect_soma_right",
                       "enable_conductance")
@@ -193,19 +196,28 @@ class BackgroundConfig:
 
 @dataclass
 class ReadoutConfig:
-    """MADC (one neuron, 10 bit) and CADC (all neurons, 8 bit) settings.
+    """MADC (one or two neurons, 10 bit) and CADC (all neurons, 8 bit) settings.
 
     The MADC samples neuron ``madc_neuron`` (-1: off) every ``madc_every_steps`` integration
     steps, seeing the state at the start of the step; ``madc_source`` (a code, index of
-    ``MADC_SOURCES``) selects what, and each sample's ``physical`` value (``schemas.MADC``)
-    is in the unit ``ChipConfig.madc_unit`` names:
+    ``MADC_SOURCES``) selects what. With a second channel (``madc_second_neuron`` ≥ 0,
+    ``madc_second_source``) the MADC's input multiplexer alternates between the two sources
+    sample by sample, as grenade's ``MADCReadoutView(first_source, second_source)`` switches
+    it (``dynamic_mux`` period 1): the sample at step k (k a multiple of
+    ``madc_every_steps``) belongs to channel ``(k // madc_every_steps) % 2`` — each channel
+    gets every second sample, at its own times. The two sources sit in columns of different
+    parity (one even, one odd: the two multiplexer channels), as the real chip requires.
+    Each sample's ``physical`` value (``schemas.MADC``) is in the unit ``ChipConfig.madc_unit``
+    names:
 
     * ``membrane``: v, digitised to 10 bit over 0..1200 mV (``value``); physical: mV.
     * ``exc_synin``/``inh_synin``: the synaptic input's state, unquantised (the emulator has
       no voltage to digitise for it): current i in nA (current-based input) or conductance
       g in uS (conductance-based); inhibition as a magnitude ≥ 0 that enters the membrane
       as -i or g (E_inh - v). Jump per event: weight × efficacy × gain (``analog``).
-    * ``adaptation``: w in nA, unquantised; it enters the membrane as -w.
+    * ``adaptation``: w in nA; it enters the membrane as -w. ``value``: the 10-bit code of
+      the adaptation capacitor's voltage, ``v_adapt_ref`` + w · ``analog.ADAPTATION_MOHM``
+      (``chip_actor.analog.adaptation_mv``), on the membrane's code scale.
 
     The CADC samples membranes every ``cadc_period_ns`` (0: only on request), 8 bit over
     0..1200 mV. Correlation sensors accumulate ``exp(-Δt/tau_corr)`` per pre/post pair and
@@ -214,6 +226,8 @@ class ReadoutConfig:
     madc_neuron: int = -1
     madc_every_steps: int = 1
     madc_source: int = MADC_MEMBRANE
+    madc_second_neuron: int = -1
+    madc_second_source: int = MADC_MEMBRANE
     cadc_period_ns: int = 0
     tau_corr_us: float = 5.0
     corr_lsb: float = 0.05
@@ -291,28 +305,70 @@ class ChipConfig:
                 n = int(np.argmax(last != 0)) * C.COLUMNS_PER_HEMISPHERE + C.COLUMNS_PER_HEMISPHERE - 1
                 raise ConfigError(f"neuron circuit {n}: {switch}=1 in the last column of its row, which has no "
                                   f"right neighbour; clear it (join circuits of one row only)")
-        mn = self.readout.madc_neuron
-        if not -1 <= mn < C.NEURONS_PER_CHIP:
-            raise ConfigError(f"MADC neuron {mn} is out of range: use -1 (off) or 0..511")
-        src = self.readout.madc_source
-        if isinstance(src, bool) or not isinstance(src, (int, np.integer)) or not 0 <= src < len(MADC_SOURCES):
-            allowed = ", ".join(f"{i} ({name})" for i, name in enumerate(MADC_SOURCES))
-            raise ConfigError(f"MADC source {src!r} is invalid: the MADC reads {allowed}; set "
-                              f"readout.madc_source to one of these codes (hardware.MADC_MEMBRANE, ...)")
+        ro = self.readout
+        for which, field_n, field_s in (("", "madc_neuron", "madc_source"),
+                                        ("second-channel ", "madc_second_neuron", "madc_second_source")):
+            mn = getattr(ro, field_n)
+            if not -1 <= mn < C.NEURONS_PER_CHIP:
+                raise ConfigError(f"MADC {which}neuron {mn} is out of range: use -1 (off) or 0..511 "
+                                  f"(readout.{field_n})")
+            src = getattr(ro, field_s)
+            if isinstance(src, bool) or not isinstance(src, (int, np.integer)) or not 0 <= src < len(MADC_SOURCES):
+                allowed = ", ".join(f"{i} ({name})" for i, name in enumerate(MADC_SOURCES))
+                raise ConfigError(f"MADC {which}source {src!r} is invalid: the MADC reads {allowed}; set "
+                                  f"readout.{field_s} to one of these codes (hardware.MADC_MEMBRANE, ...)")
+        check_madc_pair(ro.madc_neuron, ro.madc_second_neuron, "readout.madc_neuron", "readout.madc_second_neuron")
 
-    def madc_unit(self) -> str | None:
-        """Unit of the MADC's samples (column ``physical`` of ``schemas.MADC``), None when
-        the MADC is off: mV for the membrane, nA for adaptation, and for a synaptic input nA
-        if the recorded neuron's input is current-based, uS if conductance-based."""
+    def madc_channels(self) -> list[tuple[int, int]]:
+        """The MADC's channels in sampling order: ``(neuron, source code)`` each (none when off)."""
         ro = self.readout
         if ro.madc_neuron < 0:
+            return []
+        first = (int(ro.madc_neuron), int(ro.madc_source))
+        return [first] if ro.madc_second_neuron < 0 else [first, (int(ro.madc_second_neuron),
+                                                                   int(ro.madc_second_source))]
+
+    def madc_unit(self, channel: int = 0) -> str | None:
+        """Unit of an MADC channel's samples (column ``physical`` of ``schemas.MADC``), None
+        when the channel is off: mV for the membrane, nA for adaptation, and for a synaptic
+        input nA if the recorded neuron's input is current-based, uS if conductance-based."""
+        channels = self.madc_channels()
+        if channel >= len(channels):
             return None
-        if ro.madc_source == MADC_MEMBRANE:
+        neuron, source = channels[channel]
+        if source == MADC_MEMBRANE:
             return "mV"
-        if ro.madc_source == MADC_ADAPTATION:
+        if source == MADC_ADAPTATION:
             return "nA"
-        coba = "coba_exc" if ro.madc_source == MADC_EXC_SYNIN else "coba_inh"
-        return "uS" if self.neurons.column(coba)[ro.madc_neuron] else "nA"
+        coba = "coba_exc" if source == MADC_EXC_SYNIN else "coba_inh"
+        return "uS" if self.neurons.column(coba)[neuron] else "nA"
+
+
+MADC_CHANNELS = 2
+"""The MADC's input multiplexer channels: it samples at most two neurons, alternating."""
+
+
+def check_madc_pair(first: int, second: int, first_name: str, second_name: str) -> None:
+    """Raise ``ConfigError`` unless circuits ``first`` and ``second`` (-1: none) can share the
+    MADC: a second channel needs a first, another circuit, and a column of the other parity
+    (the multiplexer's two channels read the even and the odd columns; grenade refuses the
+    rest: "MADC recording neurons are required to reside in columns with unique parity")."""
+    if second < 0:
+        return
+    if first < 0:
+        raise ConfigError(f"{second_name} = {second} is set without {first_name}: the first MADC channel comes "
+                          f"first; record one neuron on {first_name}")
+    if first == second:
+        raise ConfigError(f"{first_name} and {second_name} are both circuit {first}: the MADC reads one source per "
+                          f"neuron (the real stack: 'Only one source can be recorded per neuron'); record the "
+                          f"second source on another neuron")
+    col_a, col_b = first % C.COLUMNS_PER_HEMISPHERE, second % C.COLUMNS_PER_HEMISPHERE
+    if col_a % 2 == col_b % 2:
+        kind = "even" if col_a % 2 == 0 else "odd"
+        raise ConfigError(f"the MADC's two channels read circuits {first} (column {col_a}) and {second} (column "
+                          f"{col_b}), both in {kind} columns: its multiplexer reads one even and one odd column; "
+                          f"record neurons in neighbouring columns (pynn.brainscales2: setup(neuronPermutation=...)"
+                          f" or a population's neighbouring neurons)")
 
 
 def _copy_part(part):

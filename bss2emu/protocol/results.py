@@ -2,7 +2,8 @@
 
 Tables: ``spikes`` (time_ticks, chip, neuron, label, population, index, time_us),
 ``madc``, ``cadc``, ``ppu``; ``metadata`` describes the run (``metadata["madc"]``: the
-MADC's population, index, source and unit). Parquet output is atomic: files are written
+MADC's population, index, source and unit; ``["madc_channels"]``: the same per channel, with
+the chip and circuit whose ``madc`` rows are the channel's). Parquet output is atomic: files are written
 under temporary names and renamed only when all are complete. Every file carries the run's
 id (``metadata["run_id"]``, and ``bss2emu.run_id`` in each Parquet file's schema metadata),
 and a table an earlier run left in the folder is removed, so old and new results cannot be
@@ -35,11 +36,14 @@ from . import schemas
 
 
 class MadcTrace(NamedTuple):
-    """The MADC's samples: hardware times (µs), values (float64) and their unit."""
+    """One MADC channel's samples: hardware times (µs), values (float64) and their unit, and
+    the 10-bit codes the MADC read (the membrane's, or the adaptation capacitor's voltage;
+    None for a synaptic input)."""
 
     time_us: np.ndarray
     values: np.ndarray
     unit: str
+    codes: np.ndarray | None = None
 
 
 @dataclass
@@ -71,28 +75,44 @@ class Results:
             raise ConfigError(f"no result table {name!r}; tables are {sorted(self.tables)}")
         return self.tables[name].to_pandas()
 
-    def madc_mv(self):
-        """The MADC's membrane trace as a DataFrame with ``time_us`` and ``v_mv`` (floats)."""
-        source = self.metadata.get("madc", {}).get("source", "membrane")
+    def _madc_channel(self, channel: int) -> tuple[pa.Table, dict]:
+        """The ``madc`` rows of one MADC channel and its metadata."""
+        channels = self.metadata.get("madc_channels") or [self.metadata.get("madc", {})]
+        if not 0 <= channel < len(channels):
+            raise ConfigError(f"MADC channel {channel} was not recorded: this run recorded {len(channels)} "
+                              f"(0{' and 1' if len(channels) > 1 else ''})")
+        meta, t = channels[channel], self.madc
+        if len(channels) > 1:  # the channels' samples alternate in one table: its rows name chip and circuit
+            t = t.filter(pc.and_(pc.equal(t["chip"], meta["chip"]), pc.equal(t["neuron"], meta["circuit"])))
+        return t, meta
+
+    def madc_mv(self, channel: int = 0):
+        """An MADC channel's membrane trace as a DataFrame with ``time_us`` and ``v_mv`` (floats)."""
+        t, meta = self._madc_channel(channel)
+        source = meta.get("source", "membrane")
         if source != "membrane":
-            raise ConfigError(f"the MADC recorded {source!r}, not the membrane: read it with "
-                              f"Results.madc_values(), or record source: membrane for madc_mv()")
-        df = self.madc.to_pandas()
+            which = "the MADC" if channel == 0 else f"MADC channel {channel}"
+            raise ConfigError(f"{which} recorded {source!r}, not the membrane: read it with "
+                              f"Results.madc_values({channel or ''}), or record source: membrane for madc_mv()")
+        df = t.to_pandas()
         df["time_us"] = df["time_ticks"].to_numpy() / 125.0
         df["v_mv"] = schemas.madc_code_to_mv(df["value"].to_numpy())
         return df
 
-    def madc_values(self) -> MadcTrace:
-        """The MADC's samples in the unit of ``metadata["madc"]["unit"]``: the membrane in mV
-        (from the 10-bit codes), a synaptic input in nA (current-based) or uS
-        (conductance-based), adaptation w in nA."""
-        t = self.madc
-        unit = self.metadata.get("madc", {}).get("unit", "mV")
+    def madc_values(self, channel: int = 0) -> MadcTrace:
+        """An MADC channel's samples (channel 0 is ``metadata["madc"]``, both are in
+        ``metadata["madc_channels"]``) in the channel's unit: the membrane in mV (from the
+        10-bit codes), a synaptic input in nA (current-based) or uS (conductance-based),
+        adaptation w in nA; with its codes where the MADC read a voltage."""
+        t, meta = self._madc_channel(channel)
+        unit = meta.get("unit", "mV")
+        codes = t["value"].to_numpy(zero_copy_only=False) if t["value"].null_count == 0 else None
         if "physical" in t.column_names:
             values = t["physical"].to_numpy()
         else:  # written before the MADC had sources: membrane codes only
             values = schemas.madc_code_to_mv(t["value"].to_numpy())
-        return MadcTrace(ticks_to_us(t["time_ticks"].to_numpy()), values, unit)
+        return MadcTrace(ticks_to_us(t["time_ticks"].to_numpy()), values, unit,
+                         None if codes is None else codes.astype(np.int64))
 
     def spike_times_us(self, population: str) -> list:
         """Spike times (hardware µs) per neuron of ``population``, as a list of arrays."""

@@ -30,9 +30,10 @@ SPIKES = pa.schema(
 MADC = pa.schema(
     [("time_ticks", pa.int64()), ("chip", pa.int32()), ("neuron", pa.int32()), ("value", pa.uint16()),
      ("physical", pa.float64())],
-    metadata={"value": "10-bit MADC code over 0..1200 mV (membrane source; null for the others)",
-              "physical": "the sample in the unit of the results' metadata['madc']['unit']: the "
-                          "membrane code in mV, a synaptic input in nA or uS, adaptation in nA",
+    metadata={"value": "10-bit MADC code over 0..1200 mV (membrane, or the adaptation capacitor's voltage; "
+                       "null for the synaptic inputs)",
+              "physical": "the sample in the unit of its channel's metadata['madc_channels'][c]['unit']: "
+                          "the membrane code in mV, a synaptic input in nA or uS, adaptation in nA",
               "time_unit": "FPGA ticks"},
 )
 CADC = pa.schema(
@@ -71,13 +72,16 @@ _NUMPY_TYPES = {id(s): [np.dtype(f.type.to_pandas_dtype()) for f in s] for s in 
 
 
 def _batch(schema: pa.Schema, columns: dict) -> pa.RecordBatch:
-    """Numpy columns (a scalar fills its column, None makes it null) → a record batch of
-    ``schema``.
+    """Numpy columns (a scalar fills its column, None makes it null, a masked array's masked
+    entries are null) → a record batch of ``schema``.
 
     On the per-window path (~10 µs for a few rows): each column is cast at most once, to its
     field's numpy dtype, and handed to Arrow without a copy; broadcasting a scalar or letting
     Arrow convert dtypes cost ~5x more."""
-    values = [None if columns[name] is None else np.asarray(columns[name]) for name in schema.names]
+    masks = {name: np.ma.getmaskarray(columns[name]) for name in schema.names
+             if isinstance(columns[name], np.ma.MaskedArray)}
+    values = [None if columns[name] is None else np.ma.getdata(columns[name]) if name in masks
+              else np.asarray(columns[name]) for name in schema.names]
     n = max((v.shape[0] for v in values if v is not None and v.ndim), default=0)
     arrays = []
     for f, v, dt in zip(schema, values, _NUMPY_TYPES[id(schema)]):
@@ -90,7 +94,8 @@ def _batch(schema: pa.Schema, columns: dict) -> pa.RecordBatch:
             v = np.ascontiguousarray(v, dt)
         if v.shape != (n,):
             raise ValueError(f"column {f.name!r} has shape {v.shape}, the batch has {n} rows")
-        arrays.append(pa.array(v))  # the dtype is the field's type: zero-copy
+        # the dtype is the field's type: zero-copy
+        arrays.append(pa.array(v, mask=masks[f.name]) if f.name in masks else pa.array(v))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
@@ -105,7 +110,8 @@ def encode_samples(schema: pa.Schema, time_ticks, chip, neuron, value) -> pa.Rec
 
 
 def encode_madc(time_ticks, chip, neuron, value, physical) -> pa.RecordBatch:
-    """MADC samples → a ``MADC`` record batch (``value`` None: no codes, a null column)."""
+    """MADC samples → a ``MADC`` record batch (``value`` None: no codes, a null column; a
+    masked array: null where masked). With two channels ``neuron`` names each sample's."""
     return _batch(MADC, dict(time_ticks=time_ticks, chip=chip, neuron=neuron, value=value, physical=physical))
 
 

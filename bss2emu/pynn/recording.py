@@ -1,13 +1,18 @@
 """``Recorder``: what the emulated chip can record, read back from the last run's results.
 
 Spikes of every neuron are recorded by the FPGA. The MADC reads one analog signal of one
-neuron per run, at every step (or every ``sampling_interval``): its membrane (10 bit), its
-excitatory or inhibitory synaptic input or its adaptation current (``MADC_SOURCE``). The
-CADC samples the membranes of all neurons (8 bit, at most 1.85 MSample/s: a sampling
-interval of at least 0.6 ms biological; PyNN's default interval, the time step, becomes
-0.6 ms with a ``QuantisationWarning``). So: ``v`` of a single neuron comes from the MADC,
-``v`` of several from the CADC; ``gsyn_exc``, ``gsyn_inh`` or ``w`` of one neuron from the
-MADC (``v`` recorded besides then comes from the CADC).
+neuron per run, at every step (or every ``sampling_interval``), or of two neurons in columns
+of different parity, alternately (each signal then gets every second sample): a membrane
+(10 bit), an excitatory or inhibitory synaptic input or an adaptation current
+(``MADC_SOURCE``). The CADC samples the membranes of all neurons (8 bit, at most 1.85
+MSample/s: a sampling interval of at least 0.6 ms biological; PyNN's default interval, the
+time step, becomes 0.6 ms with a ``QuantisationWarning``). So: ``v`` of a single neuron comes
+from the MADC, ``v`` of several from the CADC (of two with ``device="madc"``: the MADC's two
+channels); ``gsyn_exc``, ``gsyn_inh`` or ``w`` of one or two neurons from the MADC. ``v``
+of one neuron recorded besides one such signal comes from the MADC's second channel in
+pynn.brainscales2's form (each signal an ``IrregularlySampledSignal`` with its own times, as
+the real stack returns them), from the CADC in PyNN's (``AnalogSignal``, one regular grid;
+two MADC channels there are NaN at the other channel's samples).
 
 Times are biological ms (= hardware µs), voltages biological mV (hardware mV for the
 hardware-unit types). The chip's synaptic input and adaptation become biological units
@@ -191,7 +196,9 @@ class Recorder(recording.Recorder):
                 rows = (times[:, 0] >= a - 1e-9) & ((times[:, 0] < b - 1e-9) | last) if len(snippets) > 1 \
                     else slice(None)
                 for col, cell in enumerate(ids):
-                    signals.append((k, self._signal(variable, cell, times[rows, col], values[rows, col], units)))
+                    t, x = times[rows, col], values[rows, col]
+                    sampled = ~np.isnan(x)  # the MADC's two channels: each keeps its own samples
+                    signals.append((k, self._signal(variable, cell, t[sampled], x[sampled], units)))
         for _, signal in sorted(signals, key=lambda ks: ks[0]):
             signal.segment = segment
             segment.irregularlysampledsignals.append(signal)

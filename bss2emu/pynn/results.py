@@ -15,7 +15,7 @@ import numpy as np
 
 from ..chip_actor.analog import capacitance_pf
 from ..routing.mapping import map_experiment
-from ..units import TICKS_PER_US
+from ..units import TICKS_PER_US, ticks_to_us
 from .standardmodels import is_hardware
 
 CADC_MV_PER_CODE = 1200.0 / 255.0
@@ -47,18 +47,41 @@ def store_results(state, exp, res, info, tstop: float) -> None:
         else:
             data["spikes"] = [t / state.us_per_ms for t in res.spike_times_us(names[id(pop)])]
         pop._data = data
-    for kind, pop, index, variable in info["readout"]:
+    madc_grid = _madc_grid(res)
+    for kind, pop, index, variable, channel in info["readout"]:
         if kind == "madc":
-            trace = res.madc_values()
+            trace = res.madc_values(channel)
             t_ms = trace.time_us / state.us_per_ms
             if variable == "v":
                 values = _membrane(pop, trace.values, "madc", info)
+            elif trace.codes is not None and getattr(pop.celltype, "reads_adc_codes", False):
+                values = trace.codes.astype(float)  # pynn.brainscales2: the MADC's codes of every source
             else:
                 values = to_bio(pop, variable, index, t_ms, trace.values, info)
                 pop._data.setdefault("units", {})[variable] = _unit(pop, variable, trace.unit)
-            pop._data[variable] = (t_ms, values[:, None], {index: 0})
+            if madc_grid is not None:  # two channels: each on the MADC's sample times, NaN where the other's
+                t_ms, values = madc_grid / state.us_per_ms, _on_grid(madc_grid, trace.time_us, values)
+            column = np.asarray(values, float)[:, None]
+            if variable in pop._data:  # both channels read this population's variable
+                _, before, cols = pop._data[variable]
+                pop._data[variable] = (t_ms, np.hstack([before, column]), {**cols, index: len(cols)})
+            else:
+                pop._data[variable] = (t_ms, column, {index: 0})
         else:
             _store_cadc(state, exp, res, info)
+
+
+def _madc_grid(res) -> np.ndarray | None:
+    """The MADC's sample times (hardware µs) when it read two channels (alternately), else None."""
+    if len(res.metadata.get("madc_channels", ())) < 2:
+        return None
+    return ticks_to_us(np.unique(res.madc["time_ticks"].to_numpy()))
+
+
+def _on_grid(grid_us: np.ndarray, time_us: np.ndarray, values: np.ndarray) -> np.ndarray:
+    out = np.full(len(grid_us), np.nan)
+    out[np.searchsorted(grid_us, time_us)] = values
+    return out
 
 
 def _unit(pop, variable: str, chip_unit: str) -> str:

@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import RoutingError
+from ..errors import ConfigError, RoutingError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol.hardware import (
     BG_POISSON, BG_REGULAR, MADC_SOURCES, ROW_EXCITATORY, ROW_INHIBITORY, STP_DEPRESSION, STP_FACILITATION, ChipConfig,
+    check_madc_pair,
 )
 from ..protocol.system import SystemSpec, as_system
 from ..units import NS_PER_TICK, us_to_ticks
@@ -366,10 +367,22 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int) -> Chip
         bg.start_ticks[g] = us_to_ticks(src.start_us)
         bg.stop_ticks[g] = us_to_ticks(src.stop_us) if src.stop_us is not None else np.iinfo(np.int64).max // 16
     rec = exp.recordings
-    if rec.madc is not None and mapping.partition.chip[rec.madc.population][rec.madc.index] == chip:
-        cfg.readout.madc_neuron = int(mapping.partition.circuit[rec.madc.population][rec.madc.index])
-        cfg.readout.madc_every_steps = rec.madc.every_steps
-        cfg.readout.madc_source = MADC_SOURCES.index(rec.madc.source)
+    # each chip's MADC reads the recorded neurons placed on it: one, or two alternately
+    here = [r for r in rec.madc_channels() if mapping.partition.chip[r.population][r.index] == chip]
+    circuits = [int(mapping.partition.circuit[r.population][r.index]) for r in here]
+    for r, circuit, (neuron, source) in zip(here, circuits, (("madc_neuron", "madc_source"),
+                                                            ("madc_second_neuron", "madc_second_source"))):
+        setattr(cfg.readout, neuron, circuit)
+        setattr(cfg.readout, source, MADC_SOURCES.index(r.source))
+        cfg.readout.madc_every_steps = r.every_steps
+    if len(here) == 2:
+        try:
+            check_madc_pair(*circuits, "first", "second")
+        except ConfigError as e:
+            a, b = here
+            raise RoutingError(f"recordings.madc: neuron {a.index} of {a.population!r} and neuron {b.index} of "
+                               f"{b.population!r} are placed on chip {chip}, circuits {circuits[0]} and "
+                               f"{circuits[1]}: {e}") from None
     if rec.cadc is not None:
         cfg.readout.cadc_period_ns = max(int(round(rec.cadc.period_us * 1e3)), exp.dt_ns)
     cfg.readout.enable_correlation = rec.correlation or bool(exp.plasticity)

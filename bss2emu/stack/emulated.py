@@ -154,52 +154,71 @@ class EmulatedChip:
     def time_ns(self) -> int:
         return self.chip.time_ns
 
-    def _madc_neuron(self) -> tuple[int, int]:
+    def _madc_channels(self) -> list[tuple[int, int]]:
+        """The MADC's channels in sampling order: ``(circuit, source code)`` each."""
         if not self.madc_recording:
-            return -1, 0
-        on = [i for i, n in enumerate(self.config.neuron_block.atomic_neurons) if n.readout.enable_buffered_access]
-        if len(on) > 1:
+            return []
+        neurons = self.config.neuron_block.atomic_neurons
+        on = [i for i, n in enumerate(neurons) if n.readout.enable_buffered_access]
+        mux = self.readout_chain.dynamic_mux
+        length, first = int(mux.input_select_length), int(mux.initially_selected_input)
+        if length > 1 or first not in (0, 1):
+            raise ChipError(f"readout_chain.dynamic_mux input_select_length={length}, initially_selected_input="
+                            f"{first}: the emulated MADC switches every sample (1) or not at all (0), starting at "
+                            f"input 0 or 1; use one of these")
+        limit = 2 if length == 1 else 1
+        if len(on) > limit:
             raise ChipError(f"neurons {on[:4]} all connect to the MADC's readout line "
-                            f"(readout.enable_buffered_access): enable it for one neuron at a time")
-        if not on:
-            return -1, 0
-        n = on[0]
-        return n, _READOUT_SOURCE_TO_MADC[int(self.config.neuron_block.atomic_neurons[n].readout.source)]
+                            f"(readout.enable_buffered_access): enable it for one neuron at a time, or for two (one "
+                            f"in an even, one in an odd column) with readout_chain.dynamic_mux.input_select_length = 1")
+        if len(on) == 2:
+            # channel c reads the column parity that input_mux[c] selects
+            odd_first = bool(self.readout_chain.input_mux[halco.SourceMultiplexerOnReadoutSourceSelection(0)]
+                             .neuron_odd)
+            on = sorted(on, key=lambda i: (i % C.COLUMNS_PER_HEMISPHERE) % 2 != odd_first)
+            if first == 1:
+                on = on[::-1]
+        return [(n, _READOUT_SOURCE_TO_MADC[int(neurons[n].readout.source)]) for n in on]
 
     def advance_to(self, t_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Run until ``t_ns`` (chip time, rounded up to the step): returns spikes (ticks,
-        circuit) and MADC samples (ticks, 10-bit value) of that stretch."""
+        circuit) and MADC samples (ticks, 10-bit value, channel) of that stretch."""
         self._apply_neurons()
         steps = int(-(-(int(t_ns) - self.chip.time_ns) // STADLS_DT_NS))
         empty = np.zeros(0, np.int64)
         if steps <= 0:
-            return empty, empty, empty, empty
+            return empty, empty, empty, empty, empty
         external = self.madc_recording and self.readout_chain.reads_debug_line()
-        madc_neuron, source = (-1, 0) if external else self._madc_neuron()
+        channels = [] if external else self._madc_channels()
         ro = self.chip.config.readout
-        ro.madc_neuron, ro.madc_source = madc_neuron, source
+        (ro.madc_neuron, ro.madc_source), (ro.madc_second_neuron, ro.madc_second_source) = \
+            (channels + [(-1, 0), (-1, 0)])[:2]
+        self.chip.config.check()  # two channels: one even, one odd column
         k0 = self.chip.step
         try:
             out = self.chip.run_window(k0, steps, *Chip.no_events())
         finally:
-            ro.madc_neuron = -1
+            ro.madc_neuron = ro.madc_second_neuron = -1
         ticks = out.spikes.column("time_ticks").to_numpy().astype(np.int64)
         circuits = out.spikes.column("label").to_numpy().astype(np.int64) & (C.LABEL_NO_TARGET_BIT - 1)
         if external:  # the debug line: one sample of the board DAC's voltage per step
             volts = self.board.dac_channel_block.get_voltage(halco.DACChannelOnBoard.mux_dac_25) if self.board else 0.0
             madc_t = (k0 + np.arange(steps)) * STADLS_DT_NS // NS_PER_TICK
             madc_v = np.full(steps, int(K.adc_codes(volts * 1e3, C.MADC_BITS)))
+            madc_c = np.zeros(steps, np.int64)
         else:
             madc_t = out.madc.column("time_ticks").to_numpy().astype(np.int64)
-            madc_v = out.madc.column("value").to_numpy().astype(np.int64)
+            madc_v = out.madc.column("value").to_numpy(zero_copy_only=False)
+            madc_v = np.nan_to_num(madc_v.astype(float)).astype(np.int64)  # (a synaptic input has no codes)
+            madc_c = (out.madc.column("neuron").to_numpy() != (channels[0][0] if channels else -1)).astype(np.int64)
         if self.madc_budget >= 0:  # a recording of number_of_samples ends by itself
-            madc_t, madc_v = madc_t[:self.madc_budget], madc_v[:self.madc_budget]
+            madc_t, madc_v, madc_c = madc_t[:self.madc_budget], madc_v[:self.madc_budget], madc_c[:self.madc_budget]
             self.madc_budget -= len(madc_t)
             if self.madc_budget == 0:
                 self.madc_recording = False
         if not self.event_recording:  # taken, but not recorded by the FPGA
-            return empty, empty, empty, empty
-        return ticks, circuits, madc_t, madc_v
+            return empty, empty, empty, empty, empty
+        return ticks, circuits, madc_t, madc_v, madc_c
 
 
 __all__ = ["EmulatedChip", "STADLS_DT_NS"]

@@ -289,17 +289,32 @@ class _MADCSettings:
         self.number_of_samples = 0
 
 
+class DynamicMux:
+    """``readout_chain.dynamic_mux``: the MADC's switching between its two input multiplexers.
+    ``input_select_length`` 0 reads ``input_mux[initially_selected_input]`` only; 1 alternates
+    between the two sample by sample (grenade's two-source ``MADCReadoutView``); longer
+    periods are not emulated."""
+
+    def __init__(self) -> None:
+        self.input_select_length = 0
+        self.initially_selected_input = 0
+
+
 class ReadoutChain:
     """``lola.ReadoutChain``: the pads' and the MADC's input multiplexers and MADC settings.
     With ``input_mux[...].debug_plus`` on, the MADC reads the debug line, which the board DAC
     ``mux_dac_25`` drives (``sta.SystemInit``); otherwise it reads the neuron that has
-    ``readout.enable_buffered_access`` on. ``madc.number_of_samples`` (> 0) ends a recording
-    after that many samples."""
+    ``readout.enable_buffered_access`` on — or two such neurons, one in an even and one in an
+    odd column, alternately, with ``dynamic_mux.input_select_length`` 1: channel c reads the
+    one whose parity ``input_mux[c]`` selects (``neuron_even``/``neuron_odd``), the first
+    sample ``dynamic_mux.initially_selected_input``'s. ``madc.number_of_samples`` (> 0) ends a
+    recording after that many samples."""
 
     def __init__(self) -> None:
         self.pad_mux = _CoordinateArray(halco.PadMultiplexerConfigOnDLS, PadMultiplexerConfig)
         self.input_mux = _CoordinateArray(halco.SourceMultiplexerOnReadoutSourceSelection, SourceMultiplexer)
         self.madc = _MADCSettings()
+        self.dynamic_mux = DynamicMux()
 
     def reads_debug_line(self) -> bool:
         return any(m.debug_plus for m in self.input_mux)
@@ -369,7 +384,7 @@ class Chip:
 from .morphology import LogicalNeuron, Morphology  # noqa: E402 (they build AtomicNeurons)
 
 __all__ = ["AtomicNeuron", "NeuronBlock", "Chip", "SynapseWeightRow", "SynapseLabelRow", "SynapseMatrix",
-           "SynapseBlock", "ReadoutChain", "CADCReadoutChain", "PadMultiplexerConfig", "SourceMultiplexer", "Morphology", "LogicalNeuron"]
+           "SynapseBlock", "ReadoutChain", "CADCReadoutChain", "PadMultiplexerConfig", "SourceMultiplexer", "DynamicMux", "Morphology", "LogicalNeuron"]
 
 
 def __getattr__(name: str):

@@ -381,9 +381,9 @@ def _execute(chip, program: PlaybackProgram) -> None:
                 value = copy.deepcopy(chip.read(coord))
             ticket._value, ticket._done = value, True
         elif kind == "wait":
-            st, sc, mt, mv = chip.advance_to(timer_base + ins[1] * NS_PER_TICK)
+            st, sc, mt, mv, mc = chip.advance_to(timer_base + ins[1] * NS_PER_TICK)
             spikes.append((st, sc))
-            madc.append((mt, mv))
+            madc.append((mt, mv, mc))
         elif kind == "reset":
             chip.reset()
             t_start = timer_base = chip.time_ns
@@ -400,6 +400,7 @@ def _execute(chip, program: PlaybackProgram) -> None:
     program.madc_samples = _samples(len(mt), MADC_DTYPE)
     program.madc_samples["value"], program.madc_samples["fpga_time"] = mv, mt - t0_ticks
     program.madc_samples["chip_time"] = mt - t0_ticks
+    program.madc_samples["channel"] = np.concatenate([m[2] for m in madc]) if madc else np.zeros(0, np.int64)
     program.run_time_ns = chip.time_ns - t_start
 
 

@@ -14,6 +14,7 @@ import scipy.linalg as sl
 
 from bss2emu.chip_actor import kernels as K
 from bss2emu.chip_actor.chip import Chip
+from bss2emu.chip_actor.structure import coupling_diagonals
 from bss2emu.errors import ConfigError
 from bss2emu.protocol.hardware import ROW_EXCITATORY, ChipConfig
 from bss2emu.protocol.morphology import chain_morphology as _chain
@@ -208,19 +209,57 @@ def test_point_chips_are_unchanged_by_structure_switches_of_unjoined_circuits():
     assert np.array_equal(ca.nstate, cb.nstate)
 
 
+def _coupling(props, lo=0, hi=512, seed=0):
+    """``couple_half_step`` on random membranes, and ``P v`` per logical neuron inside [lo, hi)."""
+    rows, block, offset, vals = coupling_diagonals(props)
+    v = np.random.default_rng(seed).normal(600.0, 50.0, 512)
+    want = v.copy()
+    for leads, prop in props:
+        if lo <= leads.min() and leads.max() < hi:
+            want[leads] = prop @ v[leads]
+    K.couple_half_step(v, block, offset, vals, np.empty(512), lo, hi)
+    return v, want, len(block) - 1
+
+
 @pytest.mark.parametrize("k", [2, 3, 4, 5])
 def test_the_coupling_step_is_the_propagator_times_the_membranes_for_every_size(k):
-    """``couple_half_step`` (batched layout; its own path for 4 compartments) = P v per neuron."""
+    """``couple_half_step`` over ``coupling_diagonals`` = P v per logical neuron, for leads
+    anywhere on the chip; every other circuit keeps its membrane bit for bit."""
     rng = np.random.default_rng(k)
-    nb = 7
-    leads = rng.permutation(512)[:k * nb].reshape(nb, k)
-    props = rng.normal(size=(nb, k, k))
-    rows = np.ascontiguousarray(leads.T.ravel())  # [j, b]
-    vals = np.ascontiguousarray(np.transpose(props, (1, 2, 0)).ravel())  # [i, j, b]
-    v = rng.normal(size=512)
-    want = v.copy()
-    for b in range(nb):
-        want[leads[b]] = props[b] @ v[leads[b]]
-    x, y = np.empty(k * nb), np.empty(k * nb)
-    K.couple_half_step(v, rows, np.array([0, k * nb]), np.array([0, k * k * nb]), vals, x, y)
+    leads = rng.permutation(512)[:k * 7].reshape(7, k)
+    props = [(ld, rng.normal(size=(k, k))) for ld in leads]
+    v, want, _ = _coupling(props)
+    others = np.setdiff1d(np.arange(512), leads)
+    assert np.array_equal(v[others], want[others])
     np.testing.assert_allclose(v, want, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("lo, hi", [(0, 512), (8, 100), (0, 0)])
+def test_the_banded_coupling_of_side_by_side_compartments(lo, hi):
+    """Logical neurons of 4 compartments side by side (the band of diagonals -3..3, its own
+    path) and of 2 (3 diagonals): P v on the rows of [lo, hi), nothing outside."""
+    rng = np.random.default_rng(1)
+    for props in ([(4 * b + np.arange(4), rng.normal(size=(4, 4))) for b in range(128)],
+                  [(4 * b + np.array([1, 2]), rng.normal(size=(2, 2))) for b in range(100)]):
+        v, want, n_diag = _coupling(props, lo, hi)
+        assert n_diag == 2 * len(props[0][0]) - 1
+        np.testing.assert_allclose(v, want, rtol=1e-13, atol=1e-13)
+        outside = np.r_[0:lo, hi:512]
+        assert np.array_equal(v[outside], want[outside])
+
+
+def test_the_banded_path_gives_the_bits_of_the_diagonal_by_diagonal_path():
+    """Rows where all 7 diagonals are present take the band path; the same rows with one
+    diagonal stored twice as long (the generic path) give the same bits."""
+    rng = np.random.default_rng(2)
+    props = [(4 * b + np.arange(4), rng.normal(size=(4, 4))) for b in range(128)]
+    rows, block, offset, vals = coupling_diagonals(props)
+    v0 = rng.normal(600.0, 50.0, 512)
+    band = v0.copy()
+    K.couple_half_step(band, block, offset, vals, np.empty(512), 0, 512)
+    # the same P with an 8th, all-zero diagonal (offset 4): no band path
+    block8 = np.r_[block[:-1], (4 << K.CP_ROW_BITS) | 0, 0]
+    offset8 = np.r_[offset, offset[-1] + 508]
+    generic = v0.copy()
+    K.couple_half_step(generic, block8, offset8, np.r_[vals, np.zeros(508)], np.empty(512), 0, 512)
+    assert np.array_equal(band, generic)

@@ -107,13 +107,28 @@ def test_membrane_by_cadc_besides_a_conductance_by_madc(sim):
     assert v.max() > -65.0 + 0.5 and g.max() > 0.01  # the PSP and the conductance both seen
 
 
-def test_two_analog_signals_need_two_runs(sim):
+def test_more_than_two_madc_signals_need_more_runs(sim):
     pop = sim.Population(2, sim.EIF_cond_exp_isfa_ista(), label="n")
     pop.record(["gsyn_exc", "w"])
     with pytest.raises(errors.InvalidParameterValueError, match=r"gsyn_exc of 2 neurons of 'n', w of 2 neurons .*"
-                                                                r"one analog signal .* of one neuron per run") as info:
+                                                                r"one analog signal .* of at most 2 neurons per run "
+                                                                r"\(its two channels, alternately\)") as info:
         sim.run(5.0)
     assert isinstance(info.value, bss2emu.BssError)
+
+
+def test_two_madc_signals_alternate_on_the_grid_of_the_madc(sim):
+    """w of one neuron and gsyn_exc of its neighbour: the MADC's two channels. In PyNN's
+    AnalogSignal (one regular grid) each is NaN where the other was sampled."""
+    pop = sim.Population(2, sim.EIF_cond_exp_isfa_ista(a=4.0), label="n")
+    pop[0:1].record("w")
+    pop[1:2].record("gsyn_exc")
+    sim.run(5.0)
+    t_w, w, _ = _signal(pop, "w")
+    t_g, g, _ = _signal(pop, "gsyn_exc")
+    assert np.allclose(np.diff(t_w), 0.1) and np.array_equal(t_w, t_g)
+    assert np.isnan(w[1::2]).all() and not np.isnan(w[0::2]).any()  # channel 0: every second sample
+    assert np.isnan(g[0::2]).all() and not np.isnan(g[1::2]).any()
 
 
 def test_membrane_besides_madc_signal_needs_the_cadc_rate(sim):

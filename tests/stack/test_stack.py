@@ -106,6 +106,42 @@ def test_madc_records_the_neuron_on_the_readout_line_while_started():
     assert np.all(program.madc_samples["value"] == round(float(voltage_map("v_leak").mv(600)) * 1023 / 1200))
 
 
+def _two_on_the_readout_line(circuits, odd_first: bool, length: int = 1):
+    """Circuits at leaks 600 and 800 on the MADC's line, its multiplexers switching every sample."""
+    builder = sta.PlaybackProgramBuilder()
+    for c, leak in zip(circuits, (600, 800)):
+        n = lola.AtomicNeuron()
+        n.leak.v_leak, n.leak.i_bias, n.membrane_capacitance.capacitance = leak, 300, 63
+        n.readout.enable_buffered_access = True
+        builder.write(halco.AtomicNeuronOnDLS(c), n)
+    chain = lola.ReadoutChain()
+    chain.dynamic_mux.input_select_length = length
+    chain.input_mux[halco.SourceMultiplexerOnReadoutSourceSelection(0)].neuron_odd = odd_first
+    chain.input_mux[halco.SourceMultiplexerOnReadoutSourceSelection(1)].neuron_even = odd_first
+    builder.write(halco.ReadoutChainOnDLS(), chain)
+    builder.write(halco.TimerOnDLS(), hal.Timer())
+    _wait(builder, 20)
+    builder.write(halco.MADCControlOnDLS(), hal.MADCControl(start_recording=True, wake_up=True))
+    _wait(builder, 30)
+    program = builder.done()
+    with hxcomm.ManagedConnection(ideal=True) as connection:
+        sta.run(connection, program)
+    return program.madc_samples
+
+
+@pytest.mark.parametrize("odd_first", [True, False])
+def test_the_madc_alternates_between_an_even_and_an_odd_neuron_by_its_source_multiplexers(odd_first):
+    samples = _two_on_the_readout_line((40, 41), odd_first)  # 40 at leak 600 (even), 41 at 800 (odd)
+    code = {c: round(float(voltage_map("v_leak").mv(leak)) * 1023 / 1200) for c, leak in ((40, 600), (41, 800))}
+    first, second = (41, 40) if odd_first else (40, 41)
+    assert np.array_equal(samples["channel"], np.arange(len(samples)) % 2)  # channel 0 reads input_mux[0]'s
+    assert np.all(samples["value"][0::2] == code[first]) and np.all(samples["value"][1::2] == code[second])
+    with pytest.raises(ConfigError, match="both in even columns"):
+        _two_on_the_readout_line((40, 42), odd_first)
+    with pytest.raises(ChipError, match="switches every sample \\(1\\) or not at all"):
+        _two_on_the_readout_line((40, 41), odd_first, length=2)
+
+
 def test_what_the_emulated_chip_cannot_do_is_refused_with_the_way_out():
     with hxcomm.ManagedConnection(ideal=True) as connection:
         b = sta.PlaybackProgramBuilder()

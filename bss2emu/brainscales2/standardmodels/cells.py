@@ -26,7 +26,10 @@ from ...pynn.results import CADC_MV_PER_CODE
 from ...pynn.translation import TranslationError
 
 class _AdcMembrane:
-    """The membrane in ADC codes, as pynn.brainscales2 reports it: MADC 10 bit, CADC 8 bit."""
+    """The membrane in ADC codes, as pynn.brainscales2 reports it: MADC 10 bit, CADC 8 bit;
+    and every MADC source the MADC reads as a voltage (the adaptation state) in its codes."""
+
+    reads_adc_codes = True
 
     @staticmethod
     def membrane_from_mv(v_hw_mv: np.ndarray, device: str) -> np.ndarray:
