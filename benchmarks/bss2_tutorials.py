@@ -17,7 +17,8 @@ Only the EBRAINS-specific set-up is replaced: ``_static/common/helpers.py`` (har
 client via quiggeldy, nightly calibration download) becomes an offline version —
 ``setup_hardware_client()`` does nothing, ``get_nightly_calibration()`` returns the
 emulated chip's nightly calibration from bss2emu's store (``calix.nightly_chip()``) and
-``save_nightly_calibration()`` writes it. Jupyter's widgets (``ipywidgets``) are replaced
+``save_nightly_calibration()`` writes it (a ``correlation_*`` file: the calibration calix's weekly
+script deploys under that name, with its neuron targets). Jupyter's widgets (``ipywidgets``) are replaced
 by a shim that calls the function once with the widgets' initial values. The table gives
 per tutorial: runs / runs* (ran, but a widget's function raised — shown, as Jupyter shows
 it, and counted) / fails (the first error line) / timeout, and the wall time.
@@ -62,9 +63,25 @@ def get_nightly_calibration(filename="spiking_cocolist.pbin"):
     return calix.nightly_chip()
 
 
+def _deployed_calibration(filename):
+    """What the deployment's file holds: "correlation_*" is calix's weekly calibration for the
+    correlation demos (calix/scripts/calix_generate_weekly_calibration.py, CorrelationCalibRecorder:
+    its neuron targets; its correlation-sensor targets, 1.5 CADC LSB per pair and 30 us, are not
+    emulated), anything else the default spiking calibration."""
+    if not filename.startswith("correlation"):
+        return calix.nightly_calibration()
+    import quantities as pq
+    target = calix.spiking.SpikingCalibTarget()
+    t = target.neuron_target
+    t.tau_syn, t.tau_mem = 5 * pq.us, 20 * pq.us
+    t.reset, t.leak, t.threshold = 80, 100, 130
+    t.synapse_dac_bias, t.i_synin_gm = 1000, 400
+    return calix.calibrate(target)
+
+
 def save_nightly_calibration(filename="spiking_cocolist.pbin", source_folder=None, folder=None):
     folder = Path() if folder is None else Path(folder)
-    result = calix.nightly_calibration()
+    result = _deployed_calibration(filename)
     if filename.endswith(".pkl"):
         with open(folder / filename, "wb") as f:
             pickle.dump(result, f)

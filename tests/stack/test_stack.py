@@ -275,7 +275,13 @@ def test_calix_targets_translate_to_bss2emus_units_and_refuse_what_is_not_emulat
         (20.0, 5.0, 8.0, 3.0)
     with pytest.raises(ConfigError, match="has no unit"):
         calix.spiking.neuron.NeuronCalibTarget(tau_mem=10.0).to_calibration_targets()
-    with pytest.raises(ConfigError, match="synapse_dac_bias=400 is not emulated"):
-        calix.spiking.neuron.NeuronCalibTarget(synapse_dac_bias=400).to_calibration_targets()
+    # the synapse DAC's bias scales every event's amplitude linearly against calix's default 600
+    strong = calix.spiking.neuron.NeuronCalibTarget(synapse_dac_bias=1000).to_calibration_targets()
+    plain = calix.spiking.neuron.NeuronCalibTarget().to_calibration_targets()
+    assert np.allclose(strong["psp_exc_mv"], plain["psp_exc_mv"] * 1000 / 600)
+    assert np.allclose(strong["psp_inh_mv"], plain["psp_inh_mv"] * 1000 / 600)
+    assert np.array_equal(strong["tau_m_us"], plain["tau_m_us"])
+    with pytest.raises(ConfigError, match="synapse_dac_bias=2000: give one CapMem value in 1..1022"):
+        calix.spiking.neuron.NeuronCalibTarget(synapse_dac_bias=2000).to_calibration_targets()
     with pytest.raises(ConfigError, match="holdoff_time"):
         calix.spiking.neuron.NeuronCalibTarget(holdoff_time=1 * pq.us).to_calibration_targets()

@@ -44,12 +44,35 @@ def _per_input(name: str, value) -> tuple[np.ndarray, np.ndarray]:
     raise ConfigError(f"calix target {name} has shape {arr.shape}: give one value, (2,), (512,) or (2, 512)")
 
 
+SYNAPSE_DAC_BIAS_DEFAULT = 600
+"""calix's default ``synapse_dac_bias`` (CapMem LSB): the bias the emulated synapses' strength
+(``psp_mv_of_gm``) refers to."""
+
+
+def synapse_dac_scale(synapse_dac_bias) -> float:
+    """The factor by which ``synapse_dac_bias`` scales every synaptic event's amplitude against
+    calix's default bias: the synapse's 6-bit current DAC takes its reference current from the
+    CapMem cell ``syn_i_bias_dac``, so an event's current is weight/63 of that reference
+    (calix: "can be lowered in order to reduce the amplitude of a spike at the input of the
+    synaptic input OTA") — linear in the bias, to first order (calix then calibrates the
+    quadrants to a common DAC strength, which the emulated ideal DACs have).
+
+    >>> synapse_dac_scale(1000)  # the "spiking2" and "correlation" calibrations' bias
+    1.6666666666666667
+    """
+    bias = np.asarray(synapse_dac_bias, dtype=np.float64)
+    if bias.shape != () or not 1 <= float(bias) <= 1022:
+        raise ConfigError(f"calix target synapse_dac_bias={synapse_dac_bias!r}: give one CapMem value in 1..1022 "
+                          f"(calix's default {SYNAPSE_DAC_BIAS_DEFAULT})")
+    return float(bias) / SYNAPSE_DAC_BIAS_DEFAULT
+
+
 @dataclass
 class NeuronCalibTarget:
     """calix's spiking neuron targets. ``leak``/``reset``/``threshold`` and the COBA
     potentials are CADC reads; ``i_synin_gm`` is the synaptic input bias whose ideal PSP
-    height every circuit is calibrated to; ``synapse_dac_bias`` must be 600 (the synapse DAC
-    is ideal: scale weights or ``i_synin_gm`` instead); ``holdoff_time`` must be 0 (the
+    height every circuit is calibrated to; ``synapse_dac_bias`` scales all synaptic amplitudes
+    linearly (``synapse_dac_scale``); ``holdoff_time`` must be 0 (the
     emulated reset lasts the whole refractory time)."""
 
     leak: Any = 80
@@ -70,9 +93,7 @@ class NeuronCalibTarget:
         tau_m = _us("tau_mem", self.tau_mem)
         tau_e, tau_i = _per_input("tau_syn", _us("tau_syn", self.tau_syn))
         gm_e, gm_i = _per_input("i_synin_gm", self.i_synin_gm)
-        if np.any(np.asarray(self.synapse_dac_bias) != 600):
-            raise ConfigError(f"calix target synapse_dac_bias={self.synapse_dac_bias!r} is not emulated (the synapse "
-                              f"DAC is ideal); keep 600 and scale the weights or i_synin_gm instead")
+        dac_scale = synapse_dac_scale(self.synapse_dac_bias)
         if np.any(_us("holdoff_time", self.holdoff_time) != 0):
             raise ConfigError("calix target holdoff_time > 0 is not emulated: the emulated reset lasts the whole "
                               "refractory time; leave holdoff_time at 0 us and shorten refractory_time instead")
@@ -80,8 +101,8 @@ class NeuronCalibTarget:
             v_leak_mv=cadc_mv(self.leak), v_reset_mv=cadc_mv(self.reset), v_threshold_mv=cadc_mv(self.threshold),
             tau_m_us=tau_m, tau_syn_exc_us=tau_e, tau_syn_inh_us=tau_i,
             tau_ref_us=_us("refractory_time", self.refractory_time), capacitance=self.membrane_capacitance,
-            psp_exc_mv=psp_mv_of_gm(gm_e, tau_m, tau_e, self.membrane_capacitance),
-            psp_inh_mv=psp_mv_of_gm(gm_i, tau_m, tau_i, self.membrane_capacitance))
+            psp_exc_mv=dac_scale * psp_mv_of_gm(gm_e, tau_m, tau_e, self.membrane_capacitance),
+            psp_inh_mv=dac_scale * psp_mv_of_gm(gm_i, tau_m, tau_i, self.membrane_capacitance))
         if self.e_coba_reversal is not None:
             leak_mv = cadc_mv(self.leak)
             rev_e, rev_i = _per_input("e_coba_reversal", self.e_coba_reversal)
@@ -93,7 +114,7 @@ class NeuronCalibTarget:
                 values[f"e_rev_{syn}_mv"] = rev_mv
                 # conductance-based: the bias sets the conductance, its PSP at rest has the driving force
                 values[f"psp_{syn}_mv"] = np.where(
-                    coba, psp_mv_of_gm(gm, tau_m, tau_s, self.membrane_capacitance, rev_mv - leak_mv),
+                    coba, dac_scale * psp_mv_of_gm(gm, tau_m, tau_s, self.membrane_capacitance, rev_mv - leak_mv),
                     values[f"psp_{syn}_mv"])
         return CalibrationTargets(**values)
 

@@ -1,0 +1,129 @@
+"""Train the Pong tutorial (brainscales2-demos ``ts_07-pong``) on bss2emu and print how it learns.
+
+    python benchmarks/pong_learning.py TUTORIAL_DIR [--epochs 100] [--json OUT.json]
+
+The tutorial's script is built as ``bss2_tutorials.py`` builds it (the same cells, the same
+offline ``_static/common/helpers.py`` and widget shims) with three changes made as text: the
+number of epochs trained is ``--epochs`` (the tutorial trains 100; its test cell 10), the
+plots are left out (``ExperimentData.generate_plot``/``update_plot`` and the games), and at
+the end the per-run figures go to a JSON file: the mean diagonal and off-diagonal weight
+after each run of 10 epochs (the tutorial's own measures, ``Parameters.diagonal_entries``/
+``off_diagonal_entries``), the success rate per epoch, and the output spikes per column and
+row presentation. The tutorial's text: "a diagonal matrix should be visible after roughly a
+hundred epochs" (its figure from hardware, ``pong_training_100epochs.png``: diagonal ≈ 2.5,
+off-diagonal ≈ 0.1, success ≈ 0.1 → 0.3 after 100 epochs). 100 epochs take ~8 min here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bss2_tutorials as tut  # noqa: E402
+
+# (text in the built script, replacement): each must occur, so a changed tutorial fails loudly
+EDITS = [
+    ("pong_game = PongGame(demo=True)\npong_game.run()  # runs a perfect game\npong_game.animate()", "pass"),
+    ("N_EPOCHS_TO_TRAIN = parameters.epochs_per_run", "N_EPOCHS_TO_TRAIN = int(_os.environ['PONG_EPOCHS'])"),
+    ("pop_output = pynn.Population(\n    parameters.n_outputs, pynn.cells.HXNeuron())",
+     "pop_output = pynn.Population(\n    parameters.n_outputs, pynn.cells.HXNeuron())\npop_output.record(['spikes'])"),
+    ("plot_data = data.generate_plot(logical_weights)", "plot_data = None"),
+    ("data.update_plot(plot_data, logical_weights)", "pass"),
+    ("    post_realtime_reads = pynn.get_post_realtime_read()",
+     "    _spikes_per_row(pop_output, parameters)\n    post_realtime_reads = pynn.get_post_realtime_read()"),
+]
+STATS = '''
+_counts = []
+
+
+def _spikes_per_row(pop, parameters):
+    """Output spikes per (row presentation, column) of the run just done."""
+    import numpy as _np
+    row_ms = parameters.row_duration.rescale(pq.ms).magnitude
+    n_rows = parameters.n_inputs * parameters.epochs_per_run
+    cnt = _np.zeros((n_rows, parameters.n_outputs), int)
+    for j, st in enumerate(pop.get_data("spikes").segments[-1].spiketrains):
+        r = (_np.asarray(st.magnitude) // row_ms).astype(int)
+        _np.add.at(cnt[:, j], r[r < n_rows], 1)
+    _counts.append(cnt)
+'''
+DUMP = '''
+import json as _json
+_np_ = np
+_json.dump({"diag": [float(x) for x in data.mean_diagonal_weight],
+            "off": [float(x) for x in data.mean_off_diagonal_weight],
+            "success": [float(_np_.mean(s)) for s in data.success_archive],
+            "spikes_per_row_mean": [float(c.mean()) for c in _counts],
+            "spikes_per_row_active_fraction": [float((c > 0).mean()) for c in _counts],
+            "spikes_on_target_fraction": [float(_np_.mean([_np_.trace(e) / max(e.sum(), 1) for e in
+                                               c.reshape(parameters.epochs_per_run, parameters.n_inputs, -1)]))
+                                          for c in _counts]},
+           open(_os.environ["PONG_JSON"], "w"))
+raise SystemExit(0)
+'''
+
+
+def build_script(directory: Path) -> str:
+    script = tut.to_script(tut.rst_cells(directory / "ts_07-pong.rst"))
+    for old, new in EDITS:
+        if old not in script:
+            raise SystemExit(f"ts_07-pong changed: {old!r} not found in the built script")
+        script = script.replace(old, new)
+    head, sep, _games = script.partition("\npynn.end()\n")
+    if not sep:
+        raise SystemExit("ts_07-pong changed: no 'pynn.end()' after the training loop")
+    return head.replace("\n# initialize PyNN\n", STATS + "\n# initialize PyNN\n", 1) + sep + DUMP
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("directory", type=Path, metavar="TUTORIAL_DIR")
+    p.add_argument("--epochs", type=int, default=100, help="epochs to train (a multiple of 10; default 100)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bss2-pong-") as tmp:
+        work = Path(tmp) / "demos"
+        shutil.copytree(args.directory, work, ignore=shutil.ignore_patterns(".git", "*.pkl"))
+        (work / "_static" / "common" / "helpers.py").write_text(tut.HELPERS)
+        if (work / "matplotlibrc").exists():
+            shutil.copy(work / "matplotlibrc", work / "_static" / "matplotlibrc")
+        shims = Path(tmp) / "shims"
+        shims.mkdir()
+        (shims / "ipywidgets.py").write_text(tut.IPYWIDGETS)
+        (shims / "ipycanvas.py").write_text(tut.IPYCANVAS)
+        script = work / "pong_learning.py"
+        script.write_text(build_script(work))
+        out = Path(tmp) / "pong.json"
+        env = dict(os.environ, MPLBACKEND="Agg", PONG_EPOCHS=str(args.epochs), PONG_JSON=str(out),
+                   PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [x for x in [os.environ.get("PYTHONPATH")] if x]))
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "bss2emu.exec", str(script)], cwd=work, env=env,
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0 or not out.exists():
+            print(proc.stderr[-3000:], file=sys.stderr)
+            return 1
+        figures = json.loads(out.read_text())
+    figures["wall_s"] = wall
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures))
+    success = figures["success"]
+    print(f"ts_07-pong, {args.epochs} epochs, {wall:.0f} s wall")
+    print("epochs   diagonal  off-diag  success  spikes/(row,column)  on-target share")
+    for i, (d, o) in enumerate(zip(figures["diag"], figures["off"])):
+        s = sum(success[10 * i:10 * i + 10]) / len(success[10 * i:10 * i + 10])
+        print(f"{10 * i + 1:3d}-{10 * i + 10:<3d}  {d:8.2f}  {o:8.2f}  {s:7.2f}  {figures['spikes_per_row_mean'][i]:19.2f}"
+              f"  {figures['spikes_on_target_fraction'][i]:15.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
