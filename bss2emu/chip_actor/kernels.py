@@ -656,8 +656,8 @@ def decay_inputs(nstate, coef, lo, hi, n_steps):
 
 # rows of the scratch arrays of ``integrate_steps`` (``window_scratch``)
 SB_T, SB_IN, SB_LABEL, SB_NEURON, SB_KEY, SB_ORDER = range(6)
-FS_GL_DT, FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW = range(6)
-BS_SPECIAL, BS_EXP, BS_AB2 = range(3)
+FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW = range(5)
+BS_SPECIAL = 0
 IS_EXP_ON, IS_COBA = range(2)
 
 
@@ -675,7 +675,7 @@ def window_scratch(n_neurons, buf_cap):
     ``FS_*``, ``BS_*``, ``IS_*``). Their contents on entry do not matter: one set serves
     every chip of a host and every window (no allocation per call, and the set stays in
     cache while the host steps its chips in turn)."""
-    return (np.empty((6, buf_cap), np.int64), np.empty((6, n_neurons)), np.empty((3, (n_neurons + 7) // 8 * 8), np.bool_),
+    return (np.empty((6, buf_cap), np.int64), np.empty((5, n_neurons)), np.empty((1, (n_neurons + 7) // 8 * 8), np.bool_),
             np.empty((2, n_neurons), np.int64), np.empty(n_neurons, np.uint64))
 
 

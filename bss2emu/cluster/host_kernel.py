@@ -38,6 +38,9 @@ from numba.extending import intrinsic
 
 from ..chip_actor import kernels as K
 from ..chip_actor import libm_exp
+from ..protocol import coordinates as C
+from ..routing.interconnect import route_window
+from ..units import NS_PER_TICK
 
 
 def _drop_stale_cache() -> None:
@@ -66,9 +69,6 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-from ..protocol import coordinates as C
-from ..routing.interconnect import route_window
-from ..units import NS_PER_TICK
 
 _N = C.NEURONS_PER_CHIP
 _H, _D, _R, _COL = C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE
