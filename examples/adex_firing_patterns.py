@@ -7,16 +7,17 @@ translate the parameter sets of Naud, Marcille, Clopath & Gerstner (2008, Biol. 
 
 * time: 1 ms biological → 1 µs hardware (the chip's 1000× acceleration);
 * voltage: 1 mV biological → 4.7 mV, with E = -70 mV at 352 mV: ``v_exp`` 4 DAC LSB per mV
-  (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (1.8 mV/LSB,
-  leak 40 mV at 400, reset as the leak 100 LSB higher, threshold 290 LSB higher: E = -70 mV
-  → ``v_leak`` 573; the comparator threshold sits at -30 mV → ``v_threshold`` 388, far
+  (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (2.4 mV/LSB,
+  leak 384 mV at 700, reset as the leak 100 LSB higher, threshold 298 LSB higher: E = -70 mV
+  → ``v_leak`` 686; the comparator threshold sits at -30 mV → ``v_threshold`` 467, far
   enough above V_T that the exponential upswing, not the comparator, shapes the spike);
 * capacitance: 200 pF → 1.15 pF (``capacitance`` 31); conductances hence × 5.75
-  (g_L 4.5 nS/LSB, a 0.1 nS/LSB) and currents × 27 (i_const 50 pA/LSB, b 10 pA/LSB);
+  (g_L 4.5 nS/LSB, a 17 nS/LSB: Naud's a of 2–4 nS, 12–23 nS on the chip, is the
+  smallest step, 17 nS) and currents × 27 (i_const 50 pA/LSB, b 10 pA/LSB);
 * Δ_T = 2 mV → 9.4 mV (``i_bias_exp`` 188, 0.05 mV/LSB); τ_w → ``i_bias_adapt_tau`` =
-  2000 µs / τ_w.
+  17300 µs / τ_w.
 
-For the transient neuron the subthreshold adaptation ``a`` is chosen here (100 nS on the
+For the transient neuron the subthreshold adaptation ``a`` is chosen here (102 nS on the
 chip, 1.7 g_L) so that the adapted neuron's rheobase lies above the step and firing stops.
 The chip is ``ideal`` (no fixed-pattern mismatch), so the DAC values mean exactly what the
 maps say; on a real chip they would come from calibration.
@@ -39,27 +40,27 @@ STEP_ON_US = 20.0
 # shared by all patterns: AdEx on, comparator at -30 mV (bio), Δ_T = 2 mV (bio),
 # refractory 25 << 2 = 100 cycles of 4 ns = 0.4 µs
 COMMON = {
-    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 388, "i_bias_exp": 188,
+    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 467, "i_bias_exp": 188,
     "refractory_count": 25, "refractory_clock": 2,
 }
 
 # Naud et al. (2008) value in the comment: C pF, g_L nS, E_L, V_T, V_r mV, a nS, τ_w ms, b pA, I pA
 PATTERNS: dict[str, dict[str, int]] = {
     # C 200, g_L 10, E_L -70, V_T -50, a 2, τ_w 30, b 0, V_r -58, I 500
-    "tonic": dict(capacitance=31, i_bias_leak=13, v_leak=573, v_exp=380, v_reset=505,
-                  i_bias_adapt_a=115, i_bias_adapt_tau=67, i_bias_adapt_b=0, i_const=270),
+    "tonic": dict(capacitance=31, i_bias_leak=13, v_leak=686, v_exp=380, v_reset=610,
+                  i_bias_adapt_a=1, i_bias_adapt_tau=577, i_bias_adapt_b=0, i_const=270),
     # C 200, g_L 12, E_L -70, V_T -50, a 2, τ_w 300, b 60, V_r -58, I 500
-    "adapting": dict(capacitance=31, i_bias_leak=15, v_leak=573, v_exp=380, v_reset=505,
-                     i_bias_adapt_a=115, i_bias_adapt_tau=7, i_bias_adapt_b=162, i_const=270),
+    "adapting": dict(capacitance=31, i_bias_leak=15, v_leak=686, v_exp=380, v_reset=610,
+                     i_bias_adapt_a=1, i_bias_adapt_tau=58, i_bias_adapt_b=162, i_const=270),
     # C 130, g_L 18, E_L -58, V_T -50, a 4, τ_w 150, b 120, V_r -50, I 400
-    "initial_burst": dict(capacitance=20, i_bias_leak=23, v_leak=605, v_exp=380, v_reset=526,
-                          i_bias_adapt_a=230, i_bias_adapt_tau=13, i_bias_adapt_b=324, i_const=216),
+    "initial_burst": dict(capacitance=20, i_bias_leak=23, v_leak=710, v_exp=380, v_reset=626,
+                          i_bias_adapt_a=1, i_bias_adapt_tau=115, i_bias_adapt_b=324, i_const=216),
     # C 200, g_L 10, E_L -58, V_T -50, a 2, τ_w 120, b 100, V_r -46, I 210
-    "bursting": dict(capacitance=31, i_bias_leak=13, v_leak=605, v_exp=380, v_reset=536,
-                     i_bias_adapt_a=115, i_bias_adapt_tau=17, i_bias_adapt_b=270, i_const=113),
+    "bursting": dict(capacitance=31, i_bias_leak=13, v_leak=710, v_exp=380, v_reset=634,
+                     i_bias_adapt_a=1, i_bias_adapt_tau=144, i_bias_adapt_b=270, i_const=113),
     # C 100, g_L 10, E_L -65, V_T -50, τ_w 90, b 30, V_r -47, I 350; a 17 (tuned here)
-    "transient": dict(capacitance=15, i_bias_leak=13, v_leak=587, v_exp=380, v_reset=534,
-                      i_bias_adapt_a=1000, i_bias_adapt_tau=22, i_bias_adapt_b=81, i_const=189),
+    "transient": dict(capacitance=15, i_bias_leak=13, v_leak=697, v_exp=380, v_reset=632,
+                      i_bias_adapt_a=6, i_bias_adapt_tau=192, i_bias_adapt_b=81, i_const=189),
 }
 
 

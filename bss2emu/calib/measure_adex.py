@@ -36,9 +36,9 @@ EXP_SETTINGS = ((640, 150), (770, 150), (640, 500))
 EXP_LEVELS = np.array([0.3, 0.6, 1.0, 1.5, 2.5])  # thresholds below V_T, in units of nominal Δ_T
 EXP_WINDOW_US = 20.0
 SETTLE_US = 2.0
-TAU_W_PROBES = (50, 150)  # i_bias_adapt_tau: τ_w ≈ 40, 13 µs
+TAU_W_PROBES = (430, 1000)  # i_bias_adapt_tau: τ_w ≈ 40, 17 µs
 B_PROBES = (300, 700)
-A_PROBES = (400, 1000)
+A_PROBES = (4, 12)  # a/C ≈ 0.03, 0.09 /µs: the range of PyNN's AdEx cells (a/g_L ≲ 1)
 B_SPIKES = 4
 # leak while τ_w is measured: with capacitance 0, τ_m ≈ 1 µs and b/g_L ≈ 280 mV at full b
 TAU_W_LEAK = 8
@@ -188,7 +188,7 @@ def measure_b(bench: Bench, ch: Characterisation, b_bias: int, tau_bias: int, ta
 def measure_a(bench: Bench, ch: Characterisation, a_bias: int, repeats: int = 4) -> np.ndarray:
     """a/C (1/µs) at ``a_bias``: without leak, a constant current settles at E_L + I/a."""
     nominal_a = float(ideal_characterisation().predict("a_per_us", a_bias)[0])
-    i_over_c = 300.0 * nominal_a  # ~300 mV above E_L
+    i_over_c = 200.0 * nominal_a  # ~200 mV above E_L (within the constant current's range at A_PROBES)
     d_i = ch.dac_for("i_const_mv_per_us", i_over_c)
     i_c = ch.predict("i_const_mv_per_us", d_i)
     v_leak = ch.dac_for("v_leak_mv", 300.0)

@@ -11,18 +11,23 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
 
 * **Voltage cells do not share one map.** The leak, reset and threshold CapMem cells feed
   different circuits (the leak OTA, the reset switch, the spike comparator), so the same
-  DAC value means different membrane voltages (``VOLTAGE_MAPS``). What the real chip shows
-  (brainscales2-demos ``ts_00-single_neuron``: "a lower threshold setting of 300 may
-  correspond to a higher leak potential of 700"; usable ranges leak 400–1000, threshold
-  0–500, reset 300–1000 in ``ts_00``/``fp_calibration``; ``fp_singleNeuron`` fires tonically
-  at leak 1000, threshold 500; ``cns_02`` does not fire at leak 530, threshold 250 without
-  current, and finds its rheobase between ``i_offset`` 200 and 270): the threshold is the
-  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 290 DAC steps (threshold 250 lies 18 mV
-  above leak 530, which a constant current of 243 LSB bridges at ``leak_i_bias`` 150;
-  threshold 300 ≙ leak 590), the reset's by 100, both with the leak's slope; the leak's
-  usable range 400–1000 spans the scale. The other voltages (reversal potentials, V_T, …)
-  keep ``MV_PER_DAC`` with no offset. A cell drives no voltage below ground: results are
-  floored at 0 mV.
+  DAC value means different membrane voltages (``VOLTAGE_MAPS``; brainscales2-demos
+  ``ts_00-single_neuron``: "a lower threshold setting of 300 may correspond to a higher leak
+  potential of 700"). The leak's map runs through two points: leak 700 reads 327 MADC codes
+  (384 mV) — the AdEx tutorial's rest (below) — and the top of the DAC range keeps the
+  calibration window's top (``calib.targets``: 1150 mV) within reach: 2.4 mV per LSB, so
+  leak 1022 ≙ 1157 mV and anything below leak 540 is floored at ground. The threshold is the
+  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 298 DAC steps, the reset's by 100, both
+  with the leak's slope: ``cns_02`` (leak 530, threshold 250, ``leak_i_bias`` 150) does not
+  fire without current and finds its rheobase between ``i_offset`` 200 and 270 — its
+  threshold lies 19 mV above its (floored) leak, which 257 LSB of constant current bridge;
+  ``fp_singleNeuron`` (leak 1000, threshold 500) fires tonically; the AdEx tutorial's
+  threshold 620 lies at 775 codes, above its figures' 750-code top, which the spikes'
+  upswings cross. The chips of the tutorials differ by tens of mV (``ts_00``'s silent neuron
+  reads 375 codes at leak 700, ``cns_02``'s asks for 300 codes at leak 530): this map follows
+  the AdEx tutorial, whose dynamics depend on where rest, reset and exponential onset lie.
+  The other voltages (reversal potentials, V_T, …) keep ``MV_PER_DAC`` with no offset. A cell
+  drives no voltage below ground: results are floored at 0 mV.
 * **Synaptic strength** (``SYN_GAIN_NA_PER_LSB``, per weight LSB and per ``i_bias_syn_*_gm``
   LSB): with hxtorch's default calibration (leak 80, threshold 125 CADC, τ 10 µs,
   ``i_synin_gm`` 500) one software weight unit is 55 hardware weight steps
@@ -31,14 +36,33 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   1.77 pA per weight LSB per bias LSB (current-based). A conductance-based input keeps its
   former 6 pS (no public figure found): as strong as the current-based one at a driving force
   of ``COBA_EQUIVALENT_DRIVE_MV`` = 295 mV.
+* **Where the leak map sits, and the adaptation circuit** (``_LEAK_OFFSET_MV``,
+  ``ADAPTATION_A_US_PER_LSB``, ``TAU_W_US_TIMES_LSB``, ``ADAPTATION_MOHM``): from the solution
+  figure of brainscales2-demos ``fp_adex_complex_dynamics`` (``_static/tutorial/
+  adex-subthreshold.png``), the one public trace of the AdEx circuit with known settings: the
+  first widget's defaults — leak 700, ``leak_i_bias`` 70 (its ``leak_enable_division``
+  default never reaches the experiment: ``build_gui`` passes only its sliders), capacitance
+  63, ``adaptation_i_bias_a`` 10, ``adaptation_i_bias_tau`` 100, ``adaptation_v_ref`` 500, a
+  step of ``constant_current_i_offset`` 300 from 0.1 to 0.7 ms. Digitised (membrane and
+  adaptation panels, 0.0018 ms per pixel column) and least-squares fitted with the linear
+  AdEx (``C dV/dt = -g_L (V-E_L) - w + I``, ``τ_w dw/dt = a (V-E_L) - w``, the MADC reading
+  V_w = V_ref + w·R), 1.4 codes RMS over both traces: rest 328 codes, ``τ_m`` 15.3 µs,
+  ``a/g_L`` = 0.54, ``τ_w`` = 173 µs, ``I/g_L`` = 144 codes, baseline 425 codes, and
+  ``R·g_L`` = 1.48 (the adaptation trace rises 0.80 codes per code of membrane rise). Hence,
+  with this module's leak conductance (``leak_i_bias`` 70 ≙ 0.315 µS): the leak map puts
+  leak 700 at 384 mV (327 codes); a = 0.54 · 0.315 µS / 10 = 17 nS per LSB; ``τ_w`` = 173 µs · 100 = 17.3 ms / value;
+  R = 1.48 / 0.315 µS = 4.7 MΩ; V_ref maps ``v_adapt_ref`` as the plain voltage cells
+  (1.17 mV/LSB) less ``ADAPTATION_REF_OFFSET_MV`` (500 reads 425 codes). What this does not
+  reproduce: the figure's step is ``I/g_L`` = 144 codes and ``τ_m`` 15 µs, here 41 codes and
+  7.4 µs — the figure's chip has a ~2.2 nS/LSB leak (``cns_02`` asks for 10 µs at
+  ``leak_i_bias`` 150: 1.5 nS/LSB) and ~64 pA/LSB of constant current (the figure's initial
+  slope I/C = 8.2 mV/µs), against 4.5 nS and 50 pA here; so the emulated subthreshold
+  response has the figure's shape (relative overshoot and undershoot, the adaptation trace's
+  share and time course) at 0.28 of its size.
 * **The adaptation state as a voltage** (``adaptation_mv``): the chip keeps w on a capacitor
-  around its baseline ``adaptation_v_ref`` (brainscales2-demos ``fp_adex_complex_dynamics``:
-  "the silicon neuron keeps track of the adaptation state in form of a voltage, which is then
-  converted into a current"), and the MADC reads that voltage: V_w = V_ref + w · R on the
-  membrane's scale. V_ref maps ``v_adapt_ref`` as the plain voltage cells (1.17 mV/LSB) less
-  ``ADAPTATION_REF_OFFSET_MV``, and R is ``ADAPTATION_MOHM``: both from the tutorial's
-  solution figure (``_static/tutorial/adex-subthreshold.png``: baseline 500 reads 425 codes,
-  and the stimulus of its widget's defaults lifts the adaptation trace by ≈ 72 codes).
+  around its baseline ``adaptation_v_ref`` (``fp_adex_complex_dynamics``: "the silicon neuron
+  keeps track of the adaptation state in form of a voltage, which is then converted into a
+  current"), and the MADC reads that voltage: V_w = V_ref + w · ``ADAPTATION_MOHM``.
 """
 
 from __future__ import annotations
@@ -64,9 +88,9 @@ class VoltageMap(NamedTuple):
         return np.maximum(np.asarray(dac, dtype=np.float64) * self.mv_per_lsb + self.offset_mv, 0.0)
 
 
-LEAK_MV_PER_LSB = 1.8  # the usable leak range 400…1000 spans 40…1120 mV
-_LEAK_OFFSET_MV = 40.0 - 400 * LEAK_MV_PER_LSB
-THRESHOLD_SHIFT_LSB = 290  # threshold d ≙ leak d + 290
+LEAK_MV_PER_LSB = 2.4  # leak 700 ≙ 384 mV (327 MADC codes) and leak 1022 ≙ 1157 mV (module docstring)
+_LEAK_OFFSET_MV = 384.0 - 700 * LEAK_MV_PER_LSB
+THRESHOLD_SHIFT_LSB = 298  # threshold d ≙ leak d + 298
 VOLTAGE_MAPS: dict[str, VoltageMap] = {
     "v_leak": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV),
     "v_threshold": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + THRESHOLD_SHIFT_LSB * LEAK_MV_PER_LSB),
@@ -75,9 +99,11 @@ VOLTAGE_MAPS: dict[str, VoltageMap] = {
 DEFAULT_VOLTAGE_MAP = VoltageMap(MV_PER_DAC, 0.0)  # reversal potentials, V_T and the other voltage cells
 ADAPTATION_REF_OFFSET_MV = 88.6  # adaptation_v_ref 500 reads 425 MADC codes (module docstring)
 VOLTAGE_MAPS["v_adapt_ref"] = VoltageMap(MV_PER_DAC, -ADAPTATION_REF_OFFSET_MV)
-ADAPTATION_MOHM = 1800.0
+ADAPTATION_MOHM = 4.7
 """R of V_w = V_ref + w · R (MΩ: nA · MΩ = mV), the adaptation capacitor's voltage per
 adaptation current (module docstring)."""
+ADAPTATION_A_US_PER_LSB = 0.017  # subthreshold adaptation a per i_bias_adapt_a LSB (module docstring)
+TAU_W_US_TIMES_LSB = 17300.0  # τ_w = this / i_bias_adapt_tau (module docstring)
 
 
 def voltage_map(name: str) -> VoltageMap:
@@ -198,9 +224,9 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
         g_l=lin("i_bias_leak", 0.0045) * np.where(flag("leak_division"), 0.125, 1.0)
         * np.where(flag("leak_multiplication"), 8.0, 1.0),
         delta_t=np.where(exp_on, lin("i_bias_exp", 0.05), 0.0),
-        a=np.where(adapt_on, sign_a * lin("i_bias_adapt_a", 1e-4), 0.0),
+        a=np.where(adapt_on, sign_a * lin("i_bias_adapt_a", ADAPTATION_A_US_PER_LSB), 0.0),
         b=np.where(adapt_on, sign_b * lin("i_bias_adapt_b", 0.01), 0.0),
-        tau_w=_inverse_tau(lin("i_bias_adapt_tau", 1.0), 2000.0),
+        tau_w=_inverse_tau(lin("i_bias_adapt_tau", 1.0), TAU_W_US_TIMES_LSB),
         tau_exc=_inverse_tau(lin("i_bias_syn_exc_tau", 1.0), 300.0),
         tau_inh=_inverse_tau(lin("i_bias_syn_inh_tau", 1.0), 300.0),
         gain_exc=gain_e,

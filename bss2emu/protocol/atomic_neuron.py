@@ -145,8 +145,8 @@ ATOMIC_NEURON_FIELDS: tuple[FieldSpec, ...] = (
     _bool("adaptation", "invert_b", "invert_b", "use -b"),
     _dac("adaptation", "v_ref", "v_adapt_ref", "the adaptation capacitor's baseline (w = 0), seen by the MADC's "
          "adaptation readout; the emulated dynamics relax towards w = 0"),
-    _dac("adaptation", "i_bias_tau", "i_bias_adapt_tau", "tau_w = 2000 us / value"),
-    _dac("adaptation", "i_bias_a", "i_bias_adapt_a", "subthreshold adaptation a (0.1 nS per value)"),
+    _dac("adaptation", "i_bias_tau", "i_bias_adapt_tau", "tau_w = 17300 us / value"),
+    _dac("adaptation", "i_bias_a", "i_bias_adapt_a", "subthreshold adaptation a (17 nS per value)"),
     _dac("adaptation", "i_bias_b", "i_bias_adapt_b", "spike-triggered adaptation b (10 pA per value, gated "
          "by adaptation_enable_pulse)"),
     _dac("adaptation", "v_leak", None, _NO_EFFECT + "the emulated a-term acts on v - E_L (leak_v_leak)"),

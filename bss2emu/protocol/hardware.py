@@ -35,18 +35,18 @@ class NeuronParameter(NamedTuple):
 # kind is implied by the maximum: DAC cells go to 1022, digital fields have their bit width.
 NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     # leak, reset and threshold cells map differently (chip_actor.analog.VOLTAGE_MAPS); the
-    # defaults are one operating point: leak 587 mV, reset 528 mV, threshold 704 mV
-    NeuronParameter("v_leak", C.DAC_MAX, 704, "mV", "leak (resting) potential E_L; 1.8 mV/LSB, 40 mV at 400"),
-    NeuronParameter("v_reset", C.DAC_MAX, 571, "mV", "reset potential; as the leak 100 LSB higher"),
-    NeuronParameter("v_threshold", C.DAC_MAX, 479, "mV", "spike threshold (comparator); as the leak 290 LSB higher"),
+    # defaults are one operating point: leak 588 mV, reset 528 mV, threshold 703 mV
+    NeuronParameter("v_leak", C.DAC_MAX, 785, "mV", "leak (resting) potential E_L; 2.4 mV/LSB, 384 mV at 700"),
+    NeuronParameter("v_reset", C.DAC_MAX, 660, "mV", "reset potential; as the leak 100 LSB higher"),
+    NeuronParameter("v_threshold", C.DAC_MAX, 535, "mV", "spike threshold (comparator); as the leak 298 LSB higher"),
     NeuronParameter("v_exp", C.DAC_MAX, 650, "mV", "exponential-term threshold V_T; 1.174 mV/LSB (the default map)"),
     NeuronParameter("e_rev_exc", C.DAC_MAX, 900, "mV", "excitatory reversal potential (conductance mode)"),
     NeuronParameter("e_rev_inh", C.DAC_MAX, 200, "mV", "inhibitory reversal potential (conductance mode)"),
     NeuronParameter("i_bias_leak", C.DAC_MAX, 50, "uS", "leak conductance g_L; 4.5 nS/LSB"),
     NeuronParameter("i_bias_exp", C.DAC_MAX, 40, "mV", "exponential slope Delta_T; 0.05 mV/LSB"),
-    NeuronParameter("i_bias_adapt_a", C.DAC_MAX, 0, "uS", "subthreshold adaptation a; 0.1 nS/LSB"),
+    NeuronParameter("i_bias_adapt_a", C.DAC_MAX, 0, "uS", "subthreshold adaptation a; 17 nS/LSB"),
     NeuronParameter("i_bias_adapt_b", C.DAC_MAX, 0, "nA", "spike-triggered adaptation b; 10 pA/LSB"),
-    NeuronParameter("i_bias_adapt_tau", C.DAC_MAX, 20, "us", "adaptation time constant tau_w = 2000 µs / value"),
+    NeuronParameter("i_bias_adapt_tau", C.DAC_MAX, 173, "us", "adaptation time constant tau_w = 17300 µs / value"),
     NeuronParameter("i_bias_syn_exc_tau", C.DAC_MAX, 60, "us", "excitatory synaptic tau = 300 µs / value"),
     NeuronParameter("i_bias_syn_inh_tau", C.DAC_MAX, 60, "us", "inhibitory synaptic tau = 300 µs / value"),
     NeuronParameter("i_bias_syn_exc_gm", C.DAC_MAX, 85, "nA", "excitatory gain: 1.77 pA (CUBA) or 6 pS (COBA) per weight LSB per value"),

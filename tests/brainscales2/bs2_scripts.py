@@ -25,7 +25,7 @@ LEAK_OVER_THRESHOLD = {"leak_v_leak": 1000, "leak_i_bias": 320, "threshold_v_thr
                        "threshold_enable": True, "reset_v_reset": 400, "membrane_capacitance_capacitance": 63,
                        "refractory_period_refractory_time": 95}
 # a neuron that integrates its synaptic inputs and does not fire
-LISTENER = {"leak_v_leak": 600, "leak_i_bias": 50, "threshold_enable": False,
+LISTENER = {"leak_v_leak": 707, "leak_i_bias": 50, "threshold_enable": False,
             "membrane_capacitance_capacitance": 63,
             "excitatory_input_enable": True, "excitatory_input_i_bias_gm": 1000, "excitatory_input_i_bias_tau": 60,
             "inhibitory_input_enable": True, "inhibitory_input_i_bias_gm": 1000, "inhibitory_input_i_bias_tau": 60}

@@ -2,8 +2,8 @@
 figure — checked on the emulator's true physics, which calibration never reads.
 
 Why these figures: a voltage DAC step is s = 1200/1022 = 1.17 mV (the leak, reset and
-threshold cells: 1.8 mV, ``analog.VOLTAGE_MAPS``), so the nearest DAC value leaves a residual
-uniform within ±s/2 (std s/√12: 0.34 mV, 0.52 mV); the transfer lines are measured to ~0.1
+threshold cells: 2.4 mV, ``analog.VOLTAGE_MAPS``), so the nearest DAC value leaves a residual
+uniform within ±s/2 (std s/√12: 0.34 mV, 0.69 mV); the transfer lines are measured to ~0.1
 mV, hence std < s/√12 + 0.11 mV and max < s/2 + 0.61 mV (1.17 mV: 0.45 and 1.2 mV; before
 calibration: offsets of 15 mV std). A time
 constant set by a bias current moves by 1/DAC per step — 2 % at τ_m = 10 µs (DAC ≈ 51),
@@ -76,19 +76,21 @@ def test_calibration_beats_uniform_dac_values_by_far(calibrated, name):
 
 def test_reported_residuals_agree_with_the_truth(calibrated):
     """What the calibration says it achieved is what the circuits do, within the
-    measurement error (voltages 0.5 mV — the threshold is measured against the leak line,
-    so both lines' errors add —, times and gains 1 %; worst of 512 circuits)."""
+    measurement error (voltages a third of the leak's DAC step, 0.8 mV — the lines are fitted
+    to bisections that resolve one DAC step, and the threshold is measured against the leak
+    line, so both lines' errors add —, times and gains 1.5 %: τ_syn is fitted to a decay
+    whose CADC quantisation is dithered by leak DAC steps, half a code each; worst of 512)."""
     p = true_physics(calibrated)
     for name in ("v_leak_mv", "v_reset_mv", "v_threshold_mv", "tau_m_us", "tau_syn_exc_us", "psp_exc_mv"):
         truth, relative, _, _ = CHECKS[name]
         diff = _errors(calibrated.achieved[name], truth(p), relative)
-        assert np.max(np.abs(diff)) < (0.01 if relative else 0.5), name
+        assert np.max(np.abs(diff)) < (0.015 if relative else voltage_map("v_leak").mv_per_lsb / 3), name
 
 
 ADEX_CHECKS = {
     "delta_t_mv": (lambda p: p.delta_t, 0.03, 0.08),
     "v_exp_mv": (lambda p: p.v_t, 0.5, 1.5),
-    "a_ratio": (lambda p: p.a / p.g_l, 0.015, 0.04),
+    "a_ratio": (lambda p: p.a / p.g_l, 0.015, 0.045),  # half its 1.9 % step + the a line's 2 % (conftest)
     "b_mv": (lambda p: p.b / p.g_l, 0.015, 0.04),
     "tau_w_us": (lambda p: p.tau_w, 0.015, 0.03),
     "i_offset_mv": (lambda p: p.i_const / p.g_l, 0.012, 0.03),
@@ -143,4 +145,4 @@ def test_per_circuit_targets_reach_the_nearest_dac_value(calibrated, calib_store
     p = true_physics(r)
     d = r.dac["i_bias_leak"]
     assert np.all(np.abs(_tau_m(p) / tau - 1) < 0.5 / d + 0.004)
-    assert np.max(np.abs(p.e_l - leak)) < 1.2
+    assert np.max(np.abs(p.e_l - leak)) < _voltage_bounds("v_leak")[1]

@@ -9,7 +9,7 @@ import pytest
 from bss2emu.calib import BIO_MAP, BioMap, bio_targets, bio_to_hw, calibrate, calibrate_bio, weight_lsb, weights_to_hw
 from bss2emu.calib.targets import CalibrationTargets, psp_shape_us
 from bss2emu.calib.translate import explain_unreachable
-from bss2emu.chip_actor.analog import I_CONST_NA_PER_LSB, voltage_map
+from bss2emu.chip_actor.analog import ADAPTATION_A_US_PER_LSB, I_CONST_NA_PER_LSB, TAU_W_US_TIMES_LSB, voltage_map
 from bss2emu.errors import ConfigError
 
 IF_CURR_EXP = {"v_rest": -65.0, "v_reset": -70.0, "v_thresh": -50.0, "cm": 1.0, "tau_m": 20.0,
@@ -32,7 +32,7 @@ def test_voltage_map():
 
 def test_ideal_chip_reproduces_the_nominal_maps():
     hw = bio_to_hw(IF_CURR_EXP, ideal=True)
-    assert int(hw["v_leak"][0]) == _dac("v_leak", 350.0) == 572  # (350 + 680) / 1.8
+    assert int(hw["v_leak"][0]) == _dac("v_leak", 350.0) == 686  # (350 + 1296) / 2.4
     assert int(hw["v_reset"][0]) == _dac("v_reset", 300.0)
     assert int(hw["v_threshold"][0]) == _dac("v_threshold", 500.0)
     # the capacitance setting that realises τ_m best (largest among equals); C = 2.3 pF·(c+1)/64
@@ -56,11 +56,11 @@ def test_ideal_adex_and_conductances():
     assert int(hw["i_bias_exp"][0]) == round(20.0 / 0.05)  # Δ_T = 2 mV bio = 20 mV hw, 0.05 mV per LSB
     assert int(hw["v_exp"][0]) == round(BIO_MAP.v_hw(-50.4) / MV_PER_DAC)
     assert int(hw["v_threshold"][0]) == _dac("v_threshold", 600.0)  # v_spike
-    assert int(hw["i_bias_adapt_tau"][0]) == round(2000.0 / 144.0)
+    assert int(hw["i_bias_adapt_tau"][0]) == round(TAU_W_US_TIMES_LSB / 144.0)
     c_hw = 2.3 * (int(hw["capacitance"][0]) + 1) / 64  # pF, at the chosen capacitance setting
-    # a/g_L = 4 nS · 9.3667 ms / 0.281 nF; hardware g_L = C / 9.3667 µs; 0.1 nS per LSB
+    # a/g_L = 4 nS · 9.3667 ms / 0.281 nF; hardware g_L = C / 9.3667 µs; 17 nS per LSB
     a_hw_ns = 4e-3 * 9.3667 / 0.281 * (c_hw / 9.3667) * 1e3
-    assert int(hw["i_bias_adapt_a"][0]) == round(a_hw_ns / 0.1)
+    assert int(hw["i_bias_adapt_a"][0]) == round(a_hw_ns / (ADAPTATION_A_US_PER_LSB * 1e3))
     b_hw_na = 10 * 0.0805 * 9.3667 / 0.281 * (c_hw / 9.3667)  # b/C in mV/µs · C
     assert int(hw["i_bias_adapt_b"][0]) == round(b_hw_na / 0.01)
 

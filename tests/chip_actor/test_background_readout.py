@@ -65,13 +65,13 @@ def test_same_seed_same_events_and_other_seed_differs():
 
 def test_madc_and_cadc_quantise_the_membrane():
     cfg = ChipConfig()
-    cfg.neurons.column("v_leak")[:] = 600  # 400 mV resting (the leak's map), no input
+    cfg.neurons.column("v_leak")[:] = 710  # 408 mV resting (the leak's map), no input
     cfg.readout.madc_neuron = 11
     cfg.readout.cadc_period_ns = 1000
     chip = Chip(cfg, ideal=True)
     out = chip.run_window(0, 50, *Chip.no_events())
-    v = float(voltage_map("v_leak").mv(600))
-    assert v == pytest.approx(400.0)
+    v = float(voltage_map("v_leak").mv(710))
+    assert v == pytest.approx(408.0)
     madc = out.madc.to_pandas()
     assert len(madc) == 50 and (madc.value == round(v / 1200 * 1023)).all()
     cadc = out.cadc.to_pandas()

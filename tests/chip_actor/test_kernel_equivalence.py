@@ -57,7 +57,7 @@ def equivalence_experiment(runtime_us: float = 200.0, weight_write_us: float = 1
         "populations": [
             {"name": "exc", "size": n_exc, "params": {
                 "enable_exponential": 1, "i_bias_exp": 60, "v_exp": 640, "enable_adaptation": 1,
-                "i_bias_adapt_a": 30, "i_bias_adapt_b": 8, "i_bias_adapt_tau": 10, "coba_exc": 1,
+                "i_bias_adapt_a": 1, "i_bias_adapt_b": 8, "i_bias_adapt_tau": 87, "coba_exc": 1,
                 "i_const": i_const_exc, "refractory_count": 60, "i_bias_syn_exc_gm": 300}},
             {"name": "inh", "size": n_inh, "params": {
                 "coba_inh": coba_inh, "enable_fire": fire_inh, "i_const": 160, "refractory_count": 20,

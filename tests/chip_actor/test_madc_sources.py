@@ -81,7 +81,7 @@ def test_each_input_source_reads_only_its_own_receptor():
 
 def test_adaptation_jumps_by_b_at_each_spike_and_decays_with_tau_w(recording_config):
     cfg = recording_config
-    for name, value in dict(enable_adaptation=1, i_bias_adapt_a=0, i_bias_adapt_b=90, i_bias_adapt_tau=25,
+    for name, value in dict(enable_adaptation=1, i_bias_adapt_a=0, i_bias_adapt_b=90, i_bias_adapt_tau=216,
                             i_const=700, refractory_count=20).items():
         cfg.neurons.column(name)[0] = value
     cfg.readout.madc_neuron, cfg.readout.madc_source = 0, MADC_ADAPTATION
@@ -89,7 +89,7 @@ def test_adaptation_jumps_by_b_at_each_spike_and_decays_with_tau_w(recording_con
     madc, spikes = run_madc(cfg, 3000)
     ph = physics(cfg)
     b, tau_w_ns = ph.b[0], ph.tau_w[0] * 1e3
-    assert b == pytest.approx(0.9) and tau_w_ns == pytest.approx(80e3)  # 10 pA/LSB, 2000 µs / value
+    assert b == pytest.approx(0.9) and tau_w_ns == pytest.approx(17300e3 / 216)  # 10 pA/LSB, 17300 µs / value
     w = madc.physical.to_numpy()
     assert w[0] == 0.0
     # with a = 0, w only decays with tau_w, and a spike adds b at the end of its step
@@ -104,10 +104,10 @@ def test_adaptation_jumps_by_b_at_each_spike_and_decays_with_tau_w(recording_con
 
 
 def test_membrane_source_keeps_10_bit_codes_and_reports_them_in_mv():
-    cfg = madc_config(MADC_MEMBRANE, v_leak=600)  # 400 mV: 1.8 mV per leak LSB, 40 mV at 400
+    cfg = madc_config(MADC_MEMBRANE, v_leak=710)  # 408 mV: 2.4 mV per leak LSB, 384 mV at 700
     assert cfg.madc_unit() == "mV" and cfg.readout.madc_source == ChipConfig().readout.madc_source
     madc, _ = run_madc(cfg, 20)
-    assert madc.value.dtype == np.uint16 and (madc.value == round(400.0 / 1200 * 1023)).all()
+    assert madc.value.dtype == np.uint16 and (madc.value == round(408.0 / 1200 * 1023)).all()
     assert np.array_equal(madc.physical.to_numpy(), madc_code_to_mv(madc.value.to_numpy()))
 
 

@@ -43,12 +43,12 @@ def single_neuron(sim, model: str, stimulus: str, params: dict | None = None, we
 EXC_TIMES, INH_TIMES = [10.0, 30.0, 32.0, 34.0], [20.0, 50.0, 51.0]  # ms; arrive 1 ms later
 
 
-def synaptic_and_adaptation_trace(sim, model: str, variable: str) -> dict:
+def synaptic_and_adaptation_trace(sim, model: str, variable: str, **params) -> dict:
     """One neuron with excitatory and inhibitory input spikes (below threshold) and, from 60
     to 160 ms, a current step that makes it fire; records ``variable`` (``gsyn_exc``,
-    ``gsyn_inh`` or ``w``) and spikes."""
+    ``gsyn_inh`` or ``w``) and spikes (and, on bss2emu, the realised parameters)."""
     sim.setup(timestep=0.1, min_delay=0.1)
-    pop = sim.Population(1, getattr(sim, model)(), label="neuron")
+    pop = sim.Population(1, getattr(sim, model)(**params), label="neuron")
     pop.record([variable, "spikes"])
     for times, weight, receptor in ((EXC_TIMES, 0.01, "excitatory"), (INH_TIMES, 0.02, "inhibitory")):
         src = sim.Population(1, sim.SpikeSourceArray(spike_times=times), label=receptor)
@@ -60,6 +60,8 @@ def synaptic_and_adaptation_trace(sim, model: str, variable: str) -> dict:
     signal = seg.analogsignals[0]
     out = {"name": signal.name, "units": signal.units.dimensionality.string, "t": signal.times.rescale("ms").magnitude,
            "x": signal.magnitude[:, 0].copy(), "spikes": seg.spiketrains[0].rescale("ms").magnitude.copy()}
+    if hasattr(pop, "realised_parameters"):
+        out["realised"] = pop.realised_parameters()
     sim.end()
     return out
 
