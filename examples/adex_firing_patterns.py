@@ -8,8 +8,8 @@ translate the parameter sets of Naud, Marcille, Clopath & Gerstner (2008, Biol. 
 * time: 1 ms biological → 1 µs hardware (the chip's 1000× acceleration);
 * voltage: 1 mV biological → 4.7 mV, with E = -70 mV at 352 mV: ``v_exp`` 4 DAC LSB per mV
   (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (2.4 mV/LSB,
-  leak 384 mV at 700, reset as the leak 100 LSB higher, threshold 298 LSB higher: E = -70 mV
-  → ``v_leak`` 686; the comparator threshold sits at -30 mV → ``v_threshold`` 467, far
+  leak 384 mV at 700, reset as the leak 100 LSB higher, threshold 297 LSB higher: E = -70 mV
+  → ``v_leak`` 686; the comparator threshold sits at -30 mV → ``v_threshold`` 468, far
   enough above V_T that the exponential upswing, not the comparator, shapes the spike);
 * capacitance: 200 pF → 1.15 pF (``capacitance`` 31); conductances hence × 5.75
   (g_L 4.5 nS/LSB, a 17 nS/LSB: Naud's a of 2–4 nS, 12–23 nS on the chip, is the
@@ -40,7 +40,7 @@ STEP_ON_US = 20.0
 # shared by all patterns: AdEx on, comparator at -30 mV (bio), Δ_T = 2 mV (bio),
 # refractory 25 << 2 = 100 cycles of 4 ns = 0.4 µs
 COMMON = {
-    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 467, "i_bias_exp": 188,
+    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 468, "i_bias_exp": 188,
     "refractory_count": 25, "refractory_clock": 2,
 }
 

@@ -17,13 +17,13 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   (384 mV) — the AdEx tutorial's rest (below) — and the top of the DAC range keeps the
   calibration window's top (``calib.targets``: 1150 mV) within reach: 2.4 mV per LSB, so
   leak 1022 ≙ 1157 mV and anything below leak 540 is floored at ground. The threshold is the
-  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 298 DAC steps, the reset's by 100, both
+  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 297 DAC steps, the reset's by 100, both
   with the leak's slope: ``cns_02`` (leak 530, threshold 250, ``leak_i_bias`` 150) does not
-  fire without current and finds its rheobase between ``i_offset`` 200 and 270 — its
-  threshold lies 19 mV above its (floored) leak, which 257 LSB of constant current bridge;
-  ``fp_singleNeuron`` (leak 1000, threshold 500) fires tonically; the AdEx tutorial's
-  threshold 620 lies at 775 codes, above its figures' 750-code top, which the spikes'
-  upswings cross. The chips of the tutorials differ by tens of mV (``ts_00``'s silent neuron
+  fire without current and finds its rheobase between ``i_offset`` 200 and 270, where its
+  task 5 looks — its threshold lies 16.8 mV above its (floored) leak, which 227 LSB of
+  constant current bridge; ``fp_singleNeuron`` (leak 1000, threshold 500) fires tonically;
+  the AdEx tutorial's threshold 620 lies at 771 codes, above its figures' 750-code top, which
+  the spikes' upswings cross. The chips of the tutorials differ by tens of mV (``ts_00``'s silent neuron
   reads 375 codes at leak 700, ``cns_02``'s asks for 300 codes at leak 530): this map follows
   the AdEx tutorial, whose dynamics depend on where rest, reset and exponential onset lie.
   The other voltages (reversal potentials, V_T, …) keep ``MV_PER_DAC`` with no offset. A cell
@@ -90,7 +90,7 @@ class VoltageMap(NamedTuple):
 
 LEAK_MV_PER_LSB = 2.4  # leak 700 ≙ 384 mV (327 MADC codes) and leak 1022 ≙ 1157 mV (module docstring)
 _LEAK_OFFSET_MV = 384.0 - 700 * LEAK_MV_PER_LSB
-THRESHOLD_SHIFT_LSB = 298  # threshold d ≙ leak d + 298
+THRESHOLD_SHIFT_LSB = 297  # threshold d ≙ leak d + 297
 VOLTAGE_MAPS: dict[str, VoltageMap] = {
     "v_leak": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV),
     "v_threshold": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + THRESHOLD_SHIFT_LSB * LEAK_MV_PER_LSB),

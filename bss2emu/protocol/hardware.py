@@ -38,7 +38,7 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     # defaults are one operating point: leak 588 mV, reset 528 mV, threshold 703 mV
     NeuronParameter("v_leak", C.DAC_MAX, 785, "mV", "leak (resting) potential E_L; 2.4 mV/LSB, 384 mV at 700"),
     NeuronParameter("v_reset", C.DAC_MAX, 660, "mV", "reset potential; as the leak 100 LSB higher"),
-    NeuronParameter("v_threshold", C.DAC_MAX, 535, "mV", "spike threshold (comparator); as the leak 298 LSB higher"),
+    NeuronParameter("v_threshold", C.DAC_MAX, 536, "mV", "spike threshold (comparator); as the leak 297 LSB higher"),
     NeuronParameter("v_exp", C.DAC_MAX, 650, "mV", "exponential-term threshold V_T; 1.174 mV/LSB (the default map)"),
     NeuronParameter("e_rev_exc", C.DAC_MAX, 900, "mV", "excitatory reversal potential (conductance mode)"),
     NeuronParameter("e_rev_inh", C.DAC_MAX, 200, "mV", "inhibitory reversal potential (conductance mode)"),

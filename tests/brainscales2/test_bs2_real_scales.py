@@ -67,6 +67,19 @@ def test_cns02_threshold_below_leak_in_dac_values_is_silent_and_its_rheobase_lie
     assert 0.0 < rates[2] < rates[3] < rates[4]  # above it, the f–I curve rises
 
 
+def test_cns02_neuron_driven_hard_fires_to_the_end_of_the_run(pynn):
+    """Regression (``kernels``' look for neurons at rest): released from its refractory clamp
+    exactly at the step that look came in, the neuron (unchanged by the clamped step) was
+    taken for one at rest and stayed at its reset for the rest of the run — here after 95
+    spikes, at 0.25 of 1 ms."""
+    _fresh(pynn)
+    params = dict(CNS02, constant_current_enable=True, constant_current_i_offset=500)
+    spikes_ms, _ = single_neuron(pynn, params, runtime_ms=1.0)
+    isi = np.diff(spikes_ms)
+    assert len(spikes_ms) > 300 and spikes_ms[-1] > 1.0 - 2 * isi.max()
+    assert np.std(isi) < 0.01 * np.mean(isi)  # regular throughout
+
+
 def test_fp_single_neuron_fires_tonically(pynn):
     spikes_ms, _ = single_neuron(pynn, TONIC, runtime_ms=0.2)
     isi = np.diff(spikes_ms)[1:]  # the first rise starts at the leak, not at the reset
@@ -85,6 +98,6 @@ def test_ts00_a_threshold_setting_corresponds_to_a_higher_leak_setting(pynn):
     _, sawtooth = single_neuron(pynn, dict(TONIC, threshold_v_threshold=300), runtime_ms=0.1)
     peak_mv = float(madc_mv(sawtooth.magnitude.ravel()[len(sawtooth) // 4:]).max())
     # the threshold at 300 lies far above the leak at 300 (floored at ground), between the
-    # leak at 500 and at 700 (it is the leak's map 298 LSB higher: leak 598, 139 mV)
+    # leak at 500 and at 700 (it is the leak's map 297 LSB higher: leak 597, 137 mV)
     assert _rest_mv(pynn, 300) + 100 < peak_mv
     assert _rest_mv(pynn, 500) < peak_mv < _rest_mv(pynn, 700)

@@ -223,7 +223,7 @@ def test_sources_poisson_and_on_chip(sim):
 
 
 def test_hx_neuron_takes_hardware_values(sim):
-    hx = sim.Population(2, sim.HXNeuron(i_const=900, v_threshold=535), label="hx")  # 703 mV
+    hx = sim.Population(2, sim.HXNeuron(i_const=900, v_threshold=536), label="hx")  # 703 mV
     hx.record("spikes")
     hx[0:1].record("v")
     sim.run(50.0)
@@ -231,7 +231,7 @@ def test_hx_neuron_takes_hardware_values(sim):
     v = hx.get_data().segments[0].analogsignals[0]
     assert 550.0 < float(v.max()) < 720.0  # hardware mV, up to the threshold
     assert state.last_experiment.populations[0].params.i_const == 900
-    assert hx.get("v_threshold").tolist() == 535
+    assert hx.get("v_threshold").tolist() == 536
 
 
 def test_many_neurons_record_v_through_the_cadc(sim):
