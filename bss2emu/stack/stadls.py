@@ -13,8 +13,8 @@ on the emulated chip of an ``hxcomm`` connection (``bss2emu.stack.emulated``).
 >>> program = builder.done()
 >>> with hxcomm.ManagedConnection() as connection:
 ...     sta.run(connection, program)
->>> code = int(ticket.get().causal[7])   # leak 800 LSB ≈ 760 mV on the 8-bit 0..1200 mV CADC
->>> 150 < code < 172, program.spikes.size
+>>> code = int(ticket.get().causal[7])   # leak 800 LSB ≈ 624 mV on the 8-bit 0..1200 mV CADC
+>>> 122 < code < 144, program.spikes.size
 (True, 0)
 """
 

@@ -22,7 +22,7 @@ _M.connect_to_soma((3, 0))
 _M.connect_soma_line(3, 4, 0)
 PLACED = _M.done().place([10])
 SOMA = PLACED.index(0, S)
-THRESHOLD = 419  # 596.2 mV (the threshold cell's map): between the soma's peak for one input (~594 mV) and for two (~599 mV)
+THRESHOLD = 492  # 597.6 mV (the threshold cell's map): between the soma's peak for one input (~595 mV) and for two (~600 mV)
 
 
 def detector(t_a_us, t_b_us, fire: bool = True) -> bss2emu.Experiment:

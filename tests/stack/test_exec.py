@@ -47,7 +47,7 @@ def test_a_script_runs_with_the_real_names_and_they_are_gone_afterwards(tmp_path
     script.write_text(SCRIPT)
     assert bexec.run_script(str(script), ["7", "x"], serial=4, ideal=True) == 7
     out = capsys.readouterr().out
-    assert "cadc 123 bss2emu_ideal ['7', 'x'] __main__" in out  # leak 700 LSB = 580 mV → 123 of 255
+    assert "cadc 82 bss2emu_ideal ['7', 'x'] __main__" in out  # leak 700 LSB = 384 mV → 82 of 255
     assert _bound_in_sys_modules() == []
     assert not any(isinstance(f, bexec.AliasFinder) for f in sys.meta_path)
     assert "BSS2EMU_CHIP_IDEAL" not in os.environ and "BSS2EMU_CHIP_SERIAL" not in os.environ
@@ -91,7 +91,7 @@ def test_the_command_line_runs_the_script(tmp_path, command):
     proc = subprocess.run([sys.executable, *command, "--ideal", str(script), "0", "--flag"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "cadc 123 bss2emu_ideal ['0', '--flag'] __main__" in proc.stdout
+    assert "cadc 82 bss2emu_ideal ['0', '--flag'] __main__" in proc.stdout
 
 
 HXTORCH_SCRIPT = textwrap.dedent("""

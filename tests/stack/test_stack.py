@@ -38,7 +38,7 @@ def test_atomic_neuron_enum_layout_is_bss2emus_circuit_index():
 
 def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
     neuron = lola.AtomicNeuron()
-    neuron.leak.v_leak, neuron.leak.i_bias = 790, 300  # 742 mV: 157.7 codes
+    neuron.leak.v_leak, neuron.leak.i_bias = 795, 300  # 612 mV: 130.05 codes
     neuron.membrane_capacitance.capacitance = 63
     builder = sta.PlaybackProgramBuilder()
     builder.write(halco.AtomicNeuronOnDLS(halco.NeuronColumnOnDLS(9), halco.NeuronRowOnDLS(1)), neuron)
@@ -51,7 +51,7 @@ def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
         ticket.get()
     with hxcomm.ManagedConnection(ideal=True) as connection:
         sta.run(connection, program)
-    expected = round(float(voltage_map("v_leak").mv(790)) * 255 / 1200)  # 8-bit CADC over 0..1200 mV
+    expected = round(float(voltage_map("v_leak").mv(795)) * 255 / 1200)  # 8-bit CADC over 0..1200 mV
     assert int(ticket.get().causal[9]) == expected
     assert echo.get() == neuron and program.spikes.size == 0
 
@@ -59,8 +59,8 @@ def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
 def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
     """Constant current on an ideal circuit: ISI = tau_ref + tau_m ln((V_inf-V_r)/(V_inf-V_th))."""
     n = lola.AtomicNeuron()
-    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 704, 20, 571  # 587, 528 mV
-    n.threshold.enable, n.threshold.v_threshold = True, 479  # 704 mV
+    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 785, 20, 660  # 588, 528 mV
+    n.threshold.enable, n.threshold.v_threshold = True, 536  # 703 mV
     n.event_routing.analog_output = n.EventRouting.AnalogOutputMode.normal
     n.constant_current.enable, n.constant_current.i_offset = True, 400
     n.membrane_capacitance.capacitance = 63
@@ -79,9 +79,9 @@ def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
     def mv(name, dac):
         return float(voltage_map(name).mv(dac))
 
-    v_inf = mv("v_leak", 704) + i_na / g_us
+    v_inf = mv("v_leak", 785) + i_na / g_us
     tau_ref_us = 50 * 2 ** 4 * 4e-3  # 250 MHz / 2**(3+1)
-    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - mv("v_reset", 571)) / (v_inf - mv("v_threshold", 479)))
+    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - mv("v_reset", 660)) / (v_inf - mv("v_threshold", 536)))
     measured = np.diff(program.spikes["fpga_time"]) / US
     assert np.allclose(measured, isi, rtol=0.01)
 
