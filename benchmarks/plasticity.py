@@ -14,8 +14,9 @@ the causal and acausal correlation sensors (with reset) and writes
 per run, 100 runs per emulated second. Printed: wall time per run (best of ``--repeat``)
 with and without the rule and their ratio (the target is ≤ 1.3×) per placement, and with an
 empty kernel on the same timer (what splitting the run into windows at the kernel's times costs
-alone); before, the wall time of one invocation of the rule (its weight arithmetic in a
-numba-jitted helper, and in numpy).
+alone); before, the CPU time of one invocation of the rule: in one compiled sweep
+(``SynapseView.update_weights_by_correlation``, the rule the comparison runs), and as the
+views' reads and writes with the arithmetic in a numba-jitted helper or in numpy.
 """
 
 from __future__ import annotations
@@ -49,13 +50,18 @@ def stdp_weights(causal, acausal, weights):
     return out
 
 
+#: the rule's weight change per (causal, acausal) code pair: floor((c − a + 8) / 16)
+STDP_TABLE = (np.subtract.outer(np.arange(256), np.arange(256)) + 8) // 16
+
+
 class AllSynapseSTDP:
     """Pair STDP from the correlation sensors on every synapse of the rule's projections:
-    the views' reads and writes, the arithmetic in a numba-jitted helper (``compiled``) or
-    in numpy."""
+    ``how`` = "table": one compiled sweep (``SynapseView.update_weights_by_correlation`` with
+    ``STDP_TABLE``); "numba": the views' reads and writes with the arithmetic in a
+    numba-jitted helper; "numpy": the same in numpy (all three write the same weights)."""
 
-    def __init__(self, compiled: bool = True) -> None:
-        self.compiled = compiled
+    def __init__(self, how: str = "table") -> None:
+        self.how = how
 
     @staticmethod
     def numpy_weights(causal, acausal, weights):
@@ -75,8 +81,11 @@ class AllSynapseSTDP:
         if self.all is None:
             return
         view = SynapseView(ctx, "all", *self.all)
+        if self.how == "table":
+            view.update_weights_by_correlation(STDP_TABLE, reset=True)
+            return
         causal, acausal = view.correlation(reset=True)
-        update = stdp_weights if self.compiled else self.numpy_weights
+        update = stdp_weights if self.how == "numba" else self.numpy_weights
         view.set_weights(update(causal, acausal, view.weights()))
 
 
@@ -142,7 +151,9 @@ def main(argv=None) -> dict:
     print(f"{args.neurons} neurons, {n_syn} synapses, {args.runtime_us:g} µs hardware; STDP every "
           f"{args.period_us:g} µs on all synapses ({int(args.runtime_us // args.period_us)} runs)")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    for name, k in (("rule, numba helper", AllSynapseSTDP()), ("rule, numpy", AllSynapseSTDP(compiled=False))):
+    for name, how in (("one compiled sweep", "table"), ("reads and writes, numba helper", "numba"),
+                      ("reads and writes, numpy", "numpy")):
+        k = AllSynapseSTDP(how)
         print(f"  one invocation ({name}): {kernel_cost_ms(args.neurons, args.runtime_us, args.period_us, k):.3f} ms")
     out = {}
     for placement in args.placements:
