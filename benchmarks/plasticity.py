@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 import bss2emu
-from bss2emu.chip_actor.ppu import SynapseView
+from bss2emu.chip_actor.ppu import SynapseView, sweep_order
 from bss2emu.protocol.experiment import Experiment
 
 _spec = importlib.util.spec_from_file_location("single_chip", Path(__file__).with_name("single_chip.py"))
@@ -75,7 +75,7 @@ class AllSynapseSTDP:
                 return
             first, *rest = ctx.projections
             merged = first.merged(rest, [v.connection for v in ctx.projections], "all")
-            order = np.argsort(merged.flat, kind="stable")  # one sweep over the chip's arrays, not one per projection
+            order = sweep_order(merged.flat)  # one sweep over the chip's arrays, not one per projection
             self.all = tuple(a[order] for a in (merged.hemisphere, merged.row, merged.column, merged.connection,
                                                 merged.flat))
         if self.all is None:

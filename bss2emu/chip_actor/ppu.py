@@ -493,6 +493,25 @@ def flat_index(hemisphere, row, column) -> np.ndarray:
     return (h * C.ROWS_PER_HEMISPHERE + r) * C.COLUMNS_PER_HEMISPHERE + c
 
 
+def sweep_order(flat: np.ndarray) -> np.ndarray:
+    """The order that puts synapses (flat indices) as the PPU sweeps them, row by row:
+    ``np.argsort(flat, kind="stable")``, by counting when no synapse repeats (several times
+    faster on a chip's ~10⁵ synapses).
+
+    >>> sweep_order(np.array([70000, 3, 256, 3])).tolist()
+    [1, 3, 2, 0]
+    """
+    flat = np.asarray(flat, np.int64)
+    n_all = C.HEMISPHERES * C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE
+    if len(flat) and 0 <= flat.min() and flat.max() < n_all:
+        slot = np.full(n_all, -1, np.int64)
+        slot[flat] = np.arange(len(flat))
+        order = slot[slot >= 0]
+        if len(order) == len(flat):  # (no repeats: else some were overwritten)
+            return order
+    return np.argsort(flat, kind="stable")
+
+
 _WEIGHT_MAX = C.WEIGHT_MAX
 _ROWS, _COLUMNS = C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE
 
