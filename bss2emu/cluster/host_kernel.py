@@ -4,12 +4,15 @@ network routes each window's spikes in the same call.
 
 Per window, in this order (``run_windows``):
 
-1. each chip, ascending by id: its FPGA's input for the window — playback events and
-   network arrivals with ``t0 <= t < t1``, merged in the order (time, label), playback first
-   on ties, as ``Fpga.events_for_window`` does — is integrated by
-   ``chip_actor.kernels.integrate_window``; what the chip sends to its FPGA is appended to
-   the host's spike record (``time_ticks``, ``chip``, ``neuron``, ``label``: the columns of
-   ``schemas.SPIKES``, so the record becomes the result's Arrow table without a copy);
+1. each chip's FPGA input for the window — playback events and network arrivals with
+   ``t0 <= t < t1``, merged in the order (time, label), playback first on ties, as
+   ``Fpga.events_for_window`` does — is integrated by ``chip_actor.kernels.integrate_steps``
+   (``_integrate_chip``): the chips one after another, or side by side on numba's threads
+   (``parallel``: each chip with scratch and an output buffer of its own; nothing crosses
+   chips inside a window). Then what each chip sent to its FPGA is appended to the host's
+   spike record in chip order (``time_ticks``, ``chip``, ``neuron``, ``label``: the columns
+   of ``schemas.SPIKES``, so the record becomes the result's Arrow table without a copy) —
+   the same record for any number of threads;
 2. with ``route`` set, the window's neuron spikes of all chips go through
    ``routing.interconnect.route_window`` and the arrivals join their destination chips'
    pending queues (kept in the order (time, label)).
@@ -184,6 +187,10 @@ N_INTS = 17
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
+# run_windows' one parallel loop is its explicit ``prange`` over the chips of a window: numba
+# turns no array expression of it into a parallel loop of its own
+_PRANGE_ONLY = dict(prange=True, comprehension=False, reduction=False, inplace_binop=False, setitem=False,
+                    numpy=False, stencil=False, fusion=False)
 
 
 @intrinsic
@@ -204,11 +211,7 @@ def _insert_arrivals(q_t, q_lab, q_n, c, t, lab):
     returns the queues (reallocated when full)."""
     n = q_n[c]
     if n == q_t.shape[1]:
-        grown_t = np.empty((q_t.shape[0], 2 * n), np.int64)
-        grown_l = np.empty((q_t.shape[0], 2 * n), np.int64)
-        grown_t[:, :n] = q_t
-        grown_l[:, :n] = q_lab
-        q_t, q_lab = grown_t, grown_l
+        q_t, q_lab = _wider(q_t, 2 * n), _wider(q_lab, 2 * n)
     j = n
     while j > 0 and (q_t[c, j - 1] > t or (q_t[c, j - 1] == t and q_lab[c, j - 1] > lab)):
         q_t[c, j] = q_t[c, j - 1]
@@ -220,7 +223,7 @@ def _insert_arrivals(q_t, q_lab, q_n, c, t, lab):
     return q_t, q_lab
 
 
-@njit(**_JIT)
+@njit(parallel=_PRANGE_ONLY, **_JIT)
 def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n,
                 route, host_of, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns, depth,
                 free_ns, sent, delivered, dropped, maxq, net_counts,
@@ -300,13 +303,16 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
         k_at[:] = k0
         while True:
             if parallel:
-                _integrate_chips_parallel(k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                                          madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                          out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
+                for c in prange(n_chips):
+                    # (prange counts in uint64: as int64 the serial loop's compiled chip step serves)
+                    _integrate_chip(np.int64(c), k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
+                                    n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
             else:
-                _integrate_chips(k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                                 madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                 out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
+                for c in range(n_chips):
+                    _integrate_chip(c, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
             if k_at.min() == k0 + n_steps:
                 break
             width = 2 * out_t.shape[1]
@@ -394,31 +400,6 @@ def _merge_input(c, p1, nq, addr, ints, play_pos, q_t, q_lab, q_n, ev_t, ev_in, 
 
 
 @njit(**_JIT)
-def _integrate_chips(k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                     out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k):
-    """Every chip (row) from its step ``k_at[c]`` on to ``k_end``, or until its output buffer
-    has no room for another part: ``_integrate_chip`` for one row after another."""
-    for c in range(addr.shape[0]):
-        _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                        madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                        out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
-
-
-@njit(parallel=True, **_JIT)
-def _integrate_chips_parallel(k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                              madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                              out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k):
-    """``_integrate_chips`` with the rows shared out among numba's threads. (A function of
-    its own, not the same one compiled twice: numba's cache tells functions apart by name
-    and line, not by their options.)"""
-    for c in prange(addr.shape[0]):
-        _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                        madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                        out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
-
-
-@njit(**_JIT)
 def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
                     out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k):
@@ -487,16 +468,20 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
 
 @njit(**_JIT)
 def _wider(a, width):
-    """A copy of the 2-d ``a`` with ``width`` columns (the first ones ``a``'s)."""
+    """A copy of the 2-d ``a`` with ``width`` columns (the first ones ``a``'s). Element by
+    element: a slice assignment compiles numba's shape-mismatch message (8 s here)."""
     out = np.empty((a.shape[0], width), a.dtype)
-    out[:, :a.shape[1]] = a
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j]
     return out
 
 
 @njit(**_JIT)
 def _grown(a, size, n):
     out = np.empty(size, a.dtype)
-    out[:n] = a[:n]
+    for i in range(n):  # (see _wider)
+        out[i] = a[i]
     return out
 
 
