@@ -93,4 +93,4 @@ class LocalBackend(Backend):
     def info(self) -> dict:
         st = self.host.stats()
         return {"host_busy_s": [st["busy_s"]], "host_cpu_s": [st["cpu_s"]], "host_memory_mb": [st["memory_mb"]],
-                "host_threads": [st["threads"]]}
+                "host_threads": [st["threads"]], "host_parallel_calls": [[st["parallel_calls"], st["calls"]]]}

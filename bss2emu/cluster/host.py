@@ -206,6 +206,7 @@ class ChipHost:
         self._list = list(self.units.values())
         n = len(ordered)
         self.threads = HK.host_threads(threads, n, alone)
+        self._choice = HK.ThreadChoice() if self.threads > 1 else None  # threads or one, call by call
         self.dt_ns = ordered[0].dt_ns if ordered else 100
         if any(s.dt_ns != self.dt_ns for s in ordered):
             raise ChipError(f"the chips of one host step together; they have steps {sorted({s.dt_ns for s in ordered})} ns")
@@ -339,17 +340,23 @@ class ChipHost:
                 u.begin_window(int(bounds[0]))
             addr, ints, tau_corr_ns, keep = self._chip_table()
             n_win = self._chunk(bounds, ints)
+            if self._choice is not None:
+                n_win = min(n_win, self._choice.WINDOWS_PER_CALL)
             part = bounds[:n_win + 1]
             steps = int(part[-1] - part[0])
             n = len(self._list)
             madc_t, madc_x, cadc_t, cadc_v = self._readout_buffers(ints, steps)
             n_madc, n_cadc, syn = np.zeros((3, n), np.int64)
             play_pos = np.array([u.fpga.play_t_ns.searchsorted(part[0] * h) for u in self._list], np.int64)
-            with HK.parallel_section(self.threads if self._rows_apart else 1) as parallel:
+            want = self._choice is not None and self._rows_apart and self._choice.pick()
+            with HK.parallel_section(self.threads if want else 1) as parallel:
+                t_call = time.perf_counter()
                 status, done, self._n_rec, *record, self._queue_t, self._queue_label = HK.run_windows(
                     part, h, addr, ints, tau_corr_ns, play_pos, self._queue_t, self._queue_label, self._queue_n,
                     route, host_of, *tables, counts, *self._record, self._n_rec,
                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, parallel)
+            if self._choice is not None:
+                self._choice.record(parallel, time.perf_counter() - t_call, steps)
             self._record = record
             del keep
             for c, u in enumerate(self._list):
@@ -486,7 +493,9 @@ class ChipHost:
         stepped, and its process: ``pid`` and ``memory_mb`` (``process_memory_mb``; the
         host's own when it is an actor)."""
         return {"busy_s": self.busy_s, "cpu_s": time.thread_time() - self._cpu0, "windows": self.windows, "pid": os.getpid(),
-                "memory_mb": process_memory_mb(), "threads": self.threads}
+                "memory_mb": process_memory_mb(), "threads": self.threads,
+                "parallel_calls": self._choice.calls[True] if self._choice else 0,
+                "calls": sum(self._choice.calls.values()) if self._choice else 0}
 
 
 # arrays the kernel only reads: a converted copy serves (the others it updates in place)

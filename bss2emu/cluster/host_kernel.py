@@ -118,6 +118,45 @@ def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
     return max(1, min(count, n_chips))
 
 
+class ThreadChoice:
+    """Whether a host's next kernel call steps its chips on its threads or on one: the way
+    that ran the recent calls faster per step (the results are the same either way — on a
+    busy machine a second thread may find no free core and only add waiting), the other
+    tried again every ``probe_every`` calls. A host with threads splits its runs into calls
+    of at most ``WINDOWS_PER_CALL`` windows to have calls to compare.
+
+    >>> choice = ThreadChoice(probe_every=4)
+    >>> [choice.pick() for _ in range(1)], choice.record(True, 2.0, 10)
+    ([True], None)
+    >>> choice.pick(), choice.record(False, 1.0, 10)
+    (False, None)
+    >>> [choice.pick() for _ in range(4)]  # one thread was faster; threads again at every 4th
+    [False, True, False, False]
+    """
+
+    WINDOWS_PER_CALL = 128
+
+    def __init__(self, probe_every: int = 8) -> None:
+        self.probe_every = probe_every
+        self.seconds_per_step = {True: None, False: None}  # recent calls, averaged
+        self.calls = {True: 0, False: 0}
+        self._picks = 0
+
+    def pick(self) -> bool:
+        self._picks += 1
+        par, one = self.seconds_per_step[True], self.seconds_per_step[False]
+        if par is None or one is None:
+            return par is None
+        best = par <= one
+        return best != (self._picks % self.probe_every == 0)
+
+    def record(self, parallel: bool, seconds: float, steps: int) -> None:
+        per_step = seconds / max(1, steps)
+        old = self.seconds_per_step[parallel]
+        self.seconds_per_step[parallel] = per_step if old is None else 0.5 * (old + per_step)
+        self.calls[parallel] += 1
+
+
 _parallel_gate = threading.Lock()  # one parallel call at a time per process
 _parallel_pid: int | None = None  # the process that first ran a parallel call
 

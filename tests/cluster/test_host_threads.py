@@ -32,8 +32,9 @@ BUSY = {"name": "busy", "seed": 5, "runtime_us": 600, "chip": {"ideal": True},
                         for k in range(4)]}
 
 
-def _run_counting_parallel(exp, threads: int) -> tuple[bss2emu.Results, list[bool]]:
-    """``bss2emu.run`` with ``host_threads``, and whether each kernel call ran in parallel."""
+def _run_counting_parallel(exp, threads: int, alternate: bool = False) -> tuple[bss2emu.Results, list[bool]]:
+    """``bss2emu.run`` with ``host_threads``, and whether each kernel call ran in parallel
+    (``alternate``: the calls take turns, threads and one, whichever is faster)."""
     seen = []
     real = HK.parallel_section
 
@@ -43,23 +44,47 @@ def _run_counting_parallel(exp, threads: int) -> tuple[bss2emu.Results, list[boo
             seen.append(parallel)
             yield parallel
 
-    with mock.patch.object(HK, "parallel_section", watched):
+    turns = iter(range(1 << 20))
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(HK, "parallel_section", watched))
+        if alternate:
+            stack.enter_context(mock.patch.object(HK.ThreadChoice, "pick", lambda self: next(turns) % 2 == 0))
         res = bss2emu.run(exp, system="cube-4", host_threads=threads, max_window_steps=6000)
     return res, seen
 
 
+LONG_CHAIN = {**CHAIN, "runtime_us": 400}  # 667 windows: 6 calls of at most 128
+
+
 @TWO
-@pytest.mark.parametrize("exp", [CHAIN, BUSY], ids=["chain", "busy"])
-def test_two_threads_give_the_results_of_one_bit_for_bit(exp):
+@pytest.mark.parametrize("exp, alternate", [(CHAIN, False), (BUSY, False), (LONG_CHAIN, True)],
+                         ids=["chain", "busy", "chain-threads-and-one-by-turns"])
+def test_two_threads_give_the_results_of_one_bit_for_bit(exp, alternate):
     one, serial = _run_counting_parallel(exp, 1)
-    two, parallel = _run_counting_parallel(exp, 2)
-    assert serial and not any(serial) and parallel and all(parallel)
+    two, parallel = _run_counting_parallel(exp, 2, alternate)
+    assert serial and not any(serial) and parallel[0]
+    assert parallel == [i % 2 == 0 for i in range(len(parallel))] if alternate else all(parallel)
+    assert len(parallel) > 4 or not alternate
     assert one.metadata["host_threads"] == [1] and two.metadata["host_threads"] == [2]
     assert one.spikes.num_rows > 0
     for name in one.tables:
         assert two.tables[name].equals(one.tables[name]), name
     for key in ("inter_chip_events", "windows", "madc"):
         assert two.metadata.get(key) == one.metadata.get(key), key
+
+
+def test_a_host_goes_on_with_the_faster_way_and_tries_the_other_now_and_then():
+    choice = HK.ThreadChoice(probe_every=5)
+    picks = []
+    for call in range(20):
+        parallel = choice.pick()
+        picks.append(parallel)
+        busy_machine = call >= 10  # threads first twice as fast, then twice as slow
+        choice.record(parallel, (2.0 if parallel == busy_machine else 1.0) * 100, 100)
+    assert picks[:2] == [True, False]  # each way measured once
+    assert picks[2:10] == [True, True, False, True, True, True, True, False]  # probes at calls 5, 10
+    assert picks[-5:] == [False, False, False, False, True]
+    assert choice.calls == {True: picks.count(True), False: picks.count(False)}
 
 
 def test_busy_chips_overflow_their_window_buffers():
