@@ -30,7 +30,8 @@ spike threshold, V_T, Δ_T, a, b, τ_w, g_L, C, τ_syn, τ_ref and the synaptic 
 code), with hardware µs read as biological ms (conductances and currents / 1000). Peers use
 one thread each. bss2emu ``local`` steps the chips of a window side by side on as many
 threads as the cores (``--threads``: the run option ``host_threads``; the thread count is
-printed), ``local-1t`` on one thread — the fair single-thread comparison — and ``packed``
+printed, and in how many of its calls of up to 128 windows it used them: a host goes on with
+whichever of threads or one ran the recent calls faster), ``local-1t`` on one thread — the fair single-thread comparison — and ``packed``
 uses about one Ray actor per core, one thread each, current-based exponential synapses (NEST ``aeif_psc_exp``; Brian2 the same
 equations) and a delay of one step; their firing rates are printed next to bss2emu's (the
 dynamics match in kind, not spike for spike).
@@ -251,6 +252,7 @@ def run_bss2emu(exp: dict, system, placement: str, repeat: int, **options) -> di
     n = sum(p["size"] for p in exp["populations"])
     return {"times": times, "rate_hz": res.spikes.num_rows / n / (e.runtime_us / 1e3),
             "hosts": res.metadata.get("hosts", 1), "threads": res.metadata.get("host_threads", [1])[0],
+            "parallel_calls": res.metadata.get("host_parallel_calls", [[0, 0]])[0],
             "first_s": first_s, "cpus": cpus, "loops": loops,
             "loop_cpus": loop_cpus, "where": where_time_goes(res.metadata, times[-1])}
 
@@ -331,7 +333,9 @@ def main(argv: list[str] | None = None) -> None:
             t = [x / bio_s for x in m["times"]]
             print(f"  {r:8s} {min(t):8.3f} / {statistics.median(t):8.3f} s   rate {m['rate_hz']:5.1f} Hz"
                   + (f"   ({m['hosts']} hosts)" if "hosts" in m and r in ("packed", "per-chip") else "")
-                  + (f"   ({m['threads']} thread{'s' if m['threads'] > 1 else ''})" if r.startswith("local") else "")
+                  + (f"   ({m['threads']} thread{'s' if m['threads'] > 1 else ''}"
+                     + (f"; on them in {m['parallel_calls'][0]} of {m['parallel_calls'][1]} calls, the others on one"
+                        if m["threads"] > 1 else "") + ")" if r.startswith("local") else "")
                   + ("   (one thread)" if r in ("brian2", "nest") else "")
                   + (f"   ({r} {m['version']})" if "version" in m else ""))
             if m.get("where"):
