@@ -65,7 +65,7 @@ class LocalBackend(Backend):
     windows_per_call = 1 << 30
 
     def __init__(self, host_threads: int | None = None) -> None:
-        self.host_threads = host_threads  # None: as many as the cores (``host_kernel.host_threads``)
+        self.host_threads = host_threads  # None: as many as the cores (``host_threads.host_threads``)
 
     def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         self.setups = setups

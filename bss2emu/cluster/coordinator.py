@@ -45,7 +45,7 @@ from ..routing.interconnect import Interconnect
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
 from ..routing.stimulus import build_playback
 from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
-from . import host_kernel as HK
+from . import host_threads as HT
 from .backends import PLACEMENTS, Backend, LocalBackend
 from .host import ChipSetup
 
@@ -208,9 +208,9 @@ def _check_same_but_stimulus(base: E.Experiment, exp: E.Experiment, k: int) -> N
 def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None,
                  host_threads: int | None = None) -> Backend:
     """The backend of a placement: ``local`` in this process, the others on Ray;
-    ``host_threads``: the threads each host steps its chips with (``host_kernel.host_threads``)."""
+    ``host_threads``: the threads each host steps its chips with (``host_threads.host_threads``)."""
     if host_threads is not None:
-        HK.host_threads(host_threads, 1, alone=True)  # a bad value fails here, not in an actor
+        HT.host_threads(host_threads, 1, alone=True)  # a bad value fails here, not in an actor
     if placement == "local":
         if address is not None:
             raise ConfigError("address= needs a Ray placement: use placement='per-chip', 'packed' or "

@@ -37,6 +37,7 @@ from ..protocol.hardware import ChipConfig
 from ..protocol.playback import PlaybackProgram
 from ..routing.interconnect import Interconnect
 from . import host_kernel as HK
+from . import host_threads as HT
 
 Spikes = tuple[np.ndarray, np.ndarray]
 
@@ -199,14 +200,14 @@ class ChipHost:
     """Several chips in one process, stepped together by ``host_kernel.run_windows``."""
 
     def __init__(self, setups: list[ChipSetup], threads: int | None = None, alone: bool = False) -> None:
-        """``threads``/``alone``: how many threads step the chips (``host_kernel.host_threads``:
+        """``threads``/``alone``: how many threads step the chips (``host_threads.host_threads``:
         by default as many as the cores when the host is ``alone`` on the machine, else 1)."""
         ordered = sorted(setups, key=lambda s: s.chip_id)
         self.units = {s.chip_id: _Unit(s) for s in ordered}
         self._list = list(self.units.values())
         n = len(ordered)
-        self.threads = HK.host_threads(threads, n, alone)
-        self._choice = HK.ThreadChoice() if self.threads > 1 else None  # threads or one, call by call
+        self.threads = HT.host_threads(threads, n, alone)
+        self._choice = HT.ThreadChoice() if self.threads > 1 else None  # threads or one, call by call
         self.dt_ns = ordered[0].dt_ns if ordered else 100
         if any(s.dt_ns != self.dt_ns for s in ordered):
             raise ChipError(f"the chips of one host step together; they have steps {sorted({s.dt_ns for s in ordered})} ns")
@@ -349,7 +350,7 @@ class ChipHost:
             n_madc, n_cadc, syn = np.zeros((3, n), np.int64)
             play_pos = np.array([u.fpga.play_t_ns.searchsorted(part[0] * h) for u in self._list], np.int64)
             want = self._choice is not None and self._rows_apart and self._choice.pick()
-            with HK.parallel_section(self.threads if want else 1) as parallel:
+            with HT.parallel_section(self.threads if want else 1) as parallel:
                 t_call = time.perf_counter()
                 status, done, self._n_rec, *record, self._queue_t, self._queue_label = HK.run_windows(
                     part, h, addr, ints, tau_corr_ns, play_pos, self._queue_t, self._queue_label, self._queue_n,

@@ -121,7 +121,7 @@ class RayBackend(Backend):
         self.placement = placement
         self.address = address
         self.chips_per_host = chips_per_host
-        self.host_threads = host_threads  # None: one per actor (``host_kernel.host_threads``)
+        self.host_threads = host_threads  # None: one per actor (``host_threads.host_threads``)
         self.groups: list[list[ChipSetup]] = []
         self.hosts: list = []
         self.compiled_graph = compiled_graph_wanted() if compiled_graph is None else bool(compiled_graph)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 import bss2emu
 from bss2emu.cluster import host as H
 from bss2emu.cluster import host_kernel as HK
+from bss2emu.cluster import host_threads as HT
 from bss2emu.errors import ConfigError
 
 from test_multichip import CHAIN
@@ -36,7 +37,7 @@ def _run_counting_parallel(exp, threads: int, alternate: bool = False) -> tuple[
     """``bss2emu.run`` with ``host_threads``, and whether each kernel call ran in parallel
     (``alternate``: the calls take turns, threads and one, whichever is faster)."""
     seen = []
-    real = HK.parallel_section
+    real = HT.parallel_section
 
     @contextlib.contextmanager
     def watched(n):
@@ -46,9 +47,9 @@ def _run_counting_parallel(exp, threads: int, alternate: bool = False) -> tuple[
 
     turns = iter(range(1 << 20))
     with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch.object(HK, "parallel_section", watched))
+        stack.enter_context(mock.patch.object(HT, "parallel_section", watched))
         if alternate:
-            stack.enter_context(mock.patch.object(HK.ThreadChoice, "pick", lambda self: next(turns) % 2 == 0))
+            stack.enter_context(mock.patch.object(HT.ThreadChoice, "pick", lambda self: next(turns) % 2 == 0))
         res = bss2emu.run(exp, system="cube-4", host_threads=threads, max_window_steps=6000)
     return res, seen
 
@@ -74,7 +75,7 @@ def test_two_threads_give_the_results_of_one_bit_for_bit(exp, alternate):
 
 
 def test_a_host_goes_on_with_the_faster_way_and_tries_the_other_now_and_then():
-    choice = HK.ThreadChoice(probe_every=5)
+    choice = HT.ThreadChoice(probe_every=5)
     picks = []
     for call in range(20):
         parallel = choice.pick()
@@ -103,11 +104,11 @@ def test_host_threads_accepts_whole_numbers_up_to_numbas_pool(value):
     ok = (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= limit) or (
         isinstance(value, str) and value.strip().isdigit() and 1 <= int(value) <= limit)
     if ok:
-        assert HK.host_threads(value, 64, alone=False) == int(value)
-        assert HK.host_threads(value, 1, alone=False) == 1  # never more than one per chip
+        assert HT.host_threads(value, 64, alone=False) == int(value)
+        assert HT.host_threads(value, 1, alone=False) == 1  # never more than one per chip
     else:
         with pytest.raises(ConfigError, match=r"host_threads=.*from 1 to"):
-            HK.host_threads(value, 64, alone=False)
+            HT.host_threads(value, 64, alone=False)
 
 
 def test_a_bad_thread_count_fails_before_the_run():
@@ -116,32 +117,32 @@ def test_a_bad_thread_count_fails_before_the_run():
 
 
 def test_the_default_is_the_cores_alone_and_one_beside_others(monkeypatch):
-    monkeypatch.delenv(HK.THREADS_ENV, raising=False)
+    monkeypatch.delenv(HT.THREADS_ENV, raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     limit = numba.config.NUMBA_NUM_THREADS
-    assert HK.host_threads(None, 64, alone=True) == limit
-    assert HK.host_threads(None, 64, alone=False) == 1
+    assert HT.host_threads(None, 64, alone=True) == limit
+    assert HT.host_threads(None, 64, alone=False) == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as Ray sets it in a worker
-    assert HK.host_threads(None, 64, alone=True) == 1
-    monkeypatch.setenv(HK.THREADS_ENV, "1")
-    assert HK.host_threads(None, 64, alone=True) == 1 and HK.host_threads(None, 64, alone=False) == 1
-    monkeypatch.setenv(HK.THREADS_ENV, "lots")
+    assert HT.host_threads(None, 64, alone=True) == 1
+    monkeypatch.setenv(HT.THREADS_ENV, "1")
+    assert HT.host_threads(None, 64, alone=True) == 1 and HT.host_threads(None, 64, alone=False) == 1
+    monkeypatch.setenv(HT.THREADS_ENV, "lots")
     with pytest.raises(ConfigError, match=r"\$BSS2EMU_HOST_THREADS='lots'"):
-        HK.host_threads(None, 64, alone=True)
+        HT.host_threads(None, 64, alone=True)
 
 
 @TWO
 def test_a_second_caller_and_one_thread_run_serially():
-    with HK.parallel_section(1) as one:
+    with HT.parallel_section(1) as one:
         assert not one
-    with HK.parallel_section(2) as first:
+    with HT.parallel_section(2) as first:
         assert first and numba.get_num_threads() == 2
         inner = []
-        t = threading.Thread(target=lambda: inner.append(HK.parallel_section(2).__enter__()))
+        t = threading.Thread(target=lambda: inner.append(HT.parallel_section(2).__enter__()))
         t.start()
         t.join()
         assert inner == [False]  # another thread is in a parallel call: this one goes serial
-    with HK.parallel_section(2) as again:
+    with HT.parallel_section(2) as again:
         assert again  # the gate is free again
 
 
