@@ -12,6 +12,14 @@ after each run of 10 epochs (the tutorial's own measures, ``Parameters.diagonal_
 row presentation. The tutorial's text: "a diagonal matrix should be visible after roughly a
 hundred epochs" (its figure from hardware, ``pong_training_100epochs.png``: diagonal ≈ 2.5,
 off-diagonal ≈ 0.1, success ≈ 0.1 → 0.3 after 100 epochs). 100 epochs take ~8 min here.
+
+One more edit concerns the byte order (``BYTE_ORDER_EDIT``; ``--ppu-byte-order`` leaves it out):
+the kernel records its mean reward as a float's 4 bytes (``*reinterpret_cast<float*>(array)``)
+and the script reads them back reversed (``raw_data[:4][::-1]``), since the PPU is a big-endian
+PowerPC. The emulated PPU runs compiled for the host (little-endian, ``cpp_kernel``), so the
+bytes come in the host's order, and reversed they make garbage means (1e30, nan) that the next
+run's kernel starts from: a row with a huge mean gets no weight update for the whole run, and a
+nan does not compile. The edit reads them in the order they were written.
 """
 
 from __future__ import annotations
@@ -71,9 +79,13 @@ raise SystemExit(0)
 '''
 
 
-def build_script(directory: Path) -> str:
+BYTE_ORDER_EDIT = ('packed_data = struct.pack("4B", *raw_data[:4][::-1])',
+                   'packed_data = struct.pack("4B", *raw_data[:4])')
+
+
+def build_script(directory: Path, ppu_byte_order: bool = False) -> str:
     script = tut.to_script(tut.rst_cells(directory / "ts_07-pong.rst"))
-    for old, new in EDITS:
+    for old, new in EDITS + ([] if ppu_byte_order else [BYTE_ORDER_EDIT]):
         if old not in script:
             raise SystemExit(f"ts_07-pong changed: {old!r} not found in the built script")
         script = script.replace(old, new)
@@ -88,6 +100,8 @@ def main(argv=None) -> int:
     p.add_argument("directory", type=Path, metavar="TUTORIAL_DIR")
     p.add_argument("--epochs", type=int, default=100, help="epochs to train (a multiple of 10; default 100)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--ppu-byte-order", action="store_true",
+                   help="keep the script's reading of the recorded float as big-endian bytes (module docstring)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bss2-pong-") as tmp:
         work = Path(tmp) / "demos"
@@ -100,7 +114,7 @@ def main(argv=None) -> int:
         (shims / "ipywidgets.py").write_text(tut.IPYWIDGETS)
         (shims / "ipycanvas.py").write_text(tut.IPYCANVAS)
         script = work / "pong_learning.py"
-        script.write_text(build_script(work))
+        script.write_text(build_script(work, args.ppu_byte_order))
         out = Path(tmp) / "pong.json"
         env = dict(os.environ, MPLBACKEND="Agg", PONG_EPOCHS=str(args.epochs), PONG_JSON=str(out),
                    PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [x for x in [os.environ.get("PYTHONPATH")] if x]))
