@@ -71,6 +71,8 @@ _json.dump({"diag": [float(x) for x in data.mean_diagonal_weight],
             "success": [float(_np_.mean(s)) for s in data.success_archive],
             "spikes_per_row_mean": [float(c.mean()) for c in _counts],
             "spikes_per_row_active_fraction": [float((c > 0).mean()) for c in _counts],
+            "spikes_per_row_quantiles": [[float(q) for q in _np_.quantile(c, [0.5, 0.9, 0.99, 1.0])]
+                                         for c in _counts],
             "spikes_on_target_fraction": [float(_np_.mean([_np_.trace(e) / max(e.sum(), 1) for e in
                                                c.reshape(parameters.epochs_per_run, parameters.n_inputs, -1)]))
                                           for c in _counts]},
