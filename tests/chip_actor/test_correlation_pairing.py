@@ -1,11 +1,12 @@
 """The correlation sensors' pairing and their calibrated amplitude and time constant.
 
-Pairing as the BSS-2 sensors do it (Friedmann et al. 2017, "Demonstrating hybrid learning in a
-flexible neuromorphic hardware system": an exponential trace per synapse, set by each pre spike
-and sampled at each post spike, and the post trace likewise): nearest neighbour — a post spike
-adds ``A·exp(-Δt/τ)`` for the *last* pre spike before it to the causal sensor, a pre spike
-``A·exp(-Δt/τ)`` for the last post spike before it to the acausal one. An all-to-all scheme would
-sum over every earlier spike; the cases below tell the two apart.
+Pairing as bss2emu models the sensors (``protocol.hardware.ReadoutConfig``): nearest neighbour —
+an exponential trace per synapse set (not incremented) by each pre spike and sampled at each post
+spike, and the post trace likewise — so a post spike adds ``A·exp(-Δt/τ)`` for the *last* pre
+spike before it to the causal sensor, a pre spike ``A·exp(-Δt/τ)`` for the last post spike before
+it to the acausal one. An accumulating (all-to-all) trace would sum over every earlier spike; the
+cases below tell the two apart, so a change of the scheme shows here. (No public description of
+the BSS-2 circuit's pairing was at hand to check it against: see the README's Pong paragraph.)
 
 The calibrated sensor is measured as calix measures it (``CorrelationMeasurement``: pairs at
 known delays, amplitude at delay 0 and τ from the exponential), on a chip configured the way the
