@@ -45,6 +45,23 @@ def test_targets_out_of_the_real_range_are_refused(pynn, name, value):
         pynn.Population(1, pynn.cells.CalibHXNeuronCuba(**{name: value}))
 
 
-def test_a_synapse_dac_bias_other_than_the_default_is_refused(pynn):
-    with pytest.raises(ValueError, match="synapse_dac_bias=300 is not emulated"):
-        pynn.Population(1, pynn.cells.CalibHXNeuronCuba(synapse_dac_bias=300))
+def test_the_synapse_dac_bias_scales_the_psp_linearly(pynn):
+    """The synapse DAC's bias is the reference current of every synapse's 6-bit DAC, so the PSP
+    (its height above rest, CADC codes) grows as bias/600 (calix's default): 1000 gives 5/3, 300 half.
+    A population per bias, each with its own input, recorded in one run."""
+    biases = (300, 600, 1000)
+    pops = [pynn.Population(1, pynn.cells.CalibHXNeuronCuba(synapse_dac_bias=b, v_thresh=220)) for b in biases]
+    stim = pynn.Population(1, pynn.cells.SpikeSourceArray(spike_times=[0.02]))
+    for pop in pops:
+        pynn.Projection(stim, pop, pynn.AllToAllConnector(), pynn.synapses.StaticSynapse(weight=63))
+        pop.record("v", device="cadc")
+    pynn.run(0.08)
+    heights = []  # CADC codes: integers, so each height is ±1 code
+    for pop in pops:
+        v = pop.get_data().segments[-1].irregularlysampledsignals[0]
+        t, x = v.times.magnitude, v.magnitude.ravel()
+        heights.append(x[(t > 0.02) & (t < 0.06)].max() - x[t < 0.02].mean())
+    assert heights[0] == pytest.approx(heights[1] * 300 / 600, rel=0.05, abs=1.0)
+    assert heights[2] == pytest.approx(heights[1] * 1000 / 600, rel=0.05, abs=1.0)
+    with pytest.raises(ValueError, match="synapse_dac_bias=1100 is outside"):
+        pynn.Population(1, pynn.cells.CalibHXNeuronCuba(synapse_dac_bias=1100))

@@ -24,6 +24,7 @@ from ...pynn import simulator
 from ...pynn import standardmodels as backend
 from ...pynn.results import CADC_MV_PER_CODE
 from ...pynn.translation import TranslationError
+from ...stack.calix.spiking.neuron import synapse_dac_scale
 
 class _AdcMembrane:
     """The membrane in ADC codes, as pynn.brainscales2 reports it: MADC 10 bit, CADC 8 bit;
@@ -110,7 +111,8 @@ class CalibHXNeuronCuba(_AdcMembrane, backend.CalibHXNeuronCuba):
     ``v_reset``, ``v_thresh`` in CADC units, ``tau_m``/``tau_syn_E``/``tau_syn_I``/``tau_refrac``
     in µs, ``cm`` 0…63, ``i_synin_gm_E``/``_I`` the synaptic-input bias whose mean strength every
     circuit is calibrated to (bss2emu calibrates the PSP height that bias gives),
-    ``synapse_dac_bias`` 600 (other values are not emulated)."""
+    ``synapse_dac_bias`` the synapse DAC's bias, which scales every event's amplitude linearly
+    (``calix.spiking.neuron.synapse_dac_scale``: 1000 gives 1000/600 of the default's PSP)."""
 
     default_parameters = {"v_rest": 80.0, "v_reset": 70.0, "v_thresh": 125.0, "tau_m": 10.0, "tau_syn_E": 10.0,
                           "tau_syn_I": 10.0, "cm": 63.0, "tau_refrac": 2.0, "i_synin_gm_E": 500.0,
@@ -136,11 +138,6 @@ class CalibHXNeuronCuba(_AdcMembrane, backend.CalibHXNeuronCuba):
             if bad.any():
                 raise TranslationError(key, f"{key}={v[bad][0]:g} is outside pynn.brainscales2's range "
                                             f"[{low:g}, {high:g}] {self.units[key]}")
-        dac_bias = np.asarray(params.get("synapse_dac_bias", self.default_parameters["synapse_dac_bias"]), float)
-        if np.any(dac_bias != self.default_parameters["synapse_dac_bias"]):
-            raise TranslationError("synapse_dac_bias", f"synapse_dac_bias={dac_bias.flat[0]:g} is not emulated (the "
-                                   f"synapse DAC is ideal); keep {self.default_parameters['synapse_dac_bias']:g} and "
-                                   f"scale the weights or i_synin_gm_E/I instead")
 
     def calibration_targets(self, params: dict) -> dict[str, np.ndarray]:
         p = {k: np.asarray(v, float) for k, v in params.items()}
@@ -150,8 +147,8 @@ class CalibHXNeuronCuba(_AdcMembrane, backend.CalibHXNeuronCuba):
                "capacitance": p["cm"]}
         for syn, receptor in (("exc", "E"), ("inh", "I")):
             drive = self._driving_force_mv(p, receptor)
-            out[f"psp_{syn}_mv"] = psp_mv_of_gm(p[f"i_synin_gm_{receptor}"], p["tau_m"], p[f"tau_syn_{receptor}"],
-                                                p["cm"], drive)
+            out[f"psp_{syn}_mv"] = synapse_dac_scale(p["synapse_dac_bias"]) * psp_mv_of_gm(
+                p[f"i_synin_gm_{receptor}"], p["tau_m"], p[f"tau_syn_{receptor}"], p["cm"], drive)
             if drive is not None:
                 out[f"coba_{syn}"] = np.ones_like(p["v_rest"])
                 out[f"e_rev_{syn}_mv"] = _within_calibrated(f"e_rev_{receptor}", f"e_rev_{syn}_mv",

@@ -61,10 +61,11 @@ def synapse_dac_scale(synapse_dac_bias) -> float:
     1.6666666666666667
     """
     bias = np.asarray(synapse_dac_bias, dtype=np.float64)
-    if bias.shape != () or not 1 <= float(bias) <= 1022:
+    if bias.size == 0 or not np.all((bias >= 1) & (bias <= 1022)):
         raise ConfigError(f"calix target synapse_dac_bias={synapse_dac_bias!r}: give one CapMem value in 1..1022 "
                           f"(calix's default {SYNAPSE_DAC_BIAS_DEFAULT})")
-    return float(bias) / SYNAPSE_DAC_BIAS_DEFAULT
+    scale = bias / SYNAPSE_DAC_BIAS_DEFAULT
+    return float(scale) if scale.shape == () else scale
 
 
 @dataclass
