@@ -14,8 +14,12 @@ the causal and acausal correlation sensors (with reset) and writes
 per run, 100 runs per emulated second. Printed: wall time per run (best of ``--repeat``)
 with and without the rule and their ratio (the target is ≤ 1.3×) per placement, and with an
 empty kernel on the same timer (what splitting the run into windows at the kernel's times costs
-alone); before, the wall time of one invocation of the rule (its weight arithmetic in a
-numba-jitted helper, and in numpy).
+alone). Before: where the CPU time of a local run goes — the compiled windows, the PPU's
+rule, the chip applying its writes, the rest — without plasticity, with an empty kernel, with
+the correlation sensors running but no rule, and with the STDP rule; and the CPU time of one
+invocation of the rule: in one compiled sweep
+(``SynapseView.update_weights_by_correlation``, the rule the comparison runs), and as the
+views' reads and writes with the arithmetic in a numba-jitted helper or in numpy.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 from numba import njit
 
 import bss2emu
-from bss2emu.chip_actor.ppu import SynapseView
+from bss2emu.chip_actor.ppu import SynapseView, sweep_order
 from bss2emu.protocol.experiment import Experiment
 
 _spec = importlib.util.spec_from_file_location("single_chip", Path(__file__).with_name("single_chip.py"))
@@ -49,13 +53,18 @@ def stdp_weights(causal, acausal, weights):
     return out
 
 
+#: the rule's weight change per (causal, acausal) code pair: floor((c − a + 8) / 16)
+STDP_TABLE = (np.subtract.outer(np.arange(256), np.arange(256)) + 8) // 16
+
+
 class AllSynapseSTDP:
     """Pair STDP from the correlation sensors on every synapse of the rule's projections:
-    the views' reads and writes, the arithmetic in a numba-jitted helper (``compiled``) or
-    in numpy."""
+    ``how`` = "table": one compiled sweep (``SynapseView.update_weights_by_correlation`` with
+    ``STDP_TABLE``); "numba": the views' reads and writes with the arithmetic in a
+    numba-jitted helper; "numpy": the same in numpy (all three write the same weights)."""
 
-    def __init__(self, compiled: bool = True) -> None:
-        self.compiled = compiled
+    def __init__(self, how: str = "table") -> None:
+        self.how = how
 
     @staticmethod
     def numpy_weights(causal, acausal, weights):
@@ -69,14 +78,17 @@ class AllSynapseSTDP:
                 return
             first, *rest = ctx.projections
             merged = first.merged(rest, [v.connection for v in ctx.projections], "all")
-            order = np.argsort(merged.flat, kind="stable")  # one sweep over the chip's arrays, not one per projection
+            order = sweep_order(merged.flat)  # one sweep over the chip's arrays, not one per projection
             self.all = tuple(a[order] for a in (merged.hemisphere, merged.row, merged.column, merged.connection,
                                                 merged.flat))
         if self.all is None:
             return
         view = SynapseView(ctx, "all", *self.all)
+        if self.how == "table":
+            view.update_weights_by_correlation(STDP_TABLE, reset=True)
+            return
         causal, acausal = view.correlation(reset=True)
-        update = stdp_weights if self.compiled else self.numpy_weights
+        update = stdp_weights if self.how == "numba" else self.numpy_weights
         view.set_weights(update(causal, acausal, view.weights()))
 
 
@@ -107,6 +119,57 @@ def best_of(exp: Experiment, placement: str, repeat: int) -> tuple[float, int, f
         cpu.append(time.process_time() - c0)
         spikes = res.spikes.num_rows
     return min(times), spikes, min(cpu)
+
+
+class SensorsOnly:
+    """A kernel that reads nothing but declares that it reads the sensors: what running the
+    correlation sensors costs the emulation alone."""
+
+    reads_correlation = True
+
+    def __call__(self, ctx):
+        pass
+
+
+def where_time_goes(exps: dict, repeat: int) -> dict:
+    """Per experiment, the best of ``repeat`` local runs' CPU ms (this thread) split into the
+    compiled windows (``host_kernel.run_windows``), the PPU's kernels (``Ppu.run_due``), the
+    chip applying their writes (``Chip.apply_writes``) and the rest (mapping, set-up, the
+    host's loop, results)."""
+    from bss2emu.chip_actor import ppu as ppu_mod
+    from bss2emu.cluster import host as host_mod
+
+    patched = [(host_mod.HK, "run_windows"), (ppu_mod.Ppu, "run_due"), (host_mod.Chip, "apply_writes")]
+    acc = {name: 0.0 for _, name in patched}
+    originals = [getattr(owner, name) for owner, name in patched]
+
+    def timed(key, f):
+        def wrapper(*a, **k):
+            t0 = time.thread_time()
+            try:
+                return f(*a, **k)
+            finally:
+                acc[key] += time.thread_time() - t0
+        return wrapper
+
+    for (owner, name), f in zip(patched, originals):
+        setattr(owner, name, timed(name, f))
+    out = {}
+    try:
+        for label, exp in exps.items():
+            bss2emu.run(exp)
+            for _ in range(repeat):
+                acc.update({name: 0.0 for _, name in patched})
+                t0 = time.thread_time()
+                bss2emu.run(exp)
+                total = time.thread_time() - t0
+                row = (total, acc["run_windows"], acc["run_due"], acc["apply_writes"])
+                if label not in out or total < out[label][0]:
+                    out[label] = row
+    finally:
+        for (owner, name), f in zip(patched, originals):
+            setattr(owner, name, f)
+    return {k: tuple(x * 1e3 for x in v) for k, v in out.items()}
 
 
 def kernel_cost_ms(n: int, runtime_us: float, period_us: float, kernel) -> float:
@@ -142,8 +205,20 @@ def main(argv=None) -> dict:
     print(f"{args.neurons} neurons, {n_syn} synapses, {args.runtime_us:g} µs hardware; STDP every "
           f"{args.period_us:g} µs on all synapses ({int(args.runtime_us // args.period_us)} runs)")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    for name, k in (("rule, numba helper", AllSynapseSTDP()), ("rule, numpy", AllSynapseSTDP(compiled=False))):
+    for name, how in (("one compiled sweep", "table"), ("reads and writes, numba helper", "numba"),
+                      ("reads and writes, numpy", "numpy")):
+        k = AllSynapseSTDP(how)
         print(f"  one invocation ({name}): {kernel_cost_ms(args.neurons, args.runtime_us, args.period_us, k):.3f} ms")
+    print("where the CPU time of a local run goes (ms, best of --repeat; 'x': of the run without plasticity):")
+    split_exps = {"without plasticity": static, "empty kernel": split,
+                  "sensors only": experiment(args.neurons, args.runtime_us, args.period_us, SensorsOnly()),
+                  "STDP": plastic}
+    table = where_time_goes(split_exps, args.repeat)
+    base = table["without plasticity"][0]
+    print(f"  {'':>20} {'total':>7} {'x':>5} {'windows':>8} {'PPU rule':>9} {'writes':>7} {'other':>7}")
+    for label, (total, windows, rule, writes) in table.items():
+        print(f"  {label:>20} {total:7.1f} {total / base:5.2f} {windows:8.1f} {rule:9.1f} {writes:7.1f} "
+              f"{total - windows - rule - writes:7.1f}")
     out = {}
     for placement in args.placements:
         best_of(static, placement, 1)  # warm-up: numba caches, Ray workers

@@ -80,9 +80,10 @@ order the rows were scanned before) instead of scanning 2 × 256 synapses per dr
 step's events are put in order by insertion sort, or by merge sort when there are many.
 The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) are kept where their
 walks read them: a post spike's causal update reads its column's last pre times (``t_pre``
-by column, contiguous), an event's acausal update runs along the synapses it reached, each
-with ``exp`` as SIMD over the column or the event's synapses; the sensors themselves stay by
-row, as the PPU reads them.
+by column, contiguous), an event's acausal updates are gathered along the synapses it reached
+and added in that order in batches of many events (``add_acausal``: nothing reads them in
+between), each with ``exp`` as SIMD over the column or the batch; the sensors themselves stay
+by row, as the PPU reads them.
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
@@ -679,6 +680,25 @@ def window_scratch(n_neurons, buf_cap):
             np.empty((2, n_neurons), np.int64), np.empty(n_neurons, np.uint64))
 
 
+ACAUSAL_BATCH = 2048
+"""Acausal sensor updates gathered (in delivery order) before they are added: one SIMD
+``exp`` and one pass of additions per batch instead of per event."""
+_KEY_SYNAPSES_MAX = 2 * _COLUMNS  # the synapses one (driver, address) reaches: its two rows
+
+
+@njit(**_JIT)
+def add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n):
+    """Add the first ``n`` gathered acausal updates, in their order: ``acausal[at] +=
+    exp(x)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``x = ac_x[q]``,
+    ``exp`` as SIMD (libm's bits; ``ac_ex``, ``ac_r``, ``ac_k`` scratch)."""
+    exp_array(ac_x, ac_ex, ac_r, ac_k, 0, n)
+    for q in range(n):
+        x = ac_x[q]
+        e = ac_ex[q] if in_fast_range(x) else np.exp(x)
+        at = ac_at[q]
+        acausal[at >> 16, (at >> 8) & 255, at & 255] += e
+
+
 @njit(**_JIT)
 def integrate_window(
     k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
@@ -778,7 +798,7 @@ def integrate_steps(
     cex = np.empty(256)
     cex_r = np.empty(256)
     cex_k = np.empty(256, np.uint64)
-    n_acb = syn_entry.shape[0] if corr_on else 0
+    n_acb = ACAUSAL_BATCH if corr_on else 0
     ac_at = np.empty(n_acb, np.int64)
     ac_x = np.empty(n_acb)
     ac_ex = np.empty(n_acb)
@@ -822,6 +842,8 @@ def integrate_steps(
         if s < skip_to:
             continue
         if n_out + buf_cap > cap_out:
+            if n_ac:
+                add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac)
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
@@ -1120,6 +1142,9 @@ def integrate_steps(
                         eff = eff * set_scale[h, drv[D_SET, h, d]] / 511.0
                     sk = (h * _DRIVERS + d) * _ADDRESSES + addr
                     n_syn[0] += syn_weighted[sk]
+                    if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
+                        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac)
+                        n_ac = 0
                     for e in range(syn_ptr[sk], syn_ptr[sk + 1]):  # synapses with the address
                         ent = np.int64(syn_entry[e])
                         wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
@@ -1189,17 +1214,11 @@ def integrate_steps(
                                 ac_x[n_ac] = -(t_ns - tq) / tau_corr_ns
                                 n_ac += 1
                             t_pre[h, c, r] = t_ns
-            if n_ac:  # the event's acausal sensor updates: exp as SIMD (libm's bits), then added in order
-                exp_array(ac_x, ac_ex, ac_r, ac_k, 0, n_ac)
-                for q in range(n_ac):
-                    x = ac_x[q]
-                    e = ac_ex[q] if in_fast_range(x) else np.exp(x)
-                    at = ac_at[q]
-                    acausal[at >> 16, (at >> 8) & 255, at & 255] += e
-                n_ac = 0
             if to_fpga:
                 out_t[n_out] = t_ns
                 out_label[n_out] = label
                 out_neuron[n_out] = neuron
                 n_out += 1
+    if n_ac:
+        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac)
     return n_steps, n_out, n_madc, n_cadc, n_syn[0]

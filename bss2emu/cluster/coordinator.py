@@ -69,19 +69,21 @@ def ppu_kernels(exp: E.Experiment) -> list:
 
 def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
     """What the PPU kernels of ``chip`` see of the experiment (``chip_actor.ppu.ChipLayout``)."""
-    from ..chip_actor.ppu import ChipLayout
+    from ..chip_actor.ppu import ChipLayout, flat_index, sweep_order
 
     rt = mapping.chips[chip]
-    synapses, connections = {}, {}
+    synapses, connections, flats = {}, {}, {}
     for p in exp.projections:
         c, h, r, col = mapping.synapse[p.label]
         sel = np.flatnonzero(c == chip)
-        order = np.lexsort((col[sel], r[sel], h[sel]))  # row by row, as the PPU sweeps the array
+        flat = flat_index(h[sel], r[sel], col[sel])
+        order = sweep_order(flat)  # row by row, as the PPU sweeps the array
         sel = sel[order]
         synapses[p.label] = (h[sel], r[sel], col[sel])
         connections[p.label] = sel
+        flats[p.label] = flat[order]
     return ChipLayout(synapses, connections, dict(rt.circuits), dict(rt.populations),
-                      {name: g for name, (g, _, _) in rt.background.items()})
+                      {name: g for name, (g, _, _) in rt.background.items()}, flats)
 
 
 def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:

@@ -24,7 +24,8 @@ import types
 from typing import Any
 
 CORRELATION_NAMES = frozenset({"correlation", "correlation_codes", "correlation_codes_into", "causal", "acausal",
-                               "get_causal_correlation", "get_acausal_correlation", "get_correlation"})
+                               "get_causal_correlation", "get_acausal_correlation", "get_correlation",
+                               "update_weights_by_correlation"})
 """The names through which a kernel reaches the sensors (``PpuContext``, ``SynapseView``,
 ``ChipSnapshot``; libnux's for C++)."""
 

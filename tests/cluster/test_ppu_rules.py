@@ -191,3 +191,45 @@ def test_a_rule_failing_on_one_ray_host_stops_the_others_and_names_itself(ray_cl
                                     "populations": ["b"]}])
     with pytest.raises(bss2emu.errors.PlasticityError, match=r"rule 'overdrive' at 50.000 µs \(chip 1\)"):
         bss2emu.run(exp, chips=2, placement="per-chip")
+
+
+def table_stdp_class():
+    """Pair STDP from a table of weight changes, in one compiled sweep (``fused``) or by the
+    documented reads and writes (a class made in a function: Ray workers get it by value)."""
+
+    class TableStdp:
+        def __init__(self, fused: bool):
+            self.fused = fused
+
+        def __call__(self, ctx):
+            dw = (np.subtract.outer(np.arange(256), np.arange(256)) + 2) // 4
+            for view in ctx.projections:
+                if self.fused:
+                    view.update_weights_by_correlation(dw, reset=True)
+                else:
+                    causal, acausal = view.correlation(reset=True)
+                    view.set_weights(np.clip(view.weights() + dw[causal, acausal], 0, 63))
+                ctx.record_observable(f"w:{view.name}", view.weights())
+
+    return TableStdp
+
+
+def test_stdp_in_one_sweep_is_the_documented_calls_in_every_placement(ray_cluster):
+    TableStdp = table_stdp_class()
+
+    def exp(fused: bool) -> E.Experiment:
+        return E.Experiment(
+            name="stdp", seed=5, runtime_us=100.0, chip={"ideal": True},
+            populations=[{"name": "a", "size": 8, "params": {**NEURON, "v_leak": 900}}],
+            sources=[{"kind": "poisson", "name": "s", "size": 12, "rate_khz": 150.0}],
+            projections=[{"name": "sa", "pre": "s", "post": "a", "weight": 20}],
+            plasticity=[{"name": "stdp", "kernel": TableStdp(fused), "period_us": 10.0, "projections": ["sa"]}])
+
+    ref = bss2emu.run(exp(False))
+    w = [values for _, values in observables(ref)[(0, "w:sa")]]
+    assert not np.array_equal(w[0], w[-1]) and ref.spikes.num_rows > 0  # (the rule changes weights)
+    # per-component: the PPU reads a copy of its chip and resets the sensors by a write
+    for placement in ("local", "per-component"):
+        res = bss2emu.run(exp(True), placement=placement)
+        for table in ("spikes", "ppu_observables"):
+            assert res.tables[table].equals(ref.tables[table]), (placement, table)

@@ -1,0 +1,67 @@
+"""Compiled passes of the PPU's views that fuse several of a kernel's calls into one sweep.
+
+``stdp_pass`` is ``SynapseView.update_weights_by_correlation``: for every synapse of a view
+it reads both correlation sensors as 8-bit codes (and resets them), reads the weight, looks
+the weight change up in a table indexed by the two codes and keeps what changes — what
+``correlation(reset)``, ``weights()`` and ``set_weights(clip(w + dw[causal, acausal], 0,
+63))`` do in four passes and a few temporaries, in one::
+
+    c = clip(rint(causal · 1/lsb), 0, 255),  a = clip(rint(acausal · 1/lsb), 0, 255)
+    w' = clip(w + dw[c, a], 0, 63)
+
+Any rule whose weight change depends only on the two codes is such a table (pair STDP with
+any amplitudes, rounding or asymmetry); its results are those of the four calls, bit for bit
+(``tests/chip_actor/test_ppu_passes.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..protocol import coordinates as C
+
+_WEIGHT_MAX = C.WEIGHT_MAX
+CODES = 256
+"""Values of an 8-bit sensor code: a table ``dw`` is ``[CODES, CODES]`` (causal, acausal)."""
+
+
+@njit(inline="always")
+def _code8(x):
+    """``clip(rint(x), 0, 255)`` (``ppu._code8``: the CADC's code of a sensor)."""
+    return np.int64(min(max(np.rint(x), 0.0), 255.0))
+
+
+@njit(cache=True, boundscheck=False)
+def stdp_pass(causal, acausal, weights, written, any_written, flat, per_lsb, reset, dw):
+    """Over the synapses ``flat`` (indices into the 1-d ``causal``, ``acausal``, ``weights``
+    and ``written`` views of the chip's ``[hemisphere, row, column]`` arrays): the codes
+    ``c``, ``a`` of both sensors (zeroed if ``reset``) and ``w' = clip(w + dw[c, a], 0,
+    63)``. Returns ``(at, values)``: the flat indices and new weights of the synapses where
+    ``w'`` changes the weight or an earlier write of this PPU run went (``written``, updated;
+    ``any_written``: whether it holds any; ``ChipSnapshot.weight_changes``), in the order of
+    ``flat``."""
+    n = flat.shape[0]
+    at = np.empty(n, np.int64)
+    values = np.empty(n, np.int64)
+    k = 0
+    # most sensors read 0 (codes 0 up to half an LSB): then, with dw[0, 0] == 0 and nothing
+    # written before, the weight stays — skipped without reading it
+    zero_stays = dw[0, 0] == 0 and not any_written
+    for i in range(n):
+        j = flat[i]
+        xc = causal[j] * per_lsb
+        xa = acausal[j] * per_lsb
+        if reset:
+            causal[j] = 0.0
+            acausal[j] = 0.0
+        if zero_stays and xc <= 0.5 and xa <= 0.5:  # (rint(0.5) is 0: ties to even; NaN: not here)
+            continue
+        w = weights[j]
+        v = min(max(w + np.int64(dw[_code8(xc), _code8(xa)]), 0), _WEIGHT_MAX)
+        if v != w or written[j]:
+            written[j] = True
+            at[k] = j
+            values[k] = v
+            k += 1
+    return at[:k], values[:k]

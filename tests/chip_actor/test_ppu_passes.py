@@ -1,0 +1,112 @@
+"""``SynapseView.update_weights_by_correlation`` (one compiled sweep) writes what the
+documented calls write — ``correlation(reset)``, ``weights()``, ``set_weights(clip(w +
+dw[c, a], 0, 63))`` — bit for bit: the same weight writes, the same sensors after the reset,
+the same reset writes from a copied snapshot, and the same "written before" bookkeeping for a
+second kernel of the same instant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bss2emu.chip_actor.chip import Chip
+from bss2emu.chip_actor.ppu import ChipLayout, ChipSnapshot, PpuContext, PpuKernel, SynapseView
+from bss2emu.errors import PlasticityError
+from bss2emu.protocol.hardware import ChipConfig
+
+SHAPE = (2, 256, 256)
+CODES = np.arange(256)
+
+
+def _chip(seed: int) -> Chip:
+    rng = np.random.default_rng(seed)
+    config = ChipConfig()
+    config.readout.enable_correlation = True
+    chip = Chip(config, ideal=True)
+    chip.set_weights(*np.indices(SHAPE).reshape(3, -1), rng.integers(0, 64, chip.config.synapses.weights.size))
+    lsb = chip.config.readout.corr_lsb
+    # most read 0 (up to half an LSB), as in a run; the rest on and between the codes' rounding
+    # edges (ties to even), below 0 and above 255 codes
+    for sensor in (chip.causal, chip.acausal):
+        sensor[...] = np.where(rng.random(SHAPE) < 0.6, rng.uniform(0, 0.6, SHAPE),
+                               np.where(rng.random(SHAPE) < 0.5, rng.uniform(-1, 300, SHAPE),
+                                        rng.integers(-2, 260, SHAPE) + 0.5)) * lsb
+    return chip
+
+
+def _view(ctx, flat):
+    h, r, c = np.unravel_index(flat, SHAPE)
+    return SynapseView(ctx, "v", h, r, c, np.arange(len(flat)))
+
+
+def _ctx(snap):
+    return PpuContext(PpuKernel("k", print, 1, 0), snap, 5000, np.zeros(512, np.int64), ChipLayout())
+
+
+def _by_calls(view, dw, reset):
+    causal, acausal = view.correlation(reset=reset)
+    view.set_weights(np.clip(view.weights() + dw[causal, acausal], 0, 63))
+
+
+TABLES = {
+    "pair STDP, rounded": (np.subtract.outer(CODES, CODES) + 8) // 16,
+    "asymmetric, int8": np.rint(0.3 * CODES[:, None] - 0.1 * CODES[None, :]).astype(np.int8),
+    "large, beyond the range": np.full((256, 256), 100) * np.sign(np.subtract.outer(CODES, CODES) - 3),
+}
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["live", "copied"])
+@pytest.mark.parametrize("reset", [True, False])
+@pytest.mark.parametrize("table", list(TABLES), ids=list(TABLES))
+def test_one_sweep_writes_what_the_documented_calls_write(table, reset, live):
+    dw = TABLES[table]
+    rng = np.random.default_rng(3)
+    flat = np.sort(rng.choice(np.prod(SHAPE), 20_000, replace=False))
+    out = []
+    for fused in (False, True):
+        chip = _chip(7)
+        snap = (ChipSnapshot.live if live else ChipSnapshot.of)(chip)
+        ctxs = [_ctx(snap), _ctx(snap)]  # two kernels of one instant: the second sees the first's writes as written
+        for ctx, sub in zip(ctxs, (flat, flat[::3])):
+            view = _view(ctx, sub)
+            view.update_weights_by_correlation(dw, reset) if fused else _by_calls(view, dw, reset)
+        writes = [w for ctx in ctxs for w in ctx.writes]
+        chip.apply_writes(writes)
+        out.append((writes, chip.config.synapses.weights.copy(), chip.causal.copy(), chip.acausal.copy()))
+    (w_calls, weights_calls, *sensors_calls), (w_fused, weights_fused, *sensors_fused) = out
+    assert [type(w) for w in w_calls] == [type(w) for w in w_fused]
+    for a, b in zip(w_calls, w_fused):
+        for name in ("time_ticks", "hemisphere", "row", "column", "values"):
+            if hasattr(a, name):
+                assert np.array_equal(np.broadcast_to(getattr(a, name), np.shape(a.hemisphere)),
+                                      np.broadcast_to(getattr(b, name), np.shape(b.hemisphere))), name
+    assert np.array_equal(weights_calls, weights_fused)
+    assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(sensors_calls, sensors_fused))
+    assert (weights_calls != _chip(7).config.synapses.weights).any()  # (the rule did change weights)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(-70, 70), st.integers(1, 40))
+def test_any_table_and_view_give_the_same_weights(seed, offset, divisor):
+    rng = np.random.default_rng(seed)
+    dw = (np.subtract.outer(CODES, CODES) + offset) // divisor
+    flat = np.unique(rng.integers(0, np.prod(SHAPE), rng.integers(0, 3000)))
+    weights = []
+    for fused in (False, True):
+        chip = _chip(seed)
+        ctx = _ctx(ChipSnapshot.live(chip))
+        view = _view(ctx, flat)
+        view.update_weights_by_correlation(dw) if fused else _by_calls(view, dw, True)
+        chip.apply_writes(ctx.writes)
+        weights.append(chip.config.synapses.weights.copy())
+    assert np.array_equal(*weights)
+
+
+@pytest.mark.parametrize("dw", [np.zeros((256, 255), int), np.zeros((256, 256)), np.zeros(256 * 256, int)],
+                         ids=["shape", "float", "flat"])
+def test_a_table_of_another_shape_or_type_is_an_error_naming_the_fix(dw):
+    ctx = _ctx(ChipSnapshot.live(_chip(0)))
+    with pytest.raises(PlasticityError, match=r"'k'.*\(256, 256\).*dw\[c, a\]"):
+        _view(ctx, np.arange(10)).update_weights_by_correlation(dw)
