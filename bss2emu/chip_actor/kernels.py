@@ -850,7 +850,9 @@ def integrate_steps(
         t1 = t0 + h_ns
         if s == next_probe:
             # (coupled membranes: no decaying rest, the coupling's sums are not the point update's)
-            act[0], act[1], decaying = rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags,
+            # the probed step is the one before this: it started at t0 - h_ns (a neuron released
+            # at t0 was clamped through it, unchanged but not at rest)
+            act[0], act[1], decaying = rest_probe(nstate, before, ref_end, ref_before, t0 - h_ns, coef, flags,
                                                   quiet and not mc_on)
             if mc_on:
                 close_range(act, span_lo, span_hi)

@@ -67,6 +67,19 @@ def test_cns02_threshold_below_leak_in_dac_values_is_silent_and_its_rheobase_lie
     assert 0.0 < rates[2] < rates[3] < rates[4]  # above it, the f–I curve rises
 
 
+def test_cns02_neuron_driven_hard_fires_to_the_end_of_the_run(pynn):
+    """Regression (``kernels``' look for neurons at rest): released from its refractory clamp
+    exactly at the step that look came in, the neuron (unchanged by the clamped step) was
+    taken for one at rest and stayed at its reset for the rest of the run."""
+    _fresh(pynn)
+    params = dict(CNS02, constant_current_enable=True, constant_current_i_offset=500)
+    spikes_ms, _ = single_neuron(pynn, params, runtime_ms=1.0)
+    isi = np.diff(spikes_ms)
+    assert spikes_ms[-1] > 1.0 - 2 * isi.max()  # (it stopped after a quarter of the run)
+    assert len(spikes_ms) >= 0.95 * 1.0 / np.mean(isi)
+    assert np.std(isi) < 0.01 * np.mean(isi)  # regular throughout
+
+
 def test_fp_single_neuron_fires_tonically(pynn):
     spikes_ms, _ = single_neuron(pynn, TONIC, runtime_ms=0.2)
     isi = np.diff(spikes_ms)[1:]  # the first rise starts at the leak, not at the reset
