@@ -23,23 +23,19 @@ from bss2emu.chip_actor.analog import correlation_currents
 from bss2emu.chip_actor.chip import Chip
 from bss2emu.protocol import experiment as E
 from bss2emu.protocol.coordinates import make_label
-from bss2emu.protocol.hardware import ROW_EXCITATORY, ChipConfig
+from bss2emu.protocol.hardware import ChipConfig
 from bss2emu.routing.mapping import configure_chip, map_experiment
 from bss2emu.stack import lola
 from bss2emu.stack.calix.spiking import correlation
+from test_correlation_coba import pair_config
 
 LABEL = make_label(0, 0, 4)
 
 
 def sensor_config(tau_us: float = 5.0, corr_lsb: float = 0.01) -> ChipConfig:
-    """Synapse (row 0, column 9) of the top hemisphere, reached by LABEL from input 8."""
-    cfg = ChipConfig()
-    cfg.crossbar.enable[8, 0] = 1
-    cfg.crossbar.mask[8, 0] = 3 << 11
-    cfg.synapses.row_modes[0, 0] = ROW_EXCITATORY
-    cfg.synapses.addresses[0, 0, 9] = 4
-    cfg.synapses.weights[0, 0, 9] = 0  # the sensor works whatever the weight
-    cfg.readout.enable_correlation = True
+    """Synapse (row 0, column 9) of the top hemisphere, reached by LABEL from input 8
+    (``test_correlation_coba.pair_config``) with these sensors."""
+    cfg = pair_config()
     cfg.readout.tau_corr_us = tau_us
     cfg.readout.corr_lsb = corr_lsb
     return cfg
