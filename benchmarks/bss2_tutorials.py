@@ -66,8 +66,8 @@ def get_nightly_calibration(filename="spiking_cocolist.pbin"):
 def _deployed_calibration(filename):
     """What the deployment's file holds: "correlation_*" is calix's weekly calibration for the
     correlation demos (calix/scripts/calix_generate_weekly_calibration.py, CorrelationCalibRecorder:
-    its neuron targets; its correlation-sensor targets, 1.5 CADC LSB per pair and 30 us, are not
-    emulated), anything else the default spiking calibration."""
+    its neuron targets and its correlation-sensor targets, 1.5 CADC LSB per pair and 30 us, with
+    v_res_meas 0.95 V), anything else the default spiking calibration."""
     if not filename.startswith("correlation"):
         return calix.nightly_calibration()
     import quantities as pq
@@ -76,7 +76,10 @@ def _deployed_calibration(filename):
     t.tau_syn, t.tau_mem = 5 * pq.us, 20 * pq.us
     t.reset, t.leak, t.threshold = 80, 100, 130
     t.synapse_dac_bias, t.i_synin_gm = 1000, 400
-    return calix.calibrate(target)
+    target.correlation_target = calix.spiking.CorrelationCalibTarget(amplitude=1.5, time_constant=30 * pq.us)
+    options = calix.spiking.SpikingCalibOptions()
+    options.correlation_options.v_res_meas = 0.95
+    return calix.calibrate(target, options)
 
 
 def save_nightly_calibration(filename="spiking_cocolist.pbin", source_folder=None, folder=None):

@@ -12,6 +12,25 @@ after each run of 10 epochs (the tutorial's own measures, ``Parameters.diagonal_
 row presentation. The tutorial's text: "a diagonal matrix should be visible after roughly a
 hundred epochs" (its figure from hardware, ``pong_training_100epochs.png``: diagonal ≈ 2.5,
 off-diagonal ≈ 0.1, success ≈ 0.1 → 0.3 after 100 epochs). 100 epochs take ~8 min here.
+
+Figures (ideal chip, 100 epochs, per 10 epochs: diagonal / off-diagonal weight, success):
+with the calibrated sensors (1.5 codes per pair, 30 µs, nearest-neighbour pairing) the weights
+hardly move — diagonal 0.06…0.10, off-diagonal ≤ 0.01, success 0.12…0.16 — since one post spike
+adds at most 1.5 codes and the kernel's update (correlation/2 × int8(128 · 0.01 · ΔR) / 128,
+truncated) needs ΔR ≳ 4 rewards even for a column with 45 spikes in a row presentation;
+``--uncalibrated-sensors`` (20 codes per pair, 5 µs) learns the diagonal: diagonal 1.4…5.3,
+off-diagonal 0.17…0.60, success 0.12 → 0.22…0.40. A pre trace that accumulates over pre spikes
+(all-to-all on the causal side) with the calibrated sensors does too (diagonal 1.6…5.8,
+off-diagonal 0.2…0.46, success 0.12 → 0.3…0.46): which pairing the chip's circuit has decides
+whether the calibrated sensors learn as the hardware does.
+
+One more edit concerns the byte order (``BYTE_ORDER_EDIT``; ``--ppu-byte-order`` leaves it out):
+the kernel records its mean reward as a float's 4 bytes (``*reinterpret_cast<float*>(array)``)
+and the script reads them back reversed (``raw_data[:4][::-1]``), since the PPU is a big-endian
+PowerPC. The emulated PPU runs compiled for the host (little-endian, ``cpp_kernel``), so the
+bytes come in the host's order, and reversed they make garbage means (1e30, nan) that the next
+run's kernel starts from: a row with a huge mean gets no weight update for the whole run, and a
+nan does not compile. The edit reads them in the order they were written.
 """
 
 from __future__ import annotations
@@ -63,6 +82,8 @@ _json.dump({"diag": [float(x) for x in data.mean_diagonal_weight],
             "success": [float(_np_.mean(s)) for s in data.success_archive],
             "spikes_per_row_mean": [float(c.mean()) for c in _counts],
             "spikes_per_row_active_fraction": [float((c > 0).mean()) for c in _counts],
+            "spikes_per_row_quantiles": [[float(q) for q in _np_.quantile(c, [0.5, 0.9, 0.99, 1.0])]
+                                         for c in _counts],
             "spikes_on_target_fraction": [float(_np_.mean([_np_.trace(e) / max(e.sum(), 1) for e in
                                                c.reshape(parameters.epochs_per_run, parameters.n_inputs, -1)]))
                                           for c in _counts]},
@@ -71,9 +92,16 @@ raise SystemExit(0)
 '''
 
 
-def build_script(directory: Path) -> str:
+# the line of the offline helpers that calibrates the correlation sensors (--uncalibrated-sensors)
+CORRELATION_TARGET = ("    target.correlation_target = calix.spiking.CorrelationCalibTarget(amplitude=1.5, "
+                      "time_constant=30 * pq.us)\n")
+BYTE_ORDER_EDIT = ('packed_data = struct.pack("4B", *raw_data[:4][::-1])',
+                   'packed_data = struct.pack("4B", *raw_data[:4])')
+
+
+def build_script(directory: Path, ppu_byte_order: bool = False) -> str:
     script = tut.to_script(tut.rst_cells(directory / "ts_07-pong.rst"))
-    for old, new in EDITS:
+    for old, new in EDITS + ([] if ppu_byte_order else [BYTE_ORDER_EDIT]):
         if old not in script:
             raise SystemExit(f"ts_07-pong changed: {old!r} not found in the built script")
         script = script.replace(old, new)
@@ -88,11 +116,20 @@ def main(argv=None) -> int:
     p.add_argument("directory", type=Path, metavar="TUTORIAL_DIR")
     p.add_argument("--epochs", type=int, default=100, help="epochs to train (a multiple of 10; default 100)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--uncalibrated-sensors", action="store_true",
+                   help="leave the correlation sensors uncalibrated (bss2emu's default 20 codes per pair, 5 us)")
+    p.add_argument("--ppu-byte-order", action="store_true",
+                   help="keep the script's reading of the recorded float as big-endian bytes (module docstring)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bss2-pong-") as tmp:
         work = Path(tmp) / "demos"
         shutil.copytree(args.directory, work, ignore=shutil.ignore_patterns(".git", "*.pkl"))
-        (work / "_static" / "common" / "helpers.py").write_text(tut.HELPERS)
+        helpers = tut.HELPERS
+        if args.uncalibrated_sensors:
+            if CORRELATION_TARGET not in helpers:
+                raise SystemExit("bss2_tutorials.HELPERS changed: no correlation target to leave out")
+            helpers = helpers.replace(CORRELATION_TARGET, "")
+        (work / "_static" / "common" / "helpers.py").write_text(helpers)
         if (work / "matplotlibrc").exists():
             shutil.copy(work / "matplotlibrc", work / "_static" / "matplotlibrc")
         shims = Path(tmp) / "shims"
@@ -100,7 +137,7 @@ def main(argv=None) -> int:
         (shims / "ipywidgets.py").write_text(tut.IPYWIDGETS)
         (shims / "ipycanvas.py").write_text(tut.IPYCANVAS)
         script = work / "pong_learning.py"
-        script.write_text(build_script(work))
+        script.write_text(build_script(work, args.ppu_byte_order))
         out = Path(tmp) / "pong.json"
         env = dict(os.environ, MPLBACKEND="Agg", PONG_EPOCHS=str(args.epochs), PONG_JSON=str(out),
                    PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [x for x in [os.environ.get("PYTHONPATH")] if x]))

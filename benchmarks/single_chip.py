@@ -176,17 +176,18 @@ def chip_meter():
     run_windows = ChipHost.run_windows
 
     def timed(self, *args, **kw):
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0, c0 = time.perf_counter(), time.process_time()
         syn0 = sum(u.chip.synaptic_events for u in self.units.values())
         try:
             return run_windows(self, *args, **kw)
         finally:
             spent[0] += time.perf_counter() - t0
-            spent[2] += time.thread_time() - c0
+            spent[2] += time.process_time() - c0
             spent[1] += sum(u.chip.synaptic_events for u in self.units.values()) - syn0
 
     def lap() -> tuple[float, int]:
-        """(wall seconds, synaptic events); ``lap.cpu_s`` the thread's CPU seconds of the lap."""
+        """(wall seconds, synaptic events); ``lap.cpu_s`` the process's CPU seconds of the lap
+        (all its threads: a host may step its chips on several)."""
         out = (spent[0], spent[1])
         lap.cpu_s = spent[2]
         spent[:] = [0.0, 0, 0.0]

@@ -6,6 +6,7 @@ Run from the repository root::
     python benchmarks/vs_peers.py                                   # 512, 2048, 8192 neurons
     python benchmarks/vs_peers.py --neurons 2048 --repeat 5 --brian2-python /root/.cache/bss2emu-brian2/bin/python
     python benchmarks/vs_peers.py --skip nest packed                # what is left
+    python benchmarks/vs_peers.py --neurons 2048 --skip nest packed local-1t --threads 2
 
 Brian2 runs in its own virtual environment (it pins numpy below what bss2emu uses here)::
 
@@ -27,8 +28,11 @@ network). The peers get the very same connection lists and Poisson unit → neur
 units: the chip's own physics (``Chip.physics`` of the mapped configuration: E_L, V_reset,
 spike threshold, V_T, Δ_T, a, b, τ_w, g_L, C, τ_syn, τ_ref and the synaptic jump per weight
 code), with hardware µs read as biological ms (conductances and currents / 1000). Peers use
-one thread each (bss2emu ``local`` is one thread; ``packed`` uses about one Ray actor per
-core), current-based exponential synapses (NEST ``aeif_psc_exp``; Brian2 the same
+one thread each. bss2emu ``local`` steps the chips of a window side by side on as many
+threads as the cores (``--threads``: the run option ``host_threads``; the thread count is
+printed, and in how many of its calls of up to 128 windows it used them: a host goes on with
+whichever of threads or one ran the recent calls faster), ``local-1t`` on one thread — the fair single-thread comparison — and ``packed``
+uses about one Ray actor per core, one thread each, current-based exponential synapses (NEST ``aeif_psc_exp``; Brian2 the same
 equations) and a delay of one step; their firing rates are printed next to bss2emu's (the
 dynamics match in kind, not spike for spike).
 
@@ -40,8 +44,9 @@ time per biological second of the simulation call (bss2emu: the whole ``bss2emu.
 validation — chip setup, windows, results; NEST: ``Simulate``; Brian2: ``run``, without its
 code generation), and ratios peer / bss2emu local of the mins and of the medians. For
 ``local`` a second line splits the fastest run: the compiled chip loop
-(``ChipHost.run_windows``) against set-up and results, wall and CPU seconds (on a shared
-machine the CPU figures are the steadier ones), and the untimed first run. The
+(``ChipHost.run_windows``) against set-up and results, wall and CPU seconds (CPU of the
+process, all its threads; on a shared machine the CPU figures are the steadier ones), and
+the untimed first run. The
 machine's load average is printed at each size: on a shared machine compare ratios, which
 are measured in the same run.
 """
@@ -60,6 +65,8 @@ import time
 import numpy as np
 
 BRIAN2_PYTHON = "/root/.cache/bss2emu-brian2/bin/python"
+BSS2EMU = {"local": "local", "local-1t": "local", "packed": "packed", "per-chip": "per-chip"}  # runner: placement
+RUNNERS = (*BSS2EMU, "nest", "brian2")
 SIZES = (512, 2048, 8192)
 
 
@@ -222,7 +229,7 @@ def run_child(kind: str, net: dict, repeat: int, bio_ms: float, python: str) -> 
 
 # --- bss2emu ----------------------------------------------------------------------------------
 
-def run_bss2emu(exp: dict, system, placement: str, repeat: int) -> dict:
+def run_bss2emu(exp: dict, system, placement: str, repeat: int, **options) -> dict:
     import bss2emu
     from bss2emu.protocol.experiment import Experiment
 
@@ -231,20 +238,22 @@ def run_bss2emu(exp: dict, system, placement: str, repeat: int) -> dict:
 
     e = Experiment.model_validate(exp)
     t0 = time.perf_counter()
-    res = bss2emu.run(e, system=system, placement=placement)  # warm-up: kernels, mapping, Ray actors
+    res = bss2emu.run(e, system=system, placement=placement, **options)  # warm-up: kernels, mapping, Ray actors
     first_s = time.perf_counter() - t0
     times, cpus, loops, loop_cpus = [], [], [], []
     with chip_meter() as lap:
         for _ in range(repeat):
-            t0, c0 = time.perf_counter(), time.thread_time()
-            res = bss2emu.run(e, system=system, placement=placement)
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = bss2emu.run(e, system=system, placement=placement, **options)
             times.append(time.perf_counter() - t0)
-            cpus.append(time.thread_time() - c0)
+            cpus.append(time.process_time() - c0)
             loops.append(lap()[0])
             loop_cpus.append(lap.cpu_s)
     n = sum(p["size"] for p in exp["populations"])
     return {"times": times, "rate_hz": res.spikes.num_rows / n / (e.runtime_us / 1e3),
-            "hosts": res.metadata.get("hosts", 1), "first_s": first_s, "cpus": cpus, "loops": loops,
+            "hosts": res.metadata.get("hosts", 1), "threads": res.metadata.get("host_threads", [1])[0],
+            "parallel_calls": res.metadata.get("host_parallel_calls", [[0, 0]])[0],
+            "first_s": first_s, "cpus": cpus, "loops": loops,
             "loop_cpus": loop_cpus, "where": where_time_goes(res.metadata, times[-1])}
 
 
@@ -279,7 +288,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per simulator after an untimed one")
     ap.add_argument("--runtime-ms", type=float, default=1000.0, help="biological ms per timed run")
     ap.add_argument("--brian2-python", default=BRIAN2_PYTHON, help="the Python of Brian2's venv")
-    ap.add_argument("--skip", nargs="*", default=["per-chip"], choices=["local", "packed", "per-chip", "nest", "brian2"],
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads of bss2emu local (the run option host_threads; default: the cores)")
+    ap.add_argument("--skip", nargs="*", default=["per-chip"], choices=list(RUNNERS),
                     help="runners to leave out (default: per-chip)")
     ap.add_argument("--nest-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -287,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
         path, repeat, bio_ms = args.nest_child
         print(json.dumps(run_nest(np.load(path, allow_pickle=True)["net"].item(), int(repeat), float(bio_ms))))
         return
-    runners = [s for s in ("local", "packed", "per-chip", "nest", "brian2") if s not in args.skip]
+    runners = [s for s in RUNNERS if s not in args.skip]
     if "brian2" in runners and not os.path.exists(args.brian2_python):
         print(f"Brian2 skipped: no interpreter at {args.brian2_python} (see the docstring)")
         runners.remove("brian2")
@@ -299,7 +310,9 @@ def main(argv: list[str] | None = None) -> None:
             runners.remove("nest")
     bio_s = args.runtime_ms / 1e3
     print(f"vs_peers on {os.cpu_count()} CPUs, python {sys.version.split()[0]}; {args.repeat} timed runs of "
-          f"{args.runtime_ms:g} ms biological each; wall seconds per biological second: min / median")
+          f"{args.runtime_ms:g} ms biological each; wall seconds per biological second: min / median. "
+          f"Brian2 (Cython) and NEST run on one thread; bss2emu local on the threads shown beside it "
+          f"(local-1t: one), packed on one per Ray actor")
     summary = []
     for n in args.neurons:
         exp, system = experiment_for(n, args.runtime_ms)
@@ -308,8 +321,10 @@ def main(argv: list[str] | None = None) -> None:
               f"{os.getloadavg()[0]:.1f}")
         found = {}
         for r in runners:
-            if r in ("local", "packed", "per-chip"):
-                m = run_bss2emu(exp, system, r, args.repeat)
+            if r in BSS2EMU:
+                threads = {"local": args.threads, "local-1t": 1}.get(r)
+                m = run_bss2emu(exp, system, BSS2EMU[r], args.repeat,
+                                **({} if threads is None else {"host_threads": threads}))
             else:
                 m = run_child(r, net, args.repeat, args.runtime_ms, args.brian2_python)
                 if m is None:
@@ -318,10 +333,14 @@ def main(argv: list[str] | None = None) -> None:
             t = [x / bio_s for x in m["times"]]
             print(f"  {r:8s} {min(t):8.3f} / {statistics.median(t):8.3f} s   rate {m['rate_hz']:5.1f} Hz"
                   + (f"   ({m['hosts']} hosts)" if "hosts" in m and r in ("packed", "per-chip") else "")
+                  + (f"   ({m['threads']} thread{'s' if m['threads'] > 1 else ''}"
+                     + (f"; on them in {m['parallel_calls'][0]} of {m['parallel_calls'][1]} calls, the others on one"
+                        if m["threads"] > 1 else "") + ")" if r.startswith("local") else "")
+                  + ("   (one thread)" if r in ("brian2", "nest") else "")
                   + (f"   ({r} {m['version']})" if "version" in m else ""))
             if m.get("where"):
                 print(f"           {m['where']}")
-            if r == "local":
+            if r.startswith("local"):
                 print_local_breakdown(m, bio_s)
         if "local" in found:
             base_min, base_med = min(found["local"]["times"]), statistics.median(found["local"]["times"])
@@ -332,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         for peer in ("brian2", "nest"):  # how many times faster than each peer (> 1: bss2emu is faster)
             if peer in found:
                 print(f"  {peer} / " + ", ".join(f"{r} {min(found[peer]['times']) / min(m['times']):.2f}x"
-                                                 for r, m in found.items() if r in ("local", "packed", "per-chip")))
+                                                 for r, m in found.items() if r in BSS2EMU))
         summary.append((n, found))
         print(f"  load average {os.getloadavg()[0]:.1f} after")
 

@@ -88,7 +88,8 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
 
     Honoured: ``initial_config`` (a chip configuration — ``helper.chip_from_file``/``chip_from_nightly``,
     a calix result's ``.to_chip()`` or the result itself: its neurons' values become the
-    ``HXNeuron`` defaults), ``calibration_cache`` (the directory of the calibration store),
+    ``HXNeuron`` defaults, its CADC readout chains' correlation currents — a calix correlation
+    calibration's — the correlation sensors' time constant and amplitude), ``calibration_cache`` (the directory of the calibration store),
     ``neuronPermutation`` (the circuits of the neurons, in creation order), ``injected_config``'s
     writes before the static configuration and inside the realtime section (synapse weight
     rows and neurons at their times: ``injected``) and its other sections and
@@ -157,6 +158,10 @@ def setup(timestep=DEFAULT_TIMESTEP_MS, min_delay="auto", **extra_params):
     control.start(timestep, min_delay, max_delay, us_per_ms=US_PER_MS, record_sample_times=True, **own)
     state = simulator.state
     state.initial_config = chip
+    if hasattr(chip, "cadc_readout_chains"):  # a calibrated chip's correlation currents set the sensors
+        from ..stack.calix.spiking.correlation import sensor_of_chip
+
+        state.correlation_sensor = sensor_of_chip(chip)
     state.grenade_chip_config = helper.base_chip(chip)
     state.neuron_permutation = permutation
     state.neuron_placement = NeuronPlacement(state)

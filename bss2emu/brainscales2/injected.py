@@ -109,7 +109,7 @@ def pre_static_chip(injected, initial):
         writes += _section_writes(injected, name, f"setup(injected_config=...) section {name}")
     if not writes:
         return initial
-    chip_types = ("AtomicNeuronOnDLS", "NeuronConfigOnDLS", "CommonNeuronBackendConfigOnDLS")
+    chip_types = ("AtomicNeuronOnDLS", "NeuronConfigOnDLS", "CommonNeuronBackendConfigOnDLS", "CADCOnDLS")
     other = sorted({type(coord).__name__ for coord, _ in writes}.difference(chip_types))
     if other:
         raise ConfigError(f"setup(injected_config=...): writes to {', '.join(other)} before the static configuration "

@@ -257,3 +257,39 @@ def stp_utilisation(util_hw) -> np.ndarray:
 def stp_tau_us(recovery_hw) -> np.ndarray:
     """4-bit STP recovery → time constant in µs: 2 µs · 2**(value/2) (2 … 362 µs)."""
     return 2.0 * 2.0 ** (np.asarray(recovery_hw, dtype=np.float64) / 2.0)
+
+
+# --- correlation sensors ----------------------------------------------------------------------
+# A sensor's exponential window (``exp(-Δt/τ)`` per pre/post pair, ``kernels``) has its time
+# constant from the CapMem current ``syn_i_bias_ramp`` and its amplitude (CADC codes per pair at
+# Δt = 0) from ``syn_i_bias_store``, one cell per quadrant. Both fall as their current rises (calix
+# calibrates both ``inverted=True``); bss2emu takes them inversely proportional, anchored so that
+# calix's default currents (``CorrelationCalibResult``: ramp 80, store 70) give calix's default
+# targets (``CorrelationCalibTarget``: 5 µs, 0.5 codes per pair). No public measurement gives the
+# hardware's curve; what a kernel sees after a calibration is the calibrated amplitude and τ, up
+# to the rounding of the currents to CapMem steps (``correlation_currents``).
+CORRELATION_TAU_US_LSB = 400.0  # τ (µs) · syn_i_bias_ramp (LSB)
+CORRELATION_AMPLITUDE_LSB = 35.0  # amplitude (CADC codes per pair) · syn_i_bias_store (LSB)
+
+
+def correlation_sensor(i_bias_ramp, i_bias_store) -> tuple[float, float]:
+    """The sensors' (τ in µs, amplitude in CADC codes per pair) at these CapMem currents (LSB, ≥ 1).
+
+    >>> correlation_sensor(80, 70)
+    (5.0, 0.5)
+    """
+    return CORRELATION_TAU_US_LSB / float(i_bias_ramp), CORRELATION_AMPLITUDE_LSB / float(i_bias_store)
+
+
+def correlation_currents(tau_us: float, amplitude: float) -> tuple[int, int]:
+    """The CapMem currents (``syn_i_bias_ramp``, ``syn_i_bias_store``, LSB) nearest to giving the
+    time constant ``tau_us`` and ``amplitude`` (CADC codes per pair): what an ideal chip's
+    calibration finds. Rounding to a whole CapMem step leaves a relative error of at most
+    0.5 / current in each.
+
+    >>> correlation_currents(30.0, 1.5), correlation_sensor(*correlation_currents(30.0, 1.5))
+    ((13, 23), (30.76923076923077, 1.5217391304347827))
+    """
+    ramp, store = (int(np.clip(np.rint(k / x), 1, C.DAC_MAX))
+                   for k, x in ((CORRELATION_TAU_US_LSB, tau_us), (CORRELATION_AMPLITUDE_LSB, amplitude)))
+    return ramp, store

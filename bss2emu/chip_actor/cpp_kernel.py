@@ -28,7 +28,10 @@ again (its time goes back) starts fresh children.
 Deviations from the hardware, by design of the emulator: a correlation reset resets all sensors
 of the chip at the next window (the hardware resets the given synapses at once; within the
 invocation the reset ones read the reset code either way); ``reset_neurons()`` does nothing; the
-parallel random generator is not the hardware's sequence.
+parallel random generator is not the hardware's sequence; memory has the host's byte order
+(little-endian; the PPU's is big-endian), so a kernel that stores a multi-byte value into the
+bytes of an observable (ts_07-pong's mean reward: ``*reinterpret_cast<float*>(array)``) records
+them in the host's order, and a script that reverses them for the PPU's reads another value.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from .backends import PLACEMENTS
 from .coordinator import Coordinator
 
 Progress = Callable[[int, int], None]
-_OPTIONS = {"max_window_steps", "checkpoint_every", "partitioner", "chips_per_host"}
+_OPTIONS = {"max_window_steps", "checkpoint_every", "partitioner", "chips_per_host", "host_threads"}
 
 
 def as_experiment(experiment: Experiment | dict | str | Path) -> Experiment:
@@ -42,6 +42,10 @@ def run(experiment: Experiment | dict | str | Path, *, system: SystemSpec | str 
     (Ray; started embedded unless ``address`` names a cluster). Results are identical in
     every placement. ``service=URL`` (with ``token`` or ``$BSS2EMU_TOKEN``) runs it on an
     experiment service instead (``bss2emu.service``) and returns the same ``Results``.
+    ``host_threads=N`` sets the threads a host steps its chips with (they integrate a
+    window side by side): by default as many as the cores in the ``local`` placement and one
+    per Ray actor (the actors fill the cores), or ``$BSS2EMU_HOST_THREADS``; results are
+    the same, bit for bit, for any count.
 
     >>> import bss2emu
     >>> res = bss2emu.run({"runtime_us": 20, "chip": {"ideal": True},

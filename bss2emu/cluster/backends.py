@@ -64,10 +64,13 @@ class LocalBackend(Backend):
 
     windows_per_call = 1 << 30
 
+    def __init__(self, host_threads: int | None = None) -> None:
+        self.host_threads = host_threads  # None: as many as the cores (``host_threads.host_threads``)
+
     def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         self.setups = setups
         self.net = net
-        self.host = ChipHost(setups)
+        self.host = ChipHost(setups, self.host_threads, alone=True)
 
     def run_windows(self, bounds: np.ndarray) -> None:
         self.host.run_windows(bounds, self.net)
@@ -82,11 +85,12 @@ class LocalBackend(Backend):
         self.host.set_state(states[0])
 
     def restart_failed(self) -> None:
-        self.host = ChipHost(self.setups)
+        self.host = ChipHost(self.setups, self.host_threads, alone=True)
 
     def reprogram(self, programs: dict) -> None:
         self.host.reprogram(programs)
 
     def info(self) -> dict:
         st = self.host.stats()
-        return {"host_busy_s": [st["busy_s"]], "host_cpu_s": [st["cpu_s"]], "host_memory_mb": [st["memory_mb"]]}
+        return {"host_busy_s": [st["busy_s"]], "host_cpu_s": [st["cpu_s"]], "host_memory_mb": [st["memory_mb"]],
+                "host_threads": [st["threads"]], "host_parallel_calls": [[st["parallel_calls"], st["calls"]]]}

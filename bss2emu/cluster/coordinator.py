@@ -45,6 +45,7 @@ from ..routing.interconnect import Interconnect
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
 from ..routing.stimulus import build_playback
 from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
+from . import host_threads as HT
 from .backends import PLACEMENTS, Backend, LocalBackend
 from .host import ChipSetup
 
@@ -206,17 +207,21 @@ def _check_same_but_stimulus(base: E.Experiment, exp: E.Experiment, k: int) -> N
                           f"give every entry the same sources (kind, name, size), with its own spikes")
 
 
-def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None) -> Backend:
-    """The backend of a placement: ``local`` in this process, the others on Ray."""
+def make_backend(placement: str, address: str | None = None, chips_per_host: int | None = None,
+                 host_threads: int | None = None) -> Backend:
+    """The backend of a placement: ``local`` in this process, the others on Ray;
+    ``host_threads``: the threads each host steps its chips with (``host_threads.host_threads``)."""
+    if host_threads is not None:
+        HT.host_threads(host_threads, 1, alone=True)  # a bad value fails here, not in an actor
     if placement == "local":
         if address is not None:
             raise ConfigError("address= needs a Ray placement: use placement='per-chip', 'packed' or "
                               "'per-component' to run on a Ray cluster")
-        return LocalBackend()
+        return LocalBackend(host_threads)
     if placement in PLACEMENTS:
         from .ray_backend import RayBackend
 
-        return RayBackend(placement, address=address, chips_per_host=chips_per_host)
+        return RayBackend(placement, address=address, chips_per_host=chips_per_host, host_threads=host_threads)
     raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
 
 
@@ -255,14 +260,16 @@ class Coordinator:
 
     def __init__(self, exp: E.Experiment, system: SystemSpec | str | None = None, placement: str = "local",
                  address: str | None = None, max_window_steps: int = 2000, checkpoint_every: int = 0,
-                 partitioner: str = "metis", chips_per_host: int | None = None) -> None:
+                 partitioner: str = "metis", chips_per_host: int | None = None,
+                 host_threads: int | None = None) -> None:
         self.exp = exp
         t0 = time.perf_counter()
         self.partitioner = partitioner
         self.mapping = map_experiment(exp, exp.system if system is None else system, partitioner=partitioner)
         self.map_s = time.perf_counter() - t0
         self.placement = placement
-        self.backend = make_backend(placement, address=address, chips_per_host=chips_per_host)
+        self.backend = make_backend(placement, address=address, chips_per_host=chips_per_host,
+                                    host_threads=host_threads)
         self.max_window_steps = int(max_window_steps)
         if self.max_window_steps < 1:
             raise ConfigError(f"max_window_steps={max_window_steps} must be >= 1")

@@ -37,6 +37,7 @@ from ..protocol.hardware import ChipConfig
 from ..protocol.playback import PlaybackProgram
 from ..routing.interconnect import Interconnect
 from . import host_kernel as HK
+from . import host_threads as HT
 
 Spikes = tuple[np.ndarray, np.ndarray]
 
@@ -198,11 +199,15 @@ _READOUT_BYTES_MAX = 64 << 20  # CADC samples buffered per call, at most (the ca
 class ChipHost:
     """Several chips in one process, stepped together by ``host_kernel.run_windows``."""
 
-    def __init__(self, setups: list[ChipSetup]) -> None:
+    def __init__(self, setups: list[ChipSetup], threads: int | None = None, alone: bool = False) -> None:
+        """``threads``/``alone``: how many threads step the chips (``host_threads.host_threads``:
+        by default as many as the cores when the host is ``alone`` on the machine, else 1)."""
         ordered = sorted(setups, key=lambda s: s.chip_id)
         self.units = {s.chip_id: _Unit(s) for s in ordered}
         self._list = list(self.units.values())
         n = len(ordered)
+        self.threads = HT.host_threads(threads, n, alone)
+        self._choice = HT.ThreadChoice() if self.threads > 1 else None  # threads or one, call by call
         self.dt_ns = ordered[0].dt_ns if ordered else 100
         if any(s.dt_ns != self.dt_ns for s in ordered):
             raise ChipError(f"the chips of one host step together; they have steps {sorted({s.dt_ns for s in ordered})} ns")
@@ -216,16 +221,17 @@ class ChipHost:
         self._table_of: list | None = None  # the arrays the address table was built from
         self._no_readout: tuple | None = None  # the readout buffers of a call without readouts
         self._readouts_off = True  # no chip records MADC or CADC samples (set with the table)
+        self._rows_apart = True  # no two chips share an array the kernel writes (set with the table)
         self._no_counts = np.zeros(2, np.int64)  # the network's counters when there is no network
         _load_kernels()
         self.busy_s = 0.0  # wall seconds inside run_windows, all chips
         self._cpu0 = time.thread_time()  # this thread's CPU seconds when the chips were loaded
         self.windows = 0
 
-    def load(self, setups: list[ChipSetup]) -> int:
+    def load(self, setups: list[ChipSetup], threads: int | None = None) -> int:
         """Replace this host's chips (and its figures) with new ones: a kept actor serves the
         next run without starting a process; ``load([])`` frees an idle host's chips."""
-        self.__init__(setups)
+        self.__init__(setups, threads)
         return len(self.units)
 
     def chip_ids(self) -> list[int]:
@@ -276,6 +282,7 @@ class ChipHost:
             tau_corr_ns[c] = ro.tau_corr_us * 1e3
         self._table_of, self._table = sources, (addr, ints, tau_corr_ns, keep)
         self._readouts_off = not ((ints[:, HK.I_MADC_NEURON] >= 0).any() or (ints[:, HK.I_CADC_PERIOD] > 0).any())
+        self._rows_apart = _written_apart(keep, n)
         return self._table
 
     def _chunk(self, bounds: np.ndarray, ints: np.ndarray) -> int:
@@ -334,16 +341,23 @@ class ChipHost:
                 u.begin_window(int(bounds[0]))
             addr, ints, tau_corr_ns, keep = self._chip_table()
             n_win = self._chunk(bounds, ints)
+            if self._choice is not None:
+                n_win = min(n_win, self._choice.WINDOWS_PER_CALL)
             part = bounds[:n_win + 1]
             steps = int(part[-1] - part[0])
             n = len(self._list)
             madc_t, madc_x, cadc_t, cadc_v = self._readout_buffers(ints, steps)
             n_madc, n_cadc, syn = np.zeros((3, n), np.int64)
             play_pos = np.array([u.fpga.play_t_ns.searchsorted(part[0] * h) for u in self._list], np.int64)
-            status, done, self._n_rec, *record, self._queue_t, self._queue_label = HK.run_windows(
-                part, h, addr, ints, tau_corr_ns, play_pos, self._queue_t, self._queue_label, self._queue_n,
-                route, host_of, *tables, counts, *self._record, self._n_rec,
-                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn)
+            want = self._choice is not None and self._rows_apart and self._choice.pick()
+            with HT.parallel_section(self.threads if want else 1) as parallel:
+                t_call = time.perf_counter()
+                status, done, self._n_rec, *record, self._queue_t, self._queue_label = HK.run_windows(
+                    part, h, addr, ints, tau_corr_ns, play_pos, self._queue_t, self._queue_label, self._queue_n,
+                    route, host_of, *tables, counts, *self._record, self._n_rec,
+                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, parallel)
+            if self._choice is not None:
+                self._choice.record(parallel, time.perf_counter() - t_call, steps)
             self._record = record
             del keep
             for c, u in enumerate(self._list):
@@ -480,11 +494,30 @@ class ChipHost:
         stepped, and its process: ``pid`` and ``memory_mb`` (``process_memory_mb``; the
         host's own when it is an actor)."""
         return {"busy_s": self.busy_s, "cpu_s": time.thread_time() - self._cpu0, "windows": self.windows, "pid": os.getpid(),
-                "memory_mb": process_memory_mb()}
+                "memory_mb": process_memory_mb(), "threads": self.threads,
+                "parallel_calls": self._choice.calls[True] if self._choice else 0,
+                "calls": sum(self._choice.calls.values()) if self._choice else 0}
 
 
 # arrays the kernel only reads: a converted copy serves (the others it updates in place)
 _READ_ONLY_FIELDS = {"coef", "flags", "syn_ptr", "syn_entry", "syn_weighted", "drv_ptr", "drv_list", "drv",
                      "stp_u_param", "stp_tau_ns", "set_scale", "xb_en", "xb_mask", "xb_target", "bg",
                      "play_t_ns", "play_label", "syn_target", "mc_follow", "mc_follow_lead", "cp_rows", "cp_block", "cp_offset", "cp_val"}
+_WRITTEN = [f for f, (name, _, _) in enumerate(HK.FIELDS) if name not in _READ_ONLY_FIELDS]
+
+
+def _written_apart(arrays: list[np.ndarray], n_chips: int) -> bool:
+    """Whether no two of ``n_chips`` chips (``arrays``: each chip's ``host_kernel.FIELDS`` in
+    turn) share memory in an array the kernel writes — the condition for stepping them on
+    several threads."""
+    spans = sorted((a.ctypes.data, a.ctypes.data + a.nbytes, c) for c in range(n_chips)
+                   for a in (arrays[c * HK.N_FIELDS + f] for f in _WRITTEN) if a.nbytes)
+    reach, owner = -1, -1  # the end of the overlapping spans so far, and their chip
+    for start, end, c in spans:
+        if start < reach and c != owner:
+            return False  # (spans that overlap in a chain: some two overlap directly)
+        reach, owner = (max(reach, end), owner) if start < reach else (end, c)
+    return True
+
+
 _EMPTY_SPIKES = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schemas.SPIKES], schema=schemas.SPIKES)

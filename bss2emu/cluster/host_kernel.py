@@ -4,12 +4,15 @@ network routes each window's spikes in the same call.
 
 Per window, in this order (``run_windows``):
 
-1. each chip, ascending by id: its FPGA's input for the window — playback events and
-   network arrivals with ``t0 <= t < t1``, merged in the order (time, label), playback first
-   on ties, as ``Fpga.events_for_window`` does — is integrated by
-   ``chip_actor.kernels.integrate_window``; what the chip sends to its FPGA is appended to
-   the host's spike record (``time_ticks``, ``chip``, ``neuron``, ``label``: the columns of
-   ``schemas.SPIKES``, so the record becomes the result's Arrow table without a copy);
+1. each chip's FPGA input for the window — playback events and network arrivals with
+   ``t0 <= t < t1``, merged in the order (time, label), playback first on ties, as
+   ``Fpga.events_for_window`` does — is integrated by ``chip_actor.kernels.integrate_steps``
+   (``_integrate_chip``): the chips one after another, or side by side on numba's threads
+   (``parallel``: each chip with scratch and an output buffer of its own; nothing crosses
+   chips inside a window). Then what each chip sent to its FPGA is appended to the host's
+   spike record in chip order (``time_ticks``, ``chip``, ``neuron``, ``label``: the columns
+   of ``schemas.SPIKES``, so the record becomes the result's Arrow table without a copy) —
+   the same record for any number of threads;
 2. with ``route`` set, the window's neuron spikes of all chips go through
    ``routing.interconnect.route_window`` and the arrivals join their destination chips'
    pending queues (kept in the order (time, label)).
@@ -32,7 +35,7 @@ import hashlib
 import os
 
 import numpy as np
-from numba import carray, njit, types
+from numba import carray, njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -69,6 +72,14 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
+
+# numba's ``omp`` threading layer (GNU OpenMP) lets its threads spin between parallel calls
+# unless told otherwise, read once when it loads (this module's first kernel call loads it).
+# A host makes a parallel call per window: beside other busy processes the spinning threads
+# took the cores from the working ones (4 chips, 2 cores, load 5: 3 to 7 times slower than
+# one thread); waiting passively costs a wake-up per window instead. A value the user set
+# stays.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _N = C.NEURONS_PER_CHIP
 _H, _D, _R, _COL = C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE
@@ -112,6 +123,10 @@ N_INTS = 17
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
+# run_windows' one parallel loop is its explicit ``prange`` over the chips of a window: numba
+# turns no array expression of it into a parallel loop of its own
+_PRANGE_ONLY = dict(prange=True, comprehension=False, reduction=False, inplace_binop=False, setitem=False,
+                    numpy=False, stencil=False, fusion=False)
 
 
 @intrinsic
@@ -132,11 +147,7 @@ def _insert_arrivals(q_t, q_lab, q_n, c, t, lab):
     returns the queues (reallocated when full)."""
     n = q_n[c]
     if n == q_t.shape[1]:
-        grown_t = np.empty((q_t.shape[0], 2 * n), np.int64)
-        grown_l = np.empty((q_t.shape[0], 2 * n), np.int64)
-        grown_t[:, :n] = q_t
-        grown_l[:, :n] = q_lab
-        q_t, q_lab = grown_t, grown_l
+        q_t, q_lab = _wider(q_t, 2 * n), _wider(q_lab, 2 * n)
     j = n
     while j > 0 and (q_t[c, j - 1] > t or (q_t[c, j - 1] == t and q_lab[c, j - 1] > lab)):
         q_t[c, j] = q_t[c, j - 1]
@@ -148,12 +159,12 @@ def _insert_arrivals(q_t, q_lab, q_n, c, t, lab):
     return q_t, q_lab
 
 
-@njit(**_JIT)
+@njit(parallel=_PRANGE_ONLY, **_JIT)
 def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n,
                 route, host_of, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns, depth,
                 free_ns, sent, delivered, dropped, maxq, net_counts,
                 rec_ticks, rec_chip, rec_neuron, rec_label, n_rec,
-                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events):
+                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events, parallel):
     """Run the windows ``[bounds[w], bounds[w + 1])`` (steps) on every chip of the host.
 
     ``addr[c]``/``ints[c]``/``tau_corr_ns[c]``: chip c's ``chip_table``; ``play_pos[c]``
@@ -163,33 +174,41 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     here, -1 if on no host) and the arrivals queued. ``rec_*``: the spike record, ``n_rec``
     rows used; ``madc_*``/``cadc_*``: per-chip readout buffers with ``n_madc``/``n_cadc``
     rows used (sized by the caller for these windows); ``syn_events[c]`` counts synaptic
-    events. Returns ``(status, windows done, n_rec, rec_*, q_t, q_lab)``; a status other
-    than ``OK`` stops at the window that met it (``EVENT_IN_THE_PAST``: an arrival before its
-    window; ``ARRIVAL_ELSEWHERE``: an arrival for a chip this host does not hold)."""
+    events. With ``parallel`` the chips of a window are integrated on numba's threads
+    (``numba.set_num_threads`` of the calling thread: ``host_threads.parallel_section``; no
+    two chips may share an array the kernel writes): within a window the chips are independent, each has scratch and an
+    output buffer of its own, and their outputs join the record in chip order afterwards,
+    so the results do not depend on ``parallel`` or the thread count.
+    Returns ``(status, windows done, n_rec, rec_*, q_t, q_lab)``; a status other
+    than ``OK`` stops at the window that met it, before any chip integrates it
+    (``EVENT_IN_THE_PAST``: an arrival before its window; ``ARRIVAL_ELSEWHERE``: an arrival
+    for a chip this host does not hold)."""
     n_chips = addr.shape[0]
     h = h_ns
-    # scratch for a chip's window: its input events and what it sends out (grown on demand)
-    ev_t_buf = np.empty(64, np.int64)
-    ev_in_buf = np.empty(64, np.int64)
-    ev_lab_buf = np.empty(64, np.int64)
-    out_t_buf = np.empty(0, np.int64)
-    out_l_buf = np.empty(0, np.int64)
-    out_n_buf = np.empty(0, np.int64)
-    # the kernel's scratch, one set for every chip and window (grown with the events)
-    sbuf, fbuf, bbuf, ibuf, ex_k = K.window_scratch(_N, K.window_buffer_cap(64, h, _N))
+    # per chip: a window's input events and what it sends out (grown on demand)
+    ev_t = np.empty((n_chips, 64), np.int64)
+    ev_in = np.empty((n_chips, 64), np.int64)
+    ev_lab = np.empty((n_chips, 64), np.int64)
+    n_ev = np.zeros(n_chips, np.int64)
+    play_end = np.zeros(n_chips, np.int64)  # the playback events due in the window: play_pos .. play_end
+    n_due = np.zeros(n_chips, np.int64)  # the arrivals due in the window: the first n_due of the queue
+    out_t = np.empty((n_chips, 0), np.int64)
+    out_l = np.empty((n_chips, 0), np.int64)
+    out_n = np.empty((n_chips, 0), np.int64)
+    n_out = np.zeros(n_chips, np.int64)
+    cap = np.zeros(n_chips, np.int64)
+    k_at = np.zeros(n_chips, np.int64)
+    # the kernel's scratch, a set per chip (grown with the events)
+    sbuf, fbuf, bbuf, ibuf, ex_k = _scratch_rows(n_chips, K.window_buffer_cap(64, h, _N))
     for w in range(bounds.shape[0] - 1):
         k0 = bounds[w]
         n_steps = bounds[w + 1] - k0
         t0 = k0 * h
         t1 = t0 + n_steps * h
-        win_start = n_rec
+        # --- each chip's FPGA input for the window: playback and arrivals, (time, label) ---
         for c in range(n_chips):
-            a = addr[c]
-            # --- the FPGA's input for the window: playback and arrivals, (time, label) ---
-            play_t = carray(_voidptr(a[A_PLAY_T]), ints[c, I_PLAY_LEN], np.int64)
-            play_l = carray(_voidptr(a[A_PLAY_LABEL]), ints[c, I_PLAY_LEN], np.int64)
-            p0 = play_pos[c]
-            p1 = p0
+            p1 = play_pos[c]
+            play_t = carray(_voidptr(addr[c, A_PLAY_T]), ints[c, I_PLAY_LEN], np.int64)
             while p1 < play_t.shape[0] and play_t[p1] < t1:
                 p1 += 1
             nq = 0
@@ -197,112 +216,59 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 nq += 1
             if nq and q_t[c, 0] < t0:
                 return EVENT_IN_THE_PAST, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
-            n_ev = (p1 - p0) + nq
-            if n_ev > ev_t_buf.shape[0]:
-                ev_t_buf = np.empty(2 * n_ev, np.int64)
-                ev_in_buf = np.empty(2 * n_ev, np.int64)
-                ev_lab_buf = np.empty(2 * n_ev, np.int64)
-            ev_t = ev_t_buf[:n_ev]
-            ev_in = ev_in_buf[:n_ev]
-            ev_lab = ev_lab_buf[:n_ev]
-            i, j = p0, 0
-            for e in range(n_ev):
-                if j >= nq or (i < p1 and (play_t[i] < q_t[c, j] or (play_t[i] == q_t[c, j]
-                                                                    and play_l[i] <= q_lab[c, j]))):
-                    ev_t[e] = play_t[i]
-                    ev_lab[e] = play_l[i]
-                    i += 1
-                else:
-                    ev_t[e] = q_t[c, j]
-                    ev_lab[e] = q_lab[c, j]
-                    j += 1
-                ev_in[e] = C.CROSSBAR_INPUT_FPGA + ((ev_lab[e] >> C.LABEL_BUS_SHIFT) & 3)
-            play_pos[c] = p1
-            for e in range(q_n[c] - nq):
-                q_t[c, e] = q_t[c, e + nq]
-                q_lab[c, e] = q_lab[c, e + nq]
-            q_n[c] -= nq
-            # --- integrate the window, in parts if the output could overflow ---------------
-            min_cap = n_ev + 8 * (h // 4 + 1) + _N
-            if K.window_buffer_cap(n_ev, h, _N) > sbuf.shape[1]:
-                sbuf = np.empty((6, 2 * K.window_buffer_cap(n_ev, h, _N)), np.int64)
-            cap = 4 * min_cap + 4096  # as Chip.run_window sizes it
-            if cap > out_t_buf.shape[0]:
-                out_t_buf = np.empty(2 * cap, np.int64)
-                out_l_buf = np.empty(2 * cap, np.int64)
-                out_n_buf = np.empty(2 * cap, np.int64)
-            out_t = out_t_buf[:cap]
-            out_l = out_l_buf[:cap]
-            out_n = out_n_buf[:cap]
-            k = k0
-            done = 0
-            while done < n_steps:
-                lo = np.searchsorted(ev_t, k * h)
-                steps, n_out, nm, nc, n_syn = K.integrate_steps(
-                    k, n_steps - done, h,
-                    carray(_voidptr(a[A_COEF]), (K.N_COEF, _N), np.float64),
-                    carray(_voidptr(a[A_FLAGS]), (K.N_FLAGS, _N), np.int64),
-                    carray(_voidptr(a[A_NSTATE]), (K.N_STATE, _N), np.float64),
-                    carray(_voidptr(a[A_REF_END]), _N, np.int64),
-                    carray(_voidptr(a[A_SPIKE_COUNT]), _N, np.int64),
-                    carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
-                    carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
-                    carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
-                    carray(_voidptr(a[A_DRV_PTR]), _N_DRV_KEYS + 1, np.int64),
-                    carray(_voidptr(a[A_DRV_LIST]), ints[c, I_DRV_LIST_LEN], np.int64),
-                    carray(_voidptr(a[A_DRV]), (5, _H, _D), np.int64),
-                    carray(_voidptr(a[A_STP_U_PARAM]), (_H, _D), np.float64),
-                    carray(_voidptr(a[A_STP_TAU]), (_H, _D), np.float64),
-                    carray(_voidptr(a[A_SET_SCALE]), (_H, 2), np.float64),
-                    carray(_voidptr(a[A_STP_LAST]), (_H, _D), np.int64),
-                    carray(_voidptr(a[A_STP_R]), (_H, _D), np.float64),
-                    carray(_voidptr(a[A_STP_U]), (_H, _D), np.float64),
-                    carray(_voidptr(a[A_XB_EN]), _XB, np.int64),
-                    carray(_voidptr(a[A_XB_MASK]), _XB, np.int64),
-                    carray(_voidptr(a[A_XB_TARGET]), _XB, np.int64),
-                    carray(_voidptr(a[A_BG]), (8, C.BACKGROUND_GENERATORS), np.int64),
-                    carray(_voidptr(a[A_BG_NEXT]), C.BACKGROUND_GENERATORS, np.int64),
-                    carray(_voidptr(a[A_BG_RNG]), C.BACKGROUND_GENERATORS, np.int64),
-                    ev_t[lo:], ev_in[lo:], ev_lab[lo:],
-                    ints[c, I_CORR_ON] != 0, tau_corr_ns[c],
-                    carray(_voidptr(a[A_T_PRE]), (_H, _COL, _R), np.int64),
-                    carray(_voidptr(a[A_T_POST]), _N, np.int64),
-                    carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
-                    carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
-                    ints[c, I_MADC_NEURON:I_MADC_NEURON + 2], ints[c, I_MADC_ROW:I_MADC_ROW + 2], ints[c, I_MADC_EVERY],
-                    madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
-                    ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],
-                    out_t, out_l, out_n,
-                    carray(_voidptr(a[A_SYN_TARGET]), _N, np.int64),
-                    carray(_voidptr(a[A_FOLLOW]), ints[c, I_FOLLOW_LEN], np.int64),
-                    carray(_voidptr(a[A_FOLLOW_LEAD]), ints[c, I_FOLLOW_LEN], np.int64),
-                    carray(_voidptr(a[A_CP_ROWS]), ints[c, I_CP_ROWS], np.int64),
-                    carray(_voidptr(a[A_CP_BLOCK]), ints[c, I_CP_BLOCKS] + 1, np.int64),
-                    carray(_voidptr(a[A_CP_OFFSET]), ints[c, I_CP_BLOCKS] + 1, np.int64),
-                    carray(_voidptr(a[A_CP_VAL]), ints[c, I_CP_VALUES], np.float64),
-                    carray(_voidptr(a[A_PSP_TAB]), (2, ints[c, I_PSP_CLASSES], ints[c, I_PSP_ROWS], 2), np.float64),
-                    carray(_voidptr(a[A_PSP_OK]), (2, ints[c, I_PSP_CLASSES]), np.int8),
-                    carray(_voidptr(a[A_PSP_CLASS]), (2, _N), np.int64),
-                    sbuf, fbuf, bbuf, ibuf, ex_k,
-                )
-                n_madc[c] += nm
-                n_cadc[c] += nc
-                syn_events[c] += n_syn
-                done += steps
-                k += steps
-                # --- record what the chip sent to its FPGA --------------------------------
-                if n_rec + n_out > rec_ticks.shape[0]:
-                    size = max(2 * rec_ticks.shape[0], n_rec + n_out)
-                    rec_ticks = _grown(rec_ticks, size, n_rec)
-                    rec_chip = _grown(rec_chip, size, n_rec)
-                    rec_neuron = _grown(rec_neuron, size, n_rec)
-                    rec_label = _grown(rec_label, size, n_rec)
-                for e in range(n_out):
-                    rec_ticks[n_rec] = out_t[e] // NS_PER_TICK
-                    rec_chip[n_rec] = ints[c, I_SYSTEM_CHIP]
-                    rec_neuron[n_rec] = out_n[e]
-                    rec_label[n_rec] = out_l[e]
-                    n_rec += 1
+            play_end[c], n_due[c] = p1, nq
+            n_ev[c] = (p1 - play_pos[c]) + nq
+        if n_ev.max() > ev_t.shape[1]:
+            ev_t = np.empty((n_chips, 2 * n_ev.max()), np.int64)
+            ev_in = np.empty((n_chips, 2 * n_ev.max()), np.int64)
+            ev_lab = np.empty((n_chips, 2 * n_ev.max()), np.int64)
+        for c in range(n_chips):
+            _merge_input(c, play_end[c], n_due[c], addr, ints, play_pos, q_t, q_lab, q_n, ev_t, ev_in, ev_lab)
+            # an output buffer holding a part (``integrate_steps`` stops early when it could
+            # overflow) of the size ``Chip.run_window`` gives it: the parts are the same
+            cap[c] = 4 * (n_ev[c] + 8 * (h // 4 + 1) + _N) + 4096
+        need = K.window_buffer_cap(n_ev.max(), h, _N)
+        if need > sbuf.shape[2]:
+            sbuf = np.empty((n_chips, sbuf.shape[1], 2 * need), np.int64)
+        if cap.max() > out_t.shape[1]:
+            out_t = np.empty((n_chips, 2 * cap.max()), np.int64)
+            out_l = np.empty((n_chips, 2 * cap.max()), np.int64)
+            out_n = np.empty((n_chips, 2 * cap.max()), np.int64)
+        # --- integrate the window on every chip; grow a buffer a chip filled, and go on ----
+        n_out[:] = 0
+        k_at[:] = k0
+        while True:
+            if parallel:
+                for c in prange(n_chips):
+                    # (prange counts in uint64: as int64 the serial loop's compiled chip step serves)
+                    _integrate_chip(np.int64(c), k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
+                                    n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
+            else:
+                for c in range(n_chips):
+                    _integrate_chip(c, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
+            if k_at.min() == k0 + n_steps:
+                break
+            width = 2 * out_t.shape[1]
+            out_t, out_l, out_n = _wider(out_t, width), _wider(out_l, width), _wider(out_n, width)
+        # --- record what the chips sent to their FPGAs, in chip order ----------------------
+        win_start = n_rec
+        total = n_out.sum()
+        if n_rec + total > rec_ticks.shape[0]:
+            size = max(2 * rec_ticks.shape[0], n_rec + total)
+            rec_ticks = _grown(rec_ticks, size, n_rec)
+            rec_chip = _grown(rec_chip, size, n_rec)
+            rec_neuron = _grown(rec_neuron, size, n_rec)
+            rec_label = _grown(rec_label, size, n_rec)
+        for c in range(n_chips):
+            for e in range(n_out[c]):
+                rec_ticks[n_rec] = out_t[c, e] // NS_PER_TICK
+                rec_chip[n_rec] = ints[c, I_SYSTEM_CHIP]
+                rec_neuron[n_rec] = out_n[c, e]
+                rec_label[n_rec] = out_l[c, e]
+                n_rec += 1
         if not route:
             continue
         # --- the window's neuron spikes through the network, arrivals queued --------------
@@ -334,9 +300,124 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
 
 
 @njit(**_JIT)
+def _scratch_rows(n_chips, buf_cap):
+    """``kernels.window_scratch`` for each of ``n_chips`` chips: its arrays with a leading
+    chip axis."""
+    sb, fb, bb, ib, ex = K.window_scratch(_N, buf_cap)
+    return (np.empty((n_chips, sb.shape[0], sb.shape[1]), sb.dtype), np.empty((n_chips, fb.shape[0], fb.shape[1]), fb.dtype),
+            np.empty((n_chips, bb.shape[0], bb.shape[1]), bb.dtype), np.empty((n_chips, ib.shape[0], ib.shape[1]), ib.dtype),
+            np.empty((n_chips, ex.shape[0]), ex.dtype))
+
+
+@njit(**_JIT)
+def _merge_input(c, p1, nq, addr, ints, play_pos, q_t, q_lab, q_n, ev_t, ev_in, ev_lab):
+    """Chip c's FPGA input for a window — its playback events up to ``p1`` and its first
+    ``nq`` pending arrivals, merged in the order (time, label), playback first on ties, as
+    ``Fpga.events_for_window`` does — into row c of ``ev_*``; the playback cursor and the
+    queue move past them."""
+    play_t = carray(_voidptr(addr[c, A_PLAY_T]), ints[c, I_PLAY_LEN], np.int64)
+    play_l = carray(_voidptr(addr[c, A_PLAY_LABEL]), ints[c, I_PLAY_LEN], np.int64)
+    i, j = play_pos[c], 0
+    for e in range(p1 - play_pos[c] + nq):
+        if j >= nq or (i < p1 and (play_t[i] < q_t[c, j] or (play_t[i] == q_t[c, j] and play_l[i] <= q_lab[c, j]))):
+            ev_t[c, e] = play_t[i]
+            ev_lab[c, e] = play_l[i]
+            i += 1
+        else:
+            ev_t[c, e] = q_t[c, j]
+            ev_lab[c, e] = q_lab[c, j]
+            j += 1
+        ev_in[c, e] = C.CROSSBAR_INPUT_FPGA + ((ev_lab[c, e] >> C.LABEL_BUS_SHIFT) & 3)
+    play_pos[c] = p1
+    for e in range(q_n[c] - nq):
+        q_t[c, e] = q_t[c, e + nq]
+        q_lab[c, e] = q_lab[c, e + nq]
+    q_n[c] -= nq
+
+
+@njit(**_JIT)
+def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k):
+    """Chip c's window from its step ``k_at[c]`` on, in parts of ``cap[c]`` output events
+    appended to row c of ``out_*`` (``n_out[c]`` used), until ``k_end`` or no room is left
+    for another part. Touches row c of every per-chip array only."""
+    a = addr[c]
+    ne = n_ev[c]
+    while k_at[c] < k_end and n_out[c] + cap[c] <= out_t.shape[1]:
+        k = k_at[c]
+        lo = np.searchsorted(ev_t[c, :ne], k * h)
+        o0, o1 = n_out[c], n_out[c] + cap[c]
+        steps, n_o, nm, nc, n_syn = K.integrate_steps(
+            k, k_end - k, h,
+            carray(_voidptr(a[A_COEF]), (K.N_COEF, _N), np.float64),
+            carray(_voidptr(a[A_FLAGS]), (K.N_FLAGS, _N), np.int64),
+            carray(_voidptr(a[A_NSTATE]), (K.N_STATE, _N), np.float64),
+            carray(_voidptr(a[A_REF_END]), _N, np.int64),
+            carray(_voidptr(a[A_SPIKE_COUNT]), _N, np.int64),
+            carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
+            carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
+            carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
+            carray(_voidptr(a[A_DRV_PTR]), _N_DRV_KEYS + 1, np.int64),
+            carray(_voidptr(a[A_DRV_LIST]), ints[c, I_DRV_LIST_LEN], np.int64),
+            carray(_voidptr(a[A_DRV]), (5, _H, _D), np.int64),
+            carray(_voidptr(a[A_STP_U_PARAM]), (_H, _D), np.float64),
+            carray(_voidptr(a[A_STP_TAU]), (_H, _D), np.float64),
+            carray(_voidptr(a[A_SET_SCALE]), (_H, 2), np.float64),
+            carray(_voidptr(a[A_STP_LAST]), (_H, _D), np.int64),
+            carray(_voidptr(a[A_STP_R]), (_H, _D), np.float64),
+            carray(_voidptr(a[A_STP_U]), (_H, _D), np.float64),
+            carray(_voidptr(a[A_XB_EN]), _XB, np.int64),
+            carray(_voidptr(a[A_XB_MASK]), _XB, np.int64),
+            carray(_voidptr(a[A_XB_TARGET]), _XB, np.int64),
+            carray(_voidptr(a[A_BG]), (8, C.BACKGROUND_GENERATORS), np.int64),
+            carray(_voidptr(a[A_BG_NEXT]), C.BACKGROUND_GENERATORS, np.int64),
+            carray(_voidptr(a[A_BG_RNG]), C.BACKGROUND_GENERATORS, np.int64),
+            ev_t[c, lo:ne], ev_in[c, lo:ne], ev_lab[c, lo:ne],
+            ints[c, I_CORR_ON] != 0, tau_corr_ns[c],
+            carray(_voidptr(a[A_T_PRE]), (_H, _COL, _R), np.int64),
+            carray(_voidptr(a[A_T_POST]), _N, np.int64),
+            carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
+            carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
+            ints[c, I_MADC_NEURON:I_MADC_NEURON + 2], ints[c, I_MADC_ROW:I_MADC_ROW + 2], ints[c, I_MADC_EVERY],
+            madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
+            ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],
+            out_t[c, o0:o1], out_l[c, o0:o1], out_n[c, o0:o1],
+            carray(_voidptr(a[A_SYN_TARGET]), _N, np.int64),
+            carray(_voidptr(a[A_FOLLOW]), ints[c, I_FOLLOW_LEN], np.int64),
+            carray(_voidptr(a[A_FOLLOW_LEAD]), ints[c, I_FOLLOW_LEN], np.int64),
+            carray(_voidptr(a[A_CP_ROWS]), ints[c, I_CP_ROWS], np.int64),
+            carray(_voidptr(a[A_CP_BLOCK]), ints[c, I_CP_BLOCKS] + 1, np.int64),
+            carray(_voidptr(a[A_CP_OFFSET]), ints[c, I_CP_BLOCKS] + 1, np.int64),
+            carray(_voidptr(a[A_CP_VAL]), ints[c, I_CP_VALUES], np.float64),
+            carray(_voidptr(a[A_PSP_TAB]), (2, ints[c, I_PSP_CLASSES], ints[c, I_PSP_ROWS], 2), np.float64),
+            carray(_voidptr(a[A_PSP_OK]), (2, ints[c, I_PSP_CLASSES]), np.int8),
+            carray(_voidptr(a[A_PSP_CLASS]), (2, _N), np.int64),
+            sbuf[c], fbuf[c], bbuf[c], ibuf[c], ex_k[c],
+        )
+        n_madc[c] += nm
+        n_cadc[c] += nc
+        syn_events[c] += n_syn
+        n_out[c] += n_o
+        k_at[c] += steps
+
+
+@njit(**_JIT)
+def _wider(a, width):
+    """A copy of the 2-d ``a`` with ``width`` columns (the first ones ``a``'s). Element by
+    element: a slice assignment compiles numba's shape-mismatch message (8 s here)."""
+    out = np.empty((a.shape[0], width), a.dtype)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j]
+    return out
+
+
+@njit(**_JIT)
 def _grown(a, size, n):
     out = np.empty(size, a.dtype)
-    out[:n] = a[:n]
+    for i in range(n):  # (see _wider)
+        out[i] = a[i]
     return out
 
 

@@ -116,10 +116,12 @@ class RayBackend(Backend):
     """Chip hosts as Ray actors: one per chip, or packed several per actor."""
 
     def __init__(self, placement: str, address: str | None = None, chips_per_host: int | None = None,
-                 compiled_graph: bool | None = None, peers: bool | None = None) -> None:
+                 compiled_graph: bool | None = None, peers: bool | None = None,
+                 host_threads: int | None = None) -> None:
         self.placement = placement
         self.address = address
         self.chips_per_host = chips_per_host
+        self.host_threads = host_threads  # None: one per actor (``host_threads.host_threads``)
         self.groups: list[list[ChipSetup]] = []
         self.hosts: list = []
         self.compiled_graph = compiled_graph_wanted() if compiled_graph is None else bool(compiled_graph)
@@ -176,7 +178,8 @@ class RayBackend(Backend):
             h = _take_host(self._node_of(i))
             kept.append(h is not None)
             self.hosts.append(h if h is not None else self._new_host(i))
-            ready.append(h.load.remote(self.groups[i]) if h is not None else self.hosts[i].ping.remote())
+            ready.append(h.load.remote(self.groups[i], self.host_threads) if h is not None
+                         else self.hosts[i].ping.remote())
         for i, ref in enumerate(ready):
             try:
                 with ray_errors([s.chip_id for s in self.groups[i]]):
@@ -204,8 +207,9 @@ class RayBackend(Backend):
         node = self._node_of(i)
         if node is not None:
             return _HostActor.options(
-                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False)).remote(self.groups[i])
-        return _HostActor.remote(self.groups[i])
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False)).remote(
+                    self.groups[i], self.host_threads)
+        return _HostActor.remote(self.groups[i], self.host_threads)
 
     def _compile(self) -> None:
         """Compile the per-window step of every host into one graph (inputs: ``k0``,

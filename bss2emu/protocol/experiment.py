@@ -349,7 +349,11 @@ class Recordings(_Model):
         None, description="the MADC's second channel: another neuron, sampled alternately with madc's")
     cadc: CadcRecording | None = None
     correlation: bool = Field(False, description="run the causal/acausal correlation sensors")
-    tau_corr_us: float = Field(5.0, gt=0.0, le=1000.0)
+    tau_corr_us: float = Field(5.0, gt=0.0, le=1000.0, description="the sensors' time constant (µs)")
+    corr_amplitude_codes: float = Field(
+        20.0, gt=0.0, le=255.0,
+        description="the sensors' amplitude: CADC codes one pre/post pair at Δt = 0 adds (a calix correlation "
+                    "calibration sets it and tau_corr_us, e.g. 1.5 codes and 30 µs)")
 
 
     def madc_channels(self) -> list[MadcRecording]:

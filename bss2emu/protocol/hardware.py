@@ -221,7 +221,10 @@ class ReadoutConfig:
 
     The CADC samples membranes every ``cadc_period_ns`` (0: only on request), 8 bit over
     0..1200 mV. Correlation sensors accumulate ``exp(-Δt/tau_corr)`` per pre/post pair and
-    read as 8 bit through the CADC with ``corr_lsb`` per count."""
+    read as 8 bit through the CADC with ``corr_lsb`` per count (1 / ``corr_lsb`` codes per pair at
+    Δt = 0: a calix correlation calibration's amplitude, ``Recordings.corr_amplitude_codes``),
+    paired nearest-neighbour: a post spike with the last pre spike before it (causal), a pre
+    spike with the last post spike before it (acausal)."""
 
     madc_neuron: int = -1
     madc_every_steps: int = 1

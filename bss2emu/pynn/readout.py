@@ -108,5 +108,7 @@ def recordings(state, name_of):
                 f"time step), or record v of a single neuron and nothing else analog")
         fields["cadc"] = {"period_us": interval * state.us_per_ms}
         readouts.append(("cadc", None, None, "v", None))
+    if state.correlation_sensor is not None:
+        fields["tau_corr_us"], fields["corr_amplitude_codes"] = state.correlation_sensor
     return E.Recordings(**fields), readouts
 

@@ -77,6 +77,9 @@ class State(common.control.BaseState):
         self.last_experiment = None
         self.last_info = None  # what reads the last experiment's results back (experiment.build's info)
         self.system = None  # the SystemSpec the network was last placed on (sized or setup's)
+        # the correlation sensors' (time constant µs, amplitude in CADC codes per pair), as a
+        # calibration sets them (pynn.brainscales2's initial_config); None: the emulator's defaults
+        self.correlation_sensor: tuple[float, float] | None = None
         self.reset()
 
     def reset(self) -> None:

@@ -394,5 +394,6 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
     # the sensors cost about half a run: on only where recorded or read (``protocol.sensor_use``)
     cfg.readout.enable_correlation = rec.correlation or any(r.reads_correlation for r in exp.plasticity)
     cfg.readout.tau_corr_us = rec.tau_corr_us
+    cfg.readout.corr_lsb = 1.0 / rec.corr_amplitude_codes
     cfg.check()
     return cfg

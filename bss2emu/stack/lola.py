@@ -189,7 +189,10 @@ class CADCReadoutChain:
     correlation sensors' settings, with lola's defaults. bss2emu keeps them as written: the
     emulated CADC reads membranes and correlation sensors on separate paths, so connecting a
     channel to the neuron readout does not disturb correlation reads, nor disconnecting it
-    membrane reads."""
+    membrane reads. Of the settings the sensors' CapMem currents ``correlation.i_bias_ramp``
+    and ``i_bias_store`` (per quadrant of the hemisphere; 0: not set) are emulated: they give
+    the sensors' time constant and amplitude (``chip_actor.analog.correlation_sensor``), as a
+    calix correlation calibration sets them."""
 
     class Channel:
         def __init__(self) -> None:
@@ -336,7 +339,8 @@ class _DefaultNeuronBypass:
 class Chip:
     """``lola.Chip``: the parts of a chip's configuration that bss2emu's stack layer holds —
     the neuron block (512 AtomicNeurons, 2 common backends), both synapse blocks and both
-    CADC readout chains (kept, not emulated: see ``CADCReadoutChain``)."""
+    CADC readout chains (kept; of them the correlation sensors' currents are emulated: see
+    ``CADCReadoutChain``)."""
 
     def __init__(self) -> None:
         self.neuron_block = NeuronBlock()

@@ -274,7 +274,7 @@ _PORTABLE = "bss2emu-cocolist"
 
 
 def to_portablebinary(obj) -> bytes:
-    """A ``DumperDone`` (or a ``lola.Chip``'s neuron block) as bytes — bss2emu's format for
+    """A ``DumperDone`` (or a ``lola.Chip``'s neuron block and CADC readout chains) as bytes — bss2emu's format for
     the real stack's portable-binary coco lists (``*.pbin``)."""
     if isinstance(obj, lola.Chip):
         dumper = PlaybackProgramBuilderDumper()
@@ -282,6 +282,8 @@ def to_portablebinary(obj) -> bytes:
             dumper.write(coord, obj.neuron_block.backends[coord])
         for coord in halco.iter_all(halco.AtomicNeuronOnDLS):
             dumper.write(coord, obj.neuron_block.atomic_neurons[coord])
+        for coord in halco.iter_all(halco.CADCOnDLS):  # (the correlation sensors' currents)
+            dumper.write(coord, obj.cadc_readout_chains[coord])
         obj = dumper.done()
     if not isinstance(obj, DumperDone):
         raise ConfigError(f"to_portablebinary({type(obj).__name__}): give a DumperDone or a lola.Chip")
@@ -405,7 +407,8 @@ def _execute(chip, program: PlaybackProgram) -> None:
 
 
 def convert_to_chip(dumper_done, chip: lola.Chip | None = None) -> lola.Chip:
-    """A ``lola.Chip`` with the AtomicNeuron and backend writes of a dumper's list applied."""
+    """A ``lola.Chip`` with the AtomicNeuron, backend and CADC readout chain writes of a dumper's
+    list applied."""
     chip = lola.Chip() if chip is None else copy.deepcopy(chip)
     values = dumper_done.tolist() if isinstance(dumper_done, DumperDone) else dumper_done
     for coord, container in values:
@@ -413,6 +416,8 @@ def convert_to_chip(dumper_done, chip: lola.Chip | None = None) -> lola.Chip:
             chip.neuron_block.atomic_neurons[int(coord)] = container
         elif isinstance(coord, halco.CommonNeuronBackendConfigOnDLS):
             chip.neuron_block.backends[coord] = container
+        elif isinstance(coord, halco.CADCOnDLS) and isinstance(container, lola.CADCReadoutChain):
+            chip.cadc_readout_chains[coord] = container
     return chip
 
 

@@ -70,13 +70,13 @@ def test_cns02_threshold_below_leak_in_dac_values_is_silent_and_its_rheobase_lie
 def test_cns02_neuron_driven_hard_fires_to_the_end_of_the_run(pynn):
     """Regression (``kernels``' look for neurons at rest): released from its refractory clamp
     exactly at the step that look came in, the neuron (unchanged by the clamped step) was
-    taken for one at rest and stayed at its reset for the rest of the run — here after 95
-    spikes, at 0.25 of 1 ms."""
+    taken for one at rest and stayed at its reset for the rest of the run."""
     _fresh(pynn)
     params = dict(CNS02, constant_current_enable=True, constant_current_i_offset=500)
     spikes_ms, _ = single_neuron(pynn, params, runtime_ms=1.0)
     isi = np.diff(spikes_ms)
-    assert len(spikes_ms) > 300 and spikes_ms[-1] > 1.0 - 2 * isi.max()
+    assert spikes_ms[-1] > 1.0 - 2 * isi.max()  # (it stopped after a quarter of the run)
+    assert len(spikes_ms) >= 0.95 * 1.0 / np.mean(isi)
     assert np.std(isi) < 0.01 * np.mean(isi)  # regular throughout
 
 

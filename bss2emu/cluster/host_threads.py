@@ -1,0 +1,118 @@
+"""How many threads a host steps its chips with, and when it uses them.
+
+``host_kernel.run_windows`` integrates the chips of a window side by side on numba's threads
+when asked (``parallel``); the results are the same for any count. This module decides the
+count (``host_threads``: the run option, ``$BSS2EMU_HOST_THREADS``, the cores when the host
+has the machine to itself), whether a call may go parallel now (``parallel_section``), and
+whether it pays (``ThreadChoice``: on a busy machine a second thread may find no free core).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+
+import numba
+
+from ..errors import ConfigError
+
+THREADS_ENV = "BSS2EMU_HOST_THREADS"
+
+
+def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
+    """How many threads a host steps its ``n_chips`` chips with (``run_windows``'s
+    ``parallel``): ``requested`` (the run option ``host_threads``), else
+    ``$BSS2EMU_HOST_THREADS``, else — for a host that has the machine to itself (``alone``:
+    the ``local`` placement) — numba's thread count (``NUMBA_NUM_THREADS``, the cores) or
+    ``$OMP_NUM_THREADS`` if smaller (Ray sets it in its workers, batch schedulers in their
+    jobs), and 1 for a host that shares it (a Ray actor: the actors fill the cores). Never
+    more than one per chip. Results are the same for any count.
+
+    >>> host_threads(None, 1, alone=True), host_threads(1, 4, alone=True)
+    (1, 1)
+    """
+    source = "host_threads"
+    if requested is None and os.environ.get(THREADS_ENV, "").strip():
+        source, requested = f"${THREADS_ENV}", os.environ[THREADS_ENV].strip()
+    limit = numba.config.NUMBA_NUM_THREADS
+    if requested is None:
+        requested = 1
+        if alone:
+            omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+            requested = min(limit, int(omp)) if omp.isdigit() and int(omp) > 0 else limit
+    try:
+        count = int(requested)
+    except (TypeError, ValueError):
+        count = 0
+    if str(count) != str(requested).strip() or not 1 <= count <= limit:
+        raise ConfigError(f"{source}={requested!r}: give a whole number of threads from 1 to {limit} (numba's "
+                          f"thread pool, NUMBA_NUM_THREADS, set before Python starts)")
+    return max(1, min(count, n_chips))
+
+
+class ThreadChoice:
+    """Whether a host's next kernel call steps its chips on its threads or on one: the way
+    that ran the recent calls faster per step (the results are the same either way — on a
+    busy machine a second thread may find no free core and only add waiting), the other
+    tried again every ``probe_every`` calls. A host with threads splits its runs into calls
+    of at most ``WINDOWS_PER_CALL`` windows to have calls to compare.
+
+    >>> choice = ThreadChoice(probe_every=4)
+    >>> [choice.pick() for _ in range(1)], choice.record(True, 2.0, 10)
+    ([True], None)
+    >>> choice.pick(), choice.record(False, 1.0, 10)
+    (False, None)
+    >>> [choice.pick() for _ in range(4)]  # one thread was faster; threads again at every 4th
+    [False, True, False, False]
+    """
+
+    WINDOWS_PER_CALL = 128
+
+    def __init__(self, probe_every: int = 8) -> None:
+        self.probe_every = probe_every
+        self.seconds_per_step = {True: None, False: None}  # recent calls, averaged
+        self.calls = {True: 0, False: 0}
+        self._picks = 0
+
+    def pick(self) -> bool:
+        self._picks += 1
+        par, one = self.seconds_per_step[True], self.seconds_per_step[False]
+        if par is None or one is None:
+            return par is None
+        best = par <= one
+        return best != (self._picks % self.probe_every == 0)
+
+    def record(self, parallel: bool, seconds: float, steps: int) -> None:
+        per_step = seconds / max(1, steps)
+        old = self.seconds_per_step[parallel]
+        self.seconds_per_step[parallel] = per_step if old is None else 0.5 * (old + per_step)
+        self.calls[parallel] += 1
+
+
+_parallel_gate = threading.Lock()  # one parallel call at a time per process
+_parallel_pid: int | None = None  # the process that first ran a parallel call
+
+
+@contextmanager
+def parallel_section(threads: int):
+    """Yields whether a ``run_windows`` call may integrate its chips on ``threads`` threads
+    (``numba.set_num_threads`` of the calling thread, restored afterwards). Serial — with
+    the same results — when ``threads`` is 1, while another thread of this process is in a
+    parallel call (numba's ``workqueue`` layer allows one at a time, and two would share the
+    cores anyway), and in a process forked from one that ran a parallel call (GNU OpenMP, the
+    ``omp`` layer, does not survive a fork)."""
+    global _parallel_pid
+    if threads <= 1 or _parallel_pid not in (None, os.getpid()) or not _parallel_gate.acquire(blocking=False):
+        yield False
+        return
+    try:
+        _parallel_pid = os.getpid()
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            yield True
+        finally:
+            numba.set_num_threads(before)
+    finally:
+        _parallel_gate.release()
