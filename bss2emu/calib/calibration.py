@@ -43,7 +43,7 @@ from .result import CalibrationResult, CalibrationStore
 from .targets import REFERENCE_WEIGHT, CalibrationTargets, psp_shape_us
 
 N = C.NEURONS_PER_CHIP
-TAU_M_PROBES = (25, 100, 400)  # i_bias_leak: τ_m ≈ 20, 5, 1.3 µs
+TAU_M_PROBES = (52, 209, 836)  # i_bias_leak: τ_m ≈ 20, 5, 1.3 µs
 TAU_SYN_PROBES = (20, 60, 150)  # i_bias_syn_*_tau: τ_syn ≈ 15, 5, 2 µs
 GAIN_TAU_BIAS = 60  # the synaptic time constant bias while gains are characterised
 GM_PROBES = (200, 800)

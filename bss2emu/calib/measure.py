@@ -48,7 +48,7 @@ from .models import CAPACITANCE_HW, Characterisation, ideal_characterisation, no
 
 QUIET = dict(enable_fire=0, enable_exponential=0, enable_adaptation=0, coba_exc=0, coba_inh=0, i_const=0,
              invert_a=0, invert_b=0, i_bias_adapt_a=0, i_bias_adapt_b=0)
-FAST = dict(capacitance=0, i_bias_leak=C.DAC_MAX)  # τ_m ≈ 8 ns: the membrane follows its drive
+FAST = dict(capacitance=0, i_bias_leak=C.DAC_MAX)  # τ_m ≈ 16 ns: the membrane follows its drive
 LINE_CODES = 40 + 15 * np.arange(13)  # CADC codes 40..220: 186..1033 mV
 THRESHOLD_LEVELS_MV = np.linspace(250.0, 1000.0, 13)
 LONG_REFRACTORY = dict(refractory_count=156, refractory_clock=5)  # 156·32·4 ns ≈ 20 µs

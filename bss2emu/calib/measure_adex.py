@@ -37,11 +37,11 @@ EXP_LEVELS = np.array([0.3, 0.6, 1.0, 1.5, 2.5])  # thresholds below V_T, in uni
 EXP_WINDOW_US = 20.0
 SETTLE_US = 2.0
 TAU_W_PROBES = (430, 1000)  # i_bias_adapt_tau: τ_w ≈ 40, 17 µs
-B_PROBES = (300, 700)
-A_PROBES = (4, 12)  # a/C ≈ 0.03, 0.09 /µs: the range of PyNN's AdEx cells (a/g_L ≲ 1)
+B_PROBES = (100, 240)  # b ≈ 2.9, 7 nA (chip_actor.analog.ADAPTATION_B_NA_PER_LSB)
+A_PROBES = (8, 25)  # a/C ≈ 0.03, 0.09 /µs: the range of PyNN's AdEx cells (a/g_L ≲ 1)
 B_SPIKES = 4
-# leak while τ_w is measured: with capacitance 0, τ_m ≈ 1 µs and b/g_L ≈ 280 mV at full b
-TAU_W_LEAK = 8
+# leak while τ_w is measured: with capacitance 0, τ_m ≈ 0.3 µs and b/g_L ≈ 280 mV at full b
+TAU_W_LEAK = 49
 
 
 def _spiked(bench: Bench, window_us: float) -> np.ndarray:

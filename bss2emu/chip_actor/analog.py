@@ -17,17 +17,26 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   (384 mV) — the AdEx tutorial's rest (below) — and the top of the DAC range keeps the
   calibration window's top (``calib.targets``: 1150 mV) within reach: 2.4 mV per LSB, so
   leak 1022 ≙ 1157 mV and anything below leak 540 is floored at ground. The threshold is the
-  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 297 DAC steps, the reset's by 100, both
-  with the leak's slope: ``cns_02`` (leak 530, threshold 250, ``leak_i_bias`` 150) does not
-  fire without current and finds its rheobase between ``i_offset`` 200 and 270, where its
-  task 5 looks — its threshold lies 16.8 mV above its (floored) leak, which 227 LSB of
-  constant current bridge; ``fp_singleNeuron`` (leak 1000, threshold 500) fires tonically;
-  the AdEx tutorial's threshold 620 lies at 771 codes, above its figures' 750-code top, which
-  the spikes' upswings cross. The chips of the tutorials differ by tens of mV (``ts_00``'s silent neuron
-  reads 375 codes at leak 700, ``cns_02``'s asks for 300 codes at leak 530): this map follows
-  the AdEx tutorial, whose dynamics depend on where rest, reset and exponential onset lie.
-  The other voltages (reversal potentials, V_T, …) keep ``MV_PER_DAC`` with no offset. A cell
-  drives no voltage below ground: results are floored at 0 mV.
+  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 315 DAC steps: ``cns_02`` (leak 530,
+  threshold 250, ``leak_i_bias`` 150) does not fire without current and finds its rheobase
+  between ``i_offset`` 200 and 270, where its task 5 looks — its threshold lies 60 mV above
+  its (floored) leak, which 227 LSB of constant current bridge at this module's leak
+  conductance and current scale (below), as its task asks for rest and threshold reads 50
+  codes apart ("300" and "350"); ``fp_singleNeuron`` (leak 1000, threshold 500) fires
+  tonically; the AdEx tutorial's threshold 620 lies at 807 codes, above its figures'
+  750-code top, which the spikes' upswings cross. The reset has the plain CapMem step
+  (``MV_PER_DAC``) through reset 600 ≙ leak 700 (``RESET_AT_LEAK_700_LSB``): the AdEx
+  tutorial's reset slider sits at 600 and its spike-frequency-adaptation figure
+  (``adex-adaptation.png``) resets to its rest; ``ts_00``'s leak-over-threshold figure
+  (``single_neuron_lot.png``) resets at reset 400 to 168 codes below its threshold 300 — 0.84
+  codes (0.98 mV) per LSB between the two tutorials' chips, the plain step's 0.85 codes.
+  Reset 400 ≙ 149 mV, inside ``ts_00``'s plot range (100–800 codes) below threshold 300
+  (180 mV); with the leak's slope it would be floored at ground. The chips of the tutorials
+  differ by tens of mV (``ts_00``'s silent neuron reads 375 codes at leak 700 and its
+  sawtooth spans 232–400 codes, ``cns_02``'s asks for 300 codes at leak 530): this map
+  follows the AdEx tutorial, whose dynamics depend on where rest, reset and exponential
+  onset lie. The other voltages (reversal potentials, V_T, …) keep ``MV_PER_DAC`` with no
+  offset. A cell drives no voltage below ground: results are floored at 0 mV.
 * **Synaptic strength** (``SYN_GAIN_NA_PER_LSB``, per weight LSB and per ``i_bias_syn_*_gm``
   LSB): with hxtorch's default calibration (leak 80, threshold 125 CADC, τ 10 µs,
   ``i_synin_gm`` 500) one software weight unit is 55 hardware weight steps
@@ -36,8 +45,9 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   1.77 pA per weight LSB per bias LSB (current-based). A conductance-based input keeps its
   former 6 pS (no public figure found): as strong as the current-based one at a driving force
   of ``COBA_EQUIVALENT_DRIVE_MV`` = 295 mV.
-* **Where the leak map sits, and the adaptation circuit** (``_LEAK_OFFSET_MV``,
-  ``ADAPTATION_A_US_PER_LSB``, ``TAU_W_US_TIMES_LSB``, ``ADAPTATION_MOHM``): from the solution
+* **The leak conductance, the constant current and the adaptation circuit**
+  (``G_LEAK_US_PER_LSB``, ``I_CONST_NA_PER_LSB``, ``ADAPTATION_A_US_PER_LSB``,
+  ``TAU_W_US_TIMES_LSB``, ``ADAPTATION_MOHM``, and where the leak map sits): from the solution
   figure of brainscales2-demos ``fp_adex_complex_dynamics`` (``_static/tutorial/
   adex-subthreshold.png``), the one public trace of the AdEx circuit with known settings: the
   first widget's defaults — leak 700, ``leak_i_bias`` 70 (its ``leak_enable_division``
@@ -48,17 +58,28 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   AdEx (``C dV/dt = -g_L (V-E_L) - w + I``, ``τ_w dw/dt = a (V-E_L) - w``, the MADC reading
   V_w = V_ref + w·R), 1.4 codes RMS over both traces: rest 328 codes, ``τ_m`` 15.3 µs,
   ``a/g_L`` = 0.54, ``τ_w`` = 173 µs, ``I/g_L`` = 144 codes, baseline 425 codes, and
-  ``R·g_L`` = 1.48 (the adaptation trace rises 0.80 codes per code of membrane rise). Hence,
-  with this module's leak conductance (``leak_i_bias`` 70 ≙ 0.315 µS): the leak map puts
-  leak 700 at 384 mV (327 codes); a = 0.54 · 0.315 µS / 10 = 17 nS per LSB; ``τ_w`` = 173 µs · 100 = 17.3 ms / value;
-  R = 1.48 / 0.315 µS = 4.7 MΩ; V_ref maps ``v_adapt_ref`` as the plain voltage cells
-  (1.17 mV/LSB) less ``ADAPTATION_REF_OFFSET_MV`` (500 reads 425 codes). What this does not
-  reproduce: the figure's step is ``I/g_L`` = 144 codes and ``τ_m`` 15 µs, here 41 codes and
-  7.4 µs — the figure's chip has a ~2.2 nS/LSB leak (``cns_02`` asks for 10 µs at
-  ``leak_i_bias`` 150: 1.5 nS/LSB) and ~64 pA/LSB of constant current (the figure's initial
-  slope I/C = 8.2 mV/µs), against 4.5 nS and 50 pA here; so the emulated subthreshold
-  response has the figure's shape (relative overshoot and undershoot, the adaptation trace's
-  share and time course) at 0.28 of its size.
+  ``R·a`` = 0.80 (the adaptation trace rises 0.80 codes per code of membrane rise). With the
+  capacitance's 2.3 pF at setting 63 (lola: "the maximum value at 63 is ~2.3pF"):
+  g_L = 2.3 pF / 15.3 µs = 0.150 µS at ``leak_i_bias`` 70, 2.15 nS per LSB; I = 144 codes ·
+  1.174 mV · 0.150 µS = 25.4 nA at 300, 85 pA per LSB; a = 0.54 · 0.150 µS / 10 = 8.1 nS
+  per LSB; ``τ_w`` = 173 µs · 100 = 17.3 ms / value; R = 0.80 / 81 nS = 9.8 MΩ; the leak map
+  puts leak 700 at 384 mV (327 codes); V_ref maps ``v_adapt_ref`` as the plain voltage cells
+  (1.17 mV/LSB) less ``ADAPTATION_REF_OFFSET_MV`` (500 reads 425 codes). The spike-triggered
+  b (``ADAPTATION_B_NA_PER_LSB``) from the spike-frequency-adaptation and bursting solution
+  figures (``adex-adaptation.png``, ``adex-bursting.png``, at the widget's default
+  ``adaptation_i_bias_b`` 200): each spike lifts the adaptation trace by 45–50 codes, Δw =
+  48 codes · 1.174 mV / 9.8 MΩ = 5.8 nA: 29 pA per LSB. The other
+  tutorials agree within their chips' spread: ``cns_02`` asks for ``τ_m`` = 10 µs at
+  ``leak_i_bias`` 150 (here 7.1 µs) and finds its rheobase at ~227 LSB with rest and
+  threshold 50 codes apart (here 227 LSB bridge 60 mV, 51 codes). The figure's initial slope
+  read off by eye (8.2 mV/µs ≙ 64 pA/LSB) is lower than the fit's I/C (11 mV/µs): the
+  MADC's first samples after the step lag; the fit over the whole trace sets the scale.
+  The a circuit has one range (lola ``AtomicNeuron.Adaptation``: ``enable``,
+  ``enable_pulse``, ``invert_a``, ``invert_b``, ``v_ref``, ``i_bias_tau``, ``i_bias_a``,
+  ``i_bias_b``, ``v_leak`` — no division or multiplication, unlike the leak), so a's step
+  is 8.1 nS at every setting: a neuron of ``τ_m`` = 9.4 µs at capacitance 63 (g_L 0.245 µS,
+  NEST's ``aeif_cond_exp`` defaults) realises a/g_L in steps of 0.033 — a = 2 and 4 nS of
+  NEST's g_L = 30 nS fall 1 % from the steps 2 and 4.
 * **The adaptation state as a voltage** (``adaptation_mv``): the chip keeps w on a capacitor
   around its baseline ``adaptation_v_ref`` (``fp_adex_complex_dynamics``: "the silicon neuron
   keeps track of the adaptation state in form of a voltage, which is then converted into a
@@ -90,19 +111,21 @@ class VoltageMap(NamedTuple):
 
 LEAK_MV_PER_LSB = 2.4  # leak 700 ≙ 384 mV (327 MADC codes) and leak 1022 ≙ 1157 mV (module docstring)
 _LEAK_OFFSET_MV = 384.0 - 700 * LEAK_MV_PER_LSB
-THRESHOLD_SHIFT_LSB = 297  # threshold d ≙ leak d + 297
+THRESHOLD_SHIFT_LSB = 315  # threshold d ≙ leak d + 315
+RESET_AT_LEAK_700_LSB = 600  # reset 600 ≙ leak 700, with the plain CapMem step (module docstring)
 VOLTAGE_MAPS: dict[str, VoltageMap] = {
     "v_leak": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV),
     "v_threshold": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + THRESHOLD_SHIFT_LSB * LEAK_MV_PER_LSB),
-    "v_reset": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + 100 * LEAK_MV_PER_LSB),  # reset d ≙ leak d+100
+    "v_reset": VoltageMap(MV_PER_DAC, 384.0 - RESET_AT_LEAK_700_LSB * MV_PER_DAC),
 }
 DEFAULT_VOLTAGE_MAP = VoltageMap(MV_PER_DAC, 0.0)  # reversal potentials, V_T and the other voltage cells
 ADAPTATION_REF_OFFSET_MV = 88.6  # adaptation_v_ref 500 reads 425 MADC codes (module docstring)
 VOLTAGE_MAPS["v_adapt_ref"] = VoltageMap(MV_PER_DAC, -ADAPTATION_REF_OFFSET_MV)
-ADAPTATION_MOHM = 4.7
+ADAPTATION_MOHM = 9.8
 """R of V_w = V_ref + w · R (MΩ: nA · MΩ = mV), the adaptation capacitor's voltage per
 adaptation current (module docstring)."""
-ADAPTATION_A_US_PER_LSB = 0.017  # subthreshold adaptation a per i_bias_adapt_a LSB (module docstring)
+ADAPTATION_A_US_PER_LSB = 0.0081  # subthreshold adaptation a per i_bias_adapt_a LSB (module docstring)
+ADAPTATION_B_NA_PER_LSB = 0.029  # spike-triggered adaptation b per i_bias_adapt_b LSB (module docstring)
 TAU_W_US_TIMES_LSB = 17300.0  # τ_w = this / i_bias_adapt_tau (module docstring)
 
 
@@ -114,7 +137,8 @@ def voltage_map(name: str) -> VoltageMap:
 SYN_GAIN_NA_PER_LSB = 1.77e-3  # current-based, nA per weight LSB per i_bias_syn_*_gm LSB
 COBA_EQUIVALENT_DRIVE_MV = 295.0
 SYN_GAIN_US_PER_LSB = SYN_GAIN_NA_PER_LSB / COBA_EQUIVALENT_DRIVE_MV  # conductance-based, µS per weight and bias LSB
-I_CONST_NA_PER_LSB = 0.05
+I_CONST_NA_PER_LSB = 0.085  # constant current per i_const LSB (module docstring)
+G_LEAK_US_PER_LSB = 0.00215  # leak conductance per i_bias_leak LSB (module docstring)
 # relative spread (1 sigma) of each analog parameter's gain, and voltage offsets in mV
 GAIN_SPREAD = 0.08
 CAPACITANCE_SPREAD = 0.03
@@ -221,11 +245,11 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
         v_t=volt("v_exp"),
         e_exc=volt("e_rev_exc"),
         e_inh=volt("e_rev_inh"),
-        g_l=lin("i_bias_leak", 0.0045) * np.where(flag("leak_division"), 0.125, 1.0)
+        g_l=lin("i_bias_leak", G_LEAK_US_PER_LSB) * np.where(flag("leak_division"), 0.125, 1.0)
         * np.where(flag("leak_multiplication"), 8.0, 1.0),
         delta_t=np.where(exp_on, lin("i_bias_exp", 0.05), 0.0),
         a=np.where(adapt_on, sign_a * lin("i_bias_adapt_a", ADAPTATION_A_US_PER_LSB), 0.0),
-        b=np.where(adapt_on, sign_b * lin("i_bias_adapt_b", 0.01), 0.0),
+        b=np.where(adapt_on, sign_b * lin("i_bias_adapt_b", ADAPTATION_B_NA_PER_LSB), 0.0),
         tau_w=_inverse_tau(lin("i_bias_adapt_tau", 1.0), TAU_W_US_TIMES_LSB),
         tau_exc=_inverse_tau(lin("i_bias_syn_exc_tau", 1.0), 300.0),
         tau_inh=_inverse_tau(lin("i_bias_syn_inh_tau", 1.0), 300.0),

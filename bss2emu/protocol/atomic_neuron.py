@@ -111,7 +111,7 @@ ATOMIC_NEURON_FIELDS: tuple[FieldSpec, ...] = (
     *_synaptic_input("excitatory_input", "excitatory"),
     *_synaptic_input("inhibitory_input", "inhibitory"),
     _dac("leak", "v_leak", "v_leak", "leak potential E_L"),
-    _dac("leak", "i_bias", "i_bias_leak", "leak conductance g_L (4.5 nS per value)"),
+    _dac("leak", "i_bias", "i_bias_leak", "leak conductance g_L (2.15 nS per value)"),
     _bool("leak", "enable_degeneration", None, _NO_EFFECT + "linearises the real leak OTA; the emulated leak is linear"),
     _bool("leak", "enable_division", "leak_division", "leak conductance / 8"),
     _bool("leak", "enable_multiplication", "leak_multiplication", "leak conductance * 8"),
@@ -135,7 +135,7 @@ ATOMIC_NEURON_FIELDS: tuple[FieldSpec, ...] = (
           "inter-compartment conductance * 8"),
     _dac("multicompartment", "i_bias_nmda", "i_bias_conductance", "inter-compartment conductance (3.3 nS per value)"),
     _bool("constant_current", "enable", None, "gate: no offset current while False"),
-    _dac("constant_current", "i_offset", "i_const", "constant offset current (50 pA per value)"),
+    _dac("constant_current", "i_offset", "i_const", "constant offset current (85 pA per value)"),
     _int("constant_current", "type", CONSTANT_CURRENT_SINK, None,
          "0 source, 1 sink; an active sink is refused"),
     _int("membrane_capacitance", "capacitance", C.CAPACITANCE_MAX, "capacitance", "2.3 pF * (value + 1) / 64"),
@@ -146,8 +146,8 @@ ATOMIC_NEURON_FIELDS: tuple[FieldSpec, ...] = (
     _dac("adaptation", "v_ref", "v_adapt_ref", "the adaptation capacitor's baseline (w = 0), seen by the MADC's "
          "adaptation readout; the emulated dynamics relax towards w = 0"),
     _dac("adaptation", "i_bias_tau", "i_bias_adapt_tau", "tau_w = 17300 us / value"),
-    _dac("adaptation", "i_bias_a", "i_bias_adapt_a", "subthreshold adaptation a (17 nS per value)"),
-    _dac("adaptation", "i_bias_b", "i_bias_adapt_b", "spike-triggered adaptation b (10 pA per value, gated "
+    _dac("adaptation", "i_bias_a", "i_bias_adapt_a", "subthreshold adaptation a (8.1 nS per value)"),
+    _dac("adaptation", "i_bias_b", "i_bias_adapt_b", "spike-triggered adaptation b (29 pA per value, gated "
          "by adaptation_enable_pulse)"),
     _dac("adaptation", "v_leak", None, _NO_EFFECT + "the emulated a-term acts on v - E_L (leak_v_leak)"),
     _bool("exponential", "enable", "enable_exponential", "exponential (AdEx) term"),

@@ -184,7 +184,7 @@ TAU_M_TOLERANCE = 0.02
 
 def warn_tau_m(state, translations, params_of_epoch) -> None:
     """Warn (``QuantisationWarning``) per population whose realised ``tau_m`` deviates more
-    than ``TAU_M_TOLERANCE``: the leak conductance's DAC step (4.5 nS at full bias) is
+    than ``TAU_M_TOLERANCE``: the leak conductance's DAC step (2.15 nS at full bias) is
     coarse at small capacitance settings, where a few DAC values span the whole range."""
     for k, pop in enumerate(state.populations):
         trs = translations.get(id(pop), [])

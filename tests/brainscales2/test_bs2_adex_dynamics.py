@@ -8,12 +8,15 @@ The numbers read off the figures (digitised, ``chip_actor.analog``'s docstring):
 codes (318 on the other circuit of the later figures), adaptation baseline 425; during the
 step the membrane peaks 131 codes above rest and settles 96 above it, so the overshoot is
 0.36 of the settled rise, the undershoot after the step 0.37 of it; the adaptation trace
-rises by 0.80 codes per code of settled membrane rise, with a time constant of 112 µs.
-The emulated membrane is twice as fast as the figure's (the leak conductance map,
-``analog``'s docstring), which lets its peak come closer to the no-adaptation value
-``I/g_L``: the overshoot ratio then lies between the figure's 0.36 and ``a/g_L`` = 0.54,
-its limit for an instantaneous membrane. Runs use the ideal chip (no mismatch), so the
-tolerances cover the figure's reading (± 3 codes) and the MADC's quantisation only.
+rises by 0.80 codes per code of settled membrane rise, with a time constant of 112 µs. The
+maps fitted to that figure (leak conductance, constant current, a, τ_w, the adaptation
+voltage) reproduce it here: rest 327, rise 95, overshoot and undershoot 0.37, the
+adaptation trace's share 0.78 and its time constant 122 µs. Runs use the ideal chip (no
+mismatch), so the tolerances cover the figure's reading (± 3 codes) and the MADC's
+quantisation only. The spiking tasks' settings (onset potential, reset) are the ones a user
+of the widgets lands on for the behaviour the text asks for; the spike-triggered b is fitted
+to the adaptation and bursting figures' jumps of the adaptation trace (45–50 codes per
+spike at the widget's b = 200).
 """
 
 from __future__ import annotations
@@ -82,19 +85,19 @@ def test_subthreshold_step_response_has_the_figures_rest_overshoot_and_undershoo
     trough = float(v[t_v >= OFF_MS].min())
     assert rest == pytest.approx(327, abs=4)  # the figure's 327 ± its reading and one code
     rise = settled - rest
-    assert rise > 15  # (96 codes in the figure: here 0.28 of it, the constant current's map)
-    assert 0.30 <= (peak - settled) / rise <= 0.60  # overshoot: figure 0.36, a/g_L = 0.54 (module docstring)
-    assert 0.30 <= (rest - trough) / rise <= 0.60  # undershoot after the step: figure 0.37
-    assert _median(t_v, v, 0.97, 1.0) == pytest.approx(rest, abs=3)  # back at rest
+    assert rise == pytest.approx(96, abs=6)  # the figure's settled rise
+    assert (peak - settled) / rise == pytest.approx(0.36, abs=0.05)  # overshoot: figure 0.36
+    assert (rest - trough) / rise == pytest.approx(0.37, abs=0.05)  # undershoot after the step: figure 0.37
+    assert _median(t_v, v, 0.97, 1.0) == pytest.approx(rest - 4, abs=3)  # nearly back: the figure's ≈ 5 below
     # the adaptation trace: baseline, its share of the rise and its time course
     w_rest, w_on = _median(t_w, w, 0.05, ON_MS), _median(t_w, w, 0.6, OFF_MS)
     assert w_rest == pytest.approx(425, abs=4)
-    assert (w_on - w_rest) / rise == pytest.approx(0.80, abs=0.12)  # ± 2 codes of 20 (quantisation)
+    assert (w_on - w_rest) / rise == pytest.approx(0.80, abs=0.05)  # ± 3 codes of 77
     reached = t_w[(t_w > ON_MS) & (w >= w_rest + 0.63 * (w_on - w_rest))][0] - ON_MS
     assert reached * 1e3 == pytest.approx(112, abs=25)  # µs: the figure's slow time constant (± a code's time)
     # after the step the adaptation state relaxes back, slower than the membrane falls
     assert _median(t_w, w, 0.75, 0.76) > w_rest + 0.4 * (w_on - w_rest)
-    assert _median(t_w, w, 0.97, 1.0) == pytest.approx(w_rest, abs=3)
+    assert _median(t_w, w, 0.97, 1.0) == pytest.approx(w_rest + 5, abs=3)  # the figure's: ≈ 5 above
 
 
 def test_stronger_subthreshold_adaptation_deepens_the_sag(pynn):
@@ -108,7 +111,7 @@ def test_stronger_subthreshold_adaptation_deepens_the_sag(pynn):
     assert strong / weak == pytest.approx((1 + 0.54) / (1 + 5.4), abs=0.08)  # a/g_L 0.54 → 5.4
 
 
-TRANSIENT = dict(SUBTHRESHOLD, reset_v_reset=600, exponential_v_exp=368, exponential_i_bias=300)
+TRANSIENT = dict(SUBTHRESHOLD, reset_v_reset=600, exponential_v_exp=446, exponential_i_bias=300)
 
 
 def test_transient_spiking_marks_only_the_onset_of_the_stimulus(pynn):
@@ -116,7 +119,7 @@ def test_transient_spiking_marks_only_the_onset_of_the_stimulus(pynn):
     spikes marking the onset"; a stronger spike-triggered adaptation leaves a single one."""
     *_, spikes = experiment(pynn, **TRANSIENT, adaptation_i_bias_b=0)
     assert 2 <= len(spikes) <= 4
-    assert np.all((spikes > ON_MS) & (spikes < ON_MS + 0.15))  # in the overshoot, not the plateau
+    assert np.all((spikes > ON_MS) & (spikes < ON_MS + 0.2))  # in the overshoot, not the plateau
     t_v, v, t_w, w, spikes = experiment(pynn, **TRANSIENT, adaptation_i_bias_b=400)
     assert len(spikes) == 1 and ON_MS < spikes[0] < ON_MS + 0.05
     jump = _median(t_w, w, spikes[0] + 0.001, spikes[0] + 0.002) - _median(t_w, w, spikes[0] - 0.002, spikes[0])
@@ -124,12 +127,12 @@ def test_transient_spiking_marks_only_the_onset_of_the_stimulus(pynn):
 
 
 ADAPTING = dict(SUBTHRESHOLD, reset_v_reset=600, adaptation_i_bias_a=0, adaptation_i_bias_b=200,
-                exponential_v_exp=360, exponential_i_bias=300)
+                exponential_v_exp=380, exponential_i_bias=300)
 
 
 def test_spike_frequency_adaptation_lengthens_the_intervals(pynn):
     """Task 5/6: "approximately a dozen spikes during the stimulus (and only during it)",
-    the intervals growing as the adaptation state builds up (figure: 25 → 55 µs; here 22 → 55)."""
+    the intervals growing as the adaptation state builds up (figure: 25 → 55 µs; here 18 → 60)."""
     t_v, v, t_w, w, spikes = experiment(pynn, **ADAPTING)
     assert 8 <= len(spikes) <= 16
     assert np.all((spikes > ON_MS) & (spikes < OFF_MS))
@@ -144,13 +147,13 @@ def test_spike_frequency_adaptation_lengthens_the_intervals(pynn):
 def test_a_higher_reset_turns_adaptation_into_initial_and_regular_bursting(pynn):
     """Task 7–9: the reset raised towards the exponential's point of no return gives first
     "initial bursting" (a quick burst at the onset, then regularly spaced single spikes),
-    then regular bursting (figure: bursts of 2–3 spikes every ~0.14 ms)."""
-    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 616})
+    then regular bursting (figure: bursts of 2–3 spikes every ~0.14 ms; here 4 every 0.17 ms)."""
+    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 660})
     isi = np.diff(spikes)
     late = isi[len(isi) // 2:]
     assert np.all(isi[:2] < 0.4 * late.mean())  # the burst at the onset
     assert np.std(late) < 0.1 * np.mean(late)  # then regular
-    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 622})
+    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 680})
     isi = np.diff(spikes)
     inside, between = isi < 0.03, isi > 0.08
     assert np.all(inside | between)  # two kinds of intervals: within and between bursts

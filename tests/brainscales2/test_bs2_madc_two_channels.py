@@ -73,17 +73,17 @@ def test_adex_tutorial_records_adaptation_and_membrane_on_the_two_channels_alter
 
 def test_adaptation_codes_match_the_tutorials_solution_figure(pynn):
     """adex-subthreshold.png: the adaptation state rests at ≈ 425 codes and rises by 0.80
-    codes per code of the membrane's settled rise (73 of 96 in the figure; here the membrane's
-    step is smaller, ``chip_actor.analog``'s docstring), and relaxes back after it."""
+    codes per code of the membrane's settled rise (73 of 96 in the figure, 74 of 95 here), and
+    relaxes back after it (at 0.95–1 ms the figure's is still ≈ 5 codes above its rest)."""
     (tw, w), (tv, v), _ = adex_subthreshold(pynn)
     rest, plateau, after = _mean(tw, w, 0.05, 0.1), _mean(tw, w, 0.6, 0.7), _mean(tw, w, 0.95, 1.0)
     assert rest == pytest.approx(425, abs=6)
-    assert after == pytest.approx(rest, abs=2)
+    assert after == pytest.approx(rest + 5, abs=3)
     # the membrane (the readout dummy shows the joined membrane) steps up with the stimulus and back
     v_rest, v_on, v_after = _mean(tv, v, 0.05, 0.1), _mean(tv, v, 0.6, 0.7), _mean(tv, v, 0.95, 1.0)
-    assert v_on - v_rest > 20 and v_after == pytest.approx(v_rest, abs=2)
+    assert v_on - v_rest > 20 and v_after == pytest.approx(v_rest - 4, abs=3)  # the figure's: ≈ 5 below
     # V_w = V_ref + w · R with w = a (V - E_L) settled: a · R is fitted to this share
-    assert (plateau - rest) / (v_on - v_rest) == pytest.approx(0.80, abs=0.12)
+    assert (plateau - rest) / (v_on - v_rest) == pytest.approx(0.80, abs=0.05)
     # and the adaptation baseline follows adaptation_v_ref (≈ 1 code per LSB)
     (tw2, w2), _, _ = adex_subthreshold(pynn, adaptation_v_ref=400)
     assert _mean(tw2, w2, 0.05, 0.1) == pytest.approx(rest - 100, abs=2)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import bss2emu.brainscales2 as pynn
-from bss2emu.chip_actor.analog import I_CONST_NA_PER_LSB, voltage_map
+from bss2emu.chip_actor.analog import G_LEAK_US_PER_LSB, I_CONST_NA_PER_LSB, voltage_map
 from bss2emu.protocol.hardware import G_ICC_US_PER_LSB
 from bss2emu.protocol.schemas import madc_code_to_mv
 
@@ -33,7 +33,7 @@ def test_two_compartments_through_the_conductance_reach_the_exact_steady_state()
         pop[i:i + 1].record(None)
         pynn.reset()
     pynn.end()
-    g_l, g, i_nA, e_l = 100 * 0.0045, 500 * G_ICC_US_PER_LSB, 600 * I_CONST_NA_PER_LSB, float(voltage_map("v_leak").mv(500))
+    g_l, g, i_nA, e_l = 100 * G_LEAK_US_PER_LSB, 500 * G_ICC_US_PER_LSB, 600 * I_CONST_NA_PER_LSB, float(voltage_map("v_leak").mv(500))
     m = np.array([[2 * g_l + g, -g], [-g, g_l + g]])
     dv = np.linalg.solve(m, [i_nA, 0.0])
     assert abs(final[0] - e_l - dv[0]) < 1.5 and abs(final[2] - e_l - dv[1]) < 1.5  # one MADC step

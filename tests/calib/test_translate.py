@@ -9,7 +9,8 @@ import pytest
 from bss2emu.calib import BIO_MAP, BioMap, bio_targets, bio_to_hw, calibrate, calibrate_bio, weight_lsb, weights_to_hw
 from bss2emu.calib.targets import CalibrationTargets, psp_shape_us
 from bss2emu.calib.translate import explain_unreachable
-from bss2emu.chip_actor.analog import ADAPTATION_A_US_PER_LSB, I_CONST_NA_PER_LSB, TAU_W_US_TIMES_LSB, voltage_map
+from bss2emu.chip_actor.analog import (ADAPTATION_A_US_PER_LSB, ADAPTATION_B_NA_PER_LSB, G_LEAK_US_PER_LSB,
+                                      I_CONST_NA_PER_LSB, TAU_W_US_TIMES_LSB, voltage_map)
 from bss2emu.errors import ConfigError
 
 IF_CURR_EXP = {"v_rest": -65.0, "v_reset": -70.0, "v_thresh": -50.0, "cm": 1.0, "tau_m": 20.0,
@@ -37,8 +38,8 @@ def test_ideal_chip_reproduces_the_nominal_maps():
     assert int(hw["v_threshold"][0]) == _dac("v_threshold", 500.0)
     # the capacitance setting that realises τ_m best (largest among equals); C = 2.3 pF·(c+1)/64
     c_hw = 2.3 * (int(hw["capacitance"][0]) + 1) / 64
-    assert int(hw["i_bias_leak"][0]) == round(c_hw / (0.0045 * 20.0))  # g_L = C/τ_m, 4.5 nS per LSB
-    assert abs(c_hw / (0.0045 * 20.0) - int(hw["i_bias_leak"][0])) < 0.05  # τ_m within 0.2 %
+    assert int(hw["i_bias_leak"][0]) == round(c_hw / (G_LEAK_US_PER_LSB * 20.0))  # g_L = C/τ_m
+    assert abs(c_hw / (G_LEAK_US_PER_LSB * 20.0) - int(hw["i_bias_leak"][0])) < 0.05  # τ_m within 0.2 %
     assert int(hw["i_bias_syn_exc_tau"][0]) == 60 and int(hw["i_bias_syn_inh_tau"][0]) == 30  # 300 µs / value
     assert (int(hw["refractory_count"][0]), int(hw["refractory_clock"][0])) == (250, 1)  # 250·2·4 ns = 2 µs
     # i_offset 0.1 nA on 1 nF, 20 ms: 2 mV bio = 20 mV hw at rest: I/C = 20/20 mV/µs
@@ -58,11 +59,11 @@ def test_ideal_adex_and_conductances():
     assert int(hw["v_threshold"][0]) == _dac("v_threshold", 600.0)  # v_spike
     assert int(hw["i_bias_adapt_tau"][0]) == round(TAU_W_US_TIMES_LSB / 144.0)
     c_hw = 2.3 * (int(hw["capacitance"][0]) + 1) / 64  # pF, at the chosen capacitance setting
-    # a/g_L = 4 nS · 9.3667 ms / 0.281 nF; hardware g_L = C / 9.3667 µs; 17 nS per LSB
+    # a/g_L = 4 nS · 9.3667 ms / 0.281 nF; hardware g_L = C / 9.3667 µs
     a_hw_ns = 4e-3 * 9.3667 / 0.281 * (c_hw / 9.3667) * 1e3
     assert int(hw["i_bias_adapt_a"][0]) == round(a_hw_ns / (ADAPTATION_A_US_PER_LSB * 1e3))
     b_hw_na = 10 * 0.0805 * 9.3667 / 0.281 * (c_hw / 9.3667)  # b/C in mV/µs · C
-    assert int(hw["i_bias_adapt_b"][0]) == round(b_hw_na / 0.01)
+    assert int(hw["i_bias_adapt_b"][0]) == round(b_hw_na / ADAPTATION_B_NA_PER_LSB)
 
 
 def test_per_neuron_values_land_on_their_circuits():
@@ -71,7 +72,7 @@ def test_per_neuron_values_land_on_their_circuits():
     assert t["tau_m_us"][[5, 300, 7]].tolist() == tau.tolist() and t["tau_m_us"][0] == 10.0  # default elsewhere
     hw = bio_to_hw({"tau_m": tau}, ideal=True, circuits=[5, 300, 7])
     c_hw = 2.3 * (hw["capacitance"] + 1) / 64
-    np.testing.assert_allclose(c_hw / (0.0045 * hw["i_bias_leak"]), tau, rtol=0.005)  # each its own τ_m
+    np.testing.assert_allclose(c_hw / (G_LEAK_US_PER_LSB * hw["i_bias_leak"]), tau, rtol=0.005)  # each its own τ_m
 
 
 def test_max_weight_sets_the_gain():
@@ -131,7 +132,7 @@ def test_errors():
     with pytest.raises(ConfigError, match="no membrane capacitance realises tau_m=50 ms with inputs this strong"):
         # at most 5.57 nA at this tau_m and cm (capacitance 53); 10 nA is inside the PSP range (10.33 nA)
         bio_to_hw({"cm": 1.0, "tau_m": 50.0, "tau_syn_E": 5.0, "max_weight_E": 10.0}, ideal=True)
-    strong = CalibrationTargets(tau_m_us=0.6, tau_syn_exc_us=0.5, psp_exc_mv=300.0)
+    strong = CalibrationTargets(tau_m_us=1.2, tau_syn_exc_us=0.5, psp_exc_mv=300.0)
     with pytest.raises(ConfigError, match="excitatory PSP height .* target 300 cannot be reached on circuit 0"):
         explain_unreachable(calibrate(strong, ideal=True, store=False), [0])
     with pytest.raises(ConfigError, match="largest excitatory weight onto a neuron, 20 nA, is outside the "

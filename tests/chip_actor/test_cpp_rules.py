@@ -210,7 +210,7 @@ def assert_same(a, b, min_changes: int):
 def test_homeostasis_cpp_equals_python():
     target = 1  # spikes per period: the drive gives one or two, so weights go both ways
     exp = {"runtime_us": 300, "chip": {"ideal": True}, "seed": 5,
-           "populations": [{"name": "n", "size": 6, "params": {"i_const": 500}}],
+           "populations": [{"name": "n", "size": 6, "params": {"i_const": 294}}],  # 25 nA
            "sources": [{"kind": "poisson", "name": "drive", "size": 8, "rate_khz": 120}],
            "projections": [{"pre": "drive", "post": "n", "weight": 50, "connector": {"kind": "all_to_all"}}]}
     k = CppKernel(HOMEOSTASIS.format(target=target), "homeostasis", ["drive→n"], ["n"],
@@ -252,7 +252,7 @@ def test_cpp_kernels_on_ray_actors_give_the_local_results_and_fail_alike(ray_clu
     from bss2emu.errors import PlasticityError
 
     exp = {"runtime_us": 100, "chip": {"ideal": True}, "seed": 5,
-           "populations": [{"name": "n", "size": 6, "params": {"i_const": 500}}],
+           "populations": [{"name": "n", "size": 6, "params": {"i_const": 294}}],  # 25 nA
            "sources": [{"kind": "poisson", "name": "drive", "size": 8, "rate_khz": 120}],
            "projections": [{"pre": "drive", "post": "n", "weight": 50, "connector": {"kind": "all_to_all"}}]}
     k = CppKernel(HOMEOSTASIS.format(target=1), "homeostasis", ["drive→n"], ["n"],

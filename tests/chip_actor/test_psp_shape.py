@@ -157,7 +157,7 @@ def test_a_crossing_by_a_delivered_response_fires_at_the_next_step_start(drive_o
     """A neuron resting just below threshold on a constant current is carried over it by an
     event's response at the end of the event's step; it fires at the next step's start, also
     when its membrane falls back during that step (its current switched off there)."""
-    cfg = madc_config(MADC_MEMBRANE, v_threshold=537, i_const=529)  # rests 0.04 mV below threshold
+    cfg = madc_config(MADC_MEMBRANE, v_threshold=537, i_const=427)  # rests 0.025 mV below threshold
     chip = Chip(cfg, ideal=True)
     c = chip.coef[:, 0]
     chip.nstate[K.S_V, 0] = c[K.K_EL] + c[K.K_ICONST] / c[K.K_GL]

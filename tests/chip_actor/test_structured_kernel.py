@@ -28,7 +28,7 @@ def chain_morphology(n: int = N_COMP):
     return _chain(n)
 
 
-def chain_config(i_bias_conductance: int = 136, leak: int = 40) -> ChipConfig:  # g_icc 0.45 µS
+def chain_config(i_bias_conductance: int = 136, leak: int = 84) -> ChipConfig:  # g_icc 0.45 µS, g_L 0.18 µS
     placed = chain_morphology().place([0])
     cfg = ChipConfig()
     for name, values in placed.switches.items():
@@ -162,11 +162,11 @@ def test_a_dendritic_spike_with_a_high_reset_holds_a_plateau_that_drives_the_som
     cfg = chain_config()
     col = cfg.neurons.column
     col("enable_fire")[6] = 1
-    col("v_threshold")[6] = 498  # 612 mV
-    col("v_reset")[6] = 782  # 821 mV, above rest (588 mV): the plateau
+    col("v_threshold")[6] = 480  # 612 mV
+    col("v_reset")[6] = 972  # 821 mV, above rest (588 mV): the plateau
     col("refractory_count")[6] = 250
     col("refractory_clock")[6] = 6  # 250 · 64 · 4 ns = 64 µs
-    col("i_const")[6] = 300
+    col("i_const")[6] = 176  # 15 nA
     chip = Chip(cfg, ideal=True)
     ts, vs = trace(chip, 1200, 10)
     spikes = chip.spike_count[6]

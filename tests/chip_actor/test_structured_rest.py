@@ -44,7 +44,7 @@ def resting_config() -> ChipConfig:
         for name, values in placed.switches.items():
             col(name)[placed.circuits] = values
         col("i_bias_conductance")[placed.circuits] = 300
-    col("i_bias_leak")[:] = 80
+    col("i_bias_leak")[:] = 167  # 0.36 µS
     col("i_const")[100] = 1000
     cfg.crossbar.enable[8, 0] = 1  # FPGA input 0 → top PADI bus 0 → driver 0
     cfg.crossbar.enable[9, 1] = 1  # FPGA input 1 → top PADI bus 1 → driver 1 (rows 2, 3)

@@ -223,7 +223,7 @@ def test_sources_poisson_and_on_chip(sim):
 
 
 def test_hx_neuron_takes_hardware_values(sim):
-    hx = sim.Population(2, sim.HXNeuron(i_const=900, v_threshold=536), label="hx")  # 703 mV
+    hx = sim.Population(2, sim.HXNeuron(i_const=900, v_threshold=518), label="hx")  # 703 mV
     hx.record("spikes")
     hx[0:1].record("v")
     sim.run(50.0)

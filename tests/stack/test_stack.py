@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bss2emu.chip_actor.analog import capacitance_pf, voltage_map
+from bss2emu.chip_actor.analog import G_LEAK_US_PER_LSB, I_CONST_NA_PER_LSB, capacitance_pf, voltage_map
 from bss2emu.errors import ChipError, ConfigError
 from bss2emu.protocol import coordinates as C
 from bss2emu.stack import calix, halco, hxcomm, lola
@@ -59,8 +59,8 @@ def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
 def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
     """Constant current on an ideal circuit: ISI = tau_ref + tau_m ln((V_inf-V_r)/(V_inf-V_th))."""
     n = lola.AtomicNeuron()
-    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 785, 20, 660  # 588, 528 mV
-    n.threshold.enable, n.threshold.v_threshold = True, 536  # 703 mV
+    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 785, 20, 723  # 588, 528 mV
+    n.threshold.enable, n.threshold.v_threshold = True, 518  # 703 mV
     n.event_routing.analog_output = n.EventRouting.AnalogOutputMode.normal
     n.constant_current.enable, n.constant_current.i_offset = True, 400
     n.membrane_capacitance.capacitance = 63
@@ -75,20 +75,20 @@ def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
     with hxcomm.ManagedConnection(ideal=True) as connection:
         sta.run(connection, program)
     assert set(program.spikes["label"]) == {3}
-    g_us, c_pf, i_na = 20 * 0.0045, float(capacitance_pf(63)), 400 * 0.05
+    g_us, c_pf, i_na = 20 * G_LEAK_US_PER_LSB, float(capacitance_pf(63)), 400 * I_CONST_NA_PER_LSB
     def mv(name, dac):
         return float(voltage_map(name).mv(dac))
 
     v_inf = mv("v_leak", 785) + i_na / g_us
     tau_ref_us = 50 * 2 ** 4 * 4e-3  # 250 MHz / 2**(3+1)
-    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - mv("v_reset", 660)) / (v_inf - mv("v_threshold", 536)))
+    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - mv("v_reset", 723)) / (v_inf - mv("v_threshold", 518)))
     measured = np.diff(program.spikes["fpga_time"]) / US
     assert np.allclose(measured, isi, rtol=0.01)
 
 
 def test_madc_records_the_neuron_on_the_readout_line_while_started():
     n = lola.AtomicNeuron()
-    n.leak.v_leak, n.leak.i_bias, n.membrane_capacitance.capacitance = 600, 300, 63
+    n.leak.v_leak, n.leak.i_bias, n.membrane_capacitance.capacitance = 600, 630, 63
     n.readout.enable_buffered_access = True
     builder = sta.PlaybackProgramBuilder()
     builder.write(halco.AtomicNeuronOnDLS(40), n)
@@ -111,7 +111,7 @@ def _two_on_the_readout_line(circuits, odd_first: bool, length: int = 1):
     builder = sta.PlaybackProgramBuilder()
     for c, leak in zip(circuits, (600, 800)):
         n = lola.AtomicNeuron()
-        n.leak.v_leak, n.leak.i_bias, n.membrane_capacitance.capacitance = leak, 300, 63
+        n.leak.v_leak, n.leak.i_bias, n.membrane_capacitance.capacitance = leak, 630, 63
         n.readout.enable_buffered_access = True
         builder.write(halco.AtomicNeuronOnDLS(c), n)
     chain = lola.ReadoutChain()
