@@ -7,17 +7,18 @@ translate the parameter sets of Naud, Marcille, Clopath & Gerstner (2008, Biol. 
 
 * time: 1 ms biological → 1 µs hardware (the chip's 1000× acceleration);
 * voltage: 1 mV biological → 4.7 mV, with E = -70 mV at 352 mV: ``v_exp`` 4 DAC LSB per mV
-  (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (2.4 mV/LSB,
-  leak 384 mV at 700, reset as the leak 100 LSB higher, threshold 297 LSB higher: E = -70 mV
-  → ``v_leak`` 686; the comparator threshold sits at -30 mV → ``v_threshold`` 468, far
-  enough above V_T that the exponential upswing, not the comparator, shapes the spike);
+  (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (leak 2.4
+  mV/LSB, 384 mV at 700; threshold as the leak 315 LSB higher; reset 1.174 mV/LSB, 384 mV at
+  600: E = -70 mV → ``v_leak`` 686; the comparator threshold sits at -30 mV →
+  ``v_threshold`` 450, far enough above V_T that the exponential upswing, not the
+  comparator, shapes the spike);
 * capacitance: 200 pF → 1.15 pF (``capacitance`` 31); conductances hence × 5.75
-  (g_L 4.5 nS/LSB, a 17 nS/LSB: Naud's a of 2–4 nS, 12–23 nS on the chip, is the
-  smallest step, 17 nS) and currents × 27 (i_const 50 pA/LSB, b 10 pA/LSB);
+  (g_L 2.15 nS/LSB, a 8.1 nS/LSB: Naud's a of 2–4 nS, 12–23 nS on the chip, lands on
+  1–3 steps) and currents × 27 (i_const 85 pA/LSB, b 29 pA/LSB);
 * Δ_T = 2 mV → 9.4 mV (``i_bias_exp`` 188, 0.05 mV/LSB); τ_w → ``i_bias_adapt_tau`` =
   17300 µs / τ_w.
 
-For the transient neuron the subthreshold adaptation ``a`` is chosen here (102 nS on the
+For the transient neuron the subthreshold adaptation ``a`` is chosen here (97 nS on the
 chip, 1.7 g_L) so that the adapted neuron's rheobase lies above the step and firing stops.
 The chip is ``ideal`` (no fixed-pattern mismatch), so the DAC values mean exactly what the
 maps say; on a real chip they would come from calibration.
@@ -40,27 +41,27 @@ STEP_ON_US = 20.0
 # shared by all patterns: AdEx on, comparator at -30 mV (bio), Δ_T = 2 mV (bio),
 # refractory 25 << 2 = 100 cycles of 4 ns = 0.4 µs
 COMMON = {
-    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 468, "i_bias_exp": 188,
+    "enable_exponential": 1, "enable_adaptation": 1, "v_threshold": 450, "i_bias_exp": 188,
     "refractory_count": 25, "refractory_clock": 2,
 }
 
 # Naud et al. (2008) value in the comment: C pF, g_L nS, E_L, V_T, V_r mV, a nS, τ_w ms, b pA, I pA
 PATTERNS: dict[str, dict[str, int]] = {
     # C 200, g_L 10, E_L -70, V_T -50, a 2, τ_w 30, b 0, V_r -58, I 500
-    "tonic": dict(capacitance=31, i_bias_leak=13, v_leak=686, v_exp=380, v_reset=610,
-                  i_bias_adapt_a=1, i_bias_adapt_tau=577, i_bias_adapt_b=0, i_const=270),
+    "tonic": dict(capacitance=31, i_bias_leak=27, v_leak=686, v_exp=380, v_reset=621,
+                  i_bias_adapt_a=1, i_bias_adapt_tau=577, i_bias_adapt_b=0, i_const=159),
     # C 200, g_L 12, E_L -70, V_T -50, a 2, τ_w 300, b 60, V_r -58, I 500
-    "adapting": dict(capacitance=31, i_bias_leak=15, v_leak=686, v_exp=380, v_reset=610,
-                     i_bias_adapt_a=1, i_bias_adapt_tau=58, i_bias_adapt_b=162, i_const=270),
+    "adapting": dict(capacitance=31, i_bias_leak=32, v_leak=686, v_exp=380, v_reset=621,
+                     i_bias_adapt_a=1, i_bias_adapt_tau=58, i_bias_adapt_b=56, i_const=159),
     # C 130, g_L 18, E_L -58, V_T -50, a 4, τ_w 150, b 120, V_r -50, I 400
-    "initial_burst": dict(capacitance=20, i_bias_leak=23, v_leak=710, v_exp=380, v_reset=626,
-                          i_bias_adapt_a=1, i_bias_adapt_tau=115, i_bias_adapt_b=324, i_const=216),
+    "initial_burst": dict(capacitance=20, i_bias_leak=49, v_leak=710, v_exp=380, v_reset=653,
+                          i_bias_adapt_a=3, i_bias_adapt_tau=115, i_bias_adapt_b=113, i_const=128),
     # C 200, g_L 10, E_L -58, V_T -50, a 2, τ_w 120, b 100, V_r -46, I 210
-    "bursting": dict(capacitance=31, i_bias_leak=13, v_leak=710, v_exp=380, v_reset=634,
-                     i_bias_adapt_a=1, i_bias_adapt_tau=144, i_bias_adapt_b=270, i_const=113),
+    "bursting": dict(capacitance=31, i_bias_leak=27, v_leak=710, v_exp=380, v_reset=669,
+                     i_bias_adapt_a=1, i_bias_adapt_tau=144, i_bias_adapt_b=93, i_const=67),
     # C 100, g_L 10, E_L -65, V_T -50, τ_w 90, b 30, V_r -47, I 350; a 17 (tuned here)
-    "transient": dict(capacitance=15, i_bias_leak=13, v_leak=697, v_exp=380, v_reset=632,
-                      i_bias_adapt_a=6, i_bias_adapt_tau=192, i_bias_adapt_b=81, i_const=189),
+    "transient": dict(capacitance=15, i_bias_leak=27, v_leak=697, v_exp=380, v_reset=665,
+                      i_bias_adapt_a=12, i_bias_adapt_tau=192, i_bias_adapt_b=28, i_const=111),
 }
 
 

@@ -231,7 +231,7 @@ def test_hx_neuron_takes_hardware_values(sim):
     v = hx.get_data().segments[0].analogsignals[0]
     assert 550.0 < float(v.max()) < 720.0  # hardware mV, up to the threshold
     assert state.last_experiment.populations[0].params.i_const == 900
-    assert hx.get("v_threshold").tolist() == 536
+    assert hx.get("v_threshold").tolist() == 518
 
 
 def test_many_neurons_record_v_through_the_cadc(sim):

@@ -11,7 +11,7 @@ import pytest
 from pyNN import errors
 
 import bss2emu
-from bss2emu.pynn import exceptions
+from bss2emu.pynn import exceptions, neurons
 
 
 def test_other_simulators_setup_arguments_are_ignored_with_a_warning(sim):
@@ -190,19 +190,22 @@ def test_routing_limits_become_pynn_errors(sim):
         sim.run(5.0)
 
 
-def test_coarse_tau_m_warns_with_the_realised_value(sim):
+def test_coarse_tau_m_warns_with_the_realised_value(sim, monkeypatch):
     """At a small capacitance setting (a 30 nA current onto 1 nF at 3 ms: a 90 mV deflection,
     which the constant-current DAC reaches only at setting 3) the leak's DAC step realises
-    tau_m=3 ms as 2.90 ms: a QuantisationWarning says so, pointing at the user's run() line;
-    without that current the full capacitance realises it within 2 % (no warning). (A weight
-    cannot force this any more: a weight-63 PSP of at most 400 mV needs setting 10 or more.)"""
+    tau_m=3 ms as 3.04 ms: a QuantisationWarning says so, pointing at the user's run() line;
+    without that current the full capacitance realises it within 0.1 % (no warning). (The
+    leak's 2.15 nS step keeps this case within the default 2 %: the test asks for 1 %. A
+    weight cannot force this any more: a weight-63 PSP of at most 400 mV needs setting 10 or
+    more.)"""
+    monkeypatch.setattr(neurons, "TAU_M_TOLERANCE", 0.01)
     pop = sim.Population(2, sim.IF_curr_exp(cm=1.0, tau_m=3.0, i_offset=30.0), label="fast")
-    with pytest.warns(bss2emu.QuantisationWarning, match=r"'fast': tau_m=3 ms is realised as 2\.9\d* ms .* "
+    with pytest.warns(bss2emu.QuantisationWarning, match=r"'fast': tau_m=3 ms is realised as 3\.03\d* ms .* "
                                                          r"capacitance setting 3 of 63") as record:
         sim.run(2.0)
     assert record[0].filename == __file__
     realised = pop.realised_parameters()["tau_m"]
-    assert np.all(np.abs(realised / 3.0 - 1) > 0.02)
+    assert np.all(np.abs(realised / 3.0 - 1) > 0.01)
     sim.end()
     sim.setup(timestep=0.1)
     pop = sim.Population(2, sim.IF_curr_exp(tau_m=3.0), label="slow")

@@ -154,7 +154,7 @@ def test_rules_need_a_timer_and_a_kernel(sim):
 
 def test_a_rule_in_ppu_cpp_runs_compiled_from_pynn(sim):
     """A rule that brings C++ (``generate_kernel()``, as on BSS-2) runs on the PPU: at 50 ms it
-    writes weight 0 to its projection, and the driven neuron falls silent from then on."""
+    writes weight 0 to its projection, and the driven neuron falls silent soon after."""
 
     class Silence(sim.PlasticityRule, sim.StaticSynapse):
         def generate_kernel(self):
@@ -167,7 +167,9 @@ def test_a_rule_in_ppu_cpp_runs_compiled_from_pynn(sim):
                          synapse_type=Silence(timer=sim.Timer(start=50.0, period=100.0, num_periods=1), weight=1.0))
     sim.run(100.0)
     spikes = np.asarray(pop.get_data().segments[-1].spiketrains[0])
-    assert (spikes < 50.0).sum() > 3 and (spikes > 55.0).sum() == 0
+    # (the synaptic currents of the inputs before 50 ms, τ_syn 5 ms, may still carry it over
+    # the threshold once or twice: silent from three τ_syn after the write)
+    assert (spikes < 50.0).sum() > 3 and (spikes > 65.0).sum() == 0
     assert prj.hardware_weights()[0].max() > 0  # the rule acts inside the run: the script's weights stay
 
 

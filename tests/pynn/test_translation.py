@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bss2emu.chip_actor.analog import (ADAPTATION_A_US_PER_LSB, LEAK_MV_PER_LSB, chip_mismatch, neuron_physics,
-                                       stp_tau_us, stp_utilisation)
+from bss2emu.chip_actor.analog import (ADAPTATION_A_US_PER_LSB, ADAPTATION_B_NA_PER_LSB, LEAK_MV_PER_LSB, chip_mismatch,
+                                       neuron_physics, stp_tau_us, stp_utilisation)
 from bss2emu.protocol.hardware import NEURON_PARAMETER_INDEX, NeuronConfig
 from bss2emu.pynn import translation as T
 
@@ -36,8 +36,8 @@ def _translate(params, serial, ideal, max_weight=None, conductance=True):
 def test_eif_round_trip_through_the_chip_physics(serial, ideal):
     """Ideal chip: to a DAC step; a chip with mismatch (calibrated): to the calibration's
     residual (voltages to half a DAC step — 0.12 mV for leak, reset and threshold, 0.06 mV
-    for the others —, times 1–3 % — the leak DAC step at the chosen capacitance —, a to half
-    its 17 nS step)."""
+    for the others —, times 1–3 % — the leak DAC step at the chosen capacitance —, a and b to
+    half their steps, 8.1 nS and 29 pA)."""
     tr, ph = _translate(EIF, serial, ideal, {"excitatory": np.array([0.01, 0.02])})
     p = {k: np.asarray(v) for k, v in EIF.items()}
     bio = lambda v_hw: (v_hw - 1000.0) / 10.0  # noqa: E731
@@ -55,7 +55,9 @@ def test_eif_round_trip_through_the_chip_physics(serial, ideal):
     a_step_ns = ADAPTATION_A_US_PER_LSB * chip_mismatch(serial, ideal).gain[CIRCUITS, NEURON_PARAMETER_INDEX[
         "i_bias_adapt_a"]] / k * 1e3  # one DAC step of a, biological nS
     assert np.all(np.abs(ph.a / k * 1e3 - p["a"]) <= 0.5 * a_step_ns + 0.05 * p["a"])
-    assert np.allclose(ph.b / (10.0 * k), p["b"], rtol=0.05)
+    b_step_na = ADAPTATION_B_NA_PER_LSB * chip_mismatch(serial, ideal).gain[CIRCUITS, NEURON_PARAMETER_INDEX[
+        "i_bias_adapt_b"]] / (10.0 * k)  # one DAC step of b, biological nA
+    assert np.all(np.abs(ph.b / (10.0 * k) - p["b"]) <= 0.5 * b_step_na + 0.03 * p["b"])
     assert np.allclose(ph.i_const / (10.0 * k), p["i_offset"], rtol=0.02, atol=2e-3)
     # one weight LSB as the translation reports it is what a code-63 synapse realises / 63
     lsb = tr.weight_lsb["excitatory"]
