@@ -36,7 +36,7 @@ ACTIVE_INPUTS = 10  # inputs that fire a burst per row
 # LIF outputs, as the tutorial's calibrated neurons (no exponential term, no adaptation):
 # the single-chip benchmark's leak, reset, threshold and time constants (τ_m 10 µs, τ_syn 5 µs,
 # τ_ref 2 µs), threshold 704 mV from a leak of 587 mV
-NEURON_PARAMS = {"v_leak": 785, "v_reset": 723, "v_threshold": 518, "i_bias_leak": 105, "capacitance": 63,
+NEURON_PARAMS = {"v_leak": 785, "v_reset": 635, "v_threshold": 518, "i_bias_leak": 105, "capacitance": 63,
                  "i_bias_syn_exc_tau": 60, "i_bias_syn_inh_tau": 60, "refractory_count": 125, "refractory_clock": 2}
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import bss2emu
 from _common import command_line, madc_trace_mv, new_figure, print_table, save_figure
 
-I_CONST_STEP = 800  # DAC value, 50 pA/LSB: 40 nA, well above the ≈ 27 nA rheobase
+I_CONST_STEP = 470  # DAC value, 85 pA/LSB: 40 nA, well above the ≈ 26 nA rheobase
 
 
 def schedule(runtime_us: float) -> dict[str, list[float]]:

@@ -26,7 +26,7 @@ from _common import command_line, print_table
 from _structured import plot_grid
 from bss2emu.pynn.morphology import Compartment, SharedLineConnection, create_mc_neuron
 
-LEAK = 80  # i_bias_leak of each compartment's first circuit (4.5 nS per value)
+LEAK = 167  # i_bias_leak of each compartment's first circuit (2.15 nS per value: 0.36 µS)
 WEIGHT = 63
 INPUTS = 8
 ISI_MS = 30.0

@@ -180,7 +180,7 @@ def ideal_characterisation(serial: int = 0) -> Characterisation:
 
     >>> ch = ideal_characterisation()
     >>> int(ch.dac_for("tau_m_us", 10.0)[0]), int(ch.dac_for("v_leak_mv", 600.0)[0])
-    (51, 790)
+    (107, 790)
     """
     ab = _nominal_ab()
     return Characterisation(serial, True, {k: np.full(N, v[0]) for k, v in ab.items()},

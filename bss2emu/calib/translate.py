@@ -45,7 +45,7 @@ from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..units import ACCELERATION
 from .calibration import StoreArg, calibrate
-from .models import RATE, ideal_characterisation, invert, model_value
+from .models import LINEAR, RATE, ideal_characterisation, invert, model_value
 from .result import CalibrationResult
 from .targets import REFERENCE_WEIGHT, TARGET_FIELDS, CalibrationTargets, psp_shape_us
 
@@ -371,11 +371,22 @@ def choose_capacitance(values: dict[str, np.ndarray], max_current_mv: np.ndarray
     smallest = _smallest_capacitance(tau)
     top = np.maximum(largest(HEADROOM[0]), smallest)
     # among the settings that qualify, the one whose leak setting realises tau_m best (nominally)
+    # — and a: its DAC step (``chip_actor.analog.ADAPTATION_A_US_PER_LSB``) is a/g_L ≈ 0.03 at
+    # full capacitance, so a of a few nS lands on 1–4 steps; the capacitance sets how many
+    # steps a/g_L takes (a/C at the full-capacitance τ_m), and the worse of the two relative
+    # errors decides
     caps = np.arange(C.CAPACITANCE_MAX + 1)[:, None]
     full = tau[None, :] * (C.CAPACITANCE_MAX + 1.0) / (caps + 1.0)
     a, b = (np.full(full.shape, part["tau_m_us"][0]) for part in (ch.a, ch.b))
     realised = model_value(RATE, a, b, invert(RATE, a, b, full, 1, C.DAC_MAX))
-    err = np.abs(realised - full) / full - 1e-6 * caps  # ties: the larger capacitance
+    err = np.abs(realised - full) / full
+    if "a_ratio" in values:
+        want = np.abs(values["a_ratio"])[None, :] / full
+        a, b = (np.full(full.shape, part["a_per_us"][0]) for part in (ch.a, ch.b))
+        got = model_value(LINEAR, a, b, invert(LINEAR, a, b, want, 0, C.DAC_MAX))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            err = np.maximum(err, np.where(want > 0, np.abs(got - want) / np.where(want > 0, want, 1.0), 0.0))
+    err = err - 1e-6 * caps  # ties: the larger capacitance
     err = np.where((caps >= smallest[None, :]) & (caps <= top[None, :]), err, np.inf)
     cap = np.argmin(err, axis=0)
     return np.where(largest(HEADROOM[1]) < smallest, -1, cap).astype(np.int64)
@@ -520,7 +531,7 @@ def bio_to_hw(params: dict, serial: int = 0, ideal: bool = False, circuits=None,
 
     >>> hw = bio_to_hw({"v_rest": -65.0, "tau_m": 10.0, "tau_syn_E": 5.0}, ideal=True)
     >>> int(hw["v_leak"][0]), int(hw["capacitance"][0]), int(hw["i_bias_leak"][0]), int(hw["i_bias_syn_exc_tau"][0])
-    (686, 59, 48, 60)
+    (686, 63, 107, 60)
     """
     result = calibrate_bio(params, serial, ideal, circuits, bio_map, store)
     n = _params(params, None if circuits is None else len(np.atleast_1d(circuits)))[1]

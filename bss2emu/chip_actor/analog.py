@@ -24,15 +24,13 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   conductance and current scale (below), as its task asks for rest and threshold reads 50
   codes apart ("300" and "350"); ``fp_singleNeuron`` (leak 1000, threshold 500) fires
   tonically; the AdEx tutorial's threshold 620 lies at 807 codes, above its figures'
-  750-code top, which the spikes' upswings cross. The reset has the plain CapMem step
-  (``MV_PER_DAC``) through reset 600 ≙ leak 700 (``RESET_AT_LEAK_700_LSB``): the AdEx
-  tutorial's reset slider sits at 600 and its spike-frequency-adaptation figure
-  (``adex-adaptation.png``) resets to its rest; ``ts_00``'s leak-over-threshold figure
-  (``single_neuron_lot.png``) resets at reset 400 to 168 codes below its threshold 300 — 0.84
-  codes (0.98 mV) per LSB between the two tutorials' chips, the plain step's 0.85 codes.
-  Reset 400 ≙ 149 mV, inside ``ts_00``'s plot range (100–800 codes) below threshold 300
-  (180 mV); with the leak's slope it would be floored at ground. The chips of the tutorials
-  differ by tens of mV (``ts_00``'s silent neuron reads 375 codes at leak 700 and its
+  750-code top, which the spikes' upswings cross. The reset's map runs through reset 400 ≙
+  150 mV (128 codes) and the calibration window's top at 1022 (1.61 mV per LSB):
+  ``ts_00``'s leak-over-threshold experiment (reset 400, threshold 300 ≙ 180 mV, plotted
+  over 100–800 codes) draws its sawtooth inside its plot (with the leak's map the reset
+  would be floored at ground), and the AdEx tutorial's reset slider default 600 lies 74
+  codes above its rest, as its transient-spiking figure (``adex-transient.png``: rest 318,
+  reset ≈ 400) shows. The chips of the tutorials differ by tens of mV (``ts_00``'s silent neuron reads 375 codes at leak 700 and its
   sawtooth spans 232–400 codes, ``cns_02``'s asks for 300 codes at leak 530): this map
   follows the AdEx tutorial, whose dynamics depend on where rest, reset and exponential
   onset lie. The other voltages (reversal potentials, V_T, …) keep ``MV_PER_DAC`` with no
@@ -112,11 +110,12 @@ class VoltageMap(NamedTuple):
 LEAK_MV_PER_LSB = 2.4  # leak 700 ≙ 384 mV (327 MADC codes) and leak 1022 ≙ 1157 mV (module docstring)
 _LEAK_OFFSET_MV = 384.0 - 700 * LEAK_MV_PER_LSB
 THRESHOLD_SHIFT_LSB = 315  # threshold d ≙ leak d + 315
-RESET_AT_LEAK_700_LSB = 600  # reset 600 ≙ leak 700, with the plain CapMem step (module docstring)
+RESET_MV_AT_400 = 150.0  # reset 400 ≙ 150 mV, and 1022 ≙ the calibration window's top, 1150 mV (module docstring)
+RESET_MV_PER_LSB = (1150.0 - RESET_MV_AT_400) / (C.DAC_MAX - 400)
 VOLTAGE_MAPS: dict[str, VoltageMap] = {
     "v_leak": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV),
     "v_threshold": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + THRESHOLD_SHIFT_LSB * LEAK_MV_PER_LSB),
-    "v_reset": VoltageMap(MV_PER_DAC, 384.0 - RESET_AT_LEAK_700_LSB * MV_PER_DAC),
+    "v_reset": VoltageMap(RESET_MV_PER_LSB, RESET_MV_AT_400 - 400 * RESET_MV_PER_LSB),
 }
 DEFAULT_VOLTAGE_MAP = VoltageMap(MV_PER_DAC, 0.0)  # reversal potentials, V_T and the other voltage cells
 ADAPTATION_REF_OFFSET_MV = 88.6  # adaptation_v_ref 500 reads 425 MADC codes (module docstring)

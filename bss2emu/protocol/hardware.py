@@ -37,7 +37,7 @@ NEURON_PARAMETERS: tuple[NeuronParameter, ...] = (
     # leak, reset and threshold cells map differently (chip_actor.analog.VOLTAGE_MAPS); the
     # defaults are one operating point: leak 588 mV, reset 528 mV, threshold 703 mV
     NeuronParameter("v_leak", C.DAC_MAX, 785, "mV", "leak (resting) potential E_L; 2.4 mV/LSB, 384 mV at 700"),
-    NeuronParameter("v_reset", C.DAC_MAX, 723, "mV", "reset potential; 1.174 mV/LSB, 384 mV at 600"),
+    NeuronParameter("v_reset", C.DAC_MAX, 635, "mV", "reset potential; 1.61 mV/LSB, 150 mV at 400"),
     NeuronParameter("v_threshold", C.DAC_MAX, 518, "mV", "spike threshold (comparator); as the leak 315 LSB higher"),
     NeuronParameter("v_exp", C.DAC_MAX, 650, "mV", "exponential-term threshold V_T; 1.174 mV/LSB (the default map)"),
     NeuronParameter("e_rev_exc", C.DAC_MAX, 900, "mV", "excitatory reversal potential (conductance mode)"),

@@ -111,7 +111,8 @@ def test_stronger_subthreshold_adaptation_deepens_the_sag(pynn):
     assert strong / weak == pytest.approx((1 + 0.54) / (1 + 5.4), abs=0.08)  # a/g_L 0.54 → 5.4
 
 
-TRANSIENT = dict(SUBTHRESHOLD, reset_v_reset=600, exponential_v_exp=446, exponential_i_bias=300)
+RESET_AT_REST = 545  # 384 mV (``analog``'s reset map): the reset at the membrane's rest
+TRANSIENT = dict(SUBTHRESHOLD, reset_v_reset=RESET_AT_REST, exponential_v_exp=446, exponential_i_bias=300)
 
 
 def test_transient_spiking_marks_only_the_onset_of_the_stimulus(pynn):
@@ -126,7 +127,7 @@ def test_transient_spiking_marks_only_the_onset_of_the_stimulus(pynn):
     assert jump >= 10  # b lifts the adaptation state at the spike (the figure's step)
 
 
-ADAPTING = dict(SUBTHRESHOLD, reset_v_reset=600, adaptation_i_bias_a=0, adaptation_i_bias_b=200,
+ADAPTING = dict(SUBTHRESHOLD, reset_v_reset=RESET_AT_REST, adaptation_i_bias_a=0, adaptation_i_bias_b=200,
                 exponential_v_exp=380, exponential_i_bias=300)
 
 
@@ -147,13 +148,13 @@ def test_spike_frequency_adaptation_lengthens_the_intervals(pynn):
 def test_a_higher_reset_turns_adaptation_into_initial_and_regular_bursting(pynn):
     """Task 7–9: the reset raised towards the exponential's point of no return gives first
     "initial bursting" (a quick burst at the onset, then regularly spaced single spikes),
-    then regular bursting (figure: bursts of 2–3 spikes every ~0.14 ms; here 4 every 0.17 ms)."""
-    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 660})
+    then regular bursting (figure: bursts of 2–3 spikes every ~0.14 ms; here 2 every 0.1 ms)."""
+    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 589})  # 454 mV
     isi = np.diff(spikes)
     late = isi[len(isi) // 2:]
     assert np.all(isi[:2] < 0.4 * late.mean())  # the burst at the onset
     assert np.std(late) < 0.1 * np.mean(late)  # then regular
-    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 680})
+    *_, spikes = experiment(pynn, **{**ADAPTING, "reset_v_reset": 598})  # 468 mV
     isi = np.diff(spikes)
     inside, between = isi < 0.03, isi > 0.08
     assert np.all(inside | between)  # two kinds of intervals: within and between bursts

@@ -16,7 +16,7 @@ from bss2emu.protocol.experiment import Experiment
 ROW_US, BURST, BURST_DT_US, N_IN, N_OUT = 600.0, 15, 4.2, 20, 20
 # AdEx with the exponential term, without adaptation (whose slow relaxation would outlast a
 # short test's idle time)
-PARAMS = {"v_leak": 785, "v_reset": 723, "v_threshold": 518, "enable_exponential": 1, "v_exp": 585,
+PARAMS = {"v_leak": 785, "v_reset": 635, "v_threshold": 518, "enable_exponential": 1, "v_exp": 585,
           "i_bias_exp": 40, "i_bias_leak": 105, "capacitance": 63, "i_bias_syn_exc_tau": 60,
           "i_bias_syn_inh_tau": 60, "refractory_count": 125, "refractory_clock": 2}
 

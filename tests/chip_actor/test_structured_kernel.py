@@ -163,7 +163,7 @@ def test_a_dendritic_spike_with_a_high_reset_holds_a_plateau_that_drives_the_som
     col = cfg.neurons.column
     col("enable_fire")[6] = 1
     col("v_threshold")[6] = 480  # 612 mV
-    col("v_reset")[6] = 972  # 821 mV, above rest (588 mV): the plateau
+    col("v_reset")[6] = 817  # 821 mV, above rest (588 mV): the plateau
     col("refractory_count")[6] = 250
     col("refractory_clock")[6] = 6  # 250 · 64 · 4 ns = 64 µs
     col("i_const")[6] = 176  # 15 nA

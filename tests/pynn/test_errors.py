@@ -267,14 +267,14 @@ def test_stated_ranges_are_inclusive(sim, name):
 
 
 def test_inputs_too_strong_for_tau_m_name_the_parameter_and_its_limit(sim):
-    """Adaptation a=100 nS (PyNN's parameter_changes.py) fits the circuit (17 nS per LSB,
+    """Adaptation a=100 nS (PyNN's parameter_changes.py) fits the circuit (8.1 nS per LSB,
     ``chip_actor.analog``); a=1000 nS lies beyond the calibrated a/g_L ≤ 10 and a 80 nA DC
     current beyond the constant-current DAC at their tau_m: the message names the parameter,
     its value and the limit at this tau_m and cm, and that limit is accepted."""
 
     cell = sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_thresh=-55.0, tau_refrac=5.0, a=100.0), label="cell")
     sim.run(1.0)
-    assert cell.realised_parameters()["a"][0] == pytest.approx(100.0, rel=0.05)  # within half a 17 nS step
+    assert cell.realised_parameters()["a"][0] == pytest.approx(100.0, rel=0.05)  # within half an 8.1 nS step
     sim.setup(timestep=0.1)
     cell = sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_thresh=-55.0, tau_refrac=5.0), label="cell")
     with pytest.raises(errors.InvalidParameterValueError,

@@ -59,7 +59,7 @@ def test_resting_potential_written_by_a_program_reads_back_through_the_cadc():
 def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
     """Constant current on an ideal circuit: ISI = tau_ref + tau_m ln((V_inf-V_r)/(V_inf-V_th))."""
     n = lola.AtomicNeuron()
-    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 785, 20, 723  # 588, 528 mV
+    n.leak.v_leak, n.leak.i_bias, n.reset.v_reset = 785, 20, 635  # 588, 528 mV
     n.threshold.enable, n.threshold.v_threshold = True, 518  # 703 mV
     n.event_routing.analog_output = n.EventRouting.AnalogOutputMode.normal
     n.constant_current.enable, n.constant_current.i_offset = True, 400
@@ -81,7 +81,7 @@ def test_a_neuron_driven_above_threshold_fires_at_the_lif_rate():
 
     v_inf = mv("v_leak", 785) + i_na / g_us
     tau_ref_us = 50 * 2 ** 4 * 4e-3  # 250 MHz / 2**(3+1)
-    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - mv("v_reset", 723)) / (v_inf - mv("v_threshold", 518)))
+    isi = tau_ref_us + c_pf / g_us * math.log((v_inf - mv("v_reset", 635)) / (v_inf - mv("v_threshold", 518)))
     measured = np.diff(program.spikes["fpga_time"]) / US
     assert np.allclose(measured, isi, rtol=0.01)
 
