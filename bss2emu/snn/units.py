@@ -178,7 +178,7 @@ def weight_lsb(targets: NeuronTargets) -> float:
 
     >>> t = NeuronTargets(600, 600, 700, 10.0, 10.0, 1.0, DEFAULT_CAPACITANCE)
     >>> round(weight_lsb(t._replace(psp_mv=400.0)) * 63, 2)  # the largest PSP target
-    10.69
+    10.78
     """
     cal = _nominal(targets)
     slope = float(cal.gains["syn_exc_mv_per_us"][0])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bss2emu.chip_actor import kernels as K
-from bss2emu.chip_actor.analog import chip_mismatch, neuron_physics
+from bss2emu.chip_actor.analog import ADAPTATION_B_NA_PER_LSB, chip_mismatch, neuron_physics
 from bss2emu.chip_actor.chip import Chip
 from bss2emu.errors import ChipError, ConfigError
 from bss2emu.protocol.coordinates import make_label
@@ -89,7 +89,7 @@ def test_adaptation_jumps_by_b_at_each_spike_and_decays_with_tau_w(recording_con
     madc, spikes = run_madc(cfg, 3000)
     ph = physics(cfg)
     b, tau_w_ns = ph.b[0], ph.tau_w[0] * 1e3
-    assert b == pytest.approx(0.9) and tau_w_ns == pytest.approx(17300e3 / 216)  # 10 pA/LSB, 17300 µs / value
+    assert b == pytest.approx(90 * ADAPTATION_B_NA_PER_LSB) and tau_w_ns == pytest.approx(17300e3 / 216)  # 17300 µs / value
     w = madc.physical.to_numpy()
     assert w[0] == 0.0
     # with a = 0, w only decays with tau_w, and a spike adds b at the end of its step

@@ -14,8 +14,8 @@ from bss2emu.errors import ConfigError
 
 BASE = {
     "runtime_us": 60, "seed": 3, "chip": {"serial": 4},
-    "populations": [{"name": "a", "size": 30, "params": {"i_const": 400}},
-                    {"name": "b", "size": 5, "params": {"i_const": 400}}],
+    "populations": [{"name": "a", "size": 30, "params": {"i_const": 235}},
+                    {"name": "b", "size": 5, "params": {"i_const": 235}}],
     "sources": [{"kind": "spike_array", "name": "x", "size": 6, "spike_times_us": [[]] * 6},
                 {"kind": "spike_array", "name": "fixed", "size": 2, "spike_times_us": [[3.0, 9.5], [20.0]]},
                 {"kind": "poisson", "name": "noise", "size": 4, "rate_khz": 60}],

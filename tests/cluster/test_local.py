@@ -74,7 +74,7 @@ def test_timed_write_switches_a_neuron_on_at_its_time():
 
 def test_weight_write_silences_a_projection():
     exp = {"runtime_us": 200, "chip": {"ideal": True},
-           "populations": [{"name": "n", "size": 1, "params": {"i_const": 400}}],
+           "populations": [{"name": "n", "size": 1, "params": {"i_const": 235}}],
            "sources": [{"kind": "spike_array", "name": "s", "size": 12,
                         "spike_times_us": [list(np.arange(5.0, 200.0, 5.0))] * 12}],
            "projections": [{"pre": "s", "post": "n", "weight": 63}],
@@ -100,7 +100,7 @@ def bad_kernel(ctx):
 
 PPU_EXP = {
     "runtime_us": 300, "chip": {"ideal": True},
-    "populations": [{"name": "n", "size": 1, "params": {"i_const": 450}}],
+    "populations": [{"name": "n", "size": 1, "params": {"i_const": 265}}],  # 22.5 nA
     "sources": [{"kind": "spike_array", "name": "s", "size": 8,
                  "spike_times_us": [list(np.arange(2.0, 300.0, 2.0))] * 8}],
     "projections": [{"pre": "s", "post": "n", "weight": 63}],

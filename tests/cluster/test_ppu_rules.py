@@ -81,7 +81,7 @@ def test_one_rule_runs_on_each_chip_with_the_part_placed_there():
 
 def test_timed_connection_and_per_connection_weight_writes():
     base = dict(name="w", runtime_us=90.0, chip={"ideal": True},
-                populations=[{"name": "p", "size": 2, "params": {"i_const": 400}}],
+                populations=[{"name": "p", "size": 2, "params": {"i_const": 235}}],
                 sources=[{"kind": "spike_array", "name": "s", "size": 24,
                           "spike_times_us": [list(np.arange(2.0, 90.0, 5.0))] * 24}],
                 projections=[{"name": "sp", "pre": "s", "post": "p", "weight": 63,  # 12 inputs per neuron
@@ -112,7 +112,7 @@ def test_a_rule_sets_a_background_generator_rate():
             ctx.set_background_rate("bg", 0)
 
     exp = dict(name="bg", runtime_us=100.0, chip={"ideal": True},
-               populations=[{"name": "p", "size": 1, "params": {"i_const": 400}}],
+               populations=[{"name": "p", "size": 1, "params": {"i_const": 235}}],
                sources=[{"kind": "background", "name": "bg", "size": 16, "period": 25, "rate": 255}],
                projections=[{"pre": "bg", "post": "p", "weight": 63}])
     free = bss2emu.run(E.Experiment(**exp)).spike_times_us("p")[0]
@@ -165,7 +165,7 @@ def test_a_rule_disconnects_and_reconnects_synapses():
 
     exp = E.Experiment(
         name="prune", runtime_us=90.0, chip={"ideal": True},
-        populations=[{"name": "p", "size": 1, "params": {"i_const": 400}}],
+        populations=[{"name": "p", "size": 1, "params": {"i_const": 235}}],
         sources=[{"kind": "spike_array", "name": "s", "size": 12,
                   "spike_times_us": [list(np.arange(2.0, 90.0, 5.0))] * 12}],
         projections=[{"name": "sp", "pre": "s", "post": "p", "weight": 63}],

@@ -22,11 +22,11 @@ _M.connect_to_soma((3, 0))
 _M.connect_soma_line(3, 4, 0)
 PLACED = _M.done().place([10])
 SOMA = PLACED.index(0, S)
-THRESHOLD = 492  # 597.6 mV (the threshold cell's map): between the soma's peak for one input (~595 mV) and for two (~600 mV)
+THRESHOLD = 474  # 597.6 mV (the threshold cell's map): between the soma's peak for one input (~595 mV) and for two (~600 mV)
 
 
 def detector(t_a_us, t_b_us, fire: bool = True) -> bss2emu.Experiment:
-    params = {"i_bias_conductance": 600, "i_bias_syn_exc_gm": 170, "i_bias_syn_exc_tau": 30, "i_bias_leak": 30,
+    params = {"i_bias_conductance": 600, "i_bias_syn_exc_gm": 170, "i_bias_syn_exc_tau": 30, "i_bias_leak": 63,
               "v_threshold": THRESHOLD, "enable_fire": [int(fire and i == SOMA) for i in range(PLACED.size)]}
     sources, projections = [], []
     for name, comp, t in (("a", A, t_a_us), ("b", B, t_b_us)):

@@ -93,7 +93,9 @@ def test_a_smaller_voltage_scale_gives_the_same_dynamics(monkeypatch):
     monkeypatch.setattr(T, "V_SCALES", (7.0,))
     got = scripts.adex_step(bss, base, record_v=True)
     assert ref["scales"]["v_scale"] == 10.0 and got["scales"]["v_scale"] == 7.0
-    assert_spikes_agree(ref["spikes"], got["spikes"], scripts.ND_STEP_ON_MS)
+    # (at 7 hardware mV per mV the leak's 2.4 mV step is 0.34 mV: rest lands 0.17 mV low and
+    # V_T - E_L 1.4 % wide, which the near-rheobase adapting neuron turns into a 2.6 % drift)
+    assert_spikes_agree(ref["spikes"], got["spikes"], scripts.ND_STEP_ON_MS, drift=0.03)
     assert got["v"][:100].mean() == pytest.approx(-70.0, abs=0.3)  # recorded in the user's mV
 
 

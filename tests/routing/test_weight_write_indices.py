@@ -12,7 +12,7 @@ from bss2emu.routing.mapping import map_experiment
 from bss2emu.routing.stimulus import build_playback
 
 BASE = dict(name="w", runtime_us=90.0, chip={"ideal": True},
-            populations=[{"name": "p", "size": 2, "params": {"i_const": 400}}],
+            populations=[{"name": "p", "size": 2, "params": {"i_const": 235}}],
             sources=[{"kind": "spike_array", "name": "s", "size": 24,
                       "spike_times_us": [list(np.arange(2.0, 90.0, 5.0))] * 24}],
             projections=[{"name": "sp", "pre": "s", "post": "p", "weight": 63,  # 12 inputs per neuron

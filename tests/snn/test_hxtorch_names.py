@@ -55,7 +55,8 @@ def test_emulated_leak_and_threshold_read_in_cadc_codes():
     z = lif(syn(snn.NeuronHandle(spikes=x)))
     snn.run(exp, 40)
     assert z.membrane_cadc[0].min() >= 79 and z.membrane_cadc[0].max() <= 81
-    assert 123 <= z.membrane_cadc[1].max() <= 127 and z.spikes[1].sum() >= 3
+    # (under drive the last sample before a crossing lies up to one step's rise below it: 3 codes)
+    assert 122 <= z.membrane_cadc[1].max() <= 127 and z.spikes[1].sum() >= 3
     assert z.spikes[0].sum() == 0
 
 
