@@ -95,13 +95,56 @@ raise SystemExit(0)
 # the line of the offline helpers that calibrates the correlation sensors (--uncalibrated-sensors)
 CORRELATION_TARGET = ("    target.correlation_target = calix.spiking.CorrelationCalibTarget(amplitude=1.5, "
                       "time_constant=30 * pq.us)\n")
+# --trace FILE: the kernel writes one line per invocation (per row presentation) to FILE: the
+# quantities the weight update is made of (the C++ below is inserted into the kernel's f-string,
+# hence the doubled braces)
+TRACE_EDITS = [
+    ("            // update weights\n            for (size_t row = 0; row < synapses[0].rows.size(); ++row) {{\n",
+     "            // update weights\n"
+     "            int8_t _k = static_cast<int8_t>(update_rate * 128);\n"
+     "            int _n_corr = 0, _max_corr = 0, _sum_corr = 0, _max_diag = 0, _n_raw = 0, _n_zeroed = 0,\n"
+     "                _n_pos = 0, _n_neg = 0, _sum_dw = 0, _max_prod = 0;\n"
+     "            for (size_t row = 0; row < synapses[0].rows.size(); ++row) {{\n"),
+    ("                VectorRowFracSat8 new_weights =\n                    static_cast<VectorRowFracSat8>(weights)\n"
+     "                    + weight_update;\n",
+     "                for (size_t _c = 0; _c < {parameters.n_outputs}; ++_c) {{\n"
+     "                    int _x = static_cast<int8_t>(correlation_fracsat[_c]);\n"
+     "                    int _raw = static_cast<int8_t>(correlation_fracsat[_c] * _k);\n"
+     "                    int _w = static_cast<int8_t>(weight_update[_c]);\n"
+     "                    _n_corr += _x > 0; _sum_corr += _x; _max_corr = std::max(_max_corr, _x);\n"
+     "                    if (_c == current_row) _max_diag = std::max(_max_diag, _x);\n"
+     "                    _max_prod = std::max(_max_prod, std::abs(_x * int(_k)));\n"
+     "                    _n_raw += _raw != 0; _n_zeroed += (_raw != 0) && (_w == 0);\n"
+     "                    _n_pos += _w > 0; _n_neg += _w < 0; _sum_dw += _w;\n"
+     "                }}\n"
+     "                VectorRowFracSat8 new_weights =\n                    static_cast<VectorRowFracSat8>(weights)\n"
+     "                    + weight_update;\n"),
+    ("            // update mean rewards\n",
+     "            {{\n"
+     "                int _tot = 0, _max_s = 0, _act = 0;\n"
+     "                for (size_t i = 0; i < {parameters.n_outputs}; ++i) {{\n"
+     "                    _tot += spike_counts[i]; _max_s = std::max(_max_s, int(spike_counts[i])); _act += spike_counts[i] > 0;\n"
+     "                }}\n"
+     "                FILE* _f = std::fopen(std::getenv(\"PONG_TRACE\"), \"a\");\n"
+     "                std::fprintf(_f, \"%zu %g %g %g %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d\\\\n\", current_row, reward,\n"
+     "                    mean_rewards[current_row], update_rate, int(_k), _tot, _max_s, int(spike_counts[current_row]),\n"
+     "                    _act, _n_corr, _max_corr, _sum_corr, _max_diag, _max_prod, _n_raw, _n_zeroed, _n_pos, _n_neg, _sum_dw);\n"
+     "                std::fclose(_f);\n"
+     "            }}\n"
+     "            // update mean rewards\n"),
+    ("        #include <algorithm>\n", "        #include <algorithm>\n        #include <cstdio>\n"
+     "        #include <cstdlib>\n"),
+]
+TRACE_COLUMNS = ("row reward mean_reward update_rate k spikes max_spikes spikes_target_column active_columns "
+                 "n_corr_pos max_corr sum_corr max_corr_target_column max_abs_product n_update_raw "
+                 "n_update_truncated_to_0 n_update_pos n_update_neg sum_update").split()
 BYTE_ORDER_EDIT = ('packed_data = struct.pack("4B", *raw_data[:4][::-1])',
                    'packed_data = struct.pack("4B", *raw_data[:4])')
 
 
-def build_script(directory: Path, ppu_byte_order: bool = False) -> str:
+def build_script(directory: Path, ppu_byte_order: bool = False, trace: bool = False) -> str:
     script = tut.to_script(tut.rst_cells(directory / "ts_07-pong.rst"))
-    for old, new in EDITS + ([] if ppu_byte_order else [BYTE_ORDER_EDIT]):
+    for old, new in EDITS + ([] if ppu_byte_order else [BYTE_ORDER_EDIT]) + (TRACE_EDITS if trace else []):
         if old not in script:
             raise SystemExit(f"ts_07-pong changed: {old!r} not found in the built script")
         script = script.replace(old, new)
@@ -120,6 +163,8 @@ def main(argv=None) -> int:
                    help="leave the correlation sensors uncalibrated (bss2emu's default 20 codes per pair, 5 us)")
     p.add_argument("--ppu-byte-order", action="store_true",
                    help="keep the script's reading of the recorded float as big-endian bytes (module docstring)")
+    p.add_argument("--trace", type=Path, default=None,
+                   help="write per row presentation the quantities of the weight update here (TRACE_COLUMNS)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bss2-pong-") as tmp:
         work = Path(tmp) / "demos"
@@ -137,9 +182,10 @@ def main(argv=None) -> int:
         (shims / "ipywidgets.py").write_text(tut.IPYWIDGETS)
         (shims / "ipycanvas.py").write_text(tut.IPYCANVAS)
         script = work / "pong_learning.py"
-        script.write_text(build_script(work, args.ppu_byte_order))
+        script.write_text(build_script(work, args.ppu_byte_order, args.trace is not None))
         out = Path(tmp) / "pong.json"
         env = dict(os.environ, MPLBACKEND="Agg", PONG_EPOCHS=str(args.epochs), PONG_JSON=str(out),
+                   PONG_TRACE=str(args.trace.resolve()) if args.trace else "",
                    PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [x for x in [os.environ.get("PYTHONPATH")] if x]))
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "bss2emu.exec", str(script)], cwd=work, env=env,
