@@ -7,10 +7,9 @@ taken from Billaudelle 2022, "From Transistors to Learning Systems", e.g. commit
     c+ = Σ_k η+ exp(-(t_post^k - t_pre^k)/τ+),  t_pre^k = max{t_pre^l : t_post^(k-1) < t_pre^l < t_post^k}
     c- = Σ_l η- exp(-(t_pre^l - t_post^l)/τ-),  t_post^l = max{t_post^k : t_pre^(l-1) < t_post^k < t_pre^l}
 
-("only consider pairs of spikes which obey a nearest-neighbor constraint. When two postsynaptic
-events are interleaved by multiple presynaptic ones, only the last of them is considered for the
-causal correlation measurement [...] the anti-causal branch would be incremented based on the pair
-of the first pre- and postsynaptic spike"). So a post spike adds ``A·exp(-Δt/τ)`` for the last pre
+(the traces "only consider pairs of spikes which obey a nearest-neighbor constraint"; of several
+pre spikes between two post spikes only the last counts causally, and only the first acausally).
+So a post spike adds ``A·exp(-Δt/τ)`` for the last pre
 spike before it, and only if that pre spike came after the previous post spike; a pre spike adds
 ``A·exp(-Δt/τ)`` for the last post spike before it, only if that post spike came after the
 previous pre spike. A trace that accumulates over pre spikes (all-to-all) or pairs a spike twice
