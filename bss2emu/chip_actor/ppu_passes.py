@@ -32,6 +32,30 @@ def _code8(x):
     return np.int64(min(max(np.rint(x), 0.0), 255.0))
 
 
+@njit(inline="always")
+def _gather_codes(causal, acausal, flat, per_lsb, reset, every, cand, x_c, x_a):
+    """Pass 1 of ``stdp_pass``: for each synapse of ``flat`` its index and both sensors in
+    LSB units into ``cand``, ``x_c``, ``x_a`` — kept (the count grows) when ``every`` or
+    when either reads a non-zero code — the sensors zeroed if ``reset``. Branch-free: most
+    sensors read 0, and which do not is unpredictable."""
+    m = 0
+    for i in range(flat.shape[0]):
+        j = flat[i]
+        xc = causal[j] * per_lsb
+        xa = acausal[j] * per_lsb
+        if reset:
+            causal[j] = 0.0
+            acausal[j] = 0.0
+        cand[m] = j
+        x_c[m] = xc
+        x_a[m] = xa
+        if every:
+            m += 1
+        else:
+            m += not ((xc <= 0.5) & (xa <= 0.5))  # (rint(0.5) is 0: ties to even; NaN: kept)
+    return m
+
+
 @njit(cache=True, boundscheck=False)
 def stdp_pass(causal, acausal, weights, written, any_written, flat, per_lsb, reset, dw):
     """Over the synapses ``flat`` (indices into the 1-d ``causal``, ``acausal``, ``weights``
@@ -40,25 +64,35 @@ def stdp_pass(causal, acausal, weights, written, any_written, flat, per_lsb, res
     63)``. Returns ``(at, values)``: the flat indices and new weights of the synapses where
     ``w'`` changes the weight or an earlier write of this PPU run went (``written``, updated;
     ``any_written``: whether it holds any; ``ChipSnapshot.weight_changes``), in the order of
-    ``flat``."""
+    ``flat``.
+
+    Two passes: the sensors of all synapses (``_gather_codes``), then the table and the
+    weights of those that may change — most sensors read 0, and then, with ``dw[0, 0] ==
+    0`` and nothing written before, the weight stays (a pass with a branch per synapse cost
+    twice as much: which ones read 0 is unpredictable)."""
     n = flat.shape[0]
-    at = np.empty(n, np.int64)
-    values = np.empty(n, np.int64)
+    every = not (dw[0, 0] == 0 and not any_written)
+    cand = np.empty(n, np.int64)
+    x_c = np.empty(n)
+    x_a = np.empty(n)
+    # (the four specialisations keep the branches on ``reset`` and ``every`` out of the loop)
+    if reset:
+        if every:
+            m = _gather_codes(causal, acausal, flat, per_lsb, True, True, cand, x_c, x_a)
+        else:
+            m = _gather_codes(causal, acausal, flat, per_lsb, True, False, cand, x_c, x_a)
+    else:
+        if every:
+            m = _gather_codes(causal, acausal, flat, per_lsb, False, True, cand, x_c, x_a)
+        else:
+            m = _gather_codes(causal, acausal, flat, per_lsb, False, False, cand, x_c, x_a)
+    at = np.empty(m, np.int64)
+    values = np.empty(m, np.int64)
     k = 0
-    # most sensors read 0 (codes 0 up to half an LSB): then, with dw[0, 0] == 0 and nothing
-    # written before, the weight stays — skipped without reading it
-    zero_stays = dw[0, 0] == 0 and not any_written
-    for i in range(n):
-        j = flat[i]
-        xc = causal[j] * per_lsb
-        xa = acausal[j] * per_lsb
-        if reset:
-            causal[j] = 0.0
-            acausal[j] = 0.0
-        if zero_stays and xc <= 0.5 and xa <= 0.5:  # (rint(0.5) is 0: ties to even; NaN: not here)
-            continue
+    for q in range(m):
+        j = cand[q]
         w = weights[j]
-        v = min(max(w + np.int64(dw[_code8(xc), _code8(xa)]), 0), _WEIGHT_MAX)
+        v = min(max(w + np.int64(dw[_code8(x_c[q]), _code8(x_a[q])]), 0), _WEIGHT_MAX)
         if v != w or written[j]:
             written[j] = True
             at[k] = j
