@@ -13,16 +13,37 @@ row presentation. The tutorial's text: "a diagonal matrix should be visible afte
 hundred epochs" (its figure from hardware, ``pong_training_100epochs.png``: diagonal ≈ 2.5,
 off-diagonal ≈ 0.1, success ≈ 0.1 → 0.3 after 100 epochs). 100 epochs take ~8 min here.
 
-Figures (ideal chip, 100 epochs, per 10 epochs: diagonal / off-diagonal weight, success):
-with the calibrated sensors (1.5 codes per pair, 30 µs, nearest-neighbour pairing) the weights
-hardly move — diagonal 0.06…0.10, off-diagonal ≤ 0.01, success 0.12…0.16 — since one post spike
-adds at most 1.5 codes and the kernel's update (correlation/2 × int8(128 · 0.01 · ΔR) / 128,
-truncated) needs ΔR ≳ 4 rewards even for a column with 45 spikes in a row presentation;
-``--uncalibrated-sensors`` (20 codes per pair, 5 µs) learns the diagonal: diagonal 1.4…5.3,
-off-diagonal 0.17…0.60, success 0.12 → 0.22…0.40. A pre trace that accumulates over pre spikes
-(all-to-all on the causal side) with the calibrated sensors does too (diagonal 1.6…5.8,
-off-diagonal 0.2…0.46, success 0.12 → 0.3…0.46): which pairing the chip's circuit has decides
-whether the calibrated sensors learn as the hardware does.
+Figures (ideal chip, 100 epochs, per 10 epochs: diagonal / off-diagonal weight, success): with
+the calibrated sensors (1.5 codes per pair, 30 µs, restricted nearest-neighbour pairing) the
+weights hardly move — diagonal 0.05…0.17, off-diagonal ≤ 0.01, success 0.12…0.14;
+``--uncalibrated-sensors`` (20 codes per pair, 5 µs) learns the diagonal: diagonal 1.7…4.1,
+off-diagonal 0.25…0.55, success 0.11 → 0.27…0.35 (its sensors read up to the reset code's 191
+codes, corr 95, in most presentations).
+
+Why the calibrated run does not learn (``--trace FILE``: per row presentation the spike counts,
+the correlation the kernel reads, ``k = int8(update_rate · 128)`` and the updates before and
+after the kernel's truncation; 100 epochs, the 9000 presentations with learning on): the kernel
+changes a weight only where ``floor(corr · k / 128)`` is not 0, ``corr`` being
+``(baseline >> 1) - (read >> 1)``, i.e. half the CADC codes. The reward moves little between
+presentations (|R - R̄| median 0.86, 90 % 2.1), so k is 0 in 46 % of them, ±1 in 32 %, ±2 in 15 %;
+the column that fires most fires 42 times (median; 90 %: 53), and at 1.4 codes per post spike
+(the calibrated 1.5 per pair, each post spike paired with the one pre spike before it) its
+sensor reads corr ≈ 30 (90 %: 38). corr · k reaches 128 in 1.1 % of the presentations, and of
+the lanes with corr · k ≠ 0, 99.7 % are truncated to 0 (20 epochs): 3.5 lanes step up and 6.5
+down per epoch over the whole array, where the hardware figure's diagonal
+band (300 synapses, +0.025 per epoch) needs some +7.5 net. The links checked against the real
+stack all agree with bss2emu: calix measures the amplitude as CADC codes per isolated pair
+(``CorrelationMeasurement``: baseline minus read over 100 pairs 500 µs apart, divided by
+``n_events``); libnux's ``get_causal_correlation`` hands the raw 8-bit CADC reads to the kernel;
+the FracSat multiply floors (libnux ``test_vector_frac_sat_8_1``: -12 · 42 → -4); the circuit
+pairs nearest-neighbour (brainscales2-demos ``fp_brainscales.rst``, "Correlation
+measurements"), not all-to-all. The emulated average reward starts where the hardware
+figure's does (-4.0 here, -4.2 there; after 100 epochs -2.3 here, -1.3 there), so the spike
+totals agree; what no public
+source gives, and what would decide the gap, is the per-column spike count under the noise
+drive on the chip (here a weight-63 noise row at 3.5 µs fires a calibrated neuron 82 times in
+the 588 µs of a row) and whether the sensor adds more than its isolated-pair amplitude under
+such trains.
 
 One more edit concerns the byte order (``BYTE_ORDER_EDIT``; ``--ppu-byte-order`` leaves it out):
 the kernel records its mean reward as a float's 4 bytes (``*reinterpret_cast<float*>(array)``)
@@ -95,13 +116,56 @@ raise SystemExit(0)
 # the line of the offline helpers that calibrates the correlation sensors (--uncalibrated-sensors)
 CORRELATION_TARGET = ("    target.correlation_target = calix.spiking.CorrelationCalibTarget(amplitude=1.5, "
                       "time_constant=30 * pq.us)\n")
+# --trace FILE: the kernel writes one line per invocation (per row presentation) to FILE: the
+# quantities the weight update is made of (the C++ below is inserted into the kernel's f-string,
+# hence the doubled braces)
+TRACE_EDITS = [
+    ("            // update weights\n            for (size_t row = 0; row < synapses[0].rows.size(); ++row) {{\n",
+     "            // update weights\n"
+     "            int8_t _k = static_cast<int8_t>(update_rate * 128);\n"
+     "            int _n_corr = 0, _max_corr = 0, _sum_corr = 0, _max_diag = 0, _n_raw = 0, _n_zeroed = 0,\n"
+     "                _n_pos = 0, _n_neg = 0, _sum_dw = 0, _max_prod = 0;\n"
+     "            for (size_t row = 0; row < synapses[0].rows.size(); ++row) {{\n"),
+    ("                VectorRowFracSat8 new_weights =\n                    static_cast<VectorRowFracSat8>(weights)\n"
+     "                    + weight_update;\n",
+     "                for (size_t _c = 0; _c < {parameters.n_outputs}; ++_c) {{\n"
+     "                    int _x = static_cast<int8_t>(correlation_fracsat[_c]);\n"
+     "                    int _p = _x * int(_k);\n"
+     "                    int _w = static_cast<int8_t>(weight_update[_c]);\n"
+     "                    _n_corr += _x > 0; _sum_corr += _x; _max_corr = std::max(_max_corr, _x);\n"
+     "                    if (_c == current_row) _max_diag = std::max(_max_diag, _x);\n"
+     "                    _max_prod = std::max(_max_prod, std::abs(_x * int(_k)));\n"
+     "                    _n_raw += _p != 0; _n_zeroed += (_p != 0) && (_w == 0);\n"
+     "                    _n_pos += _w > 0; _n_neg += _w < 0; _sum_dw += _w;\n"
+     "                }}\n"
+     "                VectorRowFracSat8 new_weights =\n                    static_cast<VectorRowFracSat8>(weights)\n"
+     "                    + weight_update;\n"),
+    ("            // update mean rewards\n",
+     "            {{\n"
+     "                int _tot = 0, _max_s = 0, _act = 0;\n"
+     "                for (size_t i = 0; i < {parameters.n_outputs}; ++i) {{\n"
+     "                    _tot += spike_counts[i]; _max_s = std::max(_max_s, int(spike_counts[i])); _act += spike_counts[i] > 0;\n"
+     "                }}\n"
+     "                FILE* _f = std::fopen(std::getenv(\"PONG_TRACE\"), \"a\");\n"
+     "                std::fprintf(_f, \"%zu %g %g %g %d %d %d %d %d %d %d %d %d %d %d %d %d %d %d\\\\n\", current_row, reward,\n"
+     "                    mean_rewards[current_row], update_rate, int(_k), _tot, _max_s, int(spike_counts[current_row]),\n"
+     "                    _act, _n_corr, _max_corr, _sum_corr, _max_diag, _max_prod, _n_raw, _n_zeroed, _n_pos, _n_neg, _sum_dw);\n"
+     "                std::fclose(_f);\n"
+     "            }}\n"
+     "            // update mean rewards\n"),
+    ("        #include <algorithm>\n", "        #include <algorithm>\n        #include <cstdio>\n"
+     "        #include <cstdlib>\n"),
+]
+TRACE_COLUMNS = ("row reward mean_reward update_rate k spikes max_spikes spikes_target_column active_columns "
+                 "n_corr_pos max_corr sum_corr max_corr_target_column max_abs_product n_lanes_product_not_0 "
+                 "n_lanes_truncated_to_0 n_update_pos n_update_neg sum_update").split()
 BYTE_ORDER_EDIT = ('packed_data = struct.pack("4B", *raw_data[:4][::-1])',
                    'packed_data = struct.pack("4B", *raw_data[:4])')
 
 
-def build_script(directory: Path, ppu_byte_order: bool = False) -> str:
+def build_script(directory: Path, ppu_byte_order: bool = False, trace: bool = False) -> str:
     script = tut.to_script(tut.rst_cells(directory / "ts_07-pong.rst"))
-    for old, new in EDITS + ([] if ppu_byte_order else [BYTE_ORDER_EDIT]):
+    for old, new in EDITS + ([] if ppu_byte_order else [BYTE_ORDER_EDIT]) + (TRACE_EDITS if trace else []):
         if old not in script:
             raise SystemExit(f"ts_07-pong changed: {old!r} not found in the built script")
         script = script.replace(old, new)
@@ -120,6 +184,8 @@ def main(argv=None) -> int:
                    help="leave the correlation sensors uncalibrated (bss2emu's default 20 codes per pair, 5 us)")
     p.add_argument("--ppu-byte-order", action="store_true",
                    help="keep the script's reading of the recorded float as big-endian bytes (module docstring)")
+    p.add_argument("--trace", type=Path, default=None,
+                   help="write per row presentation the quantities of the weight update here (TRACE_COLUMNS)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bss2-pong-") as tmp:
         work = Path(tmp) / "demos"
@@ -137,9 +203,10 @@ def main(argv=None) -> int:
         (shims / "ipywidgets.py").write_text(tut.IPYWIDGETS)
         (shims / "ipycanvas.py").write_text(tut.IPYCANVAS)
         script = work / "pong_learning.py"
-        script.write_text(build_script(work, args.ppu_byte_order))
+        script.write_text(build_script(work, args.ppu_byte_order, args.trace is not None))
         out = Path(tmp) / "pong.json"
         env = dict(os.environ, MPLBACKEND="Agg", PONG_EPOCHS=str(args.epochs), PONG_JSON=str(out),
+                   PONG_TRACE=str(args.trace.resolve()) if args.trace else "",
                    PYTHONPATH=os.pathsep.join([str(shims), str(work)] + [x for x in [os.environ.get("PYTHONPATH")] if x]))
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "bss2emu.exec", str(script)], cwd=work, env=env,

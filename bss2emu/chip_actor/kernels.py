@@ -1115,8 +1115,9 @@ def integrate_steps(
                 for r in range(256):
                     cx[r] = -(t_ns - t_pre[hn, cn, r]) / tau_corr_ns
                 exp_array(cx, cex, cex_r, cex_k)
+                tp = t_post[neuron]  # nearest neighbour, restricted: only a pre spike since the last post
                 for r in range(256):
-                    if t_pre[hn, cn, r] >= 0:
+                    if t_pre[hn, cn, r] > tp:
                         causal[hn, r, cn] += cex[r] if in_fast_range(cx[r]) else np.exp(cx[r])
                 t_post[neuron] = t_ns
             to_fpga = False
@@ -1216,7 +1217,7 @@ def integrate_steps(
                         if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
                             tq = t_post[nc]
-                            if tq >= 0:
+                            if tq > t_pre[h, c, r]:  # only a post spike since this synapse's last pre
                                 ac_at[n_ac] = (h * 256 + r) * 256 + c
                                 ac_x[n_ac] = -(t_ns - tq) / tau_corr_ns
                                 n_ac += 1

@@ -223,8 +223,10 @@ class ReadoutConfig:
     0..1200 mV. Correlation sensors accumulate ``exp(-Δt/tau_corr)`` per pre/post pair and
     read as 8 bit through the CADC with ``corr_lsb`` per count (1 / ``corr_lsb`` codes per pair at
     Δt = 0: a calix correlation calibration's amplitude, ``Recordings.corr_amplitude_codes``),
-    paired nearest-neighbour: a post spike with the last pre spike before it (causal), a pre
-    spike with the last post spike before it (acausal)."""
+    paired restricted nearest-neighbour as the BSS-2 synapse circuit (brainscales2-demos
+    ``fp_brainscales.rst``, "Correlation measurements"): a post spike with the last pre spike
+    before it if that came after the previous post spike (causal), a pre spike with the last
+    post spike before it if that came after the previous pre spike (acausal)."""
 
     madc_neuron: int = -1
     madc_every_steps: int = 1

@@ -1,8 +1,8 @@
 """The reference network of ``benchmarks/plasticity.py`` with pair STDP on all its synapses
 (the compiled sweep, every 10 µs), small and short, gives the same spikes, the same
 correlation sensors (raw, before every sweep) and the same weights (after every sweep) as the
-code before its plasticity was made faster (commit 1b7c05f): the stored digests below were
-computed there. A change of any bit of the sensors' arithmetic, of their pairing, of the
+code before its plasticity was made faster (main at c7aa23a, with the nearest-neighbour
+pairing): the stored digests below were computed there. A change of any bit of the sensors' arithmetic, of their pairing, of the
 sweep or of the weight writes changes them — the analytic sensor tests
 (``tests/chip_actor/test_correlation_*``) say whether such a change is right; this one that
 a speed-up changed nothing."""
@@ -49,9 +49,9 @@ def _digest(res) -> str:
     return hashlib.sha256(repr([res.tables[t].to_pydict() for t in ("spikes", "ppu")]).encode()).hexdigest()
 
 
-#: (neurons, runtime µs) -> digest of spikes and per-invocation sensor/weight digests at 1b7c05f
-REFERENCE = {(128, 200.0): "b4926aee54a6962ada3eeff9d89dfbfb46f51e0005b699ac1f874420c3da6171",
-             (512, 100.0): "ab95584e3a6592088aa7cf5051093197b4e06d9a6d2fa8b567d174bd2cc3d556"}
+#: (neurons, runtime µs) -> digest of spikes and per-invocation sensor/weight digests at c7aa23a
+REFERENCE = {(128, 200.0): "829e35cbc59027e6d0d7283ea454324d05db2fedd6a368bc737f63e4ec77cb41",
+             (512, 100.0): "0c61a0b7f6a6630885df46eb5036ac71baae531db297e3b929156b0c5734c23a"}
 
 
 def test_stdp_on_the_reference_network_is_bit_for_bit_the_unoptimised_code():
