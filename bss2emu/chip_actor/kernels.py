@@ -88,9 +88,9 @@ The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: t
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
 from the same expressions); the branches of the AB2 extrapolation and of the threshold test
-are selects, so only refractory or spiking neurons take the scalar path; and a long call
-skips neurons at rest — a state that one step leaves bit for bit as it is, outside
-refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``,
+are selects, so only neurons that spike or leave their refractory time in a step take the
+scalar path; and a long call skips neurons at rest — a state that one step leaves bit for
+bit as it is, outside refractoriness, is a fixed point until an event reaches the neuron (``REST_PROBE_MIN_STEPS``,
 looked for again every ``REST_PROBE_EVERY`` steps). Where all other neurons are at *decaying
 rest* (``rest_probe``: only their synaptic inputs still change, by too little to move the
 membrane), a step only multiplies those inputs by their decay factors, and with no readout,
@@ -297,7 +297,12 @@ def set_entry_weights(ptr, entry, n_weighted, position, hemisphere, row, column,
 @njit(inline="always", **_JIT)
 def set_entry_weight(ptr, entry, n_weighted, position, hemisphere, row, column, weight):
     """``set_entry_weights`` for one synapse (integers; inlined into compiled callers)."""
-    p = position[hemisphere, row, column]
+    set_entry_weight_at(ptr, entry, n_weighted, position[hemisphere, row, column], weight)
+
+
+@njit(inline="always", **_JIT)
+def set_entry_weight_at(ptr, entry, n_weighted, p, weight):
+    """``set_entry_weight`` for the synapse at ``p`` in the table (its ``position``; -1: none)."""
     if p < 0:
         return
     was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
@@ -1018,17 +1023,20 @@ def integrate_steps(
             couple_half_step(v_new, cp_block, cp_offset, cp_val, v_acc, lo, hi)
         # the synaptic inputs' decay (w was updated above: exact exponential relaxation
         # towards a (v - E_L) at the step's starting voltage), and the new membrane of every
-        # neuron that is neither refractory nor at threshold (SIMD); the others ("special")
-        # keep the start's below
+        # neuron that is neither refractory nor at threshold (SIMD), V_reset for those held
+        # there through the step; the others ("special": released in the step or at
+        # threshold) keep the start's below
         for n in range(ulo, uhi):
             nstate[S_IE, n] = nstate[S_IE, n] * coef[K_ES_E, n]
             nstate[S_II, n] = nstate[S_II, n] * coef[K_ES_I, n]
             v = nstate[S_V, n]
             vn = v_new[n]
             v_th = coef[K_VTH, n]
-            sp = (t0 < ref_end[n]) | ((flags[F_FIRE, n] != 0) & ((vn >= v_th) | (v >= v_th)))
-            special[n] = sp
-            nstate[S_V, n] = v if sp else vn
+            ref = t0 < ref_end[n]
+            held = ref & (ref_end[n] >= t1)  # refractory through the step: at reset, here
+            sp = ref | ((flags[F_FIRE, n] != 0) & ((vn >= v_th) | (v >= v_th)))
+            special[n] = sp & (not held)
+            nstate[S_V, n] = coef[K_VRESET, n] if held else (v if sp else vn)
         # threshold (spike time interpolated in the step), reset, refractoriness: the
         # membrane is free again from ref_end on, also inside a step (after_release; S_EPREV
         # is -1 then: set at the spike and, for the exponential term, while refractory); a
@@ -1043,12 +1051,9 @@ def integrate_steps(
             for n in range(max(lo, 8 * wi), min(hi, 8 * wi + 8)):
                 if not special[n]:
                     continue
-                if t0 < ref_end[n]:
-                    if ref_end[n] < t1:  # released inside this step
-                        nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
-                                                       coef, flags, nstate)
-                    else:
-                        nstate[S_V, n] = coef[K_VRESET, n]
+                if t0 < ref_end[n]:  # released inside this step (held ones are at reset above)
+                    nstate[S_V, n] = after_release(n, coef[K_VRESET, n], (t1 - ref_end[n]) / 1000.0,
+                                                   coef, flags, nstate)
                     continue
                 v = nstate[S_V, n]
                 vn = v_new[n]
@@ -1116,6 +1121,9 @@ def integrate_steps(
                         causal[hn, r, cn] += cex[r] if in_fast_range(cx[r]) else np.exp(cx[r])
                 t_post[neuron] = t_ns
             to_fpga = False
+            pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
+            pk_i = -1
+            es_e = resp_e = es_i = resp_i = 0.0
             addr = label & 63
             rowsel = (label >> 6) & 31
             for o in range(12):  # crossbar
@@ -1171,11 +1179,15 @@ def integrate_steps(
                                 i0 = wgt * eff * coef[K_GAIN_E, nc]
                                 if psp_tab_on:
                                     pk = psp_class[0, n]
-                                    if psp_ok[0, pk] == 0:
-                                        fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
-                                                     coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
-                                    es = psp_tab[0, pk, t1 - t_ns, 0]
-                                    resp = psp_tab[0, pk, t1 - t_ns, 1]
+                                    if pk != pk_e:  # (the event's last class: its row looked up once)
+                                        if psp_ok[0, pk] == 0:
+                                            fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
+                                                         coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
+                                        es_e = psp_tab[0, pk, t1 - t_ns, 0]
+                                        resp_e = psp_tab[0, pk, t1 - t_ns, 1]
+                                        pk_e = pk
+                                    es = es_e
+                                    resp = resp_e
                                 else:
                                     es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
                                     resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
@@ -1192,11 +1204,15 @@ def integrate_steps(
                                 i0 = wgt * eff * coef[K_GAIN_I, nc]
                                 if psp_tab_on:
                                     pk = psp_class[1, n]
-                                    if psp_ok[1, pk] == 0:
-                                        fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
-                                                     coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
-                                    es = psp_tab[1, pk, t1 - t_ns, 0]
-                                    resp = psp_tab[1, pk, t1 - t_ns, 1]
+                                    if pk != pk_i:  # (the event's last class: its row looked up once)
+                                        if psp_ok[1, pk] == 0:
+                                            fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
+                                                         coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
+                                        es_i = psp_tab[1, pk, t1 - t_ns, 0]
+                                        resp_i = psp_tab[1, pk, t1 - t_ns, 1]
+                                        pk_i = pk
+                                    es = es_i
+                                    resp = resp_i
                                 else:
                                     es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
                                     resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],

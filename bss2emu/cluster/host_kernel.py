@@ -243,12 +243,13 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     # (prange counts in uint64: as int64 the serial loop's compiled chip step serves)
                     _integrate_chip(np.int64(c), k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
                                     n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
+                                    out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf, ex_k)
             else:
                 for c in range(n_chips):
+                    # one after another: one set of scratch serves them all (it stays in the cache)
                     _integrate_chip(c, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
                                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k)
+                                    out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf, ex_k)
             if k_at.min() == k0 + n_steps:
                 break
             width = 2 * out_t.shape[1]
@@ -338,10 +339,11 @@ def _merge_input(c, p1, nq, addr, ints, play_pos, q_t, q_lab, q_n, ev_t, ev_in, 
 @njit(**_JIT)
 def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                    out_t, out_l, out_n, n_out, cap, k_at, sbuf, fbuf, bbuf, ibuf, ex_k):
+                    out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf, ex_k):
     """Chip c's window from its step ``k_at[c]`` on, in parts of ``cap[c]`` output events
     appended to row c of ``out_*`` (``n_out[c]`` used), until ``k_end`` or no room is left
-    for another part. Touches row c of every per-chip array only."""
+    for another part, with row ``sc`` of the scratch ``sbuf`` … ``ex_k``. Touches row c of
+    every other per-chip array only."""
     a = addr[c]
     ne = n_ev[c]
     while k_at[c] < k_end and n_out[c] + cap[c] <= out_t.shape[1]:
@@ -393,7 +395,7 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
             carray(_voidptr(a[A_PSP_TAB]), (2, ints[c, I_PSP_CLASSES], ints[c, I_PSP_ROWS], 2), np.float64),
             carray(_voidptr(a[A_PSP_OK]), (2, ints[c, I_PSP_CLASSES]), np.int8),
             carray(_voidptr(a[A_PSP_CLASS]), (2, _N), np.int64),
-            sbuf[c], fbuf[c], bbuf[c], ibuf[c], ex_k[c],
+            sbuf[sc], fbuf[sc], bbuf[sc], ibuf[sc], ex_k[sc],
         )
         n_madc[c] += nm
         n_cadc[c] += nc
