@@ -87,7 +87,7 @@ QUADRANT = 128
 NEURON_PARAMS = {
     "v_leak": 785, "v_reset": 635, "v_threshold": 518,  # 588, 528, 703 mV (each cell its own map)
     "enable_exponential": 1, "v_exp": 585, "i_bias_exp": 40,  # V_T 687 mV, Δ_T 2 mV
-    "enable_adaptation": 1, "i_bias_adapt_a": 0, "i_bias_adapt_b": 10, "i_bias_adapt_tau": 173,  # b 0.1 nA, τ_w 100 µs
+    "enable_adaptation": 1, "i_bias_adapt_a": 0, "i_bias_adapt_b": 10, "i_bias_adapt_tau": 173,  # b 0.29 nA, τ_w 100 µs
     "i_bias_leak": 105, "capacitance": 63,  # g_L 0.226 µS, C 2.3 pF: τ_m 10.2 µs
     "i_bias_syn_exc_tau": 60, "i_bias_syn_inh_tau": 60,  # 5 µs
     "refractory_count": 125, "refractory_clock": 2,  # 500 cycles = 2 µs

@@ -101,7 +101,7 @@ W_EXC, W_INH, W_EXT = 10, 45, 56  # 6-bit hardware weights
 NEURON_PARAMS = {  # as benchmarks/single_chip.py: τ_m 10.2 µs, τ_syn 5 µs, τ_ref 2 µs
     "v_leak": 785, "v_reset": 635, "v_threshold": 518,  # 588, 528, 703 mV (each cell its own map)
     "enable_exponential": 1, "v_exp": 585, "i_bias_exp": 40,
-    "enable_adaptation": 1, "i_bias_adapt_a": 0, "i_bias_adapt_b": 10, "i_bias_adapt_tau": 173,  # b 0.1 nA, τ_w 100 µs
+    "enable_adaptation": 1, "i_bias_adapt_a": 0, "i_bias_adapt_b": 10, "i_bias_adapt_tau": 173,  # b 0.29 nA, τ_w 100 µs
     "i_bias_leak": 105, "capacitance": 63,
     "i_bias_syn_exc_tau": 60, "i_bias_syn_inh_tau": 60,
     "refractory_count": 125, "refractory_clock": 2,
