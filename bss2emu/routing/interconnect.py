@@ -30,6 +30,29 @@ LINK_SCHEMA = pa.schema([("link", pa.string()), ("sent", pa.int64()), ("delivere
 # a route's secondary sort key: (source chip, source label, destination chip, destination
 # label) in one int64 (labels 16 bit, chips below 2**12: 56 bits)
 _CHIP_BITS, _LABEL_BITS = 12, 16
+_INSERTION_MAX = 64  # windows with at most this many events sort by insertion (identical order)
+
+
+@njit(cache=True, boundscheck=False)
+def total_order(t_send, key2):
+    """The indices that sort events by ``(t_send, key2)``, ties in their order (a stable sort,
+    as ``np.lexsort((key2, t_send))``); small windows by insertion, allocating only the result."""
+    n = t_send.shape[0]
+    if n > _INSERTION_MAX:  # two stable sorts: by the secondary key, then by send time
+        by_key = np.argsort(key2, kind="mergesort")
+        return by_key[np.argsort(t_send[by_key], kind="mergesort")]
+    order = np.empty(n, np.int64)
+    for q in range(n):
+        ts, k2 = t_send[q], key2[q]
+        j = q
+        while j > 0:
+            o = order[j - 1]
+            if t_send[o] < ts or (t_send[o] == ts and key2[o] <= k2):
+                break
+            order[j] = o
+            j -= 1
+        order[j] = q
+    return order
 
 
 @njit(cache=True, boundscheck=False, error_model="numpy")
@@ -62,9 +85,7 @@ def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_link
             key2[e] = ((((routes[r, R_SRC] << _LABEL_BITS) | routes[r, R_SRC_LABEL]) << _CHIP_BITS
                         | routes[r, R_DST]) << _LABEL_BITS) | routes[r, R_DST_LABEL]
             e += 1
-    # the total order as two stable sorts: by the secondary key, then by send time
-    by_key = np.argsort(key2, kind="mergesort")
-    order = by_key[np.argsort(t_send[by_key], kind="mergesort")]
+    order = total_order(t_send, key2)
     dst_out = np.empty(n_ev, np.int64)
     t_out = np.empty(n_ev, np.int64)
     lab_out = np.empty(n_ev, np.int64)
