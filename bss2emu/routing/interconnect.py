@@ -138,7 +138,9 @@ class Interconnect:
         self.routes = routes
         self._key = routes[:, R_SRC] * 65536 + routes[:, R_SRC_LABEL] if len(routes) else np.zeros(0, np.int64)
         links: dict[tuple[str, str], int] = {}
-        pairs = sorted({(int(a), int(b)) for a, b in routes[:, [R_SRC, R_DST]]} if len(routes) else set())
+        # the (source, destination) chip pairs that routes use, ascending (chips are small non-negative ints)
+        pair_key = np.unique(routes[:, R_SRC].astype(np.int64) << 32 | routes[:, R_DST]) if len(routes) else []
+        pairs = [(int(k) >> 32, int(k) & 0xFFFFFFFF) for k in pair_key]
         paths = [[] if a == b else [links.setdefault(l, len(links)) for l in system.path(a, b)] for a, b in pairs]
         n_chips = max([len(system.chips)] + [max(a, b) + 1 for a, b in pairs])
         if n_chips > 1 << _CHIP_BITS:
