@@ -69,17 +69,23 @@ def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_link
     in the network's total order (send time, source chip, source label, destination chip,
     destination label; ties in the order of the spikes and routes)."""
     n_spk = src_chip.shape[0]
+    n_keys = route_key.shape[0]
     n_ev = 0
+    span = np.empty((2, n_spk), np.int64)  # each spike's routes: route_key[span[0, i]:span[1, i]]
     for i in range(n_spk):
         key = src_chip[i] * 65536 + label[i]
-        n_ev += np.searchsorted(route_key, key, side="right") - np.searchsorted(route_key, key, side="left")
+        lo = np.searchsorted(route_key, key)
+        hi = lo
+        while hi < n_keys and route_key[hi] == key:  # (a spike has a few routes: no second search)
+            hi += 1
+        span[0, i], span[1, i] = lo, hi
+        n_ev += hi - lo
     t_send = np.empty(n_ev, np.int64)
     row = np.empty(n_ev, np.int64)
     key2 = np.empty(n_ev, np.int64)
     e = 0
     for i in range(n_spk):
-        key = src_chip[i] * 65536 + label[i]
-        for r in range(np.searchsorted(route_key, key, side="left"), np.searchsorted(route_key, key, side="right")):
+        for r in range(span[0, i], span[1, i]):
             t_send[e] = ticks[i] * NS_PER_TICK + routes[r, R_DELAY_NS] - routes[r, R_LATENCY_NS]
             row[e] = r
             key2[e] = ((((routes[r, R_SRC] << _LABEL_BITS) | routes[r, R_SRC_LABEL]) << _CHIP_BITS
