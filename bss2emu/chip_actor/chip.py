@@ -509,10 +509,16 @@ class Chip:
 def _write_changed_weights(weights, ptr, entry, n_weighted, position, h, r, c, w):
     """``weights[h, r, c] = w`` (1-d, equally long; indices checked) and the synapse
     table's entries where a weight changed (``kernels.set_entry_weights`` for those)."""
-    for i in range(w.shape[0]):
+    n = w.shape[0]
+    # the synapses' table positions first, in a loop of independent loads (a PPU's writes are
+    # scattered over the table: many cache misses in flight at once instead of one per write)
+    at = np.empty(n, np.int64)
+    for i in range(n):
+        at[i] = position[h[i], r[i], c[i]]
+    for i in range(n):
         if weights[h[i], r[i], c[i]] != w[i]:
             weights[h[i], r[i], c[i]] = w[i]
-            K.set_entry_weight(ptr, entry, n_weighted, position, h[i], r[i], c[i], w[i])
+            K.set_entry_weight_at(ptr, entry, n_weighted, at[i], w[i])
 
 
 @njit(cache=True)

@@ -297,7 +297,12 @@ def set_entry_weights(ptr, entry, n_weighted, position, hemisphere, row, column,
 @njit(inline="always", **_JIT)
 def set_entry_weight(ptr, entry, n_weighted, position, hemisphere, row, column, weight):
     """``set_entry_weights`` for one synapse (integers; inlined into compiled callers)."""
-    p = position[hemisphere, row, column]
+    set_entry_weight_at(ptr, entry, n_weighted, position[hemisphere, row, column], weight)
+
+
+@njit(inline="always", **_JIT)
+def set_entry_weight_at(ptr, entry, n_weighted, p, weight):
+    """``set_entry_weight`` for the synapse at ``p`` in the table (its ``position``; -1: none)."""
     if p < 0:
         return
     was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
