@@ -184,11 +184,58 @@ class Chip:
         self.bg_rng = bgc.seed.astype(np.int64).copy()
         shape_s = (C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
         # the synapses' last pre times are kept by column ([hemisphere, column, row]): a post
-        # spike reads its column's, contiguously (``t_pre`` is a [hemisphere, row, column] view)
-        self.t_pre_by_column = np.full(shape_s, -1, dtype=np.int64)
+        # spike reads its column's, contiguously (``t_pre`` is a [hemisphere, row, column] view).
+        # These three megabyte arrays are filled (-1, 0, 0) only when first needed — a run with
+        # the sensors on or a read — so a chip without sensors never writes them; the arrays
+        # themselves stay the same objects (compiled hosts hold their addresses)
+        self._t_pre_by_column = np.empty(shape_s, dtype=np.int64)
+        self._causal = np.empty(shape_s)
+        self._acausal = np.empty(shape_s)
+        self._sensors_filled = False
         self.t_post = np.full(n, -1, dtype=np.int64)
-        self.causal = np.zeros(shape_s)
-        self.acausal = np.zeros(shape_s)
+        if self.config.readout.enable_correlation:
+            self.sensor_arrays()
+
+    def sensor_arrays(self, fill: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The correlation sensors' arrays ``(t_pre_by_column, causal, acausal)`` as the kernels
+        take them; ``fill=False`` (a kernel call with the sensors off, which never touches
+        them): without filling them in if nothing has needed them yet."""
+        if fill and not self._sensors_filled:
+            self._t_pre_by_column.fill(-1)
+            self._causal.fill(0.0)
+            self._acausal.fill(0.0)
+            self._sensors_filled = True
+        return self._t_pre_by_column, self._causal, self._acausal
+
+    @property
+    def t_pre_by_column(self) -> np.ndarray:
+        """Each synapse's last presynaptic event time (ns, -1: none), ``[hemisphere, column, row]``."""
+        return self.sensor_arrays()[0]
+
+    @t_pre_by_column.setter
+    def t_pre_by_column(self, value: np.ndarray) -> None:
+        self.sensor_arrays()
+        self._t_pre_by_column = value
+
+    @property
+    def causal(self) -> np.ndarray:
+        """The causal correlation sensors (accumulated ``exp(-Δt/τ)``), ``[hemisphere, row, column]``."""
+        return self.sensor_arrays()[1]
+
+    @causal.setter
+    def causal(self, value: np.ndarray) -> None:
+        self.sensor_arrays()
+        self._causal = value
+
+    @property
+    def acausal(self) -> np.ndarray:
+        """The acausal correlation sensors, ``[hemisphere, row, column]``."""
+        return self.sensor_arrays()[2]
+
+    @acausal.setter
+    def acausal(self, value: np.ndarray) -> None:
+        self.sensor_arrays()
+        self._acausal = value
 
     @property
     def t_pre(self) -> np.ndarray:
@@ -395,6 +442,7 @@ class Chip:
             raise ChipError(f"chip {self.chip_id}: event on crossbar input {bad}; inputs are "
                             f"0..{C.CROSSBAR_INPUTS - 1}")
         st = self.structure
+        sensors = self.sensor_arrays(fill=bool(ro.enable_correlation))
         while done < n_steps:
             cap = 4 * min_cap + 4096
             out_t, out_l, out_n = (np.empty(cap, np.int64) for _ in range(3))
@@ -406,8 +454,7 @@ class Chip:
                 self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
-                ro.enable_correlation, ro.tau_corr_us * 1e3, self.t_pre_by_column, self.t_post, self.causal,
-                self.acausal,
+                ro.enable_correlation, ro.tau_corr_us * 1e3, sensors[0], self.t_post, sensors[1], sensors[2],
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
                 out_t, out_l, out_n, *st[:7], self.psp_tab, self.psp_ok, self.psp_class,

@@ -299,9 +299,8 @@ class ChipConfig:
         for path, (what, lo, hi) in _RANGES.items():
             part, attr = path.split(".")
             arr = np.asarray(getattr(getattr(self, part), attr))
-            out = (arr < lo) | (arr > hi)
-            if out.any():
-                idx = tuple(int(i) for i in np.argwhere(out)[0])
+            if _any_outside(arr, lo, hi):
+                idx = tuple(int(i) for i in np.argwhere((arr < lo) | (arr > hi))[0])
                 raise ConfigError(
                     f"{what} at {path}{list(idx)} = {arr[idx]} is out of range {lo}..{hi}"
                 )
@@ -376,6 +375,18 @@ def check_madc_pair(first: int, second: int, first_name: str, second_name: str) 
                           f"{col_b}), both in {kind} columns: its multiplexer reads one even and one odd column; "
                           f"record neurons in neighbouring columns (pynn.brainscales2: setup(neuronPermutation=...)"
                           f" or a population's neighbouring neurons)")
+
+
+def _any_outside(arr: np.ndarray, lo, hi) -> bool:
+    """Whether a value of ``arr`` is below ``lo`` or above ``hi`` (NaN is neither); integer
+    arrays by their extremes, without temporaries.
+
+    >>> _any_outside(np.array([0, 63]), 0, 63), _any_outside(np.array([np.nan, 64.0]), 0, 63)
+    (False, True)
+    """
+    if arr.dtype.kind in "iub":
+        return bool(arr.size) and bool(arr.min() < lo or arr.max() > hi)
+    return bool(((arr < lo) | (arr > hi)).any())
 
 
 def _copy_part(part):

@@ -30,6 +30,29 @@ LINK_SCHEMA = pa.schema([("link", pa.string()), ("sent", pa.int64()), ("delivere
 # a route's secondary sort key: (source chip, source label, destination chip, destination
 # label) in one int64 (labels 16 bit, chips below 2**12: 56 bits)
 _CHIP_BITS, _LABEL_BITS = 12, 16
+_INSERTION_MAX = 64  # windows with at most this many events sort by insertion (identical order)
+
+
+@njit(cache=True, boundscheck=False)
+def total_order(t_send, key2):
+    """The indices that sort events by ``(t_send, key2)``, ties in their order (a stable sort,
+    as ``np.lexsort((key2, t_send))``); small windows by insertion, allocating only the result."""
+    n = t_send.shape[0]
+    if n > _INSERTION_MAX:  # two stable sorts: by the secondary key, then by send time
+        by_key = np.argsort(key2, kind="mergesort")
+        return by_key[np.argsort(t_send[by_key], kind="mergesort")]
+    order = np.empty(n, np.int64)
+    for q in range(n):
+        ts, k2 = t_send[q], key2[q]
+        j = q
+        while j > 0:
+            o = order[j - 1]
+            if t_send[o] < ts or (t_send[o] == ts and key2[o] <= k2):
+                break
+            order[j] = o
+            j -= 1
+        order[j] = q
+    return order
 
 
 @njit(cache=True, boundscheck=False, error_model="numpy")
@@ -46,25 +69,29 @@ def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_link
     in the network's total order (send time, source chip, source label, destination chip,
     destination label; ties in the order of the spikes and routes)."""
     n_spk = src_chip.shape[0]
+    n_keys = route_key.shape[0]
     n_ev = 0
+    span = np.empty((2, n_spk), np.int64)  # each spike's routes: route_key[span[0, i]:span[1, i]]
     for i in range(n_spk):
         key = src_chip[i] * 65536 + label[i]
-        n_ev += np.searchsorted(route_key, key, side="right") - np.searchsorted(route_key, key, side="left")
+        lo = np.searchsorted(route_key, key)
+        hi = lo
+        while hi < n_keys and route_key[hi] == key:  # (a spike has a few routes: no second search)
+            hi += 1
+        span[0, i], span[1, i] = lo, hi
+        n_ev += hi - lo
     t_send = np.empty(n_ev, np.int64)
     row = np.empty(n_ev, np.int64)
     key2 = np.empty(n_ev, np.int64)
     e = 0
     for i in range(n_spk):
-        key = src_chip[i] * 65536 + label[i]
-        for r in range(np.searchsorted(route_key, key, side="left"), np.searchsorted(route_key, key, side="right")):
+        for r in range(span[0, i], span[1, i]):
             t_send[e] = ticks[i] * NS_PER_TICK + routes[r, R_DELAY_NS] - routes[r, R_LATENCY_NS]
             row[e] = r
             key2[e] = ((((routes[r, R_SRC] << _LABEL_BITS) | routes[r, R_SRC_LABEL]) << _CHIP_BITS
                         | routes[r, R_DST]) << _LABEL_BITS) | routes[r, R_DST_LABEL]
             e += 1
-    # the total order as two stable sorts: by the secondary key, then by send time
-    by_key = np.argsort(key2, kind="mergesort")
-    order = by_key[np.argsort(t_send[by_key], kind="mergesort")]
+    order = total_order(t_send, key2)
     dst_out = np.empty(n_ev, np.int64)
     t_out = np.empty(n_ev, np.int64)
     lab_out = np.empty(n_ev, np.int64)
@@ -117,7 +144,9 @@ class Interconnect:
         self.routes = routes
         self._key = routes[:, R_SRC] * 65536 + routes[:, R_SRC_LABEL] if len(routes) else np.zeros(0, np.int64)
         links: dict[tuple[str, str], int] = {}
-        pairs = sorted({(int(a), int(b)) for a, b in routes[:, [R_SRC, R_DST]]} if len(routes) else set())
+        # the (source, destination) chip pairs that routes use, ascending (chips are small non-negative ints)
+        pair_key = np.unique(routes[:, R_SRC].astype(np.int64) << 32 | routes[:, R_DST]) if len(routes) else []
+        pairs = [(int(k) >> 32, int(k) & 0xFFFFFFFF) for k in pair_key]
         paths = [[] if a == b else [links.setdefault(l, len(links)) for l in system.path(a, b)] for a, b in pairs]
         n_chips = max([len(system.chips)] + [max(a, b) + 1 for a, b in pairs])
         if n_chips > 1 << _CHIP_BITS:

@@ -75,7 +75,7 @@ class SystemMapping:
     def synapses_of(self, projection: str, chip: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hemisphere, row, column) of a projection's synapses on one chip."""
         c, h, r, col = self.synapse[projection]
-        sel = c == chip
+        sel = np.flatnonzero(c == chip)  # (indices: one mask pass, not one per array)
         return h[sel], r[sel], col[sel]
 
 
@@ -330,7 +330,7 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
     syn.addresses[:] = rt.addresses
     for pr in exp.projections:
         c, h, r, col = mapping.synapse[pr.label]
-        sel = c == chip
+        sel = np.flatnonzero(c == chip)  # (indices: one mask pass, not one per array)
         # weights are values, not topology: always this experiment's (from_list rows may carry one)
         if isinstance(pr.connector, E.FromList):
             w = None if weights is None else weights.get(pr.label)
