@@ -61,6 +61,10 @@ to coarsely equalize production-induced fixed-pattern deviations across the syna
 True``, causal branch, ``default_amp_calib = 1``) after the quadrant medians; no source found
 gives the spread before or after that trim (calix's hardware test only requires each quadrant's
 30th and 70th percentile within a factor 2 of the target) — so bss2emu models none.
+A what-if only, not a model (a lognormal gain with median 1 on each synapse's codes, patched in
+for one run each, 100 epochs, same machine): log-σ 0.3 gives diagonal 0.53, success 0.15 in the
+last 10 epochs; log-σ 0.5 gives 1.09 and 0.17; without it 0.19 and 0.15. A spread, even one
+that large after the per-synapse trim, does not by itself reach the hardware figure's 2.5 and 0.3.
 
 One more edit concerns the byte order (``BYTE_ORDER_EDIT``; ``--ppu-byte-order`` leaves it out):
 the kernel records its mean reward as a float's 4 bytes (``*reinterpret_cast<float*>(array)``)
