@@ -7,9 +7,9 @@ translate the parameter sets of Naud, Marcille, Clopath & Gerstner (2008, Biol. 
 
 * time: 1 ms biological → 1 µs hardware (the chip's 1000× acceleration);
 * voltage: 1 mV biological → 4.7 mV, with E = -70 mV at 352 mV: ``v_exp`` 4 DAC LSB per mV
-  (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (leak 2.4
-  mV/LSB, 384 mV at 700; threshold as the leak 315 LSB higher; reset 1.61 mV/LSB, 150 mV at
-  400: E = -70 mV → ``v_leak`` 686; the comparator threshold sits at -30 mV →
+  (V_T = -50 mV → 380); the leak, reset and threshold cells have their own maps (leak 0.55
+  mV/LSB below 700 ≙ 384 mV and 2.4 above; threshold above 407 as the leak's upper line 315
+  LSB higher; reset 1.61 mV/LSB, 150 mV at 400: E = -70 mV → ``v_leak`` 639; the comparator threshold sits at -30 mV →
   ``v_threshold`` 450, far enough above V_T that the exponential upswing, not the
   comparator, shapes the spike);
 * capacitance: 200 pF → 1.15 pF (``capacitance`` 31); conductances hence × 5.75
@@ -48,10 +48,10 @@ COMMON = {
 # Naud et al. (2008) value in the comment: C pF, g_L nS, E_L, V_T, V_r mV, a nS, τ_w ms, b pA, I pA
 PATTERNS: dict[str, dict[str, int]] = {
     # C 200, g_L 10, E_L -70, V_T -50, a 2, τ_w 30, b 0, V_r -58, I 500
-    "tonic": dict(capacitance=31, i_bias_leak=27, v_leak=686, v_exp=380, v_reset=561,
+    "tonic": dict(capacitance=31, i_bias_leak=27, v_leak=639, v_exp=380, v_reset=561,
                   i_bias_adapt_a=1, i_bias_adapt_tau=577, i_bias_adapt_b=0, i_const=159),
     # C 200, g_L 12, E_L -70, V_T -50, a 2, τ_w 300, b 60, V_r -58, I 500
-    "adapting": dict(capacitance=31, i_bias_leak=32, v_leak=686, v_exp=380, v_reset=561,
+    "adapting": dict(capacitance=31, i_bias_leak=32, v_leak=639, v_exp=380, v_reset=561,
                      i_bias_adapt_a=1, i_bias_adapt_tau=58, i_bias_adapt_b=56, i_const=159),
     # C 130, g_L 18, E_L -58, V_T -50, a 4, τ_w 150, b 120, V_r -50, I 400
     "initial_burst": dict(capacitance=20, i_bias_leak=49, v_leak=710, v_exp=380, v_reset=584,
@@ -60,7 +60,7 @@ PATTERNS: dict[str, dict[str, int]] = {
     "bursting": dict(capacitance=31, i_bias_leak=27, v_leak=710, v_exp=380, v_reset=596,
                      i_bias_adapt_a=1, i_bias_adapt_tau=144, i_bias_adapt_b=93, i_const=67),
     # C 100, g_L 10, E_L -65, V_T -50, τ_w 90, b 30, V_r -47, I 350; a 17 (tuned here)
-    "transient": dict(capacitance=15, i_bias_leak=27, v_leak=697, v_exp=380, v_reset=593,
+    "transient": dict(capacitance=15, i_bias_leak=27, v_leak=687, v_exp=380, v_reset=593,
                       i_bias_adapt_a=12, i_bias_adapt_tau=192, i_bias_adapt_b=28, i_const=111),
 }
 

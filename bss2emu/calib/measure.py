@@ -44,7 +44,7 @@ from ..protocol import coordinates as C
 from .bench import (BENCH_DT_NS, CADC_MIN_PERIOD_NS, LABEL_EXC, LABEL_INH, N, STIM_ROWS, Bench, cadc_boundary_mv,
                     cadc_mv)
 from .fit import bisect_dac, fit_decay, fit_lines
-from .models import CAPACITANCE_HW, Characterisation, ideal_characterisation, nominal_dac
+from .models import CAPACITANCE_HW, Characterisation, ideal_characterisation, linear_dac, nominal_dac
 
 QUIET = dict(enable_fire=0, enable_exponential=0, enable_adaptation=0, coba_exc=0, coba_inh=0, i_const=0,
              invert_a=0, invert_b=0, i_bias_adapt_a=0, i_bias_adapt_b=0)
@@ -64,6 +64,15 @@ TAU_SYN_REPEATS = CADC_PERIOD_NS // BENCH_DT_NS  # 7: one trace per step of the 
 SLOPE_REPEATS = 4
 
 
+DITHER_MV = 2.4  # the leak steps by which repeated measurements dither the CADC's quantisation (~1/2 code)
+
+
+def leak_dither(ch: Characterisation, base_mv: float, repeats: int) -> list[np.ndarray]:
+    """Leak DAC values for ``repeats`` repeats, from ``base_mv`` up by ``DITHER_MV`` each
+    (whatever the leak cell's step there): the CADC's quantisation error dithers and averages."""
+    return [ch.dac_for("v_leak_mv", base_mv + k * DITHER_MV) for k in range(repeats)]
+
+
 def event_time_us(step: int) -> float:
     """An input time 1 ns before the end of bench step ``step`` (counted from now): the
     PSP's onset then lies on the step grid of the readouts' sample times (to 1 ns)."""
@@ -78,15 +87,16 @@ def clear_synaptic_inputs(bench: Bench) -> None:
     bench.run(5.0)
 
 
-def _line(bench: Bench, probe_at_code, levels_mv) -> tuple[np.ndarray, np.ndarray]:
-    """Fit a transfer line from per-level bisections; ``probe_at_code(level_index)`` returns
-    the probe for that level; ``levels_mv`` [levels, circuits] the level voltages."""
+def _line(bench: Bench, probe_at_code, levels_mv, quantity: str) -> tuple[np.ndarray, np.ndarray]:
+    """Fit a transfer line of ``quantity`` from per-level bisections (on its straight DAC
+    scale, ``models.linear_dac``); ``probe_at_code(level_index)`` returns the probe for that
+    level; ``levels_mv`` [levels, circuits] the level voltages."""
     xs = []
     for k in range(len(levels_mv)):
         xs.append(bisect_dac(probe_at_code(k)))
     d = np.array(xs, dtype=np.float64)
     valid = (d > 0) & (d <= C.DAC_MAX)  # the transition lies inside the DAC range
-    return fit_lines(d - 0.5, np.asarray(levels_mv, dtype=np.float64), valid.astype(np.float64))
+    return fit_lines(linear_dac(quantity, d - 0.5), np.asarray(levels_mv, dtype=np.float64), valid.astype(np.float64))
 
 
 def measure_leak_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +111,7 @@ def measure_leak_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
         return probe
 
     levels = np.broadcast_to(cadc_boundary_mv(LINE_CODES)[:, None], (len(LINE_CODES), N))
-    return _line(bench, probe_for, levels)
+    return _line(bench, probe_for, levels, "v_leak_mv")
 
 
 def measure_reset_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +131,7 @@ def measure_reset_line(bench: Bench) -> tuple[np.ndarray, np.ndarray]:
         return probe
 
     levels = np.broadcast_to(cadc_boundary_mv(LINE_CODES)[:, None], (len(LINE_CODES), N))
-    return _line(bench, probe_for, levels)
+    return _line(bench, probe_for, levels, "v_reset_mv")
 
 
 def measure_threshold_line(bench: Bench, ch: Characterisation) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +149,8 @@ def measure_threshold_line(bench: Bench, ch: Characterisation) -> tuple[np.ndarr
     # threshold's DAC grid (same step): a small constant current shifts level k by about
     # k/levels of a step, so the transitions dither and the fit averages them.
     n_levels = len(THRESHOLD_LEVELS_MV)
-    step_mv = np.nanmedian(ch.a["v_leak_mv"])
+    # (the leak's step at each level: finer below its knee, ``analog.VoltageMap``)
+    step_mv = np.array([np.nanmedian(ch.predict("v_leak_mv", d + 1) - ch.predict("v_leak_mv", d)) for d in park])
     # (in a scrambled order: a shift growing with the level would tilt the fitted line)
     shift_mv = step_mv * ((5 * np.arange(n_levels)) % n_levels) / n_levels
     i_const = np.rint(shift_mv / nominal_i_const_over_g_fast()).astype(np.int64)
@@ -153,7 +164,7 @@ def measure_threshold_line(bench: Bench, ch: Characterisation) -> tuple[np.ndarr
             return bench.run(0.4).spike_counts() == 0
         return probe
 
-    return _line(bench, probe_for, levels)
+    return _line(bench, probe_for, levels, "v_threshold_mv")
 
 
 def nominal_i_const_over_g_fast() -> float:
@@ -180,7 +191,7 @@ def measure_reversal_line(bench: Bench, which: str) -> tuple[np.ndarray, np.ndar
         return probe
 
     levels = np.broadcast_to(cadc_boundary_mv(LINE_CODES)[:, None], (len(LINE_CODES), N))
-    return _line(bench, probe_for, levels)
+    return _line(bench, probe_for, levels, f"e_rev_{which}_mv")
 
 
 def measure_tau_m(bench: Bench, ch: Characterisation, leak_bias, min_rises: int = 4,
@@ -241,18 +252,18 @@ def measure_tau_syn(bench: Bench, ch: Characterisation, which: str, tau_bias, du
     grid, so the fit sees the decay at ``repeats`` times the CADC's rate."""
     exc = which == "exc"
     base = 300.0 if exc else 900.0  # room for a ~270 mV deflection up or down
-    v_leak = ch.dac_for("v_leak_mv", base)
+    v_leaks = leak_dither(ch, base, repeats)
     bench.set_stim_weight(63)
     bench.write(**(QUIET | FAST | {f"i_bias_syn_{which}_gm": tau_syn_gm(), f"i_bias_syn_{which}_tau": tau_bias}))
     label = LABEL_EXC if exc else LABEL_INH
     ts, ys = [], []
     for k in range(repeats):
-        # each repeat one leak DAC step (about 1/4 code) higher: the CADC's quantisation
-        # error, which drifts slowly along a trace that moves ~1 code per sample, dithers
-        bench.write(v_leak=v_leak + k)
+        # each repeat ``DITHER_MV`` higher: the CADC's quantisation error, which drifts slowly
+        # along a trace that moves ~1 code per sample, dithers
+        bench.write(v_leak=v_leaks[k])
         bench.run(1.0)
         rec = bench.run(duration_us + 1.0, [event_time_us(k)], [label], cadc_period_ns=CADC_PERIOD_NS)
-        ys.append(cadc_mv(rec.cadc) - ch.predict("v_leak_mv", v_leak + k)[None, :])
+        ys.append(cadc_mv(rec.cadc) - ch.predict("v_leak_mv", v_leaks[k])[None, :])
         ts.append(rec.cadc_t_us - event_time_us(k))
     t, y = np.concatenate(ts), np.concatenate(ys)
     # samples well above the quantisation (8 codes), after the membrane's own transient
@@ -266,7 +277,7 @@ def measure_slope(bench: Bench, ch: Characterisation, which: str, gm_bias, tau_b
     (conductance-based, g/C), from the charge one event puts on a membrane without leak.
 
     ``tau_syn_us`` is the measured τ_syn at ``tau_bias`` of every circuit. The mean of
-    ``repeats`` events, each from a start one leak DAC step (about 1/4 code) higher: the
+    ``repeats`` events, each from a start ``DITHER_MV`` (about 1/2 code) higher: the
     end voltage's CADC quantisation (±2.4 mV, 0.5 % of a conductance-based measurement)
     dithers and averages."""
     exc = which == "exc"
@@ -282,7 +293,7 @@ def measure_slope(bench: Bench, ch: Characterisation, which: str, gm_bias, tau_b
     if coba:
         e_rev = ch.dac_for(f"e_rev_{which}_mv", 1000.0 if exc else 200.0)
         e = ch.predict(f"e_rev_{which}_mv", e_rev)
-    v_leak = ch.dac_for("v_leak_mv", start)
+    v_leaks = leak_dither(ch, start, repeats)
     bench.set_stim_weight(weight)
     clear_synaptic_inputs(bench)
     extra = {**COBA_BOTH, f"e_rev_{which}": e_rev} if coba else {}
@@ -292,11 +303,11 @@ def measure_slope(bench: Bench, ch: Characterisation, which: str, gm_bias, tau_b
     slopes = []
     for k in range(repeats):
         # (the last event's input has decayed for 14 τ_syn: to 1e-6)
-        bench.write(i_bias_leak=C.DAC_MAX, v_leak=v_leak + k)
+        bench.write(i_bias_leak=C.DAC_MAX, v_leak=v_leaks[k])
         bench.run(6.0)  # settle on the leak (τ_m ≈ 0.5 µs)
         bench.write(i_bias_leak=0)
         bench.run(14.0 * float(np.nanmax(tau_syn_us)) + 1.0, [event_time_us(0)], [LABEL_EXC if exc else LABEL_INH])
-        v0 = ch.predict("v_leak_mv", v_leak + k)
+        v0 = ch.predict("v_leak_mv", v_leaks[k])
         v1 = cadc_mv(bench.codes())
         with np.errstate(invalid="ignore", divide="ignore"):
             slopes.append(-np.log((e - v1) / (e - v0)) / charge if coba else np.abs(v1 - v0) / charge)

@@ -28,7 +28,8 @@ import numpy as np
 from ..protocol import coordinates as C
 from .bench import BENCH_DT_NS, N, Bench, cadc_mv
 from .fit import bisect_dac, fit_decay, fit_lines
-from .measure import CADC_PERIOD_NS, FAST, NO_REFRACTORY, QUIET, clear_synaptic_inputs, nominal_i_const_over_g_fast
+from .measure import (CADC_PERIOD_NS, FAST, NO_REFRACTORY, QUIET, clear_synaptic_inputs, leak_dither,
+                      nominal_i_const_over_g_fast)
 from .models import CAPACITANCE_HW, Characterisation, ideal_characterisation
 
 # (v_exp, i_bias_exp) settings: two thresholds at one slope, and a second slope
@@ -59,7 +60,8 @@ def _onset(bench: Bench, ch: Characterisation, r_mv: float, window_us: float) ->
         return _spiked(bench, window_us)
 
     d_on = np.clip(bisect_dac(leak_probe, lo=1), 1, C.DAC_MAX)
-    i_max = int(np.ceil(1.3 * float(np.nanmedian(ch.a["v_leak_mv"])) / r_mv))
+    step_mv = float(np.nanmedian(ch.predict("v_leak_mv", d_on) - ch.predict("v_leak_mv", d_on - 1)))  # the local step
+    i_max = int(np.ceil(1.3 * step_mv / r_mv))
     bench.write(v_leak=d_on - 1)
 
     def current_probe(i):
@@ -136,7 +138,7 @@ def characterise_exponential(bench: Bench, ch: Characterisation) -> None:
 def measure_tau_w(bench: Bench, ch: Characterisation, tau_bias: int, repeats: int = 4) -> np.ndarray:
     """τ_w (µs) at ``tau_bias``: the decay of the after-hyperpolarisation of a fast membrane."""
     tau_nom = float(1.0 / ideal_characterisation().a["tau_w_us"][0] / tau_bias) * 1.3
-    v_leak = ch.dac_for("v_leak_mv", 900.0)
+    v_leaks = leak_dither(ch, 900.0, repeats)
     low, high = ch.dac_for("v_threshold_mv", 800.0), C.DAC_MAX
     bench.write(**(QUIET | NO_REFRACTORY | dict(
         capacitance=0, i_bias_leak=TAU_W_LEAK, enable_adaptation=1, enable_fire=1, i_bias_adapt_b=C.DAC_MAX,
@@ -144,13 +146,13 @@ def measure_tau_w(bench: Bench, ch: Characterisation, tau_bias: int, repeats: in
     ts, ys = [], []
     step_us = BENCH_DT_NS / 1e3
     for k in range(repeats):
-        bench.write(v_leak=v_leak + k)  # dither the CADC quantisation (see measure_tau_syn)
+        bench.write(v_leak=v_leaks[k])  # dither the CADC quantisation (see measure_tau_syn)
         bench.run(10.0 * tau_nom + k * step_us)  # w decays; the spike moves against the CADC grid
         bench.write(v_threshold=low)
         bench.run(step_us)  # one spike, at the start of this step
         bench.write(v_threshold=high)
         rec = bench.run(8.0 * tau_nom, cadc_period_ns=CADC_PERIOD_NS)
-        ys.append(cadc_mv(rec.cadc) - ch.predict("v_leak_mv", v_leak + k)[None, :])
+        ys.append(cadc_mv(rec.cadc) - ch.predict("v_leak_mv", v_leaks[k])[None, :])
         ts.append(rec.cadc_t_us + step_us)  # time since the spike
     t, y = np.concatenate(ts), np.concatenate(ys)
     # after the membrane's own relaxation (τ_m ≈ 1 µs here) from the reset
@@ -191,7 +193,7 @@ def measure_a(bench: Bench, ch: Characterisation, a_bias: int, repeats: int = 4)
     i_over_c = 200.0 * nominal_a  # ~200 mV above E_L (within the constant current's range at A_PROBES)
     d_i = ch.dac_for("i_const_mv_per_us", i_over_c)
     i_c = ch.predict("i_const_mv_per_us", d_i)
-    v_leak = ch.dac_for("v_leak_mv", 300.0)
+    v_leaks = leak_dither(ch, 300.0, repeats)
     # the membrane relaxes with about C/a (no leak): wait 12 of those, then 6 per repeat
     settle = 12.0 / nominal_a
     dev = []
@@ -199,9 +201,9 @@ def measure_a(bench: Bench, ch: Characterisation, a_bias: int, repeats: int = 4)
     bench.write(**(QUIET | dict(capacitance=CAPACITANCE_HW, i_bias_leak=0, enable_adaptation=1, i_bias_adapt_a=a_bias,
                                 i_bias_adapt_tau=C.DAC_MAX, i_const=d_i)))
     for k in range(repeats):
-        bench.write(v_leak=v_leak + k)  # dither the CADC quantisation
+        bench.write(v_leak=v_leaks[k])  # dither the CADC quantisation
         bench.run(settle if k == 0 else settle / 2)
-        dev.append(cadc_mv(bench.codes()) - ch.predict("v_leak_mv", v_leak + k))
+        dev.append(cadc_mv(bench.codes()) - ch.predict("v_leak_mv", v_leaks[k]))
     return i_c / np.mean(dev, axis=0)
 
 

@@ -93,6 +93,27 @@ def _check_quantity(name: str) -> Quantity:
         raise ConfigError(f"unknown calibrated quantity {name!r}: known are {', '.join(QUANTITY)}") from None
 
 
+def linear_dac(name: str, dac) -> np.ndarray:
+    """DAC values of quantity ``name`` on the scale its transfer model is linear in: the DAC
+    value itself, or for a voltage cell with a knee (``analog.VoltageMap``) its straight scale."""
+    return analog.voltage_map(_check_quantity(name).parameter).linear_dac(dac)
+
+
+def _invert(q: Quantity, a: np.ndarray, b: np.ndarray, target: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``fit.invert`` on the quantity's straight DAC scale (``linear_dac``): the DAC value in
+    ``lo..hi`` whose predicted quantity is nearest ``target``."""
+    m = analog.voltage_map(q.parameter)
+    if not np.isfinite(m.knee_dac):
+        return invert(q.kind, a, b, target, lo, hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = m.dac_of_linear((np.asarray(target, dtype=np.float64) - b) / a)  # voltages: LINEAR
+    exact = np.where(np.isfinite(exact), exact, lo)
+    d0 = np.clip(np.floor(exact), lo, hi).astype(np.int64)
+    d1 = np.clip(d0 + 1, lo, hi)
+    e0, e1 = (np.abs(model_value(q.kind, a, b, m.linear_dac(d)) - target) for d in (d0, d1))
+    return np.where(e1 < e0, d1, d0)
+
+
 @dataclass
 class Characterisation:
     """Per-circuit transfer models ``(a, b)`` of the quantities measured on one chip.
@@ -117,7 +138,7 @@ class Characterisation:
     def predict(self, name: str, dac, circuits=slice(None)) -> np.ndarray:
         """The quantity the model predicts for DAC values ``dac`` on ``circuits``."""
         q, a, b = self._model(name)
-        return model_value(q.kind, a[circuits], b[circuits], dac)
+        return model_value(q.kind, a[circuits], b[circuits], linear_dac(name, dac))
 
     def dac_for(self, name: str, target, circuits=slice(None)) -> np.ndarray:
         """The DAC values (nearest by the model) that set ``name`` to ``target``."""
@@ -128,14 +149,14 @@ class Characterisation:
         if bad.any():
             raise ConfigError(f"{name}: circuits {np.flatnonzero(bad)[:8].tolist()} of chip {self.serial} "
                               f"could not be characterised; leave them out or recalibrate")
-        return invert(q.kind, a, b, np.broadcast_to(target, a.shape), lo, C.DAC_MAX)
+        return _invert(q, a, b, np.broadcast_to(target, a.shape), lo, C.DAC_MAX)
 
     def reachable(self, name: str, circuits=slice(None)) -> tuple[np.ndarray, np.ndarray]:
         """(lowest, highest) value of ``name`` each circuit can reach."""
         q, a, b = self._model(name)
         lo = 1 if q.kind == RATE else 0
-        ends = np.stack([model_value(q.kind, a[circuits], b[circuits], lo),
-                         model_value(q.kind, a[circuits], b[circuits], C.DAC_MAX)])
+        ends = np.stack([model_value(q.kind, a[circuits], b[circuits], linear_dac(name, lo)),
+                         model_value(q.kind, a[circuits], b[circuits], linear_dac(name, C.DAC_MAX))])
         return ends.min(0), ends.max(0)
 
 
@@ -169,10 +190,16 @@ def _nominal_ab() -> dict[str, tuple[float, float]]:
                 "i_const_mv_per_us": p.i_const[0] / c, "delta_t_mv": p.delta_t[0],
                 "a_per_us": p.a[0] / c, "b_mv_per_us": p.b[0] / c,
             }
-    # two settings where every map is linear (the voltage cells are floored at 0 mV below)
+    # two settings where every map is linear on its straight scale (``linear_dac``; the voltage
+    # cells are floored at 0 mV below)
     lo, hi = 600, 1000
     q0, q1 = quantities(lo), quantities(hi)
-    return {k: ((q1[k] - q0[k]) / (hi - lo), float(q0[k] - lo * (q1[k] - q0[k]) / (hi - lo))) for k in q0}
+    out = {}
+    for k in q0:
+        u0, u1 = float(linear_dac(k, lo)), float(linear_dac(k, hi))
+        a = (q1[k] - q0[k]) / (u1 - u0)
+        out[k] = (a, float(q0[k] - u0 * a))
+    return out
 
 
 def ideal_characterisation(serial: int = 0) -> Characterisation:
@@ -193,7 +220,7 @@ def nominal_dac(name: str, target) -> np.ndarray:
     ab = _nominal_ab()[_check_quantity(name).name]
     q = QUANTITY[name]
     t = np.atleast_1d(np.asarray(target, dtype=np.float64))
-    return invert(q.kind, np.full(t.shape, ab[0]), np.full(t.shape, ab[1]), t, 1 if q.kind == RATE else 0, C.DAC_MAX)
+    return _invert(q, np.full(t.shape, ab[0]), np.full(t.shape, ab[1]), t, 1 if q.kind == RATE else 0, C.DAC_MAX)
 
 
 @functools.cache

@@ -531,7 +531,7 @@ def bio_to_hw(params: dict, serial: int = 0, ideal: bool = False, circuits=None,
 
     >>> hw = bio_to_hw({"v_rest": -65.0, "tau_m": 10.0, "tau_syn_E": 5.0}, ideal=True)
     >>> int(hw["v_leak"][0]), int(hw["capacitance"][0]), int(hw["i_bias_leak"][0]), int(hw["i_bias_syn_exc_tau"][0])
-    (686, 63, 107, 60)
+    (638, 63, 107, 60)
     """
     result = calibrate_bio(params, serial, ideal, circuits, bio_map, store)
     n = _params(params, None if circuits is None else len(np.atleast_1d(circuits)))[1]

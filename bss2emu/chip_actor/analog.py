@@ -13,26 +13,48 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   different circuits (the leak OTA, the reset switch, the spike comparator), so the same
   DAC value means different membrane voltages (``VOLTAGE_MAPS``; brainscales2-demos
   ``ts_00-single_neuron``: "a lower threshold setting of 300 may correspond to a higher leak
-  potential of 700"). The leak's map runs through two points: leak 700 reads 327 MADC codes
-  (384 mV) — the AdEx tutorial's rest (below) — and the top of the DAC range keeps the
-  calibration window's top (``calib.targets``: 1150 mV) within reach: 2.4 mV per LSB, so
-  leak 1022 ≙ 1157 mV and anything below leak 540 is floored at ground. The threshold is the
-  leak's map shifted by ``THRESHOLD_SHIFT_LSB`` = 315 DAC steps: ``cns_02`` (leak 530,
-  threshold 250, ``leak_i_bias`` 150) does not fire without current and finds its rheobase
-  between ``i_offset`` 200 and 270, where its task 5 looks — its threshold lies 60 mV above
-  its (floored) leak, which 227 LSB of constant current bridge at this module's leak
-  conductance and current scale (below), as its task asks for rest and threshold reads 50
-  codes apart ("300" and "350"); ``fp_singleNeuron`` (leak 1000, threshold 500) fires
-  tonically; the AdEx tutorial's threshold 620 lies at 807 codes, above its figures'
-  750-code top, which the spikes' upswings cross. The reset's map runs through reset 400 ≙
-  150 mV (128 codes) and the calibration window's top at 1022 (1.61 mV per LSB):
-  ``ts_00``'s leak-over-threshold experiment (reset 400, threshold 300 ≙ 180 mV, plotted
-  over 100–800 codes) draws its sawtooth inside its plot (with the leak's map the reset
-  would be floored at ground), and the AdEx tutorial's reset slider default 600 lies 74
-  codes above its rest, as its transient-spiking figure (``adex-transient.png``: rest 318,
-  reset ≈ 400) shows. The chips of the tutorials differ by tens of mV (``ts_00``'s silent neuron reads 375 codes at leak 700 and its
-  sawtooth spans 232–400 codes, ``cns_02``'s asks for 300 codes at leak 530): this map
-  follows the AdEx tutorial, whose dynamics depend on where rest, reset and exponential
+  potential of 700"). **The leak**: what the tutorials read on real chips (MADC codes,
+  1.174 mV each here) — leak 700: 327 (the AdEx tutorial's figure, below), 375 (``ts_00``'s
+  silent neuron), 373 (``fp_calibration``'s sample fit ``MADC = 0.79·DAC − 180``, measured
+  over leak 500–900); leak 530: 300 (``cns_02``'s solution asks for rest 300) and 239
+  (``fp_calibration``'s fit). The chips differ by up to 61 codes at the same DAC value, and
+  the slopes the points imply lie between 0.16 codes per LSB (``cns_02`` against the AdEx
+  figure) and 0.79 (``fp_calibration``). Below ``LEAK_KNEE_DAC`` = 700 the map runs at
+  ``LEAK_MV_PER_LSB`` = 0.55 mV (0.47 codes) per LSB into the AdEx figure's point: leak 500
+  ≙ 274 mV (234 codes), 530 ≙ 291 mV (248: 52 below ``cns_02``'s, 9 above
+  ``fp_calibration``'s), 700 ≙ 384 mV (327); only leak 0 and 1 are floored at ground, so
+  ``cns_01``'s first trace (leak 500) rests at 234 codes and its sweep over 0–1022 rises
+  throughout. From leak 700 on it runs at ``LEAK_UPPER_MV_PER_LSB`` = 2.4 mV per LSB to
+  1157 mV at 1022 (the map this module had alone before: every setting from 700 up acts as
+  it did), which keeps the calibration window (``calib.targets``: up to 1150 mV for every
+  voltage, on which the NEST view's −95…15 mV and the reset and threshold calibrations —
+  the membrane parked on the leak up to 1000 mV — rest) in reach; at 0.55 mV per LSB leak
+  1022 would give 561 mV. The knee is bss2emu's, not a measured shape: real chips' leak
+  keeps its slope (``cns_01``'s solution: "approximately linear, with saturation near the
+  parameter boundaries"; calix accepts leak targets up to 160 CADC reads), so leak 1000
+  reads 941 codes here against ~500–600 on the tutorials' chips (``fp_calibration``'s fit;
+  ``ts_00``'s leak-over-threshold sawtooths, whose rise times at leak 1000 put the leak
+  there), and leak-over-threshold neurons at leak 1000 (``ts_00``, ``fp_singleNeuron``) fire
+  faster than on a real chip. Calibration fits the leak's line on the stretched scale
+  (``VoltageMap.linear_dac``) on which the map is one line. **The threshold**, likewise: the
+  leak's lower line shifted by ``THRESHOLD_SHIFT_LSB`` = 390 DAC steps up to where it meets
+  the former map (the leak's upper line shifted by ``THRESHOLD_UPPER_SHIFT_LSB`` = 315, 2.4
+  mV per LSB), at threshold 407 ≙ 439 mV, and that map above. ``cns_02`` (leak 530,
+  threshold 250, ``leak_i_bias`` 150) asks for rest and threshold reads 50 codes apart
+  ("300" and "350"); here they lie 60.5 mV (52 codes) apart, which 229 LSB of constant
+  current bridge at this module's leak conductance and current scale (below), so it does
+  not fire without current and finds its rheobase between ``i_offset`` 200 and 270, where
+  its task 5 looks; ``ts_00``'s threshold 300 equals leak 690 (its "threshold 300 … leak
+  700"); threshold 500 ≙ 660 mV (563 codes, where ``ts_00``'s fixed-pattern figure turns at
+  400–430: the upper line's cost), below leak 1000, so ``fp_singleNeuron`` (leak 1000,
+  threshold 500) fires tonically; the AdEx tutorial's threshold 620 lies at 807 codes,
+  above its figures' 750-code top, which the spikes' upswings cross. The reset's map runs
+  through reset 400 ≙ 150 mV (128 codes) and the calibration window's top at 1022 (1.61 mV
+  per LSB): ``ts_00``'s leak-over-threshold experiment (reset 400, threshold 300 ≙ 379 mV,
+  plotted over 100–800 codes) draws its sawtooth inside its plot, and the AdEx tutorial's
+  reset slider default 600 lies 74 codes above its rest, as its transient-spiking figure (``adex-transient.png``: rest 318,
+  reset ≈ 400) shows (``ts_00``'s sawtooth, on another chip, spans 232–400 codes): the maps
+  follow the AdEx tutorial, whose dynamics depend on where rest, reset and exponential
   onset lie. The other voltages (reversal potentials, V_T, …) keep ``MV_PER_DAC`` with no
   offset. A cell drives no voltage below ground: results are floored at 0 mV.
 * **Synaptic strength** (``SYN_GAIN_NA_PER_LSB``, per weight LSB and per ``i_bias_syn_*_gm``
@@ -61,7 +83,7 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   g_L = 2.3 pF / 15.3 µs = 0.150 µS at ``leak_i_bias`` 70, 2.15 nS per LSB; I = 144 codes ·
   1.174 mV · 0.150 µS = 25.4 nA at 300, 85 pA per LSB; a = 0.54 · 0.150 µS / 10 = 8.1 nS
   per LSB; ``τ_w`` = 173 µs · 100 = 17.3 ms / value; R = 0.80 / 81 nS = 9.8 MΩ; the leak map
-  puts leak 700 at 384 mV (327 codes); V_ref maps ``v_adapt_ref`` as the plain voltage cells
+  puts leak 700 at 384 mV (327 codes, above); V_ref maps ``v_adapt_ref`` as the plain voltage cells
   (1.17 mV/LSB) less ``ADAPTATION_REF_OFFSET_MV`` (500 reads 425 codes). The spike-triggered
   b (``ADAPTATION_B_NA_PER_LSB``) from the spike-frequency-adaptation and bursting solution
   figures (``adex-adaptation.png``, ``adex-bursting.png``, at the widget's default
@@ -69,7 +91,7 @@ Nominal maps (before mismatch), on the chip's 0–1200 mV scale that both ADCs r
   48 codes · 1.174 mV / 9.8 MΩ = 5.8 nA: 29 pA per LSB. The other
   tutorials agree within their chips' spread: ``cns_02`` asks for ``τ_m`` = 10 µs at
   ``leak_i_bias`` 150 (here 7.1 µs) and finds its rheobase at ~227 LSB with rest and
-  threshold 50 codes apart (here 227 LSB bridge 60 mV, 51 codes). The figure's initial slope
+  threshold 50 codes apart (here 229 LSB bridge 60.5 mV, 52 codes). The figure's initial slope
   read off by eye (8.2 mV/µs ≙ 64 pA/LSB) is lower than the fit's I/C (11 mV/µs): the
   MADC's first samples after the step lag; the fit over the whole trace sets the scale.
   The a circuit has one range (lola ``AtomicNeuron.Adaptation``: ``enable``,
@@ -98,23 +120,72 @@ MV_PER_DAC = 1200.0 / C.DAC_MAX
 
 
 class VoltageMap(NamedTuple):
-    """A voltage cell's nominal map: ``v_mv = mv_per_lsb · dac + offset_mv`` (floored at 0)."""
+    """A voltage cell's nominal map (floored at 0 mV): the line ``mv_per_lsb · dac + offset_mv``
+    below DAC value ``knee_dac`` and the line ``upper_mv_per_lsb · dac + upper_offset_mv``
+    from it on (the two meet at the knee) (no knee: ``knee_dac`` infinite). ``linear_dac`` stretches the DAC scale above the
+    knee so that the map is one line on it, the line calibration fits (``calib.models``).
+
+    >>> m = VoltageMap(0.5, 10.0, knee_dac=100.0, upper_mv_per_lsb=2.0, upper_offset_mv=-140.0)
+    >>> float(m.mv(100)), float(m.mv(110)), float(m.dac_of_linear(m.linear_dac(107.5)))
+    (60.0, 80.0, 107.5)
+    """
 
     mv_per_lsb: float
     offset_mv: float
+    knee_dac: float = np.inf
+    upper_mv_per_lsb: float = np.nan
+    upper_offset_mv: float = np.nan
+
+    def line_mv(self, dac):
+        """The map before the floor at 0 mV (float64)."""
+        d = np.asarray(dac, dtype=np.float64)
+        if not np.isfinite(self.knee_dac):
+            return d * self.mv_per_lsb + self.offset_mv
+        return np.where(d >= self.knee_dac, d * self.upper_mv_per_lsb + self.upper_offset_mv,
+                        d * self.mv_per_lsb + self.offset_mv)
 
     def mv(self, dac):
-        return np.maximum(np.asarray(dac, dtype=np.float64) * self.mv_per_lsb + self.offset_mv, 0.0)
+        return np.maximum(self.line_mv(dac), 0.0)
+
+    def linear_dac(self, dac):
+        """DAC values on the scale the map is one line on (slope ``mv_per_lsb``): ``dac`` up to
+        the knee, stretched by ``upper_mv_per_lsb / mv_per_lsb`` above it."""
+        d = np.asarray(dac, dtype=np.float64)
+        if not np.isfinite(self.knee_dac):
+            return d
+        return d + (self.upper_mv_per_lsb / self.mv_per_lsb - 1.0) * np.maximum(d - self.knee_dac, 0.0)
+
+    def dac_of_linear(self, u):
+        """The inverse of ``linear_dac`` (a float DAC value)."""
+        u = np.asarray(u, dtype=np.float64)
+        if not np.isfinite(self.knee_dac):
+            return u
+        return np.where(u > self.knee_dac,
+                        self.knee_dac + (u - self.knee_dac) * self.mv_per_lsb / self.upper_mv_per_lsb, u)
+
+    def step_mv(self, dac):
+        """The map's step (mV per LSB) from ``dac`` to the next value (above the floor)."""
+        d = np.asarray(dac, dtype=np.float64)
+        return np.where(d >= self.knee_dac, self.upper_mv_per_lsb, self.mv_per_lsb)
 
 
-LEAK_MV_PER_LSB = 2.4  # leak 700 ≙ 384 mV (327 MADC codes) and leak 1022 ≙ 1157 mV (module docstring)
-_LEAK_OFFSET_MV = 384.0 - 700 * LEAK_MV_PER_LSB
-THRESHOLD_SHIFT_LSB = 315  # threshold d ≙ leak d + 315
+LEAK_MV_PER_LSB = 0.55  # below the knee, through leak 700 ≙ 384 mV (327 MADC codes) (module docstring)
+LEAK_UPPER_MV_PER_LSB = 2.4  # above the knee: leak 1022 ≙ 1157 mV, the calibration window's top in reach
+LEAK_KNEE_DAC = 700
+_LEAK_OFFSET_MV = 384.0 - LEAK_KNEE_DAC * LEAK_MV_PER_LSB
+_LEAK_UPPER_OFFSET_MV = 384.0 - 700 * LEAK_UPPER_MV_PER_LSB
+THRESHOLD_SHIFT_LSB = 390  # below its knee, threshold d ≙ leak d + 390 (on the leak's lower line)
+THRESHOLD_UPPER_SHIFT_LSB = 315  # above it, threshold d ≙ leak d + 315 (on the leak's upper line)
+_THRESHOLD_OFFSET_MV = _LEAK_OFFSET_MV + THRESHOLD_SHIFT_LSB * LEAK_MV_PER_LSB
+_THRESHOLD_UPPER_OFFSET_MV = _LEAK_UPPER_OFFSET_MV + THRESHOLD_UPPER_SHIFT_LSB * LEAK_UPPER_MV_PER_LSB
+# where the threshold's two lines meet: 0.55·d + 213.5 = 2.4·d − 540 at d = 407.3
+_THRESHOLD_KNEE_DAC = (_THRESHOLD_UPPER_OFFSET_MV - _THRESHOLD_OFFSET_MV) / (LEAK_MV_PER_LSB - LEAK_UPPER_MV_PER_LSB)
 RESET_MV_AT_400 = 150.0  # reset 400 ≙ 150 mV, and 1022 ≙ the calibration window's top, 1150 mV (module docstring)
 RESET_MV_PER_LSB = (1150.0 - RESET_MV_AT_400) / (C.DAC_MAX - 400)
 VOLTAGE_MAPS: dict[str, VoltageMap] = {
-    "v_leak": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV),
-    "v_threshold": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV + THRESHOLD_SHIFT_LSB * LEAK_MV_PER_LSB),
+    "v_leak": VoltageMap(LEAK_MV_PER_LSB, _LEAK_OFFSET_MV, LEAK_KNEE_DAC, LEAK_UPPER_MV_PER_LSB, _LEAK_UPPER_OFFSET_MV),
+    "v_threshold": VoltageMap(LEAK_MV_PER_LSB, _THRESHOLD_OFFSET_MV, _THRESHOLD_KNEE_DAC, LEAK_UPPER_MV_PER_LSB,
+                              _THRESHOLD_UPPER_OFFSET_MV),
     "v_reset": VoltageMap(RESET_MV_PER_LSB, RESET_MV_AT_400 - 400 * RESET_MV_PER_LSB),
 }
 DEFAULT_VOLTAGE_MAP = VoltageMap(MV_PER_DAC, 0.0)  # reversal potentials, V_T and the other voltage cells
@@ -219,7 +290,7 @@ def neuron_physics(config: NeuronConfig, mismatch: Mismatch) -> NeuronPhysics:
     def volt(name):
         i = IDX[name]
         m = voltage_map(name)  # voltage cells mismatch by an offset
-        return np.maximum(v[:, i] * m.mv_per_lsb + m.offset_mv + off[:, i], 0.0)
+        return np.maximum(m.line_mv(v[:, i]) + off[:, i], 0.0)
 
     def lin(name, per_lsb):
         i = IDX[name]

@@ -112,7 +112,7 @@ def test_each_channel_is_what_a_single_channel_recording_reads(pynn):
 def test_two_neurons_of_one_population_record_v_on_the_madc(pynn):
     """The real stack's test_2ch_recording: pop[0:2].record("v") on the MADC."""
     pop = pynn.Population(3, pynn.cells.HXNeuron(leak_v_leak=700, leak_i_bias=500))
-    pop[0:1].set(leak_v_leak=600)
+    pop[0:1].set(leak_v_leak=500)  # 94 codes below leak 700 (the leak map: 0.55 mV per LSB there)
     pop[0:2].record(["v"], device="madc")
     pynn.run(0.02)
     a, b = pop[0:2].get_data("v").segments[-1].irregularlysampledsignals

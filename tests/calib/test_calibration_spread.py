@@ -2,10 +2,11 @@
 figure — checked on the emulator's true physics, which calibration never reads.
 
 Why these figures: a voltage DAC step is s = 1200/1022 = 1.17 mV (the leak, reset and
-threshold cells: 2.4 mV, ``analog.VOLTAGE_MAPS``), so the nearest DAC value leaves a residual
-uniform within ±s/2 (std s/√12: 0.34 mV, 0.69 mV); the transfer lines are measured to ~0.1
-mV, hence std < s/√12 + 0.11 mV and max < s/2 + 0.61 mV (1.17 mV: 0.45 and 1.2 mV; before
-calibration: offsets of 15 mV std). A time
+threshold cells: their own maps, ``analog.VOLTAGE_MAPS`` — the leak and threshold 0.55 mV
+below their knee and 2.4 mV above it, e.g. at the default targets; the step at the target
+counts), so the nearest DAC value leaves a residual uniform within ±s/2 (std s/√12: 0.34 mV,
+0.69 mV at 2.4 mV); the transfer lines are measured to ~0.1 mV, hence std < s/√12 + 0.11 mV
+and max < s/2 + 0.61 mV (1.17 mV: 0.45 and 1.2 mV; before calibration: offsets of 15 mV std). A time
 constant set by a bias current moves by 1/DAC per step — 2 % at τ_m = 10 µs (DAC ≈ 51),
 1.7 % at τ_syn = 5 µs (≈ 60), 3 % at τ_w = 60 µs (≈ 33) — so half a step plus ~0.2 %
 measurement error bounds them (before: 8 % gain mismatch). A PSP height combines τ_m,
@@ -17,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bss2emu.calib.targets import REFERENCE_WEIGHT, psp_shape_us
+from bss2emu.calib.models import nominal_dac
+from bss2emu.calib.targets import REFERENCE_WEIGHT, CalibrationTargets, psp_shape_us
 from bss2emu.chip_actor.analog import voltage_map
 
 from .calib_truth import SERIAL, true_physics, uniform_physics
@@ -32,9 +34,18 @@ def _psp(p, which):
     return REFERENCE_WEIGHT * gain / p.c_m * psp_shape_us(_tau_m(p), tau)
 
 
-def _voltage_bounds(parameter):
-    """(std bound, max bound) in mV of a calibrated voltage set by ``parameter`` (module docstring)."""
-    step = voltage_map(parameter).mv_per_lsb
+def _step_mv(parameter, target_mv=None):
+    """The nominal DAC step (mV) of ``parameter``'s cell at ``target_mv`` (default: the default
+    target; the largest over an array)."""
+    quantity = f"{parameter}_mv"  # v_leak_mv, e_rev_exc_mv, …
+    target = CalibrationTargets()[quantity][0] if target_mv is None else target_mv
+    return float(np.max(voltage_map(parameter).step_mv(nominal_dac(quantity, target))))
+
+
+def _voltage_bounds(parameter, target_mv=None):
+    """(std bound, max bound) in mV of a calibrated voltage set by ``parameter`` at the
+    default target (or ``target_mv``) (module docstring)."""
+    step = _step_mv(parameter, target_mv)
     return step / np.sqrt(12.0) + 0.11, step / 2.0 + 0.61
 
 
@@ -84,7 +95,8 @@ def test_reported_residuals_agree_with_the_truth(calibrated):
     for name in ("v_leak_mv", "v_reset_mv", "v_threshold_mv", "tau_m_us", "tau_syn_exc_us", "psp_exc_mv"):
         truth, relative, _, _ = CHECKS[name]
         diff = _errors(calibrated.achieved[name], truth(p), relative)
-        assert np.max(np.abs(diff)) < (0.015 if relative else voltage_map("v_leak").mv_per_lsb / 3), name
+        bound = 0.015 if relative else _step_mv("v_leak", calibrated.targets["v_leak_mv"]) / 3
+        assert np.max(np.abs(diff)) < bound, name
 
 
 ADEX_CHECKS = {
@@ -145,4 +157,4 @@ def test_per_circuit_targets_reach_the_nearest_dac_value(calibrated, calib_store
     p = true_physics(r)
     d = r.dac["i_bias_leak"]
     assert np.all(np.abs(_tau_m(p) / tau - 1) < 0.5 / d + 0.004)
-    assert np.max(np.abs(p.e_l - leak)) < _voltage_bounds("v_leak")[1]
+    assert np.max(np.abs(p.e_l - leak)) < _voltage_bounds("v_leak", leak)[1]

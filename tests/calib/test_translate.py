@@ -23,7 +23,8 @@ MV_PER_DAC = 1200.0 / 1022  # reversal potentials and V_T
 
 def _dac(name, mv):
     """The nominal DAC value of a voltage cell for ``mv`` (leak, reset and threshold have their own maps)."""
-    return round((mv - voltage_map(name).offset_mv) / voltage_map(name).mv_per_lsb)
+    m = voltage_map(name)  # straight below a knee, steeper above it: linear on each side
+    return round(float(m.dac_of_linear((mv - m.offset_mv) / m.mv_per_lsb)))
 
 
 def test_voltage_map():
@@ -33,7 +34,7 @@ def test_voltage_map():
 
 def test_ideal_chip_reproduces_the_nominal_maps():
     hw = bio_to_hw(IF_CURR_EXP, ideal=True)
-    assert int(hw["v_leak"][0]) == _dac("v_leak", 350.0) == 686  # (350 + 1296) / 2.4
+    assert int(hw["v_leak"][0]) == _dac("v_leak", 350.0) == 638  # (350 + 1) / 0.55, below the knee
     assert int(hw["v_reset"][0]) == _dac("v_reset", 300.0)
     assert int(hw["v_threshold"][0]) == _dac("v_threshold", 500.0)
     # the capacitance setting that realises τ_m best (largest among equals); C = 2.3 pF·(c+1)/64

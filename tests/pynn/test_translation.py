@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bss2emu.chip_actor.analog import (ADAPTATION_A_US_PER_LSB, ADAPTATION_B_NA_PER_LSB, LEAK_MV_PER_LSB, chip_mismatch,
-                                       neuron_physics, stp_tau_us, stp_utilisation)
+from bss2emu.chip_actor.analog import (ADAPTATION_A_US_PER_LSB, ADAPTATION_B_NA_PER_LSB, chip_mismatch,
+                                       neuron_physics, stp_tau_us, stp_utilisation, voltage_map)
+from bss2emu.protocol import coordinates as C
 from bss2emu.protocol.hardware import NEURON_PARAMETER_INDEX, NeuronConfig
 from bss2emu.pynn import translation as T
 
@@ -35,16 +36,18 @@ def _translate(params, serial, ideal, max_weight=None, conductance=True):
 @pytest.mark.parametrize("serial, ideal", [(0, True), (11, False)])
 def test_eif_round_trip_through_the_chip_physics(serial, ideal):
     """Ideal chip: to a DAC step; a chip with mismatch (calibrated): to the calibration's
-    residual (voltages to half a DAC step — 0.12 mV for leak, reset and threshold, 0.06 mV
-    for the others —, times 1–3 % — the leak DAC step at the chosen capacitance —, a and b to
+    residual (voltages to half a DAC step — 0.12 mV for leak and threshold, 0.08 mV for
+    reset, 0.06 mV for the others —, times 1–3 % — the leak DAC step at the chosen capacitance —, a and b to
     half their steps, 8.1 nS and 29 pA)."""
     tr, ph = _translate(EIF, serial, ideal, {"excitatory": np.array([0.01, 0.02])})
     p = {k: np.asarray(v) for k, v in EIF.items()}
     bio = lambda v_hw: (v_hw - 1000.0) / 10.0  # noqa: E731
-    half_step = LEAK_MV_PER_LSB / 2 / 10.0 + 0.005  # mV biological
-    assert np.allclose(bio(ph.e_l), p["v_rest"], atol=half_step)
-    assert np.allclose(bio(ph.v_reset), p["v_reset"], atol=half_step)
-    assert np.allclose(bio(ph.v_th), p["v_spike"], atol=half_step)
+    def half_step(cell):  # mV biological: half the cell's largest DAC step (its map's upper line)
+        return float(voltage_map(cell).step_mv(C.DAC_MAX)) / 2 / 10.0 + 0.005
+
+    assert np.allclose(bio(ph.e_l), p["v_rest"], atol=half_step("v_leak"))
+    assert np.allclose(bio(ph.v_reset), p["v_reset"], atol=half_step("v_reset"))
+    assert np.allclose(bio(ph.v_th), p["v_spike"], atol=half_step("v_threshold"))
     assert np.allclose(bio(ph.v_t), p["v_thresh"], atol=0.1)
     assert np.allclose(bio(ph.e_exc), p["e_rev_E"], atol=0.1)
     assert np.allclose(ph.c_m / ph.g_l, p["tau_m"], rtol=0.035)

@@ -83,7 +83,7 @@ def test_a_tutorial_runs_with_the_ebrains_setup_replaced(demos, tmp_path, monkey
     outcome, error, _ = runner.run_one(name, cells, demos, timeout_s=600, keep=tmp_path / "kept")
     log = (tmp_path / "kept" / "resting.log").read_text()
     assert (outcome, error) == ("runs", ""), log
-    assert "CADC 82 leak of the nightly calibration 697" in log  # 80 CADC = 376 mV = leak 697 LSB; 700 = 384 mV
+    assert "CADC 82 leak of the nightly calibration 686" in log  # 80 CADC = 376.5 mV = leak 686 (0.55 mV/LSB); 700 = 384 mV
 
 
 def test_failures_are_reported_by_their_first_error_line(demos, tmp_path):
