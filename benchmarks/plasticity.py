@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 import bss2emu
-from bss2emu.chip_actor.ppu import SynapseView, sweep_order
+from bss2emu.chip_actor.ppu import CorrelationTableRule, SynapseView, sweep_order
 from bss2emu.protocol.experiment import Experiment
 
 _spec = importlib.util.spec_from_file_location("single_chip", Path(__file__).with_name("single_chip.py"))
@@ -102,7 +102,7 @@ class NoRule:
 def experiment(n: int, runtime_us: float, period_us: float | None, kernel=None) -> Experiment:
     exp = single_chip.reference_network(n, runtime_us)
     if period_us is not None:
-        exp["plasticity"] = [{"name": "stdp", "kernel": kernel or AllSynapseSTDP(), "period_us": period_us,
+        exp["plasticity"] = [{"name": "stdp", "kernel": kernel or CorrelationTableRule(STDP_TABLE), "period_us": period_us,
                               "projections": [p["name"] for p in exp["projections"]]}]
     return Experiment.model_validate(exp)
 
@@ -213,6 +213,7 @@ def main(argv=None) -> dict:
     print("where the CPU time of a local run goes (ms, best of --repeat; 'x': of the run without plasticity):")
     split_exps = {"without plasticity": static, "empty kernel": split,
                   "sensors only": experiment(args.neurons, args.runtime_us, args.period_us, SensorsOnly()),
+                  "STDP in Python": experiment(args.neurons, args.runtime_us, args.period_us, AllSynapseSTDP()),
                   "STDP": plastic}
     table = where_time_goes(split_exps, args.repeat)
     base = table["without plasticity"][0]

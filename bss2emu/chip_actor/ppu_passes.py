@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..protocol import coordinates as C
+from .kernels import set_entry_weight_at
 
 _WEIGHT_MAX = C.WEIGHT_MAX
 CODES = 256
@@ -106,3 +107,40 @@ def stdp_pass(causal, acausal, weights, written, any_written, flat, per_lsb, res
                 values[k] = v
                 k += 1
     return at[:k], values[:k]
+
+
+@njit(cache=True, boundscheck=False)
+def stdp_sweep(causal, acausal, weights, flat, per_lsb, reset, dw, ptr, entry, n_weighted, position):
+    """``stdp_pass`` with its writes applied (the PPU's run of a ``CorrelationTableRule``
+    inside a host's compiled window loop): ``w' = clip(w + dw[c, a], 0, 63)`` written into
+    the chip's ``weights`` and its ``synapse_table`` ``(ptr, entry, n_weighted, position)``
+    where it changes the weight — what ``stdp_pass`` and ``Chip.apply_writes`` of its
+    ``WeightWrite`` do, bit for bit (1-d views of the ``[hemisphere, row, column]`` arrays).
+    Returns how many weights changed."""
+    n = flat.shape[0]
+    every = not dw[0, 0] == 0
+    cand = np.empty(SWEEP_BLOCK, np.int64)
+    x_c = np.empty(SWEEP_BLOCK)
+    x_a = np.empty(SWEEP_BLOCK)
+    changed = 0
+    for lo in range(0, n, SWEEP_BLOCK):
+        hi = min(n, lo + SWEEP_BLOCK)
+        if reset:
+            if every:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, True, cand, x_c, x_a)
+            else:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, False, cand, x_c, x_a)
+        else:
+            if every:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, True, cand, x_c, x_a)
+            else:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, False, cand, x_c, x_a)
+        for q in range(m):
+            j = cand[q]
+            w = weights[j]
+            v = min(max(w + np.int64(dw[_code8(x_c[q]), _code8(x_a[q])]), 0), _WEIGHT_MAX)
+            if v != w:
+                weights[j] = v
+                set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
+                changed += 1
+    return changed

@@ -256,7 +256,8 @@ class BatchRunner:
             status, done, n_rec, *record, _, _ = HK.run_windows(
                 self.bounds, h, addr, ints, tau, np.zeros(rows, np.int64), q_t, q_lab, q_n,
                 False, np.zeros(0, np.int64), *Interconnect.empty_tables(), np.zeros(2, np.int64), *record, 0,
-                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, False)  # rows share arrays: serial
+                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, False,  # rows share arrays: serial
+                *HK.no_rules(rows))
             del keep
             for i, a in enumerate(record):  # the kernel may have grown them
                 self._buffers[f"rec{i}"] = a

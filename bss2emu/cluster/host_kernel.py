@@ -4,6 +4,9 @@ network routes each window's spikes in the same call.
 
 Per window, in this order (``run_windows``):
 
+0. each chip's PPU kernel that runs in compiled code (a ``ppu.CorrelationTableRule`` alone on
+   its chip: ``_run_rule``), if due at the window's start — where the Python PPU would run it,
+   after the writes the host applied before the call;
 1. each chip's FPGA input for the window — playback events and network arrivals with
    ``t0 <= t < t1``, merged in the order (time, label), playback first on ties, as
    ``Fpga.events_for_window`` does — is integrated by ``chip_actor.kernels.integrate_steps``
@@ -40,7 +43,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..chip_actor import kernels as K
-from ..chip_actor import libm_exp
+from ..chip_actor import libm_exp, ppu_passes
+from ..chip_actor.ppu_passes import stdp_sweep
 from ..protocol import coordinates as C
 from ..routing.interconnect import route_window
 from ..units import NS_PER_TICK
@@ -53,7 +57,7 @@ def _drop_stale_cache() -> None:
     cache_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
     try:
         digest = hashlib.sha256()
-        for path in (K.__file__, libm_exp.__file__):
+        for path in (K.__file__, libm_exp.__file__, ppu_passes.__file__):
             with open(path, "rb") as fh:
                 digest.update(fh.read())
         stamp = os.path.join(cache_dir, "host_kernel.kernels-digest")
@@ -120,6 +124,21 @@ N_FIELDS = len(FIELDS)
  I_MADC_EVERY, I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES, I_PSP_ROWS,
  I_PSP_CLASSES) = range(17)
 N_INTS = 17
+# per chip, its PPU kernel run in the compiled loop (``ppu.CorrelationTableRule``, the host's
+# ``_Unit.rule_row``): on, next due time, period, runs left (-1: no end), reset, its synapses
+# ``rule_flat[lo:hi]``, the addresses of the chip's weights and synapse-table positions; out:
+# runs done and weights changed
+(R_ON, R_NEXT_NS, R_PERIOD_NS, R_LEFT, R_RESET, R_FLAT_LO, R_FLAT_HI, R_WEIGHTS, R_POSITION, R_RUNS,
+ R_CHANGED) = range(11)
+N_RULE = 11
+
+
+def no_rules(n_chips: int) -> tuple:
+    """``run_windows``' last four arguments for chips without a compiled PPU kernel."""
+    return (np.zeros((n_chips, N_RULE), np.int64), np.ones(n_chips), np.zeros(0, np.int64),
+            np.zeros((n_chips, 1, 1), np.int64))
+
+
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
@@ -164,7 +183,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 route, host_of, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns, depth,
                 free_ns, sent, delivered, dropped, maxq, net_counts,
                 rec_ticks, rec_chip, rec_neuron, rec_label, n_rec,
-                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events, parallel):
+                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events, parallel,
+                rules, rule_per_lsb, rule_flat, rule_dw):
     """Run the windows ``[bounds[w], bounds[w + 1])`` (steps) on every chip of the host.
 
     ``addr[c]``/``ints[c]``/``tau_corr_ns[c]``: chip c's ``chip_table``; ``play_pos[c]``
@@ -182,7 +202,9 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     Returns ``(status, windows done, n_rec, rec_*, q_t, q_lab)``; a status other
     than ``OK`` stops at the window that met it, before any chip integrates it
     (``EVENT_IN_THE_PAST``: an arrival before its window; ``ARRIVAL_ELSEWHERE``: an arrival
-    for a chip this host does not hold)."""
+    for a chip this host does not hold). ``rules`` (``R_*``), ``rule_per_lsb``, ``rule_flat``,
+    ``rule_dw``: per chip the PPU kernel run at the start of every window it is due at
+    (``_run_rule``), after the writes the host applied before the call."""
     n_chips = addr.shape[0]
     h = h_ns
     # per chip: a window's input events and what it sends out (grown on demand)
@@ -234,6 +256,10 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             out_t = np.empty((n_chips, 2 * cap.max()), np.int64)
             out_l = np.empty((n_chips, 2 * cap.max()), np.int64)
             out_n = np.empty((n_chips, 2 * cap.max()), np.int64)
+        # --- the PPU kernels due at the window's start -----------------------------------
+        for c in range(n_chips):
+            if rules[c, R_ON] and rules[c, R_LEFT] != 0 and rules[c, R_NEXT_NS] <= t0:
+                _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw)
         # --- integrate the window on every chip; grow a buffer a chip filled, and go on ----
         n_out[:] = 0
         k_at[:] = k0
@@ -298,6 +324,25 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 return ARRIVAL_ELSEWHERE, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
             q_t, q_lab = _insert_arrivals(q_t, q_lab, q_n, c, t_arr[e], lab[e])
     return OK, bounds.shape[0] - 1, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
+
+
+@njit(**_JIT)
+def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
+    """Chip c's compiled PPU kernel, once (``ppu_passes.stdp_sweep``), and its timer."""
+    a = addr[c]
+    n_syn = _H * _R * _COL
+    rules[c, R_CHANGED] += stdp_sweep(
+        carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
+        carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), rule_flat[rules[c, R_FLAT_LO]:rules[c, R_FLAT_HI]],
+        rule_per_lsb[c], rules[c, R_RESET] != 0, rule_dw[c],
+        carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
+        carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
+        carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
+        carray(_voidptr(rules[c, R_POSITION]), n_syn, np.int64))
+    rules[c, R_RUNS] += 1
+    rules[c, R_NEXT_NS] += rules[c, R_PERIOD_NS]
+    if rules[c, R_LEFT] > 0:
+        rules[c, R_LEFT] -= 1
 
 
 @njit(**_JIT)
