@@ -11,7 +11,9 @@ in-degree 100 + 8 Poisson inputs, 1000 µs hardware = 1 s biological). The rule 
 PPU every ``--period-us`` (10 µs hardware) on every synapse of every projection: it reads
 the causal and acausal correlation sensors (with reset) and writes
 ``w ← clip(w + rint((causal − acausal)/16), 0, 63)``, i.e. ~55,000 synapses read and written
-per run, 100 runs per emulated second. Printed: wall time per run (best of ``--repeat``)
+per run, 100 runs per emulated second. The rule is the shipped ``ppu.CorrelationTableRule``
+(the host runs it inside its compiled window loop); "STDP in Python" is the same rule as a
+Python kernel (``AllSynapseSTDP``: a window cut and a Python call per run). Printed: wall time per run (best of ``--repeat``)
 with and without the rule and their ratio (the target is ≤ 1.3×) per placement, and with an
 empty kernel on the same timer (what splitting the run into windows at the kernel's times costs
 alone). Before: where the CPU time of a local run goes — the compiled windows, the PPU's

@@ -144,3 +144,35 @@ def stdp_sweep(causal, acausal, weights, flat, per_lsb, reset, dw, ptr, entry, n
                 set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
                 changed += 1
     return changed
+
+
+@njit(cache=True, boundscheck=False)
+def stdp_sweep_listed(causal, acausal, weights, in_view, sensed_list, per_lsb, dw, ptr, entry, n_weighted, position):
+    """``stdp_sweep`` with reset over the synapses of the view (``in_view[j]`` non-zero) that
+    the chip's kernel listed (``kernels.list_sensed``: ``sensed_list[1:1 + sensed_list[0]]``,
+    a synapse listed where a sensor of it that read 0 was added to) instead of the whole view:
+    the others read 0 and, with ``dw[0, 0] == 0``, keep their weight — the same writes in
+    another order (one per synapse: the same bits; a synapse listed twice reads 0 the second
+    time). Empties the list: a synapse outside the view leaves it with its sensors as they
+    are (no sweep reads them, and they are listed again only if they come back to 0).
+    Returns how many weights changed."""
+    n = sensed_list[0]
+    changed = 0
+    for q in range(n):
+        j = sensed_list[1 + q]
+        if in_view[j] == 0:
+            continue
+        xc = causal[j] * per_lsb
+        xa = acausal[j] * per_lsb
+        causal[j] = 0.0
+        acausal[j] = 0.0
+        if (xc <= 0.5) & (xa <= 0.5):  # (both codes 0: no change; NaN goes on, as in _gather_codes)
+            continue
+        w = weights[j]
+        v = min(max(w + np.int64(dw[_code8(xc), _code8(xa)]), 0), _WEIGHT_MAX)
+        if v != w:
+            weights[j] = v
+            set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
+            changed += 1
+    sensed_list[0] = 0
+    return changed

@@ -131,6 +131,8 @@ class _Unit:
         self.ppu.fused = self.ppu.fusable()
         if self.ppu.fused is not None:
             self.rule_flat = self.ppu.fused_flat(s.ppu_layout())
+            self.rule_in_view = np.zeros(C.HEMISPHERES * C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE, np.uint8)
+            self.rule_in_view[self.rule_flat] = 1
             self.rule_dw = self.ppu.functions[self.ppu.fused].dw
 
     def begin_window(self, k0: int) -> None:
@@ -174,6 +176,7 @@ class _Unit:
         row[HK.R_FLAT_LO], row[HK.R_FLAT_HI] = flat_lo, flat_lo + len(self.rule_flat)
         row[HK.R_WEIGHTS], row[HK.R_POSITION] = weights.ctypes.data, position.ctypes.data
         row[HK.R_RUNS] = row[HK.R_CHANGED] = 0
+        row[HK.R_IN_VIEW] = self.rule_in_view.ctypes.data
         return [weights, position]
 
     def rule_done(self, row: np.ndarray) -> None:
@@ -192,7 +195,7 @@ class _Unit:
                 ch.drv, ch.stp_u_param, ch.stp_tau_ns, ch.set_scale, ch.stp_last, ch.stp_r, ch.stp_u,
                 xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, t_pre, ch.t_post, causal,
                 acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7], ch.psp_tab,
-                ch.psp_ok, ch.psp_class]
+                ch.psp_ok, ch.psp_class, ch.sensed_list]
 
 
 def process_memory_mb() -> dict[str, float]:

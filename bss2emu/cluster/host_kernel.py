@@ -44,7 +44,7 @@ from numba.extending import intrinsic
 
 from ..chip_actor import kernels as K
 from ..chip_actor import libm_exp, ppu_passes
-from ..chip_actor.ppu_passes import stdp_sweep
+from ..chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed
 from ..protocol import coordinates as C
 from ..routing.interconnect import route_window
 from ..units import NS_PER_TICK
@@ -112,11 +112,14 @@ FIELDS = (
     ("cp_val", np.float64, None),
     # the delivery table (``kernels.psp_table``: ``I_PSP_CLASSES`` classes of ``I_PSP_ROWS`` rows)
     ("psp_tab", np.float64, None), ("psp_ok", np.int8, None), ("psp_class", np.int64, (2, _N)),
+    # the synapses whose sensors were added to (``kernels.list_sensed``)
+    ("sensed_list", np.int64, (2 * _H * _R * _COL + 1,)),
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
  A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL,
- A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK, A_PSP_CLASS) = range(39)
+ A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK, A_PSP_CLASS,
+ A_SENSED_LIST) = range(40)
 N_FIELDS = len(FIELDS)
 # per-chip integers: the lengths of the 1-d fields of any length, and readout settings (the
 # MADC's neuron and state row per channel: two entries each, ``Chip.madc_kernel_channels``)
@@ -127,10 +130,10 @@ N_INTS = 17
 # per chip, its PPU kernel run in the compiled loop (``ppu.CorrelationTableRule``, the host's
 # ``_Unit.rule_row``): on, next due time, period, runs left (-1: no end), reset, its synapses
 # ``rule_flat[lo:hi]``, the addresses of the chip's weights and synapse-table positions; out:
-# runs done and weights changed
+# runs done and weights changed; the address of its synapses as a mask (uint8 per synapse)
 (R_ON, R_NEXT_NS, R_PERIOD_NS, R_LEFT, R_RESET, R_FLAT_LO, R_FLAT_HI, R_WEIGHTS, R_POSITION, R_RUNS,
- R_CHANGED) = range(11)
-N_RULE = 11
+ R_CHANGED, R_IN_VIEW) = range(12)
+N_RULE = 12
 
 
 def no_rules(n_chips: int) -> tuple:
@@ -331,14 +334,29 @@ def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
     """Chip c's compiled PPU kernel, once (``ppu_passes.stdp_sweep``), and its timer."""
     a = addr[c]
     n_syn = _H * _R * _COL
-    rules[c, R_CHANGED] += stdp_sweep(
-        carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
-        carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), rule_flat[rules[c, R_FLAT_LO]:rules[c, R_FLAT_HI]],
-        rule_per_lsb[c], rules[c, R_RESET] != 0, rule_dw[c],
-        carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
-        carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
-        carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
-        carray(_voidptr(rules[c, R_POSITION]), n_syn, np.int64))
+    dw = rule_dw[c]
+    sensed_list = carray(_voidptr(a[A_SENSED_LIST]), 2 * n_syn + 1, np.int64)
+    if dw[0, 0] == 0 and rules[c, R_RESET] != 0 and sensed_list[0] >= 0:
+        # only the synapses whose sensors were added to can change
+        rules[c, R_CHANGED] += stdp_sweep_listed(
+            carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
+            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), carray(_voidptr(rules[c, R_IN_VIEW]), n_syn, np.uint8),
+            sensed_list, rule_per_lsb[c], dw,
+            carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
+            carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
+            carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
+            carray(_voidptr(rules[c, R_POSITION]), n_syn, np.int64))
+    else:
+        rules[c, R_CHANGED] += stdp_sweep(
+            carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
+            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), rule_flat[rules[c, R_FLAT_LO]:rules[c, R_FLAT_HI]],
+            rule_per_lsb[c], rules[c, R_RESET] != 0, dw,
+            carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
+            carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
+            carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
+            carray(_voidptr(rules[c, R_POSITION]), n_syn, np.int64))
+        if rules[c, R_RESET] != 0:  # (every sensor of the view reads 0 now: a list from here on)
+            sensed_list[0] = 0
     rules[c, R_RUNS] += 1
     rules[c, R_NEXT_NS] += rules[c, R_PERIOD_NS]
     if rules[c, R_LEFT] > 0:
@@ -426,6 +444,7 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
             carray(_voidptr(a[A_T_POST]), _N, np.int64),
             carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
             carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
+            carray(_voidptr(a[A_SENSED_LIST]), 2 * _H * _R * _COL + 1, np.int64),
             ints[c, I_MADC_NEURON:I_MADC_NEURON + 2], ints[c, I_MADC_ROW:I_MADC_ROW + 2], ints[c, I_MADC_EVERY],
             madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
             ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],
