@@ -66,8 +66,10 @@ def get_nightly_calibration(filename="spiking_cocolist.pbin"):
 def _deployed_calibration(filename):
     """What the deployment's file holds: "correlation_*" is calix's weekly calibration for the
     correlation demos (calix/scripts/calix_generate_weekly_calibration.py, CorrelationCalibRecorder:
-    its neuron targets and its correlation-sensor targets, 1.5 CADC LSB per pair and 30 us, with
-    v_res_meas 0.95 V), anything else the default spiking calibration."""
+    its neuron targets and its correlation-sensor targets, 1.5 CADC LSB per pair and 30 us, and its
+    options: v_res_meas 0.95 V, causal branch, default_amp_calib 1, each synapse's calibration bits
+    trimmed — no-ops on bss2emu's sensors, which have no per-synapse mismatch), anything else the
+    default spiking calibration."""
     if not filename.startswith("correlation"):
         return calix.nightly_calibration()
     import quantities as pq
@@ -78,7 +80,11 @@ def _deployed_calibration(filename):
     t.synapse_dac_bias, t.i_synin_gm = 1000, 400
     target.correlation_target = calix.spiking.CorrelationCalibTarget(amplitude=1.5, time_constant=30 * pq.us)
     options = calix.spiking.SpikingCalibOptions()
-    options.correlation_options.v_res_meas = 0.95
+    correlation = options.correlation_options
+    correlation.calibrate_synapses = True
+    correlation.branches = calix.spiking.CorrelationCalibOptions.Branches.CAUSAL
+    correlation.v_res_meas = 0.95
+    correlation.default_amp_calib = 1
     return calix.calibrate(target, options)
 
 

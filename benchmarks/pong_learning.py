@@ -45,6 +45,27 @@ drive on the chip (here a weight-63 noise row at 3.5 µs fires a calibrated neur
 the 588 µs of a row) and whether the sensor adds more than its isolated-pair amplitude under
 such trains.
 
+What the public sources say about the sensors (searched: calix, the demos' history, the BSS-2
+papers' public pages). Dense trains: the circuit description (demos ``fp_brainscales.rst``
+before 7926a23, "Correlation measurements") gives ``c+ = Σ_k η+ · exp(-(t_post^k - t_pre^k)/τ+)``
+with ``t_pre^k`` the last pre spike between the previous post spike and this one, "accumulated
+[...] on two capacitors" that the PPU resets — each post spike adds at most η+, the
+isolated-pair amplitude calix calibrates (calix's ``v_res_meas`` is the "reset voltage for the
+measurement capacitors": a pre spike resets the trace, it does not add to it); the only
+departure documented is saturation (calix's estimate discards accumulated reads above 160 codes,
+"High results may be in saturation", and warns that a higher ``v_res_meas`` makes "traces no
+longer behaving exponentially" on some synapses). Per-synapse spread: "4 bit of local SRAM allow
+to coarsely equalize production-induced fixed-pattern deviations across the synapse array"
+(same text), and the calibration this tutorial loads, calix's weekly ``correlation`` one
+(``calix_generate_weekly_calibration.py``), trims every synapse's bits (``calibrate_synapses =
+True``, causal branch, ``default_amp_calib = 1``) after the quadrant medians; no source found
+gives the spread before or after that trim (calix's hardware test only requires each quadrant's
+30th and 70th percentile within a factor 2 of the target) — so bss2emu models none.
+A what-if only, not a model (a lognormal gain with median 1 on each synapse's codes, patched in
+for one run each, 100 epochs, same machine): log-σ 0.3 gives diagonal 0.53, success 0.15 in the
+last 10 epochs; log-σ 0.5 gives 1.09 and 0.17; without it 0.19 and 0.15. A spread, even one
+that large after the per-synapse trim, does not by itself reach the hardware figure's 2.5 and 0.3.
+
 One more edit concerns the byte order (``BYTE_ORDER_EDIT``; ``--ppu-byte-order`` leaves it out):
 the kernel records its mean reward as a float's 4 bytes (``*reinterpret_cast<float*>(array)``)
 and the script reads them back reversed (``raw_data[:4][::-1]``), since the PPU is a big-endian

@@ -60,6 +60,24 @@ def test_an_uncalibrated_chip_keeps_the_default_sensors_and_uneven_quadrants_are
         correlation.sensor_of_chip(chip)
 
 
+def test_the_weekly_calibrations_options_are_accepted_and_change_no_current():
+    """calix's weekly "correlation" calibration (calix_generate_weekly_calibration.py) trims each
+    synapse's calibration bits on the causal branch with default_amp_calib 1: the drop-in takes
+    those options by calix's names, and on sensors without per-synapse mismatch they leave the
+    quadrant currents as the default options give them."""
+    target = calix.spiking.CorrelationCalibTarget(amplitude=1.5, time_constant=30 * pq.us)
+    options = calix.spiking.CorrelationCalibOptions()
+    assert options.branches is calix.spiking.CorrelationCalibOptions.Branches.BOTH  # calix's default
+    options.calibrate_synapses = True
+    options.branches = calix.spiking.CorrelationCalibOptions.Branches.CAUSAL
+    options.default_amp_calib = 1
+    options.v_res_meas = 0.95
+    weekly, plain = correlation.calibrate(target, options), correlation.calibrate(target)
+    assert weekly.options.branches.name == "CAUSAL"
+    assert (weekly.i_bias_ramp.tolist(), weekly.i_bias_store.tolist()) == \
+        (plain.i_bias_ramp.tolist(), plain.i_bias_store.tolist())
+
+
 def test_the_weekly_calibration_reaches_the_experiment_as_the_demos_load_it():
     """ts_07-pong / ts_11: pickle the calix result, apply it into a builder (the injected
     pre-static configuration) and into a dumper converted to a lola.Chip (initial_config)."""

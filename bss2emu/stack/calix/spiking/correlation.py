@@ -23,8 +23,9 @@ hemisphere), where ``setup(initial_config=...)`` of the PyNN drop-in reads it ba
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import quantities as pq
@@ -53,15 +54,31 @@ class CorrelationCalibTarget:
         return float(self.time_constant.rescale(pq.us).magnitude)
 
 
+class _Branches(enum.Enum):
+    """calix's ``CorrelationCalibOptions.Branches``: the correlation traces a calibration considers."""
+
+    CAUSAL = 0
+    ACAUSAL = 1
+    BOTH = 2
+
+
 @dataclass
 class CorrelationCalibOptions:
-    """calix's correlation options. ``branches``, ``calibrate_synapses``, ``default_amp_calib``,
-    ``default_time_calib`` and ``time_constant_priority`` are accepted (bss2emu's sensors have no
-    per-synapse mismatch to trim, and causal and acausal branches share the currents);
-    ``v_res_meas`` (V) and ``v_reset`` (V) are kept with the result (the emulated sensors read
-    their reset level from ``cpp_kernel.CORRELATION_RESET_MV``)."""
+    """calix's correlation options. ``branches`` (``CorrelationCalibOptions.Branches``, calix's
+    default ``BOTH``), ``calibrate_synapses``, ``default_amp_calib``, ``default_time_calib`` and
+    ``time_constant_priority`` are accepted (bss2emu's sensors have no per-synapse mismatch to
+    trim, and causal and acausal branches share the currents); ``v_res_meas`` (V) and
+    ``v_reset`` (V) are kept with the result (the emulated sensors read their reset level from
+    ``cpp_kernel.CORRELATION_RESET_MV``).
 
-    branches: Any = None
+    >>> options = CorrelationCalibOptions()
+    >>> options.branches = CorrelationCalibOptions.Branches.CAUSAL  # as calix's weekly calibration
+    >>> options.branches.name
+    'CAUSAL'
+    """
+
+    Branches: ClassVar[type[_Branches]] = _Branches
+    branches: Any = _Branches.BOTH
     calibrate_synapses: bool = False
     default_amp_calib: int = 0
     default_time_calib: int = 0
