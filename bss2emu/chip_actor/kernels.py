@@ -83,7 +83,8 @@ walks read them: a post spike's causal update reads its column's last pre times 
 by column, contiguous), an event's acausal updates are gathered along the synapses it reached
 and added in that order in batches of many events (``add_acausal``: nothing reads them in
 between), each with ``exp`` as SIMD over the column or the batch; the sensors themselves stay
-by row, as the PPU reads them.
+by row, as the PPU reads them. A sensor that read 0 lists its synapse as it is added to
+(``list_sensed``), so that a compiled STDP rule reads only those (``ppu_passes``).
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
