@@ -355,17 +355,36 @@ def neuron_lists(coef, flags):
 
 @njit(**_JIT)
 def neuron_lists_into(coef, flags, ibuf):
-    """``neuron_lists`` into rows ``IS_EXP_ON`` and ``IS_COBA`` of ``ibuf`` (views returned)."""
+    """``neuron_lists`` into rows ``IS_EXP_ON`` and ``IS_COBA`` of ``ibuf`` (views returned).
+    Called per window and chip: the neurons are counted first (SIMD), and a list is built
+    neuron by neuron only where some but not all are in it (all: ``arange``)."""
+    n_neurons = coef.shape[1]
     ne = 0
     nc = 0
-    for n in range(coef.shape[1]):
-        if coef[K_DT, n] > 0.0:
-            ibuf[IS_EXP_ON, ne] = n
-            ne += 1
-        if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
-            ibuf[IS_COBA, nc] = n
-            nc += 1
-    return ibuf[IS_EXP_ON, :ne], ibuf[IS_COBA, :nc]
+    for n in range(np.uint64(n_neurons)):
+        ne += coef[K_DT, n] > 0.0
+        nc += (flags[F_COBA_E, n] != 0) | (flags[F_COBA_I, n] != 0)
+    exp_on = ibuf[IS_EXP_ON, :ne]
+    coba = ibuf[IS_COBA, :nc]
+    if ne == n_neurons:
+        for n in range(np.uint64(n_neurons)):
+            exp_on[n] = n
+    elif ne:
+        q = 0
+        for n in range(n_neurons):
+            if coef[K_DT, n] > 0.0:
+                exp_on[q] = n
+                q += 1
+    if nc == n_neurons:
+        for n in range(np.uint64(n_neurons)):
+            coba[n] = n
+    elif nc:
+        q = 0
+        for n in range(n_neurons):
+            if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
+                coba[q] = n
+                q += 1
+    return exp_on, coba
 
 
 @njit(**_JIT)
