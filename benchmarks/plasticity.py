@@ -11,7 +11,9 @@ in-degree 100 + 8 Poisson inputs, 1000 µs hardware = 1 s biological). The rule 
 PPU every ``--period-us`` (10 µs hardware) on every synapse of every projection: it reads
 the causal and acausal correlation sensors (with reset) and writes
 ``w ← clip(w + rint((causal − acausal)/16), 0, 63)``, i.e. ~55,000 synapses read and written
-per run, 100 runs per emulated second. Printed: wall time per run (best of ``--repeat``)
+per run, 100 runs per emulated second. The rule is the shipped ``ppu.CorrelationTableRule``
+(the host runs it inside its compiled window loop); "STDP in Python" is the same rule as a
+Python kernel (``AllSynapseSTDP``: a window cut and a Python call per run). Printed: wall time per run (best of ``--repeat``)
 with and without the rule and their ratio (the target is ≤ 1.3×) per placement, and with an
 empty kernel on the same timer (what splitting the run into windows at the kernel's times costs
 alone). Before: where the CPU time of a local run goes — the compiled windows, the PPU's
@@ -34,7 +36,7 @@ import numpy as np
 from numba import njit
 
 import bss2emu
-from bss2emu.chip_actor.ppu import SynapseView, sweep_order
+from bss2emu.chip_actor.ppu import CorrelationTableRule, SynapseView, sweep_order
 from bss2emu.protocol.experiment import Experiment
 
 _spec = importlib.util.spec_from_file_location("single_chip", Path(__file__).with_name("single_chip.py"))
@@ -102,7 +104,7 @@ class NoRule:
 def experiment(n: int, runtime_us: float, period_us: float | None, kernel=None) -> Experiment:
     exp = single_chip.reference_network(n, runtime_us)
     if period_us is not None:
-        exp["plasticity"] = [{"name": "stdp", "kernel": kernel or AllSynapseSTDP(), "period_us": period_us,
+        exp["plasticity"] = [{"name": "stdp", "kernel": kernel or CorrelationTableRule(STDP_TABLE), "period_us": period_us,
                               "projections": [p["name"] for p in exp["projections"]]}]
     return Experiment.model_validate(exp)
 
@@ -213,6 +215,7 @@ def main(argv=None) -> dict:
     print("where the CPU time of a local run goes (ms, best of --repeat; 'x': of the run without plasticity):")
     split_exps = {"without plasticity": static, "empty kernel": split,
                   "sensors only": experiment(args.neurons, args.runtime_us, args.period_us, SensorsOnly()),
+                  "STDP in Python": experiment(args.neurons, args.runtime_us, args.period_us, AllSynapseSTDP()),
                   "STDP": plastic}
     table = where_time_goes(split_exps, args.repeat)
     base = table["without plasticity"][0]

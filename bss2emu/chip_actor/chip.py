@@ -193,6 +193,9 @@ class Chip:
         self._acausal = np.empty(shape_s)
         self._sensors_filled = False
         self.t_post = np.full(n, -1, dtype=np.int64)
+        #: synapses whose sensors were added to from 0 since a sweep took them off this list
+        #: (``kernels.list_sensed``; where the sensors are set from outside: those not 0)
+        self.sensed_list = np.zeros(2 * int(np.prod(shape_s)) + 1, np.int64)
         if self.config.readout.enable_correlation:
             self.sensor_arrays()
 
@@ -206,6 +209,12 @@ class Chip:
             self._acausal.fill(0.0)
             self._sensors_filled = True
         return self._t_pre_by_column, self._causal, self._acausal
+
+    def _list_sensed(self) -> None:
+        """``sensed_list`` from the sensors: every synapse whose sensors are not 0."""
+        at = np.flatnonzero((self._causal != 0) | (self._acausal != 0))
+        self.sensed_list[0] = len(at)
+        self.sensed_list[1:1 + len(at)] = at
 
     @property
     def t_pre_by_column(self) -> np.ndarray:
@@ -226,6 +235,7 @@ class Chip:
     def causal(self, value: np.ndarray) -> None:
         self.sensor_arrays()
         self._causal = value
+        self._list_sensed()
 
     @property
     def acausal(self) -> np.ndarray:
@@ -236,6 +246,7 @@ class Chip:
     def acausal(self, value: np.ndarray) -> None:
         self.sensor_arrays()
         self._acausal = value
+        self._list_sensed()
 
     @property
     def t_pre(self) -> np.ndarray:
@@ -400,6 +411,8 @@ class Chip:
                     now[...] = v  # into the arrays in place: no new megabyte-sized allocations per restore
                 else:
                     setattr(self, k, np.copy(v))
+        if self._sensors_filled:  # (the list of sensed synapses follows from the restored sensors)
+            self._list_sensed()
 
     # --- execution ------------------------------------------------------------------
     @staticmethod
@@ -455,6 +468,7 @@ class Chip:
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
                 ro.enable_correlation, ro.tau_corr_us * 1e3, sensors[0], self.t_post, sensors[1], sensors[2],
+                self.sensed_list,
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
                 out_t, out_l, out_n, *st[:7], self.psp_tab, self.psp_ok, self.psp_class,

@@ -83,7 +83,8 @@ walks read them: a post spike's causal update reads its column's last pre times 
 by column, contiguous), an event's acausal updates are gathered along the synapses it reached
 and added in that order in batches of many events (``add_acausal``: nothing reads them in
 between), each with ``exp`` as SIMD over the column or the batch; the sensors themselves stay
-by row, as the PPU reads them.
+by row, as the PPU reads them. A sensor that read 0 lists its synapse as it is added to
+(``list_sensed``), so that a compiled STDP rule reads only those (``ppu_passes``).
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
@@ -710,17 +711,35 @@ ACAUSAL_BATCH = 2048
 _KEY_SYNAPSES_MAX = 2 * _COLUMNS  # the synapses one (driver, address) reaches: its two rows
 
 
+@njit(inline="always", **_JIT)
+def list_sensed(sensed_list, at):
+    """List synapse ``at`` (flat ``[hemisphere, row, column]``) as one whose sensors were
+    added to: in ``sensed_list[1:1 + sensed_list[0]]`` (called where a sensor that read 0 is
+    added to, so a synapse may be listed twice; ``ppu_passes.stdp_sweep_listed`` takes them
+    off). A full list stops listing (count -1: a sweep reads the whole view then)."""
+    n = sensed_list[0]
+    if n >= 0:
+        n = n + 1 if n + 1 < sensed_list.shape[0] else -1
+        sensed_list[0] = n
+        if n > 0:
+            sensed_list[n] = at
+
+
 @njit(**_JIT)
-def add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n):
+def add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n, sensed_list):
     """Add the first ``n`` gathered acausal updates, in their order: ``acausal[at] +=
     exp(x)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``x = ac_x[q]``,
-    ``exp`` as SIMD (libm's bits; ``ac_ex``, ``ac_r``, ``ac_k`` scratch)."""
+    ``exp`` as SIMD (libm's bits; ``ac_ex``, ``ac_r``, ``ac_k`` scratch); a sensor that read
+    0 ``list_sensed``."""
     exp_array(ac_x, ac_ex, ac_r, ac_k, 0, n)
     for q in range(n):
         x = ac_x[q]
         e = ac_ex[q] if in_fast_range(x) else np.exp(x)
         at = ac_at[q]
-        acausal[at >> 16, (at >> 8) & 255, at & 255] += e
+        before = acausal[at >> 16, (at >> 8) & 255, at & 255]
+        acausal[at >> 16, (at >> 8) & 255, at & 255] = before + e
+        if before == 0.0:
+            list_sensed(sensed_list, at)
 
 
 @njit(**_JIT)
@@ -730,7 +749,7 @@ def integrate_window(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal,
+    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -745,7 +764,7 @@ def integrate_window(
         k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
         syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
         stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target, bg, bg_next_ns, bg_rng, ev_t, ev_in, ev_label,
-        corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, madc_neuron, madc_row, madc_every, madc_t, madc_x,
+        corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list, madc_neuron, madc_row, madc_every, madc_t, madc_x,
         cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
         syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val, psp_tab, psp_ok, psp_class,
         sbuf, fbuf, bbuf, ibuf, ex_k)
@@ -762,7 +781,7 @@ def integrate_steps(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal,
+    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -786,7 +805,8 @@ def integrate_steps(
     ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
     ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
     The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) is
-    ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``.
+    ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
+    ``sensed_list``: synapses whose sensors were added to from 0 (``list_sensed``).
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
     events: an event reaching a synapse of non-zero weight."""
     n_neurons = nstate.shape[1]
@@ -867,7 +887,7 @@ def integrate_steps(
             continue
         if n_out + buf_cap > cap_out:
             if n_ac:
-                add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac)
+                add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
@@ -1137,7 +1157,10 @@ def integrate_steps(
                 tp = t_post[neuron]  # nearest neighbour, restricted: only a pre spike since the last post
                 for r in range(256):
                     if t_pre[hn, cn, r] > tp:
-                        causal[hn, r, cn] += cex[r] if in_fast_range(cx[r]) else np.exp(cx[r])
+                        c_was = causal[hn, r, cn]
+                        causal[hn, r, cn] = c_was + (cex[r] if in_fast_range(cx[r]) else np.exp(cx[r]))
+                        if c_was == 0.0:
+                            list_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
                 t_post[neuron] = t_ns
             to_fpga = False
             pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
@@ -1173,7 +1196,7 @@ def integrate_steps(
                     sk = (h * _DRIVERS + d) * _ADDRESSES + addr
                     n_syn[0] += syn_weighted[sk]
                     if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
-                        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac)
+                        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
                         n_ac = 0
                     for e in range(syn_ptr[sk], syn_ptr[sk + 1]):  # synapses with the address
                         ent = np.int64(syn_entry[e])
@@ -1258,5 +1281,5 @@ def integrate_steps(
                 out_neuron[n_out] = neuron
                 n_out += 1
     if n_ac:
-        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac)
+        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
     return n_steps, n_out, n_madc, n_cadc, n_syn[0]

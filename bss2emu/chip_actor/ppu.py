@@ -596,12 +596,55 @@ def _own_copy(function):
         return function
 
 
+class CorrelationTableRule:
+    """Pair STDP on every synapse of the rule's projections, as one view:
+    ``w ← clip(w + dw[causal, acausal], 0, 63)`` from the 8-bit sensor codes, the sensors
+    reset if ``reset`` (``SynapseView.update_weights_by_correlation``; ``dw`` an integer
+    table ``[256, 256]``). A kernel object: ``PlasticityRule(kernel=CorrelationTableRule(dw))``
+    in an experiment. When it is its chip's only kernel and the chip, its FPGA and its PPU
+    share a host (every placement but per-component), the host runs it inside its compiled
+    window loop (``Ppu.fused``, ``ppu_passes.stdp_sweep``) — the same writes, bit for bit,
+    without Python or a window cut per invocation."""
+
+    reads_correlation = True
+
+    def __init__(self, dw, reset: bool = True) -> None:
+        table = np.asarray(dw)
+        if table.shape != (CODES, CODES) or not np.issubdtype(table.dtype, np.integer):
+            raise PlasticityError(
+                f"CorrelationTableRule takes a table of weight changes, integers indexed [causal code, acausal "
+                f"code] of shape ({CODES}, {CODES}); got {table.dtype} of shape {table.shape}")
+        self.dw = np.ascontiguousarray(table, np.int64)
+        self.reset = bool(reset)
+
+    def __call__(self, ctx: "PpuContext") -> None:
+        if not hasattr(self, "_all"):  # the projections as one view, row by row (this chip's copy keeps it)
+            views = ctx.projections
+            if views:
+                first, *rest = views
+                merged = first.merged(rest, [v.connection for v in views], "all")
+                order = sweep_order(merged.flat)
+                self._all = tuple(a[order] for a in (merged.hemisphere, merged.row, merged.column,
+                                                     merged.connection, merged.flat))
+            else:
+                self._all = None
+        if self._all is not None:
+            SynapseView(ctx, "all", *self._all).update_weights_by_correlation(self.dw, self.reset)
+
+    def __getstate__(self) -> dict:  # (the cached view holds no state: a copy builds its own)
+        return {k: v for k, v in self.__dict__.items() if k != "_all"}
+
+
 class Ppu:
-    """Both PPUs of a chip, sharing one timer list (kernels address either hemisphere)."""
+    """Both PPUs of a chip, sharing one timer list (kernels address either hemisphere).
+
+    ``fused``: the index of a kernel that the chip's host runs in its compiled window loop
+    (``fusable``; the host then advances its timer); the others run here."""
 
     def __init__(self, kernels: list[PpuKernel], chip_id: int = 0) -> None:
         self.kernels = kernels
         self.chip_id = chip_id
+        self.fused: int | None = None
         self.functions = [_own_copy(k.function) for k in kernels]
         self.next_ns = [k.start_ns for k in kernels]
         self.runs = [0] * len(kernels)
@@ -612,7 +655,29 @@ class Ppu:
 
     def _active(self, i: int) -> bool:
         n = self.kernels[i].num_periods
-        return n is None or self.runs[i] < n
+        return i != self.fused and (n is None or self.runs[i] < n)
+
+    def fusable(self) -> int | None:
+        """The kernel a host may run in its compiled loop: the only kernel, a
+        ``CorrelationTableRule`` (with several, their order and their writes' "next window"
+        would have to be kept between them)."""
+        return 0 if len(self.functions) == 1 and isinstance(self.functions[0], CorrelationTableRule) else None
+
+    def fused_flat(self, layout: ChipLayout) -> np.ndarray:
+        """The fused kernel's synapses (flat indices, in the order its Python run sweeps them)."""
+        k = self.kernels[self.fused]
+        parts = [flat_index(*layout.synapses[p]) if p not in layout.flats else layout.flats[p]
+                 for p in k.projections if p in layout.synapses]
+        flat = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+        return np.ascontiguousarray(flat[sweep_order(flat)])
+
+    def fused_ran(self, runs: int, next_ns: int) -> None:
+        """The host ran the fused kernel ``runs`` times; its next run is at ``next_ns``."""
+        i = self.fused
+        if runs:
+            self.runs[i] += runs
+            self._last_ns[i] = next_ns - self.kernels[i].period_ns
+        self.next_ns[i] = next_ns
 
     def next_due_ns(self) -> int | None:
         due = [t for i, t in enumerate(self.next_ns) if self._active(i)]

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..protocol import coordinates as C
+from .kernels import set_entry_weight_at
 
 _WEIGHT_MAX = C.WEIGHT_MAX
 CODES = 256
@@ -106,3 +107,72 @@ def stdp_pass(causal, acausal, weights, written, any_written, flat, per_lsb, res
                 values[k] = v
                 k += 1
     return at[:k], values[:k]
+
+
+@njit(cache=True, boundscheck=False)
+def stdp_sweep(causal, acausal, weights, flat, per_lsb, reset, dw, ptr, entry, n_weighted, position):
+    """``stdp_pass`` with its writes applied (the PPU's run of a ``CorrelationTableRule``
+    inside a host's compiled window loop): ``w' = clip(w + dw[c, a], 0, 63)`` written into
+    the chip's ``weights`` and its ``synapse_table`` ``(ptr, entry, n_weighted, position)``
+    where it changes the weight — what ``stdp_pass`` and ``Chip.apply_writes`` of its
+    ``WeightWrite`` do, bit for bit (1-d views of the ``[hemisphere, row, column]`` arrays).
+    Returns how many weights changed."""
+    n = flat.shape[0]
+    every = not dw[0, 0] == 0
+    cand = np.empty(SWEEP_BLOCK, np.int64)
+    x_c = np.empty(SWEEP_BLOCK)
+    x_a = np.empty(SWEEP_BLOCK)
+    changed = 0
+    for lo in range(0, n, SWEEP_BLOCK):
+        hi = min(n, lo + SWEEP_BLOCK)
+        if reset:
+            if every:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, True, cand, x_c, x_a)
+            else:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, False, cand, x_c, x_a)
+        else:
+            if every:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, True, cand, x_c, x_a)
+            else:
+                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, False, cand, x_c, x_a)
+        for q in range(m):
+            j = cand[q]
+            w = weights[j]
+            v = min(max(w + np.int64(dw[_code8(x_c[q]), _code8(x_a[q])]), 0), _WEIGHT_MAX)
+            if v != w:
+                weights[j] = v
+                set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
+                changed += 1
+    return changed
+
+
+@njit(cache=True, boundscheck=False)
+def stdp_sweep_listed(causal, acausal, weights, in_view, sensed_list, per_lsb, dw, ptr, entry, n_weighted, position):
+    """``stdp_sweep`` with reset over the synapses of the view (``in_view[j]`` non-zero) that
+    the chip's kernel listed (``kernels.list_sensed``: ``sensed_list[1:1 + sensed_list[0]]``,
+    a synapse listed where a sensor of it that read 0 was added to) instead of the whole view:
+    the others read 0 and, with ``dw[0, 0] == 0``, keep their weight — the same writes in
+    another order (one per synapse: the same bits; a synapse listed twice reads 0 the second
+    time). Empties the list: a synapse outside the view leaves it with its sensors as they
+    are (no sweep reads them, and they are listed again only if they come back to 0).
+    Returns how many weights changed."""
+    n = sensed_list[0]
+    changed = 0
+    for q in range(n):
+        j = sensed_list[1 + q]
+        if in_view[j] == 0:
+            continue
+        xc = causal[j] * per_lsb
+        xa = acausal[j] * per_lsb
+        causal[j] = 0.0
+        acausal[j] = 0.0
+        if (xc <= 0.5) & (xa <= 0.5):  # (both codes 0: no change; NaN goes on, as in _gather_codes)
+            continue
+        w = weights[j]
+        v = min(max(w + np.int64(dw[_code8(xc), _code8(xa)]), 0), _WEIGHT_MAX)
+        if v != w:
+            weights[j] = v
+            set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
+            changed += 1
+    sensed_list[0] = 0
+    return changed

@@ -42,7 +42,7 @@ from .host import _READ_ONLY_FIELDS, ChipHost
 
 _READOUT_BYTES_MAX = 64 << 20  # CADC samples buffered per compiled call, at most (the batch is split)
 _SHARED = {"play_t_ns", "play_label", "psp_tab", "psp_ok", "psp_class"}  # per entry / a cache all may fill
-_CORRELATION = {"t_pre", "t_post", "causal", "acausal"}  # touched only with correlation sensors on
+_CORRELATION = {"t_pre", "t_post", "causal", "acausal", "sensed_list"}  # touched only with correlation sensors on
 _FIELD = {name: f for f, (name, _, _) in enumerate(HK.FIELDS)}
 
 Stimulus = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -256,7 +256,8 @@ class BatchRunner:
             status, done, n_rec, *record, _, _ = HK.run_windows(
                 self.bounds, h, addr, ints, tau, np.zeros(rows, np.int64), q_t, q_lab, q_n,
                 False, np.zeros(0, np.int64), *Interconnect.empty_tables(), np.zeros(2, np.int64), *record, 0,
-                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, False)  # rows share arrays: serial
+                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, False,  # rows share arrays: serial
+                *HK.no_rules(rows))
             del keep
             for i, a in enumerate(record):  # the kernel may have grown them
                 self._buffers[f"rec{i}"] = a

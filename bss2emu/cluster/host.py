@@ -3,7 +3,8 @@
 A plain class; the Ray backends wrap it with ``ray.remote`` (one host per chip, or several
 chips per host). ``run_windows`` applies the writes and PPU kernels due at a window's start
 in Python, then runs every chip of the host over as many windows as it can in one call of
-the compiled loop (``host_kernel.run_windows``: until the next write or PPU kernel is due);
+the compiled loop (``host_kernel.run_windows``: until the next write or PPU kernel is due;
+a ``ppu.CorrelationTableRule`` alone on its chip runs inside that loop, ``Ppu.fused``);
 given the ``Interconnect`` (the in-process placement: one host holds every chip) it routes
 each window's spikes in the same call. The Ray placements step one window at a time
 (``step``/``step_packed``): the host takes the network arrivals for its chips and returns
@@ -126,6 +127,13 @@ class _Unit:
         self.chip = Chip(s.config, serial=s.serial, ideal=s.ideal, dt_ns=s.dt_ns, chip_id=s.chip_id, seed=s.seed)
         self.fpga = Fpga(s.program, s.chip_id)
         self.ppu = Ppu(s.kernels, s.chip_id)
+        # a correlation-table rule alone on the chip runs in the compiled window loop
+        self.ppu.fused = self.ppu.fusable()
+        if self.ppu.fused is not None:
+            self.rule_flat = self.ppu.fused_flat(s.ppu_layout())
+            self.rule_in_view = np.zeros(C.HEMISPHERES * C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE, np.uint8)
+            self.rule_in_view[self.rule_flat] = 1
+            self.rule_dw = self.ppu.functions[self.ppu.fused].dw
 
     def begin_window(self, k0: int) -> None:
         """Writes due at the start of the window at step ``k0``, then PPU kernels due."""
@@ -150,6 +158,35 @@ class _Unit:
             due = min(due, -(-p_ns // h))  # due when p_ns <= k h
         return int(due)
 
+    def rule_row(self, row: np.ndarray, flat_lo: int) -> list[np.ndarray]:
+        """The fused kernel's entry of ``host_kernel.run_windows``' ``rules`` (``R_*``) into
+        ``row``; returns the arrays the addresses in it point to (keep them alive)."""
+        ppu, chip = self.ppu, self.chip
+        i = ppu.fused
+        if i is None:
+            row[:] = 0
+            return []
+        k = ppu.kernels[i]
+        weights, position = chip.config.synapses.weights, chip.synapse_table[3]
+        row[HK.R_ON] = 1
+        row[HK.R_NEXT_NS] = ppu.next_ns[i]
+        row[HK.R_PERIOD_NS] = k.period_ns
+        row[HK.R_LEFT] = -1 if k.num_periods is None else k.num_periods - ppu.runs[i]
+        row[HK.R_RESET] = ppu.functions[i].reset
+        row[HK.R_FLAT_LO], row[HK.R_FLAT_HI] = flat_lo, flat_lo + len(self.rule_flat)
+        row[HK.R_WEIGHTS], row[HK.R_POSITION] = weights.ctypes.data, position.ctypes.data
+        row[HK.R_RUNS] = row[HK.R_CHANGED] = 0
+        row[HK.R_IN_VIEW] = self.rule_in_view.ctypes.data
+        return [weights, position]
+
+    def rule_done(self, row: np.ndarray) -> None:
+        """After a compiled call: the fused kernel's timer, and a new configuration token
+        where it changed weights (``Chip.set_state`` compares them)."""
+        if self.ppu.fused is not None:
+            self.ppu.fused_ran(int(row[HK.R_RUNS]), int(row[HK.R_NEXT_NS]))
+            if row[HK.R_CHANGED]:
+                self.chip._config_token = object()
+
     def arrays(self) -> list[np.ndarray]:
         """The arrays of ``host_kernel.FIELDS``, in its order."""
         ch, xb = self.chip, self.chip.config.crossbar
@@ -158,7 +195,7 @@ class _Unit:
                 ch.drv, ch.stp_u_param, ch.stp_tau_ns, ch.set_scale, ch.stp_last, ch.stp_r, ch.stp_u,
                 xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, t_pre, ch.t_post, causal,
                 acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7], ch.psp_tab,
-                ch.psp_ok, ch.psp_class]
+                ch.psp_ok, ch.psp_class, ch.sensed_list]
 
 
 def process_memory_mb() -> dict[str, float]:
@@ -224,6 +261,15 @@ class ChipHost:
         self._readouts_off = True  # no chip records MADC or CADC samples (set with the table)
         self._rows_apart = True  # no two chips share an array the kernel writes (set with the table)
         self._no_counts = np.zeros(2, np.int64)  # the network's counters when there is no network
+        # the PPU kernels run in the compiled loop (``_Unit.rule_row``): per chip a row, their
+        # synapses one after another, their tables and sensor scales
+        self._rules = np.zeros((n, HK.N_RULE), np.int64)
+        fused = [u for u in self._list if u.ppu.fused is not None]
+        self._rule_flat = np.concatenate([u.rule_flat for u in fused]) if fused else np.zeros(0, np.int64)
+        self._rule_dw = np.stack([u.rule_dw if u.ppu.fused is not None else np.zeros((256, 256), np.int64)
+                                  for u in self._list]) if fused else np.zeros((n, 1, 1), np.int64)
+        self._rule_lo = np.cumsum([0] + [len(u.rule_flat) if u.ppu.fused is not None else 0
+                                         for u in self._list])[:-1].tolist()
         _load_kernels()
         self.busy_s = 0.0  # wall seconds inside run_windows, all chips
         self._cpu0 = time.thread_time()  # this thread's CPU seconds when the chips were loaded
@@ -350,18 +396,22 @@ class ChipHost:
             madc_t, madc_x, cadc_t, cadc_v = self._readout_buffers(ints, steps)
             n_madc, n_cadc, syn = np.zeros((3, n), np.int64)
             play_pos = np.array([u.fpga.play_t_ns.searchsorted(part[0] * h) for u in self._list], np.int64)
+            rule_keep = [a for c, u in enumerate(self._list) for a in u.rule_row(self._rules[c], self._rule_lo[c])]
+            per_lsb = np.array([1.0 / u.chip.config.readout.corr_lsb for u in self._list])
             want = self._choice is not None and self._rows_apart and self._choice.pick()
             with HT.parallel_section(self.threads if want else 1) as parallel:
                 t_call = time.perf_counter()
                 status, done, self._n_rec, *record, self._queue_t, self._queue_label = HK.run_windows(
                     part, h, addr, ints, tau_corr_ns, play_pos, self._queue_t, self._queue_label, self._queue_n,
                     route, host_of, *tables, counts, *self._record, self._n_rec,
-                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, parallel)
+                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, parallel,
+                    self._rules, per_lsb, self._rule_flat, self._rule_dw)
             if self._choice is not None:
                 self._choice.record(parallel, time.perf_counter() - t_call, steps)
             self._record = record
-            del keep
+            del keep, rule_keep
             for c, u in enumerate(self._list):
+                u.rule_done(self._rules[c])
                 u.chip.step = int(part[done])
                 u.chip.synaptic_events += int(syn[c])
                 st = u.chip.structure

@@ -4,6 +4,9 @@ network routes each window's spikes in the same call.
 
 Per window, in this order (``run_windows``):
 
+0. each chip's PPU kernel that runs in compiled code (a ``ppu.CorrelationTableRule`` alone on
+   its chip: ``_run_rule``), if due at the window's start — where the Python PPU would run it,
+   after the writes the host applied before the call;
 1. each chip's FPGA input for the window — playback events and network arrivals with
    ``t0 <= t < t1``, merged in the order (time, label), playback first on ties, as
    ``Fpga.events_for_window`` does — is integrated by ``chip_actor.kernels.integrate_steps``
@@ -40,7 +43,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..chip_actor import kernels as K
-from ..chip_actor import libm_exp
+from ..chip_actor import libm_exp, ppu_passes
+from ..chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed
 from ..protocol import coordinates as C
 from ..routing.interconnect import route_window
 from ..units import NS_PER_TICK
@@ -53,7 +57,7 @@ def _drop_stale_cache() -> None:
     cache_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
     try:
         digest = hashlib.sha256()
-        for path in (K.__file__, libm_exp.__file__):
+        for path in (K.__file__, libm_exp.__file__, ppu_passes.__file__):
             with open(path, "rb") as fh:
                 digest.update(fh.read())
         stamp = os.path.join(cache_dir, "host_kernel.kernels-digest")
@@ -108,11 +112,14 @@ FIELDS = (
     ("cp_val", np.float64, None),
     # the delivery table (``kernels.psp_table``: ``I_PSP_CLASSES`` classes of ``I_PSP_ROWS`` rows)
     ("psp_tab", np.float64, None), ("psp_ok", np.int8, None), ("psp_class", np.int64, (2, _N)),
+    # the synapses whose sensors were added to (``kernels.list_sensed``)
+    ("sensed_list", np.int64, (2 * _H * _R * _COL + 1,)),
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
  A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL,
- A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK, A_PSP_CLASS) = range(39)
+ A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK, A_PSP_CLASS,
+ A_SENSED_LIST) = range(40)
 N_FIELDS = len(FIELDS)
 # per-chip integers: the lengths of the 1-d fields of any length, and readout settings (the
 # MADC's neuron and state row per channel: two entries each, ``Chip.madc_kernel_channels``)
@@ -120,6 +127,21 @@ N_FIELDS = len(FIELDS)
  I_MADC_EVERY, I_CADC_PERIOD, I_SYSTEM_CHIP, I_FOLLOW_LEN, I_CP_ROWS, I_CP_BLOCKS, I_CP_VALUES, I_PSP_ROWS,
  I_PSP_CLASSES) = range(17)
 N_INTS = 17
+# per chip, its PPU kernel run in the compiled loop (``ppu.CorrelationTableRule``, the host's
+# ``_Unit.rule_row``): on, next due time, period, runs left (-1: no end), reset, its synapses
+# ``rule_flat[lo:hi]``, the addresses of the chip's weights and synapse-table positions; out:
+# runs done and weights changed; the address of its synapses as a mask (uint8 per synapse)
+(R_ON, R_NEXT_NS, R_PERIOD_NS, R_LEFT, R_RESET, R_FLAT_LO, R_FLAT_HI, R_WEIGHTS, R_POSITION, R_RUNS,
+ R_CHANGED, R_IN_VIEW) = range(12)
+N_RULE = 12
+
+
+def no_rules(n_chips: int) -> tuple:
+    """``run_windows``' last four arguments for chips without a compiled PPU kernel."""
+    return (np.zeros((n_chips, N_RULE), np.int64), np.ones(n_chips), np.zeros(0, np.int64),
+            np.zeros((n_chips, 1, 1), np.int64))
+
+
 # status codes of ``run_windows``
 OK, EVENT_IN_THE_PAST, ARRIVAL_ELSEWHERE = 0, 1, 2
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
@@ -164,7 +186,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 route, host_of, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns, depth,
                 free_ns, sent, delivered, dropped, maxq, net_counts,
                 rec_ticks, rec_chip, rec_neuron, rec_label, n_rec,
-                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events, parallel):
+                madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events, parallel,
+                rules, rule_per_lsb, rule_flat, rule_dw):
     """Run the windows ``[bounds[w], bounds[w + 1])`` (steps) on every chip of the host.
 
     ``addr[c]``/``ints[c]``/``tau_corr_ns[c]``: chip c's ``chip_table``; ``play_pos[c]``
@@ -182,7 +205,9 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     Returns ``(status, windows done, n_rec, rec_*, q_t, q_lab)``; a status other
     than ``OK`` stops at the window that met it, before any chip integrates it
     (``EVENT_IN_THE_PAST``: an arrival before its window; ``ARRIVAL_ELSEWHERE``: an arrival
-    for a chip this host does not hold)."""
+    for a chip this host does not hold). ``rules`` (``R_*``), ``rule_per_lsb``, ``rule_flat``,
+    ``rule_dw``: per chip the PPU kernel run at the start of every window it is due at
+    (``_run_rule``), after the writes the host applied before the call."""
     n_chips = addr.shape[0]
     h = h_ns
     # per chip: a window's input events and what it sends out (grown on demand)
@@ -234,6 +259,10 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             out_t = np.empty((n_chips, 2 * cap.max()), np.int64)
             out_l = np.empty((n_chips, 2 * cap.max()), np.int64)
             out_n = np.empty((n_chips, 2 * cap.max()), np.int64)
+        # --- the PPU kernels due at the window's start -----------------------------------
+        for c in range(n_chips):
+            if rules[c, R_ON] and rules[c, R_LEFT] != 0 and rules[c, R_NEXT_NS] <= t0:
+                _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw)
         # --- integrate the window on every chip; grow a buffer a chip filled, and go on ----
         n_out[:] = 0
         k_at[:] = k0
@@ -298,6 +327,40 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 return ARRIVAL_ELSEWHERE, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
             q_t, q_lab = _insert_arrivals(q_t, q_lab, q_n, c, t_arr[e], lab[e])
     return OK, bounds.shape[0] - 1, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
+
+
+@njit(**_JIT)
+def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
+    """Chip c's compiled PPU kernel, once (``ppu_passes.stdp_sweep``), and its timer."""
+    a = addr[c]
+    n_syn = _H * _R * _COL
+    dw = rule_dw[c]
+    sensed_list = carray(_voidptr(a[A_SENSED_LIST]), 2 * n_syn + 1, np.int64)
+    if dw[0, 0] == 0 and rules[c, R_RESET] != 0 and sensed_list[0] >= 0:
+        # only the synapses whose sensors were added to can change
+        rules[c, R_CHANGED] += stdp_sweep_listed(
+            carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
+            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), carray(_voidptr(rules[c, R_IN_VIEW]), n_syn, np.uint8),
+            sensed_list, rule_per_lsb[c], dw,
+            carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
+            carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
+            carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
+            carray(_voidptr(rules[c, R_POSITION]), n_syn, np.int64))
+    else:
+        rules[c, R_CHANGED] += stdp_sweep(
+            carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
+            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), rule_flat[rules[c, R_FLAT_LO]:rules[c, R_FLAT_HI]],
+            rule_per_lsb[c], rules[c, R_RESET] != 0, dw,
+            carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
+            carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
+            carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
+            carray(_voidptr(rules[c, R_POSITION]), n_syn, np.int64))
+        if rules[c, R_RESET] != 0:  # (every sensor of the view reads 0 now: a list from here on)
+            sensed_list[0] = 0
+    rules[c, R_RUNS] += 1
+    rules[c, R_NEXT_NS] += rules[c, R_PERIOD_NS]
+    if rules[c, R_LEFT] > 0:
+        rules[c, R_LEFT] -= 1
 
 
 @njit(**_JIT)
@@ -381,6 +444,7 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
             carray(_voidptr(a[A_T_POST]), _N, np.int64),
             carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
             carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
+            carray(_voidptr(a[A_SENSED_LIST]), 2 * _H * _R * _COL + 1, np.int64),
             ints[c, I_MADC_NEURON:I_MADC_NEURON + 2], ints[c, I_MADC_ROW:I_MADC_ROW + 2], ints[c, I_MADC_EVERY],
             madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
             ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],

@@ -110,3 +110,69 @@ def test_a_table_of_another_shape_or_type_is_an_error_naming_the_fix(dw):
     ctx = _ctx(ChipSnapshot.live(_chip(0)))
     with pytest.raises(PlasticityError, match=r"'k'.*\(256, 256\).*dw\[c, a\]"):
         _view(ctx, np.arange(10)).update_weights_by_correlation(dw)
+
+
+def _sweep_args(chip):
+    ptr, entry, n_weighted, position = chip.synapse_table
+    chip.config.synapses.weights.flags.writeable = True  # (the host's compiled rule writes them by address)
+    return (chip.causal.reshape(-1), chip.acausal.reshape(-1), chip.config.synapses.weights.reshape(-1),
+            ptr, entry, n_weighted, position.reshape(-1))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_the_sweep_of_the_listed_synapses_is_the_sweep_of_the_view(seed):
+    """``stdp_sweep_listed`` (the host's compiled rule, over the synapses the kernel listed)
+    leaves what ``stdp_sweep`` over the whole view leaves — weights, synapse table, sensors —
+    when the list holds every synapse of the view whose sensors are not 0, in any order, some
+    twice, and synapses outside the view (those keep their sensors)."""
+    from bss2emu.chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed
+
+    rng = np.random.default_rng(seed)
+    dw = TABLES["pair STDP, rounded"]
+    flat = np.unique(rng.integers(0, np.prod(SHAPE), 5000))
+    zero = rng.random((2, np.prod(SHAPE))) < 0.7  # most synapses read 0, as in a run
+    order = rng.permutation(2 * np.prod(SHAPE))
+    out = []
+    for listed in (False, True):
+        chip = _chip(seed)
+        for sensor, z in zip((chip.causal, chip.acausal), zero):
+            sensor.reshape(-1)[z] = 0.0
+        causal, acausal, weights, ptr, entry, n_weighted, position = _sweep_args(chip)
+        if listed:
+            in_view = np.zeros(causal.size, np.uint8)
+            in_view[flat] = 1
+            sensed = np.flatnonzero((causal != 0) | (acausal != 0))
+            at = np.concatenate([sensed, sensed[: len(sensed) // 3]])
+            at = at[order[order < len(at)]]
+            sensed_list = np.concatenate([[len(at)], at, np.zeros(3, np.int64)])
+            stdp_sweep_listed(causal, acausal, weights, in_view, sensed_list, 20.0, dw, ptr, entry, n_weighted,
+                              position)
+            assert sensed_list[0] == 0
+        else:
+            stdp_sweep(causal, acausal, weights, flat, 20.0, True, dw, ptr, entry, n_weighted, position)
+        out.append([a.copy() for a in (causal, acausal, weights, entry, n_weighted)])
+    for a, b in zip(*out):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(out[0][2], _sweep_args(_chip(seed))[2])  # (weights changed)
+
+
+def test_the_kernel_lists_a_synapse_until_the_list_is_full():
+    from bss2emu.chip_actor.kernels import list_sensed
+
+    sensed_list = np.zeros(4, np.int64)
+    for at in (7, 9, 7):
+        list_sensed(sensed_list, at)
+    assert sensed_list.tolist() == [3, 7, 9, 7]
+    list_sensed(sensed_list, 5)  # full: the count says so, and a sweep reads the whole view
+    list_sensed(sensed_list, 6)
+    assert sensed_list[0] == -1
+
+
+def test_a_restored_chip_lists_the_synapses_whose_sensors_are_not_0():
+    chip = _chip(2)
+    state = chip.get_state()
+    chip.sensed_list[0] = -1
+    chip.set_state(state)
+    listed = chip.sensed_list[1:1 + chip.sensed_list[0]]
+    assert np.array_equal(listed, np.flatnonzero((chip.causal != 0) | (chip.acausal != 0)))

@@ -1,0 +1,100 @@
+"""``ppu.CorrelationTableRule`` run inside a host's compiled window loop (``Ppu.fused``,
+``host_kernel._run_rule``) does what the same rule does when the PPU runs it in Python, bit
+for bit: the same spikes, and at the end the same weights, correlation sensors, pre/post
+times and PPU timer — in the local and per-chip placements, with a limited number of
+periods, and in a run cut into segments. (The Python run itself is pinned by
+``test_stdp_reference.py`` and ``test_ppu_passes.py``.)"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bss2emu
+from bss2emu.chip_actor.ppu import CorrelationTableRule
+from bss2emu.cluster.coordinator import Coordinator
+from bss2emu.errors import PlasticityError
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "plasticity.py"
+#: a table whose changes are frequent (the benchmark's rounds most of them to 0)
+DW = (np.subtract.outer(np.arange(256), np.arange(256)) + 2) // 4
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("plasticity_benchmark", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class InPython:
+    """The same rule, as a kernel that the host cannot fuse (it is not the rule's class)."""
+
+    reads_correlation = True
+
+    def __init__(self, rule: CorrelationTableRule) -> None:
+        self.rule = rule
+
+    def __call__(self, ctx) -> None:
+        self.rule(ctx)
+
+
+def _experiment(kernel, n: int = 128, runtime_us: float = 200.0, num_periods=None):
+    exp = _benchmark().experiment(n, runtime_us, 10.0, kernel)
+    if num_periods is not None:
+        exp = exp.model_copy(update={"plasticity": [exp.plasticity[0].model_copy(update={"num_periods": num_periods})]})
+    return exp
+
+
+def _final_state(exp, until_us=()):
+    """Spikes and, at the end, every chip's weights, sensors, pre/post times and PPU timer."""
+    coord = Coordinator(exp)
+    for t in until_us:
+        coord.run(until_us=t, keep=True)
+    res = coord.run(keep=True)
+    out = {}
+    for cid, (chip, _, ppu) in coord.backend.get_states()[0]["chips"].items():
+        out[cid] = {"weights": chip["config"].synapses.weights.copy(), "next_ns": ppu["next_ns"], "runs": ppu["runs"],
+                    **{k: chip[k] for k in ("causal", "acausal", "t_pre", "t_post", "synaptic_events")}}
+    coord.close()
+    return res, out
+
+
+def _assert_same(a, b):
+    (res_a, st_a), (res_b, st_b) = a, b
+    assert res_a.tables["spikes"].equals(res_b.tables["spikes"])
+    assert st_a.keys() == st_b.keys()
+    for cid in st_a:
+        for key, value in st_a[cid].items():
+            assert np.array_equal(value, st_b[cid][key]), (cid, key)
+
+
+@pytest.mark.parametrize("num_periods", [None, 7])
+def test_the_fused_rule_is_the_rule_run_in_python(num_periods):
+    fused = _final_state(_experiment(CorrelationTableRule(DW), num_periods=num_periods))
+    python = _final_state(_experiment(InPython(CorrelationTableRule(DW)), num_periods=num_periods))
+    _assert_same(fused, python)
+    (res, state), = [fused]
+    runs = state[0]["runs"][0]
+    assert runs == (num_periods or 19)  # (at 10, 20, … 190 µs)
+    first = _final_state(_experiment(CorrelationTableRule(DW), num_periods=0))[1][0]["weights"]
+    assert (state[0]["weights"] != first).sum() > 100  # the rule changed many weights
+
+
+def test_the_fused_rule_in_segments_and_per_chip(ray_cluster):
+    python = _final_state(_experiment(InPython(CorrelationTableRule(DW))))
+    _assert_same(_final_state(_experiment(CorrelationTableRule(DW)), until_us=(45.0, 100.0)), python)
+    exp = _experiment(CorrelationTableRule(DW))
+    for placement in ("per-chip", "per-component"):  # (per-component: the PPU runs it in Python)
+        res = bss2emu.run(exp, placement=placement)
+        assert res.tables["spikes"].equals(python[0].tables["spikes"]), placement
+
+
+def test_a_table_of_the_wrong_shape_or_type_is_refused():
+    with pytest.raises(PlasticityError, match=r"shape \(256, 256\); got int64 of shape \(3, 3\)"):
+        CorrelationTableRule(np.zeros((3, 3), np.int64))
+    with pytest.raises(PlasticityError, match="float64"):
+        CorrelationTableRule(np.zeros((256, 256)))
