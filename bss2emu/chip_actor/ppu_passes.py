@@ -57,6 +57,19 @@ def _gather_codes(causal, acausal, flat, lo, hi, per_lsb, reset, every, cand, x_
     return m
 
 
+@njit(inline="always")
+def _gather_block(causal, acausal, flat, lo, hi, per_lsb, reset, every, cand, x_c, x_a):
+    """``_gather_codes`` with ``reset`` and ``every`` as constants: its four specialisations
+    keep the branches on them out of the per-synapse loop."""
+    if reset:
+        if every:
+            return _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, True, cand, x_c, x_a)
+        return _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, False, cand, x_c, x_a)
+    if every:
+        return _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, True, cand, x_c, x_a)
+    return _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, False, cand, x_c, x_a)
+
+
 SWEEP_BLOCK = 1024
 """Synapses per block of ``stdp_pass``: pass 1 of a block keeps its candidates in buffers this
 long (in L1: the sweep allocates nothing per synapse), pass 2 takes them."""
@@ -86,17 +99,7 @@ def stdp_pass(causal, acausal, weights, written, any_written, flat, per_lsb, res
     x_a = np.empty(SWEEP_BLOCK)
     for lo in range(0, n, SWEEP_BLOCK):
         hi = min(n, lo + SWEEP_BLOCK)
-        # (the four specialisations keep the branches on ``reset`` and ``every`` out of the loop)
-        if reset:
-            if every:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, True, cand, x_c, x_a)
-            else:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, False, cand, x_c, x_a)
-        else:
-            if every:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, True, cand, x_c, x_a)
-            else:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, False, cand, x_c, x_a)
+        m = _gather_block(causal, acausal, flat, lo, hi, per_lsb, reset, every, cand, x_c, x_a)
         for q in range(m):
             j = cand[q]
             w = weights[j]
@@ -125,16 +128,7 @@ def stdp_sweep(causal, acausal, weights, flat, per_lsb, reset, dw, ptr, entry, n
     changed = 0
     for lo in range(0, n, SWEEP_BLOCK):
         hi = min(n, lo + SWEEP_BLOCK)
-        if reset:
-            if every:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, True, cand, x_c, x_a)
-            else:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, True, False, cand, x_c, x_a)
-        else:
-            if every:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, True, cand, x_c, x_a)
-            else:
-                m = _gather_codes(causal, acausal, flat, lo, hi, per_lsb, False, False, cand, x_c, x_a)
+        m = _gather_block(causal, acausal, flat, lo, hi, per_lsb, reset, every, cand, x_c, x_a)
         for q in range(m):
             j = cand[q]
             w = weights[j]
