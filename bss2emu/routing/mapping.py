@@ -314,6 +314,17 @@ def from_list_weights(connections: list, weight: int) -> np.ndarray:
     return np.array([x[2] if len(x) == 3 else weight for x in connections], np.int64)
 
 
+def _park_unused_synapses(addresses: np.ndarray, used: np.ndarray) -> None:
+    """Give the synapses no projection uses the one address no routed event carries, where
+    there is one: the routing hands out addresses from 0 up, so ``ADDRESS_MAX`` is free unless
+    a chip uses all 64. An unused synapse keeps weight 0 and leaves the network's dynamics
+    alone either way; at address 0 it matched every address-0 event of its row, and the
+    delivery and correlation sensors walked it (about half the synapses events reached in the
+    reference network)."""
+    if not used.any() or addresses[used].max() < C.ADDRESS_MAX:
+        addresses[~used] = C.ADDRESS_MAX
+
+
 def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights: dict | None = None) -> ChipConfig:
     """Hardware values for one chip of a mapped experiment: a complete ``ChipConfig``.
     ``weights``: the from-list projections' weights by label, filled as they are read (pass
@@ -328,6 +339,7 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
     syn = cfg.synapses
     syn.row_modes[:] = rt.row_modes
     syn.addresses[:] = rt.addresses
+    used = np.zeros(syn.addresses.shape, bool)
     for pr in exp.projections:
         c, h, r, col = mapping.synapse[pr.label]
         sel = np.flatnonzero(c == chip)  # (indices: one mask pass, not one per array)
@@ -341,6 +353,8 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
             syn.weights[h[sel], r[sel], col[sel]] = w[sel]
         else:
             syn.weights[h[sel], r[sel], col[sel]] = pr.weight
+        used[h[sel], r[sel], col[sel]] = True
+    _park_unused_synapses(syn.addresses, used)
     dr = cfg.drivers
     for d, mask in rt.driver_masks.items():
         dr.row_select_mask[:, d] = mask

@@ -51,6 +51,24 @@ def test_placement_is_consecutive_and_connections_land_on_matching_synapses():
     assert len(set(all_labels)) == len(all_labels)
 
 
+def test_unused_synapses_are_parked_at_an_address_no_routed_event_carries():
+    # the routing hands out addresses from 0: before, the unused synapses of a used row kept
+    # address 0 and every address-0 event of the row reached them (weight 0, sensors counting)
+    e = exp(populations=[{"name": "a", "size": 40}, {"name": "b", "size": 30}], sources=[src("s", 5)],
+            projections=[{"pre": "s", "post": "b", "weight": 17, "connector": {"kind": "all_to_all"}},
+                         {"pre": "a", "post": "b", "weight": 0, "connector": {"kind": "fixed_probability", "p": 0.3}}])
+    m = R.map_experiment(e)
+    cfg = R.configure_chip(e, m, 0)
+    used = np.zeros(cfg.synapses.addresses.shape, bool)
+    for _, h, r, c in m.synapse.values():
+        used[h, r, c] = True
+    assert used.sum() > 0 and (~used).sum() > 0
+    assert (cfg.synapses.addresses[~used] == C.ADDRESS_MAX).all()
+    assert (cfg.synapses.addresses[used] == m.chips[0].addresses[used]).all()  # (weight 0 included: a rule may grow it)
+    event_addresses = {label & 63 for label in m.chips[0].labels.values()}
+    assert C.ADDRESS_MAX not in event_addresses and 0 in event_addresses
+
+
 def test_routing_is_cached_on_topology_only():
     base = dict(populations=[{"name": "p", "size": 4}], sources=[src("s")],
                 projections=[{"pre": "s", "post": "p", "weight": 10}])
