@@ -72,6 +72,16 @@ def example():
     sys.path.remove(str(EXAMPLES))
 
 
+@pytest.fixture(scope="session")
+def plasticity_benchmark():
+    """The imported ``benchmarks/plasticity.py`` (its reference network and STDP rule)."""
+    path = EXAMPLES.parent / "benchmarks" / "plasticity.py"
+    spec = importlib.util.spec_from_file_location("bss2emu_benchmark_plasticity", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def png_written():
     """``png_written(result, tmp_path, filename)``: an example wrote a real PNG where asked."""

@@ -7,9 +7,6 @@ periods, and in a run cut into segments. (The Python run itself is pinned by
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,16 +15,8 @@ from bss2emu.chip_actor.ppu import CorrelationTableRule
 from bss2emu.cluster.coordinator import Coordinator
 from bss2emu.errors import PlasticityError
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "plasticity.py"
 #: a table whose changes are frequent (the benchmark's rounds most of them to 0)
 DW = (np.subtract.outer(np.arange(256), np.arange(256)) + 2) // 4
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("plasticity_benchmark", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 class InPython:
@@ -42,8 +31,8 @@ class InPython:
         self.rule(ctx)
 
 
-def _experiment(kernel, n: int = 128, runtime_us: float = 200.0, num_periods=None):
-    exp = _benchmark().experiment(n, runtime_us, 10.0, kernel)
+def _experiment(bench, kernel, n: int = 128, runtime_us: float = 200.0, num_periods=None):
+    exp = bench.experiment(n, runtime_us, 10.0, kernel)
     if num_periods is not None:
         exp = exp.model_copy(update={"plasticity": [exp.plasticity[0].model_copy(update={"num_periods": num_periods})]})
     return exp
@@ -73,21 +62,23 @@ def _assert_same(a, b):
 
 
 @pytest.mark.parametrize("num_periods", [None, 7])
-def test_the_fused_rule_is_the_rule_run_in_python(num_periods):
-    fused = _final_state(_experiment(CorrelationTableRule(DW), num_periods=num_periods))
-    python = _final_state(_experiment(InPython(CorrelationTableRule(DW)), num_periods=num_periods))
+def test_the_fused_rule_is_the_rule_run_in_python(plasticity_benchmark, num_periods):
+    bench = plasticity_benchmark
+    fused = _final_state(_experiment(bench, CorrelationTableRule(DW), num_periods=num_periods))
+    python = _final_state(_experiment(bench, InPython(CorrelationTableRule(DW)), num_periods=num_periods))
     _assert_same(fused, python)
     (res, state), = [fused]
     runs = state[0]["runs"][0]
     assert runs == (num_periods or 19)  # (at 10, 20, … 190 µs)
-    first = _final_state(_experiment(CorrelationTableRule(DW), num_periods=0))[1][0]["weights"]
+    first = _final_state(_experiment(bench, CorrelationTableRule(DW), num_periods=0))[1][0]["weights"]
     assert (state[0]["weights"] != first).sum() > 100  # the rule changed many weights
 
 
-def test_the_fused_rule_in_segments_and_per_chip(ray_cluster):
-    python = _final_state(_experiment(InPython(CorrelationTableRule(DW))))
-    _assert_same(_final_state(_experiment(CorrelationTableRule(DW)), until_us=(45.0, 100.0)), python)
-    exp = _experiment(CorrelationTableRule(DW))
+def test_the_fused_rule_in_segments_and_per_chip(plasticity_benchmark, ray_cluster):
+    bench = plasticity_benchmark
+    python = _final_state(_experiment(bench, InPython(CorrelationTableRule(DW))))
+    _assert_same(_final_state(_experiment(bench, CorrelationTableRule(DW)), until_us=(45.0, 100.0)), python)
+    exp = _experiment(bench, CorrelationTableRule(DW))
     for placement in ("per-chip", "per-component"):  # (per-component: the PPU runs it in Python)
         res = bss2emu.run(exp, placement=placement)
         assert res.tables["spikes"].equals(python[0].tables["spikes"]), placement

@@ -11,22 +11,9 @@ a speed-up changed nothing."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 import bss2emu
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "plasticity.py"
-
-
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("plasticity_benchmark", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
 
 class DigestingStdp:
     """The benchmark's rule, with a digest of the raw sensors of the projections' synapses
@@ -62,8 +49,8 @@ REFERENCE = {(128, 200.0): "af849af8e5583d14eec76762d773ab0b08a8e54e666a53636459
              (512, 100.0): "731d14eb2af8e9eb92c1ef9dadafee96e842057180ca89b82489ecf0a1ffd59f"}
 
 
-def test_stdp_on_the_reference_network_is_bit_for_bit_the_unoptimised_code():
-    bench = _benchmark()
+def test_stdp_on_the_reference_network_is_bit_for_bit_the_unoptimised_code(plasticity_benchmark):
+    bench = plasticity_benchmark
     for (n, runtime_us), digest in REFERENCE.items():
         exp = bench.experiment(n, runtime_us, 10.0, DigestingStdp(bench.AllSynapseSTDP()))
         res = bss2emu.run(exp)
