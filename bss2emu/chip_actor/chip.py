@@ -21,6 +21,7 @@ from numba import njit
 from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
 from ..protocol import schemas
+from ..protocol.frozen import FrozenMemo, freeze, is_frozen
 from ..protocol.hardware import MADC_SOURCES, ChipConfig
 from ..protocol.playback import BackgroundRateWrite, CorrelationResetWrite, NeuronParameterWrite, SynapseEnableWrite, WeightWrite
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
@@ -103,7 +104,12 @@ class Chip:
             raise ConfigError(f"integration step dt_ns={dt_ns!r} is invalid: use an integer 1..10000 ns")
         self.serial, self.ideal, self.dt_ns, self.chip_id = int(serial), bool(ideal), int(dt_ns), int(chip_id)
         self.mismatch = chip_mismatch(self.serial, self.ideal)
-        self.config = config.copy()
+        # read-only synapse arrays (``routing.mapping.configure_chip(read_only=True)``) are
+        # shared, not copied: the chip never writes addresses or row modes, and copies the
+        # weights before it first writes one (``own_weights``)
+        self.config = config.copy(share_read_only=True)
+        self._borrowed_weights = config.synapses.weights if self.config.synapses.weights is \
+            config.synapses.weights else None
         self.config.check()
         self.step = 0
         #: which synapses are connected (``SynapseEnableWrite``); a disabled one keeps its weight
@@ -286,7 +292,7 @@ class Chip:
         broadcast, as in ``protocol.playback.WeightWrite``)."""
         w = np.asarray(weights)
         self._config_token = object()  # the configuration changes (set_state compares tokens)
-        arr = self.config.synapses.weights
+        arr = self.own_weights()
         shape = arr.shape
         idx = tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))
         if w.ndim == 1 and w.dtype.kind in "iu" and all(i.shape == w.shape for i in idx) and len(w) > 64:
@@ -313,6 +319,16 @@ class Chip:
         h, r, c = (np.ravel(i % n) for i, n in zip(np.broadcast_arrays(*idx), shape))
         K.set_entry_weights(*self.synapse_table, h, r, c, arr[h, r, c])
 
+    def own_weights(self) -> np.ndarray:
+        """The weight array (read-only), this chip's own: a copy of the loaded configuration's
+        where that was shared (call before anything writes it in place)."""
+        syn = self.config.synapses
+        if syn.weights is self._borrowed_weights:
+            syn.weights = syn.weights.copy()
+            syn.weights.flags.writeable = False
+        self._borrowed_weights = None
+        return syn.weights
+
     def set_synapses_enabled(self, hemisphere, rows, columns, enabled) -> None:
         """Connect or disconnect synapses (topology; see ``playback.SynapseEnableWrite``)."""
         mask = self.synapse_enabled
@@ -324,7 +340,10 @@ class Chip:
 
     def _rebuild_synapses_only(self) -> None:
         syn = self.config.synapses
-        table = K.synapse_table(syn.weights, syn.addresses, syn.row_modes)
+        if syn.weights is self._borrowed_weights:  # (a loaded configuration's: see _shared_synapse_table)
+            table = _shared_synapse_table(syn.weights, syn.addresses, syn.row_modes)
+        else:
+            table = K.synapse_table(syn.weights, syn.addresses, syn.row_modes)
         self.synapse_table = table if self.synapse_enabled.all() else _without_disabled(table, self.synapse_enabled)
 
     def set_background_rate(self, generator: int, rate: int) -> None:
@@ -552,6 +571,29 @@ def _zero_at(causal, acausal, h, r, c):
     for i in range(h.shape[0]):
         causal[h[i], r[i], c[i]] = 0.0
         acausal[h[i], r[i], c[i]] = 0.0
+
+
+_SHARED_TABLES = FrozenMemo()
+
+
+def _shared_synapse_table(weights: np.ndarray, addresses: np.ndarray, row_modes: np.ndarray) -> tuple:
+    """``kernels.synapse_table`` of a loaded configuration's synapse arrays that the chip
+    shares (``Chip.own_weights``), built once for all chips that load them — routing keeps a
+    chip's arrays from run to run while its weights stay the same. A chip writes the entries
+    and their counts when its weights change: those are copied for each; the key index and
+    the positions, which nothing writes, are shared (read-only). The arrays must be frozen
+    (read-only and owning their data), so that they cannot change; the table lives as long
+    as they do (``protocol.frozen``)."""
+    def build():
+        table = K.synapse_table(weights, addresses, row_modes)
+        freeze(*table)
+        return table
+
+    arrays = (weights, addresses, row_modes)
+    if not all(map(is_frozen, arrays)):
+        return K.synapse_table(*arrays)
+    ptr, entry, n_weighted, position = _SHARED_TABLES.get(arrays, build)
+    return ptr, entry.copy(), n_weighted.copy(), position
 
 
 def _without_disabled(table, enabled: np.ndarray):

@@ -24,7 +24,7 @@ class Fpga:
     def __init__(self, program: PlaybackProgram, chip_id: int = 0) -> None:
         self.program = program
         self.chip_id = chip_id
-        self.play_t_ns = program.spike_ticks * NS_PER_TICK  # playback times in ns, sorted
+        self.play_t_ns = program.spike_times_ns()  # playback times in ns, sorted (read-only)
         self._write_pos = 0
         self._net_t = np.zeros(0, np.int64)
         self._net_label = np.zeros(0, np.int64)
@@ -34,7 +34,7 @@ class Fpga:
         """Play ``program`` from now on. Its writes up to the ones applied so far must be this
         program's (they are not applied again); its events before now are never played."""
         self.program = program
-        self.play_t_ns = program.spike_ticks * NS_PER_TICK
+        self.play_t_ns = program.spike_times_ns()
 
     def inject(self, t_ns: np.ndarray, labels: np.ndarray) -> None:
         """Queue events that arrived over the network (or a delayed loop-back) for the chip."""

@@ -99,7 +99,8 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
         out.append(ChipSetup(
             chip_id=rt.chip, serial=mapping.system.serial_of(rt.chip, exp.chip.serial),
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
-            config=configure_chip(exp, mapping, rt.chip, weights), program=build_playback(exp, mapping, rt.chip, trains),
+            config=configure_chip(exp, mapping, rt.chip, weights, read_only=True),
+            program=build_playback(exp, mapping, rt.chip, trains),
             kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
             placement=dict(rt.circuits), layout=ppu_layout(exp, mapping, rt.chip) if kernels else None))
     return out
@@ -228,31 +229,33 @@ def make_backend(placement: str, address: str | None = None, chips_per_host: int
 def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> pa.Table:
     """Add ``population``, ``index`` and ``time_us``; keep recorded populations only."""
     n_chips = len(mapping.system.chips)
-    pop_of = np.full((n_chips, 512), -1, np.int64)
-    idx_of = np.full((n_chips, 512), -1, np.int64)
+    pop_of = np.full(n_chips * C.NEURONS_PER_CHIP, -1, np.int64)  # by chip * 512 + circuit
+    idx_of = np.full(n_chips * C.NEURONS_PER_CHIP, -1, np.int64)
     names = []
     for pop in exp.populations:
         if pop.record_spikes:
-            chip, circ = mapping.partition.chip[pop.name], mapping.partition.circuit[pop.name]
-            pop_of[chip, circ], idx_of[chip, circ] = len(names), np.arange(pop.size)
+            at = mapping.partition.chip[pop.name] * C.NEURONS_PER_CHIP + mapping.partition.circuit[pop.name]
+            pop_of[at], idx_of[at] = len(names), np.arange(pop.size)
             names.append(pop.name)
-    chip = spikes["chip"].to_numpy()
     neuron = spikes["neuron"].to_numpy()
-    keep = neuron >= 0
-    keep[keep] = pop_of[chip[keep], neuron[keep]] >= 0
-    t = spikes.filter(pa.array(keep))
-    c, nr = t["chip"].to_numpy(), t["neuron"].to_numpy()
-    pops = pa.DictionaryArray.from_arrays(pa.array(pop_of[c, nr], pa.int32()), pa.array(names, pa.string()))
-    t = t.append_column("population", pops).append_column("index", pa.array(idx_of[c, nr], pa.int32()))
+    at = spikes["chip"].to_numpy().astype(np.int64) * C.NEURONS_PER_CHIP + neuron
+    code = np.where(neuron >= 0, pop_of[at], -1)  # (at a neuron -1 wraps around: not read)
+    keep = code >= 0
+    t = spikes
+    if not keep.all():
+        t, at, code = spikes.filter(pa.array(keep)), at[keep], code[keep]
     ticks = t["time_ticks"].to_numpy()
-    t = t.append_column("time_us", pa.array(ticks_to_us(ticks)))
     per_tick = n_chips * C.NEURONS_PER_CHIP
+    # ordered by (time, chip, neuron): through one int64 key where it fits (a stable argsort
+    # of it costs a fraction of a sort on several columns)
     if len(ticks) and ticks.max() < np.iinfo(np.int64).max // per_tick - 1:
-        # ordered by (time, chip, neuron) through one int64 key: a stable argsort of it costs a
-        # fraction of Arrow's sort on three columns
-        key = ticks * per_tick + c.astype(np.int64) * C.NEURONS_PER_CHIP + nr
-        return t.take(pa.array(np.argsort(key, kind="stable")))
-    return t.sort_by([("time_ticks", "ascending"), ("chip", "ascending"), ("neuron", "ascending")])
+        order = np.argsort(ticks * per_tick + at, kind="stable")
+    else:
+        order = np.lexsort((at, ticks))
+    t, at, code, ticks = t.take(pa.array(order)), at[order], code[order], ticks[order]
+    pops = pa.DictionaryArray.from_arrays(pa.array(code, pa.int32()), pa.array(names, pa.string()))
+    t = t.append_column("population", pops).append_column("index", pa.array(idx_of[at], pa.int32()))
+    return t.append_column("time_us", pa.array(ticks_to_us(ticks)))
 
 
 class Coordinator:

@@ -167,7 +167,7 @@ class _Unit:
             row[:] = 0
             return []
         k = ppu.kernels[i]
-        weights, position = chip.config.synapses.weights, chip.synapse_table[3]
+        weights, position = chip.own_weights(), chip.synapse_table[3]  # (the kernel may write weights)
         row[HK.R_ON] = 1
         row[HK.R_NEXT_NS] = ppu.next_ns[i]
         row[HK.R_PERIOD_NS] = k.period_ns

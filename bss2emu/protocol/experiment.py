@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import typing
 from pathlib import Path
+from collections.abc import Callable, Hashable, Sequence
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -29,6 +30,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ImportString,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     create_model,
@@ -284,10 +286,48 @@ class FixedNumberPre(_Model):
 
 
 class FromList(_Model):
-    """Explicit ``[pre, post]`` or ``[pre, post, weight]`` connections."""
+    """Explicit ``[pre, post]`` or ``[pre, post, weight]`` connections.
+
+    Validation makes them a tuple of tuples, which cannot change in place: what routing
+    reads of a validated list (its digest, its weights) is read once for all runs
+    (``read_once``). Change them by assigning a new list (``connector.connections = [...]``,
+    validated again)."""
 
     kind: Literal["from_list"] = "from_list"
-    connections: list[Annotated[list[Annotated[int, Field(ge=0, le=2**20)]], Field(min_length=2, max_length=3)]]
+    connections: tuple[Annotated[tuple[Annotated[int, Field(ge=0, le=2**20)], ...], Field(min_length=2, max_length=3)],
+                       ...]
+    _validated: Any = PrivateAttr(default=None)  # the connections as validation made them
+    _read: dict = PrivateAttr(default_factory=dict)  # what -> (connections, what was read of them)
+
+    @model_validator(mode="after")
+    def _keep_validated(self) -> "FromList":
+        c = self.connections
+        # (pydantic also runs this for an instance made without validation that it passes
+        # through unchanged: only a tuple of tuples counts)
+        if type(c) is tuple and (not c or set(map(type, c)) == {tuple}):
+            self._validated = c
+        return self
+
+    @property
+    def immutable(self) -> bool:
+        """Whether the connections are the tuple validation made (not set without validation)."""
+        # (private attributes through ``__pydantic_private__``: ``self._validated`` takes
+        # pydantic's ``__getattr__``, several times as long, and routing asks every run)
+        return self.connections is self.__pydantic_private__["_validated"]
+
+    def read_once(self, what: Hashable, read: Callable[[Sequence], Any]) -> Any:
+        """``read(connections)``, kept for the next call with the same ``what`` while the
+        connections are the immutable ones validation made; read every time where they were
+        set without validation (``model_construct``, ``model_copy(update=...)``: a list may
+        be edited in place)."""
+        c = self.connections
+        if not self.immutable:
+            return read(c)
+        kept = self.__pydantic_private__["_read"]
+        got = kept.get(what)
+        if got is None or got[0] is not c:  # (copies of the model share the dict)
+            got = kept[what] = (c, read(c))
+        return got[1]
 
 
 Connector = Annotated[

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import coordinates as C
+from .frozen import FrozenMemo, is_frozen
 
 
 class NeuronParameter(NamedTuple):
@@ -277,10 +278,11 @@ class ChipConfig:
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
 
-    def copy(self) -> "ChipConfig":
-        """Deep copy (arrays included)."""
+    def copy(self, share_read_only: bool = False) -> "ChipConfig":
+        """Deep copy (arrays included); ``share_read_only``: frozen arrays (read-only, owning
+        their data: ``protocol.frozen``) are shared, not copied."""
         return ChipConfig(
-            **{f.name: _copy_part(getattr(self, f.name)) for f in dataclasses.fields(self)}
+            **{f.name: _copy_part(getattr(self, f.name), share_read_only) for f in dataclasses.fields(self)}
         )
 
     def check(self) -> None:
@@ -299,7 +301,7 @@ class ChipConfig:
         for path, (what, lo, hi) in _RANGES.items():
             part, attr = path.split(".")
             arr = np.asarray(getattr(getattr(self, part), attr))
-            if _any_outside(arr, lo, hi):
+            if _outside(arr, lo, hi):
                 idx = tuple(int(i) for i in np.argwhere((arr < lo) | (arr > hi))[0])
                 raise ConfigError(
                     f"{what} at {path}{list(idx)} = {arr[idx]} is out of range {lo}..{hi}"
@@ -389,11 +391,27 @@ def _any_outside(arr: np.ndarray, lo, hi) -> bool:
     return bool(((arr < lo) | (arr > hi)).any())
 
 
-def _copy_part(part):
+_OUTSIDE = FrozenMemo()
+_OUTSIDE_MIN_SIZE = 4096  # (smaller arrays are checked in less time than the memo takes)
+
+
+def _outside(arr: np.ndarray, lo: int, hi: int) -> bool:
+    """``_any_outside``, once for a large frozen array (``protocol.frozen``: a mapping's
+    synapse addresses, a configuration's weights that chips share): every chip built from it
+    checks it again."""
+    if arr.size < _OUTSIDE_MIN_SIZE:
+        return _any_outside(arr, lo, hi)
+    return _OUTSIDE.get((arr,), lambda: _any_outside(arr, lo, hi), (lo, hi))
+
+
+def _copy_part(part, share_read_only: bool = False):
+    def copied(a: np.ndarray) -> np.ndarray:
+        return a if share_read_only and is_frozen(a) else np.array(a, copy=True)
+
     return dataclasses.replace(
         part,
         **{
-            f.name: np.array(getattr(part, f.name), copy=True)
+            f.name: copied(getattr(part, f.name))
             for f in dataclasses.fields(part)
             if isinstance(getattr(part, f.name), np.ndarray)
         },

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ConfigError
+from ..units import NS_PER_TICK
+from .frozen import FrozenMemo, freeze, is_frozen
 
 
 @dataclass(frozen=True)
@@ -89,9 +91,29 @@ class PlaybackProgram:
         if len(t) and lab.min() >= 0 and lab.max() < 1 << 16 and t.max() < 1 << 46:
             # one int64 key (time, label) sorts in a fraction of lexsort's time (equal keys
             # are equal events, so their order does not matter)
-            key = np.sort((t << 16) | lab)
-            self.spike_ticks, self.spike_labels = key >> 16, key & 0xFFFF
+            key = (t << 16) | lab
+            if is_frozen(t) and is_frozen(lab) and not (key[1:] < key[:-1]).any():
+                # read-only and sorted (a program's input kept for the next run,
+                # ``routing.stimulus``): shared as they are
+                self.spike_ticks, self.spike_labels = t, lab
+            else:
+                key.sort()
+                self.spike_ticks, self.spike_labels = key >> 16, key & 0xFFFF
         else:
             order = np.lexsort((lab, t))
             self.spike_ticks, self.spike_labels = t[order], lab[order]
         self.writes = sorted(self.writes, key=lambda w: w.time_ticks)
+
+    def spike_times_ns(self) -> np.ndarray:
+        """The spike times in ns, read-only (once for the frozen times of a kept input)."""
+        return _TIMES_NS.get((self.spike_ticks,), lambda: _in_ns(self.spike_ticks))
+
+
+_TIMES_NS = FrozenMemo()
+
+
+def _in_ns(ticks: np.ndarray) -> np.ndarray:
+    out = ticks * NS_PER_TICK
+    freeze(out)
+    return out
+

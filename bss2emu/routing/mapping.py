@@ -31,6 +31,7 @@ from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol.hardware import (
     BG_POISSON, BG_REGULAR, MADC_SOURCES, ROW_EXCITATORY, ROW_INHIBITORY, STP_DEPRESSION, STP_FACILITATION, ChipConfig,
+    SynapseArrays,
     check_madc_pair,
 )
 from ..protocol.system import SystemSpec, as_system
@@ -39,6 +40,7 @@ from . import partition as P
 from .errors import routing_error
 from .connectivity import expand, keyed_rng
 from .drivers import DriverAllocator
+from .synapse_layout import chip_weights, park_unused_synapses, synapse_layout
 
 
 @dataclass
@@ -71,12 +73,13 @@ class SystemMapping:
     routes: np.ndarray
     window_ns: int | None  # smallest delay among routes in use (None: no FPGA routes)
     stats: dict = field(default_factory=dict)
+    # what runs derive from the topology alone, kept for the next run: (what, chip) -> value
+    # (``synapse_layout.synapse_layout``, ``stimulus.build_playback``)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def synapses_of(self, projection: str, chip: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(hemisphere, row, column) of a projection's synapses on one chip."""
-        c, h, r, col = self.synapse[projection]
-        sel = np.flatnonzero(c == chip)  # (indices: one mask pass, not one per array)
-        return h[sel], r[sel], col[sel]
+        """(hemisphere, row, column) of a projection's synapses on one chip (read-only)."""
+        return synapse_layout(self, chip).synapses[projection]
 
 
 def stp_key(stp: E.ShortTermPlasticity | None) -> str:
@@ -93,17 +96,23 @@ def _connector_key(con) -> object:
     objects run after run while the connections stay)."""
     if isinstance(con, E.FromList):
         c = con.connections
+        if con.immutable:  # its digest is read once
+            return con.read_once("digest", _pairs_digest)
         probe = (len(c), list(c[0][:2]) if c else None, list(c[-1][:2]) if c else None)  # edited in place?
         hit = _LIST_KEYS.get(id(con))
         if hit is not None and hit[0] is con and hit[2] == probe:
             return hit[1]
-        pairs = np.array([x[:2] for x in c], np.int64).tobytes()
-        key = {"kind": "from_list", "pairs": hashlib.sha1(pairs).hexdigest()}
+        key = _pairs_digest(c)
         _LIST_KEYS[id(con)] = (con, key, probe)
         if len(_LIST_KEYS) > _LIST_KEYS_SIZE:
             _LIST_KEYS.popitem(last=False)
         return key
     return con.model_dump()
+
+
+def _pairs_digest(connections) -> dict:
+    pairs = np.array([x[:2] for x in connections], np.int64).tobytes()
+    return {"kind": "from_list", "pairs": hashlib.sha1(pairs).hexdigest()}
 
 
 def topology_key(exp: E.Experiment, system: SystemSpec) -> str:
@@ -284,6 +293,7 @@ class _Mapper:
 PARTITIONERS = ("metis", "metis-spread", "naive")
 _CACHE: OrderedDict[str, SystemMapping] = OrderedDict()
 _CACHE_SIZE = 8
+_DERIVED_KEPT = 2  # the mappings used last that keep what runs derived from them (``SystemMapping.derived``)
 
 
 def map_experiment(exp: E.Experiment, system: SystemSpec | str | None = None,
@@ -294,67 +304,77 @@ def map_experiment(exp: E.Experiment, system: SystemSpec | str | None = None,
     if partitioner not in PARTITIONERS:
         raise RoutingError(f"unknown partitioner {partitioner!r}: use one of {', '.join(PARTITIONERS)}")
     key = topology_key(exp, spec) + partitioner
-    if key in _CACHE:
+    mapping = _CACHE.get(key)
+    if mapping is not None:
         _CACHE.move_to_end(key)
-        return _CACHE[key]
-    mapping = _Mapper(exp, spec, partitioner).map()
-    _CACHE[key] = mapping
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    else:
+        mapping = _CACHE[key] = _Mapper(exp, spec, partitioner).map()
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    for old in list(_CACHE.values())[:-_DERIVED_KEPT]:
+        old.derived.clear()  # (megabytes per chip: only the most recent mappings keep theirs)
     return mapping
 
 
 def from_list_weights(connections: list, weight: int) -> np.ndarray:
     """The weight of every ``[pre, post]`` (``weight``) or ``[pre, post, w]`` connection."""
+    w = _row_weights(connections, weight)
+    return np.full(len(connections), weight, np.int64) if w is None else w
+
+
+def _row_weights(connections: list, weight: int) -> np.ndarray | None:
+    """``from_list_weights``, or None where no row carries a weight (all are ``weight``)."""
     lengths = set(map(len, connections))
-    if lengths == {2} or not connections:
-        return np.full(len(connections), weight, np.int64)
+    if lengths <= {2}:
+        return None
     if lengths == {3}:
-        return np.array(connections, np.int64)[:, 2]
-    return np.array([x[2] if len(x) == 3 else weight for x in connections], np.int64)
+        w = np.array(connections, np.int64)[:, 2].copy()
+    else:
+        w = np.array([x[2] if len(x) == 3 else weight for x in connections], np.int64)
+    w.flags.writeable = False  # (kept with the connections: ``FromList.read_once``)
+    return w
 
 
-def _park_unused_synapses(addresses: np.ndarray, used: np.ndarray) -> None:
-    """Give the synapses no projection uses the one address no routed event carries, where
-    there is one: the routing hands out addresses from 0 up, so ``ADDRESS_MAX`` is free unless
-    a chip uses all 64. An unused synapse keeps weight 0 and leaves the network's dynamics
-    alone either way; at address 0 it matched every address-0 event of its row, and the
-    delivery and correlation sensors walked it (about half the synapses events reached in the
-    reference network)."""
-    if not used.any() or addresses[used].max() < C.ADDRESS_MAX:
-        addresses[~used] = C.ADDRESS_MAX
+_park_unused_synapses = park_unused_synapses  # (its former name)
 
 
-def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights: dict | None = None) -> ChipConfig:
+def projection_weights(pr: E.Projection, weights: dict | None = None) -> int | np.ndarray:
+    """A projection's weight: one int for every connection, or an array of one per connection
+    (a from-list connector whose rows carry weights). ``weights``: a dict kept over the chips
+    of one configuration, so a list is read once."""
+    if not isinstance(pr.connector, E.FromList):
+        return pr.weight
+    w = None if weights is None else weights.get(pr.label)
+    if w is None:
+        w = pr.connector.read_once(("weights", pr.weight), lambda c: _row_weights(c, pr.weight))
+        w = pr.weight if w is None else w
+        if weights is not None:
+            weights[pr.label] = w
+    return w
+
+
+def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights: dict | None = None,
+                   read_only: bool = False) -> ChipConfig:
     """Hardware values for one chip of a mapped experiment: a complete ``ChipConfig``.
     ``weights``: the from-list projections' weights by label, filled as they are read (pass
-    one dict for all chips of an experiment to read each projection's list once)."""
+    one dict for all chips of an experiment to read each projection's list once).
+    ``read_only``: the synapse arrays read-only, addresses and row modes the mapping's own
+    (what a ``Chip`` loads without copying them)."""
     rt = mapping.chips[chip]
-    cfg = ChipConfig()
+    layout = synapse_layout(mapping, chip)
+    # weights are values, not topology: always this experiment's (from_list rows may carry one)
+    by_label = {pr.label: pr for pr in exp.projections}
+    w = chip_weights(layout, [projection_weights(by_label[label], weights) for label in layout.synapses])
+    if read_only:
+        syn = SynapseArrays(weights=w, addresses=layout.addresses, row_modes=layout.row_modes)
+    else:
+        syn = SynapseArrays(weights=w.copy(), addresses=layout.addresses.copy(), row_modes=layout.row_modes.copy())
+    cfg = ChipConfig(synapses=syn)
     for pop in exp.populations:
         idx, circ = rt.populations[pop.name], rt.circuits[pop.name]
         for name, val in pop.params.model_dump(exclude_none=True).items():
             cfg.neurons.column(name)[circ] = np.asarray(val)[idx] if isinstance(val, list) else val
     cfg.neurons.address_out[:] = rt.neuron_labels
-    syn = cfg.synapses
-    syn.row_modes[:] = rt.row_modes
-    syn.addresses[:] = rt.addresses
-    used = np.zeros(syn.addresses.shape, bool)
-    for pr in exp.projections:
-        c, h, r, col = mapping.synapse[pr.label]
-        sel = np.flatnonzero(c == chip)  # (indices: one mask pass, not one per array)
-        # weights are values, not topology: always this experiment's (from_list rows may carry one)
-        if isinstance(pr.connector, E.FromList):
-            w = None if weights is None else weights.get(pr.label)
-            if w is None:
-                w = from_list_weights(pr.connector.connections, pr.weight)
-                if weights is not None:
-                    weights[pr.label] = w
-            syn.weights[h[sel], r[sel], col[sel]] = w[sel]
-        else:
-            syn.weights[h[sel], r[sel], col[sel]] = pr.weight
-        used[h[sel], r[sel], col[sel]] = True
-    _park_unused_synapses(syn.addresses, used)
     dr = cfg.drivers
     for d, mask in rt.driver_masks.items():
         dr.row_select_mask[:, d] = mask

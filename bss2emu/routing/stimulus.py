@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..protocol import experiment as E
+from ..protocol.frozen import freeze
 from ..protocol.hardware import NEURON_PARAMETER_INDEX, NEURON_PARAMETERS
 from ..protocol.playback import NeuronParameterWrite, PlaybackProgram, SynapseEnableWrite, WeightWrite
 from ..units import us_to_ticks
@@ -104,28 +105,55 @@ def _synapse_writes(w, t: int, mapping: SystemMapping, chip: int) -> list:
     return [WeightWrite(t, h[idx], r[idx], c[idx], v[sel])]
 
 
+_PROGRAMS_KEPT = 2
+"""Per mapped chip, the spike input of this many stimuli is kept (the most recent)."""
+
+
+def _chip_units(mapping: SystemMapping, chip: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per external source, its units that reach ``chip``: (unit, delay ticks, label) arrays
+    (topology: kept with the mapping)."""
+    got = mapping.derived.get(("inputs", chip))
+    if got is None:
+        rows: dict[str, list] = {}
+        for key, label in mapping.chips[chip].labels.items():
+            if key[0] == "src":
+                rows.setdefault(key[1], []).append((key[2], key[3], label))
+        got = {}
+        for name, r in rows.items():
+            arr = np.array(r, np.int64).T.copy()
+            freeze(arr)
+            got[name] = tuple(arr)
+        mapping.derived[("inputs", chip)] = got
+    return got
+
+
+def _trains_key(exp: E.Experiment, src) -> tuple | None:
+    """What a source's trains are a function of when that is a few immutable values (a
+    Poisson source: ``_poisson_trains_us``' arguments); None for spike arrays (lists)."""
+    if type(src) is E.PoissonSource:
+        return (exp.seed, src.name, src.size, src.rate_khz, src.start_us, src.stop_us, exp.runtime_us)
+    return None
+
+
 def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
                    trains: dict[str, list[np.ndarray]] | None = None) -> PlaybackProgram:
     """Spike input from the external sources that reach ``chip``, and its timed writes.
     ``trains``: the sources' trains by name (in ticks, as this function keeps them), filled
-    as they are drawn (pass one dict for all chips of an experiment to draw each train once)."""
+    as they are drawn (pass one dict for all chips of an experiment to draw each train once).
+    A chip's input from Poisson sources only is kept with the mapping for the next run with
+    the same sources (it depends on nothing else)."""
     rt = mapping.chips[chip]
-    ticks, labels = [], []
-    trains = {} if trains is None else trains
-    units: dict[str, list] = {}  # source -> [(unit, delay, label)] that reach this chip
-    for key, label in rt.labels.items():
-        if key[0] == "src":
-            units.setdefault(key[1], []).append((key[2], key[3], label))
-    for name, rows in units.items():
-        if name not in trains:
-            trains[name] = _source_ticks(source_trains_us(exp, next(s for s in exp.sources if s.name == name)))
-        src = trains[name]
-        unit, delay, label = np.array(rows, np.int64).T
-        counts = src.start[unit + 1] - src.start[unit]
-        # every event of these units: its index in the concatenated trains
-        first = np.repeat(src.start[unit] - np.cumsum(counts) + counts, counts)
-        ticks.append(src.ticks[first + np.arange(int(counts.sum()))] + np.repeat(delay, counts))
-        labels.append(np.repeat(label, counts))
+    units = _chip_units(mapping, chip)
+    sources = {s.name: s for s in exp.sources}
+    key = tuple(_trains_key(exp, sources[name]) for name in units)
+    kept = mapping.derived.setdefault(("playback", chip), {}) if None not in key else {}
+    spikes = kept.get(key)
+    if spikes is None:
+        spikes = _spike_input(exp, units, sources, {} if trains is None else trains)
+        if None not in key:
+            kept[key] = spikes
+            while len(kept) > _PROGRAMS_KEPT:
+                del kept[next(iter(kept))]
     writes = []
     sizes = {p.name: p.size for p in exp.populations}
     for w in exp.writes:
@@ -137,5 +165,23 @@ def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
                 writes.append(NeuronParameterWrite(t, w.parameter, rt.circuits[w.population][local], w.value))
         else:
             writes += _synapse_writes(w, t, mapping, chip)
+    return PlaybackProgram(*spikes, writes)
+
+
+def _spike_input(exp: E.Experiment, units: dict, sources: dict, trains: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The events of ``units`` (``_chip_units``): (ticks, labels), sorted as
+    ``PlaybackProgram`` keeps them, read-only."""
+    ticks, labels = [], []
+    for name, (unit, delay, label) in units.items():
+        if name not in trains:
+            trains[name] = _source_ticks(source_trains_us(exp, sources[name]))
+        src = trains[name]
+        counts = src.start[unit + 1] - src.start[unit]
+        # every event of these units: its index in the concatenated trains
+        first = np.repeat(src.start[unit] - np.cumsum(counts) + counts, counts)
+        ticks.append(src.ticks[first + np.arange(int(counts.sum()))] + np.repeat(delay, counts))
+        labels.append(np.repeat(label, counts))
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    return PlaybackProgram(cat(ticks), cat(labels), writes)
+    program = PlaybackProgram(cat(ticks), cat(labels))
+    freeze(program.spike_ticks, program.spike_labels)
+    return program.spike_ticks, program.spike_labels

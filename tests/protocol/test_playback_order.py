@@ -34,3 +34,21 @@ def test_late_times_take_the_lexsort_path():
 def test_negative_time_is_refused():
     with pytest.raises(ConfigError, match="negative"):
         PlaybackProgram(np.array([5, -1]), np.array([0, 0]))
+
+
+def test_frozen_sorted_spikes_are_shared_the_rest_sorted_into_new_arrays():
+    t, lab = np.array([3, 3, 9]), np.array([1, 4, 0])
+    for a in (t, lab):
+        a.flags.writeable = False
+    prog = PlaybackProgram(t, lab)
+    assert prog.spike_ticks is t and prog.spike_labels is lab  # (kept input: read-only, sorted)
+    unsorted = np.array([9, 3, 3])
+    unsorted.flags.writeable = False
+    prog = PlaybackProgram(unsorted, lab)
+    assert prog.spike_ticks.tolist() == [3, 3, 9] and prog.spike_labels.tolist() == [0, 4, 1]
+    writable_t, writable_lab = np.array([3, 3, 9]), np.array([1, 4, 0])
+    prog = PlaybackProgram(writable_t, writable_lab)
+    writable_t[0] = 7  # the caller's arrays stay the caller's
+    assert prog.spike_ticks.tolist() == [3, 3, 9]
+    view = t[:]  # read-only, but a view: another array may own and write its data
+    assert PlaybackProgram(view, lab).spike_ticks is not view

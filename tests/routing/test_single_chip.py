@@ -8,6 +8,7 @@ import pytest
 import bss2emu
 from bss2emu.errors import ConfigError, RoutingError
 from bss2emu.protocol import coordinates as C
+from bss2emu.protocol import experiment as E
 from bss2emu.routing import mapping as R
 
 
@@ -82,14 +83,22 @@ def test_routing_is_cached_on_topology_only():
 
 
 def test_a_connection_list_edited_in_place_is_mapped_again():
-    """The digest of a from_list connector is kept per connector object; editing its list in
-    place (first, last pair or length) must not reuse the old mapping."""
+    """The digest of a from_list connector is kept per connector object. Validated
+    connections are tuples (no edit in place; a new list assigned is validated again); a
+    list set without validation (``model_construct``, as the PyNN backend builds them) may be
+    edited in place (first, last pair or length) and must not reuse the old mapping."""
     e = exp(populations=[{"name": "p", "size": 4}], sources=[src("s", 2)],
             projections=[{"pre": "s", "post": "p", "weight": 10,
                           "connector": {"kind": "from_list", "connections": [[0, 0], [1, 1]]}}])
     m1 = R.map_experiment(e)
     assert R.map_experiment(e) is m1
     con = e.projections[0].connector
+    with pytest.raises(TypeError):
+        con.connections[0] = (1, 0)
+    con.connections = [[0, 0], [1, 2]]
+    m2 = R.map_experiment(e)
+    assert m2 is not m1 and m2.conns[e.projections[0].label][1].tolist() == [0, 2]
+    e.projections[0].connector = con = E.FromList.model_construct(kind="from_list", connections=[[0, 0], [1, 1]])
     for edit in (lambda c: c.append([1, 3]), lambda c: c.__setitem__(-1, [0, 2]), lambda c: c.__setitem__(0, [1, 0])):
         before = R.map_experiment(e)
         edit(con.connections)

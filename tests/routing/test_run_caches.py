@@ -1,0 +1,151 @@
+"""What a mapping keeps for the next run (``synapse_layout``, the chips' Poisson input) and
+what a ``Chip`` shares with the configuration it loads: a changed experiment must never get
+a kept value, and a chip must never write into a configuration it shares."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bss2emu
+from bss2emu.chip_actor.chip import Chip
+from bss2emu.cluster.coordinator import chip_setups
+from bss2emu.errors import ConfigError
+from bss2emu.protocol import coordinates as C
+from bss2emu.protocol.hardware import ChipConfig
+from bss2emu.routing import mapping as R
+from bss2emu.routing.stimulus import build_playback
+
+
+def experiment(weight=20, rate_khz=40.0, rows=None, spike_times=None, **kw) -> bss2emu.Experiment:
+    rows = rows if rows is not None else [[0, 0, 5], [1, 2], [2, 1, 63], [3, 3, 7]]
+    spike_times = spike_times if spike_times is not None else [[1.0, 9.0], [4.0]]
+    return bss2emu.Experiment(
+        runtime_us=60, seed=3, chip={"ideal": True},
+        populations=[{"name": "p", "size": 4, "params": {"i_const": 300}}],
+        sources=[{"kind": "poisson", "name": "drive", "size": 4, "rate_khz": rate_khz},
+                 {"kind": "spike_array", "name": "arr", "size": 2, "spike_times_us": spike_times}],
+        projections=[{"pre": "drive", "post": "p", "weight": weight, "connector": {"kind": "from_list",
+                                                                                  "connections": rows}},
+                     {"pre": "arr", "post": "p", "weight": 30, "connector": {"kind": "all_to_all"}},
+                     {"pre": "p", "post": "p", "weight": weight, "receptor": "inhibitory",
+                      "connector": {"kind": "fixed_probability", "p": 0.5}}], **kw)
+
+
+def fresh(exp: bss2emu.Experiment, chip: int = 0):
+    """``exp``'s chip configuration and playback from a mapping made for it alone (nothing kept)."""
+    m = R._Mapper(exp, R.as_system(None), "metis").map()
+    return R.configure_chip(exp, m, chip), build_playback(exp, m, chip)
+
+
+def same(a, b) -> bool:
+    cfg_a, prog_a = a
+    cfg_b, prog_b = b
+    return (np.array_equal(cfg_a.synapses.weights, cfg_b.synapses.weights)
+            and np.array_equal(cfg_a.synapses.addresses, cfg_b.synapses.addresses)
+            and np.array_equal(prog_a.spike_ticks, prog_b.spike_ticks)
+            and np.array_equal(prog_a.spike_labels, prog_b.spike_labels))
+
+
+def kept(exp: bss2emu.Experiment):
+    m = R.map_experiment(exp)
+    return R.configure_chip(exp, m, 0, read_only=True), build_playback(exp, m, 0)
+
+
+@pytest.mark.parametrize("change", [
+    {"weight": 21}, {"rate_khz": 90.0}, {"rows": [[0, 0, 6], [1, 2], [2, 1, 63], [3, 3, 7]]},
+    {"rows": [[0, 0], [1, 2], [2, 1], [3, 3]]}, {"spike_times": [[1.0, 8.0], [4.0]]}])
+def test_a_changed_experiment_gets_its_own_values_not_the_kept_ones(change):
+    base = experiment()
+    first = kept(base)
+    assert same(first, fresh(base))
+    assert same(kept(base), first)  # the kept values serve the same experiment again
+    changed = experiment(**change)
+    assert R.map_experiment(changed) is R.map_experiment(base)  # same topology: the same mapping
+    now = kept(changed)
+    assert same(now, fresh(changed))
+    assert not same(now, first)
+    assert same(kept(base), fresh(base))  # and back
+
+
+def test_lists_edited_in_place_are_read_again():
+    """Spike arrays, and from-list rows set without validation (the PyNN backend's), are lists
+    a script may edit in place: what is kept never depends on them. Validated rows are
+    tuples; a new list assigned is read anew."""
+    exp = experiment()
+    before = kept(exp)
+    con = exp.projections[0].connector
+    con.connections = [[0, 0, 5], [1, 2, 43], [2, 1, 63], [3, 3, 7]]
+    _, h, r, c = R.map_experiment(exp).synapse["drive→p"]
+    assert kept(exp)[0].synapses.weights[h[1], r[1], c[1]] == 43
+    rows = [list(x) for x in con.connections]
+    exp.projections[0].connector = R.E.FromList.model_construct(kind="from_list", connections=rows)
+    assert kept(exp)[0].synapses.weights[h[1], r[1], c[1]] == 43
+    rows[1][2] = 44
+    exp.sources[1].spike_times_us[0][1] = 12.0
+    after = kept(exp)
+    assert same(after, fresh(exp)) and not same(after, before)
+    assert after[0].synapses.weights[h[1], r[1], c[1]] == 44
+
+
+def test_runs_of_a_changed_experiment_match_runs_without_anything_kept():
+    a, b = experiment(), experiment(weight=45, rate_khz=55.0)
+    run_a, run_b = bss2emu.run(a), bss2emu.run(b)
+    assert bss2emu.run(a).spikes.equals(run_a.spikes)
+    R._CACHE.clear()  # nothing kept: a new mapping
+    assert bss2emu.run(b).spikes.equals(run_b.spikes)
+    assert not run_a.spikes.equals(run_b.spikes)
+
+
+def test_a_chip_copies_shared_weights_before_writing_them():
+    exp = experiment()
+    setup = chip_setups(exp, R.map_experiment(exp))[0]
+    shared = setup.config.synapses.weights
+    assert not shared.flags.writeable
+    before = shared.copy()
+    chip = Chip(setup.config, ideal=True)
+    assert chip.config.synapses.weights is shared  # loaded without a copy
+    _, h, r, c = R.map_experiment(exp).synapse["drive→p"]
+    chip.set_weights(h[:1], r[:1], c[:1], [33])
+    assert chip.config.synapses.weights[h[0], r[0], c[0]] == 33
+    assert np.array_equal(shared, before)  # the configuration (and the next chip's) is unchanged
+    assert np.array_equal(Chip(setup.config, ideal=True).config.synapses.weights, before)
+
+
+def test_read_only_arrays_out_of_range_are_refused_every_time():
+    cfg = ChipConfig()
+    ok = np.zeros((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), np.int64)
+    ok.flags.writeable = False
+    cfg.synapses.weights = ok
+    cfg.check()
+    cfg.check()  # (found within range once: not read again)
+    bad = ok.copy()
+    bad[1, 2, 3] = 64
+    bad.flags.writeable = False
+    cfg.synapses.weights = bad
+    for _ in range(2):
+        with pytest.raises(ConfigError, match=r"synapse weight at synapses.weights\[1, 2, 3\] = 64"):
+            cfg.check()
+    view = ok[:]  # a read-only view of another array is checked every time
+    cfg.synapses.weights = view
+    cfg.check()
+
+
+def test_from_list_reads_once_only_what_validation_made():
+    calls = []
+
+    def read(c):
+        calls.append(1)
+        return len(c)
+
+    con = R.E.FromList(connections=[[0, 1], [2, 3, 4]])
+    assert con.connections == ((0, 1), (2, 3, 4)) and con.immutable
+    assert [con.read_once("n", read) for _ in range(3)] == [2, 2, 2] and len(calls) == 1
+    con.connections = [[5, 6]]  # validated again: a new tuple, read anew
+    assert con.read_once("n", read) == 1 and len(calls) == 2
+    copied = con.model_copy(update={"connections": [[1, 2], [3, 4], [5, 6]]})  # no validation: a list
+    assert not copied.immutable and copied.read_once("n", read) == 3 and copied.read_once("n", read) == 3
+    assert len(calls) == 4
+    built = R.E.FromList.model_construct(kind="from_list", connections=((1, 2), [3, 4]))
+    proj = R.E.Projection(pre="a", post="b", weight=1, connector=built)  # passed through as it is
+    assert proj.connector is built and not built.immutable
