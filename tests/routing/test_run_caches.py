@@ -149,3 +149,32 @@ def test_from_list_reads_once_only_what_validation_made():
     built = R.E.FromList.model_construct(kind="from_list", connections=((1, 2), [3, 4]))
     proj = R.E.Projection(pre="a", post="b", weight=1, connector=built)  # passed through as it is
     assert proj.connector is built and not built.immutable
+
+
+def test_a_chip_on_shared_arrays_runs_as_one_on_its_own_copies():
+    """Weight writes (one by one and the PPU's many at once) and connection writes on a chip
+    that shares its configuration's arrays and synapse table give what they give on a chip
+    with copies of its own, and leave the shared ones as they were."""
+    exp = experiment(weight=40)
+    setup = chip_setups(exp, R.map_experiment(exp))[0]
+    own = setup.config.copy()
+    assert own.synapses.weights.flags.writeable
+    tables_before = [a.copy() for a in Chip(setup.config, ideal=True).synapse_table]
+    _, h, r, c = R.map_experiment(exp).synapse["p→p"]
+    out = []
+    for cfg in (setup.config, own):
+        chip = Chip(cfg, ideal=True, seed=5)
+        ev = (np.array([12_000, 20_000, 30_000]), np.full(3, 16), np.zeros(3, np.int64))
+        res = [chip.run_window(0, 100, *Chip.no_events())]
+        chip.set_weights(h[:1], r[:1], c[:1], [63])
+        chip.set_weights(np.resize(h, 70), np.resize(r, 70), np.resize(c, 70), np.full(70, 50))  # (the PPU's path)
+        chip.set_synapses_enabled(h[1:2], r[1:2], c[1:2], [False])
+        res.append(chip.run_window(100, 400, *ev))
+        out.append((res, chip.config.synapses.weights.copy(), [a.copy() for a in chip.synapse_table], chip.nstate.copy()))
+    (res_a, w_a, tab_a, v_a), (res_b, w_b, tab_b, v_b) = out
+    assert all(x.spikes.equals(y.spikes) for x, y in zip(res_a, res_b))
+    assert np.array_equal(w_a, w_b) and np.array_equal(v_a, v_b)
+    assert all(np.array_equal(x, y) for x, y in zip(tab_a, tab_b))
+    fresh_chip = Chip(setup.config, ideal=True)  # the shared arrays are as they were
+    assert all(np.array_equal(x, y) for x, y in zip(fresh_chip.synapse_table, tables_before))
+    assert not np.array_equal(fresh_chip.config.synapses.weights, w_a)
