@@ -4,9 +4,10 @@ A run derives much from arrays that do not change from one run to the next (a ma
 synapse addresses, its weights while they stay, a stimulus's playback times). Such arrays
 are made read-only where they are made; an array that is read-only and owns its data (no
 writable array shares its memory) can only change if someone unlocks it on purpose, which
-nothing in bss2emu does to an array it did not make itself. So what is computed from frozen
-arrays can be kept as long as they live and shared by every chip and run that gets the same
-arrays (``FrozenMemo``).
+nothing in bss2emu does to an array it did not make itself (a ``Chip`` unlocks only its own
+copy of its weights, ``Chip.own_weights``, to write weights it checked). So what is computed
+from frozen arrays can be kept as long as they live and shared by every chip and run that
+gets the same arrays (``FrozenMemo``).
 
 >>> a = np.arange(3)
 >>> a.flags.writeable = False
