@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 import typing
-from pathlib import Path
 from collections.abc import Callable, Hashable, Sequence
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -315,6 +315,14 @@ class FromList(_Model):
         # pydantic's ``__getattr__``, several times as long, and routing asks every run)
         return self.connections is self.__pydantic_private__["_validated"]
 
+    def __eq__(self, other: object) -> bool:
+        # the connections only (pydantic would compare what was read of them too), as rows
+        # (a list set without validation equals the tuple validation makes of it)
+        if not isinstance(other, FromList):
+            return NotImplemented
+        a, b = self.connections, other.connections
+        return a == b or (type(a) is not type(b) and len(a) == len(b) and all(map(_same_row, a, b)))
+
     def read_once(self, what: Hashable, read: Callable[[Sequence], Any]) -> Any:
         """``read(connections)``, kept for the next call with the same ``what`` while the
         connections are the immutable ones validation made; read every time where they were
@@ -328,6 +336,10 @@ class FromList(_Model):
         if got is None or got[0] is not c:  # (copies of the model share the dict)
             got = kept[what] = (c, read(c))
         return got[1]
+
+
+def _same_row(a: Sequence, b: Sequence) -> bool:
+    return list(a) == list(b)
 
 
 Connector = Annotated[

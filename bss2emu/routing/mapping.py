@@ -293,7 +293,8 @@ class _Mapper:
 PARTITIONERS = ("metis", "metis-spread", "naive")
 _CACHE: OrderedDict[str, SystemMapping] = OrderedDict()
 _CACHE_SIZE = 8
-_DERIVED_KEPT = 2  # the mappings used last that keep what runs derived from them (``SystemMapping.derived``)
+_DERIVED_KEPT = 1  # the mappings used last that keep what runs derived from them (``SystemMapping.derived``:
+# megabytes per chip; one, so that a run of another topology never holds the last one's as well)
 
 
 def map_experiment(exp: E.Experiment, system: SystemSpec | str | None = None,

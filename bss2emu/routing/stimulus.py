@@ -105,7 +105,7 @@ def _synapse_writes(w, t: int, mapping: SystemMapping, chip: int) -> list:
     return [WeightWrite(t, h[idx], r[idx], c[idx], v[sel])]
 
 
-_PROGRAMS_KEPT = 2
+_PROGRAMS_KEPT = 1
 """Per mapped chip, the spike input of this many stimuli is kept (the most recent)."""
 
 

@@ -178,3 +178,24 @@ def test_a_chip_on_shared_arrays_runs_as_one_on_its_own_copies():
     fresh_chip = Chip(setup.config, ideal=True)  # the shared arrays are as they were
     assert all(np.array_equal(x, y) for x, y in zip(fresh_chip.synapse_table, tables_before))
     assert not np.array_equal(fresh_chip.config.synapses.weights, w_a)
+
+
+def test_only_the_mapping_used_last_keeps_what_runs_derived():
+    a, b = experiment(), experiment(rows=[[0, 1], [1, 2], [2, 3], [3, 0]])  # another topology
+    m_a = R.map_experiment(a)
+    kept(a)
+    assert m_a.derived
+    m_b = R.map_experiment(b)
+    assert m_b is not m_a and not m_a.derived  # (megabytes per chip: freed for the next run)
+    kept(b)
+    assert m_b.derived and R.map_experiment(a) is m_a and not m_b.derived
+    assert same(kept(a), fresh(a))
+
+
+def test_from_lists_equal_by_their_connections_only():
+    a, b = R.E.FromList(connections=[[0, 1, 5], [2, 3]]), R.E.FromList(connections=[[0, 1, 5], [2, 3]])
+    a.read_once(("weights", 1), lambda c: np.array([5, 1]))  # (what was read of a is no part of it)
+    assert a == b and a != R.E.FromList(connections=[[0, 1, 6], [2, 3]])
+    assert a == R.E.FromList.model_construct(kind="from_list", connections=[[0, 1, 5], [2, 3]])
+    assert a != R.E.FromList.model_construct(kind="from_list", connections=[[0, 1, 5]])
+    assert a != R.E.AllToAll()
