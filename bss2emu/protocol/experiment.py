@@ -41,6 +41,7 @@ from pydantic import (
 
 from ..errors import ConfigError
 from . import coordinates as C
+from .frozen import FrozenList
 from .hardware import MADC_SOURCES, NEURON_PARAMETERS
 from .loader import read_experiment_data
 from .sensor_use import reads_correlation
@@ -288,40 +289,42 @@ class FixedNumberPre(_Model):
 class FromList(_Model):
     """Explicit ``[pre, post]`` or ``[pre, post, weight]`` connections.
 
-    Validation makes them a tuple of tuples, which cannot change in place: what routing
-    reads of a validated list (its digest, its weights) is read once for all runs
+    Validation makes them lists that cannot change (``frozen.FrozenList``): what routing
+    reads of validated connections (their digest, their weights) is read once for all runs
     (``read_once``). Change them by assigning a new list (``connector.connections = [...]``,
     validated again)."""
 
     kind: Literal["from_list"] = "from_list"
-    connections: tuple[Annotated[tuple[Annotated[int, Field(ge=0, le=2**20)], ...], Field(min_length=2, max_length=3)],
-                       ...]
+    connections: list[Annotated[list[Annotated[int, Field(ge=0, le=2**20)]], Field(min_length=2, max_length=3)]]
     _validated: Any = PrivateAttr(default=None)  # the connections as validation made them
     _read: dict = PrivateAttr(default_factory=dict)  # what -> (connections, what was read of them)
+
+    @field_validator("connections", mode="after")
+    @classmethod
+    def _freeze(cls, rows: list) -> FrozenList:
+        return FrozenList(map(FrozenList, rows))
 
     @model_validator(mode="after")
     def _keep_validated(self) -> "FromList":
         c = self.connections
         # (pydantic also runs this for an instance made without validation that it passes
-        # through unchanged: only a tuple of tuples counts)
-        if type(c) is tuple and (not c or set(map(type, c)) == {tuple}):
+        # through unchanged: only frozen rows count)
+        if type(c) is FrozenList and (not c or set(map(type, c)) == {FrozenList}):
             self._validated = c
         return self
 
     @property
     def immutable(self) -> bool:
-        """Whether the connections are the tuple validation made (not set without validation)."""
+        """Whether the connections are the frozen ones validation made (not set without it)."""
         # (private attributes through ``__pydantic_private__``: ``self._validated`` takes
         # pydantic's ``__getattr__``, several times as long, and routing asks every run)
         return self.connections is self.__pydantic_private__["_validated"]
 
     def __eq__(self, other: object) -> bool:
-        # the connections only (pydantic would compare what was read of them too), as rows
-        # (a list set without validation equals the tuple validation makes of it)
+        # the connections only (pydantic would compare what was read of them too)
         if not isinstance(other, FromList):
             return NotImplemented
-        a, b = self.connections, other.connections
-        return a == b or (type(a) is not type(b) and len(a) == len(b) and all(map(_same_row, a, b)))
+        return self.connections == other.connections
 
     def read_once(self, what: Hashable, read: Callable[[Sequence], Any]) -> Any:
         """``read(connections)``, kept for the next call with the same ``what`` while the
@@ -336,10 +339,6 @@ class FromList(_Model):
         if got is None or got[0] is not c:  # (copies of the model share the dict)
             got = kept[what] = (c, read(c))
         return got[1]
-
-
-def _same_row(a: Sequence, b: Sequence) -> bool:
-    return list(a) == list(b)
 
 
 Connector = Annotated[

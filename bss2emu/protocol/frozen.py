@@ -59,3 +59,27 @@ class FrozenMemo:
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+class FrozenList(list):
+    """A list that refuses to change (``TypeError``): validated from-list connections
+    (``experiment.FromList``), which read like lists and compare equal to them.
+
+    >>> rows = FrozenList([FrozenList([0, 1])])
+    >>> rows == [[0, 1]], rows[0][1]
+    (True, 1)
+    >>> rows[0].append(5)
+    Traceback (most recent call last):
+    TypeError: this list cannot change (validated connections): assign a new list instead
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("this list cannot change (validated connections): assign a new list instead")
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+    def __reduce__(self):  # (pickle and copy would fill a new one with ``extend``)
+        return type(self), (list(self),)

@@ -329,7 +329,7 @@ def _row_weights(connections: list, weight: int) -> np.ndarray | None:
     if lengths <= {2}:
         return None
     if lengths == {3}:
-        w = np.array(connections, np.int64)[:, 2].copy()
+        w = np.fromiter((x[2] for x in connections), np.int64, len(connections))
     else:
         w = np.array([x[2] if len(x) == 3 else weight for x in connections], np.int64)
     w.flags.writeable = False  # (kept with the connections: ``FromList.read_once``)

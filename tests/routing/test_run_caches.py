@@ -12,6 +12,7 @@ from bss2emu.chip_actor.chip import Chip
 from bss2emu.cluster.coordinator import chip_setups
 from bss2emu.errors import ConfigError
 from bss2emu.protocol import coordinates as C
+from bss2emu.protocol.frozen import FrozenList
 from bss2emu.protocol.hardware import ChipConfig
 from bss2emu.routing import mapping as R
 from bss2emu.routing.stimulus import build_playback
@@ -71,7 +72,7 @@ def test_a_changed_experiment_gets_its_own_values_not_the_kept_ones(change):
 def test_lists_edited_in_place_are_read_again():
     """Spike arrays, and from-list rows set without validation (the PyNN backend's), are lists
     a script may edit in place: what is kept never depends on them. Validated rows are
-    tuples; a new list assigned is read anew."""
+    frozen lists; a new list assigned is read anew."""
     exp = experiment()
     before = kept(exp)
     con = exp.projections[0].connector
@@ -139,14 +140,16 @@ def test_from_list_reads_once_only_what_validation_made():
         return len(c)
 
     con = R.E.FromList(connections=[[0, 1], [2, 3, 4]])
-    assert con.connections == ((0, 1), (2, 3, 4)) and con.immutable
+    assert con.connections == [[0, 1], [2, 3, 4]] and con.immutable
+    with pytest.raises(TypeError, match="assign a new list"):
+        con.connections[1].append(5)
     assert [con.read_once("n", read) for _ in range(3)] == [2, 2, 2] and len(calls) == 1
     con.connections = [[5, 6]]  # validated again: a new tuple, read anew
     assert con.read_once("n", read) == 1 and len(calls) == 2
     copied = con.model_copy(update={"connections": [[1, 2], [3, 4], [5, 6]]})  # no validation: a list
     assert not copied.immutable and copied.read_once("n", read) == 3 and copied.read_once("n", read) == 3
     assert len(calls) == 4
-    built = R.E.FromList.model_construct(kind="from_list", connections=((1, 2), [3, 4]))
+    built = R.E.FromList.model_construct(kind="from_list", connections=FrozenList([FrozenList([1, 2]), [3, 4]]))
     proj = R.E.Projection(pre="a", post="b", weight=1, connector=built)  # passed through as it is
     assert proj.connector is built and not built.immutable
 

@@ -84,7 +84,7 @@ def test_routing_is_cached_on_topology_only():
 
 def test_a_connection_list_edited_in_place_is_mapped_again():
     """The digest of a from_list connector is kept per connector object. Validated
-    connections are tuples (no edit in place; a new list assigned is validated again); a
+    connections cannot change (no edit in place; a new list assigned is validated again); a
     list set without validation (``model_construct``, as the PyNN backend builds them) may be
     edited in place (first, last pair or length) and must not reuse the old mapping."""
     e = exp(populations=[{"name": "p", "size": 4}], sources=[src("s", 2)],
