@@ -67,8 +67,12 @@ STATE_LAYOUT = np.dtype([
     ("neuron_writes", [("parameter", "<u2"), ("circuit", "<u2"), ("value", "<u2"), ("_pad", "<u2")], (4096,)),
 ])
 PPU_NAMES = ("top", "bottom")
-# A reset leaves a correlation sensor at calix's default v_res_meas (CorrelationCalibOptions, 0.9 V);
-# correlated pairs lower it. The kernel's libnux reads give this CADC code minus the accumulation.
+# A reset leaves a correlation sensor's accumulation capacitor at v_reset, which the CADC reads
+# through the readout's source follower "near the upper end of the reliable range of the CADC"
+# (calix CorrelationCalibOptions.v_reset, 1.85 V; v_res_meas, 0.9-0.95 V, resets the measurement
+# capacitors and sets the amplitude, not the baseline); calix's measurement refuses baselines below
+# 120 codes. No source gives the code: bss2emu takes 191 (900 mV on the CADC's 0-1200 mV).
+# Correlated pairs lower it. The kernel's libnux reads give this CADC code minus the accumulation.
 CORRELATION_RESET_MV = 900.0
 CORRELATION_RESET_CODE = int(K.adc_codes(np.array([CORRELATION_RESET_MV]), C.CADC_BITS)[0])
 _STOP = struct.pack("<Q", 2**64 - 1)

@@ -411,8 +411,8 @@ def test_neuron_parameters_written_in_cpp_reach_the_chip_as_a_python_rules_do():
     bad.close()
 
 
-# Correlation reads as on the chip: a reset leaves a sensor at the reset level (calix's v_res_meas,
-# CADC code 191 of 255 over 0..1200 mV), correlated pairs lower the read (calix's correlation
+# Correlation reads as on the chip: a reset leaves a sensor at the reset level (calix's v_reset read
+# through the source follower; bss2emu: CADC code 191 of 255 over 0..1200 mV), correlated pairs lower the read (calix's correlation
 # measurement takes "baselines - results"); the emulator's accumulation is subtracted, floored at 0.
 CORRELATION_READS = HEAD + """
 #include "libnux/vx/correlation.h"
