@@ -23,6 +23,7 @@ off-diagonal weight and the success rate; the hardware figure after 100 epochs: 
     calibrated (1.5, 30 µs; the weekly's)        0.16               0.01         0.14
     --correlation-amplitude 2.0                  0.74               0.03         0.16
     --correlation-amplitude 3.0                  2.82               0.11         0.30
+      (a second run)                             3.07               0.12         0.29
     --uncalibrated-sensors (20, 5 µs)            3.86 (1.7…4.1, up and    0.55         0.33
                                                  down from run to run)
 
