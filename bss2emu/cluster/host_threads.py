@@ -22,8 +22,9 @@ THREADS_MIN_CORES = 3
 """A host alone on the machine steps its chips on threads by default only where it has at
 least this many cores: on two, the second thread takes the core every other thread of the
 machine needs, and a window's fork and join cost about what the chips' work shared saves
-(2048 neurons on cube-4, 2 cores: one thread 0.28-0.30 s per biological second, two 0.29-0.39
-idle and up to 1.4x one under load; ``host_threads`` measured with ``benchmarks/vs_peers.py``)."""
+(``benchmarks/vs_peers.py``, 2048 neurons on cube-4, 2 cores: on one thread 0.28-0.30 s per
+biological second, with the choice of two threads or one 0.29-0.39 on an idle machine, and 1.5x
+one thread's time on a busy one, where it used the threads in 12 of 14 calls)."""
 
 
 def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
