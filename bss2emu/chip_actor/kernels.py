@@ -69,8 +69,8 @@ driver's short-term plasticity, and reaches every synapse of the driver's two ro
 
 How it is computed (none of this changes a result, bit for bit, nor depends on the
 window cut): the neuron update runs formula by formula over all neurons, along the
-contiguous per-parameter rows ``coef[K, :]`` and ``nstate[S, :]``, so the compiler uses
-SIMD; libm's ``exp`` is called only for neurons with the exponential term and not
+contiguous per-parameter rows ``coef[K, :]`` and ``nstate[S, :]`` (not 4 KiB long:
+``NEURON_ROW_PAD``), so the compiler uses SIMD; libm's ``exp`` is called only for neurons with the exponential term and not
 refractory, and the conductance-based update runs only for neurons that use it. Every
 floating-point expression keeps its order of operations (no ``fastmath``: no
 reassociation, no fused multiply-add), so each neuron's arithmetic is the scalar one.
@@ -155,8 +155,8 @@ NEURON_ROW_PAD = 8
 longer than the neurons (``neuron_row_length``): 512 neurons of 8 bytes are exactly 4 KiB,
 and rows 4 KiB apart put element n of every row at the same offset in its page, where the
 CPU's store-to-load check (12 address bits) takes a load of one row for a load of the store
-to another just before it and waits: 0.4-3 ns per neuron-step depending on how the arrays
-fall (``benchmarks/neuron_rows.py``)."""
+to another just before it and waits: up to 1-3 ns per neuron-step (of 6), depending on how
+the arrays fall (``benchmarks/neuron_rows.py``)."""
 
 
 @njit(**_JIT)
@@ -796,6 +796,8 @@ def integrate_steps(
     The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) is
     ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
     ``sensed_list``: synapses whose sensors were added to from 0 (``list_sensed``).
+    The neurons are those of ``ref_end``; the rows of ``coef``, ``flags``, ``nstate`` and the
+    scratch may be longer (``neuron_row_length``: ``Chip`` pads them), the rest unused.
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
     events: an event reaching a synapse of non-zero weight."""
     n_neurons = ref_end.shape[0]
