@@ -1,6 +1,7 @@
 """Train the Pong tutorial (brainscales2-demos ``ts_07-pong``) on bss2emu and print how it learns.
 
-    python benchmarks/pong_learning.py TUTORIAL_DIR [--epochs 100] [--json OUT.json]
+    python benchmarks/pong_learning.py TUTORIAL_DIR [--epochs 100] [--json OUT.json] [--trace FILE]
+        [--uncalibrated-sensors | --correlation-amplitude CODES --correlation-tau-us US]
 
 The tutorial's script is built as ``bss2_tutorials.py`` builds it (the same cells, the same
 offline ``_static/common/helpers.py`` and widget shims) with three changes made as text: the
@@ -11,39 +12,61 @@ after each run of 10 epochs (the tutorial's own measures, ``Parameters.diagonal_
 ``off_diagonal_entries``), the success rate per epoch, and the output spikes per column and
 row presentation. The tutorial's text: "a diagonal matrix should be visible after roughly a
 hundred epochs" (its figure from hardware, ``pong_training_100epochs.png``: diagonal ≈ 2.5,
-off-diagonal ≈ 0.1, success ≈ 0.1 → 0.3 after 100 epochs). 100 epochs take ~8 min here.
+off-diagonal ≈ 0.1, success ≈ 0.1 → 0.3 after 100 epochs). 100 epochs take 5-9 min here.
+``--correlation-amplitude``/``--correlation-tau-us`` are what-ifs: the sensors calibrated to
+another target (beyond calix's feasible 0.2-2 codes and 2-30 µs, which the run widens).
 
-Figures (ideal chip, 100 epochs, per 10 epochs: diagonal / off-diagonal weight, success): with
-the calibrated sensors (1.5 codes per pair, 30 µs, restricted nearest-neighbour pairing) the
-weights hardly move — diagonal 0.05…0.17, off-diagonal ≤ 0.01, success 0.12…0.14;
-``--uncalibrated-sensors`` (20 codes per pair, 5 µs) learns the diagonal: diagonal 1.7…4.1,
-off-diagonal 0.25…0.55, success 0.11 → 0.27…0.35 (its sensors read up to the reset code's 191
-codes, corr 95, in most presentations).
+Figures (100 epochs, ``bss2emu exec``'s default chip; per 10 epochs the diagonal and
+off-diagonal weight and the success rate; the hardware figure after 100 epochs: 2.5, 0.1, 0.3):
 
-Why the calibrated run does not learn (``--trace FILE``: per row presentation the spike counts,
-the correlation the kernel reads, ``k = int8(update_rate · 128)`` and the updates before and
-after the kernel's truncation; 100 epochs, the 9000 presentations with learning on): the kernel
-changes a weight only where ``floor(corr · k / 128)`` is not 0, ``corr`` being
-``(baseline >> 1) - (read >> 1)``, i.e. half the CADC codes. The reward moves little between
-presentations (|R - R̄| median 0.86, 90 % 2.1), so k is 0 in 46 % of them, ±1 in 32 %, ±2 in 15 %;
-the column that fires most fires 42 times (median; 90 %: 53), and at 1.4 codes per post spike
-(the calibrated 1.5 per pair, each post spike paired with the one pre spike before it) its
-sensor reads corr ≈ 30 (90 %: 38). corr · k reaches 128 in 1.1 % of the presentations, and of
-the lanes with corr · k ≠ 0, 99.7 % are truncated to 0 (20 epochs): 3.5 lanes step up and 6.5
-down per epoch over the whole array, where the hardware figure's diagonal
-band (300 synapses, +0.025 per epoch) needs some +7.5 net. The links checked against the real
-stack all agree with bss2emu: calix measures the amplitude as CADC codes per isolated pair
-(``CorrelationMeasurement``: baseline minus read over 100 pairs 500 µs apart, divided by
-``n_events``); libnux's ``get_causal_correlation`` hands the raw 8-bit CADC reads to the kernel;
-the FracSat multiply floors (libnux ``test_vector_frac_sat_8_1``: -12 · 42 → -4); the circuit
+    sensors (codes per pair, τ)             diagonal after 100   off-diag   success, last 10
+    calibrated (1.5, 30 µs; the weekly's)        0.16               0.01         0.14
+    --correlation-amplitude 2.0                  0.74               0.03         0.16
+    --correlation-amplitude 3.0                  2.82               0.11         0.30
+      (a second run)                             3.07               0.12         0.29
+    --uncalibrated-sensors (20, 5 µs)            3.86 (1.7…4.1, up and    0.55         0.33
+                                                 down from run to run)
+
+With 3 codes per pair the emulated run follows the hardware figure in every measure it shows:
+diagonal 0.34, 0.69, 0.98, 1.14, 1.30, 1.75, 2.14, 2.62, 2.82 after epochs 20…100 (the figure:
+≈ 0.3, 0.5, 0.7, 1.05, 1.3, 1.7, 1.95, 2.2, 2.5), off-diagonal 0.06 → 0.11 (≈ 0.1), success
+0.13 → 0.30 (≈ 0.1 → 0.3), average reward -3.9 in epoch 0, -3.1 in epoch 2, -1.0 in epoch 100
+(≈ -4.1, -3.0, -1.3). With the calibrated 1.5 the weights hardly move.
+
+Why (``--trace FILE``: per row presentation the spike counts, the correlation the kernel reads,
+``k = int8(update_rate · 128)`` and the updates before and after the kernel's truncation): the
+kernel changes a weight only where ``floor(corr · k / 128)`` is not 0 (then +1 if negative),
+``corr`` being ``(baseline >> 1) - (read >> 1)``, i.e. half the CADC codes, and
+``k = int8((R - R̄) · 0.01 · 128)`` — 0 for |R - R̄| < 0.78, ±1 below 1.56: k = ±1 never changes a
+weight (corr ≤ 95), k = ±2 needs corr ≥ 64. The reward moves little between presentations (k is 0
+in 47 % of them, ±1 in 31 %, ±2 in 15 %); the column that fires most fires 42 times (median;
+90 %: 53), and at 1.4 codes per post spike (the calibrated 1.5 per pair, each post spike paired
+with the one pre spike before it, ≤ 4.2 µs earlier) its sensor reads corr ≈ 30 (90 %: 38):
+corr · k reaches 128 in 1.3 % of the presentations. At 3 codes per pair corr ≈ 60 (90 %: 75) and
+corr · k reaches 128 in 15 %: the weights learn. The links checked against the real stack agree
+with bss2emu: the lane arithmetic (libnux 39d9647: ``fxvmulbfs`` floors, hardware test
+``tests/hw/libnux/vx/test_vector_frac_sat_8_1.cpp:83``, -4 · 42 → -2 where rounding would give
+-1; ``FracSat8 >> n`` is a ``fxvmulbfs`` by ``1 << (7 - n)``; ``Mod8 >>`` logical;
+``convert_contiguous`` subtracts 128 — the table in ``tests/chip_actor/test_cpp_lanes.py``, with
+the tutorial's whole weight step), and so what the tutorial's own kernels compute with it: the
+float → int8 conversions (C++ truncation, as the PPU's soft-float ``__fixsfsi``), the noise rule
+(12 draws of ``rand >> 3`` summed in FracSat16, its high byte times ``int8(noise_range · 4)``),
+homeostasis (``int8((300 - spikes) / 300)``: +1 for a column without spikes in the epoch, -1 from
+600 on, else 0); the reward's running mean and its bytes (each run starts from the means the
+kernel computed, checked against its trace); the placement (the same synapse rows every run,
+checked); the global initializer's baseline (read at program start, before the experiment, as on
+the PPU; it used to wipe the first presentation's correlations of every run); calix measures the amplitude per isolated pair
+(``CorrelationMeasurement``: baseline minus read over ``int(70 / amplitude)`` pairs 500 µs apart,
+divided by their number; its pre pulse a PADI event, its post pulse a ``NeuronResetQuad``);
+libnux's ``get_causal_correlation`` hands the raw 8-bit CADC reads to the kernel; the circuit
 pairs nearest-neighbour (brainscales2-demos ``fp_brainscales.rst``, "Correlation
-measurements"), not all-to-all. The emulated average reward starts where the hardware
-figure's does (-4.0 here, -4.2 there; after 100 epochs -2.3 here, -1.3 there), so the spike
-totals agree; what no public
-source gives, and what would decide the gap, is the per-column spike count under the noise
-drive on the chip (here a weight-63 noise row at 3.5 µs fires a calibrated neuron 82 times in
-the 588 µs of a row) and whether the sensor adds more than its isolated-pair amplitude under
-such trains.
+measurements"). The spike totals agree (the average reward above). What the hardware figure
+needs, then, is about twice the calibrated increment per post spike in Pong's trains (or, what
+the reward's mean cannot tell apart, spikes concentrated on fewer columns: corr · k grows with
+the square of a column's count): no public source gives either — the sensors' response to dense
+trains (post spikes every ~7 µs, pre spikes every 4.2 µs, where calix measures pairs 500 µs
+apart) or the per-column spike counts on the chip (here a weight-63 noise row at 3.5 µs fires a
+calibrated neuron 82 times in the 588 µs of a row). bss2emu keeps the calibrated amplitude.
 
 What the public sources say about the sensors (searched: calix, the demos' history, the BSS-2
 papers' public pages). Dense trains: the circuit description (demos ``fp_brainscales.rst``
@@ -137,6 +160,18 @@ raise SystemExit(0)
 # the line of the offline helpers that calibrates the correlation sensors (--uncalibrated-sensors)
 CORRELATION_TARGET = ("    target.correlation_target = calix.spiking.CorrelationCalibTarget(amplitude=1.5, "
                       "time_constant=30 * pq.us)\n")
+
+
+def correlation_target(amplitude: float, tau_us: float) -> str:
+    """The helpers' correlation target line with another amplitude and time constant (what-ifs;
+    calix's feasible ranges, which the calix drop-in checks, are widened for the run: a what-if
+    may ask for more than a real calibration could reach)."""
+    widen = ("    import bss2emu.stack.calix.spiking.correlation as _corr\n"
+             "    _corr.AMPLITUDE_RANGE, _corr.TIME_CONSTANT_RANGE_US = (0.01, 255.0), (0.1, 1000.0)\n")
+    return widen + CORRELATION_TARGET.replace("amplitude=1.5", f"amplitude={amplitude!r}").replace(
+        "time_constant=30 * pq.us", f"time_constant={tau_us!r} * pq.us")
+
+
 # --trace FILE: the kernel writes one line per invocation (per row presentation) to FILE: the
 # quantities the weight update is made of (the C++ below is inserted into the kernel's f-string,
 # hence the doubled braces)
@@ -203,19 +238,30 @@ def main(argv=None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--uncalibrated-sensors", action="store_true",
                    help="leave the correlation sensors uncalibrated (bss2emu's default 20 codes per pair, 5 us)")
+    p.add_argument("--correlation-amplitude", type=float, default=None, metavar="CODES",
+                   help="what-if: calibrate the sensors to this amplitude (CADC codes per pair) instead of the "
+                        "weekly calibration's 1.5")
+    p.add_argument("--correlation-tau-us", type=float, default=None, metavar="US",
+                   help="what-if: calibrate the sensors to this time constant instead of the weekly calibration's 30 µs")
     p.add_argument("--ppu-byte-order", action="store_true",
                    help="keep the script's reading of the recorded float as big-endian bytes (module docstring)")
     p.add_argument("--trace", type=Path, default=None,
                    help="write per row presentation the quantities of the weight update here (TRACE_COLUMNS)")
     args = p.parse_args(argv)
+    if args.uncalibrated_sensors and (args.correlation_amplitude is not None or args.correlation_tau_us is not None):
+        p.error("--uncalibrated-sensors leaves the sensors uncalibrated: give it without --correlation-amplitude/-tau-us")
     with tempfile.TemporaryDirectory(prefix="bss2-pong-") as tmp:
         work = Path(tmp) / "demos"
         shutil.copytree(args.directory, work, ignore=shutil.ignore_patterns(".git", "*.pkl"))
         helpers = tut.HELPERS
+        if CORRELATION_TARGET not in helpers:
+            raise SystemExit("bss2_tutorials.HELPERS changed: no correlation target to change")
         if args.uncalibrated_sensors:
-            if CORRELATION_TARGET not in helpers:
-                raise SystemExit("bss2_tutorials.HELPERS changed: no correlation target to leave out")
             helpers = helpers.replace(CORRELATION_TARGET, "")
+        elif args.correlation_amplitude is not None or args.correlation_tau_us is not None:
+            helpers = helpers.replace(CORRELATION_TARGET, correlation_target(
+                1.5 if args.correlation_amplitude is None else args.correlation_amplitude,
+                30.0 if args.correlation_tau_us is None else args.correlation_tau_us))
         (work / "_static" / "common" / "helpers.py").write_text(helpers)
         if (work / "matplotlibrc").exists():
             shutil.copy(work / "matplotlibrc", work / "_static" / "matplotlibrc")

@@ -67,13 +67,17 @@ STATE_LAYOUT = np.dtype([
     ("neuron_writes", [("parameter", "<u2"), ("circuit", "<u2"), ("value", "<u2"), ("_pad", "<u2")], (4096,)),
 ])
 PPU_NAMES = ("top", "bottom")
-# A reset leaves a correlation sensor at calix's default v_res_meas (CorrelationCalibOptions, 0.9 V);
-# correlated pairs lower it. The kernel's libnux reads give this CADC code minus the accumulation.
+# A reset leaves a correlation sensor's accumulation capacitor at v_reset, which the CADC reads
+# through the readout's source follower "near the upper end of the reliable range of the CADC"
+# (calix CorrelationCalibOptions.v_reset, 1.85 V; v_res_meas, 0.9-0.95 V, resets the measurement
+# capacitors and sets the amplitude, not the baseline); calix's measurement refuses baselines below
+# 120 codes. No source gives the code: bss2emu takes 191 (900 mV on the CADC's 0-1200 mV).
+# Correlated pairs lower it. The kernel's libnux reads give this CADC code minus the accumulation.
 CORRELATION_RESET_MV = 900.0
 CORRELATION_RESET_CODE = int(K.adc_codes(np.array([CORRELATION_RESET_MV]), C.CADC_BITS)[0])
 _STOP = struct.pack("<Q", 2**64 - 1)
 # the other commands of ppu_main.h
-_INVOKE, _SAVE_GLOBALS, _RESTORE_GLOBALS = (struct.pack("<Q", c) for c in (0, 1, 2))
+_INVOKE, _SAVE_GLOBALS, _RESTORE_GLOBALS, _READY = (struct.pack("<Q", c) for c in (0, 1, 2, 3))
 
 
 class _Ppu:
@@ -110,6 +114,14 @@ class _Ppu:
             parts.append(chunk)
             n -= len(chunk)
         return b"".join(parts)
+
+    def ready(self, timeout_s: float) -> str | None:
+        """Wait until the process has started up (its global constructors ran); None, or why not."""
+        try:
+            os.write(self.cmd_w, _READY)
+        except BrokenPipeError:
+            pass
+        return self._reply(timeout_s)
 
     def invoke(self, timeout_s: float) -> str | None:
         """Run the kernel once; None, or why it stopped."""
@@ -318,22 +330,48 @@ class CppKernel:
         st["time_cycles"] = int(round(time_ns * CHIP_CLOCK_MHZ / 1e3))
         run.recordings[:] = 0
         if not run.ppus:
-            run.start()  # after the state is filled: the kernel's globals may read it
-            if saved is not None:
-                self._restore(run, saved, ctx, chip)
+            self._start(run, saved, ctx, chip)
         for hemi, ppu in enumerate(run.ppus):
             st["error"] = b""
             why = ppu.invoke(self.timeout_s)
             if why is not None:
-                detail = st["error"].item().decode(errors="replace").strip()
-                log = ppu.log_tail()
-                self._runs.pop(chip, None)
-                run.close()
-                raise PlasticityError(
-                    f"PPU kernel {self.rule_name!r} (C++) {why} at {ctx.time_us:.3f} µs on chip {chip}, PPU "
-                    f"{PPU_NAMES[hemi]}" + (f": {detail}" if detail else "")
-                    + (f"\nits output:\n{log}" if log else ""))
+                self._stopped(run, chip, hemi, f"{why} at {ctx.time_us:.3f} µs")
         self._apply(ctx, run, before, counters.reshape(-1), synapses, neurons)
+
+    def _stopped(self, run: _ChipRun, chip: int, hemi: int, what: str) -> None:
+        """A PPU process failed: close the run and raise with what the kernel reported and printed."""
+        detail = run.state["error"].item().decode(errors="replace").strip()
+        log = run.ppus[hemi].log_tail()
+        self._runs.pop(chip, None)
+        run.close()
+        raise PlasticityError(
+            f"PPU kernel {self.rule_name!r} (C++) {what} on chip {chip}, PPU {PPU_NAMES[hemi]}"
+            + (f": {detail}" if detail else "") + (f"\nits output:\n{log}" if log else ""))
+
+    def _start(self, run: _ChipRun, saved: tuple | None, ctx, chip: int) -> None:
+        """Start the PPUs, whose global constructors run as the real PPU program's do: at program
+        start, before the experiment. They see the chip as it is then — correlation sensors just
+        reset, spike counters at 0 (ts_07-pong's ``get_baselines()``: ``reset_all_correlations()``
+        and a read of every row) — and what they reset of sensors and counters is reset at the
+        run's start, before anything accumulated: it leaves the first invocation's reads alone
+        (before, the constructor's reset wiped the correlations of the first invocation of every
+        run, and the Pong kernel lost the update of row 0)."""
+        st = run.state
+        now = {k: st[k].copy() for k in ("causal", "acausal", "rate_counters")}
+        st["causal"] = 0  # accumulations: 0 reads the reset code
+        st["acausal"] = 0
+        st["rate_counters"] = 0
+        st["error"] = b""
+        run.start()  # after the state is filled: the kernel's globals may read it
+        for hemi, ppu in enumerate(run.ppus):
+            why = ppu.ready(self.timeout_s)
+            if why is not None:
+                self._stopped(run, chip, hemi, f"{why} at start-up (its global constructors)")
+        for k, v in now.items():
+            st[k] = v
+        st["correlation_reset"] = 0
+        if saved is not None:
+            self._restore(run, saved, ctx, chip)
 
     def _restore(self, run: _ChipRun, saved: tuple, ctx, chip: int) -> None:
         exe, _, images, _ = saved

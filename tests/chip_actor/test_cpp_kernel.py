@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import bss2emu
 from bss2emu.chip_actor.cpp_build import Observable
-from bss2emu.chip_actor.cpp_kernel import STATE_LAYOUT, CppKernel
+from bss2emu.chip_actor.cpp_kernel import CORRELATION_RESET_CODE, STATE_LAYOUT, CppKernel
 from bss2emu.chip_actor.ppu import ChipSnapshot, PpuContext, PpuKernel
 from bss2emu.errors import PlasticityError
 
@@ -213,7 +213,8 @@ def test_unknown_projection_and_bad_observable_are_named():
 
 # A reward-modulated rule with the constructs of the Pong demo's kernels (brainscales2-demos
 # ts_07-pong): spike counters through halco/haldls/stadls, a correlation baseline computed by a
-# global initializer when the PPU program starts, Mod16 accumulation, convert_contiguous, a
+# global initializer when the PPU program starts (before the experiment: the sensors read the
+# reset level then), Mod16 accumulation, convert_contiguous, a
 # float reward, the random generator, resets, and an ObservableArray filled with a float's bytes.
 REWARD = HEAD + """
 #include <algorithm>
@@ -303,9 +304,9 @@ def test_a_pong_style_reward_rule_reads_counters_baselines_and_records_bytes():
     assert got["total"][0].tolist() == [24]
     assert got["reward"][0].view(np.float32)[0] == np.float32(reward)
     assert ctx.reset_correlation
-    # the expected update, in numpy: baseline = mean over the 256 rows of the top causal codes
+    # the expected update, in numpy: the baseline, read at program start, is the reset level
     reads = chip_reads(causal[0])
-    base = (reads.sum(axis=0) >> 8) & 0xFF
+    base = np.full(256, CORRELATION_RESET_CODE)
     delta = np.clip(((reads[r, c] >> 1) - 128) - ((base[c] >> 1) - 128), -128, 127)
     dw = np.clip(np.floor_divide(delta * int(reward * 128), 128), -128, 127)
     expect = np.clip(weights[0, r, c] + dw, 0, 63)
@@ -410,8 +411,8 @@ def test_neuron_parameters_written_in_cpp_reach_the_chip_as_a_python_rules_do():
     bad.close()
 
 
-# Correlation reads as on the chip: a reset leaves a sensor at the reset level (calix's v_res_meas,
-# CADC code 191 of 255 over 0..1200 mV), correlated pairs lower the read (calix's correlation
+# Correlation reads as on the chip: a reset leaves a sensor at the reset level (calix's v_reset read
+# through the source follower; bss2emu: CADC code 191 of 255 over 0..1200 mV), correlated pairs lower the read (calix's correlation
 # measurement takes "baselines - results"); the emulator's accumulation is subtracted, floored at 0.
 CORRELATION_READS = HEAD + """
 #include "libnux/vx/correlation.h"
@@ -456,6 +457,52 @@ def test_correlation_reads_fall_from_the_reset_code_as_on_the_chip():
     assert got["view"][0].tolist() == [191 - 40]
     assert got["after"][0].tolist() == [191]  # reset: back at the reset level
     assert ctx.reset_correlation
+    k.close()
+
+
+# ts_07-pong's learning rule measures its correlation baseline in a global initializer:
+# reset_all_correlations() and a read of every row. The real PPU runs it at program start, before
+# the experiment; so here: the sensors and counters it sees are those of the run's start, and its
+# reset does not wipe what the sensors accumulated before the first invocation.
+GLOBAL_BASELINE = HEAD + """
+#include "libnux/vx/correlation.h"
+#include "stadls/vx/v3/ppu/read.h"
+VectorRowMod8 reset_and_read()
+{
+    reset_all_correlations();
+    VectorRowMod8 r;
+    get_causal_correlation(&r.even.data, &r.odd.data, 3);
+    return r;
+}
+VectorRowMod8 baseline = reset_and_read();
+uint32_t counter_at_start = stadls::vx::v3::ppu::read<haldls::vx::v3::SpikeCounterRead>(
+    halco::hicann_dls::vx::v3::AtomicNeuronOnDLS(halco::common::Enum(0)).toSpikeCounterReadOnDLS()).get_count();
+void PLASTICITY_RULE_KERNEL(std::array<SynapseArrayViewHandle, 1>& synapses, std::array<NeuronViewHandle, 0>&,
+                            Recording& recording)
+{
+    recording.time = 0;
+    if (synapses[0].hemisphere != ppu) return;
+    VectorRowMod8 now;
+    get_causal_correlation(&now.even.data, &now.odd.data, 3);
+    recording.codes[0] = baseline[0];
+    recording.codes[1] = now[0];
+    recording.codes[2] = static_cast<uint8_t>(counter_at_start);
+}
+"""
+
+
+def test_global_initializers_run_at_program_start_and_leave_the_first_reads_alone():
+    k = CppKernel(GLOBAL_BASELINE, "baseline", ["p"], [], {"codes": {"kind": "array", "type": "uint8", "size": 3}})
+    causal = np.zeros((2, 256, 256), np.uint8)
+    causal[0, 3, 0] = 60  # accumulated before the first invocation
+    snap = ChipSnapshot(np.zeros(512, np.int64), np.zeros(512, np.uint8), causal, causal, np.zeros((2, 256, 256)))
+    counts = np.zeros(512, np.int64)
+    counts[0] = 7
+    h, r, c = np.zeros(1, int), np.array([3]), np.array([0])
+    ctx = PpuContext(PpuKernel("baseline", k, 1000, 1000), snap, 8000, counts, {"p": (h, r, c)}, {})
+    k(ctx)
+    assert dict(ctx.observables)["codes"][0].tolist() == [CORRELATION_RESET_CODE, CORRELATION_RESET_CODE - 60, 0]
+    assert not ctx.reset_correlation  # the initializer's reset happened before anything accumulated
     k.close()
 
 

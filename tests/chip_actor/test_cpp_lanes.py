@@ -72,6 +72,12 @@ int main()
 				out = vector_if(VectorRowFracSat8(a), static_cast<VectorIfCondition>(b), VectorRowFracSat8(12), VectorRowFracSat8(42))[5];
 			else
 				out = vector_if(VectorRowMod8(a), static_cast<VectorIfCondition>(b), VectorRowMod8(12), VectorRowMod8(42))[5];
+		} else if (type == "pong") {  // ts_07-pong's weight step: op = update_rate, a = baseline, b = read
+			float const update_rate = std::stof(op);
+			VectorRowFracSat8 const correlation = (VectorRowMod8(a) >> 1).convert_contiguous() - (VectorRowMod8(b) >> 1).convert_contiguous();
+			VectorRowFracSat8 step = correlation * static_cast<int8_t>(update_rate * 128);
+			step = vector_if(step, VectorIfCondition::lesser, step + 1, step);
+			out = step[9];
 		} else if (type == "index") {  // column c of a row lives in even[c/2] or odd[c/2]
 			VectorRowMod8 row(0);
 			row[a] = 1;
@@ -124,6 +130,16 @@ TABLE = [
     ("if", "fs8", 3, 0, 12), ("if", "fs8", -3, 0, 42), ("if", "fs8", -3, 1, 12), ("if", "fs8", 0, 2, 12),
     ("if", "fs8", 0, 3, 12), ("if", "fs8", 0, 4, 12), ("if", "fs8", 1, 4, 42), ("if", "fs8", 1, 5, 12),
     ("if", "mod8", 200, 0, 12), ("if", "mod8", 200, 1, 42), ("if", "mod8", 0, 3, 12), ("if", "mod8", 3, 4, 42),
+    # ts_07-pong's weight step, the tutorial's expression (op: update_rate = (R - mean R) * 0.01;
+    # a, b: the sensor's baseline and read, CADC codes): corr = (a >> 1) - (b >> 1), k =
+    # int8(update_rate * 128) truncated towards 0 (C++), step = floor(corr * k / 128) (fxvmulbfs,
+    # the -4 * 42 -> -2 case above), plus 1 where negative. k = 1 (|R - mean R| < 1.5625) never
+    # steps: corr <= 95 (baseline 191); k = 2 needs corr >= 64
+    ("pong", "0.0125", 191, 131, 0), ("pong", "0.0125", 191, 0, 0), ("pong", "0.0078", 191, 0, 0),
+    ("pong", "0.02", 191, 0, 1), ("pong", "-0.02", 191, 0, -1), ("pong", "-0.0125", 191, 131, 0),
+    ("pong", "0.02", 191, 63, 1), ("pong", "0.02", 191, 65, 0), ("pong", "0.05", 191, 131, 1),
+    ("pong", "0.05", 191, 0, 4), ("pong", "-0.05", 191, 0, -4), ("pong", "0.99", 191, 189, 0),
+    ("pong", "0.99", 191, 187, 1), ("pong", "0.05", 150, 170, 0), ("pong", "-0.05", 150, 170, 0),
     # interleaved columns
     ("index", "-", 0, 0, 1), ("index", "-", 7, 0, 1), ("index", "-", 254, 0, 1), ("index", "-", 255, 0, 1),
 ]

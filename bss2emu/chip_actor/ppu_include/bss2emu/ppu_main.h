@@ -7,7 +7,7 @@
 // command/reply pipes (BSS2EMU_PPU_FDS="in,out"). Per command (8 bytes) it runs the kernel once
 // (INVOKE: the time in PPU cycles is already in the state) and answers one byte, or sends the
 // kernel's globals (SAVE_GLOBALS), or takes them (RESTORE_GLOBALS: what another process of the same
-// kernel saved) and answers one byte. Any failure ends the process: the emulator reports it with the
+// kernel saved) and answers one byte, or answers READY with one byte (start-up is done). Any failure ends the process: the emulator reports it with the
 // rule's name and the time.
 //
 // The globals are the program's data and bss, [__data_start, _end): every static and global of the
@@ -29,7 +29,7 @@ extern "C" char _end;          // from the linker: the byte after .bss
 
 namespace bss2emu::ppu {
 inline size_t recording_size = 0;
-constexpr uint64_t command_invoke = 0, command_save_globals = 1, command_restore_globals = 2;
+constexpr uint64_t command_invoke = 0, command_save_globals = 1, command_restore_globals = 2, command_ready = 3;
 
 // before the kernel's own globals are initialized (they may read the chip, e.g. baselines)
 __attribute__((constructor(101))) inline void attach()
@@ -104,6 +104,12 @@ int main()
 			std::memcpy(other, globals, globals_size);  // a copy first: the pipe's write changes libc's state only
 			if (!write_all(out, &globals_size, sizeof globals_size) || !write_all(out, pristine, globals_size) ||
 			    !write_all(out, other, globals_size))
+				return 0;
+			continue;
+		}
+		if (command == command_ready) {  // start-up (the global constructors) is done
+			uint8_t const ok = 0;
+			if (write(out, &ok, 1) != 1)
 				return 0;
 			continue;
 		}
