@@ -34,6 +34,14 @@ from .structure import compartment_structure, has_structure, point_structure
 _POINT = point_structure()  # read-only arrays shared by every chip of point neurons
 
 
+# The rows the neuron update walks lie in one block per chip, ``kernels.neuron_row_length``
+# elements apart (``kernels.NEURON_ROW_PAD``): no two of them start at the same offset in a
+# 4 KiB page, whatever the allocator returns. Rows: the coefficients, the state, the flags
+# and ``ref_end`` (integers in the same 8 bytes).
+_B_COEF, _B_STATE, _B_FLAGS, _B_REF_END = 0, K.N_COEF, K.N_COEF + K.N_STATE, K.N_COEF + K.N_STATE + K.N_FLAGS
+_B_ROWS = _B_REF_END + 1
+
+
 class WindowOutput(NamedTuple):
     """What one window produced, as Arrow record batches."""
 
@@ -114,20 +122,47 @@ class Chip:
         self.step = 0
         #: which synapses are connected (``SynapseEnableWrite``); a disabled one keeps its weight
         self.synapse_enabled = np.ones((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), bool)
+        block = np.zeros((_B_ROWS, K.neuron_row_length(C.NEURONS_PER_CHIP)))  # (see _B_ROWS)
+        #: what the kernels take: ``coef``, ``nstate`` and ``flags`` in rows of
+        #: ``kernels.neuron_row_length`` (C-contiguous; the neurons first in each row)
+        self.coef_rows, self.nstate_rows = block[_B_COEF:_B_STATE], block[_B_STATE:_B_FLAGS]
+        self.flags_rows = block[_B_FLAGS:_B_REF_END].view(np.int64)
+        self._ref_end_row = block[_B_REF_END].view(np.int64)
         self._rebuild_neurons()
         self._rebuild_synapses()
         self._reset_state(seed)
 
     @property
     def coef(self) -> np.ndarray:
-        """The kernel's per-neuron coefficients ``coef[K_*, neuron]`` (``_step_coefficients``)."""
-        return self._coef
+        """The kernel's per-neuron coefficients ``coef[K_*, neuron]`` (``_step_coefficients``),
+        a view of ``coef_rows``; setting it writes into those rows."""
+        return self.coef_rows[:, :C.NEURONS_PER_CHIP]
 
     @coef.setter
     def coef(self, value: np.ndarray) -> None:
+        self.coef_rows[:, :C.NEURONS_PER_CHIP] = value
         # the delivery table is derived from coef: a new coef starts an empty one
-        self._coef = value
-        self.psp_tab, self.psp_ok, self.psp_class = K.psp_table(self.dt_ns, value)
+        self.psp_tab, self.psp_ok, self.psp_class = K.psp_table(self.dt_ns, self.coef)
+
+    @property
+    def flags(self) -> np.ndarray:
+        """The kernel's per-neuron integers ``flags[F_*, neuron]``, a view of ``flags_rows``;
+        setting it writes into those rows."""
+        return self.flags_rows[:, :C.NEURONS_PER_CHIP]
+
+    @flags.setter
+    def flags(self, value: np.ndarray) -> None:
+        self.flags_rows[:, :C.NEURONS_PER_CHIP] = value
+
+    @property
+    def nstate(self) -> np.ndarray:
+        """The neurons' state ``nstate[S_*, neuron]``, a view of ``nstate_rows`` (what the
+        kernels update); setting it writes into those rows."""
+        return self.nstate_rows[:, :C.NEURONS_PER_CHIP]
+
+    @nstate.setter
+    def nstate(self, value: np.ndarray) -> None:
+        self.nstate_rows[:, :C.NEURONS_PER_CHIP] = value
 
     # --- configuration --------------------------------------------------------------
     def _rebuild_neurons(self) -> None:
@@ -172,11 +207,12 @@ class Chip:
 
     def _reset_state(self, seed: int) -> None:
         n = C.NEURONS_PER_CHIP
-        self.nstate = np.zeros((K.N_STATE, n))
+        self.nstate = 0.0
         self.nstate[K.S_EPREV] = -1.0
         self.nstate[K.S_V] = (self.physics if self.structure.physics is None else self.structure.physics).e_l
         self.nstate[K.S_V, self.structure.follow] = self.nstate[K.S_V, self.structure.follow_lead]
-        self.ref_end = np.full(n, -1, dtype=np.int64)
+        self.ref_end = self._ref_end_row[:n]
+        self.ref_end.fill(-1)
         self.spike_count = np.zeros(n, dtype=np.int64)
         #: synaptic events so far: events that reached a synapse with a non-zero weight
         self.synaptic_events = 0
@@ -480,7 +516,7 @@ class Chip:
             out_t, out_l, out_n = (np.empty(cap, np.int64) for _ in range(3))
             lo = np.searchsorted(ev_t_ns, k * h)
             steps, n_out, nm, nc, n_syn = K.integrate_window(
-                k, n_steps - done, h, self.coef, self.flags, self.nstate, self.ref_end, self.spike_count,
+                k, n_steps - done, h, self.coef_rows, self.flags_rows, self.nstate_rows, self.ref_end, self.spike_count,
                 *self.synapse_table[:3], *self.drv_table, self.drv, self.stp_u_param, self.stp_tau_ns, self.set_scale,
                 self.stp_last, self.stp_r, self.stp_u,
                 self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,

@@ -69,8 +69,8 @@ driver's short-term plasticity, and reaches every synapse of the driver's two ro
 
 How it is computed (none of this changes a result, bit for bit, nor depends on the
 window cut): the neuron update runs formula by formula over all neurons, along the
-contiguous per-parameter rows ``coef[K, :]`` and ``nstate[S, :]``, so the compiler uses
-SIMD; libm's ``exp`` is called only for neurons with the exponential term and not
+contiguous per-parameter rows ``coef[K, :]`` and ``nstate[S, :]`` (not 4 KiB long:
+``NEURON_ROW_PAD``), so the compiler uses SIMD; libm's ``exp`` is called only for neurons with the exponential term and not
 refractory, and the conductance-based update runs only for neurons that use it. Every
 floating-point expression keeps its order of operations (no ``fastmath``: no
 reassociation, no fused multiply-add), so each neuron's arithmetic is the scalar one.
@@ -150,6 +150,19 @@ COUPLING_BAND = 3  # couple_half_step's own path: diagonals -3..3 (4 compartment
 # the compiler's options for every kernel: no bounds checks, IEEE results for x/0 instead of
 # Python exceptions (no valid configuration divides by zero), and never fastmath.
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
+NEURON_ROW_PAD = 8
+"""Per-neuron rows (``coef``, ``flags``, ``nstate`` and the scratch) are this many elements
+longer than the neurons (``neuron_row_length``): 512 neurons of 8 bytes are exactly 4 KiB,
+and rows 4 KiB apart put element n of every row at the same offset in its page, where the
+CPU's store-to-load check (12 address bits) takes a load of one row for a load of the store
+to another just before it and waits: up to 1-3 ns per neuron-step (of 6), depending on how
+the arrays fall (``benchmarks/neuron_rows.py``)."""
+
+
+@njit(**_JIT)
+def neuron_row_length(n_neurons):
+    """The length of a per-neuron row for ``n_neurons`` neurons (``NEURON_ROW_PAD``)."""
+    return (n_neurons + 7) // 8 * 8 + NEURON_ROW_PAD
 
 
 @njit(**_JIT)
@@ -335,46 +348,21 @@ def driver_table(drv):
 
 
 @njit(**_JIT)
-def neuron_lists(coef, flags):
-    """Indices of the neurons with the exponential term on, and of those with a
-    conductance-based input."""
-    n_neurons = coef.shape[1]
-    exp_on = np.empty(n_neurons, np.int64)
-    coba = np.empty(n_neurons, np.int64)
+def neuron_lists_into(n_neurons, coef, flags, ibuf):
+    """Per-window neuron data of the first ``n_neurons`` neurons: ``(n_exp_on, coba,
+    any_bypass)`` — how many have the exponential term on (Δ_T > 0), the indices of those
+    with a conductance-based input (row ``IS_COBA`` of ``ibuf``, a view), and whether any
+    circuit is in bypass mode. Called per window and chip: the neurons are counted in one
+    SIMD pass, and the list is built neuron by neuron only where some but not all are in it
+    (all: ``arange``)."""
     ne = 0
     nc = 0
-    for n in range(n_neurons):
-        if coef[K_DT, n] > 0.0:
-            exp_on[ne] = n
-            ne += 1
-        if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
-            coba[nc] = n
-            nc += 1
-    return exp_on[:ne].copy(), coba[:nc].copy()
-
-
-@njit(**_JIT)
-def neuron_lists_into(coef, flags, ibuf):
-    """``neuron_lists`` into rows ``IS_EXP_ON`` and ``IS_COBA`` of ``ibuf`` (views returned).
-    Called per window and chip: the neurons are counted first (SIMD), and a list is built
-    neuron by neuron only where some but not all are in it (all: ``arange``)."""
-    n_neurons = coef.shape[1]
-    ne = 0
-    nc = 0
+    nb = 0
     for n in range(np.uint64(n_neurons)):
         ne += coef[K_DT, n] > 0.0
         nc += (flags[F_COBA_E, n] != 0) | (flags[F_COBA_I, n] != 0)
-    exp_on = ibuf[IS_EXP_ON, :ne]
+        nb += (flags[F_BYPASS_E, n] != 0) | (flags[F_BYPASS_I, n] != 0)
     coba = ibuf[IS_COBA, :nc]
-    if ne == n_neurons:
-        for n in range(np.uint64(n_neurons)):
-            exp_on[n] = n
-    elif ne:
-        q = 0
-        for n in range(n_neurons):
-            if coef[K_DT, n] > 0.0:
-                exp_on[q] = n
-                q += 1
     if nc == n_neurons:
         for n in range(np.uint64(n_neurons)):
             coba[n] = n
@@ -384,7 +372,7 @@ def neuron_lists_into(coef, flags, ibuf):
             if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
                 coba[q] = n
                 q += 1
-    return exp_on, coba
+    return ne, coba, nb > 0
 
 
 @njit(**_JIT)
@@ -633,7 +621,7 @@ def rest_probe(nstate, before, ref_end, ref_before, t0, coef, flags, quiet):
     membrane's sum ``((S + i_exc K_E) - i_inh K_I)`` rounded to ``v`` forces ``S = v`` (S,
     its part without the inputs, a double within 3u/4 of v), and smaller inputs leave it
     there; ``w`` and the exponential term depend on ``v`` and ``w`` alone."""
-    n_neurons = nstate.shape[1]
+    n_neurons = ref_end.shape[0]
     lo, hi = n_neurons, 0
     decaying = True
     for n in range(n_neurons):
@@ -684,7 +672,7 @@ def decay_inputs(nstate, coef, lo, hi, n_steps):
 SB_T, SB_IN, SB_LABEL, SB_NEURON, SB_KEY, SB_ORDER = range(6)
 FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW = range(5)
 BS_SPECIAL = 0
-IS_EXP_ON, IS_COBA = range(2)
+IS_COBA = 0
 
 
 @njit(**_JIT)
@@ -701,8 +689,9 @@ def window_scratch(n_neurons, buf_cap):
     ``FS_*``, ``BS_*``, ``IS_*``). Their contents on entry do not matter: one set serves
     every chip of a host and every window (no allocation per call, and the set stays in
     cache while the host steps its chips in turn)."""
-    return (np.empty((6, buf_cap), np.int64), np.empty((5, n_neurons)), np.empty((1, (n_neurons + 7) // 8 * 8), np.bool_),
-            np.empty((2, n_neurons), np.int64), np.empty(n_neurons, np.uint64))
+    row = neuron_row_length(n_neurons)
+    return (np.empty((6, buf_cap), np.int64), np.empty((5, row)), np.empty((1, row), np.bool_),
+            np.empty((1, row), np.int64), np.empty(row, np.uint64))
 
 
 ACAUSAL_BATCH = 2048
@@ -758,8 +747,8 @@ def integrate_window(
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip: ``integrate_steps`` with scratch
     of its own (``window_scratch``). Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``."""
-    sbuf, fbuf, bbuf, ibuf, ex_k = window_scratch(nstate.shape[1], window_buffer_cap(ev_t.shape[0], h_ns,
-                                                                                     nstate.shape[1]))
+    n_neurons = ref_end.shape[0]
+    sbuf, fbuf, bbuf, ibuf, ex_k = window_scratch(n_neurons, window_buffer_cap(ev_t.shape[0], h_ns, n_neurons))
     return integrate_steps(
         k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
         syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
@@ -807,15 +796,16 @@ def integrate_steps(
     The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) is
     ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
     ``sensed_list``: synapses whose sensors were added to from 0 (``list_sensed``).
+    The neurons are those of ``ref_end``; the rows of ``coef``, ``flags``, ``nstate`` and the
+    scratch may be longer (``neuron_row_length``: ``Chip`` pads them), the rest unused.
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
     events: an event reaching a synapse of non-zero weight."""
-    n_neurons = nstate.shape[1]
+    n_neurons = ref_end.shape[0]
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
     bg_per_step = 8 * (h_ns // 4 + 1)
-    any_bypass = False
-    for n in range(n_neurons):
-        any_bypass = any_bypass or flags[F_BYPASS_E, n] != 0 or flags[F_BYPASS_I, n] != 0
+    # per-window neuron data (cheap; coef and flags may change between windows)
+    n_exp_on, coba, any_bypass = neuron_lists_into(n_neurons, coef, flags, ibuf)
     # a neuron spikes at most once per step at threshold and once in bypass mode
     buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
     bypassed = np.full(n_neurons if any_bypass else 0, -1, np.int64)  # the step of a neuron's bypass spike
@@ -825,8 +815,6 @@ def integrate_steps(
     sb_neuron = sbuf[SB_NEURON]
     sb_key = sbuf[SB_KEY]
     order = sbuf[SB_ORDER]
-    # per-window neuron data (cheap; coef and flags may change between windows)
-    exp_on, coba = neuron_lists_into(coef, flags, ibuf)
     i_dc = fbuf[FS_I_DC]
     arg = fbuf[FS_ARG]
     ex = fbuf[FS_EX]
@@ -995,7 +983,7 @@ def integrate_steps(
             if a > EXP_ARG_MAX:
                 a = EXP_ARG_MAX
             arg[n] = a
-        if exp_on.shape[0] > 0 and hi > lo:
+        if n_exp_on > 0 and hi > lo:
             # libm's exp, bit for bit, as SIMD over all neurons; libm itself for arguments
             # outside its fast range (rare: a membrane 512 Δ_T below V_T)
             exp_array(arg, ex, ex_r, ex_k, ulo, uhi)
@@ -1003,9 +991,8 @@ def integrate_steps(
             for n in range(ulo, uhi):
                 n_slow += (coef[K_DT, n] > 0.0) & (not in_fast_range(arg[n]))
             if n_slow:
-                for q in range(exp_on.shape[0]):
-                    n = exp_on[q]
-                    if lo <= n < hi and not in_fast_range(arg[n]):
+                for n in range(lo, hi):
+                    if coef[K_DT, n] > 0.0 and not in_fast_range(arg[n]):
                         ex[n] = np.exp(arg[n])
             # where the term is on (Δ_T > 0) and the neuron not refractory: the term,
             # extrapolated (AB2, where e^(-h/τ_m) > AB2_MIN_DECAY) unless restarted; the

@@ -191,7 +191,7 @@ class _Unit:
         """The arrays of ``host_kernel.FIELDS``, in its order."""
         ch, xb = self.chip, self.chip.config.crossbar
         t_pre, causal, acausal = ch.sensor_arrays(fill=bool(ch.config.readout.enable_correlation))
-        return [ch.coef, ch.flags, ch.nstate, ch.ref_end, ch.spike_count, *ch.synapse_table[:3], *ch.drv_table,
+        return [ch.coef_rows, ch.flags_rows, ch.nstate_rows, ch.ref_end, ch.spike_count, *ch.synapse_table[:3], *ch.drv_table,
                 ch.drv, ch.stp_u_param, ch.stp_tau_ns, ch.set_scale, ch.stp_last, ch.stp_r, ch.stp_u,
                 xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, t_pre, ch.t_post, causal,
                 acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7], ch.psp_tab,

@@ -88,13 +88,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _N = C.NEURONS_PER_CHIP
 _H, _D, _R, _COL = C.HEMISPHERES, C.DRIVERS_PER_HEMISPHERE, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE
 _XB = (C.CROSSBAR_INPUTS, C.CROSSBAR_OUTPUTS)
+_ROW = K.neuron_row_length(_N)  # per-neuron rows (coef, flags, nstate) lie this far apart
 _N_SYN_KEYS = _H * _D * 64
 _N_DRV_KEYS = _H * 4 * 32
 
 # the chip arrays the kernel reads and writes, in the order of ``chip_table``'s columns:
 # (name, dtype, shape; None for a 1-d array of any length)
 FIELDS = (
-    ("coef", np.float64, (K.N_COEF, _N)), ("flags", np.int64, (K.N_FLAGS, _N)), ("nstate", np.float64, (K.N_STATE, _N)),
+    ("coef", np.float64, (K.N_COEF, _ROW)), ("flags", np.int64, (K.N_FLAGS, _ROW)),
+    ("nstate", np.float64, (K.N_STATE, _ROW)),
     ("ref_end", np.int64, (_N,)), ("spike_count", np.int64, (_N,)),
     ("syn_ptr", np.int64, (_N_SYN_KEYS + 1,)), ("syn_entry", np.int32, None), ("syn_weighted", np.int64, (_N_SYN_KEYS,)),
     ("drv_ptr", np.int64, (_N_DRV_KEYS + 1,)), ("drv_list", np.int64, None), ("drv", np.int64, (5, _H, _D)),
@@ -415,9 +417,9 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
         o0, o1 = n_out[c], n_out[c] + cap[c]
         steps, n_o, nm, nc, n_syn = K.integrate_steps(
             k, k_end - k, h,
-            carray(_voidptr(a[A_COEF]), (K.N_COEF, _N), np.float64),
-            carray(_voidptr(a[A_FLAGS]), (K.N_FLAGS, _N), np.int64),
-            carray(_voidptr(a[A_NSTATE]), (K.N_STATE, _N), np.float64),
+            carray(_voidptr(a[A_COEF]), (K.N_COEF, _ROW), np.float64),
+            carray(_voidptr(a[A_FLAGS]), (K.N_FLAGS, _ROW), np.int64),
+            carray(_voidptr(a[A_NSTATE]), (K.N_STATE, _ROW), np.float64),
             carray(_voidptr(a[A_REF_END]), _N, np.int64),
             carray(_voidptr(a[A_SPIKE_COUNT]), _N, np.int64),
             carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),

@@ -18,6 +18,13 @@ import numba
 from ..errors import ConfigError
 
 THREADS_ENV = "BSS2EMU_HOST_THREADS"
+THREADS_MIN_CORES = 3
+"""A host alone on the machine steps its chips on threads by default only where it has at
+least this many cores: on two, the second thread takes the core every other thread of the
+machine needs, and a window's fork and join cost about what the chips' work shared saves
+(``benchmarks/vs_peers.py``, 2048 neurons on cube-4, 2 cores: on one thread 0.28-0.30 s per
+biological second, with the choice of two threads or one 0.29-0.39 on an idle machine, and 1.5x
+one thread's time on a busy one, where it used the threads in 12 of 14 calls)."""
 
 
 def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
@@ -26,8 +33,9 @@ def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
     ``$BSS2EMU_HOST_THREADS``, else — for a host that has the machine to itself (``alone``:
     the ``local`` placement) — numba's thread count (``NUMBA_NUM_THREADS``, the cores) or
     ``$OMP_NUM_THREADS`` if smaller (Ray sets it in its workers, batch schedulers in their
-    jobs), and 1 for a host that shares it (a Ray actor: the actors fill the cores). Never
-    more than one per chip. Results are the same for any count.
+    jobs) where that is at least ``THREADS_MIN_CORES``, and 1 for fewer and for a host that
+    shares the machine (a Ray actor: the actors fill the cores). Never more than one per
+    chip. Results are the same for any count.
 
     >>> host_threads(None, 1, alone=True), host_threads(1, 4, alone=True)
     (1, 1)
@@ -40,7 +48,8 @@ def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
         requested = 1
         if alone:
             omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-            requested = min(limit, int(omp)) if omp.isdigit() and int(omp) > 0 else limit
+            cores = min(limit, int(omp)) if omp.isdigit() and int(omp) > 0 else limit
+            requested = cores if cores >= THREADS_MIN_CORES else 1
     try:
         count = int(requested)
     except (TypeError, ValueError):

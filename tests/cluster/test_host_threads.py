@@ -120,8 +120,18 @@ def test_the_default_is_the_cores_alone_and_one_beside_others(monkeypatch):
     monkeypatch.delenv(HT.THREADS_ENV, raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     limit = numba.config.NUMBA_NUM_THREADS
-    assert HT.host_threads(None, 64, alone=True) == limit
+    assert HT.host_threads(None, 64, alone=True) == (limit if limit >= HT.THREADS_MIN_CORES else 1)
     assert HT.host_threads(None, 64, alone=False) == 1
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)  # (read at each call)
+    assert HT.host_threads(None, 64, alone=True) == 8 and HT.host_threads(None, 5, alone=True) == 5
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")  # fewer cores granted: as many threads
+    assert HT.host_threads(None, 64, alone=True) == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # two cores: one thread (the fork and join cost what they save)
+    assert HT.host_threads(None, 64, alone=True) == 1 and HT.host_threads(2, 64, alone=True) == 2
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
+    assert HT.host_threads(None, 64, alone=True) == 1
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", limit)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as Ray sets it in a worker
     assert HT.host_threads(None, 64, alone=True) == 1
     monkeypatch.setenv(HT.THREADS_ENV, "1")
