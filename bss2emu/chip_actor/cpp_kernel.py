@@ -117,18 +117,17 @@ class _Ppu:
 
     def ready(self, timeout_s: float) -> str | None:
         """Wait until the process has started up (its global constructors ran); None, or why not."""
-        try:
-            os.write(self.cmd_w, _READY)
-        except BrokenPipeError:
-            pass
-        return self._reply(timeout_s)
+        return self._command(_READY, timeout_s)
 
     def invoke(self, timeout_s: float) -> str | None:
         """Run the kernel once; None, or why it stopped."""
+        return self._command(_INVOKE, timeout_s)
+
+    def _command(self, command: bytes, timeout_s: float) -> str | None:
         try:
-            os.write(self.cmd_w, _INVOKE)
+            os.write(self.cmd_w, command)
         except BrokenPipeError:
-            pass
+            pass  # the process ended: its reply (or its absence) says why
         return self._reply(timeout_s)
 
     def _reply(self, timeout_s: float) -> str | None:
