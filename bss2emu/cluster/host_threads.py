@@ -4,12 +4,17 @@
 when asked (``parallel``); the results are the same for any count. This module decides the
 count (``host_threads``: the run option, ``$BSS2EMU_HOST_THREADS``, the cores when the host
 has the machine to itself), whether a call may go parallel now (``parallel_section``), and
-whether it pays (``ThreadChoice``: on a busy machine a second thread may find no free core).
+whether it pays (``ThreadChoice``: on a busy machine a second thread may find no free core),
+and, at import, keeps numba's threads off another package's OpenMP runtime — NEST's
+(``settle_threading_layer``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import importlib
 import os
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -18,6 +23,71 @@ import numba
 from ..errors import ConfigError
 
 THREADS_ENV = "BSS2EMU_HOST_THREADS"
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def global_openmp_runtime() -> str | None:
+    """The OpenMP runtime that a library loaded from now on binds its ``omp_*`` calls to
+    (the process's global symbol scope: a library opened with ``RTLD_GLOBAL`` — NEST's
+    bundled libgomp, which ``import nest`` opens so), as its file name; None when there is
+    none (or the platform has no ``dlopen``)."""
+    try:
+        scope = ctypes.CDLL(None)
+        address = ctypes.cast(scope.omp_set_num_threads, ctypes.c_void_p).value
+        info = _DlInfo()
+        if scope.dladdr(ctypes.c_void_p(address), ctypes.byref(info)) and info.dli_fname:
+            return os.fsdecode(info.dli_fname)
+        return "an OpenMP runtime"
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def settle_threading_layer() -> None:
+    """Keep numba's threads off another package's OpenMP runtime (called at import).
+
+    numba's ``omp`` layer (its default without TBB) calls ``omp_set_num_threads`` when its
+    pool starts. Opened after ``import nest``, its module binds that call to NEST's libgomp
+    (``nest/ll_api.py`` opens NEST's kernel with ``RTLD_GLOBAL`` and leaves the flag set),
+    so NEST's next parallel region — ``ResetKernel``, ``Simulate`` — runs on as many
+    threads as numba has, more than NEST's kernel allocated (``local_num_threads``): a
+    segmentation fault in NEST's worker thread. So, before any such runtime, the layer's
+    module is opened here (privately: it binds to its own libgomp; the pool starts at the
+    first parallel call, as before, and a later ``import nest`` is safe); after one, numba
+    uses its ``workqueue`` layer (same results; one parallel call at a time, as
+    ``parallel_section`` runs them anyway). An explicit ``NUMBA_THREADING_LAYER=omp`` then
+    is an error: unset it or import bss2emu before NEST."""
+    try:
+        numba.threading_layer()
+        return  # the pool runs already (started by the user): its layer stays
+    except ValueError:
+        pass
+    runtime = global_openmp_runtime()
+    if runtime is None:
+        flags = sys.getdlopenflags() if hasattr(sys, "getdlopenflags") else None
+        try:
+            if flags is not None:
+                sys.setdlopenflags(os.RTLD_NOW)  # not RTLD_GLOBAL: its libgomp serves it alone
+            importlib.import_module("numba.np.ufunc.omppool")
+        except ImportError:
+            pass  # numba without its omp layer: nothing to bind
+        finally:
+            if flags is not None:
+                sys.setdlopenflags(flags)
+    elif numba.config.THREADING_LAYER == "omp":
+        raise ConfigError(
+            f"NUMBA_THREADING_LAYER='omp' after {runtime} was loaded into the global symbol scope (by "
+            f"'import nest', say): numba's omp layer would set that runtime's thread count to "
+            f"{numba.config.NUMBA_NUM_THREADS} and crash NEST; unset NUMBA_THREADING_LAYER (bss2emu then uses "
+            f"'workqueue'), set it to 'workqueue', or import bss2emu before nest")
+    elif numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+
+
+settle_threading_layer()
 
 
 def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
