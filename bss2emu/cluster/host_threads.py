@@ -12,7 +12,6 @@ and, at import, keeps numba's threads off another package's OpenMP runtime — N
 from __future__ import annotations
 
 import ctypes
-import importlib
 import os
 import sys
 import threading
@@ -54,10 +53,12 @@ def settle_threading_layer() -> None:
     (``nest/ll_api.py`` opens NEST's kernel with ``RTLD_GLOBAL`` and leaves the flag set),
     so NEST's next parallel region — ``ResetKernel``, ``Simulate`` — runs on as many
     threads as numba has, more than NEST's kernel allocated (``local_num_threads``): a
-    segmentation fault in NEST's worker thread. So, before any such runtime, the layer's
-    module is opened here (privately: it binds to its own libgomp; the pool starts at the
-    first parallel call, as before, and a later ``import nest`` is safe); after one, numba
-    uses its ``workqueue`` layer (same results; one parallel call at a time, as
+    segmentation fault in NEST's worker thread. The same when torch (which makes the
+    system libgomp global) is imported before NEST and numba's pool starts after NEST. So,
+    before any such runtime, the pool starts here (its module opened privately, bound to its
+    own libgomp; its thread count set before NEST's kernel starts; a process forked from
+    this one then steps its chips serially, ``parallel_section``); after one, numba uses
+    its ``workqueue`` layer (same results; one parallel call at a time, as
     ``parallel_section`` runs them anyway). An explicit ``NUMBA_THREADING_LAYER=omp`` then
     is an error: unset it or import bss2emu before NEST."""
     try:
@@ -67,16 +68,17 @@ def settle_threading_layer() -> None:
         pass
     runtime = global_openmp_runtime()
     if runtime is None:
+        global _parallel_pid
         flags = sys.getdlopenflags() if hasattr(sys, "getdlopenflags") else None
         try:
             if flags is not None:
                 sys.setdlopenflags(os.RTLD_NOW)  # not RTLD_GLOBAL: its libgomp serves it alone
-            importlib.import_module("numba.np.ufunc.omppool")
-        except ImportError:
-            pass  # numba without its omp layer: nothing to bind
+            numba.get_num_threads()  # starts the pool: its omp_set_num_threads is behind us
         finally:
             if flags is not None:
                 sys.setdlopenflags(flags)
+        if numba.threading_layer() == "omp":
+            _parallel_pid = os.getpid()  # a forked child's parallel call would end it (GNU OpenMP)
     elif numba.config.THREADING_LAYER == "omp":
         raise ConfigError(
             f"NUMBA_THREADING_LAYER='omp' after {runtime} was loaded into the global symbol scope (by "
@@ -86,8 +88,6 @@ def settle_threading_layer() -> None:
     elif numba.config.THREADING_LAYER == "default":
         numba.config.THREADING_LAYER = "workqueue"
 
-
-settle_threading_layer()
 
 
 def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
@@ -186,3 +186,6 @@ def parallel_section(threads: int):
             numba.set_num_threads(before)
     finally:
         _parallel_gate.release()
+
+
+settle_threading_layer()

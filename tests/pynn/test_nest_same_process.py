@@ -4,7 +4,8 @@ numba's ``omp`` threading layer, started after ``import nest``, bound its ``omp_
 to NEST's libgomp (NEST opens its kernel with ``RTLD_GLOBAL``) and set NEST's thread count to
 numba's: NEST's next ``ResetKernel`` segfaulted in a worker thread. ``test_nest_comparison.py``
 run on its own hit it (pyNN.nest imported, a bss2emu run, then pyNN.nest's ``setup``); inside
-the whole suite an earlier test had started numba's pool first. These run in fresh processes,
+the whole suite an earlier test had started numba's pool first. torch imported before NEST
+makes the system libgomp — numba's — global, so NEST shared it with numba. These run in fresh processes,
 where the order is what the user wrote.
 """
 
@@ -47,6 +48,17 @@ print("layer", numba.threading_layer())
 """ + NEST_RUNS
 
 
+TORCH_BEFORE_NEST = """
+import numba
+import bss2emu
+import torch  # makes the system libgomp global: NEST binds to the runtime numba's omp layer uses
+torch.set_num_threads(1)
+import nest
+numba.get_num_threads()  # a bss2emu run after 'import nest'
+print("layer", numba.threading_layer())
+""" + NEST_RUNS
+
+
 def _python(args: list[str], **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}  # numba's default unless given
     environ.update(PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **env)
@@ -54,8 +66,11 @@ def _python(args: list[str], **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=900)
 
 
-@pytest.mark.parametrize("script, layer", [(NEST_FIRST, "workqueue"), (BSS_FIRST, None)], ids=["nest-first", "bss2emu-first"])
+@pytest.mark.parametrize("script, layer", [(NEST_FIRST, "workqueue"), (BSS_FIRST, None), (TORCH_BEFORE_NEST, None)],
+                         ids=["nest-first", "bss2emu-first", "torch-before-nest"])
 def test_nest_runs_after_bss2emu_started_numba_threads(script, layer):
+    if "import torch" in script:
+        pytest.importorskip("torch")
     proc = _python(["-c", script])
     assert proc.returncode == 0, proc.stderr[-3000:]  # -11: the segmentation fault
     if layer is not None:  # after NEST: numba's workqueue layer, which touches no OpenMP runtime
