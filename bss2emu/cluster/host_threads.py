@@ -4,12 +4,16 @@
 when asked (``parallel``); the results are the same for any count. This module decides the
 count (``host_threads``: the run option, ``$BSS2EMU_HOST_THREADS``, the cores when the host
 has the machine to itself), whether a call may go parallel now (``parallel_section``), and
-whether it pays (``ThreadChoice``: on a busy machine a second thread may find no free core).
+whether it pays (``ThreadChoice``: on a busy machine a second thread may find no free core),
+and, at import, keeps numba's threads off another package's OpenMP runtime — NEST's
+(``settle_threading_layer``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -25,6 +29,72 @@ machine needs, and a window's fork and join cost about what the chips' work shar
 (``benchmarks/vs_peers.py``, 2048 neurons on cube-4, 2 cores: on one thread 0.28-0.30 s per
 biological second, with the choice of two threads or one 0.29-0.39 on an idle machine, and 1.5x
 one thread's time on a busy one, where it used the threads in 12 of 14 calls)."""
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def global_openmp_runtime() -> str | None:
+    """The OpenMP runtime that a library loaded from now on binds its ``omp_*`` calls to
+    (the process's global symbol scope: a library opened with ``RTLD_GLOBAL`` — NEST's
+    bundled libgomp, which ``import nest`` opens so), as its file name; None when there is
+    none (or the platform has no ``dlopen``)."""
+    try:
+        scope = ctypes.CDLL(None)
+        address = ctypes.cast(scope.omp_set_num_threads, ctypes.c_void_p).value
+        info = _DlInfo()
+        if scope.dladdr(ctypes.c_void_p(address), ctypes.byref(info)) and info.dli_fname:
+            return os.fsdecode(info.dli_fname)
+        return "an OpenMP runtime"
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+def settle_threading_layer() -> None:
+    """Keep numba's threads off another package's OpenMP runtime (called at import).
+
+    numba's ``omp`` layer (its default without TBB) calls ``omp_set_num_threads`` when its
+    pool starts. Opened after ``import nest``, its module binds that call to NEST's libgomp
+    (``nest/ll_api.py`` opens NEST's kernel with ``RTLD_GLOBAL`` and leaves the flag set),
+    so NEST's next parallel region — ``ResetKernel``, ``Simulate`` — runs on as many
+    threads as numba has, more than NEST's kernel allocated (``local_num_threads``): a
+    segmentation fault in NEST's worker thread. The same when torch (which makes the
+    system libgomp global) is imported before NEST and numba's pool starts after NEST. So,
+    before any such runtime, the pool starts here (its module opened privately, bound to its
+    own libgomp; its thread count set before NEST's kernel starts; a process forked from
+    this one then steps its chips serially, ``parallel_section``); after one, numba uses
+    its ``workqueue`` layer (same results; one parallel call at a time, as
+    ``parallel_section`` runs them anyway). An explicit ``NUMBA_THREADING_LAYER=omp`` then
+    is an error: unset it or import bss2emu before NEST."""
+    try:
+        numba.threading_layer()
+        return  # the pool runs already (started by the user): its layer stays
+    except ValueError:
+        pass
+    runtime = global_openmp_runtime()
+    if runtime is None:
+        global _parallel_pid
+        flags = sys.getdlopenflags() if hasattr(sys, "getdlopenflags") else None
+        try:
+            if flags is not None:
+                sys.setdlopenflags(os.RTLD_NOW)  # not RTLD_GLOBAL: its libgomp serves it alone
+            numba.get_num_threads()  # starts the pool: its omp_set_num_threads is behind us
+        finally:
+            if flags is not None:
+                sys.setdlopenflags(flags)
+        if numba.threading_layer() == "omp":
+            _parallel_pid = os.getpid()  # a forked child's parallel call would end it (GNU OpenMP)
+    elif numba.config.THREADING_LAYER == "omp":
+        raise ConfigError(
+            f"NUMBA_THREADING_LAYER='omp' after {runtime} was loaded into the global symbol scope (by "
+            f"'import nest', say): numba's omp layer would set that runtime's thread count to "
+            f"{numba.config.NUMBA_NUM_THREADS} and crash NEST; unset NUMBA_THREADING_LAYER (bss2emu then uses "
+            f"'workqueue'), set it to 'workqueue', or import bss2emu before nest")
+    elif numba.config.THREADING_LAYER == "default":
+        numba.config.THREADING_LAYER = "workqueue"
+
 
 
 def host_threads(requested: int | None, n_chips: int, alone: bool) -> int:
@@ -125,3 +195,6 @@ def parallel_section(threads: int):
             numba.set_num_threads(before)
     finally:
         _parallel_gate.release()
+
+
+settle_threading_layer()
