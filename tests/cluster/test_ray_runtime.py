@@ -39,7 +39,9 @@ def _check_and_kill(proc: subprocess.Popen, found: dict) -> None:
     kinds = set()
     for pid in tracked:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            kinds.add(fh.read().split(b"\0")[0].decode(errors="replace").rsplit("/", 1)[-1])
+            kind = fh.read().split(b"\0")[0].decode(errors="replace").rsplit("/", 1)[-1]
+        # an actor's title is ``ray::Class`` when idle and ``ray::Class.method`` while it runs one
+        kinds.add(kind.split(".", 1)[0] if kind.startswith("ray::") else kind)
     assert found["windows"] > 0
     # GCS, raylet, its two agents, chip hosts, workers; no monitor, log monitor or dashboard
     assert {"gcs_server", "raylet", "ray::PeerHost"} <= kinds, kinds
