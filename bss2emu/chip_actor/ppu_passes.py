@@ -34,6 +34,12 @@ def _code8(x):
 
 
 @njit(inline="always")
+def _table_weight(w, dw, x_c, x_a):
+    """``clip(w + dw[code(causal), code(acausal)], 0, 63)``: the table rule's new weight."""
+    return min(max(w + np.int64(dw[_code8(x_c), _code8(x_a)]), 0), _WEIGHT_MAX)
+
+
+@njit(inline="always")
 def _gather_codes(causal, acausal, flat, lo, hi, per_lsb, reset, every, cand, x_c, x_a):
     """Pass 1 of ``stdp_pass`` over ``flat[lo:hi]``: each synapse's index and both sensors
     in LSB units into ``cand``, ``x_c``, ``x_a`` — kept (the count grows) when ``every`` or
@@ -103,7 +109,7 @@ def stdp_pass(causal, acausal, weights, written, any_written, flat, per_lsb, res
         for q in range(m):
             j = cand[q]
             w = weights[j]
-            v = min(max(w + np.int64(dw[_code8(x_c[q]), _code8(x_a[q])]), 0), _WEIGHT_MAX)
+            v = _table_weight(w, dw, x_c[q], x_a[q])
             if v != w or written[j]:
                 written[j] = True
                 at[k] = j
@@ -132,7 +138,7 @@ def stdp_sweep(causal, acausal, weights, flat, per_lsb, reset, dw, ptr, entry, n
         for q in range(m):
             j = cand[q]
             w = weights[j]
-            v = min(max(w + np.int64(dw[_code8(x_c[q]), _code8(x_a[q])]), 0), _WEIGHT_MAX)
+            v = _table_weight(w, dw, x_c[q], x_a[q])
             if v != w:
                 weights[j] = v
                 set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
@@ -163,7 +169,7 @@ def stdp_sweep_listed(causal, acausal, weights, in_view, sensed_list, per_lsb, d
         if (xc <= 0.5) & (xa <= 0.5):  # (both codes 0: no change; NaN goes on, as in _gather_codes)
             continue
         w = weights[j]
-        v = min(max(w + np.int64(dw[_code8(xc), _code8(xa)]), 0), _WEIGHT_MAX)
+        v = _table_weight(w, dw, xc, xa)
         if v != w:
             weights[j] = v
             set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
