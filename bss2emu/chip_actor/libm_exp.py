@@ -14,11 +14,11 @@ with ``s`` = 2^(k/128) and ``t`` its tail from the table. Valid for 2^-54 ≤ |x
 (``in_fast_range``); the few arguments outside (and NaN) go to libm's ``exp`` itself.
 
 ``exp_array`` runs it in blocks of ``LANES`` arguments, each block written in LLVM IR (the
-intrinsic ``exp_block``): the arithmetic on vectors (one zmm register with AVX-512, two ymm
+intrinsic ``exp_block``): the arithmetic on vectors (two zmm registers with AVX-512, two ymm
 with AVX2, LLVM's generic lowering elsewhere) and the table look-up as one 16-byte load of the
 pair (tail, head) per lane, the pairs dealt into two vectors by two shuffles. As a plain loop,
 LLVM vectorised the look-up with two gathers (``vpgatherqq``) per 8 lanes, which on Zen 4 cost
-more than all the arithmetic: 1.2 ns per argument then, 0.7 ns now. Bits are checked
+more than all the arithmetic: 1.2 ns per argument then, 0.65 ns now. Bits are checked
 (``tests/chip_actor/test_libm_exp.py``) against libm's ``exp`` on millions of arguments, on
 every table entry and the range's edges, in code for AVX-512, AVX2 and plain x86-64, and
 against an exact-arithmetic twin (``exp_reference``).
@@ -32,7 +32,8 @@ from fractions import Fraction
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
+from numba.core import cgutils, config
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic
 
 TABLE_BITS = 7
@@ -90,7 +91,16 @@ def float_of(typingctx, u):
 
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
 
-LANES = 8  # arguments per block: one zmm register of float64 with AVX-512, two ymm with AVX2
+
+def _compiles_for_avx512() -> bool:
+    """Whether numba's code targets AVX-512 (its features: ``NUMBA_CPU_FEATURES`` or the host's)."""
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return "+avx512f" in features.split(",")
+
+
+# arguments per block: two zmm registers of float64 with AVX-512, two ymm without (measured on
+# Zen 4, ns per argument: 0.64 with 16 lanes, 0.70 with 8 in zmm; 0.73 with 8, 0.79 with 16 in ymm)
+LANES = 16 if _compiles_for_avx512() else 8
 _I32, _I64, _F64 = ir.IntType(32), ir.IntType(64), ir.DoubleType()
 
 
@@ -154,6 +164,7 @@ def _emit_exp_block(builder, x_ptr, out_ptr, table_ptr, mask):
 
 
 def _check_block_args(x, out, table):
+    """Whether ``exp_block``'s arrays are what it reads: C-contiguous float64, the table uint64."""
     return (isinstance(x, types.Array) and isinstance(out, types.Array) and isinstance(table, types.Array)
             and x.dtype == out.dtype == types.float64 and table.dtype == types.uint64
             and x.layout == out.layout == table.layout == "C")
