@@ -1,19 +1,27 @@
-"""``exp`` as glibc computes it, written out so that the compiler vectorises it.
+"""``exp`` as glibc computes it, written out so that it runs as SIMD.
 
 The kernels call ``exp`` once per neuron and step for the exponential term; through libm that
 call (about 5 ns here) was most of a neuron update, and it cannot be vectorised. glibc's
 ``exp`` (since 2.28; the algorithm of ARM's optimized-routines) is a short sequence of
 floating-point operations on a table of 2^(i/128) — written out here with the same
 operations, the same constants, the same table and the fused multiply-adds of glibc's x86-64
-FMA build, it returns the same bits, and over an array it runs as SIMD::
+FMA build, it returns the same bits::
 
     k = round(x · 128/ln2),  r = x - k ln2/128            (the reduction, two fused steps)
     exp(x) = 2^(k/128) · exp(r) ≈ s + s · (t + r + r² (C2 + r C3) + r⁴ (C4 + r C5))
 
 with ``s`` = 2^(k/128) and ``t`` its tail from the table. Valid for 2^-54 ≤ |x| < 512
 (``in_fast_range``); the few arguments outside (and NaN) go to libm's ``exp`` itself.
-``tests/chip_actor/test_libm_exp.py`` checks the bits against libm's ``exp`` on millions of
-arguments and against an exact-arithmetic twin (``exp_reference``).
+
+``exp_array`` runs it in blocks of ``LANES`` arguments, each block written in LLVM IR (the
+intrinsic ``exp_block``): the arithmetic on vectors (two zmm registers with AVX-512, two ymm
+with AVX2, LLVM's generic lowering elsewhere) and the table look-up as one 16-byte load of the
+pair (tail, head) per lane, the pairs dealt into two vectors by two shuffles. As a plain loop,
+LLVM vectorised the look-up with two gathers (``vpgatherqq``) per 8 lanes, which on Zen 4 cost
+more than all the arithmetic: 1.2 ns per argument then, 0.65 ns now. Bits are checked
+(``tests/chip_actor/test_libm_exp.py``) against libm's ``exp`` on millions of arguments, on
+every table entry and the range's edges, in code for AVX-512, AVX2 and plain x86-64, and
+against an exact-arithmetic twin (``exp_reference``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from fractions import Fraction
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils, config
+from numba.core.codegen import get_host_cpu_features
 from numba.extending import intrinsic
 
 TABLE_BITS = 7
@@ -56,18 +66,6 @@ TABLE = _table()
 
 
 @intrinsic
-def fma(typingctx, a, b, c):
-    """``a · b + c`` rounded once (the fused multiply-add)."""
-    if not all(isinstance(t, types.Float) and t.bitwidth == 64 for t in (a, b, c)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(*args)
-
-    return types.float64(types.float64, types.float64, types.float64), codegen
-
-
-@intrinsic
 def bits_of(typingctx, x):
     """The bits of a float64 as uint64."""
     if not isinstance(x, types.Float) or x.bitwidth != 64:
@@ -94,6 +92,117 @@ def float_of(typingctx, u):
 _JIT = dict(cache=True, boundscheck=False, error_model="numpy")
 
 
+def _compiles_for_avx512() -> bool:
+    """Whether numba's code targets AVX-512 (its features: ``NUMBA_CPU_FEATURES`` or the host's)."""
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    return "+avx512f" in features.split(",")
+
+
+# arguments per block: two zmm registers of float64 with AVX-512, two ymm without (measured on
+# Zen 4, ns per argument: 0.64 with 16 lanes, 0.70 with 8 in zmm; 0.73 with 8, 0.79 with 16 in ymm)
+LANES = 16 if _compiles_for_avx512() else 8
+_I32, _I64, _F64 = ir.IntType(32), ir.IntType(64), ir.DoubleType()
+
+
+def _emit_exp_block(builder, x_ptr, out_ptr, table_ptr, mask):
+    """The IR of ``exp`` over the ``LANES`` float64 at ``x_ptr``, written to ``out_ptr``; with
+    ``mask`` (``<LANES x i1>``) only those lanes are read and written. Each table look-up is
+    one 16-byte load of the pair ``TABLE[j : j + 2]`` from an index taken out of the vector,
+    the pairs then dealt into tails and heads by two shuffles: on Zen 4 that is about twice as
+    fast as two gathers (``vpgatherqq``) per block, and it needs nothing but loads and
+    shuffles, so every x86-64 (and any other target) compiles it."""
+    vf, vi = ir.VectorType(_F64, LANES), ir.VectorType(_I64, LANES)
+    module = builder.module
+    fma_v = cgutils.get_or_insert_function(module, ir.FunctionType(vf, [vf] * 3), f"llvm.fma.v{LANES}f64")
+
+    def splat_f(v):
+        return ir.Constant(vf, [v] * LANES)
+
+    def splat_i(v):
+        return ir.Constant(vi, [v] * LANES)
+
+    def fma_(a, b, c):
+        return builder.call(fma_v, [a, b, c])
+
+    def lanes(seq):
+        return ir.Constant(ir.VectorType(_I32, len(seq)), list(seq))
+
+    x_vptr, out_vptr = builder.bitcast(x_ptr, vf.as_pointer()), builder.bitcast(out_ptr, vf.as_pointer())
+    align = ir.Constant(_I32, 8)
+    if mask is None:
+        x = builder.load(x_vptr, align=8)
+    else:
+        load = cgutils.get_or_insert_function(
+            module, ir.FunctionType(vf, [x_vptr.type, _I32, mask.type, vf]), f"llvm.masked.load.v{LANES}f64.p0")
+        x = builder.call(load, [x_vptr, align, mask, splat_f(0.0)])
+    kd = fma_(splat_f(INV_LN2_N), x, splat_f(SHIFT))
+    ki = builder.bitcast(kd, vi)
+    kd = builder.fsub(kd, splat_f(SHIFT))
+    r = fma_(kd, splat_f(NEG_LN2_LO_N), fma_(kd, splat_f(NEG_LN2_HI_N), x))
+    j = builder.shl(builder.and_(ki, splat_i(_N - 1)), splat_i(1))  # < 2·128: in the table whatever x is
+    pair_t = ir.VectorType(_I64, 2)
+    parts = [builder.load(builder.bitcast(builder.gep(table_ptr, [builder.extract_element(j, ir.Constant(_I32, lane))]),
+                                          pair_t.as_pointer()), align=8)
+             for lane in range(LANES)]
+    while len(parts) > 1:  # concatenated: tail, head of lane 0, tail, head of lane 1, ...
+        width = 2 * parts[0].type.count
+        parts = [builder.shuffle_vector(a, b, lanes(range(width))) for a, b in zip(parts[::2], parts[1::2])]
+    tail = builder.bitcast(builder.shuffle_vector(parts[0], parts[0], lanes(range(0, 2 * LANES, 2))), vf)
+    head = builder.shuffle_vector(parts[0], parts[0], lanes(range(1, 2 * LANES, 2)))
+    scale = builder.bitcast(builder.add(head, builder.shl(ki, splat_i(52 - TABLE_BITS))), vf)
+    r2 = builder.fmul(r, r)
+    tmp = fma_(builder.fmul(r2, r2), fma_(r, splat_f(C5), splat_f(C4)),
+               fma_(r2, fma_(r, splat_f(C3), splat_f(C2)), builder.fadd(tail, r)))
+    y = fma_(scale, tmp, scale)
+    if mask is None:
+        builder.store(y, out_vptr, align=8)
+    else:
+        store = cgutils.get_or_insert_function(
+            module, ir.FunctionType(ir.VoidType(), [vf, out_vptr.type, _I32, mask.type]),
+            f"llvm.masked.store.v{LANES}f64.p0")
+        builder.call(store, [y, out_vptr, align, mask])
+
+
+def _check_block_args(x, out, table):
+    """Whether ``exp_block``'s arrays are what it reads: C-contiguous float64, the table uint64."""
+    return (isinstance(x, types.Array) and isinstance(out, types.Array) and isinstance(table, types.Array)
+            and x.dtype == out.dtype == types.float64 and table.dtype == types.uint64
+            and x.layout == out.layout == table.layout == "C")
+
+
+@intrinsic
+def exp_block(typingctx, x, out, table, i):
+    """``out[i : i + LANES] = exp(x[i : i + LANES])`` (``table``: ``TABLE``), as SIMD."""
+    if not _check_block_args(x, out, table) or not isinstance(i, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        xa, oa, ta = (context.make_array(t)(context, builder, a) for t, a in zip(signature.args[:3], args[:3]))
+        _emit_exp_block(builder, builder.gep(xa.data, [args[3]]), builder.gep(oa.data, [args[3]]),
+                        builder.bitcast(ta.data, _I64.as_pointer()), None)
+        return context.get_dummy_value()
+
+    return types.void(x, out, table, types.uint64), codegen
+
+
+@intrinsic
+def exp_block_part(typingctx, x, out, table, i, m):
+    """``exp_block`` for the first ``m`` < ``LANES`` lanes only (no other element read or written)."""
+    if not _check_block_args(x, out, table) or not all(isinstance(t, types.Integer) for t in (i, m)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        xa, oa, ta = (context.make_array(t)(context, builder, a) for t, a in zip(signature.args[:3], args[:3]))
+        m_vec = builder.insert_element(ir.Constant(ir.VectorType(_I64, LANES), None), args[4], ir.Constant(_I32, 0))
+        m_vec = builder.shuffle_vector(m_vec, m_vec, ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES))
+        mask = builder.icmp_unsigned("<", ir.Constant(ir.VectorType(_I64, LANES), list(range(LANES))), m_vec)
+        _emit_exp_block(builder, builder.gep(xa.data, [args[3]]), builder.gep(oa.data, [args[3]]),
+                        builder.bitcast(ta.data, _I64.as_pointer()), mask)
+        return context.get_dummy_value()
+
+    return types.void(x, out, table, types.uint64, types.uint64), codegen
+
+
 @njit(inline="always", **_JIT)
 def in_fast_range(x):
     """Whether ``exp_array`` computes ``exp(x)`` itself (2^-54 ≤ |x| < 512, not NaN)."""
@@ -102,30 +211,18 @@ def in_fast_range(x):
 
 @njit(**_JIT)
 def exp_array(x, out, r_buf, k_buf, lo=np.uint64(0), hi=np.uint64(0)):
-    """``out[i] = exp(x[i])`` for ``lo <= i < hi`` (``hi`` 0: to the end; unsigned, so that
-    the loops vectorise: signed indices are checked for wrap-around), bit for bit as
+    """``out[i] = exp(x[i])`` for ``lo <= i < hi`` (``hi`` 0: to the end), bit for bit as
     libm's ``exp`` where ``in_fast_range(x[i])`` (elsewhere ``out`` is meaningless: call
-    ``np.exp`` there). Three loops, so that the arithmetic vectorises around the table
-    look-up; ``r_buf`` (float64) and ``k_buf`` (uint64) are scratch as long as ``x``."""
+    ``np.exp`` there), in blocks of ``LANES`` (``exp_block``) and a part block at the end;
+    nothing outside ``[lo, hi)`` is read or written. ``r_buf`` and ``k_buf`` are not used
+    (the scratch of an earlier version, which made three passes; the callers still pass it)."""
     n = np.uint64(x.shape[0]) if hi == 0 else np.uint64(hi)
-    lo = np.uint64(lo)
-    for i in range(lo, n):
-        xv = x[i]
-        kd = fma(INV_LN2_N, xv, SHIFT)
-        k_buf[i] = bits_of(kd)
-        kd -= SHIFT
-        r_buf[i] = fma(kd, NEG_LN2_LO_N, fma(kd, NEG_LN2_HI_N, xv))
-    for i in range(lo, n):
-        ki = k_buf[i]
-        j = np.uint64(2) * (ki & np.uint64(_N - 1))
-        out[i] = float_of(TABLE[j])
-        k_buf[i] = TABLE[j + np.uint64(1)] + (ki << np.uint64(52 - TABLE_BITS))
-    for i in range(lo, n):
-        r = r_buf[i]
-        r2 = r * r
-        tmp = fma(r2 * r2, fma(r, C5, C4), fma(r2, fma(r, C3, C2), out[i] + r))
-        scale = float_of(k_buf[i])
-        out[i] = fma(scale, tmp, scale)
+    i = np.uint64(lo)
+    while i + np.uint64(LANES) <= n:
+        exp_block(x, out, TABLE, i)
+        i += np.uint64(LANES)
+    if i < n:
+        exp_block_part(x, out, TABLE, i, n - i)
 
 
 def exp_reference(x: float) -> float:
