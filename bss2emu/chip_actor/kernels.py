@@ -111,6 +111,7 @@ import numpy as np
 from numba import njit
 
 from .libm_exp import bits_of, exp_array, float_of, in_fast_range
+from .pre_times import OWN_NONE
 
 # rows of the per-neuron coefficient array ``coef[ROW, neuron]``
 (
@@ -738,7 +739,7 @@ def integrate_window(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list,
+    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -753,7 +754,7 @@ def integrate_window(
         k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
         syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
         stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target, bg, bg_next_ns, bg_rng, ev_t, ev_in, ev_label,
-        corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list, madc_neuron, madc_row, madc_every, madc_t, madc_x,
+        corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list, madc_neuron, madc_row, madc_every, madc_t, madc_x,
         cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
         syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val, psp_tab, psp_ok, psp_class,
         sbuf, fbuf, bbuf, ibuf, ex_k)
@@ -770,7 +771,7 @@ def integrate_steps(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list,
+    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -793,8 +794,9 @@ def integrate_steps(
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
     ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
     ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
-    The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) is
-    ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
+    The correlation sensors (``corr_on``): ``t_row``, ``t_own``, ``own_count``, ``addr_col``
+    are the synapses' last pre times (``pre_times.PreTimes``), ``t_post`` the neurons' last
+    spike times (ns), ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
     ``sensed_list``: synapses whose sensors were added to from 0 (``list_sensed``).
     The neurons are those of ``ref_end``; the rows of ``coef``, ``flags``, ``nstate`` and the
     scratch may be longer (``neuron_row_length``: ``Chip`` pads them), the rest unused.
@@ -826,6 +828,7 @@ def integrate_steps(
     v_acc = np.empty(n_neurons if mc_on else 0)
     # correlation sensors: a column's causal arguments and exps; an event's acausal updates
     # (an event reaches a synapse at most once, so at most every entry of the table)
+    c_row = np.empty(256, np.int64)
     cx = np.empty(256)
     cex = np.empty(256)
     cex_r = np.empty(256)
@@ -1135,19 +1138,37 @@ def integrate_steps(
             inp = sb_in[i]
             label = sb_label[i]
             neuron = sb_neuron[i]
-            if neuron >= 0 and corr_on:  # causal sensors of the sender's column (its pre times contiguous, SIMD)
+            if neuron >= 0 and corr_on:  # causal sensors of the sender's column
                 hn = neuron // 256
                 cn = neuron % 256
-                for r in range(256):
-                    cx[r] = -(t_ns - t_pre[hn, cn, r]) / tau_corr_ns
-                exp_array(cx, cex, cex_r, cex_k)
                 tp = t_post[neuron]  # nearest neighbour, restricted: only a pre spike since the last post
-                for r in range(256):
-                    if t_pre[hn, cn, r] > tp:
-                        c_was = causal[hn, r, cn]
-                        causal[hn, r, cn] = c_was + (cex[r] if in_fast_range(cx[r]) else np.exp(cx[r]))
-                        if c_was == 0.0:
-                            list_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
+                # the rows with a pre spike since the last post first (each synapse's time its
+                # row's with its address, or its own: ``pre_times``), then their exps as SIMD
+                n_cr = 0
+                if own_count[1, hn, cn] == 0:
+                    for r in range(256):
+                        tr = t_row[hn, addr_col[hn, cn, r], r]
+                        if tr > tp:
+                            c_row[n_cr] = r
+                            cx[n_cr] = -(t_ns - tr) / tau_corr_ns
+                            n_cr += 1
+                else:
+                    for r in range(256):
+                        tr = t_own[hn, r, cn]
+                        if tr == OWN_NONE:
+                            tr = t_row[hn, addr_col[hn, cn, r], r]
+                        if tr > tp:
+                            c_row[n_cr] = r
+                            cx[n_cr] = -(t_ns - tr) / tau_corr_ns
+                            n_cr += 1
+                if n_cr > 0:  # (hi 0: to the end)
+                    exp_array(cx, cex, cex_r, cex_k, 0, n_cr)
+                for q_r in range(n_cr):
+                    r = c_row[q_r]
+                    c_was = causal[hn, r, cn]
+                    causal[hn, r, cn] = c_was + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
+                    if c_was == 0.0:
+                        list_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
                 t_post[neuron] = t_ns
             to_fpga = False
             pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
@@ -1185,6 +1206,9 @@ def integrate_steps(
                     if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
                         add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
                         n_ac = 0
+                    r_at = -1  # the row whose last pre time with the address was last read and stored
+                    t_was = -1
+                    own_at = False
                     for e in range(syn_ptr[sk], syn_ptr[sk + 1]):  # synapses with the address
                         ent = np.int64(syn_entry[e])
                         wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
@@ -1256,12 +1280,22 @@ def integrate_steps(
                                         nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
                         if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
+                            if r != r_at:  # (the key's synapses: row 2d's, then 2d + 1's) the row's time
+                                r_at = r
+                                t_was = t_row[h, addr, r]
+                                t_row[h, addr, r] = t_ns
+                                own_at = own_count[0, h, r] > 0
+                            t_last = t_was
+                            if own_at and t_own[h, r, c] != OWN_NONE:  # its own time, the row's from now on
+                                t_last = t_own[h, r, c]
+                                t_own[h, r, c] = OWN_NONE
+                                own_count[0, h, r] -= 1
+                                own_count[1, h, c] -= 1
                             tq = t_post[nc]
-                            if tq > t_pre[h, c, r]:  # only a post spike since this synapse's last pre
+                            if tq > t_last:  # only a post spike since this synapse's last pre
                                 ac_at[n_ac] = (h * 256 + r) * 256 + c
                                 ac_x[n_ac] = -(t_ns - tq) / tau_corr_ns
                                 n_ac += 1
-                            t_pre[h, c, r] = t_ns
             if to_fpga:
                 out_t[n_out] = t_ns
                 out_label[n_out] = label
