@@ -828,7 +828,9 @@ def integrate_steps(
     v_acc = np.empty(n_neurons if mc_on else 0)
     # correlation sensors: a column's causal arguments and exps; an event's acausal updates
     # (an event reaches a synapse at most once, so at most every entry of the table)
-    c_row = np.empty(256, np.int64)
+    c_t = np.empty(256, np.int64)
+    c_row = np.empty(257, np.int64)  # (+1: the branch-free compaction writes one past the last)
+    c_w = np.empty(256)
     cx = np.empty(256)
     cex = np.empty(256)
     cex_r = np.empty(256)
@@ -1142,30 +1144,28 @@ def integrate_steps(
                 hn = neuron // 256
                 cn = neuron % 256
                 tp = t_post[neuron]  # nearest neighbour, restricted: only a pre spike since the last post
-                # the rows with a pre spike since the last post first (each synapse's time its
-                # row's with its address, or its own: ``pre_times``), then their exps as SIMD
+                # the column's pre times (each synapse's its row's with its address, or its own:
+                # ``pre_times``), the rows with one since the last post, their sensors and exps,
+                # then the additions: loops without a branch on what a load brings, so that the
+                # loads of each (scattered, mostly from outside the L1 cache) overlap
+                for r in range(256):
+                    c_t[r] = t_row[hn, addr_col[hn, cn, r], r]
+                if own_count[1, hn, cn] != 0:
+                    for r in range(256):
+                        if t_own[hn, r, cn] != OWN_NONE:
+                            c_t[r] = t_own[hn, r, cn]
                 n_cr = 0
-                if own_count[1, hn, cn] == 0:
-                    for r in range(256):
-                        tr = t_row[hn, addr_col[hn, cn, r], r]
-                        if tr > tp:
-                            c_row[n_cr] = r
-                            cx[n_cr] = -(t_ns - tr) / tau_corr_ns
-                            n_cr += 1
-                else:
-                    for r in range(256):
-                        tr = t_own[hn, r, cn]
-                        if tr == OWN_NONE:
-                            tr = t_row[hn, addr_col[hn, cn, r], r]
-                        if tr > tp:
-                            c_row[n_cr] = r
-                            cx[n_cr] = -(t_ns - tr) / tau_corr_ns
-                            n_cr += 1
+                for r in range(256):
+                    c_row[n_cr] = r
+                    n_cr += c_t[r] > tp
+                for q_r in range(n_cr):
+                    cx[q_r] = -(t_ns - c_t[c_row[q_r]]) / tau_corr_ns
+                    c_w[q_r] = causal[hn, c_row[q_r], cn]
                 if n_cr > 0:  # (hi 0: to the end)
                     exp_array(cx, cex, cex_r, cex_k, 0, n_cr)
                 for q_r in range(n_cr):
                     r = c_row[q_r]
-                    c_was = causal[hn, r, cn]
+                    c_was = c_w[q_r]
                     causal[hn, r, cn] = c_was + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
                     if c_was == 0.0:
                         list_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
