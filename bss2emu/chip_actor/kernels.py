@@ -715,12 +715,29 @@ def list_sensed(sensed_list, at):
             sensed_list[n] = at
 
 
+@njit(inline="always", **_JIT)
+def list_sensed_if(sensed_list, at, cond):
+    """``list_sensed(sensed_list, at)`` if ``cond``, without a branch on ``cond`` (it
+    writes ``at`` one past the list either way): where ``cond`` comes from a load that may
+    miss the cache, a mispredicted branch on it would hold up the loads after it."""
+    n = sensed_list[0]
+    if n >= 0:
+        if n + 1 < sensed_list.shape[0]:
+            sensed_list[n + 1] = at
+            sensed_list[0] = n + np.int64(cond)
+        elif cond:
+            sensed_list[0] = -1
+
+
 @njit(**_JIT)
-def add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n, sensed_list):
+def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n, tau_corr_ns, sensed_list):
     """Add the first ``n`` gathered acausal updates, in their order: ``acausal[at] +=
-    exp(x)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``x = ac_x[q]``,
-    ``exp`` as SIMD (libm's bits; ``ac_ex``, ``ac_r``, ``ac_k`` scratch); a sensor that read
-    0 ``list_sensed``."""
+    exp(-dt/τ)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``dt =
+    ac_dt[q]`` (ns from the post spike to the pre spike), ``exp`` as SIMD (libm's bits;
+    ``ac_x``, ``ac_ex``, ``ac_r``, ``ac_k`` scratch); a sensor that read 0
+    ``list_sensed``."""
+    for q in range(n):
+        ac_x[q] = -ac_dt[q] / tau_corr_ns
     exp_array(ac_x, ac_ex, ac_r, ac_k, 0, n)
     for q in range(n):
         x = ac_x[q]
@@ -728,8 +745,7 @@ def add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n, sensed_list):
         at = ac_at[q]
         before = acausal[at >> 16, (at >> 8) & 255, at & 255]
         acausal[at >> 16, (at >> 8) & 255, at & 255] = before + e
-        if before == 0.0:
-            list_sensed(sensed_list, at)
+        list_sensed_if(sensed_list, at, before == 0.0)
 
 
 @njit(**_JIT)
@@ -837,6 +853,7 @@ def integrate_steps(
     cex_k = np.empty(256, np.uint64)
     n_acb = ACAUSAL_BATCH if corr_on else 0
     ac_at = np.empty(n_acb, np.int64)
+    ac_dt = np.empty(n_acb, np.int64)
     ac_x = np.empty(n_acb)
     ac_ex = np.empty(n_acb)
     ac_r = np.empty(n_acb)
@@ -880,7 +897,7 @@ def integrate_steps(
             continue
         if n_out + buf_cap > cap_out:
             if n_ac:
-                add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
+                add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
@@ -1167,8 +1184,7 @@ def integrate_steps(
                     r = c_row[q_r]
                     c_was = c_w[q_r]
                     causal[hn, r, cn] = c_was + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
-                    if c_was == 0.0:
-                        list_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
+                    list_sensed_if(sensed_list, (hn * 256 + r) * 256 + cn, c_was == 0.0)
                 t_post[neuron] = t_ns
             to_fpga = False
             pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
@@ -1204,7 +1220,7 @@ def integrate_steps(
                     sk = (h * _DRIVERS + d) * _ADDRESSES + addr
                     n_syn[0] += syn_weighted[sk]
                     if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
-                        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
+                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
                         n_ac = 0
                     r_at = -1  # the row whose last pre time with the address was last read and stored
                     t_was = -1
@@ -1292,15 +1308,14 @@ def integrate_steps(
                                 own_count[0, h, r] -= 1
                                 own_count[1, h, c] -= 1
                             tq = t_post[nc]
-                            if tq > t_last:  # only a post spike since this synapse's last pre
-                                ac_at[n_ac] = (h * 256 + r) * 256 + c
-                                ac_x[n_ac] = -(t_ns - tq) / tau_corr_ns
-                                n_ac += 1
+                            ac_at[n_ac] = (h * 256 + r) * 256 + c  # (taken if a post spike came since
+                            ac_dt[n_ac] = t_ns - tq                # the synapse's last pre: no branch)
+                            n_ac += np.int64(tq > t_last)
             if to_fpga:
                 out_t[n_out] = t_ns
                 out_label[n_out] = label
                 out_neuron[n_out] = neuron
                 n_out += 1
     if n_ac:
-        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
+        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
     return n_steps, n_out, n_madc, n_cadc, n_syn[0]
