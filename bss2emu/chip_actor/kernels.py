@@ -78,13 +78,21 @@ Delivery looks up the drivers an event selects (``driver_table``) and the synaps
 the event's address in those drivers' rows (``synapse_table``, weights included, in the
 order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
 step's events are put in order by insertion sort, or by merge sort when there are many.
-The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) are kept where their
-walks read them: a post spike's causal update reads its column's last pre times (``t_pre``
-by column, contiguous), an event's acausal updates are gathered along the synapses it reached
-and added in that order in batches of many events (``add_acausal``: nothing reads them in
-between), each with ``exp`` as SIMD over the column or the batch; the sensors themselves stay
-by row, as the PPU reads them. A sensor that read 0 lists its synapse as it is added to
-(``list_sensed``), so that a compiled STDP rule reads only those (``ppu_passes``).
+The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) cost memory traffic
+more than arithmetic, so their state is kept to be touched little: a synapse's last pre time
+is its row's last event with its address (``pre_times``: one time per hemisphere, address and
+row, and a time of its own only for a synapse that its row's events skipped — disabled — or
+that was set from outside), so an event stores one time per row it reaches, not one per
+synapse. A post spike's causal update gathers its column's pre times through a by-column copy
+of the addresses, keeps the rows that pair, then loads their sensors, computes their ``exp``
+as SIMD and adds — in loops without a branch on what the scattered loads bring, so that the
+loads overlap. An event's acausal updates are gathered along the synapses it reached (also
+without a branch on the pairing test) and added in that order in batches of many events
+(``add_acausal``: nothing reads them in between), with ``exp`` as SIMD over the batch. The
+sensors themselves stay by row, as the PPU and Python rules read them. A sensor that read 0
+lists its synapse as it is added to (``list_sensed``, ``list_sensed_if``), so that a compiled
+STDP rule reads only those (``ppu_passes``). Every sensor gets the same additions in the same
+order with the same arguments as by the definition (``tests/chip_actor/test_pre_times.py``).
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
