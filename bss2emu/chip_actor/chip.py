@@ -28,7 +28,7 @@ from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
 from .madc import kernel_channels, madc_columns
-from .pre_times import PreTimes, pre_times_into, pre_times_of
+from .pre_times import PreTimes, keep_own_pre_times, pre_times_into, pre_times_of
 from .structure import compartment_structure, has_structure, point_structure
 
 
@@ -378,10 +378,12 @@ class Chip:
         mask[tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))] = np.asarray(enabled, bool)
         if not np.array_equal(before, mask):
             self._config_token = object()
-            self._rebuild_synapses_only()
+            if self._sensors_filled:  # (events of its row no longer set a disabled synapse's pre time)
+                keep_own_pre_times(*self._pre, *np.nonzero(before & ~mask))
+            self._build_synapse_table()
 
     def _rebuild_synapses_only(self) -> None:
-        # the pre times per synapse under the table that was, kept under the new one
+        # the pre times per synapse under the configuration that was, kept under the new one
         t_pre = self.t_pre if self._sensors_filled else None
         self._build_synapse_table()
         if t_pre is not None:

@@ -17,8 +17,9 @@ row's holds again (the kernel clears ``t_own`` there). ``own_count[0, h, r]`` an
 (all of them, in a run without topology writes) are walked without reading ``t_own``.
 
 ``pre_times_into`` builds this state from per-synapse times and ``pre_times_of`` gives them
-back, bit for bit: a checkpoint holds the per-synapse times (``Chip.t_pre``), and a change
-of the synapse table (addresses, row modes, enabled synapses) rebuilds the state from them.
+back, bit for bit: a checkpoint holds the per-synapse times (``Chip.t_pre``), and a new
+configuration (addresses, row modes) rebuilds the state from them; a synapse that is
+disabled gets its own time then (``keep_own_pre_times``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,18 @@ def pre_times_into(t_pre, addresses, row_modes, enabled, t_row, t_own, own_count
                     own_count[1, h, c] += 1
                 else:
                     t_own[h, r, c] = OWN_NONE
+
+
+@njit(**_JIT)
+def keep_own_pre_times(t_row, t_own, own_count, addr_col, hemisphere, row, column):
+    """Give the synapses ``(hemisphere[i], row[i], column[i])`` their pre times as their own
+    where they have none (before events of their rows stop reaching them: disabled)."""
+    for i in range(hemisphere.shape[0]):
+        h, r, c = hemisphere[i], row[i], column[i]
+        if t_own[h, r, c] == OWN_NONE:
+            t_own[h, r, c] = t_row[h, addr_col[h, c, r], r]
+            own_count[0, h, r] += 1
+            own_count[1, h, c] += 1
 
 
 @njit(**_JIT)
