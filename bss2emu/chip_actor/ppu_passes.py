@@ -162,8 +162,8 @@ def stdp_sweep_listed(causal, acausal, weights, in_view, sensed_list, per_lsb, d
     the chip's kernel listed (``kernels.list_sensed``: ``sensed_list[1:1 + sensed_list[0]]``,
     a synapse listed where a sensor of it that read 0 was added to) instead of the whole view:
     the others read 0 and, with ``dw[0, 0] == 0``, keep their weight — the same writes in
-    another order (one per synapse: the same bits; a synapse listed twice reads 0 the second
-    time). Empties the list: a synapse outside the view leaves it with its sensors as they
+    the order of the synapses' index (one per synapse: the same bits; a synapse listed twice
+    is swept once). Empties the list: a synapse outside the view leaves it with its sensors as they
     are (no sweep reads them, and they are listed again only if they come back to 0).
     Returns how many weights changed."""
     n = sensed_list[0]
