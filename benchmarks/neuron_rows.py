@@ -48,7 +48,8 @@ def _calls(n_calls, k0, h, coef, flags, nstate, ref_end, spike_count, syn, drv_t
         k += K.integrate_steps(
             k, STEPS_PER_CALL, h, coef, flags, nstate, ref_end, spike_count, syn[0], syn[1], syn[2], drv_t[0], drv_t[1],
             drv, stp[0], stp[1], stp[2], stp[3], stp[4], stp[5], xb[0], xb[1], xb[2], bg, bg_next, bg_rng,
-            none_i, none_i, none_i, False, 1.0, corr[0], corr[1], corr[2], corr[3], corr[4], madc, madc, 1,
+            none_i, none_i, none_i, False, 1.0, corr[0], corr[1], corr[2], corr[3], corr[4], corr[5], corr[6],
+            corr[7], madc, madc, 1,
             none_i, none_f, 0, none_i, cadc_v, out[0], out[1], out[2],
             st[0], st[1], st[2], st[3], st[4], st[5], st[6], psp[0], psp[1], psp[2], sbuf, fbuf, bbuf, ibuf, ex_k)[0]
     return k
@@ -82,13 +83,13 @@ def main(argv: list[str] | None = None) -> None:
     n, h = len(chip.ref_end), chip.dt_ns
     bg = chip.bg.copy()
     bg[K.B_ENABLE] = 0  # no background events: the neuron update and the step's bookkeeping only
-    t_pre, causal, acausal = chip.sensor_arrays(fill=False)
+    pre, causal, acausal = chip.sensor_arrays(fill=False)
     cap = 4 * (8 * (h // 4 + 1) + n) + 4096
     fixed = (chip.spike_count, chip.synapse_table[:3], chip.drv_table, chip.drv,
              (chip.stp_u_param, chip.stp_tau_ns, chip.set_scale, chip.stp_last, chip.stp_r, chip.stp_u),
              (chip.config.crossbar.enable, chip.config.crossbar.mask, chip.config.crossbar.target), bg,
              chip.bg_next_ns.copy(), chip.bg_rng.copy(), np.zeros(0, np.int64), np.zeros(0),
-             (t_pre, chip.t_post, causal, acausal, chip.sensed_list), np.full(2, -1, np.int64),
+             (*pre, chip.t_post, causal, acausal, chip.sensed_list), np.full(2, -1, np.int64),
              np.zeros((0, n), np.int64), tuple(np.empty(cap, np.int64) for _ in range(3)),
              tuple(chip.structure[:7]), (chip.psp_tab, chip.psp_ok, chip.psp_class),
              np.empty((6, K.window_buffer_cap(0, h, n)), np.int64))

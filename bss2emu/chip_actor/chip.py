@@ -28,6 +28,7 @@ from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
 from .madc import kernel_channels, madc_columns
+from .pre_times import PreTimes, keep_own_pre_times, pre_times_into, pre_times_of
 from .structure import compartment_structure, has_structure, point_structure
 
 
@@ -122,6 +123,7 @@ class Chip:
         self.step = 0
         #: which synapses are connected (``SynapseEnableWrite``); a disabled one keeps its weight
         self.synapse_enabled = np.ones((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), bool)
+        self._sensors_filled = False  # (``_reset_state``; no pre times to keep in the first synapse table)
         block = np.zeros((_B_ROWS, K.neuron_row_length(C.NEURONS_PER_CHIP)))  # (see _B_ROWS)
         #: what the kernels take: ``coef``, ``nstate`` and ``flags`` in rows of
         #: ``kernels.neuron_row_length`` (C-contiguous; the neurons first in each row)
@@ -225,12 +227,12 @@ class Chip:
         self.bg_next_ns = (-(-bgc.start_ticks * NS_PER_TICK // 4) * 4).astype(np.int64)
         self.bg_rng = bgc.seed.astype(np.int64).copy()
         shape_s = (C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE)
-        # the synapses' last pre times are kept by column ([hemisphere, column, row]): a post
-        # spike reads its column's, contiguously (``t_pre`` is a [hemisphere, row, column] view).
-        # These three megabyte arrays are filled (-1, 0, 0) only when first needed — a run with
-        # the sensors on or a read — so a chip without sensors never writes them; the arrays
-        # themselves stay the same objects (compiled hosts hold their addresses)
-        self._t_pre_by_column = np.empty(shape_s, dtype=np.int64)
+        # the synapses' last pre times as the kernel keeps them (``pre_times``: per row and
+        # address; ``t_pre`` gives them per synapse) and the sensors: these megabyte arrays are
+        # filled (no pre spike, 0, 0) only when first needed — a run with the sensors on or a
+        # read — so a chip without sensors never writes them; the arrays themselves stay the
+        # same objects (compiled hosts hold their addresses)
+        self._pre = PreTimes.empty()
         self._causal = np.empty(shape_s)
         self._acausal = np.empty(shape_s)
         self._sensors_filled = False
@@ -241,32 +243,30 @@ class Chip:
         if self.config.readout.enable_correlation:
             self.sensor_arrays()
 
-    def sensor_arrays(self, fill: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The correlation sensors' arrays ``(t_pre_by_column, causal, acausal)`` as the kernels
-        take them; ``fill=False`` (a kernel call with the sensors off, which never touches
-        them): without filling them in if nothing has needed them yet."""
+    def sensor_arrays(self, fill: bool = True) -> tuple[PreTimes, np.ndarray, np.ndarray]:
+        """The correlation sensors' arrays ``(pre_times, causal, acausal)`` as the kernels
+        take them (``pre_times``: a ``PreTimes``); ``fill=False`` (a kernel call with the
+        sensors off, which never touches them): without filling them in if nothing has needed
+        them yet."""
         if fill and not self._sensors_filled:
-            self._t_pre_by_column.fill(-1)
+            self._sensors_filled = True
+            self._set_pre_times(np.full(self._causal.shape, -1, np.int64))
             self._causal.fill(0.0)
             self._acausal.fill(0.0)
-            self._sensors_filled = True
-        return self._t_pre_by_column, self._causal, self._acausal
+        return self._pre, self._causal, self._acausal
+
+    def _set_pre_times(self, t_pre: np.ndarray) -> None:
+        """The kernel's pre-time state from per-synapse times ``t_pre[h, r, c]`` for the
+        synapse table as it is now (``pre_times.pre_times_into``)."""
+        syn = self.config.synapses
+        pre_times_into(np.ascontiguousarray(t_pre, np.int64), syn.addresses, syn.row_modes, self.synapse_enabled,
+                       *self._pre)
 
     def _list_sensed(self) -> None:
         """``sensed_list`` from the sensors: every synapse whose sensors are not 0."""
         at = np.flatnonzero((self._causal != 0) | (self._acausal != 0))
         self.sensed_list[0] = len(at)
         self.sensed_list[1:1 + len(at)] = at
-
-    @property
-    def t_pre_by_column(self) -> np.ndarray:
-        """Each synapse's last presynaptic event time (ns, -1: none), ``[hemisphere, column, row]``."""
-        return self.sensor_arrays()[0]
-
-    @t_pre_by_column.setter
-    def t_pre_by_column(self, value: np.ndarray) -> None:
-        self.sensor_arrays()
-        self._t_pre_by_column = value
 
     @property
     def causal(self) -> np.ndarray:
@@ -293,12 +293,18 @@ class Chip:
     @property
     def t_pre(self) -> np.ndarray:
         """Each synapse's last presynaptic event time (ns, -1: none), ``[hemisphere, row,
-        column]`` (a view of ``t_pre_by_column``)."""
-        return self.t_pre_by_column.transpose(0, 2, 1)
+        column]``: a read-only copy (the kernel keeps them per row, ``pre_times``); set it
+        as a whole."""
+        pre = self.sensor_arrays()[0]
+        out = np.empty(self._causal.shape, np.int64)
+        pre_times_of(pre.t_row, pre.t_own, pre.addr_col, out)
+        out.flags.writeable = False
+        return out
 
     @t_pre.setter
     def t_pre(self, value) -> None:
-        self.t_pre[...] = value
+        self.sensor_arrays()
+        self._set_pre_times(np.broadcast_to(np.asarray(value, np.int64), self._causal.shape))
 
     def set_neuron_values(self, name: str, neurons, values) -> None:
         """Write one neuron parameter (hardware value) for the given circuits."""
@@ -372,9 +378,18 @@ class Chip:
         mask[tuple(np.asarray(i, dtype=np.int64) for i in (hemisphere, rows, columns))] = np.asarray(enabled, bool)
         if not np.array_equal(before, mask):
             self._config_token = object()
-            self._rebuild_synapses_only()
+            if self._sensors_filled:  # (events of its row no longer set a disabled synapse's pre time)
+                keep_own_pre_times(*self._pre, *np.nonzero(before & ~mask))
+            self._build_synapse_table()
 
     def _rebuild_synapses_only(self) -> None:
+        # the pre times per synapse under the configuration that was, kept under the new one
+        t_pre = self.t_pre if self._sensors_filled else None
+        self._build_synapse_table()
+        if t_pre is not None:
+            self._set_pre_times(t_pre)
+
+    def _build_synapse_table(self) -> None:
         syn = self.config.synapses
         if syn.weights is self._borrowed_weights:  # (a loaded configuration's: see _shared_synapse_table)
             table = _shared_synapse_table(syn.weights, syn.addresses, syn.row_modes)
@@ -460,6 +475,8 @@ class Chip:
             v = state[k]
             if k in ("step", "synaptic_events"):
                 setattr(self, k, int(v))
+            elif k == "t_pre":
+                self.t_pre = v  # (after the synapse table: set_state restores the configuration first)
             else:
                 now = getattr(self, k)
                 if now.shape == v.shape and now.dtype == v.dtype:
@@ -522,7 +539,7 @@ class Chip:
                 self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
-                ro.enable_correlation, ro.tau_corr_us * 1e3, sensors[0], self.t_post, sensors[1], sensors[2],
+                ro.enable_correlation, ro.tau_corr_us * 1e3, *sensors[0], self.t_post, sensors[1], sensors[2],
                 self.sensed_list,
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],

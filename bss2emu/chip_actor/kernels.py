@@ -78,13 +78,21 @@ Delivery looks up the drivers an event selects (``driver_table``) and the synaps
 the event's address in those drivers' rows (``synapse_table``, weights included, in the
 order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
 step's events are put in order by insertion sort, or by merge sort when there are many.
-The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) are kept where their
-walks read them: a post spike's causal update reads its column's last pre times (``t_pre``
-by column, contiguous), an event's acausal updates are gathered along the synapses it reached
-and added in that order in batches of many events (``add_acausal``: nothing reads them in
-between), each with ``exp`` as SIMD over the column or the batch; the sensors themselves stay
-by row, as the PPU reads them. A sensor that read 0 lists its synapse as it is added to
-(``list_sensed``), so that a compiled STDP rule reads only those (``ppu_passes``).
+The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) cost memory traffic
+more than arithmetic, so their state is kept to be touched little: a synapse's last pre time
+is its row's last event with its address (``pre_times``: one time per hemisphere, address and
+row, and a time of its own only for a synapse that its row's events skipped — disabled — or
+that was set from outside), so an event stores one time per row it reaches, not one per
+synapse. A post spike's causal update gathers its column's pre times through a by-column copy
+of the addresses, keeps the rows that pair, then loads their sensors, computes their ``exp``
+as SIMD and adds — in loops without a branch on what the scattered loads bring, so that the
+loads overlap. An event's acausal updates are gathered along the synapses it reached (also
+without a branch on the pairing test) and added in that order in batches of many events
+(``add_acausal``: nothing reads them in between), with ``exp`` as SIMD over the batch. The
+sensors themselves stay by row, as the PPU and Python rules read them. A sensor that read 0
+lists its synapse as it is added to (``list_sensed``, ``list_sensed_if``), so that a compiled
+STDP rule reads only those (``ppu_passes``). Every sensor gets the same additions in the same
+order with the same arguments as by the definition (``tests/chip_actor/test_pre_times.py``).
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
@@ -111,6 +119,7 @@ import numpy as np
 from numba import njit
 
 from .libm_exp import bits_of, exp_array, float_of, in_fast_range
+from .pre_times import OWN_NONE
 
 # rows of the per-neuron coefficient array ``coef[ROW, neuron]``
 (
@@ -714,12 +723,29 @@ def list_sensed(sensed_list, at):
             sensed_list[n] = at
 
 
+@njit(inline="always", **_JIT)
+def list_sensed_if(sensed_list, at, cond):
+    """``list_sensed(sensed_list, at)`` if ``cond``, without a branch on ``cond`` (it
+    writes ``at`` one past the list either way): where ``cond`` comes from a load that may
+    miss the cache, a mispredicted branch on it would hold up the loads after it."""
+    n = sensed_list[0]
+    if n >= 0:
+        if n + 1 < sensed_list.shape[0]:
+            sensed_list[n + 1] = at
+            sensed_list[0] = n + np.int64(cond)
+        elif cond:
+            sensed_list[0] = -1
+
+
 @njit(**_JIT)
-def add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n, sensed_list):
+def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n, tau_corr_ns, sensed_list):
     """Add the first ``n`` gathered acausal updates, in their order: ``acausal[at] +=
-    exp(x)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``x = ac_x[q]``,
-    ``exp`` as SIMD (libm's bits; ``ac_ex``, ``ac_r``, ``ac_k`` scratch); a sensor that read
-    0 ``list_sensed``."""
+    exp(-dt/τ)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``dt =
+    ac_dt[q]`` (ns from the post spike to the pre spike), ``exp`` as SIMD (libm's bits;
+    ``ac_x``, ``ac_ex``, ``ac_r``, ``ac_k`` scratch); a sensor that read 0
+    ``list_sensed``."""
+    for q in range(n):
+        ac_x[q] = -ac_dt[q] / tau_corr_ns
     exp_array(ac_x, ac_ex, ac_r, ac_k, 0, n)
     for q in range(n):
         x = ac_x[q]
@@ -727,8 +753,7 @@ def add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n, sensed_list):
         at = ac_at[q]
         before = acausal[at >> 16, (at >> 8) & 255, at & 255]
         acausal[at >> 16, (at >> 8) & 255, at & 255] = before + e
-        if before == 0.0:
-            list_sensed(sensed_list, at)
+        list_sensed_if(sensed_list, at, before == 0.0)
 
 
 @njit(**_JIT)
@@ -738,7 +763,7 @@ def integrate_window(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list,
+    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -753,7 +778,7 @@ def integrate_window(
         k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
         syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
         stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target, bg, bg_next_ns, bg_rng, ev_t, ev_in, ev_label,
-        corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list, madc_neuron, madc_row, madc_every, madc_t, madc_x,
+        corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list, madc_neuron, madc_row, madc_every, madc_t, madc_x,
         cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
         syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val, psp_tab, psp_ok, psp_class,
         sbuf, fbuf, bbuf, ibuf, ex_k)
@@ -770,7 +795,7 @@ def integrate_steps(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_pre, t_post, causal, acausal, sensed_list,
+    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -793,8 +818,9 @@ def integrate_steps(
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
     ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
     ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
-    The correlation sensors (``corr_on``): ``t_pre`` (each synapse's last pre time, ns) is
-    ``[hemisphere, column, row]``, ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
+    The correlation sensors (``corr_on``): ``t_row``, ``t_own``, ``own_count``, ``addr_col``
+    are the synapses' last pre times (``pre_times.PreTimes``), ``t_post`` the neurons' last
+    spike times (ns), ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
     ``sensed_list``: synapses whose sensors were added to from 0 (``list_sensed``).
     The neurons are those of ``ref_end``; the rows of ``coef``, ``flags``, ``nstate`` and the
     scratch may be longer (``neuron_row_length``: ``Chip`` pads them), the rest unused.
@@ -826,12 +852,16 @@ def integrate_steps(
     v_acc = np.empty(n_neurons if mc_on else 0)
     # correlation sensors: a column's causal arguments and exps; an event's acausal updates
     # (an event reaches a synapse at most once, so at most every entry of the table)
+    c_t = np.empty(256, np.int64)
+    c_row = np.empty(257, np.int64)  # (+1: the branch-free compaction writes one past the last)
+    c_w = np.empty(256)
     cx = np.empty(256)
     cex = np.empty(256)
     cex_r = np.empty(256)
     cex_k = np.empty(256, np.uint64)
     n_acb = ACAUSAL_BATCH if corr_on else 0
     ac_at = np.empty(n_acb, np.int64)
+    ac_dt = np.empty(n_acb, np.int64)
     ac_x = np.empty(n_acb)
     ac_ex = np.empty(n_acb)
     ac_r = np.empty(n_acb)
@@ -875,7 +905,7 @@ def integrate_steps(
             continue
         if n_out + buf_cap > cap_out:
             if n_ac:
-                add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
+                add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
@@ -1135,19 +1165,34 @@ def integrate_steps(
             inp = sb_in[i]
             label = sb_label[i]
             neuron = sb_neuron[i]
-            if neuron >= 0 and corr_on:  # causal sensors of the sender's column (its pre times contiguous, SIMD)
+            if neuron >= 0 and corr_on:  # causal sensors of the sender's column
                 hn = neuron // 256
                 cn = neuron % 256
-                for r in range(256):
-                    cx[r] = -(t_ns - t_pre[hn, cn, r]) / tau_corr_ns
-                exp_array(cx, cex, cex_r, cex_k)
                 tp = t_post[neuron]  # nearest neighbour, restricted: only a pre spike since the last post
+                # the column's pre times (each synapse's its row's with its address, or its own:
+                # ``pre_times``), the rows with one since the last post, their sensors and exps,
+                # then the additions: loops without a branch on what a load brings, so that the
+                # loads of each (scattered, mostly from outside the L1 cache) overlap
                 for r in range(256):
-                    if t_pre[hn, cn, r] > tp:
-                        c_was = causal[hn, r, cn]
-                        causal[hn, r, cn] = c_was + (cex[r] if in_fast_range(cx[r]) else np.exp(cx[r]))
-                        if c_was == 0.0:
-                            list_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
+                    c_t[r] = t_row[hn, addr_col[hn, cn, r], r]
+                if own_count[1, hn, cn] != 0:
+                    for r in range(256):
+                        if t_own[hn, r, cn] != OWN_NONE:
+                            c_t[r] = t_own[hn, r, cn]
+                n_cr = 0
+                for r in range(256):
+                    c_row[n_cr] = r
+                    n_cr += c_t[r] > tp
+                for q_r in range(n_cr):
+                    cx[q_r] = -(t_ns - c_t[c_row[q_r]]) / tau_corr_ns
+                    c_w[q_r] = causal[hn, c_row[q_r], cn]
+                if n_cr > 0:  # (hi 0: to the end)
+                    exp_array(cx, cex, cex_r, cex_k, 0, n_cr)
+                for q_r in range(n_cr):
+                    r = c_row[q_r]
+                    c_was = c_w[q_r]
+                    causal[hn, r, cn] = c_was + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
+                    list_sensed_if(sensed_list, (hn * 256 + r) * 256 + cn, c_was == 0.0)
                 t_post[neuron] = t_ns
             to_fpga = False
             pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
@@ -1183,8 +1228,11 @@ def integrate_steps(
                     sk = (h * _DRIVERS + d) * _ADDRESSES + addr
                     n_syn[0] += syn_weighted[sk]
                     if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
-                        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
+                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
                         n_ac = 0
+                    r_at = -1  # the row whose last pre time with the address was last read and stored
+                    t_was = -1
+                    own_at = False
                     for e in range(syn_ptr[sk], syn_ptr[sk + 1]):  # synapses with the address
                         ent = np.int64(syn_entry[e])
                         wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
@@ -1256,17 +1304,26 @@ def integrate_steps(
                                         nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
                         if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
+                            if r != r_at:  # (the key's synapses: row 2d's, then 2d + 1's) the row's time
+                                r_at = r
+                                t_was = t_row[h, addr, r]
+                                t_row[h, addr, r] = t_ns
+                                own_at = own_count[0, h, r] > 0
+                            t_last = t_was
+                            if own_at and t_own[h, r, c] != OWN_NONE:  # its own time, the row's from now on
+                                t_last = t_own[h, r, c]
+                                t_own[h, r, c] = OWN_NONE
+                                own_count[0, h, r] -= 1
+                                own_count[1, h, c] -= 1
                             tq = t_post[nc]
-                            if tq > t_pre[h, c, r]:  # only a post spike since this synapse's last pre
-                                ac_at[n_ac] = (h * 256 + r) * 256 + c
-                                ac_x[n_ac] = -(t_ns - tq) / tau_corr_ns
-                                n_ac += 1
-                            t_pre[h, c, r] = t_ns
+                            ac_at[n_ac] = (h * 256 + r) * 256 + c  # (taken if a post spike came since
+                            ac_dt[n_ac] = t_ns - tq                # the synapse's last pre: no branch)
+                            n_ac += np.int64(tq > t_last)
             if to_fpga:
                 out_t[n_out] = t_ns
                 out_label[n_out] = label
                 out_neuron[n_out] = neuron
                 n_out += 1
     if n_ac:
-        add_acausal(acausal, ac_at, ac_x, ac_ex, ac_r, ac_k, n_ac, sensed_list)
+        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
     return n_steps, n_out, n_madc, n_cadc, n_syn[0]

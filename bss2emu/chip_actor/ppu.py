@@ -115,7 +115,7 @@ class ChipSnapshot:
         flat = index if isinstance(index, np.ndarray) else flat_index(*index)
         if reset and not (self._causal.flags.writeable and self._acausal.flags.writeable):
             self._causal, self._acausal = self._causal.copy(), self._acausal.copy()  # (from Ray's store)
-        # (3-d, any layout: the sensors may be views, as a chip's t_pre is)
+        # (3-d, any layout: the sensors may be views)
         return _codes_at(self._causal, self._acausal, np.ascontiguousarray(flat, np.int64), 1.0 / self.corr_lsb,
                          reset)
 

@@ -40,6 +40,16 @@ def _table_weight(w, dw, x_c, x_a):
 
 
 @njit(inline="always")
+def _bit_index(bit):
+    """The index of the one set bit of the uint64 ``bit`` (a count of the bits below it)."""
+    x = bit - np.uint64(1)
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(inline="always")
 def _gather_codes(causal, acausal, flat, lo, hi, per_lsb, reset, every, cand, x_c, x_a):
     """Pass 1 of ``stdp_pass`` over ``flat[lo:hi]``: each synapse's index and both sensors
     in LSB units into ``cand``, ``x_c``, ``x_a`` — kept (the count grows) when ``every`` or
@@ -152,27 +162,28 @@ def stdp_sweep_listed(causal, acausal, weights, in_view, sensed_list, per_lsb, d
     the chip's kernel listed (``kernels.list_sensed``: ``sensed_list[1:1 + sensed_list[0]]``,
     a synapse listed where a sensor of it that read 0 was added to) instead of the whole view:
     the others read 0 and, with ``dw[0, 0] == 0``, keep their weight — the same writes in
-    another order (one per synapse: the same bits; a synapse listed twice reads 0 the second
-    time). Empties the list: a synapse outside the view leaves it with its sensors as they
+    the order of the synapses' index (one per synapse: the same bits; a synapse listed twice
+    is swept once). Empties the list: a synapse outside the view leaves it with its sensors as they
     are (no sweep reads them, and they are listed again only if they come back to 0).
     Returns how many weights changed."""
     n = sensed_list[0]
-    changed = 0
+    # the listed synapses of the view in the order of their index (the list holds them as the
+    # kernel added to them: a post spike's by column, scattered over the arrays), through a
+    # bitmap that also drops the repeated ones, then ``stdp_sweep`` over them: its loads go
+    # forward through the arrays, where the prefetchers keep ahead of them
+    marked = np.zeros(causal.shape[0] // 64 + 1, np.uint64)
     for q in range(n):
         j = sensed_list[1 + q]
-        if in_view[j] == 0:
-            continue
-        xc = causal[j] * per_lsb
-        xa = acausal[j] * per_lsb
-        causal[j] = 0.0
-        acausal[j] = 0.0
-        if (xc <= 0.5) & (xa <= 0.5):  # (both codes 0: no change; NaN goes on, as in _gather_codes)
-            continue
-        w = weights[j]
-        v = _table_weight(w, dw, xc, xa)
-        if v != w:
-            weights[j] = v
-            set_entry_weight_at(ptr, entry, n_weighted, position[j], v)
-            changed += 1
+        marked[j >> 6] |= np.uint64(1) << np.uint64(j & 63)
+    flat = np.empty(n, np.int64)
+    m = 0
+    for word in range(marked.shape[0]):
+        bits = marked[word]
+        while bits != 0:
+            low = bits & (~bits + np.uint64(1))  # (the lowest set bit)
+            j = word * 64 + _bit_index(low)
+            bits ^= low
+            flat[m] = j
+            m += in_view[j] != 0
     sensed_list[0] = 0
-    return changed
+    return stdp_sweep(causal, acausal, weights, flat[:m], per_lsb, True, dw, ptr, entry, n_weighted, position)

@@ -190,10 +190,10 @@ class _Unit:
     def arrays(self) -> list[np.ndarray]:
         """The arrays of ``host_kernel.FIELDS``, in its order."""
         ch, xb = self.chip, self.chip.config.crossbar
-        t_pre, causal, acausal = ch.sensor_arrays(fill=bool(ch.config.readout.enable_correlation))
+        pre, causal, acausal = ch.sensor_arrays(fill=bool(ch.config.readout.enable_correlation))
         return [ch.coef_rows, ch.flags_rows, ch.nstate_rows, ch.ref_end, ch.spike_count, *ch.synapse_table[:3], *ch.drv_table,
                 ch.drv, ch.stp_u_param, ch.stp_tau_ns, ch.set_scale, ch.stp_last, ch.stp_r, ch.stp_u,
-                xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, t_pre, ch.t_post, causal,
+                xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, *pre, ch.t_post, causal,
                 acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7], ch.psp_tab,
                 ch.psp_ok, ch.psp_class, ch.sensed_list]
 
@@ -553,7 +553,7 @@ class ChipHost:
 # arrays the kernel only reads: a converted copy serves (the others it updates in place)
 _READ_ONLY_FIELDS = {"coef", "flags", "syn_ptr", "syn_entry", "syn_weighted", "drv_ptr", "drv_list", "drv",
                      "stp_u_param", "stp_tau_ns", "set_scale", "xb_en", "xb_mask", "xb_target", "bg",
-                     "play_t_ns", "play_label", "syn_target", "mc_follow", "mc_follow_lead", "cp_rows", "cp_block", "cp_offset", "cp_val"}
+                     "addr_col", "play_t_ns", "play_label", "syn_target", "mc_follow", "mc_follow_lead", "cp_rows", "cp_block", "cp_offset", "cp_val"}
 _WRITTEN = [f for f, (name, _, _) in enumerate(HK.FIELDS) if name not in _READ_ONLY_FIELDS]
 
 

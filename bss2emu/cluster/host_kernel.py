@@ -27,8 +27,8 @@ Every array's dtype, shape and contiguity is checked when the table is built.
 
 numba's on-disk cache keys a compiled function to its own file's content only (touching the
 file changes nothing): this module's cache holds ``kernels.integrate_steps`` compiled in, so
-on import ``_drop_stale_cache`` deletes it when ``chip_actor/kernels.py`` or ``libm_exp.py``
-changed since it was written.
+on import ``_drop_stale_cache`` deletes it when ``chip_actor/kernels.py`` or a module it
+compiles in changed since it was written.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..chip_actor import kernels as K
-from ..chip_actor import libm_exp, ppu_passes
+from ..chip_actor import libm_exp, ppu_passes, pre_times
 from ..chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed
 from ..protocol import coordinates as C
 from ..routing.interconnect import route_window
@@ -57,7 +57,7 @@ def _drop_stale_cache() -> None:
     cache_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
     try:
         digest = hashlib.sha256()
-        for path in (K.__file__, libm_exp.__file__, ppu_passes.__file__):
+        for path in (K.__file__, libm_exp.__file__, ppu_passes.__file__, pre_times.__file__):
             with open(path, "rb") as fh:
                 digest.update(fh.read())
         stamp = os.path.join(cache_dir, "host_kernel.kernels-digest")
@@ -105,7 +105,9 @@ FIELDS = (
     ("xb_en", np.int64, _XB), ("xb_mask", np.int64, _XB), ("xb_target", np.int64, _XB),
     ("bg", np.int64, (8, C.BACKGROUND_GENERATORS)), ("bg_next_ns", np.int64, (C.BACKGROUND_GENERATORS,)),
     ("bg_rng", np.int64, (C.BACKGROUND_GENERATORS,)),
-    ("t_pre", np.int64, (_H, _COL, _R)), ("t_post", np.int64, (_N,)),  # t_pre by column
+    # the synapses' last pre times (``chip_actor.pre_times.PreTimes``) and the neurons' last spikes
+    ("t_row", np.int64, (_H, C.ADDRESS_MAX + 1, _R)), ("t_own", np.int64, (_H, _R, _COL)),
+    ("own_count", np.int64, (2, _H, _R)), ("addr_col", np.uint8, (_H, _COL, _R)), ("t_post", np.int64, (_N,)),
     ("causal", np.float64, (_H, _R, _COL)), ("acausal", np.float64, (_H, _R, _COL)),
     ("play_t_ns", np.int64, None), ("play_label", np.int64, None),
     # structured neurons (``chip_actor.structure.Structure``)
@@ -119,9 +121,9 @@ FIELDS = (
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
- A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_PRE, A_T_POST, A_CAUSAL, A_ACAUSAL, A_PLAY_T, A_PLAY_LABEL,
- A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB, A_PSP_OK, A_PSP_CLASS,
- A_SENSED_LIST) = range(40)
+ A_XB_TARGET, A_BG, A_BG_NEXT, A_BG_RNG, A_T_ROW, A_T_OWN, A_OWN_COUNT, A_ADDR_COL, A_T_POST, A_CAUSAL, A_ACAUSAL,
+ A_PLAY_T, A_PLAY_LABEL, A_SYN_TARGET, A_FOLLOW, A_FOLLOW_LEAD, A_CP_ROWS, A_CP_BLOCK, A_CP_OFFSET, A_CP_VAL, A_PSP_TAB,
+ A_PSP_OK, A_PSP_CLASS, A_SENSED_LIST) = range(43)
 N_FIELDS = len(FIELDS)
 # per-chip integers: the lengths of the 1-d fields of any length, and readout settings (the
 # MADC's neuron and state row per channel: two entries each, ``Chip.madc_kernel_channels``)
@@ -442,7 +444,10 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
             carray(_voidptr(a[A_BG_RNG]), C.BACKGROUND_GENERATORS, np.int64),
             ev_t[c, lo:ne], ev_in[c, lo:ne], ev_lab[c, lo:ne],
             ints[c, I_CORR_ON] != 0, tau_corr_ns[c],
-            carray(_voidptr(a[A_T_PRE]), (_H, _COL, _R), np.int64),
+            carray(_voidptr(a[A_T_ROW]), (_H, C.ADDRESS_MAX + 1, _R), np.int64),
+            carray(_voidptr(a[A_T_OWN]), (_H, _R, _COL), np.int64),
+            carray(_voidptr(a[A_OWN_COUNT]), (2, _H, _R), np.int64),
+            carray(_voidptr(a[A_ADDR_COL]), (_H, _COL, _R), np.uint8),
             carray(_voidptr(a[A_T_POST]), _N, np.int64),
             carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
             carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
