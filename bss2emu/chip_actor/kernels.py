@@ -679,9 +679,9 @@ def decay_inputs(nstate, coef, lo, hi, n_steps):
 
 # rows of the scratch arrays of ``integrate_steps`` (``window_scratch``)
 SB_T, SB_IN, SB_LABEL, SB_NEURON, SB_KEY, SB_ORDER = range(6)
-FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW = range(5)
+FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW, FS_V_ACC, FS_CX, FS_CEX, FS_CW = range(9)
 BS_SPECIAL = 0
-IS_COBA = 0
+IS_COBA, IS_BYPASSED, IS_CT, IS_CROW, IS_MISC = range(5)
 
 
 @njit(**_JIT)
@@ -699,8 +699,9 @@ def window_scratch(n_neurons, buf_cap):
     every chip of a host and every window (no allocation per call, and the set stays in
     cache while the host steps its chips in turn)."""
     row = neuron_row_length(n_neurons)
-    return (np.empty((6, buf_cap), np.int64), np.empty((5, row)), np.empty((1, row), np.bool_),
-            np.empty((1, row), np.int64), np.empty(row, np.uint64))
+    wide = max(row, _COLUMNS + 8)  # rows a column's causal walk uses too (FS_CX, IS_CROW, ...)
+    return (np.empty((6, buf_cap), np.int64), np.empty((9, wide)), np.empty((1, row), np.bool_),
+            np.empty((5, wide), np.int64), np.empty(row, np.uint64))
 
 
 ACAUSAL_BATCH = 2048
@@ -834,7 +835,8 @@ def integrate_steps(
     n_exp_on, coba, any_bypass = neuron_lists_into(n_neurons, coef, flags, ibuf)
     # a neuron spikes at most once per step at threshold and once in bypass mode
     buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
-    bypassed = np.full(n_neurons if any_bypass else 0, -1, np.int64)  # the step of a neuron's bypass spike
+    bypassed = ibuf[IS_BYPASSED, :n_neurons if any_bypass else 0]  # the step of a neuron's bypass spike
+    bypassed[:] = -1
     sb_t = sbuf[SB_T]
     sb_in = sbuf[SB_IN]
     sb_label = sbuf[SB_LABEL]
@@ -849,23 +851,26 @@ def integrate_steps(
     v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     psp_tab_on = psp_tab.shape[2] > h_ns
-    v_acc = np.empty(n_neurons if mc_on else 0)
-    # correlation sensors: a column's causal arguments and exps; an event's acausal updates
-    # (an event reaches a synapse at most once, so at most every entry of the table)
-    c_t = np.empty(256, np.int64)
-    c_row = np.empty(257, np.int64)  # (+1: the branch-free compaction writes one past the last)
-    c_w = np.empty(256)
-    cx = np.empty(256)
-    cex = np.empty(256)
-    cex_r = np.empty(256)
-    cex_k = np.empty(256, np.uint64)
+    v_acc = fbuf[FS_V_ACC, :n_neurons if mc_on else 0]
+    # correlation sensors: a column's causal arguments and exps (scratch rows: no allocation
+    # per call); an event's acausal updates (an event reaches a synapse at most once, so at
+    # most every entry of the table), allocated only where the sensors are on
+    c_t = ibuf[IS_CT, :256]
+    c_row = ibuf[IS_CROW, :257]  # (+1: the branch-free compaction writes one past the last)
+    c_w = fbuf[FS_CW, :256]
+    cx = fbuf[FS_CX, :256]
+    cex = fbuf[FS_CEX, :256]
+    cex_r = ex_r  # (exp_array's r_buf and k_buf: unused by it, any arrays do)
+    cex_k = ex_k
     n_acb = ACAUSAL_BATCH if corr_on else 0
-    ac_at = np.empty(n_acb, np.int64)
-    ac_dt = np.empty(n_acb, np.int64)
-    ac_x = np.empty(n_acb)
-    ac_ex = np.empty(n_acb)
-    ac_r = np.empty(n_acb)
-    ac_k = np.empty(n_acb, np.uint64)
+    ac_i = np.empty((2, n_acb), np.int64)
+    ac_at = ac_i[0]
+    ac_dt = ac_i[1]
+    ac_f = np.empty((2, n_acb))
+    ac_x = ac_f[0]
+    ac_ex = ac_f[1]
+    ac_r = ex_r
+    ac_k = ex_k
     n_ac = 0
     any_bg = False
     for g in range(8):
@@ -875,7 +880,9 @@ def integrate_steps(
     n_out = 0
     n_madc = 0
     n_cadc = 0
-    n_syn = np.zeros(1, np.int64)  # in memory: as a local it slowed the whole loop by 7 %
+    misc = ibuf[IS_MISC]
+    n_syn = misc[0:1]  # in memory: as a local it slowed the whole loop by 7 %
+    n_syn[0] = 0
     # neurons at rest skip their updates: after a long call's first step, the neurons whose
     # state came out bit for bit as it went in (not refractory, no spike, no input) are at a
     # fixed point of the step — which does not depend on time outside refractoriness — so
@@ -883,7 +890,8 @@ def integrate_steps(
     # the range [lo, hi) that the neuron update runs over (contiguous: still SIMD); an event
     # for a neuron outside widens it. With structured neurons the range holds whole logical
     # neurons (``close_range``): a compartment is at rest only where all of its neuron are.
-    act = np.zeros(2, np.int64)  # lo, hi; in memory, as n_syn
+    act = misc[1:3]  # lo, hi; in memory, as n_syn
+    act[0] = 0
     act[1] = n_neurons
     # The look repeats every REST_PROBE_EVERY steps while some neurons are not at rest;
     # when all that are not are at decaying rest (``rest_probe``), a step updates only their
