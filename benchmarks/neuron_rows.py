@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
              tuple(chip.structure[:7]), (chip.psp_tab, chip.psp_ok, chip.psp_class),
              np.empty((6, K.window_buffer_cap(0, h, n)), np.int64))
 
+    _, fb, bb, ib, _ = K.window_scratch(n, 1)
+    n_rows = {"fbuf": fb.shape[0], "bbuf": bb.shape[0], "ibuf": ib.shape[0]}
+
     def arrays(row: int, offsets: dict) -> dict:
         out = {name: _at((len(src), row), src.dtype, offsets[name])
                for name, src in (("coef", chip.coef), ("flags", chip.flags), ("nstate", chip.nstate))}
@@ -101,9 +104,10 @@ def main(argv: list[str] | None = None) -> None:
             out[name][:] = 0
             out[name][:, :n] = src
         out["ref_end"] = _at((n,), np.int64, offsets["ref_end"])
-        out["fbuf"] = _at((5, row), np.float64, offsets["fbuf"])
-        out["bbuf"] = _at((1, row), np.bool_, offsets["bbuf"])
-        out["ibuf"] = _at((1, row), np.int64, offsets["ibuf"])
+        # (the scratch's rows as ``window_scratch`` makes them, each ``row`` long)
+        out["fbuf"] = _at((n_rows["fbuf"], row), np.float64, offsets["fbuf"])
+        out["bbuf"] = _at((n_rows["bbuf"], row), np.bool_, offsets["bbuf"])
+        out["ibuf"] = _at((n_rows["ibuf"], row), np.int64, offsets["ibuf"])
         out["ex_k"] = _at((row,), np.uint64, offsets["ex_k"])
         return out
 

@@ -828,6 +828,8 @@ def integrate_steps(
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
     events: an event reaching a synapse of non-zero weight."""
     n_neurons = ref_end.shape[0]
+    if fbuf.shape[0] < 9 or ibuf.shape[0] < 5 or min(fbuf.shape[1], ibuf.shape[1]) < max(n_neurons, _COLUMNS + 1):
+        raise ValueError("integrate_steps: scratch smaller than window_scratch makes it")
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
     bg_per_step = 8 * (h_ns // 4 + 1)
