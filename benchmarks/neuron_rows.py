@@ -37,12 +37,12 @@ from bss2emu.cluster.host import ChipHost
 from bss2emu.protocol.experiment import Experiment
 
 STEPS_PER_CALL, CALLS, SAMPLES = 6, 20, 100  # a sample: CALLS calls from the same state (~0.5 ms)
-NAMES = ("coef", "flags", "nstate", "ref_end", "fbuf", "bbuf", "ibuf", "ex_k")
+NAMES = ("coef", "flags", "nstate", "ref_end", "fbuf", "bbuf", "ibuf")
 
 
 @njit
 def _calls(n_calls, k0, h, coef, flags, nstate, ref_end, spike_count, syn, drv_t, drv, stp, xb, bg, bg_next, bg_rng,
-           none_i, none_f, corr, madc, cadc_v, out, st, psp, sbuf, fbuf, bbuf, ibuf, ex_k):
+           none_i, none_f, corr, madc, cadc_v, out, st, psp, sbuf, fbuf, bbuf, ibuf):
     k = k0
     for _ in range(n_calls):
         k += K.integrate_steps(
@@ -51,7 +51,7 @@ def _calls(n_calls, k0, h, coef, flags, nstate, ref_end, spike_count, syn, drv_t
             none_i, none_i, none_i, False, 1.0, corr[0], corr[1], corr[2], corr[3], corr[4], corr[5], corr[6],
             corr[7], madc, madc, 1,
             none_i, none_f, 0, none_i, cadc_v, out[0], out[1], out[2],
-            st[0], st[1], st[2], st[3], st[4], st[5], st[6], psp[0], psp[1], psp[2], sbuf, fbuf, bbuf, ibuf, ex_k)[0]
+            st[0], st[1], st[2], st[3], st[4], st[5], st[6], psp[0], psp[1], psp[2], sbuf, fbuf, bbuf, ibuf)[0]
     return k
 
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
              tuple(chip.structure[:7]), (chip.psp_tab, chip.psp_ok, chip.psp_class),
              np.empty((6, K.window_buffer_cap(0, h, n)), np.int64))
 
-    _, fb, bb, ib, _ = K.window_scratch(n, 1)
+    _, fb, bb, ib = K.window_scratch(n, 1)
     n_rows = {"fbuf": fb.shape[0], "bbuf": bb.shape[0], "ibuf": ib.shape[0]}
 
     def arrays(row: int, offsets: dict) -> dict:
@@ -108,7 +108,6 @@ def main(argv: list[str] | None = None) -> None:
         out["fbuf"] = _at((n_rows["fbuf"], row), np.float64, offsets["fbuf"])
         out["bbuf"] = _at((n_rows["bbuf"], row), np.bool_, offsets["bbuf"])
         out["ibuf"] = _at((n_rows["ibuf"], row), np.int64, offsets["ibuf"])
-        out["ex_k"] = _at((row,), np.uint64, offsets["ex_k"])
         return out
 
     padded = K.neuron_row_length(n)
@@ -130,14 +129,14 @@ def main(argv: list[str] | None = None) -> None:
             a["nstate"][:, :n] = state
             a["ref_end"][:] = ref_end
             _calls(1, k0, h, a["coef"], a["flags"], a["nstate"], a["ref_end"], *fixed, a["fbuf"], a["bbuf"],
-                   a["ibuf"], a["ex_k"])  # compiled on the first
+                   a["ibuf"])  # compiled on the first
             best = np.inf
             for _ in range(SAMPLES):
                 a["nstate"][:, :n] = state
                 a["ref_end"][:] = ref_end
                 t0 = time.perf_counter()
                 _calls(CALLS, k0, h, a["coef"], a["flags"], a["nstate"], a["ref_end"], *fixed, a["fbuf"], a["bbuf"],
-                       a["ibuf"], a["ex_k"])
+                       a["ibuf"])
                 best = min(best, time.perf_counter() - t0)
             results.setdefault(title, []).append(best / (CALLS * STEPS_PER_CALL * n) * 1e9)
             bits.add(a["nstate"][:, :n].tobytes() + a["ref_end"].tobytes())

@@ -679,7 +679,7 @@ def decay_inputs(nstate, coef, lo, hi, n_steps):
 
 # rows of the scratch arrays of ``integrate_steps`` (``window_scratch``)
 SB_T, SB_IN, SB_LABEL, SB_NEURON, SB_KEY, SB_ORDER = range(6)
-FS_I_DC, FS_ARG, FS_EX, FS_EX_R, FS_V_NEW, FS_V_ACC, FS_CX, FS_CEX, FS_CW = range(9)
+FS_I_DC, FS_ARG, FS_EX, FS_V_NEW, FS_V_ACC, FS_CX, FS_CEX, FS_CW = range(8)
 BS_SPECIAL = 0
 IS_COBA, IS_BYPASSED, IS_CT, IS_CROW, IS_MISC = range(5)
 
@@ -693,15 +693,15 @@ def window_buffer_cap(n_ev, h_ns, n_neurons):
 
 @njit(**_JIT)
 def window_scratch(n_neurons, buf_cap):
-    """Scratch arrays for ``integrate_steps``: ``(sbuf, fbuf, bbuf, ibuf, ex_k)`` — the
+    """Scratch arrays for ``integrate_steps``: ``(sbuf, fbuf, bbuf, ibuf)`` — the
     step's events (rows ``SB_*``, ``buf_cap`` columns) and per-neuron temporaries (rows
     ``FS_*``, ``BS_*``, ``IS_*``). Their contents on entry do not matter: one set serves
     every chip of a host and every window (no allocation per call, and the set stays in
     cache while the host steps its chips in turn)."""
     row = neuron_row_length(n_neurons)
     wide = max(row, _COLUMNS + 8)  # rows a column's causal walk uses too (FS_CX, IS_CROW, ...)
-    return (np.empty((6, buf_cap), np.int64), np.empty((9, wide)), np.empty((1, row), np.bool_),
-            np.empty((5, wide), np.int64), np.empty(row, np.uint64))
+    return (np.empty((6, buf_cap), np.int64), np.empty((8, wide)), np.empty((1, row), np.bool_),
+            np.empty((5, wide), np.int64))
 
 
 ACAUSAL_BATCH = 2048
@@ -739,15 +739,15 @@ def list_sensed_if(sensed_list, at, cond):
 
 
 @njit(**_JIT)
-def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n, tau_corr_ns, sensed_list):
+def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n, tau_corr_ns, sensed_list):
     """Add the first ``n`` gathered acausal updates, in their order: ``acausal[at] +=
     exp(-dt/τ)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``dt =
     ac_dt[q]`` (ns from the post spike to the pre spike), ``exp`` as SIMD (libm's bits;
-    ``ac_x``, ``ac_ex``, ``ac_r``, ``ac_k`` scratch); a sensor that read 0
+    ``ac_x``, ``ac_ex`` scratch); a sensor that read 0
     ``list_sensed``."""
     for q in range(n):
         ac_x[q] = -ac_dt[q] / tau_corr_ns
-    exp_array(ac_x, ac_ex, ac_r, ac_k, 0, n)
+    exp_array(ac_x, ac_ex, 0, n)
     for q in range(n):
         x = ac_x[q]
         e = ac_ex[q] if in_fast_range(x) else np.exp(x)
@@ -774,7 +774,7 @@ def integrate_window(
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip: ``integrate_steps`` with scratch
     of its own (``window_scratch``). Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``."""
     n_neurons = ref_end.shape[0]
-    sbuf, fbuf, bbuf, ibuf, ex_k = window_scratch(n_neurons, window_buffer_cap(ev_t.shape[0], h_ns, n_neurons))
+    sbuf, fbuf, bbuf, ibuf = window_scratch(n_neurons, window_buffer_cap(ev_t.shape[0], h_ns, n_neurons))
     return integrate_steps(
         k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
         syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
@@ -782,7 +782,7 @@ def integrate_window(
         corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list, madc_neuron, madc_row, madc_every, madc_t, madc_x,
         cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
         syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val, psp_tab, psp_ok, psp_class,
-        sbuf, fbuf, bbuf, ibuf, ex_k)
+        sbuf, fbuf, bbuf, ibuf)
 
 
 # ``integrate_steps`` is one function on purpose: numba reference-counts every array a
@@ -802,7 +802,7 @@ def integrate_steps(
     out_t, out_label, out_neuron,
     syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val,
     psp_tab, psp_ok, psp_class,
-    sbuf, fbuf, bbuf, ibuf, ex_k,
+    sbuf, fbuf, bbuf, ibuf,
 ):
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
@@ -818,7 +818,7 @@ def integrate_steps(
     ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
     ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
-    ``sbuf`` … ``ex_k``: ``window_scratch`` for at least ``window_buffer_cap`` events.
+    ``sbuf`` … ``ibuf``: ``window_scratch`` for at least ``window_buffer_cap`` events.
     The correlation sensors (``corr_on``): ``t_row``, ``t_own``, ``own_count``, ``addr_col``
     are the synapses' last pre times (``pre_times.PreTimes``), ``t_post`` the neurons' last
     spike times (ns), ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
@@ -828,7 +828,7 @@ def integrate_steps(
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
     events: an event reaching a synapse of non-zero weight."""
     n_neurons = ref_end.shape[0]
-    if fbuf.shape[0] < 9 or ibuf.shape[0] < 5 or min(fbuf.shape[1], ibuf.shape[1]) < max(n_neurons, _COLUMNS + 1):
+    if fbuf.shape[0] < 8 or ibuf.shape[0] < 5 or min(fbuf.shape[1], ibuf.shape[1]) < max(n_neurons, _COLUMNS + 1):
         raise ValueError("integrate_steps: scratch smaller than window_scratch makes it")
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
@@ -849,7 +849,6 @@ def integrate_steps(
     arg = fbuf[FS_ARG]
     ex = fbuf[FS_EX]
     special = bbuf[BS_SPECIAL]
-    ex_r = fbuf[FS_EX_R]
     v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     psp_tab_on = psp_tab.shape[2] > h_ns
@@ -862,8 +861,6 @@ def integrate_steps(
     c_w = fbuf[FS_CW, :256]
     cx = fbuf[FS_CX, :256]
     cex = fbuf[FS_CEX, :256]
-    cex_r = ex_r  # (exp_array's r_buf and k_buf: unused by it, any arrays do)
-    cex_k = ex_k
     n_acb = ACAUSAL_BATCH if corr_on else 0
     ac_i = np.empty((2, n_acb), np.int64)
     ac_at = ac_i[0]
@@ -871,8 +868,6 @@ def integrate_steps(
     ac_f = np.empty((2, n_acb))
     ac_x = ac_f[0]
     ac_ex = ac_f[1]
-    ac_r = ex_r
-    ac_k = ex_k
     n_ac = 0
     any_bg = False
     for g in range(8):
@@ -915,7 +910,7 @@ def integrate_steps(
             continue
         if n_out + buf_cap > cap_out:
             if n_ac:
-                add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
+                add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_list)
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
@@ -1026,7 +1021,7 @@ def integrate_steps(
         if n_exp_on > 0 and hi > lo:
             # libm's exp, bit for bit, as SIMD over all neurons; libm itself for arguments
             # outside its fast range (rare: a membrane 512 Δ_T below V_T)
-            exp_array(arg, ex, ex_r, ex_k, ulo, uhi)
+            exp_array(arg, ex, ulo, uhi)
             n_slow = 0
             for n in range(ulo, uhi):
                 n_slow += (coef[K_DT, n] > 0.0) & (not in_fast_range(arg[n]))
@@ -1197,7 +1192,7 @@ def integrate_steps(
                     cx[q_r] = -(t_ns - c_t[c_row[q_r]]) / tau_corr_ns
                     c_w[q_r] = causal[hn, c_row[q_r], cn]
                 if n_cr > 0:  # (hi 0: to the end)
-                    exp_array(cx, cex, cex_r, cex_k, 0, n_cr)
+                    exp_array(cx, cex, 0, n_cr)
                 for q_r in range(n_cr):
                     r = c_row[q_r]
                     c_was = c_w[q_r]
@@ -1238,7 +1233,7 @@ def integrate_steps(
                     sk = (h * _DRIVERS + d) * _ADDRESSES + addr
                     n_syn[0] += syn_weighted[sk]
                     if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
-                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
+                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_list)
                         n_ac = 0
                     r_at = -1  # the row whose last pre time with the address was last read and stored
                     t_was = -1
@@ -1335,5 +1330,5 @@ def integrate_steps(
                 out_neuron[n_out] = neuron
                 n_out += 1
     if n_ac:
-        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, ac_r, ac_k, n_ac, tau_corr_ns, sensed_list)
+        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_list)
     return n_steps, n_out, n_madc, n_cadc, n_syn[0]

@@ -210,12 +210,11 @@ def in_fast_range(x):
 
 
 @njit(**_JIT)
-def exp_array(x, out, r_buf, k_buf, lo=np.uint64(0), hi=np.uint64(0)):
+def exp_array(x, out, lo=np.uint64(0), hi=np.uint64(0)):
     """``out[i] = exp(x[i])`` for ``lo <= i < hi`` (``hi`` 0: to the end), bit for bit as
     libm's ``exp`` where ``in_fast_range(x[i])`` (elsewhere ``out`` is meaningless: call
     ``np.exp`` there), in blocks of ``LANES`` (``exp_block``) and a part block at the end;
-    nothing outside ``[lo, hi)`` is read or written. ``r_buf`` and ``k_buf`` are not used
-    (the scratch of an earlier version, which made three passes; the callers still pass it)."""
+    nothing outside ``[lo, hi)`` is read or written."""
     n = np.uint64(x.shape[0]) if hi == 0 else np.uint64(hi)
     i = np.uint64(lo)
     while i + np.uint64(LANES) <= n:

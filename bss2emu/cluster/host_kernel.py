@@ -228,7 +228,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     cap = np.zeros(n_chips, np.int64)
     k_at = np.zeros(n_chips, np.int64)
     # the kernel's scratch, a set per chip (grown with the events)
-    sbuf, fbuf, bbuf, ibuf, ex_k = _scratch_rows(n_chips, K.window_buffer_cap(64, h, _N))
+    sbuf, fbuf, bbuf, ibuf = _scratch_rows(n_chips, K.window_buffer_cap(64, h, _N))
     for w in range(bounds.shape[0] - 1):
         k0 = bounds[w]
         n_steps = bounds[w + 1] - k0
@@ -276,13 +276,13 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                     # (prange counts in uint64: as int64 the serial loop's compiled chip step serves)
                     _integrate_chip(np.int64(c), k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
                                     n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf, ex_k)
+                                    out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf)
             else:
                 for c in range(n_chips):
                     # one after another: one set of scratch serves them all (it stays in the cache)
                     _integrate_chip(c, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
                                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf, ex_k)
+                                    out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf)
             if k_at.min() == k0 + n_steps:
                 break
             width = 2 * out_t.shape[1]
@@ -371,10 +371,9 @@ def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
 def _scratch_rows(n_chips, buf_cap):
     """``kernels.window_scratch`` for each of ``n_chips`` chips: its arrays with a leading
     chip axis."""
-    sb, fb, bb, ib, ex = K.window_scratch(_N, buf_cap)
+    sb, fb, bb, ib = K.window_scratch(_N, buf_cap)
     return (np.empty((n_chips, sb.shape[0], sb.shape[1]), sb.dtype), np.empty((n_chips, fb.shape[0], fb.shape[1]), fb.dtype),
-            np.empty((n_chips, bb.shape[0], bb.shape[1]), bb.dtype), np.empty((n_chips, ib.shape[0], ib.shape[1]), ib.dtype),
-            np.empty((n_chips, ex.shape[0]), ex.dtype))
+            np.empty((n_chips, bb.shape[0], bb.shape[1]), bb.dtype), np.empty((n_chips, ib.shape[0], ib.shape[1]), ib.dtype))
 
 
 @njit(**_JIT)
@@ -406,10 +405,10 @@ def _merge_input(c, p1, nq, addr, ints, play_pos, q_t, q_lab, q_n, ev_t, ev_in, 
 @njit(**_JIT)
 def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                    out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf, ex_k):
+                    out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf):
     """Chip c's window from its step ``k_at[c]`` on, in parts of ``cap[c]`` output events
     appended to row c of ``out_*`` (``n_out[c]`` used), until ``k_end`` or no room is left
-    for another part, with row ``sc`` of the scratch ``sbuf`` … ``ex_k``. Touches row c of
+    for another part, with row ``sc`` of the scratch ``sbuf`` … ``ibuf``. Touches row c of
     every other per-chip array only."""
     a = addr[c]
     ne = n_ev[c]
@@ -466,7 +465,7 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
             carray(_voidptr(a[A_PSP_TAB]), (2, ints[c, I_PSP_CLASSES], ints[c, I_PSP_ROWS], 2), np.float64),
             carray(_voidptr(a[A_PSP_OK]), (2, ints[c, I_PSP_CLASSES]), np.int8),
             carray(_voidptr(a[A_PSP_CLASS]), (2, _N), np.int64),
-            sbuf[sc], fbuf[sc], bbuf[sc], ibuf[sc], ex_k[sc],
+            sbuf[sc], fbuf[sc], bbuf[sc], ibuf[sc],
         )
         n_madc[c] += nm
         n_cadc[c] += nc
