@@ -835,6 +835,7 @@ def integrate_steps(
     bg_per_step = 8 * (h_ns // 4 + 1)
     # per-window neuron data (cheap; coef and flags may change between windows)
     n_exp_on, coba, any_bypass = neuron_lists_into(n_neurons, coef, flags, ibuf)
+    n_coba = coba.shape[0]
     # a neuron spikes at most once per step at threshold and once in bypass mode
     buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
     bypassed = ibuf[IS_BYPASSED, :n_neurons if any_bypass else 0]  # the step of a neuron's bypass spike
@@ -1200,6 +1201,8 @@ def integrate_steps(
                     list_sensed_if(sensed_list, (hn * 256 + r) * 256 + cn, c_was == 0.0)
                 t_post[neuron] = t_ns
             to_fpga = False
+            lo_n = n_neurons  # the lowest and highest membrane the event reaches (rest range below)
+            hi_n = -1
             pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
             pk_i = -1
             es_e = resp_e = es_i = resp_i = 0.0
@@ -1238,29 +1241,25 @@ def integrate_steps(
                     r_at = -1  # the row whose last pre time with the address was last read and stored
                     t_was = -1
                     own_at = False
-                    for e in range(syn_ptr[sk], syn_ptr[sk + 1]):  # synapses with the address
+                    # (unsigned indices: a signed one is checked for wrap-around at every access)
+                    for e in range(np.uint64(syn_ptr[sk]), np.uint64(syn_ptr[sk + 1])):  # synapses with the address
                         ent = np.int64(syn_entry[e])
                         wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
                         c = ent & 255
                         nc = h * 256 + c  # the synapse's circuit
-                        n = syn_target[nc]  # the membrane it feeds
-                        if n < act[0] or n >= act[1]:  # a neuron at rest: update it again
-                            if act[0] >= act[1]:
-                                act[0] = n
-                                act[1] = n + 1
-                            else:
-                                act[0] = min(act[0], n)
-                                act[1] = max(act[1], n + 1)
-                            if mc_on:  # with its whole logical neuron
-                                close_range(act, span_lo, span_hi)
+                        unc = np.uint64(nc)
+                        n = syn_target[unc]  # the membrane it feeds
+                        un = np.uint64(n)
+                        lo_n = min(lo_n, n)
+                        hi_n = max(hi_n, n)
                         if wgt > 0:
                             # the input, decayed to the step's end, and (unless the event
                             # came while the neuron was refractory) the membrane's response
                             # to it over [t_ns, t1]
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                i0 = wgt * eff * coef[K_GAIN_E, nc]
+                                i0 = wgt * eff * coef[K_GAIN_E, unc]
                                 if psp_tab_on:
-                                    pk = psp_class[0, n]
+                                    pk = psp_class[0, un]
                                     if pk != pk_e:  # (the event's last class: its row looked up once)
                                         if psp_ok[0, pk] == 0:
                                             fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
@@ -1274,18 +1273,18 @@ def integrate_steps(
                                     es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
                                     resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
                                                         coef[K_PSP_E, n])
-                                nstate[S_IE, n] += i0 * es
-                                if t_ns >= ref_end[n]:
+                                nstate[S_IE, un] += i0 * es
+                                if t_ns >= ref_end[un]:
                                     x = i0 * resp
-                                    if flags[F_COBA_E, n] == 0:
-                                        nstate[S_V, n] += x
+                                    if n_coba == 0 or flags[F_COBA_E, un] == 0:
+                                        nstate[S_V, un] += x
                                     else:
-                                        v = nstate[S_V, n]
-                                        nstate[S_V, n] = v - (coef[K_EEXC, n] - v) * np.expm1(-x)
+                                        v = nstate[S_V, un]
+                                        nstate[S_V, un] = v - (coef[K_EEXC, un] - v) * np.expm1(-x)
                             else:
-                                i0 = wgt * eff * coef[K_GAIN_I, nc]
+                                i0 = wgt * eff * coef[K_GAIN_I, unc]
                                 if psp_tab_on:
-                                    pk = psp_class[1, n]
+                                    pk = psp_class[1, un]
                                     if pk != pk_i:  # (the event's last class: its row looked up once)
                                         if psp_ok[1, pk] == 0:
                                             fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
@@ -1299,14 +1298,14 @@ def integrate_steps(
                                     es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
                                     resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
                                                         coef[K_PSP_I, n])
-                                nstate[S_II, n] += i0 * es
-                                if t_ns >= ref_end[n]:
+                                nstate[S_II, un] += i0 * es
+                                if t_ns >= ref_end[un]:
                                     x = i0 * resp
-                                    if flags[F_COBA_I, n] == 0:
-                                        nstate[S_V, n] -= x
+                                    if n_coba == 0 or flags[F_COBA_I, un] == 0:
+                                        nstate[S_V, un] -= x
                                     else:
-                                        v = nstate[S_V, n]
-                                        nstate[S_V, n] = v - (coef[K_EINH, n] - v) * np.expm1(-x)
+                                        v = nstate[S_V, un]
+                                        nstate[S_V, un] = v - (coef[K_EINH, un] - v) * np.expm1(-x)
                         if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
                             r = (ent >> ENTRY_ROW_SHIFT) & 255
                             if r != r_at:  # (the key's synapses: row 2d's, then 2d + 1's) the row's time
@@ -1324,6 +1323,17 @@ def integrate_steps(
                             ac_at[n_ac] = (h * 256 + r) * 256 + c  # (taken if a post spike came since
                             ac_dt[n_ac] = t_ns - tq                # the synapse's last pre: no branch)
                             n_ac += np.int64(tq > t_last)
+            if hi_n >= 0 and (lo_n < act[0] or hi_n >= act[1]):  # neurons at rest: update them again
+                # (once per event: the range that holds those of all its synapses, one after
+                # another, is the one that holds all of them at once, closed or not)
+                if act[0] >= act[1]:
+                    act[0] = lo_n
+                    act[1] = hi_n + 1
+                else:
+                    act[0] = min(act[0], lo_n)
+                    act[1] = max(act[1], hi_n + 1)
+                if mc_on:  # with their whole logical neurons
+                    close_range(act, span_lo, span_hi)
             if to_fpga:
                 out_t[n_out] = t_ns
                 out_label[n_out] = label
