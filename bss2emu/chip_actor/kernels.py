@@ -815,9 +815,11 @@ def integrate_steps(
     -1: off; ``protocol.hardware.ReadoutConfig``). Stops
     early, at a step boundary, when ``out_*`` could overflow. The last arguments describe
     structured neurons (``structure.Structure``; ``structure.point_structure()`` for none):
-    ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed, followers
+    ``syn_target[n]`` is the circuit whose membrane circuit ``n``'s synapses feed (read only
+    on a chip with structure: without followers every circuit feeds its own), followers
     take their lead's membrane, and ``cp_*`` is the half-step coupling propagator; ``psp_tab``,
-    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive);
+    ``psp_ok``, ``psp_class``: the chip's ``psp_table`` (filled as events arrive; ``psp_class``
+    read only with more than one class);
     ``sbuf`` … ``ibuf``: ``window_scratch`` for at least ``window_buffer_cap`` events.
     The correlation sensors (``corr_on``): ``t_row``, ``t_own``, ``own_count``, ``addr_col``
     are the synapses' last pre times (``pre_times.PreTimes``), ``t_post`` the neurons' last
@@ -853,6 +855,7 @@ def integrate_steps(
     v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
     psp_tab_on = psp_tab.shape[2] > h_ns
+    psp_classes = psp_tab.shape[1]  # (one: every neuron in class 0)
     v_acc = fbuf[FS_V_ACC, :n_neurons if mc_on else 0]
     # correlation sensors: a column's causal arguments and exps (scratch rows: no allocation
     # per call); an event's acausal updates (an event reaches a synapse at most once, so at
@@ -1248,7 +1251,7 @@ def integrate_steps(
                         c = ent & 255
                         nc = h * 256 + c  # the synapse's circuit
                         unc = np.uint64(nc)
-                        n = syn_target[unc]  # the membrane it feeds
+                        n = syn_target[unc] if mc_on else nc  # the membrane it feeds (its own without followers)
                         un = np.uint64(n)
                         lo_n = min(lo_n, n)
                         hi_n = max(hi_n, n)
@@ -1259,7 +1262,7 @@ def integrate_steps(
                             if (ent >> ENTRY_MODE_SHIFT) == 1:
                                 i0 = wgt * eff * coef[K_GAIN_E, unc]
                                 if psp_tab_on:
-                                    pk = psp_class[0, un]
+                                    pk = psp_class[0, un] if psp_classes > 1 else 0
                                     if pk != pk_e:  # (the event's last class: its row looked up once)
                                         if psp_ok[0, pk] == 0:
                                             fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
@@ -1284,7 +1287,7 @@ def integrate_steps(
                             else:
                                 i0 = wgt * eff * coef[K_GAIN_I, unc]
                                 if psp_tab_on:
-                                    pk = psp_class[1, un]
+                                    pk = psp_class[1, un] if psp_classes > 1 else 0
                                     if pk != pk_i:  # (the event's last class: its row looked up once)
                                         if psp_ok[1, pk] == 0:
                                             fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
