@@ -76,8 +76,11 @@ floating-point expression keeps its order of operations (no ``fastmath``: no
 reassociation, no fused multiply-add), so each neuron's arithmetic is the scalar one.
 Delivery looks up the drivers an event selects (``driver_table``) and the synapses with
 the event's address in those drivers' rows (``synapse_table``, weights included, in the
-order the rows were scanned before) instead of scanning 2 × 256 synapses per driver. A
-step's events are put in order by insertion sort, or by merge sort when there are many.
+order the rows were scanned before) instead of scanning 2 × 256 synapses per driver; an
+event widens the range of neurons updated (rest, below) once, to hold the lowest and the
+highest membrane its synapses reach, and on a chip without structure, sensors, conductance-
+based neurons or a second PSP class its synapses take a loop of their own, without the
+branches and loads for those (``plain``). A step's events are put in order by insertion sort, or by merge sort when there are many.
 The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) cost memory traffic
 more than arithmetic, so their state is kept to be touched little: a synapse's last pre time
 is its row's last event with its address (``pre_times``: one time per hemisphere, address and
@@ -837,7 +840,6 @@ def integrate_steps(
     bg_per_step = 8 * (h_ns // 4 + 1)
     # per-window neuron data (cheap; coef and flags may change between windows)
     n_exp_on, coba, any_bypass = neuron_lists_into(n_neurons, coef, flags, ibuf)
-    n_coba = coba.shape[0]
     # a neuron spikes at most once per step at threshold and once in bypass mode
     buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
     bypassed = ibuf[IS_BYPASSED, :n_neurons if any_bypass else 0]  # the step of a neuron's bypass spike
@@ -854,8 +856,12 @@ def integrate_steps(
     special = bbuf[BS_SPECIAL]
     v_new = fbuf[FS_V_NEW]
     mc_on = mc_follow.shape[0] > 0 or cp_rows.shape[0] > 0
+    n_coba = coba.shape[0]
     psp_tab_on = psp_tab.shape[2] > h_ns
     psp_classes = psp_tab.shape[1]  # (one: every neuron in class 0)
+    # the chip most networks make (no structure, sensors off, table lookup, one class, no
+    # conductance-based neuron) takes a synapse loop of its own, without the branches for others
+    plain = not mc_on and not corr_on and psp_tab_on and psp_classes == 1 and n_coba == 0
     v_acc = fbuf[FS_V_ACC, :n_neurons if mc_on else 0]
     # correlation sensors: a column's causal arguments and exps (scratch rows: no allocation
     # per call); an event's acausal updates (an event reaches a synapse at most once, so at
@@ -1241,6 +1247,41 @@ def integrate_steps(
                     if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
                         add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_list)
                         n_ac = 0
+                    if plain:  # the loop below without its branches that cannot be taken here
+                        h_first = h * 256
+                        for e in range(np.uint64(syn_ptr[sk]), np.uint64(syn_ptr[sk + 1])):
+                            ent = np.int64(syn_entry[e])
+                            wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
+                            n = h_first + (ent & 255)
+                            un = np.uint64(n)
+                            lo_n = min(lo_n, n)
+                            hi_n = max(hi_n, n)
+                            if wgt > 0:
+                                if (ent >> ENTRY_MODE_SHIFT) == 1:
+                                    i0 = wgt * eff * coef[K_GAIN_E, un]
+                                    if pk_e != 0:
+                                        if psp_ok[0, 0] == 0:
+                                            fill_psp_row(psp_tab, psp_ok, 0, 0, coef[K_TAU_E_NS, n],
+                                                         coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
+                                        es_e = psp_tab[0, 0, t1 - t_ns, 0]
+                                        resp_e = psp_tab[0, 0, t1 - t_ns, 1]
+                                        pk_e = 0
+                                    nstate[S_IE, un] += i0 * es_e
+                                    if t_ns >= ref_end[un]:
+                                        nstate[S_V, un] += i0 * resp_e
+                                else:
+                                    i0 = wgt * eff * coef[K_GAIN_I, un]
+                                    if pk_i != 0:
+                                        if psp_ok[1, 0] == 0:
+                                            fill_psp_row(psp_tab, psp_ok, 1, 0, coef[K_TAU_I_NS, n],
+                                                         coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
+                                        es_i = psp_tab[1, 0, t1 - t_ns, 0]
+                                        resp_i = psp_tab[1, 0, t1 - t_ns, 1]
+                                        pk_i = 0
+                                    nstate[S_II, un] += i0 * es_i
+                                    if t_ns >= ref_end[un]:
+                                        nstate[S_V, un] -= i0 * resp_i
+                        continue
                     r_at = -1  # the row whose last pre time with the address was last read and stored
                     t_was = -1
                     own_at = False
