@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bss2emu.chip_actor import kernels as K
 from bss2emu.chip_actor.analog import stp_tau_us, stp_utilisation
@@ -66,6 +68,51 @@ def test_crossbar_mask_and_disabled_driver_block_events():
     cfg = routed_config()
     cfg.drivers.enable[0, D] = 0
     assert not inject(cfg, make_label(0, J, 5))[0].any()
+
+
+# synapses (row 2D + r, column, address 5 or 6, weight) and events (time in ns, address)
+_SYNAPSES = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 255), st.integers(5, 6), st.integers(0, 63)),
+                     min_size=1, max_size=16)
+_EVENTS = st.lists(st.tuples(st.integers(0, 19_999), st.integers(5, 6)), min_size=1, max_size=60)
+
+
+def _plain_and_general(synapses, events):
+    """The chip after 200 steps of ``events`` (time ns, address), its sensors off and on."""
+    runs = []
+    for sensors in (False, True):
+        cfg = routed_config()
+        for r, c, a, w in synapses:
+            cfg.synapses.addresses[0, 2 * D + r, c], cfg.synapses.weights[0, 2 * D + r, c] = a, w
+        cfg.synapses.weights[0, 2 * D, 4] = 63  # (address 6, excitatory: it spikes)
+        cfg.readout.enable_correlation = sensors
+        t = np.array(sorted(e[0] for e in events))
+        lab = np.array([make_label(0, J, a) for _, a in sorted(events)])
+        chip = Chip(cfg, ideal=True)
+        chip.run_window(0, 200, t, 8 + ((lab >> 11) & 3), lab)
+        runs.append(chip)
+    return runs
+
+
+def _assert_same_neurons(plain, general):
+    for name in ("nstate", "ref_end", "spike_count"):
+        assert getattr(plain, name).tobytes() == getattr(general, name).tobytes(), name
+
+
+@settings(max_examples=30, deadline=None)
+@given(_SYNAPSES, _EVENTS)
+def test_the_plain_synapse_loop_gives_the_bits_of_the_general_one(synapses, events):
+    """With its correlation sensors on a chip delivers through ``integrate_steps``' general
+    synapse loop, with them off through the plain one: the sensors change no neuron's bits."""
+    _assert_same_neurons(*_plain_and_general(synapses, events))
+
+
+def test_the_plain_synapse_loop_skips_the_response_while_refractory():
+    """An event every 30 ns through the strong synapse: its neuron spikes again and again, and
+    events come in the steps of its releases before the release (the loop's refractory test)."""
+    events = [(t, 6) for t in range(5, 20_000, 30)] + [(t, 5) for t in range(20, 20_000, 300)]
+    plain, general = _plain_and_general([(1, 9, 5, 40)], events)
+    assert plain.spike_count[4] > 3 and general.causal.any()  # (the sensors were on)
+    _assert_same_neurons(plain, general)
 
 
 def tm_efficacies(times_us, U, tau, mode):
