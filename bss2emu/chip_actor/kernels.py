@@ -872,12 +872,16 @@ def integrate_steps(
     cx = fbuf[FS_CX, :256]
     cex = fbuf[FS_CEX, :256]
     n_acb = ACAUSAL_BATCH if corr_on else 0
-    ac_i = np.empty((2, n_acb), np.int64)
-    ac_at = ac_i[0]
-    ac_dt = ac_i[1]
-    ac_f = np.empty((2, n_acb))
-    ac_x = ac_f[0]
-    ac_ex = ac_f[1]
+    misc = ibuf[IS_MISC]
+    ac_at = ac_dt = misc[:0]  # (empty views of the scratch: no allocation per call without sensors)
+    ac_x = ac_ex = cx[:0]
+    if corr_on:
+        ac_i = np.empty((2, n_acb), np.int64)
+        ac_at = ac_i[0]
+        ac_dt = ac_i[1]
+        ac_f = np.empty((2, n_acb))
+        ac_x = ac_f[0]
+        ac_ex = ac_f[1]
     n_ac = 0
     any_bg = False
     for g in range(8):
@@ -887,7 +891,6 @@ def integrate_steps(
     n_out = 0
     n_madc = 0
     n_cadc = 0
-    misc = ibuf[IS_MISC]
     n_syn = misc[0:1]  # in memory: as a local it slowed the whole loop by 7 %
     n_syn[0] = 0
     # neurons at rest skip their updates: after a long call's first step, the neurons whose
@@ -913,8 +916,9 @@ def integrate_steps(
     if probe:
         before = nstate.copy()
         ref_before = ref_end.copy()
-    span_lo, span_hi = coupling_spans(n_neurons if probe and mc_on else 0, cp_block, cp_offset, cp_val,
-                                      mc_follow, mc_follow_lead)
+    span_lo = span_hi = misc[:0]  # (read only where both hold)
+    if probe and mc_on:
+        span_lo, span_hi = coupling_spans(n_neurons, cp_block, cp_offset, cp_val, mc_follow, mc_follow_lead)
     for s in range(n_steps):
         if s < skip_to:
             continue
