@@ -80,7 +80,8 @@ order the rows were scanned before) instead of scanning 2 × 256 synapses per dr
 event widens the range of neurons updated (rest, below) once, to hold the lowest and the
 highest membrane its synapses reach, and on a chip without structure, sensors, conductance-
 based neurons or a second PSP class its synapses take a loop of their own, without the
-branches and loads for those (``plain``). A step's events are put in order by insertion sort, or by merge sort when there are many.
+branches and loads for those (``plain``). A step's events are put in order by insertion
+sort, or by merge sort when there are many.
 The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) cost memory traffic
 more than arithmetic, so their state is kept to be touched little: a synapse's last pre time
 is its row's last event with its address (``pre_times``: one time per hemisphere, address and
