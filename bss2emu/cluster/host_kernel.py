@@ -134,7 +134,7 @@ N_INTS = 17
 # per chip, its PPU kernel run in the compiled loop (``ppu.CorrelationTableRule``, the host's
 # ``_Unit.rule_row``): on, next due time, period, runs left (-1: no end), reset, its synapses
 # ``rule_flat[lo:hi]``, the addresses of the chip's weights and synapse-table positions; out:
-# runs done and weights changed; the address of its synapses as a mask (uint8 per synapse)
+# runs done and weights changed; the address of its synapses as a bitmap (``ppu_passes.view_bits``)
 (R_ON, R_NEXT_NS, R_PERIOD_NS, R_LEFT, R_RESET, R_FLAT_LO, R_FLAT_HI, R_WEIGHTS, R_POSITION, R_RUNS,
  R_CHANGED, R_IN_VIEW) = range(12)
 N_RULE = 12
@@ -344,7 +344,7 @@ def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
         # only the synapses whose sensors were added to can change
         rules[c, R_CHANGED] += stdp_sweep_listed(
             carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
-            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), carray(_voidptr(rules[c, R_IN_VIEW]), n_syn, np.uint8),
+            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), carray(_voidptr(rules[c, R_IN_VIEW]), n_syn // 64, np.uint64),
             sensed_list, rule_per_lsb[c], dw,
             carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
             carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
