@@ -38,7 +38,7 @@ from ..protocol.playback import (
 )
 from ..units import NS_PER_TICK
 from .chip import Chip
-from .ppu_passes import CODES, stdp_pass
+from .ppu_passes import CODES, stdp_pass, view_bits
 
 
 @dataclass
@@ -70,6 +70,8 @@ class ChipLayout:
     background: dict = field(default_factory=dict)
     #: per projection its synapses' flat indices (derived once per layout, as the views are every run)
     flats: dict = field(default_factory=dict, repr=False, compare=False)
+    #: per tuple of projections, the fused kernel's synapses (``Ppu.fused_view``; derived once per layout)
+    fused: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class ChipSnapshot:
@@ -663,13 +665,22 @@ class Ppu:
         would have to be kept between them)."""
         return 0 if len(self.functions) == 1 and isinstance(self.functions[0], CorrelationTableRule) else None
 
-    def fused_flat(self, layout: ChipLayout) -> np.ndarray:
-        """The fused kernel's synapses (flat indices, in the order its Python run sweeps them)."""
+    def fused_view(self, layout: ChipLayout) -> tuple[np.ndarray, np.ndarray]:
+        """The fused kernel's synapses: their flat indices, in the order its Python run sweeps
+        them, and as ``ppu_passes.view_bits`` (kept with ``layout``: a cached mapping's serves
+        every run)."""
         k = self.kernels[self.fused]
-        parts = [flat_index(*layout.synapses[p]) if p not in layout.flats else layout.flats[p]
-                 for p in k.projections if p in layout.synapses]
-        flat = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
-        return np.ascontiguousarray(flat[sweep_order(flat)])
+        key = tuple(k.projections)
+        got = layout.fused.get(key)
+        if got is None:
+            parts = [flat_index(*layout.synapses[p]) if p not in layout.flats else layout.flats[p]
+                     for p in k.projections if p in layout.synapses]
+            flat = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+            flat = np.ascontiguousarray(flat[sweep_order(flat)])
+            got = layout.fused[key] = (flat, view_bits(flat, C.HEMISPHERES * C.ROWS_PER_HEMISPHERE *
+                                                          C.COLUMNS_PER_HEMISPHERE))
+            flat.flags.writeable = got[1].flags.writeable = False
+        return got
 
     def fused_ran(self, runs: int, next_ns: int) -> None:
         """The host ran the fused kernel ``runs`` times; its next run is at ``next_ns``."""

@@ -21,7 +21,6 @@ from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from ..protocol import coordinates as C
-
 from .kernels import set_entry_weights_at
 
 _WEIGHT_MAX = C.WEIGHT_MAX

@@ -39,6 +39,7 @@ from ..errors import ChipUnavailableError, ConfigError, PlasticityError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol import schemas
+from ..protocol.frozen import freeze
 from ..protocol.results import Results
 from ..protocol.system import SystemSpec
 from ..routing.interconnect import Interconnect
@@ -68,9 +69,14 @@ def ppu_kernels(exp: E.Experiment) -> list:
 
 
 def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
-    """What the PPU kernels of ``chip`` see of the experiment (``chip_actor.ppu.ChipLayout``)."""
+    """What the PPU kernels of ``chip`` see of the experiment (``chip_actor.ppu.ChipLayout``):
+    topology alone, made on the first call and kept with ``mapping`` (its arrays read-only)."""
     from ..chip_actor.ppu import ChipLayout, flat_index, sweep_order
 
+    key = ("ppu_layout", chip, tuple(p.label for p in exp.projections))
+    got = mapping.derived.get(key)
+    if got is not None:
+        return got
     rt = mapping.chips[chip]
     synapses, connections, flats = {}, {}, {}
     for p in exp.projections:
@@ -82,8 +88,10 @@ def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
         synapses[p.label] = (h[sel], r[sel], col[sel])
         connections[p.label] = sel
         flats[p.label] = flat[order]
-    return ChipLayout(synapses, connections, dict(rt.circuits), dict(rt.populations),
-                      {name: g for name, (g, _, _) in rt.background.items()}, flats)
+        freeze(*synapses[p.label], sel, flats[p.label])
+    mapping.derived[key] = out = ChipLayout(synapses, connections, dict(rt.circuits), dict(rt.populations),
+                                            {name: g for name, (g, _, _) in rt.background.items()}, flats)
+    return out
 
 
 def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:

@@ -31,7 +31,6 @@ from ..chip_actor.chip import Chip, WindowOutput
 from ..chip_actor.fpga import Fpga
 from ..chip_actor.kernels import S_V as K_S_V
 from ..chip_actor.ppu import ChipLayout, ChipSnapshot, Ppu, PpuKernel
-from ..chip_actor.ppu_passes import view_bits
 from ..errors import ChipError
 from ..protocol import coordinates as C
 from ..protocol import schemas
@@ -131,8 +130,7 @@ class _Unit:
         # a correlation-table rule alone on the chip runs in the compiled window loop
         self.ppu.fused = self.ppu.fusable()
         if self.ppu.fused is not None:
-            self.rule_flat = self.ppu.fused_flat(s.ppu_layout())
-            self.rule_in_view = view_bits(self.rule_flat, C.HEMISPHERES * C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE)
+            self.rule_flat, self.rule_in_view = self.ppu.fused_view(s.ppu_layout())
             self.rule_dw = self.ppu.functions[self.ppu.fused].dw
 
     def begin_window(self, k0: int) -> None:

@@ -89,3 +89,33 @@ def test_a_table_of_the_wrong_shape_or_type_is_refused():
         CorrelationTableRule(np.zeros((3, 3), np.int64))
     with pytest.raises(PlasticityError, match="float64"):
         CorrelationTableRule(np.zeros((256, 256)))
+
+
+def test_runs_of_one_topology_share_the_rule_s_synapses_and_a_rule_on_fewer_projections_gets_its_own(
+        plasticity_benchmark):
+    """The PPU's layout (``coordinator.ppu_layout``) and the fused rule's synapses
+    (``Ppu.fused_view``) are made once per mapped topology and kept, read-only; a rule over
+    other projections of the same topology sees its own synapses, not the kept ones."""
+    from bss2emu.cluster.coordinator import chip_setups
+    from bss2emu.cluster.host import _Unit
+    from bss2emu.routing.mapping import map_experiment
+
+    bench = plasticity_benchmark
+    exp = _experiment(bench, CorrelationTableRule(DW), runtime_us=60.0)
+    first, again = _final_state(exp), _final_state(exp)
+    _assert_same(first, again)
+    mapping = map_experiment(exp)
+    (a,), (b,) = chip_setups(exp, mapping), chip_setups(exp, mapping)
+    assert a.layout is b.layout
+    flat, bits = _Unit(a).rule_flat, _Unit(a).rule_in_view
+    assert flat is _Unit(b).rule_flat and not flat.flags.writeable and not bits.flags.writeable
+    assert len(flat) == sum(len(f) for f in a.layout.flats.values()) > 1000
+    assert int(np.unpackbits(bits.view(np.uint8)).sum()) == len(flat)
+
+    some = exp.model_copy(update={"plasticity": [exp.plasticity[0].model_copy(
+        update={"projections": exp.plasticity[0].projections[:2]})]})
+    (c,), = [chip_setups(some, mapping)]
+    assert c.layout is a.layout and 0 < len(_Unit(c).rule_flat) < len(flat)
+    python = some.model_copy(update={"plasticity": [some.plasticity[0].model_copy(
+        update={"kernel": InPython(CorrelationTableRule(DW))})]})
+    _assert_same(_final_state(some), _final_state(python))
