@@ -97,8 +97,16 @@ class ChipSnapshot:
     @classmethod
     def live(cls, chip: Chip) -> "ChipSnapshot":
         ro = chip.config.readout
-        return cls(chip.spike_count.copy(), None, chip.causal, chip.acausal, chip.config.synapses.weights,
-                   ro.corr_lsb, chip, ro.enable_correlation)
+        # (sensors off: taken from the chip when first read — a chip fills them, ~1 ms, when
+        # first asked for them; a kernel that does not read them should not cost that)
+        on = ro.enable_correlation
+        return cls(chip.spike_count.copy(), None, chip.causal if on else None, chip.acausal if on else None,
+                   chip.config.synapses.weights, ro.corr_lsb, chip, on)
+
+    def _sensor_arrays(self) -> None:
+        """The chip's sensors, where ``live`` left them to be read when needed."""
+        if self._causal is None:
+            self._causal, self._acausal = self._chip.causal, self._chip.acausal
 
     @property
     def membranes(self) -> np.ndarray:
@@ -111,6 +119,7 @@ class ChipSnapshot:
         flat indices (a 1-d array, ``SynapseView.flat``); ``reset``: zero the sensors read
         (the chip's when live, else this copy's — the chip's then follow by a
         ``CorrelationResetWrite``), as the PPU resets them while it reads."""
+        self._sensor_arrays()
         if index is None:
             return tuple(np.clip(np.rint(x / self.corr_lsb), 0, 255).astype(np.uint8)
                          for x in (self._causal, self._acausal))
@@ -125,6 +134,7 @@ class ChipSnapshot:
         """``SynapseView.update_weights_by_correlation`` at the flat indices ``flat``: the
         flat indices and new weights of what changes something (``weight_changes``), the
         sensors read reset if ``reset`` (``correlation_codes``)."""
+        self._sensor_arrays()
         if reset and not (self._causal.flags.writeable and self._acausal.flags.writeable):
             self._causal, self._acausal = self._causal.copy(), self._acausal.copy()  # (from Ray's store)
         flat = np.ascontiguousarray(flat, np.int64)
@@ -396,6 +406,7 @@ class PpuContext:
         """8-bit codes of all sensors into ``causal`` and ``acausal`` (uint8 ``[hemisphere,
         row, column]``), without reset (``correlation(reset=False)`` without the new arrays)."""
         snap = self._sensors()
+        snap._sensor_arrays()
         _codes_into(snap._causal, 1.0 / snap.corr_lsb, causal)
         _codes_into(snap._acausal, 1.0 / snap.corr_lsb, acausal)
 
