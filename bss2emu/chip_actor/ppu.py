@@ -648,6 +648,13 @@ class CorrelationTableRule:
         return {k: v for k, v in self.__dict__.items() if k != "_all"}
 
 
+def runs_compiled(functions: list) -> bool:
+    """Whether a host runs a PPU with these kernel functions in its compiled loop: the only
+    kernel is a ``CorrelationTableRule`` (with several, their order and their writes' "next
+    window" would have to be kept between them)."""
+    return len(functions) == 1 and isinstance(functions[0], CorrelationTableRule)
+
+
 class Ppu:
     """Both PPUs of a chip, sharing one timer list (kernels address either hemisphere).
 
@@ -671,10 +678,8 @@ class Ppu:
         return i != self.fused and (n is None or self.runs[i] < n)
 
     def fusable(self) -> int | None:
-        """The kernel a host may run in its compiled loop: the only kernel, a
-        ``CorrelationTableRule`` (with several, their order and their writes' "next window"
-        would have to be kept between them)."""
-        return 0 if len(self.functions) == 1 and isinstance(self.functions[0], CorrelationTableRule) else None
+        """The kernel a host may run in its compiled loop (``runs_compiled``)."""
+        return 0 if runs_compiled(self.functions) else None
 
     def fused_view(self, layout: ChipLayout) -> tuple[np.ndarray, np.ndarray]:
         """The fused kernel's synapses: their flat indices, in the order its Python run sweeps

@@ -6,7 +6,8 @@ Per window, in this order (``run_windows``):
 
 0. each chip's PPU kernel that runs in compiled code (a ``ppu.CorrelationTableRule`` alone on
    its chip: ``_run_rule``), if due at the window's start — where the Python PPU would run it,
-   after the writes the host applied before the call;
+   after the writes the host applied before the call — and, with a period of a step or more,
+   at every step inside the window it is due at (``_advance_chip``: no window is cut for it);
 1. each chip's FPGA input for the window — playback events and network arrivals with
    ``t0 <= t < t1``, merged in the order (time, label), playback first on ties, as
    ``Fpga.events_for_window`` does — is integrated by ``chip_actor.kernels.integrate_steps``
@@ -267,22 +268,26 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
         for c in range(n_chips):
             if rules[c, R_ON] and rules[c, R_LEFT] != 0 and rules[c, R_NEXT_NS] <= t0:
                 _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw)
-        # --- integrate the window on every chip; grow a buffer a chip filled, and go on ----
+        # --- integrate the window on every chip, each chip's compiled PPU kernel also at the
+        # steps inside it that it is due at (``_advance_chip``); grow a buffer a chip filled,
+        # and go on --------------------------------------------------------------------------
         n_out[:] = 0
         k_at[:] = k0
         while True:
             if parallel:
                 for c in prange(n_chips):
                     # (prange counts in uint64: as int64 the serial loop's compiled chip step serves)
-                    _integrate_chip(np.int64(c), k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
-                                    n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf)
+                    _advance_chip(np.int64(c), k0, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
+                                  n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                  out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf,
+                                  rules, rule_per_lsb, rule_flat, rule_dw)
             else:
                 for c in range(n_chips):
                     # one after another: one set of scratch serves them all (it stays in the cache)
-                    _integrate_chip(c, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf)
+                    _advance_chip(c, k0, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                                  madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                  out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf,
+                                  rules, rule_per_lsb, rule_flat, rule_dw)
             if k_at.min() == k0 + n_steps:
                 break
             width = 2 * out_t.shape[1]
@@ -331,6 +336,34 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 return ARRIVAL_ELSEWHERE, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
             q_t, q_lab = _insert_arrivals(q_t, q_lab, q_n, c, t_arr[e], lab[e])
     return OK, bounds.shape[0] - 1, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab
+
+
+@njit(**_JIT)
+def _advance_chip(c, k_start, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                  madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                  out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf,
+                  rules, rule_per_lsb, rule_flat, rule_dw):
+    """``_integrate_chip`` of the window ``[k_start, k_end)`` (steps), with chip c's compiled
+    PPU kernel, if its period is a step or longer, also run at the start of every step
+    ``k_start < k`` it is due at (its next time ``<= k h``) — where a window cut at its time
+    would run it (``run_windows``, at the window's start): the coordinator cuts no window at
+    the times of such a kernel (``coordinator.cut_steps``), and the part between two runs is
+    one call. (A shorter period falls behind its times, one run per window start, as in
+    Python: its windows stay cut.) Returns early where ``_integrate_chip`` does (a full
+    buffer; a run at the step it stopped at is not repeated: its time is past then)."""
+    while k_at[c] < k_end:
+        k = k_at[c]
+        stop = k_end
+        if rules[c, R_ON] and rules[c, R_LEFT] != 0 and rules[c, R_PERIOD_NS] >= h:
+            if k > k_start and rules[c, R_NEXT_NS] <= k * h:
+                _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw)
+            if rules[c, R_LEFT] != 0:  # (the step its next time falls in, or the one after it)
+                stop = min(k_end, max(k + 1, -(-rules[c, R_NEXT_NS] // h)))
+        _integrate_chip(c, stop, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                        madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                        out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf)
+        if k_at[c] < stop:
+            return
 
 
 @njit(**_JIT)
