@@ -212,7 +212,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     (``EVENT_IN_THE_PAST``: an arrival before its window; ``ARRIVAL_ELSEWHERE``: an arrival
     for a chip this host does not hold). ``rules`` (``R_*``), ``rule_per_lsb``, ``rule_flat``,
     ``rule_dw``: per chip the PPU kernel run at the start of every window it is due at
-    (``_run_rule``), after the writes the host applied before the call."""
+    (``_run_rule``), after the writes the host applied before the call, and at the steps
+    inside a window it is due at (``_advance_chip``)."""
     n_chips = addr.shape[0]
     h = h_ns
     # per chip: a window's input events and what it sends out (grown on demand)
