@@ -601,10 +601,15 @@ def _write_changed_weights(weights, ptr, entry, n_weighted, position, h, r, c, w
     at = np.empty(n, np.int64)
     for i in range(n):
         at[i] = position[h[i], r[i], c[i]]
+    values = np.empty(n, np.int64)
+    k = 0
     for i in range(n):
         if weights[h[i], r[i], c[i]] != w[i]:
             weights[h[i], r[i], c[i]] = w[i]
-            K.set_entry_weight_at(ptr, entry, n_weighted, at[i], w[i])
+            at[k] = at[i]
+            values[k] = w[i]
+            k += 1
+    K.set_entry_weights_at(ptr, entry, n_weighted, at, values, k)
 
 
 @njit(cache=True)

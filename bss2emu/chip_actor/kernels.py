@@ -340,6 +340,22 @@ def set_entry_weight_at(ptr, entry, n_weighted, p, weight):
 
 
 @njit(**_JIT)
+def set_entry_weights_at(ptr, entry, n_weighted, at, weight, n):
+    """``set_entry_weight_at`` for the first ``n`` synapses at ``at`` (positions in the
+    table) with the weights ``weight``, in one loop: an inlined call per synapse passes its
+    arrays with numba's reference counting (atomic, several per call: ~8 times the loop's time)."""
+    for q in range(n):
+        p = at[q]
+        if p < 0:
+            continue
+        e = entry[p]
+        if (((e >> ENTRY_WEIGHT_SHIFT) & 63) > 0) != (weight[q] > 0):
+            k = np.searchsorted(ptr, p, side="right") - 1
+            n_weighted[k] += 1 if weight[q] > 0 else -1
+        entry[p] = (e & ~np.int32(63 << ENTRY_WEIGHT_SHIFT)) | np.int32(weight[q] << ENTRY_WEIGHT_SHIFT)
+
+
+@njit(**_JIT)
 def driver_table(drv):
     """The enabled drivers an event on PADI bus ``bus`` with row select ``j`` reaches, in CSR
     form: key ``(h * 4 + bus) * 32 + j``; drivers ``d = 4 i + bus`` with i ascending whose

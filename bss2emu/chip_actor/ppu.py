@@ -38,7 +38,7 @@ from ..protocol.playback import (
 )
 from ..units import NS_PER_TICK
 from .chip import Chip
-from .ppu_passes import CODES, stdp_pass
+from .ppu_passes import CODES, stdp_pass, view_bits
 
 
 @dataclass
@@ -70,6 +70,8 @@ class ChipLayout:
     background: dict = field(default_factory=dict)
     #: per projection its synapses' flat indices (derived once per layout, as the views are every run)
     flats: dict = field(default_factory=dict, repr=False, compare=False)
+    #: per tuple of projections, the fused kernel's synapses (``Ppu.fused_view``; derived once per layout)
+    fused: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class ChipSnapshot:
@@ -95,8 +97,16 @@ class ChipSnapshot:
     @classmethod
     def live(cls, chip: Chip) -> "ChipSnapshot":
         ro = chip.config.readout
-        return cls(chip.spike_count.copy(), None, chip.causal, chip.acausal, chip.config.synapses.weights,
-                   ro.corr_lsb, chip, ro.enable_correlation)
+        # (sensors off: taken from the chip when first read — a chip fills them, ~1 ms, when
+        # first asked for them; a kernel that does not read them should not cost that)
+        on = ro.enable_correlation
+        return cls(chip.spike_count.copy(), None, chip.causal if on else None, chip.acausal if on else None,
+                   chip.config.synapses.weights, ro.corr_lsb, chip, on)
+
+    def _sensor_arrays(self) -> None:
+        """The chip's sensors, where ``live`` left them to be read when needed."""
+        if self._causal is None:
+            self._causal, self._acausal = self._chip.causal, self._chip.acausal
 
     @property
     def membranes(self) -> np.ndarray:
@@ -109,6 +119,7 @@ class ChipSnapshot:
         flat indices (a 1-d array, ``SynapseView.flat``); ``reset``: zero the sensors read
         (the chip's when live, else this copy's — the chip's then follow by a
         ``CorrelationResetWrite``), as the PPU resets them while it reads."""
+        self._sensor_arrays()
         if index is None:
             return tuple(np.clip(np.rint(x / self.corr_lsb), 0, 255).astype(np.uint8)
                          for x in (self._causal, self._acausal))
@@ -123,6 +134,7 @@ class ChipSnapshot:
         """``SynapseView.update_weights_by_correlation`` at the flat indices ``flat``: the
         flat indices and new weights of what changes something (``weight_changes``), the
         sensors read reset if ``reset`` (``correlation_codes``)."""
+        self._sensor_arrays()
         if reset and not (self._causal.flags.writeable and self._acausal.flags.writeable):
             self._causal, self._acausal = self._causal.copy(), self._acausal.copy()  # (from Ray's store)
         flat = np.ascontiguousarray(flat, np.int64)
@@ -394,6 +406,7 @@ class PpuContext:
         """8-bit codes of all sensors into ``causal`` and ``acausal`` (uint8 ``[hemisphere,
         row, column]``), without reset (``correlation(reset=False)`` without the new arrays)."""
         snap = self._sensors()
+        snap._sensor_arrays()
         _codes_into(snap._causal, 1.0 / snap.corr_lsb, causal)
         _codes_into(snap._acausal, 1.0 / snap.corr_lsb, acausal)
 
@@ -635,6 +648,13 @@ class CorrelationTableRule:
         return {k: v for k, v in self.__dict__.items() if k != "_all"}
 
 
+def runs_compiled(functions: list) -> bool:
+    """Whether a host runs a PPU with these kernel functions in its compiled loop: the only
+    kernel is a ``CorrelationTableRule`` (with several, their order and their writes' "next
+    window" would have to be kept between them)."""
+    return len(functions) == 1 and isinstance(functions[0], CorrelationTableRule)
+
+
 class Ppu:
     """Both PPUs of a chip, sharing one timer list (kernels address either hemisphere).
 
@@ -658,18 +678,25 @@ class Ppu:
         return i != self.fused and (n is None or self.runs[i] < n)
 
     def fusable(self) -> int | None:
-        """The kernel a host may run in its compiled loop: the only kernel, a
-        ``CorrelationTableRule`` (with several, their order and their writes' "next window"
-        would have to be kept between them)."""
-        return 0 if len(self.functions) == 1 and isinstance(self.functions[0], CorrelationTableRule) else None
+        """The kernel a host may run in its compiled loop (``runs_compiled``)."""
+        return 0 if runs_compiled(self.functions) else None
 
-    def fused_flat(self, layout: ChipLayout) -> np.ndarray:
-        """The fused kernel's synapses (flat indices, in the order its Python run sweeps them)."""
+    def fused_view(self, layout: ChipLayout) -> tuple[np.ndarray, np.ndarray]:
+        """The fused kernel's synapses: their flat indices, in the order its Python run sweeps
+        them, and as ``ppu_passes.view_bits`` (kept with ``layout``: a cached mapping's serves
+        every run)."""
         k = self.kernels[self.fused]
-        parts = [flat_index(*layout.synapses[p]) if p not in layout.flats else layout.flats[p]
-                 for p in k.projections if p in layout.synapses]
-        flat = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
-        return np.ascontiguousarray(flat[sweep_order(flat)])
+        key = tuple(k.projections)
+        got = layout.fused.get(key)
+        if got is None:
+            parts = [flat_index(*layout.synapses[p]) if p not in layout.flats else layout.flats[p]
+                     for p in k.projections if p in layout.synapses]
+            flat = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+            flat = np.ascontiguousarray(flat[sweep_order(flat)])
+            got = layout.fused[key] = (flat, view_bits(flat, C.HEMISPHERES * C.ROWS_PER_HEMISPHERE *
+                                                          C.COLUMNS_PER_HEMISPHERE))
+            flat.flags.writeable = got[1].flags.writeable = False
+        return got
 
     def fused_ran(self, runs: int, next_ns: int) -> None:
         """The host ran the fused kernel ``runs`` times; its next run is at ``next_ns``."""

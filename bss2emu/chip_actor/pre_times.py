@@ -66,6 +66,17 @@ def pre_times_into(t_pre, addresses, row_modes, enabled, t_row, t_own, own_count
                 addr_col[h, c, r] = addresses[h, r, c]
     t_row[:, :, :] = -1
     own_count[:, :, :] = 0
+    if _none_yet(t_pre):  # (a chip's first fill) every time is -1, its row's where events reach it
+        for h in range(_H):
+            for r in range(_R):
+                for c in range(_COL):
+                    if row_modes[h, r] != 0 and not enabled[h, r, c]:
+                        t_own[h, r, c] = -1
+                        own_count[0, h, r] += 1
+                        own_count[1, h, c] += 1
+                    else:
+                        t_own[h, r, c] = OWN_NONE
+        return
     for h in range(_H):
         for r in range(_R):
             for c in range(_COL):
@@ -83,6 +94,17 @@ def pre_times_into(t_pre, addresses, row_modes, enabled, t_row, t_own, own_count
                     own_count[1, h, c] += 1
                 else:
                     t_own[h, r, c] = OWN_NONE
+
+
+@njit(**_JIT)
+def _none_yet(t_pre):
+    """Whether no synapse has a pre time (all ``t_pre`` -1)."""
+    for h in range(_H):
+        for r in range(_R):
+            for c in range(_COL):
+                if t_pre[h, r, c] != -1:
+                    return False
+    return True
 
 
 @njit(**_JIT)

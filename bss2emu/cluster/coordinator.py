@@ -34,11 +34,12 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
-from ..chip_actor.ppu import flat_values
+from ..chip_actor.ppu import flat_values, runs_compiled
 from ..errors import ChipUnavailableError, ConfigError, PlasticityError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol import schemas
+from ..protocol.frozen import freeze
 from ..protocol.results import Results
 from ..protocol.system import SystemSpec
 from ..routing.interconnect import Interconnect
@@ -68,9 +69,14 @@ def ppu_kernels(exp: E.Experiment) -> list:
 
 
 def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
-    """What the PPU kernels of ``chip`` see of the experiment (``chip_actor.ppu.ChipLayout``)."""
+    """What the PPU kernels of ``chip`` see of the experiment (``chip_actor.ppu.ChipLayout``):
+    topology alone, made on the first call and kept with ``mapping`` (its arrays read-only)."""
     from ..chip_actor.ppu import ChipLayout, flat_index, sweep_order
 
+    key = ("ppu_layout", chip, tuple(p.label for p in exp.projections))
+    got = mapping.derived.get(key)
+    if got is not None:
+        return got
     rt = mapping.chips[chip]
     synapses, connections, flats = {}, {}, {}
     for p in exp.projections:
@@ -82,8 +88,10 @@ def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
         synapses[p.label] = (h[sel], r[sel], col[sel])
         connections[p.label] = sel
         flats[p.label] = flat[order]
-    return ChipLayout(synapses, connections, dict(rt.circuits), dict(rt.populations),
-                      {name: g for name, (g, _, _) in rt.background.items()}, flats)
+        freeze(*synapses[p.label], sel, flats[p.label])
+    mapping.derived[key] = out = ChipLayout(synapses, connections, dict(rt.circuits), dict(rt.populations),
+                                            {name: g for name, (g, _, _) in rt.background.items()}, flats)
+    return out
 
 
 def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
@@ -124,11 +132,18 @@ def madc_metadata(exp: E.Experiment, mapping: SystemMapping, setups: list[ChipSe
     return out or None
 
 
-def cut_steps(exp: E.Experiment, total: int) -> np.ndarray:
-    """Steps at which a window must start: every write's step and every PPU due step."""
+def cut_steps(exp: E.Experiment, total: int, compiled: bool = False) -> np.ndarray:
+    """Steps at which a window must start: every write's step and every PPU due step — but
+    those of a kernel that the hosts run in their compiled loop (``compiled``: the placement's
+    hosts hold each chip's PPU; ``ppu.runs_compiled``) with a period of a step or more: they
+    run it at its steps inside a window (``host_kernel._advance_chip``)."""
     h = exp.dt_ns
     cuts = [int(us_to_ticks(w.time_us)) * NS_PER_TICK // h for w in exp.writes]
-    for k in ppu_kernels(exp):
+    kernels = ppu_kernels(exp)
+    inside = compiled and runs_compiled([k.function for k in kernels])
+    for k in kernels:
+        if inside and k.period_ns >= h:
+            continue
         t = np.arange(k.start_ns, total * h, k.period_ns)[:k.num_periods]
         cuts.extend((-(-t // h)).tolist())
     c = np.unique(np.asarray(cuts, np.int64))
@@ -283,6 +298,12 @@ class Coordinator:
         self.recoveries = 0
         self._net: Interconnect | None = None  # while the hosts run
 
+    @property
+    def _compiled_ppu(self) -> bool:
+        """Whether the hosts hold their chips' PPUs, and so run a kernel compiled where they can
+        (``host._Unit``; per-component: the PPU is an actor of its own)."""
+        return self.placement != "per-component"
+
     def window_steps(self) -> int:
         w = self.mapping.window_ns
         if w is None:
@@ -311,7 +332,7 @@ class Coordinator:
             self._setups = chip_setups(self.exp, self.mapping)
             self._setup_s = time.perf_counter() - wall0
             self._net = Interconnect(self.mapping.system, self.mapping.routes)
-            self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(self.exp, self.total))
+            self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(self.exp, self.total, self._compiled_ppu))
             self.backend.start(self._setups, self._net)
         end = self.total if until_us is None else self._until_step(until_us)
         bounds = self._bounds[(self._bounds > self.step) & (self._bounds < end)]
@@ -355,7 +376,7 @@ class Coordinator:
         self.exp = exp
         self.total = int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns))
         self._setups = setups
-        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(exp, self.total))
+        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(exp, self.total, self._compiled_ppu))
         self.backend.reprogram({s.chip_id: s.program for s in setups})
         return True
 
@@ -374,7 +395,7 @@ class Coordinator:
         self._setups = chip_setups(base, self.mapping)
         self._setup_s = 0.0
         net = self._net = Interconnect(self.mapping.system, self.mapping.routes)
-        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(base, self.total))
+        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(base, self.total, self._compiled_ppu))
         out = []
         try:
             self.backend.start(self._setups, net)

@@ -130,9 +130,7 @@ class _Unit:
         # a correlation-table rule alone on the chip runs in the compiled window loop
         self.ppu.fused = self.ppu.fusable()
         if self.ppu.fused is not None:
-            self.rule_flat = self.ppu.fused_flat(s.ppu_layout())
-            self.rule_in_view = np.zeros(C.HEMISPHERES * C.ROWS_PER_HEMISPHERE * C.COLUMNS_PER_HEMISPHERE, np.uint8)
-            self.rule_in_view[self.rule_flat] = 1
+            self.rule_flat, self.rule_in_view = self.ppu.fused_view(s.ppu_layout())
             self.rule_dw = self.ppu.functions[self.ppu.fused].dw
 
     def begin_window(self, k0: int) -> None:

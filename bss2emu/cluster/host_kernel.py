@@ -6,7 +6,8 @@ Per window, in this order (``run_windows``):
 
 0. each chip's PPU kernel that runs in compiled code (a ``ppu.CorrelationTableRule`` alone on
    its chip: ``_run_rule``), if due at the window's start — where the Python PPU would run it,
-   after the writes the host applied before the call;
+   after the writes the host applied before the call — and, with a period of a step or more,
+   at every step inside the window it is due at (``_advance_chip``: no window is cut for it);
 1. each chip's FPGA input for the window — playback events and network arrivals with
    ``t0 <= t < t1``, merged in the order (time, label), playback first on ties, as
    ``Fpga.events_for_window`` does — is integrated by ``chip_actor.kernels.integrate_steps``
@@ -134,7 +135,7 @@ N_INTS = 17
 # per chip, its PPU kernel run in the compiled loop (``ppu.CorrelationTableRule``, the host's
 # ``_Unit.rule_row``): on, next due time, period, runs left (-1: no end), reset, its synapses
 # ``rule_flat[lo:hi]``, the addresses of the chip's weights and synapse-table positions; out:
-# runs done and weights changed; the address of its synapses as a mask (uint8 per synapse)
+# runs done and weights changed; the address of its synapses as a bitmap (``ppu_passes.view_bits``)
 (R_ON, R_NEXT_NS, R_PERIOD_NS, R_LEFT, R_RESET, R_FLAT_LO, R_FLAT_HI, R_WEIGHTS, R_POSITION, R_RUNS,
  R_CHANGED, R_IN_VIEW) = range(12)
 N_RULE = 12
@@ -211,7 +212,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     (``EVENT_IN_THE_PAST``: an arrival before its window; ``ARRIVAL_ELSEWHERE``: an arrival
     for a chip this host does not hold). ``rules`` (``R_*``), ``rule_per_lsb``, ``rule_flat``,
     ``rule_dw``: per chip the PPU kernel run at the start of every window it is due at
-    (``_run_rule``), after the writes the host applied before the call."""
+    (``_run_rule``), after the writes the host applied before the call, and at the steps
+    inside a window it is due at (``_advance_chip``)."""
     n_chips = addr.shape[0]
     h = h_ns
     # per chip: a window's input events and what it sends out (grown on demand)
@@ -267,22 +269,26 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
         for c in range(n_chips):
             if rules[c, R_ON] and rules[c, R_LEFT] != 0 and rules[c, R_NEXT_NS] <= t0:
                 _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw)
-        # --- integrate the window on every chip; grow a buffer a chip filled, and go on ----
+        # --- integrate the window on every chip, each chip's compiled PPU kernel also at the
+        # steps inside it that it is due at (``_advance_chip``); grow a buffer a chip filled,
+        # and go on --------------------------------------------------------------------------
         n_out[:] = 0
         k_at[:] = k0
         while True:
             if parallel:
                 for c in prange(n_chips):
                     # (prange counts in uint64: as int64 the serial loop's compiled chip step serves)
-                    _integrate_chip(np.int64(c), k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
-                                    n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf)
+                    _advance_chip(np.int64(c), k0, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
+                                  n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                  out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf,
+                                  rules, rule_per_lsb, rule_flat, rule_dw)
             else:
                 for c in range(n_chips):
                     # one after another: one set of scratch serves them all (it stays in the cache)
-                    _integrate_chip(c, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
-                                    madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
-                                    out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf)
+                    _advance_chip(c, k0, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                                  madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                                  out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf,
+                                  rules, rule_per_lsb, rule_flat, rule_dw)
             if k_at.min() == k0 + n_steps:
                 break
             width = 2 * out_t.shape[1]
@@ -334,6 +340,34 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
 
 
 @njit(**_JIT)
+def _advance_chip(c, k_start, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                  madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                  out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf,
+                  rules, rule_per_lsb, rule_flat, rule_dw):
+    """``_integrate_chip`` of the window ``[k_start, k_end)`` (steps), with chip c's compiled
+    PPU kernel, if its period is a step or longer, also run at the start of every step
+    ``k_start < k`` it is due at (its next time ``<= k h``) — where a window cut at its time
+    would run it (``run_windows``, at the window's start): the coordinator cuts no window at
+    the times of such a kernel (``coordinator.cut_steps``), and the part between two runs is
+    one call. (A shorter period falls behind its times, one run per window start, as in
+    Python: its windows stay cut.) Returns early where ``_integrate_chip`` does (a full
+    buffer; a run at the step it stopped at is not repeated: its time is past then)."""
+    while k_at[c] < k_end:
+        k = k_at[c]
+        stop = k_end
+        if rules[c, R_ON] and rules[c, R_LEFT] != 0 and rules[c, R_PERIOD_NS] >= h:
+            if k > k_start and rules[c, R_NEXT_NS] <= k * h:
+                _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw)
+            if rules[c, R_LEFT] != 0:  # (the step its next time falls in, or the one after it)
+                stop = min(k_end, max(k + 1, -(-rules[c, R_NEXT_NS] // h)))
+        _integrate_chip(c, stop, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                        madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
+                        out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf)
+        if k_at[c] < stop:
+            return
+
+
+@njit(**_JIT)
 def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
     """Chip c's compiled PPU kernel, once (``ppu_passes.stdp_sweep``), and its timer."""
     a = addr[c]
@@ -344,7 +378,7 @@ def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
         # only the synapses whose sensors were added to can change
         rules[c, R_CHANGED] += stdp_sweep_listed(
             carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
-            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), carray(_voidptr(rules[c, R_IN_VIEW]), n_syn, np.uint8),
+            carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), carray(_voidptr(rules[c, R_IN_VIEW]), n_syn // 64, np.uint64),
             sensed_list, rule_per_lsb[c], dw,
             carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
             carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),

@@ -20,9 +20,9 @@ SHAPE = (2, 256, 256)
 CODES = np.arange(256)
 
 
-def _chip(seed: int) -> Chip:
+def _chip(seed: int, config: ChipConfig | None = None) -> Chip:
     rng = np.random.default_rng(seed)
-    config = ChipConfig()
+    config = config or ChipConfig()
     config.readout.enable_correlation = True
     chip = Chip(config, ideal=True)
     chip.set_weights(*np.indices(SHAPE).reshape(3, -1), rng.integers(0, 64, chip.config.synapses.weights.size))
@@ -126,7 +126,7 @@ def test_the_sweep_of_the_listed_synapses_is_the_sweep_of_the_view(seed):
     leaves what ``stdp_sweep`` over the whole view leaves — weights, synapse table, sensors —
     when the list holds every synapse of the view whose sensors are not 0, in any order, some
     twice, and synapses outside the view (those keep their sensors)."""
-    from bss2emu.chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed
+    from bss2emu.chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed, view_bits
 
     rng = np.random.default_rng(seed)
     dw = TABLES["pair STDP, rounded"]
@@ -140,8 +140,7 @@ def test_the_sweep_of_the_listed_synapses_is_the_sweep_of_the_view(seed):
             sensor.reshape(-1)[z] = 0.0
         causal, acausal, weights, ptr, entry, n_weighted, position = _sweep_args(chip)
         if listed:
-            in_view = np.zeros(causal.size, np.uint8)
-            in_view[flat] = 1
+            in_view = view_bits(flat, causal.size)
             sensed = np.flatnonzero((causal != 0) | (acausal != 0))
             at = np.concatenate([sensed, sensed[: len(sensed) // 3]])
             at = at[order[order < len(at)]]
@@ -176,3 +175,43 @@ def test_a_restored_chip_lists_the_synapses_whose_sensors_are_not_0():
     chip.set_state(state)
     listed = chip.sensed_list[1:1 + chip.sensed_list[0]]
     assert np.array_equal(listed, np.flatnonzero((chip.causal != 0) | (chip.acausal != 0)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_the_sweeps_keep_the_synapse_table_as_a_fresh_build_makes_it(seed, listed):
+    """The compiled sweeps write the new weights into the synapse table too
+    (``kernels.set_entry_weights_at``): afterwards it equals the table built afresh from the
+    chip's weights — also where weights went to or from 0 (the count of weighted synapses per
+    list changes) and at disabled synapses (no entry: their weight is the configuration's only)."""
+    from bss2emu.chip_actor.chip import _without_disabled
+    from bss2emu.chip_actor.kernels import synapse_table
+    from bss2emu.chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed, view_bits
+
+    rng = np.random.default_rng(seed)
+    config = ChipConfig()
+    config.synapses.row_modes = rng.integers(0, 3, config.synapses.row_modes.shape)  # in use: 1, 2 (0: off)
+    config.synapses.addresses = rng.integers(0, 64, SHAPE)
+    chip = _chip(seed, config)
+    syn = chip.config.synapses
+    weights = np.where(rng.random(SHAPE) < 0.3, 0, syn.weights)  # many at 0
+    chip.set_weights(*np.indices(SHAPE).reshape(3, -1), weights.reshape(-1))
+    off = np.unravel_index(rng.choice(np.prod(SHAPE), 2000, replace=False), SHAPE)
+    chip.set_synapses_enabled(*off, False)
+    dw = TABLES["large, beyond the range"] * rng.choice([-1, 1], (256, 256))  # to 0 and 63, and from there
+    dw[0, 0] = 0
+    flat = np.unique(rng.integers(0, np.prod(SHAPE), 20_000))
+    causal, acausal, w, ptr, entry, n_weighted, position = _sweep_args(chip)
+    if listed:
+        sensed = np.flatnonzero((causal != 0) | (acausal != 0))
+        sensed_list = np.concatenate([[len(sensed)], sensed])
+        changed = stdp_sweep_listed(causal, acausal, w, view_bits(flat, causal.size), sensed_list, 20.0, dw, ptr,
+                                    entry, n_weighted, position)
+    else:
+        changed = stdp_sweep(causal, acausal, w, flat, 20.0, True, dw, ptr, entry, n_weighted, position)
+    assert changed == (syn.weights != weights).sum() > 100
+    assert ((syn.weights == 0) != (weights == 0)).sum() > 10  # (some went to or from 0)
+    assert len(chip.synapse_table[1]) > 50_000
+    fresh = _without_disabled(synapse_table(syn.weights, syn.addresses, syn.row_modes), chip.synapse_enabled)
+    for got, want in zip(chip.synapse_table, fresh):
+        assert np.array_equal(got, want)

@@ -86,3 +86,16 @@ def test_the_ppu_gives_each_kernel_the_time_since_its_own_last_run_also_after_a_
     # a: 10 µs since the start, then 20 µs since its last run (restored: the run at 30 µs once);
     # b: its first run, 30 µs since the start
     assert seen == [("a", 1250, 10_000.0), ("a", 3750, 20_000.0), ("b", 3750, 30_000.0)]
+
+
+def test_a_live_snapshot_of_a_chip_without_sensors_fills_them_only_when_they_are_read():
+    """A chip fills its sensors (and pre times) when first asked for them; a kernel that
+    does not read them, run on every window, must not make it (``ChipSnapshot.live``). Read
+    from outside the kernel's views, they read 0."""
+    chip = Chip(ChipConfig(), ideal=True)  # (the sensors off: no rule reads them)
+    snap = ChipSnapshot.live(chip)
+    ctx = PpuContext(PpuKernel("k", print, 1, 0), snap, 0, np.zeros(512, np.int64), ChipLayout())
+    ctx.weights()
+    assert not chip._sensors_filled
+    causal, acausal = snap.correlation_codes(flat_index([1], [2], [3]))
+    assert chip._sensors_filled and causal.tolist() == acausal.tolist() == [0]

@@ -166,3 +166,28 @@ def test_pre_times_are_written_as_a_whole_and_read_per_synapse():
     assert np.array_equal(chip.t_pre, t_pre)
     with pytest.raises(ValueError):
         chip.t_pre[0, 0, 0] = 5  # (a copy: writing into it would change nothing)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_state_without_pre_times_is_the_module_s_definition(seed):
+    """``pre_times_into`` of all -1 (a chip's first fill: a path of its own): every row's
+    time -1, a time of its own (-1) exactly where events do not reach a synapse although its
+    row is on (counted per row and column), the addresses by column; every synapse reads -1."""
+    from bss2emu.chip_actor.pre_times import PreTimes, pre_times_into, pre_times_of
+
+    rng = np.random.default_rng(seed)
+    addresses = rng.integers(0, 64, (2, 256, 256))
+    row_modes = rng.integers(0, 3, (2, 256))
+    enabled = rng.random((2, 256, 256)) > 0.05
+    state = PreTimes.empty()
+    for a in state:
+        a.fill(7)  # (whatever was there)
+    pre_times_into(np.full((2, 256, 256), -1, np.int64), addresses, row_modes, enabled, *state)
+    frozen = (row_modes[:, :, None] != 0) & ~enabled
+    assert (state.t_row == -1).all()
+    assert np.array_equal(state.t_own, np.where(frozen, -1, OWN_NONE)) and frozen.sum() > 1000
+    assert np.array_equal(state.own_count, np.stack([frozen.sum(axis=2), frozen.sum(axis=1)]))
+    assert np.array_equal(state.addr_col, addresses.transpose(0, 2, 1))
+    out = np.empty((2, 256, 256), np.int64)
+    pre_times_of(state.t_row, state.t_own, state.addr_col, out)
+    assert (out == -1).all()

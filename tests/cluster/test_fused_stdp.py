@@ -89,3 +89,76 @@ def test_a_table_of_the_wrong_shape_or_type_is_refused():
         CorrelationTableRule(np.zeros((3, 3), np.int64))
     with pytest.raises(PlasticityError, match="float64"):
         CorrelationTableRule(np.zeros((256, 256)))
+
+
+def test_runs_of_one_topology_share_the_rule_s_synapses_and_a_rule_on_fewer_projections_gets_its_own(
+        plasticity_benchmark):
+    """The PPU's layout (``coordinator.ppu_layout``) and the fused rule's synapses
+    (``Ppu.fused_view``) are made once per mapped topology and kept, read-only; a rule over
+    other projections of the same topology sees its own synapses, not the kept ones."""
+    from bss2emu.cluster.coordinator import chip_setups
+    from bss2emu.cluster.host import _Unit
+    from bss2emu.routing.mapping import map_experiment
+
+    bench = plasticity_benchmark
+    exp = _experiment(bench, CorrelationTableRule(DW), runtime_us=60.0)
+    first, again = _final_state(exp), _final_state(exp)
+    _assert_same(first, again)
+    mapping = map_experiment(exp)
+    (a,), (b,) = chip_setups(exp, mapping), chip_setups(exp, mapping)
+    assert a.layout is b.layout
+    flat, bits = _Unit(a).rule_flat, _Unit(a).rule_in_view
+    assert flat is _Unit(b).rule_flat and not flat.flags.writeable and not bits.flags.writeable
+    assert len(flat) == sum(len(f) for f in a.layout.flats.values()) > 1000
+    assert int(np.unpackbits(bits.view(np.uint8)).sum()) == len(flat)
+
+    some = exp.model_copy(update={"plasticity": [exp.plasticity[0].model_copy(
+        update={"projections": exp.plasticity[0].projections[:2]})]})
+    (c,), = [chip_setups(some, mapping)]
+    assert c.layout is a.layout and 0 < len(_Unit(c).rule_flat) < len(flat)
+    python = some.model_copy(update={"plasticity": [some.plasticity[0].model_copy(
+        update={"kernel": InPython(CorrelationTableRule(DW))})]})
+    _assert_same(_final_state(some), _final_state(python))
+
+
+@pytest.mark.parametrize("period_us, start_us, num_periods", [
+    (0.05, None, 300),  # shorter than a step (0.1 µs): it falls behind its times, its windows stay cut
+    (0.15, 0.25, None),  # not a whole number of steps: due at the first step at or after each time
+    (0.35, 3.3, 40),
+    (2.0, 0.0, None),
+    (7.0, 1.05, 3),
+])
+def test_the_fused_rule_inside_windows_runs_when_the_python_rule_runs(plasticity_benchmark, period_us, start_us,
+                                                                        num_periods):
+    """Windows are not cut at the compiled rule's times (``coordinator.cut_steps``); the host
+    runs it at the steps inside a window where it is due (``host_kernel._advance_chip``) —
+    where the Python rule runs, on its windows cut there: the same spikes, weights, sensors
+    and timer, for periods that are not whole steps, shorter than a step, with a start and a
+    limited number of runs, in a run cut into segments."""
+    from bss2emu.cluster.coordinator import cut_steps
+
+    bench = plasticity_benchmark
+    runtime_us = 60.0
+
+    def exp(kernel):
+        e = _experiment(bench, kernel, n=128, runtime_us=runtime_us)
+        return e.model_copy(update={"plasticity": [e.plasticity[0].model_copy(
+            update={"period_us": period_us, "start_us": start_us, "num_periods": num_periods})]})
+
+    fused, python = exp(CorrelationTableRule(DW)), exp(InPython(CorrelationTableRule(DW)))
+    total = int(runtime_us * 1e3 / fused.dt_ns)
+    assert len(cut_steps(fused, total, compiled=True)) == (len(cut_steps(fused, total)) if period_us < 0.1 else 0)
+    # (segments: a window starts at their ends, where a rule that fell behind its times runs, in Python too)
+    state = _final_state(fused, until_us=(25.05,))
+    _assert_same(state, _final_state(python, until_us=(25.05,)))
+    (res, chips), = [state]
+    start_ns = round((start_us if start_us is not None else period_us) * 1e3)
+    times = np.arange(start_ns, runtime_us * 1e3, round(period_us * 1e3))
+    due = int((-(-times // fused.dt_ns) < total).sum())  # its times whose step is before the end
+    if period_us >= 0.1:
+        assert chips[0]["runs"][0] == min(num_periods or due, due)
+    else:  # (once per window start: behind)
+        assert 100 < chips[0]["runs"][0] < num_periods
+    assert res.spikes.num_rows > 50
+    first = _final_state(exp(CorrelationTableRule(DW)).model_copy(update={"plasticity": []}))[1][0]["weights"]
+    assert (chips[0]["weights"] != first).any()  # the rule changed weights
