@@ -1040,22 +1040,22 @@ def integrate_steps(
         # depends on the start voltage only — and the exponential term extrapolated to the
         # step's middle from this and the last step's start, Adams–Bashforth 2, unless the
         # membrane was reset in between)
+        n_slow = 0  # arguments exp_array leaves to libm, where the term is on (counted here: no pass of its own)
         for n in range(ulo, uhi):
             w_inf = coef[K_A, n] * (nstate[S_V, n] - coef[K_EL, n])
             w_end = w_inf + (nstate[S_W, n] - w_inf) * coef[K_EW, n]
             i_dc[n] = coef[K_ICONST, n] - 0.5 * (nstate[S_W, n] + w_end)
             nstate[S_W, n] = w_end
-            a = (nstate[S_V, n] - coef[K_VT, n]) / coef[K_DT, n]  # used where Δ_T > 0 only
+            dt = coef[K_DT, n]
+            a = (nstate[S_V, n] - coef[K_VT, n]) / dt  # used where Δ_T > 0 only
             if a > EXP_ARG_MAX:
                 a = EXP_ARG_MAX
             arg[n] = a
+            n_slow += (dt > 0.0) & (not in_fast_range(a))
         if n_exp_on > 0 and hi > lo:
             # libm's exp, bit for bit, as SIMD over all neurons; libm itself for arguments
             # outside its fast range (rare: a membrane 512 Δ_T below V_T)
             exp_array(arg, ex, ulo, uhi)
-            n_slow = 0
-            for n in range(ulo, uhi):
-                n_slow += (coef[K_DT, n] > 0.0) & (not in_fast_range(arg[n]))
             if n_slow:
                 for n in range(lo, hi):
                     if coef[K_DT, n] > 0.0 and not in_fast_range(arg[n]):

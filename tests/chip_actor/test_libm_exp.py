@@ -173,3 +173,35 @@ def test_same_bits_compiled_for_a_cpu_without_avx512(cpu, features, tmp_path):
                          check=True).stdout.split()
     # no bit differs; no zmm; FMA instructions with AVX2 only; blocks of 8 lanes
     assert out == ["0", "0", str(cpu == "haswell"), "8"]
+
+
+
+@pytest.mark.parametrize("arg", [-745.5, -4e5])
+def test_the_kernel_leaves_arguments_outside_the_fast_range_to_libm(arg):
+    """A neuron whose exponential term's argument (V − V_T)/Δ_T lies outside ``exp_array``'s
+    range, where libm's ``exp`` is exactly 0, integrates as the same neuron without the term
+    (i + 0.0 is i) step for step, and its term (``S_EPREV``: g_L·Δ_T·exp) is 0. ``exp_array``'s
+    own value there is meaningless (−5.5e292 at −745.5): a kernel that did not hand such
+    arguments to libm gives another membrane, NaN, or a term other than 0."""
+    from bss2emu.chip_actor import kernels as K
+    from bss2emu.chip_actor.chip import Chip
+    from bss2emu.protocol.hardware import ChipConfig
+
+    cfg = ChipConfig()
+    cfg.neurons.column("enable_fire")[:] = 0
+    cfg.neurons.column("enable_exponential")[:2] = 1
+    chip = Chip(cfg, ideal=True)
+    coef = chip.coef.copy()
+    coef[:, 1] = coef[:, 0]
+    coef[K.K_DT, 0] = (chip.nstate[K.S_V, 0] - coef[K.K_VT, 0]) / arg  # the term on, at ``arg``
+    coef[K.K_DT, 1] = 0.0  # the term off
+    chip.coef = coef
+    chip.nstate[:, 1] = chip.nstate[:, 0]
+    at = (chip.nstate[K.S_V, 0] - chip.coef[K.K_VT, 0]) / chip.coef[K.K_DT, 0]
+    assert not L.in_fast_range(at) and np.exp(at) == 0.0
+    empty = np.zeros(0, np.int64)
+    for k in range(20):
+        chip.run_window(k, 1, empty, empty, empty)
+        v = chip.nstate[K.S_V, :2]
+        assert np.isfinite(v).all() and v[0] == v[1], (k, v)
+        assert chip.nstate[K.S_EPREV, 0] == 0.0, (k, chip.nstate[K.S_EPREV, 0])
