@@ -6,7 +6,11 @@
 0
 """
 
-from .cluster import run, run_each
+from ._jit_cache import drop_stale_caches
+
+drop_stale_caches()  # (before anything compiled is loaded: ``_jit_cache``)
+
+from .cluster import run, run_each  # noqa: E402
 from .errors import (
     BssError, ChipError, ChipUnavailableError, ClusterError, ConfigError, EventLossWarning, PlasticityError,
     QuantisationWarning, RoutingError,

@@ -26,16 +26,13 @@ of their addresses (``chip_table``), and the kernel views them with ``numba.carr
 call for any number of chips, no Python object per window, and no copy of a chip's state.
 Every array's dtype, shape and contiguity is checked when the table is built.
 
-numba's on-disk cache keys a compiled function to its own file's content only (touching the
-file changes nothing): this module's cache holds ``kernels.integrate_steps`` compiled in, so
-on import ``_drop_stale_cache`` deletes it when ``chip_actor/kernels.py`` or a module it
-compiles in changed since it was written.
+numba's on-disk cache keys a compiled function to its own file only, and this module's
+holds ``kernels.integrate_steps`` compiled in: the package drops its caches on import when a
+compiled source changed (``bss2emu._jit_cache``).
 """
 
 from __future__ import annotations
 
-import glob
-import hashlib
 import os
 
 import numpy as np
@@ -44,39 +41,10 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ..chip_actor import kernels as K
-from ..chip_actor import libm_exp, ppu_passes, pre_times
 from ..chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed
 from ..protocol import coordinates as C
 from ..routing.interconnect import route_window
 from ..units import NS_PER_TICK
-
-
-def _drop_stale_cache() -> None:
-    """Delete this module's compiled functions from numba's cache when the kernels they
-    embed changed (the digest of those files is kept beside the cache). Best effort: a cache
-    that cannot be read or written is numba's to handle."""
-    cache_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
-    try:
-        digest = hashlib.sha256()
-        for path in (K.__file__, libm_exp.__file__, ppu_passes.__file__, pre_times.__file__):
-            with open(path, "rb") as fh:
-                digest.update(fh.read())
-        stamp = os.path.join(cache_dir, "host_kernel.kernels-digest")
-        old = None
-        if os.path.exists(stamp):
-            with open(stamp) as fh:
-                old = fh.read()
-        if old != digest.hexdigest():
-            for f in glob.glob(os.path.join(cache_dir, "host_kernel.*.nb[ic]")):
-                os.remove(f)
-            os.makedirs(cache_dir, exist_ok=True)
-            with open(stamp, "w") as fh:
-                fh.write(digest.hexdigest())
-    except OSError:
-        pass
-
-
-_drop_stale_cache()
 
 # numba's ``omp`` threading layer (GNU OpenMP) lets its threads spin between parallel calls
 # unless told otherwise, read once when it loads (this module's first kernel call loads it).
