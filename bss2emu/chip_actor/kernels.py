@@ -317,33 +317,20 @@ def set_entry_weights(ptr, entry, n_weighted, position, hemisphere, row, column,
     """Write weights (6 bit) into the ``synapse_table`` ``(ptr, entry, n_weighted,
     position)``; ``hemisphere``, ``row``, ``column``, ``weight`` are equally long 1-d
     arrays."""
-    for i in range(weight.shape[0]):
-        set_entry_weight(ptr, entry, n_weighted, position, hemisphere[i], row[i], column[i], weight[i])
-
-
-@njit(inline="always", **_JIT)
-def set_entry_weight(ptr, entry, n_weighted, position, hemisphere, row, column, weight):
-    """``set_entry_weights`` for one synapse (integers; inlined into compiled callers)."""
-    set_entry_weight_at(ptr, entry, n_weighted, position[hemisphere, row, column], weight)
-
-
-@njit(inline="always", **_JIT)
-def set_entry_weight_at(ptr, entry, n_weighted, p, weight):
-    """``set_entry_weight`` for the synapse at ``p`` in the table (its ``position``; -1: none)."""
-    if p < 0:
-        return
-    was = (entry[p] >> ENTRY_WEIGHT_SHIFT) & 63
-    if (was > 0) != (weight > 0):
-        k = np.searchsorted(ptr, p, side="right") - 1
-        n_weighted[k] += 1 if weight > 0 else -1
-    entry[p] = (entry[p] & ~np.int32(63 << ENTRY_WEIGHT_SHIFT)) | np.int32(weight << ENTRY_WEIGHT_SHIFT)
+    n = weight.shape[0]
+    at = np.empty(n, np.int64)
+    for i in range(n):
+        at[i] = position[hemisphere[i], row[i], column[i]]
+    set_entry_weights_at(ptr, entry, n_weighted, at, weight, n)
 
 
 @njit(**_JIT)
 def set_entry_weights_at(ptr, entry, n_weighted, at, weight, n):
-    """``set_entry_weight_at`` for the first ``n`` synapses at ``at`` (positions in the
-    table) with the weights ``weight``, in one loop: an inlined call per synapse passes its
-    arrays with numba's reference counting (atomic, several per call: ~8 times the loop's time)."""
+    """``set_entry_weights`` for the first ``n`` synapses at ``at``, their positions in the
+    table (-1: none), with the weights ``weight``: each entry's weight bits, and its key's
+    count of weighted synapses where a weight goes to or from 0. In one loop (a call per
+    synapse inlined into a compiled caller passes its arrays with numba's reference counting:
+    atomic, several per call, ~8 times the loop's time)."""
     for q in range(n):
         p = at[q]
         if p < 0:
