@@ -243,6 +243,13 @@ def make_backend(placement: str, address: str | None = None, chips_per_host: int
 
 def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> pa.Table:
     """Add ``population``, ``index`` and ``time_us``; keep recorded populations only."""
+    return _annotated(spikes, exp, mapping)[0]
+
+
+def _annotated(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> tuple[pa.Table, np.ndarray | None]:
+    """``annotate_spikes``, and each row's sort key ``time_ticks * chips * 512 + chip * 512 +
+    neuron`` (ascending; None where it does not fit an int64: the rows are sorted by
+    ``lexsort`` then)."""
     n_chips = len(mapping.system.chips)
     pop_of = np.full(n_chips * C.NEURONS_PER_CHIP, -1, np.int64)  # by chip * 512 + circuit
     idx_of = np.full(n_chips * C.NEURONS_PER_CHIP, -1, np.int64)
@@ -263,14 +270,42 @@ def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping)
     per_tick = n_chips * C.NEURONS_PER_CHIP
     # ordered by (time, chip, neuron): through one int64 key where it fits (a stable argsort
     # of it costs a fraction of a sort on several columns)
+    key = None
     if len(ticks) and ticks.max() < np.iinfo(np.int64).max // per_tick - 1:
-        order = np.argsort(ticks * per_tick + at, kind="stable")
+        key = ticks * per_tick + at
+        order = np.argsort(key, kind="stable")
+        key = key[order]
     else:
         order = np.lexsort((at, ticks))
     t, at, code, ticks = t.take(pa.array(order)), at[order], code[order], ticks[order]
     pops = pa.DictionaryArray.from_arrays(pa.array(code, pa.int32()), pa.array(names, pa.string()))
     t = t.append_column("population", pops).append_column("index", pa.array(idx_of[at], pa.int32()))
-    return t.append_column("time_us", pa.array(ticks_to_us(ticks)))
+    return t.append_column("time_us", pa.array(ticks_to_us(ticks))), (key if len(ticks) else np.zeros(0, np.int64))
+
+
+def annotate_more(done: tuple[pa.Table, np.ndarray], more: tuple[pa.Table, np.ndarray]) -> tuple[pa.Table, np.ndarray]:
+    """``_annotated`` of a record's rows, from those of its first rows (``done``) and of the
+    rows after them (``more``): what annotating the whole record gives, without sorting the
+    first rows again. Rows of equal key stay in record order (first rows first), as in the
+    stable sort of the whole; a later row may sort before an earlier one (the same FPGA
+    tick on either side of a window boundary, a lower chip), so the first rows from the
+    later rows' smallest key on are sorted with them."""
+    (t0, k0), (t1, k1) = done, more
+    if not len(k1):
+        return done
+    if not len(k0) or k1[0] >= k0[-1]:
+        return pa.concat_tables([t0, t1]), np.concatenate([k0, k1])
+    p = int(np.searchsorted(k0, k1[0], side="right"))
+    key = np.concatenate([k0[p:], k1])
+    order = np.argsort(key, kind="stable")
+    tail = pa.concat_tables([t0.slice(p), t1]).take(pa.array(order))
+    return pa.concat_tables([t0.slice(0, p), tail]), np.concatenate([k0[:p], key[order]])
+
+
+def _concat(tables: list[pa.Table], name: str) -> pa.Table:
+    """The rows of ``tables`` (of the schema ``name``) in one table."""
+    ts = [t for t in tables if t.num_rows]
+    return pa.concat_tables(ts) if ts else schemas.empty_table(name)
 
 
 class Coordinator:
@@ -297,6 +332,9 @@ class Coordinator:
         self.windows = 0
         self.recoveries = 0
         self._net: Interconnect | None = None  # while the hosts run
+        # the spike record's rows annotated by the last results: (rows, recorded populations,
+        # ``_annotated`` of them), for the next results of a run continued (``_spike_table``)
+        self._spikes_done: tuple | None = None
 
     @property
     def _compiled_ppu(self) -> bool:
@@ -408,6 +446,7 @@ class Coordinator:
                 self.backend.reprogram({s.chip_id: build_playback(exp, self.mapping, s.chip_id, trains)
                                         for s in self._setups})
                 self.exp, self.step, self.windows = exp, 0, 0
+                self._spikes_done = None  # (the record starts again)
                 self._run_windows(self._bounds, net, None)
                 out.append(self._results(self.backend.tables(), net, wall0, 0.0, madc_metadata(exp, self.mapping, self._setups),
                                          host_info=False))
@@ -472,6 +511,7 @@ class Coordinator:
                 if checkpoint is None:
                     raise
                 self.recoveries += 1
+                self._spikes_done = None
                 self.windows, w, states, net_state = checkpoint
                 self.step = int(bounds[w])
                 self.backend.restart_failed()
@@ -484,17 +524,30 @@ class Coordinator:
             if progress is not None:
                 progress(self.step, self.total)
 
+    def _spike_table(self, records: list[pa.Table]) -> pa.Table:
+        """``annotate_spikes`` of the hosts' spike records (from time 0). With one host (one
+        record, which the windows append to) the rows annotated for the last results are kept
+        and only the later ones annotated (``annotate_more``): the results of a run continued
+        in segments cost what the segment added, not what the run has recorded so far."""
+        spikes = _concat(records, "spikes")
+        recorded = [(p.name, p.record_spikes) for p in self.exp.populations]
+        done = self._spikes_done
+        out = None
+        if len(records) == 1 and done is not None and done[0] <= spikes.num_rows and done[1] == recorded \
+                and done[2][1] is not None:
+            more = _annotated(spikes.slice(done[0]), self.exp, self.mapping)
+            if more[1] is not None:
+                out = annotate_more(done[2], more)
+        if out is None:
+            out = _annotated(spikes, self.exp, self.mapping)
+        self._spikes_done = (spikes.num_rows, recorded, out) if len(records) == 1 else None
+        return out[0]
+
     def _results(self, hosts: list[dict], net: Interconnect, wall0: float, t_setup: float,
                  madc: list[dict] | None, host_info: bool = True) -> Results:
         per_chip = {c: t for h in hosts for c, t in h["chips"].items()}
-
-        def cat(tables, name):
-            ts = [t for t in tables if t.num_rows]
-            return pa.concat_tables(ts) if ts else schemas.empty_table(name)
-
-        spikes = cat([h["spikes"] for h in hosts], "spikes")
-        tables = {"spikes": annotate_spikes(spikes, self.exp, self.mapping),
-                  **{k: cat([per_chip[c][k] for c in sorted(per_chip)], k) for k in ("madc", "cadc")}}
+        tables = {"spikes": self._spike_table([h["spikes"] for h in hosts]),
+                  **{k: _concat([per_chip[c][k] for c in sorted(per_chip)], k) for k in ("madc", "cadc")}}
         recs = [r for c in sorted(per_chip) for r in per_chip[c]["ppu_records"]]
         arrays = [r for r in recs if isinstance(r[4], np.ndarray)]  # ctx.record_observable's
         recs = [r for r in recs if not isinstance(r[4], np.ndarray)]

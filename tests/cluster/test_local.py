@@ -209,6 +209,41 @@ def test_a_run_in_segments_continues_where_the_last_ended_and_equals_one_run(nam
         coord.run()
 
 
+def test_results_of_a_continued_run_annotate_only_the_new_rows_and_equal_annotating_all():
+    """``annotate_more``: the spike table of a record annotated from its first rows' table and
+    the later rows' equals the whole record's, for every split — also where a later row
+    sorts before earlier ones (the same tick, a lower chip or neuron: a window boundary
+    inside an FPGA tick) and with rows of unrecorded populations and FPGA-bound events."""
+    import pyarrow as pa
+
+    from bss2emu.cluster.coordinator import _annotated, annotate_more
+    from bss2emu.protocol import schemas
+    from bss2emu.routing.mapping import map_experiment
+
+    exp = _continued(50.0)
+    exp.populations[0].record_spikes = False
+    exp = bss2emu.Experiment.model_validate(exp.model_dump())
+    mapping = map_experiment(exp, "cube-4")
+    circ = {p.name: mapping.partition.circuit[p.name].tolist() for p in exp.populations}
+    chip = {p.name: int(mapping.partition.chip[p.name][0]) for p in exp.populations}
+    # (tick, population, index) in record order: windows in turn, chips ascending in each
+    rows = [(3, "b", 2), (3, "b", 0), (7, "a", 1), (9, "b", 1), (9, "b", 0), (9, "b", 2), (12, "b", 1),
+            (12, "b", 0), (12, "a", 3), (15, "b", 2), (15, "b", 0)]
+    record = pa.table({"time_ticks": [t for t, _, _ in rows] + [16], "chip": [chip[p] for _, p, _ in rows] + [1],
+                       "neuron": [circ[p][i] for _, p, i in rows] + [-1],
+                       "label": list(range(len(rows) + 1))}, schema=schemas.SPIKES)
+    whole = _annotated(record, exp, mapping)
+    assert whole[0]["time_ticks"].to_pylist() == [3, 3, 9, 9, 9, 12, 12, 15, 15]
+    merges = 0
+    for split in range(record.num_rows + 1):
+        first, rest = _annotated(record.slice(0, split), exp, mapping), _annotated(record.slice(split), exp, mapping)
+        merges += len(first[1]) and len(rest[1]) and rest[1][0] < first[1][-1]
+        got = annotate_more(first, rest)
+        assert got[0].equals(whole[0]), split
+        assert np.array_equal(got[1], whole[1]), split
+    assert merges  # some split puts a later row before earlier ones
+
+
 def _continued(runtime_us: float, extra: list | None = None, late_spike_us: float = 70.0) -> bss2emu.Experiment:
     """Two chips, a spike train, a neuron that fires, a timed write from ``extra``."""
     return bss2emu.Experiment.model_validate({
