@@ -40,13 +40,26 @@ What is measured
 ----------------
 Per size and simulator: one untimed run (compilation: numba cache, Cython, NEST's network
 build), then ``--repeat`` timed runs of 1 s biological; printed are the min and median wall
-time per biological second of the simulation call (bss2emu: the whole ``bss2emu.run`` after
-validation — chip setup, windows, results; NEST: ``Simulate``; Brian2: ``run``, without its
-code generation), and ratios peer / bss2emu local of the mins and of the medians. For
-``local`` a second line splits the fastest run: the compiled chip loop
-(``ChipHost.run_windows``) against set-up and results, wall and CPU seconds (CPU of the
-process, all its threads; on a shared machine the CPU figures are the steadier ones), and
-the untimed first run. The
+time per biological second of the simulation call, and ratios peer / bss2emu local of the
+mins and of the medians. What each row's timed call includes:
+
+* ``local``, ``local-1t``, ``packed``, ``per-chip``: a whole ``bss2emu.run`` of the 1 s
+  experiment after validation — chip configuration, stimulus (the Poisson trains are drawn
+  by the untimed run and reused), loading the chips, the windows, the results;
+* ``local-cont``: Brian2's own way — one network configured once, each timed call
+  continuing its simulation by 1 s: an experiment of ``1 + --repeat`` seconds on one
+  ``Coordinator``, the untimed first second (configuration, stimulus, chips loaded), then
+  per timed call ``Coordinator.run(until_us=..., keep=True)`` of 1 s more: the windows and
+  the results from time 0 (the rows recorded so far annotated once: each call adds its
+  own). Its Poisson trains are those of the longer experiment, so its spikes differ from
+  ``local``'s (its rate is printed);
+* Brian2: ``Network.run`` of 1 s continuing the same network (without its code generation
+  and network build); NEST: ``Simulate`` of 1 s, continuing likewise.
+
+For the ``local`` rows a second line splits the fastest call: the compiled chip loop
+(``ChipHost.run_windows``) against set-up and results (``local-cont``: results), wall and CPU
+seconds (CPU of the process, all its threads; on a shared machine the CPU figures are the
+steadier ones), and the untimed first run. The
 machine's load average is printed at each size: on a shared machine compare ratios, which
 are measured in the same run.
 """
