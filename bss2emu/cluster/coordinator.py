@@ -167,6 +167,8 @@ def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray
 def _same_values(a, b) -> bool:
     """The same values: dataclasses (configurations, writes) field by field, dicts, tuples and
     lists item by item, arrays element by element."""
+    if a is b and (isinstance(a, np.ndarray) or not isinstance(a, float)):  # (nan is not nan)
+        return True
     if type(a) is not type(b):
         return False
     if dataclasses.is_dataclass(a):
@@ -197,10 +199,11 @@ def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
             return False
         now_ns, h = step * a.dt_ns, a.dt_ns
         pa, pb = a.program, b.program
-        ea = pa.spike_ticks * NS_PER_TICK < now_ns
-        eb = pb.spike_ticks * NS_PER_TICK < now_ns
-        if not (np.array_equal(pa.spike_ticks[ea], pb.spike_ticks[eb])
-                and np.array_equal(pa.spike_labels[ea], pb.spike_labels[eb])):
+        # the events before now: a prefix (programs are sorted by time)
+        ea = int(np.searchsorted(pa.spike_ticks, -(-now_ns // NS_PER_TICK)))
+        eb = int(np.searchsorted(pb.spike_ticks, -(-now_ns // NS_PER_TICK)))
+        if not (np.array_equal(pa.spike_ticks[:ea], pb.spike_ticks[:eb])
+                and np.array_equal(pa.spike_labels[:ea], pb.spike_labels[:eb])):
             return False
         wa = [w for w in pa.writes if w.time_ticks * NS_PER_TICK // h < step]  # applied by now
         wb = [w for w in pb.writes if w.time_ticks * NS_PER_TICK // h < step]

@@ -8,6 +8,7 @@ so a source that reaches several chips plays the same train on each.
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +67,26 @@ def _source_ticks(trains_us: list[np.ndarray]) -> _SourceTicks:
     np.cumsum(lengths, out=start[1:])
     cat = np.concatenate(trains_us) if len(trains_us) else np.zeros(0)
     return _SourceTicks(us_to_ticks(cat), start)
+
+
+def _source_ticks_of(exp: E.Experiment, src) -> _SourceTicks:
+    """``_source_ticks(source_trains_us(exp, src))``; a spike array's lists read in one pass
+    rather than into an array per unit (a continued PyNN run hands over every train from
+    t = 0 again), each unit's times sorted where they are not already."""
+    if not isinstance(src, E.SpikeArraySource):
+        return _source_ticks(source_trains_us(exp, src))
+    lists = src.spike_times_us
+    bounds = np.zeros(len(lists) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, lists), np.int64, len(lists)), out=bounds[1:])
+    flat = np.fromiter(itertools.chain.from_iterable(lists), np.float64, int(bounds[-1]))
+    down = np.flatnonzero(flat[1:] < flat[:-1]) + 1  # where a time is below the one before it
+    unit = np.searchsorted(bounds, down, side="right") - 1
+    for u in np.unique(unit[down != bounds[unit]]).tolist():  # (not at a unit's first time)
+        flat[bounds[u]:bounds[u + 1]] = np.sort(flat[bounds[u]:bounds[u + 1]])
+    keep = flat < exp.runtime_us
+    kept = np.zeros(len(flat) + 1, np.int64)
+    np.cumsum(keep, out=kept[1:])
+    return _SourceTicks(us_to_ticks(flat[keep]), kept[bounds])
 
 
 def _check_neuron_write(w: E.NeuronWrite, size: int) -> np.ndarray:
@@ -174,7 +195,7 @@ def _spike_input(exp: E.Experiment, units: dict, sources: dict, trains: dict) ->
     ticks, labels = [], []
     for name, (unit, delay, label) in units.items():
         if name not in trains:
-            trains[name] = _source_ticks(source_trains_us(exp, sources[name]))
+            trains[name] = _source_ticks_of(exp, sources[name])
         src = trains[name]
         counts = src.start[unit + 1] - src.start[unit]
         # every event of these units: its index in the concatenated trains
