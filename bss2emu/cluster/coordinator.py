@@ -45,6 +45,7 @@ from ..protocol.system import SystemSpec
 from ..routing.interconnect import Interconnect
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
 from ..routing.stimulus import build_playback
+from ..routing.synapse_layout import synapse_layout
 from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
 from . import host_threads as HT
 from .backends import PLACEMENTS, Backend, LocalBackend
@@ -94,6 +95,12 @@ def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
     return out
 
 
+def _synapses_of(exp: E.Experiment, mapping: SystemMapping, chip: int) -> dict:
+    """``{projection: mapping.synapses_of(projection, chip)}`` in the experiment's order."""
+    here = synapse_layout(mapping, chip).synapses
+    return {p.label: here[p.label] for p in exp.projections}
+
+
 def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
     """One setup per chip that has anything to do (neurons or presynaptic units)."""
     out = []
@@ -109,7 +116,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
             config=configure_chip(exp, mapping, rt.chip, weights, read_only=True),
             program=build_playback(exp, mapping, rt.chip, trains),
-            kernels=kernels, synapses={p.label: mapping.synapses_of(p.label, rt.chip) for p in exp.projections},
+            kernels=kernels, synapses=_synapses_of(exp, mapping, rt.chip),
             placement=dict(rt.circuits), layout=ppu_layout(exp, mapping, rt.chip) if kernels else None))
     return out
 

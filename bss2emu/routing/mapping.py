@@ -373,6 +373,8 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
     cfg = ChipConfig(synapses=syn)
     for pop in exp.populations:
         idx, circ = rt.populations[pop.name], rt.circuits[pop.name]
+        if not len(idx):  # (a population on other chips)
+            continue
         for name, val in pop.params.model_dump(exclude_none=True).items():
             cfg.neurons.column(name)[circ] = np.asarray(val)[idx] if isinstance(val, list) else val
     cfg.neurons.address_out[:] = rt.neuron_labels
