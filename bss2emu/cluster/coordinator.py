@@ -44,7 +44,7 @@ from ..protocol.results import Results
 from ..protocol.system import SystemSpec
 from ..routing.interconnect import Interconnect
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
-from ..routing.stimulus import build_playback
+from ..routing.stimulus import build_playback, same_trains_before, source_ticks
 from ..routing.synapse_layout import synapse_layout
 from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
 from . import host_threads as HT
@@ -101,11 +101,15 @@ def _synapses_of(exp: E.Experiment, mapping: SystemMapping, chip: int) -> dict:
     return {p.label: here[p.label] for p in exp.projections}
 
 
-def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
-    """One setup per chip that has anything to do (neurons or presynaptic units)."""
+def chip_setups(exp: E.Experiment, mapping: SystemMapping, trains: dict | None = None,
+                from_tick: int = 0) -> list[ChipSetup]:
+    """One setup per chip that has anything to do (neurons or presynaptic units).
+    ``trains``: the sources' trains in ticks by name (``stimulus.source_ticks``), those not
+    given drawn here; ``from_tick``: the programs' spike input from that tick on only
+    (``stimulus.build_playback``)."""
     out = []
     kernels = ppu_kernels(exp)
-    trains: dict = {}  # each source's trains, drawn once for all chips
+    trains = {} if trains is None else dict(trains)  # each source's trains, drawn once for all chips
     weights: dict = {}  # each from-list projection's weights, read once for all chips
     for rt in mapping.chips:
         if not rt.labels and not any(len(v) for v in rt.populations.values()):
@@ -115,7 +119,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping) -> list[ChipSetup]:
             chip_id=rt.chip, serial=mapping.system.serial_of(rt.chip, exp.chip.serial),
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
             config=configure_chip(exp, mapping, rt.chip, weights, read_only=True),
-            program=build_playback(exp, mapping, rt.chip, trains),
+            program=build_playback(exp, mapping, rt.chip, trains, from_tick),
             kernels=kernels, synapses=_synapses_of(exp, mapping, rt.chip),
             placement=dict(rt.circuits), layout=ppu_layout(exp, mapping, rt.chip) if kernels else None))
     return out
@@ -189,9 +193,10 @@ def _same_values(a, b) -> bool:
     return bool(a == b)
 
 
-def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
+def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int, events: bool = True) -> bool:
     """Whether chip setups ``new`` have the history of ``old`` up to ``step``: the same chips,
     configurations, PPU kernels and synapse/placement tables, and the same playback events
+    (unless not ``events``: checked on the sources' trains, ``stimulus.same_trains_before``)
     and timed writes before the step."""
     if [s.chip_id for s in old] != [s.chip_id for s in new]:
         return False
@@ -209,8 +214,8 @@ def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
         # the events before now: a prefix (programs are sorted by time)
         ea = int(np.searchsorted(pa.spike_ticks, -(-now_ns // NS_PER_TICK)))
         eb = int(np.searchsorted(pb.spike_ticks, -(-now_ns // NS_PER_TICK)))
-        if not (np.array_equal(pa.spike_ticks[:ea], pb.spike_ticks[:eb])
-                and np.array_equal(pa.spike_labels[:ea], pb.spike_labels[:eb])):
+        if events and not (np.array_equal(pa.spike_ticks[:ea], pb.spike_ticks[:eb])
+                           and np.array_equal(pa.spike_labels[:ea], pb.spike_labels[:eb])):
             return False
         wa = [w for w in pa.writes if w.time_ticks * NS_PER_TICK // h < step]  # applied by now
         wb = [w for w in pb.writes if w.time_ticks * NS_PER_TICK // h < step]
@@ -345,6 +350,7 @@ class Coordinator:
         # the spike record's rows annotated by the last results: (rows, recorded populations,
         # ``_annotated`` of them), for the next results of a run continued (``_spike_table``)
         self._spikes_done: tuple | None = None
+        self._trains: dict | None = None  # the experiment's sources in ticks (``continue_with``)
 
     @property
     def _compiled_ppu(self) -> bool:
@@ -410,17 +416,29 @@ class Coordinator:
         from now on — a continued PyNN ``run()``. ``run()`` then goes on to ``exp``'s runtime.
 
         Only if ``exp`` has this run's history: the same mapping, chip configurations and
-        PPU kernels, and the same playback events and writes before now (``same_past``).
-        Returns False otherwise (and for Ray placements, whose hosts a coordinator actor
-        owns), changing nothing: run ``exp`` from time 0 then."""
+        PPU kernels, the same source spikes before now (``stimulus.same_trains_before``) and
+        the same writes before now (``same_past``). Returns False otherwise (and for Ray
+        placements, whose hosts a coordinator actor owns), changing nothing: run ``exp`` from
+        time 0 then. The chips get the input from now on only: the work grows with the
+        spikes handed over, not with sorting the past again."""
         if self._net is None or self.placement != "local" or exp.dt_ns != self.exp.dt_ns or \
                 exp.runtime_us * 1e3 < self.step * exp.dt_ns:
             return False
         if map_experiment(exp, self.mapping.system, partitioner=self.partitioner) is not self.mapping:
             return False  # another topology (or the cached mapping was evicted: map and run anew)
-        setups = chip_setups(exp, self.mapping)
-        if not same_past(self._setups, setups, self.step):
+        # the past of the input, source by source (the mapping turns equal trains into equal
+        # chip input); then the programs from now on only: the chips play nothing earlier
+        now_tick = -(-self.step * exp.dt_ns // NS_PER_TICK)
+        if self._trains is None:
+            self._trains = source_ticks(self.exp)
+        trains = source_ticks(exp)
+        if trains.keys() != self._trains.keys() or \
+                not all(same_trains_before(self._trains[k], trains[k], now_tick) for k in trains):
             return False
+        setups = chip_setups(exp, self.mapping, trains, from_tick=now_tick)
+        if not same_past(self._setups, setups, self.step, events=False):
+            return False
+        self._trains = trains
         self.exp = exp
         self.total = int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns))
         self._setups = setups

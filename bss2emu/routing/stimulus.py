@@ -156,22 +156,44 @@ def _trains_key(exp: E.Experiment, src) -> tuple | None:
     return None
 
 
+def source_ticks(exp: E.Experiment) -> dict[str, _SourceTicks]:
+    """The trains of ``exp``'s external sources (spike arrays, Poisson) in FPGA ticks, by name."""
+    return {s.name: _source_ticks_of(exp, s) for s in exp.sources if not isinstance(s, E.BackgroundSource)}
+
+
+def same_trains_before(a: _SourceTicks, b: _SourceTicks, tick: int) -> bool:
+    """Whether two trains of one source have the same events before ``tick``, unit by unit
+    (each unit's ticks are sorted: its events before ``tick`` are its first ones)."""
+    if len(a.start) != len(b.start):
+        return False
+    before = []
+    for src in (a, b):
+        m = src.ticks < tick
+        count = np.zeros(len(m) + 1, np.int64)
+        np.cumsum(m, out=count[1:])
+        before.append((count[src.start[1:]] - count[src.start[:-1]], src.ticks[m]))
+    (na, ta), (nb, tb) = before
+    return bool(np.array_equal(na, nb) and np.array_equal(ta, tb))
+
+
 def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
-                   trains: dict[str, list[np.ndarray]] | None = None) -> PlaybackProgram:
+                   trains: dict[str, _SourceTicks] | None = None, from_tick: int = 0) -> PlaybackProgram:
     """Spike input from the external sources that reach ``chip``, and its timed writes.
-    ``trains``: the sources' trains by name (in ticks, as this function keeps them), filled
-    as they are drawn (pass one dict for all chips of an experiment to draw each train once).
-    A chip's input from Poisson sources only is kept with the mapping for the next run with
-    the same sources (it depends on nothing else)."""
+    ``trains``: the sources' trains by name (``_SourceTicks``, as this function keeps them),
+    filled as they are drawn (pass one dict for all chips of an experiment to draw each train
+    once). A chip's input from Poisson sources only is kept with the mapping for the next run
+    with the same sources (it depends on nothing else). ``from_tick``: only the spike input
+    at that tick and later (a program that goes on from there: ``Fpga.reprogram``); the
+    writes are all of them."""
     rt = mapping.chips[chip]
     units = _chip_units(mapping, chip)
     sources = {s.name: s for s in exp.sources}
     key = tuple(_trains_key(exp, sources[name]) for name in units)
-    kept = mapping.derived.setdefault(("playback", chip), {}) if None not in key else {}
+    kept = mapping.derived.setdefault(("playback", chip), {}) if None not in key and not from_tick else {}
     spikes = kept.get(key)
     if spikes is None:
-        spikes = _spike_input(exp, units, sources, {} if trains is None else trains)
-        if None not in key:
+        spikes = _spike_input(exp, units, sources, {} if trains is None else trains, from_tick)
+        if None not in key and not from_tick:
             kept[key] = spikes
             while len(kept) > _PROGRAMS_KEPT:
                 del kept[next(iter(kept))]
@@ -189,9 +211,10 @@ def build_playback(exp: E.Experiment, mapping: SystemMapping, chip: int,
     return PlaybackProgram(*spikes, writes)
 
 
-def _spike_input(exp: E.Experiment, units: dict, sources: dict, trains: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The events of ``units`` (``_chip_units``): (ticks, labels), sorted as
-    ``PlaybackProgram`` keeps them, read-only."""
+def _spike_input(exp: E.Experiment, units: dict, sources: dict, trains: dict,
+                 from_tick: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The events of ``units`` (``_chip_units``) at ``from_tick`` and later: (ticks, labels),
+    sorted as ``PlaybackProgram`` keeps them, read-only."""
     ticks, labels = [], []
     for name, (unit, delay, label) in units.items():
         if name not in trains:
@@ -200,8 +223,13 @@ def _spike_input(exp: E.Experiment, units: dict, sources: dict, trains: dict) ->
         counts = src.start[unit + 1] - src.start[unit]
         # every event of these units: its index in the concatenated trains
         first = np.repeat(src.start[unit] - np.cumsum(counts) + counts, counts)
-        ticks.append(src.ticks[first + np.arange(int(counts.sum()))] + np.repeat(delay, counts))
-        labels.append(np.repeat(label, counts))
+        t = src.ticks[first + np.arange(int(counts.sum()))] + np.repeat(delay, counts)
+        lab = np.repeat(label, counts)
+        if from_tick:
+            later = t >= from_tick
+            t, lab = t[later], lab[later]
+        ticks.append(t)
+        labels.append(lab)
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
     program = PlaybackProgram(cat(ticks), cat(labels))
     freeze(program.spike_ticks, program.spike_labels)

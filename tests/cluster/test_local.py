@@ -276,6 +276,42 @@ def test_continue_with_a_longer_experiment_resumes_and_equals_its_one_run():
     assert res.metadata["inter_chip_events"] == whole.metadata["inter_chip_events"] > 0
 
 
+def test_continue_with_plays_the_changed_future_of_the_input_from_the_tick_where_the_run_stands():
+    """After 50 µs the input's future changes (a spike moved from 70 to 80 µs, one added at
+    exactly 50 µs: the first tick the chips have not played): the continued run equals one run
+    of the changed experiment. The chips get only the input from that tick on."""
+    from bss2emu.cluster.coordinator import Coordinator
+
+    later = _continued(120.0, late_spike_us=80.0)
+    later.sources[0].spike_times_us[1] = [12.5, 50.0, 95.0]
+    coord = Coordinator(_continued(50.0), "cube-4")
+    coord.run(keep=True)
+    assert coord.continue_with(later)
+    assert min(int(s.program.spike_ticks.min()) for s in coord._setups if len(s.program.spike_ticks)) == 6250
+    res = coord.run()
+    whole = bss2emu.run(later, system="cube-4")
+    for table in ("spikes", "madc", "links"):
+        assert res.tables[table].equals(whole.tables[table]), table
+
+
+def test_continue_with_a_poisson_source_keeps_its_past_only_with_the_same_runtime():
+    """A Poisson source's trains are drawn for the runtime: a longer one has another past, and
+    the run starts anew; the same runtime with a later write goes on and equals one run."""
+    from bss2emu.cluster.coordinator import Coordinator
+
+    def exp(runtime_us, writes=()):
+        return bss2emu.Experiment.model_validate({**NET, "runtime_us": runtime_us, "writes": list(writes)})
+
+    coord = Coordinator(exp(300), "cube-4")
+    coord.run(until_us=100, keep=True)
+    assert not coord.continue_with(exp(400))
+    write = {"kind": "neuron", "time_us": 150.0, "population": "exc", "parameter": "i_const", "value": 0}
+    assert coord.continue_with(exp(300, [write]))
+    res = coord.run()
+    whole = bss2emu.run(exp(300, [write]), system="cube-4")
+    assert res.spikes.equals(whole.spikes)
+
+
 def test_continue_with_refuses_an_experiment_whose_past_differs():
     from bss2emu.cluster.coordinator import Coordinator
 

@@ -24,3 +24,17 @@ def test_spike_array_trains_read_in_one_pass_are_each_units_sorted_times_within_
         assert got.ticks[got.start[u]:got.start[u + 1]].tolist() == w.tolist(), u
     unit_by_unit = _source_ticks(source_trains_us(exp, exp.sources[0]))
     assert np.array_equal(got.ticks, unit_by_unit.ticks) and np.array_equal(got.start, unit_by_unit.start)
+
+
+def test_trains_have_the_same_past_only_unit_by_unit():
+    """``same_trains_before``: the events before the tick, per unit — an event moved to another
+    unit is another past even where the concatenated trains read the same; events from the
+    tick on do not count."""
+    from bss2emu.routing.stimulus import _SourceTicks, same_trains_before
+
+    a = _SourceTicks(np.array([1, 3, 4, 9]), np.array([0, 2, 4]))
+    assert same_trains_before(a, _SourceTicks(np.array([1, 3, 4, 5, 7]), np.array([0, 2, 5])), 5)
+    assert not same_trains_before(a, _SourceTicks(np.array([1, 3, 4, 9]), np.array([0, 1, 4])), 5)  # 3 moved
+    assert not same_trains_before(a, _SourceTicks(np.array([1, 2, 4, 9]), np.array([0, 2, 4])), 5)
+    assert not same_trains_before(a, _SourceTicks(np.array([1, 3, 4]), np.array([0, 2, 3, 3])), 5)  # a unit more
+    assert same_trains_before(a, _SourceTicks(np.array([1, 3]), np.array([0, 2, 2])), 4)
