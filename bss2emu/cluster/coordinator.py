@@ -95,10 +95,10 @@ def ppu_layout(exp: E.Experiment, mapping: SystemMapping, chip: int):
     return out
 
 
-def _synapses_of(exp: E.Experiment, mapping: SystemMapping, chip: int) -> dict:
-    """``{projection: mapping.synapses_of(projection, chip)}`` in the experiment's order."""
+def _synapses_of(labels: list[str], mapping: SystemMapping, chip: int) -> dict:
+    """``{projection: mapping.synapses_of(projection, chip)}`` for the projections ``labels``."""
     here = synapse_layout(mapping, chip).synapses
-    return {p.label: here[p.label] for p in exp.projections}
+    return {label: here[label] for label in labels}
 
 
 def chip_setups(exp: E.Experiment, mapping: SystemMapping, trains: dict | None = None,
@@ -110,7 +110,8 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping, trains: dict | None =
     out = []
     kernels = ppu_kernels(exp)
     trains = {} if trains is None else dict(trains)  # each source's trains, drawn once for all chips
-    weights: dict = {}  # each from-list projection's weights, read once for all chips
+    weights: dict = {}  # each projection's weights, read once for all chips
+    labels = [p.label for p in exp.projections]
     for rt in mapping.chips:
         if not rt.labels and not any(len(v) for v in rt.populations.values()):
             continue
@@ -120,7 +121,7 @@ def chip_setups(exp: E.Experiment, mapping: SystemMapping, trains: dict | None =
             ideal=entry.ideal or exp.chip.ideal, dt_ns=exp.dt_ns, seed=exp.seed,
             config=configure_chip(exp, mapping, rt.chip, weights, read_only=True),
             program=build_playback(exp, mapping, rt.chip, trains, from_tick),
-            kernels=kernels, synapses=_synapses_of(exp, mapping, rt.chip),
+            kernels=kernels, synapses=_synapses_of(labels, mapping, rt.chip),
             placement=dict(rt.circuits), layout=ppu_layout(exp, mapping, rt.chip) if kernels else None))
     return out
 

@@ -354,18 +354,34 @@ def projection_weights(pr: E.Projection, weights: dict | None = None) -> int | n
     return w
 
 
+def weights_by_label(exp: E.Experiment, weights: dict | None = None) -> dict:
+    """Every projection's weight (``projection_weights``) by label; ``weights``: a dict kept
+    over the chips of one configuration, filled on the first call (a system of many chips
+    and projections looks each one up once, not once per chip)."""
+    if weights is None:
+        weights = {}
+    if not weights.get(_ALL_WEIGHTS):
+        for pr in exp.projections:
+            weights[pr.label] = projection_weights(pr, weights)
+        weights[_ALL_WEIGHTS] = True
+    return weights
+
+
+_ALL_WEIGHTS = ("every projection's weight is in the dict",)  # (a key no label can be)
+
+
 def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights: dict | None = None,
                    read_only: bool = False) -> ChipConfig:
     """Hardware values for one chip of a mapped experiment: a complete ``ChipConfig``.
-    ``weights``: the from-list projections' weights by label, filled as they are read (pass
-    one dict for all chips of an experiment to read each projection's list once).
+    ``weights``: every projection's weight by label (``weights_by_label``), filled on the
+    first call (pass one dict for all chips of an experiment to read each projection once).
     ``read_only``: the synapse arrays read-only, addresses and row modes the mapping's own
     (what a ``Chip`` loads without copying them)."""
     rt = mapping.chips[chip]
     layout = synapse_layout(mapping, chip)
     # weights are values, not topology: always this experiment's (from_list rows may carry one)
-    by_label = {pr.label: pr for pr in exp.projections}
-    w = chip_weights(layout, [projection_weights(by_label[label], weights) for label in layout.synapses])
+    by_label = weights_by_label(exp, weights)
+    w = chip_weights(layout, [by_label[label] for label in layout.synapses])
     if read_only:
         syn = SynapseArrays(weights=w, addresses=layout.addresses, row_modes=layout.row_modes)
     else:

@@ -202,3 +202,26 @@ def test_from_lists_equal_by_their_connections_only():
     assert a == R.E.FromList.model_construct(kind="from_list", connections=[[0, 1, 5], [2, 3]])
     assert a != R.E.FromList.model_construct(kind="from_list", connections=[[0, 1, 5]])
     assert a != R.E.AllToAll()
+
+
+def test_chips_configured_together_get_each_projections_own_weights():
+    """``chip_setups`` reads every projection's weights once for all chips
+    (``weights_by_label``): each chip's weights are those it gets configured alone — a
+    from-list's own per row, the others' one weight."""
+    exp = bss2emu.Experiment.model_validate({
+        "runtime_us": 20, "chip": {"ideal": True},
+        "populations": [{"name": "a", "size": 4, "chip": 0}, {"name": "b", "size": 4, "chip": 1}],
+        "sources": [{"kind": "spike_array", "name": "s", "size": 3, "spike_times_us": [[1.0], [2.0], [3.0]]}],
+        "projections": [
+            {"pre": "s", "post": "a", "weight": 9, "connector": {"kind": "from_list",
+                                                                "connections": [[0, 0, 5], [1, 2], [2, 3, 63]]}},
+            {"pre": "s", "post": "b", "weight": 21, "connector": {"kind": "all_to_all"}},
+            {"pre": "a", "post": "b", "weight": 33, "connector": {"kind": "one_to_one"}}]})
+    m = R.map_experiment(exp, "cube-4")
+    setups = chip_setups(exp, m)
+    assert [s.chip_id for s in setups] == [0, 1]
+    for s in setups:
+        alone = R.configure_chip(exp, m, s.chip_id)
+        assert np.array_equal(s.config.synapses.weights, alone.synapses.weights)
+    w0, w1 = (s.config.synapses.weights for s in setups)
+    assert sorted(w0[w0 > 0].tolist()) == [5, 9, 63] and sorted(set(w1[w1 > 0].tolist())) == [21, 33]
