@@ -367,7 +367,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"vs_peers on {os.cpu_count()} CPUs, python {sys.version.split()[0]}; {args.repeat} timed runs of "
           f"{args.runtime_ms:g} ms biological each; wall seconds per biological second: min / median. "
           f"Brian2 (Cython) and NEST run on one thread; bss2emu local on the threads shown beside it "
-          f"(local-1t: one), packed on one per Ray actor")
+          f"(local-1t: one), packed on one per Ray actor. Timed per call: local, local-1t, packed, per-chip a whole "
+          f"bss2emu.run of 1 s (set-up and results included); local-cont 1 s more of one configured run (its "
+          f"results from time 0 included), as Brian2's Network.run and NEST's Simulate continue theirs")
     summary = []
     for n in args.neurons:
         exp, system = experiment_for(n, args.runtime_ms)
