@@ -194,11 +194,11 @@ def _same_values(a, b) -> bool:
     return bool(a == b)
 
 
-def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int, events: bool = True) -> bool:
+def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int) -> bool:
     """Whether chip setups ``new`` have the history of ``old`` up to ``step``: the same chips,
-    configurations, PPU kernels and synapse/placement tables, and the same playback events
-    (unless not ``events``: checked on the sources' trains, ``stimulus.same_trains_before``)
-    and timed writes before the step."""
+    configurations, PPU kernels and synapse/placement tables, and the same timed writes
+    before the step (the playback events before it: ``stimulus.same_trains_before`` on the
+    sources, which the same mapping turns into the same chip input)."""
     if [s.chip_id for s in old] != [s.chip_id for s in new]:
         return False
     for a, b in zip(old, new):
@@ -210,14 +210,7 @@ def same_past(old: list[ChipSetup], new: list[ChipSetup], step: int, events: boo
             return False
         if not (_same_values(a.synapses, b.synapses) and _same_values(a.placement, b.placement)):
             return False
-        now_ns, h = step * a.dt_ns, a.dt_ns
-        pa, pb = a.program, b.program
-        # the events before now: a prefix (programs are sorted by time)
-        ea = int(np.searchsorted(pa.spike_ticks, -(-now_ns // NS_PER_TICK)))
-        eb = int(np.searchsorted(pb.spike_ticks, -(-now_ns // NS_PER_TICK)))
-        if events and not (np.array_equal(pa.spike_ticks[:ea], pb.spike_ticks[:eb])
-                           and np.array_equal(pa.spike_labels[:ea], pb.spike_labels[:eb])):
-            return False
+        h, pa, pb = a.dt_ns, a.program, b.program
         wa = [w for w in pa.writes if w.time_ticks * NS_PER_TICK // h < step]  # applied by now
         wb = [w for w in pb.writes if w.time_ticks * NS_PER_TICK // h < step]
         if len(wa) != len(wb) or not all(_same_values(x, y) for x, y in zip(wa, wb)):
@@ -437,7 +430,7 @@ class Coordinator:
                 not all(same_trains_before(self._trains[k], trains[k], now_tick) for k in trains):
             return False
         setups = chip_setups(exp, self.mapping, trains, from_tick=now_tick)
-        if not same_past(self._setups, setups, self.step, events=False):
+        if not same_past(self._setups, setups, self.step):
             return False
         self._trains = trains
         self.exp = exp
