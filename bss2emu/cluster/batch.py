@@ -254,9 +254,10 @@ class BatchRunner:
             q_t, q_lab, q_n = np.zeros((rows, 1), np.int64), np.zeros((rows, 1), np.int64), np.zeros(rows, np.int64)
             record = [self._buffer(f"rec{i}", (max(1 << 14, 64 * rows),), dt)
                       for i, dt in enumerate(_RECORD_DTYPES)]
-            status, done, n_rec, *record, _, _ = HK.run_windows(
+            status, done, n_rec, *record, _, _, _ = HK.run_windows(
                 self.bounds, h, addr, ints, tau, np.zeros(rows, np.int64), q_t, q_lab, q_n,
-                False, np.zeros(0, np.int64), *Interconnect.empty_tables(), np.zeros(2, np.int64), *record, 0,
+                False, np.zeros(0, np.int64), *Interconnect.empty_tables(), np.zeros(2, np.int64),
+                *Interconnect.empty_carry(), *record, 0,
                 madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, False,  # rows share arrays: serial
                 *HK.no_rules(rows))
             del keep

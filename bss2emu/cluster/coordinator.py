@@ -176,6 +176,39 @@ def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray
     return np.unique(np.asarray(starts, np.int64))
 
 
+def tick_safe_bounds(bounds: np.ndarray, dt_ns: int, window_ns: int | None) -> np.ndarray:
+    """``bounds`` (window starts and the end, steps) with every window that starts inside an
+    FPGA tick cut to at most ``window_ns`` (the network's shortest route delay) minus the part
+    of that tick before it: the spikes of that tick go through the network at the window's
+    end (``interconnect.complete_ticks``), so they must arrive after it. Only where ``dt_ns``
+    is not a multiple of the tick; at dt = 100 ns and a shortest delay of 648 ns (the
+    reference networks) windows of 6 steps stay as they are.
+
+    >>> tick_safe_bounds(np.array([0, 6, 7, 13, 19]), 100, 600).tolist()
+    [0, 6, 7, 12, 13, 18, 19]
+    """
+    if window_ns is None or dt_ns % NS_PER_TICK == 0 or len(bounds) < 2:
+        return bounds
+    out = [int(bounds[0])]
+    for b in bounds[1:].tolist():
+        while True:
+            part = out[-1] * dt_ns % NS_PER_TICK  # of the tick the window starts in, before it
+            if not part:
+                break
+            most = (window_ns - part) // dt_ns
+            if most < 1:
+                raise ConfigError(f"a window starting at {out[-1] * dt_ns} ns, inside an FPGA tick of "
+                                  f"{NS_PER_TICK} ns, would send that tick's spikes through the network after "
+                                  f"they arrive: the shortest FPGA route delay, {window_ns} ns, is less than "
+                                  f"dt_ns={dt_ns} plus {part} ns; use a dt_ns that is a multiple of {NS_PER_TICK} "
+                                  f"ns or route delays of at least {dt_ns + NS_PER_TICK} ns")
+            if b - out[-1] <= most:
+                break
+            out.append(out[-1] + most)
+        out.append(b)
+    return np.asarray(out, np.int64)
+
+
 def _same_values(a, b) -> bool:
     """The same values: dataclasses (configurations, writes) field by field, dicts, tuples and
     lists item by item, arrays element by element."""
@@ -361,6 +394,9 @@ class Coordinator:
                               f"{self.exp.dt_ns}: use a smaller dt_ns or longer delays")
         return min(self.max_window_steps, w // self.exp.dt_ns)
 
+    def _window_bounds(self, exp: E.Experiment) -> np.ndarray:
+        return window_bounds(self.total, self.window_steps(), cut_steps(exp, self.total, self._compiled_ppu))
+
     def progress(self) -> tuple[int, int]:
         return self.step, self.total
 
@@ -380,11 +416,12 @@ class Coordinator:
             self._setups = chip_setups(self.exp, self.mapping)
             self._setup_s = time.perf_counter() - wall0
             self._net = Interconnect(self.mapping.system, self.mapping.routes)
-            self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(self.exp, self.total, self._compiled_ppu))
+            self._bounds = self._window_bounds(self.exp)
             self.backend.start(self._setups, self._net)
         end = self.total if until_us is None else self._until_step(until_us)
         bounds = self._bounds[(self._bounds > self.step) & (self._bounds < end)]
         bounds = np.concatenate([[self.step], bounds, [end]]).astype(np.int64) if end > self.step else bounds[:0]
+        bounds = tick_safe_bounds(bounds, self.exp.dt_ns, self.mapping.window_ns)
         try:
             self._run_windows(bounds, self._net, progress)
             tables = self.backend.tables()
@@ -436,7 +473,7 @@ class Coordinator:
         self.exp = exp
         self.total = int(np.ceil(exp.runtime_us * 1e3 / exp.dt_ns))
         self._setups = setups
-        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(exp, self.total, self._compiled_ppu))
+        self._bounds = self._window_bounds(exp)
         self.backend.reprogram({s.chip_id: s.program for s in setups})
         return True
 
@@ -455,7 +492,7 @@ class Coordinator:
         self._setups = chip_setups(base, self.mapping)
         self._setup_s = 0.0
         net = self._net = Interconnect(self.mapping.system, self.mapping.routes)
-        self._bounds = window_bounds(self.total, self.window_steps(), cut_steps(base, self.total, self._compiled_ppu))
+        self._bounds = self._window_bounds(base)
         out = []
         try:
             self.backend.start(self._setups, net)
@@ -469,7 +506,7 @@ class Coordinator:
                                         for s in self._setups})
                 self.exp, self.step, self.windows = exp, 0, 0
                 self._spikes_done = None  # (the record starts again)
-                self._run_windows(self._bounds, net, None)
+                self._run_windows(tick_safe_bounds(self._bounds, exp.dt_ns, self.mapping.window_ns), net, None)
                 out.append(self._results(self.backend.tables(), net, wall0, 0.0, madc_metadata(exp, self.mapping, self._setups),
                                          host_info=False))
             info = self.backend.info()  # the hosts' figures for the whole batch (their clocks are slow to read)

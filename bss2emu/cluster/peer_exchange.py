@@ -348,9 +348,9 @@ class PeerHost(ChipHost):
                     t2 = time.perf_counter()
                     src, ticks, labels = self._columns(parts)
                 t3 = time.perf_counter()
-                self._queue_t, self._queue_label = HK.route_to_queues(
-                    src, ticks, labels, *net.tables(), net.counts, row_of, self._queue_t, self._queue_label,
-                    self._queue_n)
+                self._queue_t, self._queue_label, net.carry = HK.route_to_queues(
+                    src, ticks, labels, bounds[w + 1] * self.dt_ns, *net.tables(), net.counts, net.carry, net.carry_n,
+                    row_of, self._queue_t, self._queue_label, self._queue_n)
                 t4 = time.perf_counter()
                 tm["step_s"] += t1 - t0
                 tm["codec_s"] += t3 - t2 + (t2 - t1) - board.wait_s

@@ -152,6 +152,7 @@ class RayBackend(Backend):
     def start(self, setups: list[ChipSetup], net: Interconnect) -> None:
         t0 = time.perf_counter()
         self.net = net
+        self._dt_ns = setups[0].dt_ns if setups else 1  # (a window's end in ns for the network)
         self._arrivals = {} if self.wire == "bytes" or self.placement == "per-component" else ()
         # network events for the next window: {chip: (t_ns, label)} or flat (chip, t_ns, label)
         ensure_ray(self.address)
@@ -335,7 +336,9 @@ class RayBackend(Backend):
         for k0, k1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
             spikes = self.step(k0, k1 - k0, self._arrivals)
             t_x = time.perf_counter()
-            self._arrivals = self.net.forward(spikes) if isinstance(spikes, dict) else self.net.route(*spikes)
+            t_end = k1 * self._dt_ns
+            self._arrivals = (self.net.forward(spikes, t_end) if isinstance(spikes, dict)
+                              else self.net.route(*spikes, t_end))
             self.exchange_s += time.perf_counter() - t_x
 
     def _messages(self, arrivals) -> list:

@@ -8,7 +8,11 @@ never silently. Each hop adds ``hop_latency``; without queueing an event therefo
 exactly ``delay`` after its spike. Loop-back routes (a delay on one chip) do not touch the
 network. Events are processed per window in the total order (send time, source chip,
 source label, destination chip, destination label), so results do not depend on where
-chips run.
+chips run. A window that ends inside an FPGA tick (``dt_ns`` not a multiple of the 8 ns
+tick: at dt = 100 ns every odd step) routes only the spikes of the ticks it completed; the
+spikes of the tick it ended in wait for the next window's end (``complete_ticks``), so that
+all spikes of one tick go through the network together, in the total order, wherever the
+windows were cut (a run in segments, a timed write, a PPU kernel's time).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ LINK_SCHEMA = pa.schema([("link", pa.string()), ("sent", pa.int64()), ("delivere
 # a route's secondary sort key: (source chip, source label, destination chip, destination
 # label) in one int64 (labels 16 bit, chips below 2**12: 56 bits)
 _CHIP_BITS, _LABEL_BITS = 12, 16
-_INSERTION_MAX = 64  # windows with at most this many events sort by insertion (identical order)
+_INSERTION_MAX = 64
+ALL_TICKS_NS = 1 << 62  # a window end after every tick (on one): ``complete_ticks`` routes all  # windows with at most this many events sort by insertion (identical order)
 
 
 @njit(cache=True, boundscheck=False)
@@ -136,6 +141,52 @@ def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_link
     return dst_out[:n_out], t_out[:n_out], lab_out[:n_out]
 
 
+@njit(cache=True, boundscheck=False)
+def complete_ticks(src, ticks, labels, t_end_ns, carry, carry_n):
+    """The spikes to route at a window's end ``t_end_ns``: those of the FPGA ticks completed by
+    then (``ticks < t_end_ns // NS_PER_TICK``), with the spikes carried from earlier windows
+    (``carry[:, :carry_n[0]]``: rows source chip, tick, label) before the window's of the
+    same chip — source chips ascending, each chip's in time order, as ``route_window``
+    takes them. The rest (the tick the window ended in, if it ended inside one) become the
+    new carry. Returns ``(src, ticks, labels, carry)``; ``carry`` is reallocated when full,
+    ``carry_n`` updated in place. Without a carry and with ``t_end_ns`` on a tick, the
+    input itself."""
+    n_new = src.shape[0]
+    n_c = carry_n[0]
+    cut = t_end_ns // NS_PER_TICK
+    if n_c == 0 and t_end_ns % NS_PER_TICK == 0:
+        return src, ticks, labels, carry
+    n = n_c + n_new
+    a_src = np.empty(n, np.int64)
+    a_t = np.empty(n, np.int64)
+    a_l = np.empty(n, np.int64)
+    for i in range(n_c):
+        a_src[i], a_t[i], a_l[i] = carry[0, i], carry[1, i], carry[2, i]
+    for i in range(n_new):
+        a_src[n_c + i], a_t[n_c + i], a_l[n_c + i] = src[i], ticks[i], labels[i]
+    order = np.argsort(a_src, kind="mergesort")  # stable: a chip's carried spikes first
+    n_go = 0
+    for i in range(n):
+        n_go += a_t[i] < cut
+    if n - n_go > carry.shape[1]:
+        carry = np.empty((3, 2 * (n - n_go)), np.int64)
+    g_src = np.empty(n_go, np.int64)
+    g_t = np.empty(n_go, np.int64)
+    g_l = np.empty(n_go, np.int64)
+    j = 0
+    k = 0
+    for q in range(n):
+        i = order[q]
+        if a_t[i] < cut:
+            g_src[j], g_t[j], g_l[j] = a_src[i], a_t[i], a_l[i]
+            j += 1
+        else:
+            carry[0, k], carry[1, k], carry[2, k] = a_src[i], a_t[i], a_l[i]
+            k += 1
+    carry_n[0] = k
+    return g_src, g_t, g_l, carry
+
+
 class Interconnect:
     """Routing tables plus the state of every link of a system."""
 
@@ -167,29 +218,41 @@ class Interconnect:
         self.service_ns = float(1e3 / system.link.events_per_us)
         self.depth = int(system.link.queue_depth)
         self.counts = np.zeros(2, np.int64)  # events that entered the network, events it dropped
+        # spikes of a tick that a window ended inside, routed at the next window's end
+        # (``complete_ticks``): rows source chip, tick, label; ``carry_n[0]`` of them
+        self.carry = np.zeros((3, 64), np.int64)
+        self.carry_n = np.zeros(1, np.int64)
 
-    def forward(self, spikes: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Spikes per source chip ``(time_ticks, label)`` → arrivals per destination chip
+    def forward(self, spikes: dict[int, tuple[np.ndarray, np.ndarray]],
+                t_end_ns: int | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """A window's spikes per source chip ``(time_ticks, label)``, the window ending at
+        ``t_end_ns`` (None: after all of them, on a tick) → arrivals per destination chip
         ``(time_ns, label)`` after the link model (dropped events removed and counted)."""
         if not len(self.routes):
             return {}
         chips = sorted(c for c in spikes if len(spikes[c][0]))
-        if not chips:
-            return {}
-        src = np.concatenate([np.full(len(spikes[c][0]), c, np.int64) for c in chips])
-        ticks = np.concatenate([np.asarray(spikes[c][0], np.int64) for c in chips])
-        labels = np.concatenate([np.asarray(spikes[c][1], np.int64) for c in chips])
-        dst, t_arr, lab = self.route(src, ticks, labels)
+        z = np.zeros(0, np.int64)
+        src = np.concatenate([z] + [np.full(len(spikes[c][0]), c, np.int64) for c in chips])
+        ticks = np.concatenate([z] + [np.asarray(spikes[c][0], np.int64) for c in chips])
+        labels = np.concatenate([z] + [np.asarray(spikes[c][1], np.int64) for c in chips])
+        dst, t_arr, lab = self.route(src, ticks, labels, t_end_ns)
         return {int(c): (t_arr[dst == c], lab[dst == c]) for c in np.unique(dst)}
 
-    def route(self, src: np.ndarray, ticks: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``forward`` on flat columns: spikes ``(source chip, time_ticks, label)``, source
-        chips ascending → delivered events ``(destination chip, t_ns, label)``."""
-        if not len(self.routes) or not len(src):
-            z = np.zeros(0, np.int64)
+    def route(self, src: np.ndarray, ticks: np.ndarray, labels: np.ndarray,
+              t_end_ns: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``forward`` on flat columns: a window's spikes ``(source chip, time_ticks, label)``,
+        source chips ascending, the window ending at ``t_end_ns`` → delivered events
+        ``(destination chip, t_ns, label)``."""
+        z = np.zeros(0, np.int64)
+        if not len(self.routes):
             return z, z, z
-        return route_window(np.asarray(src, np.int64), np.asarray(ticks, np.int64), np.asarray(labels, np.int64),
-                            *self.tables(), self.counts)
+        src, ticks, labels, self.carry = complete_ticks(
+            np.asarray(src, np.int64), np.asarray(ticks, np.int64), np.asarray(labels, np.int64),
+            ALL_TICKS_NS if t_end_ns is None else int(t_end_ns),
+            self.carry, self.carry_n)
+        if not len(src):
+            return z, z, z
+        return route_window(src, ticks, labels, *self.tables(), self.counts)
 
     def tables(self) -> tuple:
         """The arguments of ``route_window`` after the spikes and before ``counts``: the
@@ -203,6 +266,11 @@ class Interconnect:
         z = np.zeros(0, np.int64)
         return (z, np.zeros((0, 6), np.int64), np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64), z, 0.0,
                 1.0, 0, np.zeros(0), z, z, z, z)
+
+    @staticmethod
+    def empty_carry() -> tuple:
+        """``(carry, carry_n)`` for a compiled caller that routes nothing."""
+        return np.zeros((3, 0), np.int64), np.zeros(1, np.int64)
 
     @property
     def events_sent(self) -> int:
@@ -222,8 +290,13 @@ class Interconnect:
     _STATE = ("free_ns", "sent", "delivered", "dropped", "max_queue", "counts")
 
     def get_state(self) -> dict:
-        return {k: getattr(self, k).copy() for k in self._STATE}
+        return {**{k: getattr(self, k).copy() for k in self._STATE}, "carry": self.carry[:, :self.carry_n[0]].copy()}
 
     def set_state(self, state: dict) -> None:
         for k in self._STATE:  # in place: compiled hosts hold these arrays
             getattr(self, k)[:] = state[k]
+        carry = state["carry"]
+        if carry.shape[1] > self.carry.shape[1]:
+            self.carry = np.zeros((3, 2 * carry.shape[1]), np.int64)
+        self.carry[:, :carry.shape[1]] = carry
+        self.carry_n[0] = carry.shape[1]

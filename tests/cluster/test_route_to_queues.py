@@ -23,10 +23,10 @@ ROUTES = np.array([[c, 100 + j, d, 200 + 10 * c + j, 1000 + 100 * k, 1000]
 ROUTES = ROUTES[np.lexsort((ROUTES[:, 1], ROUTES[:, 0]))]
 
 
-def python_path(net, src, ticks, labels, mine):
+def python_path(net, src, ticks, labels, mine, t_end_ns):
     """What the peer loop did before: route, keep this host's arrivals, queue each chip's in
     the order (time, label) after what was pending."""
-    dst, t, lab = net.route(src, ticks, labels)
+    dst, t, lab = net.route(src, ticks, labels, t_end_ns)
     queues = {c: ([], []) for c in mine}
     for d, tt, ll in zip(dst.tolist(), t.tolist(), lab.tolist()):
         if d in queues:
@@ -41,18 +41,19 @@ def python_path(net, src, ticks, labels, mine):
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(100, 109)), max_size=40),
-       st.sampled_from([[0], [1, 3], [0, 1, 2, 3]]))
-def test_queues_and_link_state_match_the_python_path(spikes, mine):
+       st.sampled_from([[0], [1, 3], [0, 1, 2, 3]]), st.integers(0, 41 * 8))
+def test_queues_and_link_state_match_the_python_path(spikes, mine, t_end_ns):
     spikes = sorted(spikes, key=lambda s: s[0])  # source chips ascending
     src = np.array([s[0] for s in spikes], np.int32)
     ticks = np.array([s[1] for s in spikes], np.int64)
     labels = np.array([s[2] for s in spikes], np.int32)
     net_py, net_hk = Interconnect(SYSTEM, ROUTES), Interconnect(SYSTEM, ROUTES)
-    want = python_path(net_py, src.astype(np.int64), ticks, labels.astype(np.int64), mine)
+    want = python_path(net_py, src.astype(np.int64), ticks, labels.astype(np.int64), mine, t_end_ns)
     row_of = np.full(4, -1, np.int64)
     row_of[mine] = np.arange(len(mine))
     q_t, q_lab, q_n = np.zeros((len(mine), 2), np.int64), np.zeros((len(mine), 2), np.int64), np.zeros(len(mine), np.int64)
-    q_t, q_lab = HK.route_to_queues(src, ticks, labels, *net_hk.tables(), net_hk.counts, row_of, q_t, q_lab, q_n)
+    q_t, q_lab, net_hk.carry = HK.route_to_queues(src, ticks, labels, t_end_ns, *net_hk.tables(), net_hk.counts,
+                                                  net_hk.carry, net_hk.carry_n, row_of, q_t, q_lab, q_n)
     for r, c in enumerate(mine):
         assert (q_t[r, :q_n[r]].tolist(), q_lab[r, :q_n[r]].tolist()) == want[c]
     assert net_hk.counts.tolist() == net_py.counts.tolist()
