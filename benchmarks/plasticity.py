@@ -19,8 +19,10 @@ empty Python kernel on the same timer (what a Python kernel's window cut and cal
 Before: where the CPU time of a local run goes — the compiled windows, the PPU's
 rule, the chip applying its writes, the rest — without plasticity, with its windows cut at
 the rule's times but no kernel (what the compiled rule's cuts cost: ``max_window_steps``),
-with an empty kernel, with the correlation sensors running but no rule, and with the STDP
-rule; and the CPU time of one
+with an empty kernel, with the correlation sensors running and no kernel (``sensors, no
+kernel``: what the sensors cost the compiled windows alone), with them and an empty Python
+kernel that declares it reads them (``sensors only``: that plus the empty kernel's window cuts
+and calls), and with the STDP rule; and the CPU time of one
 invocation of the rule: in one compiled sweep
 (``SynapseView.update_weights_by_correlation``, the rule the comparison runs), and as the
 views' reads and writes with the arithmetic in a numba-jitted helper or in numpy.
@@ -103,8 +105,13 @@ class NoRule:
         pass
 
 
-def experiment(n: int, runtime_us: float, period_us: float | None, kernel=None) -> Experiment:
+def experiment(n: int, runtime_us: float, period_us: float | None, kernel=None, sensors: bool = False) -> Experiment:
+    """The reference network, with ``kernel`` (``CorrelationTableRule(STDP_TABLE)`` by default)
+    every ``period_us`` on all its projections (None: no plasticity); ``sensors``: the
+    correlation sensors on (``recordings.correlation``) also without a kernel that reads them."""
     exp = single_chip.reference_network(n, runtime_us)
+    if sensors:
+        exp.setdefault("recordings", {})["correlation"] = True
     if period_us is not None:
         exp["plasticity"] = [{"name": "stdp", "kernel": kernel or CorrelationTableRule(STDP_TABLE), "period_us": period_us,
                               "projections": [p["name"] for p in exp["projections"]]}]
@@ -219,6 +226,7 @@ def main(argv=None) -> dict:
     cut_steps = int(round(args.period_us * 1e3 / static.dt_ns))
     split_exps = {"without plasticity": static, "windows cut": (static, {"max_window_steps": cut_steps}),
                   "empty kernel": split,
+                  "sensors, no kernel": experiment(args.neurons, args.runtime_us, None, sensors=True),
                   "sensors only": experiment(args.neurons, args.runtime_us, args.period_us, SensorsOnly()),
                   "STDP in Python": experiment(args.neurons, args.runtime_us, args.period_us, AllSynapseSTDP()),
                   "STDP": plastic}

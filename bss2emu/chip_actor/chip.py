@@ -28,6 +28,7 @@ from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
 from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
 from .madc import kernel_channels, madc_columns
+from .ppu_passes import view_bits
 from .pre_times import PreTimes, keep_own_pre_times, pre_times_into, pre_times_of
 from .structure import compartment_structure, has_structure, point_structure
 
@@ -237,9 +238,9 @@ class Chip:
         self._acausal = np.empty(shape_s)
         self._sensors_filled = False
         self.t_post = np.full(n, -1, dtype=np.int64)
-        #: synapses whose sensors were added to from 0 since a sweep took them off this list
-        #: (``kernels.list_sensed``; where the sensors are set from outside: those not 0)
-        self.sensed_list = np.zeros(2 * int(np.prod(shape_s)) + 1, np.int64)
+        #: the synapses whose sensors were added to since a sweep took them off, a bitmap
+        #: (``kernels.mark_sensed``; where the sensors are set from outside: those not 0)
+        self.sensed_list = np.zeros(int(np.prod(shape_s)) // 64, np.uint64)
         if self.config.readout.enable_correlation:
             self.sensor_arrays()
 
@@ -263,10 +264,9 @@ class Chip:
                        *self._pre)
 
     def _list_sensed(self) -> None:
-        """``sensed_list`` from the sensors: every synapse whose sensors are not 0."""
-        at = np.flatnonzero((self._causal != 0) | (self._acausal != 0))
-        self.sensed_list[0] = len(at)
-        self.sensed_list[1:1 + len(at)] = at
+        """``sensed_list`` from the sensors: every synapse whose sensors are not 0 marked."""
+        nonzero = np.flatnonzero((self._causal != 0) | (self._acausal != 0))
+        self.sensed_list[:] = view_bits(nonzero, self._causal.size)
 
     @property
     def causal(self) -> np.ndarray:
@@ -483,7 +483,7 @@ class Chip:
                     now[...] = v  # into the arrays in place: no new megabyte-sized allocations per restore
                 else:
                     setattr(self, k, np.copy(v))
-        if self._sensors_filled:  # (the list of sensed synapses follows from the restored sensors)
+        if self._sensors_filled:  # (the marks of sensed synapses follow from the restored sensors)
             self._list_sensed()
 
     # --- execution ------------------------------------------------------------------

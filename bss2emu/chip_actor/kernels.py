@@ -93,10 +93,12 @@ as SIMD and adds — in loops without a branch on what the scattered loads bring
 loads overlap. An event's acausal updates are gathered along the synapses it reached (also
 without a branch on the pairing test) and added in that order in batches of many events
 (``add_acausal``: nothing reads them in between), with ``exp`` as SIMD over the batch. The
-sensors themselves stay by row, as the PPU and Python rules read them. A sensor that read 0
-lists its synapse as it is added to (``list_sensed``, ``list_sensed_if``), so that a compiled
-STDP rule reads only those (``ppu_passes``). Every sensor gets the same additions in the same
-order with the same arguments as by the definition (``tests/chip_actor/test_pre_times.py``).
+sensors themselves stay by row, as the PPU and Python rules read them. Every addition marks
+its synapse in a bitmap (``mark_sensed``: whatever the sensor read before, so the mark waits
+for no load, and a synapse added to twice is marked once), so that a compiled STDP rule
+reads only those, in the order of their index (``ppu_passes``). Every sensor gets the same
+additions in the same order with the same arguments as by the definition
+(``tests/chip_actor/test_pre_times.py``).
 The exponential term's ``exp`` is glibc's algorithm written out (``libm_exp``: the same
 bits, as SIMD); a synapse's decay and membrane response are looked up per class of neurons
 with equal synaptic coefficients and the event's offset in the step (``psp_table``, filled
@@ -718,40 +720,19 @@ _KEY_SYNAPSES_MAX = 2 * _COLUMNS  # the synapses one (driver, address) reaches: 
 
 
 @njit(inline="always", **_JIT)
-def list_sensed(sensed_list, at):
-    """List synapse ``at`` (flat ``[hemisphere, row, column]``) as one whose sensors were
-    added to: in ``sensed_list[1:1 + sensed_list[0]]`` (called where a sensor that read 0 is
-    added to, so a synapse may be listed twice; ``ppu_passes.stdp_sweep_listed`` takes them
-    off). A full list stops listing (count -1: a sweep reads the whole view then)."""
-    n = sensed_list[0]
-    if n >= 0:
-        n = n + 1 if n + 1 < sensed_list.shape[0] else -1
-        sensed_list[0] = n
-        if n > 0:
-            sensed_list[n] = at
-
-
-@njit(inline="always", **_JIT)
-def list_sensed_if(sensed_list, at, cond):
-    """``list_sensed(sensed_list, at)`` if ``cond``, without a branch on ``cond`` (it
-    writes ``at`` one past the list either way): where ``cond`` comes from a load that may
-    miss the cache, a mispredicted branch on it would hold up the loads after it."""
-    n = sensed_list[0]
-    if n >= 0:
-        if n + 1 < sensed_list.shape[0]:
-            sensed_list[n + 1] = at
-            sensed_list[0] = n + np.int64(cond)
-        elif cond:
-            sensed_list[0] = -1
+def mark_sensed(sensed, at):
+    """Mark synapse ``at`` (flat ``[hemisphere, row, column]``) as one whose sensors were added
+    to: bit ``at & 63`` of ``sensed[at >> 6]`` (``ppu_passes.stdp_sweep_listed`` takes the marks
+    off). Unconditional: a mark that depended on the sensor's value would wait for its load."""
+    sensed[at >> 6] |= np.uint64(1) << np.uint64(at & 63)
 
 
 @njit(**_JIT)
-def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n, tau_corr_ns, sensed_list):
+def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n, tau_corr_ns, sensed):
     """Add the first ``n`` gathered acausal updates, in their order: ``acausal[at] +=
     exp(-dt/τ)`` for ``at = ac_at[q]`` (flat ``[hemisphere, row, column]``) and ``dt =
     ac_dt[q]`` (ns from the post spike to the pre spike), ``exp`` as SIMD (libm's bits;
-    ``ac_x``, ``ac_ex`` scratch); a sensor that read 0
-    ``list_sensed``."""
+    ``ac_x``, ``ac_ex`` scratch); each synapse ``mark_sensed``."""
     for q in range(n):
         ac_x[q] = -ac_dt[q] / tau_corr_ns
     exp_array(ac_x, ac_ex, 0, n)
@@ -759,9 +740,8 @@ def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n, tau_corr_ns, sensed_list)
         x = ac_x[q]
         e = ac_ex[q] if in_fast_range(x) else np.exp(x)
         at = ac_at[q]
-        before = acausal[at >> 16, (at >> 8) & 255, at & 255]
-        acausal[at >> 16, (at >> 8) & 255, at & 255] = before + e
-        list_sensed_if(sensed_list, at, before == 0.0)
+        acausal[at >> 16, (at >> 8) & 255, at & 255] += e
+        mark_sensed(sensed, at)
 
 
 @njit(**_JIT)
@@ -831,7 +811,8 @@ def integrate_steps(
     The correlation sensors (``corr_on``): ``t_row``, ``t_own``, ``own_count``, ``addr_col``
     are the synapses' last pre times (``pre_times.PreTimes``), ``t_post`` the neurons' last
     spike times (ns), ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
-    ``sensed_list``: synapses whose sensors were added to from 0 (``list_sensed``).
+    ``sensed_list``: a bitmap (uint64 words) of the synapses whose sensors were added to
+    (``mark_sensed``).
     The neurons are those of ``ref_end``; the rows of ``coef``, ``flags``, ``nstate`` and the
     scratch may be longer (``neuron_row_length``: ``Chip`` pads them), the rest unused.
     Returns ``(steps_done, n_out, n_madc, n_cadc, n_syn)``; ``n_syn`` counts synaptic
@@ -1213,9 +1194,8 @@ def integrate_steps(
                     exp_array(cx, cex, 0, n_cr)
                 for q_r in range(n_cr):
                     r = c_row[q_r]
-                    c_was = c_w[q_r]
-                    causal[hn, r, cn] = c_was + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
-                    list_sensed_if(sensed_list, (hn * 256 + r) * 256 + cn, c_was == 0.0)
+                    causal[hn, r, cn] = c_w[q_r] + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
+                    mark_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
                 t_post[neuron] = t_ns
             to_fpga = False
             lo_n = n_neurons  # the lowest and highest membrane the event reaches (rest range below)

@@ -144,30 +144,29 @@ def stdp_sweep(causal, acausal, weights, flat, per_lsb, reset, dw, ptr, entry, n
 
 
 @njit(cache=True, boundscheck=False)
-def stdp_sweep_listed(causal, acausal, weights, view_bits, sensed_list, per_lsb, dw, ptr, entry, n_weighted, position):
+def stdp_sweep_listed(causal, acausal, weights, view_bits, sensed, per_lsb, dw, ptr, entry, n_weighted, position):
     """``stdp_sweep`` with reset over the synapses of the view (bit ``j & 63`` of
-    ``view_bits[j >> 6]`` set: ``view_bits``) that the chip's kernel listed
-    (``kernels.list_sensed``: ``sensed_list[1:1 + sensed_list[0]]``, a synapse listed where a
-    sensor of it that read 0 was added to) instead of the whole view: the others read 0 and,
-    with ``dw[0, 0] == 0``, keep their weight — the same writes (one per synapse: the same bits;
-    a synapse listed twice is swept once). Empties the list: a synapse outside the view leaves
-    it with its sensors as they are (no sweep reads them, and they are listed again only if
-    they come back to 0). Returns how many weights changed."""
-    n = sensed_list[0]
-    # the listed synapses of the view in the order of their index (the list holds them as the
-    # kernel added to them: a post spike's by column, scattered over the arrays), through a
-    # bitmap that also drops the repeated ones: the sensor loads then go forward through the
-    # arrays, where the prefetchers keep ahead of them (in the list's order: 1.5-2x the time)
-    marked = np.zeros(view_bits.shape[0], np.uint64)
-    for q in range(n):
-        j = sensed_list[1 + q]
-        marked[j >> 6] |= np.uint64(1) << np.uint64(j & 63)
-    sensed_list[0] = 0
+    ``view_bits[j >> 6]`` set: ``view_bits``) that the chip's kernel marked in the bitmap
+    ``sensed`` (the same layout; ``kernels.mark_sensed``: a synapse whose sensors were added
+    to) instead of the whole view: the others read 0 and, with ``dw[0, 0] == 0``, keep their
+    weight — the same writes (one per synapse: the same bits). Clears ``sensed``: a synapse
+    outside the view leaves it with its sensors as they are (no sweep reads them; it is
+    marked again when it is added to). Returns how many weights changed."""
+    # the marked synapses of the view in the order of their index: the sensor loads go forward
+    # through the arrays, where the prefetchers keep ahead of them (in the order the kernel
+    # added to them, a post spike's by column, scattered: 1.5-2x the time)
+    marked = np.empty(view_bits.shape[0], np.uint64)
+    n = 0
+    for word in range(view_bits.shape[0]):
+        bits = sensed[word] & view_bits[word]
+        sensed[word] = 0
+        marked[word] = bits
+        n += _popcount(bits)
     cand = np.empty(n, np.int64)
     change = np.empty(n, np.int64)
     m = 0
     for word in range(marked.shape[0]):
-        bits = marked[word] & view_bits[word]
+        bits = marked[word]
         while bits != 0:
             j = word * 64 + np.int64(trailing_zeros(bits))
             bits &= bits - np.uint64(1)
@@ -178,6 +177,15 @@ def stdp_sweep_listed(causal, acausal, weights, view_bits, sensed_list, per_lsb,
             change[m] = d
             m += d != 0  # (branch-free, as in stdp_sweep)
     return _write_weights(weights, cand, change, m, ptr, entry, n_weighted, position)
+
+
+@njit(inline="always")
+def _popcount(x):
+    """The set bits of the uint64 ``x`` (the textbook bit count, which LLVM makes ``popcnt``)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @njit(cache=True, boundscheck=False)
@@ -202,7 +210,8 @@ def _write_weights(weights, at, change, m, ptr, entry, n_weighted, position):
 
 def view_bits(flat: np.ndarray, n_synapses: int) -> np.ndarray:
     """The synapses ``flat`` (flat indices below ``n_synapses``) as a bitmap of uint64 words,
-    ``stdp_sweep_listed``'s ``view_bits``: bit ``j & 63`` of word ``j >> 6`` for synapse ``j``."""
+    ``stdp_sweep_listed``'s ``view_bits`` and ``sensed``: bit ``j & 63`` of word ``j >> 6``
+    for synapse ``j``."""
     flat = np.asarray(flat, np.int64)
     words = np.zeros(-(-n_synapses // 64), np.uint64)
     np.bitwise_or.at(words, flat >> 6, np.left_shift(np.uint64(1), (flat & 63).astype(np.uint64)))

@@ -85,8 +85,8 @@ FIELDS = (
     ("cp_val", np.float64, None),
     # the delivery table (``kernels.psp_table``: ``I_PSP_CLASSES`` classes of ``I_PSP_ROWS`` rows)
     ("psp_tab", np.float64, None), ("psp_ok", np.int8, None), ("psp_class", np.int64, (2, _N)),
-    # the synapses whose sensors were added to (``kernels.list_sensed``)
-    ("sensed_list", np.int64, (2 * _H * _R * _COL + 1,)),
+    # the synapses whose sensors were added to, a bitmap (``kernels.mark_sensed``)
+    ("sensed_list", np.uint64, (_H * _R * _COL // 64,)),
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,
@@ -345,13 +345,13 @@ def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
     a = addr[c]
     n_syn = _H * _R * _COL
     dw = rule_dw[c]
-    sensed_list = carray(_voidptr(a[A_SENSED_LIST]), 2 * n_syn + 1, np.int64)
-    if dw[0, 0] == 0 and rules[c, R_RESET] != 0 and sensed_list[0] >= 0:
+    sensed = carray(_voidptr(a[A_SENSED_LIST]), n_syn // 64, np.uint64)
+    if dw[0, 0] == 0 and rules[c, R_RESET] != 0:
         # only the synapses whose sensors were added to can change
         rules[c, R_CHANGED] += stdp_sweep_listed(
             carray(_voidptr(a[A_CAUSAL]), n_syn, np.float64), carray(_voidptr(a[A_ACAUSAL]), n_syn, np.float64),
             carray(_voidptr(rules[c, R_WEIGHTS]), n_syn, np.int64), carray(_voidptr(rules[c, R_IN_VIEW]), n_syn // 64, np.uint64),
-            sensed_list, rule_per_lsb[c], dw,
+            sensed, rule_per_lsb[c], dw,
             carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
             carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
             carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
@@ -365,8 +365,8 @@ def _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw):
             carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
             carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
             carray(_voidptr(rules[c, R_POSITION]), n_syn, np.int64))
-        if rules[c, R_RESET] != 0:  # (every sensor of the view reads 0 now: a list from here on)
-            sensed_list[0] = 0
+        if rules[c, R_RESET] != 0:  # (every sensor of the view reads 0 now: none marked)
+            sensed[:] = 0
     rules[c, R_RUNS] += 1
     rules[c, R_NEXT_NS] += rules[c, R_PERIOD_NS]
     if rules[c, R_LEFT] > 0:
@@ -456,7 +456,7 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
             carray(_voidptr(a[A_T_POST]), _N, np.int64),
             carray(_voidptr(a[A_CAUSAL]), (_H, _R, _COL), np.float64),
             carray(_voidptr(a[A_ACAUSAL]), (_H, _R, _COL), np.float64),
-            carray(_voidptr(a[A_SENSED_LIST]), 2 * _H * _R * _COL + 1, np.int64),
+            carray(_voidptr(a[A_SENSED_LIST]), _H * _R * _COL // 64, np.uint64),
             ints[c, I_MADC_NEURON:I_MADC_NEURON + 2], ints[c, I_MADC_ROW:I_MADC_ROW + 2], ints[c, I_MADC_EVERY],
             madc_t[c, n_madc[c]:], madc_x[c, n_madc[c]:],
             ints[c, I_CADC_PERIOD], cadc_t[c, n_cadc[c]:], cadc_v[c, n_cadc[c]:],

@@ -124,15 +124,14 @@ def _sweep_args(chip):
 def test_the_sweep_of_the_listed_synapses_is_the_sweep_of_the_view(seed):
     """``stdp_sweep_listed`` (the host's compiled rule, over the synapses the kernel listed)
     leaves what ``stdp_sweep`` over the whole view leaves — weights, synapse table, sensors —
-    when the list holds every synapse of the view whose sensors are not 0, in any order, some
-    twice, and synapses outside the view (those keep their sensors)."""
+    when the bitmap marks every synapse of the view whose sensors are not 0, some whose sensors
+    are 0, and synapses outside the view (those keep their sensors)."""
     from bss2emu.chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed, view_bits
 
     rng = np.random.default_rng(seed)
     dw = TABLES["pair STDP, rounded"]
     flat = np.unique(rng.integers(0, np.prod(SHAPE), 5000))
     zero = rng.random((2, np.prod(SHAPE))) < 0.7  # most synapses read 0, as in a run
-    order = rng.permutation(2 * np.prod(SHAPE))
     out = []
     for listed in (False, True):
         chip = _chip(seed)
@@ -141,13 +140,10 @@ def test_the_sweep_of_the_listed_synapses_is_the_sweep_of_the_view(seed):
         causal, acausal, weights, ptr, entry, n_weighted, position = _sweep_args(chip)
         if listed:
             in_view = view_bits(flat, causal.size)
-            sensed = np.flatnonzero((causal != 0) | (acausal != 0))
-            at = np.concatenate([sensed, sensed[: len(sensed) // 3]])
-            at = at[order[order < len(at)]]
-            sensed_list = np.concatenate([[len(at)], at, np.zeros(3, np.int64)])
-            stdp_sweep_listed(causal, acausal, weights, in_view, sensed_list, 20.0, dw, ptr, entry, n_weighted,
-                              position)
-            assert sensed_list[0] == 0
+            also = rng.integers(0, causal.size, 2000)  # (marked, though their sensors may read 0)
+            sensed = view_bits(np.concatenate([np.flatnonzero((causal != 0) | (acausal != 0)), also]), causal.size)
+            stdp_sweep_listed(causal, acausal, weights, in_view, sensed, 20.0, dw, ptr, entry, n_weighted, position)
+            assert not sensed.any()
         else:
             stdp_sweep(causal, acausal, weights, flat, 20.0, True, dw, ptr, entry, n_weighted, position)
         out.append([a.copy() for a in (causal, acausal, weights, entry, n_weighted)])
@@ -156,25 +152,29 @@ def test_the_sweep_of_the_listed_synapses_is_the_sweep_of_the_view(seed):
     assert not np.array_equal(out[0][2], _sweep_args(_chip(seed))[2])  # (weights changed)
 
 
-def test_the_kernel_lists_a_synapse_until_the_list_is_full():
-    from bss2emu.chip_actor.kernels import list_sensed
+def test_the_kernel_marks_a_synapse_in_the_bitmap_the_sweep_reads():
+    from bss2emu.chip_actor.kernels import mark_sensed
+    from bss2emu.chip_actor.ppu_passes import view_bits
 
-    sensed_list = np.zeros(4, np.int64)
-    for at in (7, 9, 7):
-        list_sensed(sensed_list, at)
-    assert sensed_list.tolist() == [3, 7, 9, 7]
-    list_sensed(sensed_list, 5)  # full: the count says so, and a sweep reads the whole view
-    list_sensed(sensed_list, 6)
-    assert sensed_list[0] == -1
+    sensed = np.zeros(4, np.uint64)
+    for at in (7, 200, 7, 64, 255):
+        mark_sensed(sensed, at)
+    assert np.array_equal(sensed, view_bits(np.array([7, 64, 200, 255]), 256))
+    assert sensed.tolist() == [1 << 7, 1, 0, 1 << 8 | 1 << 63]
 
 
-def test_a_restored_chip_lists_the_synapses_whose_sensors_are_not_0():
+def test_a_restored_chip_marks_the_synapses_whose_sensors_are_not_0():
+    from bss2emu.chip_actor.ppu_passes import view_bits
+
     chip = _chip(2)
+    chip.causal[0, :100] = 0.0  # (some synapses with both sensors at 0, some with one)
+    chip.acausal[0, 50:150] = 0.0
     state = chip.get_state()
-    chip.sensed_list[0] = -1
+    chip.sensed_list[:] = 0
     chip.set_state(state)
-    listed = chip.sensed_list[1:1 + chip.sensed_list[0]]
-    assert np.array_equal(listed, np.flatnonzero((chip.causal != 0) | (chip.acausal != 0)))
+    nonzero = np.flatnonzero((chip.causal != 0) | (chip.acausal != 0))
+    assert 0 < len(nonzero) < chip.causal.size
+    assert np.array_equal(chip.sensed_list, view_bits(nonzero, chip.causal.size))
 
 
 @settings(max_examples=15, deadline=None)
@@ -203,9 +203,8 @@ def test_the_sweeps_keep_the_synapse_table_as_a_fresh_build_makes_it(seed, liste
     flat = np.unique(rng.integers(0, np.prod(SHAPE), 20_000))
     causal, acausal, w, ptr, entry, n_weighted, position = _sweep_args(chip)
     if listed:
-        sensed = np.flatnonzero((causal != 0) | (acausal != 0))
-        sensed_list = np.concatenate([[len(sensed)], sensed])
-        changed = stdp_sweep_listed(causal, acausal, w, view_bits(flat, causal.size), sensed_list, 20.0, dw, ptr,
+        sensed = view_bits(np.flatnonzero((causal != 0) | (acausal != 0)), causal.size)
+        changed = stdp_sweep_listed(causal, acausal, w, view_bits(flat, causal.size), sensed, 20.0, dw, ptr,
                                     entry, n_weighted, position)
     else:
         changed = stdp_sweep(causal, acausal, w, flat, 20.0, True, dw, ptr, entry, n_weighted, position)
