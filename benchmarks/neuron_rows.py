@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
              (chip.stp_u_param, chip.stp_tau_ns, chip.set_scale, chip.stp_last, chip.stp_r, chip.stp_u),
              (chip.config.crossbar.enable, chip.config.crossbar.mask, chip.config.crossbar.target), bg,
              chip.bg_next_ns.copy(), chip.bg_rng.copy(), np.zeros(0, np.int64), np.zeros(0),
-             (*pre, chip.t_post, causal, acausal, chip.sensed_list), np.full(2, -1, np.int64),
+             (*pre, chip.t_post, causal, acausal, chip.sensed_bits), np.full(2, -1, np.int64),
              np.zeros((0, n), np.int64), tuple(np.empty(cap, np.int64) for _ in range(3)),
              tuple(chip.structure[:7]), (chip.psp_tab, chip.psp_ok, chip.psp_class),
              np.empty((6, K.window_buffer_cap(0, h, n)), np.int64))

@@ -240,7 +240,7 @@ class Chip:
         self.t_post = np.full(n, -1, dtype=np.int64)
         #: the synapses whose sensors were added to since a sweep took them off, a bitmap
         #: (``kernels.mark_sensed``; where the sensors are set from outside: those not 0)
-        self.sensed_list = np.zeros(int(np.prod(shape_s)) // 64, np.uint64)
+        self.sensed_bits = np.zeros(int(np.prod(shape_s)) // 64, np.uint64)
         if self.config.readout.enable_correlation:
             self.sensor_arrays()
 
@@ -263,10 +263,10 @@ class Chip:
         pre_times_into(np.ascontiguousarray(t_pre, np.int64), syn.addresses, syn.row_modes, self.synapse_enabled,
                        *self._pre)
 
-    def _list_sensed(self) -> None:
-        """``sensed_list`` from the sensors: every synapse whose sensors are not 0 marked."""
+    def _mark_sensed(self) -> None:
+        """``sensed_bits`` from the sensors: every synapse whose sensors are not 0 marked."""
         nonzero = np.flatnonzero((self._causal != 0) | (self._acausal != 0))
-        self.sensed_list[:] = view_bits(nonzero, self._causal.size)
+        self.sensed_bits[:] = view_bits(nonzero, self._causal.size)
 
     @property
     def causal(self) -> np.ndarray:
@@ -277,7 +277,7 @@ class Chip:
     def causal(self, value: np.ndarray) -> None:
         self.sensor_arrays()
         self._causal = value
-        self._list_sensed()
+        self._mark_sensed()
 
     @property
     def acausal(self) -> np.ndarray:
@@ -288,7 +288,7 @@ class Chip:
     def acausal(self, value: np.ndarray) -> None:
         self.sensor_arrays()
         self._acausal = value
-        self._list_sensed()
+        self._mark_sensed()
 
     @property
     def t_pre(self) -> np.ndarray:
@@ -484,7 +484,7 @@ class Chip:
                 else:
                     setattr(self, k, np.copy(v))
         if self._sensors_filled:  # (the marks of sensed synapses follow from the restored sensors)
-            self._list_sensed()
+            self._mark_sensed()
 
     # --- execution ------------------------------------------------------------------
     @staticmethod
@@ -540,7 +540,7 @@ class Chip:
                 self.bg, self.bg_next_ns, self.bg_rng,
                 ev_t_ns[lo:], ev_in[lo:], ev_lab[lo:],
                 ro.enable_correlation, ro.tau_corr_us * 1e3, *sensors[0], self.t_post, sensors[1], sensors[2],
-                self.sensed_list,
+                self.sensed_bits,
                 madc_neuron, madc_row, madc_every, madc_t[n_madc:], madc_x[n_madc:],
                 ro.cadc_period_ns, cadc_t[n_cadc:], cadc_v[n_cadc:],
                 out_t, out_l, out_n, *st[:7], self.psp_tab, self.psp_ok, self.psp_class,

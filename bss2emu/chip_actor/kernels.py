@@ -751,7 +751,7 @@ def integrate_window(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list,
+    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_bits,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -766,7 +766,7 @@ def integrate_window(
         k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
         syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
         stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target, bg, bg_next_ns, bg_rng, ev_t, ev_in, ev_label,
-        corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list, madc_neuron, madc_row, madc_every, madc_t, madc_x,
+        corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_bits, madc_neuron, madc_row, madc_every, madc_t, madc_x,
         cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
         syn_target, mc_follow, mc_follow_lead, cp_rows, cp_block, cp_offset, cp_val, psp_tab, psp_ok, psp_class,
         sbuf, fbuf, bbuf, ibuf)
@@ -783,7 +783,7 @@ def integrate_steps(
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
-    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_list,
+    corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_bits,
     madc_neuron, madc_row, madc_every, madc_t, madc_x,
     cadc_period_ns, cadc_t, cadc_v,
     out_t, out_label, out_neuron,
@@ -811,7 +811,7 @@ def integrate_steps(
     The correlation sensors (``corr_on``): ``t_row``, ``t_own``, ``own_count``, ``addr_col``
     are the synapses' last pre times (``pre_times.PreTimes``), ``t_post`` the neurons' last
     spike times (ns), ``causal`` and ``acausal`` are ``[hemisphere, row, column]``;
-    ``sensed_list``: a bitmap (uint64 words) of the synapses whose sensors were added to
+    ``sensed_bits``: a bitmap (uint64 words) of the synapses whose sensors were added to
     (``mark_sensed``).
     The neurons are those of ``ref_end``; the rows of ``coef``, ``flags``, ``nstate`` and the
     scratch may be longer (``neuron_row_length``: ``Chip`` pads them), the rest unused.
@@ -909,7 +909,7 @@ def integrate_steps(
             continue
         if n_out + buf_cap > cap_out:
             if n_ac:
-                add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_list)
+                add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_bits)
             return s, n_out, n_madc, n_cadc, n_syn[0]
         k = k0 + s
         t0 = k * h_ns
@@ -1195,7 +1195,7 @@ def integrate_steps(
                 for q_r in range(n_cr):
                     r = c_row[q_r]
                     causal[hn, r, cn] = c_w[q_r] + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
-                    mark_sensed(sensed_list, (hn * 256 + r) * 256 + cn)
+                    mark_sensed(sensed_bits, (hn * 256 + r) * 256 + cn)
                 t_post[neuron] = t_ns
             to_fpga = False
             lo_n = n_neurons  # the lowest and highest membrane the event reaches (rest range below)
@@ -1233,7 +1233,7 @@ def integrate_steps(
                     sk = (h * _DRIVERS + d) * _ADDRESSES + addr
                     n_syn[0] += syn_weighted[sk]
                     if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
-                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_list)
+                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_bits)
                         n_ac = 0
                     if plain:  # the loop below without its branches that cannot be taken here
                         h_first = h * 256
@@ -1372,5 +1372,5 @@ def integrate_steps(
                 out_neuron[n_out] = neuron
                 n_out += 1
     if n_ac:
-        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_list)
+        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_bits)
     return n_steps, n_out, n_madc, n_cadc, n_syn[0]

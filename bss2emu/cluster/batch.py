@@ -43,7 +43,7 @@ from .host import _READ_ONLY_FIELDS, ChipHost
 _READOUT_BYTES_MAX = 64 << 20  # CADC samples buffered per compiled call, at most (the batch is split)
 _SHARED = {"play_t_ns", "play_label", "psp_tab", "psp_ok", "psp_class"}  # per entry / a cache all may fill
 # touched only with correlation sensors on
-_CORRELATION = {"t_row", "t_own", "own_count", "t_post", "causal", "acausal", "sensed_list"}
+_CORRELATION = {"t_row", "t_own", "own_count", "t_post", "causal", "acausal", "sensed_bits"}
 _FIELD = {name: f for f, (name, _, _) in enumerate(HK.FIELDS)}
 
 Stimulus = tuple[np.ndarray, np.ndarray, np.ndarray]

@@ -193,7 +193,7 @@ class _Unit:
                 ch.drv, ch.stp_u_param, ch.stp_tau_ns, ch.set_scale, ch.stp_last, ch.stp_r, ch.stp_u,
                 xb.enable, xb.mask, xb.target, ch.bg, ch.bg_next_ns, ch.bg_rng, *pre, ch.t_post, causal,
                 acausal, self.fpga.play_t_ns, self.fpga.program.spike_labels, *ch.structure[:7], ch.psp_tab,
-                ch.psp_ok, ch.psp_class, ch.sensed_list]
+                ch.psp_ok, ch.psp_class, ch.sensed_bits]
 
 
 def process_memory_mb() -> dict[str, float]:

@@ -86,7 +86,7 @@ FIELDS = (
     # the delivery table (``kernels.psp_table``: ``I_PSP_CLASSES`` classes of ``I_PSP_ROWS`` rows)
     ("psp_tab", np.float64, None), ("psp_ok", np.int8, None), ("psp_class", np.int64, (2, _N)),
     # the synapses whose sensors were added to, a bitmap (``kernels.mark_sensed``)
-    ("sensed_list", np.uint64, (_H * _R * _COL // 64,)),
+    ("sensed_bits", np.uint64, (_H * _R * _COL // 64,)),
 )
 (A_COEF, A_FLAGS, A_NSTATE, A_REF_END, A_SPIKE_COUNT, A_SYN_PTR, A_SYN_ENTRY, A_SYN_WEIGHTED, A_DRV_PTR,
  A_DRV_LIST, A_DRV, A_STP_U_PARAM, A_STP_TAU, A_SET_SCALE, A_STP_LAST, A_STP_R, A_STP_U, A_XB_EN, A_XB_MASK,

@@ -170,11 +170,11 @@ def test_a_restored_chip_marks_the_synapses_whose_sensors_are_not_0():
     chip.causal[0, :100] = 0.0  # (some synapses with both sensors at 0, some with one)
     chip.acausal[0, 50:150] = 0.0
     state = chip.get_state()
-    chip.sensed_list[:] = 0
+    chip.sensed_bits[:] = 0
     chip.set_state(state)
     nonzero = np.flatnonzero((chip.causal != 0) | (chip.acausal != 0))
     assert 0 < len(nonzero) < chip.causal.size
-    assert np.array_equal(chip.sensed_list, view_bits(nonzero, chip.causal.size))
+    assert np.array_equal(chip.sensed_bits, view_bits(nonzero, chip.causal.size))
 
 
 @settings(max_examples=15, deadline=None)
