@@ -257,7 +257,7 @@ class BatchRunner:
             status, done, n_rec, *record, _, _, _ = HK.run_windows(
                 self.bounds, h, addr, ints, tau, np.zeros(rows, np.int64), q_t, q_lab, q_n,
                 False, np.zeros(0, np.int64), *Interconnect.empty_tables(), np.zeros(2, np.int64),
-                *Interconnect.empty_carry(), *record, 0,
+                *Interconnect.empty_hold(), *record, 0,
                 madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, False,  # rows share arrays: serial
                 *HK.no_rules(rows))
             del keep

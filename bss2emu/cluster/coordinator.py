@@ -176,32 +176,31 @@ def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray
     return np.unique(np.asarray(starts, np.int64))
 
 
-def tick_safe_bounds(bounds: np.ndarray, dt_ns: int, window_ns: int | None) -> np.ndarray:
-    """``bounds`` (window starts and the end, steps) with every window that starts inside an
-    FPGA tick cut to at most ``window_ns`` (the network's shortest route delay) minus the part
-    of that tick before it: the spikes of that tick go through the network at the window's
-    end (``interconnect.complete_ticks``), so they must arrive after it. Only where ``dt_ns``
-    is not a multiple of the tick; at dt = 100 ns and a shortest delay of 648 ns (the
-    reference networks) windows of 6 steps stay as they are.
+def hold_safe_bounds(bounds: np.ndarray, dt_ns: int, safe_ns: int | None) -> np.ndarray:
+    """``bounds`` (window starts and the end, steps) with every window cut to at most
+    ``safe_ns`` (``Interconnect.safe_ns``: the shortest ``delay - latency`` plus the shortest
+    latency of the routes over links) less the part of an FPGA tick before its start: the
+    network holds, at a window's end, the events a later spike could precede and sends them
+    at the next window's end (``interconnect.route_window``), so they must arrive after that.
+    For routes whose delay is their latency (the reference networks: ``safe_ns`` 648 ns) at
+    dt = 100 ns, windows of 6 steps that start on a tick stay as they are.
 
-    >>> tick_safe_bounds(np.array([0, 6, 7, 13, 19]), 100, 600).tolist()
+    >>> hold_safe_bounds(np.array([0, 6, 7, 13, 19]), 100, 600).tolist()
     [0, 6, 7, 12, 13, 18, 19]
     """
-    if window_ns is None or dt_ns % NS_PER_TICK == 0 or len(bounds) < 2:
+    if safe_ns is None or len(bounds) < 2:
         return bounds
     out = [int(bounds[0])]
     for b in bounds[1:].tolist():
         while True:
             part = out[-1] * dt_ns % NS_PER_TICK  # of the tick the window starts in, before it
-            if not part:
-                break
-            most = (window_ns - part) // dt_ns
+            most = (safe_ns - part) // dt_ns
             if most < 1:
-                raise ConfigError(f"a window starting at {out[-1] * dt_ns} ns, inside an FPGA tick of "
-                                  f"{NS_PER_TICK} ns, would send that tick's spikes through the network after "
-                                  f"they arrive: the shortest FPGA route delay, {window_ns} ns, is less than "
-                                  f"dt_ns={dt_ns} plus {part} ns; use a dt_ns that is a multiple of {NS_PER_TICK} "
-                                  f"ns or route delays of at least {dt_ns + NS_PER_TICK} ns")
+                raise ConfigError(f"a window starting at {out[-1] * dt_ns} ns would send events through the "
+                                  f"network after they arrive: the shortest FPGA route delay less the spread of "
+                                  f"delay - latency over the routes, {safe_ns} ns, is less than dt_ns={dt_ns}"
+                                  f"{f' plus {part} ns (a start inside an FPGA tick of {NS_PER_TICK} ns)' if part else ''}; "
+                                  f"use a smaller dt_ns (a multiple of {NS_PER_TICK} ns) or longer delays")
             if b - out[-1] <= most:
                 break
             out.append(out[-1] + most)
@@ -421,7 +420,7 @@ class Coordinator:
         end = self.total if until_us is None else self._until_step(until_us)
         bounds = self._bounds[(self._bounds > self.step) & (self._bounds < end)]
         bounds = np.concatenate([[self.step], bounds, [end]]).astype(np.int64) if end > self.step else bounds[:0]
-        bounds = tick_safe_bounds(bounds, self.exp.dt_ns, self.mapping.window_ns)
+        bounds = hold_safe_bounds(bounds, self.exp.dt_ns, self._net.safe_ns)
         try:
             self._run_windows(bounds, self._net, progress)
             tables = self.backend.tables()
@@ -506,7 +505,7 @@ class Coordinator:
                                         for s in self._setups})
                 self.exp, self.step, self.windows = exp, 0, 0
                 self._spikes_done = None  # (the record starts again)
-                self._run_windows(tick_safe_bounds(self._bounds, exp.dt_ns, self.mapping.window_ns), net, None)
+                self._run_windows(hold_safe_bounds(self._bounds, exp.dt_ns, net.safe_ns), net, None)
                 out.append(self._results(self.backend.tables(), net, wall0, 0.0, madc_metadata(exp, self.mapping, self._setups),
                                          host_info=False))
             info = self.backend.info()  # the hosts' figures for the whole batch (their clocks are slow to read)

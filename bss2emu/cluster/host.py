@@ -379,7 +379,7 @@ class ChipHost:
         else:
             route, tables, host_of = False, _NO_ROUTES, _NO_HOSTS
         counts = net.counts if net is not None else self._no_counts
-        carry = (net.carry, net.carry_n) if route else Interconnect.empty_carry()
+        hold = (net.hold, net.hold_n) if route else Interconnect.empty_hold()
         while len(bounds) > 1 and self._list:
             for u in self._list:
                 if u.chip.step != bounds[0]:
@@ -400,17 +400,17 @@ class ChipHost:
             want = self._choice is not None and self._rows_apart and self._choice.pick()
             with HT.parallel_section(self.threads if want else 1) as parallel:
                 t_call = time.perf_counter()
-                status, done, self._n_rec, *record, self._queue_t, self._queue_label, carried = HK.run_windows(
+                status, done, self._n_rec, *record, self._queue_t, self._queue_label, held = HK.run_windows(
                     part, h, addr, ints, tau_corr_ns, play_pos, self._queue_t, self._queue_label, self._queue_n,
-                    route, host_of, *tables, counts, *carry, *self._record, self._n_rec,
+                    route, host_of, *tables, counts, *hold, *self._record, self._n_rec,
                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn, parallel,
                     self._rules, per_lsb, self._rule_flat, self._rule_dw)
             if self._choice is not None:
                 self._choice.record(parallel, time.perf_counter() - t_call, steps)
             self._record = record
             if route:  # (reallocated when it grew)
-                net.carry = carried
-                carry = (net.carry, net.carry_n)
+                net.hold = held
+                hold = (net.hold, net.hold_n)
             del keep, rule_keep
             for c, u in enumerate(self._list):
                 u.rule_done(self._rules[c])

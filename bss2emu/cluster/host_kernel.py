@@ -43,7 +43,7 @@ from numba.extending import intrinsic
 from ..chip_actor import kernels as K
 from ..chip_actor.ppu_passes import stdp_sweep, stdp_sweep_listed
 from ..protocol import coordinates as C
-from ..routing.interconnect import complete_ticks, route_window
+from ..routing.interconnect import route_window
 from ..units import NS_PER_TICK
 
 # numba's ``omp`` threading layer (GNU OpenMP) lets its threads spin between parallel calls
@@ -157,7 +157,7 @@ def _insert_arrivals(q_t, q_lab, q_n, c, t, lab):
 @njit(parallel=_PRANGE_ONLY, **_JIT)
 def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n,
                 route, host_of, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns, depth,
-                free_ns, sent, delivered, dropped, maxq, net_counts, carry, carry_n,
+                free_ns, sent, delivered, dropped, maxq, min_hold_ns, net_counts, hold, hold_n,
                 rec_ticks, rec_chip, rec_neuron, rec_label, n_rec,
                 madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events, parallel,
                 rules, rule_per_lsb, rule_flat, rule_dw):
@@ -167,8 +167,8 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     its playback cursor; ``q_*``: the pending network arrivals per chip (``q_n[c]`` of
     them, in the order (time, label)). With ``route``, each window's neuron spikes are
     routed (``route_window``'s tables follow; ``host_of[system chip]`` is the chip's row
-    here, -1 if on no host) and the arrivals queued; ``carry``/``carry_n``: the spikes of a
-    tick a window ended inside, routed at the next window's end (``complete_ticks``). ``rec_*``: the spike record, ``n_rec``
+    here, -1 if on no host) and the arrivals queued; ``hold``/``hold_n``: the events held for
+    a later window's end (``route_window``). ``rec_*``: the spike record, ``n_rec``
     rows used; ``madc_*``/``cadc_*``: per-chip readout buffers with ``n_madc``/``n_cadc``
     rows used (sized by the caller for these windows); ``syn_events[c]`` counts synaptic
     events. With ``parallel`` the chips of a window are integrated on numba's threads
@@ -176,7 +176,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     two chips may share an array the kernel writes): within a window the chips are independent, each has scratch and an
     output buffer of its own, and their outputs join the record in chip order afterwards,
     so the results do not depend on ``parallel`` or the thread count.
-    Returns ``(status, windows done, n_rec, rec_*, q_t, q_lab, carry)``; a status other
+    Returns ``(status, windows done, n_rec, rec_*, q_t, q_lab, hold)``; a status other
     than ``OK`` stops at the window that met it, before any chip integrates it
     (``EVENT_IN_THE_PAST``: an arrival before its window; ``ARRIVAL_ELSEWHERE``: an arrival
     for a chip this host does not hold). ``rules`` (``R_*``), ``rule_per_lsb``, ``rule_flat``,
@@ -215,7 +215,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             while nq < q_n[c] and q_t[c, nq] < t1:
                 nq += 1
             if nq and q_t[c, 0] < t0:
-                return EVENT_IN_THE_PAST, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab, carry
+                return EVENT_IN_THE_PAST, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab, hold
             play_end[c], n_due[c] = p1, nq
             n_ev[c] = (p1 - play_pos[c]) + nq
         if n_ev.max() > ev_t.shape[1]:
@@ -285,7 +285,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
         for e in range(win_start, n_rec):
             if rec_neuron[e] >= 0:
                 n_spk += 1
-        if routes.shape[0] == 0 or (n_spk == 0 and carry_n[0] == 0):
+        if routes.shape[0] == 0 or (n_spk == 0 and hold_n[0] == 0):
             continue
         src = np.empty(n_spk, np.int64)
         ticks = np.empty(n_spk, np.int64)
@@ -297,18 +297,15 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
                 ticks[i] = rec_ticks[e]
                 labels[i] = rec_label[e]
                 i += 1
-        src, ticks, labels, carry = complete_ticks(src, ticks, labels, t1, carry, carry_n)
-        if src.shape[0] == 0:
-            continue
-        dst, t_arr, lab = route_window(src, ticks, labels, route_key, routes, pair_path, path_links, path_len,
-                                       hop_ns, service_ns, depth, free_ns, sent, delivered, dropped, maxq,
-                                       net_counts)
+        dst, t_arr, lab, hold = route_window(src, ticks, labels, t1, route_key, routes, pair_path, path_links,
+                                             path_len, hop_ns, service_ns, depth, free_ns, sent, delivered, dropped,
+                                             maxq, min_hold_ns, net_counts, hold, hold_n)
         for e in range(dst.shape[0]):
             c = host_of[dst[e]]
             if c < 0:
-                return ARRIVAL_ELSEWHERE, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab, carry
+                return ARRIVAL_ELSEWHERE, w, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab, hold
             q_t, q_lab = _insert_arrivals(q_t, q_lab, q_n, c, t_arr[e], lab[e])
-    return OK, bounds.shape[0] - 1, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab, carry
+    return OK, bounds.shape[0] - 1, n_rec, rec_ticks, rec_chip, rec_neuron, rec_label, q_t, q_lab, hold
 
 
 @njit(**_JIT)
@@ -501,7 +498,8 @@ def _grown(a, size, n):
 
 @njit(**_JIT)
 def route_to_queues(src, ticks, labels, t_end_ns, route_key, routes, pair_path, path_links, path_len, hop_ns,
-                    service_ns, depth, free_ns, sent, delivered, dropped, maxq, net_counts, carry, carry_n, row_of,
+                    service_ns, depth, free_ns, sent, delivered, dropped, maxq, min_hold_ns, net_counts, hold, hold_n,
+                    row_of,
                     q_t, q_lab, q_n):
     """A Ray host's share of one window's network (``peer_exchange``): every host's spikes
     ``(chip, time_ticks, label)`` (any integer types, source chips ascending) through the
@@ -509,11 +507,11 @@ def route_to_queues(src, ticks, labels, t_end_ns, route_key, routes, pair_path, 
     link states stay equal), and the arrivals for this host's chips (``row_of[system chip]``
     its row here, -1 for another host's) into their pending queues, in the order (time,
     label) — what ``ChipHost.inject`` does, in one call; the window ends at ``t_end_ns``
-    (``complete_ticks``: ``carry``, ``carry_n``). Returns ``(q_t, q_lab, carry)`` (reallocated
+    (``route_window``: ``hold``, ``hold_n``). Returns ``(q_t, q_lab, hold)`` (reallocated
     when full)."""
     n = src.shape[0]
-    if routes.shape[0] == 0 or (n == 0 and carry_n[0] == 0):
-        return q_t, q_lab, carry
+    if routes.shape[0] == 0 or (n == 0 and hold_n[0] == 0):
+        return q_t, q_lab, hold
     s64 = np.empty(n, np.int64)
     t64 = np.empty(n, np.int64)
     l64 = np.empty(n, np.int64)
@@ -521,11 +519,11 @@ def route_to_queues(src, ticks, labels, t_end_ns, route_key, routes, pair_path, 
         s64[i] = src[i]
         t64[i] = ticks[i]
         l64[i] = labels[i]
-    s64, t64, l64, carry = complete_ticks(s64, t64, l64, t_end_ns, carry, carry_n)
-    dst, t_arr, lab = route_window(s64, t64, l64, route_key, routes, pair_path, path_links, path_len, hop_ns,
-                                   service_ns, depth, free_ns, sent, delivered, dropped, maxq, net_counts)
+    dst, t_arr, lab, hold = route_window(s64, t64, l64, t_end_ns, route_key, routes, pair_path, path_links, path_len,
+                                         hop_ns, service_ns, depth, free_ns, sent, delivered, dropped, maxq, min_hold_ns,
+                                         net_counts, hold, hold_n)
     for e in range(dst.shape[0]):
         c = row_of[dst[e]]
         if c >= 0:
             q_t, q_lab = _insert_arrivals(q_t, q_lab, q_n, c, t_arr[e], lab[e])
-    return q_t, q_lab, carry
+    return q_t, q_lab, hold

@@ -348,8 +348,8 @@ class PeerHost(ChipHost):
                     t2 = time.perf_counter()
                     src, ticks, labels = self._columns(parts)
                 t3 = time.perf_counter()
-                self._queue_t, self._queue_label, net.carry = HK.route_to_queues(
-                    src, ticks, labels, bounds[w + 1] * self.dt_ns, *net.tables(), net.counts, net.carry, net.carry_n,
+                self._queue_t, self._queue_label, net.hold = HK.route_to_queues(
+                    src, ticks, labels, bounds[w + 1] * self.dt_ns, *net.tables(), net.counts, net.hold, net.hold_n,
                     row_of, self._queue_t, self._queue_label, self._queue_n)
                 t4 = time.perf_counter()
                 tm["step_s"] += t1 - t0

@@ -6,13 +6,17 @@ directed link is a FIFO server: it takes one event per ``1 / bandwidth``, holds 
 ``queue_depth`` waiting events and drops what arrives beyond that — counted per link,
 never silently. Each hop adds ``hop_latency``; without queueing an event therefore arrives
 exactly ``delay`` after its spike. Loop-back routes (a delay on one chip) do not touch the
-network. Events are processed per window in the total order (send time, source chip,
-source label, destination chip, destination label), so results do not depend on where
-chips run. A window that ends inside an FPGA tick (``dt_ns`` not a multiple of the 8 ns
-tick: at dt = 100 ns every odd step) routes only the spikes of the ticks it completed; the
-spikes of the tick it ended in wait for the next window's end (``complete_ticks``), so that
-all spikes of one tick go through the network together, in the total order, wherever the
-windows were cut (a run in segments, a timed write, a PPU kernel's time).
+network. Events go through the links in the total order (send time, source chip, source
+label, destination chip, destination label), so results do not depend on where chips run,
+nor on where windows were cut: at a window's end the network takes only the events that no
+later spike can precede — those sent before the earliest send time a spike of a later FPGA
+tick can have (the tick the window ended in, or the next, plus the shortest ``delay -
+latency``) — and holds the rest for the next window's end (``route_window``: a window
+that ends inside a tick, at dt = 100 ns every odd step, holds that tick's events; routes of
+unequal ``delay - latency`` hold those sent later than the next spike's could be). A window
+therefore lasts at most the shortest ``delay - latency`` plus the shortest latency, less the
+part of a tick before its start (``Interconnect.safe_ns``; ``coordinator.tick_safe_bounds``),
+so that a held event still arrives after the window it was held through.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ LINK_SCHEMA = pa.schema([("link", pa.string()), ("sent", pa.int64()), ("delivere
 # a route's secondary sort key: (source chip, source label, destination chip, destination
 # label) in one int64 (labels 16 bit, chips below 2**12: 56 bits)
 _CHIP_BITS, _LABEL_BITS = 12, 16
-_INSERTION_MAX = 64
-ALL_TICKS_NS = 1 << 62  # a window end after every tick (on one): ``complete_ticks`` routes all  # windows with at most this many events sort by insertion (identical order)
+_INSERTION_MAX = 64  # windows with at most this many events sort by insertion (identical order)
+ALL_TICKS_NS = 1 << 62  # a window end after every event: ``route_window`` holds none
 
 
 @njit(cache=True, boundscheck=False)
@@ -61,21 +65,27 @@ def total_order(t_send, key2):
 
 
 @njit(cache=True, boundscheck=False, error_model="numpy")
-def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_links, path_len, hop_ns, service_ns,
-                 depth, free_ns, sent, delivered, dropped, maxq, counts):
+def route_window(src_chip, ticks, label, t_end_ns, route_key, routes, pair_path, path_links, path_len, hop_ns,
+                 service_ns, depth, free_ns, sent, delivered, dropped, maxq, min_hold_ns, counts, hold, hold_n):
     """One window's spikes through the network: the compiled ``Interconnect.forward``.
 
-    ``src_chip``, ``ticks``, ``label``: the neuron spikes of the window, source chips
-    ascending, each chip's in its own order. ``route_key`` (``src * 65536 + src_label``,
-    ascending) and ``routes`` are the routing table; ``pair_path[src, dst]`` indexes the
-    links ``path_links[p, :path_len[p]]`` between two chips. Link state (``free_ns``,
-    counters) is updated in place; ``counts[0]`` and ``counts[1]`` add the events that entered
-    the network and those dropped. Returns the delivered events ``(dst_chip, t_ns, dst_label)``
-    in the network's total order (send time, source chip, source label, destination chip,
-    destination label; ties in the order of the spikes and routes)."""
+    ``src_chip``, ``ticks``, ``label``: the neuron spikes of the window, which ends at
+    ``t_end_ns``; source chips ascending, each chip's in its own order. ``route_key``
+    (``src * 65536 + src_label``, ascending) and ``routes`` are the routing table;
+    ``pair_path[src, dst]`` indexes the links ``path_links[p, :path_len[p]]`` between two
+    chips; ``min_hold_ns`` is the shortest ``delay - latency`` of a route over links. Link
+    state (``free_ns``, counters) is updated in place; ``counts[0]`` and ``counts[1]`` add the
+    events that entered the network and those dropped. ``hold[:, :hold_n[0]]``: the events held
+    at earlier window ends (rows send time, route), in the total order; the events a later
+    spike could precede — over links, sent at or after ``t_end_ns``'s tick start plus
+    ``min_hold_ns`` — are held again (``hold`` reallocated when full). Returns the delivered
+    events ``(dst_chip, t_ns, dst_label)`` in the network's total order (send time, source
+    chip, source label, destination chip, destination label; ties in the order of the
+    spikes and routes, held events first) and ``hold``."""
     n_spk = src_chip.shape[0]
     n_keys = route_key.shape[0]
-    n_ev = 0
+    n_held = hold_n[0]
+    n_ev = n_held
     span = np.empty((2, n_spk), np.int64)  # each spike's routes: route_key[span[0, i]:span[1, i]]
     for i in range(n_spk):
         key = src_chip[i] * 65536 + label[i]
@@ -88,15 +98,29 @@ def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_link
     t_send = np.empty(n_ev, np.int64)
     row = np.empty(n_ev, np.int64)
     key2 = np.empty(n_ev, np.int64)
-    e = 0
+    for e in range(n_held):
+        t_send[e] = hold[0, e]
+        row[e] = hold[1, e]
+    e = n_held
     for i in range(n_spk):
         for r in range(span[0, i], span[1, i]):
             t_send[e] = ticks[i] * NS_PER_TICK + routes[r, R_DELAY_NS] - routes[r, R_LATENCY_NS]
             row[e] = r
-            key2[e] = ((((routes[r, R_SRC] << _LABEL_BITS) | routes[r, R_SRC_LABEL]) << _CHIP_BITS
-                        | routes[r, R_DST]) << _LABEL_BITS) | routes[r, R_DST_LABEL]
             e += 1
+    for e in range(n_ev):
+        r = row[e]
+        key2[e] = ((((routes[r, R_SRC] << _LABEL_BITS) | routes[r, R_SRC_LABEL]) << _CHIP_BITS
+                    | routes[r, R_DST]) << _LABEL_BITS) | routes[r, R_DST_LABEL]
     order = total_order(t_send, key2)
+    # a spike of a later tick than the window's last (partly) sent one is sent at or after this
+    horizon = t_end_ns // NS_PER_TICK * NS_PER_TICK + min_hold_ns
+    n_keep = 0
+    for e in range(n_ev):
+        r = row[e]
+        n_keep += (t_send[e] >= horizon) & (path_len[pair_path[routes[r, R_SRC], routes[r, R_DST]]] > 0)
+    if n_keep > hold.shape[1]:
+        hold = np.empty((2, 2 * n_keep), np.int64)
+    hold_n[0] = 0
     dst_out = np.empty(n_ev, np.int64)
     t_out = np.empty(n_ev, np.int64)
     lab_out = np.empty(n_ev, np.int64)
@@ -106,6 +130,11 @@ def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_link
         r = row[e]
         p = pair_path[routes[r, R_SRC], routes[r, R_DST]]
         n_hops = path_len[p]
+        if n_hops > 0 and t_send[e] >= horizon:  # a later spike could come first: at a later window's end
+            hold[0, hold_n[0]] = t_send[e]
+            hold[1, hold_n[0]] = r
+            hold_n[0] += 1
+            continue
         if n_hops == 0:  # looped back on the chip's own FPGA: no link
             arrive = float(t_send[e] + routes[r, R_LATENCY_NS])
         else:
@@ -138,53 +167,7 @@ def route_window(src_chip, ticks, label, route_key, routes, pair_path, path_link
         t_out[n_out] = int(np.ceil(arrive - 1e-6))
         lab_out[n_out] = routes[r, R_DST_LABEL]
         n_out += 1
-    return dst_out[:n_out], t_out[:n_out], lab_out[:n_out]
-
-
-@njit(cache=True, boundscheck=False)
-def complete_ticks(src, ticks, labels, t_end_ns, carry, carry_n):
-    """The spikes to route at a window's end ``t_end_ns``: those of the FPGA ticks completed by
-    then (``ticks < t_end_ns // NS_PER_TICK``), with the spikes carried from earlier windows
-    (``carry[:, :carry_n[0]]``: rows source chip, tick, label) before the window's of the
-    same chip — source chips ascending, each chip's in time order, as ``route_window``
-    takes them. The rest (the tick the window ended in, if it ended inside one) become the
-    new carry. Returns ``(src, ticks, labels, carry)``; ``carry`` is reallocated when full,
-    ``carry_n`` updated in place. Without a carry and with ``t_end_ns`` on a tick, the
-    input itself."""
-    n_new = src.shape[0]
-    n_c = carry_n[0]
-    cut = t_end_ns // NS_PER_TICK
-    if n_c == 0 and t_end_ns % NS_PER_TICK == 0:
-        return src, ticks, labels, carry
-    n = n_c + n_new
-    a_src = np.empty(n, np.int64)
-    a_t = np.empty(n, np.int64)
-    a_l = np.empty(n, np.int64)
-    for i in range(n_c):
-        a_src[i], a_t[i], a_l[i] = carry[0, i], carry[1, i], carry[2, i]
-    for i in range(n_new):
-        a_src[n_c + i], a_t[n_c + i], a_l[n_c + i] = src[i], ticks[i], labels[i]
-    order = np.argsort(a_src, kind="mergesort")  # stable: a chip's carried spikes first
-    n_go = 0
-    for i in range(n):
-        n_go += a_t[i] < cut
-    if n - n_go > carry.shape[1]:
-        carry = np.empty((3, 2 * (n - n_go)), np.int64)
-    g_src = np.empty(n_go, np.int64)
-    g_t = np.empty(n_go, np.int64)
-    g_l = np.empty(n_go, np.int64)
-    j = 0
-    k = 0
-    for q in range(n):
-        i = order[q]
-        if a_t[i] < cut:
-            g_src[j], g_t[j], g_l[j] = a_src[i], a_t[i], a_l[i]
-            j += 1
-        else:
-            carry[0, k], carry[1, k], carry[2, k] = a_src[i], a_t[i], a_l[i]
-            k += 1
-    carry_n[0] = k
-    return g_src, g_t, g_l, carry
+    return dst_out[:n_out], t_out[:n_out], lab_out[:n_out], hold
 
 
 class Interconnect:
@@ -218,10 +201,16 @@ class Interconnect:
         self.service_ns = float(1e3 / system.link.events_per_us)
         self.depth = int(system.link.queue_depth)
         self.counts = np.zeros(2, np.int64)  # events that entered the network, events it dropped
-        # spikes of a tick that a window ended inside, routed at the next window's end
-        # (``complete_ticks``): rows source chip, tick, label; ``carry_n[0]`` of them
-        self.carry = np.zeros((3, 64), np.int64)
-        self.carry_n = np.zeros(1, np.int64)
+        # routes over links: the shortest delay - latency (what a spike's send time adds to its
+        # tick's start) and the window a held event stays safe through (module docstring)
+        over = self.path_len[self.pair_path[routes[:, R_SRC], routes[:, R_DST]]] > 0 if len(routes) else []
+        hold_ns = routes[over, R_DELAY_NS] - routes[over, R_LATENCY_NS] if len(routes) else []
+        self.min_hold_ns = int(min(hold_ns)) if len(hold_ns) else 0
+        self.safe_ns = self.min_hold_ns + int(routes[over, R_LATENCY_NS].min()) if len(hold_ns) else None
+        # events held at a window's end for a later one (``route_window``): rows send time,
+        # route; ``hold_n[0]`` of them
+        self.hold = np.zeros((2, 64), np.int64)
+        self.hold_n = np.zeros(1, np.int64)
 
     def forward(self, spikes: dict[int, tuple[np.ndarray, np.ndarray]],
                 t_end_ns: int | None = None) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -246,31 +235,30 @@ class Interconnect:
         z = np.zeros(0, np.int64)
         if not len(self.routes):
             return z, z, z
-        src, ticks, labels, self.carry = complete_ticks(
+        dst, t, lab, self.hold = route_window(
             np.asarray(src, np.int64), np.asarray(ticks, np.int64), np.asarray(labels, np.int64),
-            ALL_TICKS_NS if t_end_ns is None else int(t_end_ns),
-            self.carry, self.carry_n)
-        if not len(src):
-            return z, z, z
-        return route_window(src, ticks, labels, *self.tables(), self.counts)
+            ALL_TICKS_NS if t_end_ns is None else int(t_end_ns), *self.tables(), self.counts, self.hold, self.hold_n)
+        return dst, t, lab
 
     def tables(self) -> tuple:
-        """The arguments of ``route_window`` after the spikes and before ``counts``: the
-        routing table, the paths and the links' state (updated in place)."""
+        """The arguments of ``route_window`` after the window's end and before ``counts``: the
+        routing table, the paths, the links' state (updated in place) and the shortest
+        ``delay - latency`` over links."""
         return (self._key, self.routes, self.pair_path, self.path_links, self.path_len, self.hop_ns,
-                self.service_ns, self.depth, self.free_ns, self.sent, self.delivered, self.dropped, self.max_queue)
+                self.service_ns, self.depth, self.free_ns, self.sent, self.delivered, self.dropped, self.max_queue,
+                self.min_hold_ns)
 
     @staticmethod
     def empty_tables() -> tuple:
         """``tables()`` of a network without routes (for a compiled caller that routes nothing)."""
         z = np.zeros(0, np.int64)
         return (z, np.zeros((0, 6), np.int64), np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64), z, 0.0,
-                1.0, 0, np.zeros(0), z, z, z, z)
+                1.0, 0, np.zeros(0), z, z, z, z, 0)
 
     @staticmethod
-    def empty_carry() -> tuple:
-        """``(carry, carry_n)`` for a compiled caller that routes nothing."""
-        return np.zeros((3, 0), np.int64), np.zeros(1, np.int64)
+    def empty_hold() -> tuple:
+        """``(hold, hold_n)`` for a compiled caller that routes nothing."""
+        return np.zeros((2, 0), np.int64), np.zeros(1, np.int64)
 
     @property
     def events_sent(self) -> int:
@@ -290,13 +278,13 @@ class Interconnect:
     _STATE = ("free_ns", "sent", "delivered", "dropped", "max_queue", "counts")
 
     def get_state(self) -> dict:
-        return {**{k: getattr(self, k).copy() for k in self._STATE}, "carry": self.carry[:, :self.carry_n[0]].copy()}
+        return {**{k: getattr(self, k).copy() for k in self._STATE}, "hold": self.hold[:, :self.hold_n[0]].copy()}
 
     def set_state(self, state: dict) -> None:
         for k in self._STATE:  # in place: compiled hosts hold these arrays
             getattr(self, k)[:] = state[k]
-        carry = state["carry"]
-        if carry.shape[1] > self.carry.shape[1]:
-            self.carry = np.zeros((3, 2 * carry.shape[1]), np.int64)
-        self.carry[:, :carry.shape[1]] = carry
-        self.carry_n[0] = carry.shape[1]
+        hold = state["hold"]
+        if hold.shape[1] > self.hold.shape[1]:
+            self.hold = np.zeros((2, 2 * hold.shape[1]), np.int64)
+        self.hold[:, :hold.shape[1]] = hold
+        self.hold_n[0] = hold.shape[1]

@@ -52,8 +52,8 @@ def test_queues_and_link_state_match_the_python_path(spikes, mine, t_end_ns):
     row_of = np.full(4, -1, np.int64)
     row_of[mine] = np.arange(len(mine))
     q_t, q_lab, q_n = np.zeros((len(mine), 2), np.int64), np.zeros((len(mine), 2), np.int64), np.zeros(len(mine), np.int64)
-    q_t, q_lab, net_hk.carry = HK.route_to_queues(src, ticks, labels, t_end_ns, *net_hk.tables(), net_hk.counts,
-                                                  net_hk.carry, net_hk.carry_n, row_of, q_t, q_lab, q_n)
+    q_t, q_lab, net_hk.hold = HK.route_to_queues(src, ticks, labels, t_end_ns, *net_hk.tables(), net_hk.counts,
+                                                  net_hk.hold, net_hk.hold_n, row_of, q_t, q_lab, q_n)
     for r, c in enumerate(mine):
         assert (q_t[r, :q_n[r]].tolist(), q_lab[r, :q_n[r]].tolist()) == want[c]
     assert net_hk.counts.tolist() == net_py.counts.tolist()
