@@ -73,13 +73,26 @@ def example():
 
 
 @pytest.fixture(scope="session")
-def plasticity_benchmark():
+def benchmark_script():
+    """``benchmark_script(name)``: the imported ``benchmarks/<name>.py`` (once per session)."""
+    loaded = {}
+
+    def load(name: str):
+        if name not in loaded:
+            path = EXAMPLES.parent / "benchmarks" / f"{name}.py"
+            spec = importlib.util.spec_from_file_location(f"bss2emu_benchmark_{name}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded[name]
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def plasticity_benchmark(benchmark_script):
     """The imported ``benchmarks/plasticity.py`` (its reference network and STDP rule)."""
-    path = EXAMPLES.parent / "benchmarks" / "plasticity.py"
-    spec = importlib.util.spec_from_file_location("bss2emu_benchmark_plasticity", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("plasticity")
 
 
 @pytest.fixture

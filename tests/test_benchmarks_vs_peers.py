@@ -3,29 +3,18 @@ figures make sense. Figures only, no timing assertions (DESIGN.md §6)."""
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
-from pathlib import Path
 
 import numpy as np
 
 import bss2emu
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "vs_peers.py"
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bss2emu_benchmark_vs_peers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_continued_row_times_one_segment_per_call_of_one_run():
+def test_the_continued_row_times_one_segment_per_call_of_one_run(benchmark_script):
     """``local-cont``: after an untimed first segment, each timed call runs one segment more
     of the same run — its rate is the median of the segments' own spikes, those one run of
     the longer experiment has in them."""
-    bench = _load()
+    bench = benchmark_script("vs_peers")
     seg_us, repeat = 20.0, 3
     exp, system = bench.experiment_for(512, seg_us * (1 + repeat))
     m = bench.run_bss2emu_continued(exp, system, repeat, seg_us)

@@ -15,7 +15,7 @@ latency``) — and holds the rest for the next window's end (``route_window``: a
 that ends inside a tick, at dt = 100 ns every odd step, holds that tick's events; routes of
 unequal ``delay - latency`` hold those sent later than the next spike's could be). A window
 therefore lasts at most the shortest ``delay - latency`` plus the shortest latency, less the
-part of a tick before its start (``Interconnect.safe_ns``; ``coordinator.tick_safe_bounds``),
+part of a tick before its start (``Interconnect.safe_ns``; ``coordinator.hold_safe_bounds``),
 so that a held event still arrives after the window it was held through.
 """
 

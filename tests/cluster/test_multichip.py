@@ -140,20 +140,13 @@ def test_every_placement_gives_identical_results(ray_cluster, monkeypatch, place
 
 
 @pytest.mark.parametrize("placement, peers", [("per-chip", "1"), ("packed", "0")])
-def test_ray_placements_carry_a_ticks_spikes_across_windows_that_end_inside_it(ray_cluster, monkeypatch,
-                                                                               placement, peers):
+def test_ray_placements_hold_a_ticks_events_across_windows_that_end_inside_it(ray_cluster, monkeypatch, benchmark_script,
+                                                                              placement, peers):
     """Windows of 5 steps (every other one ends inside an FPGA tick) on Ray, through the peer
     exchange and through the coordinator's routing: the spikes and link counters of the local
-    run in windows of 6 (``interconnect.complete_ticks``)."""
-    import importlib.util
-    from pathlib import Path
-
+    run in windows of 6 (``interconnect.route_window`` holds a tick's events for the next end)."""
     monkeypatch.setenv("BSS2EMU_RAY_PEERS", peers)
-    path = Path(__file__).parents[2] / "benchmarks" / "multi_chip.py"
-    spec = importlib.util.spec_from_file_location("bss2emu_benchmark_multi_chip", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    exp = bss2emu.Experiment.model_validate(module.reference_network(4, 150.0, 1))
+    exp = bss2emu.Experiment.model_validate(benchmark_script("multi_chip").reference_network(4, 150.0, 1))
     ref = bss2emu.run(exp, system="cube-4")
     res = bss2emu.run(exp, system="cube-4", placement=placement, max_window_steps=5)
     assert ref.spikes.num_rows > 3000

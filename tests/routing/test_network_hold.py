@@ -7,9 +7,6 @@ segments, a timed write), and an event never waits for one sent after it."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -114,18 +111,15 @@ def test_windows_stay_short_enough_for_held_events_to_arrive_after_them():
 
 
 @pytest.fixture(scope="module")
-def reference_2048():
-    path = Path(__file__).parents[2] / "benchmarks" / "multi_chip.py"
-    spec = importlib.util.spec_from_file_location("bss2emu_benchmark_multi_chip", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return bss2emu.Experiment.model_validate(module.reference_network(4, 150.0, 1)), "cube-4"
+def reference_2048(benchmark_script):
+    exp = benchmark_script("multi_chip").reference_network(4, 150.0, 1)
+    return bss2emu.Experiment.model_validate(exp), "cube-4"
 
 
 def test_multichip_results_do_not_depend_on_window_cuts_inside_ticks(reference_2048):
     """The 2048-neuron reference network on cube-4, 150 µs: windows of 5 and 3 steps (every
     other one ends inside a tick) and a run in segments of 2.1 µs (21 steps) give the spikes
-    and link counters of the run in windows of 6 steps. (Before the carry: 4245, 4243 and 4243
+    and link counters of the run in windows of 6 steps. (Before the hold: 4245, 4243 and 4243
     spikes against 4244.)"""
     exp, system = reference_2048
     whole = Coordinator(exp, system).run()
