@@ -197,8 +197,8 @@ def hold_safe_bounds(bounds: np.ndarray, dt_ns: int, safe_ns: int | None) -> np.
             most = (safe_ns - part) // dt_ns
             if most < 1:
                 raise ConfigError(f"a window starting at {out[-1] * dt_ns} ns would send events through the "
-                                  f"network after they arrive: the shortest FPGA route delay less the spread of "
-                                  f"delay - latency over the routes, {safe_ns} ns, is less than dt_ns={dt_ns}"
+                                  f"network after they arrive: the routes' shortest delay - latency plus their shortest "
+                                  f"latency (Interconnect.safe_ns), {safe_ns} ns, is less than dt_ns={dt_ns}"
                                   f"{f' plus {part} ns (a start inside an FPGA tick of {NS_PER_TICK} ns)' if part else ''}; "
                                   f"use a smaller dt_ns (a multiple of {NS_PER_TICK} ns) or longer delays")
             if b - out[-1] <= most:
