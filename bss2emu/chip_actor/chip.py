@@ -22,15 +22,15 @@ from ..errors import ChipError, ConfigError
 from ..protocol import coordinates as C
 from ..protocol import schemas
 from ..protocol.frozen import FrozenMemo, freeze, is_frozen
-from ..protocol.hardware import MADC_SOURCES, ChipConfig
+from ..protocol.hardware import MADC_SOURCES, ChipConfig, NeuronConfig
 from ..protocol.playback import BackgroundRateWrite, CorrelationResetWrite, NeuronParameterWrite, SynapseEnableWrite, WeightWrite
 from ..units import DEFAULT_DT_NS, NS_PER_TICK
 from . import kernels as K
-from .analog import chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
+from .analog import Mismatch, NeuronPhysics, chip_mismatch, neuron_physics, stp_tau_us, stp_utilisation
 from .madc import kernel_channels, madc_columns
 from .ppu_passes import view_bits
 from .pre_times import PreTimes, keep_own_pre_times, pre_times_into, pre_times_of
-from .structure import compartment_structure, has_structure, point_structure
+from .structure import Structure, compartment_structure, has_structure, point_structure
 
 
 _POINT = point_structure()  # read-only arrays shared by every chip of point neurons
@@ -95,6 +95,46 @@ def _step_coefficients(phys, h_us: float) -> np.ndarray:
     return coef
 
 
+class DerivedNeurons(NamedTuple):
+    """What a chip derives from its neuron configuration (``_derive_neurons``; read-only)."""
+
+    physics: NeuronPhysics
+    structure: Structure
+    coef: np.ndarray  # the kernel's coefficients ``[K_*, neuron]`` (``_step_coefficients``)
+    flags: np.ndarray  # the kernel's integers ``[F_*, neuron]``
+    psp_class: np.ndarray  # ``kernels.psp_classes``
+    psp_classes: int
+
+
+def _derive_neurons(neurons: NeuronConfig, mismatch: Mismatch, dt_ns: int) -> DerivedNeurons:
+    """A chip's ``DerivedNeurons`` from its neuron configuration, mismatch and step, every array
+    read-only (chips and runs share them: ``_DERIVED_NEURONS``)."""
+    physics = neuron_physics(neurons, mismatch)
+    if has_structure(neurons.values):  # structured neurons: compartments on their leads
+        structure = compartment_structure(neurons.values, physics, dt_ns * 1e-3)
+        phys = structure.physics
+        freeze(*(a for a in structure if isinstance(a, np.ndarray)), *phys)
+    else:
+        structure, phys = _POINT, physics
+    coef = _step_coefficients(phys, dt_ns * 1e-3)
+    flags = np.zeros((K.N_FLAGS, C.NEURONS_PER_CHIP), dtype=np.int64)
+    flags[K.F_COBA_E] = phys.coba_exc
+    flags[K.F_COBA_I] = phys.coba_inh
+    flags[K.F_FIRE] = phys.fire
+    flags[K.F_TAU_REF_NS] = phys.tau_ref_ns
+    flags[K.F_LABEL] = neurons.address_out
+    flags[K.F_BYPASS_E] = neurons.column("bypass_exc")  # per circuit, as its synapses
+    flags[K.F_BYPASS_I] = neurons.column("bypass_inh")
+    psp_class, n_class = K.psp_classes(coef)
+    freeze(*physics, coef, flags, psp_class)
+    return DerivedNeurons(physics, structure, coef, flags, psp_class, n_class)
+
+
+_DERIVED_NEURONS = FrozenMemo()
+"""``_derive_neurons`` of frozen neuron values and labels, by chip serial, ideal and step: the
+mismatch and step are the rest of what it depends on (``chip_mismatch`` of the serial)."""
+
+
 class Chip:
     """One emulated chip.
 
@@ -114,13 +154,20 @@ class Chip:
             raise ConfigError(f"integration step dt_ns={dt_ns!r} is invalid: use an integer 1..10000 ns")
         self.serial, self.ideal, self.dt_ns, self.chip_id = int(serial), bool(ideal), int(dt_ns), int(chip_id)
         self.mismatch = chip_mismatch(self.serial, self.ideal)
+        config.check()  # (the configuration given: what of it is frozen is checked once, ``protocol.frozen``)
         # read-only synapse arrays (``routing.mapping.configure_chip(read_only=True)``) are
         # shared, not copied: the chip never writes addresses or row modes, and copies the
         # weights before it first writes one (``own_weights``)
         self.config = config.copy(share_read_only=True)
         self._borrowed_weights = config.synapses.weights if self.config.synapses.weights is \
             config.synapses.weights else None
-        self.config.check()
+        # the neurons are the chip's own (parameter writes change them in place); what it
+        # derives from read-only ones it loaded is kept for every chip that loads them (below)
+        loaded, neurons = config.neurons, self.config.neurons
+        if neurons.values is loaded.values:
+            neurons.values = loaded.values.copy()
+        if neurons.address_out is loaded.address_out:
+            neurons.address_out = loaded.address_out.copy()
         self.step = 0
         #: which synapses are connected (``SynapseEnableWrite``); a disabled one keeps its weight
         self.synapse_enabled = np.ones((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), bool)
@@ -131,7 +178,7 @@ class Chip:
         self.coef_rows, self.nstate_rows = block[_B_COEF:_B_STATE], block[_B_STATE:_B_FLAGS]
         self.flags_rows = block[_B_FLAGS:_B_REF_END].view(np.int64)
         self._ref_end_row = block[_B_REF_END].view(np.int64)
-        self._rebuild_neurons()
+        self._rebuild_neurons(loaded)
         self._rebuild_synapses()
         self._reset_state(seed)
 
@@ -168,24 +215,21 @@ class Chip:
         self.nstate_rows[:, :C.NEURONS_PER_CHIP] = value
 
     # --- configuration --------------------------------------------------------------
-    def _rebuild_neurons(self) -> None:
+    def _rebuild_neurons(self, loaded: NeuronConfig | None = None) -> None:
+        """Physics, structure, coefficients, flags and an empty psp table from the neuron
+        configuration; ``loaded``: the configuration's neurons that the chip's are a copy of
+        (at construction), which, where they are frozen (``configure_chip(read_only=True)``
+        keeps them from run to run), it derives from once for every chip and run
+        (``_derive_neurons``)."""
         self._config_token = object()
-        self.physics = neuron_physics(self.config.neurons, self.mismatch)
-        if has_structure(self.config.neurons.values):  # structured neurons: compartments on their leads
-            self.structure = compartment_structure(self.config.neurons.values, self.physics, self.dt_ns * 1e-3)
-            phys = self.structure.physics
-        else:
-            self.structure, phys = _POINT, self.physics
-        self.coef = _step_coefficients(phys, self.dt_ns * 1e-3)  # and a new psp table (the setter)
-        flags = np.zeros((K.N_FLAGS, C.NEURONS_PER_CHIP), dtype=np.int64)
-        flags[K.F_COBA_E] = phys.coba_exc
-        flags[K.F_COBA_I] = phys.coba_inh
-        flags[K.F_FIRE] = phys.fire
-        flags[K.F_TAU_REF_NS] = phys.tau_ref_ns
-        flags[K.F_LABEL] = self.config.neurons.address_out
-        flags[K.F_BYPASS_E] = self.config.neurons.column("bypass_exc")  # per circuit, as its synapses
-        flags[K.F_BYPASS_I] = self.config.neurons.column("bypass_inh")
-        self.flags = flags
+        neurons = self.config.neurons if loaded is None else loaded
+        got = _DERIVED_NEURONS.get((neurons.values, neurons.address_out),
+                                   lambda: _derive_neurons(neurons, self.mismatch, self.dt_ns),
+                                   (self.serial, self.ideal, self.dt_ns))
+        self.physics, self.structure = got.physics, got.structure
+        self.coef_rows[:, :C.NEURONS_PER_CHIP] = got.coef
+        self.psp_tab, self.psp_ok, self.psp_class = K.empty_psp_table(self.dt_ns, got.psp_class, got.psp_classes)
+        self.flags = got.flags
 
     def _rebuild_synapses(self) -> None:
         self._config_token = object()

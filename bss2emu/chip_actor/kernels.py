@@ -245,17 +245,40 @@ def psp_table(h_ns: int, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     0``) for steps over ``PSP_TABLE_MAX_STEP_NS``. The values are those delivery computed per
     synapse (the same expressions), so looking them up changes no result; it saves two
     divisions, ``exp`` and ``expm1`` per synapse, and few classes keep the table in cache."""
-    n = coef.shape[1]
+    return empty_psp_table(h_ns, *psp_classes(coef))
+
+
+def empty_psp_table(h_ns: int, psp_class: np.ndarray, n_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``psp_table`` of the classes ``psp_classes`` gave (``psp_class`` itself is returned)."""
     rows = int(h_ns) + 1 if h_ns <= PSP_TABLE_MAX_STEP_NS else 0
+    return np.empty((2, n_class, rows, 2)), np.zeros((2, n_class), np.int8), psp_class
+
+
+def psp_classes(coef: np.ndarray) -> tuple[np.ndarray, int]:
+    """``psp_table``'s ``psp_class[receptor, neuron]`` and the number of classes (at least 1):
+    per receptor, the neurons by the bits of their three coefficients (NaN-safe, -0.0 apart
+    from 0.0), numbered in the order of those bits as int64 (the numbering of ``np.unique(bits,
+    axis=0)``, in a fraction of its time: one ``lexsort`` of the three columns).
+
+    >>> coef = np.zeros((N_COEF, 3)); coef[K_TAU_E_NS] = [5.0, 2.0, 5.0]
+    >>> cls, n = psp_classes(coef); cls.tolist(), n
+    ([[1, 0, 1], [0, 0, 0]], 2)
+    """
+    n = coef.shape[1]
     psp_class = np.zeros((2, n), np.int64)
     n_class = 1
     for r, keys in enumerate(((K_TAU_E_NS, K_RDIFF_E_NS, K_PSP_E), (K_TAU_I_NS, K_RDIFF_I_NS, K_PSP_I))):
-        # classes by the bits of the three coefficients (NaN-safe, -0.0 apart from 0.0)
-        bits = np.ascontiguousarray(coef[list(keys)].T).view(np.int64)
-        _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
-        psp_class[r] = inverse.ravel()
-        n_class = max(n_class, len(first))
-    return np.empty((2, n_class, rows, 2)), np.zeros((2, n_class), np.int8), psp_class
+        bits = np.ascontiguousarray(coef[list(keys)]).view(np.int64)  # [coefficient, neuron]
+        if n == 0 or (bits == bits[:, :1]).all():  # (an ideal chip: one class)
+            continue
+        order = np.lexsort(bits[::-1])  # by the first coefficient's bits, then the second's, the third's
+        ranked = bits[:, order]
+        new = np.empty(n, bool)
+        new[0] = False
+        np.any(ranked[:, 1:] != ranked[:, :-1], axis=0, out=new[1:])
+        psp_class[r, order] = np.cumsum(new)
+        n_class = max(n_class, int(psp_class[r, order[-1]]) + 1)
+    return psp_class, n_class
 
 
 @njit(**_JIT)

@@ -290,15 +290,14 @@ class ChipConfig:
         # (look for the bad value's index only where there is one: ``argwhere`` over every
         # synapse array costs most of a chip's set-up)
         vals = self.neurons.values
-        out = (vals < 0) | (vals > _NEURON_MAX[None, :])
-        if out.any():
-            n, p = np.argwhere(out)[0]
+        if _neurons_outside(vals):
+            n, p = np.argwhere((vals < 0) | (vals > _NEURON_MAX[None, :]))[0]
             par = NEURON_PARAMETERS[p]
             raise ConfigError(
                 f"neuron circuit {n}: {par.name}={vals[n, p]} is out of range 0..{par.maximum}; "
                 f"set a value within the hardware range"
             )
-        for path, (what, lo, hi) in _RANGES.items():
+        for path, (what, lo, hi) in _RANGES.items() if self._ranges_outside() else ():
             part, attr = path.split(".")
             arr = np.asarray(getattr(getattr(self, part), attr))
             if _outside(arr, lo, hi):
@@ -326,6 +325,27 @@ class ChipConfig:
                 raise ConfigError(f"MADC {which}source {src!r} is invalid: the MADC reads {allowed}; set "
                                   f"readout.{field_s} to one of these codes (hardware.MADC_MEMBRANE, ...)")
         check_madc_pair(ro.madc_neuron, ro.madc_second_neuron, "readout.madc_neuron", "readout.madc_second_neuron")
+
+    def _ranges_outside(self) -> bool:
+        """Whether an array of ``_RANGES`` may hold a value outside its range (``check`` then
+        looks for it array by array): the large ones by ``_outside``, the small int64 ones
+        in one comparison of them all (one per array cost most of ``check``)."""
+        small, which = [], []
+        for i, ((part, attr), (_, lo, hi)) in enumerate(zip(_RANGE_PATHS, _RANGES.values())):
+            arr = getattr(getattr(self, part), attr)
+            if not isinstance(arr, np.ndarray) or arr.dtype != np.int64:
+                return True  # (seldom: checked one by one)
+            if arr.size >= _OUTSIDE_MIN_SIZE:
+                if _outside(arr, lo, hi):
+                    return True
+            else:
+                small.append(arr.reshape(-1))
+                which.append((i, arr.size))
+        if not small:
+            return False
+        lo, hi = _small_bounds(tuple(which))
+        values = np.concatenate(small)
+        return bool(((values < lo) | (values > hi)).any())
 
     def madc_channels(self) -> list[tuple[int, int]]:
         """The MADC's channels in sampling order: ``(neuron, source code)`` each (none when off)."""
@@ -402,6 +422,31 @@ def _outside(arr: np.ndarray, lo: int, hi: int) -> bool:
     if arr.size < _OUTSIDE_MIN_SIZE:
         return _any_outside(arr, lo, hi)
     return _OUTSIDE.get((arr,), lambda: _any_outside(arr, lo, hi), (lo, hi))
+
+
+def _neurons_outside(values: np.ndarray) -> bool:
+    """Whether a neuron value (``values[neuron, parameter]``) is outside its parameter's range;
+    once for a frozen array (``_outside``)."""
+    def outside() -> bool:
+        return bool(((values < 0) | (values > _NEURON_MAX[None, :])).any())
+
+    return _OUTSIDE.get((values,), outside, "neurons")
+
+
+_RANGE_PATHS = [tuple(path.split(".")) for path in _RANGES]
+_SMALL_BOUNDS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _small_bounds(which: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The lower and upper bound of every value of the ``_RANGES`` arrays ``which`` (their
+    index in ``_RANGES`` and size), one array after another (``ChipConfig._ranges_outside``)."""
+    got = _SMALL_BOUNDS.get(which)
+    if got is None:
+        ranges = list(_RANGES.values())
+        sizes = [n for _, n in which]
+        got = _SMALL_BOUNDS[which] = (np.repeat([ranges[i][1] for i, _ in which], sizes),
+                                      np.repeat([ranges[i][2] for i, _ in which], sizes))
+    return got
 
 
 def _copy_part(part, share_read_only: bool = False):

@@ -22,16 +22,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import ConfigError, RoutingError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
+from ..protocol.frozen import freeze
 from ..protocol.hardware import (
     BG_POISSON, BG_REGULAR, MADC_SOURCES, ROW_EXCITATORY, ROW_INHIBITORY, STP_DEPRESSION, STP_FACILITATION, ChipConfig,
-    SynapseArrays,
+    NeuronConfig, SynapseArrays,
     check_madc_pair,
 )
 from ..protocol.system import SystemSpec, as_system
@@ -376,7 +377,8 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
     ``weights``: every projection's weight by label (``weights_by_label``), filled on the
     first call (pass one dict for all chips of an experiment to read each projection once).
     ``read_only``: the synapse arrays read-only, addresses and row modes the mapping's own
-    (what a ``Chip`` loads without copying them)."""
+    (what a ``Chip`` loads without copying them), and the neurons read-only, kept from run to
+    run while they are the same (``_kept_neurons``)."""
     rt = mapping.chips[chip]
     layout = synapse_layout(mapping, chip)
     # weights are values, not topology: always this experiment's (from_list rows may carry one)
@@ -448,5 +450,23 @@ def configure_chip(exp: E.Experiment, mapping: SystemMapping, chip: int, weights
     cfg.readout.enable_correlation = rec.correlation or any(r.reads_correlation for r in exp.plasticity)
     cfg.readout.tau_corr_us = rec.tau_corr_us
     cfg.readout.corr_lsb = 1.0 / rec.corr_amplitude_codes
+    if read_only:
+        cfg.neurons = _kept_neurons(mapping, chip, cfg.neurons)
     cfg.check()
     return cfg
+
+
+def _kept_neurons(mapping: SystemMapping, chip: int, neurons: NeuronConfig) -> NeuronConfig:
+    """``neurons`` read-only: the arrays of the chip's last configuration where they are the
+    same, else these (kept with ``mapping`` for the next run). A ``Chip`` that loads frozen
+    neurons derives its physics, coefficients and delivery classes from them once for every
+    run (``chip.Chip._rebuild_neurons``), as it builds its synapse table once from the
+    weights ``chip_weights`` keeps."""
+    kept = mapping.derived.get(("neurons", chip))
+    if kept is not None and np.array_equal(kept.values, neurons.values) and \
+            np.array_equal(kept.address_out, neurons.address_out):
+        return replace(kept)  # (a container of its own: a caller may set its arrays)
+    values, labels = (a if a.base is None else a.copy() for a in (neurons.values, neurons.address_out))
+    freeze(values, labels)  # (owning their data: ``protocol.frozen``)
+    mapping.derived[("neurons", chip)] = kept = replace(neurons, values=values, address_out=labels)
+    return replace(kept)

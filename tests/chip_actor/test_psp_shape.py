@@ -28,7 +28,8 @@ from scipy.integrate import quad, solve_ivp
 
 from bss2emu.chip_actor import kernels as K
 from bss2emu.chip_actor.chip import Chip, _step_coefficients
-from bss2emu.protocol.hardware import MADC_EXC_SYNIN, MADC_INH_SYNIN, MADC_MEMBRANE
+from bss2emu.protocol import coordinates as C
+from bss2emu.protocol.hardware import MADC_EXC_SYNIN, MADC_INH_SYNIN, MADC_MEMBRANE, ChipConfig
 
 from test_madc_sources import H_NS, LABEL, WEIGHT, madc_config  # neuron 0 with one synapse per receptor
 
@@ -171,3 +172,27 @@ def test_a_crossing_by_a_delivered_response_fires_at_the_next_step_start(drive_o
     chip.run_window(K_EVENT + 1, 1, *Chip.no_events())
     assert chip.spike_count[0] == 1
     assert chip.ref_end[0] - chip.flags[K.F_TAU_REF_NS, 0] == t1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_psp_classes_are_np_uniques_classes_of_the_coefficient_bits(seed):
+    """``kernels.psp_classes`` numbers the neurons' (τ_s, rate difference, scale) bit patterns
+    as ``np.unique(axis=0)`` does — NaN, ±0.0 and ±inf included — on few and on many classes."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([1, 2, 5, 512]))
+    pool = np.array([0.0, -0.0, 1.0, -1.0, np.nan, np.inf, -np.inf, 2.5, 1e-300])[:int(rng.integers(1, 10))]
+    coef = np.zeros((K.N_COEF, n))
+    rows = (K.K_TAU_E_NS, K.K_RDIFF_E_NS, K.K_PSP_E, K.K_TAU_I_NS, K.K_RDIFF_I_NS, K.K_PSP_I)
+    for row in rows:
+        coef[row] = rng.normal(size=n) if rng.random() < 0.2 else rng.choice(pool, size=n)
+    got, n_class = K.psp_classes(coef)
+    expected = [np.unique(np.ascontiguousarray(coef[list(rows[3 * r:3 * r + 3])].T).view(np.int64), axis=0,
+                          return_inverse=True) for r in (0, 1)]
+    assert n_class == max(1, *(len(u) for u, _ in expected))
+    assert all(np.array_equal(got[r], inv.ravel()) for r, (_, inv) in enumerate(expected))
+
+
+def test_a_mismatched_chip_has_a_delivery_class_per_distinct_neuron():
+    ideal, real = (Chip(ChipConfig(), serial=3, ideal=i) for i in (True, False))
+    assert ideal.psp_tab.shape[1] == 1 and not ideal.psp_class.any()
+    assert real.psp_tab.shape[1] == C.NEURONS_PER_CHIP  # (every circuit's τ_s differs)

@@ -1,18 +1,22 @@
-"""What a mapping keeps for the next run (``synapse_layout``, the chips' Poisson input) and
-what a ``Chip`` shares with the configuration it loads: a changed experiment must never get
+"""What a mapping keeps for the next run (``synapse_layout``, the chips' Poisson input, the
+neurons) and what a ``Chip`` shares with the configuration it loads: a changed experiment must never get
 a kept value, and a chip must never write into a configuration it shares."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 
 import bss2emu
+from bss2emu.chip_actor import kernels as K
 from bss2emu.chip_actor.chip import Chip
 from bss2emu.cluster.coordinator import chip_setups
 from bss2emu.errors import ConfigError
 from bss2emu.protocol import coordinates as C
-from bss2emu.protocol.frozen import FrozenList
+from bss2emu.protocol import hardware as HW
+from bss2emu.protocol.frozen import FrozenList, is_frozen
 from bss2emu.protocol.hardware import ChipConfig
 from bss2emu.routing import mapping as R
 from bss2emu.routing.stimulus import build_playback
@@ -225,3 +229,77 @@ def test_chips_configured_together_get_each_projections_own_weights():
         assert np.array_equal(s.config.synapses.weights, alone.synapses.weights)
     w0, w1 = (s.config.synapses.weights for s in setups)
     assert sorted(w0[w0 > 0].tolist()) == [5, 9, 63] and sorted(set(w1[w1 > 0].tolist())) == [21, 33]
+
+
+def test_kept_neurons_serve_the_same_parameters_and_a_changed_experiment_gets_its_own():
+    """``configure_chip(read_only=True)`` hands out the chip's last neuron arrays (frozen)
+    while the parameters are the same, and new ones with the new values when they change."""
+    base = experiment()
+    m = R.map_experiment(base)
+    first = R.configure_chip(base, m, 0, read_only=True).neurons
+    assert is_frozen(first.values) and is_frozen(first.address_out)
+    again = R.configure_chip(base, m, 0, read_only=True).neurons
+    assert again.values is first.values and again.address_out is first.address_out and again is not first
+    changed = experiment()
+    changed.populations[0].params.i_const = 301
+    now = R.configure_chip(changed, m, 0, read_only=True).neurons
+    assert now.values is not first.values
+    assert np.array_equal(now.values, R.configure_chip(changed, m, 0).neurons.values)
+    assert not np.array_equal(now.values, first.values)
+    assert np.array_equal(R.configure_chip(base, m, 0, read_only=True).neurons.values, fresh(base)[0].neurons.values)
+
+
+@pytest.mark.parametrize("ideal", [True, False])
+def test_a_chip_on_kept_neurons_derives_what_a_chip_on_its_own_copies_does(ideal):
+    """A chip that loads frozen neurons takes its physics, coefficients, flags and delivery
+    classes from what the first chip of its serial derived from them; they are what a chip
+    derives from a copy of its own, and a parameter write changes that chip only."""
+    exp = experiment()
+    setup = chip_setups(exp, R.map_experiment(exp))[0]
+    shared = Chip(setup.config, serial=4, ideal=ideal)
+    own = Chip(setup.config.copy(), serial=4, ideal=ideal)  # (writable arrays: derived anew)
+    assert Chip(setup.config, serial=4, ideal=ideal).physics is shared.physics is not own.physics
+    other = Chip(setup.config, serial=5, ideal=ideal)  # another serial, another mismatch
+    assert other.physics is not shared.physics
+    assert np.array_equal(other.physics.e_l, shared.physics.e_l) == ideal
+    for a, b in zip(shared.physics, own.physics):
+        assert np.array_equal(a, b)
+    assert np.array_equal(shared.coef_rows, own.coef_rows) and np.array_equal(shared.flags_rows, own.flags_rows)
+    assert np.array_equal(shared.psp_class, own.psp_class) and shared.psp_tab.shape == own.psp_tab.shape
+    before = setup.config.neurons.values.copy()
+    for chip in (shared, own):
+        chip.set_neuron_values("i_const", [1], 700)
+        assert chip.coef[K.K_ICONST, 1] != Chip(setup.config, serial=4, ideal=ideal).coef[K.K_ICONST, 1]
+    assert np.array_equal(shared.coef_rows, own.coef_rows) and np.array_equal(setup.config.neurons.values, before)
+    spikes = [c.run_window(0, 300, *Chip.no_events()).spikes for c in (shared, own)]
+    assert spikes[0].num_rows > 0 and spikes[0].equals(spikes[1])
+
+
+@pytest.mark.parametrize("path", list(HW._RANGES))
+def test_every_hardware_range_is_checked(path):
+    """``ChipConfig.check`` compares the small arrays all at once: a value just outside any
+    range is still found and named, in int64, in another integer type and in floats."""
+    what, lo, hi = HW._RANGES[path]
+    part, attr = path.split(".")
+    for dtype in (np.int64, np.int32, np.float64):
+        for bad in (lo - 1, hi + 1):
+            cfg = ChipConfig()
+            arr = np.array(getattr(getattr(cfg, part), attr), dtype)
+            if bad > np.iinfo(np.int32).max and dtype is np.int32:
+                continue
+            arr.reshape(-1)[-1] = bad
+            setattr(getattr(cfg, part), attr, arr)
+            with pytest.raises(ConfigError, match=rf"{re.escape(what)} at {path}\[.*\] = {bad}(\.0)? is out of range"):
+                cfg.check()
+    ChipConfig().check()
+
+
+def test_frozen_neurons_out_of_range_are_refused_every_time():
+    cfg = ChipConfig()
+    bad = cfg.neurons.values.copy()
+    bad[7, HW.NEURON_PARAMETER_INDEX["v_leak"]] = 1023
+    bad.flags.writeable = False
+    cfg.neurons.values = bad
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="neuron circuit 7: v_leak=1023 is out of range"):
+            Chip(cfg)
