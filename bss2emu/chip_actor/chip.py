@@ -96,7 +96,7 @@ def _step_coefficients(phys, h_us: float) -> np.ndarray:
 
 
 class DerivedNeurons(NamedTuple):
-    """What a chip derives from its neuron configuration (``_derive_neurons``; read-only)."""
+    """What a chip derives from its neuron configuration (``_derive_neurons``)."""
 
     physics: NeuronPhysics
     structure: Structure
@@ -107,13 +107,14 @@ class DerivedNeurons(NamedTuple):
 
 
 def _derive_neurons(neurons: NeuronConfig, mismatch: Mismatch, dt_ns: int) -> DerivedNeurons:
-    """A chip's ``DerivedNeurons`` from its neuron configuration, mismatch and step, every array
-    read-only (chips and runs share them: ``_DERIVED_NEURONS``)."""
+    """A chip's ``DerivedNeurons`` from its neuron configuration, mismatch and step, the
+    physics, coefficients, flags and classes read-only (chips and runs share them:
+    ``_DERIVED_NEURONS``; nothing writes a structure's arrays)."""
     physics = neuron_physics(neurons, mismatch)
     if has_structure(neurons.values):  # structured neurons: compartments on their leads
         structure = compartment_structure(neurons.values, physics, dt_ns * 1e-3)
         phys = structure.physics
-        freeze(*(a for a in structure if isinstance(a, np.ndarray)), *phys)
+        freeze(*phys)  # (the structure's own arrays go to the kernels as they are, as ``_POINT``'s)
     else:
         structure, phys = _POINT, physics
     coef = _step_coefficients(phys, dt_ns * 1e-3)
@@ -228,7 +229,8 @@ class Chip:
                                    (self.serial, self.ideal, self.dt_ns))
         self.physics, self.structure = got.physics, got.structure
         self.coef_rows[:, :C.NEURONS_PER_CHIP] = got.coef
-        self.psp_tab, self.psp_ok, self.psp_class = K.empty_psp_table(self.dt_ns, got.psp_class, got.psp_classes)
+        # (a writable copy of the classes: the kernels take arrays of one kind, compiled once)
+        self.psp_tab, self.psp_ok, self.psp_class = K.empty_psp_table(self.dt_ns, got.psp_class.copy(), got.psp_classes)
         self.flags = got.flags
 
     def _rebuild_synapses(self) -> None:

@@ -37,8 +37,9 @@ from ..routing.interconnect import Interconnect
 from ..routing.mapping import map_experiment
 from ..units import NS_PER_TICK, us_to_ticks
 from . import host_kernel as HK
-from .coordinator import annotate_spikes, chip_setups, cut_steps, window_bounds
+from .coordinator import chip_setups, cut_steps, window_bounds
 from .host import _READ_ONLY_FIELDS, ChipHost
+from .spike_table import annotate_spikes
 
 _READOUT_BYTES_MAX = 64 << 20  # CADC samples buffered per compiled call, at most (the batch is split)
 _SHARED = {"play_t_ns", "play_label", "psp_tab", "psp_ok", "psp_class"}  # per entry / a cache all may fill

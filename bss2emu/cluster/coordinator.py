@@ -36,7 +36,6 @@ import pyarrow as pa
 
 from ..chip_actor.ppu import flat_values, runs_compiled
 from ..errors import ChipUnavailableError, ConfigError, PlasticityError
-from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol import schemas
 from ..protocol.frozen import freeze
@@ -46,10 +45,11 @@ from ..routing.interconnect import Interconnect
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
 from ..routing.stimulus import build_playback, same_trains_before, source_ticks
 from ..routing.synapse_layout import synapse_layout
-from ..units import NS_PER_TICK, ticks_to_us, us_to_ticks
+from ..units import NS_PER_TICK, us_to_ticks
 from . import host_threads as HT
 from .backends import PLACEMENTS, Backend, LocalBackend
 from .host import ChipSetup
+from .spike_table import annotate_more, annotated
 
 Progress = Callable[[int, int], None]
 PROGRESS_REPORTS = 100
@@ -282,67 +282,6 @@ def make_backend(placement: str, address: str | None = None, chips_per_host: int
     raise ConfigError(f"unknown placement {placement!r}: use one of {', '.join(PLACEMENTS)}")
 
 
-def annotate_spikes(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> pa.Table:
-    """Add ``population``, ``index`` and ``time_us``; keep recorded populations only."""
-    return _annotated(spikes, exp, mapping)[0]
-
-
-def _annotated(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> tuple[pa.Table, np.ndarray | None]:
-    """``annotate_spikes``, and each row's sort key ``time_ticks * chips * 512 + chip * 512 +
-    neuron`` (ascending; None where it does not fit an int64: the rows are sorted by
-    ``lexsort`` then)."""
-    n_chips = len(mapping.system.chips)
-    pop_of = np.full(n_chips * C.NEURONS_PER_CHIP, -1, np.int64)  # by chip * 512 + circuit
-    idx_of = np.full(n_chips * C.NEURONS_PER_CHIP, -1, np.int64)
-    names = []
-    for pop in exp.populations:
-        if pop.record_spikes:
-            at = mapping.partition.chip[pop.name] * C.NEURONS_PER_CHIP + mapping.partition.circuit[pop.name]
-            pop_of[at], idx_of[at] = len(names), np.arange(pop.size)
-            names.append(pop.name)
-    neuron = spikes["neuron"].to_numpy()
-    at = spikes["chip"].to_numpy().astype(np.int64) * C.NEURONS_PER_CHIP + neuron
-    code = np.where(neuron >= 0, pop_of[at], -1)  # (at a neuron -1 wraps around: not read)
-    keep = code >= 0
-    t = spikes
-    if not keep.all():
-        t, at, code = spikes.filter(pa.array(keep)), at[keep], code[keep]
-    ticks = t["time_ticks"].to_numpy()
-    per_tick = n_chips * C.NEURONS_PER_CHIP
-    # ordered by (time, chip, neuron): through one int64 key where it fits (a stable argsort
-    # of it costs a fraction of a sort on several columns)
-    key = None
-    if len(ticks) and ticks.max() < np.iinfo(np.int64).max // per_tick - 1:
-        key = ticks * per_tick + at
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-    else:
-        order = np.lexsort((at, ticks))
-    t, at, code, ticks = t.take(pa.array(order)), at[order], code[order], ticks[order]
-    pops = pa.DictionaryArray.from_arrays(pa.array(code, pa.int32()), pa.array(names, pa.string()))
-    t = t.append_column("population", pops).append_column("index", pa.array(idx_of[at], pa.int32()))
-    return t.append_column("time_us", pa.array(ticks_to_us(ticks))), (key if len(ticks) else np.zeros(0, np.int64))
-
-
-def annotate_more(done: tuple[pa.Table, np.ndarray], more: tuple[pa.Table, np.ndarray]) -> tuple[pa.Table, np.ndarray]:
-    """``_annotated`` of a record's rows, from those of its first rows (``done``) and of the
-    rows after them (``more``): what annotating the whole record gives, without sorting the
-    first rows again. Rows of equal key stay in record order (first rows first), as in the
-    stable sort of the whole; a later row may sort before an earlier one (the same FPGA
-    tick on either side of a window boundary, a lower chip), so the first rows from the
-    later rows' smallest key on are sorted with them."""
-    (t0, k0), (t1, k1) = done, more
-    if not len(k1):
-        return done
-    if not len(k0) or k1[0] >= k0[-1]:
-        return pa.concat_tables([t0, t1]), np.concatenate([k0, k1])
-    p = int(np.searchsorted(k0, k1[0], side="right"))
-    key = np.concatenate([k0[p:], k1])
-    order = np.argsort(key, kind="stable")
-    tail = pa.concat_tables([t0.slice(p), t1]).take(pa.array(order))
-    return pa.concat_tables([t0.slice(0, p), tail]), np.concatenate([k0[:p], key[order]])
-
-
 def _concat(tables: list[pa.Table], name: str) -> pa.Table:
     """The rows of ``tables`` (of the schema ``name``) in one table."""
     ts = [t for t in tables if t.num_rows]
@@ -374,7 +313,7 @@ class Coordinator:
         self.recoveries = 0
         self._net: Interconnect | None = None  # while the hosts run
         # the spike record's rows annotated by the last results: (rows, recorded populations,
-        # ``_annotated`` of them), for the next results of a run continued (``_spike_table``)
+        # ``spike_table.annotated`` of them), for the next results of a run continued (``_spike_table``)
         self._spikes_done: tuple | None = None
         self._trains: dict | None = None  # the experiment's sources in ticks (``continue_with``)
 
@@ -593,11 +532,11 @@ class Coordinator:
         out = None
         if len(records) == 1 and done is not None and done[0] <= spikes.num_rows and done[1] == recorded \
                 and done[2][1] is not None:
-            more = _annotated(spikes.slice(done[0]), self.exp, self.mapping)
+            more = annotated(spikes.slice(done[0]), self.exp, self.mapping)
             if more[1] is not None:
                 out = annotate_more(done[2], more)
         if out is None:
-            out = _annotated(spikes, self.exp, self.mapping)
+            out = annotated(spikes, self.exp, self.mapping)
         self._spikes_done = (spikes.num_rows, recorded, out) if len(records) == 1 else None
         return out[0]
 

@@ -216,7 +216,7 @@ def test_results_of_a_continued_run_annotate_only_the_new_rows_and_equal_annotat
     inside an FPGA tick) and with rows of unrecorded populations and FPGA-bound events."""
     import pyarrow as pa
 
-    from bss2emu.cluster.coordinator import _annotated, annotate_more
+    from bss2emu.cluster.spike_table import annotate_more, annotated
     from bss2emu.protocol import schemas
     from bss2emu.routing.mapping import map_experiment
 
@@ -232,11 +232,11 @@ def test_results_of_a_continued_run_annotate_only_the_new_rows_and_equal_annotat
     record = pa.table({"time_ticks": [t for t, _, _ in rows] + [16], "chip": [chip[p] for _, p, _ in rows] + [1],
                        "neuron": [circ[p][i] for _, p, i in rows] + [-1],
                        "label": list(range(len(rows) + 1))}, schema=schemas.SPIKES)
-    whole = _annotated(record, exp, mapping)
+    whole = annotated(record, exp, mapping)
     assert whole[0]["time_ticks"].to_pylist() == [3, 3, 9, 9, 9, 12, 12, 15, 15]
     merges = 0
     for split in range(record.num_rows + 1):
-        first, rest = _annotated(record.slice(0, split), exp, mapping), _annotated(record.slice(split), exp, mapping)
+        first, rest = annotated(record.slice(0, split), exp, mapping), annotated(record.slice(split), exp, mapping)
         merges += len(first[1]) and len(rest[1]) and rest[1][0] < first[1][-1]
         got = annotate_more(first, rest)
         assert got[0].equals(whole[0]), split
