@@ -169,11 +169,12 @@ def window_bounds(total: int, window_steps: int, cuts: np.ndarray) -> np.ndarray
     >>> window_bounds(10, 4, np.array([6])).tolist()
     [0, 4, 6, 10]
     """
-    starts = [0]
-    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [total]])):
-        starts.extend(range(int(a) + window_steps, int(b), window_steps))
-        starts.append(int(b))
-    return np.unique(np.asarray(starts, np.int64))
+    starts = [np.zeros(1, np.int64)]
+    for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), total]):
+        starts.append(np.arange(a + window_steps, b, window_steps, dtype=np.int64))
+        starts.append(np.array([b], np.int64))
+    out = np.concatenate(starts)
+    return out if (out[1:] > out[:-1]).all() else np.unique(out)  # (ascending already where the cuts are)
 
 
 def hold_safe_bounds(bounds: np.ndarray, dt_ns: int, safe_ns: int | None) -> np.ndarray:
@@ -190,6 +191,10 @@ def hold_safe_bounds(bounds: np.ndarray, dt_ns: int, safe_ns: int | None) -> np.
     """
     if safe_ns is None or len(bounds) < 2:
         return bounds
+    starts = bounds[:-1]
+    most = (safe_ns - starts * dt_ns % NS_PER_TICK) // dt_ns
+    if (most >= 1).all() and (np.diff(bounds) <= most).all():
+        return bounds  # (no window to cut: the loop below would give them back as they are)
     out = [int(bounds[0])]
     for b in bounds[1:].tolist():
         while True:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bss2emu
-from bss2emu.cluster.coordinator import Coordinator, hold_safe_bounds
+from bss2emu.cluster.coordinator import Coordinator, hold_safe_bounds, window_bounds
 from bss2emu.errors import ConfigError
 from bss2emu.protocol.system import SystemSpec
 from bss2emu.routing.interconnect import ALL_TICKS_NS, Interconnect
@@ -108,6 +108,35 @@ def test_windows_stay_short_enough_for_held_events_to_arrive_after_them():
     assert Interconnect(SYSTEM, _routes([600, 2000])).safe_ns == 600 + 2 * 50  # every path: 2 hops of 50 ns
     with pytest.raises(ConfigError, match=r"103 ns, is less than dt_ns=100 plus 4 ns"):
         hold_safe_bounds(np.array([0, 1, 2]), 100, 103)
+
+
+def test_window_cuts_are_those_of_one_window_at_a_time():
+    """``window_bounds`` and ``hold_safe_bounds`` (which return windows that need no cut as
+    they are) against the definitions, window by window."""
+    def bounds_one_by_one(total, steps, cuts):
+        starts, k = [0], 0
+        while k < total:
+            k = min([k + steps, total] + [c for c in cuts if c > k])
+            starts.append(k)
+        return starts
+
+    def safe_one_by_one(bounds, dt_ns, safe_ns):
+        out = [bounds[0]]
+        for b in bounds[1:]:
+            while b - out[-1] > (safe_ns - out[-1] * dt_ns % NS_PER_TICK) // dt_ns:
+                out.append(out[-1] + (safe_ns - out[-1] * dt_ns % NS_PER_TICK) // dt_ns)
+            out.append(b)
+        return out
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        total, steps = int(rng.integers(1, 200)), int(rng.integers(1, 30))
+        cuts = np.unique(rng.integers(1, max(2, total), int(rng.integers(0, 5)))) if total > 1 else np.zeros(0, int)
+        bounds = window_bounds(total, steps, cuts)
+        assert bounds.tolist() == bounds_one_by_one(total, steps, cuts.tolist())
+        dt_ns = int(rng.choice([8, 16, 40, 100]))
+        safe_ns = int(rng.integers(dt_ns + NS_PER_TICK, 40 * dt_ns))
+        assert hold_safe_bounds(bounds, dt_ns, safe_ns).tolist() == safe_one_by_one(bounds.tolist(), dt_ns, safe_ns)
 
 
 @pytest.fixture(scope="module")
