@@ -42,7 +42,8 @@ class SynapseLayout:
     counts: np.ndarray
     addresses: np.ndarray
     row_modes: np.ndarray
-    # [the last ``chip_weights``: (the weights per synapse in ``flat``'s order, the array)]
+    # [the last ``chip_weights``: (the weights per synapse in ``flat``'s order, the array, the
+    # weight of each projection where each has one, else None)]
     last_weights: list = field(default_factory=lambda: [None], repr=False, compare=False)
 
 
@@ -89,17 +90,21 @@ def chip_weights(layout: SynapseLayout, weights: list) -> np.ndarray:
     connection) or an array with one weight per connection of the projection. The last array
     made for ``layout`` is kept and returned again while its weights are the same (it depends
     on nothing else)."""
-    if all(isinstance(w, (int, np.integer)) for w in weights):
-        values = np.repeat(np.asarray(weights, np.int64), layout.counts)
+    kept = layout.last_weights[0]  # (one read: another thread may replace it)
+    # one weight per projection: those weights tell the values (no array to build and compare)
+    per_projection = tuple(map(int, weights)) if all(isinstance(w, (int, np.integer)) for w in weights) else None
+    if per_projection is not None and kept is not None and kept[2] == per_projection:
+        return kept[1]
+    if per_projection is not None:
+        values = np.repeat(np.asarray(per_projection, np.int64), layout.counts)
     else:
         values = np.concatenate([
             np.full(n, w, np.int64) if isinstance(w, (int, np.integer)) else np.asarray(w, np.int64)[sel]
             for w, n, sel in zip(weights, layout.counts.tolist(), layout.connections.values())])
-    kept = layout.last_weights[0]  # (one read: another thread may replace it)
     if kept is not None and np.array_equal(kept[0], values):
         return kept[1]
     out = np.zeros((C.HEMISPHERES, C.ROWS_PER_HEMISPHERE, C.COLUMNS_PER_HEMISPHERE), np.int64)
     out.reshape(-1)[layout.flat] = values  # (through a view: ``out`` stays the owner of its data)
     freeze(values, out)
-    layout.last_weights[0] = (values, out)
+    layout.last_weights[0] = (values, out, per_projection)
     return out
