@@ -297,14 +297,15 @@ class ChipConfig:
                 f"neuron circuit {n}: {par.name}={vals[n, p]} is out of range 0..{par.maximum}; "
                 f"set a value within the hardware range"
             )
-        for path, (what, lo, hi) in _RANGES.items() if self._ranges_outside() else ():
-            part, attr = path.split(".")
-            arr = np.asarray(getattr(getattr(self, part), attr))
-            if _outside(arr, lo, hi):
-                idx = tuple(int(i) for i in np.argwhere((arr < lo) | (arr > hi))[0])
-                raise ConfigError(
-                    f"{what} at {path}{list(idx)} = {arr[idx]} is out of range {lo}..{hi}"
-                )
+        if self._ranges_outside():  # (then the first array with a value outside, and where)
+            for path, (what, lo, hi) in _RANGES.items():
+                part, attr = path.split(".")
+                arr = np.asarray(getattr(getattr(self, part), attr))
+                if _outside(arr, lo, hi):
+                    idx = tuple(int(i) for i in np.argwhere((arr < lo) | (arr > hi))[0])
+                    raise ConfigError(
+                        f"{what} at {path}{list(idx)} = {arr[idx]} is out of range {lo}..{hi}"
+                    )
         for switch in ("connect_right", "connect_soma_right"):
             # the last column of a row has no right neighbour
             last = self.neurons.column(switch).reshape(C.HEMISPHERES, C.COLUMNS_PER_HEMISPHERE)[:, -1]
