@@ -41,7 +41,7 @@ from ..protocol import schemas
 from ..protocol.frozen import freeze
 from ..protocol.results import Results
 from ..protocol.system import SystemSpec
-from ..routing.interconnect import Interconnect
+from ..routing.interconnect import Interconnect, network_of
 from ..routing.mapping import SystemMapping, configure_chip, map_experiment
 from ..routing.stimulus import build_playback, same_trains_before, source_ticks
 from ..routing.synapse_layout import synapse_layout
@@ -358,7 +358,7 @@ class Coordinator:
                                   f"make a new Coordinator to run it again")
             self._setups = chip_setups(self.exp, self.mapping)
             self._setup_s = time.perf_counter() - wall0
-            self._net = Interconnect(self.mapping.system, self.mapping.routes)
+            self._net = network_of(self.mapping)
             self._bounds = self._window_bounds(self.exp)
             self.backend.start(self._setups, self._net)
         end = self.total if until_us is None else self._until_step(until_us)
@@ -434,7 +434,7 @@ class Coordinator:
             _check_same_but_stimulus(base, exp, k)
         self._setups = chip_setups(base, self.mapping)
         self._setup_s = 0.0
-        net = self._net = Interconnect(self.mapping.system, self.mapping.routes)
+        net = self._net = network_of(self.mapping)
         self._bounds = self._window_bounds(base)
         out = []
         try:

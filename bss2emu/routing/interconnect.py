@@ -21,6 +21,9 @@ so that a held event still arrives after the window it was held through.
 
 from __future__ import annotations
 
+import copy
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 from numba import njit
@@ -28,6 +31,9 @@ from numba import njit
 from ..errors import ConfigError
 from ..protocol.system import SystemSpec
 from ..units import NS_PER_TICK
+
+if TYPE_CHECKING:
+    from .mapping import SystemMapping
 
 # columns of SystemMapping.routes
 R_SRC, R_SRC_LABEL, R_DST, R_DST_LABEL, R_DELAY_NS, R_LATENCY_NS = range(6)
@@ -260,6 +266,18 @@ class Interconnect:
         """``(hold, hold_n)`` for a compiled caller that routes nothing."""
         return np.zeros((2, 0), np.int64), np.zeros(1, np.int64)
 
+    def fresh(self) -> "Interconnect":
+        """This network in its initial state — links idle, counters 0, nothing held — sharing
+        its routing tables, which nothing writes (``network_of``)."""
+        new = copy.copy(self)
+        n_l = len(self.link_names)
+        new.free_ns = np.zeros(n_l)
+        new.sent, new.delivered, new.dropped, new.max_queue = (np.zeros(n_l, np.int64) for _ in range(4))
+        new.counts = np.zeros(2, np.int64)
+        new.hold = np.zeros((2, 64), np.int64)
+        new.hold_n = np.zeros(1, np.int64)
+        return new
+
     @property
     def events_sent(self) -> int:
         """Events that entered the network (one per spike and destination chip)."""
@@ -288,3 +306,12 @@ class Interconnect:
             self.hold = np.zeros((2, 2 * hold.shape[1]), np.int64)
         self.hold[:, :hold.shape[1]] = hold
         self.hold_n[0] = hold.shape[1]
+
+
+def network_of(mapping: SystemMapping) -> Interconnect:
+    """A new ``Interconnect`` of a mapped system (``Interconnect.fresh`` of one made on the
+    first call and kept with ``mapping``: its tables depend on the system and routes alone)."""
+    kept = mapping.derived.get(("network",))
+    if kept is None or kept.system is not mapping.system or kept.routes is not mapping.routes:
+        kept = mapping.derived[("network",)] = Interconnect(mapping.system, mapping.routes)
+    return kept.fresh()

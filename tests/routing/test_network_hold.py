@@ -16,7 +16,8 @@ import bss2emu
 from bss2emu.cluster.coordinator import Coordinator, hold_safe_bounds, window_bounds
 from bss2emu.errors import ConfigError
 from bss2emu.protocol.system import SystemSpec
-from bss2emu.routing.interconnect import ALL_TICKS_NS, Interconnect
+from bss2emu.routing.interconnect import ALL_TICKS_NS, Interconnect, network_of
+from bss2emu.routing.mapping import map_experiment
 from bss2emu.units import NS_PER_TICK
 
 SYSTEM = SystemSpec(name="four", chips=[{"id": i, "serial": i + 1} for i in range(4)],
@@ -191,3 +192,21 @@ def test_short_delay_events_pass_a_link_that_long_delay_events_will_use_later():
     for steps in (3, 1):
         other = Coordinator(exp, "cube-4", max_window_steps=steps).run()
         assert other.spikes.equals(whole.spikes) and other.tables["links"].equals(whole.tables["links"])
+
+
+def test_networks_of_one_mapping_share_tables_not_state():
+    """``network_of``: each run's network starts idle; the tables are made once per mapping."""
+    exp = bss2emu.Experiment.model_validate({
+        "runtime_us": 20, "chip": {"ideal": True},
+        "populations": [{"name": "a", "size": 2, "chip": 0}, {"name": "b", "size": 2, "chip": 1}],
+        "projections": [{"pre": "a", "post": "b", "weight": 10, "connector": {"kind": "one_to_one"}}]})
+    mapping = map_experiment(exp, "cube-4")
+    first, second = network_of(mapping), network_of(mapping)
+    assert first.pair_path is second.pair_path and first.routes is mapping.routes
+    label = int(mapping.routes[0, 1])
+    first.route(np.array([0]), np.array([5]), np.array([label]))
+    assert first.events_sent == 1 and second.events_sent == 0 and not second.sent.any()
+    fresh = Interconnect(mapping.system, mapping.routes)
+    assert network_of(mapping).get_state().keys() == fresh.get_state().keys()
+    assert all(np.array_equal(a, b) for a, b in zip(network_of(mapping).get_state().values(), fresh.get_state().values()))
+    assert network_of(mapping).stats().equals(fresh.stats()) and network_of(mapping).safe_ns == fresh.safe_ns
