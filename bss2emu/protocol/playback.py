@@ -86,19 +86,18 @@ class PlaybackProgram:
         lab = np.asarray(self.spike_labels, dtype=np.int64)
         if t.shape != lab.shape:
             raise ConfigError(f"playback program: {len(t)} spike times but {len(lab)} labels; give one label per spike")
-        if len(t) and t.min() < 0:
+        if is_frozen(t) and is_frozen(lab) and _IN_ORDER.get((t, lab), lambda: _in_order(t, lab)):
+            # read-only, valid and sorted (a program's input kept for the next run,
+            # ``routing.stimulus``): shared as they are, found so once
+            self.spike_ticks, self.spike_labels = t, lab
+        elif len(t) and t.min() < 0:
             raise ConfigError(f"playback program: spike time {t.min()} ticks is negative; times start at 0")
-        if len(t) and lab.min() >= 0 and lab.max() < 1 << 16 and t.max() < 1 << 46:
+        elif len(t) and lab.min() >= 0 and lab.max() < 1 << 16 and t.max() < 1 << 46:
             # one int64 key (time, label) sorts in a fraction of lexsort's time (equal keys
             # are equal events, so their order does not matter)
             key = (t << 16) | lab
-            if is_frozen(t) and is_frozen(lab) and not (key[1:] < key[:-1]).any():
-                # read-only and sorted (a program's input kept for the next run,
-                # ``routing.stimulus``): shared as they are
-                self.spike_ticks, self.spike_labels = t, lab
-            else:
-                key.sort()
-                self.spike_ticks, self.spike_labels = key >> 16, key & 0xFFFF
+            key.sort()
+            self.spike_ticks, self.spike_labels = key >> 16, key & 0xFFFF
         else:
             order = np.lexsort((lab, t))
             self.spike_ticks, self.spike_labels = t[order], lab[order]
@@ -110,6 +109,18 @@ class PlaybackProgram:
 
 
 _TIMES_NS = FrozenMemo()
+_IN_ORDER = FrozenMemo()
+
+
+def _in_order(t: np.ndarray, lab: np.ndarray) -> bool:
+    """Whether spike times and labels (int64, equally long) are a program's as it keeps them:
+    times from 0 and below 2**46 ticks, 16-bit labels, in the order (time, label)."""
+    if not len(t):
+        return True
+    if t.min() < 0 or lab.min() < 0 or lab.max() >= 1 << 16 or t.max() >= 1 << 46:
+        return False
+    key = (t << 16) | lab
+    return not (key[1:] < key[:-1]).any()
 
 
 def _in_ns(ticks: np.ndarray) -> np.ndarray:

@@ -52,3 +52,26 @@ def test_frozen_sorted_spikes_are_shared_the_rest_sorted_into_new_arrays():
     assert prog.spike_ticks.tolist() == [3, 3, 9]
     view = t[:]  # read-only, but a view: another array may own and write its data
     assert PlaybackProgram(view, lab).spike_ticks is not view
+
+
+def test_frozen_spikes_are_judged_once_and_refused_or_sorted_every_time():
+    """Frozen input is found sorted once (``_IN_ORDER``), shared on every later program;
+    frozen input that is not a program's as it keeps them — a negative time, a late time,
+    a label over 16 bit, out of order — is refused or sorted every time."""
+    def frozen(*values):
+        a = np.array(values, np.int64)
+        a.flags.writeable = False
+        return a
+
+    t, lab = frozen(1, 2, 2), frozen(5, 0, 3)
+    assert all(PlaybackProgram(t, lab).spike_ticks is t for _ in range(2))
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="negative"):
+            PlaybackProgram(frozen(-1, 2), frozen(0, 0))
+        late = PlaybackProgram(frozen(2**50, 3), frozen(0, 9))
+        assert late.spike_ticks.tolist() == [3, 2**50] and late.spike_labels.tolist() == [9, 0]
+        wide = PlaybackProgram(frozen(3, 3), frozen(1 << 16, 2))
+        assert wide.spike_labels.tolist() == [2, 1 << 16]
+        assert PlaybackProgram(frozen(4, 3), frozen(0, 0)).spike_ticks.tolist() == [3, 4]
+    empty = PlaybackProgram(frozen(), frozen())
+    assert len(empty.spike_ticks) == 0 and empty.spike_ticks.dtype == np.int64
