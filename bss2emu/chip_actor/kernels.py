@@ -799,6 +799,44 @@ def stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, 
     return eff * set_scale[h, drv[D_SET, h, d]] / 511.0
 
 
+EVENT_KEYS_MAX = 2 * _DRIVERS
+"""The (driver, address) keys one event can reach: every driver of both hemispheres once
+(an event reaches each PADI bus once, and a driver listens to one bus)."""
+
+
+@njit(inline="always", **_JIT)
+def event_keys(inp, label, t_ns, nk, k_lo, k_hi, k_eff, xb_en, xb_mask, xb_target, drv_ptr, drv_list, drv,
+               stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u, syn_ptr):
+    """The keys an event (crossbar input ``inp``, ``label``, at ``t_ns``) reaches through the
+    crossbar, the PADI buses and the drivers its row-select bits select, appended from
+    ``nk`` on: the table entries ``[k_lo & ENTRY_SPAN_MASK, k_hi)`` of hemisphere ``k_lo >>
+    ENTRY_SPAN_SHIFT`` with the driver's efficacy ``k_eff`` (its short-term plasticity
+    updated, in the order the drivers are reached). Returns ``(nk, to_fpga)``: the keys now
+    gathered (at most ``EVENT_KEYS_MAX`` more), and whether the event goes to the FPGA too."""
+    to_fpga = False
+    addr = label & 63
+    rowsel = (label >> 6) & 31
+    for o in range(12):  # crossbar
+        if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
+            continue
+        if o >= 8:
+            to_fpga = True
+            continue
+        h = o // 4
+        dk = (h * _BUSES + o % 4) * _ROW_SELECTS + rowsel
+        for dq in range(drv_ptr[dk], drv_ptr[dk + 1]):  # drivers on the PADI bus
+            d = drv_list[dq]
+            eff = 1.0
+            if drv[D_STP, h, d] != 0:
+                eff = stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u)
+            sk = (h * _DRIVERS + d) * _ADDRESSES + addr
+            k_lo[nk] = syn_ptr[sk] | (h << ENTRY_SPAN_SHIFT)
+            k_hi[nk] = syn_ptr[sk + 1]
+            k_eff[nk] = eff
+            nk += 1
+    return nk, to_fpga
+
+
 @njit(inline="always", **_JIT)
 def deliver_keys(nk, k_lo, k_hi, k_q, k_eff, order, sb_t, t1, syn_entry, coef, nstate, ref_end, psp_tab, psp_ok,
                  lohi):
@@ -944,8 +982,9 @@ def integrate_steps(
     cex = fbuf[FS_CEX, :256]
     n_acb = ACAUSAL_BATCH if corr_on else 0
     misc = ibuf[IS_MISC]
-    # a plain chip's keys gathered per step (``deliver_keys``), in rows the others use: the
-    # sensors' (off), the conductance-based list's (empty)
+    # the (driver, address) keys gathered (``event_keys``): a plain chip's of a whole step
+    # (``deliver_keys``), another's of one event at a time — in rows used only between events
+    # (the causal walk's), and the conductance-based list's (empty on a plain chip)
     k_lo = ibuf[IS_CT]
     k_hi = ibuf[IS_CROW]
     k_q = ibuf[IS_COBA]
@@ -1267,36 +1306,17 @@ def integrate_steps(
             nk = 0
             for q in range(m):
                 i = order[q]
+                if nk > n_keys - EVENT_KEYS_MAX:  # (no room for all of this event's keys)
+                    n_syn[0] += deliver_keys(nk, k_lo, k_hi, k_q, k_eff, order, sb_t, t1, syn_entry, coef, nstate,
+                                             ref_end, psp_tab, psp_ok, lohi)
+                    nk = 0
                 t_ns = sb_t[i]
-                inp = sb_in[i]
                 label = sb_label[i]
-                to_fpga = False
-                addr = label & 63
-                rowsel = (label >> 6) & 31
-                for o in range(12):  # crossbar
-                    if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
-                        continue
-                    if o >= 8:
-                        to_fpga = True
-                        continue
-                    h = o // 4
-                    dk = (h * _BUSES + o % 4) * _ROW_SELECTS + rowsel
-                    for dq in range(drv_ptr[dk], drv_ptr[dk + 1]):  # drivers on the PADI bus
-                        d = drv_list[dq]
-                        eff = 1.0
-                        if drv[D_STP, h, d] != 0:
-                            eff = stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r,
-                                               stp_u)
-                        if nk == n_keys:
-                            n_syn[0] += deliver_keys(nk, k_lo, k_hi, k_q, k_eff, order, sb_t, t1, syn_entry, coef,
-                                                     nstate, ref_end, psp_tab, psp_ok, lohi)
-                            nk = 0
-                        sk = (h * _DRIVERS + d) * _ADDRESSES + addr
-                        k_lo[nk] = syn_ptr[sk] | (h << ENTRY_SPAN_SHIFT)
-                        k_hi[nk] = syn_ptr[sk + 1]
-                        k_q[nk] = q
-                        k_eff[nk] = eff
-                        nk += 1
+                nk0 = nk
+                nk, to_fpga = event_keys(sb_in[i], label, t_ns, nk, k_lo, k_hi, k_eff, xb_en, xb_mask, xb_target,
+                                         drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale, stp_last,
+                                         stp_r, stp_u, syn_ptr)
+                k_q[nk0:nk] = q
                 if to_fpga:
                     out_t[n_out] = t_ns
                     out_label[n_out] = label
@@ -1348,117 +1368,109 @@ def integrate_steps(
                     causal[hn, r, cn] = c_w[q_r] + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
                     mark_sensed(sensed_bits, (hn * 256 + r) * 256 + cn)
                 t_post[neuron] = t_ns
-            to_fpga = False
             lo_n = n_neurons  # the lowest and highest membrane the event reaches (rest range below)
             hi_n = -1
             pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
             pk_i = -1
             es_e = resp_e = es_i = resp_i = 0.0
             addr = label & 63
-            rowsel = (label >> 6) & 31
-            for o in range(12):  # crossbar
-                if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
-                    continue
-                if o >= 8:
-                    to_fpga = True
-                    continue
-                h = o // 4
-                dk = (h * _BUSES + o % 4) * _ROW_SELECTS + rowsel
-                for dq in range(drv_ptr[dk], drv_ptr[dk + 1]):  # drivers on the PADI bus
-                    d = drv_list[dq]
-                    eff = 1.0
-                    if drv[D_STP, h, d] != 0:
-                        eff = stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u)
-                    sk = (h * _DRIVERS + d) * _ADDRESSES + addr
-                    n_syn[0] += syn_weighted[sk]
-                    if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
-                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_bits)
-                        n_ac = 0
-                    r_at = -1  # the row whose last pre time with the address was last read and stored
-                    t_was = -1
-                    own_at = False
-                    # (unsigned indices: a signed one is checked for wrap-around at every access)
-                    for e in range(np.uint64(syn_ptr[sk]), np.uint64(syn_ptr[sk + 1])):  # synapses with the address
-                        ent = np.int64(syn_entry[e])
-                        wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
-                        c = ent & 255
-                        nc = h * 256 + c  # the synapse's circuit
-                        unc = np.uint64(nc)
-                        n = syn_target[unc] if mc_on else nc  # the membrane it feeds (its own without followers)
-                        un = np.uint64(n)
-                        lo_n = min(lo_n, n)
-                        hi_n = max(hi_n, n)
-                        if wgt > 0:
-                            # the input, decayed to the step's end, and (unless the event
-                            # came while the neuron was refractory) the membrane's response
-                            # to it over [t_ns, t1]
-                            if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                i0 = wgt * eff * coef[K_GAIN_E, unc]
-                                if psp_tab_on:
-                                    pk = psp_class[0, un] if psp_classes > 1 else 0
-                                    if pk != pk_e:  # (the event's last class: its row looked up once)
-                                        if psp_ok[0, pk] == 0:
-                                            fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
-                                                         coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
-                                        es_e = psp_tab[0, pk, t1 - t_ns, 0]
-                                        resp_e = psp_tab[0, pk, t1 - t_ns, 1]
-                                        pk_e = pk
-                                    es = es_e
-                                    resp = resp_e
-                                else:
-                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
-                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
-                                                        coef[K_PSP_E, n])
-                                nstate[S_IE, un] += i0 * es
-                                if t_ns >= ref_end[un]:
-                                    x = i0 * resp
-                                    if n_coba == 0 or flags[F_COBA_E, un] == 0:
-                                        nstate[S_V, un] += x
-                                    else:
-                                        v = nstate[S_V, un]
-                                        nstate[S_V, un] = v - (coef[K_EEXC, un] - v) * np.expm1(-x)
+            n_keys_ev, to_fpga = event_keys(inp, label, t_ns, 0, k_lo, k_hi, k_eff, xb_en, xb_mask, xb_target,
+                                            drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale, stp_last,
+                                            stp_r, stp_u, syn_ptr)
+            n_w = 0  # synapses of non-zero weight reached
+            for kq in range(n_keys_ev):
+                h = k_lo[kq] >> ENTRY_SPAN_SHIFT
+                eff = k_eff[kq]
+                if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
+                    add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_bits)
+                    n_ac = 0
+                r_at = -1  # the row whose last pre time with the address was last read and stored
+                t_was = -1
+                own_at = False
+                # (unsigned indices: a signed one is checked for wrap-around at every access)
+                for e in range(np.uint64(k_lo[kq] & ENTRY_SPAN_MASK), np.uint64(k_hi[kq])):  # synapses with the address
+                    ent = np.int64(syn_entry[e])
+                    wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
+                    c = ent & 255
+                    nc = h * 256 + c  # the synapse's circuit
+                    unc = np.uint64(nc)
+                    n = syn_target[unc] if mc_on else nc  # the membrane it feeds (its own without followers)
+                    un = np.uint64(n)
+                    lo_n = min(lo_n, n)
+                    hi_n = max(hi_n, n)
+                    if wgt > 0:
+                        n_w += 1
+                        # the input, decayed to the step's end, and (unless the event
+                        # came while the neuron was refractory) the membrane's response
+                        # to it over [t_ns, t1]
+                        if (ent >> ENTRY_MODE_SHIFT) == 1:
+                            i0 = wgt * eff * coef[K_GAIN_E, unc]
+                            if psp_tab_on:
+                                pk = psp_class[0, un] if psp_classes > 1 else 0
+                                if pk != pk_e:  # (the event's last class: its row looked up once)
+                                    if psp_ok[0, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
+                                                     coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
+                                    es_e = psp_tab[0, pk, t1 - t_ns, 0]
+                                    resp_e = psp_tab[0, pk, t1 - t_ns, 1]
+                                    pk_e = pk
+                                es = es_e
+                                resp = resp_e
                             else:
-                                i0 = wgt * eff * coef[K_GAIN_I, unc]
-                                if psp_tab_on:
-                                    pk = psp_class[1, un] if psp_classes > 1 else 0
-                                    if pk != pk_i:  # (the event's last class: its row looked up once)
-                                        if psp_ok[1, pk] == 0:
-                                            fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
-                                                         coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
-                                        es_i = psp_tab[1, pk, t1 - t_ns, 0]
-                                        resp_i = psp_tab[1, pk, t1 - t_ns, 1]
-                                        pk_i = pk
-                                    es = es_i
-                                    resp = resp_i
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
+                                                    coef[K_PSP_E, n])
+                            nstate[S_IE, un] += i0 * es
+                            if t_ns >= ref_end[un]:
+                                x = i0 * resp
+                                if n_coba == 0 or flags[F_COBA_E, un] == 0:
+                                    nstate[S_V, un] += x
                                 else:
-                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
-                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
-                                                        coef[K_PSP_I, n])
-                                nstate[S_II, un] += i0 * es
-                                if t_ns >= ref_end[un]:
-                                    x = i0 * resp
-                                    if n_coba == 0 or flags[F_COBA_I, un] == 0:
-                                        nstate[S_V, un] -= x
-                                    else:
-                                        v = nstate[S_V, un]
-                                        nstate[S_V, un] = v - (coef[K_EINH, un] - v) * np.expm1(-x)
-                        if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
-                            r = (ent >> ENTRY_ROW_SHIFT) & 255
-                            if r != r_at:  # (the key's synapses: row 2d's, then 2d + 1's) the row's time
-                                r_at = r
-                                t_was = t_row[h, addr, r]
-                                t_row[h, addr, r] = t_ns
-                                own_at = own_count[0, h, r] > 0
-                            t_last = t_was
-                            if own_at and t_own[h, r, c] != OWN_NONE:  # its own time, the row's from now on
-                                t_last = t_own[h, r, c]
-                                t_own[h, r, c] = OWN_NONE
-                                own_count[0, h, r] -= 1
-                                own_count[1, h, c] -= 1
-                            tq = t_post[nc]
-                            ac_at[n_ac] = (h * 256 + r) * 256 + c  # (taken if a post spike came since
-                            ac_dt[n_ac] = t_ns - tq                # the synapse's last pre: no branch)
-                            n_ac += np.int64(tq > t_last)
+                                    v = nstate[S_V, un]
+                                    nstate[S_V, un] = v - (coef[K_EEXC, un] - v) * np.expm1(-x)
+                        else:
+                            i0 = wgt * eff * coef[K_GAIN_I, unc]
+                            if psp_tab_on:
+                                pk = psp_class[1, un] if psp_classes > 1 else 0
+                                if pk != pk_i:  # (the event's last class: its row looked up once)
+                                    if psp_ok[1, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
+                                                     coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
+                                    es_i = psp_tab[1, pk, t1 - t_ns, 0]
+                                    resp_i = psp_tab[1, pk, t1 - t_ns, 1]
+                                    pk_i = pk
+                                es = es_i
+                                resp = resp_i
+                            else:
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
+                                                    coef[K_PSP_I, n])
+                            nstate[S_II, un] += i0 * es
+                            if t_ns >= ref_end[un]:
+                                x = i0 * resp
+                                if n_coba == 0 or flags[F_COBA_I, un] == 0:
+                                    nstate[S_V, un] -= x
+                                else:
+                                    v = nstate[S_V, un]
+                                    nstate[S_V, un] = v - (coef[K_EINH, un] - v) * np.expm1(-x)
+                    if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
+                        r = (ent >> ENTRY_ROW_SHIFT) & 255
+                        if r != r_at:  # (the key's synapses: row 2d's, then 2d + 1's) the row's time
+                            r_at = r
+                            t_was = t_row[h, addr, r]
+                            t_row[h, addr, r] = t_ns
+                            own_at = own_count[0, h, r] > 0
+                        t_last = t_was
+                        if own_at and t_own[h, r, c] != OWN_NONE:  # its own time, the row's from now on
+                            t_last = t_own[h, r, c]
+                            t_own[h, r, c] = OWN_NONE
+                            own_count[0, h, r] -= 1
+                            own_count[1, h, c] -= 1
+                        tq = t_post[nc]
+                        ac_at[n_ac] = (h * 256 + r) * 256 + c  # (taken if a post spike came since
+                        ac_dt[n_ac] = t_ns - tq                # the synapse's last pre: no branch)
+                        n_ac += np.int64(tq > t_last)
+            n_syn[0] += n_w
             if hi_n >= 0 and (lo_n < act[0] or hi_n >= act[1]):  # neurons at rest: update them again
                 # (once per event: the range that holds those of all its synapses, one after
                 # another, is the one that holds all of them at once, closed or not)
