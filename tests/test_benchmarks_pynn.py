@@ -6,21 +6,9 @@ finds the mapping in the cache, and the table shows it.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "pynn_reference.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bss2emu_benchmark_pynn_reference", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_pynn_reference_short(capsys):
-    bench = _load()
+def test_pynn_reference_short(capsys, benchmark_script):
+    bench = benchmark_script("pynn_reference")
     out = bench.main(["--duration", "20", "--repeat", "2"])
     printed = capsys.readouterr().out
     assert out["neurons"] == 2048 and out["connections"] == 204_800

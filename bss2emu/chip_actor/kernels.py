@@ -80,8 +80,10 @@ order the rows were scanned before) instead of scanning 2 × 256 synapses per dr
 event widens the range of neurons updated (rest, below) once, to hold the lowest and the
 highest membrane its synapses reach, and on a chip without structure, sensors, conductance-
 based neurons or a second PSP class its synapses take a loop of their own, without the
-branches and loads for those (``plain``). A step's events are put in order by insertion
-sort, or by merge sort when there are many.
+branches and loads for those (``plain``), after the keys of all the step's events are
+gathered (``deliver_keys``: the table rows of many keys load side by side, where one key
+after another waited for its row twice — its range, then its entries). A step's events are
+put in order by insertion sort, or by merge sort when there are many.
 The correlation sensors (``exp(-Δt/τ_corr)`` added per pre/post pair) cost memory traffic
 more than arithmetic, so their state is kept to be touched little: a synapse's last pre time
 is its row's last event with its address (``pre_times``: one time per hemisphere, address and
@@ -293,6 +295,8 @@ def fill_psp_row(psp_tab, psp_ok, receptor, k, tau_s_ns, rate_diff_ns, scale):
 
 # a synapse in ``synapse_table``: column bits 0-7, row 8-15, weight 16-21, row mode 22-23
 ENTRY_ROW_SHIFT, ENTRY_WEIGHT_SHIFT, ENTRY_MODE_SHIFT = 8, 16, 22
+ENTRY_SPAN_SHIFT = 40  # ``deliver_keys``: a key's hemisphere above its first entry's index
+ENTRY_SPAN_MASK = (1 << ENTRY_SPAN_SHIFT) - 1
 
 
 @njit(**_JIT)
@@ -799,6 +803,126 @@ def integrate_window(
 # call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
 # ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
 # written out here, in the order of the module docstring.
+@njit(inline="always", **_JIT)
+def stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u):
+    """The efficacy of driver ``(h, d)``'s short-term plasticity (Tsodyks–Markram, the module's
+    formulas) for an event at ``t_ns``, its state updated."""
+    big_u = stp_u_param[h, d]
+    last = stp_last[h, d]
+    decay = 0.0 if last < 0 else np.exp(-(t_ns - last) / stp_tau_ns[h, d])
+    stp_last[h, d] = t_ns
+    if drv[D_STP_MODE, h, d] == 0:  # depression
+        r_before = 1.0 - (1.0 - stp_r[h, d]) * decay
+        eff = big_u * r_before
+        stp_r[h, d] = r_before * (1.0 - big_u)
+    else:  # facilitation
+        u_before = stp_u[h, d] * decay
+        eff = u_before + big_u * (1.0 - u_before)
+        stp_u[h, d] = eff
+    return eff * set_scale[h, drv[D_SET, h, d]] / 511.0
+
+
+EVENT_KEYS_MAX = 2 * _DRIVERS
+"""The (driver, address) keys one event can reach: every driver of both hemispheres once
+(an event reaches each PADI bus once, and a driver listens to one bus)."""
+
+
+@njit(inline="always", **_JIT)
+def event_keys(inp, label, t_ns, nk, k_lo, k_hi, k_eff, xb_en, xb_mask, xb_target, drv_ptr, drv_list, drv,
+               stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u, syn_ptr):
+    """The keys an event (crossbar input ``inp``, ``label``, at ``t_ns``) reaches through the
+    crossbar, the PADI buses and the drivers its row-select bits select, appended from
+    ``nk`` on: the table entries ``[k_lo & ENTRY_SPAN_MASK, k_hi)`` of hemisphere ``k_lo >>
+    ENTRY_SPAN_SHIFT`` with the driver's efficacy ``k_eff`` (its short-term plasticity
+    updated, in the order the drivers are reached). Returns ``(nk, to_fpga)``: the keys now
+    gathered (at most ``EVENT_KEYS_MAX`` more), and whether the event goes to the FPGA too."""
+    to_fpga = False
+    addr = label & 63
+    rowsel = (label >> 6) & 31
+    for o in range(12):  # crossbar
+        if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
+            continue
+        if o >= 8:
+            to_fpga = True
+            continue
+        h = o // 4
+        dk = (h * _BUSES + o % 4) * _ROW_SELECTS + rowsel
+        for dq in range(drv_ptr[dk], drv_ptr[dk + 1]):  # drivers on the PADI bus
+            d = drv_list[dq]
+            eff = 1.0
+            if drv[D_STP, h, d] != 0:
+                eff = stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u)
+            sk = (h * _DRIVERS + d) * _ADDRESSES + addr
+            k_lo[nk] = syn_ptr[sk] | (h << ENTRY_SPAN_SHIFT)
+            k_hi[nk] = syn_ptr[sk + 1]
+            k_eff[nk] = eff
+            nk += 1
+    return nk, to_fpga
+
+
+@njit(inline="always", **_JIT)
+def deliver_keys(nk, k_lo, k_hi, k_q, k_eff, order, sb_t, t1, syn_entry, coef, nstate, ref_end, psp_tab, psp_ok,
+                 lohi):
+    """The synapse loop of a plain chip (``integrate_steps``: no structure, no sensors, the
+    table lookup, one class, no conductance-based input) over the (driver, address) keys
+    gathered from a step's events, in their order: key ``kq`` of event ``order[k_q[kq]]``
+    reaches the table entries ``[k_lo[kq] & ENTRY_SPAN_MASK, k_hi[kq])`` of hemisphere
+    ``k_lo[kq] >> ENTRY_SPAN_SHIFT`` with the efficacy ``k_eff[kq]``. Widens ``lohi`` (the
+    lowest and highest membrane reached) and returns how many synapses of non-zero weight
+    the events reached."""
+    q_at = -1
+    t_ns = 0
+    pk_e = pk_i = -1  # the psp_table row of the event (and its decay and response at t1 - t_ns) looked up
+    es_e = resp_e = es_i = resp_i = 0.0
+    lo_n = lohi[0]
+    hi_n = lohi[1]
+    n_w = 0
+    for kq in range(nk):
+        if k_q[kq] != q_at:
+            q_at = k_q[kq]
+            t_ns = sb_t[order[q_at]]
+            pk_e = pk_i = -1
+        eff = k_eff[kq]
+        h_first = (k_lo[kq] >> ENTRY_SPAN_SHIFT) * _COLUMNS
+        # (unsigned indices: a signed one is checked for wrap-around at every access)
+        for e in range(np.uint64(k_lo[kq] & ENTRY_SPAN_MASK), np.uint64(k_hi[kq])):
+            ent = np.int64(syn_entry[e])
+            wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
+            n = h_first + (ent & 255)
+            un = np.uint64(n)
+            lo_n = min(lo_n, n)
+            hi_n = max(hi_n, n)
+            n_w += wgt > 0
+            if wgt > 0:
+                if (ent >> ENTRY_MODE_SHIFT) == 1:
+                    i0 = wgt * eff * coef[K_GAIN_E, un]
+                    if pk_e != 0:
+                        if psp_ok[0, 0] == 0:
+                            fill_psp_row(psp_tab, psp_ok, 0, 0, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
+                                         coef[K_PSP_E, n])
+                        es_e = psp_tab[0, 0, t1 - t_ns, 0]
+                        resp_e = psp_tab[0, 0, t1 - t_ns, 1]
+                        pk_e = 0
+                    nstate[S_IE, un] += i0 * es_e
+                    if t_ns >= ref_end[un]:
+                        nstate[S_V, un] += i0 * resp_e
+                else:
+                    i0 = wgt * eff * coef[K_GAIN_I, un]
+                    if pk_i != 0:
+                        if psp_ok[1, 0] == 0:
+                            fill_psp_row(psp_tab, psp_ok, 1, 0, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
+                                         coef[K_PSP_I, n])
+                        es_i = psp_tab[1, 0, t1 - t_ns, 0]
+                        resp_i = psp_tab[1, 0, t1 - t_ns, 1]
+                        pk_i = 0
+                    nstate[S_II, un] += i0 * es_i
+                    if t_ns >= ref_end[un]:
+                        nstate[S_V, un] -= i0 * resp_i
+    lohi[0] = lo_n
+    lohi[1] = hi_n
+    return n_w
+
+
 @njit(**_JIT)
 def integrate_steps(
     k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
@@ -881,6 +1005,15 @@ def integrate_steps(
     cex = fbuf[FS_CEX, :256]
     n_acb = ACAUSAL_BATCH if corr_on else 0
     misc = ibuf[IS_MISC]
+    # the (driver, address) keys gathered (``event_keys``): a plain chip's of a whole step
+    # (``deliver_keys``), another's of one event at a time — in rows used only between events
+    # (the causal walk's), and the conductance-based list's (empty on a plain chip)
+    k_lo = ibuf[IS_CT]
+    k_hi = ibuf[IS_CROW]
+    k_q = ibuf[IS_COBA]
+    k_eff = fbuf[FS_CX]
+    n_keys = min(k_lo.shape[0], k_eff.shape[0])
+    lohi = misc[3:5]
     ac_at = ac_dt = misc[:0]  # (empty views of the scratch: no allocation per call without sensors)
     ac_x = ac_ex = cx[:0]
     if corr_on:
@@ -1186,6 +1319,44 @@ def integrate_steps(
                     j -= 1
                 order[j + 1] = i
         # --- delivery at the step's end ----------------------------------------------------
+        if plain:
+            # the (driver, address) keys of all the step's events first, then their synapses
+            # (``deliver_keys``): the table's rows of one key load while others are added, where
+            # key by key each waited for its row's start and then its entries (the same
+            # additions, in the same order)
+            lohi[0] = n_neurons
+            lohi[1] = -1
+            nk = 0
+            for q in range(m):
+                i = order[q]
+                if nk > n_keys - EVENT_KEYS_MAX:  # (no room for all of this event's keys)
+                    n_syn[0] += deliver_keys(nk, k_lo, k_hi, k_q, k_eff, order, sb_t, t1, syn_entry, coef, nstate,
+                                             ref_end, psp_tab, psp_ok, lohi)
+                    nk = 0
+                t_ns = sb_t[i]
+                label = sb_label[i]
+                nk0 = nk
+                nk, to_fpga = event_keys(sb_in[i], label, t_ns, nk, k_lo, k_hi, k_eff, xb_en, xb_mask, xb_target,
+                                         drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale, stp_last,
+                                         stp_r, stp_u, syn_ptr)
+                k_q[nk0:nk] = q
+                if to_fpga:
+                    out_t[n_out] = t_ns
+                    out_label[n_out] = label
+                    out_neuron[n_out] = sb_neuron[i]
+                    n_out += 1
+            n_syn[0] += deliver_keys(nk, k_lo, k_hi, k_q, k_eff, order, sb_t, t1, syn_entry, coef, nstate,
+                                     ref_end, psp_tab, psp_ok, lohi)
+            if lohi[1] >= 0 and (lohi[0] < act[0] or lohi[1] >= act[1]):  # neurons at rest: update them again
+                # (the range that holds those of all events, one after another, is the one that
+                # holds all of them at once: nothing reads it before the next step)
+                if act[0] >= act[1]:
+                    act[0] = lohi[0]
+                    act[1] = lohi[1] + 1
+                else:
+                    act[0] = min(act[0], lohi[0])
+                    act[1] = max(act[1], lohi[1] + 1)
+            continue
         for q in range(m):
             i = order[q]
             t_ns = sb_t[i]
@@ -1220,164 +1391,109 @@ def integrate_steps(
                     causal[hn, r, cn] = c_w[q_r] + (cex[q_r] if in_fast_range(cx[q_r]) else np.exp(cx[q_r]))
                     mark_sensed(sensed_bits, (hn * 256 + r) * 256 + cn)
                 t_post[neuron] = t_ns
-            to_fpga = False
             lo_n = n_neurons  # the lowest and highest membrane the event reaches (rest range below)
             hi_n = -1
             pk_e = -1  # the psp_table class (and its decay and response at t1 - t_ns) last looked up
             pk_i = -1
             es_e = resp_e = es_i = resp_i = 0.0
             addr = label & 63
-            rowsel = (label >> 6) & 31
-            for o in range(12):  # crossbar
-                if xb_en[inp, o] == 0 or (label & xb_mask[inp, o]) != xb_target[inp, o]:
-                    continue
-                if o >= 8:
-                    to_fpga = True
-                    continue
-                h = o // 4
-                dk = (h * _BUSES + o % 4) * _ROW_SELECTS + rowsel
-                for dq in range(drv_ptr[dk], drv_ptr[dk + 1]):  # drivers on the PADI bus
-                    d = drv_list[dq]
-                    eff = 1.0
-                    if drv[D_STP, h, d] != 0:  # short-term plasticity
-                        big_u = stp_u_param[h, d]
-                        last = stp_last[h, d]
-                        decay = 0.0 if last < 0 else np.exp(-(t_ns - last) / stp_tau_ns[h, d])
-                        stp_last[h, d] = t_ns
-                        if drv[D_STP_MODE, h, d] == 0:  # depression
-                            r_before = 1.0 - (1.0 - stp_r[h, d]) * decay
-                            eff = big_u * r_before
-                            stp_r[h, d] = r_before * (1.0 - big_u)
-                        else:  # facilitation
-                            u_before = stp_u[h, d] * decay
-                            eff = u_before + big_u * (1.0 - u_before)
-                            stp_u[h, d] = eff
-                        eff = eff * set_scale[h, drv[D_SET, h, d]] / 511.0
-                    sk = (h * _DRIVERS + d) * _ADDRESSES + addr
-                    n_syn[0] += syn_weighted[sk]
-                    if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
-                        add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_bits)
-                        n_ac = 0
-                    if plain:  # the loop below without its branches that cannot be taken here
-                        h_first = h * 256
-                        for e in range(np.uint64(syn_ptr[sk]), np.uint64(syn_ptr[sk + 1])):
-                            ent = np.int64(syn_entry[e])
-                            wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
-                            n = h_first + (ent & 255)
-                            un = np.uint64(n)
-                            lo_n = min(lo_n, n)
-                            hi_n = max(hi_n, n)
-                            if wgt > 0:
-                                if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                    i0 = wgt * eff * coef[K_GAIN_E, un]
-                                    if pk_e != 0:
-                                        if psp_ok[0, 0] == 0:
-                                            fill_psp_row(psp_tab, psp_ok, 0, 0, coef[K_TAU_E_NS, n],
-                                                         coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
-                                        es_e = psp_tab[0, 0, t1 - t_ns, 0]
-                                        resp_e = psp_tab[0, 0, t1 - t_ns, 1]
-                                        pk_e = 0
-                                    nstate[S_IE, un] += i0 * es_e
-                                    if t_ns >= ref_end[un]:
-                                        nstate[S_V, un] += i0 * resp_e
-                                else:
-                                    i0 = wgt * eff * coef[K_GAIN_I, un]
-                                    if pk_i != 0:
-                                        if psp_ok[1, 0] == 0:
-                                            fill_psp_row(psp_tab, psp_ok, 1, 0, coef[K_TAU_I_NS, n],
-                                                         coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
-                                        es_i = psp_tab[1, 0, t1 - t_ns, 0]
-                                        resp_i = psp_tab[1, 0, t1 - t_ns, 1]
-                                        pk_i = 0
-                                    nstate[S_II, un] += i0 * es_i
-                                    if t_ns >= ref_end[un]:
-                                        nstate[S_V, un] -= i0 * resp_i
-                        continue
-                    r_at = -1  # the row whose last pre time with the address was last read and stored
-                    t_was = -1
-                    own_at = False
-                    # (unsigned indices: a signed one is checked for wrap-around at every access)
-                    for e in range(np.uint64(syn_ptr[sk]), np.uint64(syn_ptr[sk + 1])):  # synapses with the address
-                        ent = np.int64(syn_entry[e])
-                        wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
-                        c = ent & 255
-                        nc = h * 256 + c  # the synapse's circuit
-                        unc = np.uint64(nc)
-                        n = syn_target[unc] if mc_on else nc  # the membrane it feeds (its own without followers)
-                        un = np.uint64(n)
-                        lo_n = min(lo_n, n)
-                        hi_n = max(hi_n, n)
-                        if wgt > 0:
-                            # the input, decayed to the step's end, and (unless the event
-                            # came while the neuron was refractory) the membrane's response
-                            # to it over [t_ns, t1]
-                            if (ent >> ENTRY_MODE_SHIFT) == 1:
-                                i0 = wgt * eff * coef[K_GAIN_E, unc]
-                                if psp_tab_on:
-                                    pk = psp_class[0, un] if psp_classes > 1 else 0
-                                    if pk != pk_e:  # (the event's last class: its row looked up once)
-                                        if psp_ok[0, pk] == 0:
-                                            fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
-                                                         coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
-                                        es_e = psp_tab[0, pk, t1 - t_ns, 0]
-                                        resp_e = psp_tab[0, pk, t1 - t_ns, 1]
-                                        pk_e = pk
-                                    es = es_e
-                                    resp = resp_e
-                                else:
-                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
-                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
-                                                        coef[K_PSP_E, n])
-                                nstate[S_IE, un] += i0 * es
-                                if t_ns >= ref_end[un]:
-                                    x = i0 * resp
-                                    if n_coba == 0 or flags[F_COBA_E, un] == 0:
-                                        nstate[S_V, un] += x
-                                    else:
-                                        v = nstate[S_V, un]
-                                        nstate[S_V, un] = v - (coef[K_EEXC, un] - v) * np.expm1(-x)
+            n_keys_ev, to_fpga = event_keys(inp, label, t_ns, 0, k_lo, k_hi, k_eff, xb_en, xb_mask, xb_target,
+                                            drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale, stp_last,
+                                            stp_r, stp_u, syn_ptr)
+            n_w = 0  # synapses of non-zero weight reached
+            for kq in range(n_keys_ev):
+                h = k_lo[kq] >> ENTRY_SPAN_SHIFT
+                eff = k_eff[kq]
+                if corr_on and n_ac > n_acb - _KEY_SYNAPSES_MAX:  # room for this key's synapses
+                    add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n_ac, tau_corr_ns, sensed_bits)
+                    n_ac = 0
+                r_at = -1  # the row whose last pre time with the address was last read and stored
+                t_was = -1
+                own_at = False
+                # (unsigned indices: a signed one is checked for wrap-around at every access)
+                for e in range(np.uint64(k_lo[kq] & ENTRY_SPAN_MASK), np.uint64(k_hi[kq])):  # synapses with the address
+                    ent = np.int64(syn_entry[e])
+                    wgt = (ent >> ENTRY_WEIGHT_SHIFT) & 63
+                    c = ent & 255
+                    nc = h * 256 + c  # the synapse's circuit
+                    unc = np.uint64(nc)
+                    n = syn_target[unc] if mc_on else nc  # the membrane it feeds (its own without followers)
+                    un = np.uint64(n)
+                    lo_n = min(lo_n, n)
+                    hi_n = max(hi_n, n)
+                    if wgt > 0:
+                        n_w += 1
+                        # the input, decayed to the step's end, and (unless the event
+                        # came while the neuron was refractory) the membrane's response
+                        # to it over [t_ns, t1]
+                        if (ent >> ENTRY_MODE_SHIFT) == 1:
+                            i0 = wgt * eff * coef[K_GAIN_E, unc]
+                            if psp_tab_on:
+                                pk = psp_class[0, un] if psp_classes > 1 else 0
+                                if pk != pk_e:  # (the event's last class: its row looked up once)
+                                    if psp_ok[0, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 0, pk, coef[K_TAU_E_NS, n],
+                                                     coef[K_RDIFF_E_NS, n], coef[K_PSP_E, n])
+                                    es_e = psp_tab[0, pk, t1 - t_ns, 0]
+                                    resp_e = psp_tab[0, pk, t1 - t_ns, 1]
+                                    pk_e = pk
+                                es = es_e
+                                resp = resp_e
                             else:
-                                i0 = wgt * eff * coef[K_GAIN_I, unc]
-                                if psp_tab_on:
-                                    pk = psp_class[1, un] if psp_classes > 1 else 0
-                                    if pk != pk_i:  # (the event's last class: its row looked up once)
-                                        if psp_ok[1, pk] == 0:
-                                            fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
-                                                         coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
-                                        es_i = psp_tab[1, pk, t1 - t_ns, 0]
-                                        resp_i = psp_tab[1, pk, t1 - t_ns, 1]
-                                        pk_i = pk
-                                    es = es_i
-                                    resp = resp_i
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_E_NS, n])
+                                resp = psp_response(t1 - t_ns, es, coef[K_TAU_E_NS, n], coef[K_RDIFF_E_NS, n],
+                                                    coef[K_PSP_E, n])
+                            nstate[S_IE, un] += i0 * es
+                            if t_ns >= ref_end[un]:
+                                x = i0 * resp
+                                if n_coba == 0 or flags[F_COBA_E, un] == 0:
+                                    nstate[S_V, un] += x
                                 else:
-                                    es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
-                                    resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
-                                                        coef[K_PSP_I, n])
-                                nstate[S_II, un] += i0 * es
-                                if t_ns >= ref_end[un]:
-                                    x = i0 * resp
-                                    if n_coba == 0 or flags[F_COBA_I, un] == 0:
-                                        nstate[S_V, un] -= x
-                                    else:
-                                        v = nstate[S_V, un]
-                                        nstate[S_V, un] = v - (coef[K_EINH, un] - v) * np.expm1(-x)
-                        if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
-                            r = (ent >> ENTRY_ROW_SHIFT) & 255
-                            if r != r_at:  # (the key's synapses: row 2d's, then 2d + 1's) the row's time
-                                r_at = r
-                                t_was = t_row[h, addr, r]
-                                t_row[h, addr, r] = t_ns
-                                own_at = own_count[0, h, r] > 0
-                            t_last = t_was
-                            if own_at and t_own[h, r, c] != OWN_NONE:  # its own time, the row's from now on
-                                t_last = t_own[h, r, c]
-                                t_own[h, r, c] = OWN_NONE
-                                own_count[0, h, r] -= 1
-                                own_count[1, h, c] -= 1
-                            tq = t_post[nc]
-                            ac_at[n_ac] = (h * 256 + r) * 256 + c  # (taken if a post spike came since
-                            ac_dt[n_ac] = t_ns - tq                # the synapse's last pre: no branch)
-                            n_ac += np.int64(tq > t_last)
+                                    v = nstate[S_V, un]
+                                    nstate[S_V, un] = v - (coef[K_EEXC, un] - v) * np.expm1(-x)
+                        else:
+                            i0 = wgt * eff * coef[K_GAIN_I, unc]
+                            if psp_tab_on:
+                                pk = psp_class[1, un] if psp_classes > 1 else 0
+                                if pk != pk_i:  # (the event's last class: its row looked up once)
+                                    if psp_ok[1, pk] == 0:
+                                        fill_psp_row(psp_tab, psp_ok, 1, pk, coef[K_TAU_I_NS, n],
+                                                     coef[K_RDIFF_I_NS, n], coef[K_PSP_I, n])
+                                    es_i = psp_tab[1, pk, t1 - t_ns, 0]
+                                    resp_i = psp_tab[1, pk, t1 - t_ns, 1]
+                                    pk_i = pk
+                                es = es_i
+                                resp = resp_i
+                            else:
+                                es = np.exp(-(t1 - t_ns) / coef[K_TAU_I_NS, n])
+                                resp = psp_response(t1 - t_ns, es, coef[K_TAU_I_NS, n], coef[K_RDIFF_I_NS, n],
+                                                    coef[K_PSP_I, n])
+                            nstate[S_II, un] += i0 * es
+                            if t_ns >= ref_end[un]:
+                                x = i0 * resp
+                                if n_coba == 0 or flags[F_COBA_I, un] == 0:
+                                    nstate[S_V, un] -= x
+                                else:
+                                    v = nstate[S_V, un]
+                                    nstate[S_V, un] = v - (coef[K_EINH, un] - v) * np.expm1(-x)
+                    if corr_on:  # acausal sensor (after the event's last synapse) and last pre time
+                        r = (ent >> ENTRY_ROW_SHIFT) & 255
+                        if r != r_at:  # (the key's synapses: row 2d's, then 2d + 1's) the row's time
+                            r_at = r
+                            t_was = t_row[h, addr, r]
+                            t_row[h, addr, r] = t_ns
+                            own_at = own_count[0, h, r] > 0
+                        t_last = t_was
+                        if own_at and t_own[h, r, c] != OWN_NONE:  # its own time, the row's from now on
+                            t_last = t_own[h, r, c]
+                            t_own[h, r, c] = OWN_NONE
+                            own_count[0, h, r] -= 1
+                            own_count[1, h, c] -= 1
+                        tq = t_post[nc]
+                        ac_at[n_ac] = (h * 256 + r) * 256 + c  # (taken if a post spike came since
+                        ac_dt[n_ac] = t_ns - tq                # the synapse's last pre: no branch)
+                        n_ac += np.int64(tq > t_last)
+            n_syn[0] += n_w
             if hi_n >= 0 and (lo_n < act[0] or hi_n >= act[1]):  # neurons at rest: update them again
                 # (once per event: the range that holds those of all its synapses, one after
                 # another, is the one that holds all of them at once, closed or not)

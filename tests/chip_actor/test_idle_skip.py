@@ -92,16 +92,10 @@ def test_interior_spacing():
         assert K.interior_spacing(v) == 0.0
 
 
-def test_the_idle_phases_benchmark_runs():
+def test_the_idle_phases_benchmark_runs(benchmark_script):
     """``benchmarks/idle_phases.py`` briefly: its PPU kernel writes nothing, so the run with
     the timer records the spikes of the run without."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "idle_phases.py"
-    spec = importlib.util.spec_from_file_location("idle_phases", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark_script("idle_phases")
     out = bench.main(["--rows", "2", "--repeat", "1"])
     (_, _, with_ppu), (_, _, without) = out.values()
     assert with_ppu == without > 0

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bss2emu.chip_actor import kernels as K
 from bss2emu.chip_actor.analog import stp_tau_us, stp_utilisation
 from bss2emu.chip_actor.chip import Chip
+from bss2emu.protocol import coordinates as C
 from bss2emu.protocol.coordinates import make_label
 from bss2emu.protocol.hardware import ROW_EXCITATORY, ROW_INHIBITORY, ChipConfig
 
@@ -113,6 +114,17 @@ def test_the_plain_synapse_loop_skips_the_response_while_refractory():
     plain, general = _plain_and_general([(1, 9, 5, 40)], events)
     assert plain.spike_count[4] > 3 and general.causal.any()  # (the sensors were on)
     _assert_same_neurons(plain, general)
+
+
+def test_the_plain_synapse_loop_gives_the_general_bits_past_its_key_scratch():
+    """More events in one step than the plain loop gathers keys for at once (``deliver_keys``,
+    ``n_keys``: the scratch rows' length) — it adds the gathered ones and goes on — and
+    events in the following steps: the bits of the general loop, and every event counted."""
+    n_keys = K.window_scratch(C.NEURONS_PER_CHIP, 16)[3].shape[1]
+    events = [(i % 100, 5 + i % 2) for i in range(n_keys + 300)] + [(100 + 7 * i, 6) for i in range(50)]
+    plain, general = _plain_and_general([(0, 3, 5, 20), (1, 3, 6, 11), (1, 200, 5, 7)], events)
+    _assert_same_neurons(plain, general)
+    assert plain.nstate[K.S_IE, 3] > 0 and plain.nstate[K.S_II, 200] > 0  # (row 2D + 1: inhibitory)
 
 
 def tm_efficacies(times_us, U, tau, mode):

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "service_load.py"
-
-
-def test_service_load_short(capsys):
-    spec = importlib.util.spec_from_file_location("bss2emu_benchmark_service_load", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_service_load_short(capsys, benchmark_script):
+    bench = benchmark_script("service_load")
     out = bench.main(["--users", "3", "--jobs", "5", "--backend", "local", "--systems", "1"])
     printed = capsys.readouterr().out
     assert out["done"] == out["jobs"] == 15 and out["errors"] == []

@@ -4,9 +4,7 @@ beyond calix's feasible range (which the calix drop-in otherwise refuses, as cal
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
-from pathlib import Path
 
 import pytest
 import quantities as pq
@@ -15,18 +13,18 @@ from bss2emu.chip_actor.analog import correlation_sensor
 from bss2emu.errors import ConfigError
 from bss2emu.stack.calix.spiking import correlation as corr
 
-_BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-_SPEC = importlib.util.spec_from_file_location("pong_learning", _BENCH / "pong_learning.py")
-pong = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(pong)
+
+@pytest.fixture(scope="module")
+def pong(benchmark_script):
+    return benchmark_script("pong_learning")
 
 
-def test_the_weekly_target_is_where_the_harness_replaces_it():
+def test_the_weekly_target_is_where_the_harness_replaces_it(pong):
     assert pong.CORRELATION_TARGET in pong.tut.HELPERS
 
 
 @pytest.mark.parametrize("amplitude, tau_us", [(3.0, 30.0), (6.0, 30.0), (1.5, 60.0)])
-def test_a_what_if_target_reaches_the_sensors_beyond_calix_range(monkeypatch, amplitude, tau_us):
+def test_a_what_if_target_reaches_the_sensors_beyond_calix_range(monkeypatch, pong, amplitude, tau_us):
     monkeypatch.setattr(corr, "AMPLITUDE_RANGE", corr.AMPLITUDE_RANGE)  # restored after the test
     monkeypatch.setattr(corr, "TIME_CONSTANT_RANGE_US", corr.TIME_CONSTANT_RANGE_US)
     with pytest.raises(ConfigError, match="outside calix's feasible range"):
