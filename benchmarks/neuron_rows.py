@@ -46,7 +46,7 @@ def _calls(n_calls, k0, h, coef, flags, nstate, ref_end, spike_count, syn, drv_t
     k = k0
     for _ in range(n_calls):
         k += K.integrate_steps(
-            k, STEPS_PER_CALL, h, coef, flags, nstate, ref_end, spike_count, syn[0], syn[1], syn[2], drv_t[0], drv_t[1],
+            k, STEPS_PER_CALL, h, coef, flags, none_i, nstate, ref_end, spike_count, syn[0], syn[1], drv_t[0], drv_t[1],
             drv, stp[0], stp[1], stp[2], stp[3], stp[4], stp[5], xb[0], xb[1], xb[2], bg, bg_next, bg_rng,
             none_i, none_i, none_i, False, 1.0, corr[0], corr[1], corr[2], corr[3], corr[4], corr[5], corr[6],
             corr[7], madc, madc, 1,

@@ -580,7 +580,7 @@ class Chip:
             lo = np.searchsorted(ev_t_ns, k * h)
             steps, n_out, nm, nc, n_syn = K.integrate_window(
                 k, n_steps - done, h, self.coef_rows, self.flags_rows, self.nstate_rows, self.ref_end, self.spike_count,
-                *self.synapse_table[:3], *self.drv_table, self.drv, self.stp_u_param, self.stp_tau_ns, self.set_scale,
+                *self.synapse_table[:2], *self.drv_table, self.drv, self.stp_u_param, self.stp_tau_ns, self.set_scale,
                 self.stp_last, self.stp_r, self.stp_u,
                 self.config.crossbar.enable, self.config.crossbar.mask, self.config.crossbar.target,
                 self.bg, self.bg_next_ns, self.bg_rng,

@@ -398,13 +398,12 @@ def driver_table(drv):
 
 
 @njit(**_JIT)
-def neuron_lists_into(n_neurons, coef, flags, ibuf):
-    """Per-window neuron data of the first ``n_neurons`` neurons: ``(n_exp_on, coba,
-    any_bypass)`` — how many have the exponential term on (Δ_T > 0), the indices of those
-    with a conductance-based input (row ``IS_COBA`` of ``ibuf``, a view), and whether any
-    circuit is in bypass mode. Called per window and chip: the neurons are counted in one
-    SIMD pass, and the list is built neuron by neuron only where some but not all are in it
-    (all: ``arange``)."""
+def count_neuron_kinds(n_neurons, coef, flags, kinds):
+    """Into ``kinds`` (int64, 3): how many of the first ``n_neurons`` neurons have the
+    exponential term on (Δ_T > 0), how many a conductance-based input, and how many a
+    circuit in bypass mode — one SIMD pass over their coefficients and flags, which a host
+    makes per chip and call of its window loop (they change only between its calls) and
+    ``integrate_steps`` otherwise per window."""
     ne = 0
     nc = 0
     nb = 0
@@ -412,6 +411,23 @@ def neuron_lists_into(n_neurons, coef, flags, ibuf):
         ne += coef[K_DT, n] > 0.0
         nc += (flags[F_COBA_E, n] != 0) | (flags[F_COBA_I, n] != 0)
         nb += (flags[F_BYPASS_E, n] != 0) | (flags[F_BYPASS_I, n] != 0)
+    kinds[0] = ne
+    kinds[1] = nc
+    kinds[2] = nb
+
+
+@njit(**_JIT)
+def neuron_lists_into(n_neurons, coef, flags, ibuf, kinds):
+    """Per-window neuron data of the first ``n_neurons`` neurons: ``(n_exp_on, coba,
+    any_bypass)`` — how many have the exponential term on (Δ_T > 0), the indices of those
+    with a conductance-based input (row ``IS_COBA`` of ``ibuf``, a view), and whether any
+    circuit is in bypass mode — from ``kinds`` as ``count_neuron_kinds`` counts them
+    (empty: counted here). The list is built neuron by neuron only where some but not all
+    are in it (all: ``arange``)."""
+    if kinds.shape[0] != 3:
+        kinds = ibuf[IS_MISC, 5:8]
+        count_neuron_kinds(n_neurons, coef, flags, kinds)
+    nc = kinds[1]
     coba = ibuf[IS_COBA, :nc]
     if nc == n_neurons:
         for n in range(np.uint64(n_neurons)):
@@ -422,7 +438,7 @@ def neuron_lists_into(n_neurons, coef, flags, ibuf):
             if flags[F_COBA_E, n] != 0 or flags[F_COBA_I, n] != 0:
                 coba[q] = n
                 q += 1
-    return ne, coba, nb > 0
+    return kinds[0], coba, kinds[2] > 0
 
 
 @njit(**_JIT)
@@ -779,7 +795,7 @@ def add_acausal(acausal, ac_at, ac_dt, ac_x, ac_ex, n, tau_corr_ns, sensed):
 @njit(**_JIT)
 def integrate_window(
     k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
-    syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
+    syn_ptr, syn_entry, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
@@ -795,8 +811,8 @@ def integrate_window(
     n_neurons = ref_end.shape[0]
     sbuf, fbuf, bbuf, ibuf = window_scratch(n_neurons, window_buffer_cap(ev_t.shape[0], h_ns, n_neurons))
     return integrate_steps(
-        k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
-        syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
+        k0, n_steps, h_ns, coef, flags, np.empty(0, np.int64), nstate, ref_end, spike_count,
+        syn_ptr, syn_entry, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
         stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target, bg, bg_next_ns, bg_rng, ev_t, ev_in, ev_label,
         corr_on, tau_corr_ns, t_row, t_own, own_count, addr_col, t_post, causal, acausal, sensed_bits, madc_neuron, madc_row, madc_every, madc_t, madc_x,
         cadc_period_ns, cadc_t, cadc_v, out_t, out_label, out_neuron,
@@ -804,10 +820,6 @@ def integrate_window(
         sbuf, fbuf, bbuf, ibuf)
 
 
-# ``integrate_steps`` is one function on purpose: numba reference-counts every array a
-# call passes (inlined by numba or not), ~15 ns per array: as functions, delivery cost
-# ~0.5 µs per event, more than the synaptic work. So the per-step and per-event code is
-# written out here, in the order of the module docstring.
 @njit(inline="always", **_JIT)
 def stp_efficacy(h, d, t_ns, drv, stp_u_param, stp_tau_ns, set_scale, stp_last, stp_r, stp_u):
     """The efficacy of driver ``(h, d)``'s short-term plasticity (Tsodyks–Markram, the module's
@@ -928,10 +940,15 @@ def deliver_keys(nk, k_lo, k_hi, k_q, k_eff, order, sb_t, t1, syn_entry, coef, n
     return n_w
 
 
+# ``integrate_steps`` is one function on purpose: a call numba does not inline passes each
+# array as its ~9 words and counts references to it — per chip and window its own call costs
+# ~0.4 µs (host_kernel) — so its per-step and per-event code is written out here, in the order
+# of the module docstring, with helpers numba inlines (``inline="always"``: ``stp_efficacy``,
+# ``event_keys``, ``deliver_keys``, measured no slower than written out).
 @njit(**_JIT)
 def integrate_steps(
-    k0, n_steps, h_ns, coef, flags, nstate, ref_end, spike_count,
-    syn_ptr, syn_entry, syn_weighted, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
+    k0, n_steps, h_ns, coef, flags, kinds, nstate, ref_end, spike_count,
+    syn_ptr, syn_entry, drv_ptr, drv_list, drv, stp_u_param, stp_tau_ns, set_scale,
     stp_last, stp_r, stp_u, xb_en, xb_mask, xb_target,
     bg, bg_next_ns, bg_rng,
     ev_t, ev_in, ev_label,
@@ -946,7 +963,8 @@ def integrate_steps(
     """Integrate steps ``k0 .. k0+n_steps-1`` of one chip.
 
     ``ev_*`` are the window's input events sorted by time (ns), on crossbar inputs
-    ``ev_in``. ``syn_*`` is ``synapse_table`` (weights included) and ``drv_*`` is
+    ``ev_in``. ``syn_ptr`` and ``syn_entry`` are ``synapse_table``'s (weights included), ``kinds``
+    the neurons as ``count_neuron_kinds`` counts them (empty: counted here), and ``drv_*`` is
     ``driver_table`` of the chip's configuration. Records go into the preallocated
     ``madc_*``, ``cadc_*`` and ``out_*`` buffers; the MADC records ``nstate[madc_row[ch],
     madc_neuron[ch]]`` as it is (the caller digitises it, ``madc.madc_columns``), channel
@@ -975,8 +993,9 @@ def integrate_steps(
     n_ev = ev_t.shape[0]
     cap_out = out_t.shape[0]
     bg_per_step = 8 * (h_ns // 4 + 1)
-    # per-window neuron data (cheap; coef and flags may change between windows)
-    n_exp_on, coba, any_bypass = neuron_lists_into(n_neurons, coef, flags, ibuf)
+    # per-window neuron data (coef and flags may change between windows; a host counts them
+    # per call of its window loop: ``kinds``)
+    n_exp_on, coba, any_bypass = neuron_lists_into(n_neurons, coef, flags, ibuf, kinds)
     # a neuron spikes at most once per step at threshold and once in bypass mode
     buf_cap = n_ev + bg_per_step + n_neurons * (2 if any_bypass else 1)
     bypassed = ibuf[IS_BYPASSED, :n_neurons if any_bypass else 0]  # the step of a neuron's bypass spike

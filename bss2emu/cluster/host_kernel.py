@@ -198,6 +198,12 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
     n_out = np.zeros(n_chips, np.int64)
     cap = np.zeros(n_chips, np.int64)
     k_at = np.zeros(n_chips, np.int64)
+    # each chip's neurons by kind (``K.count_neuron_kinds``), counted once: coefficients and
+    # flags change only between calls (the compiled PPU rule writes weights)
+    kinds = np.empty((n_chips, 3), np.int64)
+    for c in range(n_chips):
+        K.count_neuron_kinds(_N, carray(_voidptr(addr[c, A_COEF]), (K.N_COEF, _ROW), np.float64),
+                             carray(_voidptr(addr[c, A_FLAGS]), (K.N_FLAGS, _ROW), np.int64), kinds[c])
     # the kernel's scratch, a set per chip (grown with the events)
     sbuf, fbuf, bbuf, ibuf = _scratch_rows(n_chips, K.window_buffer_cap(64, h, _N))
     for w in range(bounds.shape[0] - 1):
@@ -247,14 +253,14 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
             if parallel:
                 for c in prange(n_chips):
                     # (prange counts in uint64: as int64 the serial loop's compiled chip step serves)
-                    _advance_chip(np.int64(c), k0, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab,
+                    _advance_chip(np.int64(c), k0, k0 + n_steps, h, addr, ints, tau_corr_ns, kinds, ev_t, ev_in, ev_lab,
                                   n_ev, madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
                                   out_t, out_l, out_n, n_out, cap, k_at, np.int64(c), sbuf, fbuf, bbuf, ibuf,
                                   rules, rule_per_lsb, rule_flat, rule_dw)
             else:
                 for c in range(n_chips):
                     # one after another: one set of scratch serves them all (it stays in the cache)
-                    _advance_chip(c, k0, k0 + n_steps, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+                    _advance_chip(c, k0, k0 + n_steps, h, addr, ints, tau_corr_ns, kinds, ev_t, ev_in, ev_lab, n_ev,
                                   madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
                                   out_t, out_l, out_n, n_out, cap, k_at, 0, sbuf, fbuf, bbuf, ibuf,
                                   rules, rule_per_lsb, rule_flat, rule_dw)
@@ -309,7 +315,7 @@ def run_windows(bounds, h_ns, addr, ints, tau_corr_ns, play_pos, q_t, q_lab, q_n
 
 
 @njit(**_JIT)
-def _advance_chip(c, k_start, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+def _advance_chip(c, k_start, k_end, h, addr, ints, tau_corr_ns, kinds, ev_t, ev_in, ev_lab, n_ev,
                   madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
                   out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf,
                   rules, rule_per_lsb, rule_flat, rule_dw):
@@ -329,7 +335,7 @@ def _advance_chip(c, k_start, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev
                 _run_rule(c, addr, ints, rules, rule_per_lsb, rule_flat, rule_dw)
             if rules[c, R_LEFT] != 0:  # (the step its next time falls in, or the one after it)
                 stop = min(k_end, max(k + 1, -(-rules[c, R_NEXT_NS] // h)))
-        _integrate_chip(c, stop, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+        _integrate_chip(c, stop, h, addr, ints, tau_corr_ns, kinds, ev_t, ev_in, ev_lab, n_ev,
                         madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
                         out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf)
         if k_at[c] < stop:
@@ -406,7 +412,7 @@ def _merge_input(c, p1, nq, addr, ints, play_pos, q_t, q_lab, q_n, ev_t, ev_in, 
 
 
 @njit(**_JIT)
-def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n_ev,
+def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, kinds, ev_t, ev_in, ev_lab, n_ev,
                     madc_t, madc_x, n_madc, cadc_t, cadc_v, n_cadc, syn_events,
                     out_t, out_l, out_n, n_out, cap, k_at, sc, sbuf, fbuf, bbuf, ibuf):
     """Chip c's window from its step ``k_at[c]`` on, in parts of ``cap[c]`` output events
@@ -423,12 +429,12 @@ def _integrate_chip(c, k_end, h, addr, ints, tau_corr_ns, ev_t, ev_in, ev_lab, n
             k, k_end - k, h,
             carray(_voidptr(a[A_COEF]), (K.N_COEF, _ROW), np.float64),
             carray(_voidptr(a[A_FLAGS]), (K.N_FLAGS, _ROW), np.int64),
+            kinds[c],
             carray(_voidptr(a[A_NSTATE]), (K.N_STATE, _ROW), np.float64),
             carray(_voidptr(a[A_REF_END]), _N, np.int64),
             carray(_voidptr(a[A_SPIKE_COUNT]), _N, np.int64),
             carray(_voidptr(a[A_SYN_PTR]), _N_SYN_KEYS + 1, np.int64),
             carray(_voidptr(a[A_SYN_ENTRY]), ints[c, I_SYN_ENTRY_LEN], np.int32),
-            carray(_voidptr(a[A_SYN_WEIGHTED]), _N_SYN_KEYS, np.int64),
             carray(_voidptr(a[A_DRV_PTR]), _N_DRV_KEYS + 1, np.int64),
             carray(_voidptr(a[A_DRV_LIST]), ints[c, I_DRV_LIST_LEN], np.int64),
             carray(_voidptr(a[A_DRV]), (5, _H, _D), np.int64),
