@@ -112,6 +112,8 @@ class BatchRunner:
     def __init__(self, exp: E.Experiment, system: SystemSpec | str | None = None,
                  partitioner: str = "metis", max_window_steps: int = 2000) -> None:
         spec = as_system(system)
+        if int(max_window_steps) < 1:
+            raise ConfigError(f"max_window_steps={max_window_steps} must be >= 1")
         if not batch_supported(exp, spec, partitioner):
             raise ConfigError(f"experiment {exp.name!r}: a batch of independent chips needs a network without "
                               f"inter-chip routes, plasticity rules and timed writes; run it with bss2emu.run_each")

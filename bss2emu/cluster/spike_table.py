@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from ..errors import ConfigError
 from ..protocol import coordinates as C
 from ..protocol import experiment as E
 from ..protocol.frozen import freeze
@@ -41,7 +42,14 @@ def annotated(spikes: pa.Table, exp: E.Experiment, mapping: SystemMapping) -> tu
     ``lexsort`` then)."""
     pop_of, idx_of, names = spike_owners(exp, mapping)
     ticks, chip, neuron, label = (np.asarray(spikes.column(name).to_numpy(), dtype) for name, dtype in _RECORD.items())
-    per_tick = len(mapping.system.chips) * C.NEURONS_PER_CHIP
+    n_chips = len(mapping.system.chips)
+    outside = (neuron >= 0) & ((chip < 0) | (chip >= n_chips) | (neuron >= C.NEURONS_PER_CHIP))
+    if outside.any():  # (the compiled passes read the owners of a record's circuit unchecked)
+        i = int(np.argmax(outside))
+        raise ConfigError(f"spike record {i} (chip {chip[i]}, neuron {neuron[i]}) names no circuit of system "
+                          f"{mapping.system.name!r}: chips 0..{n_chips - 1}, neurons 0..{C.NEURONS_PER_CHIP - 1}; "
+                          f"annotate records with the mapping of the run that made them")
+    per_tick = n_chips * C.NEURONS_PER_CHIP
     rows, key = _select(ticks, chip, neuron, pop_of, per_tick)
     # ordered by (time, chip, neuron): through one int64 key where it fits
     fits = not len(ticks) or ticks.max() < np.iinfo(np.int64).max // per_tick - 1

@@ -94,6 +94,8 @@ def test_networks_that_exchange_spikes_between_chips_are_not_batched():
     assert not batch_supported(exp, "cube-4")
     with pytest.raises(ConfigError, match="inter-chip routes.*run_each"):
         BatchRunner(exp, "cube-4")
+    with pytest.raises(ConfigError, match=r"max_window_steps=0 must be >= 1"):
+        BatchRunner(bss2emu.Experiment.model_validate(BASE), max_window_steps=0)
     with pytest.raises(ConfigError, match="source 'fixed'.*without spikes of its own"):
         BatchRunner(bss2emu.Experiment.model_validate(BASE)).run({"fixed": (np.zeros(0),) * 3}, 2)
     runner = BatchRunner(bss2emu.Experiment.model_validate(BASE))

@@ -9,6 +9,7 @@ import pytest
 
 import bss2emu
 from bss2emu.cluster import spike_table as S
+from bss2emu.errors import ConfigError
 from bss2emu.protocol import coordinates as C
 from bss2emu.protocol import schemas
 from bss2emu.routing.mapping import map_experiment
@@ -109,6 +110,21 @@ def test_sort_by_key_is_a_stable_argsort(case):
     done = S._sort_by_key(partial, rows, 10)
     assert done == (case in ("one", "none"))
     assert np.array_equal(rows[np.argsort(partial, kind="stable")], order)
+
+
+@pytest.mark.parametrize("chip, neuron", [(4, 0), (1, 512), (-1, 3)])
+def test_a_record_outside_the_system_is_refused(two_chips, chip, neuron):
+    """Records annotated with another run's mapping (here: cube-4's 4 chips) name a circuit the
+    mapping has no owner for: an error naming the record, not owners read past the end."""
+    exp, mapping, circuits = two_chips
+    rec = record(circuits, np.random.default_rng(0), 40, 20)
+    rows = rec.to_pydict()
+    rows["chip"][7], rows["neuron"][7] = chip, neuron
+    with pytest.raises(ConfigError, match=rf"spike record 7 \(chip {chip}, neuron {neuron}\) names no circuit of "
+                                          r"system 'cube-4': chips 0\.\.3, neurons 0\.\.511"):
+        S.annotated(pa.table(rows, schema=schemas.SPIKES), exp, mapping)
+    rows["neuron"][7] = -1  # (an FPGA-bound event names no circuit: kept out, not refused)
+    S.annotated(pa.table(rows, schema=schemas.SPIKES), exp, mapping)
 
 
 def test_other_columns_come_along_in_order(two_chips):
